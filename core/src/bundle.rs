@@ -1,0 +1,193 @@
+//! A [`Bundle`]: policies, exceptions and settings, loaded from files, validated and compiled
+//! once. Every problem in every file is reported together.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
+use crate::eval::policy::{self, Policy};
+use crate::exception::Exception;
+use crate::load::{self, Sourced};
+use crate::model::{BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION};
+
+/// The document kinds a bundle holds.
+pub const KINDS: &[&str] = &["Policy", "PolicyException", "Bundle"];
+
+/// Validated, compiled policies and exceptions with their settings. Immutable; build an
+/// [`Engine`](crate::Engine) from it.
+///
+/// ```
+/// let bundle = paved::Bundle::from_str("policy.yaml", r#"
+/// apiVersion: paved.dev/v1
+/// kind: Policy
+/// metadata: { name: labels, version: 1.0.0 }
+/// spec:
+///   rules:
+///     - id: team
+///       message: every resource needs a team label
+///       cel: has(object.metadata.labels) && 'team' in object.metadata.labels
+/// "#)?;
+/// assert_eq!(bundle.policy_names().collect::<Vec<_>>(), ["labels"]);
+/// # Ok::<(), paved::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Bundle {
+    pub(crate) policies: Vec<Arc<Policy>>,
+    pub(crate) exceptions: Vec<Arc<Exception>>,
+    pub(crate) settings: BundleSpec,
+}
+
+impl Bundle {
+    /// Loads every YAML/JSON file under `paths` (directories are walked in sorted order).
+    pub fn from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Bundle, Error> {
+        let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
+        let mut diags = Diagnostics::default();
+        let docs = load::read_all(&paths, &mut diags)?;
+        let bundle = Bundle::from_documents(docs, &mut diags);
+        diags.into_result(bundle)
+    }
+
+    /// Loads the documents of one text; `file` names it in diagnostics.
+    pub fn from_str(file: &str, text: &str) -> Result<Bundle, Error> {
+        let mut diags = Diagnostics::default();
+        let docs = load::parse_text(file, text).unwrap_or_else(|d| {
+            diags.push(d);
+            Vec::new()
+        });
+        let bundle = Bundle::from_documents(docs, &mut diags);
+        diags.into_result(bundle)
+    }
+
+    pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Bundle {
+        let mut policies: Vec<(PolicyDocument, &Sourced)> = Vec::new();
+        let mut exceptions: Vec<(ExceptionDocument, &Sourced)> = Vec::new();
+        let mut settings: Option<(BundleSpec, &Sourced)> = None;
+        for doc in &docs {
+            let Some(kind) = kind_of(doc, diags) else { continue };
+            let typed = match kind {
+                "Policy" => load::typed(doc).map(|p| policies.push((p, doc))),
+                "PolicyException" => load::typed(doc).map(|e| exceptions.push((e, doc))),
+                _ => load::typed::<BundleDocument>(doc).map(|b| match &settings {
+                    Some((_, first)) => diags.push(doc.origin.diagnostic(
+                        "/kind",
+                        format!("a second Bundle document (the first is at {}:{})", first.origin.file, first.origin.locate("").line),
+                        Some("keep one `kind: Bundle` document per bundle".into()),
+                    )),
+                    None => settings = Some((b.spec, doc)),
+                }),
+            };
+            if let Err(d) = typed {
+                diags.push(d);
+            }
+        }
+        let settings = settings.map(|(s, _)| s).unwrap_or_default();
+
+        let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
+        let mut compiled = Vec::new();
+        for (doc, src) in &policies {
+            if let Some(first) = seen.insert(doc.metadata.name.clone(), src) {
+                diags.push(duplicate("policy", &doc.metadata.name, src, first));
+                continue;
+            }
+            match policy::compile(doc, &src.origin) {
+                Ok(p) => compiled.push(Arc::new(p)),
+                Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
+            }
+        }
+        let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
+        let mut waivers = Vec::new();
+        for (doc, src) in &exceptions {
+            if let Some(first) = seen.insert(doc.metadata.name.clone(), src) {
+                diags.push(duplicate("exception", &doc.metadata.name, src, first));
+                continue;
+            }
+            match Exception::compile(doc, &src.origin, &settings) {
+                Ok(e) => waivers.push(Arc::new(e)),
+                Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
+            }
+        }
+        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings };
+        bundle.sort();
+        bundle
+    }
+
+    /// Order never depends on file or document order.
+    fn sort(&mut self) {
+        self.policies.sort_by(|a, b| a.name.cmp(&b.name));
+        self.exceptions.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    /// Adds `other`'s policies and exceptions; where both have a policy or exception of the same
+    /// name, `other`'s wins (so a platform bundle can override a built-in pack's policy). The
+    /// settings are `other`'s when it has any documents, else this bundle's.
+    pub fn merge(mut self, other: Bundle) -> Bundle {
+        self.policies.retain(|p| !other.policies.iter().any(|o| o.name == p.name));
+        self.exceptions.retain(|e| !other.exceptions.iter().any(|o| o.name == e.name));
+        if !other.policies.is_empty() || !other.exceptions.is_empty() {
+            self.settings = other.settings;
+        }
+        self.policies.extend(other.policies);
+        self.exceptions.extend(other.exceptions);
+        self.sort();
+        self
+    }
+
+    /// Names of the policies, sorted.
+    pub fn policy_names(&self) -> impl Iterator<Item = &str> {
+        self.policies.iter().map(|p| p.name.as_str())
+    }
+
+    /// Names of the exceptions, sorted.
+    pub fn exception_names(&self) -> impl Iterator<Item = &str> {
+        self.exceptions.iter().map(|e| e.name.as_str())
+    }
+}
+
+fn duplicate(what: &str, name: &str, src: &Sourced, first: &Sourced) -> Diagnostic {
+    src.origin.diagnostic(
+        "/metadata/name",
+        format!(
+            "there is already a {what} named `{name}` at {}:{}",
+            first.origin.file,
+            first.origin.locate("/metadata/name").line
+        ),
+        Some(format!("{what} names must be unique in a bundle")),
+    )
+}
+
+/// Checks `apiVersion` and `kind`, returning the kind.
+fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
+    let api = doc.value.get("apiVersion").and_then(|v| v.as_str());
+    let kind = doc.value.get("kind").and_then(|v| v.as_str());
+    if !doc.value.is_object() {
+        diags.push(doc.origin.diagnostic("", "a document must be a mapping", None));
+        return None;
+    }
+    if api != Some(API_VERSION) {
+        diags.push(doc.origin.diagnostic(
+            if api.is_some() { "/apiVersion" } else { "" },
+            match api {
+                Some(a) => format!("apiVersion `{a}` is not a paved document"),
+                None => "the document has no apiVersion".into(),
+            },
+            Some(format!("paved documents start with `apiVersion: {API_VERSION}`; keep manifests to check outside the bundle directory")),
+        ));
+        return None;
+    }
+    match kind {
+        Some(k) if KINDS.contains(&k) => Some(k),
+        Some(k) => {
+            let help = match did_you_mean(k, KINDS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the kinds are: {}", KINDS.join(", ")),
+            };
+            diags.push(doc.origin.diagnostic("/kind", format!("unknown kind `{k}`"), Some(help)));
+            None
+        }
+        None => {
+            diags.push(doc.origin.diagnostic("", "the document has no kind", Some(format!("one of: {}", KINDS.join(", ")))));
+            None
+        }
+    }
+}

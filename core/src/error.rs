@@ -1,0 +1,156 @@
+//! Errors. Every problem in a user's file is a [`Diagnostic`] that says where (file, line,
+//! column, JSON pointer), what, and how to fix it; a load or compile reports all of them at once.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One problem in an input file, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    /// The file (`<stdin>` for standard input).
+    pub file: Arc<str>,
+    /// 1-based line, 0 when unknown.
+    pub line: u32,
+    /// 1-based column, 0 when unknown.
+    pub column: u32,
+    /// JSON pointer of the offending node inside its document, if it is known.
+    pub pointer: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
+        if let Some(p) = self.pointer.as_deref().filter(|p| !p.is_empty()) {
+            write!(f, " (at {p})")?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in a set of files, sorted by file and position.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    pub(crate) fn into_result<T>(mut self, value: T) -> Result<T, Error> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            self.0.sort();
+            self.0.dedup();
+            Err(Error::Invalid(self))
+        }
+    }
+
+    /// The problems, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// How many problems.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What can go wrong when loading inputs or building an engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more problems in the given files; each says where.
+    #[error("{}", .0)]
+    Invalid(Diagnostics),
+    /// A file or directory could not be read.
+    #[error("cannot read {}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A built-in pack that does not exist was asked for.
+    #[error("there is no built-in pack `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownPack {
+        /// The name asked for.
+        name: String,
+        /// The closest existing name.
+        suggestion: Option<String>,
+    },
+}
+
+impl Error {
+    /// The diagnostics, when the error is about the content of files.
+    pub fn diagnostics(&self) -> Option<&Diagnostics> {
+        match self {
+            Error::Invalid(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let ins = cur.last().copied().unwrap_or(0) + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("sevrity", ["severity", "action", "rules"]), Some("severity"));
+        assert_eq!(did_you_mean("zzz", ["severity", "action"]), None);
+    }
+}

@@ -1,0 +1,158 @@
+//! CEL: one environment for every expression, compile-time checks of what an expression refers
+//! to, and the conversion of JSON into CEL values.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use cel::common::ast::{EntryExpr, Expr as Node, IdedEntryExpr};
+use cel::objects::{Key, Map};
+use cel::IdedExpr;
+use cel::{Env, Program, Value};
+
+/// The variables an expression may use, in policies.
+pub(crate) const POLICY_VARIABLES: &[&str] = &["object", "oldObject", "request", "params", "namespace", "item"];
+
+/// The shared CEL environment: the standard library plus the strings, lists and math
+/// extensions (Kubernetes' CEL has the same).
+pub(crate) static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
+    let mut env = Env::stdlib();
+    // Registering the built-in extensions into a fresh environment cannot conflict; if a future
+    // version made them conflict, expressions using them would fail to compile with a clear
+    // message rather than the engine failing to start.
+    let _ = env.add_extension(cel::extensions::strings);
+    let _ = env.add_extension(cel::extensions::lists);
+    let _ = env.add_extension(cel::extensions::math);
+    Arc::new(env)
+});
+
+/// A compiled expression and its source text.
+#[derive(Debug)]
+pub(crate) struct Expr {
+    pub source: String,
+    pub program: Program,
+}
+
+/// Compiles `source`, checking it refers only to `allowed` variables.
+pub(crate) fn compile(source: &str, allowed: &[&str]) -> Result<Expr, (String, Option<String>)> {
+    let program = ENV.compile(source).map_err(|e| {
+        let first = e.errors.first().map(|p| p.msg.clone()).unwrap_or_else(|| e.to_string());
+        (format!("invalid CEL expression: {first}"), Some(e.to_string()))
+    })?;
+    let mut unknown = Vec::new();
+    free_variables(program.expression(), &mut Vec::new(), &mut unknown);
+    unknown.retain(|v| !allowed.contains(&v.as_str()));
+    unknown.sort_unstable();
+    if let Some(v) = unknown.first() {
+        let help = match crate::error::did_you_mean(v, allowed.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the variables are: {}", allowed.join(", ")),
+        };
+        return Err((format!("CEL expression uses unknown variable `{v}`"), Some(help)));
+    }
+    Ok(Expr { source: source.to_owned(), program })
+}
+
+/// Collects the names an expression reads that no comprehension inside it binds.
+fn free_variables(e: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<String>) {
+    match &e.expr {
+        Node::Ident(name) => {
+            if !name.starts_with('@') && !bound.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        Node::Call(call) => {
+            if let Some(t) = &call.target {
+                free_variables(t, bound, out);
+            }
+            for a in &call.args {
+                free_variables(a, bound, out);
+            }
+        }
+        Node::Comprehension(c) => {
+            free_variables(&c.iter_range, bound, out);
+            free_variables(&c.accu_init, bound, out);
+            let before = bound.len();
+            bound.push(c.iter_var.clone());
+            bound.extend(c.iter_var2.clone());
+            bound.push(c.accu_var.clone());
+            for part in [&c.loop_cond, &c.loop_step, &c.result] {
+                free_variables(part, bound, out);
+            }
+            bound.truncate(before);
+        }
+        Node::List(l) => l.elements.iter().for_each(|x| free_variables(x, bound, out)),
+        Node::Map(m) => m.entries.iter().for_each(|x| entry(x, bound, out)),
+        Node::Struct(s) => s.entries.iter().for_each(|x| entry(x, bound, out)),
+        Node::Select(s) => free_variables(&s.operand, bound, out),
+        Node::Literal(_) | Node::Unspecified => {}
+    }
+}
+
+fn entry(e: &IdedEntryExpr, bound: &mut Vec<String>, out: &mut Vec<String>) {
+    match &e.expr {
+        EntryExpr::StructField(f) => free_variables(&f.value, bound, out),
+        EntryExpr::MapEntry(m) => {
+            free_variables(&m.key, bound, out);
+            free_variables(&m.value, bound, out);
+        }
+    }
+}
+
+/// Converts JSON into a CEL value. Integers stay integers; maps become CEL maps.
+pub(crate) fn to_cel(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::Int(i),
+            (None, Some(u)) => Value::UInt(u),
+            _ => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::String(Arc::new(s.clone())),
+        serde_json::Value::Array(a) => Value::List(Arc::new(a.iter().map(to_cel).collect())),
+        serde_json::Value::Object(o) => {
+            let map: HashMap<Key, Value> =
+                o.iter().map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v))).collect();
+            Value::Map(Map { map: Arc::new(map) })
+        }
+    }
+}
+
+/// Renders a CEL value for a message: strings as they are, everything else as CEL would print it.
+pub(crate) fn to_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_variables_are_named() {
+        let (msg, help) = compile("objet.spec.x == 1", POLICY_VARIABLES).unwrap_err();
+        assert!(msg.contains("`objet`"), "{msg}");
+        assert_eq!(help.as_deref(), Some("did you mean `object`?"));
+    }
+
+    #[test]
+    fn syntax_errors_are_reported() {
+        let (msg, _) = compile("object.spec. == ", POLICY_VARIABLES).unwrap_err();
+        assert!(msg.starts_with("invalid CEL expression"), "{msg}");
+    }
+
+    #[test]
+    fn comprehension_variables_are_bound() {
+        assert!(compile("object.spec.containers.all(c, has(c.name) && [1].exists(x, x == 1))", POLICY_VARIABLES).is_ok());
+        assert!(compile("object.spec.containers.all(c, d.name == 'x')", POLICY_VARIABLES).is_err());
+    }
+
+    #[test]
+    fn extensions_are_available() {
+        let e = compile("'A'.lowerAscii() == 'a' && [1,2].size() == 2", &[]).unwrap();
+        let ctx = cel::Context::with_env(ENV.clone());
+        assert_eq!(e.program.execute(&ctx), Ok(Value::Bool(true)));
+    }
+}

@@ -1,0 +1,545 @@
+//! The engine: a bundle indexed by kind, evaluated against resources deterministically.
+
+pub(crate) mod check;
+pub(crate) mod expr;
+pub(crate) mod policy;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_json::{json, Map, Value};
+
+use crate::bundle::Bundle;
+use crate::exception::{Exception, Target};
+use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
+use crate::report::{Decision, ExceptionReport, Finding, Report, SourceRef};
+use crate::resource::Resource;
+use crate::select::{split_api_version, Subject};
+use check::CheckInput;
+use policy::{Policy, Rule};
+
+/// What an evaluation may know of the world. Everything time- or cluster-dependent comes in
+/// here, from the caller: the engine reads no clock, environment or network.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The instant exceptions are judged at.
+    pub now: Timestamp,
+    /// The admission operation (`CREATE` for `paved check`).
+    pub operation: Operation,
+    /// Labels of namespaces, by name, for `namespaceSelector`. `Namespace` objects among the
+    /// evaluated resources add theirs (entries here win).
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// Parameter overrides by policy name, merged over each policy's `spec.params`.
+    pub params: BTreeMap<String, Value>,
+    /// The requesting user (`request.userInfo`), when known.
+    pub user_info: Value,
+}
+
+impl Context {
+    /// A context at the instant `now`, for `CREATE`, with nothing else known.
+    pub fn at(now: Timestamp) -> Self {
+        Context {
+            now,
+            operation: Operation::Create,
+            namespaces: BTreeMap::new(),
+            params: BTreeMap::new(),
+            user_info: Value::Null,
+        }
+    }
+}
+
+/// Pod controllers and where their pod template lives.
+const CONTROLLERS: &[(&str, &str, &str)] = &[
+    ("apps", "Deployment", "/spec/template"),
+    ("apps", "StatefulSet", "/spec/template"),
+    ("apps", "DaemonSet", "/spec/template"),
+    ("apps", "ReplicaSet", "/spec/template"),
+    ("batch", "Job", "/spec/template"),
+    ("batch", "CronJob", "/spec/jobTemplate/spec/template"),
+    ("", "ReplicationController", "/spec/template"),
+];
+
+/// How a policy meets a resource: directly, or through the pod template of a controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Via {
+    Direct,
+    Template,
+}
+
+/// The compiled bundle, indexed. Immutable, `Send + Sync`; share it with an `Arc`.
+///
+/// ```
+/// use paved::{Bundle, Context, Engine, Resource};
+/// let bundle = Bundle::from_str("p.yaml", r#"
+/// apiVersion: paved.dev/v1
+/// kind: Policy
+/// metadata: { name: no-latest, version: 1.0.0 }
+/// spec:
+///   severity: high
+///   match: { kinds: [Pod] }
+///   rules:
+///     - id: pinned
+///       forEach: containers
+///       message: images must be pinned
+///       cel: "!item.image.endsWith(':latest')"
+/// "#)?;
+/// let engine = Engine::builder().bundle(bundle).build()?;
+/// let pods = Resource::from_str("pod.yaml", r#"
+/// apiVersion: v1
+/// kind: Pod
+/// metadata: { name: web }
+/// spec: { containers: [ { name: app, image: "nginx:latest" } ] }
+/// "#)?;
+/// let report = engine.evaluate(&pods, &Context::at("2026-01-01T00:00:00Z".parse().unwrap()));
+/// assert_eq!(report.decision, paved::Decision::Deny);
+/// assert_eq!(report.findings[0].path, "/spec/containers/0");
+/// # Ok::<(), paved::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Engine {
+    policies: Vec<Arc<Policy>>,
+    exceptions: Vec<Arc<Exception>>,
+    settings: BundleSpec,
+    /// kind -> policies that may match it, in policy order.
+    by_kind: HashMap<String, Vec<(usize, Via)>>,
+    /// Policies whose kinds are globs (or empty): checked against every resource.
+    by_pattern: Vec<usize>,
+}
+
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+};
+
+/// Builds an [`Engine`].
+#[derive(Debug, Default)]
+pub struct EngineBuilder {
+    bundle: Bundle,
+}
+
+impl EngineBuilder {
+    /// Adds a bundle; a later bundle's policies override earlier ones of the same name.
+    pub fn bundle(mut self, bundle: Bundle) -> Self {
+        self.bundle = std::mem::take(&mut self.bundle).merge(bundle);
+        self
+    }
+
+    /// Compiles the index. The bundle is already validated, so this cannot fail today; it
+    /// returns a `Result` so that later steps (plugins) can report problems here.
+    pub fn build(self) -> Result<Engine, crate::Error> {
+        Ok(Engine::new(self.bundle))
+    }
+}
+
+impl Engine {
+    /// Starts building an engine.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    fn new(bundle: Bundle) -> Engine {
+        let mut by_kind: HashMap<String, Vec<(usize, Via)>> = HashMap::new();
+        let mut by_pattern = Vec::new();
+        for (i, p) in bundle.policies.iter().enumerate() {
+            let literal: Option<Vec<&str>> = p.selector.kinds.iter().map(|k| k.kind.literal()).collect();
+            match literal {
+                Some(kinds) if !kinds.is_empty() => {
+                    for k in kinds {
+                        by_kind.entry(k.to_owned()).or_default().push((i, Via::Direct));
+                    }
+                    if p.pod_controllers && p.selector.matches_kind("", "v1", "Pod") {
+                        for (_, c, _) in CONTROLLERS {
+                            by_kind.entry((*c).to_owned()).or_default().push((i, Via::Template));
+                        }
+                    }
+                }
+                _ => by_pattern.push(i),
+            }
+        }
+        for v in by_kind.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        Engine { policies: bundle.policies, exceptions: bundle.exceptions, settings: bundle.settings, by_kind, by_pattern }
+    }
+
+    /// Names of the policies, sorted.
+    pub fn policy_names(&self) -> impl Iterator<Item = &str> {
+        self.policies.iter().map(|p| p.name.as_str())
+    }
+
+    /// Evaluates `resources` at `ctx`. The same inputs give the same report, whatever the order
+    /// of policies, files or keys.
+    pub fn evaluate(&self, resources: &[Resource], ctx: &Context) -> Report {
+        let namespaces = namespace_labels(resources, ctx);
+        let mut findings = Vec::new();
+        for r in resources {
+            let start = findings.len();
+            self.evaluate_one(r, ctx, &namespaces, &mut findings);
+            if let Some(new) = findings.get_mut(start..) {
+                new.sort_by(|(a, _), (b, _)| {
+                    (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
+                });
+            }
+        }
+        self.finish(resources.len(), findings, ctx.now)
+    }
+
+    /// Applies exceptions and builds the report.
+    fn finish(&self, resources: usize, mut findings: Vec<(Finding, bool)>, now: Timestamp) -> Report {
+        let standing: Vec<bool> = self.exceptions.iter().map(|e| e.standing(now, &self.settings).is_ok()).collect();
+        let mut waived = vec![0usize; self.exceptions.len()];
+        let findings = findings
+            .drain(..)
+            .map(|(mut f, via_template)| {
+                let (group, version) = split_api_version(&f.resource.api_version);
+                let target = Target {
+                    policy: &f.policy,
+                    rule: &f.rule,
+                    group,
+                    version,
+                    kind: &f.resource.kind,
+                    namespace: &f.resource.namespace,
+                    name: &f.resource.name,
+                    container: f.container.as_deref(),
+                    via_template,
+                };
+                let hit = self
+                    .exceptions
+                    .iter()
+                    .enumerate()
+                    .find(|(i, e)| standing.get(*i).copied().unwrap_or(false) && e.covers(&target));
+                if let Some((i, e)) = hit {
+                    if let Some(n) = waived.get_mut(i) {
+                        *n += 1;
+                    }
+                    f.waived_by = Some(e.name.clone());
+                }
+                f
+            })
+            .collect::<Vec<_>>();
+        let exceptions = self
+            .exceptions
+            .iter()
+            .zip(&waived)
+            .map(|(e, &n)| ExceptionReport {
+                name: e.name.clone(),
+                owner: e.owner.clone(),
+                reason: e.reason.clone(),
+                ticket: e.ticket.clone(),
+                approved_by: e.approved_by.clone(),
+                expires: e.expires.to_string(),
+                status: e.status(now, &self.settings, n),
+                waived: n,
+                waives: e
+                    .policies
+                    .iter()
+                    .flat_map(|(p, rules)| {
+                        if rules.is_empty() {
+                            vec![p.clone()]
+                        } else {
+                            rules.iter().map(|r| format!("{p}/{r}")).collect()
+                        }
+                    })
+                    .collect(),
+                source: {
+                    let pos = e.origin.locate("");
+                    SourceRef { file: e.origin.file.to_string(), line: pos.line, column: pos.column }
+                },
+            })
+            .collect();
+        let (summary, decision) = Report::summarize(resources, &findings);
+        Report { findings, exceptions, summary, decision }
+    }
+
+    fn candidates(&self, group: &str, version: &str, kind: &str) -> Vec<(usize, Via)> {
+        let mut out: Vec<(usize, Via)> = self.by_kind.get(kind).cloned().unwrap_or_default();
+        let controller = CONTROLLERS.iter().any(|(g, c, _)| *g == group && *c == kind);
+        for &i in &self.by_pattern {
+            let Some(p) = self.policies.get(i) else { continue };
+            if p.selector.matches_kind(group, version, kind) {
+                out.push((i, Via::Direct));
+            }
+            if controller && p.pod_controllers && p.selector.matches_kind("", "v1", "Pod") {
+                out.push((i, Via::Template));
+            }
+        }
+        // Kind-indexed entries matched the kind name only; check group and version too.
+        out.retain(|&(i, via)| {
+            self.policies.get(i).is_some_and(|p| match via {
+                Via::Direct => p.selector.matches_kind(group, version, kind),
+                Via::Template => controller,
+            })
+        });
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn evaluate_one(
+        &self,
+        r: &Resource,
+        ctx: &Context,
+        namespaces: &BTreeMap<String, BTreeMap<String, String>>,
+        out: &mut Vec<(Finding, bool)>,
+    ) {
+        let id = r.identity();
+        let (group, version) = split_api_version(&id.api_version);
+        let candidates = self.candidates(group, version, &id.kind);
+        if candidates.is_empty() {
+            return;
+        }
+        let template = CONTROLLERS
+            .iter()
+            .find(|(g, c, _)| *g == group && *c == id.kind)
+            .and_then(|(_, _, path)| pod_view(r, path).map(|v| (v, *path)));
+        let ns_labels = if id.kind == "Namespace" && group.is_empty() {
+            r.value.pointer("/metadata/labels").and_then(Value::as_object).map(|m| {
+                m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect::<BTreeMap<_, _>>()
+            })
+        } else {
+            namespaces.get(&id.namespace).cloned()
+        };
+
+        let direct = View { value: &r.value, old: r.old.as_ref(), prefix: "", via: Via::Direct };
+        let mut direct_scope = Scope::default();
+        let mut template_scope = Scope::default();
+        let template_view = template.as_ref().map(|(v, prefix)| View { value: v, old: None, prefix, via: Via::Template });
+        for (pi, via) in candidates {
+            let Some(policy) = self.policies.get(pi) else { continue };
+            let (view, scope) = match via {
+                Via::Direct => (&direct, &mut direct_scope),
+                Via::Template => match &template_view {
+                    Some(v) => (v, &mut template_scope),
+                    None => continue,
+                },
+            };
+            let subject = Subject {
+                namespace: &id.namespace,
+                name: &id.name,
+                labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
+            };
+            if !policy.selector.matches_rest(&subject, ctx.operation, ns_labels.as_ref()) {
+                continue;
+            }
+            let ev = Evaluation { policy, resource: r, id: &id, view, ctx, ns_labels: ns_labels.as_ref() };
+            ev.run(scope, out);
+        }
+    }
+}
+
+/// The namespaces' labels: those of `Namespace` objects being evaluated, overridden by the
+/// context's.
+fn namespace_labels(resources: &[Resource], ctx: &Context) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for r in resources {
+        if r.value.get("kind").and_then(Value::as_str) == Some("Namespace") {
+            if let Some(name) = r.value.pointer("/metadata/name").and_then(Value::as_str) {
+                let labels = r
+                    .value
+                    .pointer("/metadata/labels")
+                    .and_then(Value::as_object)
+                    .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
+                    .unwrap_or_default();
+                out.insert(name.to_owned(), labels);
+            }
+        }
+    }
+    for (k, v) in &ctx.namespaces {
+        out.insert(k.clone(), v.clone());
+    }
+    out
+}
+
+/// The pod a controller will create, as a `Pod` object, so Pod policies read it unchanged.
+fn pod_view(r: &Resource, template_path: &str) -> Option<Value> {
+    let template = r.value.pointer(template_path)?.as_object()?;
+    let mut metadata = template.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    for key in ["name", "namespace"] {
+        if let Some(v) = r.value.pointer(&format!("/metadata/{key}")) {
+            metadata.insert(key.to_owned(), v.clone());
+        }
+    }
+    let mut pod = Map::new();
+    pod.insert("apiVersion".into(), Value::String("v1".into()));
+    pod.insert("kind".into(), Value::String("Pod".into()));
+    pod.insert("metadata".into(), Value::Object(metadata));
+    pod.insert("spec".into(), template.get("spec").cloned().unwrap_or_else(|| json!({})));
+    Some(Value::Object(pod))
+}
+
+/// What policies see of a resource: the object itself, or the pod of a controller's template.
+struct View<'a> {
+    value: &'a Value,
+    old: Option<&'a Value>,
+    /// Where the view sits in the real object (`/spec/template` for a Deployment's pod).
+    prefix: &'a str,
+    via: Via,
+}
+
+/// The CEL bindings of a view, built on first use and shared by all its policies.
+#[derive(Default)]
+struct Scope {
+    root: Option<cel::Context<'static, 'static>>,
+}
+
+/// One policy against one view of one resource.
+struct Evaluation<'a> {
+    policy: &'a Policy,
+    resource: &'a Resource,
+    id: &'a crate::report::ResourceRef,
+    view: &'a View<'a>,
+    ctx: &'a Context,
+    ns_labels: Option<&'a BTreeMap<String, String>>,
+}
+
+impl Evaluation<'_> {
+    fn root_scope(&self) -> cel::Context<'static, 'static> {
+        let mut root = cel::Context::with_env(expr::ENV.clone());
+        let (group, version) = split_api_version(&self.id.api_version);
+        let request = json!({
+            "operation": self.ctx.operation.as_str(),
+            "namespace": self.id.namespace,
+            "name": self.id.name,
+            "kind": { "group": group, "version": version, "kind": self.id.kind },
+            "userInfo": self.ctx.user_info,
+            "dryRun": false,
+        });
+        let namespace = json!({ "metadata": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() } });
+        root.add_variable_from_value("object", expr::to_cel(self.view.value));
+        root.add_variable_from_value("oldObject", self.view.old.map(expr::to_cel).unwrap_or(cel::Value::Null));
+        root.add_variable_from_value("request", expr::to_cel(&request));
+        root.add_variable_from_value("namespace", expr::to_cel(&namespace));
+        root
+    }
+
+    fn params(&self) -> Value {
+        let mut params = self.policy.params.clone();
+        if let (Some(Value::Object(over)), Value::Object(base)) = (self.ctx.params.get(&self.policy.name), &mut params) {
+            for (k, v) in over {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        params
+    }
+
+    fn run(&self, scope: &mut Scope, out: &mut Vec<(Finding, bool)>) {
+        let needs_cel = self.policy.rules.iter().any(|r| r.uses_cel);
+        if needs_cel && scope.root.is_none() {
+            scope.root = Some(self.root_scope());
+        }
+        let policy_scope = scope.root.as_ref().map(|root| {
+            let mut s = root.new_inner_scope();
+            s.add_variable_from_value("params", expr::to_cel(&self.params()));
+            s
+        });
+        for rule in &self.policy.rules {
+            let mut items = Vec::new();
+            match &rule.for_each {
+                None => items.push((String::new(), self.view.value)),
+                Some(paths) => paths.iter().for_each(|p| p.visit(self.view.value, &mut items)),
+            }
+            for (at, item) in items {
+                let item_scope = match (&policy_scope, rule.for_each.is_some() && rule.uses_cel) {
+                    (Some(ps), true) => {
+                        let mut s = ps.new_inner_scope();
+                        s.add_variable_from_value("item", expr::to_cel(item));
+                        Some(s)
+                    }
+                    _ => None,
+                };
+                let scope = item_scope.as_ref().or(policy_scope.as_ref());
+                self.apply(rule, &at, item, scope, out);
+            }
+        }
+    }
+
+    fn apply(
+        &self,
+        rule: &Rule,
+        at: &str,
+        item: &Value,
+        scope: Option<&cel::Context<'_, '_>>,
+        out: &mut Vec<(Finding, bool)>,
+    ) {
+        if let (Some(when), Some(s)) = (&rule.when, scope) {
+            match when.program.execute(s) {
+                Ok(cel::Value::Bool(true)) => {}
+                Ok(cel::Value::Bool(false)) => return,
+                Ok(other) => {
+                    return self.error(rule, at, format!("`when` gave {:?}, not a bool", other.type_of()), out);
+                }
+                Err(e) => return self.error(rule, at, format!("`when` failed: {e}"), out),
+            }
+        }
+        let violations = rule.check.check(&CheckInput { value: item, scope });
+        match violations {
+            Err(e) => self.error(rule, at, e, out),
+            Ok(vs) => {
+                for v in vs {
+                    let message = match (&rule.message_expression, scope) {
+                        (Some(m), Some(s)) => m.program.execute(s).ok().and_then(|v| expr::to_text(&v)),
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| rule.message.clone());
+                    let path = format!("{at}{}", v.path);
+                    out.push((self.finding(rule, &path, message, v.detail, None), self.view.via == Via::Template));
+                }
+            }
+        }
+    }
+
+    fn error(&self, rule: &Rule, at: &str, cause: String, out: &mut Vec<(Finding, bool)>) {
+        let message = format!("rule `{}` could not be evaluated: {cause}", rule.id);
+        out.push((self.finding(rule, at, message, None, Some(cause)), self.view.via == Via::Template));
+    }
+
+    fn finding(&self, rule: &Rule, path: &str, message: String, detail: Option<String>, error: Option<String>) -> Finding {
+        let action = match (&error, self.policy.failure_policy) {
+            (Some(_), FailurePolicy::Ignore) => Action::Warn,
+            _ => self.policy.action,
+        };
+        let full = format!("{}{path}", self.view.prefix);
+        Finding {
+            policy: self.policy.name.clone(),
+            rule: rule.id.clone(),
+            severity: rule.severity,
+            action,
+            message,
+            detail,
+            help: rule.help.clone(),
+            resource: self.id.clone(),
+            source: self.resource.source_of(&full),
+            container: container_at(self.view.value, path),
+            path: full,
+            error,
+            waived_by: None,
+        }
+    }
+}
+
+/// The name of the container a pod path goes through, if any.
+fn container_at(pod: &Value, path: &str) -> Option<String> {
+    let mut parts = path.split('/').skip(1);
+    if parts.next()? != "spec" {
+        return None;
+    }
+    let list = parts.next()?;
+    if !matches!(list, "containers" | "initContainers" | "ephemeralContainers") {
+        return None;
+    }
+    let index = parts.next()?;
+    pod.pointer(&format!("/spec/{list}/{index}/name"))?.as_str().map(str::to_owned)
+}
+
+impl Decision {
+    /// The word used in reports: `allow`, `warn` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Warn => "warn",
+            Decision::Deny => "deny",
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Compiling a policy document once: selectors, JSON Schemas, CEL programs, forEach paths.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::check::{AssertCheck, CelCheck, Check};
+use super::expr::{self, Expr, POLICY_VARIABLES};
+use crate::error::Diagnostic;
+use crate::load::Origin;
+use crate::model::{Action, FailurePolicy, ForEach, PolicyDocument, RuleSpec, Severity};
+use crate::select::Selector;
+
+/// A policy, compiled and ready to evaluate.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub name: String,
+    pub version: semver::Version,
+    pub description: Option<String>,
+    pub action: Action,
+    pub failure_policy: FailurePolicy,
+    pub selector: Selector,
+    pub pod_controllers: bool,
+    pub params: Value,
+    pub rules: Vec<Rule>,
+    pub origin: Origin,
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub id: String,
+    pub message: String,
+    pub message_expression: Option<Expr>,
+    pub help: Option<String>,
+    pub severity: Severity,
+    pub when: Option<Expr>,
+    pub for_each: Option<Vec<PathPattern>>,
+    pub check: Box<dyn Check>,
+    /// Whether the rule's expressions need the CEL scope at all (pure `assert` rules do not).
+    pub uses_cel: bool,
+    /// Where the rule was written.
+    pub line: u32,
+}
+
+/// One segment of a forEach path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Segment {
+    Key(String),
+    Any,
+}
+
+/// A forEach path: a JSON pointer where `*` is every element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PathPattern(pub Vec<Segment>);
+
+impl PathPattern {
+    fn parse(text: &str) -> Result<Vec<PathPattern>, String> {
+        if text == "containers" {
+            return Ok(["initContainers", "containers", "ephemeralContainers"]
+                .iter()
+                .map(|c| PathPattern(vec![Segment::Key("spec".into()), Segment::Key((*c).into()), Segment::Any]))
+                .collect());
+        }
+        let Some(rest) = text.strip_prefix('/') else {
+            return Err(format!(
+                "forEach path `{text}` must be a JSON pointer such as `/spec/volumes/*`, or `containers`"
+            ));
+        };
+        let segments = rest
+            .split('/')
+            .map(|s| match s {
+                "*" => Segment::Any,
+                s => Segment::Key(s.replace("~1", "/").replace("~0", "~")),
+            })
+            .collect();
+        Ok(vec![PathPattern(segments)])
+    }
+
+    /// Every value the pattern reaches in `root`, with its JSON pointer.
+    pub fn visit<'v>(&self, root: &'v Value, out: &mut Vec<(String, &'v Value)>) {
+        fn go<'v>(segs: &[Segment], v: &'v Value, at: String, out: &mut Vec<(String, &'v Value)>) {
+            let Some((first, rest)) = segs.split_first() else {
+                out.push((at, v));
+                return;
+            };
+            match (first, v) {
+                (Segment::Key(k), Value::Object(m)) => {
+                    if let Some(child) = m.get(k) {
+                        go(rest, child, format!("{at}/{}", crate::load::yaml::escape_segment(k)), out);
+                    }
+                }
+                (Segment::Key(k), Value::Array(a)) => {
+                    if let Some(child) = k.parse::<usize>().ok().and_then(|i| a.get(i)) {
+                        go(rest, child, format!("{at}/{k}"), out);
+                    }
+                }
+                (Segment::Any, Value::Array(a)) => {
+                    for (i, child) in a.iter().enumerate() {
+                        go(rest, child, format!("{at}/{i}"), out);
+                    }
+                }
+                (Segment::Any, Value::Object(m)) => {
+                    for (k, child) in m {
+                        go(rest, child, format!("{at}/{}", crate::load::yaml::escape_segment(k)), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        go(&self.0, root, String::new(), out);
+    }
+}
+
+/// Compiles one policy, collecting every problem.
+pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
+
+    let selector = Selector::new(&doc.spec.match_)
+        .map_err(|errs| {
+            for (p, e) in errs {
+                diags.push(at(&format!("/spec/match{p}"), e, None));
+            }
+        })
+        .unwrap_or_default();
+
+    if doc.spec.rules.is_empty() {
+        diags.push(at("/spec/rules", "a policy needs at least one rule".into(), None));
+    }
+    if let Some(p) = &doc.spec.params {
+        if !p.is_object() {
+            diags.push(at("/spec/params", "params must be a mapping".into(), None));
+        }
+    }
+    let mut ids = BTreeSet::new();
+    let mut rules = Vec::new();
+    for (i, spec) in doc.spec.rules.iter().enumerate() {
+        let base = format!("/spec/rules/{i}");
+        if !ids.insert(spec.id.as_str()) {
+            diags.push(at(&format!("{base}/id"), format!("rule id `{}` is used twice in this policy", spec.id), None));
+        }
+        match compile_rule(spec, doc.spec.severity) {
+            Ok(mut r) => {
+                r.line = origin.locate(&base).line;
+                rules.push(r);
+            }
+            Err(errs) => {
+                for (p, msg, help) in errs {
+                    diags.push(at(&format!("{base}{p}"), msg, help));
+                }
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Policy {
+        name: doc.metadata.name.clone(),
+        version: doc.metadata.version.clone().unwrap_or_else(|| semver::Version::new(0, 0, 0)),
+        description: doc.spec.description.clone(),
+        action: doc.spec.action,
+        failure_policy: doc.spec.failure_policy,
+        selector,
+        pod_controllers: doc.spec.pod_controllers,
+        params: doc.spec.params.clone().unwrap_or_else(|| Value::Object(Default::default())),
+        rules,
+        origin: origin.clone(),
+    })
+}
+
+type RuleErrors = Vec<(String, String, Option<String>)>;
+
+fn compile_rule(spec: &RuleSpec, default_severity: Severity) -> Result<Rule, RuleErrors> {
+    let mut errs: RuleErrors = Vec::new();
+    let cel = |field: &str, src: &Option<String>, errs: &mut RuleErrors| -> Option<Expr> {
+        let src = src.as_ref()?;
+        expr::compile(src, POLICY_VARIABLES).map_err(|(m, h)| errs.push((format!("/{field}"), m, h))).ok()
+    };
+    let when = cel("when", &spec.when, &mut errs);
+    let message_expression = cel("messageExpression", &spec.message_expression, &mut errs);
+
+    let for_each = match &spec.for_each {
+        None => None,
+        Some(f) => {
+            let texts: Vec<&String> = match f {
+                ForEach::One(s) => vec![s],
+                ForEach::Many(v) => v.iter().collect(),
+            };
+            let mut pats = Vec::new();
+            for t in texts {
+                match PathPattern::parse(t) {
+                    Ok(mut p) => pats.append(&mut p),
+                    Err(e) => errs.push(("/forEach".into(), e, None)),
+                }
+            }
+            Some(pats)
+        }
+    };
+    let path = spec.path.clone().unwrap_or_default();
+    if !path.is_empty() && !path.starts_with('/') {
+        errs.push(("/path".into(), format!("`{path}` is not a JSON pointer"), Some("start it with `/`".into())));
+    }
+
+    let check: Option<Box<dyn Check>> = match (&spec.assert, &spec.cel) {
+        (Some(schema), None) => {
+            AssertCheck::new(schema).map_err(|e| errs.push(("/assert".into(), e, None))).ok().map(|c| Box::new(c) as _)
+        }
+        (None, Some(_)) => {
+            cel("cel", &spec.cel, &mut errs).map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _)
+        }
+        (None, None) => {
+            errs.push((
+                String::new(),
+                format!("rule `{}` has no check", spec.id),
+                Some("give it exactly one of `assert` (a JSON Schema) or `cel` (an expression)".into()),
+            ));
+            None
+        }
+        (Some(_), Some(_)) => {
+            errs.push((
+                "/cel".into(),
+                format!("rule `{}` has both `assert` and `cel`", spec.id),
+                Some("a rule has exactly one check; split it into two rules".into()),
+            ));
+            None
+        }
+    };
+    match check {
+        Some(check) if errs.is_empty() => Ok(Rule {
+            id: spec.id.clone(),
+            message: spec.message.clone(),
+            uses_cel: spec.cel.is_some() || when.is_some() || message_expression.is_some(),
+            message_expression,
+            help: spec.help.clone(),
+            severity: spec.severity.unwrap_or(default_severity),
+            when,
+            for_each,
+            check,
+            line: 0,
+        }),
+        _ => Err(errs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn for_each_paths() {
+        let v = serde_json::json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}], "initContainers": [{"name": "i"}]}});
+        let pats = PathPattern::parse("containers").unwrap();
+        let mut out = Vec::new();
+        for p in &pats {
+            p.visit(&v, &mut out);
+        }
+        let paths: Vec<_> = out.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["/spec/initContainers/0", "/spec/containers/0", "/spec/containers/1"]);
+        assert!(PathPattern::parse("spec.containers").is_err());
+    }
+}

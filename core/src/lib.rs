@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+
+mod bundle;
+mod error;
+mod eval;
+mod exception;
+mod load;
+pub mod model;
+mod report;
+mod resource;
+mod select;
+
+pub use bundle::Bundle;
+pub use error::{Diagnostic, Diagnostics, Error};
+pub use eval::{Context, Engine, EngineBuilder};
+pub use exception::{parse_instant, ExceptionStatus};
+pub use jiff::Timestamp;
+pub use model::{Action, Operation, Severity};
+pub use report::{Decision, ExceptionReport, Finding, Report, ResourceRef, SourceRef, Summary};
+pub use resource::Resource;

@@ -1,0 +1,178 @@
+//! Reading files into documents that remember their source, and into typed paved documents.
+
+pub(crate) mod yaml;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
+pub use yaml::Pos;
+use yaml::{RawDocument, Spans};
+
+/// A document read from a file: its value and where each of its nodes was written.
+#[derive(Debug, Clone)]
+pub(crate) struct Sourced {
+    pub value: Value,
+    pub origin: Origin,
+}
+
+/// Where a document came from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origin {
+    pub file: Arc<str>,
+    pub spans: Arc<Spans>,
+    /// Pointer of this document inside the parsed one (`/items/3` for a `List` member).
+    pub base: String,
+}
+
+impl Origin {
+    pub fn locate(&self, pointer: &str) -> Pos {
+        self.spans.locate(&format!("{}{pointer}", self.base))
+    }
+
+    pub fn diagnostic(&self, pointer: &str, message: impl Into<String>, help: Option<String>) -> Diagnostic {
+        let pos = self.locate(pointer);
+        Diagnostic {
+            file: self.file.clone(),
+            line: pos.line,
+            column: pos.column,
+            pointer: Some(pointer.to_owned()),
+            message: message.into(),
+            help,
+        }
+    }
+}
+
+/// Parses the documents of one file's text. `file` names it in diagnostics.
+pub(crate) fn parse_text(file: &str, text: &str) -> Result<Vec<Sourced>, Diagnostic> {
+    let file: Arc<str> = Arc::from(file);
+    let docs = yaml::parse_documents(text).map_err(|e| Diagnostic {
+        file: file.clone(),
+        line: e.pos.line,
+        column: e.pos.column,
+        pointer: None,
+        message: format!("invalid YAML: {}", e.message),
+        help: None,
+    })?;
+    Ok(docs
+        .into_iter()
+        .map(|RawDocument { value, spans, .. }| Sourced {
+            value,
+            origin: Origin { file: file.clone(), spans: Arc::new(spans), base: String::new() },
+        })
+        .collect())
+}
+
+/// Decodes bytes as UTF-8, or says where the first bad byte is.
+pub(crate) fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = bytes.get(..e.valid_up_to()).unwrap_or_default();
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        Diagnostic {
+            file: Arc::from(file),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            pointer: None,
+            message: format!("the file is not valid UTF-8 (byte {})", e.valid_up_to()),
+            help: Some("save the file as UTF-8".into()),
+        }
+    })
+}
+
+/// Every YAML or JSON file under `paths` (files as given; directories walked recursively,
+/// sorted by path so the order never depends on the file system).
+pub(crate) fn files_under(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for path in paths {
+        walk(path, true, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn walk(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        let mut entries = std::fs::read_dir(path)
+            .map_err(io)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io)?;
+        entries.sort();
+        for entry in entries {
+            let hidden = entry.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            if !hidden {
+                walk(&entry, false, out)?;
+            }
+        }
+    } else if explicit || is_document_file(path) {
+        out.push(path.to_owned());
+    }
+    Ok(())
+}
+
+fn is_document_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+}
+
+/// Reads and parses one file.
+pub(crate) fn read_file(path: &Path) -> Result<Result<Vec<Sourced>, Diagnostic>, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    let name = path.display().to_string();
+    Ok(decode(&name, &bytes).and_then(|text| parse_text(&name, text)))
+}
+
+/// Deserialises a document into `T`, turning serde's complaint into a diagnostic at the node
+/// it is about, with a did-you-mean for misspelt fields.
+pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic> {
+    serde_path_to_error::deserialize::<_, T>(&doc.value).map_err(|e| {
+        let mut pointer = String::new();
+        for seg in e.path().iter() {
+            use serde_path_to_error::Segment;
+            match seg {
+                Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                Segment::Map { key } => {
+                    pointer.push('/');
+                    pointer.push_str(&yaml::escape_segment(key));
+                }
+                Segment::Enum { .. } | Segment::Unknown => {}
+            }
+        }
+        let message = e.inner().to_string();
+        let mut help = None;
+        if let Some(rest) = message.strip_prefix("unknown field `") {
+            let field = rest.split('`').next().unwrap_or_default();
+            // serde lists the expected fields after "expected one of"
+            let expected: Vec<&str> =
+                rest.split("expected ").nth(1).unwrap_or_default().split('`').skip(1).step_by(2).collect();
+            help = Some(match did_you_mean(field, expected.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("remove `{field}`; the fields allowed here are: {}", expected.join(", ")),
+            });
+            let inner = format!("{pointer}/{}", yaml::escape_segment(field));
+            if doc.origin.spans.get(&format!("{}{inner}", doc.origin.base)).is_some() {
+                pointer = inner;
+            }
+        } else if message.starts_with("data did not match any variant") {
+            help = Some("see `paved schema` for the accepted shapes".into());
+        }
+        doc.origin.diagnostic(&pointer, message, help)
+    })
+}
+
+/// Reads every document in `paths` (files, or directories walked in sorted order), collecting
+/// every syntax problem.
+pub(crate) fn read_all(paths: &[PathBuf], diags: &mut Diagnostics) -> Result<Vec<Sourced>, Error> {
+    let mut docs = Vec::new();
+    for file in files_under(paths)? {
+        match read_file(&file)? {
+            Ok(mut d) => docs.append(&mut d),
+            Err(d) => diags.push(d),
+        }
+    }
+    Ok(docs)
+}

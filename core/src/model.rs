@@ -1,0 +1,382 @@
+//! The documents a platform team writes: `Policy`, `PolicyException` and the bundle settings.
+//!
+//! These types are the schema: unknown fields are rejected, and `paved schema` prints the JSON
+//! Schema generated from them. They know nothing of loading or evaluation.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The API version every paved document carries.
+pub const API_VERSION: &str = "paved.dev/v1";
+
+/// `metadata` of a paved document.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// Unique name of the document among documents of its kind.
+    pub name: String,
+    /// Semantic version (`1.2.0`). Golden paths pin policies by it. Default `0.0.0`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub version: Option<semver::Version>,
+    /// Free-form labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Free-form annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Low.
+    Low,
+    /// Medium (the default).
+    #[default]
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+/// What a failed rule does, in the words of Kubernetes' ValidatingAdmissionPolicy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
+pub enum Action {
+    /// Reject the resource (the default).
+    #[default]
+    Deny,
+    /// Admit it with a warning.
+    Warn,
+    /// Admit it and record the finding.
+    Audit,
+}
+
+/// What happens when a check cannot be evaluated (an expression error, a plugin trap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema, Default)]
+pub enum FailurePolicy {
+    /// The error is a finding with the policy's action (fail closed; the default).
+    #[default]
+    Fail,
+    /// The error is a `Warn` finding; the resource is not denied for it.
+    Ignore,
+}
+
+/// `kind: Policy`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyDocument {
+    /// Always `paved.dev/v1`.
+    pub api_version: String,
+    /// Always `Policy`.
+    pub kind: String,
+    /// Name and version.
+    pub metadata: Metadata,
+    /// What the policy checks.
+    pub spec: PolicySpec,
+}
+
+/// The body of a policy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicySpec {
+    /// What the policy is for, shown by `paved explain`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Severity of its findings (rules may override).
+    #[serde(default)]
+    pub severity: Severity,
+    /// What a failed rule does.
+    #[serde(default)]
+    pub action: Action,
+    /// What happens when a check cannot be evaluated.
+    #[serde(default)]
+    pub failure_policy: FailurePolicy,
+    /// Which resources the policy applies to.
+    #[serde(default, rename = "match")]
+    pub match_: Match,
+    /// A policy that matches `Pod` also checks the pod template of Deployment, StatefulSet,
+    /// DaemonSet, ReplicaSet, Job and CronJob. Set `false` to opt out.
+    #[serde(default = "yes")]
+    pub pod_controllers: bool,
+    /// Parameters bound as `params` in expressions; callers may override them per run.
+    #[serde(default)]
+    pub params: Option<Value>,
+    /// The rules; at least one.
+    pub rules: Vec<RuleSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One rule of a policy: exactly one of `assert` and `cel`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleSpec {
+    /// Stable id, unique in the policy.
+    pub id: String,
+    /// What is wrong, shown when the rule fails.
+    pub message: String,
+    /// A CEL expression that builds the message (falls back to `message` if it fails).
+    #[serde(default)]
+    pub message_expression: Option<String>,
+    /// How to fix it.
+    #[serde(default)]
+    pub help: Option<String>,
+    /// Overrides the policy's severity.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// A CEL condition; the rule only applies where it is true.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// Check each element found at these paths instead of the whole object (bound as `item`).
+    #[serde(default)]
+    pub for_each: Option<ForEach>,
+    /// A JSON pointer, relative to the checked value, that findings of a `cel` rule point at.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// A JSON Schema (2020-12) the checked value must satisfy.
+    #[serde(default)]
+    pub assert: Option<Value>,
+    /// A CEL expression that must be true.
+    #[serde(default)]
+    pub cel: Option<String>,
+}
+
+/// Paths to iterate: a JSON pointer where `*` stands for every array element or map value,
+/// or `containers` for every init, regular and ephemeral container of the pod.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ForEach {
+    /// One path.
+    One(String),
+    /// Several paths, visited in order.
+    Many(Vec<String>),
+}
+
+/// Which resources a policy or exception applies to. Every given field must match.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Match {
+    /// `Kind`, `version/Kind` (core group) or `group/version/Kind`; each part may be a glob.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Namespace globs.
+    #[serde(default)]
+    pub namespaces: Option<Globs>,
+    /// Name globs.
+    #[serde(default)]
+    pub names: Option<Globs>,
+    /// Labels of the resource (for pod controllers: of the pod template).
+    #[serde(default)]
+    pub labels: Option<LabelSelector>,
+    /// Labels of the resource's namespace, as given in the evaluation context.
+    #[serde(default)]
+    pub namespace_selector: Option<LabelSelector>,
+    /// Admission operations; empty matches all.
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+}
+
+/// A list of globs to include, or include and exclude lists.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Globs {
+    /// Include these.
+    Include(Vec<String>),
+    /// Include and exclude.
+    Both {
+        /// Globs to include; empty includes everything.
+        #[serde(default)]
+        include: Vec<String>,
+        /// Globs to exclude; they win over `include`.
+        #[serde(default)]
+        exclude: Vec<String>,
+    },
+}
+
+/// A Kubernetes label selector.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelSelector {
+    /// Labels that must be present with these values.
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// Set-based requirements.
+    #[serde(default)]
+    pub match_expressions: Vec<LabelRequirement>,
+}
+
+/// One set-based label requirement.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelRequirement {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+    pub operator: LabelOperator,
+    /// Values for `In` and `NotIn`.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// Operator of a label requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum LabelOperator {
+    /// The label's value is one of `values`.
+    In,
+    /// The label is absent or its value is none of `values`.
+    NotIn,
+    /// The label is present.
+    Exists,
+    /// The label is absent.
+    DoesNotExist,
+}
+
+/// An admission operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Operation {
+    /// Create (also what `paved check` assumes).
+    #[default]
+    Create,
+    /// Update.
+    Update,
+    /// Delete.
+    Delete,
+    /// Connect.
+    Connect,
+}
+
+impl Operation {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+            Operation::Connect => "CONNECT",
+        }
+    }
+}
+
+/// `kind: PolicyException`: an owned, justified, expiring waiver.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExceptionDocument {
+    /// Always `paved.dev/v1`.
+    pub api_version: String,
+    /// Always `PolicyException`.
+    pub kind: String,
+    /// Name.
+    pub metadata: Metadata,
+    /// What is waived, where, by whom, until when.
+    pub spec: ExceptionSpec,
+}
+
+/// The body of an exception.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExceptionSpec {
+    /// The policies (and optionally rules) waived.
+    pub policies: Vec<WaivedPolicy>,
+    /// Where the waiver applies.
+    #[serde(default, rename = "match")]
+    pub match_: ExceptionMatch,
+    /// Who answers for it (a team or person).
+    pub owner: String,
+    /// Why it is needed.
+    pub reason: String,
+    /// Tracking ticket.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// Who approved it.
+    #[serde(default)]
+    pub approved_by: Option<String>,
+    /// When it was granted (RFC 3339 date or timestamp); the bundle's longest window counts from
+    /// here.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub created: Option<String>,
+    /// When it stops waiving anything (RFC 3339 date or timestamp; a date means 00:00 UTC).
+    #[schemars(with = "String")]
+    pub expires: String,
+}
+
+/// A policy named by an exception.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WaivedPolicy {
+    /// Policy name.
+    pub name: String,
+    /// Rule ids; empty waives every rule of the policy.
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+/// Where an exception applies.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExceptionMatch {
+    /// As in policies.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// As in policies.
+    #[serde(default)]
+    pub namespaces: Option<Globs>,
+    /// As in policies.
+    #[serde(default)]
+    pub names: Option<Globs>,
+    /// Container name globs: only findings about these containers are waived.
+    #[serde(default)]
+    pub containers: Vec<String>,
+}
+
+/// `kind: Bundle` (`paved.yaml`): settings for a set of policies and exceptions.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BundleDocument {
+    /// Always `paved.dev/v1`.
+    pub api_version: String,
+    /// Always `Bundle`.
+    pub kind: String,
+    /// Name and version.
+    pub metadata: Metadata,
+    /// Settings.
+    #[serde(default)]
+    pub spec: BundleSpec,
+}
+
+/// Bundle settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BundleSpec {
+    /// Longest time an exception may run, in days, from `created` (or, without `created`, from
+    /// the evaluation's `now`).
+    #[serde(default = "default_window")]
+    pub exception_max_days: u32,
+    /// An exception that expires within this many days is reported as `expiring`.
+    #[serde(default = "default_horizon")]
+    pub exception_warn_days: u32,
+}
+
+fn default_window() -> u32 {
+    90
+}
+fn default_horizon() -> u32 {
+    14
+}
+
+impl Default for BundleSpec {
+    fn default() -> Self {
+        BundleSpec { exception_max_days: default_window(), exception_warn_days: default_horizon() }
+    }
+}

@@ -1,0 +1,142 @@
+//! Resources to evaluate: any YAML or JSON object with `apiVersion` and `kind`, remembering the
+//! file and line each of its fields came from.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::load::{self, Origin, Sourced};
+use crate::report::{ResourceRef, SourceRef};
+
+/// One resource (a Kubernetes manifest or any object with `apiVersion` and `kind`).
+///
+/// ```
+/// let resources = paved::Resource::from_str("app.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n")?;
+/// assert_eq!(resources[0].identity().name, "web");
+/// # Ok::<(), paved::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub(crate) value: Value,
+    pub(crate) old: Option<Value>,
+    pub(crate) origin: Option<Origin>,
+}
+
+impl Resource {
+    /// A resource from a JSON value, with no source file (as the webhook and bindings get them).
+    pub fn new(value: Value) -> Self {
+        Resource { value, old: None, origin: None }
+    }
+
+    /// The previous version of the object, bound as `oldObject` (admission UPDATE requests).
+    pub fn with_old_object(mut self, old: Value) -> Self {
+        self.old = Some(old);
+        self
+    }
+
+    /// The object.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// Its apiVersion, kind, namespace and name.
+    pub fn identity(&self) -> ResourceRef {
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+        let meta = self.value.get("metadata");
+        let name = meta.and_then(|m| m.get("name")).or_else(|| meta.and_then(|m| m.get("generateName")));
+        ResourceRef {
+            api_version: s(self.value.get("apiVersion")),
+            kind: s(self.value.get("kind")),
+            namespace: s(meta.and_then(|m| m.get("namespace"))),
+            name: s(name),
+        }
+    }
+
+    /// Where a JSON pointer of this resource was written, if it came from a file.
+    pub fn source_of(&self, pointer: &str) -> Option<SourceRef> {
+        self.origin.as_ref().map(|o| {
+            let pos = o.locate(pointer);
+            SourceRef { file: o.file.to_string(), line: pos.line, column: pos.column }
+        })
+    }
+
+    /// Every resource in a YAML or JSON text (multi-document; `kind: List` is unpacked).
+    /// `file` names the text in findings and errors (`<stdin>` for standard input).
+    pub fn from_str(file: &str, text: &str) -> Result<Vec<Resource>, Error> {
+        Resource::from_bytes(file, text.as_bytes())
+    }
+
+    /// As [`Resource::from_str`], from bytes that should be UTF-8.
+    pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Vec<Resource>, Error> {
+        let mut diags = Diagnostics::default();
+        let docs = load::decode(file, bytes).and_then(|t| load::parse_text(file, t));
+        let out = match docs {
+            Ok(docs) => from_documents(docs, &mut diags),
+            Err(d) => {
+                diags.push(d);
+                Vec::new()
+            }
+        };
+        diags.into_result(out)
+    }
+
+    /// Every resource in the YAML/JSON files under `paths` (directories walked in sorted order).
+    pub fn from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Vec<Resource>, Error> {
+        let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
+        let mut diags = Diagnostics::default();
+        let docs = load::read_all(&paths, &mut diags)?;
+        let out = from_documents(docs, &mut diags);
+        diags.into_result(out)
+    }
+}
+
+fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Resource> {
+    let mut out = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let is_list = doc.value.get("kind").and_then(Value::as_str) == Some("List")
+            && doc.value.get("items").is_some_and(Value::is_array);
+        if is_list {
+            let Sourced { value, origin } = doc;
+            if let Value::Object(mut m) = value {
+                if let Some(Value::Array(items)) = m.remove("items") {
+                    for (i, item) in items.into_iter().enumerate() {
+                        let origin = Origin { base: format!("{}/items/{i}", origin.base), ..origin.clone() };
+                        push(item, origin, &mut out, diags);
+                    }
+                }
+            }
+        } else {
+            push(doc.value, doc.origin, &mut out, diags);
+        }
+    }
+    out
+}
+
+fn push(value: Value, origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagnostics) {
+    match check_shape(&value, &origin) {
+        Ok(()) => out.push(Resource { value, old: None, origin: Some(origin) }),
+        Err(d) => diags.push(d),
+    }
+}
+
+fn check_shape(value: &Value, origin: &Origin) -> Result<(), Diagnostic> {
+    let help = Some("a resource is a mapping with `apiVersion` and `kind`, like a Kubernetes manifest".to_owned());
+    if !value.is_object() {
+        return Err(origin.diagnostic("", "a resource must be a mapping", help));
+    }
+    for field in ["apiVersion", "kind"] {
+        match value.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            Some(_) => return Err(origin.diagnostic(&format!("/{field}"), format!("`{field}` must be a non-empty string"), help)),
+            None => return Err(origin.diagnostic("", format!("the resource has no `{field}`"), help)),
+        }
+    }
+    if let Some(m) = value.get("metadata") {
+        if !m.is_object() {
+            return Err(origin.diagnostic("/metadata", "`metadata` must be a mapping", None));
+        }
+    }
+    Ok(())
+}
+

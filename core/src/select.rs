@@ -1,0 +1,259 @@
+//! Selectors: which resources a policy or exception applies to, compiled once.
+
+use std::collections::BTreeMap;
+
+use globset::{Glob, GlobMatcher};
+
+use crate::model::{Globs, LabelOperator, LabelSelector, Match, Operation};
+
+/// The identity of a resource as selectors see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub labels: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Splits `apiVersion` into group and version (`v1` is the core group).
+pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.rsplit_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    }
+}
+
+/// A compiled glob; `*` and `?` as usual, and a plain word matches itself exactly.
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern {
+    text: String,
+    matcher: Option<GlobMatcher>,
+}
+
+impl Pattern {
+    pub fn new(text: &str) -> Result<Self, String> {
+        let matcher = if text.contains(['*', '?', '[', '{']) {
+            Some(
+                Glob::new(text)
+                    .map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?
+                    .compile_matcher(),
+            )
+        } else {
+            None
+        };
+        Ok(Pattern { text: text.to_owned(), matcher })
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        match &self.matcher {
+            Some(m) => m.is_match(s),
+            None => self.text == s,
+        }
+    }
+
+    /// The literal text, when the pattern has no wildcard.
+    pub fn literal(&self) -> Option<&str> {
+        self.matcher.is_none().then_some(self.text.as_str())
+    }
+}
+
+/// `Kind`, `version/Kind` or `group/version/Kind`, each part a pattern.
+#[derive(Debug, Clone)]
+pub(crate) struct KindPattern {
+    group: Option<Pattern>,
+    version: Option<Pattern>,
+    pub kind: Pattern,
+}
+
+impl KindPattern {
+    pub fn new(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let (group, version, kind) = match parts.as_slice() {
+            [k] => (None, None, *k),
+            [v, k] => (Some(""), Some(*v), *k),
+            [g, v, k] => (Some(*g), Some(*v), *k),
+            _ => return Err(format!("`{text}` is not `Kind`, `version/Kind` or `group/version/Kind`")),
+        };
+        if kind.is_empty() {
+            return Err(format!("`{text}` names no kind"));
+        }
+        let group = match group {
+            Some(g) if g == "core" => Some(Pattern::new("")?),
+            Some(g) => Some(Pattern::new(g)?),
+            None => None,
+        };
+        Ok(KindPattern { group, version: version.map(Pattern::new).transpose()?, kind: Pattern::new(kind)? })
+    }
+
+    pub fn matches(&self, group: &str, version: &str, kind: &str) -> bool {
+        self.kind.matches(kind)
+            && self.group.as_ref().is_none_or(|g| g.matches(group))
+            && self.version.as_ref().is_none_or(|v| v.matches(version))
+    }
+}
+
+/// Include and exclude globs; an empty include list includes everything.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GlobFilter {
+    include: Vec<Pattern>,
+    exclude: Vec<Pattern>,
+}
+
+impl GlobFilter {
+    pub fn new(globs: Option<&Globs>) -> Result<Self, String> {
+        let (inc, exc): (&[String], &[String]) = match globs {
+            None => (&[], &[]),
+            Some(Globs::Include(i)) => (i, &[]),
+            Some(Globs::Both { include, exclude }) => (include, exclude),
+        };
+        Ok(GlobFilter {
+            include: inc.iter().map(|s| Pattern::new(s)).collect::<Result<_, _>>()?,
+            exclude: exc.iter().map(|s| Pattern::new(s)).collect::<Result<_, _>>()?,
+        })
+    }
+
+    pub fn from_list(list: &[String]) -> Result<Self, String> {
+        Ok(GlobFilter {
+            include: list.iter().map(|s| Pattern::new(s)).collect::<Result<_, _>>()?,
+            exclude: Vec::new(),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|p| p.matches(s)))
+            && !self.exclude.iter().any(|p| p.matches(s))
+    }
+}
+
+/// A compiled label selector.
+#[derive(Debug, Clone)]
+pub(crate) struct Labels(LabelSelector);
+
+impl Labels {
+    pub fn new(sel: &LabelSelector) -> Result<Self, String> {
+        for req in &sel.match_expressions {
+            let needs_values = matches!(req.operator, LabelOperator::In | LabelOperator::NotIn);
+            if needs_values && req.values.is_empty() {
+                return Err(format!("operator {:?} on `{}` needs at least one value", req.operator, req.key));
+            }
+            if !needs_values && !req.values.is_empty() {
+                return Err(format!("operator {:?} on `{}` takes no values", req.operator, req.key));
+            }
+        }
+        Ok(Labels(sel.clone()))
+    }
+
+    pub fn matches<'v>(&self, get: impl Fn(&str) -> Option<&'v str>) -> bool {
+        self.0.match_labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
+            && self.0.match_expressions.iter().all(|req| {
+                let value = get(&req.key);
+                match req.operator {
+                    LabelOperator::In => value.is_some_and(|v| req.values.iter().any(|x| x == v)),
+                    LabelOperator::NotIn => value.is_none_or(|v| !req.values.iter().any(|x| x == v)),
+                    LabelOperator::Exists => value.is_some(),
+                    LabelOperator::DoesNotExist => value.is_none(),
+                }
+            })
+    }
+}
+
+/// A compiled `spec.match`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selector {
+    pub kinds: Vec<KindPattern>,
+    namespaces: GlobFilter,
+    names: GlobFilter,
+    labels: Option<Labels>,
+    namespace_labels: Option<Labels>,
+    operations: Vec<Operation>,
+}
+
+impl Selector {
+    /// Compiles a `match`, reporting each bad field with its JSON pointer (relative to `match`).
+    pub fn new(m: &Match) -> Result<Self, Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        let kinds = m
+            .kinds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| KindPattern::new(k).map_err(|e| errors.push((format!("/kinds/{i}"), e))).ok())
+            .collect();
+        let mut field = |name: &str, r: Result<GlobFilter, String>| {
+            r.map_err(|e| errors.push((format!("/{name}"), e))).unwrap_or_default()
+        };
+        let namespaces = field("namespaces", GlobFilter::new(m.namespaces.as_ref()));
+        let names = field("names", GlobFilter::new(m.names.as_ref()));
+        let labels = m.labels.as_ref().and_then(|l| Labels::new(l).map_err(|e| errors.push(("/labels".into(), e))).ok());
+        let namespace_labels = m
+            .namespace_selector
+            .as_ref()
+            .and_then(|l| Labels::new(l).map_err(|e| errors.push(("/namespaceSelector".into(), e))).ok());
+        if errors.is_empty() {
+            Ok(Selector { kinds, namespaces, names, labels, namespace_labels, operations: m.operations.clone() })
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
+        self.kinds.is_empty() || self.kinds.iter().any(|k| k.matches(group, version, kind))
+    }
+
+    /// Everything but the kind.
+    pub fn matches_rest(
+        &self,
+        s: &Subject<'_>,
+        operation: Operation,
+        namespace_labels: Option<&BTreeMap<String, String>>,
+    ) -> bool {
+        if !self.operations.is_empty() && !self.operations.contains(&operation) {
+            return false;
+        }
+        if !self.namespaces.is_empty() && !self.namespaces.matches(s.namespace) {
+            return false;
+        }
+        if !self.names.matches(s.name) {
+            return false;
+        }
+        if let Some(l) = &self.labels {
+            if !l.matches(|k| s.labels.and_then(|m| m.get(k)).and_then(|v| v.as_str())) {
+                return false;
+            }
+        }
+        if let Some(l) = &self.namespace_labels {
+            if !l.matches(|k| namespace_labels.and_then(|m| m.get(k)).map(String::as_str)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_patterns() {
+        let k = KindPattern::new("apps/*/Deployment").unwrap();
+        assert!(k.matches("apps", "v1", "Deployment"));
+        assert!(!k.matches("", "v1", "Deployment"));
+        let core = KindPattern::new("v1/Pod").unwrap();
+        assert!(core.matches("", "v1", "Pod"));
+        assert!(!core.matches("apps", "v1", "Pod"));
+        assert!(KindPattern::new("Pod").unwrap().matches("x", "y", "Pod"));
+        assert!(KindPattern::new("a/b/c/d").is_err());
+    }
+
+    #[test]
+    fn glob_filter() {
+        let f = GlobFilter::new(Some(&Globs::Both { include: vec!["prod-*".into()], exclude: vec!["prod-legacy".into()] }))
+            .unwrap();
+        assert!(f.matches("prod-a"));
+        assert!(!f.matches("prod-legacy"));
+        assert!(!f.matches("dev"));
+    }
+}
