@@ -36,7 +36,10 @@ pub(crate) struct Expr {
 pub(crate) fn compile(source: &str, allowed: &[&str]) -> Result<Expr, (String, Option<String>)> {
     let program = ENV.compile(source).map_err(|e| {
         let first = e.errors.first().map(|p| p.msg.clone()).unwrap_or_else(|| e.to_string());
-        (format!("invalid CEL expression: {first}"), Some(e.to_string()))
+        // cel's rendering ends with the expression and a caret under the problem: keep that part.
+        let text = e.to_string();
+        let snippet: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+        (format!("invalid CEL expression: {first}"), Some(snippet.join("\n")).filter(|s| !s.is_empty()))
     })?;
     let mut unknown = Vec::new();
     free_variables(program.expression(), &mut Vec::new(), &mut unknown);

@@ -1,1 +1,6 @@
+//! The core's integration tests, one binary.
 
+mod cases;
+mod hostile;
+mod load_errors;
+mod properties;
