@@ -9,10 +9,10 @@ use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::eval::policy::{self, Policy};
 use crate::exception::Exception;
 use crate::load::{self, Sourced};
-use crate::model::{BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION};
+use crate::model::{Action, Severity};
+use crate::report::SourceRef;
+use crate::model::{BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION, KINDS};
 
-/// The document kinds a bundle holds.
-pub const KINDS: &[&str] = &["Policy", "PolicyException", "Bundle"];
 
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
 /// [`Engine`](crate::Engine) from it.
@@ -138,10 +138,62 @@ impl Bundle {
         self.policies.iter().map(|p| p.name.as_str())
     }
 
+    /// What each policy is and checks, sorted by name (for listings and `paved explain`).
+    pub fn policies(&self) -> Vec<PolicyInfo> {
+        self.policies
+            .iter()
+            .map(|p| PolicyInfo {
+                name: p.name.clone(),
+                version: p.version.to_string(),
+                description: p.description.clone(),
+                action: p.action,
+                source: {
+                    let pos = p.origin.locate("");
+                    SourceRef { file: p.origin.file.to_string(), line: pos.line, column: pos.column }
+                },
+                rules: p
+                    .rules
+                    .iter()
+                    .map(|r| RuleInfo { id: r.id.clone(), message: r.message.clone(), help: r.help.clone(), severity: r.severity })
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Names of the exceptions, sorted.
     pub fn exception_names(&self) -> impl Iterator<Item = &str> {
         self.exceptions.iter().map(|e| e.name.as_str())
     }
+}
+
+/// A policy as listings show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyInfo {
+    /// Name.
+    pub name: String,
+    /// Semantic version.
+    pub version: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// What a failed rule does.
+    pub action: Action,
+    /// Where it was written.
+    pub source: SourceRef,
+    /// Its rules, in order.
+    pub rules: Vec<RuleInfo>,
+}
+
+/// A rule as listings show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInfo {
+    /// Rule id.
+    pub id: String,
+    /// What a failure says.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// How serious.
+    pub severity: Severity,
 }
 
 fn duplicate(what: &str, name: &str, src: &Sourced, first: &Sourced) -> Diagnostic {

@@ -10,7 +10,7 @@ mod report;
 mod resource;
 mod select;
 
-pub use bundle::Bundle;
+pub use bundle::{Bundle, PolicyInfo, RuleInfo};
 pub use error::{Diagnostic, Diagnostics, Error};
 pub use eval::{Context, Engine, EngineBuilder};
 pub use exception::{parse_instant, ExceptionStatus};

@@ -12,12 +12,30 @@ use serde_json::Value;
 /// The API version every paved document carries.
 pub const API_VERSION: &str = "paved.dev/v1";
 
+/// The document kinds a bundle holds.
+pub const KINDS: &[&str] = &["Policy", "PolicyException", "Bundle"];
+
+/// The JSON Schema (2020-12) of a paved document kind (`Policy`, `PolicyException`, `Bundle`),
+/// generated from these types, for editor completion.
+pub fn json_schema(kind: &str) -> Option<Value> {
+    let schema = match kind {
+        "Policy" => schemars::schema_for!(PolicyDocument),
+        "PolicyException" => schemars::schema_for!(ExceptionDocument),
+        "Bundle" => schemars::schema_for!(BundleDocument),
+        _ => return None,
+    };
+    serde_json::to_value(schema).ok()
+}
+
 /// `metadata` of a paved document.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metadata {
     /// Unique name of the document among documents of its kind.
     pub name: String,
+    /// Namespace, accepted for documents kept beside Kubernetes manifests; paved ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// Semantic version (`1.2.0`). Golden paths pin policies by it. Default `0.0.0`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]

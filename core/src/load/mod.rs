@@ -59,7 +59,7 @@ pub(crate) fn parse_text(file: &str, text: &str) -> Result<Vec<Sourced>, Diagnos
     })?;
     Ok(docs
         .into_iter()
-        .map(|RawDocument { value, spans, .. }| Sourced {
+        .map(|RawDocument { value, spans }| Sourced {
             value,
             origin: Origin { file: file.clone(), spans: Arc::new(spans), base: String::new() },
         })
@@ -153,9 +153,12 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic>
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("remove `{field}`; the fields allowed here are: {}", expected.join(", ")),
             });
-            let inner = format!("{pointer}/{}", yaml::escape_segment(field));
-            if doc.origin.spans.get(&format!("{}{inner}", doc.origin.base)).is_some() {
-                pointer = inner;
+            let leaf = format!("/{}", yaml::escape_segment(field));
+            let inner = if pointer.ends_with(&leaf) { pointer.clone() } else { format!("{pointer}{leaf}") };
+            if let Some(pos) = doc.origin.spans.key(&format!("{}{inner}", doc.origin.base)) {
+                let mut d = doc.origin.diagnostic(&inner, message, help);
+                (d.line, d.column) = (pos.line, pos.column);
+                return d;
             }
         } else if message.starts_with("data did not match any variant") {
             help = Some("see `paved schema` for the accepted shapes".into());

@@ -34,7 +34,11 @@ impl Pos {
 
 /// JSON pointer -> where that node was written. The root is `""`.
 #[derive(Debug, Clone, Default)]
-pub struct Spans(HashMap<Box<str>, Pos>);
+pub struct Spans {
+    values: HashMap<Box<str>, Pos>,
+    /// Where the key of a map entry was written, by the entry's pointer.
+    keys: HashMap<Box<str>, Pos>,
+}
 
 impl Spans {
     /// Where `pointer` was written, or its nearest written ancestor (a finding often points at a
@@ -42,7 +46,7 @@ impl Spans {
     pub fn locate(&self, pointer: &str) -> Pos {
         let mut p = pointer;
         loop {
-            if let Some(pos) = self.0.get(p) {
+            if let Some(pos) = self.values.get(p) {
                 return *pos;
             }
             match p.rfind('/') {
@@ -53,8 +57,14 @@ impl Spans {
     }
 
     /// Where exactly `pointer` was written, if it was.
+    #[cfg(test)]
     pub fn get(&self, pointer: &str) -> Option<Pos> {
-        self.0.get(pointer).copied()
+        self.values.get(pointer).copied()
+    }
+
+    /// Where the key of the map entry at `pointer` was written.
+    pub fn key(&self, pointer: &str) -> Option<Pos> {
+        self.keys.get(pointer).copied()
     }
 }
 
@@ -65,8 +75,6 @@ pub struct RawDocument {
     pub value: Value,
     /// Where each node was written.
     pub spans: Spans,
-    /// 0-based index of the document in its file.
-    pub index: usize,
 }
 
 /// A syntax problem, with where it was found.
@@ -115,7 +123,7 @@ enum Frame {
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     stack: Vec<Frame>,
-    spans: HashMap<Box<str>, Pos>,
+    spans: Spans,
     anchors: HashMap<usize, (Value, usize)>,
     nodes: usize,
     docs: Vec<RawDocument>,
@@ -127,7 +135,7 @@ impl<'a> Builder<'a> {
         Builder {
             parser: Parser::new_from_str(text),
             stack: Vec::new(),
-            spans: HashMap::new(),
+            spans: Spans::default(),
             anchors: HashMap::new(),
             nodes: 0,
             docs: Vec::new(),
@@ -136,7 +144,6 @@ impl<'a> Builder<'a> {
     }
 
     fn run(mut self) -> Result<Vec<RawDocument>, SyntaxError> {
-        let mut index = 0usize;
         loop {
             let (event, mark) = self.parser.next_token().map_err(|e| SyntaxError {
                 pos: Pos::of(e.marker()),
@@ -147,22 +154,15 @@ impl<'a> Builder<'a> {
                 Event::StreamEnd => break,
                 Event::StreamStart | Event::Nothing => {}
                 Event::DocumentStart => {
-                    self.spans.clear();
+                    self.spans = Spans::default();
                     self.anchors.clear();
                     self.nodes = 0;
                     self.root = None;
                 }
                 Event::DocumentEnd => {
-                    if let Some(value) = self.root.take() {
-                        if !value.is_null() {
-                            self.docs.push(RawDocument {
-                                value,
-                                spans: Spans(std::mem::take(&mut self.spans)),
-                                index,
-                            });
-                        }
+                    if let Some(value) = self.root.take().filter(|v| !v.is_null()) {
+                        self.docs.push(RawDocument { value, spans: std::mem::take(&mut self.spans) });
                     }
-                    index += 1;
                 }
                 Event::Scalar(text, style, anchor, tag) => {
                     if self.expecting_key() {
@@ -171,7 +171,7 @@ impl<'a> Builder<'a> {
                         let value = scalar(&text, style, tag.as_ref(), pos)?;
                         self.count(1, pos)?;
                         let pointer = self.child_pointer();
-                        self.spans.insert(pointer.into(), pos);
+                        self.spans.values.insert(pointer.into(), pos);
                         if anchor > 0 {
                             self.anchors.insert(anchor, (value.clone(), 1));
                         }
@@ -190,7 +190,7 @@ impl<'a> Builder<'a> {
                     } else {
                         self.count(size, pos)?;
                         let pointer = self.child_pointer();
-                        self.spans.insert(pointer.into(), pos);
+                        self.spans.values.insert(pointer.into(), pos);
                         self.push_value(value);
                     }
                 }
@@ -203,7 +203,7 @@ impl<'a> Builder<'a> {
                     }
                     self.count(1, pos)?;
                     let pointer = self.child_pointer();
-                    self.spans.insert(pointer.clone().into(), pos);
+                    self.spans.values.insert(pointer.clone().into(), pos);
                     let start_nodes = self.nodes;
                     self.stack.push(if matches!(event, Event::SequenceStart(..)) {
                         Frame::Seq { items: Vec::new(), pointer, anchor, start_nodes }
@@ -244,10 +244,11 @@ impl<'a> Builder<'a> {
     }
 
     fn set_key(&mut self, key: String, pos: Pos) -> Result<(), SyntaxError> {
-        if let Some(Frame::Map { map, pending_key, .. }) = self.stack.last_mut() {
+        if let Some(Frame::Map { map, pending_key, pointer, .. }) = self.stack.last_mut() {
             if map.contains_key(&key) {
                 return Err(err(pos, format!("duplicate key `{key}`")));
             }
+            self.spans.keys.insert(format!("{pointer}/{}", escape_segment(&key)).into(), pos);
             *pending_key = Some((key, pos));
         }
         Ok(())
@@ -415,7 +416,6 @@ mod tests {
     fn multi_document_skips_empty() {
         let docs = parse_documents("---\na: 1\n---\n---\nb: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
-        assert_eq!(docs[1].index, 2);
         assert_eq!(docs[1].spans.get("/b"), Some(Pos { line: 5, column: 4 }));
     }
 
