@@ -10,9 +10,10 @@ use crate::eval::policy::{self, Policy};
 use crate::exception::Exception;
 use crate::load::{self, Sourced};
 use crate::model::{Action, Severity};
+use crate::model::{
+    BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION, KINDS,
+};
 use crate::report::SourceRef;
-use crate::model::{BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION, KINDS};
-
 
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
 /// [`Engine`](crate::Engine) from it.
@@ -64,14 +65,20 @@ impl Bundle {
         let mut exceptions: Vec<(ExceptionDocument, &Sourced)> = Vec::new();
         let mut settings: Option<(BundleSpec, &Sourced)> = None;
         for doc in &docs {
-            let Some(kind) = kind_of(doc, diags) else { continue };
+            let Some(kind) = kind_of(doc, diags) else {
+                continue;
+            };
             let typed = match kind {
                 "Policy" => load::typed(doc).map(|p| policies.push((p, doc))),
                 "PolicyException" => load::typed(doc).map(|e| exceptions.push((e, doc))),
                 _ => load::typed::<BundleDocument>(doc).map(|b| match &settings {
                     Some((_, first)) => diags.push(doc.origin.diagnostic(
                         "/kind",
-                        format!("a second Bundle document (the first is at {}:{})", first.origin.file, first.origin.locate("").line),
+                        format!(
+                            "a second Bundle document (the first is at {}:{})",
+                            first.origin.file,
+                            first.origin.locate("").line
+                        ),
                         Some("keep one `kind: Bundle` document per bundle".into()),
                     )),
                     None => settings = Some((b.spec, doc)),
@@ -107,7 +114,11 @@ impl Bundle {
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
         }
-        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings };
+        let mut bundle = Bundle {
+            policies: compiled,
+            exceptions: waivers,
+            settings,
+        };
         bundle.sort();
         bundle
     }
@@ -122,8 +133,10 @@ impl Bundle {
     /// name, `other`'s wins (so a platform bundle can override a built-in pack's policy). The
     /// settings are `other`'s when it has any documents, else this bundle's.
     pub fn merge(mut self, other: Bundle) -> Bundle {
-        self.policies.retain(|p| !other.policies.iter().any(|o| o.name == p.name));
-        self.exceptions.retain(|e| !other.exceptions.iter().any(|o| o.name == e.name));
+        self.policies
+            .retain(|p| !other.policies.iter().any(|o| o.name == p.name));
+        self.exceptions
+            .retain(|e| !other.exceptions.iter().any(|o| o.name == e.name));
         if !other.policies.is_empty() || !other.exceptions.is_empty() {
             self.settings = other.settings;
         }
@@ -149,12 +162,21 @@ impl Bundle {
                 action: p.action,
                 source: {
                     let pos = p.origin.locate("");
-                    SourceRef { file: p.origin.file.to_string(), line: pos.line, column: pos.column }
+                    SourceRef {
+                        file: p.origin.file.to_string(),
+                        line: pos.line,
+                        column: pos.column,
+                    }
                 },
                 rules: p
                     .rules
                     .iter()
-                    .map(|r| RuleInfo { id: r.id.clone(), message: r.message.clone(), help: r.help.clone(), severity: r.severity })
+                    .map(|r| RuleInfo {
+                        id: r.id.clone(),
+                        message: r.message.clone(),
+                        help: r.help.clone(),
+                        severity: r.severity,
+                    })
                     .collect(),
             })
             .collect()
@@ -213,7 +235,10 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
     let api = doc.value.get("apiVersion").and_then(|v| v.as_str());
     let kind = doc.value.get("kind").and_then(|v| v.as_str());
     if !doc.value.is_object() {
-        diags.push(doc.origin.diagnostic("", "a document must be a mapping", None));
+        diags.push(
+            doc.origin
+                .diagnostic("", "a document must be a mapping", None),
+        );
         return None;
     }
     if api != Some(API_VERSION) {
@@ -234,11 +259,18 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("the kinds are: {}", KINDS.join(", ")),
             };
-            diags.push(doc.origin.diagnostic("/kind", format!("unknown kind `{k}`"), Some(help)));
+            diags.push(
+                doc.origin
+                    .diagnostic("/kind", format!("unknown kind `{k}`"), Some(help)),
+            );
             None
         }
         None => {
-            diags.push(doc.origin.diagnostic("", "the document has no kind", Some(format!("one of: {}", KINDS.join(", ")))));
+            diags.push(doc.origin.diagnostic(
+                "",
+                "the document has no kind",
+                Some(format!("one of: {}", KINDS.join(", "))),
+            ));
             None
         }
     }

@@ -49,7 +49,20 @@ pub struct Metadata {
 }
 
 /// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational.
@@ -66,7 +79,20 @@ pub enum Severity {
 }
 
 /// What a failed rule does, in the words of Kubernetes' ValidatingAdmissionPolicy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    Default,
+)]
 pub enum Action {
     /// Reject the resource (the default).
     #[default]
@@ -260,7 +286,20 @@ pub enum LabelOperator {
 }
 
 /// An admission operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Operation {
     /// Create (also what `paved check` assumes).
@@ -395,6 +434,9 @@ fn default_horizon() -> u32 {
 
 impl Default for BundleSpec {
     fn default() -> Self {
-        BundleSpec { exception_max_days: default_window(), exception_warn_days: default_horizon() }
+        BundleSpec {
+            exception_max_days: default_window(),
+            exception_warn_days: default_horizon(),
+        }
     }
 }

@@ -62,8 +62,17 @@ impl Check for AssertCheck {
         errors.sort();
         // One violation per rule application: the first place it fails, with every reason.
         let path = errors.first().map(|(p, _)| p.clone()).unwrap_or_default();
-        let detail = errors.iter().map(|(p, m)| if p.is_empty() { m.clone() } else { format!("{p}: {m}") });
-        Ok(vec![Violation { path, detail: Some(detail.collect::<Vec<_>>().join("; ")) }])
+        let detail = errors.iter().map(|(p, m)| {
+            if p.is_empty() {
+                m.clone()
+            } else {
+                format!("{p}: {m}")
+            }
+        });
+        Ok(vec![Violation {
+            path,
+            detail: Some(detail.collect::<Vec<_>>().join("; ")),
+        }])
     }
 }
 
@@ -82,8 +91,15 @@ impl Check for CelCheck {
         };
         match self.expr.program.execute(scope) {
             Ok(cel::Value::Bool(true)) => Ok(Vec::new()),
-            Ok(cel::Value::Bool(false)) => Ok(vec![Violation { path: self.path.clone(), detail: None }]),
-            Ok(other) => Err(format!("`{}` gave {:?}, not a bool", self.expr.source, other.type_of())),
+            Ok(cel::Value::Bool(false)) => Ok(vec![Violation {
+                path: self.path.clone(),
+                detail: None,
+            }]),
+            Ok(other) => Err(format!(
+                "`{}` gave {:?}, not a bool",
+                self.expr.source,
+                other.type_of()
+            )),
             Err(e) => Err(format!("`{}` failed: {e}", self.expr.source)),
         }
     }

@@ -5,7 +5,7 @@ pub(crate) mod expr;
 pub(crate) mod policy;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
@@ -48,6 +48,8 @@ impl Context {
         }
     }
 }
+
+static EMPTY_PARAMS: LazyLock<Value> = LazyLock::new(|| json!({}));
 
 /// Pod controllers and where their pod template lives.
 const CONTROLLERS: &[(&str, &str, &str)] = &[
@@ -142,15 +144,22 @@ impl Engine {
         let mut by_kind: HashMap<String, Vec<(usize, Via)>> = HashMap::new();
         let mut by_pattern = Vec::new();
         for (i, p) in bundle.policies.iter().enumerate() {
-            let literal: Option<Vec<&str>> = p.selector.kinds.iter().map(|k| k.kind.literal()).collect();
+            let literal: Option<Vec<&str>> =
+                p.selector.kinds.iter().map(|k| k.kind.literal()).collect();
             match literal {
                 Some(kinds) if !kinds.is_empty() => {
                     for k in kinds {
-                        by_kind.entry(k.to_owned()).or_default().push((i, Via::Direct));
+                        by_kind
+                            .entry(k.to_owned())
+                            .or_default()
+                            .push((i, Via::Direct));
                     }
                     if p.pod_controllers && p.selector.matches_kind("", "v1", "Pod") {
                         for (_, c, _) in CONTROLLERS {
-                            by_kind.entry((*c).to_owned()).or_default().push((i, Via::Template));
+                            by_kind
+                                .entry((*c).to_owned())
+                                .or_default()
+                                .push((i, Via::Template));
                         }
                     }
                 }
@@ -161,7 +170,13 @@ impl Engine {
             v.sort_unstable();
             v.dedup();
         }
-        Engine { policies: bundle.policies, exceptions: bundle.exceptions, settings: bundle.settings, by_kind, by_pattern }
+        Engine {
+            policies: bundle.policies,
+            exceptions: bundle.exceptions,
+            settings: bundle.settings,
+            by_kind,
+            by_pattern,
+        }
     }
 
     /// Names of the policies, sorted.
@@ -179,7 +194,8 @@ impl Engine {
             self.evaluate_one(r, ctx, &namespaces, &mut findings);
             if let Some(new) = findings.get_mut(start..) {
                 new.sort_by(|(a, _), (b, _)| {
-                    (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
+                    (&a.policy, &a.rule, &a.path, &a.message)
+                        .cmp(&(&b.policy, &b.rule, &b.path, &b.message))
                 });
             }
         }
@@ -187,8 +203,17 @@ impl Engine {
     }
 
     /// Applies exceptions and builds the report.
-    fn finish(&self, resources: usize, mut findings: Vec<(Finding, bool)>, now: Timestamp) -> Report {
-        let standing: Vec<bool> = self.exceptions.iter().map(|e| e.standing(now, &self.settings).is_ok()).collect();
+    fn finish(
+        &self,
+        resources: usize,
+        mut findings: Vec<(Finding, bool)>,
+        now: Timestamp,
+    ) -> Report {
+        let standing: Vec<bool> = self
+            .exceptions
+            .iter()
+            .map(|e| e.standing(now, &self.settings).is_ok())
+            .collect();
         let mut waived = vec![0usize; self.exceptions.len()];
         let findings = findings
             .drain(..)
@@ -205,11 +230,10 @@ impl Engine {
                     container: f.container.as_deref(),
                     via_template,
                 };
-                let hit = self
-                    .exceptions
-                    .iter()
-                    .enumerate()
-                    .find(|(i, e)| standing.get(*i).copied().unwrap_or(false) && e.covers(&target));
+                let hit =
+                    self.exceptions.iter().enumerate().find(|(i, e)| {
+                        standing.get(*i).copied().unwrap_or(false) && e.covers(&target)
+                    });
                 if let Some((i, e)) = hit {
                     if let Some(n) = waived.get_mut(i) {
                         *n += 1;
@@ -245,19 +269,32 @@ impl Engine {
                     .collect(),
                 source: {
                     let pos = e.origin.locate("");
-                    SourceRef { file: e.origin.file.to_string(), line: pos.line, column: pos.column }
+                    SourceRef {
+                        file: e.origin.file.to_string(),
+                        line: pos.line,
+                        column: pos.column,
+                    }
                 },
             })
             .collect();
         let (summary, decision) = Report::summarize(resources, &findings);
-        Report { findings, exceptions, summary, decision }
+        Report {
+            findings,
+            exceptions,
+            summary,
+            decision,
+        }
     }
 
     fn candidates(&self, group: &str, version: &str, kind: &str) -> Vec<(usize, Via)> {
         let mut out: Vec<(usize, Via)> = self.by_kind.get(kind).cloned().unwrap_or_default();
-        let controller = CONTROLLERS.iter().any(|(g, c, _)| *g == group && *c == kind);
+        let controller = CONTROLLERS
+            .iter()
+            .any(|(g, c, _)| *g == group && *c == kind);
         for &i in &self.by_pattern {
-            let Some(p) = self.policies.get(i) else { continue };
+            let Some(p) = self.policies.get(i) else {
+                continue;
+            };
             if p.selector.matches_kind(group, version, kind) {
                 out.push((i, Via::Direct));
             }
@@ -295,43 +332,68 @@ impl Engine {
             .find(|(g, c, _)| *g == group && *c == id.kind)
             .and_then(|(_, _, path)| pod_view(r, path).map(|v| (v, *path)));
         let ns_labels = if id.kind == "Namespace" && group.is_empty() {
-            r.value.pointer("/metadata/labels").and_then(Value::as_object).map(|m| {
-                m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect::<BTreeMap<_, _>>()
-            })
+            r.value
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                        .collect::<BTreeMap<_, _>>()
+                })
         } else {
             namespaces.get(&id.namespace).cloned()
         };
 
-        let direct = View { value: &r.value, old: r.old.as_ref(), prefix: "", via: Via::Direct };
-        let mut direct_scope = Scope::default();
-        let mut template_scope = Scope::default();
-        let template_view = template.as_ref().map(|(v, prefix)| View { value: v, old: None, prefix, via: Via::Template });
-        for (pi, via) in candidates {
-            let Some(policy) = self.policies.get(pi) else { continue };
-            let (view, scope) = match via {
-                Via::Direct => (&direct, &mut direct_scope),
-                Via::Template => match &template_view {
-                    Some(v) => (v, &mut template_scope),
-                    None => continue,
-                },
-            };
-            let subject = Subject {
-                namespace: &id.namespace,
-                name: &id.name,
-                labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
-            };
-            if !policy.selector.matches_rest(&subject, ctx.operation, ns_labels.as_ref()) {
-                continue;
+        let direct = View {
+            value: &r.value,
+            old: r.old.as_ref(),
+            prefix: "",
+            via: Via::Direct,
+        };
+        let template_view = template.as_ref().map(|(v, prefix)| View {
+            value: v,
+            old: None,
+            prefix,
+            via: Via::Template,
+        });
+        for view in std::iter::once(&direct).chain(template_view.as_ref()) {
+            let policies: Vec<&Policy> = candidates
+                .iter()
+                .filter(|(_, via)| *via == view.via)
+                .filter_map(|(pi, _)| self.policies.get(*pi).map(|p| p.as_ref()))
+                .filter(|p| {
+                    let subject = Subject {
+                        namespace: &id.namespace,
+                        name: &id.name,
+                        labels: view
+                            .value
+                            .pointer("/metadata/labels")
+                            .and_then(Value::as_object),
+                    };
+                    p.selector
+                        .matches_rest(&subject, ctx.operation, ns_labels.as_ref())
+                })
+                .collect();
+            if !policies.is_empty() {
+                let ev = Evaluation {
+                    resource: r,
+                    id: &id,
+                    view,
+                    ctx,
+                    ns_labels: ns_labels.as_ref(),
+                };
+                ev.run(&policies, out);
             }
-            let ev = Evaluation { policy, resource: r, id: &id, view, ctx, ns_labels: ns_labels.as_ref() };
-            ev.run(scope, out);
         }
     }
 }
 
 /// The namespaces' labels: those of `Namespace` objects being evaluated, overridden by the
 /// context's.
-fn namespace_labels(resources: &[Resource], ctx: &Context) -> BTreeMap<String, BTreeMap<String, String>> {
+fn namespace_labels(
+    resources: &[Resource],
+    ctx: &Context,
+) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for r in resources {
         if r.value.get("kind").and_then(Value::as_str) == Some("Namespace") {
@@ -340,7 +402,11 @@ fn namespace_labels(resources: &[Resource], ctx: &Context) -> BTreeMap<String, B
                     .value
                     .pointer("/metadata/labels")
                     .and_then(Value::as_object)
-                    .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 out.insert(name.to_owned(), labels);
             }
@@ -355,7 +421,11 @@ fn namespace_labels(resources: &[Resource], ctx: &Context) -> BTreeMap<String, B
 /// The pod a controller will create, as a `Pod` object, so Pod policies read it unchanged.
 fn pod_view(r: &Resource, template_path: &str) -> Option<Value> {
     let template = r.value.pointer(template_path)?.as_object()?;
-    let mut metadata = template.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut metadata = template
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     for key in ["name", "namespace"] {
         if let Some(v) = r.value.pointer(&format!("/metadata/{key}")) {
             metadata.insert(key.to_owned(), v.clone());
@@ -365,7 +435,10 @@ fn pod_view(r: &Resource, template_path: &str) -> Option<Value> {
     pod.insert("apiVersion".into(), Value::String("v1".into()));
     pod.insert("kind".into(), Value::String("Pod".into()));
     pod.insert("metadata".into(), Value::Object(metadata));
-    pod.insert("spec".into(), template.get("spec").cloned().unwrap_or_else(|| json!({})));
+    pod.insert(
+        "spec".into(),
+        template.get("spec").cloned().unwrap_or_else(|| json!({})),
+    );
     Some(Value::Object(pod))
 }
 
@@ -378,15 +451,8 @@ struct View<'a> {
     via: Via,
 }
 
-/// The CEL bindings of a view, built on first use and shared by all its policies.
-#[derive(Default)]
-struct Scope {
-    root: Option<cel::Context<'static, 'static>>,
-}
-
-/// One policy against one view of one resource.
+/// The policies that apply to one view of one resource.
 struct Evaluation<'a> {
-    policy: &'a Policy,
     resource: &'a Resource,
     id: &'a crate::report::ResourceRef,
     view: &'a View<'a>,
@@ -394,9 +460,45 @@ struct Evaluation<'a> {
     ns_labels: Option<&'a BTreeMap<String, String>>,
 }
 
-impl Evaluation<'_> {
-    fn root_scope(&self) -> cel::Context<'static, 'static> {
+impl<'a> Evaluation<'a> {
+    /// `object`, `oldObject`, `request`, `namespace`, and empty `params`, borrowed from the view.
+    fn root_scope<'v>(&self, request: &'v Value, namespace: &'v Value) -> cel::Context<'v, 'v>
+    where
+        'a: 'v,
+    {
         let mut root = cel::Context::with_env(expr::ENV.clone());
+        root.add_variable_as_val("object", expr::to_val(self.view.value));
+        root.add_variable_as_val(
+            "oldObject",
+            self.view
+                .old
+                .map_or_else(|| expr::to_val(&Value::Null), expr::to_val),
+        );
+        root.add_variable_as_val("request", expr::to_val(request));
+        root.add_variable_as_val("namespace", expr::to_val(namespace));
+        root.add_variable_as_val("params", expr::to_val(&EMPTY_PARAMS));
+        root
+    }
+
+    /// The policy's params with the run's overrides merged over them; `None` when empty.
+    fn params(&self, policy: &Policy) -> Option<Value> {
+        let mut params = policy.params.clone();
+        if let (Some(Value::Object(over)), Value::Object(base)) =
+            (self.ctx.params.get(&policy.name), &mut params)
+        {
+            for (k, v) in over {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        params
+            .as_object()
+            .is_some_and(|m| !m.is_empty())
+            .then_some(params)
+    }
+
+    fn run(&self, policies: &[&Policy], out: &mut Vec<(Finding, bool)>) {
+        // Everything CEL sees is converted once per view: the object, then each forEach item
+        // once, however many rules and policies visit it.
         let (group, version) = split_api_version(&self.id.api_version);
         let request = json!({
             "operation": self.ctx.operation.as_str(),
@@ -407,56 +509,66 @@ impl Evaluation<'_> {
             "dryRun": false,
         });
         let namespace = json!({ "metadata": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() } });
-        root.add_variable_from_value("object", expr::to_cel(self.view.value));
-        root.add_variable_from_value("oldObject", self.view.old.map(expr::to_cel).unwrap_or(cel::Value::Null));
-        root.add_variable_from_value("request", expr::to_cel(&request));
-        root.add_variable_from_value("namespace", expr::to_cel(&namespace));
-        root
-    }
+        let params: Vec<Option<Value>> = policies.iter().map(|p| self.params(p)).collect();
+        let needs_cel = policies.iter().flat_map(|p| &p.rules).any(|r| r.uses_cel);
+        let root = needs_cel.then(|| self.root_scope(&request, &namespace));
 
-    fn params(&self) -> Value {
-        let mut params = self.policy.params.clone();
-        if let (Some(Value::Object(over)), Value::Object(base)) = (self.ctx.params.get(&self.policy.name), &mut params) {
-            for (k, v) in over {
-                base.insert(k.clone(), v.clone());
-            }
+        let mut items: BTreeMap<String, &Value> = BTreeMap::new();
+        for rule in policies
+            .iter()
+            .flat_map(|p| &p.rules)
+            .filter(|r| r.uses_cel)
+        {
+            let mut found = Vec::new();
+            rule.for_each
+                .iter()
+                .flatten()
+                .for_each(|p| p.visit(self.view.value, &mut found));
+            items.extend(found);
         }
-        params
-    }
+        let item_scopes: HashMap<&str, cel::Context<'_, '_>> = match &root {
+            Some(root) => items
+                .iter()
+                .map(|(path, item)| {
+                    let mut s = root.new_inner_scope();
+                    s.add_variable_as_val("item", expr::to_val(item));
+                    (path.as_str(), s)
+                })
+                .collect(),
+            None => HashMap::new(),
+        };
 
-    fn run(&self, scope: &mut Scope, out: &mut Vec<(Finding, bool)>) {
-        let needs_cel = self.policy.rules.iter().any(|r| r.uses_cel);
-        if needs_cel && scope.root.is_none() {
-            scope.root = Some(self.root_scope());
-        }
-        let policy_scope = scope.root.as_ref().map(|root| {
-            let mut s = root.new_inner_scope();
-            s.add_variable_from_value("params", expr::to_cel(&self.params()));
-            s
-        });
-        for rule in &self.policy.rules {
-            let mut items = Vec::new();
-            match &rule.for_each {
-                None => items.push((String::new(), self.view.value)),
-                Some(paths) => paths.iter().for_each(|p| p.visit(self.view.value, &mut items)),
-            }
-            for (at, item) in items {
-                let item_scope = match (&policy_scope, rule.for_each.is_some() && rule.uses_cel) {
-                    (Some(ps), true) => {
-                        let mut s = ps.new_inner_scope();
-                        s.add_variable_from_value("item", expr::to_cel(item));
-                        Some(s)
-                    }
-                    _ => None,
-                };
-                let scope = item_scope.as_ref().or(policy_scope.as_ref());
-                self.apply(rule, &at, item, scope, out);
+        for (policy, params) in policies.iter().zip(&params) {
+            let policy_scope = root.as_ref().and_then(|r| with_params(r, params.as_ref()));
+            for rule in &policy.rules {
+                let mut targets = Vec::new();
+                match &rule.for_each {
+                    None => targets.push((String::new(), self.view.value)),
+                    Some(paths) => paths
+                        .iter()
+                        .for_each(|p| p.visit(self.view.value, &mut targets)),
+                }
+                for (at, item) in targets {
+                    let item_scope = if rule.for_each.is_some() {
+                        item_scopes.get(at.as_str())
+                    } else {
+                        None
+                    };
+                    let item_params = item_scope.and_then(|s| with_params(s, params.as_ref()));
+                    let scope = item_params
+                        .as_ref()
+                        .or(item_scope)
+                        .or(policy_scope.as_ref())
+                        .or(root.as_ref());
+                    self.apply(policy, rule, &at, item, scope, out);
+                }
             }
         }
     }
 
     fn apply(
         &self,
+        policy: &Policy,
         rule: &Rule,
         at: &str,
         item: &Value,
@@ -468,41 +580,70 @@ impl Evaluation<'_> {
                 Ok(cel::Value::Bool(true)) => {}
                 Ok(cel::Value::Bool(false)) => return,
                 Ok(other) => {
-                    return self.error(rule, at, format!("`when` gave {:?}, not a bool", other.type_of()), out);
+                    return self.error(
+                        policy,
+                        rule,
+                        at,
+                        format!("`when` gave {:?}, not a bool", other.type_of()),
+                        out,
+                    );
                 }
-                Err(e) => return self.error(rule, at, format!("`when` failed: {e}"), out),
+                Err(e) => return self.error(policy, rule, at, format!("`when` failed: {e}"), out),
             }
         }
         let violations = rule.check.check(&CheckInput { value: item, scope });
         match violations {
-            Err(e) => self.error(rule, at, e, out),
+            Err(e) => self.error(policy, rule, at, e, out),
             Ok(vs) => {
                 for v in vs {
                     let message = match (&rule.message_expression, scope) {
-                        (Some(m), Some(s)) => m.program.execute(s).ok().and_then(|v| expr::to_text(&v)),
+                        (Some(m), Some(s)) => {
+                            m.program.execute(s).ok().and_then(|v| expr::to_text(&v))
+                        }
                         _ => None,
                     }
                     .unwrap_or_else(|| rule.message.clone());
                     let path = format!("{at}{}", v.path);
-                    out.push((self.finding(rule, &path, message, v.detail, None), self.view.via == Via::Template));
+                    out.push((
+                        self.finding(policy, rule, &path, message, v.detail, None),
+                        self.view.via == Via::Template,
+                    ));
                 }
             }
         }
     }
 
-    fn error(&self, rule: &Rule, at: &str, cause: String, out: &mut Vec<(Finding, bool)>) {
+    fn error(
+        &self,
+        policy: &Policy,
+        rule: &Rule,
+        at: &str,
+        cause: String,
+        out: &mut Vec<(Finding, bool)>,
+    ) {
         let message = format!("rule `{}` could not be evaluated: {cause}", rule.id);
-        out.push((self.finding(rule, at, message, None, Some(cause)), self.view.via == Via::Template));
+        out.push((
+            self.finding(policy, rule, at, message, None, Some(cause)),
+            self.view.via == Via::Template,
+        ));
     }
 
-    fn finding(&self, rule: &Rule, path: &str, message: String, detail: Option<String>, error: Option<String>) -> Finding {
-        let action = match (&error, self.policy.failure_policy) {
+    fn finding(
+        &self,
+        policy: &Policy,
+        rule: &Rule,
+        path: &str,
+        message: String,
+        detail: Option<String>,
+        error: Option<String>,
+    ) -> Finding {
+        let action = match (&error, policy.failure_policy) {
             (Some(_), FailurePolicy::Ignore) => Action::Warn,
-            _ => self.policy.action,
+            _ => policy.action,
         };
         let full = format!("{}{path}", self.view.prefix);
         Finding {
-            policy: self.policy.name.clone(),
+            policy: policy.name.clone(),
             rule: rule.id.clone(),
             severity: rule.severity,
             action,
@@ -519,6 +660,18 @@ impl Evaluation<'_> {
     }
 }
 
+/// A child of `base` that binds the policy's own `params`, when it has any.
+fn with_params<'p, 'v>(
+    base: &'p cel::Context<'p, 'v>,
+    params: Option<&'v Value>,
+) -> Option<cel::Context<'p, 'v>> {
+    params.map(|p| {
+        let mut s = base.new_inner_scope();
+        s.add_variable_as_val("params", expr::to_val(p));
+        s
+    })
+}
+
 /// The name of the container a pod path goes through, if any.
 fn container_at(pod: &Value, path: &str) -> Option<String> {
     let mut parts = path.split('/').skip(1);
@@ -526,11 +679,16 @@ fn container_at(pod: &Value, path: &str) -> Option<String> {
         return None;
     }
     let list = parts.next()?;
-    if !matches!(list, "containers" | "initContainers" | "ephemeralContainers") {
+    if !matches!(
+        list,
+        "containers" | "initContainers" | "ephemeralContainers"
+    ) {
         return None;
     }
     let index = parts.next()?;
-    pod.pointer(&format!("/spec/{list}/{index}/name"))?.as_str().map(str::to_owned)
+    pod.pointer(&format!("/spec/{list}/{index}/name"))?
+        .as_str()
+        .map(str::to_owned)
 }
 
 impl Decision {
