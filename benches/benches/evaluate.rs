@@ -8,23 +8,15 @@ use paved_benches::{BUNDLE, DEPLOYMENT};
 use std::hint::black_box;
 
 fn evaluate(c: &mut Criterion) {
-    let engine = Engine::builder()
-        .bundle(Bundle::from_str("bundle.yaml", BUNDLE).unwrap())
-        .build()
-        .unwrap();
+    let engine = Engine::builder().bundle(Bundle::from_str("bundle.yaml", BUNDLE).unwrap()).build().unwrap();
     let resources = Resource::from_str("deployment.yaml", DEPLOYMENT).unwrap();
     let ctx = Context::at("2026-06-01T00:00:00Z".parse().unwrap());
     let report = engine.evaluate(&resources, &ctx);
-    assert!(
-        report.summary.findings > 0,
-        "the bench should exercise findings too"
-    );
+    assert!(report.summary.findings > 0, "the bench should exercise findings too");
     let json = serde_json::to_string(resources[0].value()).unwrap();
 
     let mut g = c.benchmark_group("deployment-23-rules");
-    g.bench_function("paved evaluate", |b| {
-        b.iter(|| black_box(engine.evaluate(black_box(&resources), &ctx)))
-    });
+    g.bench_function("paved evaluate", |b| b.iter(|| black_box(engine.evaluate(black_box(&resources), &ctx))));
     g.bench_function("peer: serde_json parse of the same manifest", |b| {
         b.iter(|| black_box(serde_json::from_str::<serde_json::Value>(black_box(&json)).unwrap()))
     });

@@ -15,11 +15,7 @@ const EXIT_DENIED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 #[derive(Parser)]
-#[command(
-    name = "paved",
-    version,
-    about = "Policy and golden-path engine for platform teams"
-)]
+#[command(name = "paved", version, about = "Policy and golden-path engine for platform teams")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,10 +73,7 @@ fn main() -> ExitCode {
 fn check(args: CheckArgs) -> ExitCode {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let fail = |e: Error| {
-        output::error(
-            &e,
-            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        );
+        output::error(&e, std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
         ExitCode::from(EXIT_ERROR)
     };
     let now = match args.now.as_deref().map(paved::parse_instant) {
@@ -139,10 +132,7 @@ fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)
-                .map_err(|source| Error::Io {
-                    path: PathBuf::from("<stdin>"),
-                    source,
-                })?;
+                .map_err(|source| Error::Io { path: PathBuf::from("<stdin>"), source })?;
             collect(Resource::from_bytes("<stdin>", &bytes))?;
         } else {
             collect(Resource::from_paths(&[PathBuf::from(p)]))?;
@@ -167,10 +157,7 @@ fn schema(kind: Option<&str>) -> ExitCode {
                 all.insert((*k).to_owned(), s);
             }
             None => {
-                eprintln!(
-                    "error: no document kind `{k}`; the kinds are: {}",
-                    paved::model::KINDS.join(", ")
-                );
+                eprintln!("error: no document kind `{k}`; the kinds are: {}", paved::model::KINDS.join(", "));
                 return ExitCode::from(EXIT_ERROR);
             }
         }
@@ -179,9 +166,6 @@ fn schema(kind: Option<&str>) -> ExitCode {
         (Some(_), Some(one)) => one.clone(),
         _ => serde_json::Value::Object(all),
     };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&value).unwrap_or_default()
-    );
+    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     ExitCode::SUCCESS
 }

@@ -37,11 +37,7 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
     let p = Paint(color);
     let mut last: Option<(&str, &paved::ResourceRef)> = None;
     for f in &report.findings {
-        let file = f
-            .source
-            .as_ref()
-            .map(|s| s.file.as_str())
-            .unwrap_or("<input>");
+        let file = f.source.as_ref().map(|s| s.file.as_str()).unwrap_or("<input>");
         if last.map(|l| l.0) != Some(file) {
             if last.is_some() {
                 writeln!(out)?;
@@ -50,11 +46,7 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
         }
         if last.map(|l| l.1) != Some(&f.resource) {
             let r = &f.resource;
-            let ns = if r.namespace.is_empty() {
-                String::new()
-            } else {
-                format!("{}/", r.namespace)
-            };
+            let ns = if r.namespace.is_empty() { String::new() } else { format!("{}/", r.namespace) };
             writeln!(out, "  {} {ns}{}", r.kind, r.name)?;
         }
         last = Some((file, &f.resource));
@@ -64,11 +56,7 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
             (None, Action::Warn) => (p.yellow("!"), p.yellow("warn  ")),
             (None, Action::Audit) => (p.blue("·"), p.blue("audit ")),
         };
-        let at = f
-            .source
-            .as_ref()
-            .map(|s| format!("  (line {})", s.line))
-            .unwrap_or_default();
+        let at = f.source.as_ref().map(|s| format!("  (line {})", s.line)).unwrap_or_default();
         writeln!(
             out,
             "    {mark} {word} {:<8} {}/{}  {}",
@@ -85,18 +73,10 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
             writeln!(out, "        {} {h}", p.bold("help:"))?;
         }
         if let Some(w) = &f.waived_by {
-            writeln!(
-                out,
-                "        {}",
-                p.dim(&format!("waived by exception `{w}`"))
-            )?;
+            writeln!(out, "        {}", p.dim(&format!("waived by exception `{w}`")))?;
         }
     }
-    let notable: Vec<_> = report
-        .exceptions
-        .iter()
-        .filter(|e| e.status != ExceptionStatus::Active)
-        .collect();
+    let notable: Vec<_> = report.exceptions.iter().filter(|e| e.status != ExceptionStatus::Active).collect();
     if !notable.is_empty() {
         writeln!(out, "\n{}", p.bold("exceptions"))?;
         for e in notable {
@@ -130,10 +110,7 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
 
 /// The word serde writes for an enum value (`high`, `expired`).
 fn word_of(v: impl serde::Serialize) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// Writes an error to standard error; problems in files are shown like rustc shows them: the
@@ -154,22 +131,11 @@ pub fn error(e: &Error, color: bool) {
     let mut files: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
     for d in diags.iter() {
         let _ = writeln!(err, "{} {}", p.red("error:"), p.bold(&d.message));
-        let _ = writeln!(
-            err,
-            "  {} {}:{}:{}",
-            p.blue("-->"),
-            d.file,
-            d.line,
-            d.column
-        );
-        let lines = files.entry(d.file.to_string()).or_insert_with(|| {
-            std::fs::read_to_string(&*d.file)
-                .ok()
-                .map(|t| t.lines().map(str::to_owned).collect())
-        });
-        let text = lines
-            .as_ref()
-            .and_then(|l| l.get((d.line as usize).wrapping_sub(1)));
+        let _ = writeln!(err, "  {} {}:{}:{}", p.blue("-->"), d.file, d.line, d.column);
+        let lines = files
+            .entry(d.file.to_string())
+            .or_insert_with(|| std::fs::read_to_string(&*d.file).ok().map(|t| t.lines().map(str::to_owned).collect()));
+        let text = lines.as_ref().and_then(|l| l.get((d.line as usize).wrapping_sub(1)));
         if let Some(text) = text {
             let n = d.line.to_string();
             let pad = " ".repeat(n.len());
@@ -183,20 +149,11 @@ pub fn error(e: &Error, color: bool) {
         }
         if let Some(h) = &d.help {
             for (i, line) in h.lines().enumerate() {
-                let head = if i == 0 {
-                    format!("{} ", p.blue("= help:"))
-                } else {
-                    "          ".into()
-                };
+                let head = if i == 0 { format!("{} ", p.blue("= help:")) } else { "          ".into() };
                 let _ = writeln!(err, "  {head}{line}");
             }
         }
         let _ = writeln!(err);
     }
-    let _ = writeln!(
-        err,
-        "{} {} problem(s); nothing was checked",
-        p.red("error:"),
-        diags.len()
-    );
+    let _ = writeln!(err, "{} {} problem(s); nothing was checked", p.red("error:"), diags.len());
 }

@@ -10,9 +10,7 @@ use crate::eval::policy::{self, Policy};
 use crate::exception::Exception;
 use crate::load::{self, Sourced};
 use crate::model::{Action, Severity};
-use crate::model::{
-    BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION, KINDS,
-};
+use crate::model::{BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION, KINDS};
 use crate::report::SourceRef;
 
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
@@ -114,11 +112,7 @@ impl Bundle {
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
         }
-        let mut bundle = Bundle {
-            policies: compiled,
-            exceptions: waivers,
-            settings,
-        };
+        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings };
         bundle.sort();
         bundle
     }
@@ -133,10 +127,8 @@ impl Bundle {
     /// name, `other`'s wins (so a platform bundle can override a built-in pack's policy). The
     /// settings are `other`'s when it has any documents, else this bundle's.
     pub fn merge(mut self, other: Bundle) -> Bundle {
-        self.policies
-            .retain(|p| !other.policies.iter().any(|o| o.name == p.name));
-        self.exceptions
-            .retain(|e| !other.exceptions.iter().any(|o| o.name == e.name));
+        self.policies.retain(|p| !other.policies.iter().any(|o| o.name == p.name));
+        self.exceptions.retain(|e| !other.exceptions.iter().any(|o| o.name == e.name));
         if !other.policies.is_empty() || !other.exceptions.is_empty() {
             self.settings = other.settings;
         }
@@ -162,11 +154,7 @@ impl Bundle {
                 action: p.action,
                 source: {
                     let pos = p.origin.locate("");
-                    SourceRef {
-                        file: p.origin.file.to_string(),
-                        line: pos.line,
-                        column: pos.column,
-                    }
+                    SourceRef { file: p.origin.file.to_string(), line: pos.line, column: pos.column }
                 },
                 rules: p
                     .rules
@@ -235,10 +223,7 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
     let api = doc.value.get("apiVersion").and_then(|v| v.as_str());
     let kind = doc.value.get("kind").and_then(|v| v.as_str());
     if !doc.value.is_object() {
-        diags.push(
-            doc.origin
-                .diagnostic("", "a document must be a mapping", None),
-        );
+        diags.push(doc.origin.diagnostic("", "a document must be a mapping", None));
         return None;
     }
     if api != Some(API_VERSION) {
@@ -259,10 +244,7 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("the kinds are: {}", KINDS.join(", ")),
             };
-            diags.push(
-                doc.origin
-                    .diagnostic("/kind", format!("unknown kind `{k}`"), Some(help)),
-            );
+            diags.push(doc.origin.diagnostic("/kind", format!("unknown kind `{k}`"), Some(help)));
             None
         }
         None => {

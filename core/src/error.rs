@@ -24,11 +24,7 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )?;
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
         if let Some(p) = self.pointer.as_deref().filter(|p| !p.is_empty()) {
             write!(f, " (at {p})")?;
         }
@@ -122,10 +118,7 @@ impl Error {
 }
 
 /// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(word, c), c))
@@ -157,10 +150,7 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(
-            did_you_mean("sevrity", ["severity", "action", "rules"]),
-            Some("severity")
-        );
+        assert_eq!(did_you_mean("sevrity", ["severity", "action", "rules"]), Some("severity"));
         assert_eq!(did_you_mean("zzz", ["severity", "action"]), None);
     }
 }

@@ -57,11 +57,7 @@ pub fn parse_instant(s: &str) -> Result<Timestamp, String> {
         .ok()
         .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
         .map(|z| z.timestamp())
-        .ok_or_else(|| {
-            format!(
-                "`{s}` is not an RFC 3339 date (2026-12-31) or timestamp (2026-12-31T18:00:00Z)"
-            )
-        })
+        .ok_or_else(|| format!("`{s}` is not an RFC 3339 date (2026-12-31) or timestamp (2026-12-31T18:00:00Z)"))
 }
 
 fn days(n: u32) -> SignedDuration {
@@ -69,45 +65,26 @@ fn days(n: u32) -> SignedDuration {
 }
 
 impl Exception {
-    pub fn compile(
-        doc: &ExceptionDocument,
-        origin: &Origin,
-        settings: &BundleSpec,
-    ) -> Result<Self, Vec<Diagnostic>> {
+    pub fn compile(doc: &ExceptionDocument, origin: &Origin, settings: &BundleSpec) -> Result<Self, Vec<Diagnostic>> {
         let mut diags = Vec::new();
         let at = |p: &str, m: String, h: Option<String>| origin.diagnostic(p, m, h);
         let spec = &doc.spec;
         for (field, value) in [("owner", &spec.owner), ("reason", &spec.reason)] {
             if value.trim().is_empty() {
-                diags.push(at(
-                    &format!("/spec/{field}"),
-                    format!("`{field}` must not be empty"),
-                    None,
-                ));
+                diags.push(at(&format!("/spec/{field}"), format!("`{field}` must not be empty"), None));
             }
         }
         if spec.policies.is_empty() {
-            diags.push(at(
-                "/spec/policies",
-                "an exception must name at least one policy".into(),
-                None,
-            ));
+            diags.push(at("/spec/policies", "an exception must name at least one policy".into(), None));
         }
-        let expires = parse_instant(&spec.expires)
-            .map_err(|e| diags.push(at("/spec/expires", e, None)))
-            .ok();
-        let created = spec.created.as_deref().and_then(|c| {
-            parse_instant(c)
-                .map_err(|e| diags.push(at("/spec/created", e, None)))
-                .ok()
-        });
+        let expires = parse_instant(&spec.expires).map_err(|e| diags.push(at("/spec/expires", e, None))).ok();
+        let created = spec
+            .created
+            .as_deref()
+            .and_then(|c| parse_instant(c).map_err(|e| diags.push(at("/spec/created", e, None))).ok());
         if let (Some(c), Some(e)) = (created, expires) {
             if e <= c {
-                diags.push(at(
-                    "/spec/expires",
-                    "`expires` is not after `created`".into(),
-                    None,
-                ));
+                diags.push(at("/spec/expires", "`expires` is not after `created`".into(), None));
             } else if e.duration_since(c) > days(settings.exception_max_days) {
                 diags.push(at(
                     "/spec/expires",
@@ -126,19 +103,13 @@ impl Exception {
             .iter()
             .enumerate()
             .filter_map(|(i, k)| {
-                KindPattern::new(k)
-                    .map_err(|e| diags.push(at(&format!("/spec/match/kinds/{i}"), e, None)))
-                    .ok()
+                KindPattern::new(k).map_err(|e| diags.push(at(&format!("/spec/match/kinds/{i}"), e, None))).ok()
             })
             .collect();
         let mut filter = |name: &str, r: Result<GlobFilter, String>| {
-            r.map_err(|e| diags.push(at(&format!("/spec/match/{name}"), e, None)))
-                .unwrap_or_default()
+            r.map_err(|e| diags.push(at(&format!("/spec/match/{name}"), e, None))).unwrap_or_default()
         };
-        let namespaces = filter(
-            "namespaces",
-            GlobFilter::new(spec.match_.namespaces.as_ref()),
-        );
+        let namespaces = filter("namespaces", GlobFilter::new(spec.match_.namespaces.as_ref()));
         let names = filter("names", GlobFilter::new(spec.match_.names.as_ref()));
         let containers = filter("containers", GlobFilter::from_list(&spec.match_.containers));
         match expires {
@@ -150,11 +121,7 @@ impl Exception {
                 approved_by: spec.approved_by.clone(),
                 created,
                 expires,
-                policies: spec
-                    .policies
-                    .iter()
-                    .map(|p| (p.name.clone(), p.rules.clone()))
-                    .collect(),
+                policies: spec.policies.iter().map(|p| (p.name.clone(), p.rules.clone())).collect(),
                 kinds,
                 namespaces,
                 names,
@@ -170,9 +137,7 @@ impl Exception {
         if now >= self.expires {
             return Err(ExceptionStatus::Expired);
         }
-        if self.created.is_none()
-            && self.expires.duration_since(now) > days(settings.exception_max_days)
-        {
+        if self.created.is_none() && self.expires.duration_since(now) > days(settings.exception_max_days) {
             return Err(ExceptionStatus::Invalid);
         }
         Ok(())
@@ -192,17 +157,15 @@ impl Exception {
 
     /// Whether it covers a finding of `policy`/`rule` on a resource.
     pub fn covers(&self, f: &Target<'_>) -> bool {
-        self.policies.iter().any(|(p, rules)| {
-            p == f.policy && (rules.is_empty() || rules.iter().any(|r| r == f.rule))
-        }) && (self.kinds.is_empty()
-            || self.kinds.iter().any(|k| {
-                k.matches(f.group, f.version, f.kind)
-                    || (f.via_template && k.matches("", "v1", "Pod"))
-            }))
+        self.policies.iter().any(|(p, rules)| p == f.policy && (rules.is_empty() || rules.iter().any(|r| r == f.rule)))
+            && (self.kinds.is_empty()
+                || self
+                    .kinds
+                    .iter()
+                    .any(|k| k.matches(f.group, f.version, f.kind) || (f.via_template && k.matches("", "v1", "Pod"))))
             && (self.namespaces.is_empty() || self.namespaces.matches(f.namespace))
             && self.names.matches(f.name)
-            && (self.containers.is_empty()
-                || f.container.is_some_and(|c| self.containers.matches(c)))
+            && (self.containers.is_empty() || f.container.is_some_and(|c| self.containers.matches(c)))
     }
 }
 
@@ -225,10 +188,7 @@ mod tests {
 
     #[test]
     fn dates_mean_midnight_utc() {
-        assert_eq!(
-            parse_instant("2026-12-01").unwrap(),
-            "2026-12-01T00:00:00Z".parse::<Timestamp>().unwrap()
-        );
+        assert_eq!(parse_instant("2026-12-01").unwrap(), "2026-12-01T00:00:00Z".parse::<Timestamp>().unwrap());
         assert!(parse_instant("next tuesday").is_err());
     }
 }

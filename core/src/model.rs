@@ -49,20 +49,7 @@ pub struct Metadata {
 }
 
 /// How serious a finding is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Deserialize,
-    Serialize,
-    JsonSchema,
-    Default,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational.
@@ -79,20 +66,7 @@ pub enum Severity {
 }
 
 /// What a failed rule does, in the words of Kubernetes' ValidatingAdmissionPolicy.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Deserialize,
-    Serialize,
-    JsonSchema,
-    Default,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
 pub enum Action {
     /// Reject the resource (the default).
     #[default]
@@ -153,8 +127,23 @@ pub struct PolicySpec {
     /// Parameters bound as `params` in expressions; callers may override them per run.
     #[serde(default)]
     pub params: Option<Value>,
+    /// Named CEL expressions computed once per resource and bound as `variables.NAME` (as in
+    /// ValidatingAdmissionPolicy); each may use the ones before it.
+    #[serde(default)]
+    pub variables: Vec<Variable>,
     /// The rules; at least one.
     pub rules: Vec<RuleSpec>,
+}
+
+/// A named expression of a policy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Variable {
+    /// The name, used as `variables.NAME`.
+    pub name: String,
+    /// A CEL expression over `object`, `oldObject`, `request`, `params`, `namespace` and the
+    /// variables before it.
+    pub expression: String,
 }
 
 fn yes() -> bool {
@@ -286,20 +275,7 @@ pub enum LabelOperator {
 }
 
 /// An admission operation.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Deserialize,
-    Serialize,
-    JsonSchema,
-    Default,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Operation {
     /// Create (also what `paved check` assumes).
@@ -434,9 +410,6 @@ fn default_horizon() -> u32 {
 
 impl Default for BundleSpec {
     fn default() -> Self {
-        BundleSpec {
-            exception_max_days: default_window(),
-            exception_warn_days: default_horizon(),
-        }
+        BundleSpec { exception_max_days: default_window(), exception_warn_days: default_horizon() }
     }
 }

@@ -152,11 +152,7 @@ impl Report {
     }
 
     pub(crate) fn summarize(resources: usize, findings: &[Finding]) -> (Summary, Decision) {
-        let mut s = Summary {
-            resources,
-            findings: findings.len(),
-            ..Summary::default()
-        };
+        let mut s = Summary { resources, findings: findings.len(), ..Summary::default() };
         for f in findings {
             match (&f.waived_by, f.action) {
                 (Some(_), _) => s.waived += 1,

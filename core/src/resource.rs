@@ -26,11 +26,7 @@ pub struct Resource {
 impl Resource {
     /// A resource from a JSON value, with no source file (as the webhook and bindings get them).
     pub fn new(value: Value) -> Self {
-        Resource {
-            value,
-            old: None,
-            origin: None,
-        }
+        Resource { value, old: None, origin: None }
     }
 
     /// The previous version of the object, bound as `oldObject` (admission UPDATE requests).
@@ -48,9 +44,7 @@ impl Resource {
     pub fn identity(&self) -> ResourceRef {
         let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
         let meta = self.value.get("metadata");
-        let name = meta
-            .and_then(|m| m.get("name"))
-            .or_else(|| meta.and_then(|m| m.get("generateName")));
+        let name = meta.and_then(|m| m.get("name")).or_else(|| meta.and_then(|m| m.get("generateName")));
         ResourceRef {
             api_version: s(self.value.get("apiVersion")),
             kind: s(self.value.get("kind")),
@@ -63,11 +57,7 @@ impl Resource {
     pub fn source_of(&self, pointer: &str) -> Option<SourceRef> {
         self.origin.as_ref().map(|o| {
             let pos = o.locate(pointer);
-            SourceRef {
-                file: o.file.to_string(),
-                line: pos.line,
-                column: pos.column,
-            }
+            SourceRef { file: o.file.to_string(), line: pos.line, column: pos.column }
         })
     }
 
@@ -111,10 +101,7 @@ fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Resource> 
             if let Value::Object(mut m) = value {
                 if let Some(Value::Array(items)) = m.remove("items") {
                     for (i, item) in items.into_iter().enumerate() {
-                        let origin = Origin {
-                            base: format!("{}/items/{i}", origin.base),
-                            ..origin.clone()
-                        };
+                        let origin = Origin { base: format!("{}/items/{i}", origin.base), ..origin.clone() };
                         push(item, origin, &mut out, diags);
                     }
                 }
@@ -128,20 +115,13 @@ fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Resource> 
 
 fn push(value: Value, origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagnostics) {
     match check_shape(&value, &origin) {
-        Ok(()) => out.push(Resource {
-            value,
-            old: None,
-            origin: Some(origin),
-        }),
+        Ok(()) => out.push(Resource { value, old: None, origin: Some(origin) }),
         Err(d) => diags.push(d),
     }
 }
 
 fn check_shape(value: &Value, origin: &Origin) -> Result<(), Diagnostic> {
-    let help = Some(
-        "a resource is a mapping with `apiVersion` and `kind`, like a Kubernetes manifest"
-            .to_owned(),
-    );
+    let help = Some("a resource is a mapping with `apiVersion` and `kind`, like a Kubernetes manifest".to_owned());
     if !value.is_object() {
         return Err(origin.diagnostic("", "a resource must be a mapping", help));
     }
@@ -155,9 +135,7 @@ fn check_shape(value: &Value, origin: &Origin) -> Result<(), Diagnostic> {
                     help,
                 ))
             }
-            None => {
-                return Err(origin.diagnostic("", format!("the resource has no `{field}`"), help))
-            }
+            None => return Err(origin.diagnostic("", format!("the resource has no `{field}`"), help)),
         }
     }
     if let Some(m) = value.get("metadata") {

@@ -32,18 +32,11 @@ pub(crate) struct Pattern {
 impl Pattern {
     pub fn new(text: &str) -> Result<Self, String> {
         let matcher = if text.contains(['*', '?', '[', '{']) {
-            Some(
-                Glob::new(text)
-                    .map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?
-                    .compile_matcher(),
-            )
+            Some(Glob::new(text).map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?.compile_matcher())
         } else {
             None
         };
-        Ok(Pattern {
-            text: text.to_owned(),
-            matcher,
-        })
+        Ok(Pattern { text: text.to_owned(), matcher })
     }
 
     pub fn matches(&self, s: &str) -> bool {
@@ -74,11 +67,7 @@ impl KindPattern {
             [k] => (None, None, *k),
             [v, k] => (Some(""), Some(*v), *k),
             [g, v, k] => (Some(*g), Some(*v), *k),
-            _ => {
-                return Err(format!(
-                    "`{text}` is not `Kind`, `version/Kind` or `group/version/Kind`"
-                ))
-            }
+            _ => return Err(format!("`{text}` is not `Kind`, `version/Kind` or `group/version/Kind`")),
         };
         if kind.is_empty() {
             return Err(format!("`{text}` names no kind"));
@@ -88,11 +77,7 @@ impl KindPattern {
             Some(g) => Some(Pattern::new(g)?),
             None => None,
         };
-        Ok(KindPattern {
-            group,
-            version: version.map(Pattern::new).transpose()?,
-            kind: Pattern::new(kind)?,
-        })
+        Ok(KindPattern { group, version: version.map(Pattern::new).transpose()?, kind: Pattern::new(kind)? })
     }
 
     pub fn matches(&self, group: &str, version: &str, kind: &str) -> bool {
@@ -117,25 +102,13 @@ impl GlobFilter {
             Some(Globs::Both { include, exclude }) => (include, exclude),
         };
         Ok(GlobFilter {
-            include: inc
-                .iter()
-                .map(|s| Pattern::new(s))
-                .collect::<Result<_, _>>()?,
-            exclude: exc
-                .iter()
-                .map(|s| Pattern::new(s))
-                .collect::<Result<_, _>>()?,
+            include: inc.iter().map(|s| Pattern::new(s)).collect::<Result<_, _>>()?,
+            exclude: exc.iter().map(|s| Pattern::new(s)).collect::<Result<_, _>>()?,
         })
     }
 
     pub fn from_list(list: &[String]) -> Result<Self, String> {
-        Ok(GlobFilter {
-            include: list
-                .iter()
-                .map(|s| Pattern::new(s))
-                .collect::<Result<_, _>>()?,
-            exclude: Vec::new(),
-        })
+        Ok(GlobFilter { include: list.iter().map(|s| Pattern::new(s)).collect::<Result<_, _>>()?, exclude: Vec::new() })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -157,33 +130,22 @@ impl Labels {
         for req in &sel.match_expressions {
             let needs_values = matches!(req.operator, LabelOperator::In | LabelOperator::NotIn);
             if needs_values && req.values.is_empty() {
-                return Err(format!(
-                    "operator {:?} on `{}` needs at least one value",
-                    req.operator, req.key
-                ));
+                return Err(format!("operator {:?} on `{}` needs at least one value", req.operator, req.key));
             }
             if !needs_values && !req.values.is_empty() {
-                return Err(format!(
-                    "operator {:?} on `{}` takes no values",
-                    req.operator, req.key
-                ));
+                return Err(format!("operator {:?} on `{}` takes no values", req.operator, req.key));
             }
         }
         Ok(Labels(sel.clone()))
     }
 
     pub fn matches<'v>(&self, get: impl Fn(&str) -> Option<&'v str>) -> bool {
-        self.0
-            .match_labels
-            .iter()
-            .all(|(k, v)| get(k) == Some(v.as_str()))
+        self.0.match_labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
             && self.0.match_expressions.iter().all(|req| {
                 let value = get(&req.key);
                 match req.operator {
                     LabelOperator::In => value.is_some_and(|v| req.values.iter().any(|x| x == v)),
-                    LabelOperator::NotIn => {
-                        value.is_none_or(|v| !req.values.iter().any(|x| x == v))
-                    }
+                    LabelOperator::NotIn => value.is_none_or(|v| !req.values.iter().any(|x| x == v)),
                     LabelOperator::Exists => value.is_some(),
                     LabelOperator::DoesNotExist => value.is_none(),
                 }
@@ -210,37 +172,21 @@ impl Selector {
             .kinds
             .iter()
             .enumerate()
-            .filter_map(|(i, k)| {
-                KindPattern::new(k)
-                    .map_err(|e| errors.push((format!("/kinds/{i}"), e)))
-                    .ok()
-            })
+            .filter_map(|(i, k)| KindPattern::new(k).map_err(|e| errors.push((format!("/kinds/{i}"), e))).ok())
             .collect();
         let mut field = |name: &str, r: Result<GlobFilter, String>| {
-            r.map_err(|e| errors.push((format!("/{name}"), e)))
-                .unwrap_or_default()
+            r.map_err(|e| errors.push((format!("/{name}"), e))).unwrap_or_default()
         };
         let namespaces = field("namespaces", GlobFilter::new(m.namespaces.as_ref()));
         let names = field("names", GlobFilter::new(m.names.as_ref()));
-        let labels = m.labels.as_ref().and_then(|l| {
-            Labels::new(l)
-                .map_err(|e| errors.push(("/labels".into(), e)))
-                .ok()
-        });
-        let namespace_labels = m.namespace_selector.as_ref().and_then(|l| {
-            Labels::new(l)
-                .map_err(|e| errors.push(("/namespaceSelector".into(), e)))
-                .ok()
-        });
+        let labels =
+            m.labels.as_ref().and_then(|l| Labels::new(l).map_err(|e| errors.push(("/labels".into(), e))).ok());
+        let namespace_labels = m
+            .namespace_selector
+            .as_ref()
+            .and_then(|l| Labels::new(l).map_err(|e| errors.push(("/namespaceSelector".into(), e))).ok());
         if errors.is_empty() {
-            Ok(Selector {
-                kinds,
-                namespaces,
-                names,
-                labels,
-                namespace_labels,
-                operations: m.operations.clone(),
-            })
+            Ok(Selector { kinds, namespaces, names, labels, namespace_labels, operations: m.operations.clone() })
         } else {
             Err(errors)
         }
@@ -298,11 +244,9 @@ mod tests {
 
     #[test]
     fn glob_filter() {
-        let f = GlobFilter::new(Some(&Globs::Both {
-            include: vec!["prod-*".into()],
-            exclude: vec!["prod-legacy".into()],
-        }))
-        .unwrap();
+        let f =
+            GlobFilter::new(Some(&Globs::Both { include: vec!["prod-*".into()], exclude: vec!["prod-legacy".into()] }))
+                .unwrap();
         assert!(f.matches("prod-a"));
         assert!(!f.matches("prod-legacy"));
         assert!(!f.matches("dev"));

@@ -1,10 +1,5 @@
 //! The real `paved` binary against the example repo and broken inputs.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use assert_cmd::Command;
 
@@ -19,39 +14,20 @@ fn paved() -> Command {
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = paved().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
 #[test]
 fn human_report_on_the_examples() {
-    let (code, out, _) = run(&[
-        "check",
-        "--bundle",
-        "examples/bundle",
-        "examples/manifests",
-        "--now",
-        NOW,
-    ]);
+    let (code, out, _) = run(&["check", "--bundle", "examples/bundle", "examples/manifests", "--now", NOW]);
     assert_eq!(code, 1, "{out}");
     insta::assert_snapshot!("check_human", out);
 }
 
 #[test]
 fn json_report_on_the_examples() {
-    let (code, out, _) = run(&[
-        "check",
-        "--bundle",
-        "examples/bundle",
-        "examples/manifests",
-        "--now",
-        NOW,
-        "--format",
-        "json",
-    ]);
+    let (code, out, _) =
+        run(&["check", "--bundle", "examples/bundle", "examples/manifests", "--now", NOW, "--format", "json"]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["decision"], "deny");
@@ -60,14 +36,8 @@ fn json_report_on_the_examples() {
 
 #[test]
 fn nothing_denied_exits_zero() {
-    let (code, out, _) = run(&[
-        "check",
-        "--bundle",
-        "examples/bundle",
-        "examples/manifests/billing.yaml",
-        "--now",
-        NOW,
-    ]);
+    let (code, out, _) =
+        run(&["check", "--bundle", "examples/bundle", "examples/manifests/billing.yaml", "--now", NOW]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("→ allow"), "{out}");
 }
@@ -88,22 +58,10 @@ fn expired_exception_stops_waiving() {
 
 #[test]
 fn multi_document_stdin() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/manifests/storefront.yaml"
-    ))
-    .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/manifests/storefront.yaml")).unwrap();
     let out = paved()
-        .args([
-            "check",
-            "--bundle",
-            "examples/bundle",
-            "-",
-            "--now",
-            NOW,
-            "--format",
-            "json",
-        ])
+        .args(["check", "--bundle", "examples/bundle", "-", "--now", NOW, "--format", "json"])
         .write_stdin(text)
         .output()
         .unwrap();
@@ -131,12 +89,7 @@ fn bundle_errors_are_rendered_like_rustc_and_exit_two() {
 
 #[test]
 fn input_errors_exit_two() {
-    let (code, _, err) = run(&[
-        "check",
-        "--bundle",
-        "examples/bundle",
-        "does-not-exist.yaml",
-    ]);
+    let (code, _, err) = run(&["check", "--bundle", "examples/bundle", "does-not-exist.yaml"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read does-not-exist.yaml"), "{err}");
     let (code, _, err) = run(&["check", "examples/manifests", "--now", "yesterday"]);
@@ -151,15 +104,9 @@ fn schema_prints_each_kind_and_matches_the_committed_files() {
     for kind in ["Policy", "PolicyException", "Bundle"] {
         let (code, out, _) = run(&["schema", kind]);
         assert_eq!(code, 0);
-        let committed = std::fs::read_to_string(format!(
-            "{}/../schemas/{kind}.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap_or_default();
-        assert_eq!(
-            out, committed,
-            "schemas/{kind}.json is stale: run `paved schema {kind} > schemas/{kind}.json`"
-        );
+        let committed = std::fs::read_to_string(format!("{}/../schemas/{kind}.json", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_default();
+        assert_eq!(out, committed, "schemas/{kind}.json is stale: run `paved schema {kind} > schemas/{kind}.json`");
     }
     let (code, _, err) = run(&["schema", "Polcy"]);
     assert_eq!(code, 2);

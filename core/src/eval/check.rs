@@ -54,25 +54,13 @@ impl Check for AssertCheck {
         if self.validator.is_valid(input.value) {
             return Ok(Vec::new());
         }
-        let mut errors: Vec<(String, String)> = self
-            .validator
-            .iter_errors(input.value)
-            .map(|e| (e.instance_path().to_string(), e.to_string()))
-            .collect();
+        let mut errors: Vec<(String, String)> =
+            self.validator.iter_errors(input.value).map(|e| (e.instance_path().to_string(), e.to_string())).collect();
         errors.sort();
         // One violation per rule application: the first place it fails, with every reason.
         let path = errors.first().map(|(p, _)| p.clone()).unwrap_or_default();
-        let detail = errors.iter().map(|(p, m)| {
-            if p.is_empty() {
-                m.clone()
-            } else {
-                format!("{p}: {m}")
-            }
-        });
-        Ok(vec![Violation {
-            path,
-            detail: Some(detail.collect::<Vec<_>>().join("; ")),
-        }])
+        let detail = errors.iter().map(|(p, m)| if p.is_empty() { m.clone() } else { format!("{p}: {m}") });
+        Ok(vec![Violation { path, detail: Some(detail.collect::<Vec<_>>().join("; ")) }])
     }
 }
 
@@ -91,15 +79,8 @@ impl Check for CelCheck {
         };
         match self.expr.program.execute(scope) {
             Ok(cel::Value::Bool(true)) => Ok(Vec::new()),
-            Ok(cel::Value::Bool(false)) => Ok(vec![Violation {
-                path: self.path.clone(),
-                detail: None,
-            }]),
-            Ok(other) => Err(format!(
-                "`{}` gave {:?}, not a bool",
-                self.expr.source,
-                other.type_of()
-            )),
+            Ok(cel::Value::Bool(false)) => Ok(vec![Violation { path: self.path.clone(), detail: None }]),
+            Ok(other) => Err(format!("`{}` gave {:?}, not a bool", self.expr.source, other.type_of())),
             Err(e) => Err(format!("`{}` failed: {e}", self.expr.source)),
         }
     }

@@ -5,27 +5,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use cel::common::ast::{EntryExpr, Expr as Node, IdedEntryExpr};
-use cel::common::types::{
-    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
-};
+use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt};
 use cel::common::value::Val;
 use cel::IdedExpr;
 use cel::{Env, Program, Value};
 
 /// The variables an expression may use, in policies.
-pub(crate) const POLICY_VARIABLES: &[&str] = &[
-    "object",
-    "oldObject",
-    "request",
-    "params",
-    "namespace",
-    "item",
-];
+pub(crate) const POLICY_VARIABLES: &[&str] = &["object", "oldObject", "request", "params", "namespace", "item"];
 
 /// The shared CEL environment: the standard library plus the strings, lists and math
 /// extensions (Kubernetes' CEL has the same).
 pub(crate) static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
-    let mut env = Env::stdlib();
+    let mut env = Env::stdlib().with_optional_support(true);
     // Registering the built-in extensions into a fresh environment cannot conflict; if a future
     // version made them conflict, expressions using them would fail to compile with a clear
     // message rather than the engine failing to start.
@@ -45,18 +36,11 @@ pub(crate) struct Expr {
 /// Compiles `source`, checking it refers only to `allowed` variables.
 pub(crate) fn compile(source: &str, allowed: &[&str]) -> Result<Expr, (String, Option<String>)> {
     let program = ENV.compile(source).map_err(|e| {
-        let first = e
-            .errors
-            .first()
-            .map(|p| p.msg.clone())
-            .unwrap_or_else(|| e.to_string());
+        let first = e.errors.first().map(|p| p.msg.clone()).unwrap_or_else(|| e.to_string());
         // cel's rendering ends with the expression and a caret under the problem: keep that part.
         let text = e.to_string();
         let snippet: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
-        (
-            format!("invalid CEL expression: {first}"),
-            Some(snippet.join("\n")).filter(|s| !s.is_empty()),
-        )
+        (format!("invalid CEL expression: {first}"), Some(snippet.join("\n")).filter(|s| !s.is_empty()))
     })?;
     let mut unknown = Vec::new();
     free_variables(program.expression(), &mut Vec::new(), &mut unknown);
@@ -67,15 +51,9 @@ pub(crate) fn compile(source: &str, allowed: &[&str]) -> Result<Expr, (String, O
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("the variables are: {}", allowed.join(", ")),
         };
-        return Err((
-            format!("CEL expression uses unknown variable `{v}`"),
-            Some(help),
-        ));
+        return Err((format!("CEL expression uses unknown variable `{v}`"), Some(help)));
     }
-    Ok(Expr {
-        source: source.to_owned(),
-        program,
-    })
+    Ok(Expr { source: source.to_owned(), program })
 }
 
 /// Collects the names an expression reads that no comprehension inside it binds.
@@ -106,10 +84,7 @@ fn free_variables(e: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<String>) 
             }
             bound.truncate(before);
         }
-        Node::List(l) => l
-            .elements
-            .iter()
-            .for_each(|x| free_variables(x, bound, out)),
+        Node::List(l) => l.elements.iter().for_each(|x| free_variables(x, bound, out)),
         Node::Map(m) => m.entries.iter().for_each(|x| entry(x, bound, out)),
         Node::Struct(s) => s.entries.iter().for_each(|x| entry(x, bound, out)),
         Node::Select(s) => free_variables(&s.operand, bound, out),
@@ -139,14 +114,10 @@ pub(crate) fn to_val<'v>(v: &'v serde_json::Value) -> Box<dyn Val + 'v> {
             _ => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
         },
         serde_json::Value::String(s) => Box::new(CelString::from(s.as_str())),
-        serde_json::Value::Array(a) => {
-            Box::new(CelList::from(a.iter().map(to_val).collect::<Vec<_>>()))
-        }
+        serde_json::Value::Array(a) => Box::new(CelList::from(a.iter().map(to_val).collect::<Vec<_>>())),
         serde_json::Value::Object(o) => {
-            let map: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> = o
-                .iter()
-                .map(|(k, v)| (CelMapKey::from(k.as_str()), to_val(v)))
-                .collect();
+            let map: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> =
+                o.iter().map(|(k, v)| (CelMapKey::from(k.as_str()), to_val(v))).collect();
             Box::new(CelMap::from(map))
         }
     }
@@ -179,16 +150,17 @@ mod tests {
 
     #[test]
     fn comprehension_variables_are_bound() {
-        assert!(compile(
-            "object.spec.containers.all(c, has(c.name) && [1].exists(x, x == 1))",
-            POLICY_VARIABLES
-        )
-        .is_ok());
-        assert!(compile(
-            "object.spec.containers.all(c, d.name == 'x')",
-            POLICY_VARIABLES
-        )
-        .is_err());
+        assert!(
+            compile("object.spec.containers.all(c, has(c.name) && [1].exists(x, x == 1))", POLICY_VARIABLES).is_ok()
+        );
+        assert!(compile("object.spec.containers.all(c, d.name == 'x')", POLICY_VARIABLES).is_err());
+    }
+
+    #[test]
+    fn optional_fields() {
+        let e = compile("{'a': {}}.?a.?b.orValue(7) == 7", &[]).unwrap();
+        let ctx = cel::Context::with_env(ENV.clone());
+        assert_eq!(e.program.execute(&ctx), Ok(Value::Bool(true)), "{:?}", e.program.execute(&ctx));
     }
 
     #[test]

@@ -144,22 +144,15 @@ impl Engine {
         let mut by_kind: HashMap<String, Vec<(usize, Via)>> = HashMap::new();
         let mut by_pattern = Vec::new();
         for (i, p) in bundle.policies.iter().enumerate() {
-            let literal: Option<Vec<&str>> =
-                p.selector.kinds.iter().map(|k| k.kind.literal()).collect();
+            let literal: Option<Vec<&str>> = p.selector.kinds.iter().map(|k| k.kind.literal()).collect();
             match literal {
                 Some(kinds) if !kinds.is_empty() => {
                     for k in kinds {
-                        by_kind
-                            .entry(k.to_owned())
-                            .or_default()
-                            .push((i, Via::Direct));
+                        by_kind.entry(k.to_owned()).or_default().push((i, Via::Direct));
                     }
                     if p.pod_controllers && p.selector.matches_kind("", "v1", "Pod") {
                         for (_, c, _) in CONTROLLERS {
-                            by_kind
-                                .entry((*c).to_owned())
-                                .or_default()
-                                .push((i, Via::Template));
+                            by_kind.entry((*c).to_owned()).or_default().push((i, Via::Template));
                         }
                     }
                 }
@@ -194,8 +187,7 @@ impl Engine {
             self.evaluate_one(r, ctx, &namespaces, &mut findings);
             if let Some(new) = findings.get_mut(start..) {
                 new.sort_by(|(a, _), (b, _)| {
-                    (&a.policy, &a.rule, &a.path, &a.message)
-                        .cmp(&(&b.policy, &b.rule, &b.path, &b.message))
+                    (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
                 });
             }
         }
@@ -203,17 +195,8 @@ impl Engine {
     }
 
     /// Applies exceptions and builds the report.
-    fn finish(
-        &self,
-        resources: usize,
-        mut findings: Vec<(Finding, bool)>,
-        now: Timestamp,
-    ) -> Report {
-        let standing: Vec<bool> = self
-            .exceptions
-            .iter()
-            .map(|e| e.standing(now, &self.settings).is_ok())
-            .collect();
+    fn finish(&self, resources: usize, mut findings: Vec<(Finding, bool)>, now: Timestamp) -> Report {
+        let standing: Vec<bool> = self.exceptions.iter().map(|e| e.standing(now, &self.settings).is_ok()).collect();
         let mut waived = vec![0usize; self.exceptions.len()];
         let findings = findings
             .drain(..)
@@ -230,10 +213,11 @@ impl Engine {
                     container: f.container.as_deref(),
                     via_template,
                 };
-                let hit =
-                    self.exceptions.iter().enumerate().find(|(i, e)| {
-                        standing.get(*i).copied().unwrap_or(false) && e.covers(&target)
-                    });
+                let hit = self
+                    .exceptions
+                    .iter()
+                    .enumerate()
+                    .find(|(i, e)| standing.get(*i).copied().unwrap_or(false) && e.covers(&target));
                 if let Some((i, e)) = hit {
                     if let Some(n) = waived.get_mut(i) {
                         *n += 1;
@@ -269,28 +253,17 @@ impl Engine {
                     .collect(),
                 source: {
                     let pos = e.origin.locate("");
-                    SourceRef {
-                        file: e.origin.file.to_string(),
-                        line: pos.line,
-                        column: pos.column,
-                    }
+                    SourceRef { file: e.origin.file.to_string(), line: pos.line, column: pos.column }
                 },
             })
             .collect();
         let (summary, decision) = Report::summarize(resources, &findings);
-        Report {
-            findings,
-            exceptions,
-            summary,
-            decision,
-        }
+        Report { findings, exceptions, summary, decision }
     }
 
     fn candidates(&self, group: &str, version: &str, kind: &str) -> Vec<(usize, Via)> {
         let mut out: Vec<(usize, Via)> = self.by_kind.get(kind).cloned().unwrap_or_default();
-        let controller = CONTROLLERS
-            .iter()
-            .any(|(g, c, _)| *g == group && *c == kind);
+        let controller = CONTROLLERS.iter().any(|(g, c, _)| *g == group && *c == kind);
         for &i in &self.by_pattern {
             let Some(p) = self.policies.get(i) else {
                 continue;
@@ -332,30 +305,16 @@ impl Engine {
             .find(|(g, c, _)| *g == group && *c == id.kind)
             .and_then(|(_, _, path)| pod_view(r, path).map(|v| (v, *path)));
         let ns_labels = if id.kind == "Namespace" && group.is_empty() {
-            r.value
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-                        .collect::<BTreeMap<_, _>>()
-                })
+            r.value.pointer("/metadata/labels").and_then(Value::as_object).map(|m| {
+                m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect::<BTreeMap<_, _>>()
+            })
         } else {
             namespaces.get(&id.namespace).cloned()
         };
 
-        let direct = View {
-            value: &r.value,
-            old: r.old.as_ref(),
-            prefix: "",
-            via: Via::Direct,
-        };
-        let template_view = template.as_ref().map(|(v, prefix)| View {
-            value: v,
-            old: None,
-            prefix,
-            via: Via::Template,
-        });
+        let direct = View { value: &r.value, old: r.old.as_ref(), prefix: "", via: Via::Direct };
+        let template_view =
+            template.as_ref().map(|(v, prefix)| View { value: v, old: None, prefix, via: Via::Template });
         for view in std::iter::once(&direct).chain(template_view.as_ref()) {
             let policies: Vec<&Policy> = candidates
                 .iter()
@@ -365,23 +324,13 @@ impl Engine {
                     let subject = Subject {
                         namespace: &id.namespace,
                         name: &id.name,
-                        labels: view
-                            .value
-                            .pointer("/metadata/labels")
-                            .and_then(Value::as_object),
+                        labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
                     };
-                    p.selector
-                        .matches_rest(&subject, ctx.operation, ns_labels.as_ref())
+                    p.selector.matches_rest(&subject, ctx.operation, ns_labels.as_ref())
                 })
                 .collect();
             if !policies.is_empty() {
-                let ev = Evaluation {
-                    resource: r,
-                    id: &id,
-                    view,
-                    ctx,
-                    ns_labels: ns_labels.as_ref(),
-                };
+                let ev = Evaluation { resource: r, id: &id, view, ctx, ns_labels: ns_labels.as_ref() };
                 ev.run(&policies, out);
             }
         }
@@ -390,10 +339,7 @@ impl Engine {
 
 /// The namespaces' labels: those of `Namespace` objects being evaluated, overridden by the
 /// context's.
-fn namespace_labels(
-    resources: &[Resource],
-    ctx: &Context,
-) -> BTreeMap<String, BTreeMap<String, String>> {
+fn namespace_labels(resources: &[Resource], ctx: &Context) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for r in resources {
         if r.value.get("kind").and_then(Value::as_str) == Some("Namespace") {
@@ -402,11 +348,7 @@ fn namespace_labels(
                     .value
                     .pointer("/metadata/labels")
                     .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-                            .collect()
-                    })
+                    .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
                     .unwrap_or_default();
                 out.insert(name.to_owned(), labels);
             }
@@ -421,11 +363,7 @@ fn namespace_labels(
 /// The pod a controller will create, as a `Pod` object, so Pod policies read it unchanged.
 fn pod_view(r: &Resource, template_path: &str) -> Option<Value> {
     let template = r.value.pointer(template_path)?.as_object()?;
-    let mut metadata = template
-        .get("metadata")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut metadata = template.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
     for key in ["name", "namespace"] {
         if let Some(v) = r.value.pointer(&format!("/metadata/{key}")) {
             metadata.insert(key.to_owned(), v.clone());
@@ -435,10 +373,7 @@ fn pod_view(r: &Resource, template_path: &str) -> Option<Value> {
     pod.insert("apiVersion".into(), Value::String("v1".into()));
     pod.insert("kind".into(), Value::String("Pod".into()));
     pod.insert("metadata".into(), Value::Object(metadata));
-    pod.insert(
-        "spec".into(),
-        template.get("spec").cloned().unwrap_or_else(|| json!({})),
-    );
+    pod.insert("spec".into(), template.get("spec").cloned().unwrap_or_else(|| json!({})));
     Some(Value::Object(pod))
 }
 
@@ -468,12 +403,7 @@ impl<'a> Evaluation<'a> {
     {
         let mut root = cel::Context::with_env(expr::ENV.clone());
         root.add_variable_as_val("object", expr::to_val(self.view.value));
-        root.add_variable_as_val(
-            "oldObject",
-            self.view
-                .old
-                .map_or_else(|| expr::to_val(&Value::Null), expr::to_val),
-        );
+        root.add_variable_as_val("oldObject", self.view.old.map_or_else(|| expr::to_val(&Value::Null), expr::to_val));
         root.add_variable_as_val("request", expr::to_val(request));
         root.add_variable_as_val("namespace", expr::to_val(namespace));
         root.add_variable_as_val("params", expr::to_val(&EMPTY_PARAMS));
@@ -483,17 +413,12 @@ impl<'a> Evaluation<'a> {
     /// The policy's params with the run's overrides merged over them; `None` when empty.
     fn params(&self, policy: &Policy) -> Option<Value> {
         let mut params = policy.params.clone();
-        if let (Some(Value::Object(over)), Value::Object(base)) =
-            (self.ctx.params.get(&policy.name), &mut params)
-        {
+        if let (Some(Value::Object(over)), Value::Object(base)) = (self.ctx.params.get(&policy.name), &mut params) {
             for (k, v) in over {
                 base.insert(k.clone(), v.clone());
             }
         }
-        params
-            .as_object()
-            .is_some_and(|m| !m.is_empty())
-            .then_some(params)
+        params.as_object().is_some_and(|m| !m.is_empty()).then_some(params)
     }
 
     fn run(&self, policies: &[&Policy], out: &mut Vec<(Finding, bool)>) {
@@ -508,22 +433,16 @@ impl<'a> Evaluation<'a> {
             "userInfo": self.ctx.user_info,
             "dryRun": false,
         });
-        let namespace = json!({ "metadata": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() } });
+        let namespace =
+            json!({ "metadata": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() } });
         let params: Vec<Option<Value>> = policies.iter().map(|p| self.params(p)).collect();
-        let needs_cel = policies.iter().flat_map(|p| &p.rules).any(|r| r.uses_cel);
+        let needs_cel = policies.iter().any(|p| !p.variables.is_empty() || p.rules.iter().any(|r| r.uses_cel));
         let root = needs_cel.then(|| self.root_scope(&request, &namespace));
 
         let mut items: BTreeMap<String, &Value> = BTreeMap::new();
-        for rule in policies
-            .iter()
-            .flat_map(|p| &p.rules)
-            .filter(|r| r.uses_cel)
-        {
+        for rule in policies.iter().flat_map(|p| &p.rules).filter(|r| r.uses_cel) {
             let mut found = Vec::new();
-            rule.for_each
-                .iter()
-                .flatten()
-                .for_each(|p| p.visit(self.view.value, &mut found));
+            rule.for_each.iter().flatten().for_each(|p| p.visit(self.view.value, &mut found));
             items.extend(found);
         }
         let item_scopes: HashMap<&str, cel::Context<'_, '_>> = match &root {
@@ -539,27 +458,21 @@ impl<'a> Evaluation<'a> {
         };
 
         for (policy, params) in policies.iter().zip(&params) {
-            let policy_scope = root.as_ref().and_then(|r| with_params(r, params.as_ref()));
+            let own = Own {
+                params: params.as_ref(),
+                variables: root.as_ref().and_then(|r| variables(policy, r, params.as_ref())),
+            };
+            let policy_scope = root.as_ref().and_then(|r| own.scope(r));
             for rule in &policy.rules {
                 let mut targets = Vec::new();
                 match &rule.for_each {
                     None => targets.push((String::new(), self.view.value)),
-                    Some(paths) => paths
-                        .iter()
-                        .for_each(|p| p.visit(self.view.value, &mut targets)),
+                    Some(paths) => paths.iter().for_each(|p| p.visit(self.view.value, &mut targets)),
                 }
                 for (at, item) in targets {
-                    let item_scope = if rule.for_each.is_some() {
-                        item_scopes.get(at.as_str())
-                    } else {
-                        None
-                    };
-                    let item_params = item_scope.and_then(|s| with_params(s, params.as_ref()));
-                    let scope = item_params
-                        .as_ref()
-                        .or(item_scope)
-                        .or(policy_scope.as_ref())
-                        .or(root.as_ref());
+                    let item_scope = if rule.for_each.is_some() { item_scopes.get(at.as_str()) } else { None };
+                    let item_params = item_scope.and_then(|s| own.scope(s));
+                    let scope = item_params.as_ref().or(item_scope).or(policy_scope.as_ref()).or(root.as_ref());
                     self.apply(policy, rule, &at, item, scope, out);
                 }
             }
@@ -580,13 +493,7 @@ impl<'a> Evaluation<'a> {
                 Ok(cel::Value::Bool(true)) => {}
                 Ok(cel::Value::Bool(false)) => return,
                 Ok(other) => {
-                    return self.error(
-                        policy,
-                        rule,
-                        at,
-                        format!("`when` gave {:?}, not a bool", other.type_of()),
-                        out,
-                    );
+                    return self.error(policy, rule, at, format!("`when` gave {:?}, not a bool", other.type_of()), out);
                 }
                 Err(e) => return self.error(policy, rule, at, format!("`when` failed: {e}"), out),
             }
@@ -597,9 +504,7 @@ impl<'a> Evaluation<'a> {
             Ok(vs) => {
                 for v in vs {
                     let message = match (&rule.message_expression, scope) {
-                        (Some(m), Some(s)) => {
-                            m.program.execute(s).ok().and_then(|v| expr::to_text(&v))
-                        }
+                        (Some(m), Some(s)) => m.program.execute(s).ok().and_then(|v| expr::to_text(&v)),
                         _ => None,
                     }
                     .unwrap_or_else(|| rule.message.clone());
@@ -613,19 +518,9 @@ impl<'a> Evaluation<'a> {
         }
     }
 
-    fn error(
-        &self,
-        policy: &Policy,
-        rule: &Rule,
-        at: &str,
-        cause: String,
-        out: &mut Vec<(Finding, bool)>,
-    ) {
+    fn error(&self, policy: &Policy, rule: &Rule, at: &str, cause: String, out: &mut Vec<(Finding, bool)>) {
         let message = format!("rule `{}` could not be evaluated: {cause}", rule.id);
-        out.push((
-            self.finding(policy, rule, at, message, None, Some(cause)),
-            self.view.via == Via::Template,
-        ));
+        out.push((self.finding(policy, rule, at, message, None, Some(cause)), self.view.via == Via::Template));
     }
 
     fn finding(
@@ -660,16 +555,47 @@ impl<'a> Evaluation<'a> {
     }
 }
 
-/// A child of `base` that binds the policy's own `params`, when it has any.
-fn with_params<'p, 'v>(
-    base: &'p cel::Context<'p, 'v>,
+/// What a policy binds of its own over the shared scopes: its params and variables.
+struct Own<'v> {
     params: Option<&'v Value>,
-) -> Option<cel::Context<'p, 'v>> {
-    params.map(|p| {
+    variables: Option<cel::Value>,
+}
+
+impl<'v> Own<'v> {
+    /// A child of `base` with the policy's own bindings, when it has any.
+    fn scope<'p>(&self, base: &'p cel::Context<'p, 'v>) -> Option<cel::Context<'p, 'v>> {
+        if self.params.is_none() && self.variables.is_none() {
+            return None;
+        }
         let mut s = base.new_inner_scope();
-        s.add_variable_as_val("params", expr::to_val(p));
-        s
-    })
+        if let Some(p) = self.params {
+            s.add_variable_as_val("params", expr::to_val(p));
+        }
+        if let Some(v) = &self.variables {
+            s.add_variable_from_value("variables", v.clone());
+        }
+        Some(s)
+    }
+}
+
+/// Computes a policy's variables in order, each seeing the ones before it. A variable whose
+/// expression fails is left out, so the rules that use it fail with the policy's failure policy.
+fn variables<'v>(policy: &Policy, root: &cel::Context<'_, 'v>, params: Option<&'v Value>) -> Option<cel::Value> {
+    if policy.variables.is_empty() {
+        return None;
+    }
+    let mut done: HashMap<cel::objects::Key, cel::Value> = HashMap::new();
+    for (name, e) in &policy.variables {
+        let mut s = root.new_inner_scope();
+        if let Some(p) = params {
+            s.add_variable_as_val("params", expr::to_val(p));
+        }
+        s.add_variable_from_value("variables", cel::Value::Map(cel::objects::Map { map: Arc::new(done.clone()) }));
+        if let Ok(v) = e.program.execute(&s) {
+            done.insert(cel::objects::Key::String(Arc::new(name.clone())), v);
+        }
+    }
+    Some(cel::Value::Map(cel::objects::Map { map: Arc::new(done) }))
 }
 
 /// The name of the container a pod path goes through, if any.
@@ -679,16 +605,11 @@ fn container_at(pod: &Value, path: &str) -> Option<String> {
         return None;
     }
     let list = parts.next()?;
-    if !matches!(
-        list,
-        "containers" | "initContainers" | "ephemeralContainers"
-    ) {
+    if !matches!(list, "containers" | "initContainers" | "ephemeralContainers") {
         return None;
     }
     let index = parts.next()?;
-    pod.pointer(&format!("/spec/{list}/{index}/name"))?
-        .as_str()
-        .map(str::to_owned)
+    pod.pointer(&format!("/spec/{list}/{index}/name"))?.as_str().map(str::to_owned)
 }
 
 impl Decision {

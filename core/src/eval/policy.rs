@@ -22,6 +22,7 @@ pub(crate) struct Policy {
     pub selector: Selector,
     pub pod_controllers: bool,
     pub params: Value,
+    pub variables: Vec<(String, Expr)>,
     pub rules: Vec<Rule>,
     pub origin: Origin,
 }
@@ -59,13 +60,7 @@ impl PathPattern {
         if text == "containers" {
             return Ok(["initContainers", "containers", "ephemeralContainers"]
                 .iter()
-                .map(|c| {
-                    PathPattern(vec![
-                        Segment::Key("spec".into()),
-                        Segment::Key((*c).into()),
-                        Segment::Any,
-                    ])
-                })
+                .map(|c| PathPattern(vec![Segment::Key("spec".into()), Segment::Key((*c).into()), Segment::Any]))
                 .collect());
         }
         let Some(rest) = text.strip_prefix('/') else {
@@ -93,12 +88,7 @@ impl PathPattern {
             match (first, v) {
                 (Segment::Key(k), Value::Object(m)) => {
                     if let Some(child) = m.get(k) {
-                        go(
-                            rest,
-                            child,
-                            format!("{at}/{}", crate::load::yaml::escape_segment(k)),
-                            out,
-                        );
+                        go(rest, child, format!("{at}/{}", crate::load::yaml::escape_segment(k)), out);
                     }
                 }
                 (Segment::Key(k), Value::Array(a)) => {
@@ -113,12 +103,7 @@ impl PathPattern {
                 }
                 (Segment::Any, Value::Object(m)) => {
                     for (k, child) in m {
-                        go(
-                            rest,
-                            child,
-                            format!("{at}/{}", crate::load::yaml::escape_segment(k)),
-                            out,
-                        );
+                        go(rest, child, format!("{at}/{}", crate::load::yaml::escape_segment(k)), out);
                     }
                 }
                 _ => {}
@@ -131,8 +116,7 @@ impl PathPattern {
 /// Compiles one policy, collecting every problem.
 pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let at =
-        |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
+    let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
 
     let selector = Selector::new(&doc.spec.match_)
         .map_err(|errs| {
@@ -143,15 +127,27 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, V
         .unwrap_or_default();
 
     if doc.spec.rules.is_empty() {
-        diags.push(at(
-            "/spec/rules",
-            "a policy needs at least one rule".into(),
-            None,
-        ));
+        diags.push(at("/spec/rules", "a policy needs at least one rule".into(), None));
     }
     if let Some(p) = &doc.spec.params {
         if !p.is_object() {
             diags.push(at("/spec/params", "params must be a mapping".into(), None));
+        }
+    }
+    let mut variables = Vec::new();
+    for (i, v) in doc.spec.variables.iter().enumerate() {
+        let ident = !v.name.is_empty() && v.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident || variables.iter().any(|(n, _)| n == &v.name) {
+            diags.push(at(
+                &format!("/spec/variables/{i}/name"),
+                format!("`{}` is not a unique identifier", v.name),
+                None,
+            ));
+            continue;
+        }
+        match expr::compile(&v.expression, POLICY_VARIABLES) {
+            Ok(e) => variables.push((v.name.clone(), e)),
+            Err((m, h)) => diags.push(at(&format!("/spec/variables/{i}/expression"), m, h)),
         }
     }
     let mut ids = BTreeSet::new();
@@ -159,11 +155,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, V
     for (i, spec) in doc.spec.rules.iter().enumerate() {
         let base = format!("/spec/rules/{i}");
         if !ids.insert(spec.id.as_str()) {
-            diags.push(at(
-                &format!("{base}/id"),
-                format!("rule id `{}` is used twice in this policy", spec.id),
-                None,
-            ));
+            diags.push(at(&format!("{base}/id"), format!("rule id `{}` is used twice in this policy", spec.id), None));
         }
         match compile_rule(spec, doc.spec.severity) {
             Ok(mut r) => {
@@ -182,21 +174,14 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, V
     }
     Ok(Policy {
         name: doc.metadata.name.clone(),
-        version: doc
-            .metadata
-            .version
-            .clone()
-            .unwrap_or_else(|| semver::Version::new(0, 0, 0)),
+        version: doc.metadata.version.clone().unwrap_or_else(|| semver::Version::new(0, 0, 0)),
         description: doc.spec.description.clone(),
         action: doc.spec.action,
         failure_policy: doc.spec.failure_policy,
         selector,
         pod_controllers: doc.spec.pod_controllers,
-        params: doc
-            .spec
-            .params
-            .clone()
-            .unwrap_or_else(|| Value::Object(Default::default())),
+        params: doc.spec.params.clone().unwrap_or_else(|| Value::Object(Default::default())),
+        variables,
         rules,
         origin: origin.clone(),
     })
@@ -208,9 +193,7 @@ fn compile_rule(spec: &RuleSpec, default_severity: Severity) -> Result<Rule, Rul
     let mut errs: RuleErrors = Vec::new();
     let cel = |field: &str, src: &Option<String>, errs: &mut RuleErrors| -> Option<Expr> {
         let src = src.as_ref()?;
-        expr::compile(src, POLICY_VARIABLES)
-            .map_err(|(m, h)| errs.push((format!("/{field}"), m, h)))
-            .ok()
+        expr::compile(src, POLICY_VARIABLES).map_err(|(m, h)| errs.push((format!("/{field}"), m, h))).ok()
     };
     let when = cel("when", &spec.when, &mut errs);
     let message_expression = cel("messageExpression", &spec.message_expression, &mut errs);
@@ -234,32 +217,21 @@ fn compile_rule(spec: &RuleSpec, default_severity: Severity) -> Result<Rule, Rul
     };
     let path = spec.path.clone().unwrap_or_default();
     if !path.is_empty() && !path.starts_with('/') {
-        errs.push((
-            "/path".into(),
-            format!("`{path}` is not a JSON pointer"),
-            Some("start it with `/`".into()),
-        ));
+        errs.push(("/path".into(), format!("`{path}` is not a JSON pointer"), Some("start it with `/`".into())));
     }
 
     let check: Option<Box<dyn Check>> = match (&spec.assert, &spec.cel) {
-        (Some(schema), None) => AssertCheck::new(schema)
-            .map_err(|e| errs.push(("/assert".into(), e, None)))
-            .ok()
-            .map(|c| Box::new(c) as _),
-        (None, Some(_)) => cel("cel", &spec.cel, &mut errs).map(|expr| {
-            Box::new(CelCheck {
-                expr,
-                path: path.clone(),
-            }) as _
-        }),
+        (Some(schema), None) => {
+            AssertCheck::new(schema).map_err(|e| errs.push(("/assert".into(), e, None))).ok().map(|c| Box::new(c) as _)
+        }
+        (None, Some(_)) => {
+            cel("cel", &spec.cel, &mut errs).map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _)
+        }
         (None, None) => {
             errs.push((
                 String::new(),
                 format!("rule `{}` has no check", spec.id),
-                Some(
-                    "give it exactly one of `assert` (a JSON Schema) or `cel` (an expression)"
-                        .into(),
-                ),
+                Some("give it exactly one of `assert` (a JSON Schema) or `cel` (an expression)".into()),
             ));
             None
         }
@@ -302,14 +274,7 @@ mod tests {
             p.visit(&v, &mut out);
         }
         let paths: Vec<_> = out.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "/spec/initContainers/0",
-                "/spec/containers/0",
-                "/spec/containers/1"
-            ]
-        );
+        assert_eq!(paths, ["/spec/initContainers/0", "/spec/containers/0", "/spec/containers/1"]);
         assert!(PathPattern::parse("spec.containers").is_err());
     }
 }

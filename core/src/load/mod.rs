@@ -33,12 +33,7 @@ impl Origin {
         self.spans.locate(&format!("{}{pointer}", self.base))
     }
 
-    pub fn diagnostic(
-        &self,
-        pointer: &str,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) -> Diagnostic {
+    pub fn diagnostic(&self, pointer: &str, message: impl Into<String>, help: Option<String>) -> Diagnostic {
         let pos = self.locate(pointer);
         Diagnostic {
             file: self.file.clone(),
@@ -66,11 +61,7 @@ pub(crate) fn parse_text(file: &str, text: &str) -> Result<Vec<Sourced>, Diagnos
         .into_iter()
         .map(|RawDocument { value, spans }| Sourced {
             value,
-            origin: Origin {
-                file: file.clone(),
-                spans: Arc::new(spans),
-                base: String::new(),
-            },
+            origin: Origin { file: file.clone(), spans: Arc::new(spans), base: String::new() },
         })
         .collect())
 }
@@ -103,10 +94,7 @@ pub(crate) fn files_under(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 }
 
 fn walk(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| Error::Io { path: path.to_owned(), source };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_dir() {
         let mut entries = std::fs::read_dir(path)
@@ -116,10 +104,7 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), Error
             .map_err(io)?;
         entries.sort();
         for entry in entries {
-            let hidden = entry
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
+            let hidden = entry.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
             if !hidden {
                 walk(&entry, false, out)?;
             }
@@ -131,18 +116,12 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), Error
 }
 
 fn is_document_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
 /// Reads and parses one file.
 pub(crate) fn read_file(path: &Path) -> Result<Result<Vec<Sourced>, Diagnostic>, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
     let name = path.display().to_string();
     Ok(decode(&name, &bytes).and_then(|text| parse_text(&name, text)))
 }
@@ -168,27 +147,14 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic>
         if let Some(rest) = message.strip_prefix("unknown field `") {
             let field = rest.split('`').next().unwrap_or_default();
             // serde lists the expected fields after "expected one of"
-            let expected: Vec<&str> = rest
-                .split("expected ")
-                .nth(1)
-                .unwrap_or_default()
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .collect();
+            let expected: Vec<&str> =
+                rest.split("expected ").nth(1).unwrap_or_default().split('`').skip(1).step_by(2).collect();
             help = Some(match did_you_mean(field, expected.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!(
-                    "remove `{field}`; the fields allowed here are: {}",
-                    expected.join(", ")
-                ),
+                None => format!("remove `{field}`; the fields allowed here are: {}", expected.join(", ")),
             });
             let leaf = format!("/{}", yaml::escape_segment(field));
-            let inner = if pointer.ends_with(&leaf) {
-                pointer.clone()
-            } else {
-                format!("{pointer}{leaf}")
-            };
+            let inner = if pointer.ends_with(&leaf) { pointer.clone() } else { format!("{pointer}{leaf}") };
             if let Some(pos) = doc.origin.spans.key(&format!("{}{inner}", doc.origin.base)) {
                 let mut d = doc.origin.diagnostic(&inner, message, help);
                 (d.line, d.column) = (pos.line, pos.column);

@@ -145,10 +145,10 @@ impl<'a> Builder<'a> {
 
     fn run(mut self) -> Result<Vec<RawDocument>, SyntaxError> {
         loop {
-            let (event, mark) = self.parser.next_token().map_err(|e| SyntaxError {
-                pos: Pos::of(e.marker()),
-                message: e.info().to_owned(),
-            })?;
+            let (event, mark) = self
+                .parser
+                .next_token()
+                .map_err(|e| SyntaxError { pos: Pos::of(e.marker()), message: e.info().to_owned() })?;
             let pos = Pos::of(&mark);
             match event {
                 Event::StreamEnd => break,
@@ -161,10 +161,7 @@ impl<'a> Builder<'a> {
                 }
                 Event::DocumentEnd => {
                     if let Some(value) = self.root.take().filter(|v| !v.is_null()) {
-                        self.docs.push(RawDocument {
-                            value,
-                            spans: std::mem::take(&mut self.spans),
-                        });
+                        self.docs.push(RawDocument { value, spans: std::mem::take(&mut self.spans) });
                     }
                 }
                 Event::Scalar(text, style, anchor, tag) => {
@@ -188,12 +185,7 @@ impl<'a> Builder<'a> {
                     if self.expecting_key() {
                         match value {
                             Value::String(s) => self.set_key(s, pos)?,
-                            _ => {
-                                return Err(err(
-                                    pos,
-                                    "an alias used as a mapping key must name a string",
-                                ))
-                            }
+                            _ => return Err(err(pos, "an alias used as a mapping key must name a string")),
                         }
                     } else {
                         self.count(size, pos)?;
@@ -213,38 +205,18 @@ impl<'a> Builder<'a> {
                     let pointer = self.child_pointer();
                     self.spans.values.insert(pointer.clone().into(), pos);
                     let start_nodes = self.nodes;
-                    self.stack
-                        .push(if matches!(event, Event::SequenceStart(..)) {
-                            Frame::Seq {
-                                items: Vec::new(),
-                                pointer,
-                                anchor,
-                                start_nodes,
-                            }
-                        } else {
-                            Frame::Map {
-                                map: Map::new(),
-                                pointer,
-                                pending_key: None,
-                                anchor,
-                                start_nodes,
-                            }
-                        });
+                    self.stack.push(if matches!(event, Event::SequenceStart(..)) {
+                        Frame::Seq { items: Vec::new(), pointer, anchor, start_nodes }
+                    } else {
+                        Frame::Map { map: Map::new(), pointer, pending_key: None, anchor, start_nodes }
+                    });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let (value, anchor, start_nodes) = match self.stack.pop() {
-                        Some(Frame::Seq {
-                            items,
-                            anchor,
-                            start_nodes,
-                            ..
-                        }) => (Value::Array(items), anchor, start_nodes),
-                        Some(Frame::Map {
-                            map,
-                            anchor,
-                            start_nodes,
-                            ..
-                        }) => (Value::Object(map), anchor, start_nodes),
+                        Some(Frame::Seq { items, anchor, start_nodes, .. }) => {
+                            (Value::Array(items), anchor, start_nodes)
+                        }
+                        Some(Frame::Map { map, anchor, start_nodes, .. }) => (Value::Object(map), anchor, start_nodes),
                         None => return Err(err(pos, "unbalanced collection end")),
                     };
                     if anchor > 0 {
@@ -261,38 +233,21 @@ impl<'a> Builder<'a> {
     fn count(&mut self, n: usize, pos: Pos) -> Result<(), SyntaxError> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
-            return Err(err(
-                pos,
-                format!("document expands to more than {MAX_NODES} nodes (an alias bomb?)"),
-            ));
+            return Err(err(pos, format!("document expands to more than {MAX_NODES} nodes (an alias bomb?)")));
         }
         Ok(())
     }
 
     fn expecting_key(&self) -> bool {
-        matches!(
-            self.stack.last(),
-            Some(Frame::Map {
-                pending_key: None,
-                ..
-            })
-        )
+        matches!(self.stack.last(), Some(Frame::Map { pending_key: None, .. }))
     }
 
     fn set_key(&mut self, key: String, pos: Pos) -> Result<(), SyntaxError> {
-        if let Some(Frame::Map {
-            map,
-            pending_key,
-            pointer,
-            ..
-        }) = self.stack.last_mut()
-        {
+        if let Some(Frame::Map { map, pending_key, pointer, .. }) = self.stack.last_mut() {
             if map.contains_key(&key) {
                 return Err(err(pos, format!("duplicate key `{key}`")));
             }
-            self.spans
-                .keys
-                .insert(format!("{pointer}/{}", escape_segment(&key)).into(), pos);
+            self.spans.keys.insert(format!("{pointer}/{}", escape_segment(&key)).into(), pos);
             *pending_key = Some((key, pos));
         }
         Ok(())
@@ -302,11 +257,7 @@ impl<'a> Builder<'a> {
         match self.stack.last() {
             None => String::new(),
             Some(Frame::Seq { items, pointer, .. }) => format!("{pointer}/{}", items.len()),
-            Some(Frame::Map {
-                pointer,
-                pending_key,
-                ..
-            }) => {
+            Some(Frame::Map { pointer, pending_key, .. }) => {
                 let key = pending_key.as_ref().map(|(k, _)| k.as_str()).unwrap_or("");
                 format!("{pointer}/{}", escape_segment(key))
             }
@@ -317,9 +268,7 @@ impl<'a> Builder<'a> {
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
-            Some(Frame::Map {
-                map, pending_key, ..
-            }) => {
+            Some(Frame::Map { map, pending_key, .. }) => {
                 if let Some((key, _)) = pending_key.take() {
                     map.insert(key, value);
                 }
@@ -329,18 +278,10 @@ impl<'a> Builder<'a> {
 }
 
 fn err(pos: Pos, message: impl Into<String>) -> SyntaxError {
-    SyntaxError {
-        pos,
-        message: message.into(),
-    }
+    SyntaxError { pos, message: message.into() }
 }
 
-fn scalar(
-    text: &str,
-    style: TScalarStyle,
-    tag: Option<&Tag>,
-    pos: Pos,
-) -> Result<Value, SyntaxError> {
+fn scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>, pos: Pos) -> Result<Value, SyntaxError> {
     if let Some(tag) = tag {
         if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
             return match tag.suffix.as_str() {
@@ -442,10 +383,7 @@ fn looks_like_float(s: &str) -> bool {
 }
 
 fn float(text: &str) -> Option<Value> {
-    text.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map(Value::Number)
+    text.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number)
 }
 
 #[cfg(test)]
@@ -458,8 +396,7 @@ mod tests {
 
     #[test]
     fn core_schema_scalars() {
-        let d =
-            one("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: 0x10\ng: v1\nh: 1e3\ni: 1.2.3\nj: -7\n");
+        let d = one("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: 0x10\ng: v1\nh: 1e3\ni: 1.2.3\nj: -7\n");
         assert_eq!(
             d.value,
             serde_json::json!({"a":1,"b":"1","c":true,"d":null,"e":1.5,"f":16,"g":"v1","h":1000.0,"i":"1.2.3","j":-7})
@@ -469,13 +406,7 @@ mod tests {
     #[test]
     fn spans_point_at_nodes() {
         let d = one("a:\n  b:\n    - x\n    - y: 1\n");
-        assert_eq!(
-            d.spans.get("/a/b/1/y"),
-            Some(Pos {
-                line: 4,
-                column: 10
-            })
-        );
+        assert_eq!(d.spans.get("/a/b/1/y"), Some(Pos { line: 4, column: 10 }));
         assert_eq!(d.spans.locate("/a/b/1/missing").line, 4);
         assert_eq!(d.spans.get("/a/b/0"), Some(Pos { line: 3, column: 7 }));
     }
@@ -517,18 +448,12 @@ mod tests {
     fn deep_nesting_is_an_error() {
         let text = "[".repeat(10_000) + &"]".repeat(10_000);
         let e = parse_documents(&text).unwrap_err();
-        assert!(
-            e.message.contains("nesting deeper") || e.message.contains("recursion limit"),
-            "{e:?}"
-        );
+        assert!(e.message.contains("nesting deeper") || e.message.contains("recursion limit"), "{e:?}");
     }
 
     #[test]
     fn json_is_accepted() {
         let d = one(r#"{"a": [1, "two", null], "b": {"c": false}}"#);
-        assert_eq!(
-            d.value,
-            serde_json::json!({"a": [1, "two", null], "b": {"c": false}})
-        );
+        assert_eq!(d.value, serde_json::json!({"a": [1, "two", null], "b": {"c": false}}));
     }
 }

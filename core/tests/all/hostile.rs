@@ -25,11 +25,7 @@ fn alias_bomb() {
 
 #[test]
 fn deep_nesting() {
-    let text = format!(
-        "apiVersion: v1\nkind: ConfigMap\ndata: {}{}\n",
-        "[".repeat(10_000),
-        "]".repeat(10_000)
-    );
+    let text = format!("apiVersion: v1\nkind: ConfigMap\ndata: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
     let e = message(Resource::from_str("deep.yaml", &text));
     assert!(e.starts_with("deep.yaml:3:"), "{e}");
     let json = format!(
@@ -45,28 +41,16 @@ fn deep_nesting() {
 fn non_utf8() {
     let bytes = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \xff\xfe}\n";
     let e = message(Resource::from_bytes("latin1.yaml", bytes));
-    assert!(
-        e.starts_with("latin1.yaml:3:18:") && e.contains("not valid UTF-8"),
-        "{e}"
-    );
+    assert!(e.starts_with("latin1.yaml:3:18:") && e.contains("not valid UTF-8"), "{e}");
 }
 
 #[test]
 fn duplicate_keys() {
-    let e = message(Resource::from_str(
-        "dup.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n",
-    ));
-    assert!(
-        e.starts_with("dup.yaml:4:") && e.contains("duplicate key `kind`"),
-        "{e}"
-    );
-    let e = Bundle::from_str(
-        "dup.yaml",
-        "apiVersion: paved.dev/v1\napiVersion: paved.dev/v1\n",
-    )
-    .unwrap_err()
-    .to_string();
+    let e =
+        message(Resource::from_str("dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n"));
+    assert!(e.starts_with("dup.yaml:4:") && e.contains("duplicate key `kind`"), "{e}");
+    let e =
+        Bundle::from_str("dup.yaml", "apiVersion: paved.dev/v1\napiVersion: paved.dev/v1\n").unwrap_err().to_string();
     assert!(e.contains("duplicate key"), "{e}");
 }
 
@@ -74,10 +58,7 @@ fn duplicate_keys() {
 fn not_a_mapping_and_no_kind() {
     let e = message(Resource::from_str("list.yaml", "- a\n- b\n"));
     assert!(e.contains("must be a mapping"), "{e}");
-    let e = message(Resource::from_str(
-        "nokind.yaml",
-        "apiVersion: v1\nmetadata: {name: a}\n",
-    ));
+    let e = message(Resource::from_str("nokind.yaml", "apiVersion: v1\nmetadata: {name: a}\n"));
     assert!(e.contains("has no `kind`"), "{e}");
 }
 
@@ -93,16 +74,7 @@ fn list_objects_are_unpacked_with_their_lines() {
 #[test]
 fn garbage_bytes_do_not_crash() {
     // A few shapes of nonsense; each must be an error or a clean parse, never a panic.
-    for text in [
-        "{{{{",
-        "]]]",
-        "? ? ?",
-        "a: &x\nb: *y\n",
-        "!!binary AAAA",
-        "- !!int abc",
-        "a: .inf",
-        "\t- x",
-    ] {
+    for text in ["{{{{", "]]]", "? ? ?", "a: &x\nb: *y\n", "!!binary AAAA", "- !!int abc", "a: .inf", "\t- x"] {
         let _ = Resource::from_str("junk.yaml", text);
         let _ = Bundle::from_str("junk.yaml", text);
     }

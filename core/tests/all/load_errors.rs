@@ -20,9 +20,7 @@ const HEAD: &str = "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: p, 
 
 #[test]
 fn unknown_field_with_suggestion() {
-    let e = one(&format!(
-        "{HEAD}spec:\n  sevrity: high\n  rules: [{{id: r, message: m, cel: 'true'}}]\n"
-    ));
+    let e = one(&format!("{HEAD}spec:\n  sevrity: high\n  rules: [{{id: r, message: m, cel: 'true'}}]\n"));
     assert!(e.starts_with("bundle.yaml:5:"), "{e}");
     assert!(e.contains("unknown field `sevrity`"), "{e}");
     assert!(e.contains("did you mean `severity`?"), "{e}");
@@ -30,30 +28,21 @@ fn unknown_field_with_suggestion() {
 
 #[test]
 fn wrong_type() {
-    let e = one(&format!(
-        "{HEAD}spec:\n  rules:\n    - id: r\n      message: [not, a, string]\n      cel: 'true'\n"
-    ));
+    let e = one(&format!("{HEAD}spec:\n  rules:\n    - id: r\n      message: [not, a, string]\n      cel: 'true'\n"));
     assert!(e.starts_with("bundle.yaml:7:"), "{e}");
     assert!(e.contains("expected a string"), "{e}");
 }
 
 #[test]
 fn wrong_enum_value() {
-    let e = one(&format!(
-        "{HEAD}spec:\n  action: Block\n  rules: [{{id: r, message: m, cel: 'true'}}]\n"
-    ));
+    let e = one(&format!("{HEAD}spec:\n  action: Block\n  rules: [{{id: r, message: m, cel: 'true'}}]\n"));
     assert!(e.starts_with("bundle.yaml:5:"), "{e}");
-    assert!(
-        e.contains("unknown variant `Block`, expected one of `Deny`, `Warn`, `Audit`"),
-        "{e}"
-    );
+    assert!(e.contains("unknown variant `Block`, expected one of `Deny`, `Warn`, `Audit`"), "{e}");
 }
 
 #[test]
 fn missing_required_field() {
-    let e = one(&format!(
-        "{HEAD}spec:\n  rules:\n    - id: r\n      cel: 'true'\n"
-    ));
+    let e = one(&format!("{HEAD}spec:\n  rules:\n    - id: r\n      cel: 'true'\n"));
     assert!(e.starts_with("bundle.yaml:6:"), "{e}");
     assert!(e.contains("missing field `message`"), "{e}");
 }
@@ -67,30 +56,21 @@ fn bad_semver() {
 
 #[test]
 fn bad_cel() {
-    let e = one(&format!(
-        "{HEAD}spec:\n  rules:\n    - id: r\n      message: m\n      cel: object.spec. ==\n"
-    ));
+    let e = one(&format!("{HEAD}spec:\n  rules:\n    - id: r\n      message: m\n      cel: object.spec. ==\n"));
     assert!(e.starts_with("bundle.yaml:8:"), "{e}");
     assert!(e.contains("invalid CEL expression"), "{e}");
 }
 
 #[test]
 fn cel_typo_in_variable() {
-    let e = one(&format!(
-        "{HEAD}spec:\n  rules:\n    - id: r\n      message: m\n      cel: has(objct.spec)\n"
-    ));
+    let e = one(&format!("{HEAD}spec:\n  rules:\n    - id: r\n      message: m\n      cel: has(objct.spec)\n"));
     assert!(e.starts_with("bundle.yaml:8:"), "{e}");
-    assert!(
-        e.contains("unknown variable `objct`") && e.contains("did you mean `object`?"),
-        "{e}"
-    );
+    assert!(e.contains("unknown variable `objct`") && e.contains("did you mean `object`?"), "{e}");
 }
 
 #[test]
 fn bad_json_schema() {
-    let e = one(&format!(
-        "{HEAD}spec:\n  rules:\n    - id: r\n      message: m\n      assert: {{type: strnig}}\n"
-    ));
+    let e = one(&format!("{HEAD}spec:\n  rules:\n    - id: r\n      message: m\n      assert: {{type: strnig}}\n"));
     assert!(e.starts_with("bundle.yaml:8:"), "{e}");
     assert!(e.contains("invalid JSON Schema"), "{e}");
 }
@@ -101,14 +81,8 @@ fn rule_needs_exactly_one_check() {
         "{HEAD}spec:\n  rules:\n    - {{id: none, message: m}}\n    - {{id: both, message: m, cel: 'true', assert: {{}}}}\n"
     ));
     assert_eq!(e.len(), 2, "{e:#?}");
-    assert!(
-        e[0].starts_with("bundle.yaml:6:") && e[0].contains("has no check"),
-        "{e:#?}"
-    );
-    assert!(
-        e[1].starts_with("bundle.yaml:7:") && e[1].contains("both `assert` and `cel`"),
-        "{e:#?}"
-    );
+    assert!(e[0].starts_with("bundle.yaml:6:") && e[0].contains("has no check"), "{e:#?}");
+    assert!(e[1].starts_with("bundle.yaml:7:") && e[1].contains("both `assert` and `cel`"), "{e:#?}");
 }
 
 #[test]
@@ -123,28 +97,19 @@ fn exception_without_owner_or_reason() {
     let e = one("apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: x}\nspec:\n  policies: [{name: p}]\n  reason: because\n  expires: 2026-01-01\n");
     assert!(e.contains("missing field `owner`"), "{e}");
     let e = one("apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: x}\nspec:\n  policies: [{name: p}]\n  owner: ''\n  reason: because\n  expires: 2026-01-01\n");
-    assert!(
-        e.starts_with("bundle.yaml:6:") && e.contains("`owner` must not be empty"),
-        "{e}"
-    );
+    assert!(e.starts_with("bundle.yaml:6:") && e.contains("`owner` must not be empty"), "{e}");
 }
 
 #[test]
 fn exception_longer_than_the_window() {
     let e = one("apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: x}\nspec:\n  policies: [{name: p}]\n  owner: me\n  reason: r\n  created: 2026-01-01\n  expires: 2026-12-01\n");
-    assert!(
-        e.starts_with("bundle.yaml:9:") && e.contains("allows at most 90"),
-        "{e}"
-    );
+    assert!(e.starts_with("bundle.yaml:9:") && e.contains("allows at most 90"), "{e}");
 }
 
 #[test]
 fn bad_expiry_date() {
     let e = one("apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: x}\nspec:\n  policies: [{name: p}]\n  owner: me\n  reason: r\n  expires: soon\n");
-    assert!(
-        e.starts_with("bundle.yaml:8:") && e.contains("not an RFC 3339 date"),
-        "{e}"
-    );
+    assert!(e.starts_with("bundle.yaml:8:") && e.contains("not an RFC 3339 date"), "{e}");
 }
 
 #[test]
@@ -156,33 +121,22 @@ fn all_errors_are_reported_together() {
     );
     let e = errors(&text);
     assert_eq!(e.len(), 3, "{e:#?}");
-    assert!(
-        e.iter().any(|x| x.contains("did you mean `Policy`?")),
-        "{e:#?}"
-    );
-    assert!(
-        e.iter()
-            .any(|x| x.starts_with("bundle.yaml:16:") && x.contains("invalid CEL")),
-        "{e:#?}"
-    );
+    assert!(e.iter().any(|x| x.contains("did you mean `Policy`?")), "{e:#?}");
+    assert!(e.iter().any(|x| x.starts_with("bundle.yaml:16:") && x.contains("invalid CEL")), "{e:#?}");
 }
 
 #[test]
 fn duplicate_rule_ids() {
-    let e = one(&format!("{HEAD}spec:\n  rules:\n    - {{id: r, message: m, cel: 'true'}}\n    - {{id: r, message: m, cel: 'true'}}\n"));
-    assert!(
-        e.starts_with("bundle.yaml:7:") && e.contains("used twice"),
-        "{e}"
-    );
+    let e = one(&format!(
+        "{HEAD}spec:\n  rules:\n    - {{id: r, message: m, cel: 'true'}}\n    - {{id: r, message: m, cel: 'true'}}\n"
+    ));
+    assert!(e.starts_with("bundle.yaml:7:") && e.contains("used twice"), "{e}");
 }
 
 #[test]
 fn not_a_paved_document() {
     let e = one("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n");
-    assert!(
-        e.starts_with("bundle.yaml:1:") && e.contains("not a paved document"),
-        "{e}"
-    );
+    assert!(e.starts_with("bundle.yaml:1:") && e.contains("not a paved document"), "{e}");
 }
 
 #[test]
@@ -192,17 +146,11 @@ fn bad_selector_glob_and_kind() {
     ));
     assert_eq!(e.len(), 2, "{e:#?}");
     assert!(e[0].starts_with("bundle.yaml:6:"), "{e:#?}");
-    assert!(
-        e[1].starts_with("bundle.yaml:7:") && e[1].contains("invalid glob"),
-        "{e:#?}"
-    );
+    assert!(e[1].starts_with("bundle.yaml:7:") && e[1].contains("invalid glob"), "{e:#?}");
 }
 
 #[test]
 fn yaml_syntax_error() {
     let e = one("apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: p\n");
-    assert!(
-        e.starts_with("bundle.yaml:") && e.contains("invalid YAML"),
-        "{e}"
-    );
+    assert!(e.starts_with("bundle.yaml:") && e.contains("invalid YAML"), "{e}");
 }

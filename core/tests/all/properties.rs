@@ -72,9 +72,7 @@ fn shuffle_keys(v: &Value, seed: &mut u64) -> Value {
 
 fn permute<T>(items: &mut [T], seed: &mut u64) {
     for i in (1..items.len()).rev() {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let j = (*seed >> 33) as usize % (i + 1);
         items.swap(i, j);
     }
@@ -99,10 +97,7 @@ fn report(docs: &[Value], files: usize, seed: u64) -> String {
     let bundle = Bundle::from_paths(&[dir.path()]).unwrap();
     let engine = Engine::builder().bundle(bundle).build().unwrap();
     let resources = Resource::from_str("resources.yaml", RESOURCES).unwrap();
-    let mut report = engine.evaluate(
-        &resources,
-        &Context::at("2026-07-01T00:00:00Z".parse().unwrap()),
-    );
+    let mut report = engine.evaluate(&resources, &Context::at("2026-07-01T00:00:00Z".parse().unwrap()));
     // Where an exception was written follows the document when it moves; all else must not.
     for e in &mut report.exceptions {
         e.source.file.clear();
