@@ -4,4 +4,5 @@
 mod cases;
 mod hostile;
 mod load_errors;
+mod pod_security;
 mod properties;

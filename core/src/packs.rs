@@ -1,0 +1,82 @@
+//! Built-in policy packs, embedded into the library (and so into every binary and binding).
+//! They are ordinary paved YAML under `packs/`: no rule is special-cased in Rust.
+
+use crate::bundle::Bundle;
+use crate::error::{did_you_mean, Diagnostics, Error};
+use crate::load;
+
+/// A built-in pack: a name, what it is for, and its policy files.
+#[derive(Debug, Clone, Copy)]
+pub struct Pack {
+    /// The name used with `--pack` and in a bundle's `spec.packs`.
+    pub name: &'static str,
+    /// What it checks.
+    pub description: &'static str,
+    files: &'static [(&'static str, &'static str)],
+}
+
+const BASELINE: (&str, &str) =
+    ("packs/pod-security-baseline.yaml", include_str!("../../packs/pod-security-baseline.yaml"));
+const RESTRICTED: (&str, &str) =
+    ("packs/pod-security-restricted.yaml", include_str!("../../packs/pod-security-restricted.yaml"));
+const PLATFORM: (&str, &str) = ("packs/platform-baseline.yaml", include_str!("../../packs/platform-baseline.yaml"));
+
+/// Every built-in pack.
+pub const PACKS: &[Pack] = &[
+    Pack {
+        name: "platform-baseline",
+        description: "Self-service guard rails: sized, pinned, probed, owned and safely exposed workloads",
+        files: &[PLATFORM],
+    },
+    Pack {
+        name: "pod-security-baseline",
+        description: "Kubernetes Pod Security Standards, baseline level (agrees with Pod Security Admission)",
+        files: &[BASELINE],
+    },
+    Pack {
+        name: "pod-security-restricted",
+        description: "Kubernetes Pod Security Standards, restricted level (includes baseline)",
+        files: &[BASELINE, RESTRICTED],
+    },
+];
+
+/// The packs `paved check` runs when it is given no bundle and no pack.
+pub const DEFAULT_PACKS: &[&str] = &["pod-security-baseline", "platform-baseline"];
+
+impl Pack {
+    /// Finds a built-in pack by name.
+    pub fn named(name: &str) -> Result<&'static Pack, Error> {
+        PACKS.iter().find(|p| p.name == name).ok_or_else(|| Error::UnknownPack {
+            name: name.to_owned(),
+            suggestion: did_you_mean(name, PACKS.iter().map(|p| p.name)).map(str::to_owned),
+        })
+    }
+
+    /// The pack's policies as a bundle.
+    pub fn bundle(&self) -> Result<Bundle, Error> {
+        let mut diags = Diagnostics::default();
+        let mut docs = Vec::new();
+        for (file, text) in self.files {
+            match load::parse_text(file, text) {
+                Ok(mut d) => docs.append(&mut d),
+                Err(d) => diags.push(d),
+            }
+        }
+        let bundle = Bundle::from_documents(docs, &mut diags);
+        diags.into_result(bundle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pack_loads() {
+        for p in PACKS {
+            let b = p.bundle().unwrap_or_else(|e| panic!("pack {}: {e}", p.name));
+            assert!(b.policy_names().count() > 0);
+        }
+        assert!(matches!(Pack::named("pod-security-basline"), Err(Error::UnknownPack { suggestion: Some(_), .. })));
+    }
+}
