@@ -29,7 +29,17 @@ enum Command {
     ///   paved check --bundle policies/ manifests/
     ///   helm template chart | paved check --bundle policies/ -
     ///   paved check --bundle policies/ --format json --now 2026-06-01T00:00:00Z app.yaml
+    ///   paved check --pack pod-security-restricted --set pod-security-restricted.kubernetesVersion=v1.30 k8s/
+    ///
+    /// Without --bundle and --pack, the built-in packs pod-security-baseline and
+    /// platform-baseline run.
     Check(CheckArgs),
+    /// List the built-in policy packs, their policies and rules.
+    Packs {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Print the JSON Schema of a paved document kind (Policy, PolicyException, Bundle), for editors.
     Schema {
         /// The kind; all kinds when omitted.
@@ -46,6 +56,12 @@ struct CheckArgs {
     /// policies of the same name).
     #[arg(long = "bundle", short = 'b')]
     bundles: Vec<PathBuf>,
+    /// A built-in pack to run (repeatable); see `paved packs`.
+    #[arg(long = "pack", short = 'p')]
+    packs: Vec<String>,
+    /// Set a policy parameter: POLICY.PARAM=VALUE, VALUE as JSON or a plain string (repeatable).
+    #[arg(long = "set", value_name = "POLICY.PARAM=VALUE")]
+    sets: Vec<String>,
     /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
     #[arg(long)]
     now: Option<String>,
@@ -66,6 +82,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Packs { format } => packs(format),
         Command::Schema { kind } => schema(kind.as_deref()),
     }
 }
@@ -84,7 +101,33 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    let mut ctx = Context::at(now);
+    for set in &args.sets {
+        match parse_set(set) {
+            Ok((policy, param, value)) => {
+                let entry = ctx.params.entry(policy).or_insert_with(|| serde_json::json!({}));
+                if let Some(m) = entry.as_object_mut() {
+                    m.insert(param, value);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: --set {set}: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
     let mut builder = Engine::builder();
+    let packs: Vec<&str> = if args.packs.is_empty() && args.bundles.is_empty() {
+        paved::DEFAULT_PACKS.to_vec()
+    } else {
+        args.packs.iter().map(String::as_str).collect()
+    };
+    for name in packs {
+        match paved::Pack::named(name).and_then(|p| p.bundle()) {
+            Ok(bundle) => builder = builder.bundle(bundle),
+            Err(e) => return fail(e),
+        }
+    }
     for b in &args.bundles {
         match Bundle::from_paths(std::slice::from_ref(b)) {
             Ok(bundle) => builder = builder.bundle(bundle),
@@ -99,7 +142,15 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let report = engine.evaluate(&resources, &Context::at(now));
+    let unknown: Vec<&String> = ctx.params.keys().filter(|p| !engine.policy_names().any(|n| n == p.as_str())).collect();
+    if let Some(p) = unknown.first() {
+        eprintln!(
+            "error: --set names policy `{p}`, which is not loaded; the policies are: {}",
+            engine.policy_names().collect::<Vec<_>>().join(", ")
+        );
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let report = engine.evaluate(&resources, &ctx);
     let mut out = std::io::stdout().lock();
     let written = match args.format {
         Format::Json => writeln!(out, "{}", report.to_json()),
@@ -143,6 +194,45 @@ fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
     } else {
         Err(Error::Invalid(problems))
     }
+}
+
+/// Splits `policy.param=value`; the value is JSON when it parses as JSON, else a string.
+fn parse_set(s: &str) -> Result<(String, String, serde_json::Value), String> {
+    let (key, value) = s.split_once('=').ok_or("expected POLICY.PARAM=VALUE")?;
+    let (policy, param) = key.split_once('.').ok_or("expected POLICY.PARAM before `=`")?;
+    if policy.is_empty() || param.is_empty() {
+        return Err("expected POLICY.PARAM before `=`".into());
+    }
+    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+    Ok((policy.to_owned(), param.to_owned(), value))
+}
+
+fn packs(format: Format) -> ExitCode {
+    let mut listed = Vec::new();
+    for pack in paved::PACKS {
+        match pack.bundle() {
+            Ok(b) => listed.push((pack, b.policies())),
+            Err(e) => {
+                output::error(&e, false);
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Format::Json => {
+            let v: Vec<_> = listed
+                .iter()
+                .map(|(p, policies)| serde_json::json!({"name": p.name, "description": p.description, "default": paved::DEFAULT_PACKS.contains(&p.name), "policies": policies}))
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+        }
+        Format::Human => output::packs(&mut out, &listed),
+    };
+    if written.is_err() {
+        return ExitCode::from(EXIT_ERROR);
+    }
+    ExitCode::SUCCESS
 }
 
 fn schema(kind: Option<&str>) -> ExitCode {

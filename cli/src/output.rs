@@ -108,6 +108,22 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
     )
 }
 
+/// The built-in packs, their policies and rules.
+pub fn packs(out: &mut impl Write, packs: &[(&paved::Pack, Vec<paved::PolicyInfo>)]) -> io::Result<()> {
+    for (pack, policies) in packs {
+        let default = if paved::DEFAULT_PACKS.contains(&pack.name) { " (default)" } else { "" };
+        writeln!(out, "{}{default}\n  {}", pack.name, pack.description)?;
+        for p in policies {
+            writeln!(out, "  policy {} {} [{}]", p.name, p.version, word_of(p.action))?;
+            for r in &p.rules {
+                writeln!(out, "    {:<28} {:<8} {}", r.id, word_of(r.severity), r.message)?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
 /// The word serde writes for an enum value (`high`, `expired`).
 fn word_of(v: impl serde::Serialize) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()

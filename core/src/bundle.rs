@@ -11,6 +11,7 @@ use crate::exception::Exception;
 use crate::load::{self, Sourced};
 use crate::model::{Action, Severity};
 use crate::model::{BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION, KINDS};
+use crate::packs::Pack;
 use crate::report::SourceRef;
 
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
@@ -34,7 +35,8 @@ use crate::report::SourceRef;
 pub struct Bundle {
     pub(crate) policies: Vec<Arc<Policy>>,
     pub(crate) exceptions: Vec<Arc<Exception>>,
-    pub(crate) settings: BundleSpec,
+    /// The settings of the bundle's `kind: Bundle` document, if it has one.
+    pub(crate) settings: Option<BundleSpec>,
 }
 
 impl Bundle {
@@ -86,7 +88,17 @@ impl Bundle {
                 diags.push(d);
             }
         }
-        let settings = settings.map(|(s, _)| s).unwrap_or_default();
+        let mut base = Bundle::default();
+        if let Some((spec, doc)) = &settings {
+            for (i, name) in spec.packs.iter().enumerate() {
+                match Pack::named(name).and_then(|p| p.bundle()) {
+                    Ok(b) => base = base.merge(b),
+                    Err(e) => diags.push(doc.origin.diagnostic(&format!("/spec/packs/{i}"), e.to_string(), None)),
+                }
+            }
+        }
+        let settings = settings.map(|(s, _)| s);
+        let window = settings.clone().unwrap_or_default();
 
         let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
         let mut compiled = Vec::new();
@@ -107,14 +119,14 @@ impl Bundle {
                 diags.push(duplicate("exception", &doc.metadata.name, src, first));
                 continue;
             }
-            match Exception::compile(doc, &src.origin, &settings) {
+            match Exception::compile(doc, &src.origin, &window) {
                 Ok(e) => waivers.push(Arc::new(e)),
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
         }
         let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings };
         bundle.sort();
-        bundle
+        base.merge(bundle)
     }
 
     /// Order never depends on file or document order.
@@ -125,11 +137,11 @@ impl Bundle {
 
     /// Adds `other`'s policies and exceptions; where both have a policy or exception of the same
     /// name, `other`'s wins (so a platform bundle can override a built-in pack's policy). The
-    /// settings are `other`'s when it has any documents, else this bundle's.
+    /// settings are `other`'s when it has a `kind: Bundle` document, else this bundle's.
     pub fn merge(mut self, other: Bundle) -> Bundle {
         self.policies.retain(|p| !other.policies.iter().any(|o| o.name == p.name));
         self.exceptions.retain(|e| !other.exceptions.iter().any(|o| o.name == e.name));
-        if !other.policies.is_empty() || !other.exceptions.is_empty() {
+        if other.settings.is_some() {
             self.settings = other.settings;
         }
         self.policies.extend(other.policies);

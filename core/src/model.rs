@@ -141,7 +141,7 @@ pub struct PolicySpec {
 pub struct Variable {
     /// The name, used as `variables.NAME`.
     pub name: String,
-    /// A CEL expression over `object`, `oldObject`, `request`, `params`, `namespace` and the
+    /// A CEL expression over `object`, `oldObject`, `request`, `params`, `namespaceObject` and the
     /// variables before it.
     pub expression: String,
 }
@@ -392,6 +392,9 @@ pub struct BundleDocument {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BundleSpec {
+    /// Built-in packs this bundle builds on; its own policies override theirs by name.
+    #[serde(default)]
+    pub packs: Vec<String>,
     /// Longest time an exception may run, in days, from `created` (or, without `created`, from
     /// the evaluation's `now`).
     #[serde(default = "default_window")]
@@ -410,6 +413,6 @@ fn default_horizon() -> u32 {
 
 impl Default for BundleSpec {
     fn default() -> Self {
-        BundleSpec { exception_max_days: default_window(), exception_warn_days: default_horizon() }
+        BundleSpec { packs: Vec::new(), exception_max_days: default_window(), exception_warn_days: default_horizon() }
     }
 }

@@ -12,7 +12,7 @@ use cel::{Env, Program, Value};
 
 /// The variables an expression may use, in policies.
 pub(crate) const POLICY_VARIABLES: &[&str] =
-    &["object", "oldObject", "request", "params", "namespace", "item", "variables"];
+    &["object", "oldObject", "request", "params", "namespaceObject", "item", "variables"];
 
 /// The shared CEL environment: the standard library plus the strings, lists and math
 /// extensions (Kubernetes' CEL has the same).

@@ -166,7 +166,7 @@ impl Engine {
         Engine {
             policies: bundle.policies,
             exceptions: bundle.exceptions,
-            settings: bundle.settings,
+            settings: bundle.settings.unwrap_or_default(),
             by_kind,
             by_pattern,
         }
@@ -405,7 +405,7 @@ impl<'a> Evaluation<'a> {
         root.add_variable_as_val("object", expr::to_val(self.view.value));
         root.add_variable_as_val("oldObject", self.view.old.map_or_else(|| expr::to_val(&Value::Null), expr::to_val));
         root.add_variable_as_val("request", expr::to_val(request));
-        root.add_variable_as_val("namespace", expr::to_val(namespace));
+        root.add_variable_as_val("namespaceObject", expr::to_val(namespace));
         root.add_variable_as_val("params", expr::to_val(&EMPTY_PARAMS));
         root
     }

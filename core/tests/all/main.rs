@@ -4,5 +4,6 @@
 mod cases;
 mod hostile;
 mod load_errors;
+mod packs;
 mod pod_security;
 mod properties;
