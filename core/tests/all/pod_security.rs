@@ -52,7 +52,7 @@ fn run_level(level: &str, only_version: Option<&str>) -> BTreeMap<String, Tally>
             for f in files {
                 let name = f.file_stem().unwrap().to_string_lossy().into_owned();
                 let check = name.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned();
-                let resources = Resource::from_paths(&[f.clone()]).unwrap();
+                let resources = Resource::from_paths(std::slice::from_ref(&f)).unwrap();
                 let report = engine.evaluate(&resources, &ctx);
                 let denied: Vec<String> = report
                     .findings
