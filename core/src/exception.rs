@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::error::Diagnostic;
 use crate::load::Origin;
-use crate::model::{BundleSpec, ExceptionDocument};
-use crate::select::{GlobFilter, KindPattern};
+use crate::model::{BundleSpec, ExceptionDocument, Match, Operation};
+use crate::select::{GlobFilter, Selector, Subject};
 
 /// The state of an exception in one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -41,9 +41,8 @@ pub(crate) struct Exception {
     pub created: Option<Timestamp>,
     pub expires: Timestamp,
     pub policies: Vec<(String, Vec<String>)>,
-    pub kinds: Vec<KindPattern>,
-    pub namespaces: GlobFilter,
-    pub names: GlobFilter,
+    /// Kinds, namespaces and names, compiled as a policy's `match` is.
+    pub selector: Selector,
     pub containers: GlobFilter,
     pub origin: Origin,
 }
@@ -97,21 +96,19 @@ impl Exception {
                 ));
             }
         }
-        let kinds = spec
-            .match_
-            .kinds
-            .iter()
-            .enumerate()
-            .filter_map(|(i, k)| {
-                KindPattern::new(k).map_err(|e| diags.push(at(&format!("/spec/match/kinds/{i}"), e, None))).ok()
-            })
-            .collect();
-        let mut filter = |name: &str, r: Result<GlobFilter, String>| {
-            r.map_err(|e| diags.push(at(&format!("/spec/match/{name}"), e, None))).unwrap_or_default()
+        let m = &spec.match_;
+        let scope = Match {
+            kinds: m.kinds.clone(),
+            namespaces: m.namespaces.clone(),
+            names: m.names.clone(),
+            ..Match::default()
         };
-        let namespaces = filter("namespaces", GlobFilter::new(spec.match_.namespaces.as_ref()));
-        let names = filter("names", GlobFilter::new(spec.match_.names.as_ref()));
-        let containers = filter("containers", GlobFilter::from_list(&spec.match_.containers));
+        let selector = Selector::new(&scope)
+            .map_err(|errs| errs.into_iter().for_each(|(p, e)| diags.push(at(&format!("/spec/match{p}"), e, None))))
+            .unwrap_or_default();
+        let containers = GlobFilter::from_list(&m.containers)
+            .map_err(|e| diags.push(at("/spec/match/containers", e, None)))
+            .unwrap_or_default();
         match expires {
             Some(expires) if diags.is_empty() => Ok(Exception {
                 name: doc.metadata.name.clone(),
@@ -122,9 +119,7 @@ impl Exception {
                 created,
                 expires,
                 policies: spec.policies.iter().map(|p| (p.name.clone(), p.rules.clone())).collect(),
-                kinds,
-                namespaces,
-                names,
+                selector,
                 containers,
                 origin: origin.clone(),
             }),
@@ -158,13 +153,13 @@ impl Exception {
     /// Whether it covers a finding of `policy`/`rule` on a resource.
     pub fn covers(&self, f: &Target<'_>) -> bool {
         self.policies.iter().any(|(p, rules)| p == f.policy && (rules.is_empty() || rules.iter().any(|r| r == f.rule)))
-            && (self.kinds.is_empty()
-                || self
-                    .kinds
-                    .iter()
-                    .any(|k| k.matches(f.group, f.version, f.kind) || (f.via_template && k.matches("", "v1", "Pod"))))
-            && (self.namespaces.is_empty() || self.namespaces.matches(f.namespace))
-            && self.names.matches(f.name)
+            && (self.selector.matches_kind(f.group, f.version, f.kind)
+                || (f.via_template && self.selector.matches_kind("", "v1", "Pod")))
+            && self.selector.matches_rest(
+                &Subject { namespace: f.namespace, name: f.name, labels: None },
+                Operation::Create,
+                None,
+            )
             && (self.containers.is_empty() || f.container.is_some_and(|c| self.containers.matches(c)))
     }
 }

@@ -337,45 +337,24 @@ fn plain(text: &str) -> Option<Value> {
 }
 
 fn looks_like_float(s: &str) -> bool {
-    let mut digits = false;
     let mut chars = s.chars().peekable();
-    while let Some(c) = chars.peek() {
-        if c.is_ascii_digit() {
-            digits = true;
-            chars.next();
-        } else {
-            break;
+    let digits = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+        let mut any = false;
+        while chars.next_if(char::is_ascii_digit).is_some() {
+            any = true;
         }
+        any
+    };
+    let mut mantissa = digits(&mut chars);
+    if chars.next_if_eq(&'.').is_some() {
+        mantissa |= digits(&mut chars);
     }
-    if chars.peek() == Some(&'.') {
-        chars.next();
-        while let Some(c) = chars.peek() {
-            if c.is_ascii_digit() {
-                digits = true;
-                chars.next();
-            } else {
-                break;
-            }
-        }
-    }
-    if !digits {
+    if !mantissa {
         return false;
     }
-    if matches!(chars.peek(), Some('e' | 'E')) {
-        chars.next();
-        if matches!(chars.peek(), Some('+' | '-')) {
-            chars.next();
-        }
-        let mut exp = false;
-        while let Some(c) = chars.peek() {
-            if c.is_ascii_digit() {
-                exp = true;
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        if !exp {
+    if chars.next_if(|c| matches!(c, 'e' | 'E')).is_some() {
+        chars.next_if(|c| matches!(c, '+' | '-'));
+        if !digits(&mut chars) {
             return false;
         }
     }
