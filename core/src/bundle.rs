@@ -164,10 +164,7 @@ impl Bundle {
                 version: p.version.to_string(),
                 description: p.description.clone(),
                 action: p.action,
-                source: {
-                    let pos = p.origin.locate("");
-                    SourceRef { file: p.origin.file.to_string(), line: pos.line, column: pos.column }
-                },
+                source: p.origin.source_ref(""),
                 rules: p
                     .rules
                     .iter()

@@ -211,7 +211,8 @@ pub struct Match {
     /// Labels of the resource (for pod controllers: of the pod template).
     #[serde(default)]
     pub labels: Option<LabelSelector>,
-    /// Labels of the resource's namespace, as given in the evaluation context.
+    /// Labels of the resource's namespace: from a `Namespace` object among the evaluated
+    /// resources, else as given in the evaluation context.
     #[serde(default)]
     pub namespace_selector: Option<LabelSelector>,
     /// Admission operations; empty matches all.

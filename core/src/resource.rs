@@ -55,10 +55,7 @@ impl Resource {
 
     /// Where a JSON pointer of this resource was written, if it came from a file.
     pub fn source_of(&self, pointer: &str) -> Option<SourceRef> {
-        self.origin.as_ref().map(|o| {
-            let pos = o.locate(pointer);
-            SourceRef { file: o.file.to_string(), line: pos.line, column: pos.column }
-        })
+        self.origin.as_ref().map(|o| o.source_ref(pointer))
     }
 
     /// Every resource in a YAML or JSON text (multi-document; `kind: List` is unpacked).

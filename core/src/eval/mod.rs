@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::bundle::Bundle;
 use crate::exception::{Exception, Target};
 use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
-use crate::report::{Decision, ExceptionReport, Finding, Report, SourceRef};
+use crate::report::{Decision, ExceptionReport, Finding, Report};
 use crate::resource::Resource;
 use crate::select::{split_api_version, Subject};
 use check::CheckInput;
@@ -28,7 +28,7 @@ pub struct Context {
     /// The admission operation (`CREATE` for `paved check`).
     pub operation: Operation,
     /// Labels of namespaces, by name, for `namespaceSelector`. `Namespace` objects among the
-    /// evaluated resources add theirs (entries here win).
+    /// evaluated resources override these with their own labels (they are the newer state).
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     /// Parameter overrides by policy name, merged over each policy's `spec.params`.
     pub params: BTreeMap<String, Value>,
@@ -251,19 +251,17 @@ impl Engine {
                         }
                     })
                     .collect(),
-                source: {
-                    let pos = e.origin.locate("");
-                    SourceRef { file: e.origin.file.to_string(), line: pos.line, column: pos.column }
-                },
+                source: e.origin.source_ref(""),
             })
             .collect();
         let (summary, decision) = Report::summarize(resources, &findings);
         Report { findings, exceptions, summary, decision }
     }
 
-    fn candidates(&self, group: &str, version: &str, kind: &str) -> Vec<(usize, Via)> {
+    /// The policies that may apply to a resource of this kind; `controller` says whether it is a
+    /// pod controller (so Pod policies meet its template).
+    fn candidates(&self, group: &str, version: &str, kind: &str, controller: bool) -> Vec<(usize, Via)> {
         let mut out: Vec<(usize, Via)> = self.by_kind.get(kind).cloned().unwrap_or_default();
-        let controller = CONTROLLERS.iter().any(|(g, c, _)| *g == group && *c == kind);
         for &i in &self.by_pattern {
             let Some(p) = self.policies.get(i) else {
                 continue;
@@ -296,21 +294,15 @@ impl Engine {
     ) {
         let id = r.identity();
         let (group, version) = split_api_version(&id.api_version);
-        let candidates = self.candidates(group, version, &id.kind);
+        let template_path = CONTROLLERS.iter().find(|(g, c, _)| *g == group && *c == id.kind).map(|(_, _, path)| *path);
+        let candidates = self.candidates(group, version, &id.kind, template_path.is_some());
         if candidates.is_empty() {
             return;
         }
-        let template = CONTROLLERS
-            .iter()
-            .find(|(g, c, _)| *g == group && *c == id.kind)
-            .and_then(|(_, _, path)| pod_view(r, path).map(|v| (v, *path)));
-        let ns_labels = if id.kind == "Namespace" && group.is_empty() {
-            r.value.pointer("/metadata/labels").and_then(Value::as_object).map(|m| {
-                m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect::<BTreeMap<_, _>>()
-            })
-        } else {
-            namespaces.get(&id.namespace).cloned()
-        };
+        let template = template_path.and_then(|path| pod_view(r, path).map(|v| (v, path)));
+        // A Namespace is selected by its own labels, every other object by its namespace's.
+        let own_namespace = if id.kind == "Namespace" && group.is_empty() { &id.name } else { &id.namespace };
+        let ns_labels = namespaces.get(own_namespace);
 
         let direct = View { value: &r.value, old: r.old.as_ref(), prefix: "", via: Via::Direct };
         let template_view =
@@ -326,36 +318,31 @@ impl Engine {
                         name: &id.name,
                         labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
                     };
-                    p.selector.matches_rest(&subject, ctx.operation, ns_labels.as_ref())
+                    p.selector.matches_rest(&subject, ctx.operation, ns_labels)
                 })
                 .collect();
             if !policies.is_empty() {
-                let ev = Evaluation { resource: r, id: &id, view, ctx, ns_labels: ns_labels.as_ref() };
+                let ev = Evaluation { resource: r, id: &id, view, ctx, ns_labels };
                 ev.run(&policies, out);
             }
         }
     }
 }
 
-/// The namespaces' labels: those of `Namespace` objects being evaluated, overridden by the
-/// context's.
+/// The namespaces' labels: the context's, overridden by those of `Namespace` objects being
+/// evaluated (they are the newer state: the namespace being created or changed).
 fn namespace_labels(resources: &[Resource], ctx: &Context) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for r in resources {
-        if r.value.get("kind").and_then(Value::as_str) == Some("Namespace") {
-            if let Some(name) = r.value.pointer("/metadata/name").and_then(Value::as_str) {
-                let labels = r
-                    .value
-                    .pointer("/metadata/labels")
-                    .and_then(Value::as_object)
-                    .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
-                    .unwrap_or_default();
-                out.insert(name.to_owned(), labels);
-            }
+    let mut out = ctx.namespaces.clone();
+    for r in resources.iter().filter(|r| r.value.get("kind").and_then(Value::as_str) == Some("Namespace")) {
+        if let Some(name) = r.value.pointer("/metadata/name").and_then(Value::as_str) {
+            let labels = r
+                .value
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
+                .unwrap_or_default();
+            out.insert(name.to_owned(), labels);
         }
-    }
-    for (k, v) in &ctx.namespaces {
-        out.insert(k.clone(), v.clone());
     }
     out
 }
@@ -410,6 +397,22 @@ impl<'a> Evaluation<'a> {
         root
     }
 
+    /// `request` and `namespaceObject` as Kubernetes' admission CEL shapes them.
+    fn bindings(&self) -> (Value, Value) {
+        let (group, version) = split_api_version(&self.id.api_version);
+        let request = json!({
+            "operation": self.ctx.operation.as_str(),
+            "namespace": self.id.namespace,
+            "name": self.id.name,
+            "kind": { "group": group, "version": version, "kind": self.id.kind },
+            "userInfo": self.ctx.user_info,
+            "dryRun": false,
+        });
+        let namespace =
+            json!({ "metadata": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() } });
+        (request, namespace)
+    }
+
     /// The policy's params with the run's overrides merged over them; `None` when empty.
     fn params(&self, policy: &Policy) -> Option<Value> {
         let mut params = policy.params.clone();
@@ -424,20 +427,10 @@ impl<'a> Evaluation<'a> {
     fn run(&self, policies: &[&Policy], out: &mut Vec<(Finding, bool)>) {
         // Everything CEL sees is converted once per view: the object, then each forEach item
         // once, however many rules and policies visit it.
-        let (group, version) = split_api_version(&self.id.api_version);
-        let request = json!({
-            "operation": self.ctx.operation.as_str(),
-            "namespace": self.id.namespace,
-            "name": self.id.name,
-            "kind": { "group": group, "version": version, "kind": self.id.kind },
-            "userInfo": self.ctx.user_info,
-            "dryRun": false,
-        });
-        let namespace =
-            json!({ "metadata": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() } });
         let params: Vec<Option<Value>> = policies.iter().map(|p| self.params(p)).collect();
         let needs_cel = policies.iter().any(|p| !p.variables.is_empty() || p.rules.iter().any(|r| r.uses_cel));
-        let root = needs_cel.then(|| self.root_scope(&request, &namespace));
+        let bindings = needs_cel.then(|| self.bindings());
+        let root = bindings.as_ref().map(|(request, namespace)| self.root_scope(request, namespace));
 
         let mut items: BTreeMap<String, &Value> = BTreeMap::new();
         for rule in policies.iter().flat_map(|p| &p.rules).filter(|r| r.uses_cel) {

@@ -33,6 +33,12 @@ impl Origin {
         self.spans.locate(&format!("{}{pointer}", self.base))
     }
 
+    /// Where `pointer` was written, as reports show it.
+    pub fn source_ref(&self, pointer: &str) -> crate::report::SourceRef {
+        let pos = self.locate(pointer);
+        crate::report::SourceRef { file: self.file.to_string(), line: pos.line, column: pos.column }
+    }
+
     pub fn diagnostic(&self, pointer: &str, message: impl Into<String>, help: Option<String>) -> Diagnostic {
         let pos = self.locate(pointer);
         Diagnostic {
