@@ -9,7 +9,7 @@ use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::eval::policy::{self, Policy};
 use crate::exception::Exception;
 use crate::load::{self, Sourced};
-use crate::model::{Action, Severity};
+use crate::model::{Action, ForEach, Severity};
 use crate::model::{BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION, KINDS};
 use crate::packs::Pack;
 use crate::report::SourceRef;
@@ -157,26 +157,7 @@ impl Bundle {
 
     /// What each policy is and checks, sorted by name (for listings and `paved explain`).
     pub fn policies(&self) -> Vec<PolicyInfo> {
-        self.policies
-            .iter()
-            .map(|p| PolicyInfo {
-                name: p.name.clone(),
-                version: p.version.to_string(),
-                description: p.description.clone(),
-                action: p.action,
-                source: p.origin.source_ref(""),
-                rules: p
-                    .rules
-                    .iter()
-                    .map(|r| RuleInfo {
-                        id: r.id.clone(),
-                        message: r.message.clone(),
-                        help: r.help.clone(),
-                        severity: r.severity,
-                    })
-                    .collect(),
-            })
-            .collect()
+        infos(&self.policies)
     }
 
     /// Names of the exceptions, sorted.
@@ -185,8 +166,37 @@ impl Bundle {
     }
 }
 
+/// What each policy is and checks, in the given order.
+pub(crate) fn infos(policies: &[Arc<Policy>]) -> Vec<PolicyInfo> {
+    policies
+        .iter()
+        .map(|p| PolicyInfo {
+            name: p.name.clone(),
+            version: p.version.to_string(),
+            description: p.description.clone(),
+            action: p.action,
+            kinds: p.kinds.clone(),
+            source: p.origin.source_ref(""),
+            rules: p
+                .rules
+                .iter()
+                .map(|r| RuleInfo {
+                    id: r.id.clone(),
+                    message: r.message.clone(),
+                    help: r.help.clone(),
+                    severity: r.severity,
+                    when: r.spec.when.clone(),
+                    for_each: r.spec.for_each.clone(),
+                    cel: r.spec.cel.clone(),
+                    assert: r.spec.assert.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// A policy as listings show it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PolicyInfo {
     /// Name.
     pub name: String,
@@ -196,6 +206,8 @@ pub struct PolicyInfo {
     pub description: Option<String>,
     /// What a failed rule does.
     pub action: Action,
+    /// The kinds it matches, as written (empty: every kind).
+    pub kinds: Vec<String>,
     /// Where it was written.
     pub source: SourceRef,
     /// Its rules, in order.
@@ -203,7 +215,7 @@ pub struct PolicyInfo {
 }
 
 /// A rule as listings show it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RuleInfo {
     /// Rule id.
     pub id: String,
@@ -213,6 +225,18 @@ pub struct RuleInfo {
     pub help: Option<String>,
     /// How serious.
     pub severity: Severity,
+    /// The condition under which it applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// What it iterates over.
+    #[serde(rename = "forEach", skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<ForEach>,
+    /// Its CEL check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cel: Option<String>,
+    /// Its JSON Schema check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assert: Option<serde_json::Value>,
 }
 
 fn duplicate(what: &str, name: &str, src: &Sourced, first: &Sourced) -> Diagnostic {

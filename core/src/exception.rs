@@ -138,11 +138,12 @@ impl Exception {
         Ok(())
     }
 
-    /// The status after a run in which it waived `waived` findings.
-    pub fn status(&self, now: Timestamp, settings: &BundleSpec, waived: usize) -> ExceptionStatus {
+    /// The status after a run in which it waived `waived` findings (`None`: no run, only the
+    /// dates count).
+    pub fn status(&self, now: Timestamp, settings: &BundleSpec, waived: Option<usize>) -> ExceptionStatus {
         match self.standing(now, settings) {
             Err(s) => s,
-            Ok(()) if waived == 0 => ExceptionStatus::Unused,
+            Ok(()) if waived == Some(0) => ExceptionStatus::Unused,
             Ok(()) if self.expires.duration_since(now) <= days(settings.exception_warn_days) => {
                 ExceptionStatus::Expiring
             }

@@ -18,5 +18,5 @@ pub use exception::{parse_instant, ExceptionStatus};
 pub use jiff::Timestamp;
 pub use model::{Action, Operation, Severity};
 pub use packs::{Pack, DEFAULT_PACKS, PACKS};
-pub use report::{Decision, ExceptionReport, Finding, Report, ResourceRef, SourceRef, Summary};
+pub use report::{Decision, ExceptionReport, Finding, Report, ResourceRef, ResourceReport, SourceRef, Summary};
 pub use resource::Resource;

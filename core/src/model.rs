@@ -186,7 +186,7 @@ pub struct RuleSpec {
 
 /// Paths to iterate: a JSON pointer where `*` stands for every array element or map value,
 /// or `containers` for every init, regular and ephemeral container of the pod.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ForEach {
     /// One path.

@@ -14,6 +14,9 @@ use crate::model::{Action, Severity};
 pub struct Report {
     /// Failed checks, ordered by resource, then policy, rule and path.
     pub findings: Vec<Finding>,
+    /// Every resource evaluated, in input order, with the policies that applied to it (a
+    /// policy that applied and has no finding for it passed).
+    pub resources: Vec<ResourceReport>,
     /// Every exception of the bundle and its status in this run, by name.
     pub exceptions: Vec<ExceptionReport>,
     /// Counts.
@@ -57,6 +60,18 @@ pub struct Finding {
     pub error: Option<String>,
     /// The exception that waives it, if any.
     pub waived_by: Option<String>,
+}
+
+/// One evaluated resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceReport {
+    /// The resource.
+    pub resource: ResourceRef,
+    /// Where its document starts, when it came from a file.
+    pub source: Option<SourceRef>,
+    /// Names of the policies that applied to it, sorted.
+    pub policies: Vec<String>,
 }
 
 /// Identity of a resource.

@@ -8,12 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::bundle::Bundle;
 use crate::exception::{Exception, Target};
 use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
-use crate::report::{Decision, ExceptionReport, Finding, Report};
+use crate::report::{Decision, ExceptionReport, Finding, Report, ResourceReport};
 use crate::resource::Resource;
 use crate::select::{split_api_version, Subject};
 use check::CheckInput;
@@ -48,6 +49,10 @@ impl Context {
         }
     }
 }
+
+/// Below this many resources, evaluation stays on the calling thread (an admission request has
+/// one; handing it to a pool would only add latency).
+const PARALLEL_FROM: usize = 16;
 
 static EMPTY_PARAMS: LazyLock<Value> = LazyLock::new(|| json!({}));
 
@@ -177,25 +182,54 @@ impl Engine {
         self.policies.iter().map(|p| p.name.as_str())
     }
 
+    /// What each policy is and checks, sorted by name.
+    pub fn policies(&self) -> Vec<crate::PolicyInfo> {
+        crate::bundle::infos(&self.policies)
+    }
+
+    /// Every exception and its standing at `now`, without evaluating anything: `active`,
+    /// `expiring`, `expired` or `invalid` (`unused` needs a run; see [`Report::exceptions`]).
+    pub fn exceptions(&self, now: Timestamp) -> Vec<ExceptionReport> {
+        self.exceptions.iter().map(|e| self.exception_report(e, now, None)).collect()
+    }
+
     /// Evaluates `resources` at `ctx`. The same inputs give the same report, whatever the order
     /// of policies, files or keys.
     pub fn evaluate(&self, resources: &[Resource], ctx: &Context) -> Report {
+        self.evaluate_observed(resources, ctx, &|| {})
+    }
+
+    /// As [`Engine::evaluate`], calling `done` after each resource (from any thread), for
+    /// progress reporting. Large inputs are evaluated in parallel on all cores; the report is
+    /// the same as a sequential run's.
+    pub fn evaluate_observed(&self, resources: &[Resource], ctx: &Context, done: &(dyn Fn() + Sync)) -> Report {
         let namespaces = namespace_labels(resources, ctx);
+        let one = |r: &Resource| {
+            let mut findings = Vec::new();
+            let policies = self.evaluate_one(r, ctx, &namespaces, &mut findings);
+            findings.sort_by(|(a, _), (b, _)| {
+                (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
+            });
+            let record = ResourceReport { resource: r.identity(), source: r.source_of(""), policies };
+            done();
+            (record, findings)
+        };
+        let results: Vec<(ResourceReport, Vec<(Finding, bool)>)> = if resources.len() < PARALLEL_FROM {
+            resources.iter().map(one).collect()
+        } else {
+            resources.par_iter().map(one).collect()
+        };
+        let mut records = Vec::with_capacity(results.len());
         let mut findings = Vec::new();
-        for r in resources {
-            let start = findings.len();
-            self.evaluate_one(r, ctx, &namespaces, &mut findings);
-            if let Some(new) = findings.get_mut(start..) {
-                new.sort_by(|(a, _), (b, _)| {
-                    (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
-                });
-            }
+        for (record, mut f) in results {
+            records.push(record);
+            findings.append(&mut f);
         }
-        self.finish(resources.len(), findings, ctx.now)
+        self.finish(records, findings, ctx.now)
     }
 
     /// Applies exceptions and builds the report.
-    fn finish(&self, resources: usize, mut findings: Vec<(Finding, bool)>, now: Timestamp) -> Report {
+    fn finish(&self, resources: Vec<ResourceReport>, mut findings: Vec<(Finding, bool)>, now: Timestamp) -> Report {
         let standing: Vec<bool> = self.exceptions.iter().map(|e| e.standing(now, &self.settings).is_ok()).collect();
         let mut waived = vec![0usize; self.exceptions.len()];
         let findings = findings
@@ -227,35 +261,36 @@ impl Engine {
                 f
             })
             .collect::<Vec<_>>();
-        let exceptions = self
-            .exceptions
-            .iter()
-            .zip(&waived)
-            .map(|(e, &n)| ExceptionReport {
-                name: e.name.clone(),
-                owner: e.owner.clone(),
-                reason: e.reason.clone(),
-                ticket: e.ticket.clone(),
-                approved_by: e.approved_by.clone(),
-                expires: e.expires.to_string(),
-                status: e.status(now, &self.settings, n),
-                waived: n,
-                waives: e
-                    .policies
-                    .iter()
-                    .flat_map(|(p, rules)| {
-                        if rules.is_empty() {
-                            vec![p.clone()]
-                        } else {
-                            rules.iter().map(|r| format!("{p}/{r}")).collect()
-                        }
-                    })
-                    .collect(),
-                source: e.origin.source_ref(""),
-            })
-            .collect();
-        let (summary, decision) = Report::summarize(resources, &findings);
-        Report { findings, exceptions, summary, decision }
+        let exceptions =
+            self.exceptions.iter().zip(&waived).map(|(e, &n)| self.exception_report(e, now, Some(n))).collect();
+        let (summary, decision) = Report::summarize(resources.len(), &findings);
+        Report { findings, resources, exceptions, summary, decision }
+    }
+
+    /// An exception as reports show it; `waived` is how many findings it waived in a run.
+    fn exception_report(&self, e: &Exception, now: Timestamp, waived: Option<usize>) -> ExceptionReport {
+        ExceptionReport {
+            name: e.name.clone(),
+            owner: e.owner.clone(),
+            reason: e.reason.clone(),
+            ticket: e.ticket.clone(),
+            approved_by: e.approved_by.clone(),
+            expires: e.expires.to_string(),
+            status: e.status(now, &self.settings, waived),
+            waived: waived.unwrap_or(0),
+            waives: e
+                .policies
+                .iter()
+                .flat_map(|(p, rules)| {
+                    if rules.is_empty() {
+                        vec![p.clone()]
+                    } else {
+                        rules.iter().map(|r| format!("{p}/{r}")).collect()
+                    }
+                })
+                .collect(),
+            source: e.origin.source_ref(""),
+        }
     }
 
     /// The policies that may apply to a resource of this kind; `controller` says whether it is a
@@ -285,19 +320,21 @@ impl Engine {
         out
     }
 
+    /// Evaluates one resource; returns the names of the policies that applied, sorted.
     fn evaluate_one(
         &self,
         r: &Resource,
         ctx: &Context,
         namespaces: &BTreeMap<String, BTreeMap<String, String>>,
         out: &mut Vec<(Finding, bool)>,
-    ) {
+    ) -> Vec<String> {
         let id = r.identity();
         let (group, version) = split_api_version(&id.api_version);
         let template_path = CONTROLLERS.iter().find(|(g, c, _)| *g == group && *c == id.kind).map(|(_, _, path)| *path);
         let candidates = self.candidates(group, version, &id.kind, template_path.is_some());
+        let mut applied = Vec::new();
         if candidates.is_empty() {
-            return;
+            return applied;
         }
         let template = template_path.and_then(|path| pod_view(r, path).map(|v| (v, path)));
         // A Namespace is selected by its own labels, every other object by its namespace's.
@@ -322,10 +359,14 @@ impl Engine {
                 })
                 .collect();
             if !policies.is_empty() {
+                applied.extend(policies.iter().map(|p| p.name.clone()));
                 let ev = Evaluation { resource: r, id: &id, view, ctx, ns_labels };
                 ev.run(&policies, out);
             }
         }
+        applied.sort_unstable();
+        applied.dedup();
+        applied
     }
 }
 

@@ -24,6 +24,8 @@ pub(crate) struct Policy {
     pub params: Value,
     pub variables: Vec<(String, Expr)>,
     pub rules: Vec<Rule>,
+    /// The kinds as written in `match.kinds`, for listings.
+    pub kinds: Vec<String>,
     pub origin: Origin,
 }
 
@@ -42,6 +44,8 @@ pub(crate) struct Rule {
     pub uses_cel: bool,
     /// Where the rule was written.
     pub line: u32,
+    /// The rule as written, for listings and `explain`.
+    pub spec: RuleSpec,
 }
 
 /// One segment of a forEach path.
@@ -183,6 +187,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, V
         params: doc.spec.params.clone().unwrap_or_else(|| Value::Object(Default::default())),
         variables,
         rules,
+        kinds: doc.spec.match_.kinds.clone(),
         origin: origin.clone(),
     })
 }
@@ -256,6 +261,7 @@ fn compile_rule(spec: &RuleSpec, default_severity: Severity) -> Result<Rule, Rul
             for_each,
             check,
             line: 0,
+            spec: spec.clone(),
         }),
         _ => Err(errs),
     }

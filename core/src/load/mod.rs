@@ -174,11 +174,13 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic>
 }
 
 /// Reads every document in `paths` (files, or directories walked in sorted order), collecting
-/// every syntax problem.
+/// every syntax problem. Files are read and parsed in parallel; the order stays the sorted one.
 pub(crate) fn read_all(paths: &[PathBuf], diags: &mut Diagnostics) -> Result<Vec<Sourced>, Error> {
+    use rayon::prelude::*;
+    let parsed: Vec<_> = files_under(paths)?.par_iter().map(|f| read_file(f)).collect();
     let mut docs = Vec::new();
-    for file in files_under(paths)? {
-        match read_file(&file)? {
+    for file in parsed {
+        match file? {
             Ok(mut d) => docs.append(&mut d),
             Err(d) => diags.push(d),
         }
