@@ -210,7 +210,8 @@ impl Engine {
             findings.sort_by(|(a, _), (b, _)| {
                 (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
             });
-            let record = ResourceReport { resource: r.identity(), source: r.source_of(""), policies };
+            let record =
+                ResourceReport { resource: r.identity(), source: r.source_of(""), policies, findings: findings.len() };
             done();
             (record, findings)
         };

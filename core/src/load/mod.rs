@@ -1,6 +1,9 @@
 //! Reading files into documents that remember their source, and into typed paved documents.
 
+mod emit;
 pub(crate) mod yaml;
+
+pub use emit::to_yaml;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

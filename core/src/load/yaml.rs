@@ -300,7 +300,7 @@ fn scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>, pos: Pos) -> Resul
 }
 
 /// Resolves a plain scalar by the YAML 1.2 core schema. `None` for numbers JSON cannot hold.
-fn plain(text: &str) -> Option<Value> {
+pub(crate) fn plain(text: &str) -> Option<Value> {
     Some(match text {
         "" | "~" | "null" | "Null" | "NULL" => Value::Null,
         "true" | "True" | "TRUE" => Value::Bool(true),

@@ -3,6 +3,11 @@
 //! Its JSON form is the contract shared by the CLI, the webhook and the bindings: field names
 //! only ever get added, never renamed.
 
+mod github;
+mod junit;
+mod policy_report;
+mod sarif;
+
 use serde::Serialize;
 
 use crate::exception::ExceptionStatus;
@@ -72,6 +77,8 @@ pub struct ResourceReport {
     pub source: Option<SourceRef>,
     /// Names of the policies that applied to it, sorted.
     pub policies: Vec<String>,
+    /// How many of the report's findings are about it (they follow the previous resource's).
+    pub findings: usize,
 }
 
 /// Identity of a resource.
@@ -159,7 +166,27 @@ pub enum Decision {
     Deny,
 }
 
+/// The report in the formats of other tools, for CI systems and clusters. Each takes the
+/// policies the report was made with (`Engine::policies`), for rule descriptions and for the
+/// rules that passed.
+pub mod formats {
+    pub use super::github::github;
+    pub use super::junit::junit;
+    pub use super::policy_report::policy_report;
+    pub use super::sarif::sarif;
+}
+
 impl Report {
+    /// Each resource with its findings, in order.
+    pub fn by_resource(&self) -> impl Iterator<Item = (&ResourceReport, &[Finding])> {
+        let mut rest = self.findings.as_slice();
+        self.resources.iter().map(move |r| {
+            let (mine, after) = rest.split_at(r.findings.min(rest.len()));
+            rest = after;
+            (r, mine)
+        })
+    }
+
     /// The report as pretty JSON (the stable contract).
     pub fn to_json(&self) -> String {
         // Serialising plain structs of strings and numbers cannot fail.

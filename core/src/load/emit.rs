@@ -1,0 +1,184 @@
+//! Writing JSON values as block-style YAML that reads back to the same value, here and in
+//! Kubernetes' YAML 1.1 parser (`yes`, `on`, `0755` and friends are quoted).
+
+use serde_json::Value;
+
+/// `value` as a YAML document (no `---`), ending in a newline. Map order is kept.
+pub fn to_yaml(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Object(m) if !m.is_empty() => map(&mut out, m, 0),
+        Value::Array(a) if !a.is_empty() => seq(&mut out, a, 0),
+        v => {
+            out.push_str(&inline(v));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn pad(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+fn map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            pad(out, indent);
+        }
+        out.push_str(&scalar(k));
+        out.push(':');
+        value_after(out, v, indent);
+    }
+}
+
+fn seq(out: &mut String, a: &[Value], indent: usize) {
+    for (i, v) in a.iter().enumerate() {
+        if i > 0 {
+            pad(out, indent);
+        }
+        out.push_str("- ");
+        match v {
+            Value::Object(m) if !m.is_empty() => map(out, m, indent + 2),
+            Value::Array(inner) if !inner.is_empty() => seq(out, inner, indent + 2),
+            v => {
+                out.push_str(&block_or_inline(v, indent + 2));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// What follows `key:`: a nested block on the next lines, or a scalar on the same line.
+fn value_after(out: &mut String, v: &Value, indent: usize) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            pad(out, indent + 2);
+            map(out, m, indent + 2);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            pad(out, indent + 2);
+            seq(out, a, indent + 2);
+        }
+        v => {
+            out.push(' ');
+            out.push_str(&block_or_inline(v, indent + 2));
+            out.push('\n');
+        }
+    }
+}
+
+/// A multi-line string as a literal block (`|`), anything else inline.
+fn block_or_inline(v: &Value, indent: usize) -> String {
+    if let Value::String(s) = v {
+        let body = s.strip_suffix('\n').unwrap_or(s);
+        let literal = s.contains('\n')
+            && !body.is_empty()
+            && !body.ends_with('\n')
+            && !body.split('\n').find(|l| !l.is_empty()).is_some_and(|l| l.starts_with([' ', '\t']))
+            && body.lines().all(|l| !l.ends_with([' ', '\t']))
+            && body.chars().all(|c| c == '\n' || !c.is_control());
+        if literal {
+            let mut out = String::from(if s.ends_with('\n') { "|" } else { "|-" });
+            for line in body.split('\n') {
+                out.push('\n');
+                if !line.is_empty() {
+                    out.push_str(&" ".repeat(indent));
+                    out.push_str(line);
+                }
+            }
+            return out;
+        }
+    }
+    inline(v)
+}
+
+fn inline(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => scalar(s),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+/// A string as a plain scalar when that reads back as the same string in YAML 1.2 and 1.1,
+/// else double-quoted (JSON's escapes are YAML's).
+fn scalar(s: &str) -> String {
+    if plain_is_safe(s) {
+        s.to_owned()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+}
+
+fn plain_is_safe(s: &str) -> bool {
+    const YAML11: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"];
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    !(first.is_ascii_digit()
+        || "-?:,[]{}#&*!|>'\"%@`.+ \t".contains(first)
+        || s.ends_with([' ', '\t', ':'])
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.chars().any(|c| c.is_control())
+        || YAML11.contains(&s.to_ascii_lowercase().as_str())
+        || super::yaml::plain(s) != Some(Value::String(s.to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn back(text: &str) -> Value {
+        let mut docs = super::super::yaml::parse_documents(text).unwrap();
+        assert_eq!(docs.len(), 1, "{text}");
+        docs.remove(0).value
+    }
+
+    #[test]
+    fn reads_back_and_looks_like_kubectl() {
+        let v = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": "x", "labels": {} , "annotations": { "a": "yes", "b": "0755", "c": "key: value" } },
+            "data": { "script": "echo hi\nexit 0\n", "n": 3, "f": 1.5, "e": "", "list": [1, [2, 3], { "k": null }, []] },
+        });
+        let text = to_yaml(&v);
+        assert_eq!(back(&text), v);
+        assert!(text.contains("  script: |\n    echo hi\n    exit 0\n"), "{text}");
+        assert!(text.contains("a: \"yes\""), "{text}");
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| json!(i)),
+            "\\PC{0,12}".prop_map(Value::String),
+            "[a-z0-9 :#\\-\n]{0,10}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z0-9:. -]{0,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(v in value()) {
+            // Documents are mappings (an empty or null document is skipped when read).
+            let doc = json!({ "v": v, "list": [v] });
+            prop_assert_eq!(back(&to_yaml(&doc)), doc);
+        }
+    }
+}

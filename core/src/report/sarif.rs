@@ -1,0 +1,153 @@
+//! SARIF 2.1.0, as GitHub code scanning and other code-quality tools read it.
+
+use serde_json::{json, Value};
+
+use super::{Finding, Report};
+use crate::bundle::PolicyInfo;
+use crate::model::{Action, Severity};
+
+/// The report as a SARIF 2.1.0 log: one run, every rule of `policies` with its help text, one
+/// result per finding with the file, line and column it is about. Waived findings are kept as
+/// suppressed results, so they stay visible without failing anything.
+pub fn sarif(report: &Report, policies: &[PolicyInfo]) -> Value {
+    let mut rules = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for p in policies {
+        for r in &p.rules {
+            let id = format!("{}/{}", p.name, r.id);
+            index.insert(id.clone(), rules.len());
+            let mut help = r.help.clone().unwrap_or_else(|| r.message.clone());
+            if let Some(d) = &p.description {
+                help = format!("{help}\n\nPolicy `{}`: {d}", p.name);
+            }
+            rules.push(json!({
+                "id": id,
+                "name": camel(&format!("{}-{}", p.name, r.id)),
+                "shortDescription": { "text": r.message },
+                "fullDescription": { "text": p.description.clone().unwrap_or_else(|| r.message.clone()) },
+                "help": { "text": help, "markdown": help },
+                "defaultConfiguration": { "level": level(p.action) },
+                "properties": {
+                    "tags": ["kubernetes", "policy", p.name],
+                    "security-severity": security_severity(r.severity),
+                    "precision": "very-high",
+                },
+            }));
+        }
+    }
+    let results: Vec<Value> = report.findings.iter().map(|f| result(f, index.get(&rule_id(f)).copied())).collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "paved",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+fn rule_id(f: &Finding) -> String {
+    format!("{}/{}", f.policy, f.rule)
+}
+
+fn result(f: &Finding, rule_index: Option<usize>) -> Value {
+    let r = &f.resource;
+    let object = if r.namespace.is_empty() {
+        format!("{}/{}", r.kind, r.name)
+    } else {
+        format!("{}/{}/{}", r.kind, r.namespace, r.name)
+    };
+    let mut location = json!({
+        "logicalLocations": [{ "fullyQualifiedName": format!("{object}#{}", f.path), "kind": "object" }],
+    });
+    if let (Some(src), Some(loc)) = (&f.source, location.as_object_mut()) {
+        loc.insert(
+            "physicalLocation".into(),
+            json!({
+                "artifactLocation": { "uri": uri(&src.file) },
+                "region": { "startLine": src.line, "startColumn": src.column },
+            }),
+        );
+    }
+    let mut text = format!("{object}: {}", f.message);
+    if let Some(d) = &f.detail {
+        text = format!("{text} ({d})");
+    }
+    let mut out = json!({
+        "ruleId": rule_id(f),
+        "level": level(f.action),
+        "message": { "text": text },
+        "locations": [location],
+        "partialFingerprints": { "pavedFinding/v1": fingerprint(f) },
+        "properties": { "resource": object, "path": f.path, "severity": f.severity },
+    });
+    if let Some(o) = out.as_object_mut() {
+        if let Some(i) = rule_index {
+            o.insert("ruleIndex".into(), json!(i));
+        }
+        if let Some(w) = &f.waived_by {
+            o.insert(
+                "suppressions".into(),
+                json!([{ "kind": "external", "status": "accepted", "justification": format!("waived by exception `{w}`") }]),
+            );
+        }
+    }
+    out
+}
+
+/// SARIF levels for what a policy does: only a denial is an error.
+fn level(a: Action) -> &'static str {
+    match a {
+        Action::Deny => "error",
+        Action::Warn => "warning",
+        Action::Audit => "note",
+    }
+}
+
+/// GitHub's security-severity scale (0–10).
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    }
+}
+
+/// A path as a relative URI reference: forward slashes, no leading `./`.
+fn uri(file: &str) -> String {
+    let f = file.replace('\\', "/");
+    f.strip_prefix("./").unwrap_or(&f).to_owned()
+}
+
+/// `require-requests-cpu` → `RequireRequestsCpu`.
+fn camel(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A fingerprint that survives edits elsewhere in the file: the rule, the object and the path
+/// (FNV-1a, 64 bits, hex).
+fn fingerprint(f: &Finding) -> String {
+    let r = &f.resource;
+    let key = [&f.policy, &f.rule, &r.api_version, &r.kind, &r.namespace, &r.name, &f.path];
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in key {
+        for b in part.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
