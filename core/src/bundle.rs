@@ -71,6 +71,7 @@ impl Bundle {
             let typed = match kind {
                 "Policy" => load::typed(doc).map(|p| policies.push((p, doc))),
                 "PolicyException" => load::typed(doc).map(|e| exceptions.push((e, doc))),
+                "PolicyTest" => continue,
                 _ => load::typed::<BundleDocument>(doc).map(|b| match &settings {
                     Some((_, first)) => diags.push(doc.origin.diagnostic(
                         "/kind",

@@ -1,4 +1,5 @@
-//! The documents a platform team writes: `Policy`, `PolicyException` and the bundle settings.
+//! The documents a platform team writes: `Policy`, `PolicyException`, the bundle settings and
+//! `PolicyTest`.
 //!
 //! These types are the schema: unknown fields are rejected, and `paved schema` prints the JSON
 //! Schema generated from them. They know nothing of loading or evaluation.
@@ -12,16 +13,18 @@ use serde_json::Value;
 /// The API version every paved document carries.
 pub const API_VERSION: &str = "paved.dev/v1";
 
-/// The document kinds a bundle holds.
-pub const KINDS: &[&str] = &["Policy", "PolicyException", "Bundle"];
+/// The document kinds paved reads. Bundles hold the first three and skip `PolicyTest`
+/// documents, so tests can live beside the policies they test.
+pub const KINDS: &[&str] = &["Policy", "PolicyException", "Bundle", "PolicyTest"];
 
-/// The JSON Schema (2020-12) of a paved document kind (`Policy`, `PolicyException`, `Bundle`),
-/// generated from these types, for editor completion.
+/// The JSON Schema (2020-12) of a paved document kind (`Policy`, `PolicyException`, `Bundle`,
+/// `PolicyTest`), generated from these types, for editor completion.
 pub fn json_schema(kind: &str) -> Option<Value> {
     let schema = match kind {
         "Policy" => schemars::schema_for!(PolicyDocument),
         "PolicyException" => schemars::schema_for!(ExceptionDocument),
         "Bundle" => schemars::schema_for!(BundleDocument),
+        "PolicyTest" => schemars::schema_for!(TestDocument),
         _ => return None,
     };
     serde_json::to_value(schema).ok()
@@ -416,4 +419,101 @@ impl Default for BundleSpec {
     fn default() -> Self {
         BundleSpec { packs: Vec::new(), exception_max_days: default_window(), exception_warn_days: default_horizon() }
     }
+}
+
+/// `kind: PolicyTest`: unit tests for policies, as `kyverno test` and `opa test` have them.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TestDocument {
+    /// Always `paved.dev/v1`.
+    pub api_version: String,
+    /// Always `PolicyTest`.
+    pub kind: String,
+    /// Name.
+    pub metadata: Metadata,
+    /// What to load and what to expect.
+    pub spec: TestSpec,
+}
+
+/// The body of a policy test: the policies under test, shared settings, and cases.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TestSpec {
+    /// Built-in packs to load.
+    #[serde(default)]
+    pub packs: Vec<String>,
+    /// Bundle files or directories, relative to the test file.
+    #[serde(default)]
+    pub bundles: Vec<String>,
+    /// Exception files or directories, relative to the test file, for every case.
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+    /// The instant of evaluation (RFC 3339); defaults to the caller's (`paved test --now`, else
+    /// the current time).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub now: Option<String>,
+    /// The admission operation (default `CREATE`).
+    #[serde(default)]
+    pub operation: Option<Operation>,
+    /// Parameter overrides by policy name, as `--set` gives them.
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    /// Labels of namespaces, by name, for `namespaceSelector`.
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// The cases.
+    pub cases: Vec<TestCase>,
+}
+
+/// One case: resources, and what each policy or rule should make of them.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TestCase {
+    /// What the case shows.
+    pub name: String,
+    /// Overrides the suite's `now`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub now: Option<String>,
+    /// Resources written inline.
+    #[serde(default)]
+    pub resources: Vec<Value>,
+    /// Resource files or directories, relative to the test file.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// `PolicyException` documents written inline, for this case only.
+    #[serde(default)]
+    pub exceptions: Vec<Value>,
+    /// The expected results.
+    pub expect: Vec<Expectation>,
+}
+
+/// What a policy (or one of its rules) should make of a resource.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expectation {
+    /// `Kind/name` or `Kind/namespace/name`.
+    pub resource: String,
+    /// Policy name.
+    pub policy: String,
+    /// Rule id; without it, the policy as a whole (any failing rule fails it).
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// The expected result.
+    pub result: Outcome,
+}
+
+/// The result of a policy or rule for one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It applied and found nothing.
+    Pass,
+    /// It found something that no exception waives.
+    Fail,
+    /// It found something, and exceptions waive all of it.
+    Waived,
+    /// It does not apply to the resource.
+    Skip,
 }

@@ -88,7 +88,7 @@ impl Resource {
     }
 }
 
-fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Resource> {
+pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Resource> {
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
         let is_list = doc.value.get("kind").and_then(Value::as_str) == Some("List")
@@ -141,4 +141,77 @@ fn check_shape(value: &Value, origin: &Origin) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// Namespace labels, by namespace, for `namespaceSelector`: from `Namespace` objects (or a
+/// `List` of them, as `kubectl get namespaces -o yaml` prints), or from a mapping of namespace
+/// name to labels (`payments: {env: production}`).
+pub fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<NamespaceLabels, Error> {
+    let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
+    let mut diags = Diagnostics::default();
+    let mut out = NamespaceLabels::new();
+    let docs = load::read_all(&paths, &mut diags)?;
+    let (objects, maps): (Vec<Sourced>, Vec<Sourced>) = docs.into_iter().partition(|d| d.value.get("kind").is_some());
+    for r in from_documents(objects, &mut diags) {
+        let id = r.identity();
+        if id.kind != "Namespace" {
+            if let Some(o) = &r.origin {
+                diags.push(o.diagnostic("/kind", format!("expected Namespace objects, found a {}", id.kind), None));
+            }
+            continue;
+        }
+        out.insert(id.name, string_map(r.value.pointer("/metadata/labels"), r.origin.as_ref(), "/metadata/labels", &mut diags));
+    }
+    for doc in maps {
+        match &doc.value {
+            Value::Object(m) => {
+                for (name, labels) in m {
+                    let at = format!("/{}", load::yaml::escape_segment(name));
+                    out.insert(name.clone(), string_map(Some(labels), Some(&doc.origin), &at, &mut diags));
+                }
+            }
+            _ => diags.push(doc.origin.diagnostic(
+                "",
+                "expected Namespace objects or a mapping of namespace names to labels",
+                Some("for example `payments: {env: production, team: payments}`".into()),
+            )),
+        }
+    }
+    diags.into_result(out)
+}
+
+/// Labels by namespace name.
+pub type NamespaceLabels = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+
+fn string_map(
+    v: Option<&Value>,
+    origin: Option<&Origin>,
+    at: &str,
+    diags: &mut Diagnostics,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                match v {
+                    Value::String(s) => {
+                        out.insert(k.clone(), s.clone());
+                    }
+                    _ => {
+                        if let Some(o) = origin {
+                            let p = format!("{at}/{}", load::yaml::escape_segment(k));
+                            diags.push(o.diagnostic(&p, "a label value must be a string", Some("quote it".into())));
+                        }
+                    }
+                }
+            }
+        }
+        Some(_) => {
+            if let Some(o) = origin {
+                diags.push(o.diagnostic(at, "labels must be a mapping of strings", None));
+            }
+        }
+    }
+    out
 }

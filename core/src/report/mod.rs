@@ -8,6 +8,8 @@ mod junit;
 mod policy_report;
 mod sarif;
 
+pub(crate) use junit::esc as xml_escape;
+
 use serde::Serialize;
 
 use crate::exception::ExceptionStatus;

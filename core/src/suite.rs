@@ -1,0 +1,539 @@
+//! Policy tests (`kind: PolicyTest`): resources, and what each policy or rule should make of
+//! them, checked against a real evaluation. Platform teams test their policies the way they
+//! test code; the built-in packs are tested this way too.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bundle::Bundle;
+use crate::error::{did_you_mean, Diagnostics, Error};
+use crate::eval::{Context, Engine};
+use crate::exception::parse_instant;
+use crate::load::{self, Origin, Sourced};
+use crate::model::{Outcome, TestDocument};
+use crate::packs::Pack;
+use crate::report::{Finding, Report, ResourceRef};
+use crate::resource::{self, Resource};
+
+/// A loaded policy test: the policies under test and its cases, validated.
+///
+/// ```
+/// let suites = paved::TestSuite::from_str("labels.test.yaml", r#"
+/// apiVersion: paved.dev/v1
+/// kind: PolicyTest
+/// metadata: { name: team-label }
+/// spec:
+///   packs: [platform-baseline]
+///   cases:
+///     - name: a pod without a team is not attributed
+///       resources:
+///         - { apiVersion: v1, kind: Pod, metadata: { name: web, namespace: shop }, spec: { containers: [] } }
+///       expect:
+///         - { resource: Pod/web, policy: cost-labels, result: fail }
+/// "#)?;
+/// let report = suites[0].run("2026-01-01T00:00:00Z".parse().unwrap());
+/// assert!(report.passed());
+/// # Ok::<(), paved::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct TestSuite {
+    name: String,
+    file: String,
+    bundle: Bundle,
+    now: Option<Timestamp>,
+    base: Context,
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    name: String,
+    line: u32,
+    now: Option<Timestamp>,
+    resources: Vec<Resource>,
+    exceptions: Bundle,
+    expect: Vec<Expect>,
+}
+
+#[derive(Debug, Clone)]
+struct Expect {
+    resource: String,
+    index: usize,
+    policy: String,
+    rule: Option<String>,
+    result: Outcome,
+    line: u32,
+}
+
+/// The results of one suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuiteReport {
+    /// The suite's `metadata.name`.
+    pub name: String,
+    /// Its file.
+    pub file: String,
+    /// Every case, in order.
+    pub cases: Vec<CaseReport>,
+}
+
+/// The results of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseReport {
+    /// The case's name.
+    pub name: String,
+    /// Where it starts in the test file.
+    pub line: u32,
+    /// Every expectation, in order.
+    pub checks: Vec<CheckReport>,
+    /// Set when the case could not run: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One expectation and what happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The resource, as the test names it.
+    pub resource: String,
+    /// The policy.
+    pub policy: String,
+    /// The rule, when the expectation names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// What the test expects.
+    pub expected: Outcome,
+    /// What the evaluation gave.
+    pub actual: Outcome,
+    /// The findings behind `actual`.
+    pub findings: Vec<Finding>,
+    /// Where the expectation is written.
+    pub line: u32,
+}
+
+impl CheckReport {
+    /// Whether the evaluation gave what the test expects.
+    pub fn passed(&self) -> bool {
+        self.expected == self.actual
+    }
+}
+
+impl CaseReport {
+    /// Whether every expectation held.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(CheckReport::passed)
+    }
+}
+
+impl SuiteReport {
+    /// Whether every case passed.
+    pub fn passed(&self) -> bool {
+        self.cases.iter().all(CaseReport::passed)
+    }
+}
+
+impl TestSuite {
+    /// Loads the suites in `paths`: files as given, and under directories the files whose names
+    /// end in `test.yaml` or `test.yml` (`platform.test.yaml`, `kyverno-test.yaml`). Every
+    /// problem of every file is reported together.
+    pub fn from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Vec<TestSuite>, Error> {
+        let mut files = Vec::new();
+        for p in paths.iter().cloned().map(Into::into) {
+            if p.is_dir() {
+                files.extend(load::files_under(&[p])?.into_iter().filter(|f| is_test_file(f)));
+            } else {
+                files.push(p);
+            }
+        }
+        let mut diags = Diagnostics::default();
+        let mut suites = Vec::new();
+        for f in files {
+            match load::read_file(&f)? {
+                Ok(docs) => suites.extend(from_documents(docs, &mut diags)),
+                Err(d) => diags.push(d),
+            }
+        }
+        diags.into_result(suites)
+    }
+
+    /// Loads the suites of one text; relative paths in it are read relative to `file`'s folder.
+    pub fn from_str(file: &str, text: &str) -> Result<Vec<TestSuite>, Error> {
+        let mut diags = Diagnostics::default();
+        let suites = match load::parse_text(file, text) {
+            Ok(docs) => from_documents(docs, &mut diags),
+            Err(d) => {
+                diags.push(d);
+                Vec::new()
+            }
+        };
+        diags.into_result(suites)
+    }
+
+    /// The suite's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs every case. `now` is used where the suite and case give none.
+    pub fn run(&self, now: Timestamp) -> SuiteReport {
+        let cases = self.cases.iter().map(|c| self.run_case(c, now)).collect();
+        SuiteReport { name: self.name.clone(), file: self.file.clone(), cases }
+    }
+
+    fn run_case(&self, case: &Case, now: Timestamp) -> CaseReport {
+        let engine = match Engine::builder().bundle(self.bundle.clone()).bundle(case.exceptions.clone()).build() {
+            Ok(e) => e,
+            Err(e) => {
+                return CaseReport { name: case.name.clone(), line: case.line, checks: Vec::new(), error: Some(e.to_string()) }
+            }
+        };
+        let ctx = Context { now: case.now.or(self.now).unwrap_or(now), ..self.base.clone() };
+        let report = engine.evaluate(&case.resources, &ctx);
+        let checks = case
+            .expect
+            .iter()
+            .map(|e| {
+                let (actual, findings) = outcome(&report, e);
+                CheckReport {
+                    resource: e.resource.clone(),
+                    policy: e.policy.clone(),
+                    rule: e.rule.clone(),
+                    expected: e.result,
+                    actual,
+                    findings,
+                    line: e.line,
+                }
+            })
+            .collect();
+        CaseReport { name: case.name.clone(), line: case.line, checks, error: None }
+    }
+
+    /// For each case and expectation: the case's inline resources, when it has any. `paved
+    /// explain` shows them as a rule's good and bad examples.
+    pub fn examples(&self) -> Vec<Example> {
+        let mut out = Vec::new();
+        for c in &self.cases {
+            for e in &c.expect {
+                if let Some(r) = c.resources.get(e.index) {
+                    out.push(Example {
+                        case: c.name.clone(),
+                        policy: e.policy.clone(),
+                        rule: e.rule.clone(),
+                        result: e.result,
+                        resource: r.value.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A resource a test expects a result for.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// The case's name.
+    pub case: String,
+    /// The policy.
+    pub policy: String,
+    /// The rule, when the expectation names one.
+    pub rule: Option<String>,
+    /// The expected result.
+    pub result: Outcome,
+    /// The resource.
+    pub resource: Value,
+}
+
+fn is_test_file(p: &Path) -> bool {
+    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("test.yaml") || n.ends_with("test.yml"))
+}
+
+/// What the report says of one expectation, with the findings behind it.
+fn outcome(report: &Report, e: &Expect) -> (Outcome, Vec<Finding>) {
+    let Some((r, findings)) = report.by_resource().nth(e.index) else {
+        return (Outcome::Skip, Vec::new());
+    };
+    if !r.policies.contains(&e.policy) {
+        return (Outcome::Skip, Vec::new());
+    }
+    let mine: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.policy == e.policy && e.rule.as_ref().is_none_or(|r| &f.rule == r))
+        .cloned()
+        .collect();
+    let actual = if mine.is_empty() {
+        Outcome::Pass
+    } else if mine.iter().any(|f| f.waived_by.is_none()) {
+        Outcome::Fail
+    } else {
+        Outcome::Waived
+    };
+    (actual, mine)
+}
+
+fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<TestSuite> {
+    let mut out = Vec::new();
+    for doc in docs {
+        if doc.value.get("kind").and_then(Value::as_str) != Some("PolicyTest") {
+            diags.push(doc.origin.diagnostic(
+                "/kind",
+                "a test file holds `kind: PolicyTest` documents only",
+                Some("put resources in the cases' `resources`, or in files named by `files`".into()),
+            ));
+            continue;
+        }
+        match load::typed::<TestDocument>(&doc) {
+            Ok(t) => {
+                if let Some(s) = compile(t, &doc, diags) {
+                    out.push(s);
+                }
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    out
+}
+
+/// Compiles a suite, checking that every name in it exists.
+fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuite> {
+    let before = diags.len();
+    let origin = &doc.origin;
+    let dir = Path::new(&*origin.file).parent().map(Path::to_path_buf).unwrap_or_default();
+    let at = |pointer: &str| origin.locate(pointer).line;
+    let instant = |pointer: &str, s: &Option<String>, diags: &mut Diagnostics| {
+        s.as_deref().and_then(|s| parse_instant(s).map_err(|e| diags.push(origin.diagnostic(pointer, e, None))).ok())
+    };
+    let mut bundle = Bundle::default();
+    for (i, name) in t.spec.packs.iter().enumerate() {
+        match Pack::named(name).and_then(|p| p.bundle()) {
+            Ok(b) => bundle = bundle.merge(b),
+            Err(e) => diags.push(origin.diagnostic(&format!("/spec/packs/{i}"), e.to_string(), None)),
+        }
+    }
+    for p in t.spec.bundles.iter().chain(&t.spec.exceptions) {
+        match Bundle::from_paths(&[dir.join(p)]) {
+            Ok(b) => bundle = bundle.merge(b),
+            Err(Error::Invalid(d)) => d.0.into_iter().for_each(|d| diags.push(d)),
+            Err(e) => diags.push(origin.diagnostic("/spec", e.to_string(), None)),
+        }
+    }
+    let policies = bundle.policies();
+    for name in t.spec.params.keys() {
+        if !policies.iter().any(|p| &p.name == name) {
+            diags.push(origin.diagnostic(
+                &format!("/spec/params/{}", load::yaml::escape_segment(name)),
+                format!("no policy `{name}` is loaded"),
+                did_you_mean(name, policies.iter().map(|p| p.name.as_str())).map(|s| format!("did you mean `{s}`?")),
+            ));
+        }
+    }
+    let mut base = Context::at(Timestamp::UNIX_EPOCH);
+    base.operation = t.spec.operation.unwrap_or(base.operation);
+    base.params = t.spec.params.clone().into_iter().collect();
+    base.namespaces = t.spec.namespaces.clone();
+    let now = instant("/spec/now", &t.spec.now, diags);
+
+    let mut cases = Vec::new();
+    for (i, c) in t.spec.cases.iter().enumerate() {
+        let here = format!("/spec/cases/{i}");
+        let sub = |field: &str, j: usize, value: &Value| Sourced {
+            value: value.clone(),
+            origin: Origin { base: format!("{}{here}/{field}/{j}", origin.base), ..origin.clone() },
+        };
+        let inline: Vec<Sourced> = c.resources.iter().enumerate().map(|(j, v)| sub("resources", j, v)).collect();
+        let mut resources = resource::from_documents(inline, diags);
+        for f in &c.files {
+            match Resource::from_paths(&[dir.join(f)]) {
+                Ok(mut r) => resources.append(&mut r),
+                Err(Error::Invalid(d)) => d.0.into_iter().for_each(|d| diags.push(d)),
+                Err(e) => diags.push(origin.diagnostic(&format!("{here}/files"), e.to_string(), None)),
+            }
+        }
+        let mut waivers = Vec::new();
+        for (j, v) in c.exceptions.iter().enumerate() {
+            if v.get("kind").and_then(Value::as_str) == Some("PolicyException") {
+                waivers.push(sub("exceptions", j, v));
+            } else {
+                diags.push(origin.diagnostic(
+                    &format!("{here}/exceptions/{j}"),
+                    "a case's `exceptions` hold `kind: PolicyException` documents",
+                    None,
+                ));
+            }
+        }
+        let exceptions = Bundle::from_documents(waivers, diags);
+        let ids: Vec<ResourceRef> = resources.iter().map(Resource::identity).collect();
+        let mut expect = Vec::new();
+        for (j, e) in c.expect.iter().enumerate() {
+            let ptr = format!("{here}/expect/{j}");
+            let problem = |field: &str, message: String, help: Option<String>| {
+                origin.diagnostic(&format!("{ptr}/{field}"), message, help)
+            };
+            let Some(policy) = policies.iter().find(|p| p.name == e.policy) else {
+                let help = did_you_mean(&e.policy, policies.iter().map(|p| p.name.as_str()));
+                diags.push(problem(
+                    "policy",
+                    format!("no policy `{}` is loaded", e.policy),
+                    help.map(|s| format!("did you mean `{s}`?")),
+                ));
+                continue;
+            };
+            if let Some(rule) = &e.rule {
+                if !policy.rules.iter().any(|r| &r.id == rule) {
+                    let help = did_you_mean(rule, policy.rules.iter().map(|r| r.id.as_str()))
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| {
+                            let all: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
+                            format!("its rules are: {}", all.join(", "))
+                        });
+                    diags.push(problem("rule", format!("policy `{}` has no rule `{rule}`", e.policy), Some(help)));
+                    continue;
+                }
+            }
+            match find(&ids, &e.resource) {
+                Ok(index) => expect.push(Expect {
+                    resource: e.resource.clone(),
+                    index,
+                    policy: e.policy.clone(),
+                    rule: e.rule.clone(),
+                    result: e.result,
+                    line: at(&ptr),
+                }),
+                Err((message, help)) => diags.push(problem("resource", message, help)),
+            }
+        }
+        cases.push(Case {
+            name: c.name.clone(),
+            line: at(&here),
+            now: instant(&format!("{here}/now"), &c.now, diags),
+            resources,
+            exceptions,
+            expect,
+        });
+    }
+    (diags.len() == before).then(|| TestSuite {
+        name: t.metadata.name,
+        file: origin.file.to_string(),
+        bundle,
+        now,
+        base,
+        cases,
+    })
+}
+
+/// The one resource `Kind/name` or `Kind/namespace/name` names.
+fn find(ids: &[ResourceRef], name: &str) -> Result<usize, (String, Option<String>)> {
+    let parts: Vec<&str> = name.split('/').collect();
+    let (kind, namespace, object) = match parts.as_slice() {
+        [k, n] => (*k, None, *n),
+        [k, ns, n] => (*k, Some(*ns), *n),
+        _ => return Err((format!("`{name}` is not `Kind/name` or `Kind/namespace/name`"), None)),
+    };
+    let hits: Vec<usize> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.kind == kind && r.name == object && namespace.is_none_or(|ns| r.namespace == ns))
+        .map(|(i, _)| i)
+        .collect();
+    let named = |r: &ResourceRef| {
+        if r.namespace.is_empty() {
+            format!("{}/{}", r.kind, r.name)
+        } else {
+            format!("{}/{}/{}", r.kind, r.namespace, r.name)
+        }
+    };
+    match hits.as_slice() {
+        [one] => Ok(*one),
+        [] => {
+            let all: Vec<String> = ids.iter().map(named).collect();
+            let help = match did_you_mean(name, all.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if all.is_empty() => "the case has no resources".into(),
+                None => format!("the case's resources are: {}", all.join(", ")),
+            };
+            Err((format!("the case has no resource `{name}`"), Some(help)))
+        }
+        many => Err((
+            format!("`{name}` names {} resources of the case", many.len()),
+            Some("name the namespace: `Kind/namespace/name`".into()),
+        )),
+    }
+}
+
+/// Suites' results as JUnit XML: a test suite per suite, a test case per case; a failed case
+/// lists each expectation that did not hold.
+pub fn junit(reports: &[SuiteReport]) -> String {
+    use crate::report::xml_escape as esc;
+    use std::fmt::Write;
+    let (tests, failures): (usize, usize) = reports
+        .iter()
+        .map(|s| (s.cases.len(), s.cases.iter().filter(|c| !c.passed()).count()))
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"paved test\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n"
+    );
+    for s in reports {
+        let failed = s.cases.iter().filter(|c| !c.passed()).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\">",
+            esc(&s.name),
+            s.cases.len()
+        );
+        for c in &s.cases {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
+                esc(&s.name),
+                esc(&c.name),
+                esc(&s.file),
+                c.line
+            );
+            if c.passed() {
+                out.push_str("/>\n");
+                continue;
+            }
+            let mut diffs: Vec<String> = c.checks.iter().filter(|k| !k.passed()).map(CheckReport::describe).collect();
+            diffs.extend(c.error.iter().map(|e| format!("the case could not run: {e}")));
+            let _ = write!(
+                out,
+                ">\n      <failure message=\"{} of {} expectations did not hold\">{}</failure>\n    </testcase>\n",
+                c.checks.iter().filter(|k| !k.passed()).count(),
+                c.checks.len(),
+                esc(&diffs.join("\n"))
+            );
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+impl CheckReport {
+    /// What the check is about: `Pod/web policy/rule`.
+    pub fn subject(&self) -> String {
+        match &self.rule {
+            Some(r) => format!("{} {}/{r}", self.resource, self.policy),
+            None => format!("{} {}", self.resource, self.policy),
+        }
+    }
+
+    /// A failed expectation as text: what was expected, what came, and the findings behind it.
+    pub fn describe(&self) -> String {
+        let word = |o: Outcome| serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let mut s = format!(
+            "line {}: {}\n  - expected {}\n  + got      {}",
+            self.line,
+            self.subject(),
+            word(self.expected).unwrap_or_default(),
+            word(self.actual).unwrap_or_default()
+        );
+        for f in &self.findings {
+            let waived = f.waived_by.as_ref().map(|w| format!(" (waived by {w})")).unwrap_or_default();
+            s.push_str(&format!("\n    {}/{} at {}: {}{waived}", f.policy, f.rule, f.path, f.message));
+        }
+        s
+    }
+}
