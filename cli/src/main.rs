@@ -1,21 +1,26 @@
-//! `paved`: check resources against policies, from a terminal or CI. Parses arguments, calls
-//! the `paved` library, and writes what it returns.
+//! `paved`: check resources against policies, test policies, list exceptions and explain rules,
+//! from a terminal or CI. Parses arguments, calls the `paved` library, and writes what it
+//! returns.
 
+mod check;
 mod output;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use paved::{Bundle, Context, Engine, Error, Resource, Timestamp};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use paved::{Bundle, Engine, Error, Timestamp};
 
-/// Exit codes: 0 nothing denied, 1 something denied, 2 a usage, load or input error.
-const EXIT_DENIED: u8 = 1;
+/// Exit codes: 0 passed, 1 a policy (or test, or exception) failure, 2 a usage, load or input
+/// error.
+const EXIT_FAILED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nplugin contract: none (this build has no plugin host)");
+
 #[derive(Parser)]
-#[command(name = "paved", version, about = "Policy and golden-path engine for platform teams")]
+#[command(name = "paved", version, long_version = LONG_VERSION, about = "Policy and golden-path engine for platform teams")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,214 +30,373 @@ struct Cli {
 enum Command {
     /// Check manifests against policies and exceptions.
     ///
-    /// Examples:
-    ///   paved check --bundle policies/ manifests/
-    ///   helm template chart | paved check --bundle policies/ -
-    ///   paved check --bundle policies/ --format json --now 2026-06-01T00:00:00Z app.yaml
-    ///   paved check --pack pod-security-restricted --set pod-security-restricted.kubernetesVersion=v1.30 k8s/
-    ///
     /// Without --bundle and --pack, the built-in packs pod-security-baseline and
-    /// platform-baseline run.
-    Check(CheckArgs),
+    /// platform-baseline run. Exit status: 0 passed, 1 a policy failed (see --fail-on),
+    /// 2 a usage, load or input error.
+    #[command(after_help = "Examples:
+  paved check k8s/
+  helm template chart | paved check -
+  kustomize build overlays/prod | paved check --bundle policies/ -
+  paved check --bundle policies/ --exceptions exceptions/ --format sarif k8s/ > paved.sarif
+  paved check --pack pod-security-restricted --set pod-security-restricted.kubernetesVersion=v1.30 k8s/
+  paved check --namespace-labels namespaces.yaml --fail-on warn --format github k8s/")]
+    Check(check::CheckArgs),
+    /// Run policy tests (`kind: PolicyTest` files).
+    ///
+    /// Directories are searched for files whose names end in `test.yaml` or `test.yml`.
+    /// Exit status: 0 every case passed, 1 a case failed, 2 a test file is invalid.
+    #[command(after_help = "Examples:
+  paved test policies/
+  paved test packs/tests/platform-baseline.test.yaml --verbose
+  paved test policies/ --format junit > test-results.xml")]
+    Test {
+        /// Test files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// The instant of evaluation for tests that give none (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// List every case, not only the failed ones.
+        #[arg(long, short)]
+        verbose: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+        format: TestFormat,
+    },
+    /// List policy exceptions: owner, ticket, expiry, status and what each waives.
+    ///
+    /// Exit status: 1 if any exception is expired or invalid (for a scheduled job that
+    /// reminds owners), 0 otherwise.
+    #[command(after_help = "Examples:
+  paved exceptions policies/
+  paved exceptions policies/ --expiring 30d
+  paved exceptions policies/ --now 2027-01-01 --format json")]
+    Exceptions {
+        /// Bundle or exception files and directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// The instant statuses are judged at (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Only those that lapse within this span (`30d`, `2w`, `12h`), or already have.
+        #[arg(long, value_name = "SPAN")]
+        expiring: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
+    /// Explain a rule: what it checks and why, good and bad examples, how to fix it or ask
+    /// for an exception.
+    #[command(after_help = "Examples:
+  paved explain image-pinned
+  paved explain images/image-pinned
+  paved explain privileged --pack pod-security-baseline
+  paved explain team-label --bundle policies/")]
+    Explain {
+        /// `RULE`, `POLICY/RULE` or `POLICY`.
+        rule: String,
+        /// Bundles to look in besides the built-in packs (repeatable).
+        #[arg(long = "bundle", short = 'b')]
+        bundles: Vec<PathBuf>,
+        /// Only look in these built-in packs (repeatable); default: all of them.
+        #[arg(long = "pack", short = 'p')]
+        packs: Vec<String>,
+    },
     /// List the built-in policy packs, their policies and rules.
     Packs {
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
     },
-    /// Print the JSON Schema of a paved document kind (Policy, PolicyException, Bundle), for editors.
+    /// Print the JSON Schema of a paved document kind, for editors.
+    #[command(after_help = "Examples:
+  paved schema Policy > .schemas/policy.json
+  paved schema")]
     Schema {
-        /// The kind; all kinds when omitted.
+        /// Policy, PolicyException, Bundle or PolicyTest; all kinds when omitted.
         kind: Option<String>,
     },
-}
-
-#[derive(clap::Args)]
-struct CheckArgs {
-    /// Files or directories of manifests (YAML or JSON, multi-document); `-` reads standard input.
-    #[arg(required = true)]
-    paths: Vec<String>,
-    /// A directory or file of policies, exceptions and settings (repeatable; later ones override
-    /// policies of the same name).
-    #[arg(long = "bundle", short = 'b')]
-    bundles: Vec<PathBuf>,
-    /// A built-in pack to run (repeatable); see `paved packs`.
-    #[arg(long = "pack", short = 'p')]
-    packs: Vec<String>,
-    /// Set a policy parameter: POLICY.PARAM=VALUE, VALUE as JSON or a plain string (repeatable).
-    #[arg(long = "set", value_name = "POLICY.PARAM=VALUE")]
-    sets: Vec<String>,
-    /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
-    #[arg(long)]
-    now: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  paved completions bash > /etc/bash_completion.d/paved
+  paved completions zsh > \"${fpath[1]}/_paved\"
+  paved completions fish > ~/.config/fish/completions/paved.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    /// Grouped by resource, coloured on a terminal.
+enum ListFormat {
+    /// For people.
     Human,
-    /// The report contract.
+    /// For programs.
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TestFormat {
+    /// For people.
+    Human,
+    /// For programs.
+    Json,
+    /// JUnit XML, for CI.
+    Junit,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check::run(args),
+        Command::Test { paths, now, verbose, format } => test(&paths, now.as_deref(), verbose, format),
+        Command::Exceptions { paths, now, expiring, format } => {
+            exceptions(&paths, now.as_deref(), expiring.as_deref(), format)
+        }
+        Command::Explain { rule, bundles, packs } => explain(&rule, &bundles, &packs),
         Command::Packs { format } => packs(format),
         Command::Schema { kind } => schema(kind.as_deref()),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "paved", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
     }
 }
 
-fn check(args: CheckArgs) -> ExitCode {
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let fail = |e: Error| {
-        output::error(&e, std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
-        ExitCode::from(EXIT_ERROR)
-    };
-    let now = match args.now.as_deref().map(paved::parse_instant) {
-        None => Timestamp::now(),
-        Some(Ok(t)) => t,
-        Some(Err(e)) => {
-            eprintln!("error: --now: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
-    let mut ctx = Context::at(now);
-    for set in &args.sets {
-        match parse_set(set) {
-            Ok((policy, param, value)) => {
-                let entry = ctx.params.entry(policy).or_insert_with(|| serde_json::json!({}));
-                if let Some(m) = entry.as_object_mut() {
-                    m.insert(param, value);
-                }
-            }
-            Err(e) => {
-                eprintln!("error: --set {set}: {e}");
-                return ExitCode::from(EXIT_ERROR);
-            }
-        }
+/// Whether standard error is a terminal that takes colours.
+fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Whether standard output is a terminal that takes colours.
+fn stdout_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Reports an error on standard error and gives exit status 2.
+fn fail(e: &Error) -> ExitCode {
+    output::error(e, stderr_color());
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// Reports a usage error on standard error and gives exit status 2.
+fn usage(message: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// `--now`, or the current time.
+fn instant(now: Option<&str>) -> Result<Timestamp, String> {
+    now.map_or_else(|| Ok(Timestamp::now()), |s| paved::parse_instant(s).map_err(|e| format!("--now: {e}")))
+}
+
+/// Writes `text` to standard output; a closed pipe is not an error worth a panic.
+fn print(text: &str) -> ExitCode {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(EXIT_ERROR),
     }
-    let mut builder = Engine::builder();
-    let packs: Vec<&str> = if args.packs.is_empty() && args.bundles.is_empty() {
-        paved::DEFAULT_PACKS.to_vec()
+}
+
+fn pretty(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).map(|s| s + "\n").unwrap_or_default()
+}
+
+/// The bundles at `paths` (the current directory when none), merged.
+fn load_bundles(paths: &[PathBuf]) -> Result<Bundle, Error> {
+    let here = [PathBuf::from(".")];
+    let paths = if paths.is_empty() { &here[..] } else { paths };
+    Bundle::from_paths(paths)
+}
+
+fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat) -> ExitCode {
+    let now = match instant(now) {
+        Ok(t) => t,
+        Err(e) => return usage(&e),
+    };
+    let here = [PathBuf::from(".")];
+    let suites = match paved::TestSuite::from_paths(if paths.is_empty() { &here[..] } else { paths }) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    if suites.is_empty() {
+        return usage("no policy tests found (files named `*test.yaml` holding `kind: PolicyTest`)");
+    }
+    let reports: Vec<_> = suites.iter().map(|s| s.run(now)).collect();
+    let written = match format {
+        TestFormat::Json => print(&pretty(&reports)),
+        TestFormat::Junit => print(&paved::suite::junit(&reports)),
+        TestFormat::Human => {
+            let mut text = Vec::new();
+            let _ = output::tests(&mut text, &reports, verbose, stdout_color());
+            print(&String::from_utf8_lossy(&text))
+        }
+    };
+    if written != ExitCode::SUCCESS {
+        return written;
+    }
+    if reports.iter().all(paved::suite::SuiteReport::passed) {
+        ExitCode::SUCCESS
     } else {
-        args.packs.iter().map(String::as_str).collect()
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+fn exceptions(paths: &[PathBuf], now: Option<&str>, expiring: Option<&str>, format: ListFormat) -> ExitCode {
+    let now = match instant(now) {
+        Ok(t) => t,
+        Err(e) => return usage(&e),
     };
-    for name in packs {
-        match paved::Pack::named(name).and_then(|p| p.bundle()) {
-            Ok(bundle) => builder = builder.bundle(bundle),
-            Err(e) => return fail(e),
-        }
-    }
-    for b in &args.bundles {
-        match Bundle::from_paths(std::slice::from_ref(b)) {
-            Ok(bundle) => builder = builder.bundle(bundle),
-            Err(e) => return fail(e),
-        }
-    }
-    let engine = match builder.build() {
+    let within = match expiring.map(parse_span) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => return usage(&format!("--expiring: {e}")),
+    };
+    let engine = match load_bundles(paths).and_then(|b| Engine::builder().bundle(b).build()) {
         Ok(e) => e,
-        Err(e) => return fail(e),
+        Err(e) => return fail(&e),
     };
-    let resources = match read_resources(&args.paths) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
+    let all = engine.exceptions(now);
+    let lapsed = |e: &paved::ExceptionReport| {
+        matches!(e.status, paved::ExceptionStatus::Expired | paved::ExceptionStatus::Invalid)
     };
-    let unknown: Vec<&String> = ctx.params.keys().filter(|p| !engine.policy_names().any(|n| n == p.as_str())).collect();
-    if let Some(p) = unknown.first() {
-        eprintln!(
-            "error: --set names policy `{p}`, which is not loaded; the policies are: {}",
-            engine.policy_names().collect::<Vec<_>>().join(", ")
-        );
-        return ExitCode::from(EXIT_ERROR);
+    let failed = all.iter().any(lapsed);
+    let shown: Vec<_> = all
+        .into_iter()
+        .filter(|e| {
+            within.is_none_or(|span| {
+                lapsed(e) || e.expires.parse::<Timestamp>().is_ok_and(|t| t.duration_since(now) <= span)
+            })
+        })
+        .collect();
+    let written = match format {
+        ListFormat::Json => print(&pretty(&shown)),
+        ListFormat::Human => {
+            let mut text = Vec::new();
+            let _ = output::exceptions(&mut text, &shown, now, stdout_color());
+            print(&String::from_utf8_lossy(&text))
+        }
+    };
+    if written != ExitCode::SUCCESS {
+        return written;
     }
-    let report = engine.evaluate(&resources, &ctx);
-    let mut out = std::io::stdout().lock();
-    let written = match args.format {
-        Format::Json => writeln!(out, "{}", report.to_json()),
-        Format::Human => output::human(&mut out, &report, color),
-    };
-    if written.is_err() {
-        return ExitCode::from(EXIT_ERROR);
-    }
-    if report.decision == paved::Decision::Deny {
-        ExitCode::from(EXIT_DENIED)
+    if failed {
+        ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-/// Reads every path; all problems of all files are reported together.
-fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
-    let mut out = Vec::new();
-    let mut problems = paved::Diagnostics::default();
-    let mut collect = |r: Result<Vec<Resource>, Error>| -> Result<(), Error> {
-        match r {
-            Ok(mut rs) => out.append(&mut rs),
-            Err(Error::Invalid(d)) => problems.0.extend(d.0),
-            Err(e) => return Err(e),
-        }
-        Ok(())
+/// `30d`, `2w`, `12h`, `90m`: a span of days, weeks, hours or minutes.
+fn parse_span(s: &str) -> Result<jiff::SignedDuration, String> {
+    let bad = || format!("`{s}` is not a span like `30d`, `2w` or `12h`");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let minutes = match unit {
+        "m" => 1,
+        "h" => 60,
+        "d" => 24 * 60,
+        "w" => 7 * 24 * 60,
+        _ => return Err(bad()),
     };
-    for p in paths {
-        if p == "-" {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|source| Error::Io { path: PathBuf::from("<stdin>"), source })?;
-            collect(Resource::from_bytes("<stdin>", &bytes))?;
-        } else {
-            collect(Resource::from_paths(&[PathBuf::from(p)]))?;
+    Ok(jiff::SignedDuration::from_mins(n.checked_mul(minutes).ok_or_else(bad)?))
+}
+
+fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
+    let mut sources: Vec<(String, Bundle, Vec<paved::TestSuite>)> = Vec::new();
+    let packs: Vec<&paved::Pack> = if only.is_empty() {
+        paved::PACKS.iter().collect()
+    } else {
+        match only.iter().map(|n| paved::Pack::named(n)).collect::<Result<_, _>>() {
+            Ok(p) => p,
+            Err(e) => return fail(&e),
+        }
+    };
+    for pack in packs {
+        match pack.bundle().and_then(|b| pack.tests().map(|t| (b, t))) {
+            Ok((b, t)) => sources.push((format!("pack {}", pack.name), b, t)),
+            Err(e) => return fail(&e),
         }
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(Error::Invalid(problems))
+    for path in bundles {
+        let loaded = Bundle::from_paths(std::slice::from_ref(path))
+            .and_then(|b| paved::TestSuite::from_paths(std::slice::from_ref(path)).map(|t| (b, t)));
+        match loaded {
+            Ok((b, t)) => sources.push((format!("bundle {}", path.display()), b, t)),
+            Err(e) => return fail(&e),
+        }
+    }
+    let (policy_name, rule_id) = match query.split_once('/') {
+        Some((p, r)) => (Some(p), Some(r)),
+        None => (None, Some(query)),
+    };
+    // By policy name: the same policy in several packs (restricted includes baseline) is one.
+    let mut found = std::collections::BTreeMap::new();
+    for (origin, bundle, tests) in &sources {
+        for p in bundle.policies() {
+            let rules: Vec<paved::RuleInfo> = match (policy_name, rule_id) {
+                (Some(pn), Some(r)) if pn == p.name => p.rules.iter().filter(|x| x.id == r).cloned().collect(),
+                (None, Some(r)) if r == p.name => p.rules.clone(),
+                (None, Some(r)) => p.rules.iter().filter(|x| x.id == r).cloned().collect(),
+                _ => Vec::new(),
+            };
+            if !rules.is_empty() {
+                found.entry(p.name.clone()).or_insert((origin, p, rules, tests));
+            }
+        }
+    }
+    let hits: Vec<_> = found.into_values().collect();
+    match hits.as_slice() {
+        [] => {
+            let names: Vec<String> = sources
+                .iter()
+                .flat_map(|(_, b, _)| b.policies())
+                .flat_map(|p| {
+                    let name = p.name.clone();
+                    std::iter::once(name.clone()).chain(p.rules.into_iter().map(move |r| format!("{name}/{}", r.id)))
+                })
+                .collect();
+            let rule_names: Vec<&str> =
+                names.iter().map(|n| n.rsplit('/').next().unwrap_or(n)).chain(names.iter().map(String::as_str)).collect();
+            let hint = paved::did_you_mean(query, rule_names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+            usage(&format!("no rule or policy `{query}` in the built-in packs or the given bundles{hint}"))
+        }
+        [(origin, policy, rules, tests)] => {
+            let mut text = Vec::new();
+            let _ = output::explain(&mut text, origin, policy, rules, tests, stdout_color());
+            print(&String::from_utf8_lossy(&text))
+        }
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .flat_map(|(_, p, rules, _)| rules.iter().map(move |r| format!("{}/{}", p.name, r.id)))
+                .collect();
+            usage(&format!("`{query}` is a rule of several policies; name one: {}", names.join(", ")))
+        }
     }
 }
 
-/// Splits `policy.param=value`; the value is JSON when it parses as JSON, else a string.
-fn parse_set(s: &str) -> Result<(String, String, serde_json::Value), String> {
-    let (key, value) = s.split_once('=').ok_or("expected POLICY.PARAM=VALUE")?;
-    let (policy, param) = key.split_once('.').ok_or("expected POLICY.PARAM before `=`")?;
-    if policy.is_empty() || param.is_empty() {
-        return Err("expected POLICY.PARAM before `=`".into());
-    }
-    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
-    Ok((policy.to_owned(), param.to_owned(), value))
-}
-
-fn packs(format: Format) -> ExitCode {
+fn packs(format: ListFormat) -> ExitCode {
     let mut listed = Vec::new();
     for pack in paved::PACKS {
         match pack.bundle() {
             Ok(b) => listed.push((pack, b.policies())),
-            Err(e) => {
-                output::error(&e, false);
-                return ExitCode::from(EXIT_ERROR);
-            }
+            Err(e) => return fail(&e),
         }
     }
-    let mut out = std::io::stdout().lock();
-    let written = match format {
-        Format::Json => {
+    match format {
+        ListFormat::Json => {
             let v: Vec<_> = listed
                 .iter()
                 .map(|(p, policies)| serde_json::json!({"name": p.name, "description": p.description, "default": paved::DEFAULT_PACKS.contains(&p.name), "policies": policies}))
                 .collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+            print(&pretty(&v))
         }
-        Format::Human => output::packs(&mut out, &listed),
-    };
-    if written.is_err() {
-        return ExitCode::from(EXIT_ERROR);
+        ListFormat::Human => {
+            let mut text = Vec::new();
+            let _ = output::packs(&mut text, &listed);
+            print(&String::from_utf8_lossy(&text))
+        }
     }
-    ExitCode::SUCCESS
 }
 
 fn schema(kind: Option<&str>) -> ExitCode {
@@ -247,8 +411,7 @@ fn schema(kind: Option<&str>) -> ExitCode {
                 all.insert((*k).to_owned(), s);
             }
             None => {
-                eprintln!("error: no document kind `{k}`; the kinds are: {}", paved::model::KINDS.join(", "));
-                return ExitCode::from(EXIT_ERROR);
+                return usage(&format!("no document kind `{k}`; the kinds are: {}", paved::model::KINDS.join(", ")))
             }
         }
     }
@@ -256,6 +419,5 @@ fn schema(kind: Option<&str>) -> ExitCode {
         (Some(_), Some(one)) => one.clone(),
         _ => serde_json::Value::Object(all),
     };
-    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
-    ExitCode::SUCCESS
+    print(&pretty(&value))
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use paved::{Action, Error, ExceptionStatus, Report};
+use paved::{Action, Error, ExceptionStatus, Report, Timestamp};
 
 struct Paint(bool);
 
@@ -23,6 +23,9 @@ impl Paint {
     }
     fn blue(&self, s: &str) -> String {
         self.wrap("34", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.wrap("32", s)
     }
     fn dim(&self, s: &str) -> String {
         self.wrap("2", s)
@@ -172,4 +175,178 @@ pub fn error(e: &Error, color: bool) {
         let _ = writeln!(err);
     }
     let _ = writeln!(err, "{} {} problem(s); nothing was checked", p.red("error:"), diags.len());
+}
+
+/// Policy test results: a line per suite, every failed case with what differed (every case
+/// with `verbose`), and a summary.
+pub fn tests(out: &mut impl Write, reports: &[paved::suite::SuiteReport], verbose: bool, color: bool) -> io::Result<()> {
+    let p = Paint(color);
+    let (mut cases, mut failed) = (0, 0);
+    for s in reports {
+        let bad = s.cases.iter().filter(|c| !c.passed()).count();
+        cases += s.cases.len();
+        failed += bad;
+        let mark = if bad == 0 { p.green("✓") } else { p.red("✗") };
+        writeln!(out, "{mark} {} {} ({} cases, {bad} failed)", p.bold(&s.name), p.dim(&s.file), s.cases.len())?;
+        for c in s.cases.iter().filter(|c| verbose || !c.passed()) {
+            let mark = if c.passed() { p.green("✓") } else { p.red("✗") };
+            writeln!(out, "  {mark} {} {}", c.name, p.dim(&format!("({}:{})", s.file, c.line)))?;
+            if let Some(e) = &c.error {
+                writeln!(out, "      {} {e}", p.red("error:"))?;
+            }
+            for k in c.checks.iter().filter(|k| !k.passed()) {
+                writeln!(out, "      {} {}", p.dim(&format!("line {}:", k.line)), k.subject())?;
+                writeln!(out, "        {}", p.red(&format!("- expected {}", word_of(k.expected))))?;
+                writeln!(out, "        {}", p.green(&format!("+ got      {}", word_of(k.actual))))?;
+                for f in &k.findings {
+                    let waived = f.waived_by.as_ref().map(|w| format!(" (waived by {w})")).unwrap_or_default();
+                    writeln!(out, "          {}/{} at {}: {}{waived}", f.policy, f.rule, f.path, f.message)?;
+                }
+            }
+        }
+    }
+    let verdict = if failed == 0 { p.green("ok") } else { p.red("FAILED") };
+    writeln!(out, "\n{verdict}: {} suites, {cases} cases, {} passed, {failed} failed", reports.len(), cases - failed)
+}
+
+/// Exceptions as a table: status, name, owner, expiry (and how far off), ticket, what it waives.
+pub fn exceptions(out: &mut impl Write, list: &[paved::ExceptionReport], now: Timestamp, color: bool) -> io::Result<()> {
+    let p = Paint(color);
+    if list.is_empty() {
+        return writeln!(out, "no exceptions");
+    }
+    let rows: Vec<[String; 6]> = list
+        .iter()
+        .map(|e| {
+            let when = e
+                .expires
+                .parse::<Timestamp>()
+                .map(|t| {
+                    let days = t.duration_since(now).as_hours().div_euclid(24);
+                    match days {
+                        d if d < 0 => format!("{} ({} days ago)", &e.expires[..10.min(e.expires.len())], -d),
+                        d => format!("{} (in {d} days)", &e.expires[..10.min(e.expires.len())]),
+                    }
+                })
+                .unwrap_or_else(|_| e.expires.clone());
+            [
+                word_of(e.status),
+                e.name.clone(),
+                e.owner.clone(),
+                when,
+                e.ticket.clone().unwrap_or_else(|| "-".into()),
+                e.waives.join(", "),
+            ]
+        })
+        .collect();
+    let head = ["STATUS", "NAME", "OWNER", "EXPIRES", "TICKET", "WAIVES"];
+    let mut widths = head.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            if i == 5 {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", p.bold(&line(head)))?;
+    for (r, e) in rows.iter().zip(list) {
+        let text = line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]);
+        let text = match e.status {
+            ExceptionStatus::Expired | ExceptionStatus::Invalid => p.red(&text),
+            ExceptionStatus::Expiring => p.yellow(&text),
+            _ => text,
+        };
+        writeln!(out, "{text}")?;
+    }
+    Ok(())
+}
+
+/// What a rule (or every rule of a policy) checks, its examples, and how to fix it or ask for
+/// an exception.
+pub fn explain(
+    out: &mut impl Write,
+    origin: &str,
+    policy: &paved::PolicyInfo,
+    rules: &[paved::RuleInfo],
+    tests: &[paved::TestSuite],
+    color: bool,
+) -> io::Result<()> {
+    let p = Paint(color);
+    let examples: Vec<paved::suite::Example> = tests.iter().flat_map(paved::TestSuite::examples).collect();
+    let mut kinds = if policy.kinds.is_empty() { "every kind".to_owned() } else { policy.kinds.join(", ") };
+    if policy.pod_controllers {
+        kinds.push_str(" and the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs");
+    }
+    for rule in rules {
+        writeln!(out, "{} {}", p.bold(&format!("{}/{}", policy.name, rule.id)), p.dim(&format!("({origin}, policy version {})", policy.version)))?;
+        writeln!(out, "  {}", rule.message)?;
+        writeln!(
+            out,
+            "  severity {} · action {} · applies to {kinds}",
+            word_of(rule.severity),
+            word_of(policy.action)
+        )?;
+        if let Some(d) = &policy.description {
+            writeln!(out, "\n{}\n  {d}", p.bold("Why"))?;
+        }
+        writeln!(out, "\n{}", p.bold("What it checks"))?;
+        if let Some(f) = &rule.for_each {
+            writeln!(out, "  for each: {}", serde_json::to_string(f).unwrap_or_default().trim_matches('"'))?;
+        }
+        if let Some(w) = &rule.when {
+            writeln!(out, "  when: {w}")?;
+        }
+        if let Some(c) = &rule.cel {
+            writeln!(out, "  cel: {c}")?;
+        }
+        if let Some(a) = &rule.assert {
+            writeln!(out, "  assert (JSON Schema):")?;
+            for l in paved::to_yaml(a).lines() {
+                writeln!(out, "    {l}")?;
+            }
+        }
+        if let Some(h) = &rule.help {
+            writeln!(out, "\n{}\n  {h}", p.bold("How to fix it"))?;
+        }
+        let about = |e: &&paved::suite::Example| e.policy == policy.name && e.rule.as_ref().is_none_or(|r| r == &rule.id);
+        let bad = examples.iter().filter(about).find(|e| e.result == paved::Outcome::Fail && e.rule.is_some());
+        let good = examples.iter().filter(about).find(|e| e.result == paved::Outcome::Pass);
+        for (title, e) in [("Bad example (fails the rule)", bad), ("Good example (passes)", good)] {
+            if let Some(e) = e {
+                writeln!(out, "\n{} {}", p.bold(title), p.dim(&format!("— test case `{}`", e.case)))?;
+                for l in paved::to_yaml(&e.resource).lines() {
+                    writeln!(out, "  {l}")?;
+                }
+            }
+        }
+        writeln!(out, "\n{}", p.bold("If it cannot be fixed yet"))?;
+        writeln!(out, "  Ask the policy's owners for a time-limited exception, reviewed like code:")?;
+        let template = serde_json::json!({
+            "apiVersion": "paved.dev/v1",
+            "kind": "PolicyException",
+            "metadata": { "name": format!("my-app-{}", rule.id) },
+            "spec": {
+                "policies": [{ "name": policy.name, "rules": [rule.id] }],
+                "match": { "kinds": ["Deployment"], "namespaces": ["my-namespace"], "names": ["my-app"] },
+                "owner": "team-name",
+                "reason": "why this cannot comply yet, and the plan to fix it",
+                "ticket": "PROJ-123",
+                "expires": "YYYY-MM-DD",
+            },
+        });
+        for l in paved::to_yaml(&template).lines() {
+            writeln!(out, "  {l}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }

@@ -177,6 +177,7 @@ pub(crate) fn infos(policies: &[Arc<Policy>]) -> Vec<PolicyInfo> {
             description: p.description.clone(),
             action: p.action,
             kinds: p.kinds.clone(),
+            pod_controllers: p.pod_controllers && p.selector.matches_kind("", "v1", "Pod"),
             source: p.origin.source_ref(""),
             rules: p
                 .rules
@@ -209,6 +210,8 @@ pub struct PolicyInfo {
     pub action: Action,
     /// The kinds it matches, as written (empty: every kind).
     pub kinds: Vec<String>,
+    /// Whether it also checks the pod templates of workload controllers (Deployment, Job, ...).
+    pub pod_controllers: bool,
     /// Where it was written.
     pub source: SourceRef,
     /// Its rules, in order.

@@ -4,6 +4,7 @@
 use crate::bundle::Bundle;
 use crate::error::{did_you_mean, Diagnostics, Error};
 use crate::load;
+use crate::suite::TestSuite;
 
 /// A built-in pack: a name, what it is for, and its policy files.
 #[derive(Debug, Clone, Copy)]
@@ -13,6 +14,7 @@ pub struct Pack {
     /// What it checks.
     pub description: &'static str,
     files: &'static [(&'static str, &'static str)],
+    tests: &'static [(&'static str, &'static str)],
 }
 
 const BASELINE: (&str, &str) =
@@ -20,6 +22,14 @@ const BASELINE: (&str, &str) =
 const RESTRICTED: (&str, &str) =
     ("packs/pod-security-restricted.yaml", include_str!("../../packs/pod-security-restricted.yaml"));
 const PLATFORM: (&str, &str) = ("packs/platform-baseline.yaml", include_str!("../../packs/platform-baseline.yaml"));
+const BASELINE_TESTS: (&str, &str) =
+    ("packs/tests/pod-security-baseline.test.yaml", include_str!("../../packs/tests/pod-security-baseline.test.yaml"));
+const RESTRICTED_TESTS: (&str, &str) = (
+    "packs/tests/pod-security-restricted.test.yaml",
+    include_str!("../../packs/tests/pod-security-restricted.test.yaml"),
+);
+const PLATFORM_TESTS: (&str, &str) =
+    ("packs/tests/platform-baseline.test.yaml", include_str!("../../packs/tests/platform-baseline.test.yaml"));
 
 /// Every built-in pack.
 pub const PACKS: &[Pack] = &[
@@ -27,16 +37,19 @@ pub const PACKS: &[Pack] = &[
         name: "platform-baseline",
         description: "Self-service guard rails: sized, pinned, probed, owned and safely exposed workloads",
         files: &[PLATFORM],
+        tests: &[PLATFORM_TESTS],
     },
     Pack {
         name: "pod-security-baseline",
         description: "Kubernetes Pod Security Standards, baseline level (agrees with Pod Security Admission)",
         files: &[BASELINE],
+        tests: &[BASELINE_TESTS],
     },
     Pack {
         name: "pod-security-restricted",
         description: "Kubernetes Pod Security Standards, restricted level (includes baseline)",
         files: &[BASELINE, RESTRICTED],
+        tests: &[BASELINE_TESTS, RESTRICTED_TESTS],
     },
 ];
 
@@ -64,6 +77,16 @@ impl Pack {
         }
         let bundle = Bundle::from_documents(docs, &mut diags);
         diags.into_result(bundle)
+    }
+
+    /// The pack's own tests (`packs/tests/`): every rule has a case that passes and one that
+    /// fails, which `paved explain` shows as its examples.
+    pub fn tests(&self) -> Result<Vec<TestSuite>, Error> {
+        let mut out = Vec::new();
+        for (file, text) in self.tests {
+            out.append(&mut TestSuite::from_str(file, text)?);
+        }
+        Ok(out)
     }
 }
 

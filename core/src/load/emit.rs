@@ -121,7 +121,10 @@ fn plain_is_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    !(first.is_ascii_digit()
+    // Anything that starts like a number and could be one in YAML 1.1 (`0755`, `1_000`, `12:30`,
+    // `1e3`, dates) is quoted; `100m` and `64Mi` are not.
+    let numeric = first.is_ascii_digit() && s.chars().all(|c| c.is_ascii_hexdigit() || "_:.+-xXoO".contains(c));
+    !(numeric
         || "-?:,[]{}#&*!|>'\"%@`.+ \t".contains(first)
         || s.ends_with([' ', '\t', ':'])
         || s.contains(": ")
@@ -154,6 +157,7 @@ mod tests {
         assert_eq!(back(&text), v);
         assert!(text.contains("  script: |\n    echo hi\n    exit 0\n"), "{text}");
         assert!(text.contains("a: \"yes\""), "{text}");
+        assert_eq!(to_yaml(&json!({"cpu": "100m", "v": "1.4.2", "d": "2026-01-01", "o": "0755"})), "cpu: 100m\nv: \"1.4.2\"\nd: \"2026-01-01\"\no: \"0755\"\n");
     }
 
     fn value() -> impl Strategy<Value = Value> {

@@ -1,0 +1,230 @@
+//! `paved check`: read manifests, evaluate them in parallel, write the report in a format.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use paved::{Bundle, Context, Decision, Engine, Error, Resource};
+
+use crate::{fail, instant, output, print, usage, EXIT_FAILED};
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Files or directories of manifests (YAML or JSON, multi-document, `List`s unpacked);
+    /// `-` reads standard input.
+    #[arg(required = true)]
+    paths: Vec<String>,
+    /// A directory or file of policies, exceptions and settings (repeatable; later ones override
+    /// policies of the same name).
+    #[arg(long = "bundle", short = 'b')]
+    bundles: Vec<PathBuf>,
+    /// A built-in pack to run (repeatable); see `paved packs`.
+    #[arg(long = "pack", short = 'p')]
+    packs: Vec<String>,
+    /// A directory or file of PolicyExceptions (repeatable).
+    #[arg(long = "exceptions", short = 'e')]
+    exceptions: Vec<PathBuf>,
+    /// Set a policy parameter: POLICY.PARAM=VALUE, VALUE as JSON or a plain string (repeatable).
+    #[arg(long = "set", value_name = "POLICY.PARAM=VALUE")]
+    sets: Vec<String>,
+    /// Namespace labels for `namespaceSelector`: Namespace objects (`kubectl get ns -o yaml`) or
+    /// a mapping of namespace name to labels.
+    #[arg(long, value_name = "FILE")]
+    namespace_labels: Vec<PathBuf>,
+    /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
+    #[arg(long)]
+    now: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// What fails the run (exit status 1): a denial, a warning or worse, or nothing.
+    #[arg(long, value_enum, default_value_t = FailOn::Deny)]
+    fail_on: FailOn,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Grouped by file and resource, coloured on a terminal.
+    Human,
+    /// The report contract.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// JUnit XML: a test case per resource and policy.
+    Junit,
+    /// GitHub Actions annotations.
+    Github,
+    /// A wgpolicyk8s.io/v1alpha2 PolicyReport per namespace.
+    PolicyReport,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Fail when something is denied.
+    Deny,
+    /// Fail when something is denied or warned about.
+    Warn,
+    /// Never fail on findings (errors still exit 2).
+    Never,
+}
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    let mut ctx = match instant(args.now.as_deref()) {
+        Ok(now) => Context::at(now),
+        Err(e) => return usage(&e),
+    };
+    for set in &args.sets {
+        match parse_set(set) {
+            Ok((policy, param, value)) => {
+                let entry = ctx.params.entry(policy).or_insert_with(|| serde_json::json!({}));
+                if let Some(m) = entry.as_object_mut() {
+                    m.insert(param, value);
+                }
+            }
+            Err(e) => return usage(&format!("--set {set}: {e}")),
+        }
+    }
+    if !args.namespace_labels.is_empty() {
+        match paved::read_namespace_labels(&args.namespace_labels) {
+            Ok(labels) => ctx.namespaces = labels,
+            Err(e) => return fail(&e),
+        }
+    }
+    let engine = match engine(&args) {
+        Ok(e) => e,
+        Err(e) => return fail(&e),
+    };
+    let names: Vec<&str> = engine.policy_names().collect();
+    if let Some(p) = ctx.params.keys().find(|p| !names.contains(&p.as_str())) {
+        let hint = paved::did_you_mean(p, names.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        return usage(&format!("--set names policy `{p}`, which is not loaded{hint}; the policies are: {}", names.join(", ")));
+    }
+    let resources = match read_resources(&args.paths) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let report = evaluate(&engine, &resources, &ctx);
+    drop(resources);
+    let policies = engine.policies();
+    let text = match args.format {
+        Format::Json => report.to_json() + "\n",
+        Format::Sarif => crate::pretty(&paved::formats::sarif(&report, &policies)),
+        Format::Junit => paved::formats::junit(&report),
+        Format::Github => paved::formats::github(&report),
+        Format::PolicyReport => crate::pretty(&paved::formats::policy_report(&report, &policies, ctx.now)),
+        Format::Human => {
+            let mut out = Vec::new();
+            let _ = output::human(&mut out, &report, crate::stdout_color());
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    };
+    let written = print(&text);
+    if written != ExitCode::SUCCESS {
+        return written;
+    }
+    let failed = match args.fail_on {
+        FailOn::Deny => report.decision == Decision::Deny,
+        FailOn::Warn => report.decision >= Decision::Warn,
+        FailOn::Never => false,
+    };
+    if failed {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The packs (the defaults when no bundle or pack is named), then the bundles, then the
+/// exceptions.
+fn engine(args: &CheckArgs) -> Result<Engine, Error> {
+    let mut builder = Engine::builder();
+    let packs: Vec<&str> = if args.packs.is_empty() && args.bundles.is_empty() {
+        paved::DEFAULT_PACKS.to_vec()
+    } else {
+        args.packs.iter().map(String::as_str).collect()
+    };
+    for name in packs {
+        builder = builder.bundle(paved::Pack::named(name)?.bundle()?);
+    }
+    for b in &args.bundles {
+        builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b))?);
+    }
+    for e in &args.exceptions {
+        let bundle = Bundle::from_paths(std::slice::from_ref(e))?;
+        if let Some(p) = bundle.policies().first() {
+            return Err(Error::Invalid(paved::Diagnostics(vec![paved::Diagnostic {
+                file: p.source.file.as_str().into(),
+                line: p.source.line,
+                column: p.source.column,
+                pointer: None,
+                message: format!("--exceptions {} holds policy `{}`", e.display(), p.name),
+                help: Some("load policies with --bundle; --exceptions takes PolicyExceptions only".into()),
+            }])));
+        }
+        builder = builder.bundle(bundle);
+    }
+    builder.build()
+}
+
+/// Evaluates, showing a progress bar on a terminal when it takes more than a moment.
+fn evaluate(engine: &Engine, resources: &[Resource], ctx: &Context) -> paved::Report {
+    if !std::io::stderr().is_terminal() {
+        return engine.evaluate(resources, ctx);
+    }
+    let bar = ProgressBar::with_draw_target(Some(resources.len() as u64), ProgressDrawTarget::hidden());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} checking {pos}/{len} resources {wide_bar} {eta}") {
+        bar.set_style(style);
+    }
+    let start = Instant::now();
+    let shown = AtomicBool::new(false);
+    let report = engine.evaluate_observed(resources, ctx, &|| {
+        bar.inc(1);
+        if start.elapsed() > Duration::from_millis(300) && !shown.swap(true, Ordering::Relaxed) {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    });
+    bar.finish_and_clear();
+    report
+}
+
+/// Reads every path; all problems of all files are reported together.
+fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
+    let mut out = Vec::new();
+    let mut problems = paved::Diagnostics::default();
+    for p in paths {
+        let read = if p == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|source| Error::Io { path: PathBuf::from("<stdin>"), source })?;
+            Resource::from_bytes("<stdin>", &bytes)
+        } else {
+            Resource::from_paths(&[PathBuf::from(p)])
+        };
+        match read {
+            Ok(mut rs) => out.append(&mut rs),
+            Err(Error::Invalid(d)) => problems.0.extend(d.0),
+            Err(e) => return Err(e),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// Splits `policy.param=value`; the value is JSON when it parses as JSON, else a string.
+fn parse_set(s: &str) -> Result<(String, String, serde_json::Value), String> {
+    let (key, value) = s.split_once('=').ok_or("expected POLICY.PARAM=VALUE")?;
+    let (policy, param) = key.split_once('.').ok_or("expected POLICY.PARAM before `=`")?;
+    if policy.is_empty() || param.is_empty() {
+        return Err("expected POLICY.PARAM before `=`".into());
+    }
+    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+    Ok((policy.to_owned(), param.to_owned(), value))
+}
