@@ -223,9 +223,11 @@ pub fn exceptions(out: &mut impl Write, list: &[paved::ExceptionReport], now: Ti
                 .parse::<Timestamp>()
                 .map(|t| {
                     let days = t.duration_since(now).as_hours().div_euclid(24);
-                    match days {
-                        d if d < 0 => format!("{} ({} days ago)", &e.expires[..10.min(e.expires.len())], -d),
-                        d => format!("{} (in {d} days)", &e.expires[..10.min(e.expires.len())]),
+                    let date = e.expires.get(..10).unwrap_or(&e.expires);
+                    if days < 0 {
+                        format!("{date} ({} days ago)", -days)
+                    } else {
+                        format!("{date} (in {days} days)")
                     }
                 })
                 .unwrap_or_else(|_| e.expires.clone());
@@ -318,8 +320,13 @@ pub fn explain(
             writeln!(out, "\n{}\n  {h}", p.bold("How to fix it"))?;
         }
         let about = |e: &&paved::suite::Example| e.policy == policy.name && e.rule.as_ref().is_none_or(|r| r == &rule.id);
-        let bad = examples.iter().filter(about).find(|e| e.result == paved::Outcome::Fail && e.rule.is_some());
-        let good = examples.iter().filter(about).find(|e| e.result == paved::Outcome::Pass);
+        // Cases about this rule alone make the clearest examples.
+        let pick = |result: paved::Outcome| {
+            let mut found: Vec<_> = examples.iter().filter(about).filter(|e| e.result == result).collect();
+            found.sort_by_key(|e| (!e.focused, e.rule.is_none()));
+            found.first().copied()
+        };
+        let (bad, good) = (pick(paved::Outcome::Fail), pick(paved::Outcome::Pass));
         for (title, e) in [("Bad example (fails the rule)", bad), ("Good example (passes)", good)] {
             if let Some(e) = e {
                 writeln!(out, "\n{} {}", p.bold(title), p.dim(&format!("— test case `{}`", e.case)))?;

@@ -223,6 +223,7 @@ impl TestSuite {
                         rule: e.rule.clone(),
                         result: e.result,
                         resource: r.value.clone(),
+                        focused: c.expect.len() == 1,
                     });
                 }
             }
@@ -244,6 +245,8 @@ pub struct Example {
     pub result: Outcome,
     /// The resource.
     pub resource: Value,
+    /// Whether it is the case's only expectation (a case about this rule alone).
+    pub focused: bool,
 }
 
 fn is_test_file(p: &Path) -> bool {

@@ -13,7 +13,14 @@ fn paved() -> Command {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = paved().args(args).output().unwrap();
+    output(paved().args(args).output().unwrap())
+}
+
+fn run_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    output(paved().args(args).write_stdin(stdin.to_owned()).output().unwrap())
+}
+
+fn output(out: std::process::Output) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
@@ -101,7 +108,7 @@ fn input_errors_exit_two() {
 
 #[test]
 fn schema_prints_each_kind_and_matches_the_committed_files() {
-    for kind in ["Policy", "PolicyException", "Bundle"] {
+    for kind in ["Policy", "PolicyException", "Bundle", "PolicyTest"] {
         let (code, out, _) = run(&["schema", kind]);
         assert_eq!(code, 0);
         let committed = std::fs::read_to_string(format!("{}/../schemas/{kind}.json", env!("CARGO_MANIFEST_DIR")))
@@ -197,4 +204,275 @@ fn packs_are_listed() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 3);
+}
+
+const FIXTURES: &str = "cli/tests/fixtures";
+const EXCEPTIONS: &str = "cli/tests/fixtures/exceptions";
+
+fn check_as(format: &str) -> (i32, String) {
+    let (code, out, err) =
+        run(&["check", "--bundle", "examples/bundle", "examples/manifests", "--now", NOW, "--format", format]);
+    assert!(err.is_empty(), "{err}");
+    (code, out)
+}
+
+#[test]
+fn sarif_is_valid_sarif_2_1_0() {
+    let (code, out) = check_as("sarif");
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/schemas/sarif-schema-2.1.0.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // What GitHub code scanning needs: rules with help, results with a file region.
+    let run = &sarif["runs"][0];
+    assert!(run["tool"]["driver"]["rules"].as_array().unwrap().iter().all(|r| r["help"]["text"].is_string()));
+    for r in run["results"].as_array().unwrap() {
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().starts_with("examples/"));
+    }
+    let suppressed = run["results"].as_array().unwrap().iter().filter(|r| r["suppressions"].is_array()).count();
+    assert_eq!(suppressed, 1, "the waived finding is kept, suppressed");
+    insta::assert_snapshot!("check_sarif", out);
+}
+
+#[test]
+fn junit_has_a_case_per_resource_and_policy() {
+    let (code, out) = check_as("junit");
+    assert_eq!(code, 1);
+    let doc = roxmltree::Document::parse(&out).unwrap();
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    let failures = cases.iter().filter(|c| c.children().any(|n| n.has_tag_name("failure"))).count();
+    assert_eq!(cases.len(), 8);
+    assert_eq!(failures, 2);
+    assert_eq!(doc.root_element().attribute("failures"), Some("2"));
+    insta::assert_snapshot!("check_junit", out);
+}
+
+#[test]
+fn github_annotations_name_file_and_line() {
+    let (code, out) = check_as("github");
+    assert_eq!(code, 1);
+    assert!(out.lines().filter(|l| l.starts_with("::error file=examples/manifests/storefront.yaml,line=")).count() == 3);
+    assert!(out.contains("::warning file="), "{out}");
+    assert!(!out.contains("legacy-billing-sidecar"), "waived findings are not annotated");
+    insta::assert_snapshot!("check_github", out);
+}
+
+#[test]
+fn policy_report_per_namespace() {
+    let (code, out) = check_as("policy-report");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let items = v["items"].as_array().unwrap();
+    let scopes: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| (i["kind"].as_str().unwrap(), i["metadata"]["namespace"].as_str().unwrap_or_default()))
+        .collect();
+    // The billing Namespace itself is cluster-scoped.
+    assert_eq!(scopes, [("ClusterPolicyReport", ""), ("PolicyReport", "billing"), ("PolicyReport", "shop")]);
+    for report in items {
+        assert_eq!(report["apiVersion"], "wgpolicyk8s.io/v1alpha2");
+        let results = report["results"].as_array().unwrap();
+        let total: u64 = report["summary"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(total as usize, results.len());
+    }
+    let shop = &items[2];
+    assert_eq!(shop["summary"]["fail"], 3);
+    assert_eq!(shop["summary"]["warn"], 1);
+    assert_eq!(items[1]["summary"]["skip"], 1, "the waived finding is a skip");
+    insta::assert_snapshot!("check_policy_report", out);
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    // billing.yaml alone has only a waived finding; with the warning horizon the exception is
+    // expiring, and the storefront has warnings and denials.
+    let args = |fail_on: &'static str, file: &'static str| {
+        run(&["check", "--bundle", "examples/bundle", file, "--now", NOW, "--fail-on", fail_on]).0
+    };
+    assert_eq!(args("deny", "examples/manifests/storefront.yaml"), 1);
+    assert_eq!(args("never", "examples/manifests/storefront.yaml"), 0);
+    assert_eq!(args("warn", "examples/manifests/billing.yaml"), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let warned = dir.path().join("warned.yaml");
+    std::fs::write(
+        &warned,
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: shop, labels: {team: web}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: registry.acme.dev/job:1.0.0\n          resources: {requests: {cpu: 1, memory: 1Gi}, limits: {memory: 1Gi}}\n          securityContext: {allowPrivilegeEscalation: false}\n",
+    )
+    .unwrap();
+    let w = warned.to_str().unwrap();
+    let (deny, out, _) = run(&["check", "--bundle", "examples/bundle", w, "--now", NOW]);
+    assert!(out.contains("→ warn"), "{out}");
+    assert_eq!(deny, 0);
+    let (warn, _, _) = run(&["check", "--bundle", "examples/bundle", w, "--now", NOW, "--fail-on", "warn"]);
+    assert_eq!(warn, 1);
+}
+
+#[test]
+fn exceptions_from_their_own_directory() {
+    let exceptions = format!("{FIXTURES}/exceptions");
+    let (code, out, _) = run(&[
+        "check",
+        "--bundle",
+        "examples/bundle",
+        "--exceptions",
+        &exceptions,
+        "examples/manifests/storefront.yaml",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let waived: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["waivedBy"].as_str())
+        .collect();
+    assert_eq!(waived, ["storefront-single-replica"]);
+    // A policy in an exceptions directory is a mistake, pointed at.
+    let (code, _, err) = run(&["check", "--exceptions", "examples/bundle", "examples/manifests"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("holds policy `container-hygiene`") && err.contains("examples/bundle/workloads.yaml"), "{err}");
+}
+
+#[test]
+fn namespace_labels_from_a_file() {
+    let bundle = format!("{FIXTURES}/namespaces/bundle");
+    let check = |labels: &str| {
+        let (code, out, err) = run(&[
+            "check",
+            "--bundle",
+            &bundle,
+            "--namespace-labels",
+            labels,
+            "examples/manifests",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ]);
+        assert!(err.is_empty(), "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let denied: Vec<String> =
+            v["findings"].as_array().unwrap().iter().map(|f| f["resource"]["namespace"].as_str().unwrap().into()).collect();
+        (code, denied)
+    };
+    // The mapping form: shop is production.
+    assert_eq!(check(&format!("{FIXTURES}/namespaces/labels.yaml")), (1, vec!["shop".to_owned()]));
+    // Namespace objects: billing is production, but billing.yaml holds the billing Namespace
+    // itself, whose own labels win (they are the state being applied).
+    assert_eq!(check(&format!("{FIXTURES}/namespaces/namespaces.yaml")), (0, vec![]));
+    let (code, out, _) = run_stdin(
+        &["check", "--bundle", &bundle, "--namespace-labels", &format!("{FIXTURES}/namespaces/namespaces.yaml"), "-"],
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: billing}\nspec: {template: {spec: {containers: []}}}\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("production-owners/on-call"), "{out}");
+    // Without labels no namespace is production.
+    let (code, out, _) = run(&["check", "--bundle", &bundle, "examples/manifests", "--now", NOW]);
+    assert_eq!(code, 0, "{out}");
+    // A label that is not a string is pointed at.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("labels.yaml");
+    std::fs::write(&bad, "shop:\n  replicas: 3\n").unwrap();
+    let (code, _, err) = run(&["check", "--namespace-labels", bad.to_str().unwrap(), "examples/manifests"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("labels.yaml:2:") && err.contains("must be a string"), "{err}");
+}
+
+#[test]
+fn policy_tests_of_the_packs_pass() {
+    let (code, out, err) = run(&["test", "packs/tests"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok: 3 suites"), "{out}");
+}
+
+#[test]
+fn a_failing_policy_test_shows_what_differed() {
+    let file = format!("{FIXTURES}/tests/storefront.test.yaml");
+    let (code, out, _) = run(&["test", &file]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("test_failing_human", out);
+    let (code, out, _) = run(&["test", &file, "--format", "junit"]);
+    assert_eq!(code, 1);
+    let doc = roxmltree::Document::parse(&out).unwrap();
+    assert_eq!(doc.root_element().attribute("failures"), Some("1"));
+    insta::assert_snapshot!("test_failing_junit", out);
+    let (code, out, _) = run(&["test", &file, "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["cases"][1]["checks"][0]["actual"], "fail");
+}
+
+#[test]
+fn a_policy_test_with_typos_is_rejected_whole() {
+    let (code, out, err) = run(&["test", &format!("{FIXTURES}/tests/typos.test.yaml")]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    insta::assert_snapshot!("test_typos", err);
+}
+
+#[test]
+fn exceptions_are_listed_and_expired_ones_fail() {
+    let (code, out, _) = run(&["exceptions", "examples/bundle", EXCEPTIONS, "--now", NOW]);
+    assert_eq!(code, 0, "{out}");
+    insta::assert_snapshot!("exceptions_human", out);
+    // Three weeks later the billing exception has lapsed.
+    let later = "2026-12-26T00:00:00Z";
+    let (code, out, _) = run(&["exceptions", "examples/bundle", EXCEPTIONS, "--now", later, "--expiring", "30d"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("expired") && out.contains("legacy-billing-sidecar"), "{out}");
+    assert!(out.contains("storefront-single-replica"), "lapses within 30 days: {out}");
+    let (_, out, _) = run(&["exceptions", "examples/bundle", EXCEPTIONS, "--now", later, "--expiring", "7d"]);
+    assert!(!out.contains("storefront-single-replica"), "lapses in 20 days: {out}");
+    let (code, out, _) = run(&["exceptions", EXCEPTIONS, "--now", NOW, "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["ticket"], "WEB-77");
+    assert_eq!(v[0]["status"], "active");
+    let (code, _, err) = run(&["exceptions", EXCEPTIONS, "--expiring", "a month"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--expiring"), "{err}");
+}
+
+#[test]
+fn explain_shows_the_rule_its_examples_and_the_way_out() {
+    let (code, out, _) = run(&["explain", "image-pinned"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("explain_image_pinned", out);
+    let (code, out, _) = run(&["explain", "pod-security-restricted/runAsNonRoot"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Bad example") && out.contains("runAsNonRoot: false"), "{out}");
+    let (code, out, _) = run(&["explain", "pinned-image", "--bundle", "examples/bundle"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("container-hygiene/pinned-image"), "{out}");
+    let (code, _, err) = run(&["explain", "image-pined"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean `image-pinned`?"), "{err}");
+}
+
+#[test]
+fn help_version_and_completions() {
+    for cmd in ["check", "test", "exceptions", "explain", "schema", "completions"] {
+        let (code, out, _) = run(&[cmd, "--help"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Examples:"), "`paved {cmd} --help` has no examples:\n{out}");
+    }
+    let (_, out, _) = run(&["--version"]);
+    assert!(out.contains(env!("CARGO_PKG_VERSION")) && out.contains("plugin contract"), "{out}");
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, _) = run(&["completions", shell]);
+        assert_eq!(code, 0);
+        assert!(out.contains("paved") && out.contains("exceptions") && out.contains("fail-on"), "{shell}");
+    }
 }

@@ -63,7 +63,7 @@ pub fn policy_report(report: &Report, policies: &[PolicyInfo], now: Timestamp) -
             let kind = if namespace.is_empty() {
                 "ClusterPolicyReport"
             } else {
-                metadata["namespace"] = json!(namespace);
+                insert(&mut metadata, "namespace", json!(namespace));
                 "PolicyReport"
             };
             json!({
@@ -92,7 +92,7 @@ fn result(
     let res = &r.resource;
     let mut object = json!({ "apiVersion": res.api_version, "kind": res.kind, "name": res.name });
     if !res.namespace.is_empty() {
-        object["namespace"] = json!(res.namespace);
+        insert(&mut object, "namespace", json!(res.namespace));
     }
     let mut v = json!({
         "source": "paved",
@@ -106,7 +106,13 @@ fn result(
         "resources": [object],
     });
     if properties.as_object().is_some_and(|m| !m.is_empty()) {
-        v["properties"] = properties;
+        insert(&mut v, "properties", properties);
     }
     v
+}
+
+fn insert(object: &mut Value, key: &str, value: Value) {
+    if let Some(m) = object.as_object_mut() {
+        m.insert(key.to_owned(), value);
+    }
 }
