@@ -247,6 +247,12 @@ impl<'a> Builder<'a> {
             if map.contains_key(&key) {
                 return Err(err(pos, format!("duplicate key `{key}`")));
             }
+            // A block mapping's start event comes after its first key; the mapping starts there.
+            if map.is_empty() {
+                if let Some(start) = self.spans.values.get_mut(pointer.as_str()) {
+                    *start = (*start).min(pos);
+                }
+            }
             self.spans.keys.insert(format!("{pointer}/{}", escape_segment(&key)).into(), pos);
             *pending_key = Some((key, pos));
         }
