@@ -100,8 +100,13 @@ pub fn run(args: CheckArgs) -> ExitCode {
     };
     let names: Vec<&str> = engine.policy_names().collect();
     if let Some(p) = ctx.params.keys().find(|p| !names.contains(&p.as_str())) {
-        let hint = paved::did_you_mean(p, names.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-        return usage(&format!("--set names policy `{p}`, which is not loaded{hint}; the policies are: {}", names.join(", ")));
+        let hint = paved::did_you_mean(p, names.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return usage(&format!(
+            "--set names policy `{p}`, which is not loaded{hint}; the policies are: {}",
+            names.join(", ")
+        ));
     }
     let resources = match read_resources(&args.paths) {
         Ok(r) => r,

@@ -17,7 +17,8 @@ use paved::{Bundle, Engine, Error, Timestamp};
 const EXIT_FAILED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
-const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nplugin contract: none (this build has no plugin host)");
+const LONG_VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), "\nplugin contract: none (this build has no plugin host)");
 
 #[derive(Parser)]
 #[command(name = "paved", version, long_version = LONG_VERSION, about = "Policy and golden-path engine for platform teams")]
@@ -355,9 +356,13 @@ fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
                     std::iter::once(name.clone()).chain(p.rules.into_iter().map(move |r| format!("{name}/{}", r.id)))
                 })
                 .collect();
-            let rule_names: Vec<&str> =
-                names.iter().map(|n| n.rsplit('/').next().unwrap_or(n)).chain(names.iter().map(String::as_str)).collect();
-            let hint = paved::did_you_mean(query, rule_names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+            let rule_names: Vec<&str> = names
+                .iter()
+                .map(|n| n.rsplit('/').next().unwrap_or(n))
+                .chain(names.iter().map(String::as_str))
+                .collect();
+            let hint =
+                paved::did_you_mean(query, rule_names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
             usage(&format!("no rule or policy `{query}` in the built-in packs or the given bundles{hint}"))
         }
         [(origin, policy, rules, tests)] => {

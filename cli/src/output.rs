@@ -179,7 +179,12 @@ pub fn error(e: &Error, color: bool) {
 
 /// Policy test results: a line per suite, every failed case with what differed (every case
 /// with `verbose`), and a summary.
-pub fn tests(out: &mut impl Write, reports: &[paved::suite::SuiteReport], verbose: bool, color: bool) -> io::Result<()> {
+pub fn tests(
+    out: &mut impl Write,
+    reports: &[paved::suite::SuiteReport],
+    verbose: bool,
+    color: bool,
+) -> io::Result<()> {
     let p = Paint(color);
     let (mut cases, mut failed) = (0, 0);
     for s in reports {
@@ -210,7 +215,12 @@ pub fn tests(out: &mut impl Write, reports: &[paved::suite::SuiteReport], verbos
 }
 
 /// Exceptions as a table: status, name, owner, expiry (and how far off), ticket, what it waives.
-pub fn exceptions(out: &mut impl Write, list: &[paved::ExceptionReport], now: Timestamp, color: bool) -> io::Result<()> {
+pub fn exceptions(
+    out: &mut impl Write,
+    list: &[paved::ExceptionReport],
+    now: Timestamp,
+    color: bool,
+) -> io::Result<()> {
     let p = Paint(color);
     if list.is_empty() {
         return writeln!(out, "no exceptions");
@@ -286,10 +296,17 @@ pub fn explain(
     let examples: Vec<paved::suite::Example> = tests.iter().flat_map(paved::TestSuite::examples).collect();
     let mut kinds = if policy.kinds.is_empty() { "every kind".to_owned() } else { policy.kinds.join(", ") };
     if policy.pod_controllers {
-        kinds.push_str(" and the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs");
+        kinds.push_str(
+            " and the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs",
+        );
     }
     for rule in rules {
-        writeln!(out, "{} {}", p.bold(&format!("{}/{}", policy.name, rule.id)), p.dim(&format!("({origin}, policy version {})", policy.version)))?;
+        writeln!(
+            out,
+            "{} {}",
+            p.bold(&format!("{}/{}", policy.name, rule.id)),
+            p.dim(&format!("({origin}, policy version {})", policy.version))
+        )?;
         writeln!(out, "  {}", rule.message)?;
         writeln!(
             out,
@@ -319,7 +336,8 @@ pub fn explain(
         if let Some(h) = &rule.help {
             writeln!(out, "\n{}\n  {h}", p.bold("How to fix it"))?;
         }
-        let about = |e: &&paved::suite::Example| e.policy == policy.name && e.rule.as_ref().is_none_or(|r| r == &rule.id);
+        let about =
+            |e: &&paved::suite::Example| e.policy == policy.name && e.rule.as_ref().is_none_or(|r| r == &rule.id);
         // Cases about this rule alone make the clearest examples.
         let pick = |result: paved::Outcome| {
             let mut found: Vec<_> = examples.iter().filter(about).filter(|e| e.result == result).collect();

@@ -160,7 +160,10 @@ pub fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Na
             }
             continue;
         }
-        out.insert(id.name, string_map(r.value.pointer("/metadata/labels"), r.origin.as_ref(), "/metadata/labels", &mut diags));
+        out.insert(
+            id.name,
+            string_map(r.value.pointer("/metadata/labels"), r.origin.as_ref(), "/metadata/labels", &mut diags),
+        );
     }
     for doc in maps {
         match &doc.value {

@@ -28,11 +28,14 @@ use crate::resource::{self, Resource};
 /// spec:
 ///   packs: [platform-baseline]
 ///   cases:
-///     - name: a pod without a team is not attributed
+///     - name: a floating tag is not pinned
 ///       resources:
-///         - { apiVersion: v1, kind: Pod, metadata: { name: web, namespace: shop }, spec: { containers: [] } }
+///         - apiVersion: v1
+///           kind: Pod
+///           metadata: { name: web, namespace: shop }
+///           spec: { containers: [ { name: app, image: "nginx:latest" } ] }
 ///       expect:
-///         - { resource: Pod/web, policy: cost-labels, result: fail }
+///         - { resource: Pod/web, policy: images, rule: image-pinned, result: fail }
 /// "#)?;
 /// let report = suites[0].run("2026-01-01T00:00:00Z".parse().unwrap());
 /// assert!(report.passed());
@@ -186,7 +189,12 @@ impl TestSuite {
         let engine = match Engine::builder().bundle(self.bundle.clone()).bundle(case.exceptions.clone()).build() {
             Ok(e) => e,
             Err(e) => {
-                return CaseReport { name: case.name.clone(), line: case.line, checks: Vec::new(), error: Some(e.to_string()) }
+                return CaseReport {
+                    name: case.name.clone(),
+                    line: case.line,
+                    checks: Vec::new(),
+                    error: Some(e.to_string()),
+                }
             }
         };
         let ctx = Context { now: case.now.or(self.now).unwrap_or(now), ..self.base.clone() };

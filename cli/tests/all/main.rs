@@ -227,7 +227,8 @@ fn sarif_is_valid_sarif_2_1_0() {
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     // What GitHub code scanning needs: rules with help, results with a file region.
     let run = &sarif["runs"][0];
@@ -235,7 +236,10 @@ fn sarif_is_valid_sarif_2_1_0() {
     for r in run["results"].as_array().unwrap() {
         let region = &r["locations"][0]["physicalLocation"]["region"];
         assert!(region["startLine"].as_u64().unwrap() > 0, "{r}");
-        assert!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().starts_with("examples/"));
+        assert!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("examples/"));
     }
     let suppressed = run["results"].as_array().unwrap().iter().filter(|r| r["suppressions"].is_array()).count();
     assert_eq!(suppressed, 1, "the waived finding is kept, suppressed");
@@ -259,7 +263,9 @@ fn junit_has_a_case_per_resource_and_policy() {
 fn github_annotations_name_file_and_line() {
     let (code, out) = check_as("github");
     assert_eq!(code, 1);
-    assert!(out.lines().filter(|l| l.starts_with("::error file=examples/manifests/storefront.yaml,line=")).count() == 3);
+    assert!(
+        out.lines().filter(|l| l.starts_with("::error file=examples/manifests/storefront.yaml,line=")).count() == 3
+    );
     assert!(out.contains("::warning file="), "{out}");
     assert!(!out.contains("legacy-billing-sidecar"), "waived findings are not annotated");
     insta::assert_snapshot!("check_github", out);
@@ -332,17 +338,15 @@ fn exceptions_from_their_own_directory() {
     ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let waived: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["waivedBy"].as_str())
-        .collect();
+    let waived: Vec<&str> = v["findings"].as_array().unwrap().iter().filter_map(|f| f["waivedBy"].as_str()).collect();
     assert_eq!(waived, ["storefront-single-replica"]);
     // A policy in an exceptions directory is a mistake, pointed at.
     let (code, _, err) = run(&["check", "--exceptions", "examples/bundle", "examples/manifests"]);
     assert_eq!(code, 2);
-    assert!(err.contains("holds policy `container-hygiene`") && err.contains("examples/bundle/workloads.yaml"), "{err}");
+    assert!(
+        err.contains("holds policy `container-hygiene`") && err.contains("examples/bundle/workloads.yaml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -363,8 +367,12 @@ fn namespace_labels_from_a_file() {
         ]);
         assert!(err.is_empty(), "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        let denied: Vec<String> =
-            v["findings"].as_array().unwrap().iter().map(|f| f["resource"]["namespace"].as_str().unwrap().into()).collect();
+        let denied: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["resource"]["namespace"].as_str().unwrap().into())
+            .collect();
         (code, denied)
     };
     // The mapping form: shop is production.
@@ -392,9 +400,9 @@ fn namespace_labels_from_a_file() {
 
 #[test]
 fn policy_tests_of_the_packs_pass() {
-    let (code, out, err) = run(&["test", "packs/tests"]);
+    let (code, out, err) = run(&["test", "packs/tests", "examples/tests"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("ok: 3 suites"), "{out}");
+    assert!(out.contains("ok: 4 suites"), "{out}");
 }
 
 #[test]

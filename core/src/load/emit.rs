@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(back(&text), v);
         assert!(text.contains("  script: |\n    echo hi\n    exit 0\n"), "{text}");
         assert!(text.contains("a: \"yes\""), "{text}");
-        assert_eq!(to_yaml(&json!({"cpu": "100m", "v": "1.4.2", "d": "2026-01-01", "o": "0755"})), "cpu: 100m\nv: \"1.4.2\"\nd: \"2026-01-01\"\no: \"0755\"\n");
+        assert_eq!(
+            to_yaml(&json!({"cpu": "100m", "v": "1.4.2", "d": "2026-01-01", "o": "0755"})),
+            "cpu: 100m\nv: \"1.4.2\"\nd: \"2026-01-01\"\no: \"0755\"\n"
+        );
     }
 
     fn value() -> impl Strategy<Value = Value> {

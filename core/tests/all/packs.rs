@@ -25,9 +25,9 @@ fn every_rule_of_every_pack_is_tested_and_the_tests_pass() {
                 problems.push(format!("{}: no case where policy {} passes", pack.name, p.name));
             }
             for r in &p.rules {
-                let broken = examples
-                    .iter()
-                    .any(|e| e.policy == p.name && e.rule.as_deref() == Some(r.id.as_str()) && e.result == Outcome::Fail);
+                let broken = examples.iter().any(|e| {
+                    e.policy == p.name && e.rule.as_deref() == Some(r.id.as_str()) && e.result == Outcome::Fail
+                });
                 if !broken {
                     problems.push(format!("{}: no case that breaks {}/{}", pack.name, p.name, r.id));
                 }

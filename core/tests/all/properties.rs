@@ -158,3 +158,31 @@ fn the_report_is_stable_across_runs() {
     );
     assert_eq!(v["exceptions"][0]["status"], "active");
 }
+
+/// Large inputs are evaluated in parallel; the report is the one each resource gets alone,
+/// concatenated in input order.
+#[test]
+fn parallel_evaluation_gives_the_sequential_report() {
+    let bundle =
+        Bundle::from_str("b.yaml", &policies().iter().map(|d| format!("---\n{d}\n")).collect::<String>()).unwrap();
+    let engine = Engine::builder().bundle(bundle).build().unwrap();
+    let one = Resource::from_str("resources.yaml", RESOURCES).unwrap();
+    let many: Vec<Resource> = (0..200).flat_map(|_| one.iter().cloned()).collect();
+    let ctx = Context::at("2026-07-01T00:00:00Z".parse().unwrap());
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let all = engine.evaluate_observed(&many, &ctx, &|| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(calls.into_inner(), many.len());
+    let mut findings = Vec::new();
+    let mut resources = Vec::new();
+    for r in &many {
+        let alone = engine.evaluate(std::slice::from_ref(r), &ctx);
+        findings.extend(alone.findings);
+        resources.extend(alone.resources);
+    }
+    assert_eq!(all.findings, findings);
+    assert_eq!(all.resources, resources);
+    assert_eq!(all.summary.resources, 600);
+    assert!(all.by_resource().all(|(r, fs)| fs.iter().all(|f| f.resource == r.resource)));
+}
