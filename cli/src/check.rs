@@ -10,7 +10,7 @@ use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use paved::{Bundle, Context, Decision, Engine, Error, Resource};
 
-use crate::{fail, instant, output, print, usage, EXIT_FAILED};
+use crate::{fail, instant, outcome, output, print, print_with, usage};
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
@@ -122,25 +122,20 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Format::Github => paved::formats::github(&report),
         Format::PolicyReport => crate::pretty(&paved::formats::policy_report(&report, &policies, ctx.now)),
         Format::Human => {
-            let mut out = Vec::new();
-            let _ = output::human(&mut out, &report, crate::stdout_color());
-            String::from_utf8_lossy(&out).into_owned()
+            return finish(print_with(|out| output::human(out, &report, crate::stdout_color())), &report, args.fail_on)
         }
     };
-    let written = print(&text);
-    if written != ExitCode::SUCCESS {
-        return written;
-    }
-    let failed = match args.fail_on {
+    finish(print(&text), &report, args.fail_on)
+}
+
+/// The exit status: 1 when the report fails at the `--fail-on` threshold.
+fn finish(written: ExitCode, report: &paved::Report, fail_on: FailOn) -> ExitCode {
+    let failed = match fail_on {
         FailOn::Deny => report.decision == Decision::Deny,
         FailOn::Warn => report.decision >= Decision::Warn,
         FailOn::Never => false,
     };
-    if failed {
-        ExitCode::from(EXIT_FAILED)
-    } else {
-        ExitCode::SUCCESS
-    }
+    outcome(written, failed)
 }
 
 /// The packs (the defaults when no bundle or pack is named), then the bundles, then the

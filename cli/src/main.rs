@@ -102,6 +102,9 @@ enum Command {
         packs: Vec<String>,
     },
     /// List the built-in policy packs, their policies and rules.
+    #[command(after_help = "Examples:
+  paved packs
+  paved packs --format json | jq '.[].policies[].rules[].id'")]
     Packs {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
@@ -197,6 +200,22 @@ fn print(text: &str) -> ExitCode {
     }
 }
 
+/// Writes what `write` produces (for people) to standard output.
+fn print_with(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> ExitCode {
+    let mut text = Vec::new();
+    let _ = write(&mut text);
+    print(&String::from_utf8_lossy(&text))
+}
+
+/// The exit status of a command whose output was `written`: 1 if it `failed`.
+fn outcome(written: ExitCode, failed: bool) -> ExitCode {
+    match (written == ExitCode::SUCCESS, failed) {
+        (false, _) => written,
+        (true, true) => ExitCode::from(EXIT_FAILED),
+        (true, false) => ExitCode::SUCCESS,
+    }
+}
+
 fn pretty(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).map(|s| s + "\n").unwrap_or_default()
 }
@@ -225,20 +244,9 @@ fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat)
     let written = match format {
         TestFormat::Json => print(&pretty(&reports)),
         TestFormat::Junit => print(&paved::suite::junit(&reports)),
-        TestFormat::Human => {
-            let mut text = Vec::new();
-            let _ = output::tests(&mut text, &reports, verbose, stdout_color());
-            print(&String::from_utf8_lossy(&text))
-        }
+        TestFormat::Human => print_with(|text| output::tests(text, &reports, verbose, stdout_color())),
     };
-    if written != ExitCode::SUCCESS {
-        return written;
-    }
-    if reports.iter().all(paved::suite::SuiteReport::passed) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_FAILED)
-    }
+    outcome(written, !reports.iter().all(paved::suite::SuiteReport::passed))
 }
 
 fn exceptions(paths: &[PathBuf], now: Option<&str>, expiring: Option<&str>, format: ListFormat) -> ExitCode {
@@ -270,20 +278,9 @@ fn exceptions(paths: &[PathBuf], now: Option<&str>, expiring: Option<&str>, form
         .collect();
     let written = match format {
         ListFormat::Json => print(&pretty(&shown)),
-        ListFormat::Human => {
-            let mut text = Vec::new();
-            let _ = output::exceptions(&mut text, &shown, now, stdout_color());
-            print(&String::from_utf8_lossy(&text))
-        }
+        ListFormat::Human => print_with(|text| output::exceptions(text, &shown, now, stdout_color())),
     };
-    if written != ExitCode::SUCCESS {
-        return written;
-    }
-    if failed {
-        ExitCode::from(EXIT_FAILED)
-    } else {
-        ExitCode::SUCCESS
-    }
+    outcome(written, failed)
 }
 
 /// `30d`, `2w`, `12h`, `90m`: a span of days, weeks, hours or minutes.
@@ -366,9 +363,7 @@ fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
             usage(&format!("no rule or policy `{query}` in the built-in packs or the given bundles{hint}"))
         }
         [(origin, policy, rules, tests)] => {
-            let mut text = Vec::new();
-            let _ = output::explain(&mut text, origin, policy, rules, tests, stdout_color());
-            print(&String::from_utf8_lossy(&text))
+            print_with(|text| output::explain(text, origin, policy, rules, tests, stdout_color()))
         }
         many => {
             let names: Vec<String> = many
@@ -396,11 +391,7 @@ fn packs(format: ListFormat) -> ExitCode {
                 .collect();
             print(&pretty(&v))
         }
-        ListFormat::Human => {
-            let mut text = Vec::new();
-            let _ = output::packs(&mut text, &listed);
-            print(&String::from_utf8_lossy(&text))
-        }
+        ListFormat::Human => print_with(|text| output::packs(text, &listed)),
     }
 }
 

@@ -448,17 +448,10 @@ fn find(ids: &[ResourceRef], name: &str) -> Result<usize, (String, Option<String
         .filter(|(_, r)| r.kind == kind && r.name == object && namespace.is_none_or(|ns| r.namespace == ns))
         .map(|(i, _)| i)
         .collect();
-    let named = |r: &ResourceRef| {
-        if r.namespace.is_empty() {
-            format!("{}/{}", r.kind, r.name)
-        } else {
-            format!("{}/{}/{}", r.kind, r.namespace, r.name)
-        }
-    };
     match hits.as_slice() {
         [one] => Ok(*one),
         [] => {
-            let all: Vec<String> = ids.iter().map(named).collect();
+            let all: Vec<String> = ids.iter().map(ResourceRef::to_string).collect();
             let help = match did_you_mean(name, all.iter().map(String::as_str)) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None if all.is_empty() => "the case has no resources".into(),

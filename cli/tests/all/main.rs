@@ -471,7 +471,7 @@ fn explain_shows_the_rule_its_examples_and_the_way_out() {
 
 #[test]
 fn help_version_and_completions() {
-    for cmd in ["check", "test", "exceptions", "explain", "schema", "completions"] {
+    for cmd in ["check", "test", "exceptions", "explain", "packs", "schema", "completions"] {
         let (code, out, _) = run(&[cmd, "--help"]);
         assert_eq!(code, 0);
         assert!(out.contains("Examples:"), "`paved {cmd} --help` has no examples:\n{out}");

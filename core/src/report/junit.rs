@@ -21,7 +21,7 @@ pub fn junit(report: &Report) -> String {
         let mut cases = String::new();
         let (mut tests, mut failures) = (0, 0);
         for (r, findings) in resources {
-            let object = object(r);
+            let object = r.resource.to_string();
             for policy in &r.policies {
                 tests += 1;
                 let mine: Vec<&Finding> = findings.iter().filter(|f| &f.policy == policy).collect();
@@ -73,15 +73,6 @@ pub fn junit(report: &Report) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"paved\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\" skipped=\"0\">\n{body}</testsuites>\n"
     )
-}
-
-fn object(r: &ResourceReport) -> String {
-    let r = &r.resource;
-    if r.namespace.is_empty() {
-        format!("{}/{}", r.kind, r.name)
-    } else {
-        format!("{}/{}/{}", r.kind, r.namespace, r.name)
-    }
 }
 
 /// One finding as a line of text.

@@ -97,6 +97,17 @@ pub struct ResourceRef {
     pub name: String,
 }
 
+impl std::fmt::Display for ResourceRef {
+    /// `Kind/namespace/name`, or `Kind/name` for a cluster-scoped object (as tests name them).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
 /// A place in an input file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -56,12 +56,7 @@ fn rule_id(f: &Finding) -> String {
 }
 
 fn result(f: &Finding, rule_index: Option<usize>) -> Value {
-    let r = &f.resource;
-    let object = if r.namespace.is_empty() {
-        format!("{}/{}", r.kind, r.name)
-    } else {
-        format!("{}/{}/{}", r.kind, r.namespace, r.name)
-    };
+    let object = f.resource.to_string();
     let mut location = json!({
         "logicalLocations": [{ "fullyQualifiedName": format!("{object}#{}", f.path), "kind": "object" }],
     });
