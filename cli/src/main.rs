@@ -42,6 +42,29 @@ enum Command {
   paved check --pack pod-security-restricted --set pod-security-restricted.kubernetesVersion=v1.30 k8s/
   paved check --namespace-labels namespaces.yaml --fail-on warn --format github k8s/")]
     Check(check::CheckArgs),
+    /// Render a golden path: a developer's inputs become complete, compliant manifests.
+    ///
+    /// The highest version the range allows is used. Inputs are checked against the golden
+    /// path's schema (every problem at once) and the manifests against its policies: a render
+    /// that its policies deny fails (exit 1) with the findings.
+    #[command(after_help = "Examples:
+  paved render web-service -f checkout.yaml
+  paved render web-service@^1 -f checkout.yaml > k8s/checkout.yaml
+  paved render web-service@1.0.0 -f checkout.yaml --format json
+  paved render platform-api --bundle golden-paths/ -f api.yaml")]
+    Render {
+        /// `NAME` or `NAME@RANGE` (semver, e.g. `^1`, `>=1.2, <3`).
+        golden_path: String,
+        /// The inputs (YAML or JSON); `-` reads standard input.
+        #[arg(long = "inputs", short = 'f', value_name = "FILE")]
+        inputs: String,
+        /// Bundles holding more golden paths, and the policies they name (repeatable).
+        #[arg(long = "bundle", short = 'b')]
+        bundles: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RenderFormat::Yaml)]
+        format: RenderFormat,
+    },
     /// Run policy tests (`kind: PolicyTest` files).
     ///
     /// Directories are searched for files whose names end in `test.yaml` or `test.yml`.
@@ -138,6 +161,14 @@ enum ListFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum RenderFormat {
+    /// Multi-document YAML, ready for `kubectl apply -f -`.
+    Yaml,
+    /// A `v1` `List`.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum TestFormat {
     /// For people.
     Human,
@@ -151,6 +182,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Render { golden_path, inputs, bundles, format } => render(&golden_path, &inputs, &bundles, format),
         Command::Test { paths, now, verbose, format } => test(&paths, now.as_deref(), verbose, format),
         Command::Exceptions { paths, now, expiring, format } => {
             exceptions(&paths, now.as_deref(), expiring.as_deref(), format)
@@ -225,6 +257,51 @@ fn load_bundles(paths: &[PathBuf]) -> Result<Bundle, Error> {
     let here = [PathBuf::from(".")];
     let paths = if paths.is_empty() { &here[..] } else { paths };
     Bundle::from_paths(paths)
+}
+
+fn render(spec: &str, inputs: &str, bundles: &[PathBuf], format: RenderFormat) -> ExitCode {
+    let mut bundle = match paved::golden::builtin() {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    for b in bundles {
+        match Bundle::from_paths(std::slice::from_ref(b)) {
+            Ok(more) => bundle = bundle.merge(more),
+            Err(e) => return fail(&e),
+        }
+    }
+    let (file, text) = if inputs == "-" {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            return usage(&format!("cannot read standard input: {e}"));
+        }
+        ("<stdin>".to_owned(), text)
+    } else {
+        match std::fs::read_to_string(inputs) {
+            Ok(t) => (inputs.to_owned(), t),
+            Err(e) => return usage(&format!("cannot read {inputs}: {e}")),
+        }
+    };
+    let rendered = match bundle.golden_path(spec).and_then(|g| g.render_text(&file, &text, &bundle)) {
+        Ok(r) => r,
+        Err(Error::NonCompliant { golden_path, report }) => {
+            let _ = writeln!(std::io::stderr(), "error: {golden_path} rendered manifests its own policies deny:\n");
+            let mut text = Vec::new();
+            let _ = output::human(&mut text, &report, stderr_color());
+            let _ = std::io::stderr().write_all(&text);
+            return ExitCode::from(EXIT_FAILED);
+        }
+        Err(e) => return fail(&e),
+    };
+    match format {
+        RenderFormat::Yaml => {
+            let docs: Vec<String> = rendered.manifests.iter().map(paved::to_yaml).collect();
+            print(&format!("# Rendered by paved from {}\n---\n{}", rendered.golden_path, docs.join("---\n")))
+        }
+        RenderFormat::Json => {
+            print(&pretty(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": rendered.manifests})))
+        }
+    }
 }
 
 fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat) -> ExitCode {

@@ -174,7 +174,7 @@ pub fn error(e: &Error, color: bool) {
         }
         let _ = writeln!(err);
     }
-    let _ = writeln!(err, "{} {} problem(s); nothing was checked", p.red("error:"), diags.len());
+    let _ = writeln!(err, "{} aborting: {} problem(s)", p.red("error:"), diags.len());
 }
 
 /// Policy test results: a line per suite, every failed case with what differed (every case

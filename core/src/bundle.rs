@@ -8,9 +8,12 @@ use std::sync::Arc;
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::eval::policy::{self, Policy};
 use crate::exception::Exception;
+use crate::golden::GoldenPath;
 use crate::load::{self, Sourced};
 use crate::model::{Action, ForEach, Severity};
-use crate::model::{BundleDocument, BundleSpec, ExceptionDocument, PolicyDocument, API_VERSION, KINDS};
+use crate::model::{
+    BundleDocument, BundleSpec, ExceptionDocument, GoldenPathDocument, PolicyDocument, API_VERSION, KINDS,
+};
 use crate::packs::Pack;
 use crate::report::SourceRef;
 
@@ -37,6 +40,8 @@ pub struct Bundle {
     pub(crate) exceptions: Vec<Arc<Exception>>,
     /// The settings of the bundle's `kind: Bundle` document, if it has one.
     pub(crate) settings: Option<BundleSpec>,
+    /// Golden paths, by name and version.
+    pub(crate) golden_paths: Vec<Arc<GoldenPath>>,
 }
 
 impl Bundle {
@@ -63,6 +68,7 @@ impl Bundle {
     pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Bundle {
         let mut policies: Vec<(PolicyDocument, &Sourced)> = Vec::new();
         let mut exceptions: Vec<(ExceptionDocument, &Sourced)> = Vec::new();
+        let mut golden: Vec<(GoldenPathDocument, &Sourced)> = Vec::new();
         let mut settings: Option<(BundleSpec, &Sourced)> = None;
         for doc in &docs {
             let Some(kind) = kind_of(doc, diags) else {
@@ -72,6 +78,7 @@ impl Bundle {
                 "Policy" => load::typed(doc).map(|p| policies.push((p, doc))),
                 "PolicyException" => load::typed(doc).map(|e| exceptions.push((e, doc))),
                 "PolicyTest" => continue,
+                "GoldenPath" => load::typed(doc).map(|g| golden.push((g, doc))),
                 _ => load::typed::<BundleDocument>(doc).map(|b| match &settings {
                     Some((_, first)) => diags.push(doc.origin.diagnostic(
                         "/kind",
@@ -125,7 +132,24 @@ impl Bundle {
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
         }
-        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings };
+        let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
+        let mut golden_paths = Vec::new();
+        for (doc, src) in &golden {
+            let id = format!(
+                "{}@{}",
+                doc.metadata.name,
+                doc.metadata.version.clone().unwrap_or(semver::Version::new(0, 0, 0))
+            );
+            if let Some(first) = seen.insert(id.clone(), src) {
+                diags.push(duplicate("golden path", &id, src, first));
+                continue;
+            }
+            match GoldenPath::compile(doc, &src.origin) {
+                Ok(g) => golden_paths.push(Arc::new(g)),
+                Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
+            }
+        }
+        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings, golden_paths };
         bundle.sort();
         base.merge(bundle)
     }
@@ -134,6 +158,7 @@ impl Bundle {
     fn sort(&mut self) {
         self.policies.sort_by(|a, b| a.name.cmp(&b.name));
         self.exceptions.sort_by(|a, b| a.name.cmp(&b.name));
+        self.golden_paths.sort_by(|a, b| (a.name(), a.version()).cmp(&(b.name(), b.version())));
     }
 
     /// Adds `other`'s policies and exceptions; where both have a policy or exception of the same
@@ -142,6 +167,9 @@ impl Bundle {
     pub fn merge(mut self, other: Bundle) -> Bundle {
         self.policies.retain(|p| !other.policies.iter().any(|o| o.name == p.name));
         self.exceptions.retain(|e| !other.exceptions.iter().any(|o| o.name == e.name));
+        self.golden_paths
+            .retain(|g| !other.golden_paths.iter().any(|o| o.name() == g.name() && o.version() == g.version()));
+        self.golden_paths.extend(other.golden_paths);
         if other.settings.is_some() {
             self.settings = other.settings;
         }
@@ -159,6 +187,22 @@ impl Bundle {
     /// What each policy is and checks, sorted by name (for listings and `paved explain`).
     pub fn policies(&self) -> Vec<PolicyInfo> {
         infos(&self.policies)
+    }
+
+    /// A bundle of just the policy `name`, if there is one.
+    pub(crate) fn only(&self, name: &str) -> Option<Bundle> {
+        let p = self.policies.iter().find(|p| p.name == name)?;
+        Some(Bundle { policies: vec![p.clone()], ..Bundle::default() })
+    }
+
+    /// The golden paths, sorted by name and version.
+    pub fn golden_paths(&self) -> impl Iterator<Item = &GoldenPath> {
+        self.golden_paths.iter().map(|g| g.as_ref())
+    }
+
+    /// The golden path `NAME` or `NAME@RANGE` names: the highest version the range allows.
+    pub fn golden_path(&self, spec: &str) -> Result<&GoldenPath, Error> {
+        crate::golden::find(&self.golden_paths, spec).map(|g| g.as_ref())
     }
 
     /// Names of the exceptions, sorted.

@@ -97,6 +97,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// No golden path matches a `NAME@RANGE`.
+    #[error("cannot use golden path `{spec}`: {reason}")]
+    UnknownGoldenPath {
+        /// What was asked for.
+        spec: String,
+        /// Why nothing matches, with the closest names or the versions there are.
+        reason: String,
+    },
+    /// A golden path rendered manifests that its own policies deny.
+    #[error("golden path {golden_path} rendered manifests its policies deny ({} denied)", report.summary.denied)]
+    NonCompliant {
+        /// `name@version`.
+        golden_path: String,
+        /// The evaluation, with the findings.
+        report: Box<crate::Report>,
+    },
     /// A built-in pack that does not exist was asked for.
     #[error("there is no built-in pack `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     UnknownPack {

@@ -4,6 +4,7 @@ mod bundle;
 mod error;
 mod eval;
 mod exception;
+pub mod golden;
 mod load;
 pub use load::to_yaml;
 pub mod model;

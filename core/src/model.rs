@@ -15,16 +15,17 @@ pub const API_VERSION: &str = "paved.dev/v1";
 
 /// The document kinds paved reads. Bundles hold the first three and skip `PolicyTest`
 /// documents, so tests can live beside the policies they test.
-pub const KINDS: &[&str] = &["Policy", "PolicyException", "Bundle", "PolicyTest"];
+pub const KINDS: &[&str] = &["Policy", "PolicyException", "Bundle", "PolicyTest", "GoldenPath"];
 
 /// The JSON Schema (2020-12) of a paved document kind (`Policy`, `PolicyException`, `Bundle`,
-/// `PolicyTest`), generated from these types, for editor completion.
+/// `PolicyTest`, `GoldenPath`), generated from these types, for editor completion.
 pub fn json_schema(kind: &str) -> Option<Value> {
     let schema = match kind {
         "Policy" => schemars::schema_for!(PolicyDocument),
         "PolicyException" => schemars::schema_for!(ExceptionDocument),
         "Bundle" => schemars::schema_for!(BundleDocument),
         "PolicyTest" => schemars::schema_for!(TestDocument),
+        "GoldenPath" => schemars::schema_for!(GoldenPathDocument),
         _ => return None,
     };
     serde_json::to_value(schema).ok()
@@ -516,4 +517,49 @@ pub enum Outcome {
     Waived,
     /// It does not apply to the resource.
     Skip,
+}
+
+/// `kind: GoldenPath`: a versioned blueprint that turns a developer's small spec into complete,
+/// compliant manifests.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GoldenPathDocument {
+    /// Always `paved.dev/v1`.
+    pub api_version: String,
+    /// Always `GoldenPath`.
+    pub kind: String,
+    /// Name and version (both required: services pin golden paths by version).
+    pub metadata: Metadata,
+    /// Inputs, outputs and the policies every render must pass.
+    pub spec: GoldenPathSpec,
+}
+
+/// The body of a golden path.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GoldenPathSpec {
+    /// What it is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A JSON Schema (2020-12) of what a developer writes; `default`s fill what they leave out.
+    pub inputs: Value,
+    /// The manifests, as YAML documents whose strings may hold `${{ expr }}` (CEL, with `inputs`
+    /// and `path` bound). A string that is exactly one expression keeps its type. A mapping with
+    /// `$if: expr` is left out where the expression is false; a list item or document with
+    /// `$each: expr` (and `$as: name`, default `item`) is repeated for each element.
+    pub outputs: Vec<Value>,
+    /// Packs or policies, with semver ranges, that every render must pass (no `Deny` finding).
+    #[serde(default)]
+    pub policies: Vec<PolicyRef>,
+}
+
+/// A pack or policy a golden path's renders must pass.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyRef {
+    /// A built-in pack's name, or a policy's name.
+    pub name: String,
+    /// A semver range the policies' versions must satisfy (default `*`).
+    #[serde(default)]
+    pub version: Option<String>,
 }

@@ -108,7 +108,7 @@ fn input_errors_exit_two() {
 
 #[test]
 fn schema_prints_each_kind_and_matches_the_committed_files() {
-    for kind in ["Policy", "PolicyException", "Bundle", "PolicyTest"] {
+    for kind in ["Policy", "PolicyException", "Bundle", "PolicyTest", "GoldenPath"] {
         let (code, out, _) = run(&["schema", kind]);
         assert_eq!(code, 0);
         let committed = std::fs::read_to_string(format!("{}/../schemas/{kind}.json", env!("CARGO_MANIFEST_DIR")))
@@ -471,7 +471,7 @@ fn explain_shows_the_rule_its_examples_and_the_way_out() {
 
 #[test]
 fn help_version_and_completions() {
-    for cmd in ["check", "test", "exceptions", "explain", "packs", "schema", "completions"] {
+    for cmd in ["check", "render", "test", "exceptions", "explain", "packs", "schema", "completions"] {
         let (code, out, _) = run(&[cmd, "--help"]);
         assert_eq!(code, 0);
         assert!(out.contains("Examples:"), "`paved {cmd} --help` has no examples:\n{out}");
@@ -483,4 +483,46 @@ fn help_version_and_completions() {
         assert_eq!(code, 0);
         assert!(out.contains("paved") && out.contains("exceptions") && out.contains("fail-on"), "{shell}");
     }
+}
+
+#[test]
+fn render_a_golden_path_from_a_six_line_spec() {
+    let (code, out, err) = run(&["render", "web-service@^1", "-f", "examples/services/checkout.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("render_web_service", out);
+    // What it renders passes the policies the golden path names.
+    let (code, checked, _) = run_stdin(
+        &["check", "--pack", "pod-security-restricted", "--pack", "platform-baseline", "-", "--fail-on", "warn"],
+        &out,
+    );
+    assert_eq!(code, 0, "{checked}");
+    let (code, json, _) = run(&["render", "web-service", "-f", "examples/services/checkout.yaml", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn render_reports_every_input_problem_and_non_compliance() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("inputs.yaml");
+    std::fs::write(&bad, "name: Checkout\nteam: payments\nimage: nginx:1.27.2\nreplicas: 1\ningres: {host: x}\n")
+        .unwrap();
+    let (code, out, err) = run(&["render", "web-service", "-f", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    insta::assert_snapshot!("render_input_errors", err.replace(bad.to_str().unwrap(), "inputs.yaml"));
+    let (code, _, err) = run_stdin(
+        &["render", "web-service", "-f", "-"],
+        "name: web\nteam: shop\ncostCenter: cc-1\nimage: nginx:latest\n",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("web-service@1.0.0 rendered manifests its own policies deny")
+            && err.contains("images/image-pinned"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["render", "web-service@^9", "-f", "examples/services/checkout.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no version of `web-service` matches `^9`; there are: 1.0.0"), "{err}");
 }

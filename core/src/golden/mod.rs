@@ -1,0 +1,375 @@
+//! Golden paths: versioned blueprints that turn a developer's small spec (inputs) into complete
+//! manifests that pass the policies the golden path names.
+
+mod template;
+
+use std::sync::Arc;
+
+use semver::{Version, VersionReq};
+use serde_json::{json, Map, Value};
+
+use crate::bundle::Bundle;
+use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
+use crate::eval::{expr, Context, Engine};
+use crate::load::{self, Origin, Sourced};
+use crate::model::GoldenPathDocument;
+use crate::packs::Pack;
+use crate::report::{Decision, Report};
+use template::Item;
+
+/// The annotation naming the golden path and version an object was rendered from.
+pub const ANNOTATION_PATH: &str = "paved.dev/golden-path";
+/// The annotation holding the inputs an object was rendered from (compact JSON, keys sorted).
+pub const ANNOTATION_INPUTS: &str = "paved.dev/inputs";
+
+/// A compiled golden path.
+#[derive(Debug)]
+pub struct GoldenPath {
+    name: String,
+    version: Version,
+    description: Option<String>,
+    inputs: Value,
+    validator: jsonschema::Validator,
+    outputs: Vec<Item>,
+    policies: Vec<(String, VersionReq)>,
+    origin: Origin,
+}
+
+/// What a render made.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// `name@version` of the golden path used.
+    pub golden_path: String,
+    /// The inputs with the schema's defaults filled in.
+    pub inputs: Value,
+    /// The manifests, with provenance annotations.
+    pub manifests: Vec<Value>,
+    /// The evaluation of the manifests against the golden path's policies (nothing denied).
+    pub report: Report,
+}
+
+impl GoldenPath {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its version.
+    pub fn version(&self) -> &Version {
+        &self.version
+    }
+
+    /// What it is for.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The JSON Schema of its inputs.
+    pub fn inputs_schema(&self) -> &Value {
+        &self.inputs
+    }
+
+    pub(crate) fn compile(doc: &GoldenPathDocument, origin: &Origin) -> Result<GoldenPath, Vec<Diagnostic>> {
+        let mut diags = Vec::new();
+        let version = doc.metadata.version.clone();
+        if version.is_none() {
+            diags.push(origin.diagnostic(
+                "/metadata",
+                "a golden path needs `metadata.version`",
+                Some("services pin golden paths by version: add `version: 1.0.0`".into()),
+            ));
+        }
+        let validator = jsonschema::draft202012::options()
+            .build(&doc.spec.inputs)
+            .map_err(|e| diags.push(origin.diagnostic("/spec/inputs", format!("invalid JSON Schema: {e}"), None)))
+            .ok();
+        let mut problems = Vec::new();
+        let outputs: Vec<Item> = doc
+            .spec
+            .outputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| template::item(o, &format!("/spec/outputs/{i}"), &[], &mut problems))
+            .collect();
+        diags.extend(problems.into_iter().map(|(p, m, h)| origin.diagnostic(&p, m, h)));
+        let mut policies = Vec::new();
+        for (i, p) in doc.spec.policies.iter().enumerate() {
+            let range = p.version.as_deref().unwrap_or("*");
+            match VersionReq::parse(range) {
+                Ok(r) => policies.push((p.name.clone(), r)),
+                Err(e) => diags.push(origin.diagnostic(
+                    &format!("/spec/policies/{i}/version"),
+                    format!("`{range}` is not a semver range: {e}"),
+                    Some("for example `^1.2` or `>=1.0.0, <3`".into()),
+                )),
+            }
+        }
+        match (version, validator) {
+            (Some(version), Some(validator)) if diags.is_empty() => Ok(GoldenPath {
+                name: doc.metadata.name.clone(),
+                version,
+                description: doc.spec.description.clone(),
+                inputs: doc.spec.inputs.clone(),
+                validator,
+                outputs,
+                policies,
+                origin: origin.clone(),
+            }),
+            _ => Err(diags),
+        }
+    }
+
+    /// Renders `inputs`: validates them (every problem at once), fills defaults, builds the
+    /// manifests, stamps provenance, and evaluates them against the golden path's policies.
+    /// `policies` holds the policies the golden path may name besides the built-in packs.
+    pub fn render(&self, inputs: &Value, policies: &Bundle) -> Result<Rendered, Error> {
+        self.render_sourced(inputs, None, policies)
+    }
+
+    /// As [`GoldenPath::render`], with the inputs as the text of a YAML or JSON file, so that
+    /// each problem is reported at its line and column.
+    pub fn render_text(&self, file: &str, text: &str, policies: &Bundle) -> Result<Rendered, Error> {
+        let docs = load::parse_text(file, text).map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
+        let [doc] = docs.as_slice() else {
+            return Err(Error::Invalid(Diagnostics(vec![Diagnostic {
+                file: file.into(),
+                line: 1,
+                column: 1,
+                pointer: None,
+                message: format!("expected one document of inputs, found {}", docs.len()),
+                help: Some("an inputs file is one YAML mapping".into()),
+            }])));
+        };
+        self.render_sourced(&doc.value, Some(doc), policies)
+    }
+
+    fn render_sourced(&self, inputs: &Value, origin: Option<&Sourced>, policies: &Bundle) -> Result<Rendered, Error> {
+        self.check_inputs(inputs, origin)?;
+        let mut inputs = inputs.clone();
+        fill_defaults(&mut inputs, &self.inputs);
+        let inputs = sorted(inputs);
+        let id = format!("{}@{}", self.name, self.version);
+
+        let mut manifests = self.instantiate(&inputs, &id)?;
+        let stamp = serde_json::to_string(&inputs).unwrap_or_default();
+        for (i, m) in manifests.iter_mut().enumerate() {
+            let Some(obj) = m.as_object_mut() else {
+                return Err(self.invalid(&format!("/spec/outputs/{i}"), format!("output {i} of {id} is not a mapping")));
+            };
+            let meta = obj.entry("metadata").or_insert_with(|| json!({}));
+            let Some(meta) = meta.as_object_mut() else {
+                return Err(self.invalid(
+                    &format!("/spec/outputs/{i}"),
+                    format!("output {i} of {id} has a `metadata` that is not a mapping"),
+                ));
+            };
+            let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert(ANNOTATION_PATH.into(), Value::String(id.clone()));
+                a.insert(ANNOTATION_INPUTS.into(), Value::String(stamp.clone()));
+            }
+        }
+        let report = self.evaluate(&manifests, policies)?;
+        if report.decision == Decision::Deny {
+            return Err(Error::NonCompliant { golden_path: id, report: Box::new(report) });
+        }
+        Ok(Rendered { golden_path: id, inputs, manifests, report })
+    }
+
+    /// The outputs for these inputs.
+    fn instantiate(&self, inputs: &Value, id: &str) -> Result<Vec<Value>, Error> {
+        let path = json!({ "name": self.name, "version": self.version.to_string() });
+        let mut scope = cel::Context::with_env(expr::ENV.clone());
+        scope.add_variable_as_val("inputs", expr::to_val(inputs));
+        scope.add_variable_as_val("path", expr::to_val(&path));
+        let mut manifests = Vec::new();
+        for (i, item) in self.outputs.iter().enumerate() {
+            template::render_item(item, &format!("/spec/outputs/{i}"), &scope, &mut manifests).map_err(|(at, m)| {
+                Error::Invalid(Diagnostics(vec![self.origin.diagnostic(
+                    &at,
+                    format!("rendering {id}: {m}"),
+                    Some("the golden path's template fails for these inputs".into()),
+                )]))
+            })?;
+        }
+        Ok(manifests)
+    }
+
+    fn invalid(&self, at: &str, message: String) -> Error {
+        Error::Invalid(Diagnostics(vec![self.origin.diagnostic(at, message, None)]))
+    }
+
+    /// Every way the inputs break the schema, each at its place in the inputs file.
+    fn check_inputs(&self, inputs: &Value, doc: Option<&Sourced>) -> Result<(), Error> {
+        let mut diags = Vec::new();
+        for e in self.validator.iter_errors(inputs) {
+            let pointer = e.instance_path().to_string();
+            let keyword = e.kind().keyword().to_owned();
+            let rule = self.origin.source_ref(&format!("/spec/inputs{}", e.schema_path()));
+            let mut help = Some(format!(
+                "{}@{} requires this: `{keyword}` at {}:{}",
+                self.name, self.version, rule.file, rule.line
+            ));
+            let mut at = pointer.clone();
+            let mut key = false;
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = e.kind() {
+                if let Some(k) = unexpected.first() {
+                    let allowed = properties_at(&self.inputs, &pointer);
+                    help = Some(match did_you_mean(k, allowed.iter().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("the inputs allowed here are: {}", allowed.join(", ")),
+                    });
+                    at = format!("{pointer}/{}", load::yaml::escape_segment(k));
+                    key = true;
+                }
+            }
+            let message = format!("{e}");
+            diags.push(match doc {
+                Some(d) => {
+                    let mut diag = d.origin.diagnostic(&at, message, help);
+                    if let Some(pos) = d.origin.spans.key(&at).filter(|_| key) {
+                        (diag.line, diag.column) = (pos.line, pos.column);
+                    }
+                    diag
+                }
+                None => Diagnostic { file: "<inputs>".into(), line: 0, column: 0, pointer: Some(at), message, help },
+            });
+        }
+        let mut diags = Diagnostics(diags);
+        diags.0.sort();
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(diags))
+        }
+    }
+
+    /// Evaluates the manifests against the golden path's packs and policies.
+    fn evaluate(&self, manifests: &[Value], available: &Bundle) -> Result<Report, Error> {
+        let mut bundle = Bundle::default();
+        for (name, range) in &self.policies {
+            let named = match Pack::named(name) {
+                Ok(pack) => pack.bundle()?,
+                Err(_) => available.only(name).ok_or_else(|| {
+                    self.invalid(
+                        "/spec/policies",
+                        format!(
+                            "{}@{} names `{name}`, which is neither a built-in pack nor a loaded policy",
+                            self.name, self.version
+                        ),
+                    )
+                })?,
+            };
+            for p in named.policies() {
+                let v = Version::parse(&p.version).unwrap_or_else(|_| Version::new(0, 0, 0));
+                if !range.matches(&v) {
+                    return Err(self.invalid(
+                        "/spec/policies",
+                        format!("{}@{} needs `{name}` {range}, but policy {} is {v}", self.name, self.version, p.name),
+                    ));
+                }
+            }
+            bundle = bundle.merge(named);
+        }
+        let engine = Engine::builder().bundle(bundle).build()?;
+        let resources: Vec<crate::Resource> = manifests.iter().cloned().map(crate::Resource::new).collect();
+        Ok(engine.evaluate(&resources, &Context::at(jiff::Timestamp::UNIX_EPOCH)))
+    }
+}
+
+/// The property names a schema allows at an instance pointer (for did-you-mean).
+fn properties_at(schema: &Value, pointer: &str) -> Vec<String> {
+    let mut s = schema;
+    for seg in pointer.split('/').skip(1) {
+        s = match (s.get("properties").and_then(|p| p.get(seg)), s.get("items")) {
+            (Some(next), _) => next,
+            (None, Some(items)) => items,
+            _ => return Vec::new(),
+        };
+    }
+    s.get("properties").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// Fills what the inputs leave out with the schema's `default`s, recursively.
+fn fill_defaults(v: &mut Value, schema: &Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, sub) in props {
+                    if let (false, Some(d)) = (m.contains_key(k), sub.get("default")) {
+                        m.insert(k.clone(), d.clone());
+                    }
+                    if let Some(child) = m.get_mut(k) {
+                        fill_defaults(child, sub);
+                    }
+                }
+            }
+        }
+        Value::Array(a) => {
+            if let Some(items) = schema.get("items") {
+                a.iter_mut().for_each(|x| fill_defaults(x, items));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Keys sorted recursively, so the order the developer wrote them in changes nothing.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// The built-in golden paths (`packs/golden-paths/`), embedded.
+pub const GOLDEN_PATHS: &[(&str, &str)] =
+    &[("packs/golden-paths/web-service.yaml", include_str!("../../../packs/golden-paths/web-service.yaml"))];
+
+/// The built-in golden paths as a bundle.
+pub fn builtin() -> Result<Bundle, Error> {
+    let mut diags = Diagnostics::default();
+    let mut docs = Vec::new();
+    for (file, text) in GOLDEN_PATHS {
+        match load::parse_text(file, text) {
+            Ok(mut d) => docs.append(&mut d),
+            Err(d) => diags.push(d),
+        }
+    }
+    let bundle = Bundle::from_documents(docs, &mut diags);
+    diags.into_result(bundle)
+}
+
+/// `NAME` or `NAME@RANGE`: the highest version of the golden path the range allows.
+pub(crate) fn find<'b>(paths: &'b [Arc<GoldenPath>], spec: &str) -> Result<&'b Arc<GoldenPath>, Error> {
+    let (name, range) = spec.split_once('@').unwrap_or((spec, "*"));
+    let req = VersionReq::parse(range).map_err(|e| Error::UnknownGoldenPath {
+        spec: spec.to_owned(),
+        reason: format!("`{range}` is not a semver range: {e}"),
+    })?;
+    let same: Vec<&Arc<GoldenPath>> = paths.iter().filter(|g| g.name == name).collect();
+    if same.is_empty() {
+        let names: Vec<&str> = paths.iter().map(|g| g.name.as_str()).collect();
+        let reason = match did_you_mean(name, names.iter().copied()) {
+            Some(s) => format!("no golden path `{name}`; did you mean `{s}`?"),
+            None => format!("no golden path `{name}`; there are: {}", {
+                let mut n = names.clone();
+                n.dedup();
+                n.join(", ")
+            }),
+        };
+        return Err(Error::UnknownGoldenPath { spec: spec.to_owned(), reason });
+    }
+    same.iter().filter(|g| req.matches(&g.version)).max_by(|a, b| a.version.cmp(&b.version)).copied().ok_or_else(|| {
+        let versions: Vec<String> = same.iter().map(|g| g.version.to_string()).collect();
+        Error::UnknownGoldenPath {
+            spec: spec.to_owned(),
+            reason: format!("no version of `{name}` matches `{range}`; there are: {}", versions.join(", ")),
+        }
+    })
+}

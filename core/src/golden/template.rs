@@ -1,0 +1,272 @@
+//! Structured templates: YAML values whose strings may hold `${{ expr }}`, with `$if` and
+//! `$each` directives. Output is built as values, never as text, so it is always well formed.
+
+use serde_json::{Map, Value};
+
+use crate::eval::expr::{self, Expr};
+
+/// The variables every template expression may use.
+const VARIABLES: &[&str] = &["inputs", "path"];
+
+/// A compiled template node.
+#[derive(Debug)]
+pub(crate) enum Node {
+    /// A value with no expression in it.
+    Literal(Value),
+    /// A string that is exactly one expression: the result keeps its type.
+    Whole(Expr),
+    /// A string with expressions inside: the results are written into it.
+    Text(Vec<Part>),
+    /// A mapping, left out where `cond` is false.
+    Map { entries: Vec<(String, Node)>, cond: Option<Expr> },
+    /// A list.
+    List(Vec<Item>),
+}
+
+/// Part of an interpolated string.
+#[derive(Debug)]
+pub(crate) enum Part {
+    Lit(String),
+    Expr(Expr),
+}
+
+/// A list item or document, repeated for each element of `each` (bound as `as_`).
+#[derive(Debug)]
+pub(crate) struct Item {
+    pub node: Node,
+    pub each: Option<(Expr, String)>,
+}
+
+/// A problem in a template: where (JSON pointer inside the template), what, and how to fix it.
+pub(crate) type Problem = (String, String, Option<String>);
+
+/// Compiles a list item or document. `bound` are the `$as` names in scope.
+pub(crate) fn item(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option<Item> {
+    let Some(m) = v.as_object().filter(|m| m.contains_key("$each")) else {
+        return node(v, at, bound, out).map(|node| Item { node, each: None });
+    };
+    let name = match m.get("$as") {
+        None => "item".to_owned(),
+        Some(Value::String(s)) if is_ident(s) => s.clone(),
+        Some(_) => {
+            out.push((format!("{at}/$as"), "`$as` must be a name such as `port`".into(), None));
+            return None;
+        }
+    };
+    let each = match m.get("$each") {
+        Some(Value::String(s)) => expression(strip(s), &format!("{at}/$each"), bound, out)?,
+        _ => {
+            out.push((format!("{at}/$each"), "`$each` must be a CEL expression giving a list".into(), None));
+            return None;
+        }
+    };
+    let mut rest = m.clone();
+    rest.remove("$each");
+    rest.remove("$as");
+    let mut inner = bound.to_vec();
+    inner.push(name.clone());
+    // `$value` repeats a scalar or list rather than a mapping.
+    let body = match rest.remove("$value") {
+        Some(v) if rest.is_empty() => v,
+        Some(_) => {
+            out.push((at.into(), "`$value` cannot sit beside other keys".into(), None));
+            return None;
+        }
+        None => Value::Object(rest),
+    };
+    node(&body, at, &inner, out).map(|node| Item { node, each: Some((each, name)) })
+}
+
+fn node(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option<Node> {
+    match v {
+        Value::String(s) => string(s, at, bound, out),
+        Value::Array(a) => {
+            let items: Vec<Option<Item>> =
+                a.iter().enumerate().map(|(i, x)| item(x, &format!("{at}/{i}"), bound, out)).collect();
+            items.into_iter().collect::<Option<Vec<_>>>().map(Node::List)
+        }
+        Value::Object(m) => {
+            let cond = match m.get("$if") {
+                None => None,
+                Some(Value::String(s)) => Some(expression(strip(s), &format!("{at}/$if"), bound, out)?),
+                Some(_) => {
+                    out.push((format!("{at}/$if"), "`$if` must be a CEL expression giving a bool".into(), None));
+                    return None;
+                }
+            };
+            let mut entries = Vec::new();
+            let mut ok = true;
+            for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "$if") {
+                let here = format!("{at}/{}", crate::load::yaml::escape_segment(k));
+                if k.starts_with('$') {
+                    let help = if matches!(k.as_str(), "$each" | "$as" | "$value") {
+                        "`$each` repeats list items and documents; wrap this mapping in a list"
+                    } else {
+                        "the directives are `$if`, `$each`, `$as` and `$value`"
+                    };
+                    out.push((here, format!("`{k}` is not a directive here"), Some(help.into())));
+                    ok = false;
+                } else if k.contains("${{") {
+                    out.push((here, "keys cannot hold expressions".into(), Some("use a literal key".into())));
+                    ok = false;
+                } else {
+                    match node(v, &here, bound, out) {
+                        Some(n) => entries.push((k.clone(), n)),
+                        None => ok = false,
+                    }
+                }
+            }
+            ok.then_some(Node::Map { entries, cond })
+        }
+        other => Some(Node::Literal(other.clone())),
+    }
+}
+
+fn string(s: &str, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option<Node> {
+    if !s.contains("${{") {
+        return Some(Node::Literal(Value::String(s.to_owned())));
+    }
+    let mut parts = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${{") {
+        if start > 0 {
+            parts.push(Part::Lit(rest.get(..start).unwrap_or_default().to_owned()));
+        }
+        let after = rest.get(start + 3..).unwrap_or_default();
+        let Some(end) = after.find("}}") else {
+            out.push((at.into(), format!("`${{{{` without a closing `}}}}` in \"{s}\""), None));
+            return None;
+        };
+        parts.push(Part::Expr(expression(after.get(..end).unwrap_or_default().trim(), at, bound, out)?));
+        rest = after.get(end + 2..).unwrap_or_default();
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Lit(rest.to_owned()));
+    }
+    match parts.as_slice() {
+        [Part::Expr(_)] => match parts.pop() {
+            Some(Part::Expr(e)) => Some(Node::Whole(e)),
+            _ => None,
+        },
+        _ => Some(Node::Text(parts)),
+    }
+}
+
+/// `${{ x }}` or `x`: directives may be written either way.
+fn strip(s: &str) -> &str {
+    let t = s.trim();
+    t.strip_prefix("${{").and_then(|x| x.strip_suffix("}}")).map_or(t, str::trim)
+}
+
+fn expression(src: &str, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option<Expr> {
+    let allowed: Vec<&str> = VARIABLES.iter().copied().chain(bound.iter().map(String::as_str)).collect();
+    expr::compile(src, &allowed).map_err(|(m, h)| out.push((at.into(), m, h))).ok()
+}
+
+fn is_ident(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !VARIABLES.contains(&s)
+}
+
+/// Where a render failed and why.
+pub(crate) type Failure = (String, String);
+
+/// Renders a list item or document into `out` (nothing where `$if` is false, several where
+/// `$each` repeats it).
+pub(crate) fn render_item(
+    it: &Item,
+    at: &str,
+    scope: &cel::Context<'_, '_>,
+    out: &mut Vec<Value>,
+) -> Result<(), Failure> {
+    let Some((each, name)) = &it.each else {
+        if let Some(v) = render(&it.node, at, scope)? {
+            out.push(v);
+        }
+        return Ok(());
+    };
+    let list = match each.program.execute(scope) {
+        Ok(cel::Value::List(l)) => l,
+        Ok(other) => {
+            return Err((at.into(), format!("`$each: {}` gave {:?}, not a list", each.source, other.type_of())))
+        }
+        Err(e) => return Err((at.into(), format!("`$each: {}` failed: {e}", each.source))),
+    };
+    for element in list.iter() {
+        let mut inner = scope.new_inner_scope();
+        inner.add_variable_from_value(name.as_str(), element.clone());
+        if let Some(v) = render(&it.node, at, &inner)? {
+            out.push(v);
+        }
+    }
+    Ok(())
+}
+
+/// Renders a node; `None` where a `$if` left it out.
+fn render(n: &Node, at: &str, scope: &cel::Context<'_, '_>) -> Result<Option<Value>, Failure> {
+    Ok(Some(match n {
+        Node::Literal(v) => v.clone(),
+        Node::Whole(e) => json(&run(e, at, scope)?).map_err(|m| (at.to_owned(), m))?,
+        Node::Text(parts) => {
+            let mut s = String::new();
+            for p in parts {
+                match p {
+                    Part::Lit(l) => s.push_str(l),
+                    Part::Expr(e) => match json(&run(e, at, scope)?).map_err(|m| (at.to_owned(), m))? {
+                        Value::String(x) => s.push_str(&x),
+                        Value::Null => {}
+                        other => s.push_str(&other.to_string()),
+                    },
+                }
+            }
+            Value::String(s)
+        }
+        Node::Map { entries, cond } => {
+            if let Some(c) = cond {
+                match run(c, at, scope)? {
+                    cel::Value::Bool(true) => {}
+                    cel::Value::Bool(false) => return Ok(None),
+                    other => {
+                        return Err((at.into(), format!("`$if: {}` gave {:?}, not a bool", c.source, other.type_of())))
+                    }
+                }
+            }
+            let mut m = Map::new();
+            for (k, v) in entries {
+                let here = format!("{at}/{}", crate::load::yaml::escape_segment(k));
+                if let Some(v) = render(v, &here, scope)? {
+                    m.insert(k.clone(), v);
+                }
+            }
+            Value::Object(m)
+        }
+        Node::List(items) => {
+            let mut out = Vec::new();
+            for (i, it) in items.iter().enumerate() {
+                render_item(it, &format!("{at}/{i}"), scope, &mut out)?;
+            }
+            Value::Array(out)
+        }
+    }))
+}
+
+fn run(e: &Expr, at: &str, scope: &cel::Context<'_, '_>) -> Result<cel::Value, Failure> {
+    e.program.execute(scope).map_err(|err| (at.into(), format!("`{}` failed: {err}", e.source)))
+}
+
+/// A CEL value as JSON, maps sorted by key (CEL maps have no order; output must be stable).
+fn json(v: &cel::Value) -> Result<Value, String> {
+    fn sorted(v: Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            }
+            Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+            other => other,
+        }
+    }
+    v.json().map(sorted).map_err(|_| format!("a {:?} cannot be written into a manifest", v.type_of()))
+}

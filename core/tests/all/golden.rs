@@ -1,0 +1,128 @@
+//! Golden paths: templates, inputs, provenance and the policies every render must pass.
+
+use paved::{Bundle, Error};
+use serde_json::{json, Value};
+
+fn bundle(outputs: &str) -> Bundle {
+    let text = format!(
+        "apiVersion: paved.dev/v1\nkind: GoldenPath\nmetadata: {{name: t, version: 1.2.0}}\nspec:\n  inputs:\n    type: object\n    properties:\n      name: {{type: string}}\n      ports: {{type: array, default: [80]}}\n      public: {{type: boolean, default: false}}\n  outputs:\n{outputs}"
+    );
+    Bundle::from_str("t.yaml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn render(b: &Bundle, inputs: Value) -> Vec<Value> {
+    b.golden_path("t").unwrap().render(&inputs, &Bundle::default()).unwrap_or_else(|e| panic!("{e}")).manifests
+}
+
+#[test]
+fn expressions_keep_their_type_or_interpolate() {
+    let b = bundle(
+        "    - apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: \"${{ inputs.name }}-config\"}\n      data:\n        ports: ${{ inputs.ports }}\n        count: ${{ size(inputs.ports) }}\n        text: \"ports ${{ inputs.ports }} of ${{ path.name }}@${{ path.version }}\"\n",
+    );
+    let out = render(&b, json!({"name": "web", "ports": [80, 443]}));
+    assert_eq!(out[0]["metadata"]["name"], "web-config");
+    assert_eq!(out[0]["data"]["ports"], json!([80, 443]));
+    assert_eq!(out[0]["data"]["count"], 2);
+    assert_eq!(out[0]["data"]["text"], "ports [80,443] of t@1.2.0");
+    assert_eq!(out[0]["metadata"]["annotations"]["paved.dev/golden-path"], "t@1.2.0");
+    assert_eq!(
+        out[0]["metadata"]["annotations"]["paved.dev/inputs"],
+        r#"{"name":"web","ports":[80,443],"public":false}"#
+    );
+}
+
+#[test]
+fn if_and_each_on_documents_entries_and_items() {
+    let b = bundle(
+        "    - $each: inputs.ports\n      $as: port\n      apiVersion: v1\n      kind: Service\n      metadata: {name: \"s-${{ port }}\"}\n      spec:\n        ports:\n          - {port: \"${{ port }}\"}\n          - $if: inputs.public\n            port: 8443\n        external:\n          $if: inputs.public\n          type: LoadBalancer\n    - $if: inputs.public\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: public}\n",
+    );
+    let private = render(&b, json!({"ports": [80, 81]}));
+    assert_eq!(private.len(), 2);
+    assert_eq!(private[1]["metadata"]["name"], "s-81");
+    assert_eq!(private[1]["spec"], json!({"ports": [{"port": 81}]}));
+    let public = render(&b, json!({"ports": [80], "public": true}));
+    assert_eq!(public.len(), 2);
+    assert_eq!(public[0]["spec"]["ports"], json!([{"port": 80}, {"port": 8443}]));
+    assert_eq!(public[0]["spec"]["external"], json!({"type": "LoadBalancer"}));
+    assert_eq!(public[1]["kind"], "ConfigMap");
+}
+
+#[test]
+fn the_order_inputs_are_written_in_changes_nothing() {
+    let b = bundle("    - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}, data: {all: \"${{ inputs }}\"}}\n");
+    let one: Value = serde_json::from_str(r#"{"name": "a", "ports": [1], "public": true}"#).unwrap();
+    let two: Value = serde_json::from_str(r#"{"public": true, "ports": [1], "name": "a"}"#).unwrap();
+    assert_eq!(render(&b, one), render(&b, two));
+}
+
+#[test]
+fn template_mistakes_are_load_errors_at_their_line() {
+    let text = "apiVersion: paved.dev/v1\nkind: GoldenPath\nmetadata: {name: t, version: 1.0.0}\nspec:\n  inputs: {type: object}\n  outputs:\n    - kind: ConfigMap\n      metadata:\n        name: ${{ input.name }}\n      data:\n        $each: inputs.x\n        broken: \"${{ inputs.x\"\n";
+    let Err(Error::Invalid(d)) = Bundle::from_str("t.yaml", text) else { panic!("expected errors") };
+    let got: Vec<(u32, &str)> = d.iter().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[0].0 == 9 && got[0].1.contains("unknown variable `input`"), "{got:?}");
+    assert_eq!(d.0[0].help.as_deref(), Some("did you mean `inputs`?"));
+    assert!(got.iter().any(|(l, m)| *l == 11 && m.contains("`$each` is not a directive here")), "{got:?}");
+    assert!(got.iter().any(|(l, m)| *l == 12 && m.contains("without a closing")), "{got:?}");
+}
+
+#[test]
+fn a_failing_expression_names_its_place_in_the_template() {
+    let b = bundle("    - {apiVersion: v1, kind: ConfigMap, metadata: {name: \"${{ inputs.missing }}\"}}\n");
+    let e = b.golden_path("t").unwrap().render(&json!({}), &Bundle::default()).unwrap_err();
+    let Error::Invalid(d) = e else { panic!("{e}") };
+    assert_eq!(d.0[0].line, 12);
+    assert!(d.0[0].message.contains("inputs.missing"), "{}", d.0[0].message);
+}
+
+#[test]
+fn versions_are_chosen_by_range() {
+    let mut b = bundle("    - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n");
+    let v2 = "apiVersion: paved.dev/v1\nkind: GoldenPath\nmetadata: {name: t, version: 2.0.0}\nspec:\n  inputs: {type: object}\n  outputs: [{apiVersion: v1, kind: ConfigMap, metadata: {name: b}}]\n";
+    b = b.merge(Bundle::from_str("t2.yaml", v2).unwrap());
+    assert_eq!(b.golden_path("t").unwrap().version().to_string(), "2.0.0");
+    assert_eq!(b.golden_path("t@^1").unwrap().version().to_string(), "1.2.0");
+    let e = b.golden_path("t@^3").unwrap_err().to_string();
+    assert!(e.contains("there are: 1.2.0, 2.0.0"), "{e}");
+    let e = b.golden_path("tt").unwrap_err().to_string();
+    assert!(e.contains("did you mean `t`?"), "{e}");
+}
+
+#[test]
+fn builtin_web_service_renders_compliant_manifests() {
+    let paths = paved::golden::builtin().unwrap();
+    let web = paths.golden_path("web-service@^1").unwrap();
+    let inputs = json!({"name": "checkout", "team": "payments", "costCenter": "cc-3120",
+                        "image": "registry.acme.dev/payments/checkout:4.2.1", "ingress": {"host": "checkout.acme.dev"}});
+    let r = web.render(&inputs, &Bundle::default()).unwrap();
+    let kinds: Vec<&str> = r.manifests.iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ServiceAccount",
+            "Deployment",
+            "Service",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "NetworkPolicy",
+            "Ingress"
+        ]
+    );
+    assert_eq!(r.report.summary.denied + r.report.summary.warned, 0, "{:?}", r.report.findings);
+    // Without an ingress there is no Ingress, and the network policy admits no ingress controller.
+    let mut internal = inputs.clone();
+    internal.as_object_mut().unwrap().remove("ingress");
+    let r = web.render(&internal, &Bundle::default()).unwrap();
+    assert_eq!(r.manifests.len(), 6);
+    assert_eq!(r.manifests[5]["spec"]["ingress"][0]["from"], json!([{"podSelector": {}}]));
+    // A floating tag passes the schema but not the policies: the render fails with the finding.
+    let mut latest = inputs;
+    latest["image"] = json!("nginx:latest");
+    match web.render(&latest, &Bundle::default()) {
+        Err(Error::NonCompliant { report, .. }) => {
+            assert!(report.findings.iter().any(|f| f.rule == "image-pinned"), "{:?}", report.findings)
+        }
+        other => panic!("expected a non-compliant render, got {other:?}"),
+    }
+}
