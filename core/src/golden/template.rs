@@ -257,16 +257,5 @@ fn run(e: &Expr, at: &str, scope: &cel::Context<'_, '_>) -> Result<cel::Value, F
 
 /// A CEL value as JSON, maps sorted by key (CEL maps have no order; output must be stable).
 fn json(v: &cel::Value) -> Result<Value, String> {
-    fn sorted(v: Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut entries: Vec<(String, Value)> = m.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-            }
-            Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
-            other => other,
-        }
-    }
-    v.json().map(sorted).map_err(|_| format!("a {:?} cannot be written into a manifest", v.type_of()))
+    v.json().map(super::sorted).map_err(|_| format!("a {:?} cannot be written into a manifest", v.type_of()))
 }
