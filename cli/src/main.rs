@@ -401,18 +401,17 @@ fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
         }
     }
     let (policy_name, rule_id) = match query.split_once('/') {
-        Some((p, r)) => (Some(p), Some(r)),
-        None => (None, Some(query)),
+        Some((p, r)) => (Some(p), r),
+        None => (None, query),
     };
     // By policy name: the same policy in several packs (restricted includes baseline) is one.
     let mut found = std::collections::BTreeMap::new();
     for (origin, bundle, tests) in &sources {
         for p in bundle.policies() {
-            let rules: Vec<paved::RuleInfo> = match (policy_name, rule_id) {
-                (Some(pn), Some(r)) if pn == p.name => p.rules.iter().filter(|x| x.id == r).cloned().collect(),
-                (None, Some(r)) if r == p.name => p.rules.clone(),
-                (None, Some(r)) => p.rules.iter().filter(|x| x.id == r).cloned().collect(),
-                _ => Vec::new(),
+            let rules: Vec<paved::RuleInfo> = match policy_name {
+                Some(pn) if pn != p.name => Vec::new(),
+                None if rule_id == p.name => p.rules.clone(),
+                _ => p.rules.iter().filter(|x| x.id == rule_id).cloned().collect(),
             };
             if !rules.is_empty() {
                 found.entry(p.name.clone()).or_insert((origin, p, rules, tests));
@@ -422,19 +421,17 @@ fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
     let hits: Vec<_> = found.into_values().collect();
     match hits.as_slice() {
         [] => {
+            // Every name a query may use: policies, rule ids and POLICY/RULE.
             let names: Vec<String> = sources
                 .iter()
                 .flat_map(|(_, b, _)| b.policies())
                 .flat_map(|p| {
-                    let name = p.name.clone();
-                    std::iter::once(name.clone()).chain(p.rules.into_iter().map(move |r| format!("{name}/{}", r.id)))
+                    let rules: Vec<String> =
+                        p.rules.iter().flat_map(|r| [r.id.clone(), format!("{}/{}", p.name, r.id)]).collect();
+                    std::iter::once(p.name).chain(rules)
                 })
                 .collect();
-            let rule_names: Vec<&str> = names
-                .iter()
-                .map(|n| n.rsplit('/').next().unwrap_or(n))
-                .chain(names.iter().map(String::as_str))
-                .collect();
+            let rule_names = names.iter().map(String::as_str);
             let hint =
                 paved::did_you_mean(query, rule_names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
             usage(&format!("no rule or policy `{query}` in the built-in packs or the given bundles{hint}"))

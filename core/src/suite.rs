@@ -342,7 +342,7 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
     }
     let mut base = Context::at(Timestamp::UNIX_EPOCH);
     base.operation = t.spec.operation.unwrap_or(base.operation);
-    base.params = t.spec.params.clone().into_iter().collect();
+    base.params = t.spec.params.clone();
     base.namespaces = t.spec.namespaces.clone();
     let now = instant("/spec/now", &t.spec.now, diags);
 

@@ -24,9 +24,10 @@ pub fn junit(report: &Report) -> String {
             let object = r.resource.to_string();
             for policy in &r.policies {
                 tests += 1;
-                let mine: Vec<&Finding> = findings.iter().filter(|f| &f.policy == policy).collect();
-                let denied: Vec<&&Finding> =
-                    mine.iter().filter(|f| f.waived_by.is_none() && f.action == Action::Deny).collect();
+                let (denied, others): (Vec<&Finding>, Vec<&Finding>) = findings
+                    .iter()
+                    .filter(|f| &f.policy == policy)
+                    .partition(|f| f.waived_by.is_none() && f.action == Action::Deny);
                 let line = r.source.as_ref().map(|s| format!(" line=\"{}\"", s.line)).unwrap_or_default();
                 let _ = write!(
                     cases,
@@ -47,13 +48,9 @@ pub fn junit(report: &Report) -> String {
                         esc(&text.join("\n"))
                     );
                 }
-                let others: Vec<String> = mine
-                    .iter()
-                    .filter(|f| f.waived_by.is_some() || f.action != Action::Deny)
-                    .map(|f| describe(f))
-                    .collect();
                 if !others.is_empty() {
-                    let _ = write!(cases, "\n      <system-out>{}</system-out>", esc(&others.join("\n")));
+                    let text: Vec<String> = others.iter().map(|f| describe(f)).collect();
+                    let _ = write!(cases, "\n      <system-out>{}</system-out>", esc(&text.join("\n")));
                 }
                 if denied.is_empty() && others.is_empty() {
                     cases.push_str("</testcase>\n");

@@ -15,12 +15,12 @@ use crate::model::{Action, Severity};
 /// to a resource has a result: `pass`, `fail` (`Deny` and `Audit`), `warn`, `error` (could not
 /// be evaluated), or `skip` (waived by an exception). `now` stamps the results.
 pub fn policy_report(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> Value {
-    let rules: BTreeMap<&str, &PolicyInfo> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
+    let by_name: BTreeMap<&str, &PolicyInfo> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
     let mut scopes: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for (r, findings) in report.by_resource() {
         let results = scopes.entry(r.resource.namespace.as_str()).or_default();
         for name in &r.policies {
-            let Some(policy) = rules.get(name.as_str()) else {
+            let Some(policy) = by_name.get(name.as_str()) else {
                 continue;
             };
             for rule in &policy.rules {
