@@ -113,6 +113,15 @@ pub enum Error {
         /// The evaluation, with the findings.
         report: Box<crate::Report>,
     },
+    /// An upgrade that cannot be done: no newer version, a major step no migration covers, or
+    /// migrated inputs the new version does not accept.
+    #[error("cannot upgrade {from}: {reason}")]
+    CannotUpgrade {
+        /// `name@version` the service is on.
+        from: String,
+        /// Why.
+        reason: String,
+    },
     /// A built-in pack that does not exist was asked for.
     #[error("there is no built-in pack `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     UnknownPack {

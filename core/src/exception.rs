@@ -151,6 +151,17 @@ impl Exception {
         }
     }
 
+    /// Whether its kinds, namespaces and names take in a resource (or the pods it makes).
+    pub fn selects(&self, r: &crate::report::ResourceRef) -> bool {
+        let (group, version) = crate::select::split_api_version(&r.api_version);
+        (self.selector.matches_kind(group, version, &r.kind) || self.selector.matches_kind("", "v1", "Pod"))
+            && self.selector.matches_rest(
+                &Subject { namespace: &r.namespace, name: &r.name, labels: None },
+                Operation::Create,
+                None,
+            )
+    }
+
     /// Whether it covers a finding of `policy`/`rule` on a resource.
     pub fn covers(&self, f: &Target<'_>) -> bool {
         self.policies.iter().any(|(p, rules)| p == f.policy && (rules.is_empty() || rules.iter().any(|r| r == f.rule)))

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::bundle::Bundle;
 use crate::exception::{Exception, Target};
 use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
-use crate::report::{Decision, ExceptionReport, Finding, Report, ResourceReport};
+use crate::report::{Decision, ExceptionReport, Finding, Report, ResourceRef, ResourceReport};
 use crate::resource::Resource;
 use crate::select::{split_api_version, Subject};
 use check::CheckInput;
@@ -227,6 +227,15 @@ impl Engine {
             findings.append(&mut f);
         }
         self.finish(records, findings, ctx.now)
+    }
+
+    /// The exceptions that select a resource, each with whether it is in force at `now`.
+    pub(crate) fn exceptions_on(&self, r: &ResourceRef, now: Timestamp) -> Vec<(&str, bool)> {
+        self.exceptions
+            .iter()
+            .filter(|e| e.selects(r))
+            .map(|e| (e.name.as_str(), e.standing(now, &self.settings).is_ok()))
+            .collect()
     }
 
     /// Applies exceptions and builds the report.

@@ -1,7 +1,17 @@
 //! Golden paths: versioned blueprints that turn a developer's small spec (inputs) into complete
 //! manifests that pass the policies the golden path names.
 
+mod diff;
+mod fleet;
 mod template;
+mod upgrade;
+
+pub use diff::{format_cpu, format_memory, Change, PatchOp, Requests};
+pub use fleet::{
+    conform, outdated, Adoption, ChangeKind, Conformance, ConformSummary, Deviation, DeviationKind, Fleet, FleetService,
+    FleetSummary, Lag, Score, ServiceConformance, Standing,
+};
+pub use upgrade::{upgrade, Applied, ObjectChange, RequestsChange, Upgrade};
 
 use std::sync::Arc;
 
@@ -12,14 +22,16 @@ use crate::bundle::Bundle;
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::eval::{expr, Context, Engine};
 use crate::load::{self, Origin, Sourced};
-use crate::model::GoldenPathDocument;
+use crate::model::{Deprecation, GoldenPathDocument, MigrationOp};
 use crate::packs::Pack;
 use crate::report::{Decision, Report};
 use template::Item;
 
 /// The annotation naming the golden path and version an object was rendered from.
 pub const ANNOTATION_PATH: &str = "paved.dev/golden-path";
-/// The annotation holding the inputs an object was rendered from (compact JSON, keys sorted).
+/// The annotation holding the inputs an object was rendered from, as written (compact JSON, keys
+/// sorted): a re-render of the same version fills in the same defaults, and an upgrade lets the
+/// new version's defaults apply where the developer relied on defaults.
 pub const ANNOTATION_INPUTS: &str = "paved.dev/inputs";
 
 /// A compiled golden path.
@@ -32,7 +44,25 @@ pub struct GoldenPath {
     validator: jsonschema::Validator,
     outputs: Vec<Item>,
     policies: Vec<(String, VersionReq)>,
+    extension_points: Vec<String>,
+    migrations: Vec<Migration>,
+    deprecated: Option<Deprecation>,
+    sunset: Option<jiff::Timestamp>,
     origin: Origin,
+}
+
+/// A compiled migration: the versions it migrates from, and its operations.
+#[derive(Debug)]
+struct Migration {
+    from: VersionReq,
+    ops: Vec<MigrationOp>,
+}
+
+/// Validated inputs with defaults filled in, and the manifests with provenance: a render before
+/// its policy check.
+struct Built {
+    inputs: Value,
+    manifests: Vec<Value>,
 }
 
 /// What a render made.
@@ -64,9 +94,29 @@ impl GoldenPath {
         self.description.as_deref()
     }
 
+    /// `name@version`.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
     /// The JSON Schema of its inputs.
     pub fn inputs_schema(&self) -> &Value {
         &self.inputs
+    }
+
+    /// The JSON pointers a service may change without that counting as drift.
+    pub fn extension_points(&self) -> &[String] {
+        &self.extension_points
+    }
+
+    /// Set when this version is deprecated.
+    pub fn deprecation(&self) -> Option<&Deprecation> {
+        self.deprecated.as_ref()
+    }
+
+    /// Whether this version's sunset date is at or before `now`.
+    pub fn is_sunset(&self, now: jiff::Timestamp) -> bool {
+        self.sunset.is_some_and(|s| s <= now)
     }
 
     pub(crate) fn compile(doc: &GoldenPathDocument, origin: &Origin) -> Result<GoldenPath, Vec<Diagnostic>> {
@@ -104,6 +154,51 @@ impl GoldenPath {
                 )),
             }
         }
+        for (i, p) in doc.spec.extension_points.iter().enumerate() {
+            if !p.is_empty() && !p.starts_with('/') {
+                diags.push(origin.diagnostic(
+                    &format!("/spec/extensionPoints/{i}"),
+                    format!("`{p}` is not a JSON pointer"),
+                    Some(format!("write it from the object's root: `/{p}`")),
+                ));
+            }
+        }
+        let migrations = doc
+            .spec
+            .migrations
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                let at = format!("/spec/migrations/{i}");
+                let mut problems = migration_problems(m, version.as_ref(), &doc.spec.inputs);
+                let from = VersionReq::parse(&m.from)
+                    .map_err(|e| problems.push(("/from".into(), format!("`{}` is not a semver range: {e}", m.from))))
+                    .ok();
+                let ok = problems.is_empty();
+                diags.extend(problems.into_iter().map(|(p, m)| origin.diagnostic(&format!("{at}{p}"), m, None)));
+                from.filter(|_| ok).map(|from| Migration { from, ops: m.ops.clone() })
+            })
+            .collect();
+        let mut sunset = None;
+        if let Some(d) = &doc.spec.deprecated {
+            for (field, value) in [("since", &d.since), ("sunset", &d.sunset)] {
+                match value.as_deref().map(crate::exception::parse_instant) {
+                    Some(Err(e)) => diags.push(origin.diagnostic(&format!("/spec/deprecated/{field}"), e, None)),
+                    Some(Ok(t)) if field == "sunset" => sunset = Some(t),
+                    _ => {}
+                }
+            }
+            if let Some(r) = &d.replacement {
+                let (_, range) = r.split_once('@').unwrap_or((r, "*"));
+                if let Err(e) = VersionReq::parse(range) {
+                    diags.push(origin.diagnostic(
+                        "/spec/deprecated/replacement",
+                        format!("`{r}` is not NAME@RANGE: {e}"),
+                        Some("for example `web-service@^2`".into()),
+                    ));
+                }
+            }
+        }
         match (version, validator) {
             (Some(version), Some(validator)) if diags.is_empty() => Ok(GoldenPath {
                 name: doc.metadata.name.clone(),
@@ -113,6 +208,10 @@ impl GoldenPath {
                 validator,
                 outputs,
                 policies,
+                extension_points: doc.spec.extension_points.clone(),
+                migrations,
+                deprecated: doc.spec.deprecated.clone(),
+                sunset,
                 origin: origin.clone(),
             }),
             _ => Err(diags),
@@ -144,14 +243,25 @@ impl GoldenPath {
     }
 
     fn render_sourced(&self, inputs: &Value, origin: Option<&Sourced>, policies: &Bundle) -> Result<Rendered, Error> {
+        let Built { inputs, manifests } = self.build(inputs, origin)?;
+        let resources: Vec<crate::Resource> = manifests.iter().cloned().map(crate::Resource::new).collect();
+        let report = self.engine(policies, false)?.evaluate(&resources, &Context::at(jiff::Timestamp::UNIX_EPOCH));
+        if report.decision == Decision::Deny {
+            return Err(Error::NonCompliant { golden_path: self.id(), report: Box::new(report) });
+        }
+        Ok(Rendered { golden_path: self.id(), inputs, manifests, report })
+    }
+
+    /// Checks the inputs, fills defaults, builds the manifests and stamps their provenance.
+    fn build(&self, inputs: &Value, origin: Option<&Sourced>) -> Result<Built, Error> {
         self.check_inputs(inputs, origin)?;
-        let mut inputs = inputs.clone();
+        let written = sorted(inputs.clone());
+        let stamp = serde_json::to_string(&written).unwrap_or_default();
+        let mut inputs = written;
         fill_defaults(&mut inputs, &self.inputs);
         let inputs = sorted(inputs);
-        let id = format!("{}@{}", self.name, self.version);
-
+        let id = self.id();
         let mut manifests = self.instantiate(&inputs, &id)?;
-        let stamp = serde_json::to_string(&inputs).unwrap_or_default();
         for (i, m) in manifests.iter_mut().enumerate() {
             let Some(obj) = m.as_object_mut() else {
                 return Err(self.invalid(&format!("/spec/outputs/{i}"), format!("output {i} of {id} is not a mapping")));
@@ -169,11 +279,7 @@ impl GoldenPath {
                 a.insert(ANNOTATION_INPUTS.into(), Value::String(stamp.clone()));
             }
         }
-        let report = self.evaluate(&manifests, policies)?;
-        if report.decision == Decision::Deny {
-            return Err(Error::NonCompliant { golden_path: id, report: Box::new(report) });
-        }
-        Ok(Rendered { golden_path: id, inputs, manifests, report })
+        Ok(Built { inputs, manifests })
     }
 
     /// The outputs for these inputs.
@@ -244,8 +350,10 @@ impl GoldenPath {
         }
     }
 
-    /// Evaluates the manifests against the golden path's packs and policies.
-    fn evaluate(&self, manifests: &[Value], available: &Bundle) -> Result<Report, Error> {
+    /// The engine that judges this golden path's manifests: its packs and policies, and with
+    /// `exceptions`, the exceptions and settings of `available` (live objects may be waived;
+    /// renders never are).
+    fn engine(&self, available: &Bundle, exceptions: bool) -> Result<Engine, Error> {
         let mut bundle = Bundle::default();
         for (name, range) in &self.policies {
             let named = match Pack::named(name) {
@@ -253,10 +361,7 @@ impl GoldenPath {
                 Err(_) => available.only(name).ok_or_else(|| {
                     self.invalid(
                         "/spec/policies",
-                        format!(
-                            "{}@{} names `{name}`, which is neither a built-in pack nor a loaded policy",
-                            self.name, self.version
-                        ),
+                        format!("{} names `{name}`, which is neither a built-in pack nor a loaded policy", self.id()),
                     )
                 })?,
             };
@@ -265,16 +370,88 @@ impl GoldenPath {
                 if !range.matches(&v) {
                     return Err(self.invalid(
                         "/spec/policies",
-                        format!("{}@{} needs `{name}` {range}, but policy {} is {v}", self.name, self.version, p.name),
+                        format!("{} needs `{name}` {range}, but policy {} is {v}", self.id(), p.name),
                     ));
                 }
             }
             bundle = bundle.merge(named);
         }
-        let engine = Engine::builder().bundle(bundle).build()?;
-        let resources: Vec<crate::Resource> = manifests.iter().cloned().map(crate::Resource::new).collect();
-        Ok(engine.evaluate(&resources, &Context::at(jiff::Timestamp::UNIX_EPOCH)))
+        if exceptions {
+            bundle.exceptions.clone_from(&available.exceptions);
+            bundle.settings.clone_from(&available.settings);
+        }
+        Engine::builder().bundle(bundle).build()
     }
+}
+
+/// What is wrong with a migration besides its range: a range that takes in this version, a path
+/// that is not a pointer, a `*` where one value is meant, a target this version's inputs do not
+/// have.
+fn migration_problems(
+    m: &crate::model::Migration,
+    version: Option<&Version>,
+    schema: &Value,
+) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if let (Ok(from), Some(v)) = (VersionReq::parse(&m.from), version) {
+        if from.matches(v) {
+            problems.push((
+                "/from".into(),
+                format!("`{}` matches {v} itself: a migration takes inputs of earlier versions", m.from),
+            ));
+        }
+    }
+    for (i, op) in m.ops.iter().enumerate() {
+        let at = |f: &str| format!("/ops/{i}/{f}");
+        let (paths, target): (Vec<(&str, &String)>, Option<String>) = match op {
+            MigrationOp::Rename { path, to } => {
+                if to.contains('/') {
+                    problems.push((at("rename/to"), format!("`{to}` is a key, not a path: rename keeps the parent")));
+                }
+                let parent = path.rsplit_once('/').map_or("", |p| p.0);
+                (vec![("rename/path", path)], Some(format!("{parent}/{}", load::yaml::escape_segment(to))))
+            }
+            MigrationOp::Move { from, to } => {
+                for (f, p) in [("move/from", from), ("move/to", to)] {
+                    if p.split('/').any(|s| s == "*") {
+                        problems.push((at(f), format!("`{p}`: move takes one value; `*` is not allowed")));
+                    }
+                }
+                (vec![("move/from", from), ("move/to", to)], Some(to.clone()))
+            }
+            MigrationOp::SetDefault { path, .. } => (vec![("set-default/path", path)], Some(path.clone())),
+            MigrationOp::Remove { path } => (vec![("remove/path", path)], None),
+            MigrationOp::MapValue { path, .. } => (vec![("map-value/path", path)], Some(path.clone())),
+        };
+        for (f, p) in paths {
+            if !p.starts_with('/') {
+                problems.push((at(f), format!("`{p}` is not a JSON pointer into the inputs (start it with `/`)")));
+            }
+        }
+        if let Some(t) = target.filter(|t| t.starts_with('/') && !schema_allows(schema, t)) {
+            problems.push((
+                format!("/ops/{i}"),
+                format!("`{t}` is not an input of this version, so the migrated inputs would not fit"),
+            ));
+        }
+    }
+    problems
+}
+
+/// Whether a schema allows a value at an instance pointer (`*` for any item or key): it follows
+/// `properties` and `items`, and allows anything below a schema that does not close its
+/// properties.
+fn schema_allows(schema: &Value, pointer: &str) -> bool {
+    let mut s = schema;
+    for seg in pointer.split('/').skip(1) {
+        let property = s.get("properties").and_then(|p| p.get(seg));
+        s = match (property, s.get("items")) {
+            (Some(next), _) => next,
+            (None, Some(items)) if seg == "*" || seg.parse::<usize>().is_ok() => items,
+            _ => return s.get("additionalProperties") != Some(&Value::Bool(false)),
+        };
+    }
+    true
 }
 
 /// The property names a schema allows at an instance pointer (for did-you-mean).
@@ -328,8 +505,15 @@ fn sorted(v: Value) -> Value {
 }
 
 /// The built-in golden paths (`packs/golden-paths/`), embedded.
-pub const GOLDEN_PATHS: &[(&str, &str)] =
-    &[("packs/golden-paths/web-service.yaml", include_str!("../../../packs/golden-paths/web-service.yaml"))];
+pub const GOLDEN_PATHS: &[(&str, &str)] = &[
+    ("packs/golden-paths/web-service/1.0.0.yaml", include_str!("../../../packs/golden-paths/web-service/1.0.0.yaml")),
+    ("packs/golden-paths/web-service/1.1.0.yaml", include_str!("../../../packs/golden-paths/web-service/1.1.0.yaml")),
+    ("packs/golden-paths/web-service/2.0.0.yaml", include_str!("../../../packs/golden-paths/web-service/2.0.0.yaml")),
+    ("packs/golden-paths/worker/1.0.0.yaml", include_str!("../../../packs/golden-paths/worker/1.0.0.yaml")),
+    ("packs/golden-paths/worker/2.0.0.yaml", include_str!("../../../packs/golden-paths/worker/2.0.0.yaml")),
+    ("packs/golden-paths/cron-job/1.0.0.yaml", include_str!("../../../packs/golden-paths/cron-job/1.0.0.yaml")),
+    ("packs/golden-paths/cron-job/2.0.0.yaml", include_str!("../../../packs/golden-paths/cron-job/2.0.0.yaml")),
+];
 
 /// The built-in golden paths as a bundle.
 pub fn builtin() -> Result<Bundle, Error> {

@@ -19,6 +19,8 @@ pub(crate) enum Node {
     Text(Vec<Part>),
     /// A mapping, left out where `cond` is false.
     Map { entries: Vec<(String, Node)>, cond: Option<Expr> },
+    /// `{$if: cond, $value: value}`: any value, left out where `cond` is false.
+    Cond { cond: Expr, value: Box<Node> },
     /// A list.
     List(Vec<Item>),
 }
@@ -86,7 +88,7 @@ fn node(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option
             items.into_iter().collect::<Option<Vec<_>>>().map(Node::List)
         }
         Value::Object(m) => {
-            let cond = match m.get("$if") {
+            let mut cond = match m.get("$if") {
                 None => None,
                 Some(Value::String(s)) => Some(expression(strip(s), &format!("{at}/$if"), bound, out)?),
                 Some(_) => {
@@ -94,6 +96,12 @@ fn node(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option
                     return None;
                 }
             };
+            if let (Some(value), 2) = (m.get("$value"), m.len()) {
+                if let Some(cond) = cond.take() {
+                    let value = node(value, &format!("{at}/$value"), bound, out)?;
+                    return Some(Node::Cond { cond, value: Box::new(value) });
+                }
+            }
             let mut entries = Vec::new();
             let mut ok = true;
             for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "$if") {
@@ -222,14 +230,14 @@ fn render(n: &Node, at: &str, scope: &cel::Context<'_, '_>) -> Result<Option<Val
             }
             Value::String(s)
         }
+        Node::Cond { cond, value } => match holds(cond, at, scope)? {
+            true => return render(value, at, scope),
+            false => return Ok(None),
+        },
         Node::Map { entries, cond } => {
             if let Some(c) = cond {
-                match run(c, at, scope)? {
-                    cel::Value::Bool(true) => {}
-                    cel::Value::Bool(false) => return Ok(None),
-                    other => {
-                        return Err((at.into(), format!("`$if: {}` gave {:?}, not a bool", c.source, other.type_of())))
-                    }
+                if !holds(c, at, scope)? {
+                    return Ok(None);
                 }
             }
             let mut m = Map::new();
@@ -249,6 +257,14 @@ fn render(n: &Node, at: &str, scope: &cel::Context<'_, '_>) -> Result<Option<Val
             Value::Array(out)
         }
     }))
+}
+
+/// Whether a `$if` holds.
+fn holds(c: &Expr, at: &str, scope: &cel::Context<'_, '_>) -> Result<bool, Failure> {
+    match run(c, at, scope)? {
+        cel::Value::Bool(b) => Ok(b),
+        other => Err((at.into(), format!("`$if: {}` gave {:?}, not a bool", c.source, other.type_of()))),
+    }
 }
 
 fn run(e: &Expr, at: &str, scope: &cel::Context<'_, '_>) -> Result<cel::Value, Failure> {

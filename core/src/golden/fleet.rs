@@ -1,0 +1,675 @@
+//! The fleet as it runs: which services claim which golden path versions, how each differs
+//! from a re-render of the inputs it records, and how far behind each is.
+//!
+//! A service is the set of objects that carry the same `paved.dev/golden-path` and
+//! `paved.dev/inputs` annotations. Workloads without them are on no golden path.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use jiff::Timestamp;
+use semver::Version;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::diff::{self, covers};
+use super::{GoldenPath, ANNOTATION_INPUTS, ANNOTATION_PATH};
+use crate::bundle::Bundle;
+use crate::error::did_you_mean;
+use crate::eval::{Context, Engine};
+use crate::model::{Action, Deprecation};
+use crate::report::{Finding, ResourceRef, SourceRef};
+use crate::Resource;
+
+/// Score weights, per unit: a service on its golden path's latest version with no drift,
+/// no findings and no exceptions scores 0.
+const PER_MAJOR: u32 = 10;
+const PER_MINOR: u32 = 3;
+const PER_PATCH: u32 = 1;
+const DEPRECATED: u32 = 5;
+const SUNSET: u32 = 20;
+const PER_DRIFTED_FIELD: u32 = 5;
+const PER_MISSING_OR_EXTRA_OBJECT: u32 = 10;
+const PER_DENIAL: u32 = 5;
+const PER_WARNING: u32 = 2;
+const PER_OPEN_EXCEPTION: u32 = 2;
+const PER_EXPIRED_EXCEPTION: u32 = 5;
+
+/// Kinds that run something: without provenance, they are services on no golden path.
+const WORKLOADS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"];
+
+/// How far a version is behind the newest one loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lag {
+    /// On the newest version.
+    Current,
+    /// Behind by patch releases.
+    Patch,
+    /// Behind by minor releases.
+    Minor,
+    /// Behind by a major release or more.
+    Major,
+}
+
+/// Where a version stands: how far behind, and whether it is on its way out.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Standing {
+    /// The newest version of the golden path loaded.
+    pub latest: String,
+    /// The biggest step between the version in use and the newest.
+    pub behind: Lag,
+    /// How many newer versions there are.
+    pub newer: usize,
+    /// The deprecation, when the version in use is deprecated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<Deprecation>,
+    /// Whether its sunset date has passed.
+    pub sunset: bool,
+}
+
+/// Whether a deviation is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviationKind {
+    /// Under an extension point: allowed.
+    Extension,
+    /// Anywhere else: the service no longer is what its golden path renders.
+    Drift,
+}
+
+/// How a live object differs from the re-render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// The value differs.
+    Changed,
+    /// The re-render has it and the live object (or the fleet) does not.
+    Missing,
+    /// The live object (or the fleet) has it and the re-render does not.
+    Extra,
+}
+
+/// One difference between a live object and the re-render of its recorded inputs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deviation {
+    /// The object.
+    pub object: ResourceRef,
+    /// JSON pointer into it (empty when the whole object is missing or extra).
+    pub path: String,
+    /// Allowed or not.
+    pub kind: DeviationKind,
+    /// Changed, missing or extra.
+    pub change: ChangeKind,
+    /// What the re-render has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Value>,
+    /// What the live object has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<Value>,
+    /// The extension point that allows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_point: Option<String>,
+    /// Where in the input file (for a live object read from one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+/// A drift score and what it is made of (higher is further from the golden path).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Score {
+    /// The sum of the rest.
+    pub total: u32,
+    /// 10 per major, 3 per minor or 1 per patch version behind (the biggest step only).
+    pub versions_behind: u32,
+    /// 5 for a deprecated version, 20 past its sunset.
+    pub deprecation: u32,
+    /// 5 per drifted field, 10 per missing or extra object.
+    pub drift: u32,
+    /// 5 per unwaived denial, 2 per unwaived warning.
+    pub findings: u32,
+    /// 2 per exception in force, 5 per expired or invalid one.
+    pub exceptions: u32,
+}
+
+/// How one service conforms.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConformance {
+    /// Its name (the `name` input, or its first object's name).
+    pub service: String,
+    /// Its first object's namespace.
+    pub namespace: String,
+    /// The golden path and version it claims (`name@version`).
+    pub golden_path: String,
+    /// Its objects.
+    pub objects: Vec<ResourceRef>,
+    /// Where its version stands (absent when the claim is unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standing: Option<Standing>,
+    /// Every difference from the re-render, extensions included.
+    pub deviations: Vec<Deviation>,
+    /// What the golden path's policies find on the live objects.
+    pub findings: Vec<Finding>,
+    /// Exceptions in force that select its objects.
+    pub open_exceptions: Vec<String>,
+    /// Expired or invalid exceptions that select its objects.
+    pub expired_exceptions: Vec<String>,
+    /// The drift score.
+    pub score: Score,
+    /// Why it could not be checked (an unknown golden path or version, unreadable inputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ServiceConformance {
+    /// Whether it is what its golden path renders: no drift, no unwaived denial, no error.
+    pub fn conforms(&self) -> bool {
+        self.error.is_none()
+            && self.deviations.iter().all(|d| d.kind == DeviationKind::Extension)
+            && !self.findings.iter().any(|f| f.waived_by.is_none() && f.action == Action::Deny)
+    }
+}
+
+/// The result of `conform`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conformance {
+    /// Each service, by namespace and name.
+    pub services: Vec<ServiceConformance>,
+    /// Workloads on no golden path.
+    pub unmanaged: Vec<ResourceRef>,
+    /// Counts.
+    pub summary: ConformSummary,
+}
+
+/// Counts over a `conform` run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConformSummary {
+    /// Services found.
+    pub services: usize,
+    /// Services that conform.
+    pub conforming: usize,
+    /// Services with drift or denials.
+    pub drifted: usize,
+    /// Services that could not be checked.
+    pub errors: usize,
+    /// Workloads on no golden path.
+    pub unmanaged: usize,
+}
+
+/// One service in the fleet report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetService {
+    /// Its name.
+    pub service: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The golden path and version it claims.
+    pub golden_path: String,
+    /// Where that version stands (absent when the claim is unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standing: Option<Standing>,
+    /// Why the claim is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How many services are on one golden path version.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Adoption {
+    /// The golden path.
+    pub golden_path: String,
+    /// The version.
+    pub version: String,
+    /// Services on it.
+    pub services: usize,
+    /// Where the version stands.
+    pub standing: Standing,
+}
+
+/// The result of `outdated`: adoption and age of golden paths across a fleet.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fleet {
+    /// Every golden path version loaded and how many services are on it, by golden path, newest
+    /// version first.
+    pub adoption: Vec<Adoption>,
+    /// Every service, by namespace and name.
+    pub services: Vec<FleetService>,
+    /// Workloads on no golden path.
+    pub unmanaged: Vec<ResourceRef>,
+    /// Counts.
+    pub summary: FleetSummary,
+}
+
+/// Counts over the fleet.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetSummary {
+    /// Services on a golden path (known or not).
+    pub services: usize,
+    /// On the newest version.
+    pub current: usize,
+    /// Behind by patch releases.
+    pub behind_patch: usize,
+    /// Behind by minor releases.
+    pub behind_minor: usize,
+    /// Behind by a major release.
+    pub behind_major: usize,
+    /// On a deprecated version (sunset or not).
+    pub deprecated: usize,
+    /// On a version past its sunset.
+    pub sunset: usize,
+    /// Claiming a golden path or version that is not loaded.
+    pub unknown: usize,
+    /// Workloads on no golden path.
+    pub unmanaged: usize,
+}
+
+/// Objects that claim the same golden path version and inputs.
+struct Claim<'r> {
+    golden_path: String,
+    inputs: Option<String>,
+    objects: Vec<&'r Resource>,
+}
+
+impl Claim<'_> {
+    fn recorded_inputs(&self) -> Option<Value> {
+        self.inputs.as_deref().and_then(|s| serde_json::from_str(s).ok())
+    }
+
+    /// The `name` input, or the first object's name; and the first object's namespace.
+    fn service(&self) -> (String, String) {
+        let first = self.objects.first().map(|o| o.identity()).unwrap_or_default();
+        let name = self.recorded_inputs().and_then(|i| i.get("name").and_then(Value::as_str).map(str::to_owned));
+        (name.unwrap_or(first.name), first.namespace)
+    }
+}
+
+/// Groups resources by the provenance they claim; workloads with none are unmanaged.
+fn claims(resources: &[Resource]) -> (Vec<Claim<'_>>, Vec<ResourceRef>) {
+    let mut found: Vec<Claim<'_>> = Vec::new();
+    let mut unmanaged = Vec::new();
+    for r in resources {
+        let annotation = |key: &str| {
+            r.value.get("metadata").and_then(|m| m.get("annotations")).and_then(|a| a.get(key)).and_then(Value::as_str)
+        };
+        let Some(path) = annotation(ANNOTATION_PATH) else {
+            if r.value.get("kind").and_then(Value::as_str).is_some_and(|k| WORKLOADS.contains(&k)) {
+                unmanaged.push(r.identity());
+            }
+            continue;
+        };
+        let inputs = annotation(ANNOTATION_INPUTS).map(str::to_owned);
+        match found.iter_mut().find(|c| c.golden_path == path && c.inputs == inputs) {
+            Some(c) => c.objects.push(r),
+            None => found.push(Claim { golden_path: path.to_owned(), inputs, objects: vec![r] }),
+        }
+    }
+    found.sort_by_cached_key(|c| {
+        let (name, ns) = c.service();
+        (ns, name, c.golden_path.clone())
+    });
+    unmanaged.sort();
+    (found, unmanaged)
+}
+
+/// The golden path version a claim names, or why there is none.
+fn resolve<'b>(bundle: &'b Bundle, claim: &str) -> Result<&'b GoldenPath, String> {
+    let Some((name, version)) = claim.split_once('@') else {
+        return Err(format!("`{claim}` is not NAME@VERSION"));
+    };
+    let same: Vec<&GoldenPath> = bundle.golden_paths().filter(|g| g.name() == name).collect();
+    if same.is_empty() {
+        let names: Vec<&str> = bundle.golden_paths().map(GoldenPath::name).collect();
+        return Err(match did_you_mean(name, names.iter().copied()) {
+            Some(s) => format!("claims golden path `{name}`, which is not loaded; did you mean `{s}`?"),
+            None => format!("claims golden path `{name}`, which is not loaded"),
+        });
+    }
+    let parsed = Version::parse(version).map_err(|e| format!("claims version `{version}` of {name}: {e}"))?;
+    same.iter().find(|g| *g.version() == parsed).copied().ok_or_else(|| {
+        let versions: Vec<String> = same.iter().map(|g| g.version().to_string()).collect();
+        format!("claims {claim}, a version that does not exist; {name} has {}", versions.join(", "))
+    })
+}
+
+/// Where `g` stands among the versions of its golden path in `bundle`, at `now`.
+fn standing(bundle: &Bundle, g: &GoldenPath, now: Timestamp) -> Standing {
+    let newer: Vec<&Version> =
+        bundle.golden_paths().filter(|o| o.name() == g.name() && o.version() > g.version()).map(|o| o.version()).collect();
+    let latest = newer.last().copied().unwrap_or(g.version());
+    let behind = if latest.major > g.version().major {
+        Lag::Major
+    } else if latest.minor > g.version().minor {
+        Lag::Minor
+    } else if latest > g.version() {
+        Lag::Patch
+    } else {
+        Lag::Current
+    };
+    Standing {
+        latest: latest.to_string(),
+        behind,
+        newer: newer.len(),
+        deprecated: g.deprecation().cloned(),
+        sunset: g.is_sunset(now),
+    }
+}
+
+fn version_score(s: &Standing, g: &GoldenPath) -> (u32, u32) {
+    let latest = Version::parse(&s.latest).unwrap_or_else(|_| g.version().clone());
+    let gap = |a: u64, b: u64| u32::try_from(a.saturating_sub(b)).unwrap_or(u32::MAX);
+    let behind = match s.behind {
+        Lag::Major => PER_MAJOR * gap(latest.major, g.version().major),
+        Lag::Minor => PER_MINOR * gap(latest.minor, g.version().minor),
+        Lag::Patch => PER_PATCH * gap(latest.patch, g.version().patch),
+        Lag::Current => 0,
+    };
+    let deprecation = match (s.sunset, s.deprecated.is_some()) {
+        (true, _) => SUNSET,
+        (false, true) => DEPRECATED,
+        _ => 0,
+    };
+    (behind, deprecation)
+}
+
+/// Compares every service in `resources` with a re-render of the inputs its objects record,
+/// and evaluates its objects against its golden path's policies with `bundle`'s exceptions at
+/// `ctx.now`. `bundle` holds the golden paths (and any policies they name).
+pub fn conform(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Conformance {
+    let (claims, unmanaged) = claims(resources);
+    let mut engines: BTreeMap<String, Result<Engine, String>> = BTreeMap::new();
+    let services: Vec<ServiceConformance> = claims
+        .iter()
+        .map(|c| {
+            let (service, namespace) = c.service();
+            let mut s = ServiceConformance {
+                service,
+                namespace,
+                golden_path: c.golden_path.clone(),
+                objects: c.objects.iter().map(|o| o.identity()).collect(),
+                standing: None,
+                deviations: Vec::new(),
+                findings: Vec::new(),
+                open_exceptions: Vec::new(),
+                expired_exceptions: Vec::new(),
+                score: Score::default(),
+                error: None,
+            };
+            if let Err(e) = check_service(bundle, c, ctx, &mut engines, &mut s) {
+                s.error = Some(e);
+            }
+            s
+        })
+        .collect();
+    let summary = ConformSummary {
+        services: services.len(),
+        conforming: services.iter().filter(|s| s.conforms()).count(),
+        drifted: services.iter().filter(|s| s.error.is_none() && !s.conforms()).count(),
+        errors: services.iter().filter(|s| s.error.is_some()).count(),
+        unmanaged: unmanaged.len(),
+    };
+    Conformance { services, unmanaged, summary }
+}
+
+fn check_service(
+    bundle: &Bundle,
+    claim: &Claim<'_>,
+    ctx: &Context,
+    engines: &mut BTreeMap<String, Result<Engine, String>>,
+    s: &mut ServiceConformance,
+) -> Result<(), String> {
+    let g = resolve(bundle, &claim.golden_path)?;
+    let standing = standing(bundle, g, ctx.now);
+    let (versions_behind, deprecation) = version_score(&standing, g);
+    s.standing = Some(standing);
+    let inputs = match &claim.inputs {
+        None => return Err(format!("has no `{ANNOTATION_INPUTS}` annotation, so it cannot be re-rendered")),
+        Some(text) => serde_json::from_str::<Value>(text)
+            .map_err(|e| format!("its `{ANNOTATION_INPUTS}` annotation is not JSON: {e}"))?,
+    };
+    let expected = g.build(&inputs, None).map_err(|e| format!("its recorded inputs do not fit {}: {e}", g.id()))?;
+    s.deviations = deviations(g, &expected.manifests, &claim.objects);
+
+    let engine = engines
+        .entry(g.id())
+        .or_insert_with(|| g.engine(bundle, true).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(Clone::clone)?;
+    let live: Vec<Resource> = claim.objects.iter().map(|o| (*o).clone()).collect();
+    s.findings = engine.evaluate(&live, ctx).findings;
+    let mut open = std::collections::BTreeSet::new();
+    let mut expired = std::collections::BTreeSet::new();
+    for o in &s.objects {
+        for (name, in_force) in engine.exceptions_on(o, ctx.now) {
+            if in_force { &mut open } else { &mut expired }.insert(name.to_owned());
+        }
+    }
+    s.open_exceptions = open.into_iter().collect();
+    s.expired_exceptions = expired.into_iter().collect();
+
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let drift: u32 = s
+        .deviations
+        .iter()
+        .filter(|d| d.kind == DeviationKind::Drift)
+        .map(|d| if d.path.is_empty() { PER_MISSING_OR_EXTRA_OBJECT } else { PER_DRIFTED_FIELD })
+        .sum();
+    let unwaived = |a: Action| count(s.findings.iter().filter(|f| f.waived_by.is_none() && f.action == a).count());
+    let findings = PER_DENIAL * unwaived(Action::Deny) + PER_WARNING * unwaived(Action::Warn);
+    let exceptions =
+        PER_OPEN_EXCEPTION * count(s.open_exceptions.len()) + PER_EXPIRED_EXCEPTION * count(s.expired_exceptions.len());
+    s.score = Score {
+        total: versions_behind + deprecation + drift + findings + exceptions,
+        versions_behind,
+        deprecation,
+        drift,
+        findings,
+        exceptions,
+    };
+    Ok(())
+}
+
+/// Every difference between the re-rendered objects and the live ones, matched by kind,
+/// namespace and name.
+fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Deviation> {
+    let key = |v: &Value| {
+        let r = Resource::new(v.clone()).identity();
+        (r.kind, r.namespace, r.name)
+    };
+    let mut out = Vec::new();
+    for want in expected {
+        let k = key(want);
+        let object = Resource::new(want.clone()).identity();
+        let Some(have) = live.iter().find(|r| key(&r.value) == k) else {
+            out.push(Deviation {
+                object,
+                path: String::new(),
+                kind: DeviationKind::Drift,
+                change: ChangeKind::Missing,
+                expected: Some(json!(format!("{}/{}", want["apiVersion"].as_str().unwrap_or_default(), k.0))),
+                actual: None,
+                extension_point: None,
+                source: None,
+            });
+            continue;
+        };
+        for c in diff::diff(want, &have.value, true) {
+            if ignored(&k.0, &c) {
+                continue;
+            }
+            let extension_point = g.extension_points.iter().find(|p| covers(p, &c.path)).cloned();
+            out.push(Deviation {
+                object: object.clone(),
+                kind: if extension_point.is_some() { DeviationKind::Extension } else { DeviationKind::Drift },
+                change: match (&c.before, &c.after) {
+                    (Some(_), Some(_)) => ChangeKind::Changed,
+                    (Some(_), None) => ChangeKind::Missing,
+                    _ => ChangeKind::Extra,
+                },
+                source: have.source_of(&c.path),
+                path: c.path,
+                expected: c.before,
+                actual: c.after,
+                extension_point,
+            });
+        }
+    }
+    for have in live.iter().filter(|r| !expected.iter().any(|w| key(w) == key(&r.value))) {
+        out.push(Deviation {
+            object: have.identity(),
+            path: String::new(),
+            kind: DeviationKind::Drift,
+            change: ChangeKind::Extra,
+            expected: None,
+            actual: None,
+            extension_point: None,
+            source: have.source_of(""),
+        });
+    }
+    out
+}
+
+/// Fields the API server manages: never drift.
+const SERVER_MANAGED: &[&str] = &[
+    "/status",
+    "/metadata/uid",
+    "/metadata/resourceVersion",
+    "/metadata/generation",
+    "/metadata/creationTimestamp",
+    "/metadata/managedFields",
+    "/metadata/selfLink",
+    "/metadata/deletionTimestamp",
+    "/metadata/deletionGracePeriodSeconds",
+    "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
+    "/metadata/annotations/deployment.kubernetes.io~1revision",
+    "/spec/template/metadata/creationTimestamp",
+    "/spec/jobTemplate/metadata/creationTimestamp",
+    "/spec/jobTemplate/spec/template/metadata/creationTimestamp",
+];
+
+/// Service fields the API server assigns.
+const SERVICE_ASSIGNED: &[&str] = &["/spec/clusterIP", "/spec/clusterIPs", "/spec/ipFamilies", "/spec/ipFamilyPolicy"];
+
+/// Pod fields the API server fills in with these values when a manifest leaves them out.
+const POD_DEFAULTS: &[(&str, &str)] = &[
+    ("/restartPolicy", r#""Always""#),
+    ("/dnsPolicy", r#""ClusterFirst""#),
+    ("/schedulerName", r#""default-scheduler""#),
+    ("/securityContext", "{}"),
+    ("/terminationGracePeriodSeconds", "30"),
+    ("/containers/*/terminationMessagePath", r#""/dev/termination-log""#),
+    ("/containers/*/terminationMessagePolicy", r#""File""#),
+    ("/containers/*/imagePullPolicy", r#""IfNotPresent""#),
+    ("/containers/*/resources", "{}"),
+    ("/containers/*/ports/*/protocol", r#""TCP""#),
+    ("/containers/*/livenessProbe/timeoutSeconds", "1"),
+    ("/containers/*/livenessProbe/successThreshold", "1"),
+    ("/containers/*/livenessProbe/failureThreshold", "3"),
+    ("/containers/*/livenessProbe/periodSeconds", "10"),
+    ("/containers/*/livenessProbe/httpGet/scheme", r#""HTTP""#),
+    ("/containers/*/readinessProbe/timeoutSeconds", "1"),
+    ("/containers/*/readinessProbe/successThreshold", "1"),
+    ("/containers/*/readinessProbe/failureThreshold", "3"),
+    ("/containers/*/readinessProbe/periodSeconds", "10"),
+    ("/containers/*/readinessProbe/httpGet/scheme", r#""HTTP""#),
+];
+
+/// Other fields the API server defaults, by kind.
+const KIND_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("Deployment", "/spec/revisionHistoryLimit", "10"),
+    ("Deployment", "/spec/progressDeadlineSeconds", "600"),
+    ("Deployment", "/spec/strategy/type", r#""RollingUpdate""#),
+    ("Deployment", "/spec/strategy/rollingUpdate/maxSurge", r#""25%""#),
+    ("Deployment", "/spec/strategy/rollingUpdate/maxUnavailable", r#""25%""#),
+    ("Service", "/spec/sessionAffinity", r#""None""#),
+    ("Service", "/spec/internalTrafficPolicy", r#""Cluster""#),
+    ("Service", "/spec/ports/*/protocol", r#""TCP""#),
+    ("CronJob", "/spec/suspend", "false"),
+    ("CronJob", "/spec/successfulJobsHistoryLimit", "3"),
+    ("CronJob", "/spec/failedJobsHistoryLimit", "1"),
+    ("CronJob", "/spec/jobTemplate/spec/backoffLimit", "6"),
+    ("PodDisruptionBudget", "/spec/unhealthyPodEvictionPolicy", r#""IfHealthyBudget""#),
+];
+
+/// Where pod specs sit, by kind.
+const POD_SPECS: &[(&str, &str)] = &[
+    ("Deployment", "/spec/template/spec"),
+    ("StatefulSet", "/spec/template/spec"),
+    ("DaemonSet", "/spec/template/spec"),
+    ("Job", "/spec/template/spec"),
+    ("CronJob", "/spec/jobTemplate/spec/template/spec"),
+];
+
+/// Defaults as (kind, exact pointer pattern, value).
+static DEFAULTS: LazyLock<Vec<(&'static str, String, Value)>> = LazyLock::new(|| {
+    let parse = |v: &str| serde_json::from_str(v).unwrap_or(Value::Null);
+    let pods = POD_SPECS.iter().flat_map(|(kind, at)| POD_DEFAULTS.iter().map(move |(p, v)| (*kind, format!("{at}{p}"), parse(v))));
+    KIND_DEFAULTS.iter().map(|(k, p, v)| (*k, (*p).to_owned(), parse(v))).chain(pods).collect()
+});
+
+/// Whether a difference is the API server's doing: a managed field, or a default it filled in.
+fn ignored(kind: &str, c: &diff::Change) -> bool {
+    let exact = |pattern: &str| covers(pattern, &c.path) && pattern.split('/').count() == c.path.split('/').count();
+    SERVER_MANAGED.iter().any(|p| covers(p, &c.path))
+        || (kind == "Service" && SERVICE_ASSIGNED.iter().any(|p| covers(p, &c.path)))
+        || (c.before.is_none()
+            && DEFAULTS.iter().any(|(k, p, v)| *k == kind && exact(p) && c.after.as_ref() == Some(v)))
+}
+
+/// Adoption of golden paths across `resources`: services per version, how far behind each is,
+/// deprecated and sunset versions, unknown claims, and workloads on no golden path.
+pub fn outdated(bundle: &Bundle, resources: &[Resource], now: Timestamp) -> Fleet {
+    let (claims, unmanaged) = claims(resources);
+    let mut summary = FleetSummary { unmanaged: unmanaged.len(), ..FleetSummary::default() };
+    let mut adoption: BTreeMap<(String, std::cmp::Reverse<Version>), Adoption> = bundle
+        .golden_paths()
+        .map(|g| {
+            let a = Adoption {
+                golden_path: g.name().to_owned(),
+                version: g.version().to_string(),
+                services: 0,
+                standing: standing(bundle, g, now),
+            };
+            ((g.name().to_owned(), std::cmp::Reverse(g.version().clone())), a)
+        })
+        .collect();
+    let services: Vec<FleetService> = claims
+        .iter()
+        .map(|c| {
+            let (service, namespace) = c.service();
+            summary.services += 1;
+            let (standing, error) = match resolve(bundle, &c.golden_path) {
+                Ok(g) => {
+                    let s = standing(bundle, g, now);
+                    if let Some(a) = adoption.get_mut(&(g.name().to_owned(), std::cmp::Reverse(g.version().clone()))) {
+                        a.services += 1;
+                    }
+                    *match s.behind {
+                        Lag::Current => &mut summary.current,
+                        Lag::Patch => &mut summary.behind_patch,
+                        Lag::Minor => &mut summary.behind_minor,
+                        Lag::Major => &mut summary.behind_major,
+                    } += 1;
+                    summary.deprecated += usize::from(s.deprecated.is_some());
+                    summary.sunset += usize::from(s.sunset);
+                    (Some(s), None)
+                }
+                Err(e) => {
+                    summary.unknown += 1;
+                    (None, Some(e))
+                }
+            };
+            FleetService { service, namespace, golden_path: c.golden_path.clone(), standing, error }
+        })
+        .collect();
+    Fleet { adoption: adoption.into_values().collect(), services, unmanaged, summary }
+}

@@ -1,0 +1,320 @@
+//! Upgrades: inputs migrated across versions (chained through every version passed), the new
+//! manifests, and what changed.
+
+use semver::Version;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::diff::{self, Change, PatchOp, Requests};
+use super::Migration;
+use crate::bundle::Bundle;
+use crate::error::Error;
+use crate::model::MigrationOp;
+use crate::report::ResourceRef;
+use crate::Resource;
+
+/// What `upgrade` did and would change.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Upgrade {
+    /// `name@version` the service is on.
+    pub from: String,
+    /// `name@version` it moves to.
+    pub to: String,
+    /// The migration operations that changed the inputs, in the order applied.
+    pub migrations: Vec<Applied>,
+    /// The inputs as written, before.
+    pub inputs_before: Value,
+    /// The migrated inputs, to write back: where the old inputs relied on a default, the new
+    /// version's default applies (unless a `set-default` migration pinned the old one).
+    pub inputs: Value,
+    /// The inputs' change as a JSON Patch.
+    pub inputs_patch: Vec<PatchOp>,
+    /// The new manifests (they pass the new version's policies).
+    pub manifests: Vec<Value>,
+    /// Each object added, removed or changed, with its JSON Patch.
+    pub changes: Vec<ObjectChange>,
+    /// What the manifests request before and after.
+    pub requests: RequestsChange,
+}
+
+/// One migration operation that changed the inputs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    /// The version whose migration it is.
+    pub version: String,
+    /// What it did, for people: `moved /cpu to /resources/cpu`.
+    pub description: String,
+}
+
+/// How one object changes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectChange {
+    /// The object.
+    pub object: ResourceRef,
+    /// `added`, `removed` or `changed`.
+    pub change: &'static str,
+    /// Field by field, with the values before and after (for a changed object).
+    pub fields: Vec<Change>,
+    /// The JSON Patch from the old object to the new one (for a changed object).
+    pub patch: Vec<PatchOp>,
+}
+
+/// Requested CPU and memory before and after.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RequestsChange {
+    /// Before.
+    pub before: Requests,
+    /// After.
+    pub after: Requests,
+}
+
+/// Upgrades a service on `from` (exact `NAME@VERSION`) with `inputs` to the highest version
+/// `range` allows: migrates the inputs through every version in between, renders both, and
+/// describes the change. A step to a new major version needs a migration of that version that
+/// covers the version before it; without one the upgrade is refused.
+pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Result<Upgrade, Error> {
+    let refuse = |reason: String| Error::CannotUpgrade { from: from.to_owned(), reason };
+    let (name, version) = from.split_once('@').ok_or_else(|| refuse("give the version it is on: NAME@VERSION".into()))?;
+    let version = Version::parse(version).map_err(|e| refuse(format!("`{version}` is not a version: {e}")))?;
+    let old = bundle.golden_path(&format!("{name}@={version}"))?;
+    let new = bundle.golden_path(&format!("{name}@{range}"))?;
+    if new.version() <= old.version() {
+        return Err(refuse(format!(
+            "{name}@{range} is {}, which is not newer than {}; nothing to upgrade",
+            new.version(),
+            old.version()
+        )));
+    }
+    let before = old.build(inputs, None)?;
+    let written = super::sorted(inputs.clone());
+    let mut migrated = written.clone();
+    let mut applied = Vec::new();
+    let mut at = old.version().clone();
+    for step in bundle.golden_paths().filter(|g| g.name() == name && g.version() > old.version()) {
+        if step.version() > new.version() {
+            break;
+        }
+        let migrations: Vec<&Migration> = step.migrations.iter().filter(|m| m.from.matches(&at)).collect();
+        if step.version().major > at.major && migrations.is_empty() {
+            let covered: Vec<String> = step.migrations.iter().map(|m| m.from.to_string()).collect();
+            return Err(refuse(format!(
+                "{name} {at} → {} is a major upgrade and no migration of {name}@{} covers {at} ({}); add one to \
+                 {name}@{}, or upgrade to the newest {}.x first",
+                step.version(),
+                step.version(),
+                if covered.is_empty() { "it has none".into() } else { format!("it migrates from {}", covered.join("; ")) },
+                step.version(),
+                at.major
+            )));
+        }
+        for op in migrations.iter().flat_map(|m| &m.ops) {
+            for description in apply(op, &mut migrated).map_err(|e| refuse(format!("{name}@{}: {e}", step.version())))? {
+                applied.push(Applied { version: step.version().to_string(), description });
+            }
+        }
+        at = step.version().clone();
+    }
+    let after = new.render(&migrated, bundle).map_err(|e| match e {
+        Error::Invalid(d) => refuse(format!(
+            "the migrated inputs do not fit {}: {}",
+            new.id(),
+            d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
+        )),
+        other => other,
+    })?;
+    Ok(Upgrade {
+        from: old.id(),
+        to: new.id(),
+        migrations: applied,
+        inputs_patch: diff::patch(&diff::diff(&written, &migrated, false)),
+        changes: object_changes(&before.manifests, &after.manifests),
+        requests: RequestsChange { before: Requests::of(&before.manifests), after: Requests::of(&after.manifests) },
+        inputs_before: written,
+        inputs: migrated,
+        manifests: after.manifests,
+    })
+}
+
+/// Objects matched by kind, namespace and name.
+fn object_changes(before: &[Value], after: &[Value]) -> Vec<ObjectChange> {
+    let key = |v: &Value| {
+        let r = Resource::new(v.clone()).identity();
+        (r.kind.clone(), r.namespace.clone(), r.name.clone(), r)
+    };
+    let old: Vec<_> = before.iter().map(|v| (key(v), v)).collect();
+    let new: Vec<_> = after.iter().map(|v| (key(v), v)).collect();
+    let same = |a: &(String, String, String, ResourceRef), b: &(String, String, String, ResourceRef)| {
+        (&a.0, &a.1, &a.2) == (&b.0, &b.1, &b.2)
+    };
+    let mut out = Vec::new();
+    for (k, v) in &old {
+        match new.iter().find(|(n, _)| same(n, k)) {
+            Some((_, w)) => {
+                let fields = diff::diff(v, w, false);
+                if !fields.is_empty() {
+                    out.push(ObjectChange { object: k.3.clone(), change: "changed", patch: diff::patch(&fields), fields });
+                }
+            }
+            None => out.push(ObjectChange { object: k.3.clone(), change: "removed", fields: vec![], patch: vec![] }),
+        }
+    }
+    for (k, _) in new.iter().filter(|(n, _)| !old.iter().any(|(o, _)| same(o, n))) {
+        out.push(ObjectChange { object: k.3.clone(), change: "added", fields: vec![], patch: vec![] });
+    }
+    out
+}
+
+/// Applies one operation; says what it changed (nothing when its path is absent).
+pub(crate) fn apply(op: &MigrationOp, inputs: &mut Value) -> Result<Vec<String>, String> {
+    let mut done = Vec::new();
+    match op {
+        MigrationOp::Rename { path, to } => {
+            for (parent, key) in expand_parents(inputs, path) {
+                let Some(Value::Object(m)) = inputs.pointer_mut(&parent) else { continue };
+                if m.contains_key(to) && m.contains_key(&key) {
+                    return Err(format!("cannot rename {parent}/{key} to `{to}`: {parent}/{to} is already set"));
+                }
+                let Some(v) = m.remove(&key) else { continue };
+                m.insert(to.clone(), v);
+                done.push(format!("renamed {parent}/{key} to {parent}/{to}"));
+            }
+        }
+        MigrationOp::Move { from, to } => {
+            if let Some(v) = take(inputs, from) {
+                if inputs.pointer(to).is_some() {
+                    return Err(format!("cannot move {from} to {to}: {to} is already set"));
+                }
+                put(inputs, to, v)?;
+                done.push(format!("moved {from} to {to}"));
+            }
+        }
+        MigrationOp::SetDefault { path, value } => {
+            for (parent, key) in expand_parents(inputs, path) {
+                if let Some(Value::Object(m)) = inputs.pointer_mut(&parent) {
+                    if !m.contains_key(&key) {
+                        m.insert(key.clone(), value.clone());
+                        done.push(format!("set {parent}/{key} to {value}"));
+                    }
+                }
+            }
+        }
+        MigrationOp::Remove { path } => {
+            for (parent, key) in expand_parents(inputs, path) {
+                if let Some(old) = inputs.pointer_mut(&parent).and_then(|p| remove_child(p, &key)) {
+                    done.push(format!("removed {parent}/{key} (was {old})"));
+                }
+            }
+        }
+        MigrationOp::MapValue { path, values } => {
+            for (parent, key) in expand_parents(inputs, path) {
+                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::load::yaml::escape_segment(&key))) else { continue };
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                if let Some(new) = values.get(&text) {
+                    done.push(format!("mapped {parent}/{key} from {v} to {new}"));
+                    *v = new.clone();
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Every existing parent a pointer pattern (`*` for any item or key) names, with the last
+/// segment (unescaped).
+fn expand_parents(root: &Value, pattern: &str) -> Vec<(String, String)> {
+    let segments: Vec<String> = pattern.split('/').skip(1).map(unescape).collect();
+    let Some((last, parents)) = segments.split_last() else { return Vec::new() };
+    let mut at = vec![(String::new(), root)];
+    for seg in parents {
+        let mut next = Vec::new();
+        for (p, v) in at {
+            let children: Vec<(String, &Value)> = match v {
+                Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
+                Value::Array(a) => a.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
+                _ => Vec::new(),
+            };
+            for (k, c) in children.into_iter().filter(|(k, _)| seg == "*" || k == seg) {
+                next.push((format!("{p}/{}", crate::load::yaml::escape_segment(&k)), c));
+            }
+        }
+        at = next;
+    }
+    at.into_iter().filter(|(_, v)| v.is_object() || v.is_array()).map(|(p, _)| (p, last.clone())).collect()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("~1", "/").replace("~0", "~")
+}
+
+fn remove_child(parent: &mut Value, key: &str) -> Option<Value> {
+    match parent {
+        Value::Object(m) => m.remove(key),
+        Value::Array(a) => key.parse::<usize>().ok().filter(|i| *i < a.len()).map(|i| a.remove(i)),
+        _ => None,
+    }
+}
+
+fn take(root: &mut Value, pointer: &str) -> Option<Value> {
+    let (parent, key) = pointer.rsplit_once('/')?;
+    remove_child(root.pointer_mut(parent)?, &unescape(key))
+}
+
+/// Sets `value` at `pointer`, creating mappings on the way.
+fn put(root: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
+    let mut at = root;
+    let segments: Vec<String> = pointer.split('/').skip(1).map(unescape).collect();
+    let Some((last, parents)) = segments.split_last() else { return Err("cannot move to the root".into()) };
+    for seg in parents {
+        let Value::Object(m) = at else { return Err(format!("cannot move to {pointer}: a parent is not a mapping")) };
+        at = m.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new()));
+    }
+    match at {
+        Value::Object(m) => {
+            m.insert(last.clone(), value);
+            Ok(())
+        }
+        _ => Err(format!("cannot move to {pointer}: its parent is not a mapping")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(op: serde_json::Value, mut inputs: Value) -> (Value, Vec<String>) {
+        let op: MigrationOp = serde_json::from_value(op).unwrap();
+        let done = apply(&op, &mut inputs).unwrap();
+        (inputs, done)
+    }
+
+    #[test]
+    fn each_operation() {
+        let (v, d) = run(json!({"rename": {"path": "/a/b", "to": "c"}}), json!({"a": {"b": 1}}));
+        assert_eq!((v, d.len()), (json!({"a": {"c": 1}}), 1));
+        let (v, _) = run(json!({"move": {"from": "/cpu", "to": "/resources/cpu"}}), json!({"cpu": "1"}));
+        assert_eq!(v, json!({"resources": {"cpu": "1"}}));
+        let (v, d) = run(json!({"move": {"from": "/cpu", "to": "/resources/cpu"}}), json!({}));
+        assert_eq!((v, d.len()), (json!({}), 0));
+        let (v, _) = run(json!({"set-default": {"path": "/tier", "value": "standard"}}), json!({}));
+        assert_eq!(v, json!({"tier": "standard"}));
+        let (v, d) = run(json!({"set-default": {"path": "/tier", "value": "standard"}}), json!({"tier": "x"}));
+        assert_eq!((v, d.len()), (json!({"tier": "x"}), 0));
+        let (v, _) = run(json!({"remove": {"path": "/env/*/secret"}}), json!({"env": [{"secret": 1, "n": 2}, {"n": 3}]}));
+        assert_eq!(v, json!({"env": [{"n": 2}, {"n": 3}]}));
+        let (v, _) = run(
+            json!({"map-value": {"path": "/environment", "values": {"production": "prod"}}}),
+            json!({"environment": "production"}),
+        );
+        assert_eq!(v, json!({"environment": "prod"}));
+    }
+
+    #[test]
+    fn conflicts_are_errors() {
+        let op: MigrationOp = serde_json::from_value(json!({"rename": {"path": "/a", "to": "b"}})).unwrap();
+        assert!(apply(&op, &mut json!({"a": 1, "b": 2})).unwrap_err().contains("already set"));
+    }
+}
