@@ -154,20 +154,25 @@ fn engine(args: &CheckArgs) -> Result<Engine, Error> {
         builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b))?);
     }
     for e in &args.exceptions {
-        let bundle = Bundle::from_paths(std::slice::from_ref(e))?;
-        if let Some(p) = bundle.policies().first() {
-            return Err(Error::Invalid(paved::Diagnostics(vec![paved::Diagnostic {
-                file: p.source.file.as_str().into(),
-                line: p.source.line,
-                column: p.source.column,
-                pointer: None,
-                message: format!("--exceptions {} holds policy `{}`", e.display(), p.name),
-                help: Some("load policies with --bundle; --exceptions takes PolicyExceptions only".into()),
-            }])));
-        }
-        builder = builder.bundle(bundle);
+        builder = builder.bundle(exceptions_at(e)?);
     }
     builder.build()
+}
+
+/// The PolicyExceptions at `path`; a policy there is an error that points at it.
+pub(crate) fn exceptions_at(path: &std::path::Path) -> Result<Bundle, Error> {
+    let bundle = Bundle::from_paths(&[path])?;
+    match bundle.policies().first() {
+        None => Ok(bundle),
+        Some(p) => Err(Error::Invalid(paved::Diagnostics(vec![paved::Diagnostic {
+            file: p.source.file.as_str().into(),
+            line: p.source.line,
+            column: p.source.column,
+            pointer: None,
+            message: format!("--exceptions {} holds policy `{}`", path.display(), p.name),
+            help: Some("load policies with --bundle; --exceptions takes PolicyExceptions only".into()),
+        }]))),
+    }
 }
 
 /// Evaluates, showing a progress bar on a terminal when it takes more than a moment.
@@ -192,7 +197,7 @@ fn evaluate(engine: &Engine, resources: &[Resource], ctx: &Context) -> paved::Re
 }
 
 /// Reads every path; all problems of all files are reported together.
-fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
+pub(crate) fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
     let mut out = Vec::new();
     let mut problems = paved::Diagnostics::default();
     for p in paths {

@@ -3,6 +3,7 @@
 //! returns.
 
 mod check;
+mod golden;
 mod output;
 
 use std::io::{IsTerminal, Write};
@@ -14,7 +15,7 @@ use paved::{Bundle, Engine, Error, Timestamp};
 
 /// Exit codes: 0 passed, 1 a policy (or test, or exception) failure, 2 a usage, load or input
 /// error.
-const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 const LONG_VERSION: &str =
@@ -49,22 +50,40 @@ enum Command {
     /// that its policies deny fails (exit 1) with the findings.
     #[command(after_help = "Examples:
   paved render web-service -f checkout.yaml
-  paved render web-service@^1 -f checkout.yaml > k8s/checkout.yaml
-  paved render web-service@1.0.0 -f checkout.yaml --format json
+  paved render web-service@^2 -f checkout.yaml > k8s/checkout.yaml
+  paved render web-service@1.1.0 -f orders.yaml --format json
   paved render platform-api --bundle golden-paths/ -f api.yaml")]
-    Render {
-        /// `NAME` or `NAME@RANGE` (semver, e.g. `^1`, `>=1.2, <3`).
-        golden_path: String,
-        /// The inputs (YAML or JSON); `-` reads standard input.
-        #[arg(long = "inputs", short = 'f', value_name = "FILE")]
-        inputs: String,
-        /// Bundles holding more golden paths, and the policies they name (repeatable).
-        #[arg(long = "bundle", short = 'b')]
-        bundles: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = RenderFormat::Yaml)]
-        format: RenderFormat,
-    },
+    Render(golden::RenderArgs),
+    /// Compare services with what their golden path renders: drift, allowed extensions,
+    /// findings and a drift score per service.
+    ///
+    /// Each service's objects record the golden path version and inputs they were rendered
+    /// from; they are rendered again and compared field by field. Changes under the golden
+    /// path's extension points are allowed; fields the API server manages or defaults are
+    /// ignored. Exit status 1 when a service drifted, is denied, or cannot be checked.
+    #[command(after_help = "Examples:
+  paved conform k8s/
+  kubectl get deploy,svc,hpa,pdb,netpol,sa -n payments -o yaml | paved conform -
+  paved conform --exceptions exceptions/ --format json k8s/")]
+    Conform(golden::ConformArgs),
+    /// Upgrade a service to a newer golden path version: migrated inputs, the new manifests,
+    /// and what changes (a JSON Patch per object, and the requested CPU and memory).
+    ///
+    /// Migrations of every version passed are applied in order. A major upgrade that no
+    /// migration covers is refused.
+    #[command(after_help = "Examples:
+  paved upgrade web-service@1.0.0 -f orders.yaml
+  paved upgrade web-service@1.0.0 -f orders.yaml --to ^2 --write orders.yaml
+  paved upgrade -f k8s/orders.yaml --format json")]
+    Upgrade(golden::UpgradeArgs),
+    /// Report golden path adoption across a fleet: services per version, how far behind each
+    /// is, deprecated and sunset versions, and workloads on no golden path.
+    ///
+    /// Exit status 1 when a service is on a version past its sunset or on an unknown one.
+    #[command(after_help = "Examples:
+  paved outdated k8s/
+  paved outdated --bundle golden-paths/ --format json clusters/prod/")]
+    Outdated(golden::OutdatedArgs),
     /// Run policy tests (`kind: PolicyTest` files).
     ///
     /// Directories are searched for files whose names end in `test.yaml` or `test.yml`.
@@ -161,14 +180,6 @@ enum ListFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum RenderFormat {
-    /// Multi-document YAML, ready for `kubectl apply -f -`.
-    Yaml,
-    /// A `v1` `List`.
-    Json,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum TestFormat {
     /// For people.
     Human,
@@ -182,7 +193,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
-        Command::Render { golden_path, inputs, bundles, format } => render(&golden_path, &inputs, &bundles, format),
+        Command::Render(args) => golden::render(args),
+        Command::Conform(args) => golden::conform(args),
+        Command::Upgrade(args) => golden::upgrade(args),
+        Command::Outdated(args) => golden::outdated(args),
         Command::Test { paths, now, verbose, format } => test(&paths, now.as_deref(), verbose, format),
         Command::Exceptions { paths, now, expiring, format } => {
             exceptions(&paths, now.as_deref(), expiring.as_deref(), format)
@@ -257,51 +271,6 @@ fn load_bundles(paths: &[PathBuf]) -> Result<Bundle, Error> {
     let here = [PathBuf::from(".")];
     let paths = if paths.is_empty() { &here[..] } else { paths };
     Bundle::from_paths(paths)
-}
-
-fn render(spec: &str, inputs: &str, bundles: &[PathBuf], format: RenderFormat) -> ExitCode {
-    let mut bundle = match paved::golden::builtin() {
-        Ok(b) => b,
-        Err(e) => return fail(&e),
-    };
-    for b in bundles {
-        match Bundle::from_paths(std::slice::from_ref(b)) {
-            Ok(more) => bundle = bundle.merge(more),
-            Err(e) => return fail(&e),
-        }
-    }
-    let (file, text) = if inputs == "-" {
-        let mut text = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-            return usage(&format!("cannot read standard input: {e}"));
-        }
-        ("<stdin>".to_owned(), text)
-    } else {
-        match std::fs::read_to_string(inputs) {
-            Ok(t) => (inputs.to_owned(), t),
-            Err(e) => return usage(&format!("cannot read {inputs}: {e}")),
-        }
-    };
-    let rendered = match bundle.golden_path(spec).and_then(|g| g.render_text(&file, &text, &bundle)) {
-        Ok(r) => r,
-        Err(Error::NonCompliant { golden_path, report }) => {
-            let _ = writeln!(std::io::stderr(), "error: {golden_path} rendered manifests its own policies deny:\n");
-            let mut text = Vec::new();
-            let _ = output::human(&mut text, &report, stderr_color());
-            let _ = std::io::stderr().write_all(&text);
-            return ExitCode::from(EXIT_FAILED);
-        }
-        Err(e) => return fail(&e),
-    };
-    match format {
-        RenderFormat::Yaml => {
-            let docs: Vec<String> = rendered.manifests.iter().map(paved::to_yaml).collect();
-            print(&format!("# Rendered by paved from {}\n---\n{}", rendered.golden_path, docs.join("---\n")))
-        }
-        RenderFormat::Json => {
-            print(&pretty(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": rendered.manifests})))
-        }
-    }
 }
 
 fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat) -> ExitCode {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use paved::golden;
 use paved::{Action, Error, ExceptionStatus, Report, Timestamp};
 
 struct Paint(bool);
@@ -374,4 +375,244 @@ pub fn explain(
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// A deprecation notice: `web-service@1.0.0 is deprecated since …, sunset …; use …`.
+pub fn deprecation(id: &str, d: &paved::model::Deprecation, sunset: bool) -> String {
+    let mut s = format!("{id} is deprecated");
+    if let Some(since) = &d.since {
+        s += &format!(" since {since}");
+    }
+    if let Some(at) = &d.sunset {
+        s += &if sunset { format!(", past its sunset on {at}") } else { format!(", sunset {at}") };
+    }
+    if let Some(r) = &d.replacement {
+        s += &format!("; use {r}");
+    }
+    if let Some(m) = &d.message {
+        s += &format!(" ({m})");
+    }
+    s
+}
+
+/// A JSON value, compact and cut to a readable length.
+fn brief(v: Option<&serde_json::Value>) -> String {
+    let s = v.map(serde_json::Value::to_string).unwrap_or_else(|| "nothing".into());
+    match s.char_indices().nth(72) {
+        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
+        None => s,
+    }
+}
+
+/// Where a version stands, in words: `1 major version behind (2.0.0) · deprecated …`.
+fn standing(id: &str, s: &golden::Standing) -> String {
+    let mut words = match s.behind {
+        golden::Lag::Current => "the latest version".to_owned(),
+        golden::Lag::Major => format!("a major version behind; latest is {} ({} newer)", s.latest, s.newer),
+        lag => format!("{} versions behind; latest is {} ({} newer)", word_of(lag), s.latest, s.newer),
+    };
+    if let Some(d) = &s.deprecated {
+        words += &format!(" · {}", deprecation(id, d, s.sunset).trim_start_matches(id).trim_start_matches(" is "));
+    }
+    words
+}
+
+/// Each service: its claim, verdict and score, its drift (and with `verbose`, its extensions),
+/// findings, standing and exceptions; then the workloads on no golden path and a summary.
+pub fn conformance(out: &mut impl Write, c: &golden::Conformance, verbose: bool, color: bool) -> io::Result<()> {
+    let p = Paint(color);
+    for s in &c.services {
+        let verdict = match (&s.error, s.conforms()) {
+            (Some(_), _) => p.red("✗ cannot check"),
+            (None, true) => p.green("✓ conforms"),
+            (None, false) => p.red("✗ drifted"),
+        };
+        let score = if s.error.is_none() { format!("  score {}", s.score.total) } else { String::new() };
+        writeln!(out, "{}  {}  {verdict}{score}", p.bold(&format!("{}/{}", s.namespace, s.service)), s.golden_path)?;
+        if let Some(e) = &s.error {
+            writeln!(out, "    {} {e}", p.red("error:"))?;
+        }
+        for d in s.deviations.iter().filter(|d| verbose || d.kind == golden::DeviationKind::Drift) {
+            let word = match d.kind {
+                golden::DeviationKind::Drift => p.red(&format!("{:<9}", format!("{} ", word_of(d.change)))),
+                golden::DeviationKind::Extension => p.dim("extension"),
+            };
+            let at = d.source.as_ref().map(|s| format!("  ({}:{})", s.file, s.line)).unwrap_or_default();
+            if d.path.is_empty() {
+                let what = match d.change {
+                    golden::ChangeKind::Missing => "the golden path renders it; it is not there",
+                    _ => "not rendered by the golden path",
+                };
+                writeln!(out, "    {word} {}  {}{}", d.object, what, p.dim(&at))?;
+            } else {
+                writeln!(out, "    {word} {} {}{}", d.object, d.path, p.dim(&at))?;
+                writeln!(
+                    out,
+                    "              {} {}, {} {}",
+                    p.dim("expected"),
+                    brief(d.expected.as_ref()),
+                    p.dim("found"),
+                    brief(d.actual.as_ref())
+                )?;
+            }
+        }
+        for f in s.findings.iter().filter(|f| f.waived_by.is_none() && f.action != Action::Audit) {
+            let word = if f.action == Action::Deny { p.red("deny     ") } else { p.yellow("warn     ") };
+            writeln!(out, "    {word} {} {}/{}: {}", f.resource, f.policy, f.rule, f.message)?;
+        }
+        if let Some(st) = &s.standing {
+            writeln!(out, "    {}  {}", p.dim("version"), standing(&s.golden_path, st))?;
+        }
+        if !s.open_exceptions.is_empty() || !s.expired_exceptions.is_empty() {
+            writeln!(
+                out,
+                "    {}  in force: {}; expired: {}",
+                p.dim("exceptions"),
+                list_or_none(&s.open_exceptions),
+                list_or_none(&s.expired_exceptions)
+            )?;
+        }
+        if s.error.is_none() && s.score.total > 0 {
+            let sc = &s.score;
+            let parts: Vec<String> = [
+                (sc.versions_behind, "versions behind"),
+                (sc.deprecation, "deprecation"),
+                (sc.drift, "drift"),
+                (sc.findings, "findings"),
+                (sc.exceptions, "exceptions"),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+            writeln!(out, "    {}  {} = {}", p.dim("score"), sc.total, parts.join(" + "))?;
+        }
+        writeln!(out)?;
+    }
+    if !c.unmanaged.is_empty() {
+        writeln!(out, "{}", p.bold("on no golden path"))?;
+        for r in &c.unmanaged {
+            writeln!(out, "    {r}")?;
+        }
+        writeln!(out)?;
+    }
+    let s = &c.summary;
+    let extensions = c.services.iter().flat_map(|s| &s.deviations).filter(|d| d.kind == golden::DeviationKind::Extension).count();
+    let hint = if verbose || extensions == 0 { "" } else { " (-v lists them)" };
+    writeln!(
+        out,
+        "{} services: {} conform, {} drifted, {} cannot be checked; {extensions} allowed extensions{hint}; {} workloads on no golden path",
+        s.services, s.conforming, s.drifted, s.errors, s.unmanaged
+    )
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() { "none".into() } else { names.join(", ") }
+}
+
+/// What an upgrade does: the migrations applied, each object's changes, the change in requested
+/// CPU and memory, and the new inputs.
+pub fn upgrade(out: &mut impl Write, u: &golden::Upgrade, color: bool) -> io::Result<()> {
+    let p = Paint(color);
+    writeln!(out, "{}\n", p.bold(&format!("{} → {}", u.from, u.to)))?;
+    writeln!(out, "{}", p.bold("inputs"))?;
+    if u.migrations.is_empty() {
+        writeln!(out, "    no migration changes them")?;
+    }
+    for m in &u.migrations {
+        writeln!(out, "    {}  {}", p.dim(&format!("{:<7}", m.version)), m.description)?;
+    }
+    writeln!(out, "\n{}", p.bold("manifests"))?;
+    // Provenance annotations change on every object with every upgrade: not worth a line each.
+    let provenance = |c: &golden::Change| c.path.starts_with("/metadata/annotations/paved.dev~1");
+    for o in &u.changes {
+        let fields: Vec<&golden::Change> = o.fields.iter().filter(|c| !provenance(c)).collect();
+        match o.change {
+            "added" => writeln!(out, "    {} {}", p.green("+"), o.object)?,
+            "removed" => writeln!(out, "    {} {}", p.red("-"), o.object)?,
+            _ if fields.is_empty() => {}
+            _ => {
+                writeln!(out, "    {} {}", p.yellow("~"), o.object)?;
+                for c in fields {
+                    let (mark, text) = match (&c.before, &c.after) {
+                        (None, after) => (p.green("+"), brief(after.as_ref())),
+                        (before, None) => (p.red("-"), brief(before.as_ref())),
+                        (before, after) => (p.yellow("~"), format!("{} → {}", brief(before.as_ref()), brief(after.as_ref()))),
+                    };
+                    writeln!(out, "        {mark} {}: {text}", c.path)?;
+                }
+            }
+        }
+    }
+    let (b, a) = (u.requests.before, u.requests.after);
+    let delta = |before: u64, after: u64, f: fn(u64) -> String| match after.cmp(&before) {
+        std::cmp::Ordering::Equal => "no change".to_owned(),
+        std::cmp::Ordering::Greater => format!("+{}", f(after - before)),
+        std::cmp::Ordering::Less => format!("-{}", f(before - after)),
+    };
+    writeln!(out, "\n{}", p.bold("requests (at the declared replicas)"))?;
+    writeln!(
+        out,
+        "    cpu     {} → {} ({})",
+        golden::format_cpu(b.cpu_millis),
+        golden::format_cpu(a.cpu_millis),
+        delta(b.cpu_millis, a.cpu_millis, golden::format_cpu)
+    )?;
+    writeln!(
+        out,
+        "    memory  {} → {} ({})",
+        golden::format_memory(b.memory_bytes),
+        golden::format_memory(a.memory_bytes),
+        delta(b.memory_bytes, a.memory_bytes, golden::format_memory)
+    )?;
+    writeln!(out, "\n{}", p.bold("new inputs"))?;
+    for line in paved::to_yaml(&u.inputs).lines() {
+        writeln!(out, "    {line}")?;
+    }
+    Ok(())
+}
+
+/// Adoption per golden path version, then the services that are behind, on deprecated versions
+/// or unknown ones, the workloads on no golden path, and a summary.
+pub fn fleet(out: &mut impl Write, f: &golden::Fleet, color: bool) -> io::Result<()> {
+    let p = Paint(color);
+    let width = f.adoption.iter().map(|a| a.golden_path.len()).max().unwrap_or(0).max(11);
+    writeln!(out, "{}", p.bold(&format!("{:<width$}  {:<8}  {:>8}  STATUS", "GOLDEN PATH", "VERSION", "SERVICES")))?;
+    for a in &f.adoption {
+        let id = format!("{}@{}", a.golden_path, a.version);
+        writeln!(out, "{:<width$}  {:<8}  {:>8}  {}", a.golden_path, a.version, a.services, standing(&id, &a.standing))?;
+    }
+    writeln!(out, "{:<width$}  {:<8}  {:>8}  on no golden path", "-", "-", f.unmanaged.len())?;
+    let mut behind: Vec<&golden::FleetService> =
+        f.services.iter().filter(|s| s.standing.as_ref().is_some_and(|st| st.behind != golden::Lag::Current)).collect();
+    behind.sort_by_key(|s| std::cmp::Reverse(s.standing.as_ref().map(|st| st.behind)));
+    if !behind.is_empty() {
+        writeln!(out, "\n{}", p.bold("behind"))?;
+        for s in behind {
+            if let Some(st) = &s.standing {
+                let sunset = if st.sunset { p.red(" (past sunset)") } else { String::new() };
+                writeln!(out, "    {:<6} {}/{}  {} → {}{sunset}", word_of(st.behind), s.namespace, s.service, s.golden_path, st.latest)?;
+            }
+        }
+    }
+    let unknown: Vec<&golden::FleetService> = f.services.iter().filter(|s| s.error.is_some()).collect();
+    if !unknown.is_empty() {
+        writeln!(out, "\n{}", p.bold("unknown golden path versions"))?;
+        for s in unknown {
+            writeln!(out, "    {}/{}  {}", s.namespace, s.service, s.error.as_deref().unwrap_or_default())?;
+        }
+    }
+    if !f.unmanaged.is_empty() {
+        writeln!(out, "\n{}", p.bold("on no golden path"))?;
+        for r in &f.unmanaged {
+            writeln!(out, "    {r}")?;
+        }
+    }
+    let s = &f.summary;
+    writeln!(
+        out,
+        "\n{} services on golden paths: {} on the latest version, {} a major version behind, {} minor, {} patch; \
+         {} on deprecated versions ({} past sunset); {} on unknown versions; {} workloads on no golden path",
+        s.services, s.current, s.behind_major, s.behind_minor, s.behind_patch, s.deprecated, s.sunset, s.unknown, s.unmanaged
+    )
 }

@@ -529,10 +529,63 @@ pub fn builtin() -> Result<Bundle, Error> {
     diags.into_result(bundle)
 }
 
+/// The golden path version (`NAME@VERSION`) and inputs of a service, from a file holding either
+/// its rendered manifests (their annotations name both) or its inputs, which need `from`.
+pub fn inputs_of(file: &str, text: &str, from: Option<&str>) -> Result<(String, Value), Error> {
+    let docs = load::parse_text(file, text).map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
+    let problem = |doc: Option<&Sourced>, at: &str, message: String, help: &str| {
+        let diag = match doc {
+            Some(d) => d.origin.diagnostic(at, message, Some(help.into())),
+            None => Diagnostic { file: file.into(), line: 1, column: 1, pointer: None, message, help: Some(help.into()) },
+        };
+        Error::Invalid(Diagnostics(vec![diag]))
+    };
+    let annotation = |d: &Sourced, key: &str| d.value.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1"))).and_then(Value::as_str).map(str::to_owned);
+    if let Some(doc) = docs.iter().find(|d| annotation(d, ANNOTATION_PATH).is_some()) {
+        let claimed = annotation(doc, ANNOTATION_PATH).unwrap_or_default();
+        if let Some(f) = from.filter(|f| *f != claimed) {
+            return Err(problem(
+                Some(doc),
+                "/metadata/annotations",
+                format!("these manifests were rendered from {claimed}, not {f}"),
+                "leave out NAME@VERSION: the manifests' annotations say which version they are on",
+            ));
+        }
+        let inputs = annotation(doc, ANNOTATION_INPUTS).and_then(|s| serde_json::from_str(&s).ok()).ok_or_else(|| {
+            problem(
+                Some(doc),
+                "/metadata/annotations",
+                format!("the `{ANNOTATION_INPUTS}` annotation is missing or not JSON"),
+                "render the service again with `paved render` to record its inputs",
+            )
+        })?;
+        return Ok((claimed, inputs));
+    }
+    let [doc] = docs.as_slice() else {
+        return Err(problem(
+            None,
+            "",
+            format!("expected one document of inputs or rendered manifests, found {} documents without provenance", docs.len()),
+            "give the inputs file, or manifests rendered by `paved render`",
+        ));
+    };
+    let from = from.ok_or_else(|| {
+        problem(
+            Some(doc),
+            "",
+            "these are inputs, which do not say which golden path version they were written for".into(),
+            "name it: `paved upgrade NAME@VERSION -f FILE`",
+        )
+    })?;
+    Ok((from.to_owned(), doc.value.clone()))
+}
+
 /// `NAME` or `NAME@RANGE`: the highest version of the golden path the range allows.
 pub(crate) fn find<'b>(paths: &'b [Arc<GoldenPath>], spec: &str) -> Result<&'b Arc<GoldenPath>, Error> {
     let (name, range) = spec.split_once('@').unwrap_or((spec, "*"));
-    let req = VersionReq::parse(range).map_err(|e| Error::UnknownGoldenPath {
+    // A bare version names exactly that version, as `name@1.2.0` does for npm.
+    let exact = format!("={range}");
+    let req = VersionReq::parse(if Version::parse(range).is_ok() { &exact } else { range }).map_err(|e| Error::UnknownGoldenPath {
         spec: spec.to_owned(),
         reason: format!("`{range}` is not a semver range: {e}"),
     })?;

@@ -117,6 +117,7 @@ pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Resu
         }
         at = step.version().clone();
     }
+    let migrated = super::sorted(migrated);
     let after = new.render(&migrated, bundle).map_err(|e| match e {
         Error::Invalid(d) => refuse(format!(
             "the migrated inputs do not fit {}: {}",

@@ -1,0 +1,241 @@
+//! `paved render`, `conform`, `upgrade` and `outdated`: golden paths from a developer's inputs
+//! to manifests, and back from the manifests to where each service stands.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use paved::golden;
+use paved::{Bundle, Context, Error};
+
+use crate::check::{exceptions_at, read_resources};
+use crate::{fail, instant, outcome, output, pretty, print, print_with, stderr_color, stdout_color, usage, EXIT_FAILED};
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// `NAME` or `NAME@RANGE` (semver, e.g. `^1`, `>=1.2, <3`).
+    golden_path: String,
+    /// The inputs (YAML or JSON); `-` reads standard input.
+    #[arg(long = "inputs", short = 'f', value_name = "FILE")]
+    inputs: String,
+    #[command(flatten)]
+    bundles: Bundles,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RenderFormat::Yaml)]
+    format: RenderFormat,
+}
+
+#[derive(Args)]
+pub struct ConformArgs {
+    /// Files or directories of live manifests (`kubectl get -o yaml`, or the manifests in git);
+    /// `-` reads standard input.
+    #[arg(required = true)]
+    paths: Vec<String>,
+    #[command(flatten)]
+    bundles: Bundles,
+    /// A directory or file of PolicyExceptions (repeatable).
+    #[arg(long = "exceptions", short = 'e')]
+    exceptions: Vec<PathBuf>,
+    /// The instant exceptions and sunsets are judged at (RFC 3339); defaults to the current time.
+    #[arg(long)]
+    now: Option<String>,
+    /// Also list the changes extension points allow.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Args)]
+pub struct UpgradeArgs {
+    /// `NAME@VERSION` the service is on; not needed when --inputs holds rendered manifests
+    /// (their annotations say).
+    from: Option<String>,
+    /// The service's inputs, or its rendered manifests; `-` reads standard input.
+    #[arg(long = "inputs", short = 'f', value_name = "FILE")]
+    inputs: String,
+    /// The versions to upgrade to (semver range); the highest is used.
+    #[arg(long, default_value = "*")]
+    to: String,
+    /// Write the migrated inputs to this file (it may be the --inputs file).
+    #[arg(long, value_name = "FILE")]
+    write: Option<PathBuf>,
+    #[command(flatten)]
+    bundles: Bundles,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Args)]
+pub struct OutdatedArgs {
+    /// Files or directories of manifests; `-` reads standard input.
+    #[arg(required = true)]
+    paths: Vec<String>,
+    #[command(flatten)]
+    bundles: Bundles,
+    /// The instant sunsets are judged at (RFC 3339); defaults to the current time.
+    #[arg(long)]
+    now: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct Bundles {
+    /// Bundles holding more golden paths, and the policies they name (repeatable); they join
+    /// the built-in golden paths.
+    #[arg(long = "bundle", short = 'b')]
+    bundles: Vec<PathBuf>,
+}
+
+impl Bundles {
+    /// The built-in golden paths with the bundles' merged over them.
+    fn load(&self) -> Result<Bundle, Error> {
+        let mut bundle = golden::builtin()?;
+        for b in &self.bundles {
+            bundle = bundle.merge(Bundle::from_paths(std::slice::from_ref(b))?);
+        }
+        Ok(bundle)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RenderFormat {
+    /// Multi-document YAML, ready for `kubectl apply -f -`.
+    Yaml,
+    /// A `v1` `List`.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// For people.
+    Human,
+    /// For programs.
+    Json,
+}
+
+/// A file's name and text; `-` is standard input.
+fn read_text(path: &str) -> Result<(String, String), ExitCode> {
+    if path == "-" {
+        let mut text = String::new();
+        return match std::io::stdin().read_to_string(&mut text) {
+            Ok(_) => Ok(("<stdin>".to_owned(), text)),
+            Err(e) => Err(usage(&format!("cannot read standard input: {e}"))),
+        };
+    }
+    std::fs::read_to_string(path).map(|t| (path.to_owned(), t)).map_err(|e| usage(&format!("cannot read {path}: {e}")))
+}
+
+pub fn render(args: RenderArgs) -> ExitCode {
+    let bundle = match args.bundles.load() {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let (file, text) = match read_text(&args.inputs) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let path = match bundle.golden_path(&args.golden_path) {
+        Ok(g) => g,
+        Err(e) => return fail(&e),
+    };
+    if let Some(d) = path.deprecation() {
+        let now = paved::Timestamp::now();
+        let _ = writeln!(std::io::stderr(), "warning: {}", output::deprecation(&path.id(), d, path.is_sunset(now)));
+    }
+    let rendered = match path.render_text(&file, &text, &bundle) {
+        Ok(r) => r,
+        Err(Error::NonCompliant { golden_path, report }) => {
+            let _ = writeln!(std::io::stderr(), "error: {golden_path} rendered manifests its own policies deny:\n");
+            let mut text = Vec::new();
+            let _ = output::human(&mut text, &report, stderr_color());
+            let _ = std::io::stderr().write_all(&text);
+            return ExitCode::from(EXIT_FAILED);
+        }
+        Err(e) => return fail(&e),
+    };
+    match args.format {
+        RenderFormat::Yaml => {
+            let docs: Vec<String> = rendered.manifests.iter().map(paved::to_yaml).collect();
+            print(&format!("# Rendered by paved from {}\n---\n{}", rendered.golden_path, docs.join("---\n")))
+        }
+        RenderFormat::Json => {
+            print(&pretty(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": rendered.manifests})))
+        }
+    }
+}
+
+pub fn conform(args: ConformArgs) -> ExitCode {
+    let ctx = match instant(args.now.as_deref()) {
+        Ok(now) => Context::at(now),
+        Err(e) => return usage(&e),
+    };
+    let loaded = args.bundles.load().and_then(|b| args.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));
+    let (bundle, resources) = match loaded.and_then(|b| read_resources(&args.paths).map(|r| (b, r))) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    let result = golden::conform(&bundle, &resources, &ctx);
+    let written = match args.format {
+        Format::Json => print(&pretty(&result)),
+        Format::Human => print_with(|out| output::conformance(out, &result, args.verbose, stdout_color())),
+    };
+    outcome(written, result.summary.conforming < result.summary.services)
+}
+
+pub fn upgrade(args: UpgradeArgs) -> ExitCode {
+    let bundle = match args.bundles.load() {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let (file, text) = match read_text(&args.inputs) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let (from, inputs) = match golden::inputs_of(&file, &text, args.from.as_deref()) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    let upgrade = match golden::upgrade(&bundle, &from, &inputs, &args.to) {
+        Ok(u) => u,
+        Err(Error::NonCompliant { golden_path, report }) => {
+            let _ = writeln!(std::io::stderr(), "error: the upgrade to {golden_path} renders manifests it denies:\n");
+            let mut text = Vec::new();
+            let _ = output::human(&mut text, &report, stderr_color());
+            let _ = std::io::stderr().write_all(&text);
+            return ExitCode::from(EXIT_FAILED);
+        }
+        Err(e) => return fail(&e),
+    };
+    if let Some(path) = &args.write {
+        if let Err(e) = std::fs::write(path, paved::to_yaml(&upgrade.inputs)) {
+            return usage(&format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    match args.format {
+        Format::Json => print(&pretty(&upgrade)),
+        Format::Human => print_with(|out| output::upgrade(out, &upgrade, stdout_color())),
+    }
+}
+
+pub fn outdated(args: OutdatedArgs) -> ExitCode {
+    let now = match instant(args.now.as_deref()) {
+        Ok(now) => now,
+        Err(e) => return usage(&e),
+    };
+    let (bundle, resources) = match args.bundles.load().and_then(|b| read_resources(&args.paths).map(|r| (b, r))) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    let fleet = golden::outdated(&bundle, &resources, now);
+    let written = match args.format {
+        Format::Json => print(&pretty(&fleet)),
+        Format::Human => print_with(|out| output::fleet(out, &fleet, stdout_color())),
+    };
+    outcome(written, fleet.summary.sunset > 0 || fleet.summary.unknown > 0)
+}
