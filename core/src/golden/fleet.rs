@@ -616,10 +616,13 @@ static DEFAULTS: LazyLock<Vec<(&'static str, String, Value)>> = LazyLock::new(||
     KIND_DEFAULTS.iter().map(|(k, p, v)| (*k, (*p).to_owned(), parse(v))).chain(pods).collect()
 });
 
-/// Whether a difference is the API server's doing: a managed field, or a default it filled in.
+/// Whether a difference is the API server's doing: a managed field, a default it filled in, or
+/// an empty list or mapping it left out.
 fn ignored(kind: &str, c: &diff::Change) -> bool {
     let exact = |pattern: &str| covers(pattern, &c.path) && pattern.split('/').count() == c.path.split('/').count();
-    SERVER_MANAGED.iter().any(|p| covers(p, &c.path))
+    let empty = |v: &Value| v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(|m| m.is_empty());
+    (c.after.is_none() && c.before.as_ref().is_some_and(empty))
+        || SERVER_MANAGED.iter().any(|p| covers(p, &c.path))
         || (kind == "Service" && SERVICE_ASSIGNED.iter().any(|p| covers(p, &c.path)))
         || (c.before.is_none()
             && DEFAULTS.iter().any(|(k, p, v)| *k == kind && exact(p) && c.after.as_ref() == Some(v)))

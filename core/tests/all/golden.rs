@@ -27,7 +27,7 @@ fn expressions_keep_their_type_or_interpolate() {
     assert_eq!(out[0]["metadata"]["annotations"]["paved.dev/golden-path"], "t@1.2.0");
     assert_eq!(
         out[0]["metadata"]["annotations"]["paved.dev/inputs"],
-        r#"{"name":"web","ports":[80,443],"public":false}"#
+        r#"{"name":"web","ports":[80,443]}"#
     );
 }
 
@@ -116,12 +116,20 @@ fn builtin_web_service_renders_compliant_manifests() {
     let r = web.render(&internal, &Bundle::default()).unwrap();
     assert_eq!(r.manifests.len(), 6);
     assert_eq!(r.manifests[5]["spec"]["ingress"][0]["from"], json!([{"podSelector": {}}]));
-    // A floating tag passes the schema but not the policies: the render fails with the finding.
+    // A floating tag does not fit the schema.
     let mut latest = inputs;
     latest["image"] = json!("nginx:latest");
-    match web.render(&latest, &Bundle::default()) {
+    let Err(Error::Invalid(d)) = web.render(&latest, &Bundle::default()) else { panic!("expected invalid inputs") };
+    assert_eq!(d.0[0].pointer.as_deref(), Some("/image"), "{d}");
+}
+
+#[test]
+fn a_render_its_policies_deny_fails_with_the_findings() {
+    let text = "apiVersion: paved.dev/v1\nkind: GoldenPath\nmetadata: {name: t, version: 1.0.0}\nspec:\n  policies: [{name: platform-baseline}]\n  inputs: {type: object}\n  outputs: [{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: default}}]\n";
+    let b = Bundle::from_str("t.yaml", text).unwrap();
+    match b.golden_path("t").unwrap().render(&json!({}), &b) {
         Err(Error::NonCompliant { report, .. }) => {
-            assert!(report.findings.iter().any(|f| f.rule == "image-pinned"), "{:?}", report.findings)
+            assert!(report.findings.iter().any(|f| f.rule == "no-default-namespace"), "{:?}", report.findings)
         }
         other => panic!("expected a non-compliant render, got {other:?}"),
     }
