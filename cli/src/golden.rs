@@ -10,7 +10,9 @@ use paved::golden;
 use paved::{Bundle, Context, Error};
 
 use crate::check::{exceptions_at, read_resources};
-use crate::{fail, instant, outcome, output, pretty, print, print_with, stderr_color, stdout_color, usage, EXIT_FAILED};
+use crate::{
+    fail, instant, outcome, output, pretty, print, print_with, stderr_color, stdout_color, usage, EXIT_FAILED,
+};
 
 #[derive(Args)]
 pub struct RenderArgs {
@@ -175,7 +177,8 @@ pub fn conform(args: ConformArgs) -> ExitCode {
         Ok(now) => Context::at(now),
         Err(e) => return usage(&e),
     };
-    let loaded = args.bundles.load().and_then(|b| args.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));
+    let loaded =
+        args.bundles.load().and_then(|b| args.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));
     let (bundle, resources) = match loaded.and_then(|b| read_resources(&args.paths).map(|r| (b, r))) {
         Ok(x) => x,
         Err(e) => return fail(&e),

@@ -497,17 +497,32 @@ pub fn conformance(out: &mut impl Write, c: &golden::Conformance, verbose: bool,
         writeln!(out)?;
     }
     let s = &c.summary;
-    let extensions = c.services.iter().flat_map(|s| &s.deviations).filter(|d| d.kind == golden::DeviationKind::Extension).count();
+    let extensions =
+        c.services.iter().flat_map(|s| &s.deviations).filter(|d| d.kind == golden::DeviationKind::Extension).count();
     let hint = if verbose || extensions == 0 { "" } else { " (-v lists them)" };
     writeln!(
         out,
-        "{} services: {} conform, {} drifted, {} cannot be checked; {extensions} allowed extensions{hint}; {} workloads on no golden path",
-        s.services, s.conforming, s.drifted, s.errors, s.unmanaged
+        "{}: {} conform, {} drifted, {} cannot be checked; {}{hint}; {} on no golden path",
+        count(s.services, "service"),
+        s.conforming,
+        s.drifted,
+        s.errors,
+        count(extensions, "allowed extension"),
+        count(s.unmanaged, "workload")
     )
 }
 
+/// `1 service`, `2 services`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 fn list_or_none(names: &[String]) -> String {
-    if names.is_empty() { "none".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// What an upgrade does: the migrations applied, each object's changes, the change in requested
@@ -537,7 +552,9 @@ pub fn upgrade(out: &mut impl Write, u: &golden::Upgrade, color: bool) -> io::Re
                     let (mark, text) = match (&c.before, &c.after) {
                         (None, after) => (p.green("+"), brief(after.as_ref())),
                         (before, None) => (p.red("-"), brief(before.as_ref())),
-                        (before, after) => (p.yellow("~"), format!("{} → {}", brief(before.as_ref()), brief(after.as_ref()))),
+                        (before, after) => {
+                            (p.yellow("~"), format!("{} → {}", brief(before.as_ref()), brief(after.as_ref())))
+                        }
                     };
                     writeln!(out, "        {mark} {}: {text}", c.path)?;
                 }
@@ -580,7 +597,14 @@ pub fn fleet(out: &mut impl Write, f: &golden::Fleet, color: bool) -> io::Result
     writeln!(out, "{}", p.bold(&format!("{:<width$}  {:<8}  {:>8}  STATUS", "GOLDEN PATH", "VERSION", "SERVICES")))?;
     for a in &f.adoption {
         let id = format!("{}@{}", a.golden_path, a.version);
-        writeln!(out, "{:<width$}  {:<8}  {:>8}  {}", a.golden_path, a.version, a.services, standing(&id, &a.standing))?;
+        writeln!(
+            out,
+            "{:<width$}  {:<8}  {:>8}  {}",
+            a.golden_path,
+            a.version,
+            a.services,
+            standing(&id, &a.standing)
+        )?;
     }
     writeln!(out, "{:<width$}  {:<8}  {:>8}  on no golden path", "-", "-", f.unmanaged.len())?;
     let mut behind: Vec<&golden::FleetService> =
@@ -591,7 +615,15 @@ pub fn fleet(out: &mut impl Write, f: &golden::Fleet, color: bool) -> io::Result
         for s in behind {
             if let Some(st) = &s.standing {
                 let sunset = if st.sunset { p.red(" (past sunset)") } else { String::new() };
-                writeln!(out, "    {:<6} {}/{}  {} → {}{sunset}", word_of(st.behind), s.namespace, s.service, s.golden_path, st.latest)?;
+                writeln!(
+                    out,
+                    "    {:<6} {}/{}  {} → {}{sunset}",
+                    word_of(st.behind),
+                    s.namespace,
+                    s.service,
+                    s.golden_path,
+                    st.latest
+                )?;
             }
         }
     }
@@ -611,8 +643,16 @@ pub fn fleet(out: &mut impl Write, f: &golden::Fleet, color: bool) -> io::Result
     let s = &f.summary;
     writeln!(
         out,
-        "\n{} services on golden paths: {} on the latest version, {} a major version behind, {} minor, {} patch; \
-         {} on deprecated versions ({} past sunset); {} on unknown versions; {} workloads on no golden path",
-        s.services, s.current, s.behind_major, s.behind_minor, s.behind_patch, s.deprecated, s.sunset, s.unknown, s.unmanaged
+        "\n{} on golden paths: {} on the latest version, {} a major version behind, {} minor, {} patch; \
+         {} on deprecated versions ({} past sunset); {} on unknown versions; {} on no golden path",
+        count(s.services, "service"),
+        s.current,
+        s.behind_major,
+        s.behind_minor,
+        s.behind_patch,
+        s.deprecated,
+        s.sunset,
+        s.unknown,
+        count(s.unmanaged, "workload")
     )
 }

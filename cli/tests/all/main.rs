@@ -471,7 +471,8 @@ fn explain_shows_the_rule_its_examples_and_the_way_out() {
 
 #[test]
 fn help_version_and_completions() {
-    for cmd in ["check", "render", "test", "exceptions", "explain", "packs", "schema", "completions"] {
+    let commands = ["check", "render", "conform", "upgrade", "outdated", "test", "exceptions", "explain", "packs"];
+    for cmd in commands.into_iter().chain(["schema", "completions"]) {
         let (code, out, _) = run(&[cmd, "--help"]);
         assert_eq!(code, 0);
         assert!(out.contains("Examples:"), "`paved {cmd} --help` has no examples:\n{out}");
@@ -487,42 +488,147 @@ fn help_version_and_completions() {
 
 #[test]
 fn render_a_golden_path_from_a_six_line_spec() {
-    let (code, out, err) = run(&["render", "web-service@^1", "-f", "examples/services/checkout.yaml"]);
-    assert_eq!(code, 0, "{err}");
-    insta::assert_snapshot!("render_web_service", out);
-    // What it renders passes the policies the golden path names.
-    let (code, checked, _) = run_stdin(
-        &["check", "--pack", "pod-security-restricted", "--pack", "platform-baseline", "-", "--fail-on", "warn"],
-        &out,
-    );
-    assert_eq!(code, 0, "{checked}");
+    let examples = [
+        ("web-service", "checkout"),
+        ("web-service@1.0.0", "orders"),
+        ("worker", "ledger-sync"),
+        ("cron-job", "nightly-report"),
+    ];
+    for (path, service) in examples {
+        let file = format!("examples/services/{service}.yaml");
+        let (code, out, err) = run(&["render", path, "-f", &file]);
+        assert_eq!(code, 0, "{err}");
+        insta::assert_snapshot!(format!("render_{service}"), out);
+        // What it renders passes the policies the golden path names.
+        let (code, checked, _) = run_stdin(
+            &["check", "--pack", "pod-security-restricted", "--pack", "platform-baseline", "-", "--fail-on", "warn"],
+            &out,
+        );
+        assert_eq!(code, 0, "{checked}");
+    }
     let (code, json, _) = run(&["render", "web-service", "-f", "examples/services/checkout.yaml", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 7);
+    // A deprecated version renders, with a warning.
+    let (_, _, err) = run(&["render", "web-service@1.0.0", "-f", "examples/services/orders.yaml"]);
+    assert!(err.starts_with("warning: web-service@1.0.0 is deprecated since 2026-10-01"), "{err}");
 }
 
 #[test]
 fn render_reports_every_input_problem_and_non_compliance() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("inputs.yaml");
-    std::fs::write(&bad, "name: Checkout\nteam: payments\nimage: nginx:1.27.2\nreplicas: 1\ningres: {host: x}\n")
+    std::fs::write(&bad, "name: Checkout\nteam: payments\nimage: nginx:latest\ntier: gold\ningres: {host: x}\n")
         .unwrap();
     let (code, out, err) = run(&["render", "web-service", "-f", bad.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(out.is_empty());
     insta::assert_snapshot!("render_input_errors", err.replace(bad.to_str().unwrap(), "inputs.yaml"));
-    let (code, _, err) = run_stdin(
-        &["render", "web-service", "-f", "-"],
-        "name: web\nteam: shop\ncostCenter: cc-1\nimage: nginx:latest\n",
-    );
+    let (code, _, err) =
+        run_stdin(&["render", "config-in-default", "--bundle", "cli/tests/fixtures/golden", "-f", "-"], "name: x\n");
     assert_eq!(code, 1);
     assert!(
-        err.contains("web-service@1.0.0 rendered manifests its own policies deny")
-            && err.contains("images/image-pinned"),
+        err.contains("config-in-default@1.0.0 rendered manifests its own policies deny")
+            && err.contains("workload-placement/no-default-namespace"),
         "{err}"
     );
     let (code, _, err) = run(&["render", "web-service@^9", "-f", "examples/services/checkout.yaml"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no version of `web-service` matches `^9`; there are: 1.0.0"), "{err}");
+    assert!(err.contains("no version of `web-service` matches `^9`; there are: 1.0.0, 1.1.0, 2.0.0"), "{err}");
+}
+
+#[test]
+fn conform_calls_an_edited_render_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, rendered, _) = run(&["render", "web-service", "-f", "examples/services/checkout.yaml"]);
+    let file = dir.path().join("checkout.yaml");
+    std::fs::write(&file, &rendered).unwrap();
+    let (code, out, err) = run(&["conform", file.to_str().unwrap(), "--now", NOW]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("payments/checkout  web-service@2.0.0  ✓ conforms  score 0"), "{out}");
+    // A developer bumps the image by hand and scales up; the network policy gets deleted.
+    let edited = rendered
+        .replace("image: registry.acme.dev/payments/checkout:4.2.1", "image: registry.acme.dev/payments/checkout:4.3.0")
+        .replace("  replicas: 2\n", "  replicas: 6\n");
+    let edited: Vec<&str> = edited.split("---\n").filter(|d| !d.contains("kind: NetworkPolicy")).collect();
+    std::fs::write(&file, edited.join("---\n")).unwrap();
+    let (code, out, _) = run(&["conform", "-v", file.to_str().unwrap(), "--now", NOW]);
+    assert_eq!(code, 1, "{out}");
+    insta::assert_snapshot!("conform_drift", out.replace(file.to_str().unwrap(), "checkout.yaml"));
+    let (_, json, _) = run(&["conform", file.to_str().unwrap(), "--now", NOW, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["summary"]["drifted"], 1);
+    assert_eq!(v["services"][0]["score"]["drift"], 15);
+}
+
+#[test]
+fn upgrade_moves_a_1x_service_to_2_with_a_readable_diff() {
+    let (code, out, err) = run(&["upgrade", "web-service@1.0.0", "-f", "examples/services/orders.yaml", "--to", "^2"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("upgrade_orders", out);
+    // From the rendered manifests, the annotations say where the service is.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, rendered, _) = run(&["render", "web-service@1.0.0", "-f", "examples/services/orders.yaml"]);
+    let manifests = dir.path().join("orders.yaml");
+    std::fs::write(&manifests, rendered).unwrap();
+    let inputs = dir.path().join("inputs.yaml");
+    let (code, again, _) = run(&["upgrade", "-f", manifests.to_str().unwrap(), "--write", inputs.to_str().unwrap()]);
+    assert_eq!((code, again), (0, out));
+    // The written inputs render the new version.
+    let (code, _, err) = run(&["render", "web-service@^2", "-f", inputs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (_, json, _) =
+        run(&["upgrade", "web-service@1.0.0", "-f", "examples/services/orders.yaml", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["requests"]["after"]["cpuMillis"], 1500);
+    assert!(v["changes"][0]["patch"].as_array().is_some_and(|p| !p.is_empty()), "{v}");
+}
+
+#[test]
+fn an_uncovered_major_upgrade_is_refused() {
+    let (code, _, err) =
+        run_stdin(&["upgrade", "settings@1.0.0", "--bundle", "cli/tests/fixtures/golden", "-f", "-"], "name: app\n");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("settings 1.0.0 → 2.0.0 is a major upgrade and no migration of settings@2.0.0 covers 1.0.0"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["upgrade", "-f", "examples/services/orders.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("paved upgrade NAME@VERSION -f FILE"), "{err}");
+}
+
+#[test]
+fn outdated_over_a_generated_fleet_prints_the_adoption_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = ["payments", "search", "identity", "growth"];
+    for i in 0..60 {
+        let team = teams[i % teams.len()];
+        let base =
+            format!("team: {team}\ncostCenter: cc-{}\nimage: registry.acme.dev/{team}/svc-{i}:1.{i}.0\n", 1000 + i);
+        let (path, inputs) = match i % 10 {
+            0..=3 => ("web-service@2.0.0", format!("name: web-{i}\n{base}tier: standard\n")),
+            4 | 5 => ("web-service@1.0.0", format!("name: web-{i}\n{base}replicas: 3\n")),
+            6 => ("web-service@1.1.0", format!("name: web-{i}\n{base}")),
+            7 => ("worker@2.0.0", format!("name: worker-{i}\n{base}queue: {{topic: jobs-{i}, backend: sqs}}\n")),
+            8 => ("worker@1.0.0", format!("name: worker-{i}\n{base}queue: {{name: jobs-{i}}}\n")),
+            _ if i % 20 == 9 => ("cron-job@1.0.0", format!("name: job-{i}\n{base}schedule: \"@daily\"\n")),
+            _ => ("cron-job@2.0.0", format!("name: job-{i}\n{base}schedule: \"@daily\"\ntimeZone: Etc/UTC\n")),
+        };
+        let (code, out, err) = run_stdin(&["render", path, "-f", "-"], &inputs);
+        assert_eq!(code, 0, "{path} {inputs}: {err}");
+        std::fs::write(dir.path().join(format!("svc-{i:02}.yaml")), out).unwrap();
+    }
+    let unmanaged = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: legacy-billing, namespace: billing}\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: cleanup, namespace: ops}\n";
+    std::fs::write(dir.path().join("unmanaged.yaml"), unmanaged).unwrap();
+    let claimed = std::fs::read_to_string(dir.path().join("svc-00.yaml")).unwrap();
+    std::fs::write(dir.path().join("svc-00.yaml"), claimed.replace("web-service@2.0.0", "web-service@1.7.0")).unwrap();
+    let (code, out, _) = run(&["outdated", dir.path().to_str().unwrap(), "--now", NOW]);
+    assert_eq!(code, 1, "a service past its sunset and an unknown version fail the run:\n{out}");
+    insta::assert_snapshot!("outdated_fleet", out);
+    let (_, json, _) = run(&["outdated", dir.path().to_str().unwrap(), "--now", NOW, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["summary"]["services"], 60);
+    assert_eq!(v["summary"]["unmanaged"], 2);
 }

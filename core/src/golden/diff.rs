@@ -179,7 +179,8 @@ impl Requests {
                 let each = list.iter().map(|c| requests(c).unwrap_or(0.0));
                 (each.clone().sum(), each.fold(0.0, f64::max))
             };
-            for (field, into, unit) in [("cpu", &mut total.cpu_millis, 1000.0), ("memory", &mut total.memory_bytes, 1.0)]
+            for (field, into, unit) in
+                [("cpu", &mut total.cpu_millis, 1000.0), ("memory", &mut total.memory_bytes, 1.0)]
             {
                 let per_pod = sum("containers", field).0.max(sum("initContainers", field).1);
                 *into += (per_pod * unit).round() as u64 * scale;
@@ -220,7 +221,7 @@ pub(crate) fn quantity(v: &Value) -> Option<f64> {
 
 /// Millicores as Kubernetes writes them: `750m`, or `2` for whole cores.
 pub fn format_cpu(millis: u64) -> String {
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         format!("{}", millis / 1000)
     } else {
         format!("{millis}m")
@@ -230,7 +231,7 @@ pub fn format_cpu(millis: u64) -> String {
 /// Bytes in the largest binary unit that divides them: `768Mi`, `2Gi`.
 pub fn format_memory(bytes: u64) -> String {
     for (unit, size) in [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{unit}", bytes / size);
         }
     }

@@ -343,8 +343,11 @@ fn resolve<'b>(bundle: &'b Bundle, claim: &str) -> Result<&'b GoldenPath, String
 
 /// Where `g` stands among the versions of its golden path in `bundle`, at `now`.
 fn standing(bundle: &Bundle, g: &GoldenPath, now: Timestamp) -> Standing {
-    let newer: Vec<&Version> =
-        bundle.golden_paths().filter(|o| o.name() == g.name() && o.version() > g.version()).map(|o| o.version()).collect();
+    let newer: Vec<&Version> = bundle
+        .golden_paths()
+        .filter(|o| o.name() == g.name() && o.version() > g.version())
+        .map(|o| o.version())
+        .collect();
     let latest = newer.last().copied().unwrap_or(g.version());
     let behind = if latest.major > g.version().major {
         Lag::Major
@@ -612,7 +615,9 @@ const POD_SPECS: &[(&str, &str)] = &[
 /// Defaults as (kind, exact pointer pattern, value).
 static DEFAULTS: LazyLock<Vec<(&'static str, String, Value)>> = LazyLock::new(|| {
     let parse = |v: &str| serde_json::from_str(v).unwrap_or(Value::Null);
-    let pods = POD_SPECS.iter().flat_map(|(kind, at)| POD_DEFAULTS.iter().map(move |(p, v)| (*kind, format!("{at}{p}"), parse(v))));
+    let pods = POD_SPECS
+        .iter()
+        .flat_map(|(kind, at)| POD_DEFAULTS.iter().map(move |(p, v)| (*kind, format!("{at}{p}"), parse(v))));
     KIND_DEFAULTS.iter().map(|(k, p, v)| (*k, (*p).to_owned(), parse(v))).chain(pods).collect()
 });
 

@@ -8,8 +8,8 @@ mod upgrade;
 
 pub use diff::{format_cpu, format_memory, Change, PatchOp, Requests};
 pub use fleet::{
-    conform, outdated, Adoption, ChangeKind, Conformance, ConformSummary, Deviation, DeviationKind, Fleet, FleetService,
-    FleetSummary, Lag, Score, ServiceConformance, Standing,
+    conform, outdated, Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet,
+    FleetService, FleetSummary, Lag, Score, ServiceConformance, Standing,
 };
 pub use upgrade::{upgrade, Applied, ObjectChange, RequestsChange, Upgrade};
 
@@ -311,9 +311,16 @@ impl GoldenPath {
         for e in self.validator.iter_errors(inputs) {
             let pointer = e.instance_path().to_string();
             let keyword = e.kind().keyword().to_owned();
-            let rule = self.origin.source_ref(&format!("/spec/inputs{}", e.schema_path()));
+            let schema_path = e.schema_path().to_string();
+            let rule = self.origin.source_ref(&format!("/spec/inputs{schema_path}"));
+            // The nearest description above the rule says what the input is for.
+            let described = std::iter::successors(Some(schema_path.as_str()), |p| p.rsplit_once('/').map(|x| x.0))
+                .take(3)
+                .find_map(|p| self.inputs.pointer(p).and_then(|s| s.get("description")).and_then(Value::as_str))
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             let mut help = Some(format!(
-                "{}@{} requires this: `{keyword}` at {}:{}",
+                "{}@{} requires this: `{keyword}` at {}:{}{described}",
                 self.name, self.version, rule.file, rule.line
             ));
             let mut at = pointer.clone();
@@ -387,11 +394,7 @@ impl GoldenPath {
 /// What is wrong with a migration besides its range: a range that takes in this version, a path
 /// that is not a pointer, a `*` where one value is meant, a target this version's inputs do not
 /// have.
-fn migration_problems(
-    m: &crate::model::Migration,
-    version: Option<&Version>,
-    schema: &Value,
-) -> Vec<(String, String)> {
+fn migration_problems(m: &crate::model::Migration, version: Option<&Version>, schema: &Value) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     if let (Ok(from), Some(v)) = (VersionReq::parse(&m.from), version) {
         if from.matches(v) {
@@ -536,11 +539,18 @@ pub fn inputs_of(file: &str, text: &str, from: Option<&str>) -> Result<(String, 
     let problem = |doc: Option<&Sourced>, at: &str, message: String, help: &str| {
         let diag = match doc {
             Some(d) => d.origin.diagnostic(at, message, Some(help.into())),
-            None => Diagnostic { file: file.into(), line: 1, column: 1, pointer: None, message, help: Some(help.into()) },
+            None => {
+                Diagnostic { file: file.into(), line: 1, column: 1, pointer: None, message, help: Some(help.into()) }
+            }
         };
         Error::Invalid(Diagnostics(vec![diag]))
     };
-    let annotation = |d: &Sourced, key: &str| d.value.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1"))).and_then(Value::as_str).map(str::to_owned);
+    let annotation = |d: &Sourced, key: &str| {
+        d.value
+            .pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1")))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     if let Some(doc) = docs.iter().find(|d| annotation(d, ANNOTATION_PATH).is_some()) {
         let claimed = annotation(doc, ANNOTATION_PATH).unwrap_or_default();
         if let Some(f) = from.filter(|f| *f != claimed) {
@@ -551,21 +561,25 @@ pub fn inputs_of(file: &str, text: &str, from: Option<&str>) -> Result<(String, 
                 "leave out NAME@VERSION: the manifests' annotations say which version they are on",
             ));
         }
-        let inputs = annotation(doc, ANNOTATION_INPUTS).and_then(|s| serde_json::from_str(&s).ok()).ok_or_else(|| {
-            problem(
-                Some(doc),
-                "/metadata/annotations",
-                format!("the `{ANNOTATION_INPUTS}` annotation is missing or not JSON"),
-                "render the service again with `paved render` to record its inputs",
-            )
-        })?;
+        let inputs =
+            annotation(doc, ANNOTATION_INPUTS).and_then(|s| serde_json::from_str(&s).ok()).ok_or_else(|| {
+                problem(
+                    Some(doc),
+                    "/metadata/annotations",
+                    format!("the `{ANNOTATION_INPUTS}` annotation is missing or not JSON"),
+                    "render the service again with `paved render` to record its inputs",
+                )
+            })?;
         return Ok((claimed, inputs));
     }
     let [doc] = docs.as_slice() else {
         return Err(problem(
             None,
             "",
-            format!("expected one document of inputs or rendered manifests, found {} documents without provenance", docs.len()),
+            format!(
+                "expected one document of inputs or rendered manifests, found {} documents without provenance",
+                docs.len()
+            ),
             "give the inputs file, or manifests rendered by `paved render`",
         ));
     };
@@ -585,9 +599,8 @@ pub(crate) fn find<'b>(paths: &'b [Arc<GoldenPath>], spec: &str) -> Result<&'b A
     let (name, range) = spec.split_once('@').unwrap_or((spec, "*"));
     // A bare version names exactly that version, as `name@1.2.0` does for npm.
     let exact = format!("={range}");
-    let req = VersionReq::parse(if Version::parse(range).is_ok() { &exact } else { range }).map_err(|e| Error::UnknownGoldenPath {
-        spec: spec.to_owned(),
-        reason: format!("`{range}` is not a semver range: {e}"),
+    let req = VersionReq::parse(if Version::parse(range).is_ok() { &exact } else { range }).map_err(|e| {
+        Error::UnknownGoldenPath { spec: spec.to_owned(), reason: format!("`{range}` is not a semver range: {e}") }
     })?;
     let same: Vec<&Arc<GoldenPath>> = paths.iter().filter(|g| g.name == name).collect();
     if same.is_empty() {

@@ -77,7 +77,8 @@ pub struct RequestsChange {
 /// covers the version before it; without one the upgrade is refused.
 pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Result<Upgrade, Error> {
     let refuse = |reason: String| Error::CannotUpgrade { from: from.to_owned(), reason };
-    let (name, version) = from.split_once('@').ok_or_else(|| refuse("give the version it is on: NAME@VERSION".into()))?;
+    let (name, version) =
+        from.split_once('@').ok_or_else(|| refuse("give the version it is on: NAME@VERSION".into()))?;
     let version = Version::parse(version).map_err(|e| refuse(format!("`{version}` is not a version: {e}")))?;
     let old = bundle.golden_path(&format!("{name}@={version}"))?;
     let new = bundle.golden_path(&format!("{name}@{range}"))?;
@@ -105,13 +106,19 @@ pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Resu
                  {name}@{}, or upgrade to the newest {}.x first",
                 step.version(),
                 step.version(),
-                if covered.is_empty() { "it has none".into() } else { format!("it migrates from {}", covered.join("; ")) },
+                if covered.is_empty() {
+                    "it has none".into()
+                } else {
+                    format!("it migrates from {}", covered.join("; "))
+                },
                 step.version(),
                 at.major
             )));
         }
         for op in migrations.iter().flat_map(|m| &m.ops) {
-            for description in apply(op, &mut migrated).map_err(|e| refuse(format!("{name}@{}: {e}", step.version())))? {
+            for description in
+                apply(op, &mut migrated).map_err(|e| refuse(format!("{name}@{}: {e}", step.version())))?
+            {
                 applied.push(Applied { version: step.version().to_string(), description });
             }
         }
@@ -156,7 +163,12 @@ fn object_changes(before: &[Value], after: &[Value]) -> Vec<ObjectChange> {
             Some((_, w)) => {
                 let fields = diff::diff(v, w, false);
                 if !fields.is_empty() {
-                    out.push(ObjectChange { object: k.3.clone(), change: "changed", patch: diff::patch(&fields), fields });
+                    out.push(ObjectChange {
+                        object: k.3.clone(),
+                        change: "changed",
+                        patch: diff::patch(&fields),
+                        fields,
+                    });
                 }
             }
             None => out.push(ObjectChange { object: k.3.clone(), change: "removed", fields: vec![], patch: vec![] }),
@@ -211,7 +223,10 @@ pub(crate) fn apply(op: &MigrationOp, inputs: &mut Value) -> Result<Vec<String>,
         }
         MigrationOp::MapValue { path, values } => {
             for (parent, key) in expand_parents(inputs, path) {
-                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::load::yaml::escape_segment(&key))) else { continue };
+                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::load::yaml::escape_segment(&key)))
+                else {
+                    continue;
+                };
                 let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
                 if let Some(new) = values.get(&text) {
                     done.push(format!("mapped {parent}/{key} from {v} to {new}"));
@@ -304,7 +319,8 @@ mod tests {
         assert_eq!(v, json!({"tier": "standard"}));
         let (v, d) = run(json!({"set-default": {"path": "/tier", "value": "standard"}}), json!({"tier": "x"}));
         assert_eq!((v, d.len()), (json!({"tier": "x"}), 0));
-        let (v, _) = run(json!({"remove": {"path": "/env/*/secret"}}), json!({"env": [{"secret": 1, "n": 2}, {"n": 3}]}));
+        let (v, _) =
+            run(json!({"remove": {"path": "/env/*/secret"}}), json!({"env": [{"secret": 1, "n": 2}, {"n": 3}]}));
         assert_eq!(v, json!({"env": [{"n": 2}, {"n": 3}]}));
         let (v, _) = run(
             json!({"map-value": {"path": "/environment", "values": {"production": "prod"}}}),

@@ -42,7 +42,10 @@ fn a_fresh_render_conforms() {
     assert_eq!(c.summary.services, 1);
     let s = &c.services[0];
     assert!(s.conforms() && s.deviations.is_empty(), "{:?}", s.deviations);
-    assert_eq!((s.service.as_str(), s.namespace.as_str(), s.golden_path.as_str()), ("checkout", "payments", "web-service@2.0.0"));
+    assert_eq!(
+        (s.service.as_str(), s.namespace.as_str(), s.golden_path.as_str()),
+        ("checkout", "payments", "web-service@2.0.0")
+    );
     assert_eq!(s.score.total, 0);
 }
 
@@ -68,7 +71,8 @@ fn edited_extension_points_are_extensions() {
     let deployment = find(&mut m, "Deployment");
     deployment["spec"]["replicas"] = json!(5);
     deployment["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "LOG_LEVEL", "value": "debug"}]);
-    deployment["spec"]["template"]["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/restartedAt": "2026-11-20"});
+    deployment["spec"]["template"]["metadata"]["annotations"] =
+        json!({"kubectl.kubernetes.io/restartedAt": "2026-11-20"});
     let s = &conform(&m).services[0];
     assert!(s.conforms(), "{:?}", s.deviations);
     assert_eq!(s.deviations.len(), 4, "{:?}", s.deviations);
@@ -103,7 +107,8 @@ fn fields_the_api_server_adds_are_not_drift() {
     deployment["metadata"]["uid"] = json!("5c1e");
     deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!("3");
     deployment["spec"]["revisionHistoryLimit"] = json!(10);
-    deployment["spec"]["strategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
+    deployment["spec"]["strategy"] =
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
     let pod = &mut deployment["spec"]["template"]["spec"];
     pod["dnsPolicy"] = json!("ClusterFirst");
     pod["containers"][0]["imagePullPolicy"] = json!("IfNotPresent");

@@ -25,10 +25,7 @@ fn expressions_keep_their_type_or_interpolate() {
     assert_eq!(out[0]["data"]["count"], 2);
     assert_eq!(out[0]["data"]["text"], "ports [80,443] of t@1.2.0");
     assert_eq!(out[0]["metadata"]["annotations"]["paved.dev/golden-path"], "t@1.2.0");
-    assert_eq!(
-        out[0]["metadata"]["annotations"]["paved.dev/inputs"],
-        r#"{"name":"web","ports":[80,443]}"#
-    );
+    assert_eq!(out[0]["metadata"]["annotations"]["paved.dev/inputs"], r#"{"name":"web","ports":[80,443]}"#);
 }
 
 #[test]
