@@ -5,7 +5,7 @@
 //! `paved.dev/inputs` annotations. Workloads without them are on no golden path.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use jiff::Timestamp;
 use semver::Version;
@@ -389,7 +389,7 @@ fn version_score(s: &Standing, g: &GoldenPath) -> (u32, u32) {
 /// `ctx.now`. `bundle` holds the golden paths (and any policies they name).
 pub fn conform(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Conformance {
     let (claims, unmanaged) = claims(resources);
-    let mut engines: BTreeMap<String, Result<Engine, String>> = BTreeMap::new();
+    let mut engines: BTreeMap<String, Result<Arc<Engine>, String>> = BTreeMap::new();
     let services: Vec<ServiceConformance> = claims
         .iter()
         .map(|c| {
@@ -427,7 +427,7 @@ fn check_service(
     bundle: &Bundle,
     claim: &Claim<'_>,
     ctx: &Context,
-    engines: &mut BTreeMap<String, Result<Engine, String>>,
+    engines: &mut BTreeMap<String, Result<Arc<Engine>, String>>,
     s: &mut ServiceConformance,
 ) -> Result<(), String> {
     let g = resolve(bundle, &claim.golden_path)?;

@@ -13,7 +13,7 @@ pub use fleet::{
 };
 pub use upgrade::{upgrade, Applied, ObjectChange, RequestsChange, Upgrade};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use semver::{Version, VersionReq};
 use serde_json::{json, Map, Value};
@@ -49,6 +49,8 @@ pub struct GoldenPath {
     deprecated: Option<Deprecation>,
     sunset: Option<jiff::Timestamp>,
     origin: Origin,
+    /// The engine renders are judged by, once built, when it depends on built-in packs only.
+    judge: OnceLock<Arc<Engine>>,
 }
 
 /// A compiled migration: the versions it migrates from, and its operations.
@@ -213,6 +215,7 @@ impl GoldenPath {
                 deprecated: doc.spec.deprecated.clone(),
                 sunset,
                 origin: origin.clone(),
+                judge: OnceLock::new(),
             }),
             _ => Err(diags),
         }
@@ -360,7 +363,13 @@ impl GoldenPath {
     /// The engine that judges this golden path's manifests: its packs and policies, and with
     /// `exceptions`, the exceptions and settings of `available` (live objects may be waived;
     /// renders never are).
-    fn engine(&self, available: &Bundle, exceptions: bool) -> Result<Engine, Error> {
+    fn engine(&self, available: &Bundle, exceptions: bool) -> Result<Arc<Engine>, Error> {
+        let waivable = exceptions && (!available.exceptions.is_empty() || available.settings.is_some());
+        // Built-in packs are the same for every caller: compile them once (it is most of a render).
+        let cacheable = !waivable && self.policies.iter().all(|(name, _)| Pack::named(name).is_ok());
+        if let Some(engine) = self.judge.get().filter(|_| cacheable) {
+            return Ok(Arc::clone(engine));
+        }
         let mut bundle = Bundle::default();
         for (name, range) in &self.policies {
             let named = match Pack::named(name) {
@@ -383,11 +392,15 @@ impl GoldenPath {
             }
             bundle = bundle.merge(named);
         }
-        if exceptions {
+        if waivable {
             bundle.exceptions.clone_from(&available.exceptions);
             bundle.settings.clone_from(&available.settings);
         }
-        Engine::builder().bundle(bundle).build()
+        let engine = Arc::new(Engine::builder().bundle(bundle).build()?);
+        if cacheable {
+            let _ = self.judge.set(Arc::clone(&engine));
+        }
+        Ok(engine)
     }
 }
 
