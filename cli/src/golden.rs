@@ -133,6 +133,17 @@ fn read_text(path: &str) -> Result<(String, String), ExitCode> {
     std::fs::read_to_string(path).map(|t| (path.to_owned(), t)).map_err(|e| usage(&format!("cannot read {path}: {e}")))
 }
 
+/// Reports a failed render: manifests the golden path's own policies deny exit 1 with the
+/// findings; any other error exits 2.
+fn failed(e: &Error) -> ExitCode {
+    let Error::NonCompliant { golden_path, report } = e else { return fail(e) };
+    let _ = writeln!(std::io::stderr(), "error: {golden_path} rendered manifests its own policies deny:\n");
+    let mut text = Vec::new();
+    let _ = output::human(&mut text, report, stderr_color());
+    let _ = std::io::stderr().write_all(&text);
+    ExitCode::from(EXIT_FAILED)
+}
+
 pub fn render(args: RenderArgs) -> ExitCode {
     let bundle = match args.bundles.load() {
         Ok(b) => b,
@@ -152,14 +163,7 @@ pub fn render(args: RenderArgs) -> ExitCode {
     }
     let rendered = match path.render_text(&file, &text, &bundle) {
         Ok(r) => r,
-        Err(Error::NonCompliant { golden_path, report }) => {
-            let _ = writeln!(std::io::stderr(), "error: {golden_path} rendered manifests its own policies deny:\n");
-            let mut text = Vec::new();
-            let _ = output::human(&mut text, &report, stderr_color());
-            let _ = std::io::stderr().write_all(&text);
-            return ExitCode::from(EXIT_FAILED);
-        }
-        Err(e) => return fail(&e),
+        Err(e) => return failed(&e),
     };
     match args.format {
         RenderFormat::Yaml => {
@@ -206,14 +210,7 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
     };
     let upgrade = match golden::upgrade(&bundle, &from, &inputs, &args.to) {
         Ok(u) => u,
-        Err(Error::NonCompliant { golden_path, report }) => {
-            let _ = writeln!(std::io::stderr(), "error: the upgrade to {golden_path} renders manifests it denies:\n");
-            let mut text = Vec::new();
-            let _ = output::human(&mut text, &report, stderr_color());
-            let _ = std::io::stderr().write_all(&text);
-            return ExitCode::from(EXIT_FAILED);
-        }
-        Err(e) => return fail(&e),
+        Err(e) => return failed(&e),
     };
     if let Some(path) = &args.write {
         if let Err(e) = std::fs::write(path, paved::to_yaml(&upgrade.inputs)) {

@@ -562,26 +562,17 @@ pub fn upgrade(out: &mut impl Write, u: &golden::Upgrade, color: bool) -> io::Re
         }
     }
     let (b, a) = (u.requests.before, u.requests.after);
-    let delta = |before: u64, after: u64, f: fn(u64) -> String| match after.cmp(&before) {
-        std::cmp::Ordering::Equal => "no change".to_owned(),
-        std::cmp::Ordering::Greater => format!("+{}", f(after - before)),
-        std::cmp::Ordering::Less => format!("-{}", f(before - after)),
-    };
     writeln!(out, "\n{}", p.bold("requests (at the declared replicas)"))?;
-    writeln!(
-        out,
-        "    cpu     {} → {} ({})",
-        golden::format_cpu(b.cpu_millis),
-        golden::format_cpu(a.cpu_millis),
-        delta(b.cpu_millis, a.cpu_millis, golden::format_cpu)
-    )?;
-    writeln!(
-        out,
-        "    memory  {} → {} ({})",
-        golden::format_memory(b.memory_bytes),
-        golden::format_memory(a.memory_bytes),
-        delta(b.memory_bytes, a.memory_bytes, golden::format_memory)
-    )?;
+    let show: [fn(u64) -> String; 2] = [golden::format_cpu, golden::format_memory];
+    let rows = [("cpu", b.cpu_millis, a.cpu_millis), ("memory", b.memory_bytes, a.memory_bytes)];
+    for ((what, before, after), show) in rows.into_iter().zip(show) {
+        let delta = match after.cmp(&before) {
+            std::cmp::Ordering::Equal => "no change".to_owned(),
+            std::cmp::Ordering::Greater => format!("+{}", show(after - before)),
+            std::cmp::Ordering::Less => format!("-{}", show(before - after)),
+        };
+        writeln!(out, "    {what:<7} {} → {} ({delta})", show(before), show(after))?;
+    }
     writeln!(out, "\n{}", p.bold("new inputs"))?;
     for line in paved::to_yaml(&u.inputs).lines() {
         writeln!(out, "    {line}")?;

@@ -42,15 +42,7 @@ impl Resource {
 
     /// Its apiVersion, kind, namespace and name.
     pub fn identity(&self) -> ResourceRef {
-        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
-        let meta = self.value.get("metadata");
-        let name = meta.and_then(|m| m.get("name")).or_else(|| meta.and_then(|m| m.get("generateName")));
-        ResourceRef {
-            api_version: s(self.value.get("apiVersion")),
-            kind: s(self.value.get("kind")),
-            namespace: s(meta.and_then(|m| m.get("namespace"))),
-            name: s(name),
-        }
+        identity_of(&self.value)
     }
 
     /// Where a JSON pointer of this resource was written, if it came from a file.
@@ -217,4 +209,22 @@ fn string_map(
         }
     }
     out
+}
+
+/// The apiVersion, kind, namespace and name of an object.
+pub(crate) fn identity_of(value: &Value) -> ResourceRef {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let meta = value.get("metadata");
+    let name = meta.and_then(|m| m.get("name")).or_else(|| meta.and_then(|m| m.get("generateName")));
+    ResourceRef {
+        api_version: s(value.get("apiVersion")),
+        kind: s(value.get("kind")),
+        namespace: s(meta.and_then(|m| m.get("namespace"))),
+        name: s(name),
+    }
+}
+
+/// Whether two identities name the same object (an apiVersion change keeps the object).
+pub(crate) fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
+    (&a.kind, &a.namespace, &a.name) == (&b.kind, &b.namespace, &b.name)
 }

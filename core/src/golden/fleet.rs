@@ -19,6 +19,7 @@ use crate::error::did_you_mean;
 use crate::eval::{Context, Engine};
 use crate::model::{Action, Deprecation};
 use crate::report::{Finding, ResourceRef, SourceRef};
+use crate::resource::{identity_of, same_object};
 use crate::Resource;
 
 /// Score weights, per unit: a service on its golden path's latest version with no drift,
@@ -484,21 +485,16 @@ fn check_service(
 /// Every difference between the re-rendered objects and the live ones, matched by kind,
 /// namespace and name.
 fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Deviation> {
-    let key = |v: &Value| {
-        let r = Resource::new(v.clone()).identity();
-        (r.kind, r.namespace, r.name)
-    };
     let mut out = Vec::new();
     for want in expected {
-        let k = key(want);
-        let object = Resource::new(want.clone()).identity();
-        let Some(have) = live.iter().find(|r| key(&r.value) == k) else {
+        let object = identity_of(want);
+        let Some(have) = live.iter().find(|r| same_object(&r.identity(), &object)) else {
             out.push(Deviation {
+                expected: Some(json!(format!("{}/{}", object.api_version, object.kind))),
                 object,
                 path: String::new(),
                 kind: DeviationKind::Drift,
                 change: ChangeKind::Missing,
-                expected: Some(json!(format!("{}/{}", want["apiVersion"].as_str().unwrap_or_default(), k.0))),
                 actual: None,
                 extension_point: None,
                 source: None,
@@ -506,7 +502,7 @@ fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Dev
             continue;
         };
         for c in diff::diff(want, &have.value, true) {
-            if ignored(&k.0, &c) {
+            if ignored(&object.kind, &c) {
                 continue;
             }
             let extension_point = g.extension_points.iter().find(|p| covers(p, &c.path)).cloned();
@@ -526,7 +522,7 @@ fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Dev
             });
         }
     }
-    for have in live.iter().filter(|r| !expected.iter().any(|w| key(w) == key(&r.value))) {
+    for have in live.iter().filter(|r| !expected.iter().any(|w| same_object(&identity_of(w), &r.identity()))) {
         out.push(Deviation {
             object: have.identity(),
             path: String::new(),

@@ -11,7 +11,7 @@ use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::model::MigrationOp;
 use crate::report::ResourceRef;
-use crate::Resource;
+use crate::resource::{identity_of, same_object};
 
 /// What `upgrade` did and would change.
 #[derive(Debug, Clone, Serialize)]
@@ -148,34 +148,24 @@ pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Resu
 
 /// Objects matched by kind, namespace and name.
 fn object_changes(before: &[Value], after: &[Value]) -> Vec<ObjectChange> {
-    let key = |v: &Value| {
-        let r = Resource::new(v.clone()).identity();
-        (r.kind.clone(), r.namespace.clone(), r.name.clone(), r)
-    };
-    let old: Vec<_> = before.iter().map(|v| (key(v), v)).collect();
-    let new: Vec<_> = after.iter().map(|v| (key(v), v)).collect();
-    let same = |a: &(String, String, String, ResourceRef), b: &(String, String, String, ResourceRef)| {
-        (&a.0, &a.1, &a.2) == (&b.0, &b.1, &b.2)
-    };
+    let old: Vec<_> = before.iter().map(|v| (identity_of(v), v)).collect();
+    let new: Vec<_> = after.iter().map(|v| (identity_of(v), v)).collect();
     let mut out = Vec::new();
-    for (k, v) in &old {
-        match new.iter().find(|(n, _)| same(n, k)) {
+    for (id, v) in &old {
+        let change = match new.iter().find(|(n, _)| same_object(n, id)) {
             Some((_, w)) => {
                 let fields = diff::diff(v, w, false);
-                if !fields.is_empty() {
-                    out.push(ObjectChange {
-                        object: k.3.clone(),
-                        change: "changed",
-                        patch: diff::patch(&fields),
-                        fields,
-                    });
+                if fields.is_empty() {
+                    continue;
                 }
+                ObjectChange { object: id.clone(), change: "changed", patch: diff::patch(&fields), fields }
             }
-            None => out.push(ObjectChange { object: k.3.clone(), change: "removed", fields: vec![], patch: vec![] }),
-        }
+            None => ObjectChange { object: id.clone(), change: "removed", fields: vec![], patch: vec![] },
+        };
+        out.push(change);
     }
-    for (k, _) in new.iter().filter(|(n, _)| !old.iter().any(|(o, _)| same(o, n))) {
-        out.push(ObjectChange { object: k.3.clone(), change: "added", fields: vec![], patch: vec![] });
+    for (id, _) in new.iter().filter(|(n, _)| !old.iter().any(|(o, _)| same_object(o, n))) {
+        out.push(ObjectChange { object: id.clone(), change: "added", fields: vec![], patch: vec![] });
     }
     out
 }
