@@ -144,13 +144,16 @@ fn failed(e: &Error) -> ExitCode {
     ExitCode::from(EXIT_FAILED)
 }
 
+/// The golden paths, and the name and text of the file of inputs.
+fn load(bundles: &Bundles, inputs: &str) -> Result<(Bundle, String, String), ExitCode> {
+    let bundle = bundles.load().map_err(|e| fail(&e))?;
+    let (file, text) = read_text(inputs)?;
+    Ok((bundle, file, text))
+}
+
 pub fn render(args: RenderArgs) -> ExitCode {
-    let bundle = match args.bundles.load() {
-        Ok(b) => b,
-        Err(e) => return fail(&e),
-    };
-    let (file, text) = match read_text(&args.inputs) {
-        Ok(t) => t,
+    let (bundle, file, text) = match load(&args.bundles, &args.inputs) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let path = match bundle.golden_path(&args.golden_path) {
@@ -196,12 +199,8 @@ pub fn conform(args: ConformArgs) -> ExitCode {
 }
 
 pub fn upgrade(args: UpgradeArgs) -> ExitCode {
-    let bundle = match args.bundles.load() {
-        Ok(b) => b,
-        Err(e) => return fail(&e),
-    };
-    let (file, text) = match read_text(&args.inputs) {
-        Ok(t) => t,
+    let (bundle, file, text) = match load(&args.bundles, &args.inputs) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let (from, inputs) = match golden::inputs_of(&file, &text, args.from.as_deref()) {
