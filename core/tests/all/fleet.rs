@@ -316,3 +316,42 @@ fn any_valid_inputs_render_compliant_manifests_that_conform() {
             .unwrap_or_else(|e| panic!("{}: {e}", g.id()));
     }
 }
+
+#[test]
+fn broken_provenance_is_an_error_for_that_service_only() {
+    let mut m = live("web-service", &checkout());
+    let mut other = live(
+        "worker",
+        &json!({"name": "sync", "team": "payments", "costCenter": "cc-1",
+        "image": "registry.acme.dev/payments/sync:1.0.0", "queue": {"topic": "t", "backend": "sqs"}}),
+    );
+    for o in &mut m {
+        o["metadata"]["annotations"]["paved.dev/inputs"] = json!("{not json");
+    }
+    other[0]["metadata"]["annotations"].as_object_mut().unwrap().remove("paved.dev/inputs");
+    m.extend(other);
+    let c = conform(&m);
+    let errors: Vec<&str> = c.services.iter().filter_map(|s| s.error.as_deref()).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("`paved.dev/inputs` annotation is not JSON")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("has no `paved.dev/inputs` annotation")), "{errors:?}");
+    // The worker's other objects still record their inputs and are checked; from them, the
+    // ServiceAccount that lost its record is missing.
+    let sync = c.services.iter().find(|s| s.service == "sync" && s.error.is_none()).unwrap();
+    let missing: Vec<String> = sync.deviations.iter().map(|d| format!("{} {:?}", d.object, d.change)).collect();
+    assert_eq!(missing, ["ServiceAccount/payments/sync Missing"]);
+}
+
+#[test]
+fn upgrade_inputs_come_from_manifests_or_need_a_version() {
+    let m = live("web-service@1.0.0", &json!({"name": "a", "team": "t", "costCenter": "cc-1", "image": "r/a:1"}));
+    let text: Vec<String> = m.iter().map(paved::to_yaml).collect();
+    let (from, inputs) = golden::inputs_of("a.yaml", &text.join("---\n"), None).unwrap();
+    assert_eq!((from.as_str(), inputs["name"].as_str()), ("web-service@1.0.0", Some("a")));
+    let e = golden::inputs_of("a.yaml", &text.join("---\n"), Some("web-service@1.1.0")).unwrap_err().to_string();
+    assert!(e.contains("rendered from web-service@1.0.0, not web-service@1.1.0"), "{e}");
+    let e = golden::inputs_of("i.yaml", "name: a\n", None).unwrap_err().to_string();
+    assert!(e.contains("do not say which golden path version"), "{e}");
+    let e = golden::inputs_of("i.yaml", "a: [\n", Some("web-service@1.0.0")).unwrap_err().to_string();
+    assert!(e.contains("i.yaml"), "{e}");
+}
