@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::diff::{self, covers};
 use super::{GoldenPath, ANNOTATION_INPUTS, ANNOTATION_PATH};
 use crate::bundle::Bundle;
-use crate::error::did_you_mean;
+use crate::error::Error;
 use crate::eval::{Context, Engine};
 use crate::model::{Action, Deprecation};
 use crate::report::{Finding, ResourceRef, SourceRef};
@@ -322,23 +322,14 @@ fn claims(resources: &[Resource]) -> (Vec<Claim<'_>>, Vec<ResourceRef>) {
     (found, unmanaged)
 }
 
-/// The golden path version a claim names, or why there is none.
+/// The golden path version a claim (`NAME@VERSION`) names, or why there is none.
 fn resolve<'b>(bundle: &'b Bundle, claim: &str) -> Result<&'b GoldenPath, String> {
-    let Some((name, version)) = claim.split_once('@') else {
-        return Err(format!("`{claim}` is not NAME@VERSION"));
-    };
-    let same: Vec<&GoldenPath> = bundle.golden_paths().filter(|g| g.name() == name).collect();
-    if same.is_empty() {
-        let names: Vec<&str> = bundle.golden_paths().map(GoldenPath::name).collect();
-        return Err(match did_you_mean(name, names.iter().copied()) {
-            Some(s) => format!("claims golden path `{name}`, which is not loaded; did you mean `{s}`?"),
-            None => format!("claims golden path `{name}`, which is not loaded"),
-        });
+    if claim.split_once('@').is_none_or(|(_, v)| Version::parse(v).is_err()) {
+        return Err(format!("claims `{claim}`, which is not NAME@VERSION"));
     }
-    let parsed = Version::parse(version).map_err(|e| format!("claims version `{version}` of {name}: {e}"))?;
-    same.iter().find(|g| *g.version() == parsed).copied().ok_or_else(|| {
-        let versions: Vec<String> = same.iter().map(|g| g.version().to_string()).collect();
-        format!("claims {claim}, a version that does not exist; {name} has {}", versions.join(", "))
+    bundle.golden_path(claim).map_err(|e| match e {
+        Error::UnknownGoldenPath { reason, .. } => format!("claims {claim}: {reason}"),
+        other => other.to_string(),
     })
 }
 

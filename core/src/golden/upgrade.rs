@@ -79,8 +79,9 @@ pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Resu
     let refuse = |reason: String| Error::CannotUpgrade { from: from.to_owned(), reason };
     let (name, version) =
         from.split_once('@').ok_or_else(|| refuse("give the version it is on: NAME@VERSION".into()))?;
-    let version = Version::parse(version).map_err(|e| refuse(format!("`{version}` is not a version: {e}")))?;
-    let old = bundle.golden_path(&format!("{name}@={version}"))?;
+    // An exact version: `NAME@VERSION` finds that one and no other.
+    Version::parse(version).map_err(|e| refuse(format!("`{version}` is not a version: {e}")))?;
+    let old = bundle.golden_path(from)?;
     let new = bundle.golden_path(&format!("{name}@{range}"))?;
     if new.version() <= old.version() {
         return Err(refuse(format!(

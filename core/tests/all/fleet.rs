@@ -134,7 +134,12 @@ fn a_version_that_does_not_exist_is_an_error_naming_those_that_do() {
     }
     let c = conform(&m);
     let e = c.services[0].error.as_deref().unwrap();
-    assert!(e.contains("web-service@1.7.0, a version that does not exist; web-service has 1.0.0, 1.1.0, 2.0.0"), "{e}");
+    assert!(
+        e.contains(
+            "claims web-service@1.7.0: no version of `web-service` matches `1.7.0`; there are: 1.0.0, 1.1.0, 2.0.0"
+        ),
+        "{e}"
+    );
     assert_eq!((c.summary.errors, c.summary.conforming), (1, 0));
     for o in &mut m {
         o["metadata"]["annotations"]["paved.dev/golden-path"] = json!("web-servise@2.0.0");
