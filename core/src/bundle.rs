@@ -15,6 +15,7 @@ use crate::model::{
     BundleDocument, BundleSpec, ExceptionDocument, GoldenPathDocument, PolicyDocument, API_VERSION, KINDS,
 };
 use crate::packs::Pack;
+use crate::plugin::{self, Plugin, Plugins};
 use crate::report::SourceRef;
 
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
@@ -42,6 +43,8 @@ pub struct Bundle {
     pub(crate) settings: Option<BundleSpec>,
     /// Golden paths, by name and version.
     pub(crate) golden_paths: Vec<Arc<GoldenPath>>,
+    /// The WASM plugins the bundle's `kind: Bundle` document lists, by name.
+    pub(crate) plugins: Plugins,
 }
 
 impl Bundle {
@@ -105,6 +108,10 @@ impl Bundle {
                 }
             }
         }
+        let plugins = match &settings {
+            Some((spec, doc)) => plugin::load_all(&spec.plugins, &doc.origin, diags),
+            None => Plugins::new(),
+        };
         let settings = settings.map(|(s, _)| s);
         let window = settings.clone().unwrap_or_default();
 
@@ -115,7 +122,7 @@ impl Bundle {
                 diags.push(duplicate("policy", &doc.metadata.name, src, first));
                 continue;
             }
-            match policy::compile(doc, &src.origin) {
+            match policy::compile(doc, &src.origin, &plugins) {
                 Ok(p) => compiled.push(Arc::new(p)),
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
@@ -149,7 +156,7 @@ impl Bundle {
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
         }
-        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings, golden_paths };
+        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings, golden_paths, plugins };
         bundle.sort();
         base.merge(bundle)
     }
@@ -173,6 +180,7 @@ impl Bundle {
         if other.settings.is_some() {
             self.settings = other.settings;
         }
+        self.plugins.extend(other.plugins);
         self.policies.extend(other.policies);
         self.exceptions.extend(other.exceptions);
         self.sort();
@@ -205,6 +213,11 @@ impl Bundle {
         crate::golden::find(&self.golden_paths, spec).map(|g| g.as_ref())
     }
 
+    /// The WASM plugins the bundle loaded, by name.
+    pub fn plugins(&self) -> impl Iterator<Item = &Plugin> {
+        self.plugins.values().map(|p| p.as_ref())
+    }
+
     /// Names of the exceptions, sorted.
     pub fn exception_names(&self) -> impl Iterator<Item = &str> {
         self.exceptions.iter().map(|e| e.name.as_str())
@@ -235,6 +248,8 @@ pub(crate) fn infos(policies: &[Arc<Policy>]) -> Vec<PolicyInfo> {
                     for_each: r.spec.for_each.clone(),
                     cel: r.spec.cel.clone(),
                     assert: r.spec.assert.clone(),
+                    plugin: r.spec.plugin.clone(),
+                    params: r.spec.params.clone(),
                 })
                 .collect(),
         })
@@ -285,6 +300,12 @@ pub struct RuleInfo {
     /// Its JSON Schema check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assert: Option<serde_json::Value>,
+    /// The WASM plugin it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// The params it gives the plugin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<serde_json::Value>,
 }
 
 fn duplicate(what: &str, name: &str, src: &Sourced, first: &Sourced) -> Diagnostic {

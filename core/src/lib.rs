@@ -9,6 +9,7 @@ mod load;
 pub use load::to_yaml;
 pub mod model;
 mod packs;
+pub mod plugin;
 mod report;
 mod resource;
 mod select;

@@ -154,7 +154,7 @@ fn yes() -> bool {
     true
 }
 
-/// One rule of a policy: exactly one of `assert` and `cel`.
+/// One rule of a policy: exactly one of `assert`, `cel` and `plugin`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RuleSpec {
@@ -186,6 +186,13 @@ pub struct RuleSpec {
     /// A CEL expression that must be true.
     #[serde(default)]
     pub cel: Option<String>,
+    /// A WASM plugin the bundle lists, by name, that checks the value.
+    #[serde(default)]
+    pub plugin: Option<String>,
+    /// Params for the plugin, over the policy's `params`; checked against the plugin's params
+    /// schema when the bundle loads.
+    #[serde(default)]
+    pub params: Option<Value>,
 }
 
 /// Paths to iterate: a JSON pointer where `*` stands for every array element or map value,
@@ -407,6 +414,41 @@ pub struct BundleSpec {
     /// An exception that expires within this many days is reported as `expiring`.
     #[serde(default = "default_horizon")]
     pub exception_warn_days: u32,
+    /// WASM plugins the bundle's policies may run, each pinned by its sha256.
+    #[serde(default)]
+    pub plugins: Vec<PluginSpec>,
+}
+
+/// A plugin a bundle uses.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PluginSpec {
+    /// The name policies use in `plugin:`.
+    pub name: String,
+    /// The component (`.wasm`), relative to the file of this Bundle document.
+    pub path: String,
+    /// sha256 of the component, hex; the plugin does not load if the file differs.
+    pub sha256: String,
+    /// What one call may use.
+    #[serde(default)]
+    pub limits: PluginLimits,
+}
+
+/// Limits of one plugin call; each defaults to paved's default.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PluginLimits {
+    /// Fuel per call, about one unit per WebAssembly instruction (default 20000000).
+    #[serde(default)]
+    pub fuel: Option<u64>,
+    /// Largest memory, as a Kubernetes quantity (`64Mi`, the default; at most `1Gi`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub memory: Option<Value>,
+    /// Largest answer, as a quantity of bytes (`1Mi`, the default).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub output: Option<Value>,
 }
 
 fn default_window() -> u32 {
@@ -418,7 +460,12 @@ fn default_horizon() -> u32 {
 
 impl Default for BundleSpec {
     fn default() -> Self {
-        BundleSpec { packs: Vec::new(), exception_max_days: default_window(), exception_warn_days: default_horizon() }
+        BundleSpec {
+            packs: Vec::new(),
+            exception_max_days: default_window(),
+            exception_warn_days: default_horizon(),
+            plugins: Vec::new(),
+        }
     }
 }
 

@@ -1,10 +1,14 @@
 //! The checks a rule can run. Each kind of check is one implementation of [`Check`].
 
 use std::fmt;
+use std::sync::Arc;
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::expr::Expr;
+use crate::model::Severity;
+use crate::plugin::{Plugin, Plugins};
 
 /// One way in which a checked value fails its rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +17,17 @@ pub(crate) struct Violation {
     pub path: String,
     /// What exactly failed, when the check can say more than the rule's message.
     pub detail: Option<String>,
+    /// A message of the check's own, instead of the rule's (a plugin's).
+    pub message: Option<String>,
+    /// A severity of the check's own, instead of the rule's (a plugin's).
+    pub severity: Option<Severity>,
+}
+
+impl Violation {
+    /// A violation at `path` that says no more than the rule does.
+    pub fn at(path: String, detail: Option<String>) -> Self {
+        Violation { path, detail, message: None, severity: None }
+    }
 }
 
 /// What a check sees: the value it checks (the object or a `forEach` item) and the CEL scope in
@@ -21,12 +36,29 @@ pub(crate) struct CheckInput<'a, 'p, 'v> {
     pub value: &'a Value,
     /// `None` when no rule of the policy uses CEL (the bindings are then never built).
     pub scope: Option<&'a cel::Context<'p, 'v>>,
+    /// What a plugin is told besides the value; built only for plugin rules.
+    pub call: Option<&'a PluginCall<'a>>,
+}
+
+/// The rest of a plugin call: the value as JSON text, the run's params overrides, the context.
+pub(crate) struct PluginCall<'a> {
+    pub resource: &'a str,
+    /// The caller's params overrides for the policy, over the rule's.
+    pub overrides: Option<&'a Value>,
+    /// The context, as JSON text.
+    pub context: String,
+    pub now: Timestamp,
 }
 
 /// A compiled check. Implementations are immutable and shared across threads.
 pub(crate) trait Check: Send + Sync + fmt::Debug {
     /// The violations of `input`, or why the check could not be evaluated.
     fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, String>;
+
+    /// Whether the check needs a [`PluginCall`].
+    fn is_plugin(&self) -> bool {
+        false
+    }
 }
 
 /// `assert`: a JSON Schema the value must satisfy.
@@ -60,7 +92,7 @@ impl Check for AssertCheck {
         // One violation per rule application: the first place it fails, with every reason.
         let path = errors.first().map(|(p, _)| p.clone()).unwrap_or_default();
         let detail = errors.iter().map(|(p, m)| if p.is_empty() { m.clone() } else { format!("{p}: {m}") });
-        Ok(vec![Violation { path, detail: Some(detail.collect::<Vec<_>>().join("; ")) }])
+        Ok(vec![Violation::at(path, Some(detail.collect::<Vec<_>>().join("; ")))])
     }
 }
 
@@ -79,9 +111,115 @@ impl Check for CelCheck {
         };
         match self.expr.program.execute(scope) {
             Ok(cel::Value::Bool(true)) => Ok(Vec::new()),
-            Ok(cel::Value::Bool(false)) => Ok(vec![Violation { path: self.path.clone(), detail: None }]),
+            Ok(cel::Value::Bool(false)) => Ok(vec![Violation::at(self.path.clone(), None)]),
             Ok(other) => Err(format!("`{}` gave {:?}, not a bool", self.expr.source, other.type_of())),
             Err(e) => Err(format!("`{}` failed: {e}", self.expr.source)),
         }
+    }
+}
+
+/// `plugin`: a WASM plugin of the bundle, with the params the policy gives it.
+#[derive(Debug)]
+pub(crate) struct PluginCheck {
+    plugin: Arc<Plugin>,
+    /// The policy's params with the rule's over them.
+    params: Value,
+    /// The same, as the JSON text the plugin gets when the run overrides nothing.
+    params_text: String,
+}
+
+type CompileError = (String, String, Option<String>);
+
+impl PluginCheck {
+    /// The check for `plugin: name`, with the params checked against the plugin's schema.
+    pub fn new(
+        name: &str,
+        plugins: &Plugins,
+        policy_params: Option<&Value>,
+        rule_params: Option<&Value>,
+    ) -> Result<Self, CompileError> {
+        let Some(plugin) = plugins.get(name) else {
+            let help = match crate::error::did_you_mean(name, plugins.keys().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if plugins.is_empty() => {
+                    "list it under `spec.plugins` of the bundle's `kind: Bundle` document, with its path and sha256"
+                        .into()
+                }
+                None => format!("the bundle's plugins are: {}", plugins.keys().cloned().collect::<Vec<_>>().join(", ")),
+            };
+            return Err(("/plugin".into(), format!("the bundle has no plugin `{name}`"), Some(help)));
+        };
+        let mut params = policy_params.cloned().unwrap_or_else(|| Value::Object(Default::default()));
+        if let (Value::Object(base), Some(over)) = (&mut params, rule_params) {
+            match over {
+                Value::Object(over) => base.extend(over.clone()),
+                _ => return Err(("/params".into(), "params must be a mapping".into(), None)),
+            }
+        }
+        Self::checked(plugin, params, rule_params.is_some())
+    }
+
+    #[cfg(feature = "plugins")]
+    fn checked(plugin: &Arc<Plugin>, params: Value, in_rule: bool) -> Result<Self, CompileError> {
+        let field = if in_rule { "/params" } else { "/plugin" };
+        let errors = plugin.params_errors(&params);
+        if let Some((first, _)) = errors.first() {
+            let detail: Vec<String> =
+                errors.iter().map(|(p, m)| if p.is_empty() { m.clone() } else { format!("{p}: {m}") }).collect();
+            return Err((
+                format!("{field}{}", if in_rule { first.as_str() } else { "" }),
+                format!("params do not fit plugin `{}`: {}", plugin.name(), detail.join("; ")),
+                Some(format!("its params schema: {}", plugin.metadata().params_schema)),
+            ));
+        }
+        let params_text = params.to_string();
+        Ok(PluginCheck { plugin: plugin.clone(), params, params_text })
+    }
+
+    #[cfg(not(feature = "plugins"))]
+    fn checked(plugin: &Arc<Plugin>, _: Value, _: bool) -> Result<Self, CompileError> {
+        match **plugin {}
+    }
+}
+
+impl Check for PluginCheck {
+    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, String> {
+        let Some(call) = input.call else {
+            return Err("no plugin call was prepared for this rule".into());
+        };
+        let params = match (call.overrides, &self.params) {
+            (Some(Value::Object(over)), Value::Object(base)) => {
+                let mut merged = base.clone();
+                merged.extend(over.clone());
+                std::borrow::Cow::Owned(Value::Object(merged).to_string())
+            }
+            _ => std::borrow::Cow::Borrowed(self.params_text.as_str()),
+        };
+        self.run(call, &params)
+    }
+
+    fn is_plugin(&self) -> bool {
+        true
+    }
+}
+
+impl PluginCheck {
+    #[cfg(feature = "plugins")]
+    fn run(&self, call: &PluginCall<'_>, params: &str) -> Result<Vec<Violation>, String> {
+        let findings = self.plugin.check(call.resource, params, &call.context, call.now).map_err(|e| e.to_string())?;
+        Ok(findings
+            .into_iter()
+            .map(|f| Violation {
+                path: f.path,
+                detail: Some(format!("plugin {} reports {}", self.plugin.name(), f.rule)),
+                message: Some(f.message),
+                severity: f.severity,
+            })
+            .collect())
+    }
+
+    #[cfg(not(feature = "plugins"))]
+    fn run(&self, _: &PluginCall<'_>, _: &str) -> Result<Vec<Violation>, String> {
+        match *self.plugin {}
     }
 }

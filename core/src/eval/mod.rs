@@ -17,7 +17,7 @@ use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
 use crate::report::{Decision, ExceptionReport, Finding, Report, ResourceRef, ResourceReport};
 use crate::resource::Resource;
 use crate::select::{split_api_version, Subject};
-use check::CheckInput;
+use check::{CheckInput, PluginCall};
 use policy::{Policy, Rule};
 
 /// What an evaluation may know of the world. Everything time- or cluster-dependent comes in
@@ -370,7 +370,7 @@ impl Engine {
                 .collect();
             if !policies.is_empty() {
                 applied.extend(policies.iter().map(|p| p.name.clone()));
-                let ev = Evaluation { resource: r, id: &id, view, ctx, ns_labels };
+                let ev = Evaluation { resource: r, id: &id, view, ctx, ns_labels, json: Default::default() };
                 ev.run(&policies, out);
             }
         }
@@ -431,6 +431,8 @@ struct Evaluation<'a> {
     view: &'a View<'a>,
     ctx: &'a Context,
     ns_labels: Option<&'a BTreeMap<String, String>>,
+    /// The view as JSON text, made once for every plugin rule that checks it whole.
+    json: std::cell::OnceCell<String>,
 }
 
 impl<'a> Evaluation<'a> {
@@ -542,24 +544,59 @@ impl<'a> Evaluation<'a> {
                 Err(e) => return self.error(policy, rule, at, format!("`when` failed: {e}"), out),
             }
         }
-        let violations = rule.check.check(&CheckInput { value: item, scope });
+        let item_json;
+        let call = if rule.check.is_plugin() {
+            let resource = if at.is_empty() {
+                self.json.get_or_init(|| self.view.value.to_string()).as_str()
+            } else {
+                item_json = item.to_string();
+                item_json.as_str()
+            };
+            Some(PluginCall {
+                resource,
+                overrides: self.ctx.params.get(&policy.name),
+                context: self.plugin_context(policy, rule),
+                now: self.ctx.now,
+            })
+        } else {
+            None
+        };
+        let violations = rule.check.check(&CheckInput { value: item, scope, call: call.as_ref() });
         match violations {
             Err(e) => self.error(policy, rule, at, e, out),
             Ok(vs) => {
                 for v in vs {
-                    let message = match (&rule.message_expression, scope) {
+                    let message = v.message.or_else(|| match (&rule.message_expression, scope) {
                         (Some(m), Some(s)) => m.program.execute(s).ok().and_then(|v| expr::to_text(&v)),
                         _ => None,
-                    }
-                    .unwrap_or_else(|| rule.message.clone());
+                    });
                     let path = format!("{at}{}", v.path);
-                    out.push((
-                        self.finding(policy, rule, &path, message, v.detail, None),
-                        self.view.via == Via::Template,
-                    ));
+                    let mut finding = self.finding(
+                        policy,
+                        rule,
+                        &path,
+                        message.unwrap_or_else(|| rule.message.clone()),
+                        v.detail,
+                        None,
+                    );
+                    finding.severity = v.severity.unwrap_or(finding.severity);
+                    out.push((finding, self.view.via == Via::Template));
                 }
             }
         }
+    }
+
+    /// What a plugin is told of the evaluation (the contract's `context`).
+    fn plugin_context(&self, policy: &Policy, rule: &Rule) -> String {
+        json!({
+            "operation": self.ctx.operation.as_str(),
+            "now": self.ctx.now.to_string(),
+            "namespace": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() },
+            "userInfo": self.ctx.user_info,
+            "policy": policy.name,
+            "rule": rule.id,
+        })
+        .to_string()
     }
 
     fn error(&self, policy: &Policy, rule: &Rule, at: &str, cause: String, out: &mut Vec<(Finding, bool)>) {
@@ -642,18 +679,18 @@ fn variables<'v>(policy: &Policy, root: &cel::Context<'_, 'v>, params: Option<&'
     Some(cel::Value::Map(cel::objects::Map { map: Arc::new(done) }))
 }
 
-/// The name of the container a pod path goes through, if any.
-fn container_at(pod: &Value, path: &str) -> Option<String> {
-    let mut parts = path.split('/').skip(1);
-    if parts.next()? != "spec" {
+/// The name of the container a path goes through, if any: in a pod (`/spec/containers/0/...`)
+/// or in a workload's pod template (`/spec/template/spec/initContainers/1/...`).
+fn container_at(value: &Value, path: &str) -> Option<String> {
+    const LISTS: [&str; 3] = ["/containers/", "/initContainers/", "/ephemeralContainers/"];
+    let (start, list) = LISTS.iter().filter_map(|l| path.find(l).map(|i| (i, *l))).min()?;
+    let prefix = path.get(..start)?;
+    if !matches!(prefix, "/spec" | "/spec/template/spec" | "/spec/jobTemplate/spec/template/spec") {
         return None;
     }
-    let list = parts.next()?;
-    if !matches!(list, "containers" | "initContainers" | "ephemeralContainers") {
-        return None;
-    }
-    let index = parts.next()?;
-    pod.pointer(&format!("/spec/{list}/{index}/name"))?.as_str().map(str::to_owned)
+    let rest = path.get(start + list.len()..)?;
+    let index = rest.split('/').next()?;
+    value.pointer(&format!("{prefix}{list}{index}/name"))?.as_str().map(str::to_owned)
 }
 
 impl Decision {

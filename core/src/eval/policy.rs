@@ -4,11 +4,12 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::check::{AssertCheck, CelCheck, Check};
+use super::check::{AssertCheck, CelCheck, Check, PluginCheck};
 use super::expr::{self, Expr, POLICY_VARIABLES};
 use crate::error::Diagnostic;
 use crate::load::Origin;
 use crate::model::{Action, FailurePolicy, ForEach, PolicyDocument, RuleSpec, Severity};
+use crate::plugin::Plugins;
 use crate::select::Selector;
 
 /// A policy, compiled and ready to evaluate.
@@ -118,7 +119,7 @@ impl PathPattern {
 }
 
 /// Compiles one policy, collecting every problem.
-pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, Vec<Diagnostic>> {
+pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &Plugins) -> Result<Policy, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
 
@@ -161,7 +162,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, V
         if !ids.insert(spec.id.as_str()) {
             diags.push(at(&format!("{base}/id"), format!("rule id `{}` is used twice in this policy", spec.id), None));
         }
-        match compile_rule(spec, doc.spec.severity) {
+        match compile_rule(spec, doc, plugins) {
             Ok(mut r) => {
                 r.line = origin.locate(&base).line;
                 rules.push(r);
@@ -194,7 +195,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin) -> Result<Policy, V
 
 type RuleErrors = Vec<(String, String, Option<String>)>;
 
-fn compile_rule(spec: &RuleSpec, default_severity: Severity) -> Result<Rule, RuleErrors> {
+fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &Plugins) -> Result<Rule, RuleErrors> {
     let mut errs: RuleErrors = Vec::new();
     let cel = |field: &str, src: &Option<String>, errs: &mut RuleErrors| -> Option<Expr> {
         let src = src.as_ref()?;
@@ -225,25 +226,43 @@ fn compile_rule(spec: &RuleSpec, default_severity: Severity) -> Result<Rule, Rul
         errs.push(("/path".into(), format!("`{path}` is not a JSON pointer"), Some("start it with `/`".into())));
     }
 
-    let check: Option<Box<dyn Check>> = match (&spec.assert, &spec.cel) {
-        (Some(schema), None) => {
+    if spec.params.is_some() && spec.plugin.is_none() {
+        errs.push((
+            "/params".into(),
+            format!("rule `{}` has `params` but runs no plugin", spec.id),
+            Some("`params` of a rule are for its plugin; expressions read the policy's `spec.params`".into()),
+        ));
+    }
+    let given = [("assert", spec.assert.is_some()), ("cel", spec.cel.is_some()), ("plugin", spec.plugin.is_some())];
+    let check: Option<Box<dyn Check>> = match given
+        .iter()
+        .filter(|(_, g)| *g)
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["assert"] => spec.assert.as_ref().and_then(|schema| {
             AssertCheck::new(schema).map_err(|e| errs.push(("/assert".into(), e, None))).ok().map(|c| Box::new(c) as _)
-        }
-        (None, Some(_)) => {
-            cel("cel", &spec.cel, &mut errs).map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _)
-        }
-        (None, None) => {
+        }),
+        ["cel"] => cel("cel", &spec.cel, &mut errs).map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _),
+        [_plugin] => spec.plugin.as_deref().and_then(|name| {
+            PluginCheck::new(name, plugins, policy.spec.params.as_ref(), spec.params.as_ref())
+                .map_err(|(field, msg, help)| errs.push((field, msg, help)))
+                .ok()
+                .map(|c| Box::new(c) as _)
+        }),
+        [] => {
             errs.push((
                 String::new(),
                 format!("rule `{}` has no check", spec.id),
-                Some("give it exactly one of `assert` (a JSON Schema) or `cel` (an expression)".into()),
+                Some("give it exactly one of `assert` (a JSON Schema), `cel` (an expression) or `plugin`".into()),
             ));
             None
         }
-        (Some(_), Some(_)) => {
+        [first, second, ..] => {
             errs.push((
-                "/cel".into(),
-                format!("rule `{}` has both `assert` and `cel`", spec.id),
+                format!("/{second}"),
+                format!("rule `{}` has both `{first}` and `{second}`", spec.id),
                 Some("a rule has exactly one check; split it into two rules".into()),
             ));
             None
@@ -256,7 +275,7 @@ fn compile_rule(spec: &RuleSpec, default_severity: Severity) -> Result<Rule, Rul
             uses_cel: spec.cel.is_some() || when.is_some() || message_expression.is_some(),
             message_expression,
             help: spec.help.clone(),
-            severity: spec.severity.unwrap_or(default_severity),
+            severity: spec.severity.unwrap_or(policy.spec.severity),
             when,
             for_each,
             check,

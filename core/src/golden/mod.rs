@@ -1,7 +1,7 @@
 //! Golden paths: versioned blueprints that turn a developer's small spec (inputs) into complete
 //! manifests that pass the policies the golden path names.
 
-mod diff;
+pub(crate) mod diff;
 mod fleet;
 mod template;
 mod upgrade;

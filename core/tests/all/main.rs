@@ -7,5 +7,6 @@ mod golden;
 mod hostile;
 mod load_errors;
 mod packs;
+mod plugins;
 mod pod_security;
 mod properties;
