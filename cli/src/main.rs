@@ -5,6 +5,7 @@
 mod check;
 mod golden;
 mod output;
+mod plugin;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -18,11 +19,14 @@ use paved::{Bundle, Engine, Error, Timestamp};
 pub(crate) const EXIT_FAILED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
-const LONG_VERSION: &str =
-    concat!(env!("CARGO_PKG_VERSION"), "\nplugin contract: none (this build has no plugin host)");
+/// The version, and the plugin contract this build speaks (`paved --version`).
+static LONG_VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let contract = paved::plugin::CONTRACT.unwrap_or("none (this build has no plugin host)");
+    format!("{}\nplugin contract: {contract}", env!("CARGO_PKG_VERSION"))
+});
 
 #[derive(Parser)]
-#[command(name = "paved", version, long_version = LONG_VERSION, about = "Policy and golden-path engine for platform teams")]
+#[command(name = "paved", version, long_version = LONG_VERSION.as_str(), about = "Policy and golden-path engine for platform teams")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -152,6 +156,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
     },
+    /// Work with WASM plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Print the JSON Schema of a paved document kind, for editors.
     #[command(after_help = "Examples:
   paved schema Policy > .schemas/policy.json
@@ -169,6 +176,16 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Show what a plugin is (metadata, rules, params schema), its sha256 to pin in a Bundle,
+    /// and how long it took to load.
+    #[command(after_help = "Examples:
+  paved plugin inspect examples/plugins/registry-allowlist.wasm
+  paved plugin inspect --format json plugins/target/wasm32-wasip2/release/cost_budget.wasm")]
+    Inspect(plugin::InspectArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -203,6 +220,7 @@ fn main() -> ExitCode {
         }
         Command::Explain { rule, bundles, packs } => explain(&rule, &bundles, &packs),
         Command::Packs { format } => packs(format),
+        Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(args),
         Command::Schema { kind } => schema(kind.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "paved", &mut std::io::stdout());

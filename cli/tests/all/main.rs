@@ -478,7 +478,11 @@ fn help_version_and_completions() {
         assert!(out.contains("Examples:"), "`paved {cmd} --help` has no examples:\n{out}");
     }
     let (_, out, _) = run(&["--version"]);
-    assert!(out.contains(env!("CARGO_PKG_VERSION")) && out.contains("plugin contract"), "{out}");
+    assert!(out.contains(env!("CARGO_PKG_VERSION")), "{out}");
+    assert!(out.contains("plugin contract: paved:plugin/checker@0.1.0"), "{out}");
+    let (code, out, _) = run(&["plugin", "inspect", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Examples:"), "{out}");
     for shell in ["bash", "zsh", "fish"] {
         let (code, out, _) = run(&["completions", shell]);
         assert_eq!(code, 0);
@@ -631,4 +635,85 @@ fn outdated_over_a_generated_fleet_prints_the_adoption_table() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["summary"]["services"], 60);
     assert_eq!(v["summary"]["unmanaged"], 2);
+}
+
+/// `paved` with its compiled-plugin cache in `cache`.
+fn paved_cached(cache: &std::path::Path) -> Command {
+    let mut c = paved();
+    c.env("PAVED_CACHE_DIR", cache);
+    c
+}
+
+#[test]
+fn plugins_run_through_check_and_a_second_run_reuses_the_compiled_code() {
+    let cache = tempfile::tempdir().unwrap();
+    let check = ["check", "--bundle", "examples/plugins/bundle", "examples/plugins/manifests", "--now", NOW];
+    let first = output(paved_cached(cache.path()).args(check).output().unwrap());
+    assert_eq!(first.0, 1, "{}", first.2);
+    insta::assert_snapshot!("plugins_check", first.1);
+    let compiled: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(compiled.len(), 3, "one compiled entry per plugin: {compiled:?}");
+    let second = output(paved_cached(cache.path()).args(check).output().unwrap());
+    assert_eq!(second, first, "a cached run gives the same answer");
+
+    let inspect = |path: &str| {
+        let (code, out, err) =
+            output(paved_cached(cache.path()).args(["plugin", "inspect", "--format", "json", path]).output().unwrap());
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let seen = inspect("examples/plugins/bundle/owner-catalog.wasm");
+    assert_eq!(seen["load"]["fromCache"], true, "check compiled it already: {seen}");
+    assert_eq!(seen["contract"], "paved:plugin/checker@0.1.0");
+    assert_eq!(seen["metadata"]["name"], "owner-catalog");
+    let pinned = std::fs::read_to_string("../examples/plugins/bundle/paved.yaml")
+        .or_else(|_| {
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/plugins/bundle/paved.yaml"))
+        })
+        .unwrap();
+    assert!(pinned.contains(seen["sha256"].as_str().unwrap()), "inspect prints the sha256 the bundle pins");
+
+    let (code, out, _) = output(
+        paved_cached(cache.path())
+            .args(["plugin", "inspect", "--no-cache", "examples/plugins/bundle/cost-budget.wasm"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("load:     compiled in "), "{out}");
+    assert!(out.contains("over-budget: The estimated monthly cost stays within the team's budget."), "{out}");
+}
+
+#[test]
+fn plugin_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.wasm"), b"this is not WebAssembly").unwrap();
+    let (code, _, err) = run(&["plugin", "inspect", dir.path().join("x.wasm").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: plugin `x` is not a WebAssembly component: "), "{err}");
+
+    // A bundle whose pin does not match its plugin.
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir(&bundle).unwrap();
+    std::fs::copy("../examples/plugins/bundle/owner-catalog.wasm", bundle.join("owner-catalog.wasm"))
+        .or_else(|_| {
+            std::fs::copy(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/plugins/bundle/owner-catalog.wasm"),
+                bundle.join("owner-catalog.wasm"),
+            )
+        })
+        .unwrap();
+    std::fs::write(
+        bundle.join("paved.yaml"),
+        format!("apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {{ name: b }}\nspec:\n  plugins:\n    - {{ name: owner-catalog, path: owner-catalog.wasm, sha256: \"{}\" }}\n", "ab".repeat(32)),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check", "--bundle", bundle.to_str().unwrap(), "examples/plugins/manifests"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("plugin `owner-catalog` has sha256 "), "{err}");
+    assert!(err.contains("but the bundle pins abab"), "{err}");
+    assert!(err.contains("paved.yaml:6:"), "{err}");
 }

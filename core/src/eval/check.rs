@@ -41,6 +41,7 @@ pub(crate) struct CheckInput<'a, 'p, 'v> {
 }
 
 /// The rest of a plugin call: the value as JSON text, the run's params overrides, the context.
+#[cfg_attr(not(feature = "plugins"), allow(dead_code))]
 pub(crate) struct PluginCall<'a> {
     pub resource: &'a str,
     /// The caller's params overrides for the policy, over the rule's.

@@ -205,6 +205,7 @@ pub(crate) fn load_all(
     origin: &crate::load::Origin,
     diags: &mut crate::error::Diagnostics,
 ) -> Plugins {
+    #[cfg_attr(not(feature = "plugins"), allow(unused_mut))]
     let mut plugins = Plugins::new();
     #[cfg(not(feature = "plugins"))]
     if !specs.is_empty() {
