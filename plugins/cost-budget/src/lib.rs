@@ -65,8 +65,14 @@ impl Plugin for CostBudget {
             let cpu = c.resources.requests.get("cpu").and_then(|q| q.value());
             let memory = c.resources.requests.get("memory").and_then(|q| q.value());
             let (Some(cpu), Some(memory)) = (cpu, memory) else {
-                findings.push(Finding::new("requests-missing", format!("{path}/resources/requests"),
-                    format!("container {} does not request both cpu and memory, so its cost is unknown and unbounded", c.name)));
+                findings.push(Finding::new(
+                    "requests-missing",
+                    format!("{path}/resources/requests"),
+                    format!(
+                        "container {} does not request both cpu and memory, so its cost is unknown and unbounded",
+                        c.name
+                    ),
+                ));
                 continue;
             };
             per_replica += cpu * p.prices.cpu + memory / GIB * p.prices.memory_gi_b;

@@ -112,7 +112,10 @@ impl Object {
         let spec = self.spec.as_ref()?;
         match self.kind.as_str() {
             "Pod" => Some(("/spec", [&spec.init_containers, &spec.containers, &spec.ephemeral_containers])),
-            "CronJob" => spec.job_template.as_ref().map(|j| ("/spec/jobTemplate/spec/template/spec", j.spec.template.spec.lists())),
+            "CronJob" => spec
+                .job_template
+                .as_ref()
+                .map(|j| ("/spec/jobTemplate/spec/template/spec", j.spec.template.spec.lists())),
             _ => spec.template.as_ref().map(|t| ("/spec/template/spec", t.spec.lists())),
         }
     }
@@ -171,10 +174,8 @@ impl Quantity {
             ("G", 1e9),
             ("T", 1e12),
         ];
-        let (number, scale) = SUFFIXES
-            .iter()
-            .find_map(|(suffix, scale)| s.strip_suffix(suffix).map(|n| (n, *scale)))
-            .unwrap_or((s, 1.0));
+        let (number, scale) =
+            SUFFIXES.iter().find_map(|(suffix, scale)| s.strip_suffix(suffix).map(|n| (n, *scale))).unwrap_or((s, 1.0));
         number.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0).map(|n| n * scale)
     }
 }

@@ -38,25 +38,29 @@ struct RegistryAllowlist;
 
 impl Plugin for RegistryAllowlist {
     fn metadata() -> Metadata {
-        Metadata::new("registry-allowlist", env!("CARGO_PKG_VERSION"), "Images come only from allowed registries, and carry a digest in production namespaces.")
-            .rule("registry-not-allowed", "Every container image is pulled from an allowed registry.")
-            .rule("digest-required", "In production namespaces, every image names its digest.")
-            .params_schema(json!({
-                "type": "object",
-                "required": ["registries"],
-                "additionalProperties": false,
-                "properties": {
-                    "registries": { "type": "array", "minItems": 1, "items": { "type": "string" } },
-                    "digestRequired": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "properties": {
-                            "namespaces": { "type": "array", "items": { "type": "string" } },
-                            "namespaceLabels": { "type": "object", "additionalProperties": { "type": "string" } }
-                        }
+        Metadata::new(
+            "registry-allowlist",
+            env!("CARGO_PKG_VERSION"),
+            "Images come only from allowed registries, and carry a digest in production namespaces.",
+        )
+        .rule("registry-not-allowed", "Every container image is pulled from an allowed registry.")
+        .rule("digest-required", "In production namespaces, every image names its digest.")
+        .params_schema(json!({
+            "type": "object",
+            "required": ["registries"],
+            "additionalProperties": false,
+            "properties": {
+                "registries": { "type": "array", "minItems": 1, "items": { "type": "string" } },
+                "digestRequired": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "namespaces": { "type": "array", "items": { "type": "string" } },
+                        "namespaceLabels": { "type": "object", "additionalProperties": { "type": "string" } }
                     }
                 }
-            }))
+            }
+        }))
     }
 
     fn check(input: &Input) -> Result<Vec<Finding>, Error> {
@@ -65,19 +69,32 @@ impl Plugin for RegistryAllowlist {
         let ns = input.context()?.namespace;
         let production = params.digest_required.is_some_and(|w| {
             w.namespaces.iter().any(|g| glob(g, &ns.name))
-                || (!w.namespace_labels.is_empty() && w.namespace_labels.iter().all(|(k, v)| ns.labels.get(k) == Some(v)))
+                || (!w.namespace_labels.is_empty()
+                    && w.namespace_labels.iter().all(|(k, v)| ns.labels.get(k) == Some(v)))
         });
         let mut findings = Vec::new();
         for (path, c) in object.containers() {
             let from = registry(&c.image);
             if !params.registries.iter().any(|g| glob(g, from)) {
                 let allowed = params.registries.join(", ");
-                findings.push(Finding::new("registry-not-allowed", format!("{path}/image"),
-                    format!("container {} pulls {} from {from}, which is not an allowed registry ({allowed})", c.name, c.image)));
+                findings.push(Finding::new(
+                    "registry-not-allowed",
+                    format!("{path}/image"),
+                    format!(
+                        "container {} pulls {} from {from}, which is not an allowed registry ({allowed})",
+                        c.name, c.image
+                    ),
+                ));
             }
             if production && !c.image.contains("@sha256:") {
-                findings.push(Finding::new("digest-required", format!("{path}/image"),
-                    format!("container {} runs {} by tag in production namespace {}; pin it as image@sha256:<digest>", c.name, c.image, ns.name)));
+                findings.push(Finding::new(
+                    "digest-required",
+                    format!("{path}/image"),
+                    format!(
+                        "container {} runs {} by tag in production namespace {}; pin it as image@sha256:<digest>",
+                        c.name, c.image, ns.name
+                    ),
+                ));
             }
         }
         Ok(findings)

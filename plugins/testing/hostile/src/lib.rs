@@ -16,7 +16,11 @@ struct Hostile;
 
 fn recurse(n: u64) -> u64 {
     let local = black_box([n; 16]);
-    if n == 0 { 0 } else { recurse(n - 1).wrapping_add(local[0]) }
+    if n == 0 {
+        0
+    } else {
+        recurse(n - 1).wrapping_add(local[0])
+    }
 }
 
 /// What the sandbox let the plugin see, each as `name: what happened`.
@@ -50,7 +54,8 @@ fn probe() -> Vec<String> {
 
 impl Plugin for Hostile {
     fn metadata() -> Metadata {
-        Metadata::new("hostile", "0.1.0", "Misbehaves on request; for tests only.").rule("probe", "Reports what it saw.")
+        Metadata::new("hostile", "0.1.0", "Misbehaves on request; for tests only.")
+            .rule("probe", "Reports what it saw.")
     }
 
     fn check(input: &Input) -> Result<Vec<Finding>, Error> {
