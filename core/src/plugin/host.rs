@@ -12,9 +12,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::stderr::Stderr;
 use super::{cache, Cause, Limits, Metadata, PluginError, PluginFinding, CHECKER};
 use crate::Severity;
 
@@ -30,8 +30,6 @@ const SLOTS: u32 = 256;
 /// Memory the pool keeps mapped per slot between instances, so a fresh instance does not fault
 /// its pages in again (the pool zeroes it instead).
 const KEEP_RESIDENT: usize = 8 << 20;
-/// How much of a plugin's stderr an error quotes.
-const STDERR_CAP: usize = 4096;
 /// The bytes randomness cycles through: fixed, so plugins are deterministic.
 const SEED: [u8; 32] = *b"paved plugins are deterministic.";
 /// Stores waiting for the dropper; beyond this, the caller drops its own.
@@ -412,7 +410,7 @@ impl Plugin {
     ) -> Result<R, PluginError> {
         let fail = |cause| PluginError { plugin: self.name.clone(), cause };
         let host = host().map_err(|e| fail(Cause::Unavailable(e)))?;
-        let stderr = MemoryOutputPipe::new(STDERR_CAP);
+        let stderr = Stderr::default();
         let since_epoch = Duration::try_from(now.duration_since(Timestamp::UNIX_EPOCH)).unwrap_or_default();
         let wasi = WasiCtxBuilder::new()
             .stderr(stderr.clone())
@@ -438,16 +436,11 @@ impl Plugin {
             } else {
                 match e.downcast_ref::<Trap>() {
                     Some(Trap::OutOfFuel) => Cause::OutOfFuel { limit: self.limits.fuel },
-                    Some(trap) => Cause::Trap { trap: trap.to_string(), stderr: stderr_text(&stderr) },
+                    Some(trap) => Cause::Trap { trap: trap.to_string(), stderr: stderr.text() },
                     None if format!("{e:#}").contains("pooling allocator") => Cause::Unavailable(format!("{e:#}")),
-                    None => Cause::Trap { trap: format!("{e:#}"), stderr: stderr_text(&stderr) },
+                    None => Cause::Trap { trap: format!("{e:#}"), stderr: stderr.text() },
                 }
             })
         })
     }
-}
-
-/// The guest's stderr, trimmed, as text.
-fn stderr_text(pipe: &MemoryOutputPipe) -> String {
-    String::from_utf8_lossy(&pipe.contents()).trim().to_owned()
 }

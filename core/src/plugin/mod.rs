@@ -15,6 +15,8 @@ use std::fmt;
 mod cache;
 #[cfg(feature = "plugins")]
 mod host;
+#[cfg(feature = "plugins")]
+mod stderr;
 
 #[cfg(feature = "plugins")]
 pub use cache::default_dir as default_cache_dir;

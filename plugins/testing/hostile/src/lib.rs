@@ -78,10 +78,10 @@ impl Plugin for Hostile {
             "unknown-rule" => Ok(vec![Finding::new("not-a-rule-of-mine", "", "bad rule id")]),
             "bad-path" => Ok(vec![Finding::new("probe", "spec.containers[0]", "not a JSON pointer")]),
             "stderr" => {
-                for _ in 0..100_000 {
+                for _ in 0..20_000 {
                     eprintln!("noise noise noise noise noise noise noise noise");
                 }
-                Ok(Vec::new())
+                panic!("gave up after all that logging")
             }
             "probe" => Ok(probe().into_iter().map(|seen| Finding::new("probe", "", seen)).collect()),
             "fail" => Err(Error::Failed("the hostile plugin refuses".into())),
