@@ -149,18 +149,26 @@ impl HostMonotonicClock for FrozenClock {
 /// A loaded plugin: verified, compiled, linked against the sandbox and ready to instantiate.
 /// Immutable and shared across threads; every [`check`](Plugin::check) runs in a new instance.
 pub struct Plugin {
-    name: String,
+    template: Template,
     sha256: String,
-    limits: Limits,
     metadata: Metadata,
     params: jsonschema::Validator,
-    pre: wit::PluginPre<State>,
     from_cache: bool,
+}
+
+/// What a call needs: the pre-instantiated component, its name for errors, and its limits.
+struct Template {
+    name: String,
+    limits: Limits,
+    pre: wit::PluginPre<State>,
 }
 
 impl fmt::Debug for Plugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plugin").field("name", &self.name).field("sha256", &self.sha256).finish_non_exhaustive()
+        f.debug_struct("Plugin")
+            .field("name", &self.template.name)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
     }
 }
 
@@ -224,27 +232,11 @@ impl Loader {
         let instance =
             host.linker.instantiate_pre(&component).map_err(|e| fail(Cause::Unlinkable(format!("{e:#}"))))?;
         let pre = wit::PluginPre::new(instance).map_err(|e| fail(Cause::Contract(format!("{e:#}"))))?;
-        let mut plugin = Plugin {
-            name: self.name.clone(),
-            sha256,
-            limits: self.limits,
-            metadata: Metadata {
-                name: String::new(),
-                version: String::new(),
-                description: String::new(),
-                rules: Vec::new(),
-                params_schema: Value::Null,
-            },
-            params: jsonschema::validator_for(&serde_json::json!({}))
-                .map_err(|e| fail(Cause::Unavailable(e.to_string())))?,
-            pre,
-            from_cache,
-        };
-        let raw = plugin.call(Timestamp::UNIX_EPOCH, |p, store| p.paved_plugin_checker().call_metadata(store))?;
+        let template = Template { name: self.name.clone(), limits: self.limits, pre };
+        // The first call in a process costs about a millisecond more; this one pays it at load.
+        let raw = template.call(Timestamp::UNIX_EPOCH, |p, store| p.paved_plugin_checker().call_metadata(store))?;
         let (metadata, params) = read_metadata(raw).map_err(|e| fail(Cause::BadMetadata(e)))?;
-        plugin.metadata = metadata;
-        plugin.params = params;
-        Ok(plugin)
+        Ok(Plugin { template, sha256, metadata, params, from_cache })
     }
 }
 
@@ -312,7 +304,7 @@ impl Plugin {
 
     /// The name the bundle gives it.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.template.name
     }
 
     /// What the plugin says it is.
@@ -327,7 +319,7 @@ impl Plugin {
 
     /// Its limits per call.
     pub fn limits(&self) -> Limits {
-        self.limits
+        self.template.limits
     }
 
     /// Whether its compiled code came from the on-disk cache rather than a compile.
@@ -352,17 +344,19 @@ impl Plugin {
         context: &str,
         now: Timestamp,
     ) -> Result<Vec<PluginFinding>, PluginError> {
-        let answer =
-            self.call(now, |p, store| p.paved_plugin_checker().call_check(store, resource, params, context))?;
-        let fail = |cause| PluginError { plugin: self.name.clone(), cause };
+        let answer = self
+            .template
+            .call(now, |p, store| p.paved_plugin_checker().call_check(store, resource, params, context))?;
+        let fail = |cause| PluginError { plugin: self.template.name.clone(), cause };
+        let limits = self.template.limits;
         let size = match &answer {
             Ok(findings) => findings.iter().map(|f| f.rule.len() + f.message.len() + f.path.len()).sum(),
             Err(checker::Error::InvalidParams(m) | checker::Error::InvalidResource(m) | checker::Error::Failed(m)) => {
                 m.len()
             }
         } as u64;
-        if size > self.limits.output {
-            return Err(fail(Cause::OutputTooLarge { size, limit: self.limits.output }));
+        if size > limits.output {
+            return Err(fail(Cause::OutputTooLarge { size, limit: limits.output }));
         }
         let findings = answer.map_err(|e| {
             fail(match e {
@@ -401,7 +395,9 @@ impl Plugin {
             })
             .collect()
     }
+}
 
+impl Template {
     /// Runs `f` in a fresh, sandboxed instance and turns every way it can fail into a cause.
     fn call<R>(
         &self,
