@@ -334,6 +334,15 @@ pub fn explain(
                 writeln!(out, "    {l}")?;
             }
         }
+        if let Some(plugin) = &rule.plugin {
+            writeln!(out, "  plugin: {plugin} (WASM)")?;
+            if let Some(params) = &rule.params {
+                writeln!(out, "  params:")?;
+                for l in paved::to_yaml(params).lines() {
+                    writeln!(out, "    {l}")?;
+                }
+            }
+        }
         if let Some(h) = &rule.help {
             writeln!(out, "\n{}\n  {h}", p.bold("How to fix it"))?;
         }

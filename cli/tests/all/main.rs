@@ -685,6 +685,15 @@ fn plugins_run_through_check_and_a_second_run_reuses_the_compiled_code() {
     assert_eq!(code, 0);
     assert!(out.contains("load:     compiled in "), "{out}");
     assert!(out.contains("over-budget: The estimated monthly cost stays within the team's budget."), "{out}");
+
+    let (code, out, _) = output(
+        paved_cached(cache.path())
+            .args(["explain", "catalog-team", "--bundle", "examples/plugins/bundle"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("  plugin: owner-catalog (WASM)\n  params:\n    teams:\n      - payments"), "{out}");
 }
 
 #[test]
