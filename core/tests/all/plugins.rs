@@ -17,6 +17,8 @@ pub fn component(name: &str) -> PathBuf {
         let out = std::process::Command::new(env!("CARGO"))
             .args(["build", "--release", "--locked", "--target", "wasm32-wasip2", "--manifest-path"])
             .arg(root.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(root.join("target"))
             .output()
             .expect("cargo runs");
         assert!(
