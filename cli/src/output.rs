@@ -328,19 +328,17 @@ pub fn explain(
         if let Some(c) = &rule.cel {
             writeln!(out, "  cel: {c}")?;
         }
+        let yaml = |out: &mut dyn Write, title: &str, value: &serde_json::Value| -> io::Result<()> {
+            writeln!(out, "  {title}:")?;
+            paved::to_yaml(value).lines().try_for_each(|l| writeln!(out, "    {l}"))
+        };
         if let Some(a) = &rule.assert {
-            writeln!(out, "  assert (JSON Schema):")?;
-            for l in paved::to_yaml(a).lines() {
-                writeln!(out, "    {l}")?;
-            }
+            yaml(out, "assert (JSON Schema)", a)?;
         }
         if let Some(plugin) = &rule.plugin {
             writeln!(out, "  plugin: {plugin} (WASM)")?;
             if let Some(params) = &rule.params {
-                writeln!(out, "  params:")?;
-                for l in paved::to_yaml(params).lines() {
-                    writeln!(out, "    {l}")?;
-                }
+                yaml(out, "params", params)?;
             }
         }
         if let Some(h) = &rule.help {
