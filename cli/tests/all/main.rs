@@ -669,11 +669,8 @@ fn plugins_run_through_check_and_a_second_run_reuses_the_compiled_code() {
     assert_eq!(seen["load"]["fromCache"], true, "check compiled it already: {seen}");
     assert_eq!(seen["contract"], "paved:plugin/checker@0.1.0");
     assert_eq!(seen["metadata"]["name"], "owner-catalog");
-    let pinned = std::fs::read_to_string("../examples/plugins/bundle/paved.yaml")
-        .or_else(|_| {
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/plugins/bundle/paved.yaml"))
-        })
-        .unwrap();
+    let pinned =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/plugins/bundle/paved.yaml")).unwrap();
     assert!(pinned.contains(seen["sha256"].as_str().unwrap()), "inspect prints the sha256 the bundle pins");
 
     let (code, out, _) = output(
@@ -707,14 +704,8 @@ fn plugin_errors_are_clear() {
     // A bundle whose pin does not match its plugin.
     let bundle = dir.path().join("bundle");
     std::fs::create_dir(&bundle).unwrap();
-    std::fs::copy("../examples/plugins/bundle/owner-catalog.wasm", bundle.join("owner-catalog.wasm"))
-        .or_else(|_| {
-            std::fs::copy(
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/plugins/bundle/owner-catalog.wasm"),
-                bundle.join("owner-catalog.wasm"),
-            )
-        })
-        .unwrap();
+    let plugin = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/plugins/bundle/owner-catalog.wasm");
+    std::fs::copy(plugin, bundle.join("owner-catalog.wasm")).unwrap();
     std::fs::write(
         bundle.join("paved.yaml"),
         format!("apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {{ name: b }}\nspec:\n  plugins:\n    - {{ name: owner-catalog, path: owner-catalog.wasm, sha256: \"{}\" }}\n", "ab".repeat(32)),
