@@ -6,17 +6,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
-use crate::eval::policy::{self, Policy};
+use crate::blueprint::GoldenPath;
+use crate::compile::policy::{self, Policy};
 use crate::exception::Exception;
-use crate::golden::GoldenPath;
 use crate::load::{self, Sourced};
-use crate::model::{Action, ForEach, Severity};
+use crate::model::{PolicyInfo, RuleInfo};
 use crate::model::{
     BundleDocument, BundleSpec, ExceptionDocument, GoldenPathDocument, PolicyDocument, API_VERSION, KINDS,
 };
 use crate::packs::Pack;
-use crate::plugin::{self, Plugin, Plugins};
-use crate::report::SourceRef;
+use crate::plugin::{self, Declared};
 
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
 /// [`Engine`](crate::Engine) from it.
@@ -43,21 +42,47 @@ pub struct Bundle {
     pub(crate) settings: Option<BundleSpec>,
     /// Golden paths, by name and version.
     pub(crate) golden_paths: Vec<Arc<GoldenPath>>,
-    /// The WASM plugins the bundle's `kind: Bundle` document lists, by name.
-    pub(crate) plugins: Plugins,
+    /// The WASM plugins the bundle's `kind: Bundle` document declares, in order.
+    pub(crate) plugins: Vec<Declared>,
 }
 
 impl Bundle {
-    /// Loads every YAML/JSON file under `paths` (directories are walked in sorted order).
+    /// Reads every YAML/JSON file under `paths` (directories are walked in sorted order, hidden
+    /// entries skipped), and the WASM components the bundle's plugins name, from beside its
+    /// `kind: Bundle` document. This and nothing else reads files.
     pub fn from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Bundle, Error> {
+        let span = tracing::info_span!("bundle.load", files = paths.len());
+        let _enter = span.enter();
         let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
         let mut diags = Diagnostics::default();
         let docs = load::read_all(&paths, &mut diags)?;
-        let bundle = Bundle::from_documents(docs, &mut diags);
+        let mut bundle = Bundle::from_documents(docs, &mut diags);
+        for d in &mut bundle.plugins {
+            if let Err(e) = d.read() {
+                diags.push(e);
+            }
+        }
         diags.into_result(bundle)
     }
 
-    /// Loads the documents of one text; `file` names it in diagnostics.
+    /// Loads the documents of one text; `file` names it in diagnostics. Pure: it reads no file,
+    /// environment variable or cache. A plugin the text declares is compiled when an engine is
+    /// built, from the bytes given to [`EngineBuilder::plugin`](crate::EngineBuilder::plugin).
+    ///
+    /// ```
+    /// let bundle = paved::Bundle::from_str("paved.yaml", r#"
+    /// apiVersion: paved.dev/v1
+    /// kind: Bundle
+    /// metadata: { name: acme }
+    /// spec:
+    ///   plugins:
+    ///     - { name: allowlist, path: /nonexistent/allowlist.wasm, sha256: "0000000000000000000000000000000000000000000000000000000000000000" }
+    /// "#)?;
+    /// // Nothing was read: the missing file is only a problem when an engine is built.
+    /// let err = paved::Engine::builder().bundle(bundle).build().unwrap_err();
+    /// assert!(err.to_string().contains("was not given to the engine"), "{err}");
+    /// # Ok::<(), paved::Error>(())
+    /// ```
     pub fn from_str(file: &str, text: &str) -> Result<Bundle, Error> {
         let mut diags = Diagnostics::default();
         let docs = load::parse_text(file, text).unwrap_or_else(|d| {
@@ -102,16 +127,17 @@ impl Bundle {
         let mut base = Bundle::default();
         if let Some((spec, doc)) = &settings {
             for (i, name) in spec.packs.iter().enumerate() {
-                match Pack::named(name).and_then(|p| p.bundle()) {
+                match Bundle::pack(name) {
                     Ok(b) => base = base.merge(b),
                     Err(e) => diags.push(doc.origin.diagnostic(&format!("/spec/packs/{i}"), e.to_string(), None)),
                 }
             }
         }
         let plugins = match &settings {
-            Some((spec, doc)) => plugin::load_all(&spec.plugins, &doc.origin, diags),
-            None => Plugins::new(),
+            Some((spec, doc)) => plugin::declare_all(&spec.plugins, &doc.origin, diags),
+            None => Vec::new(),
         };
+        let plugin_names: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
         let settings = settings.map(|(s, _)| s);
         let window = settings.clone().unwrap_or_default();
 
@@ -122,7 +148,7 @@ impl Bundle {
                 diags.push(duplicate("policy", &doc.metadata.name, src, first));
                 continue;
             }
-            match policy::compile(doc, &src.origin, &plugins) {
+            match policy::compile(doc, &src.origin, &plugin_names) {
                 Ok(p) => compiled.push(Arc::new(p)),
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
@@ -180,11 +206,54 @@ impl Bundle {
         if other.settings.is_some() {
             self.settings = other.settings;
         }
+        self.plugins.retain(|p| !other.plugins.iter().any(|o| o.name == p.name));
         self.plugins.extend(other.plugins);
         self.policies.extend(other.policies);
         self.exceptions.extend(other.exceptions);
         self.sort();
         self
+    }
+
+    /// The policies of a built-in pack (see [`Bundle::packs`]).
+    ///
+    /// ```
+    /// let pack = paved::Bundle::pack("pod-security-baseline")?;
+    /// assert!(pack.policy_names().count() > 5);
+    /// assert!(paved::Bundle::pack("pod-security-basline").unwrap_err().to_string().contains("did you mean"));
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn pack(name: &str) -> Result<Bundle, Error> {
+        let pack = Pack::named(name)?;
+        let mut diags = Diagnostics::default();
+        let mut docs = Vec::new();
+        for (file, text) in pack.files() {
+            match load::parse_text(file, text) {
+                Ok(mut d) => docs.append(&mut d),
+                Err(d) => diags.push(d),
+            }
+        }
+        let bundle = Bundle::from_documents(docs, &mut diags);
+        diags.into_result(bundle)
+    }
+
+    /// The built-in packs: name, what each checks, and whether `paved check` runs it when given
+    /// no bundle and no pack.
+    pub fn packs() -> impl Iterator<Item = PackInfo> {
+        crate::packs::PACKS.iter().map(|p| PackInfo {
+            name: p.name,
+            description: p.description,
+            default: crate::packs::DEFAULT_PACKS.contains(&p.name),
+        })
+    }
+
+    /// The built-in golden paths (`web-service`, `worker`, `cron-job`, each in every version).
+    pub fn golden_paths_builtin() -> Result<Bundle, Error> {
+        crate::golden::builtin()
+    }
+
+    /// The packs `paved check` runs when it is given no bundle and no pack, as one bundle.
+    pub fn defaults() -> Result<Bundle, Error> {
+        crate::packs::DEFAULT_PACKS.iter().try_fold(Bundle::default(), |b, name| Ok(b.merge(Bundle::pack(name)?)))
     }
 
     /// Names of the policies, sorted.
@@ -210,18 +279,26 @@ impl Bundle {
 
     /// The golden path `NAME` or `NAME@RANGE` names: the highest version the range allows.
     pub fn golden_path(&self, spec: &str) -> Result<&GoldenPath, Error> {
-        crate::golden::find(&self.golden_paths, spec).map(|g| g.as_ref())
+        crate::blueprint::find(&self.golden_paths, spec).map(|g| g.as_ref())
     }
 
-    /// The WASM plugins the bundle loaded, by name.
-    pub fn plugins(&self) -> impl Iterator<Item = &Plugin> {
-        self.plugins.values().map(|p| p.as_ref())
-    }
 
     /// Names of the exceptions, sorted.
     pub fn exception_names(&self) -> impl Iterator<Item = &str> {
         self.exceptions.iter().map(|e| e.name.as_str())
     }
+}
+
+/// A built-in pack, as listings show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct PackInfo {
+    /// The name used with `--pack` and in a bundle's `spec.packs`.
+    pub name: &'static str,
+    /// What it checks.
+    pub description: &'static str,
+    /// Whether `paved check` runs it when given no bundle and no pack.
+    pub default: bool,
 }
 
 /// What each policy is and checks, in the given order.
@@ -254,58 +331,6 @@ pub(crate) fn infos(policies: &[Arc<Policy>]) -> Vec<PolicyInfo> {
                 .collect(),
         })
         .collect()
-}
-
-/// A policy as listings show it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct PolicyInfo {
-    /// Name.
-    pub name: String,
-    /// Semantic version.
-    pub version: String,
-    /// What it is for.
-    pub description: Option<String>,
-    /// What a failed rule does.
-    pub action: Action,
-    /// The kinds it matches, as written (empty: every kind).
-    pub kinds: Vec<String>,
-    /// Whether it also checks the pod templates of workload controllers (Deployment, Job, ...).
-    pub pod_controllers: bool,
-    /// Where it was written.
-    pub source: SourceRef,
-    /// Its rules, in order.
-    pub rules: Vec<RuleInfo>,
-}
-
-/// A rule as listings show it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RuleInfo {
-    /// Rule id.
-    pub id: String,
-    /// What a failure says.
-    pub message: String,
-    /// How to fix it.
-    pub help: Option<String>,
-    /// How serious.
-    pub severity: Severity,
-    /// The condition under which it applies.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub when: Option<String>,
-    /// What it iterates over.
-    #[serde(rename = "forEach", skip_serializing_if = "Option::is_none")]
-    pub for_each: Option<ForEach>,
-    /// Its CEL check.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cel: Option<String>,
-    /// Its JSON Schema check.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub assert: Option<serde_json::Value>,
-    /// The WASM plugin it runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plugin: Option<String>,
-    /// The params it gives the plugin.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<serde_json::Value>,
 }
 
 fn duplicate(what: &str, name: &str, src: &Sourced, first: &Sourced) -> Diagnostic {

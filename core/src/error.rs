@@ -82,8 +82,9 @@ impl fmt::Display for Diagnostics {
     }
 }
 
-/// What can go wrong when loading inputs or building an engine.
+/// What can go wrong when loading inputs, building an engine or using a golden path.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// One or more problems in the given files; each says where.
     #[error("{}", .0)]
@@ -120,6 +121,13 @@ pub enum Error {
         /// `name@version` the service is on.
         from: String,
         /// Why.
+        reason: String,
+    },
+    /// An input that is not a file's content is wrong: an instant that is not one, a plugin
+    /// component that does not load on its own.
+    #[error("{reason}")]
+    Input {
+        /// What is wrong.
         reason: String,
     },
     /// A built-in pack that does not exist was asked for.

@@ -7,28 +7,11 @@
 //! `now`, so every embedding decides the same.
 
 use jiff::{civil::Date, tz::TimeZone, SignedDuration, Timestamp};
-use serde::Serialize;
 
 use crate::error::Diagnostic;
 use crate::load::Origin;
-use crate::model::{BundleSpec, ExceptionDocument, Match, Operation};
+use crate::model::{BundleSpec, ExceptionDocument, ExceptionStatus, Match, Operation};
 use crate::select::{GlobFilter, Selector, Subject};
-
-/// The state of an exception in one evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExceptionStatus {
-    /// In force, and it waived something.
-    Active,
-    /// In force, but expires within the bundle's warning horizon.
-    Expiring,
-    /// In force, but waived nothing in this run.
-    Unused,
-    /// Past `expires` (`now >= expires`): it waives nothing.
-    Expired,
-    /// Runs longer than the bundle allows: it waives nothing.
-    Invalid,
-}
 
 /// A compiled exception.
 #[derive(Debug)]
@@ -152,8 +135,8 @@ impl Exception {
     }
 
     /// Whether its kinds, namespaces and names take in a resource (or the pods it makes).
-    pub fn selects(&self, r: &crate::report::ResourceRef) -> bool {
-        let (group, version) = crate::select::split_api_version(&r.api_version);
+    pub fn selects(&self, r: &crate::model::ResourceRef) -> bool {
+        let (group, version) = crate::k8s::split_api_version(&r.api_version);
         (self.selector.matches_kind(group, version, &r.kind) || self.selector.matches_kind("", "v1", "Pod"))
             && self.selector.matches_rest(
                 &Subject { namespace: &r.namespace, name: &r.name, labels: None },

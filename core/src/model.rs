@@ -697,3 +697,112 @@ pub struct PolicyRef {
     #[serde(default)]
     pub version: Option<String>,
 }
+
+// The vocabulary reports share with documents: what a resource, a place in a file, an
+// exception's standing and a policy are, as every output names them.
+
+/// Identity of a resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRef {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.namespace` (empty when none).
+    pub namespace: String,
+    /// `metadata.name` (or `generateName`).
+    pub name: String,
+}
+
+impl std::fmt::Display for ResourceRef {
+    /// `Kind/namespace/name`, or `Kind/name` for a cluster-scoped object (as tests name them).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// A place in an input file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRef {
+    /// File name (`<stdin>` for standard input).
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// The state of an exception in one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExceptionStatus {
+    /// In force, and it waived something.
+    Active,
+    /// In force, but expires within the bundle's warning horizon.
+    Expiring,
+    /// In force, but waived nothing in this run.
+    Unused,
+    /// Past `expires` (`now >= expires`): it waives nothing.
+    Expired,
+    /// Runs longer than the bundle allows: it waives nothing.
+    Invalid,
+}
+
+/// A policy as listings show it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PolicyInfo {
+    /// Name.
+    pub name: String,
+    /// Semantic version.
+    pub version: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// What a failed rule does.
+    pub action: Action,
+    /// The kinds it matches, as written (empty: every kind).
+    pub kinds: Vec<String>,
+    /// Whether it also checks the pod templates of workload controllers (Deployment, Job, ...).
+    pub pod_controllers: bool,
+    /// Where it was written.
+    pub source: SourceRef,
+    /// Its rules, in order.
+    pub rules: Vec<RuleInfo>,
+}
+
+/// A rule as listings show it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RuleInfo {
+    /// Rule id.
+    pub id: String,
+    /// What a failure says.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// How serious.
+    pub severity: Severity,
+    /// The condition under which it applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// What it iterates over.
+    #[serde(rename = "forEach", skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<ForEach>,
+    /// Its CEL check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cel: Option<String>,
+    /// Its JSON Schema check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assert: Option<serde_json::Value>,
+    /// The WASM plugin it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// The params it gives the plugin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<serde_json::Value>,
+}
+

@@ -1,10 +1,7 @@
 //! Built-in policy packs, embedded into the library (and so into every binary and binding).
 //! They are ordinary paved YAML under `packs/`: no rule is special-cased in Rust.
 
-use crate::bundle::Bundle;
-use crate::error::{did_you_mean, Diagnostics, Error};
-use crate::load;
-use crate::suite::TestSuite;
+use crate::error::{did_you_mean, Error};
 
 /// A built-in pack: a name, what it is for, and its policy files.
 #[derive(Debug, Clone, Copy)]
@@ -58,48 +55,21 @@ pub const DEFAULT_PACKS: &[&str] = &["pod-security-baseline", "platform-baseline
 
 impl Pack {
     /// Finds a built-in pack by name.
-    pub fn named(name: &str) -> Result<&'static Pack, Error> {
+    pub(crate) fn named(name: &str) -> Result<&'static Pack, Error> {
         PACKS.iter().find(|p| p.name == name).ok_or_else(|| Error::UnknownPack {
             name: name.to_owned(),
             suggestion: did_you_mean(name, PACKS.iter().map(|p| p.name)).map(str::to_owned),
         })
     }
 
-    /// The pack's policies as a bundle.
-    pub fn bundle(&self) -> Result<Bundle, Error> {
-        let mut diags = Diagnostics::default();
-        let mut docs = Vec::new();
-        for (file, text) in self.files {
-            match load::parse_text(file, text) {
-                Ok(mut d) => docs.append(&mut d),
-                Err(d) => diags.push(d),
-            }
-        }
-        let bundle = Bundle::from_documents(docs, &mut diags);
-        diags.into_result(bundle)
+    /// The pack's policy files: `(file name, text)`.
+    pub(crate) fn files(&self) -> &'static [(&'static str, &'static str)] {
+        self.files
     }
 
     /// The pack's own tests (`packs/tests/`): every rule has a case that passes and one that
     /// fails, which `paved explain` shows as its examples.
-    pub fn tests(&self) -> Result<Vec<TestSuite>, Error> {
-        let mut out = Vec::new();
-        for (file, text) in self.tests {
-            out.append(&mut TestSuite::from_str(file, text)?);
-        }
-        Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_pack_loads() {
-        for p in PACKS {
-            let b = p.bundle().unwrap_or_else(|e| panic!("pack {}: {e}", p.name));
-            assert!(b.policy_names().count() > 0);
-        }
-        assert!(matches!(Pack::named("pod-security-basline"), Err(Error::UnknownPack { suggestion: Some(_), .. })));
+    pub(crate) fn tests(&self) -> &'static [(&'static str, &'static str)] {
+        self.tests
     }
 }

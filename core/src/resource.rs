@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::load::{self, Origin, Sourced};
-use crate::report::{ResourceRef, SourceRef};
+use crate::model::{Operation, ResourceRef, SourceRef};
 
 /// One resource (a Kubernetes manifest or any object with `apiVersion` and `kind`).
 ///
@@ -21,12 +21,33 @@ pub struct Resource {
     pub(crate) value: Value,
     pub(crate) old: Option<Value>,
     pub(crate) origin: Option<Origin>,
+    /// Set when the resource came from an admission request: what the request says of itself,
+    /// over the context's.
+    pub(crate) admission: Option<Admission>,
+}
+
+/// What an admission request says of itself.
+#[derive(Debug, Clone)]
+pub(crate) struct Admission {
+    pub operation: Operation,
+    pub user_info: Value,
+    pub dry_run: bool,
 }
 
 impl Resource {
     /// A resource from a JSON value, with no source file (as the webhook and bindings get them).
     pub fn new(value: Value) -> Self {
-        Resource { value, old: None, origin: None }
+        Resource { value, old: None, origin: None, admission: None }
+    }
+
+    /// The operation it is judged for: its admission request's, else the context's.
+    pub(crate) fn operation(&self, ctx: &crate::Context) -> Operation {
+        self.admission.as_ref().map_or(ctx.operation, |a| a.operation)
+    }
+
+    /// The requesting user: its admission request's, else the context's.
+    pub(crate) fn user_info<'a>(&'a self, ctx: &'a crate::Context) -> &'a Value {
+        self.admission.as_ref().map_or(&ctx.user_info, |a| &a.user_info)
     }
 
     /// The previous version of the object, bound as `oldObject` (admission UPDATE requests).
@@ -50,7 +71,9 @@ impl Resource {
         self.origin.as_ref().map(|o| o.source_ref(pointer))
     }
 
-    /// Every resource in a YAML or JSON text (multi-document; `kind: List` is unpacked).
+    /// Every resource in a YAML or JSON text (multi-document; `kind: List` is unpacked; an
+    /// AdmissionReview or AdmissionRequest captured from a cluster is the object it asks about,
+    /// judged for its operation, as the webhook would judge it).
     /// `file` names the text in findings and errors (`<stdin>` for standard input).
     pub fn from_str(file: &str, text: &str) -> Result<Vec<Resource>, Error> {
         Resource::from_bytes(file, text.as_bytes())
@@ -80,9 +103,33 @@ impl Resource {
     }
 }
 
+/// Whether a document is an AdmissionReview, or a bare AdmissionRequest (a `uid`, an
+/// `operation` and a `kind` that is a group/version/kind object).
+fn is_admission(v: &Value) -> bool {
+    let review = v.get("kind").and_then(Value::as_str) == Some("AdmissionReview")
+        && v.get("apiVersion").and_then(Value::as_str).is_some_and(|a| a.starts_with("admission.k8s.io/"));
+    let request = v.get("uid").is_some_and(Value::is_string) && v.get("kind").is_some_and(Value::is_object);
+    review || request
+}
+
 pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Resource> {
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
+        if is_admission(&doc.value) {
+            match crate::admission::read(&doc.value) {
+                Ok(request) => {
+                    let base = if doc.value.get("request").is_some() { "/request" } else { "" };
+                    let field = match request.resource.operation(&crate::Context::at(jiff::Timestamp::UNIX_EPOCH)) {
+                        Operation::Delete => "oldObject",
+                        _ => "object",
+                    };
+                    let origin = Origin { base: format!("{}{base}/{field}", doc.origin.base), ..doc.origin.clone() };
+                    out.push(Resource { origin: Some(origin), ..request.resource });
+                }
+                Err(e) => diags.push(doc.origin.diagnostic("", e.to_string(), Some("an AdmissionReview as the API server sends it, or its `request`".into()))),
+            }
+            continue;
+        }
         let is_list = doc.value.get("kind").and_then(Value::as_str) == Some("List")
             && doc.value.get("items").is_some_and(Value::is_array);
         if is_list {
@@ -104,7 +151,7 @@ pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec
 
 fn push(value: Value, origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagnostics) {
     match check_shape(&value, &origin) {
-        Ok(()) => out.push(Resource { value, old: None, origin: Some(origin) }),
+        Ok(()) => out.push(Resource { value, old: None, origin: Some(origin), admission: None }),
         Err(d) => diags.push(d),
     }
 }
@@ -138,7 +185,7 @@ fn check_shape(value: &Value, origin: &Origin) -> Result<(), Diagnostic> {
 /// Namespace labels, by namespace, for `namespaceSelector`: from `Namespace` objects (or a
 /// `List` of them, as `kubectl get namespaces -o yaml` prints), or from a mapping of namespace
 /// name to labels (`payments: {env: production}`).
-pub fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<NamespaceLabels, Error> {
+pub(crate) fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<NamespaceLabels, Error> {
     let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
     let mut diags = Diagnostics::default();
     let mut out = NamespaceLabels::new();
@@ -161,7 +208,7 @@ pub fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Na
         match &doc.value {
             Value::Object(m) => {
                 for (name, labels) in m {
-                    let at = format!("/{}", load::yaml::escape_segment(name));
+                    let at = format!("/{}", crate::pointer::escape_segment(name));
                     out.insert(name.clone(), string_map(Some(labels), Some(&doc.origin), &at, &mut diags));
                 }
             }
@@ -176,7 +223,7 @@ pub fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Na
 }
 
 /// Labels by namespace name.
-pub type NamespaceLabels = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+pub(crate) type NamespaceLabels = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
 
 fn string_map(
     v: Option<&Value>,
@@ -195,7 +242,7 @@ fn string_map(
                     }
                     _ => {
                         if let Some(o) = origin {
-                            let p = format!("{at}/{}", load::yaml::escape_segment(k));
+                            let p = format!("{at}/{}", crate::pointer::escape_segment(k));
                             diags.push(o.diagnostic(&p, "a label value must be a string", Some("quote it".into())));
                         }
                     }

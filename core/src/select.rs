@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use globset::{Glob, GlobMatcher};
-
+use crate::k8s::Pattern;
 use crate::model::{Globs, LabelOperator, LabelSelector, Match, Operation};
 
 /// The identity of a resource as selectors see it.
@@ -12,44 +11,6 @@ pub(crate) struct Subject<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
     pub labels: Option<&'a serde_json::Map<String, serde_json::Value>>,
-}
-
-/// Splits `apiVersion` into group and version (`v1` is the core group).
-pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
-    match api_version.rsplit_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", api_version),
-    }
-}
-
-/// A compiled glob; `*` and `?` as usual, and a plain word matches itself exactly.
-#[derive(Debug, Clone)]
-pub(crate) struct Pattern {
-    text: String,
-    matcher: Option<GlobMatcher>,
-}
-
-impl Pattern {
-    pub fn new(text: &str) -> Result<Self, String> {
-        let matcher = if text.contains(['*', '?', '[', '{']) {
-            Some(Glob::new(text).map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?.compile_matcher())
-        } else {
-            None
-        };
-        Ok(Pattern { text: text.to_owned(), matcher })
-    }
-
-    pub fn matches(&self, s: &str) -> bool {
-        match &self.matcher {
-            Some(m) => m.is_match(s),
-            None => self.text == s,
-        }
-    }
-
-    /// The literal text, when the pattern has no wildcard.
-    pub fn literal(&self) -> Option<&str> {
-        self.matcher.is_none().then_some(self.text.as_str())
-    }
 }
 
 /// `Kind`, `version/Kind` or `group/version/Kind`, each part a pattern.

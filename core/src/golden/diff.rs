@@ -4,7 +4,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::load::yaml::escape_segment;
+use crate::k8s::{self, quantity};
+use crate::pointer::escape_segment;
 
 /// One difference between two JSON values.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,13 +140,6 @@ pub(crate) fn patch(changes: &[Change]) -> Vec<PatchOp> {
         .collect()
 }
 
-/// Whether `pattern` (a JSON pointer whose segments may be `*`) is `pointer` or one of its
-/// ancestors.
-pub(crate) fn covers(pattern: &str, pointer: &str) -> bool {
-    let mut have = pointer.split('/').skip(1);
-    pattern.split('/').skip(1).all(|want| have.next().is_some_and(|seg| want == "*" || want == seg))
-}
-
 /// The CPU (millicores) and memory (bytes) that manifests request at their declared scale: each
 /// pod's requests (containers summed, or the largest init container if more) times its replicas
 /// (`replicas`, or a Job's `parallelism`; one for a DaemonSet, counted per node).
@@ -159,20 +153,29 @@ pub struct Requests {
 }
 
 impl Requests {
+    /// The CPU as Kubernetes writes it: `750m`, or `2` for whole cores.
+    pub fn cpu(&self) -> String {
+        k8s::format_cpu(self.cpu_millis)
+    }
+
+    /// The memory in the largest binary unit that divides it: `768Mi`, `2Gi`.
+    pub fn memory(&self) -> String {
+        k8s::format_memory(self.memory_bytes)
+    }
+
     /// What `manifests` request.
     pub fn of(manifests: &[Value]) -> Requests {
         let mut total = Requests::default();
         for m in manifests {
-            let (pod, scale) = match m.get("kind").and_then(Value::as_str).unwrap_or_default() {
-                "Deployment" | "StatefulSet" | "ReplicaSet" => ("/spec/template/spec", "/spec/replicas"),
-                "DaemonSet" => ("/spec/template/spec", ""),
-                "Job" => ("/spec/template/spec", "/spec/parallelism"),
-                "CronJob" => ("/spec/jobTemplate/spec/template/spec", "/spec/jobTemplate/spec/parallelism"),
-                "Pod" => ("/spec", ""),
-                _ => continue,
-            };
-            let scale = m.pointer(scale).filter(|_| !scale.is_empty()).and_then(Value::as_u64).unwrap_or(1);
-            let Some(pod) = m.pointer(pod) else { continue };
+            let text = |key: &str| m.get(key).and_then(Value::as_str).unwrap_or_default();
+            let (api_version, kind) = (text("apiVersion"), text("kind"));
+            let Some(pod) = k8s::pod_spec(api_version, kind).and_then(|p| m.pointer(&p)) else { continue };
+            let (group, _) = k8s::split_api_version(api_version);
+            let scale = k8s::controller(group, kind)
+                .and_then(|c| c.replicas)
+                .and_then(|p| m.pointer(p))
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
             let sum = |key: &str, field: &str| -> (f64, f64) {
                 let requests = |c: &Value| c.pointer(&format!("/resources/requests/{field}")).and_then(quantity);
                 let list = pod.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -190,82 +193,11 @@ impl Requests {
     }
 }
 
-/// A Kubernetes quantity (`250m`, `1.5`, `512Mi`, `1e3`, `2G`) as a number.
-pub(crate) fn quantity(v: &Value) -> Option<f64> {
-    if let Some(n) = v.as_f64() {
-        return Some(n);
-    }
-    let s = v.as_str()?.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(s.len());
-    let (number, suffix) = s.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        e => 10f64.powi(e.strip_prefix(['e', 'E'])?.parse().ok()?),
-    };
-    Some(number * factor)
-}
-
-/// Millicores as Kubernetes writes them: `750m`, or `2` for whole cores.
-pub fn format_cpu(millis: u64) -> String {
-    if millis.is_multiple_of(1000) {
-        format!("{}", millis / 1000)
-    } else {
-        format!("{millis}m")
-    }
-}
-
-/// Bytes in the largest binary unit that divides them: `768Mi`, `2Gi`.
-pub fn format_memory(bytes: u64) -> String {
-    for (unit, size) in [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
-        if bytes >= size && bytes.is_multiple_of(size) {
-            return format!("{}{unit}", bytes / size);
-        }
-    }
-    bytes.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn quantities() {
-        let q = |s: &str| quantity(&json!(s)).unwrap();
-        assert_eq!(q("250m"), 0.25);
-        assert_eq!(q("1.5"), 1.5);
-        assert_eq!(q("512Mi"), 512.0 * 1024.0 * 1024.0);
-        assert_eq!(q("1e3"), 1000.0);
-        assert_eq!(q("2G"), 2e9);
-        assert!(quantity(&json!("lots")).is_none());
-        assert_eq!(format_cpu(1500), "1500m");
-        assert_eq!(format_cpu(2000), "2");
-        assert_eq!(format_memory(768 << 20), "768Mi");
-        assert_eq!(format_memory(2 << 30), "2Gi");
-    }
-
-    #[test]
-    fn patterns_cover_descendants() {
-        assert!(covers("/spec/replicas", "/spec/replicas"));
-        assert!(covers("/spec/template/spec/containers/*/env", "/spec/template/spec/containers/0/env/3/value"));
-        assert!(!covers("/spec/template/spec/containers/*/env", "/spec/template/spec/containers/0/image"));
-        assert!(!covers("/spec/replicas", "/spec"));
-        assert!(covers("", "/anything"));
-    }
 
     #[test]
     fn fine_diffs_split_one_sided_containers() {

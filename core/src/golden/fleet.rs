@@ -12,13 +12,15 @@ use semver::Version;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::diff::{self, covers};
+use super::diff;
+use crate::pointer::covers;
 use super::{GoldenPath, ANNOTATION_INPUTS, ANNOTATION_PATH};
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::eval::{Context, Engine};
 use crate::model::{Action, Deprecation};
-use crate::report::{Finding, ResourceRef, SourceRef};
+use crate::model::{ResourceRef, SourceRef};
+use crate::report::Finding;
 use crate::resource::{identity_of, same_object};
 use crate::Resource;
 

@@ -1,71 +1,32 @@
-//! Golden paths: versioned blueprints that turn a developer's small spec (inputs) into complete
-//! manifests that pass the policies the golden path names.
+//! Golden paths in use: a render judged by the policies the golden path names, conformance of
+//! live objects to what they claim to be, upgrades between versions, and a fleet's adoption.
 
 pub(crate) mod diff;
 mod fleet;
-mod template;
 mod upgrade;
 
-pub use diff::{format_cpu, format_memory, Change, PatchOp, Requests};
+pub use crate::model::Deprecation;
+pub use diff::{Change, PatchOp, Requests};
 pub use fleet::{
-    conform, outdated, Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet,
-    FleetService, FleetSummary, Lag, Score, ServiceConformance, Standing,
+    Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,
+    Lag, Score, ServiceConformance, Standing,
 };
-pub use upgrade::{upgrade, Applied, ObjectChange, RequestsChange, Upgrade};
+pub(crate) use fleet::{conform, outdated};
+pub(crate) use upgrade::upgrade;
+pub use upgrade::{Applied, ObjectChange, RequestsChange, Upgrade};
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
-use semver::{Version, VersionReq};
-use serde_json::{json, Map, Value};
+use semver::Version;
+use serde_json::Value;
 
+use crate::blueprint::{Built, GoldenPath, ANNOTATION_INPUTS, ANNOTATION_PATH};
 use crate::bundle::Bundle;
-use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
-use crate::eval::{expr, Context, Engine};
-use crate::load::{self, Origin, Sourced};
-use crate::model::{Deprecation, GoldenPathDocument, MigrationOp};
-use crate::packs::Pack;
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::eval::{Context, Engine};
+use crate::load::{self, Sourced};
 use crate::report::{Decision, Report};
-use template::Item;
-
-/// The annotation naming the golden path and version an object was rendered from.
-pub const ANNOTATION_PATH: &str = "paved.dev/golden-path";
-/// The annotation holding the inputs an object was rendered from, as written (compact JSON, keys
-/// sorted): a re-render of the same version fills in the same defaults, and an upgrade lets the
-/// new version's defaults apply where the developer relied on defaults.
-pub const ANNOTATION_INPUTS: &str = "paved.dev/inputs";
-
-/// A compiled golden path.
-#[derive(Debug)]
-pub struct GoldenPath {
-    name: String,
-    version: Version,
-    description: Option<String>,
-    inputs: Value,
-    validator: jsonschema::Validator,
-    outputs: Vec<Item>,
-    policies: Vec<(String, VersionReq)>,
-    extension_points: Vec<String>,
-    migrations: Vec<Migration>,
-    deprecated: Option<Deprecation>,
-    sunset: Option<jiff::Timestamp>,
-    origin: Origin,
-    /// The engine renders are judged by, once built, when it depends on built-in packs only.
-    judge: OnceLock<Arc<Engine>>,
-}
-
-/// A compiled migration: the versions it migrates from, and its operations.
-#[derive(Debug)]
-struct Migration {
-    from: VersionReq,
-    ops: Vec<MigrationOp>,
-}
-
-/// Validated inputs with defaults filled in, and the manifests with provenance: a render before
-/// its policy check.
-struct Built {
-    inputs: Value,
-    manifests: Vec<Value>,
-}
 
 /// What a render made.
 #[derive(Debug, Clone)]
@@ -81,146 +42,6 @@ pub struct Rendered {
 }
 
 impl GoldenPath {
-    /// Its name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Its version.
-    pub fn version(&self) -> &Version {
-        &self.version
-    }
-
-    /// What it is for.
-    pub fn description(&self) -> Option<&str> {
-        self.description.as_deref()
-    }
-
-    /// `name@version`.
-    pub fn id(&self) -> String {
-        format!("{}@{}", self.name, self.version)
-    }
-
-    /// The JSON Schema of its inputs.
-    pub fn inputs_schema(&self) -> &Value {
-        &self.inputs
-    }
-
-    /// The JSON pointers a service may change without that counting as drift.
-    pub fn extension_points(&self) -> &[String] {
-        &self.extension_points
-    }
-
-    /// Set when this version is deprecated.
-    pub fn deprecation(&self) -> Option<&Deprecation> {
-        self.deprecated.as_ref()
-    }
-
-    /// Whether this version's sunset date is at or before `now`.
-    pub fn is_sunset(&self, now: jiff::Timestamp) -> bool {
-        self.sunset.is_some_and(|s| s <= now)
-    }
-
-    pub(crate) fn compile(doc: &GoldenPathDocument, origin: &Origin) -> Result<GoldenPath, Vec<Diagnostic>> {
-        let mut diags = Vec::new();
-        let version = doc.metadata.version.clone();
-        if version.is_none() {
-            diags.push(origin.diagnostic(
-                "/metadata",
-                "a golden path needs `metadata.version`",
-                Some("services pin golden paths by version: add `version: 1.0.0`".into()),
-            ));
-        }
-        let validator = jsonschema::draft202012::options()
-            .build(&doc.spec.inputs)
-            .map_err(|e| diags.push(origin.diagnostic("/spec/inputs", format!("invalid JSON Schema: {e}"), None)))
-            .ok();
-        let mut problems = Vec::new();
-        let outputs: Vec<Item> = doc
-            .spec
-            .outputs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| template::item(o, &format!("/spec/outputs/{i}"), &[], &mut problems))
-            .collect();
-        diags.extend(problems.into_iter().map(|(p, m, h)| origin.diagnostic(&p, m, h)));
-        let mut policies = Vec::new();
-        for (i, p) in doc.spec.policies.iter().enumerate() {
-            let range = p.version.as_deref().unwrap_or("*");
-            match VersionReq::parse(range) {
-                Ok(r) => policies.push((p.name.clone(), r)),
-                Err(e) => diags.push(origin.diagnostic(
-                    &format!("/spec/policies/{i}/version"),
-                    format!("`{range}` is not a semver range: {e}"),
-                    Some("for example `^1.2` or `>=1.0.0, <3`".into()),
-                )),
-            }
-        }
-        for (i, p) in doc.spec.extension_points.iter().enumerate() {
-            if !p.is_empty() && !p.starts_with('/') {
-                diags.push(origin.diagnostic(
-                    &format!("/spec/extensionPoints/{i}"),
-                    format!("`{p}` is not a JSON pointer"),
-                    Some(format!("write it from the object's root: `/{p}`")),
-                ));
-            }
-        }
-        let migrations = doc
-            .spec
-            .migrations
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| {
-                let at = format!("/spec/migrations/{i}");
-                let mut problems = migration_problems(m, version.as_ref(), &doc.spec.inputs);
-                let from = VersionReq::parse(&m.from)
-                    .map_err(|e| problems.push(("/from".into(), format!("`{}` is not a semver range: {e}", m.from))))
-                    .ok();
-                let ok = problems.is_empty();
-                diags.extend(problems.into_iter().map(|(p, m)| origin.diagnostic(&format!("{at}{p}"), m, None)));
-                from.filter(|_| ok).map(|from| Migration { from, ops: m.ops.clone() })
-            })
-            .collect();
-        let mut sunset = None;
-        if let Some(d) = &doc.spec.deprecated {
-            for (field, value) in [("since", &d.since), ("sunset", &d.sunset)] {
-                match value.as_deref().map(crate::exception::parse_instant) {
-                    Some(Err(e)) => diags.push(origin.diagnostic(&format!("/spec/deprecated/{field}"), e, None)),
-                    Some(Ok(t)) if field == "sunset" => sunset = Some(t),
-                    _ => {}
-                }
-            }
-            if let Some(r) = &d.replacement {
-                let (_, range) = r.split_once('@').unwrap_or((r, "*"));
-                if let Err(e) = VersionReq::parse(range) {
-                    diags.push(origin.diagnostic(
-                        "/spec/deprecated/replacement",
-                        format!("`{r}` is not NAME@RANGE: {e}"),
-                        Some("for example `web-service@^2`".into()),
-                    ));
-                }
-            }
-        }
-        match (version, validator) {
-            (Some(version), Some(validator)) if diags.is_empty() => Ok(GoldenPath {
-                name: doc.metadata.name.clone(),
-                version,
-                description: doc.spec.description.clone(),
-                inputs: doc.spec.inputs.clone(),
-                validator,
-                outputs,
-                policies,
-                extension_points: doc.spec.extension_points.clone(),
-                migrations,
-                deprecated: doc.spec.deprecated.clone(),
-                sunset,
-                origin: origin.clone(),
-                judge: OnceLock::new(),
-            }),
-            _ => Err(diags),
-        }
-    }
-
     /// Renders `inputs`: validates them (every problem at once), fills defaults, builds the
     /// manifests, stamps provenance, and evaluates them against the golden path's policies.
     /// `policies` holds the policies the golden path may name besides the built-in packs.
@@ -255,125 +76,25 @@ impl GoldenPath {
         Ok(Rendered { golden_path: self.id(), inputs, manifests, report })
     }
 
-    /// Checks the inputs, fills defaults, builds the manifests and stamps their provenance.
-    fn build(&self, inputs: &Value, origin: Option<&Sourced>) -> Result<Built, Error> {
-        self.check_inputs(inputs, origin)?;
-        let written = sorted(inputs.clone());
-        let stamp = serde_json::to_string(&written).unwrap_or_default();
-        let mut inputs = written;
-        fill_defaults(&mut inputs, &self.inputs);
-        let inputs = sorted(inputs);
-        let id = self.id();
-        let mut manifests = self.instantiate(&inputs, &id)?;
-        for (i, m) in manifests.iter_mut().enumerate() {
-            let Some(obj) = m.as_object_mut() else {
-                return Err(self.invalid(&format!("/spec/outputs/{i}"), format!("output {i} of {id} is not a mapping")));
-            };
-            let meta = obj.entry("metadata").or_insert_with(|| json!({}));
-            let Some(meta) = meta.as_object_mut() else {
-                return Err(self.invalid(
-                    &format!("/spec/outputs/{i}"),
-                    format!("output {i} of {id} has a `metadata` that is not a mapping"),
-                ));
-            };
-            let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
-            if let Some(a) = annotations.as_object_mut() {
-                a.insert(ANNOTATION_PATH.into(), Value::String(id.clone()));
-                a.insert(ANNOTATION_INPUTS.into(), Value::String(stamp.clone()));
-            }
-        }
-        Ok(Built { inputs, manifests })
-    }
-
-    /// The outputs for these inputs.
-    fn instantiate(&self, inputs: &Value, id: &str) -> Result<Vec<Value>, Error> {
-        let path = json!({ "name": self.name, "version": self.version.to_string() });
-        let mut scope = cel::Context::with_env(expr::ENV.clone());
-        scope.add_variable_as_val("inputs", expr::to_val(inputs));
-        scope.add_variable_as_val("path", expr::to_val(&path));
-        let mut manifests = Vec::new();
-        for (i, item) in self.outputs.iter().enumerate() {
-            template::render_item(item, &format!("/spec/outputs/{i}"), &scope, &mut manifests).map_err(|(at, m)| {
-                Error::Invalid(Diagnostics(vec![self.origin.diagnostic(
-                    &at,
-                    format!("rendering {id}: {m}"),
-                    Some("the golden path's template fails for these inputs".into()),
-                )]))
-            })?;
-        }
-        Ok(manifests)
-    }
-
-    fn invalid(&self, at: &str, message: String) -> Error {
-        Error::Invalid(Diagnostics(vec![self.origin.diagnostic(at, message, None)]))
-    }
-
-    /// Every way the inputs break the schema, each at its place in the inputs file.
-    fn check_inputs(&self, inputs: &Value, doc: Option<&Sourced>) -> Result<(), Error> {
-        let mut diags = Vec::new();
-        for e in self.validator.iter_errors(inputs) {
-            let pointer = e.instance_path().to_string();
-            let keyword = e.kind().keyword().to_owned();
-            let schema_path = e.schema_path().to_string();
-            let rule = self.origin.source_ref(&format!("/spec/inputs{schema_path}"));
-            // The nearest description above the rule says what the input is for.
-            let described = std::iter::successors(Some(schema_path.as_str()), |p| p.rsplit_once('/').map(|x| x.0))
-                .take(3)
-                .find_map(|p| self.inputs.pointer(p).and_then(|s| s.get("description")).and_then(Value::as_str))
-                .map(|d| format!(" ({d})"))
-                .unwrap_or_default();
-            let mut help = Some(format!(
-                "{}@{} requires this: `{keyword}` at {}:{}{described}",
-                self.name, self.version, rule.file, rule.line
-            ));
-            let mut at = pointer.clone();
-            let mut key = false;
-            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = e.kind() {
-                if let Some(k) = unexpected.first() {
-                    let allowed = properties_at(&self.inputs, &pointer);
-                    help = Some(match did_you_mean(k, allowed.iter().map(String::as_str)) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("the inputs allowed here are: {}", allowed.join(", ")),
-                    });
-                    at = format!("{pointer}/{}", load::yaml::escape_segment(k));
-                    key = true;
-                }
-            }
-            let message = format!("{e}");
-            diags.push(match doc {
-                Some(d) => {
-                    let mut diag = d.origin.diagnostic(&at, message, help);
-                    if let Some(pos) = d.origin.spans.key(&at).filter(|_| key) {
-                        (diag.line, diag.column) = (pos.line, pos.column);
-                    }
-                    diag
-                }
-                None => Diagnostic { file: "<inputs>".into(), line: 0, column: 0, pointer: Some(at), message, help },
-            });
-        }
-        let mut diags = Diagnostics(diags);
-        diags.0.sort();
-        if diags.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Invalid(diags))
-        }
-    }
-
     /// The engine that judges this golden path's manifests: its packs and policies, and with
     /// `exceptions`, the exceptions and settings of `available` (live objects may be waived;
     /// renders never are).
     fn engine(&self, available: &Bundle, exceptions: bool) -> Result<Arc<Engine>, Error> {
+        /// Engines of built-in packs only, by the policies a golden path names: the same for every
+        /// caller, so compiled once per process (it is most of a render).
+        static JUDGES: LazyLock<Mutex<HashMap<String, Arc<Engine>>>> = LazyLock::new(Default::default);
         let waivable = exceptions && (!available.exceptions.is_empty() || available.settings.is_some());
-        // Built-in packs are the same for every caller: compile them once (it is most of a render).
-        let cacheable = !waivable && self.policies.iter().all(|(name, _)| Pack::named(name).is_ok());
-        if let Some(engine) = self.judge.get().filter(|_| cacheable) {
-            return Ok(Arc::clone(engine));
+        let cacheable = !waivable && self.policies.iter().all(|(name, _)| Bundle::pack(name).is_ok());
+        let key = format!("{:?}", self.policies);
+        if cacheable {
+            if let Some(engine) = JUDGES.lock().ok().and_then(|j| j.get(&key).cloned()) {
+                return Ok(engine);
+            }
         }
         let mut bundle = Bundle::default();
         for (name, range) in &self.policies {
-            let named = match Pack::named(name) {
-                Ok(pack) => pack.bundle()?,
+            let named = match Bundle::pack(name) {
+                Ok(pack) => pack,
                 Err(_) => available.only(name).ok_or_else(|| {
                     self.invalid(
                         "/spec/policies",
@@ -398,144 +119,49 @@ impl GoldenPath {
         }
         let engine = Arc::new(Engine::builder().bundle(bundle).build()?);
         if cacheable {
-            let _ = self.judge.set(Arc::clone(&engine));
+            if let Ok(mut judges) = JUDGES.lock() {
+                judges.insert(key, Arc::clone(&engine));
+            }
         }
         Ok(engine)
     }
 }
 
-/// What is wrong with a migration besides its range: a range that takes in this version, a path
-/// that is not a pointer, a `*` where one value is meant, a target this version's inputs do not
-/// have.
-fn migration_problems(m: &crate::model::Migration, version: Option<&Version>, schema: &Value) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    if let (Ok(from), Some(v)) = (VersionReq::parse(&m.from), version) {
-        if from.matches(v) {
-            problems.push((
-                "/from".into(),
-                format!("`{}` matches {v} itself: a migration takes inputs of earlier versions", m.from),
-            ));
-        }
+impl GoldenPath {
+    /// Groups live objects into services by their provenance annotations, re-renders each from
+    /// its recorded inputs and version, and reports every deviation as drift or extension, with
+    /// a score; the objects are also judged by the golden path's policies (with the bundle's
+    /// exceptions).
+    pub fn conform(bundle: &Bundle, resources: &[crate::Resource], ctx: &Context) -> Conformance {
+        conform(bundle, resources, ctx)
     }
-    for (i, op) in m.ops.iter().enumerate() {
-        let at = |f: &str| format!("/ops/{i}/{f}");
-        let (paths, target): (Vec<(&str, &String)>, Option<String>) = match op {
-            MigrationOp::Rename { path, to } => {
-                if to.contains('/') {
-                    problems.push((at("rename/to"), format!("`{to}` is a key, not a path: rename keeps the parent")));
-                }
-                let parent = path.rsplit_once('/').map_or("", |p| p.0);
-                (vec![("rename/path", path)], Some(format!("{parent}/{}", load::yaml::escape_segment(to))))
-            }
-            MigrationOp::Move { from, to } => {
-                for (f, p) in [("move/from", from), ("move/to", to)] {
-                    if p.split('/').any(|s| s == "*") {
-                        problems.push((at(f), format!("`{p}`: move takes one value; `*` is not allowed")));
-                    }
-                }
-                (vec![("move/from", from), ("move/to", to)], Some(to.clone()))
-            }
-            MigrationOp::SetDefault { path, .. } => (vec![("set-default/path", path)], Some(path.clone())),
-            MigrationOp::Remove { path } => (vec![("remove/path", path)], None),
-            MigrationOp::MapValue { path, .. } => (vec![("map-value/path", path)], Some(path.clone())),
-        };
-        for (f, p) in paths {
-            if !p.starts_with('/') {
-                problems.push((at(f), format!("`{p}` is not a JSON pointer into the inputs (start it with `/`)")));
-            }
-        }
-        if let Some(t) = target.filter(|t| t.starts_with('/') && !schema_allows(schema, t)) {
-            problems.push((
-                format!("/ops/{i}"),
-                format!("`{t}` is not an input of this version, so the migrated inputs would not fit"),
-            ));
-        }
-    }
-    problems
-}
 
-/// Whether a schema allows a value at an instance pointer (`*` for any item or key): it follows
-/// `properties` and `items`, and allows anything below a schema that does not close its
-/// properties.
-fn schema_allows(schema: &Value, pointer: &str) -> bool {
-    let mut s = schema;
-    for seg in pointer.split('/').skip(1) {
-        let property = s.get("properties").and_then(|p| p.get(seg));
-        s = match (property, s.get("items")) {
-            (Some(next), _) => next,
-            (None, Some(items)) if seg == "*" || seg.parse::<usize>().is_ok() => items,
-            _ => return s.get("additionalProperties") != Some(&Value::Bool(false)),
-        };
+    /// Moves a service's inputs from `from` (`NAME@VERSION`) to the highest version `to` allows
+    /// (a semver range, `*` for the latest), applying every migration on the way, and says what
+    /// changes in the rendered objects.
+    pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, to: &str) -> Result<Upgrade, Error> {
+        upgrade(bundle, from, inputs, to)
     }
-    true
-}
 
-/// The property names a schema allows at an instance pointer (for did-you-mean).
-fn properties_at(schema: &Value, pointer: &str) -> Vec<String> {
-    let mut s = schema;
-    for seg in pointer.split('/').skip(1) {
-        s = match (s.get("properties").and_then(|p| p.get(seg)), s.get("items")) {
-            (Some(next), _) => next,
-            (None, Some(items)) => items,
-            _ => return Vec::new(),
-        };
+    /// Which golden path and version every service in `resources` is on, how far behind the
+    /// latest it is, and the adoption of each golden path.
+    pub fn outdated(bundle: &Bundle, resources: &[crate::Resource], now: jiff::Timestamp) -> Fleet {
+        outdated(bundle, resources, now)
     }
-    s.get("properties").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default()
-}
 
-/// Fills what the inputs leave out with the schema's `default`s, recursively.
-fn fill_defaults(v: &mut Value, schema: &Value) {
-    match v {
-        Value::Object(m) => {
-            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                for (k, sub) in props {
-                    if let (false, Some(d)) = (m.contains_key(k), sub.get("default")) {
-                        m.insert(k.clone(), d.clone());
-                    }
-                    if let Some(child) = m.get_mut(k) {
-                        fill_defaults(child, sub);
-                    }
-                }
-            }
-        }
-        Value::Array(a) => {
-            if let Some(items) = schema.get("items") {
-                a.iter_mut().for_each(|x| fill_defaults(x, items));
-            }
-        }
-        _ => {}
+    /// The golden path version (`NAME@VERSION`) and inputs of a service, from a file holding
+    /// either its rendered manifests (their annotations name both) or its inputs, which need
+    /// `from`.
+    pub fn read_inputs(file: &str, text: &str, from: Option<&str>) -> Result<(String, Value), Error> {
+        read_inputs(file, text, from)
     }
 }
-
-/// Keys sorted recursively, so the order the developer wrote them in changes nothing.
-fn sorted(v: Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
-        other => other,
-    }
-}
-
-/// The built-in golden paths (`packs/golden-paths/`), embedded.
-pub const GOLDEN_PATHS: &[(&str, &str)] = &[
-    ("packs/golden-paths/web-service/1.0.0.yaml", include_str!("../../../packs/golden-paths/web-service/1.0.0.yaml")),
-    ("packs/golden-paths/web-service/1.1.0.yaml", include_str!("../../../packs/golden-paths/web-service/1.1.0.yaml")),
-    ("packs/golden-paths/web-service/2.0.0.yaml", include_str!("../../../packs/golden-paths/web-service/2.0.0.yaml")),
-    ("packs/golden-paths/worker/1.0.0.yaml", include_str!("../../../packs/golden-paths/worker/1.0.0.yaml")),
-    ("packs/golden-paths/worker/2.0.0.yaml", include_str!("../../../packs/golden-paths/worker/2.0.0.yaml")),
-    ("packs/golden-paths/cron-job/1.0.0.yaml", include_str!("../../../packs/golden-paths/cron-job/1.0.0.yaml")),
-    ("packs/golden-paths/cron-job/2.0.0.yaml", include_str!("../../../packs/golden-paths/cron-job/2.0.0.yaml")),
-];
 
 /// The built-in golden paths as a bundle.
-pub fn builtin() -> Result<Bundle, Error> {
+pub(crate) fn builtin() -> Result<Bundle, Error> {
     let mut diags = Diagnostics::default();
     let mut docs = Vec::new();
-    for (file, text) in GOLDEN_PATHS {
+    for (file, text) in crate::blueprint::GOLDEN_PATHS {
         match load::parse_text(file, text) {
             Ok(mut d) => docs.append(&mut d),
             Err(d) => diags.push(d),
@@ -547,7 +173,7 @@ pub fn builtin() -> Result<Bundle, Error> {
 
 /// The golden path version (`NAME@VERSION`) and inputs of a service, from a file holding either
 /// its rendered manifests (their annotations name both) or its inputs, which need `from`.
-pub fn inputs_of(file: &str, text: &str, from: Option<&str>) -> Result<(String, Value), Error> {
+fn read_inputs(file: &str, text: &str, from: Option<&str>) -> Result<(String, Value), Error> {
     let docs = load::parse_text(file, text).map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
     let problem = |doc: Option<&Sourced>, at: &str, message: String, help: &str| {
         let diag = match doc {
@@ -607,32 +233,3 @@ pub fn inputs_of(file: &str, text: &str, from: Option<&str>) -> Result<(String, 
     Ok((from.to_owned(), doc.value.clone()))
 }
 
-/// `NAME` or `NAME@RANGE`: the highest version of the golden path the range allows.
-pub(crate) fn find<'b>(paths: &'b [Arc<GoldenPath>], spec: &str) -> Result<&'b Arc<GoldenPath>, Error> {
-    let (name, range) = spec.split_once('@').unwrap_or((spec, "*"));
-    // A bare version names exactly that version, as `name@1.2.0` does for npm.
-    let exact = format!("={range}");
-    let req = VersionReq::parse(if Version::parse(range).is_ok() { &exact } else { range }).map_err(|e| {
-        Error::UnknownGoldenPath { spec: spec.to_owned(), reason: format!("`{range}` is not a semver range: {e}") }
-    })?;
-    let same: Vec<&Arc<GoldenPath>> = paths.iter().filter(|g| g.name == name).collect();
-    if same.is_empty() {
-        let names: Vec<&str> = paths.iter().map(|g| g.name.as_str()).collect();
-        let reason = match did_you_mean(name, names.iter().copied()) {
-            Some(s) => format!("no golden path `{name}`; did you mean `{s}`?"),
-            None => format!("no golden path `{name}`; there are: {}", {
-                let mut n = names.clone();
-                n.dedup();
-                n.join(", ")
-            }),
-        };
-        return Err(Error::UnknownGoldenPath { spec: spec.to_owned(), reason });
-    }
-    same.iter().filter(|g| req.matches(&g.version)).max_by(|a, b| a.version.cmp(&b.version)).copied().ok_or_else(|| {
-        let versions: Vec<String> = same.iter().map(|g| g.version.to_string()).collect();
-        Error::UnknownGoldenPath {
-            spec: spec.to_owned(),
-            reason: format!("no version of `{name}` matches `{range}`; there are: {}", versions.join(", ")),
-        }
-    })
-}

@@ -6,11 +6,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::diff::{self, Change, PatchOp, Requests};
-use super::Migration;
+use crate::blueprint::Migration;
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::model::MigrationOp;
-use crate::report::ResourceRef;
+use crate::model::ResourceRef;
 use crate::resource::{identity_of, same_object};
 
 /// What `upgrade` did and would change.
@@ -91,7 +91,7 @@ pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Resu
         )));
     }
     let before = old.build(inputs, None)?;
-    let written = super::sorted(inputs.clone());
+    let written = crate::blueprint::sorted(inputs.clone());
     let mut migrated = written.clone();
     let mut applied = Vec::new();
     let mut at = old.version().clone();
@@ -125,7 +125,7 @@ pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Resu
         }
         at = step.version().clone();
     }
-    let migrated = super::sorted(migrated);
+    let migrated = crate::blueprint::sorted(migrated);
     let after = new.render(&migrated, bundle).map_err(|e| match e {
         Error::Invalid(d) => refuse(format!(
             "the migrated inputs do not fit {}: {}",
@@ -214,7 +214,7 @@ pub(crate) fn apply(op: &MigrationOp, inputs: &mut Value) -> Result<Vec<String>,
         }
         MigrationOp::MapValue { path, values } => {
             for (parent, key) in expand_parents(inputs, path) {
-                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::load::yaml::escape_segment(&key)))
+                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::pointer::escape_segment(&key)))
                 else {
                     continue;
                 };
@@ -244,7 +244,7 @@ fn expand_parents(root: &Value, pattern: &str) -> Vec<(String, String)> {
                 _ => Vec::new(),
             };
             for (k, c) in children.into_iter().filter(|(k, _)| seg == "*" || k == seg) {
-                next.push((format!("{p}/{}", crate::load::yaml::escape_segment(&k)), c));
+                next.push((format!("{p}/{}", crate::pointer::escape_segment(&k)), c));
             }
         }
         at = next;

@@ -37,9 +37,9 @@ impl Origin {
     }
 
     /// Where `pointer` was written, as reports show it.
-    pub fn source_ref(&self, pointer: &str) -> crate::report::SourceRef {
+    pub fn source_ref(&self, pointer: &str) -> crate::model::SourceRef {
         let pos = self.locate(pointer);
-        crate::report::SourceRef { file: self.file.to_string(), line: pos.line, column: pos.column }
+        crate::model::SourceRef { file: self.file.to_string(), line: pos.line, column: pos.column }
     }
 
     pub fn diagnostic(&self, pointer: &str, message: impl Into<String>, help: Option<String>) -> Diagnostic {
@@ -146,7 +146,7 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic>
                 Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
                 Segment::Map { key } => {
                     pointer.push('/');
-                    pointer.push_str(&yaml::escape_segment(key));
+                    pointer.push_str(&crate::pointer::escape_segment(key));
                 }
                 Segment::Enum { .. } | Segment::Unknown => {}
             }
@@ -162,7 +162,7 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic>
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("remove `{field}`; the fields allowed here are: {}", expected.join(", ")),
             });
-            let leaf = format!("/{}", yaml::escape_segment(field));
+            let leaf = format!("/{}", crate::pointer::escape_segment(field));
             let inner = if pointer.ends_with(&leaf) { pointer.clone() } else { format!("{pointer}{leaf}") };
             if let Some(pos) = doc.origin.spans.key(&format!("{}{inner}", doc.origin.base)) {
                 let mut d = doc.origin.diagnostic(&inner, message, help);

@@ -8,6 +8,7 @@
 //! integers, floats); quoted scalars are always strings. JSON is valid YAML 1.2, so `.json`
 //! files go through the same path.
 
+use crate::pointer::escape_segment;
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
@@ -89,15 +90,6 @@ pub struct SyntaxError {
 /// Limits that keep hostile input bounded.
 const MAX_DEPTH: usize = 128;
 const MAX_NODES: usize = 2_000_000;
-
-/// Escapes one JSON pointer segment (RFC 6901).
-pub fn escape_segment(s: &str) -> String {
-    if s.contains(['~', '/']) {
-        s.replace('~', "~0").replace('/', "~1")
-    } else {
-        s.to_owned()
-    }
-}
 
 /// Parses all documents of `text`. Empty documents (e.g. a trailing `---`) are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<RawDocument>, SyntaxError> {

@@ -2,20 +2,24 @@
 //! plugin, and a fresh, sandboxed instance for every call.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig, ResourceLimiter, Store,
+    Trap,
+};
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::stderr::Stderr;
-use super::{cache, Cause, Limits, Metadata, PluginError, PluginFinding, CHECKER};
+use super::cache::{Cache, Source};
+use super::{Cause, Limits, Metadata, PluginError, PluginFinding, PluginHost, CHECKER};
 use crate::Severity;
 
 mod wit {
@@ -24,9 +28,6 @@ mod wit {
 
 use wit::exports::paved::plugin::checker;
 
-/// Instances that may be alive at once, across all plugins: calls in flight on every thread plus
-/// stores waiting to be dropped.
-const SLOTS: u32 = 256;
 /// Memory the pool keeps mapped per slot between instances, so a fresh instance does not fault
 /// its pages in again (the pool zeroes it instead).
 const KEEP_RESIDENT: usize = 8 << 20;
@@ -34,36 +35,67 @@ const KEEP_RESIDENT: usize = 8 << 20;
 const SEED: [u8; 32] = *b"paved plugins are deterministic.";
 /// Stores waiting for the dropper; beyond this, the caller drops its own.
 const DROP_QUEUE: usize = 32;
+/// How often the deadline clock ticks, when a deadline is set.
+const TICK: Duration = Duration::from_millis(5);
 
-/// The process's engine and linker, shared by every plugin.
-struct Host {
+/// A wasmtime engine and linker configured by one [`PluginHost`], shared by every plugin an
+/// engine with those settings links. Hosts live as long as a plugin uses them; a failure to
+/// start one is an error of the build that asked for it, never remembered.
+pub(crate) struct Host {
+    settings: PluginHost,
     engine: Engine,
     linker: Linker<State>,
     /// Dropping a store (returning its slot to the pool) takes as long as a small check, so it
     /// happens on another thread, after the answer is out.
     dropper: Option<SyncSender<Store<State>>>,
+    /// Tells the deadline clock to stop when the host goes.
+    ticking: Option<Arc<AtomicBool>>,
 }
 
-fn host() -> Result<&'static Host, String> {
-    static HOST: OnceLock<Result<Host, String>> = OnceLock::new();
-    HOST.get_or_init(|| Host::new().map_err(|e| format!("cannot start the WebAssembly engine: {e:#}")))
-        .as_ref()
-        .map_err(Clone::clone)
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(t) = &self.ticking {
+            t.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+impl fmt::Debug for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Host").field("settings", &self.settings).finish_non_exhaustive()
+    }
 }
 
 impl Host {
-    fn new() -> wasmtime::Result<Host> {
+    /// The live host with these settings, or a new one.
+    pub(crate) fn get(settings: &PluginHost) -> Result<Arc<Host>, String> {
+        static HOSTS: Mutex<Vec<Weak<Host>>> = Mutex::new(Vec::new());
+        let mut hosts = HOSTS.lock().map_err(|_| "the plugin host registry is poisoned".to_owned())?;
+        hosts.retain(|h| h.strong_count() > 0);
+        if let Some(h) = hosts.iter().filter_map(Weak::upgrade).find(|h| h.settings == *settings) {
+            return Ok(h);
+        }
+        let host = Arc::new(
+            Host::new(settings).map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))?,
+        );
+        hosts.push(Arc::downgrade(&host));
+        Ok(host)
+    }
+
+    fn new(settings: &PluginHost) -> wasmtime::Result<Host> {
+        let slots = settings.instances.max(1);
         let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(SLOTS)
-            .total_core_instances(SLOTS * 4)
-            .total_memories(SLOTS * 2)
-            .total_tables(SLOTS * 4)
-            .max_memory_size(Limits::MAX_MEMORY as usize)
+        pool.total_component_instances(slots)
+            .total_core_instances(slots.saturating_mul(4))
+            .total_memories(slots.saturating_mul(2))
+            .total_tables(slots.saturating_mul(4))
+            .max_memory_size(usize::try_from(settings.max_memory).unwrap_or(usize::MAX))
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(64 << 10);
         let mut config = Config::new();
         config
             .consume_fuel(true)
+            .epoch_interruption(settings.deadline.is_some())
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .max_wasm_stack(512 << 10)
             .wasm_backtrace_max_frames(None);
@@ -76,7 +108,27 @@ impl Host {
             .spawn(move || rx.into_iter().for_each(drop))
             .is_ok()
             .then_some(tx);
-        Ok(Host { engine, linker, dropper })
+        let ticking = match settings.deadline {
+            Some(_) => {
+                let on = Arc::new(AtomicBool::new(true));
+                let (flag, clock) = (Arc::clone(&on), engine.weak());
+                std::thread::Builder::new()
+                    .name("paved-plugin-deadline".into())
+                    .spawn(move || {
+                        while flag.load(Ordering::Relaxed) {
+                            std::thread::sleep(TICK);
+                            match clock.upgrade() {
+                                Some(engine) => engine.increment_epoch(),
+                                None => break,
+                            }
+                        }
+                    })
+                    .map_err(|e| wasmtime::Error::msg(format!("cannot start the deadline clock: {e}")))?;
+                Some(on)
+            }
+            None => None,
+        };
+        Ok(Host { settings: settings.clone(), engine, linker, dropper, ticking })
     }
 
     fn recycle(&self, store: Store<State>) {
@@ -148,16 +200,17 @@ impl HostMonotonicClock for FrozenClock {
 
 /// A loaded plugin: verified, compiled, linked against the sandbox and ready to instantiate.
 /// Immutable and shared across threads; every [`check`](Plugin::check) runs in a new instance.
-pub struct Plugin {
+pub(crate) struct Plugin {
     template: Template,
     sha256: String,
     metadata: Metadata,
     params: jsonschema::Validator,
-    from_cache: bool,
+    source: Source,
 }
 
-/// What a call needs: the pre-instantiated component, its name for errors, and its limits.
+/// What a call needs: the host, the pre-instantiated component, its name for errors, its limits.
 struct Template {
+    host: Arc<Host>,
     name: String,
     limits: Limits,
     pre: wit::PluginPre<State>,
@@ -177,67 +230,40 @@ const _: () = {
     shareable::<Plugin>();
 };
 
-/// Options for loading a plugin; see [`Plugin::loader`].
-#[derive(Debug, Clone)]
-pub struct Loader {
-    name: String,
-    sha256: Option<String>,
+/// Compiles and links one component: `sha256`, when given, must be its digest; `cache`, when
+/// given, holds compiled code this paved wrote and verified.
+pub(crate) fn load(
+    host: &Arc<Host>,
+    name: &str,
+    bytes: &[u8],
+    sha256: Option<&str>,
     limits: Limits,
-    cache: Option<PathBuf>,
-}
-
-impl Loader {
-    /// Refuse the plugin unless its sha256 is this (hex).
-    pub fn sha256(mut self, sha256: &str) -> Self {
-        self.sha256 = Some(sha256.to_ascii_lowercase());
-        self
-    }
-
-    /// Limits per call.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Where compiled plugins are cached; `None` compiles every time. The default is
-    /// [`default_cache_dir`].
-    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
-        self.cache = dir;
-        self
-    }
-
-    /// Loads the component in `path`.
-    pub fn file(self, path: &Path) -> Result<Plugin, PluginError> {
-        match std::fs::read(path) {
-            Ok(bytes) => self.bytes(&bytes),
-            Err(e) => {
-                Err(PluginError { plugin: self.name, cause: Cause::Unreadable(format!("{}: {e}", path.display())) })
-            }
+    cache: Option<&Cache>,
+) -> Result<Plugin, PluginError> {
+    let span = tracing::info_span!("plugin.load", plugin = name);
+    let _enter = span.enter();
+    let fail = |cause| PluginError { plugin: name.to_owned(), cause };
+    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(expected) = sha256 {
+        if !expected.eq_ignore_ascii_case(&hex) {
+            return Err(fail(Cause::DigestMismatch { expected: expected.to_ascii_lowercase(), actual: hex }));
         }
     }
-
-    /// Loads a component from its bytes.
-    pub fn bytes(self, bytes: &[u8]) -> Result<Plugin, PluginError> {
-        let fail = |cause| PluginError { plugin: self.name.clone(), cause };
-        let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-        if let Some(expected) = &self.sha256 {
-            if *expected != sha256 {
-                return Err(fail(Cause::DigestMismatch { expected: expected.clone(), actual: sha256 }));
-            }
-        }
-        let host = host().map_err(|e| fail(Cause::Unavailable(e)))?;
-        let (component, from_cache) = cache::component(&host.engine, bytes, &sha256, self.cache.as_deref())
-            .map_err(|e| fail(Cause::NotAComponent(format!("{e:#}"))))?;
-        contract(&host.engine, &component).map_err(fail)?;
-        let instance =
-            host.linker.instantiate_pre(&component).map_err(|e| fail(Cause::Unlinkable(format!("{e:#}"))))?;
-        let pre = wit::PluginPre::new(instance).map_err(|e| fail(Cause::Contract(format!("{e:#}"))))?;
-        let template = Template { name: self.name.clone(), limits: self.limits, pre };
-        // The first call in a process costs about a millisecond more; this one pays it at load.
-        let raw = template.call(Timestamp::UNIX_EPOCH, |p, store| p.paved_plugin_checker().call_metadata(store))?;
-        let (metadata, params) = read_metadata(raw).map_err(|e| fail(Cause::BadMetadata(e)))?;
-        Ok(Plugin { template, sha256, metadata, params, from_cache })
+    let (component, source) = match cache {
+        Some(cache) => cache.component(&host.engine, bytes, &digest),
+        None => Component::new(&host.engine, bytes).map(|c| (c, Source::Compiled)),
     }
+    .map_err(|e| fail(Cause::NotAComponent(format!("{e:#}"))))?;
+    tracing::debug!(plugin = name, source = ?source, "compiled");
+    contract(&host.engine, &component).map_err(fail)?;
+    let instance = host.linker.instantiate_pre(&component).map_err(|e| fail(Cause::Unlinkable(format!("{e:#}"))))?;
+    let pre = wit::PluginPre::new(instance).map_err(|e| fail(Cause::Contract(format!("{e:#}"))))?;
+    let template = Template { host: Arc::clone(host), name: name.to_owned(), limits, pre };
+    // The first call in a process costs about a millisecond more; this one pays it at load.
+    let raw = template.call(Timestamp::UNIX_EPOCH, |p, store| p.paved_plugin_checker().call_metadata(store))?;
+    let (metadata, params) = read_metadata(raw).map_err(|e| fail(Cause::BadMetadata(e)))?;
+    Ok(Plugin { template, sha256: hex, metadata, params, source })
 }
 
 /// Whether the component exports this contract's checker, and if not, what it exports instead.
@@ -282,53 +308,49 @@ fn read_metadata(m: checker::PluginMetadata) -> Result<(Metadata, jsonschema::Va
 }
 
 impl Plugin {
-    /// Starts loading a plugin that a bundle calls `name` (the name every error uses).
-    ///
-    /// ```no_run
-    /// use paved::plugin::Plugin;
-    /// let plugin = Plugin::loader("registry-allowlist")
-    ///     .sha256("0f1e...")
-    ///     .file("plugins/registry_allowlist.wasm".as_ref())?;
-    /// let findings = plugin.check(
-    ///     r#"{"kind": "Pod", "spec": {"containers": [{"name": "app", "image": "nginx"}]}}"#,
-    ///     r#"{"registries": ["registry.acme.io"]}"#,
-    ///     r#"{"namespace": {"name": "shop", "labels": {}}}"#,
-    ///     "2026-11-22T00:00:00Z".parse().unwrap(),
-    /// )?;
-    /// assert_eq!(findings[0].rule, "registry-not-allowed");
-    /// # Ok::<(), paved::plugin::PluginError>(())
-    /// ```
-    pub fn loader(name: &str) -> Loader {
-        Loader { name: name.to_owned(), sha256: None, limits: Limits::default(), cache: cache::default_dir() }
-    }
-
     /// The name the bundle gives it.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.template.name
     }
 
     /// What the plugin says it is.
-    pub fn metadata(&self) -> &Metadata {
+    pub(crate) fn metadata(&self) -> &Metadata {
         &self.metadata
     }
 
-    /// sha256 of the component, hex: what a bundle pins.
-    pub fn sha256(&self) -> &str {
-        &self.sha256
+    /// Where its compiled code came from: a compile, the cache, or a compile that replaced a
+    /// cache entry it could not trust.
+    pub(crate) fn source(&self) -> &Source {
+        &self.source
     }
 
-    /// Its limits per call.
-    pub fn limits(&self) -> Limits {
-        self.template.limits
+    /// What the plugin is, for listings.
+    pub(crate) fn info(&self) -> super::PluginInfo {
+        let m = &self.metadata;
+        super::PluginInfo {
+            name: self.template.name.clone(),
+            version: m.version.clone(),
+            description: m.description.clone(),
+            rules: m.rules.clone(),
+            params_schema: m.params_schema.clone(),
+            sha256: self.sha256.clone(),
+            from_cache: self.source == Source::Cached,
+            recompiled: match &self.source {
+                Source::Replaced(why) => Some(why.clone()),
+                _ => None,
+            },
+            contract: CHECKER,
+            limits: (self.template.limits.fuel, self.template.limits.memory, self.template.limits.output),
+        }
     }
 
-    /// Whether its compiled code came from the on-disk cache rather than a compile.
-    pub fn from_cache(&self) -> bool {
-        self.from_cache
+    /// The JSON Schema of its params.
+    pub(crate) fn params_schema(&self) -> &Value {
+        &self.metadata.params_schema
     }
 
     /// Where `params` do not fit the plugin's params schema: `(JSON pointer, what is wrong)`.
-    pub fn params_errors(&self, params: &Value) -> Vec<(String, String)> {
+    pub(crate) fn params_errors(&self, params: &Value) -> Vec<(String, String)> {
         let mut errors: Vec<(String, String)> =
             self.params.iter_errors(params).map(|e| (e.instance_path().to_string(), e.to_string())).collect();
         errors.sort();
@@ -337,7 +359,7 @@ impl Plugin {
 
     /// Checks one resource in a fresh instance: `resource`, `params` and `context` are JSON
     /// texts as the contract describes them, `now` is what the plugin's clock reads.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         resource: &str,
         params: &str,
@@ -405,7 +427,7 @@ impl Template {
         f: impl FnOnce(&wit::Plugin, &mut Store<State>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let fail = |cause| PluginError { plugin: self.name.clone(), cause };
-        let host = host().map_err(|e| fail(Cause::Unavailable(e)))?;
+        let host = &self.host;
         let stderr = Stderr::default();
         let since_epoch = Duration::try_from(now.duration_since(Timestamp::UNIX_EPOCH)).unwrap_or_default();
         let wasi = WasiCtxBuilder::new()
@@ -420,6 +442,10 @@ impl Template {
             State { wasi, table: ResourceTable::new(), memory: MemoryLimit { limit: self.limits.memory, hit: false } };
         let mut store = Store::new(&host.engine, state);
         store.limiter(|s| &mut s.memory);
+        if let Some(deadline) = host.settings.deadline {
+            store.set_epoch_deadline(u64::try_from(deadline.as_millis() / TICK.as_millis()).unwrap_or(u64::MAX).max(1));
+            store.epoch_deadline_trap();
+        }
         let outcome = store
             .set_fuel(self.limits.fuel)
             .and_then(|()| self.pre.instantiate(&mut store))
@@ -432,8 +458,13 @@ impl Template {
             } else {
                 match e.downcast_ref::<Trap>() {
                     Some(Trap::OutOfFuel) => Cause::OutOfFuel { limit: self.limits.fuel },
+                    Some(Trap::Interrupt) => Cause::Deadline {
+                        limit: host.settings.deadline.unwrap_or_default(),
+                    },
                     Some(trap) => Cause::Trap { trap: trap.to_string(), stderr: stderr.text() },
-                    None if format!("{e:#}").contains("pooling allocator") => Cause::Unavailable(format!("{e:#}")),
+                    None if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+                        Cause::Unavailable(format!("{e:#}"))
+                    }
                     None => Cause::Trap { trap: format!("{e:#}"), stderr: stderr.text() },
                 }
             })

@@ -3,17 +3,16 @@
 //! Its JSON form is the contract shared by the CLI, the webhook and the bindings: field names
 //! only ever get added, never renamed.
 
-mod github;
-mod junit;
-mod policy_report;
-mod sarif;
+pub(crate) mod github;
+pub(crate) mod junit;
+pub(crate) mod policy_report;
+pub(crate) mod sarif;
 
 pub(crate) use junit::esc as xml_escape;
 
 use serde::Serialize;
 
-use crate::exception::ExceptionStatus;
-use crate::model::{Action, Severity};
+use crate::model::{Action, ExceptionStatus, ResourceRef, Severity, SourceRef};
 
 /// Everything one evaluation found. Byte-identical JSON for the same inputs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,12 +60,68 @@ pub struct Finding {
     /// The container the finding is about, when it is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
-    /// Set when the check could not be evaluated: why. The policy's failure policy decided the
-    /// action.
+    /// Set when the check could not be evaluated: why, as a value a program can read. The
+    /// policy's failure policy decided the action.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<FindingError>,
     /// The exception that waives it, if any.
     pub waived_by: Option<String>,
+}
+
+/// Why a check could not be evaluated. Its JSON form has a stable `kind`, so a webhook or a
+/// binding can tell a plugin out of fuel from a CEL type error without reading the message:
+///
+/// ```json
+/// {"kind": "fuel", "plugin": "registry-allowlist", "message": "plugin `registry-allowlist` ran out of fuel ..."}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FindingError {
+    /// What kind of failure it is.
+    pub kind: ErrorKind,
+    /// The plugin that failed, for plugin errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// What happened, for people.
+    pub message: String,
+}
+
+impl FindingError {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        FindingError { kind, plugin: None, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for FindingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The kinds of [`FindingError`]; the JSON names are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A CEL expression failed at run time (a missing field, a division by zero, a wrong type).
+    Cel,
+    /// A JSON Schema check could not be run.
+    Schema,
+    /// A plugin used up its fuel.
+    Fuel,
+    /// A plugin tried to grow its memory past its limit.
+    Memory,
+    /// A plugin trapped (a panic, an abort, an out-of-bounds access).
+    Trap,
+    /// A plugin ran past the host's deadline.
+    Deadline,
+    /// A plugin answered something the contract does not allow (too large, an unknown rule id,
+    /// a path that is not a JSON pointer).
+    InvalidOutput,
+    /// A plugin said it could not check the resource (its own `error` result).
+    PluginFailed,
+    /// The host could not run the plugin (every instance slot in use).
+    Unavailable,
 }
 
 /// One evaluated resource.
@@ -81,43 +136,6 @@ pub struct ResourceReport {
     pub policies: Vec<String>,
     /// How many of the report's findings are about it (they follow the previous resource's).
     pub findings: usize,
-}
-
-/// Identity of a resource.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceRef {
-    /// `apiVersion`.
-    pub api_version: String,
-    /// `kind`.
-    pub kind: String,
-    /// `metadata.namespace` (empty when none).
-    pub namespace: String,
-    /// `metadata.name` (or `generateName`).
-    pub name: String,
-}
-
-impl std::fmt::Display for ResourceRef {
-    /// `Kind/namespace/name`, or `Kind/name` for a cluster-scoped object (as tests name them).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.namespace.is_empty() {
-            write!(f, "{}/{}", self.kind, self.name)
-        } else {
-            write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
-        }
-    }
-}
-
-/// A place in an input file.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceRef {
-    /// File name (`<stdin>` for standard input).
-    pub file: String,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
 }
 
 /// An exception's state in one run.
@@ -179,16 +197,6 @@ pub enum Decision {
     Deny,
 }
 
-/// The report in the formats of other tools, for CI systems and clusters. Each takes the
-/// policies the report was made with (`Engine::policies`), for rule descriptions and for the
-/// rules that passed.
-pub mod formats {
-    pub use super::github::github;
-    pub use super::junit::junit;
-    pub use super::policy_report::policy_report;
-    pub use super::sarif::sarif;
-}
-
 impl Report {
     /// Each resource with its findings, in order.
     pub fn by_resource(&self) -> impl Iterator<Item = (&ResourceReport, &[Finding])> {
@@ -204,6 +212,11 @@ impl Report {
     pub fn to_json(&self) -> String {
         // Serialising plain structs of strings and numbers cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The report as compact JSON, one line (for machines: the bindings, the webhook's logs).
+    pub fn to_json_compact(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     pub(crate) fn summarize(resources: usize, findings: &[Finding]) -> (Summary, Decision) {

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde_json::{json, Value};
 
 use super::{Finding, Report, ResourceReport};
-use crate::bundle::PolicyInfo;
+use crate::model::PolicyInfo;
 use crate::model::{Action, Severity};
 
 /// The report as a `v1` `List` of PolicyReports: one `PolicyReport` per namespace and one

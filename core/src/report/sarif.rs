@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{Finding, Report};
-use crate::bundle::PolicyInfo;
+use crate::model::PolicyInfo;
 use crate::model::{Action, Severity};
 
 /// The report as a SARIF 2.1.0 log: one run, every rule of `policies` with its help text, one

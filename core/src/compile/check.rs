@@ -1,7 +1,6 @@
 //! The checks a rule can run. Each kind of check is one implementation of [`Check`].
 
 use std::fmt;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -9,6 +8,7 @@ use serde_json::Value;
 use super::expr::Expr;
 use crate::model::Severity;
 use crate::plugin::{Plugin, Plugins};
+use crate::report::{ErrorKind, FindingError};
 
 /// One way in which a checked value fails its rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,16 +49,18 @@ pub(crate) struct PluginCall<'a> {
     /// The context, as JSON text.
     pub context: String,
     pub now: Timestamp,
+    /// The engine's linked plugins.
+    pub plugins: &'a Plugins,
 }
 
 /// A compiled check. Implementations are immutable and shared across threads.
 pub(crate) trait Check: Send + Sync + fmt::Debug {
     /// The violations of `input`, or why the check could not be evaluated.
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, String>;
+    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError>;
 
-    /// Whether the check needs a [`PluginCall`].
-    fn is_plugin(&self) -> bool {
-        false
+    /// The plugin check this is, if it is one (it then needs a [`PluginCall`]).
+    fn plugin(&self) -> Option<&PluginCheck> {
+        None
     }
 }
 
@@ -83,7 +85,7 @@ impl AssertCheck {
 }
 
 impl Check for AssertCheck {
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, String> {
+    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError> {
         if self.validator.is_valid(input.value) {
             return Ok(Vec::new());
         }
@@ -106,50 +108,56 @@ pub(crate) struct CelCheck {
 }
 
 impl Check for CelCheck {
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, String> {
+    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError> {
         let Some(scope) = input.scope else {
-            return Err("no CEL bindings were prepared for this rule".into());
+            return Err(FindingError::new(ErrorKind::Cel, "no CEL bindings were prepared for this rule"));
         };
         match self.expr.program.execute(scope) {
             Ok(cel::Value::Bool(true)) => Ok(Vec::new()),
             Ok(cel::Value::Bool(false)) => Ok(vec![Violation::at(self.path.clone(), None)]),
-            Ok(other) => Err(format!("`{}` gave {:?}, not a bool", self.expr.source, other.type_of())),
-            Err(e) => Err(format!("`{}` failed: {e}", self.expr.source)),
+            Ok(other) => Err(FindingError::new(
+                ErrorKind::Cel,
+                format!("`{}` gave {:?}, not a bool", self.expr.source, other.type_of()),
+            )),
+            Err(e) => Err(FindingError::new(ErrorKind::Cel, format!("`{}` failed: {e}", self.expr.source))),
         }
     }
 }
 
-/// `plugin`: a WASM plugin of the bundle, with the params the policy gives it.
+/// `plugin`: a WASM plugin the bundle declares, with the params the policy gives it. The plugin
+/// itself is linked when an engine is built; a call finds it in the engine's plugins by name.
 #[derive(Debug)]
 pub(crate) struct PluginCheck {
-    plugin: Arc<Plugin>,
+    pub name: String,
     /// The policy's params with the rule's over them.
-    params: Value,
+    pub params: Value,
     /// The same, as the JSON text the plugin gets when the run overrides nothing.
     params_text: String,
+    /// Whether the rule has params of its own (a params error then points at them).
+    pub in_rule: bool,
 }
 
 type CompileError = (String, String, Option<String>);
 
 impl PluginCheck {
-    /// The check for `plugin: name`, with the params checked against the plugin's schema.
+    /// The check for `plugin: name`, which the bundle must declare.
     pub fn new(
         name: &str,
-        plugins: &Plugins,
+        declared: &[&str],
         policy_params: Option<&Value>,
         rule_params: Option<&Value>,
     ) -> Result<Self, CompileError> {
-        let Some(plugin) = plugins.get(name) else {
-            let help = match crate::error::did_you_mean(name, plugins.keys().map(String::as_str)) {
+        if !declared.contains(&name) {
+            let help = match crate::error::did_you_mean(name, declared.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None if plugins.is_empty() => {
+                None if declared.is_empty() => {
                     "list it under `spec.plugins` of the bundle's `kind: Bundle` document, with its path and sha256"
                         .into()
                 }
-                None => format!("the bundle's plugins are: {}", plugins.keys().cloned().collect::<Vec<_>>().join(", ")),
+                None => format!("the bundle's plugins are: {}", declared.join(", ")),
             };
             return Err(("/plugin".into(), format!("the bundle has no plugin `{name}`"), Some(help)));
-        };
+        }
         let mut params = policy_params.cloned().unwrap_or_else(|| Value::Object(Default::default()));
         if let (Value::Object(base), Some(over)) = (&mut params, rule_params) {
             match over {
@@ -157,36 +165,20 @@ impl PluginCheck {
                 _ => return Err(("/params".into(), "params must be a mapping".into(), None)),
             }
         }
-        Self::checked(plugin, params, rule_params.is_some())
-    }
-
-    #[cfg(feature = "plugins")]
-    fn checked(plugin: &Arc<Plugin>, params: Value, in_rule: bool) -> Result<Self, CompileError> {
-        let field = if in_rule { "/params" } else { "/plugin" };
-        let errors = plugin.params_errors(&params);
-        if let Some((first, _)) = errors.first() {
-            let detail: Vec<String> =
-                errors.iter().map(|(p, m)| if p.is_empty() { m.clone() } else { format!("{p}: {m}") }).collect();
-            return Err((
-                format!("{field}{}", if in_rule { first.as_str() } else { "" }),
-                format!("params do not fit plugin `{}`: {}", plugin.name(), detail.join("; ")),
-                Some(format!("its params schema: {}", plugin.metadata().params_schema)),
-            ));
-        }
         let params_text = params.to_string();
-        Ok(PluginCheck { plugin: plugin.clone(), params, params_text })
-    }
-
-    #[cfg(not(feature = "plugins"))]
-    fn checked(plugin: &Arc<Plugin>, _: Value, _: bool) -> Result<Self, CompileError> {
-        match **plugin {}
+        Ok(PluginCheck { name: name.to_owned(), params, params_text, in_rule: rule_params.is_some() })
     }
 }
 
 impl Check for PluginCheck {
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, String> {
+    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError> {
         let Some(call) = input.call else {
-            return Err("no plugin call was prepared for this rule".into());
+            return Err(FindingError::new(ErrorKind::Unavailable, "no plugin call was prepared for this rule"));
+        };
+        let Some(plugin) = call.plugins.get(&self.name) else {
+            let mut e = FindingError::new(ErrorKind::Unavailable, format!("plugin `{}` is not linked", self.name));
+            e.plugin = Some(self.name.clone());
+            return Err(e);
         };
         let params = match (call.overrides, &self.params) {
             (Some(Value::Object(over)), Value::Object(base)) => {
@@ -196,31 +188,41 @@ impl Check for PluginCheck {
             }
             _ => std::borrow::Cow::Borrowed(self.params_text.as_str()),
         };
-        self.run(call, &params)
+        run(plugin, call, &params)
     }
 
-    fn is_plugin(&self) -> bool {
-        true
+    fn plugin(&self) -> Option<&PluginCheck> {
+        Some(self)
     }
 }
 
-impl PluginCheck {
-    #[cfg(feature = "plugins")]
-    fn run(&self, call: &PluginCall<'_>, params: &str) -> Result<Vec<Violation>, String> {
-        let findings = self.plugin.check(call.resource, params, &call.context, call.now).map_err(|e| e.to_string())?;
-        Ok(findings
-            .into_iter()
-            .map(|f| Violation {
-                path: f.path,
-                detail: Some(format!("plugin {} reports {}", self.plugin.name(), f.rule)),
-                message: Some(f.message),
-                severity: f.severity,
-            })
-            .collect())
-    }
+#[cfg(feature = "plugins")]
+fn run(plugin: &Plugin, call: &PluginCall<'_>, params: &str) -> Result<Vec<Violation>, FindingError> {
+    let findings = plugin.check(call.resource, params, &call.context, call.now).map_err(|e| {
+        use crate::plugin::Cause;
+        let kind = match e.cause {
+            Cause::OutOfFuel { .. } => ErrorKind::Fuel,
+            Cause::MemoryLimit { .. } => ErrorKind::Memory,
+            Cause::Deadline { .. } => ErrorKind::Deadline,
+            Cause::OutputTooLarge { .. } | Cause::Contract(_) => ErrorKind::InvalidOutput,
+            Cause::Failed { .. } => ErrorKind::PluginFailed,
+            Cause::Unavailable(_) => ErrorKind::Unavailable,
+            _ => ErrorKind::Trap,
+        };
+        FindingError { kind, plugin: Some(e.plugin.clone()), message: e.to_string() }
+    })?;
+    Ok(findings
+        .into_iter()
+        .map(|f| Violation {
+            path: f.path,
+            detail: Some(format!("plugin {} reports {}", plugin.name(), f.rule)),
+            message: Some(f.message),
+            severity: f.severity,
+        })
+        .collect())
+}
 
-    #[cfg(not(feature = "plugins"))]
-    fn run(&self, _: &PluginCall<'_>, _: &str) -> Result<Vec<Violation>, String> {
-        match *self.plugin {}
-    }
+#[cfg(not(feature = "plugins"))]
+fn run(plugin: &Plugin, _: &PluginCall<'_>, _: &str) -> Result<Vec<Violation>, FindingError> {
+    match *plugin {}
 }

@@ -1,10 +1,8 @@
 //! The engine: a bundle indexed by kind, evaluated against resources deterministically.
 
-pub(crate) mod check;
-pub(crate) mod expr;
-pub(crate) mod policy;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
 
 use jiff::Timestamp;
@@ -14,27 +12,59 @@ use serde_json::{json, Map, Value};
 use crate::bundle::Bundle;
 use crate::exception::{Exception, Target};
 use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
-use crate::report::{Decision, ExceptionReport, Finding, Report, ResourceRef, ResourceReport};
+use crate::model::ResourceRef;
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::plugin::{self, PluginHost, PluginInfo, Plugins};
+use crate::report::{Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport};
 use crate::resource::Resource;
-use crate::select::{split_api_version, Subject};
-use check::{CheckInput, PluginCall};
-use policy::{Policy, Rule};
+use crate::k8s::{self, split_api_version};
+use crate::select::Subject;
+use crate::compile::check::{CheckInput, PluginCall};
+use crate::compile::expr;
+use crate::compile::policy::{Policy, Rule};
 
 /// What an evaluation may know of the world. Everything time- or cluster-dependent comes in
 /// here, from the caller: the engine reads no clock, environment or network.
-#[derive(Debug, Clone)]
+///
+/// From JSON (as the bindings and the WebAssembly build take it), every field optional but
+/// `now`:
+///
+/// ```
+/// let ctx: paved::Context = serde_json::from_str(r#"{
+///   "now": "2026-06-01T00:00:00Z",
+///   "operation": "UPDATE",
+///   "namespaces": {"payments": {"env": "production"}},
+///   "params": {"platform-baseline": {"registries": ["registry.acme.dev/"]}},
+///   "userInfo": {"username": "alice"}
+/// }"#)?;
+/// assert_eq!(ctx.operation, paved::Operation::Update);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Context {
-    /// The instant exceptions are judged at.
+    /// The instant exceptions are judged at (RFC 3339, or a date meaning 00:00 UTC).
+    #[serde(deserialize_with = "instant")]
     pub now: Timestamp,
     /// The admission operation (`CREATE` for `paved check`).
+    #[serde(default)]
     pub operation: Operation,
     /// Labels of namespaces, by name, for `namespaceSelector`. `Namespace` objects among the
     /// evaluated resources override these with their own labels (they are the newer state).
+    #[serde(default)]
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     /// Parameter overrides by policy name, merged over each policy's `spec.params`.
+    #[serde(default)]
     pub params: BTreeMap<String, Value>,
     /// The requesting user (`request.userInfo`), when known.
+    #[serde(default)]
     pub user_info: Value,
+}
+
+fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    crate::exception::parse_instant(&text).map_err(serde::de::Error::custom)
 }
 
 impl Context {
@@ -48,6 +78,50 @@ impl Context {
             user_info: Value::Null,
         }
     }
+
+    /// A context at an instant given as text: RFC 3339 (`2026-12-31T18:00:00Z`) or a date
+    /// (`2026-12-31`, meaning 00:00 UTC).
+    ///
+    /// ```
+    /// let ctx = paved::Context::parse_at("2026-12-31")?;
+    /// assert_eq!(ctx.now.to_string(), "2026-12-31T00:00:00Z");
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn parse_at(now: &str) -> Result<Self, Error> {
+        crate::exception::parse_instant(now).map(Context::at).map_err(|reason| Error::Input { reason })
+    }
+
+    /// Sets the admission operation.
+    pub fn operation(mut self, operation: Operation) -> Self {
+        self.operation = operation;
+        self
+    }
+
+    /// Sets the labels of namespaces, by name.
+    pub fn namespaces(mut self, namespaces: BTreeMap<String, BTreeMap<String, String>>) -> Self {
+        self.namespaces = namespaces;
+        self
+    }
+
+    /// Adds the labels of namespaces read from files: `Namespace` objects (or a `List` of them,
+    /// as `kubectl get namespaces -o yaml` prints), or a mapping of namespace name to labels
+    /// (`payments: {env: production}`). Reads the files it is given, and nothing else.
+    pub fn read_namespaces<P: Into<PathBuf> + Clone>(mut self, paths: &[P]) -> Result<Self, Error> {
+        self.namespaces.extend(crate::resource::read_namespace_labels(paths)?);
+        Ok(self)
+    }
+
+    /// Sets the parameter overrides of one policy.
+    pub fn params(mut self, policy: &str, params: Value) -> Self {
+        self.params.insert(policy.to_owned(), params);
+        self
+    }
+
+    /// Sets the requesting user (`request.userInfo`).
+    pub fn user_info(mut self, user_info: Value) -> Self {
+        self.user_info = user_info;
+        self
+    }
 }
 
 /// Below this many resources, evaluation stays on the calling thread (an admission request has
@@ -55,17 +129,6 @@ impl Context {
 const PARALLEL_FROM: usize = 16;
 
 static EMPTY_PARAMS: LazyLock<Value> = LazyLock::new(|| json!({}));
-
-/// Pod controllers and where their pod template lives.
-const CONTROLLERS: &[(&str, &str, &str)] = &[
-    ("apps", "Deployment", "/spec/template"),
-    ("apps", "StatefulSet", "/spec/template"),
-    ("apps", "DaemonSet", "/spec/template"),
-    ("apps", "ReplicaSet", "/spec/template"),
-    ("batch", "Job", "/spec/template"),
-    ("batch", "CronJob", "/spec/jobTemplate/spec/template"),
-    ("", "ReplicationController", "/spec/template"),
-];
 
 /// How a policy meets a resource: directly, or through the pod template of a controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,6 +171,10 @@ pub struct Engine {
     policies: Vec<Arc<Policy>>,
     exceptions: Vec<Arc<Exception>>,
     settings: BundleSpec,
+    /// The plugins the bundle declares, compiled and linked.
+    plugins: Plugins,
+    /// What the build had to say without failing (a refused cache, an entry compiled again).
+    notes: Vec<String>,
     /// kind -> policies that may match it, in policy order.
     by_kind: HashMap<String, Vec<(usize, Via)>>,
     /// Policies whose kinds are globs (or empty): checked against every resource.
@@ -119,10 +186,25 @@ const _: () = {
     shareable::<Engine>();
 };
 
-/// Builds an [`Engine`].
+/// Builds an [`Engine`]: merges bundles, then compiles and links the plugins they declare.
+///
+/// ```no_run
+/// use paved::{Bundle, Engine, PluginHost};
+/// let bundle = Bundle::from_str("paved.yaml", &std::fs::read_to_string("paved.yaml")?)?;
+/// let engine = Engine::builder()
+///     .bundle(bundle)
+///     .plugin("registry-allowlist", std::fs::read("registry-allowlist.wasm")?)
+///     .plugin_host(PluginHost::default().instances(32))
+///     .plugin_cache("/var/cache/paved")
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct EngineBuilder {
     bundle: Bundle,
+    plugins: BTreeMap<String, Arc<[u8]>>,
+    host: PluginHost,
+    cache: Option<PathBuf>,
 }
 
 impl EngineBuilder {
@@ -132,12 +214,91 @@ impl EngineBuilder {
         self
     }
 
-    /// Compiles the index. The bundle is already validated, so this cannot fail today; it
-    /// returns a `Result` so that later steps (plugins) can report problems here.
-    pub fn build(self) -> Result<Engine, crate::Error> {
-        Ok(Engine::new(self.bundle))
+    /// Gives the component of a plugin the bundle declares, by its name there. Its sha256 must
+    /// still be the one the bundle pins. Bytes given here win over a file the bundle read.
+    pub fn plugin(mut self, name: &str, component: impl Into<Vec<u8>>) -> Self {
+        self.plugins.insert(name.to_owned(), Arc::from(component.into()));
+        self
+    }
+
+    /// Sets the WebAssembly host's settings (instances, memory, fuel, deadline).
+    pub fn plugin_host(mut self, host: PluginHost) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// Keeps compiled plugins in `dir`, so the next engine does not compile them again. Without
+    /// it, nothing is written or read. The directory must be the user's own and writable by no
+    /// one else, or it is not used (see [`Engine::notes`]); an entry is used only if it is
+    /// what paved wrote for exactly this component and host configuration.
+    pub fn plugin_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache = Some(dir.into());
+        self
+    }
+
+    /// Compiles the plugins, checks each policy's params against its plugin's schema, and
+    /// indexes the policies by kind. Every problem is reported together.
+    pub fn build(self) -> Result<Engine, Error> {
+        let span = tracing::info_span!("engine.build", policies = self.bundle.policies.len());
+        let _enter = span.enter();
+        let mut diags = Diagnostics::default();
+        let mut notes = Vec::new();
+        for name in self.plugins.keys().filter(|n| !self.bundle.plugins.iter().any(|d| d.name == **n)) {
+            diags.push(Diagnostic {
+                file: "<EngineBuilder::plugin>".into(),
+                line: 0,
+                column: 0,
+                pointer: None,
+                message: format!("a component was given for plugin `{name}`, which no bundle declares"),
+                help: Some("declare it under `spec.plugins` of the bundle's `kind: Bundle` document".into()),
+            });
+        }
+        let plugins = plugin::link(
+            &self.bundle.plugins,
+            &self.plugins,
+            &self.host,
+            self.cache.as_deref(),
+            &mut diags,
+            &mut notes,
+        );
+        check_params(&self.bundle, &plugins, &mut diags);
+        for n in &notes {
+            tracing::warn!("{n}");
+        }
+        diags.into_result(Engine::new(self.bundle, plugins, notes))
+    }
+
+    /// Compiles one plugin component on its own, with this builder's host settings and cache,
+    /// and says what it is: for `paved plugin inspect`, and for pinning a new plugin.
+    pub fn inspect_plugin(&self, component: &[u8]) -> Result<PluginInfo, Error> {
+        plugin::inspect(component, &self.host, self.cache.as_deref())
     }
 }
+
+/// Checks the params every plugin rule gives its plugin against the plugin's schema.
+#[cfg(feature = "plugins")]
+fn check_params(bundle: &Bundle, plugins: &Plugins, diags: &mut Diagnostics) {
+    for policy in &bundle.policies {
+        for (i, rule) in policy.rules.iter().enumerate() {
+            let Some(call) = rule.check.plugin() else { continue };
+            let Some(plugin) = plugins.get(&call.name) else { continue };
+            let errors = plugin.params_errors(&call.params);
+            if let Some((first, _)) = errors.first() {
+                let detail: Vec<String> =
+                    errors.iter().map(|(p, m)| if p.is_empty() { m.clone() } else { format!("{p}: {m}") }).collect();
+                let field = if call.in_rule { format!("/params{first}") } else { "/plugin".to_owned() };
+                diags.push(policy.origin.diagnostic(
+                    &format!("/spec/rules/{i}{field}"),
+                    format!("params do not fit plugin `{}`: {}", call.name, detail.join("; ")),
+                    Some(format!("its params schema: {}", plugin.params_schema())),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "plugins"))]
+fn check_params(_: &Bundle, _: &Plugins, _: &mut Diagnostics) {}
 
 impl Engine {
     /// Starts building an engine.
@@ -145,7 +306,7 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    fn new(bundle: Bundle) -> Engine {
+    fn new(bundle: Bundle, plugins: Plugins, notes: Vec<String>) -> Engine {
         let mut by_kind: HashMap<String, Vec<(usize, Via)>> = HashMap::new();
         let mut by_pattern = Vec::new();
         for (i, p) in bundle.policies.iter().enumerate() {
@@ -156,8 +317,8 @@ impl Engine {
                         by_kind.entry(k.to_owned()).or_default().push((i, Via::Direct));
                     }
                     if p.pod_controllers && p.selector.matches_kind("", "v1", "Pod") {
-                        for (_, c, _) in CONTROLLERS {
-                            by_kind.entry((*c).to_owned()).or_default().push((i, Via::Template));
+                        for c in k8s::CONTROLLERS {
+                            by_kind.entry(c.kind.to_owned()).or_default().push((i, Via::Template));
                         }
                     }
                 }
@@ -169,12 +330,25 @@ impl Engine {
             v.dedup();
         }
         Engine {
+            plugins,
+            notes,
             policies: bundle.policies,
             exceptions: bundle.exceptions,
             settings: bundle.settings.unwrap_or_default(),
             by_kind,
             by_pattern,
         }
+    }
+
+    /// What the build had to say without failing: a plugin cache it refused, a cache entry it
+    /// could not trust and compiled again. Also logged at `warn` through `tracing`.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The plugins the engine linked, sorted by name.
+    pub fn plugins(&self) -> Vec<PluginInfo> {
+        self.plugins.values().map(|p| p.info()).collect()
     }
 
     /// Names of the policies, sorted.
@@ -340,7 +514,7 @@ impl Engine {
     ) -> Vec<String> {
         let id = r.identity();
         let (group, version) = split_api_version(&id.api_version);
-        let template_path = CONTROLLERS.iter().find(|(g, c, _)| *g == group && *c == id.kind).map(|(_, _, path)| *path);
+        let template_path = k8s::controller(group, &id.kind).map(|c| c.template);
         let candidates = self.candidates(group, version, &id.kind, template_path.is_some());
         let mut applied = Vec::new();
         if candidates.is_empty() {
@@ -365,12 +539,20 @@ impl Engine {
                         name: &id.name,
                         labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
                     };
-                    p.selector.matches_rest(&subject, ctx.operation, ns_labels)
+                    p.selector.matches_rest(&subject, r.operation(ctx), ns_labels)
                 })
                 .collect();
             if !policies.is_empty() {
                 applied.extend(policies.iter().map(|p| p.name.clone()));
-                let ev = Evaluation { resource: r, id: &id, view, ctx, ns_labels, json: Default::default() };
+                let ev = Evaluation {
+                    resource: r,
+                    id: &id,
+                    view,
+                    ctx,
+                    ns_labels,
+                    plugins: &self.plugins,
+                    json: Default::default(),
+                };
                 ev.run(&policies, out);
             }
         }
@@ -427,10 +609,11 @@ struct View<'a> {
 /// The policies that apply to one view of one resource.
 struct Evaluation<'a> {
     resource: &'a Resource,
-    id: &'a crate::report::ResourceRef,
+    id: &'a ResourceRef,
     view: &'a View<'a>,
     ctx: &'a Context,
     ns_labels: Option<&'a BTreeMap<String, String>>,
+    plugins: &'a Plugins,
     /// The view as JSON text, made once for every plugin rule that checks it whole.
     json: std::cell::OnceCell<String>,
 }
@@ -454,12 +637,12 @@ impl<'a> Evaluation<'a> {
     fn bindings(&self) -> (Value, Value) {
         let (group, version) = split_api_version(&self.id.api_version);
         let request = json!({
-            "operation": self.ctx.operation.as_str(),
+            "operation": self.resource.operation(self.ctx).as_str(),
             "namespace": self.id.namespace,
             "name": self.id.name,
             "kind": { "group": group, "version": version, "kind": self.id.kind },
-            "userInfo": self.ctx.user_info,
-            "dryRun": false,
+            "userInfo": self.resource.user_info(self.ctx),
+            "dryRun": self.resource.admission.as_ref().is_some_and(|a| a.dry_run),
         });
         let namespace =
             json!({ "metadata": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() } });
@@ -539,13 +722,16 @@ impl<'a> Evaluation<'a> {
                 Ok(cel::Value::Bool(true)) => {}
                 Ok(cel::Value::Bool(false)) => return,
                 Ok(other) => {
-                    return self.error(policy, rule, at, format!("`when` gave {:?}, not a bool", other.type_of()), out);
+                    let e = FindingError::new(ErrorKind::Cel, format!("`when` gave {:?}, not a bool", other.type_of()));
+                    return self.error(policy, rule, at, e, out);
                 }
-                Err(e) => return self.error(policy, rule, at, format!("`when` failed: {e}"), out),
+                Err(e) => {
+                    return self.error(policy, rule, at, FindingError::new(ErrorKind::Cel, format!("`when` failed: {e}")), out)
+                }
             }
         }
         let item_json;
-        let call = if rule.check.is_plugin() {
+        let call = if rule.check.plugin().is_some() {
             let resource = if at.is_empty() {
                 self.json.get_or_init(|| self.view.value.to_string()).as_str()
             } else {
@@ -557,6 +743,7 @@ impl<'a> Evaluation<'a> {
                 overrides: self.ctx.params.get(&policy.name),
                 context: self.plugin_context(policy, rule),
                 now: self.ctx.now,
+                plugins: self.plugins,
             })
         } else {
             None
@@ -589,17 +776,17 @@ impl<'a> Evaluation<'a> {
     /// What a plugin is told of the evaluation (the contract's `context`).
     fn plugin_context(&self, policy: &Policy, rule: &Rule) -> String {
         json!({
-            "operation": self.ctx.operation.as_str(),
+            "operation": self.resource.operation(self.ctx).as_str(),
             "now": self.ctx.now.to_string(),
             "namespace": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() },
-            "userInfo": self.ctx.user_info,
+            "userInfo": self.resource.user_info(self.ctx),
             "policy": policy.name,
             "rule": rule.id,
         })
         .to_string()
     }
 
-    fn error(&self, policy: &Policy, rule: &Rule, at: &str, cause: String, out: &mut Vec<(Finding, bool)>) {
+    fn error(&self, policy: &Policy, rule: &Rule, at: &str, cause: FindingError, out: &mut Vec<(Finding, bool)>) {
         let message = format!("rule `{}` could not be evaluated: {cause}", rule.id);
         out.push((self.finding(policy, rule, at, message, None, Some(cause)), self.view.via == Via::Template));
     }
@@ -611,7 +798,7 @@ impl<'a> Evaluation<'a> {
         path: &str,
         message: String,
         detail: Option<String>,
-        error: Option<String>,
+        error: Option<FindingError>,
     ) -> Finding {
         let action = match (&error, policy.failure_policy) {
             (Some(_), FailurePolicy::Ignore) => Action::Warn,
@@ -682,15 +869,13 @@ fn variables<'v>(policy: &Policy, root: &cel::Context<'_, 'v>, params: Option<&'
 /// The name of the container a path goes through, if any: in a pod (`/spec/containers/0/...`)
 /// or in a workload's pod template (`/spec/template/spec/initContainers/1/...`).
 fn container_at(value: &Value, path: &str) -> Option<String> {
-    const LISTS: [&str; 3] = ["/containers/", "/initContainers/", "/ephemeralContainers/"];
-    let (start, list) = LISTS.iter().filter_map(|l| path.find(l).map(|i| (i, *l))).min()?;
-    let prefix = path.get(..start)?;
-    if !matches!(prefix, "/spec" | "/spec/template/spec" | "/spec/jobTemplate/spec/template/spec") {
-        return None;
-    }
-    let rest = path.get(start + list.len()..)?;
-    let index = rest.split('/').next()?;
-    value.pointer(&format!("{prefix}{list}{index}/name"))?.as_str().map(str::to_owned)
+    let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default();
+    let spec = k8s::pod_spec(text("apiVersion"), text("kind"))?;
+    let rest = path.strip_prefix(spec.as_str())?.strip_prefix('/')?;
+    let mut segments = rest.split('/');
+    let list = segments.next().filter(|l| k8s::CONTAINER_LISTS.contains(l))?;
+    let index = segments.next()?;
+    value.pointer(&format!("{spec}/{list}/{index}/name"))?.as_str().map(str::to_owned)
 }
 
 impl Decision {

@@ -14,8 +14,8 @@ use crate::eval::{Context, Engine};
 use crate::exception::parse_instant;
 use crate::load::{self, Origin, Sourced};
 use crate::model::{Outcome, TestDocument};
-use crate::packs::Pack;
-use crate::report::{Finding, Report, ResourceRef};
+use crate::model::ResourceRef;
+use crate::report::{Finding, Report};
 use crate::resource::{self, Resource};
 
 /// A loaded policy test: the policies under test and its cases, validated.
@@ -174,6 +174,16 @@ impl TestSuite {
         diags.into_result(suites)
     }
 
+    /// The tests of a built-in pack (`packs/tests/`): every rule has a case that passes and one
+    /// that fails, which `paved explain` shows as its examples.
+    pub fn of_pack(name: &str) -> Result<Vec<TestSuite>, Error> {
+        let mut out = Vec::new();
+        for (file, text) in crate::packs::Pack::named(name)?.tests() {
+            out.append(&mut TestSuite::from_str(file, text)?);
+        }
+        Ok(out)
+    }
+
     /// The suite's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -318,7 +328,7 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
     };
     let mut bundle = Bundle::default();
     for (i, name) in t.spec.packs.iter().enumerate() {
-        match Pack::named(name).and_then(|p| p.bundle()) {
+        match Bundle::pack(name) {
             Ok(b) => bundle = bundle.merge(b),
             Err(e) => diags.push(origin.diagnostic(&format!("/spec/packs/{i}"), e.to_string(), None)),
         }
@@ -334,7 +344,7 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
     for name in t.spec.params.keys() {
         if !policies.iter().any(|p| &p.name == name) {
             diags.push(origin.diagnostic(
-                &format!("/spec/params/{}", load::yaml::escape_segment(name)),
+                &format!("/spec/params/{}", crate::pointer::escape_segment(name)),
                 format!("no policy `{name}` is loaded"),
                 did_you_mean(name, policies.iter().map(|p| p.name.as_str())).map(|s| format!("did you mean `{s}`?")),
             ));

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::eval::expr::{self, Expr};
+use crate::compile::expr::{self, Expr};
 
 /// The variables every template expression may use.
 const VARIABLES: &[&str] = &["inputs", "path"];
@@ -105,7 +105,7 @@ fn node(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option
             let mut entries = Vec::new();
             let mut ok = true;
             for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "$if") {
-                let here = format!("{at}/{}", crate::load::yaml::escape_segment(k));
+                let here = format!("{at}/{}", crate::pointer::escape_segment(k));
                 if k.starts_with('$') {
                     let help = if matches!(k.as_str(), "$each" | "$as" | "$value") {
                         "`$each` repeats list items and documents; wrap this mapping in a list"
@@ -242,7 +242,7 @@ fn render(n: &Node, at: &str, scope: &cel::Context<'_, '_>) -> Result<Option<Val
             }
             let mut m = Map::new();
             for (k, v) in entries {
-                let here = format!("{at}/{}", crate::load::yaml::escape_segment(k));
+                let here = format!("{at}/{}", crate::pointer::escape_segment(k));
                 if let Some(v) = render(v, &here, scope)? {
                     m.insert(k.clone(), v);
                 }

@@ -9,7 +9,7 @@ use super::expr::{self, Expr, POLICY_VARIABLES};
 use crate::error::Diagnostic;
 use crate::load::Origin;
 use crate::model::{Action, FailurePolicy, ForEach, PolicyDocument, RuleSpec, Severity};
-use crate::plugin::Plugins;
+use crate::pointer::PathPattern;
 use crate::select::Selector;
 
 /// A policy, compiled and ready to evaluate.
@@ -49,77 +49,8 @@ pub(crate) struct Rule {
     pub spec: RuleSpec,
 }
 
-/// One segment of a forEach path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Segment {
-    Key(String),
-    Any,
-}
-
-/// A forEach path: a JSON pointer where `*` is every element.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PathPattern(pub Vec<Segment>);
-
-impl PathPattern {
-    fn parse(text: &str) -> Result<Vec<PathPattern>, String> {
-        if text == "containers" {
-            return Ok(["initContainers", "containers", "ephemeralContainers"]
-                .iter()
-                .map(|c| PathPattern(vec![Segment::Key("spec".into()), Segment::Key((*c).into()), Segment::Any]))
-                .collect());
-        }
-        let Some(rest) = text.strip_prefix('/') else {
-            return Err(format!(
-                "forEach path `{text}` must be a JSON pointer such as `/spec/volumes/*`, or `containers`"
-            ));
-        };
-        let segments = rest
-            .split('/')
-            .map(|s| match s {
-                "*" => Segment::Any,
-                s => Segment::Key(s.replace("~1", "/").replace("~0", "~")),
-            })
-            .collect();
-        Ok(vec![PathPattern(segments)])
-    }
-
-    /// Every value the pattern reaches in `root`, with its JSON pointer.
-    pub fn visit<'v>(&self, root: &'v Value, out: &mut Vec<(String, &'v Value)>) {
-        fn go<'v>(segs: &[Segment], v: &'v Value, at: String, out: &mut Vec<(String, &'v Value)>) {
-            let Some((first, rest)) = segs.split_first() else {
-                out.push((at, v));
-                return;
-            };
-            match (first, v) {
-                (Segment::Key(k), Value::Object(m)) => {
-                    if let Some(child) = m.get(k) {
-                        go(rest, child, format!("{at}/{}", crate::load::yaml::escape_segment(k)), out);
-                    }
-                }
-                (Segment::Key(k), Value::Array(a)) => {
-                    if let Some(child) = k.parse::<usize>().ok().and_then(|i| a.get(i)) {
-                        go(rest, child, format!("{at}/{k}"), out);
-                    }
-                }
-                (Segment::Any, Value::Array(a)) => {
-                    for (i, child) in a.iter().enumerate() {
-                        go(rest, child, format!("{at}/{i}"), out);
-                    }
-                }
-                (Segment::Any, Value::Object(m)) => {
-                    for (k, child) in m {
-                        go(rest, child, format!("{at}/{}", crate::load::yaml::escape_segment(k)), out);
-                    }
-                }
-                _ => {}
-            }
-        }
-        go(&self.0, root, String::new(), out);
-    }
-}
-
 /// Compiles one policy, collecting every problem.
-pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &Plugins) -> Result<Policy, Vec<Diagnostic>> {
+pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -> Result<Policy, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
 
@@ -195,7 +126,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &Plugins) 
 
 type RuleErrors = Vec<(String, String, Option<String>)>;
 
-fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &Plugins) -> Result<Rule, RuleErrors> {
+fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &[&str]) -> Result<Rule, RuleErrors> {
     let mut errs: RuleErrors = Vec::new();
     let cel = |field: &str, src: &Option<String>, errs: &mut RuleErrors| -> Option<Expr> {
         let src = src.as_ref()?;
