@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use paved::{Bundle, Context, Decision, Engine, Error, Resource};
+use paved::{Bundle, Context, Decision, Engine, Error, Operation, Resource};
 
 use crate::{fail, instant, outcome, output, print, print_with, usage};
 
@@ -38,6 +38,10 @@ pub struct CheckArgs {
     /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
     #[arg(long)]
     now: Option<String>,
+    /// The admission operation plain manifests are judged for (a captured AdmissionReview or
+    /// AdmissionRequest is judged for its own).
+    #[arg(long, value_enum, default_value_t = OperationArg::Create)]
+    operation: OperationArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -62,6 +66,15 @@ enum Format {
     PolicyReport,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "UPPER")]
+enum OperationArg {
+    Create,
+    Update,
+    Delete,
+    Connect,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
     /// Fail when something is denied.
@@ -74,7 +87,12 @@ enum FailOn {
 
 pub fn run(args: CheckArgs) -> ExitCode {
     let mut ctx = match instant(args.now.as_deref()) {
-        Ok(now) => Context::at(now),
+        Ok(now) => Context::at(now).operation(match args.operation {
+            OperationArg::Create => Operation::Create,
+            OperationArg::Update => Operation::Update,
+            OperationArg::Delete => Operation::Delete,
+            OperationArg::Connect => Operation::Connect,
+        }),
         Err(e) => return usage(&e),
     };
     for set in &args.sets {
@@ -89,8 +107,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
     }
     if !args.namespace_labels.is_empty() {
-        match paved::read_namespace_labels(&args.namespace_labels) {
-            Ok(labels) => ctx.namespaces = labels,
+        match ctx.read_namespaces(&args.namespace_labels) {
+            Ok(c) => ctx = c,
             Err(e) => return fail(&e),
         }
     }
@@ -98,15 +116,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    let names: Vec<&str> = engine.policy_names().collect();
-    if let Some(p) = ctx.params.keys().find(|p| !names.contains(&p.as_str())) {
-        let hint = paved::did_you_mean(p, names.iter().copied())
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
-        return usage(&format!(
-            "--set names policy `{p}`, which is not loaded{hint}; the policies are: {}",
-            names.join(", ")
-        ));
+    for note in engine.notes() {
+        eprintln!("warning: {note}");
+    }
+    if let Err(e) = engine.check_context(&ctx) {
+        let names: Vec<&str> = engine.policy_names().collect();
+        return usage(&format!("--set: {e}; the policies are: {}", names.join(", ")));
     }
     let resources = match read_resources(&args.paths) {
         Ok(r) => r,
@@ -142,13 +157,14 @@ fn finish(written: ExitCode, report: &paved::Report, fail_on: FailOn) -> ExitCod
 /// exceptions.
 fn engine(args: &CheckArgs) -> Result<Engine, Error> {
     let mut builder = Engine::builder();
-    let packs: Vec<&str> = if args.packs.is_empty() && args.bundles.is_empty() {
-        paved::DEFAULT_PACKS.to_vec()
-    } else {
-        args.packs.iter().map(String::as_str).collect()
-    };
-    for name in packs {
-        builder = builder.bundle(paved::Pack::named(name)?.bundle()?);
+    if args.packs.is_empty() && args.bundles.is_empty() {
+        builder = builder.bundle(Bundle::defaults()?);
+    }
+    for name in &args.packs {
+        builder = builder.bundle(Bundle::pack(name)?);
+    }
+    if let Some(dir) = crate::plugin::cache_dir() {
+        builder = builder.plugin_cache(dir);
     }
     for b in &args.bundles {
         builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b))?);

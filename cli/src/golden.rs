@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use paved::golden;
 use paved::{Bundle, Context, Error};
 
 use crate::check::{exceptions_at, read_resources};
@@ -97,7 +96,7 @@ struct Bundles {
 impl Bundles {
     /// The built-in golden paths with the bundles' merged over them.
     fn load(&self) -> Result<Bundle, Error> {
-        let mut bundle = golden::builtin()?;
+        let mut bundle = Bundle::golden_paths_builtin()?;
         for b in &self.bundles {
             bundle = bundle.merge(Bundle::from_paths(std::slice::from_ref(b))?);
         }
@@ -161,7 +160,7 @@ pub fn render(args: RenderArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     if let Some(d) = path.deprecation() {
-        let now = paved::Timestamp::now();
+        let now = jiff::Timestamp::now();
         let _ = writeln!(std::io::stderr(), "warning: {}", output::deprecation(&path.id(), d, path.is_sunset(now)));
     }
     let rendered = match path.render_text(&file, &text, &bundle) {
@@ -170,7 +169,7 @@ pub fn render(args: RenderArgs) -> ExitCode {
     };
     match args.format {
         RenderFormat::Yaml => {
-            let docs: Vec<String> = rendered.manifests.iter().map(paved::to_yaml).collect();
+            let docs: Vec<String> = rendered.manifests.iter().map(paved::formats::yaml).collect();
             print(&format!("# Rendered by paved from {}\n---\n{}", rendered.golden_path, docs.join("---\n")))
         }
         RenderFormat::Json => {
@@ -190,7 +189,7 @@ pub fn conform(args: ConformArgs) -> ExitCode {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
-    let result = golden::conform(&bundle, &resources, &ctx);
+    let result = paved::GoldenPath::conform(&bundle, &resources, &ctx);
     let written = match args.format {
         Format::Json => print(&pretty(&result)),
         Format::Human => print_with(|out| output::conformance(out, &result, args.verbose, stdout_color())),
@@ -203,16 +202,16 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (from, inputs) = match golden::inputs_of(&file, &text, args.from.as_deref()) {
+    let (from, inputs) = match paved::GoldenPath::inputs_of(&file, &text, args.from.as_deref()) {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
-    let upgrade = match golden::upgrade(&bundle, &from, &inputs, &args.to) {
+    let upgrade = match paved::GoldenPath::upgrade(&bundle, &from, &inputs, &args.to) {
         Ok(u) => u,
         Err(e) => return failed(&e),
     };
     if let Some(path) = &args.write {
-        if let Err(e) = std::fs::write(path, paved::to_yaml(&upgrade.inputs)) {
+        if let Err(e) = std::fs::write(path, paved::formats::yaml(&upgrade.inputs)) {
             return usage(&format!("cannot write {}: {e}", path.display()));
         }
     }
@@ -231,7 +230,7 @@ pub fn outdated(args: OutdatedArgs) -> ExitCode {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
-    let fleet = golden::outdated(&bundle, &resources, now);
+    let fleet = paved::GoldenPath::outdated(&bundle, &resources, now);
     let written = match args.format {
         Format::Json => print(&pretty(&fleet)),
         Format::Human => print_with(|out| output::fleet(out, &fleet, stdout_color())),

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use paved::{Bundle, Engine, Error, Timestamp};
+use jiff::Timestamp;
+use paved::{Bundle, Engine, Error};
 
 /// Exit codes: 0 passed, 1 a policy (or test, or exception) failure, 2 a usage, load or input
 /// error.
@@ -21,7 +22,7 @@ const EXIT_ERROR: u8 = 2;
 
 /// The version, and the plugin contract this build speaks (`paved --version`).
 static LONG_VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let contract = paved::plugin::CONTRACT.unwrap_or("none (this build has no plugin host)");
+    let contract = paved::plugin_contract().unwrap_or("none (this build has no plugin host)");
     format!("{}\nplugin contract: {contract}", env!("CARGO_PKG_VERSION"))
 });
 
@@ -253,7 +254,7 @@ fn usage(message: &str) -> ExitCode {
 
 /// `--now`, or the current time.
 fn instant(now: Option<&str>) -> Result<Timestamp, String> {
-    now.map_or_else(|| Ok(Timestamp::now()), |s| paved::parse_instant(s).map_err(|e| format!("--now: {e}")))
+    now.map_or_else(|| Ok(Timestamp::now()), |s| paved::Context::parse_at(s).map(|c| c.now).map_err(|e| format!("--now: {e}")))
 }
 
 /// Writes `text` to standard output; a closed pipe is not an error worth a panic.
@@ -297,7 +298,7 @@ fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat)
         Err(e) => return usage(&e),
     };
     let here = [PathBuf::from(".")];
-    let suites = match paved::TestSuite::from_paths(if paths.is_empty() { &here[..] } else { paths }) {
+    let suites = match paved::testing::TestSuite::from_paths(if paths.is_empty() { &here[..] } else { paths }) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
@@ -307,10 +308,10 @@ fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat)
     let reports: Vec<_> = suites.iter().map(|s| s.run(now)).collect();
     let written = match format {
         TestFormat::Json => print(&pretty(&reports)),
-        TestFormat::Junit => print(&paved::suite::junit(&reports)),
+        TestFormat::Junit => print(&paved::formats::test_junit(&reports)),
         TestFormat::Human => print_with(|text| output::tests(text, &reports, verbose, stdout_color())),
     };
-    outcome(written, !reports.iter().all(paved::suite::SuiteReport::passed))
+    outcome(written, !reports.iter().all(paved::testing::SuiteReport::passed))
 }
 
 fn exceptions(paths: &[PathBuf], now: Option<&str>, expiring: Option<&str>, format: ListFormat) -> ExitCode {
@@ -364,64 +365,36 @@ fn parse_span(s: &str) -> Result<jiff::SignedDuration, String> {
 }
 
 fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
-    let mut sources: Vec<(String, Bundle, Vec<paved::TestSuite>)> = Vec::new();
-    let packs: Vec<&paved::Pack> = if only.is_empty() {
-        paved::PACKS.iter().collect()
-    } else {
-        match only.iter().map(|n| paved::Pack::named(n)).collect::<Result<_, _>>() {
-            Ok(p) => p,
-            Err(e) => return fail(&e),
-        }
-    };
+    let mut sources: Vec<(String, Bundle, Vec<paved::testing::TestSuite>)> = Vec::new();
+    let packs: Vec<&str> =
+        if only.is_empty() { Bundle::packs().map(|p| p.name).collect() } else { only.iter().map(String::as_str).collect() };
     for pack in packs {
-        match pack.bundle().and_then(|b| pack.tests().map(|t| (b, t))) {
-            Ok((b, t)) => sources.push((format!("pack {}", pack.name), b, t)),
+        match Bundle::pack(pack).and_then(|b| paved::testing::TestSuite::of_pack(pack).map(|t| (b, t))) {
+            Ok((b, t)) => sources.push((format!("pack {pack}"), b, t)),
             Err(e) => return fail(&e),
         }
     }
     for path in bundles {
         let loaded = Bundle::from_paths(std::slice::from_ref(path))
-            .and_then(|b| paved::TestSuite::from_paths(std::slice::from_ref(path)).map(|t| (b, t)));
+            .and_then(|b| paved::testing::TestSuite::from_paths(std::slice::from_ref(path)).map(|t| (b, t)));
         match loaded {
             Ok((b, t)) => sources.push((format!("bundle {}", path.display()), b, t)),
             Err(e) => return fail(&e),
         }
     }
-    let (policy_name, rule_id) = match query.split_once('/') {
-        Some((p, r)) => (Some(p), r),
-        None => (None, query),
-    };
     // By policy name: the same policy in several packs (restricted includes baseline) is one.
     let mut found = std::collections::BTreeMap::new();
     for (origin, bundle, tests) in &sources {
-        for p in bundle.policies() {
-            let rules: Vec<paved::RuleInfo> = match policy_name {
-                Some(pn) if pn != p.name => Vec::new(),
-                None if rule_id == p.name => p.rules.clone(),
-                _ => p.rules.iter().filter(|x| x.id == rule_id).cloned().collect(),
-            };
-            if !rules.is_empty() {
-                found.entry(p.name.clone()).or_insert((origin, p, rules, tests));
-            }
+        for (p, rules) in bundle.lookup(query).unwrap_or_default() {
+            found.entry(p.name.clone()).or_insert((origin, p, rules, tests));
         }
     }
     let hits: Vec<_> = found.into_values().collect();
     match hits.as_slice() {
         [] => {
-            // Every name a query may use: policies, rule ids and POLICY/RULE.
-            let names: Vec<String> = sources
-                .iter()
-                .flat_map(|(_, b, _)| b.policies())
-                .flat_map(|p| {
-                    let rules: Vec<String> =
-                        p.rules.iter().flat_map(|r| [r.id.clone(), format!("{}/{}", p.name, r.id)]).collect();
-                    std::iter::once(p.name).chain(rules)
-                })
-                .collect();
-            let rule_names = names.iter().map(String::as_str);
-            let hint =
-                paved::did_you_mean(query, rule_names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-            usage(&format!("no rule or policy `{query}` in the built-in packs or the given bundles{hint}"))
+            let all = sources.iter().fold(Bundle::default(), |all, (_, b, _)| all.merge(b.clone()));
+            let why = all.lookup(query).err().map(|e| e.to_string()).unwrap_or_default();
+            usage(&format!("{why} in the built-in packs or the given bundles"))
         }
         [(origin, policy, rules, tests)] => {
             print_with(|text| output::explain(text, origin, policy, rules, tests, stdout_color()))
@@ -438,8 +411,8 @@ fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
 
 fn packs(format: ListFormat) -> ExitCode {
     let mut listed = Vec::new();
-    for pack in paved::PACKS {
-        match pack.bundle() {
+    for pack in Bundle::packs() {
+        match Bundle::pack(pack.name) {
             Ok(b) => listed.push((pack, b.policies())),
             Err(e) => return fail(&e),
         }
@@ -448,7 +421,7 @@ fn packs(format: ListFormat) -> ExitCode {
         ListFormat::Json => {
             let v: Vec<_> = listed
                 .iter()
-                .map(|(p, policies)| serde_json::json!({"name": p.name, "description": p.description, "default": paved::DEFAULT_PACKS.contains(&p.name), "policies": policies}))
+                .map(|(p, policies)| serde_json::json!({"name": p.name, "description": p.description, "default": p.default, "policies": policies}))
                 .collect();
             print(&pretty(&v))
         }
@@ -459,16 +432,16 @@ fn packs(format: ListFormat) -> ExitCode {
 fn schema(kind: Option<&str>) -> ExitCode {
     let kinds: Vec<&str> = match kind {
         Some(k) => vec![k],
-        None => paved::model::KINDS.to_vec(),
+        None => paved::KINDS.to_vec(),
     };
     let mut all = serde_json::Map::new();
     for k in &kinds {
-        match paved::model::json_schema(k) {
+        match paved::document_schema(k) {
             Some(s) => {
                 all.insert((*k).to_owned(), s);
             }
             None => {
-                return usage(&format!("no document kind `{k}`; the kinds are: {}", paved::model::KINDS.join(", ")))
+                return usage(&format!("no document kind `{k}`; the kinds are: {}", paved::KINDS.join(", ")))
             }
         }
     }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use paved::golden;
-use paved::{Action, Error, ExceptionStatus, Report, Timestamp};
+use jiff::Timestamp;
+use paved::{Action, Error, ExceptionStatus, Report};
 
 struct Paint(bool);
 
@@ -113,9 +114,9 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
 }
 
 /// The built-in packs, their policies and rules.
-pub fn packs(out: &mut impl Write, packs: &[(&paved::Pack, Vec<paved::PolicyInfo>)]) -> io::Result<()> {
+pub fn packs(out: &mut impl Write, packs: &[(paved::PackInfo, Vec<paved::PolicyInfo>)]) -> io::Result<()> {
     for (pack, policies) in packs {
-        let default = if paved::DEFAULT_PACKS.contains(&pack.name) { " (default)" } else { "" };
+        let default = if pack.default { " (default)" } else { "" };
         writeln!(out, "{}{default}\n  {}", pack.name, pack.description)?;
         for p in policies {
             writeln!(out, "  policy {} {} [{}]", p.name, p.version, word_of(p.action))?;
@@ -182,7 +183,7 @@ pub fn error(e: &Error, color: bool) {
 /// with `verbose`), and a summary.
 pub fn tests(
     out: &mut impl Write,
-    reports: &[paved::suite::SuiteReport],
+    reports: &[paved::testing::SuiteReport],
     verbose: bool,
     color: bool,
 ) -> io::Result<()> {
@@ -290,11 +291,11 @@ pub fn explain(
     origin: &str,
     policy: &paved::PolicyInfo,
     rules: &[paved::RuleInfo],
-    tests: &[paved::TestSuite],
+    tests: &[paved::testing::TestSuite],
     color: bool,
 ) -> io::Result<()> {
     let p = Paint(color);
-    let examples: Vec<paved::suite::Example> = tests.iter().flat_map(paved::TestSuite::examples).collect();
+    let examples: Vec<paved::testing::Example> = tests.iter().flat_map(paved::testing::TestSuite::examples).collect();
     let mut kinds = if policy.kinds.is_empty() { "every kind".to_owned() } else { policy.kinds.join(", ") };
     if policy.pod_controllers {
         kinds.push_str(
@@ -330,7 +331,7 @@ pub fn explain(
         }
         let yaml = |out: &mut dyn Write, title: &str, value: &serde_json::Value| -> io::Result<()> {
             writeln!(out, "  {title}:")?;
-            paved::to_yaml(value).lines().try_for_each(|l| writeln!(out, "    {l}"))
+            paved::formats::yaml(value).lines().try_for_each(|l| writeln!(out, "    {l}"))
         };
         if let Some(a) = &rule.assert {
             yaml(out, "assert (JSON Schema)", a)?;
@@ -345,18 +346,18 @@ pub fn explain(
             writeln!(out, "\n{}\n  {h}", p.bold("How to fix it"))?;
         }
         let about =
-            |e: &&paved::suite::Example| e.policy == policy.name && e.rule.as_ref().is_none_or(|r| r == &rule.id);
+            |e: &&paved::testing::Example| e.policy == policy.name && e.rule.as_ref().is_none_or(|r| r == &rule.id);
         // Cases about this rule alone make the clearest examples.
-        let pick = |result: paved::Outcome| {
+        let pick = |result: paved::testing::Outcome| {
             let mut found: Vec<_> = examples.iter().filter(about).filter(|e| e.result == result).collect();
             found.sort_by_key(|e| (!e.focused, e.rule.is_none()));
             found.first().copied()
         };
-        let (bad, good) = (pick(paved::Outcome::Fail), pick(paved::Outcome::Pass));
+        let (bad, good) = (pick(paved::testing::Outcome::Fail), pick(paved::testing::Outcome::Pass));
         for (title, e) in [("Bad example (fails the rule)", bad), ("Good example (passes)", good)] {
             if let Some(e) = e {
                 writeln!(out, "\n{} {}", p.bold(title), p.dim(&format!("— test case `{}`", e.case)))?;
-                for l in paved::to_yaml(&e.resource).lines() {
+                for l in paved::formats::yaml(&e.resource).lines() {
                     writeln!(out, "  {l}")?;
                 }
             }
@@ -376,7 +377,7 @@ pub fn explain(
                 "expires": "YYYY-MM-DD",
             },
         });
-        for l in paved::to_yaml(&template).lines() {
+        for l in paved::formats::yaml(&template).lines() {
             writeln!(out, "  {l}")?;
         }
         writeln!(out)?;
@@ -385,7 +386,7 @@ pub fn explain(
 }
 
 /// A deprecation notice: `web-service@1.0.0 is deprecated since …, sunset …; use …`.
-pub fn deprecation(id: &str, d: &paved::model::Deprecation, sunset: bool) -> String {
+pub fn deprecation(id: &str, d: &paved::golden::Deprecation, sunset: bool) -> String {
     let mut s = format!("{id} is deprecated");
     if let Some(since) = &d.since {
         s += &format!(" since {since}");
@@ -570,7 +571,8 @@ pub fn upgrade(out: &mut impl Write, u: &golden::Upgrade, color: bool) -> io::Re
     }
     let (b, a) = (u.requests.before, u.requests.after);
     writeln!(out, "\n{}", p.bold("requests (at the declared replicas)"))?;
-    let show: [fn(u64) -> String; 2] = [golden::format_cpu, golden::format_memory];
+    let show: [fn(u64) -> String; 2] =
+        [|m| golden::Requests::new(m, 0).cpu(), |b| golden::Requests::new(0, b).memory()];
     let rows = [("cpu", b.cpu_millis, a.cpu_millis), ("memory", b.memory_bytes, a.memory_bytes)];
     for ((what, before, after), show) in rows.into_iter().zip(show) {
         let delta = match after.cmp(&before) {
@@ -581,7 +583,7 @@ pub fn upgrade(out: &mut impl Write, u: &golden::Upgrade, color: bool) -> io::Re
         writeln!(out, "    {what:<7} {} → {} ({delta})", show(before), show(after))?;
     }
     writeln!(out, "\n{}", p.bold("new inputs"))?;
-    for line in paved::to_yaml(&u.inputs).lines() {
+    for line in paved::formats::yaml(&u.inputs).lines() {
         writeln!(out, "    {line}")?;
     }
     Ok(())

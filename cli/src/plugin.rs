@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use paved::plugin::{Limits, Plugin};
-
 use crate::{pretty, print, print_with, usage, ListFormat};
 
 #[derive(clap::Args)]
@@ -21,52 +19,71 @@ pub struct InspectArgs {
     format: ListFormat,
 }
 
+/// Where the CLI keeps compiled plugins: `$PAVED_CACHE_DIR` (empty: no cache), else
+/// `$XDG_CACHE_HOME/paved/plugins`, else `$HOME/.cache/paved/plugins`. The library keeps none
+/// unless asked; the CLI asks.
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("PAVED_CACHE_DIR") {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("paved").join("plugins"))
+}
+
 pub fn inspect(args: InspectArgs) -> ExitCode {
-    let name = args.path.file_stem().map_or_else(|| "plugin".into(), |s| s.to_string_lossy().replace('_', "-"));
-    let mut loader = Plugin::loader(&name);
-    if args.no_cache {
-        loader = loader.cache_dir(None);
+    let bytes = match std::fs::read(&args.path) {
+        Ok(b) => b,
+        Err(e) => return usage(&format!("cannot read {}: {e}", args.path.display())),
+    };
+    let mut builder = paved::Engine::builder();
+    if let Some(dir) = cache_dir().filter(|_| !args.no_cache) {
+        builder = builder.plugin_cache(dir);
     }
     let started = Instant::now();
-    let plugin = match loader.file(&args.path) {
+    let info = match builder.inspect_plugin(&bytes) {
         Ok(p) => p,
         Err(e) => return usage(&e.to_string()),
     };
     let millis = started.elapsed().as_secs_f64() * 1000.0;
-    let how = if plugin.from_cache() { "loaded from the compiled-code cache" } else { "compiled" };
-    let m = plugin.metadata();
+    if let Some(why) = &info.recompiled {
+        eprintln!("warning: {why}");
+    }
+    let how = if info.from_cache { "loaded from the compiled-code cache" } else { "compiled" };
     match args.format {
         ListFormat::Json => print(&pretty(&serde_json::json!({
             "path": args.path,
-            "sha256": plugin.sha256(),
-            "contract": paved::plugin::CONTRACT,
-            "metadata": m,
-            "load": { "fromCache": plugin.from_cache(), "millis": millis },
+            "sha256": info.sha256,
+            "contract": info.contract,
+            "metadata": {
+                "name": info.name,
+                "version": info.version,
+                "description": info.description,
+                "rules": info.rules,
+                "params_schema": info.params_schema,
+            },
+            "load": { "fromCache": info.from_cache, "millis": millis },
         }))),
         ListFormat::Human => print_with(|out| {
             use std::io::Write;
-            let limits = Limits::default();
-            writeln!(out, "{} {} — {}", m.name, m.version, m.description)?;
-            writeln!(out, "  sha256:   {}", plugin.sha256())?;
-            writeln!(out, "  contract: {}", paved::plugin::CONTRACT.unwrap_or("none"))?;
+            let (fuel, memory, output) = info.limits;
+            writeln!(out, "{} {} — {}", info.name, info.version, info.description)?;
+            writeln!(out, "  sha256:   {}", info.sha256)?;
+            writeln!(out, "  contract: {}", info.contract)?;
             writeln!(out, "  load:     {how} in {millis:.1} ms")?;
             writeln!(out, "  rules:")?;
-            for (id, description) in &m.rules {
+            for (id, description) in &info.rules {
                 writeln!(out, "    {id}: {description}")?;
             }
-            writeln!(out, "  params schema: {}", m.params_schema)?;
+            writeln!(out, "  params schema: {}", info.params_schema)?;
             writeln!(out, "\nPin it in a Bundle (limits shown are the defaults):")?;
             writeln!(out, "  plugins:")?;
-            writeln!(out, "    - name: {}", m.name)?;
+            writeln!(out, "    - name: {}", info.name)?;
             writeln!(out, "      path: {}", args.path.display())?;
-            writeln!(out, "      sha256: \"{}\"", plugin.sha256())?;
-            writeln!(
-                out,
-                "      limits: {{ fuel: {}, memory: {}Mi, output: {}Ki }}",
-                limits.fuel,
-                limits.memory >> 20,
-                limits.output >> 10
-            )
+            writeln!(out, "      sha256: \"{}\"", info.sha256)?;
+            writeln!(out, "      limits: {{ fuel: {fuel}, memory: {}Mi, output: {}Ki }}", memory >> 20, output >> 10)
         }),
     }
 }

@@ -266,6 +266,41 @@ impl Bundle {
         infos(&self.policies)
     }
 
+    /// The policies and rules a query names: a policy (`pod-security-baseline`), a rule id
+    /// (`host-namespaces`) or both (`POLICY/RULE`). Nothing found is an error with the closest
+    /// name as did-you-mean.
+    pub fn lookup(&self, query: &str) -> Result<Vec<(PolicyInfo, Vec<RuleInfo>)>, Error> {
+        let (policy_name, rule_id) = match query.split_once('/') {
+            Some((p, r)) => (Some(p), r),
+            None => (None, query),
+        };
+        let mut found = Vec::new();
+        for p in self.policies() {
+            let rules: Vec<RuleInfo> = match policy_name {
+                Some(pn) if pn != p.name => Vec::new(),
+                None if rule_id == p.name => p.rules.clone(),
+                _ => p.rules.iter().filter(|x| x.id == rule_id).cloned().collect(),
+            };
+            if !rules.is_empty() {
+                found.push((p, rules));
+            }
+        }
+        if found.is_empty() {
+            let names: Vec<String> = self
+                .policies()
+                .into_iter()
+                .flat_map(|p| {
+                    let rules: Vec<String> =
+                        p.rules.iter().flat_map(|r| [r.id.clone(), format!("{}/{}", p.name, r.id)]).collect();
+                    std::iter::once(p.name).chain(rules)
+                })
+                .collect();
+            let suggestion = did_you_mean(query, names.iter().map(String::as_str)).map(str::to_owned);
+            return Err(Error::Unknown { what: "rule or policy", name: query.to_owned(), suggestion });
+        }
+        Ok(found)
+    }
+
     /// A bundle of just the policy `name`, if there is one.
     pub(crate) fn only(&self, name: &str) -> Option<Bundle> {
         let p = self.policies.iter().find(|p| p.name == name)?;

@@ -130,6 +130,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A name that nothing loaded has: a policy in a context's params, a rule to explain.
+    #[error("there is no {what} `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    Unknown {
+        /// What kind of thing was named.
+        what: &'static str,
+        /// The name asked for.
+        name: String,
+        /// The closest existing name.
+        suggestion: Option<String>,
+    },
     /// A built-in pack that does not exist was asked for.
     #[error("there is no built-in pack `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     UnknownPack {
@@ -151,7 +161,7 @@ impl Error {
 }
 
 /// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(word, c), c))

@@ -367,6 +367,19 @@ impl Engine {
         self.exceptions.iter().map(|e| self.exception_report(e, now, None)).collect()
     }
 
+    /// Checks that a context names only loaded policies in its params (a typo there would
+    /// otherwise change nothing, silently).
+    pub fn check_context(&self, ctx: &Context) -> Result<(), Error> {
+        match ctx.params.keys().find(|p| !self.policies.iter().any(|x| x.name == **p)) {
+            None => Ok(()),
+            Some(p) => Err(Error::Unknown {
+                what: "loaded policy",
+                name: p.clone(),
+                suggestion: crate::error::did_you_mean(p, self.policy_names()).map(str::to_owned),
+            }),
+        }
+    }
+
     /// Evaluates `resources` at `ctx`. The same inputs give the same report, whatever the order
     /// of policies, files or keys.
     pub fn evaluate(&self, resources: &[Resource], ctx: &Context) -> Report {

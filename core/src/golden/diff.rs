@@ -153,6 +153,11 @@ pub struct Requests {
 }
 
 impl Requests {
+    /// Requests of `cpu_millis` millicores and `memory_bytes` bytes.
+    pub fn new(cpu_millis: u64, memory_bytes: u64) -> Self {
+        Requests { cpu_millis, memory_bytes }
+    }
+
     /// The CPU as Kubernetes writes it: `750m`, or `2` for whole cores.
     pub fn cpu(&self) -> String {
         k8s::format_cpu(self.cpu_millis)

@@ -152,7 +152,7 @@ impl GoldenPath {
     /// The golden path version (`NAME@VERSION`) and inputs of a service, from a file holding
     /// either its rendered manifests (their annotations name both) or its inputs, which need
     /// `from`.
-    pub fn read_inputs(file: &str, text: &str, from: Option<&str>) -> Result<(String, Value), Error> {
+    pub fn inputs_of(file: &str, text: &str, from: Option<&str>) -> Result<(String, Value), Error> {
         read_inputs(file, text, from)
     }
 }

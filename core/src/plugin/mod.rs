@@ -267,7 +267,7 @@ impl fmt::Display for Cause {
 pub(crate) type Plugins = std::collections::BTreeMap<String, std::sync::Arc<Plugin>>;
 
 /// A plugin a bundle declares: its entry checked, its component not yet compiled.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Declared {
     pub name: String,
     /// The component's path, relative to the Bundle document's file.
@@ -282,6 +282,17 @@ pub(crate) struct Declared {
     pub index: usize,
     /// The component, when the bundle was read from its files.
     pub bytes: Option<std::sync::Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for Declared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Declared")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("sha256", &self.sha256)
+            .field("read", &self.bytes.as_ref().map(|b| b.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Declared {

@@ -2,13 +2,14 @@
 //! and outdated (the fleet report), on the built-in golden paths.
 
 use paved::golden::{self, ChangeKind, DeviationKind, Lag};
-use paved::{Bundle, Context, Error, Resource, Timestamp};
+use jiff::Timestamp;
+use paved::{Bundle, Context, Error, Resource};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
 fn builtin() -> Bundle {
-    golden::builtin().unwrap()
+    paved::Bundle::golden_paths_builtin().unwrap()
 }
 
 fn checkout() -> Value {
@@ -18,7 +19,7 @@ fn checkout() -> Value {
 
 /// The manifests as a file of YAML documents, read back as resources (as `paved conform` reads them).
 fn as_file(manifests: &[Value]) -> Vec<Resource> {
-    let text: Vec<String> = manifests.iter().map(paved::to_yaml).collect();
+    let text: Vec<String> = manifests.iter().map(paved::formats::yaml).collect();
     Resource::from_str("live.yaml", &text.join("---\n")).unwrap()
 }
 
@@ -29,7 +30,7 @@ fn live(spec: &str, inputs: &Value) -> Vec<Value> {
 
 fn conform(manifests: &[Value]) -> golden::Conformance {
     let now: Timestamp = "2026-11-22T00:00:00Z".parse().unwrap();
-    golden::conform(&builtin(), &as_file(manifests), &Context::at(now))
+    paved::GoldenPath::conform(&builtin(), &as_file(manifests), &Context::at(now))
 }
 
 fn find<'a>(manifests: &'a mut [Value], kind: &str) -> &'a mut Value {
@@ -155,7 +156,7 @@ fn behind_deprecated_and_exceptions_add_to_the_score() {
     let m = live("web-service@1.0.0", &orders);
     let exception = "apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: orders-old}\nspec:\n  owner: payments\n  reason: waiting for the new release\n  expires: 2026-11-01\n  policies: [{name: images}]\n  match: {namespaces: [payments]}\n";
     let b = builtin().merge(Bundle::from_str("e.yaml", exception).unwrap());
-    let c = golden::conform(&b, &as_file(&m), &Context::at("2026-11-22T00:00:00Z".parse().unwrap()));
+    let c = paved::GoldenPath::conform(&b, &as_file(&m), &Context::at("2026-11-22T00:00:00Z".parse().unwrap()));
     let s = &c.services[0];
     let standing = s.standing.as_ref().unwrap();
     assert_eq!((standing.behind, standing.latest.as_str(), standing.newer), (Lag::Major, "2.0.0", 2));
@@ -172,7 +173,7 @@ fn upgrade_chains_migrations_across_a_skipped_version() {
                         "environment": "production", "image": "registry.acme.dev/payments/orders:2.8.0",
                         "ingress": {"host": "orders.acme.dev", "className": "nginx"}});
     let b = builtin();
-    let u = golden::upgrade(&b, "web-service@1.0.0", &orders, "^2").unwrap();
+    let u = paved::GoldenPath::upgrade(&b, "web-service@1.0.0", &orders, "^2").unwrap();
     assert_eq!((u.from.as_str(), u.to.as_str()), ("web-service@1.0.0", "web-service@2.0.0"));
     let steps: Vec<(&str, &str)> = u.migrations.iter().map(|m| (m.version.as_str(), m.description.as_str())).collect();
     assert_eq!(steps[0], ("1.1.0", "set /memory to \"256Mi\""), "1.1.0 pins the old memory default: {steps:?}");
@@ -211,11 +212,11 @@ fn a_major_upgrade_no_migration_covers_is_refused() {
     };
     let text = [doc("1.0.0", ""), doc("2.0.0", ""), doc("3.0.0", "  migrations: [{from: ^2}]\n")].join("---\n");
     let b = Bundle::from_str("t.yaml", &text).unwrap();
-    let e = golden::upgrade(&b, "t@1.0.0", &json!({}), "*").unwrap_err();
+    let e = paved::GoldenPath::upgrade(&b, "t@1.0.0", &json!({}), "*").unwrap_err();
     let Error::CannotUpgrade { reason, .. } = &e else { panic!("{e}") };
     assert!(reason.contains("t 1.0.0 → 2.0.0 is a major upgrade and no migration of t@2.0.0 covers 1.0.0"), "{reason}");
-    assert!(golden::upgrade(&b, "t@2.0.0", &json!({}), "*").is_ok(), "3.0.0 covers 2.x");
-    let e = golden::upgrade(&b, "t@3.0.0", &json!({}), "*").unwrap_err().to_string();
+    assert!(paved::GoldenPath::upgrade(&b, "t@2.0.0", &json!({}), "*").is_ok(), "3.0.0 covers 2.x");
+    let e = paved::GoldenPath::upgrade(&b, "t@3.0.0", &json!({}), "*").unwrap_err().to_string();
     assert!(e.contains("not newer than 3.0.0"), "{e}");
 }
 
@@ -242,7 +243,7 @@ fn outdated_counts_versions_deprecations_and_unmanaged_workloads() {
     new["timeZone"] = json!("Etc/UTC");
     m.extend(live("cron-job@2", &new));
     m.push(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "legacy", "namespace": "ops"}}));
-    let f = golden::outdated(&builtin(), &as_file(&m), "2026-11-22T00:00:00Z".parse().unwrap());
+    let f = paved::GoldenPath::outdated(&builtin(), &as_file(&m), "2026-11-22T00:00:00Z".parse().unwrap());
     let s = f.summary;
     assert_eq!((s.services, s.current, s.behind_major, s.deprecated, s.sunset, s.unmanaged), (3, 2, 1, 1, 1, 1));
     let adoption: Vec<(String, usize)> =
@@ -312,7 +313,7 @@ fn any_valid_inputs_render_compliant_manifests_that_conform() {
                 let rendered = g.render(&inputs, &b).map_err(|e| TestCaseError::fail(format!("{}: {e}", g.id())))?;
                 let s = rendered.report.summary;
                 prop_assert_eq!((s.denied, s.warned), (0, 0), "{}: {:?}", g.id(), rendered.report.findings);
-                let c = golden::conform(&b, &as_file(&rendered.manifests), &Context::at(Timestamp::UNIX_EPOCH));
+                let c = paved::GoldenPath::conform(&b, &as_file(&rendered.manifests), &Context::at(Timestamp::UNIX_EPOCH));
                 prop_assert_eq!(c.services.len(), 1);
                 prop_assert!(c.services[0].deviations.is_empty(), "{}: {:?}", g.id(), c.services[0].deviations);
                 prop_assert!(c.services[0].conforms());
@@ -350,13 +351,13 @@ fn broken_provenance_is_an_error_for_that_service_only() {
 #[test]
 fn upgrade_inputs_come_from_manifests_or_need_a_version() {
     let m = live("web-service@1.0.0", &json!({"name": "a", "team": "t", "costCenter": "cc-1", "image": "r/a:1"}));
-    let text: Vec<String> = m.iter().map(paved::to_yaml).collect();
-    let (from, inputs) = golden::inputs_of("a.yaml", &text.join("---\n"), None).unwrap();
+    let text: Vec<String> = m.iter().map(paved::formats::yaml).collect();
+    let (from, inputs) = paved::GoldenPath::inputs_of("a.yaml", &text.join("---\n"), None).unwrap();
     assert_eq!((from.as_str(), inputs["name"].as_str()), ("web-service@1.0.0", Some("a")));
-    let e = golden::inputs_of("a.yaml", &text.join("---\n"), Some("web-service@1.1.0")).unwrap_err().to_string();
+    let e = paved::GoldenPath::inputs_of("a.yaml", &text.join("---\n"), Some("web-service@1.1.0")).unwrap_err().to_string();
     assert!(e.contains("rendered from web-service@1.0.0, not web-service@1.1.0"), "{e}");
-    let e = golden::inputs_of("i.yaml", "name: a\n", None).unwrap_err().to_string();
+    let e = paved::GoldenPath::inputs_of("i.yaml", "name: a\n", None).unwrap_err().to_string();
     assert!(e.contains("do not say which golden path version"), "{e}");
-    let e = golden::inputs_of("i.yaml", "a: [\n", Some("web-service@1.0.0")).unwrap_err().to_string();
+    let e = paved::GoldenPath::inputs_of("i.yaml", "a: [\n", Some("web-service@1.0.0")).unwrap_err().to_string();
     assert!(e.contains("i.yaml"), "{e}");
 }

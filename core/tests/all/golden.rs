@@ -88,7 +88,7 @@ fn versions_are_chosen_by_range() {
 
 #[test]
 fn builtin_web_service_renders_compliant_manifests() {
-    let paths = paved::golden::builtin().unwrap();
+    let paths = paved::Bundle::golden_paths_builtin().unwrap();
     let web = paths.golden_path("web-service@^1").unwrap();
     let inputs = json!({"name": "checkout", "team": "payments", "costCenter": "cc-3120",
                         "image": "registry.acme.dev/payments/checkout:4.2.1", "ingress": {"host": "checkout.acme.dev"}});

@@ -2,15 +2,16 @@
 //! case that breaks it and each policy a case that passes it, and all of them hold. These are
 //! the examples `paved explain` shows.
 
-use paved::{Outcome, PACKS};
+use paved::testing::{Outcome, TestSuite};
+use paved::Bundle;
 
 #[test]
 fn every_rule_of_every_pack_is_tested_and_the_tests_pass() {
     let now = "2026-06-01T00:00:00Z".parse().unwrap();
     let mut problems = Vec::new();
-    for pack in PACKS {
-        let policies = pack.bundle().unwrap().policies();
-        let suites = pack.tests().unwrap_or_else(|e| panic!("tests of {}: {e}", pack.name));
+    for pack in Bundle::packs() {
+        let policies = Bundle::pack(pack.name).unwrap().policies();
+        let suites = TestSuite::of_pack(pack.name).unwrap_or_else(|e| panic!("tests of {}: {e}", pack.name));
         let examples: Vec<_> = suites.iter().flat_map(|s| s.examples()).collect();
         for s in &suites {
             let report = s.run(now);

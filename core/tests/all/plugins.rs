@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use paved::plugin::{Cause, Plugin};
-use paved::{Action, Bundle, Context, Decision, Engine, Report, Resource};
+use paved::{Action, Bundle, Context, Decision, Engine, ErrorKind, PluginHost, Report, Resource};
 use sha2::{Digest, Sha256};
 
 /// The component of plugin crate `name`, built (once per run) from the `plugins/` workspace.
@@ -37,6 +36,13 @@ pub fn component(name: &str) -> PathBuf {
     }
 }
 
+/// One compiled-plugin cache for the whole run, so each plugin compiles once (a debug build of
+/// Cranelift is slow); the cache tests use their own directories.
+fn shared_cache() -> &'static Path {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
 pub fn sha256(path: &Path) -> String {
     Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -56,7 +62,9 @@ pub fn bundle(plugins: &[(&str, &str, &str)], policies: &str) -> (tempfile::Temp
     }
     std::fs::write(dir.path().join("paved.yaml"), doc).unwrap();
     std::fs::write(dir.path().join("policies.yaml"), policies).unwrap();
-    let loaded = Bundle::from_paths(&[dir.path().to_path_buf()]);
+    // Plugins compile when an engine is built: a bundle is usable once that succeeds.
+    let loaded = Bundle::from_paths(&[dir.path().to_path_buf()])
+        .and_then(|b| Engine::builder().bundle(b.clone()).plugin_cache(shared_cache()).build().map(|_| b));
     (dir, loaded)
 }
 
@@ -271,7 +279,20 @@ fn attack(attack: &str, limits: &str, failure_policy: Option<&str>) -> (Action, 
     );
     let f = report.findings.iter().find(|f| f.policy == "hostile").expect("the plugin's failure is a finding");
     assert_eq!(f.rule, "attack");
-    (f.action, f.error.clone().expect("a failure carries its cause"))
+    let error = f.error.clone().expect("a failure carries its cause");
+    assert_eq!(error.plugin.as_deref(), Some("hostile"));
+    // The kind is what a program reads (a webhook's metrics, a binding's exception type).
+    let kind = match attack {
+        "loop" => ErrorKind::Fuel,
+        "memory" => ErrorKind::Memory,
+        "huge" | "unknown-rule" | "bad-path" => ErrorKind::InvalidOutput,
+        "fail" => ErrorKind::PluginFailed,
+        _ => ErrorKind::Trap,
+    };
+    assert_eq!(error.kind, kind, "{error}");
+    let json = serde_json::to_value(&error).unwrap();
+    assert_eq!(json["kind"], serde_json::to_value(kind).unwrap());
+    (f.action, error.message)
 }
 
 #[test]
@@ -354,10 +375,9 @@ fn a_plugin_that_floods_stderr_still_shows_its_panic_message() {
 }
 
 fn probe() -> Vec<String> {
-    let plugin = Plugin::loader("hostile").cache_dir(None).file(&component("hostile")).unwrap();
-    let now = "2026-11-22T00:00:00Z".parse().unwrap();
-    let found = plugin.check("{}", r#"{"attack": "probe"}"#, "{}", now).unwrap();
-    found.into_iter().map(|f| f.message).collect()
+    let (_dir, bundle) = bundle(&[("hostile", "hostile", "")], &HOSTILE.replace("ATTACK", "probe"));
+    let report = check(bundle.unwrap(), DEPLOYMENT, &[]);
+    report.findings.into_iter().filter(|f| f.policy == "hostile").map(|f| f.message).collect()
 }
 
 #[test]
@@ -399,23 +419,33 @@ fn load_errors_say_which_plugin_and_why() {
             ),
         )
         .unwrap();
-        Bundle::from_paths(&[dir.path().to_path_buf()]).unwrap_err().to_string()
+        let bundle = Bundle::from_paths(&[dir.path().to_path_buf()]).unwrap();
+        Engine::builder().bundle(bundle).build().unwrap_err().to_string()
     };
     assert!(wrong_pin.contains(":8:15: plugin `registry-allowlist` has sha256 "), "{wrong_pin}");
     assert!(wrong_pin.contains("but the bundle pins 0000"), "{wrong_pin}");
 
-    let plugin_error = |krate: &str| Plugin::loader(krate).cache_dir(None).file(&component(krate)).unwrap_err();
+    let plugin_error = |krate: &str| bundle(&[(krate, krate, "")], "").1.unwrap_err().to_string();
     let e = plugin_error("not-a-plugin");
-    assert!(matches!(&e.cause, Cause::MissingExport { exports } if exports == &["wasi:cli/run@0.2.0"]), "{e}");
+    assert!(e.contains("does not export `paved:plugin/checker@0.1.0` (it exports: wasi:cli/run@0.2.0)"), "{e}");
     let e = plugin_error("future-contract");
-    assert_eq!(
-        e.to_string(),
-        "plugin `future-contract` speaks another contract version: it exports `paved:plugin/checker@0.2.0`, this paved speaks `paved:plugin/checker@0.1.0`"
+    assert!(
+        e.contains("plugin `future-contract` speaks another contract version: it exports `paved:plugin/checker@0.2.0`, this paved speaks `paved:plugin/checker@0.1.0`"),
+        "{e}"
     );
-    let e = Plugin::loader("x").cache_dir(None).bytes(b"\0asm not really").unwrap_err();
-    assert!(matches!(e.cause, Cause::NotAComponent(_)), "{e}");
-    let e = Plugin::loader("x").file(Path::new("/nonexistent/x.wasm")).unwrap_err();
-    assert!(matches!(e.cause, Cause::Unreadable(_)), "{e}");
+    let e = Engine::builder().inspect_plugin(b"\0asm not really").unwrap_err().to_string();
+    assert!(e.contains("is not a WebAssembly component"), "{e}");
+    let missing = "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: { name: t }\nspec:\n  plugins:\n    - { name: x, path: /nonexistent/x.wasm, sha256: \"0000000000000000000000000000000000000000000000000000000000000000\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("paved.yaml"), missing).unwrap();
+    let e = Bundle::from_paths(&[dir.path().to_path_buf()]).unwrap_err().to_string();
+    assert!(e.contains("plugin `x` cannot be read: /nonexistent/x.wasm"), "{e}");
+    // Loaded from text, nothing is read: the component must come from the builder.
+    let b = Bundle::from_str("paved.yaml", missing).unwrap();
+    let e = Engine::builder().bundle(b.clone()).build().unwrap_err().to_string();
+    assert!(e.contains("plugin `x` (/nonexistent/x.wasm) was not given to the engine"), "{e}");
+    let e = Engine::builder().bundle(b).plugin("x", std::fs::read(component("trivial")).unwrap()).build().unwrap_err();
+    assert!(e.to_string().contains("has sha256"), "the pin still holds for bytes given to the builder: {e}");
 }
 
 #[test]
@@ -453,13 +483,21 @@ spec:
         lines,
         [
             "8:15: the bundle has no plugin `registry-allowlst` (at /spec/rules/0/plugin)",
-            "13:21: params do not fit plugin `registry-allowlist`: /registries: \"registry.acme.io\" is not of type \"array\" (at /spec/rules/1/params/registries)",
             "17:15: rule `two-checks` has both `cel` and `plugin` (at /spec/rules/2/plugin)",
             "21:15: rule `params-without-plugin` has `params` but runs no plugin (at /spec/rules/3/params)",
         ],
         "{e}"
     );
     assert!(e.contains("help: did you mean `registry-allowlist`?"), "{e}");
+    // Params are checked against the plugin's schema once the plugin is compiled, when the
+    // engine is built; the load errors above come first.
+    let fixed: String = policies.lines().take(16).collect::<Vec<_>>().join("\n").replace("registry-allowlst", "registry-allowlist");
+    let (_dir, b) = bundle(&[("registry-allowlist", "registry-allowlist", "")], &fixed);
+    let e = b.unwrap_err().to_string();
+    assert!(
+        e.contains("policies.yaml:13:21: params do not fit plugin `registry-allowlist`: /registries: \"registry.acme.io\" is not of type \"array\" (at /spec/rules/1/params/registries)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -472,37 +510,135 @@ fn bad_limits_are_load_errors() {
     assert!(e.contains("\"lots\" is not a quantity of bytes such as `64Mi` (at /spec/plugins/0/limits/output)"), "{e}");
 }
 
+/// The example bundle's engine with a plugin cache in `cache` and these host settings: its
+/// plugins' standing (name, from the cache), its notes, and its report on the example manifests.
+fn cached_run(cache: &Path, host: PluginHost) -> (Vec<(String, bool)>, Vec<String>, String) {
+    let (_dir, bundle) = examples();
+    let engine = Engine::builder().bundle(bundle).plugin_host(host).plugin_cache(cache).build().unwrap();
+    let manifests = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/plugins/manifests/checkout.yaml")).unwrap();
+    let resources = Resource::from_str("checkout.yaml", &manifests).unwrap();
+    let report = engine.evaluate(&resources, &Context::parse_at("2026-11-22").unwrap());
+    let standing = engine.plugins().into_iter().map(|p| (p.name.clone(), p.from_cache)).collect();
+    (standing, engine.notes().to_vec(), report.to_json())
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut e: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    e.sort();
+    e
+}
+
 #[test]
 fn compiled_plugins_are_cached_on_disk() {
     let cache = tempfile::tempdir().unwrap();
-    let load =
-        || Plugin::loader("trivial").cache_dir(Some(cache.path().to_path_buf())).file(&component("trivial")).unwrap();
-    assert!(!load().from_cache(), "the first load compiles");
-    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(entries.len(), 1);
-    let name = entries[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with(&sha256(&component("trivial"))) && name.ends_with(".cwasm"), "{name}");
-    let cached = load();
-    assert!(cached.from_cache(), "the second load reads the cache");
-    let now = "2026-11-22T00:00:00Z".parse().unwrap();
-    assert_eq!(cached.check("{}", "{}", "{}", now).unwrap(), []);
+    let (first, notes, report) = cached_run(cache.path(), PluginHost::default());
+    assert!(first.iter().all(|(_, cached)| !cached), "the first build compiles: {first:?}");
+    assert_eq!(notes, Vec::<String>::new());
+    assert_eq!(entries(cache.path()).len(), 3);
+    let (second, notes, again) = cached_run(cache.path(), PluginHost::default());
+    assert!(second.iter().all(|(_, cached)| *cached), "the second build reads the cache: {second:?}");
+    assert_eq!((notes, again), (Vec::<String>::new(), report));
+    // Without a cache directory the library writes nothing anywhere.
+    let (_dir, bundle) = examples();
+    let engine = Engine::builder().bundle(bundle).build().unwrap();
+    assert!(engine.plugins().iter().all(|p| !p.from_cache));
+}
 
-    // A damaged entry is compiled again and replaced, never trusted.
-    std::fs::write(&entries[0], b"garbage").unwrap();
-    let recompiled = load();
-    assert!(!recompiled.from_cache());
-    assert_eq!(recompiled.check("{}", "{}", "{}", now).unwrap(), []);
-    assert!(load().from_cache());
+#[test]
+fn swapped_cache_entries_are_compiled_again_not_run() {
+    let cache = tempfile::tempdir().unwrap();
+    let (_, _, expected) = cached_run(cache.path(), PluginHost::default());
+    assert!(expected.contains("registry-not-allowed") || expected.contains("allowed-registries"), "{expected}");
+    let e = entries(cache.path());
+    let (a, b) = (&e[0], &e[1]);
+    let (bytes_a, bytes_b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    std::fs::write(a, &bytes_b).unwrap();
+    std::fs::write(b, &bytes_a).unwrap();
+    let (standing, notes, report) = cached_run(cache.path(), PluginHost::default());
+    assert_eq!(report, expected, "each plugin still runs as itself");
+    assert_eq!(standing.iter().filter(|(_, cached)| !cached).count(), 2, "{standing:?}");
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes.iter().all(|n| n.contains("holds the code of another component")), "{notes:?}");
+    // Replaced: the next build trusts the cache again.
+    let (standing, notes, _) = cached_run(cache.path(), PluginHost::default());
+    assert!(standing.iter().all(|(_, cached)| *cached) && notes.is_empty(), "{standing:?} {notes:?}");
+}
+
+#[test]
+fn a_corrupted_cache_entry_is_compiled_again_not_run() {
+    let cache = tempfile::tempdir().unwrap();
+    let (_, _, expected) = cached_run(cache.path(), PluginHost::default());
+    for (i, entry) in entries(cache.path()).iter().enumerate() {
+        let mut bytes = std::fs::read(entry).unwrap();
+        match i {
+            // Flip code bytes in the middle: before, this killed the process (SIGSEGV).
+            0 => { let half = bytes.len() / 2; bytes.iter_mut().skip(half).take(4096).for_each(|b| *b ^= 0xff) }
+            1 => bytes.truncate(bytes.len() / 3),
+            _ => bytes = b"garbage".to_vec(),
+        }
+        std::fs::write(entry, bytes).unwrap();
+    }
+    let (standing, notes, report) = cached_run(cache.path(), PluginHost::default());
+    assert_eq!(report, expected);
+    assert!(standing.iter().all(|(_, cached)| !cached), "{standing:?}");
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("is corrupted")), "{notes:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("shared");
+    let (_, _, expected) = cached_run(&cache, PluginHost::default());
+    // Someone else could plant code here now: nothing in it may be loaded, nor written.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let before = entries(&cache);
+    let (standing, notes, report) = cached_run(&cache, PluginHost::default());
+    assert_eq!(report, expected);
+    assert!(standing.iter().all(|(_, cached)| !cached), "{standing:?}");
+    assert_eq!(notes.len(), 1, "reported once: {notes:?}");
+    assert!(notes[0].contains("is refused: its mode 777 lets others write to it"), "{notes:?}");
+    assert_eq!(entries(&cache), before);
+    // An entry that others may write is not trusted either.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(&before[0], std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (standing, notes, _) = cached_run(&cache, PluginHost::default());
+    assert_eq!(standing.iter().filter(|(_, cached)| !cached).count(), 1, "{standing:?}");
+    assert!(notes[0].contains("lets others write to it"), "{notes:?}");
+}
+
+#[test]
+fn another_engine_configuration_compiles_again() {
+    let cache = tempfile::tempdir().unwrap();
+    let (_, _, expected) = cached_run(cache.path(), PluginHost::default());
+    // A deadline turns on epoch interruption, which changes the compiled code.
+    let deadline = PluginHost::default().deadline(Some(std::time::Duration::from_secs(5)));
+    let (standing, notes, report) = cached_run(cache.path(), deadline.clone());
+    assert_eq!(report, expected);
+    assert!(standing.iter().all(|(_, cached)| !cached), "{standing:?}");
+    assert!(notes.is_empty(), "{notes:?}");
+    // An entry of the old configuration planted under the new one's name is refused.
+    let mut e = entries(cache.path());
+    assert_eq!(e.len(), 6);
+    let old = e.remove(0);
+    let new = e.iter().find(|p| p.file_name().unwrap().to_string_lossy()[..64] == old.file_name().unwrap().to_string_lossy()[..64]).unwrap();
+    std::fs::copy(&old, new).unwrap();
+    let (standing, notes, report) = cached_run(cache.path(), deadline);
+    assert_eq!(report, expected);
+    assert_eq!(standing.iter().filter(|(_, cached)| !cached).count(), 1, "{standing:?}");
+    assert!(notes[0].contains("compiled for another engine configuration"), "{notes:?}");
 }
 
 #[test]
 fn plugins_report_their_metadata() {
     let (_dir, bundle) = examples();
-    let names: Vec<(&str, &str, Vec<&str>)> = bundle
-        .plugins()
-        .map(|p| {
-            (p.name(), p.metadata().version.as_str(), p.metadata().rules.iter().map(|(id, _)| id.as_str()).collect())
-        })
+    let engine = Engine::builder().bundle(bundle).build().unwrap();
+    let plugins = engine.plugins();
+    let names: Vec<(&str, &str, Vec<&str>)> = plugins
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.rules.iter().map(|(id, _)| id.as_str()).collect()))
         .collect();
     assert_eq!(
         names,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use paved::{Context, Engine, Pack, Resource};
+use paved::{Bundle, Context, Engine, Resource};
 use serde_json::json;
 
 fn fixtures() -> PathBuf {
@@ -31,7 +31,7 @@ struct Tally {
 
 fn run_level(level: &str, only_version: Option<&str>) -> BTreeMap<String, Tally> {
     let engine = Engine::builder()
-        .bundle(Pack::named(&format!("pod-security-{level}")).unwrap().bundle().unwrap())
+        .bundle(Bundle::pack(&format!("pod-security-{level}")).unwrap())
         .build()
         .unwrap();
     let dir = fixtures().join(level);
@@ -68,7 +68,7 @@ fn run_level(level: &str, only_version: Option<&str>) -> BTreeMap<String, Tally>
                 if ok {
                     tally.agreed += 1;
                 } else {
-                    let errors: Vec<&str> = report.findings.iter().filter_map(|x| x.error.as_deref()).collect();
+                    let errors: Vec<&str> = report.findings.iter().filter_map(|x| x.error.as_ref().map(|e| e.message.as_str())).collect();
                     tally.disagreements.push(format!("{version}/{expect}/{name}: denied by {denied:?} {errors:?}"));
                 }
             }
