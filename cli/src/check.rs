@@ -116,9 +116,6 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    for note in engine.notes() {
-        eprintln!("warning: {note}");
-    }
     if let Err(e) = engine.check_context(&ctx) {
         let names: Vec<&str> = engine.policy_names().collect();
         return usage(&format!("--set: {e}; the policies are: {}", names.join(", ")));

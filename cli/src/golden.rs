@@ -42,7 +42,7 @@ pub struct ConformArgs {
     #[arg(long)]
     now: Option<String>,
     /// Also list the changes extension points allow.
-    #[arg(long, short)]
+    #[arg(long)]
     verbose: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]

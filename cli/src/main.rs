@@ -31,6 +31,39 @@ static LONG_VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log what paved does to stderr: -v for info (bundle loads, engine builds, plugin
+    /// compiles), -vv for debug (each resource and plugin call), -vvv for trace.
+    #[arg(short = 'v', action = clap::ArgAction::Count, global = true)]
+    log_verbosity: u8,
+    /// Log level or filter, as RUST_LOG takes it (`warn`, `paved=debug`); overrides -v.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+/// Logs to stderr at the level asked for: `--log-level`, else `-v`s, else `RUST_LOG`, else
+/// warnings only (a refused plugin cache, a cache entry compiled again).
+fn init_logging(verbose: u8, filter: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match (filter, verbose) {
+        (Some(f), _) => EnvFilter::try_new(f),
+        (None, 0) => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("warn")),
+        (None, 1) => EnvFilter::try_new("info"),
+        (None, 2) => EnvFilter::try_new("debug"),
+        (None, _) => EnvFilter::try_new("trace"),
+    };
+    let filter = match filter {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: --log-level: {e}");
+            EnvFilter::new("warn")
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color())
+        .with_target(false)
+        .try_init();
 }
 
 #[derive(Subcommand)]
@@ -104,7 +137,7 @@ enum Command {
         #[arg(long)]
         now: Option<String>,
         /// List every case, not only the failed ones.
-        #[arg(long, short)]
+        #[arg(long)]
         verbose: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TestFormat::Human)]
@@ -209,6 +242,7 @@ enum TestFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_verbosity, cli.log_level.as_deref());
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Render(args) => golden::render(args),

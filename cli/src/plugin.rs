@@ -43,13 +43,14 @@ pub fn inspect(args: InspectArgs) -> ExitCode {
         builder = builder.plugin_cache(dir);
     }
     let started = Instant::now();
-    let info = match builder.inspect_plugin(&bytes) {
+    let name = args.path.file_stem().map_or_else(|| "plugin".into(), |s| s.to_string_lossy().replace('_', "-"));
+    let info = match builder.inspect_plugin(&name, &bytes) {
         Ok(p) => p,
         Err(e) => return usage(&e.to_string()),
     };
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(why) = &info.recompiled {
-        eprintln!("warning: {why}");
+        tracing::warn!("{why}");
     }
     let how = if info.from_cache { "loaded from the compiled-code cache" } else { "compiled" };
     match args.format {

@@ -269,9 +269,10 @@ impl EngineBuilder {
     }
 
     /// Compiles one plugin component on its own, with this builder's host settings and cache,
-    /// and says what it is: for `paved plugin inspect`, and for pinning a new plugin.
-    pub fn inspect_plugin(&self, component: &[u8]) -> Result<PluginInfo, Error> {
-        plugin::inspect(component, &self.host, self.cache.as_deref())
+    /// and says what it is: for `paved plugin inspect`, and for pinning a new plugin. `name`
+    /// names it in errors.
+    pub fn inspect_plugin(&self, name: &str, component: &[u8]) -> Result<PluginInfo, Error> {
+        plugin::inspect(name, component, &self.host, self.cache.as_deref())
     }
 }
 

@@ -10,6 +10,7 @@ mod load;
 mod select;
 mod exception;
 mod plugin;
+mod review;
 mod compile;
 mod blueprint;
 mod packs;
@@ -22,7 +23,7 @@ pub mod formats;
 pub mod golden;
 pub mod testing;
 
-pub use admission::AdmissionError;
+pub use review::AdmissionError;
 pub use blueprint::GoldenPath;
 pub use bundle::{Bundle, PackInfo};
 pub use error::{Diagnostic, Diagnostics, Error};

@@ -40,6 +40,16 @@ impl Resource {
         Resource { value, old: None, origin: None, admission: None }
     }
 
+    /// The object an admission request asks about, judged for the request's operation and user.
+    pub(crate) fn from_request(r: &crate::review::Request) -> Self {
+        Resource {
+            value: r.object.clone(),
+            old: r.old.clone(),
+            origin: None,
+            admission: Some(Admission { operation: r.operation, user_info: r.user_info.clone(), dry_run: r.dry_run }),
+        }
+    }
+
     /// The operation it is judged for: its admission request's, else the context's.
     pub(crate) fn operation(&self, ctx: &crate::Context) -> Operation {
         self.admission.as_ref().map_or(ctx.operation, |a| a.operation)
@@ -116,15 +126,10 @@ pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
         if is_admission(&doc.value) {
-            match crate::admission::read(&doc.value) {
+            match crate::review::read(&doc.value) {
                 Ok(request) => {
-                    let base = if doc.value.get("request").is_some() { "/request" } else { "" };
-                    let field = match request.resource.operation(&crate::Context::at(jiff::Timestamp::UNIX_EPOCH)) {
-                        Operation::Delete => "oldObject",
-                        _ => "object",
-                    };
-                    let origin = Origin { base: format!("{}{base}/{field}", doc.origin.base), ..doc.origin.clone() };
-                    out.push(Resource { origin: Some(origin), ..request.resource });
+                    let origin = Origin { base: format!("{}{}", doc.origin.base, request.pointer), ..doc.origin.clone() };
+                    out.push(Resource { origin: Some(origin), ..Resource::from_request(&request) });
                 }
                 Err(e) => diags.push(doc.origin.diagnostic("", e.to_string(), Some("an AdmissionReview as the API server sends it, or its `request`".into()))),
             }

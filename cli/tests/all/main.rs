@@ -557,7 +557,7 @@ fn conform_calls_an_edited_render_drift() {
         .replace("  replicas: 2\n", "  replicas: 6\n");
     let edited: Vec<&str> = edited.split("---\n").filter(|d| !d.contains("kind: NetworkPolicy")).collect();
     std::fs::write(&file, edited.join("---\n")).unwrap();
-    let (code, out, _) = run(&["conform", "-v", file.to_str().unwrap(), "--now", NOW]);
+    let (code, out, _) = run(&["conform", "--verbose", file.to_str().unwrap(), "--now", NOW]);
     assert_eq!(code, 1, "{out}");
     insta::assert_snapshot!("conform_drift", out.replace(file.to_str().unwrap(), "checkout.yaml"));
     let (_, json, _) = run(&["conform", file.to_str().unwrap(), "--now", NOW, "--format", "json"]);

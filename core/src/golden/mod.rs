@@ -157,19 +157,6 @@ impl GoldenPath {
     }
 }
 
-/// The built-in golden paths as a bundle.
-pub(crate) fn builtin() -> Result<Bundle, Error> {
-    let mut diags = Diagnostics::default();
-    let mut docs = Vec::new();
-    for (file, text) in crate::blueprint::GOLDEN_PATHS {
-        match load::parse_text(file, text) {
-            Ok(mut d) => docs.append(&mut d),
-            Err(d) => diags.push(d),
-        }
-    }
-    let bundle = Bundle::from_documents(docs, &mut diags);
-    diags.into_result(bundle)
-}
 
 /// The golden path version (`NAME@VERSION`) and inputs of a service, from a file holding either
 /// its rendered manifests (their annotations name both) or its inputs, which need `from`.

@@ -495,6 +495,7 @@ pub fn contract() -> Option<&'static str> {
 
 /// Compiles one component on its own and says what it is (no pin to check).
 pub(crate) fn inspect(
+    name: &str,
     component: &[u8],
     settings: &PluginHost,
     cache_dir: Option<&std::path::Path>,
@@ -510,7 +511,7 @@ pub(crate) fn inspect(
             None => (None, None),
         };
         let limits = Limits { fuel: settings.fuel, ..Limits::default() };
-        let plugin = host::load(&host, "plugin", component, None, limits, cache.as_ref())
+        let plugin = host::load(&host, name, component, None, limits, cache.as_ref())
             .map_err(|e| crate::Error::Input { reason: e.to_string() })?;
         let mut info = plugin.info();
         info.name = plugin.metadata().name.clone();

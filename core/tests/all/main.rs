@@ -1,12 +1,15 @@
 //! The core's integration tests, one binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod admission;
 mod cases;
 mod fleet;
 mod golden;
 mod hostile;
+mod layering;
 mod load_errors;
 mod packs;
 mod plugins;
 mod pod_security;
 mod properties;
+mod public_api;

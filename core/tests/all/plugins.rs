@@ -69,7 +69,7 @@ pub fn bundle(plugins: &[(&str, &str, &str)], policies: &str) -> (tempfile::Temp
 }
 
 fn check(bundle: Bundle, manifests: &str, namespaces: &[(&str, &[(&str, &str)])]) -> Report {
-    let engine = Engine::builder().bundle(bundle).build().unwrap();
+    let engine = Engine::builder().bundle(bundle).plugin_cache(shared_cache()).build().unwrap();
     let resources = Resource::from_str("workload.yaml", manifests).unwrap();
     let mut ctx = Context::at("2026-11-22T00:00:00Z".parse().unwrap());
     for (ns, labels) in namespaces {
@@ -433,7 +433,7 @@ fn load_errors_say_which_plugin_and_why() {
         e.contains("plugin `future-contract` speaks another contract version: it exports `paved:plugin/checker@0.2.0`, this paved speaks `paved:plugin/checker@0.1.0`"),
         "{e}"
     );
-    let e = Engine::builder().inspect_plugin(b"\0asm not really").unwrap_err().to_string();
+    let e = Engine::builder().inspect_plugin("x", b"\0asm not really").unwrap_err().to_string();
     assert!(e.contains("is not a WebAssembly component"), "{e}");
     let missing = "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: { name: t }\nspec:\n  plugins:\n    - { name: x, path: /nonexistent/x.wasm, sha256: \"0000000000000000000000000000000000000000000000000000000000000000\" }\n";
     let dir = tempfile::tempdir().unwrap();

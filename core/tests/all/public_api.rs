@@ -1,0 +1,178 @@
+//! The embedding API, used only through the crate root's facade, the way the webhook, the
+//! bindings and the WebAssembly build use it: a bundle from a string, an engine, resources as
+//! JSON values, a JSON request in and a JSON report out, an AdmissionReview, a golden path.
+
+use paved::{Bundle, Context, Decision, Engine, ErrorKind, Operation, Resource};
+use serde_json::json;
+
+const POLICY: &str = r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: no-latest, version: 1.0.0 }
+spec:
+  severity: high
+  match: { kinds: [Pod] }
+  rules:
+    - id: pinned
+      forEach: containers
+      message: images must be pinned
+      cel: "!item.image.endsWith(':latest')"
+    - id: replicas-number
+      message: annotations must be readable
+      cel: "object.metadata.annotations['n'] + 1 > 0"
+---
+apiVersion: paved.dev/v1
+kind: PolicyException
+metadata: { name: legacy }
+spec:
+  policies: [{ name: no-latest, rules: [pinned] }]
+  match: { namespaces: [legacy] }
+  owner: team-legacy
+  reason: migrating off latest tags
+  expires: 2026-07-01
+"#;
+
+fn engine() -> Engine {
+    let bundle = Bundle::from_str("policy.yaml", POLICY).unwrap();
+    Engine::builder().bundle(bundle).build().unwrap()
+}
+
+fn pod(namespace: &str, image: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": namespace, "annotations": {"n": "x"}},
+        "spec": {"containers": [{"name": "app", "image": image}]}
+    })
+}
+
+#[test]
+fn a_bundle_from_a_string_evaluates_json_values() {
+    let engine = engine();
+    let resources = [Resource::new(pod("shop", "nginx:latest")), Resource::new(pod("legacy", "nginx:latest"))];
+    let report = engine.evaluate(&resources, &Context::parse_at("2026-06-01").unwrap());
+    assert_eq!(report.decision, Decision::Deny);
+    let pinned: Vec<_> = report.findings.iter().filter(|f| f.rule == "pinned").collect();
+    assert_eq!(pinned.len(), 2);
+    assert_eq!(pinned[0].path, "/spec/containers/0");
+    assert_eq!(pinned.iter().filter(|f| f.waived_by.as_deref() == Some("legacy")).count(), 1);
+    // A CEL error is a finding with a typed error, fail closed.
+    let broken = report.findings.iter().find(|f| f.rule == "replicas-number").unwrap();
+    let error = broken.error.as_ref().unwrap();
+    assert_eq!(error.kind, ErrorKind::Cel);
+    assert_eq!(serde_json::to_value(error).unwrap()["kind"], "cel");
+    // After the exception expires it waives nothing, the same instant in every front end.
+    let later = engine.evaluate(&resources, &Context::parse_at("2026-07-01T00:00:00Z").unwrap());
+    assert!(later.findings.iter().all(|f| f.waived_by.is_none()));
+}
+
+#[test]
+fn json_in_json_out() {
+    let engine = engine();
+    let ctx: Context = serde_json::from_value(json!({
+        "now": "2026-06-01T00:00:00Z", "operation": "UPDATE", "userInfo": {"username": "alice"}
+    }))
+    .unwrap();
+    assert_eq!(ctx.operation, Operation::Update);
+    let report = engine.evaluate(&[Resource::new(pod("shop", "nginx:1.27"))], &ctx);
+    let compact = report.to_json_compact();
+    assert!(!compact.contains('\n'));
+    let back: serde_json::Value = serde_json::from_str(&compact).unwrap();
+    assert_eq!(back, serde_json::from_str::<serde_json::Value>(&report.to_json()).unwrap());
+    assert_eq!(back["decision"], "deny");
+    // A context with a typo is refused rather than ignored.
+    let typo = serde_json::from_value::<Context>(json!({"now": "2026-06-01", "operaton": "UPDATE"}));
+    assert!(typo.unwrap_err().to_string().contains("unknown field `operaton`"));
+    let bad = serde_json::from_value::<Context>(json!({"now": "yesterday"}));
+    assert!(bad.unwrap_err().to_string().contains("not an RFC 3339"));
+    // Params for a policy that is not loaded are an error, with did-you-mean.
+    let e = engine.check_context(&Context::parse_at("2026-06-01").unwrap().params("no-lates", json!({}))).unwrap_err();
+    assert_eq!(e.to_string(), "there is no loaded policy `no-lates`; did you mean `no-latest`?");
+}
+
+#[test]
+fn an_admission_review_is_answered() {
+    let engine = engine();
+    let review = json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "abc", "operation": "CREATE", "namespace": "shop", "dryRun": true,
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "object": {"metadata": {"name": "web", "annotations": {"n": "1"}}, "spec": {"containers": [{"name": "app", "image": "nginx:latest"}]}}
+        }
+    });
+    let ctx = Context::parse_at("2026-06-01").unwrap();
+    let answer = engine.admit(&review, &ctx).unwrap();
+    assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(answer["kind"], "AdmissionReview");
+    let response = &answer["response"];
+    assert_eq!(response["uid"], "abc");
+    assert_eq!(response["allowed"], false);
+    assert_eq!(response["status"]["code"], 403);
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("denied by paved: no-latest/pinned: images must be pinned (at /spec/containers/0); "),
+        "{message}"
+    );
+    // A rule that cannot be evaluated denies too (fail closed), and says why.
+    assert!(message.contains("no-latest/replicas-number: rule `replicas-number` could not be evaluated"), "{message}");
+    assert_eq!(response["auditAnnotations"]["denied"], "no-latest/pinned,no-latest/replicas-number");
+    // DELETE is judged on the old object.
+    let mut delete = review.clone();
+    delete["request"]["operation"] = json!("DELETE");
+    delete["request"]["oldObject"] = delete["request"]["object"].take();
+    assert_eq!(engine.admit(&delete, &ctx).unwrap()["response"]["allowed"], false);
+    // Malformed: not a review at all (no uid: HTTP 400), or one a denial can answer.
+    let e = engine.admit(&json!({"kind": "Pod"}), &ctx).unwrap_err();
+    assert!(e.denial().is_none(), "{e}");
+    let mut no_object = review.clone();
+    no_object["request"]["object"] = serde_json::Value::Null;
+    let e = engine.admit(&no_object, &ctx).unwrap_err();
+    let denial = e.denial().unwrap();
+    assert_eq!(denial["response"]["allowed"], false);
+    assert_eq!(denial["response"]["uid"], "abc");
+    assert!(e.to_string().contains("a CREATE request without `object`"), "{e}");
+}
+
+#[test]
+fn warnings_stay_within_the_api_servers_limits() {
+    let mut policy = String::from("apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: chatty, version: 1.0.0}\nspec:\n  action: Warn\n  rules:\n");
+    for i in 0..40 {
+        policy += &format!("    - {{id: r{i}, message: '{}', cel: 'false'}}\n", "x".repeat(300));
+    }
+    let engine = Engine::builder().bundle(Bundle::from_str("chatty.yaml", &policy).unwrap()).build().unwrap();
+    let review = json!({"uid": "u1", "operation": "CREATE", "kind": {"group": "", "version": "v1", "kind": "ConfigMap"}, "object": {"metadata": {"name": "c"}}});
+    let answer = engine.admit(&review, &Context::parse_at("2026-06-01").unwrap()).unwrap();
+    assert_eq!(answer["response"]["allowed"], true);
+    let warnings = answer["response"]["warnings"].as_array().unwrap();
+    assert!(!warnings.is_empty());
+    assert!(warnings.iter().all(|w| w.as_str().unwrap().chars().count() <= 256));
+    assert!(warnings.iter().map(|w| w.as_str().unwrap().len()).sum::<usize>() <= 4096);
+}
+
+#[test]
+fn a_golden_path_renders_through_the_facade() {
+    let bundle = Bundle::golden_paths_builtin().unwrap();
+    let path = bundle.golden_path("web-service@^2").unwrap();
+    assert_eq!(path.id(), "web-service@2.0.0");
+    let rendered = path
+        .render(
+            &json!({"name": "checkout", "team": "payments", "costCenter": "cc-1", "image": "registry.acme.dev/payments/checkout:4.2.1", "tier": "standard"}),
+            &bundle,
+        )
+        .unwrap();
+    assert!(rendered.manifests.iter().any(|m| m["kind"] == "Deployment"));
+    assert_eq!(rendered.report.decision, Decision::Allow);
+    let resources: Vec<Resource> = rendered.manifests.iter().cloned().map(Resource::new).collect();
+    let conformance = paved::GoldenPath::conform(&bundle, &resources, &Context::parse_at("2026-06-01").unwrap());
+    assert!(conformance.services.iter().all(|s| s.conforms()), "{conformance:?}");
+}
+
+#[test]
+fn loading_from_text_reads_nothing() {
+    // A pack name and a plugin path in text are data: nothing is read until asked.
+    let text = "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {name: b}\nspec:\n  packs: [pod-security-baseline]\n  plugins:\n    - {name: p, path: ../../etc/passwd, sha256: \"1111111111111111111111111111111111111111111111111111111111111111\"}\n";
+    let bundle = Bundle::from_str("paved.yaml", text).unwrap();
+    assert_eq!(bundle.policy_names().collect::<Vec<_>>(), ["pod-security-baseline"]);
+    let e = Engine::builder().bundle(bundle).build().unwrap_err().to_string();
+    assert!(e.contains("plugin `p` (../../etc/passwd) was not given to the engine"), "{e}");
+}
