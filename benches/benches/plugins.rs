@@ -1,6 +1,6 @@
-//! WASM plugins: loading (a cold compile against the compiled-code cache), the cost of one call
-//! in a fresh instance (a trivial plugin, and `registry-allowlist` on a 3 KB Deployment), and the
-//! same registry check through the engine, as a plugin rule and as native CEL rules.
+//! WASM plugins: loading (a cold compile against the verified compiled-code cache), and the
+//! registry check through the engine on a 3 KB Deployment, as a plugin rule (a fresh instance
+//! per call) and as native CEL rules, beside parsing that Deployment into a `Value`.
 //!
 //! Needs the plugins built: `bash scripts/build-plugins`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
@@ -9,7 +9,6 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use paved::plugin::Plugin;
 use paved::{Bundle, Context, Engine, Resource};
 
 fn component(name: &str) -> PathBuf {
@@ -77,43 +76,21 @@ spec:
 
 const PARAMS: &str =
     r#"{"registries":["registry.acme.io","*.mirror.acme.io"],"digestRequired":{"namespaces":["*-prod"]}}"#;
-const CONTEXT: &str = r#"{"operation":"CREATE","now":"2026-11-22T00:00:00Z","namespace":{"name":"shop-prod","labels":{"environment":"production"}},"userInfo":null,"policy":"images","rule":"registries"}"#;
 
 fn load(c: &mut Criterion) {
     let wasm = std::fs::read(component("registry_allowlist")).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let cached =
-        || Plugin::loader("registry-allowlist").cache_dir(Some(cache.path().to_path_buf())).bytes(&wasm).unwrap();
-    cached();
-    assert!(cached().from_cache());
+    let cached = Engine::builder().plugin_cache(cache.path());
+    cached.inspect_plugin("registry-allowlist", &wasm).unwrap();
+    assert!(cached.inspect_plugin("registry-allowlist", &wasm).unwrap().from_cache);
+    let cold = Engine::builder();
     let mut g = c.benchmark_group("plugin load (registry-allowlist)");
     g.sample_size(10);
     g.bench_function("cold: compile", |b| {
-        b.iter(|| black_box(Plugin::loader("registry-allowlist").cache_dir(None).bytes(black_box(&wasm)).unwrap()))
+        b.iter(|| black_box(cold.inspect_plugin("registry-allowlist", black_box(&wasm)).unwrap()))
     });
-    g.bench_function("cached: compiled code from disk", |b| b.iter(|| black_box(cached())));
-    g.finish();
-}
-
-fn call(c: &mut Criterion) {
-    let now = "2026-11-22T00:00:00Z".parse().unwrap();
-    let trivial = Plugin::loader("trivial").file(&component("trivial")).unwrap();
-    let registry = Plugin::loader("registry-allowlist").file(&component("registry_allowlist")).unwrap();
-    let resource = Resource::from_str("deployment.yaml", DEPLOYMENT).unwrap();
-    let json = resource[0].value().to_string();
-    assert!(json.len() >= 3000, "the Deployment is {} bytes of JSON", json.len());
-    let found = registry.check(&json, PARAMS, CONTEXT, now).unwrap();
-    assert_eq!(found.len(), 2, "{found:?}");
-
-    let mut g = c.benchmark_group("plugin call (fresh instance, fuel on)");
-    g.bench_function("trivial plugin", |b| {
-        b.iter(|| black_box(trivial.check(black_box("{}"), "{}", "{}", now).unwrap()))
-    });
-    g.bench_function("registry-allowlist, 3 KB Deployment", |b| {
-        b.iter(|| black_box(registry.check(black_box(&json), PARAMS, CONTEXT, now).unwrap()))
-    });
-    g.bench_function("peer: serde_json parse of the Deployment", |b| {
-        b.iter(|| black_box(serde_json::from_str::<serde_json::Value>(black_box(&json)).unwrap()))
+    g.bench_function("cached: verified compiled code from disk", |b| {
+        b.iter(|| black_box(cached.inspect_plugin("registry-allowlist", black_box(&wasm)).unwrap()))
     });
     g.finish();
 }
@@ -122,7 +99,7 @@ fn call(c: &mut Criterion) {
 fn engine(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let wasm = component("registry_allowlist");
-    let sha256 = Plugin::loader("x").file(&wasm).unwrap().sha256().to_owned();
+    let sha256 = Engine::builder().inspect_plugin("x", &std::fs::read(&wasm).unwrap()).unwrap().sha256;
     let plugin_bundle = format!(
         r#"apiVersion: paved.dev/v1
 kind: Bundle
@@ -170,13 +147,18 @@ spec:
     let paths = |r: &paved::Report| r.findings.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
     assert_eq!(paths(&p).len(), paths(&n).len(), "{:?} vs {:?}", paths(&p), paths(&n));
 
+    let json = resources[0].value().to_string();
+    assert!(json.len() >= 3000, "the Deployment is {} bytes of JSON", json.len());
     let mut g = c.benchmark_group("registry check through the engine (3 KB Deployment)");
     g.bench_function("plugin rule", |b| b.iter(|| black_box(plugin.evaluate(black_box(&resources), &ctx))));
     g.bench_function("peer: the same check as CEL rules", |b| {
         b.iter(|| black_box(cel.evaluate(black_box(&resources), &ctx)))
     });
+    g.bench_function("peer: serde_json parse of the Deployment", |b| {
+        b.iter(|| black_box(serde_json::from_str::<serde_json::Value>(black_box(&json)).unwrap()))
+    });
     g.finish();
 }
 
-criterion_group!(benches, load, call, engine);
+criterion_group!(benches, load, engine);
 criterion_main!(benches);

@@ -288,7 +288,10 @@ fn usage(message: &str) -> ExitCode {
 
 /// `--now`, or the current time.
 fn instant(now: Option<&str>) -> Result<Timestamp, String> {
-    now.map_or_else(|| Ok(Timestamp::now()), |s| paved::Context::parse_at(s).map(|c| c.now).map_err(|e| format!("--now: {e}")))
+    now.map_or_else(
+        || Ok(Timestamp::now()),
+        |s| paved::Context::parse_at(s).map(|c| c.now).map_err(|e| format!("--now: {e}")),
+    )
 }
 
 /// Writes `text` to standard output; a closed pipe is not an error worth a panic.
@@ -400,8 +403,11 @@ fn parse_span(s: &str) -> Result<jiff::SignedDuration, String> {
 
 fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
     let mut sources: Vec<(String, Bundle, Vec<paved::testing::TestSuite>)> = Vec::new();
-    let packs: Vec<&str> =
-        if only.is_empty() { Bundle::packs().map(|p| p.name).collect() } else { only.iter().map(String::as_str).collect() };
+    let packs: Vec<&str> = if only.is_empty() {
+        Bundle::packs().map(|p| p.name).collect()
+    } else {
+        only.iter().map(String::as_str).collect()
+    };
     for pack in packs {
         match Bundle::pack(pack).and_then(|b| paved::testing::TestSuite::of_pack(pack).map(|t| (b, t))) {
             Ok((b, t)) => sources.push((format!("pack {pack}"), b, t)),
@@ -474,9 +480,7 @@ fn schema(kind: Option<&str>) -> ExitCode {
             Some(s) => {
                 all.insert((*k).to_owned(), s);
             }
-            None => {
-                return usage(&format!("no document kind `{k}`; the kinds are: {}", paved::KINDS.join(", ")))
-            }
+            None => return usage(&format!("no document kind `{k}`; the kinds are: {}", paved::KINDS.join(", "))),
         }
     }
     let value = match (kind, all.values().next()) {

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use paved::golden;
 use jiff::Timestamp;
+use paved::golden;
 use paved::{Action, Error, ExceptionStatus, Report};
 
 struct Paint(bool);

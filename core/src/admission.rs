@@ -43,7 +43,7 @@ impl Engine {
     /// let answer = engine.admit(&review, &Context::parse_at("2026-06-01")?)?;
     /// assert_eq!(answer["response"]["uid"], "705ab4f5");
     /// assert_eq!(answer["response"]["allowed"], false);
-    /// assert!(answer["response"]["status"]["message"].as_str().unwrap().contains("host-namespaces"));
+    /// assert!(answer["response"]["status"]["message"].as_str().unwrap().contains("pod-security-baseline/hostNamespaces"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn admit(&self, review: &Value, ctx: &Context) -> Result<Value, AdmissionError> {

@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::blueprint::GoldenPath;
 use crate::compile::policy::{self, Policy};
+use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::exception::Exception;
 use crate::load::{self, Sourced};
-use crate::model::{PolicyInfo, RuleInfo};
 use crate::model::{
     BundleDocument, BundleSpec, ExceptionDocument, GoldenPathDocument, PolicyDocument, API_VERSION, KINDS,
 };
+use crate::model::{PolicyInfo, RuleInfo};
 use crate::packs::Pack;
 use crate::plugin::{self, Declared};
 
@@ -325,7 +325,6 @@ impl Bundle {
     pub fn golden_path(&self, spec: &str) -> Result<&GoldenPath, Error> {
         crate::blueprint::find(&self.golden_paths, spec).map(|g| g.as_ref())
     }
-
 
     /// Names of the exceptions, sorted.
     pub fn exception_names(&self) -> impl Iterator<Item = &str> {

@@ -1,6 +1,5 @@
 //! The engine: a bundle indexed by kind, evaluated against resources deterministically.
 
-
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
@@ -10,18 +9,18 @@ use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::bundle::Bundle;
-use crate::exception::{Exception, Target};
-use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
-use crate::model::ResourceRef;
-use crate::error::{Diagnostic, Diagnostics, Error};
-use crate::plugin::{self, PluginHost, PluginInfo, Plugins};
-use crate::report::{Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport};
-use crate::resource::Resource;
-use crate::k8s::{self, split_api_version};
-use crate::select::Subject;
 use crate::compile::check::{CheckInput, PluginCall};
 use crate::compile::expr;
 use crate::compile::policy::{Policy, Rule};
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::exception::{Exception, Target};
+use crate::k8s::{self, split_api_version};
+use crate::model::ResourceRef;
+use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
+use crate::plugin::{self, PluginHost, PluginInfo, Plugins};
+use crate::report::{Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport};
+use crate::resource::Resource;
+use crate::select::Subject;
 
 /// What an evaluation may know of the world. Everything time- or cluster-dependent comes in
 /// here, from the caller: the engine reads no clock, environment or network.
@@ -368,6 +367,28 @@ impl Engine {
         self.exceptions.iter().map(|e| self.exception_report(e, now, None)).collect()
     }
 
+    /// Evaluates a JSON request, `{"resources": [objects], "context": {...}}` (see [`Context`]
+    /// for the context's fields; `now` is required), and returns the report as JSON: one call
+    /// for every front end that speaks JSON. A malformed request, or params for a policy that is
+    /// not loaded, is an error, never an empty report.
+    pub fn evaluate_json(&self, request: &Value) -> Result<Value, Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Request {
+            resources: Vec<Value>,
+            context: Context,
+        }
+        let input = |reason: String| Error::Input { reason: format!("evaluation request: {reason}") };
+        let request: Request = serde_json::from_value(request.clone()).map_err(|e| input(e.to_string()))?;
+        let mut resources = Vec::with_capacity(request.resources.len());
+        for (i, value) in request.resources.into_iter().enumerate() {
+            resources.push(Resource::from_value(value).map_err(|e| input(format!("resources[{i}]: {e}")))?);
+        }
+        self.check_context(&request.context)?;
+        let report = self.evaluate(&resources, &request.context);
+        serde_json::to_value(&report).map_err(|e| input(e.to_string()))
+    }
+
     /// Checks that a context names only loaded policies in its params (a typo there would
     /// otherwise change nothing, silently).
     pub fn check_context(&self, ctx: &Context) -> Result<(), Error> {
@@ -391,8 +412,13 @@ impl Engine {
     /// progress reporting. Large inputs are evaluated in parallel on all cores; the report is
     /// the same as a sequential run's.
     pub fn evaluate_observed(&self, resources: &[Resource], ctx: &Context, done: &(dyn Fn() + Sync)) -> Report {
+        let span = tracing::info_span!("evaluate", resources = resources.len());
+        let _enter = span.enter();
         let namespaces = namespace_labels(resources, ctx);
         let one = |r: &Resource| {
+            let _resource =
+                tracing::debug_span!(parent: &span, "resource", kind = %r.identity().kind, name = %r.identity().name)
+                    .entered();
             let mut findings = Vec::new();
             let policies = self.evaluate_one(r, ctx, &namespaces, &mut findings);
             findings.sort_by(|(a, _), (b, _)| {
@@ -740,7 +766,13 @@ impl<'a> Evaluation<'a> {
                     return self.error(policy, rule, at, e, out);
                 }
                 Err(e) => {
-                    return self.error(policy, rule, at, FindingError::new(ErrorKind::Cel, format!("`when` failed: {e}")), out)
+                    return self.error(
+                        policy,
+                        rule,
+                        at,
+                        FindingError::new(ErrorKind::Cel, format!("`when` failed: {e}")),
+                        out,
+                    )
                 }
             }
         }

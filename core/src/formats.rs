@@ -14,7 +14,7 @@ pub use crate::testing::junit as test_junit;
 ///
 /// ```
 /// let yaml = paved::formats::yaml(&serde_json::json!({"kind": "Pod", "metadata": {"name": "on"}}));
-/// assert_eq!(yaml, "kind: Pod\nmetadata:\n  name: 'on'\n");
+/// assert_eq!(yaml, "kind: Pod\nmetadata:\n  name: \"on\"\n");
 /// ```
 pub fn yaml(value: &serde_json::Value) -> String {
     crate::load::to_yaml(value)

@@ -30,7 +30,12 @@ pub(crate) const CONTROLLERS: &[Controller] = &[
         template: "/spec/jobTemplate/spec/template",
         replicas: Some("/spec/jobTemplate/spec/parallelism"),
     },
-    Controller { group: "", kind: "ReplicationController", template: "/spec/template", replicas: Some("/spec/replicas") },
+    Controller {
+        group: "",
+        kind: "ReplicationController",
+        template: "/spec/template",
+        replicas: Some("/spec/replicas"),
+    },
 ];
 
 /// The controller of this API group and kind, if it is one.

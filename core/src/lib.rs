@@ -2,38 +2,36 @@
 
 // Modules follow the data flow, each using only those above it in this list: no cycles (the
 // `layering` test checks it).
-mod error;
-mod model;
-mod k8s;
-mod pointer;
-mod load;
-mod select;
-mod exception;
-mod plugin;
-mod review;
-mod compile;
-mod blueprint;
-mod packs;
-mod bundle;
-mod resource;
-mod report;
-mod eval;
 mod admission;
+mod blueprint;
+mod bundle;
+mod compile;
+mod error;
+mod eval;
+mod exception;
 pub mod formats;
 pub mod golden;
+mod k8s;
+mod load;
+mod model;
+mod packs;
+mod plugin;
+mod pointer;
+mod report;
+mod resource;
+mod review;
+mod select;
 pub mod testing;
 
-pub use review::AdmissionError;
 pub use blueprint::GoldenPath;
 pub use bundle::{Bundle, PackInfo};
 pub use error::{Diagnostic, Diagnostics, Error};
 pub use eval::{Context, Engine, EngineBuilder};
-pub use model::{
-    Action, ExceptionStatus, Operation, PolicyInfo, ResourceRef, RuleInfo, Severity, SourceRef, KINDS,
-};
+pub use model::{Action, ExceptionStatus, Operation, PolicyInfo, ResourceRef, RuleInfo, Severity, SourceRef, KINDS};
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport, Summary};
 pub use resource::Resource;
+pub use review::AdmissionError;
 
 /// The JSON Schema (2020-12) of a paved document kind (one of [`KINDS`]), generated from the
 /// types paved deserialises, for editor completion and `paved schema`.

@@ -704,6 +704,7 @@ pub struct PolicyRef {
 /// Identity of a resource.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ResourceRef {
     /// `apiVersion`.
     pub api_version: String,
@@ -729,6 +730,7 @@ impl std::fmt::Display for ResourceRef {
 /// A place in an input file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SourceRef {
     /// File name (`<stdin>` for standard input).
     pub file: String,
@@ -741,6 +743,7 @@ pub struct SourceRef {
 /// The state of an exception in one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ExceptionStatus {
     /// In force, and it waived something.
     Active,
@@ -756,6 +759,7 @@ pub enum ExceptionStatus {
 
 /// A policy as listings show it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct PolicyInfo {
     /// Name.
     pub name: String,
@@ -777,6 +781,7 @@ pub struct PolicyInfo {
 
 /// A rule as listings show it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct RuleInfo {
     /// Rule id.
     pub id: String,
@@ -805,4 +810,3 @@ pub struct RuleInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<serde_json::Value>,
 }
-

@@ -60,6 +60,13 @@ impl Resource {
         self.admission.as_ref().map_or(&ctx.user_info, |a| &a.user_info)
     }
 
+    /// A resource from a JSON value, checked to be an object with a non-empty `apiVersion` and
+    /// `kind` (what [`Resource::new`] takes on trust).
+    pub fn from_value(value: Value) -> Result<Self, Error> {
+        check_shape(&value, &Origin::default()).map_err(|d| Error::Input { reason: d.message })?;
+        Ok(Resource::new(value))
+    }
+
     /// The previous version of the object, bound as `oldObject` (admission UPDATE requests).
     pub fn with_old_object(mut self, old: Value) -> Self {
         self.old = Some(old);
@@ -128,10 +135,15 @@ pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec
         if is_admission(&doc.value) {
             match crate::review::read(&doc.value) {
                 Ok(request) => {
-                    let origin = Origin { base: format!("{}{}", doc.origin.base, request.pointer), ..doc.origin.clone() };
+                    let origin =
+                        Origin { base: format!("{}{}", doc.origin.base, request.pointer), ..doc.origin.clone() };
                     out.push(Resource { origin: Some(origin), ..Resource::from_request(&request) });
                 }
-                Err(e) => diags.push(doc.origin.diagnostic("", e.to_string(), Some("an AdmissionReview as the API server sends it, or its `request`".into()))),
+                Err(e) => diags.push(doc.origin.diagnostic(
+                    "",
+                    e.to_string(),
+                    Some("an AdmissionReview as the API server sends it, or its `request`".into()),
+                )),
             }
             continue;
         }

@@ -169,4 +169,3 @@ fn complete(object: &mut Value, request: &Map<String, Value>) -> Result<(), Stri
     }
     Ok(())
 }
-

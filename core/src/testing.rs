@@ -14,15 +14,15 @@ use crate::eval::{Context, Engine};
 use crate::exception::parse_instant;
 use crate::load::{self, Origin, Sourced};
 pub use crate::model::Outcome;
-use crate::model::TestDocument;
 use crate::model::ResourceRef;
+use crate::model::TestDocument;
 use crate::report::{Finding, Report};
 use crate::resource::{self, Resource};
 
 /// A loaded policy test: the policies under test and its cases, validated.
 ///
 /// ```
-/// let suites = paved::TestSuite::from_str("labels.test.yaml", r#"
+/// let suites = paved::testing::TestSuite::from_str("labels.test.yaml", r#"
 /// apiVersion: paved.dev/v1
 /// kind: PolicyTest
 /// metadata: { name: team-label }
@@ -43,6 +43,7 @@ use crate::resource::{self, Resource};
 /// # Ok::<(), paved::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TestSuite {
     name: String,
     file: String,
@@ -74,6 +75,7 @@ struct Expect {
 
 /// The results of one suite.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SuiteReport {
     /// The suite's `metadata.name`.
     pub name: String,
@@ -85,6 +87,7 @@ pub struct SuiteReport {
 
 /// The results of one case.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct CaseReport {
     /// The case's name.
     pub name: String,
@@ -99,6 +102,7 @@ pub struct CaseReport {
 
 /// One expectation and what happened.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct CheckReport {
     /// The resource, as the test names it.
     pub resource: String,
@@ -253,6 +257,7 @@ impl TestSuite {
 
 /// A resource a test expects a result for.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Example {
     /// The case's name.
     pub case: String,

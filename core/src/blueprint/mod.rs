@@ -23,7 +23,10 @@ pub const ANNOTATION_PATH: &str = "paved.dev/golden-path";
 /// new version's defaults apply where the developer relied on defaults.
 pub const ANNOTATION_INPUTS: &str = "paved.dev/inputs";
 
-/// A compiled golden path.
+/// A golden path: a versioned blueprint, compiled once, that turns a developer's inputs into
+/// complete manifests ([`GoldenPath::render`]); live objects are checked against it with
+/// [`GoldenPath::conform`], moved between versions with [`GoldenPath::upgrade`], and counted
+/// across a fleet with [`GoldenPath::outdated`].
 #[derive(Debug)]
 pub struct GoldenPath {
     pub(crate) name: String,
@@ -53,7 +56,6 @@ pub(crate) struct Built {
     pub inputs: Value,
     pub manifests: Vec<Value>,
 }
-
 
 impl GoldenPath {
     /// Its name.
@@ -457,4 +459,3 @@ pub(crate) fn find<'b>(paths: &'b [Arc<GoldenPath>], spec: &str) -> Result<&'b A
         }
     })
 }
-

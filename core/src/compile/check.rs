@@ -134,6 +134,7 @@ pub(crate) struct PluginCheck {
     /// The same, as the JSON text the plugin gets when the run overrides nothing.
     params_text: String,
     /// Whether the rule has params of its own (a params error then points at them).
+    #[cfg_attr(not(feature = "plugins"), allow(dead_code))]
     pub in_rule: bool,
 }
 

@@ -9,6 +9,7 @@ use crate::pointer::escape_segment;
 
 /// One difference between two JSON values.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Change {
     /// JSON pointer to where the values differ.
     pub path: String,
@@ -145,6 +146,7 @@ pub(crate) fn patch(changes: &[Change]) -> Vec<PatchOp> {
 /// (`replicas`, or a Job's `parallelism`; one for a DaemonSet, counted per node).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Requests {
     /// CPU in millicores.
     pub cpu_millis: u64,
@@ -202,7 +204,6 @@ impl Requests {
 mod tests {
     use super::*;
     use serde_json::json;
-
 
     #[test]
     fn fine_diffs_split_one_sided_containers() {

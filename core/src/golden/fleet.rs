@@ -13,13 +13,13 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::diff;
-use crate::pointer::covers;
 use super::{GoldenPath, ANNOTATION_INPUTS, ANNOTATION_PATH};
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::eval::{Context, Engine};
 use crate::model::{Action, Deprecation};
 use crate::model::{ResourceRef, SourceRef};
+use crate::pointer::covers;
 use crate::report::Finding;
 use crate::resource::{identity_of, same_object};
 use crate::Resource;
@@ -58,6 +58,7 @@ pub enum Lag {
 /// Where a version stands: how far behind, and whether it is on its way out.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Standing {
     /// The newest version of the golden path loaded.
     pub latest: String,
@@ -97,6 +98,7 @@ pub enum ChangeKind {
 /// One difference between a live object and the re-render of its recorded inputs.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Deviation {
     /// The object.
     pub object: ResourceRef,
@@ -123,6 +125,7 @@ pub struct Deviation {
 /// A drift score and what it is made of (higher is further from the golden path).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Score {
     /// The sum of the rest.
     pub total: u32,
@@ -141,6 +144,7 @@ pub struct Score {
 /// How one service conforms.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ServiceConformance {
     /// Its name (the `name` input, or its first object's name).
     pub service: String,
@@ -180,6 +184,7 @@ impl ServiceConformance {
 /// The result of `conform`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Conformance {
     /// Each service, by namespace and name.
     pub services: Vec<ServiceConformance>,
@@ -192,6 +197,7 @@ pub struct Conformance {
 /// Counts over a `conform` run.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ConformSummary {
     /// Services found.
     pub services: usize,
@@ -208,6 +214,7 @@ pub struct ConformSummary {
 /// One service in the fleet report.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct FleetService {
     /// Its name.
     pub service: String,
@@ -226,6 +233,7 @@ pub struct FleetService {
 /// How many services are on one golden path version.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Adoption {
     /// The golden path.
     pub golden_path: String,
@@ -240,6 +248,7 @@ pub struct Adoption {
 /// The result of `outdated`: adoption and age of golden paths across a fleet.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Fleet {
     /// Every golden path version loaded and how many services are on it, by golden path, newest
     /// version first.
@@ -255,6 +264,7 @@ pub struct Fleet {
 /// Counts over the fleet.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct FleetSummary {
     /// Services on a golden path (known or not).
     pub services: usize,

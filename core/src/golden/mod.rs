@@ -7,11 +7,11 @@ mod upgrade;
 
 pub use crate::model::Deprecation;
 pub use diff::{Change, PatchOp, Requests};
+pub(crate) use fleet::{conform, outdated};
 pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,
     Lag, Score, ServiceConformance, Standing,
 };
-pub(crate) use fleet::{conform, outdated};
 pub(crate) use upgrade::upgrade;
 pub use upgrade::{Applied, ObjectChange, RequestsChange, Upgrade};
 
@@ -30,6 +30,7 @@ use crate::report::{Decision, Report};
 
 /// What a render made.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Rendered {
     /// `name@version` of the golden path used.
     pub golden_path: String,
@@ -67,6 +68,8 @@ impl GoldenPath {
     }
 
     fn render_sourced(&self, inputs: &Value, origin: Option<&Sourced>, policies: &Bundle) -> Result<Rendered, Error> {
+        let span = tracing::info_span!("golden.render", golden_path = %self.id());
+        let _enter = span.enter();
         let Built { inputs, manifests } = self.build(inputs, origin)?;
         let resources: Vec<crate::Resource> = manifests.iter().cloned().map(crate::Resource::new).collect();
         let report = self.engine(policies, false)?.evaluate(&resources, &Context::at(jiff::Timestamp::UNIX_EPOCH));
@@ -157,7 +160,6 @@ impl GoldenPath {
     }
 }
 
-
 /// The golden path version (`NAME@VERSION`) and inputs of a service, from a file holding either
 /// its rendered manifests (their annotations name both) or its inputs, which need `from`.
 fn read_inputs(file: &str, text: &str, from: Option<&str>) -> Result<(String, Value), Error> {
@@ -219,4 +221,3 @@ fn read_inputs(file: &str, text: &str, from: Option<&str>) -> Result<(String, Va
     })?;
     Ok((from.to_owned(), doc.value.clone()))
 }
-

@@ -16,6 +16,7 @@ use crate::resource::{identity_of, same_object};
 /// What `upgrade` did and would change.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Upgrade {
     /// `name@version` the service is on.
     pub from: String,
@@ -41,6 +42,7 @@ pub struct Upgrade {
 /// One migration operation that changed the inputs.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Applied {
     /// The version whose migration it is.
     pub version: String,
@@ -51,6 +53,7 @@ pub struct Applied {
 /// How one object changes.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ObjectChange {
     /// The object.
     pub object: ResourceRef,
@@ -64,6 +67,7 @@ pub struct ObjectChange {
 
 /// Requested CPU and memory before and after.
 #[derive(Debug, Clone, Copy, Serialize)]
+#[non_exhaustive]
 pub struct RequestsChange {
     /// Before.
     pub before: Requests,
@@ -214,8 +218,7 @@ pub(crate) fn apply(op: &MigrationOp, inputs: &mut Value) -> Result<Vec<String>,
         }
         MigrationOp::MapValue { path, values } => {
             for (parent, key) in expand_parents(inputs, path) {
-                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::pointer::escape_segment(&key)))
-                else {
+                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::pointer::escape_segment(&key))) else {
                     continue;
                 };
                 let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);

@@ -12,13 +12,13 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig, ResourceLimiter, Store,
-    Trap,
+    Config, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig, ResourceLimiter,
+    Store, Trap,
 };
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::stderr::Stderr;
 use super::cache::{Cache, Source};
+use super::stderr::Stderr;
 use super::{Cause, Limits, Metadata, PluginError, PluginFinding, PluginHost, CHECKER};
 use crate::Severity;
 
@@ -75,9 +75,7 @@ impl Host {
         if let Some(h) = hosts.iter().filter_map(Weak::upgrade).find(|h| h.settings == *settings) {
             return Ok(h);
         }
-        let host = Arc::new(
-            Host::new(settings).map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))?,
-        );
+        let host = Arc::new(Host::new(settings).map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))?);
         hosts.push(Arc::downgrade(&host));
         Ok(host)
     }
@@ -451,6 +449,12 @@ impl Template {
             .and_then(|()| self.pre.instantiate(&mut store))
             .and_then(|instance| f(&instance, &mut store));
         let memory_hit = store.data().memory.hit;
+        tracing::debug!(
+            plugin = %self.name,
+            fuel = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+            ok = outcome.is_ok(),
+            "plugin call"
+        );
         host.recycle(store);
         outcome.map_err(|e| {
             fail(if memory_hit {
@@ -458,9 +462,7 @@ impl Template {
             } else {
                 match e.downcast_ref::<Trap>() {
                     Some(Trap::OutOfFuel) => Cause::OutOfFuel { limit: self.limits.fuel },
-                    Some(Trap::Interrupt) => Cause::Deadline {
-                        limit: host.settings.deadline.unwrap_or_default(),
-                    },
+                    Some(Trap::Interrupt) => Cause::Deadline { limit: host.settings.deadline.unwrap_or_default() },
                     Some(trap) => Cause::Trap { trap: trap.to_string(), stderr: stderr.text() },
                     None if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
                         Cause::Unavailable(format!("{e:#}"))

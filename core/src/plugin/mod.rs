@@ -9,6 +9,9 @@
 //! The host lives behind the default cargo feature `plugins`. Without it, paved builds without
 //! wasmtime, and a bundle that lists plugins does not load.
 
+// Without the host, the contract's types are still compiled (they describe plugins), unused.
+#![cfg_attr(not(feature = "plugins"), allow(dead_code))]
+
 use std::fmt;
 
 #[cfg(feature = "plugins")]
@@ -28,10 +31,12 @@ pub(crate) use host::{Host, Plugin};
 #[derive(Debug)]
 pub(crate) enum Plugin {}
 
-/// Where a plugin's compiled code came from (a build without the plugin host never loads one).
 #[cfg(not(feature = "plugins"))]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Source {}
+impl Plugin {
+    pub(crate) fn info(&self) -> PluginInfo {
+        match *self {}
+    }
+}
 
 /// The settings of the WebAssembly host that runs an engine's plugins. Engines built with equal
 /// settings share one host (one wasmtime engine and instance pool) while any of them lives.
@@ -363,8 +368,11 @@ pub(crate) fn declare_all(
     out
 }
 
-/// The limits a bundle entry sets (fuel, memory, output); an error names the field.
-fn limits(spec: &crate::model::PluginLimits) -> Result<(Option<u64>, Option<u64>, Option<u64>), (&'static str, String)> {
+/// Fuel, memory and output bytes a bundle entry sets; `None` leaves the host's default.
+type Asked = (Option<u64>, Option<u64>, Option<u64>);
+
+/// The limits a bundle entry sets; an error names the field.
+fn limits(spec: &crate::model::PluginLimits) -> Result<Asked, (&'static str, String)> {
     if spec.fuel == Some(0) {
         return Err(("fuel", "fuel must be positive".into()));
     }
@@ -388,7 +396,7 @@ fn limits(spec: &crate::model::PluginLimits) -> Result<(Option<u64>, Option<u64>
 /// bytes the builder was given for it, else from what the bundle read beside its Bundle
 /// document. Problems are diagnostics at the entry; a cache that cannot be trusted, or an entry
 /// recompiled, is a note (the build goes on, compiling).
-#[cfg_attr(not(feature = "plugins"), allow(unused_variables))]
+#[cfg_attr(not(feature = "plugins"), allow(unused_variables, clippy::ptr_arg))]
 pub(crate) fn link(
     declared: &[Declared],
     supplied: &std::collections::BTreeMap<String, std::sync::Arc<[u8]>>,
@@ -431,7 +439,10 @@ pub(crate) fn link(
             if memory > settings.max_memory {
                 diags.push(d.diagnostic(
                     "/limits/memory",
-                    format!("plugin `{}` asks for {memory} bytes of memory, more than the host allows ({})", d.name, settings.max_memory),
+                    format!(
+                        "plugin `{}` asks for {memory} bytes of memory, more than the host allows ({})",
+                        d.name, settings.max_memory
+                    ),
                     None,
                 ));
                 continue;
@@ -494,6 +505,7 @@ pub fn contract() -> Option<&'static str> {
 }
 
 /// Compiles one component on its own and says what it is (no pin to check).
+#[cfg_attr(not(feature = "plugins"), allow(unused_variables))]
 pub(crate) fn inspect(
     name: &str,
     component: &[u8],

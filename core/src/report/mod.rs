@@ -17,6 +17,7 @@ use crate::model::{Action, ExceptionStatus, ResourceRef, Severity, SourceRef};
 /// Everything one evaluation found. Byte-identical JSON for the same inputs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Report {
     /// Failed checks, ordered by resource, then policy, rule and path.
     pub findings: Vec<Finding>,
@@ -34,6 +35,7 @@ pub struct Report {
 /// One failed check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Finding {
     /// Policy name.
     pub policy: String,
@@ -127,6 +129,7 @@ pub enum ErrorKind {
 /// One evaluated resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ResourceReport {
     /// The resource.
     pub resource: ResourceRef,
@@ -141,6 +144,7 @@ pub struct ResourceReport {
 /// An exception's state in one run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ExceptionReport {
     /// Name.
     pub name: String,
@@ -169,6 +173,7 @@ pub struct ExceptionReport {
 /// Counts over the run. `denied`, `warned` and `audited` count unwaived findings only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Summary {
     /// Resources evaluated.
     pub resources: usize,

@@ -1,8 +1,8 @@
 //! Golden paths after day 1: conform (drift against a re-render), upgrade (chained migrations)
 //! and outdated (the fleet report), on the built-in golden paths.
 
-use paved::golden::{self, ChangeKind, DeviationKind, Lag};
 use jiff::Timestamp;
+use paved::golden::{self, ChangeKind, DeviationKind, Lag};
 use paved::{Bundle, Context, Error, Resource};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -313,7 +313,8 @@ fn any_valid_inputs_render_compliant_manifests_that_conform() {
                 let rendered = g.render(&inputs, &b).map_err(|e| TestCaseError::fail(format!("{}: {e}", g.id())))?;
                 let s = rendered.report.summary;
                 prop_assert_eq!((s.denied, s.warned), (0, 0), "{}: {:?}", g.id(), rendered.report.findings);
-                let c = paved::GoldenPath::conform(&b, &as_file(&rendered.manifests), &Context::at(Timestamp::UNIX_EPOCH));
+                let c =
+                    paved::GoldenPath::conform(&b, &as_file(&rendered.manifests), &Context::at(Timestamp::UNIX_EPOCH));
                 prop_assert_eq!(c.services.len(), 1);
                 prop_assert!(c.services[0].deviations.is_empty(), "{}: {:?}", g.id(), c.services[0].deviations);
                 prop_assert!(c.services[0].conforms());
@@ -354,7 +355,8 @@ fn upgrade_inputs_come_from_manifests_or_need_a_version() {
     let text: Vec<String> = m.iter().map(paved::formats::yaml).collect();
     let (from, inputs) = paved::GoldenPath::inputs_of("a.yaml", &text.join("---\n"), None).unwrap();
     assert_eq!((from.as_str(), inputs["name"].as_str()), ("web-service@1.0.0", Some("a")));
-    let e = paved::GoldenPath::inputs_of("a.yaml", &text.join("---\n"), Some("web-service@1.1.0")).unwrap_err().to_string();
+    let e =
+        paved::GoldenPath::inputs_of("a.yaml", &text.join("---\n"), Some("web-service@1.1.0")).unwrap_err().to_string();
     assert!(e.contains("rendered from web-service@1.0.0, not web-service@1.1.0"), "{e}");
     let e = paved::GoldenPath::inputs_of("i.yaml", "name: a\n", None).unwrap_err().to_string();
     assert!(e.contains("do not say which golden path version"), "{e}");

@@ -39,7 +39,8 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
                 let group = &code[i + "crate::{".len()..];
                 let group = &group[..group.find('}').unwrap_or(0)];
                 for item in group.split(',') {
-                    let name: String = item.trim().chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                    let name: String =
+                        item.trim().chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
                     if !name.is_empty() && name != module {
                         deps.insert(name);
                     }
@@ -57,7 +58,13 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
 
 /// A cycle through `from`, if there is one.
 fn cycle(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Option<Vec<String>> {
-    fn walk(g: &BTreeMap<String, BTreeSet<String>>, at: &str, goal: &str, path: &mut Vec<String>, seen: &mut BTreeSet<String>) -> bool {
+    fn walk(
+        g: &BTreeMap<String, BTreeSet<String>>,
+        at: &str,
+        goal: &str,
+        path: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
         for next in g.get(at).into_iter().flatten() {
             if next == goal {
                 path.push(next.clone());

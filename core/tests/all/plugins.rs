@@ -491,7 +491,8 @@ spec:
     assert!(e.contains("help: did you mean `registry-allowlist`?"), "{e}");
     // Params are checked against the plugin's schema once the plugin is compiled, when the
     // engine is built; the load errors above come first.
-    let fixed: String = policies.lines().take(16).collect::<Vec<_>>().join("\n").replace("registry-allowlst", "registry-allowlist");
+    let fixed: String =
+        policies.lines().take(16).collect::<Vec<_>>().join("\n").replace("registry-allowlst", "registry-allowlist");
     let (_dir, b) = bundle(&[("registry-allowlist", "registry-allowlist", "")], &fixed);
     let e = b.unwrap_err().to_string();
     assert!(
@@ -515,7 +516,10 @@ fn bad_limits_are_load_errors() {
 fn cached_run(cache: &Path, host: PluginHost) -> (Vec<(String, bool)>, Vec<String>, String) {
     let (_dir, bundle) = examples();
     let engine = Engine::builder().bundle(bundle).plugin_host(host).plugin_cache(cache).build().unwrap();
-    let manifests = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/plugins/manifests/checkout.yaml")).unwrap();
+    let manifests = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/plugins/manifests/checkout.yaml"),
+    )
+    .unwrap();
     let resources = Resource::from_str("checkout.yaml", &manifests).unwrap();
     let report = engine.evaluate(&resources, &Context::parse_at("2026-11-22").unwrap());
     let standing = engine.plugins().into_iter().map(|p| (p.name.clone(), p.from_cache)).collect();
@@ -572,7 +576,10 @@ fn a_corrupted_cache_entry_is_compiled_again_not_run() {
         let mut bytes = std::fs::read(entry).unwrap();
         match i {
             // Flip code bytes in the middle: before, this killed the process (SIGSEGV).
-            0 => { let half = bytes.len() / 2; bytes.iter_mut().skip(half).take(4096).for_each(|b| *b ^= 0xff) }
+            0 => {
+                let half = bytes.len() / 2;
+                bytes.iter_mut().skip(half).take(4096).for_each(|b| *b ^= 0xff)
+            }
             1 => bytes.truncate(bytes.len() / 3),
             _ => bytes = b"garbage".to_vec(),
         }
@@ -623,7 +630,10 @@ fn another_engine_configuration_compiles_again() {
     let mut e = entries(cache.path());
     assert_eq!(e.len(), 6);
     let old = e.remove(0);
-    let new = e.iter().find(|p| p.file_name().unwrap().to_string_lossy()[..64] == old.file_name().unwrap().to_string_lossy()[..64]).unwrap();
+    let new = e
+        .iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy()[..64] == old.file_name().unwrap().to_string_lossy()[..64])
+        .unwrap();
     std::fs::copy(&old, new).unwrap();
     let (standing, notes, report) = cached_run(cache.path(), deadline);
     assert_eq!(report, expected);

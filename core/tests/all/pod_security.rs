@@ -30,10 +30,7 @@ struct Tally {
 }
 
 fn run_level(level: &str, only_version: Option<&str>) -> BTreeMap<String, Tally> {
-    let engine = Engine::builder()
-        .bundle(Bundle::pack(&format!("pod-security-{level}")).unwrap())
-        .build()
-        .unwrap();
+    let engine = Engine::builder().bundle(Bundle::pack(&format!("pod-security-{level}")).unwrap()).build().unwrap();
     let dir = fixtures().join(level);
     let mut out = BTreeMap::new();
     for version in versions(&dir) {
@@ -68,7 +65,8 @@ fn run_level(level: &str, only_version: Option<&str>) -> BTreeMap<String, Tally>
                 if ok {
                     tally.agreed += 1;
                 } else {
-                    let errors: Vec<&str> = report.findings.iter().filter_map(|x| x.error.as_ref().map(|e| e.message.as_str())).collect();
+                    let errors: Vec<&str> =
+                        report.findings.iter().filter_map(|x| x.error.as_ref().map(|e| e.message.as_str())).collect();
                     tally.disagreements.push(format!("{version}/{expect}/{name}: denied by {denied:?} {errors:?}"));
                 }
             }

@@ -160,23 +160,32 @@ impl Object {
 pub struct Quantity(pub String);
 
 impl Quantity {
-    /// The value as a number in base units: cores for CPU, bytes for memory.
+    /// The value as a number in base units: cores for CPU, bytes for memory. Reads what the
+    /// paved host reads (`250m`, `1.5`, `2G`, `512Mi`, `1Ei`, `1e3`), tested on the same table
+    /// (`wit/testdata/quantities.json`).
     pub fn value(&self) -> Option<f64> {
         let s = self.0.trim();
-        const SUFFIXES: &[(&str, f64)] = &[
-            ("Ki", 1024.0),
-            ("Mi", 1_048_576.0),
-            ("Gi", 1_073_741_824.0),
-            ("Ti", 1_099_511_627_776.0),
-            ("m", 1e-3),
-            ("k", 1e3),
-            ("M", 1e6),
-            ("G", 1e9),
-            ("T", 1e12),
-        ];
-        let (number, scale) =
-            SUFFIXES.iter().find_map(|(suffix, scale)| s.strip_suffix(suffix).map(|n| (n, *scale))).unwrap_or((s, 1.0));
-        number.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0).map(|n| n * scale)
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(s.len());
+        let (number, suffix) = s.split_at(split);
+        let number: f64 = number.parse().ok()?;
+        let factor = match suffix {
+            "" => 1.0,
+            "m" => 1e-3,
+            "k" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            "T" => 1e12,
+            "P" => 1e15,
+            "E" => 1e18,
+            "Ki" => 1024.0,
+            "Mi" => 1024f64.powi(2),
+            "Gi" => 1024f64.powi(3),
+            "Ti" => 1024f64.powi(4),
+            "Pi" => 1024f64.powi(5),
+            "Ei" => 1024f64.powi(6),
+            e => 10f64.powi(e.strip_prefix(['e', 'E'])?.parse().ok()?),
+        };
+        Some(number * factor)
     }
 }
 
@@ -213,6 +222,16 @@ impl<'de> Deserialize<'de> for Quantity {
 
 #[cfg(test)]
 mod tests {
+    /// The table the paved host is tested on too (`core/src/k8s.rs`).
+    #[test]
+    fn quantities_follow_the_shared_table() {
+        let cases: Vec<(String, Option<f64>)> =
+            serde_json::from_str(include_str!("../../../wit/testdata/quantities.json")).unwrap();
+        for (text, want) in cases {
+            assert_eq!(super::Quantity(text.clone()).value(), want, "{text}");
+        }
+    }
+
     use super::*;
 
     #[test]

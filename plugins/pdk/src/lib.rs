@@ -252,17 +252,15 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Whether `text` matches `pattern`, where `*` stands for any run of characters.
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters and `?` for one
+/// character, as the paved host matches names (tested on the same table, `wit/testdata/globs.json`).
 pub fn glob(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, rest)) => {
-            let Some(mut tail) = text.strip_prefix(head) else {
-                return false;
-            };
-            if rest.is_empty() {
-                return true;
-            }
+    let mut p = pattern.chars();
+    match p.next() {
+        None => text.is_empty(),
+        Some('*') => {
+            let rest = p.as_str();
+            let mut tail = text;
             loop {
                 if glob(rest, tail) {
                     return true;
@@ -272,6 +270,13 @@ pub fn glob(pattern: &str, text: &str) -> bool {
                     return false;
                 }
                 tail = chars.as_str();
+            }
+        }
+        Some(c) => {
+            let mut t = text.chars();
+            match t.next() {
+                Some(d) if c == '?' || c == d => glob(p.as_str(), t.as_str()),
+                _ => false,
             }
         }
     }
@@ -370,6 +375,16 @@ macro_rules! export_plugin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_follow_the_shared_table() {
+        // The table the paved host is tested on too (`core/src/k8s.rs`).
+        let cases: Vec<(String, String, bool)> =
+            serde_json::from_str(include_str!("../../../wit/testdata/globs.json")).unwrap();
+        for (pattern, text, want) in cases {
+            assert_eq!(glob(&pattern, &text), want, "{pattern} ~ {text}");
+        }
+    }
 
     #[test]
     fn globs() {
