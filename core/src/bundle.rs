@@ -62,6 +62,7 @@ impl Bundle {
                 diags.push(e);
             }
         }
+        tracing::info!(policies = bundle.policies.len(), problems = diags.len(), "loaded");
         diags.into_result(bundle)
     }
 

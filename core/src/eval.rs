@@ -264,7 +264,9 @@ impl EngineBuilder {
         for n in &notes {
             tracing::warn!("{n}");
         }
-        diags.into_result(Engine::new(self.bundle, plugins, notes))
+        let engine = diags.into_result(Engine::new(self.bundle, plugins, notes))?;
+        tracing::info!(policies = engine.policies.len(), plugins = engine.plugins.len(), "built");
+        Ok(engine)
     }
 
     /// Compiles one plugin component on its own, with this builder's host settings and cache,
@@ -424,6 +426,7 @@ impl Engine {
             findings.sort_by(|(a, _), (b, _)| {
                 (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
             });
+            tracing::debug!(policies = policies.len(), findings = findings.len(), "evaluated");
             let record =
                 ResourceReport { resource: r.identity(), source: r.source_of(""), policies, findings: findings.len() };
             done();
@@ -440,7 +443,14 @@ impl Engine {
             records.push(record);
             findings.append(&mut f);
         }
-        self.finish(records, findings, ctx.now)
+        let report = self.finish(records, findings, ctx.now);
+        tracing::info!(
+            resources = report.summary.resources,
+            findings = report.summary.findings,
+            decision = report.decision.as_str(),
+            "evaluated"
+        );
+        report
     }
 
     /// The exceptions that select a resource, each with whether it is in force at `now`.

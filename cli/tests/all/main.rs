@@ -717,3 +717,70 @@ fn plugin_errors_are_clear() {
     assert!(err.contains("but the bundle pins abab"), "{err}");
     assert!(err.contains("paved.yaml:6:"), "{err}");
 }
+
+#[test]
+fn captured_admission_requests_replay_with_their_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("updates.yaml");
+    std::fs::write(
+        &bundle,
+        "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: no-scale-to-zero, version: 1.0.0}\nspec:\n  match: {kinds: [Deployment], operations: [UPDATE]}\n  rules:\n    - id: replicas\n      message: production Deployments keep at least one replica\n      cel: object.spec.replicas > 0\n",
+    )
+    .unwrap();
+    let deployment =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 0\n";
+    let manifest = dir.path().join("web.yaml");
+    std::fs::write(&manifest, deployment).unwrap();
+    let (b, m) = (bundle.to_str().unwrap(), manifest.to_str().unwrap());
+    // A plain manifest is judged for CREATE unless told otherwise.
+    let (code, out, _) = run(&["check", "--bundle", b, m, "--now", NOW]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&["check", "--bundle", b, m, "--now", NOW, "--operation", "UPDATE"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("production Deployments keep at least one replica"), "{out}");
+    // A captured UPDATE request carries its own operation, and its object's lines.
+    let review = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "7f0c", "operation": "UPDATE", "namespace": "shop", "name": "web",
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "object": {"metadata": {"name": "web"}, "spec": {"replicas": 0}},
+            "oldObject": {"metadata": {"name": "web"}, "spec": {"replicas": 3}}
+        }
+    });
+    let captured = dir.path().join("request.json");
+    std::fs::write(&captured, serde_json::to_string_pretty(&review).unwrap()).unwrap();
+    let (code, out, _) = run(&["check", "--bundle", b, captured.to_str().unwrap(), "--now", NOW, "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"][0]["resource"]["kind"], "Deployment");
+    assert_eq!(v["findings"][0]["resource"]["namespace"], "shop");
+    assert_eq!(v["findings"][0]["source"]["line"], 14, "the object's line in the review: {out}");
+    // A request paved cannot judge is an input error, as the webhook refuses it.
+    std::fs::write(&captured, r#"{"uid": "x", "kind": {"kind": "Pod", "version": "v1"}, "object": {}}"#).unwrap();
+    let (code, _, err) = run(&["check", captured.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("the request has no `operation`"), "{err}");
+}
+
+#[test]
+fn every_captured_request_of_the_conformance_corpus_is_read() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/admission-requests");
+    let (code, out, err) = run(&["check", "--format", "json", "--now", NOW, dir]);
+    // Two requests there carry no operation: they are refused, and say where.
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.matches("the request has no `operation`").count(), 2, "{err}");
+    assert!(out.is_empty());
+}
+
+#[test]
+fn logs_go_to_stderr_at_the_level_asked_for() {
+    let (code, out, err) = run(&["-v", "check", "examples/manifests", "--now", NOW, "--format", "json"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("engine.build") && err.contains("evaluate"), "{err}");
+    assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok(), "stdout stays the report");
+    let (_, _, quiet) = run(&["check", "examples/manifests", "--now", NOW, "--format", "json"]);
+    assert!(quiet.is_empty(), "{quiet}");
+    let (_, _, debug) = run(&["check", "--log-level", "paved=debug", "examples/manifests", "--now", NOW]);
+    assert!(debug.contains("resource"), "{debug}");
+}

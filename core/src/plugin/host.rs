@@ -253,7 +253,7 @@ pub(crate) fn load(
         None => Component::new(&host.engine, bytes).map(|c| (c, Source::Compiled)),
     }
     .map_err(|e| fail(Cause::NotAComponent(format!("{e:#}"))))?;
-    tracing::debug!(plugin = name, source = ?source, "compiled");
+    tracing::info!(plugin = name, source = ?source, "compiled");
     contract(&host.engine, &component).map_err(fail)?;
     let instance = host.linker.instantiate_pre(&component).map_err(|e| fail(Cause::Unlinkable(format!("{e:#}"))))?;
     let pre = wit::PluginPre::new(instance).map_err(|e| fail(Cause::Contract(format!("{e:#}"))))?;
