@@ -174,12 +174,11 @@ mod tests {
     }
 
     #[test]
-    fn pod_specs_of_every_controller() {
-        assert_eq!(pod_spec("v1", "Pod").as_deref(), Some("/spec"));
-        assert_eq!(pod_spec("apps/v1", "ReplicaSet").as_deref(), Some("/spec/template/spec"));
-        assert_eq!(pod_spec("batch/v1", "CronJob").as_deref(), Some("/spec/jobTemplate/spec/template/spec"));
-        assert_eq!(pod_spec("v1", "ReplicationController").as_deref(), Some("/spec/template/spec"));
-        assert_eq!(pod_spec("example.com/v1", "Deployment"), None);
-        assert_eq!(pod_spec("acme.dev/v1", "Pod"), None);
+    fn pod_specs_follow_the_shared_table() {
+        let cases: Vec<(String, String, Option<String>)> =
+            serde_json::from_str(include_str!("../../wit/testdata/pod-specs.json")).unwrap();
+        for (api_version, kind, want) in cases {
+            assert_eq!(pod_spec(&api_version, &kind), want, "{api_version} {kind}");
+        }
     }
 }

@@ -108,15 +108,23 @@ struct JobSpec {
 
 impl Object {
     /// The pod spec and its JSON pointer: the object's own for a Pod, else its pod template's.
+    ///
+    /// The kinds are the paved host's (`wit/testdata/pod-specs.json`): a Pod of the core group,
+    /// and the built-in controllers of their own API groups; a custom resource that happens to
+    /// have a `spec.template` is not a pod controller.
     fn pod(&self) -> Option<(&'static str, [&Vec<Container>; 3])> {
         let spec = self.spec.as_ref()?;
-        match self.kind.as_str() {
-            "Pod" => Some(("/spec", [&spec.init_containers, &spec.containers, &spec.ephemeral_containers])),
-            "CronJob" => spec
+        let group = self.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        match (group, self.kind.as_str()) {
+            ("", "Pod") => Some(("/spec", [&spec.init_containers, &spec.containers, &spec.ephemeral_containers])),
+            ("batch", "CronJob") => spec
                 .job_template
                 .as_ref()
                 .map(|j| ("/spec/jobTemplate/spec/template/spec", j.spec.template.spec.lists())),
-            _ => spec.template.as_ref().map(|t| ("/spec/template/spec", t.spec.lists())),
+            ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+            | ("batch", "Job")
+            | ("", "ReplicationController") => spec.template.as_ref().map(|t| ("/spec/template/spec", t.spec.lists())),
+            _ => None,
         }
     }
 
@@ -234,6 +242,26 @@ mod tests {
 
     use super::*;
 
+    /// Which objects have a pod spec, and where: the table the paved host is tested on too.
+    #[test]
+    fn pod_specs_follow_the_shared_table() {
+        let cases: Vec<(String, String, Option<String>)> =
+            serde_json::from_str(include_str!("../../../wit/testdata/pod-specs.json")).unwrap();
+        for (api_version, kind, want) in cases {
+            let object: Object = serde_json::from_value(serde_json::json!({
+                "apiVersion": api_version, "kind": kind,
+                "spec": {
+                    "containers": [{"name": "c"}],
+                    "template": {"spec": {"containers": [{"name": "c"}]}},
+                    "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}
+                }
+            }))
+            .unwrap();
+            let got = object.containers().first().map(|(p, _)| p.trim_end_matches("/containers/0").to_owned());
+            assert_eq!(got, want, "{api_version} {kind}");
+        }
+    }
+
     #[test]
     fn workloads_and_pods() {
         let d: Object = serde_json::from_str(
@@ -251,7 +279,7 @@ mod tests {
         assert_eq!(d.pod_labels()["team"], "a");
 
         let cron: Object = serde_json::from_str(
-            r#"{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"j","image":"busybox","resources":{"requests":{"cpu":1}}}]}}}}}}"#,
+            r#"{"apiVersion":"batch/v1","kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"j","image":"busybox","resources":{"requests":{"cpu":1}}}]}}}}}}"#,
         )
         .unwrap();
         assert_eq!(cron.containers()[0].0, "/spec/jobTemplate/spec/template/spec/containers/0");
