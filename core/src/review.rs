@@ -105,11 +105,11 @@ pub(crate) fn read(review: &Value) -> Result<Request, AdmissionError> {
     };
     let object = request.get("object").filter(|v| !v.is_null());
     let old = request.get("oldObject").filter(|v| !v.is_null());
-    let judged = match (operation, object, old) {
-        (Operation::Delete, _, Some(old)) => old,
-        (Operation::Delete, Some(object), None) => object,
+    let (judged, field) = match (operation, object, old) {
+        (Operation::Delete, _, Some(old)) => (old, "oldObject"),
+        (Operation::Delete, Some(object), None) => (object, "object"),
         (Operation::Delete, None, None) => return Err(bad("a DELETE request without `oldObject`".into())),
-        (_, Some(object), _) => object,
+        (_, Some(object), _) => (object, "object"),
         (_, None, _) => return Err(bad(format!("a {} request without `object`", operation.as_str()))),
     };
     let mut object = judged.clone();
@@ -123,7 +123,6 @@ pub(crate) fn read(review: &Value) -> Result<Request, AdmissionError> {
         _ => None,
     };
     let base = if top.contains_key("request") { "/request" } else { "" };
-    let field = if std::ptr::eq(judged, old.unwrap_or(&Value::Null)) { "oldObject" } else { "object" };
     Ok(Request {
         uid,
         api_version,

@@ -2,9 +2,8 @@
 //! plugin, and a fresh, sandboxed instance for every call.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -39,8 +38,8 @@ const DROP_QUEUE: usize = 32;
 const TICK: Duration = Duration::from_millis(5);
 
 /// A wasmtime engine and linker configured by one [`PluginHost`], shared by every plugin an
-/// engine with those settings links. Hosts live as long as a plugin uses them; a failure to
-/// start one is an error of the build that asked for it, never remembered.
+/// engine with those settings links. A failure to start one is an error of the build that asked
+/// for it, never remembered.
 pub(crate) struct Host {
     settings: PluginHost,
     engine: Engine,
@@ -48,16 +47,6 @@ pub(crate) struct Host {
     /// Dropping a store (returning its slot to the pool) takes as long as a small check, so it
     /// happens on another thread, after the answer is out.
     dropper: Option<SyncSender<Store<State>>>,
-    /// Tells the deadline clock to stop when the host goes.
-    ticking: Option<Arc<AtomicBool>>,
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        if let Some(t) = &self.ticking {
-            t.store(false, Ordering::Relaxed);
-        }
-    }
 }
 
 impl fmt::Debug for Host {
@@ -67,16 +56,18 @@ impl fmt::Debug for Host {
 }
 
 impl Host {
-    /// The live host with these settings, or a new one.
+    /// The host with these settings, started on first use. A started host is kept for the
+    /// process (starting one reserves the instance pool and costs milliseconds, and an engine
+    /// rebuilt on a bundle reload should not pay it again); a host that fails to start is not
+    /// remembered, so the next build tries again.
     pub(crate) fn get(settings: &PluginHost) -> Result<Arc<Host>, String> {
-        static HOSTS: Mutex<Vec<Weak<Host>>> = Mutex::new(Vec::new());
+        static HOSTS: Mutex<Vec<Arc<Host>>> = Mutex::new(Vec::new());
         let mut hosts = HOSTS.lock().map_err(|_| "the plugin host registry is poisoned".to_owned())?;
-        hosts.retain(|h| h.strong_count() > 0);
-        if let Some(h) = hosts.iter().filter_map(Weak::upgrade).find(|h| h.settings == *settings) {
-            return Ok(h);
+        if let Some(h) = hosts.iter().find(|h| h.settings == *settings) {
+            return Ok(Arc::clone(h));
         }
         let host = Arc::new(Host::new(settings).map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))?);
-        hosts.push(Arc::downgrade(&host));
+        hosts.push(Arc::clone(&host));
         Ok(host)
     }
 
@@ -106,27 +97,21 @@ impl Host {
             .spawn(move || rx.into_iter().for_each(drop))
             .is_ok()
             .then_some(tx);
-        let ticking = match settings.deadline {
-            Some(_) => {
-                let on = Arc::new(AtomicBool::new(true));
-                let (flag, clock) = (Arc::clone(&on), engine.weak());
-                std::thread::Builder::new()
-                    .name("paved-plugin-deadline".into())
-                    .spawn(move || {
-                        while flag.load(Ordering::Relaxed) {
-                            std::thread::sleep(TICK);
-                            match clock.upgrade() {
-                                Some(engine) => engine.increment_epoch(),
-                                None => break,
-                            }
-                        }
-                    })
-                    .map_err(|e| wasmtime::Error::msg(format!("cannot start the deadline clock: {e}")))?;
-                Some(on)
-            }
-            None => None,
-        };
-        Ok(Host { settings: settings.clone(), engine, linker, dropper, ticking })
+        if settings.deadline.is_some() {
+            // The clock a deadline is counted on: it ticks while the engine lives.
+            let clock = engine.weak();
+            std::thread::Builder::new()
+                .name("paved-plugin-deadline".into())
+                .spawn(move || loop {
+                    std::thread::sleep(TICK);
+                    match clock.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                })
+                .map_err(|e| wasmtime::Error::msg(format!("cannot start the deadline clock: {e}")))?;
+        }
+        Ok(Host { settings: settings.clone(), engine, linker, dropper })
     }
 
     fn recycle(&self, store: Store<State>) {

@@ -51,7 +51,8 @@ impl Plugin {
 #[non_exhaustive]
 pub struct PluginHost {
     /// Instances that may be alive at once, across all plugins: calls in flight on every thread
-    /// plus stores waiting to be dropped (default 256).
+    /// plus up to 32 finished instances waiting to be freed (default 256). A call that finds
+    /// none free fails with an `unavailable` error, by the policy's failure policy.
     pub instances: u32,
     /// The most linear memory any one instance may have, in bytes (default and most: 1 GiB). A
     /// bundle's per-plugin `limits.memory` is checked against it.

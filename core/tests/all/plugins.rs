@@ -303,6 +303,20 @@ fn an_endless_loop_runs_out_of_fuel() {
 }
 
 #[test]
+fn a_host_deadline_stops_a_call_that_fuel_would_let_run() {
+    let (_dir, bundle) = bundle(&[("hostile", "hostile", "fuel: 100000000000")], &HOSTILE.replace("ATTACK", "loop"));
+    let host = PluginHost::default().deadline(Some(std::time::Duration::from_millis(50)));
+    let engine = Engine::builder().bundle(bundle.unwrap()).plugin_host(host).build().unwrap();
+    let resources = Resource::from_str("workload.yaml", DEPLOYMENT).unwrap();
+    let report = engine.evaluate(&resources, &Context::parse_at("2026-11-22").unwrap());
+    let f = report.findings.iter().find(|f| f.policy == "hostile").expect("the deadline is a finding");
+    let error = f.error.as_ref().unwrap();
+    assert_eq!(error.kind, ErrorKind::Deadline, "{error}");
+    assert_eq!(error.message, "plugin `hostile` ran past the host's deadline of 50 ms");
+    assert_eq!(f.action, Action::Deny, "fail closed");
+}
+
+#[test]
 fn unbounded_memory_growth_stops_at_the_limit() {
     let (_, error) = attack("memory", "memory: 8Mi", None);
     assert_eq!(error, "plugin `hostile` tried to use more than its memory limit of 8 MiB");
