@@ -16,7 +16,8 @@ use serde_json::{json, Map, Value};
 use crate::eval::{Context, Engine};
 use crate::report::{Decision, Report};
 use crate::resource::Resource;
-use crate::review::{self, AdmissionError, Request};
+pub use crate::review::AdmissionError;
+use crate::review::{self, Request};
 
 /// The most characters of one warning the API server keeps.
 const WARNING_LENGTH: usize = 256;

@@ -224,10 +224,14 @@ impl Bundle {
     /// # Ok::<(), paved::Error>(())
     /// ```
     pub fn pack(name: &str) -> Result<Bundle, Error> {
-        let pack = Pack::named(name)?;
+        Bundle::from_texts(Pack::named(name)?.files())
+    }
+
+    /// The documents of embedded texts: `(file name, text)`.
+    fn from_texts(texts: &[(&str, &str)]) -> Result<Bundle, Error> {
         let mut diags = Diagnostics::default();
         let mut docs = Vec::new();
-        for (file, text) in pack.files() {
+        for (file, text) in texts {
             match load::parse_text(file, text) {
                 Ok(mut d) => docs.append(&mut d),
                 Err(d) => diags.push(d),
@@ -249,16 +253,7 @@ impl Bundle {
 
     /// The built-in golden paths (`web-service`, `worker`, `cron-job`, each in every version).
     pub fn golden_paths_builtin() -> Result<Bundle, Error> {
-        let mut diags = Diagnostics::default();
-        let mut docs = Vec::new();
-        for (file, text) in crate::blueprint::GOLDEN_PATHS {
-            match load::parse_text(file, text) {
-                Ok(mut d) => docs.append(&mut d),
-                Err(d) => diags.push(d),
-            }
-        }
-        let bundle = Bundle::from_documents(docs, &mut diags);
-        diags.into_result(bundle)
+        Bundle::from_texts(crate::blueprint::GOLDEN_PATHS)
     }
 
     /// The packs `paved check` runs when it is given no bundle and no pack, as one bundle.
