@@ -174,18 +174,7 @@ fn engine(args: &CheckArgs) -> Result<Engine, Error> {
 
 /// The PolicyExceptions at `path`; a policy there is an error that points at it.
 pub(crate) fn exceptions_at(path: &std::path::Path) -> Result<Bundle, Error> {
-    let bundle = Bundle::from_paths(&[path])?;
-    match bundle.policies().first() {
-        None => Ok(bundle),
-        Some(p) => Err(Error::Invalid(paved::Diagnostics(vec![paved::Diagnostic {
-            file: p.source.file.as_str().into(),
-            line: p.source.line,
-            column: p.source.column,
-            pointer: None,
-            message: format!("--exceptions {} holds policy `{}`", path.display(), p.name),
-            help: Some("load policies with --bundle; --exceptions takes PolicyExceptions only".into()),
-        }]))),
-    }
+    Bundle::exceptions_from_paths(&[path])
 }
 
 /// Evaluates, showing a progress bar on a terminal when it takes more than a moment.

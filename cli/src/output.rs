@@ -281,6 +281,26 @@ pub fn exceptions(
         };
         writeln!(out, "{text}")?;
     }
+    let notes: Vec<String> = list
+        .iter()
+        .flat_map(|e| {
+            let problem = e.problem.as_ref().map(|why| format!("{}: {why}", e.name));
+            let broad = e.matches_everything.then(|| {
+                format!(
+                    "{}: its `match` names no kind, namespace, name or container, so it waives {} on every resource",
+                    e.name,
+                    e.waives.join(", ")
+                )
+            });
+            problem.into_iter().chain(broad)
+        })
+        .collect();
+    if !notes.is_empty() {
+        writeln!(out)?;
+        for n in notes {
+            writeln!(out, "{} {n}", p.yellow("warning:"))?;
+        }
+    }
     Ok(())
 }
 

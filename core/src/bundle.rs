@@ -215,6 +215,39 @@ impl Bundle {
         self
     }
 
+    /// Reads an exceptions source: files of `PolicyException` documents and nothing else, so an
+    /// exceptions source can neither add policies nor change the platform's settings (its
+    /// exception window). The exceptions are judged by the settings of the bundle an engine
+    /// merges them with, like those of any other source.
+    pub fn exceptions_from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Bundle, Error> {
+        let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
+        let mut diags = Diagnostics::default();
+        let docs = load::read_all(&paths, &mut diags)?;
+        let bundle = Bundle::from_documents(only_exceptions(docs, &mut diags), &mut diags);
+        diags.into_result(bundle)
+    }
+
+    /// As [`Bundle::exceptions_from_paths`], from one text (`file` names it in diagnostics).
+    ///
+    /// ```
+    /// let e = paved::Bundle::exceptions_from_str("exceptions.yaml", r#"
+    /// apiVersion: paved.dev/v1
+    /// kind: Bundle
+    /// metadata: { name: team }
+    /// spec: { exceptionMaxDays: 100000 }
+    /// "#).unwrap_err();
+    /// assert!(e.to_string().contains("an exceptions source holds only PolicyException documents"));
+    /// ```
+    pub fn exceptions_from_str(file: &str, text: &str) -> Result<Bundle, Error> {
+        let mut diags = Diagnostics::default();
+        let docs = load::parse_text(file, text).unwrap_or_else(|d| {
+            diags.push(d);
+            Vec::new()
+        });
+        let bundle = Bundle::from_documents(only_exceptions(docs, &mut diags), &mut diags);
+        diags.into_result(bundle)
+    }
+
     /// The policies of a built-in pack (see [`Bundle::packs`]).
     ///
     /// ```
@@ -368,6 +401,27 @@ pub(crate) fn infos(policies: &[Arc<Policy>]) -> Vec<PolicyInfo> {
                     params: r.spec.params.clone(),
                 })
                 .collect(),
+        })
+        .collect()
+}
+
+/// The `PolicyException` documents; every other document is a diagnostic.
+fn only_exceptions(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Sourced> {
+    docs.into_iter()
+        .filter(|doc| {
+            let kind = doc.value.get("kind").and_then(serde_json::Value::as_str);
+            if kind == Some("PolicyException") {
+                return true;
+            }
+            diags.push(doc.origin.diagnostic(
+                if kind.is_some() { "/kind" } else { "" },
+                format!(
+                    "an exceptions source holds only PolicyException documents, not {}",
+                    kind.map_or("a document without a kind".to_owned(), |k| format!("a {k}"))
+                ),
+                Some("policies and settings (the exception window) come from the platform bundle (`--bundle`)".into()),
+            ));
+            false
         })
         .collect()
 }

@@ -511,6 +511,8 @@ impl Engine {
             approved_by: e.approved_by.clone(),
             expires: e.expires.to_string(),
             status: e.status(now, &self.settings, waived),
+            problem: e.problem(now, &self.settings).map(|(_, why)| why),
+            matches_everything: e.matches_everything(),
             waived: waived.unwrap_or(0),
             waives: e
                 .policies

@@ -1,10 +1,12 @@
 //! Policy exceptions: owned, justified, always expiring waivers.
 //!
-//! The longest window an exception may run (`exceptionMaxDays`, default 90) counts from its
-//! `spec.created` when it has one, checked when the bundle loads. Without `created`, it counts
-//! from the evaluation's `now`, the moment the exception is seen: one that expires further away
-//! than the window is `invalid` and waives nothing. Both are pure functions of the documents and
-//! `now`, so every embedding decides the same.
+//! The longest window an exception may run (`exceptionMaxDays`, default 90) is the platform's:
+//! the settings of the engine that judges it, whatever source the exception came from (a bundle,
+//! `--exceptions`, the webhook, a binding). It counts from the exception's `spec.created` when it
+//! has one (checked when its own bundle loads too, for early feedback), else from the
+//! evaluation's `now`, the moment the exception is seen. An exception past its window, or
+//! `created` after `now`, is `invalid` and waives nothing. All of it is a pure function of the
+//! documents, the settings and `now`, so every embedding decides the same.
 
 use jiff::{civil::Date, tz::TimeZone, SignedDuration, Timestamp};
 
@@ -27,19 +29,55 @@ pub(crate) struct Exception {
     /// Kinds, namespaces and names, compiled as a policy's `match` is.
     pub selector: Selector,
     pub containers: GlobFilter,
+    /// Whether its `match` takes in every resource and container.
+    pub everything: bool,
     pub origin: Origin,
 }
 
-/// Parses an RFC 3339 timestamp, or a date meaning 00:00 UTC that day.
-pub fn parse_instant(s: &str) -> Result<Timestamp, String> {
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Ok(t);
+/// Whether a list of globs takes in every name: empty, or only `*`.
+fn all(list: &[String]) -> bool {
+    list.iter().all(|g| g == "*")
+}
+
+/// Whether optional include/exclude globs take in every name.
+fn all_globs(globs: Option<&crate::model::Globs>) -> bool {
+    match globs {
+        None => true,
+        Some(crate::model::Globs::Include(list)) => all(list),
+        Some(crate::model::Globs::Both { include, exclude }) => all(include) && exclude.is_empty(),
     }
-    s.parse::<Date>()
-        .ok()
-        .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
-        .map(|z| z.timestamp())
-        .ok_or_else(|| format!("`{s}` is not an RFC 3339 date (2026-12-31) or timestamp (2026-12-31T18:00:00Z)"))
+}
+
+/// Parses an RFC 3339 date-time with an offset (`2026-12-31T18:00:00Z`,
+/// `2026-12-31T18:00:00+01:00`), or a date alone (`2026-12-31`, meaning 00:00 UTC that day).
+/// Anything else, a date-time without an offset included, is an error that shows these forms:
+/// guessing the time zone, or dropping the time, would move an expiry silently.
+pub(crate) fn parse_instant(s: &str) -> Result<Timestamp, String> {
+    let forms = "write a date (2026-12-31, meaning 00:00 UTC) or an RFC 3339 date-time with an offset (2026-12-31T18:00:00Z, 2026-12-31T18:00:00+01:00)";
+    let is_date = |d: &str| {
+        d.len() == 10
+            && d.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+    };
+    if is_date(s) {
+        return s
+            .parse::<Date>()
+            .ok()
+            .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
+            .map(|z| z.timestamp())
+            .ok_or_else(|| format!("`{s}` is not a date: {forms}"));
+    }
+    let (date, rest) = s.split_at_checked(10).unwrap_or((s, ""));
+    let time = rest.strip_prefix(['T', 't']);
+    let has_offset = rest.ends_with(['Z', 'z']) || rest.contains(['+', '-']);
+    match (is_date(date), time, has_offset) {
+        (true, Some(_), true) => {
+            s.parse::<Timestamp>().map_err(|e| format!("`{s}` is not an RFC 3339 date-time ({e}): {forms}"))
+        }
+        (true, _, false) if !rest.is_empty() => {
+            Err(format!("`{s}` has no offset, so it could mean any time zone: {forms}"))
+        }
+        _ => Err(format!("`{s}` is not an RFC 3339 date or date-time: {forms}")),
+    }
 }
 
 fn days(n: u32) -> SignedDuration {
@@ -104,6 +142,10 @@ impl Exception {
                 policies: spec.policies.iter().map(|p| (p.name.clone(), p.rules.clone())).collect(),
                 selector,
                 containers,
+                everything: all(&m.kinds)
+                    && all_globs(m.namespaces.as_ref())
+                    && all_globs(m.names.as_ref())
+                    && all(&m.containers),
                 origin: origin.clone(),
             }),
             _ => Err(diags),
@@ -112,13 +154,33 @@ impl Exception {
 
     /// Whether the exception can waive anything at `now`, and if not, why.
     pub fn standing(&self, now: Timestamp, settings: &BundleSpec) -> Result<(), ExceptionStatus> {
+        self.problem(now, settings).map_or(Ok(()), |(status, _)| Err(status))
+    }
+
+    /// Why the exception waives nothing at `now`, judged by the platform's `settings`: expired,
+    /// or invalid (a window longer than the platform allows, `created` in the future).
+    pub fn problem(&self, now: Timestamp, settings: &BundleSpec) -> Option<(ExceptionStatus, String)> {
+        let max = settings.exception_max_days;
         if now >= self.expires {
-            return Err(ExceptionStatus::Expired);
+            return Some((ExceptionStatus::Expired, format!("it expired at {}", self.expires)));
         }
-        if self.created.is_none() && self.expires.duration_since(now) > days(settings.exception_max_days) {
-            return Err(ExceptionStatus::Invalid);
-        }
-        Ok(())
+        let (from, what) = match self.created {
+            Some(created) if created > now => {
+                return Some((
+                    ExceptionStatus::Invalid,
+                    format!("its `created` ({created}) is later than now ({now}): it cannot have been approved yet"),
+                ))
+            }
+            Some(created) => (created, "from `created`"),
+            None => (now, "from now (it has no `created`)"),
+        };
+        let runs = self.expires.duration_since(from);
+        (runs > days(max)).then(|| {
+            (
+                ExceptionStatus::Invalid,
+                format!("it runs {} days {what}; the platform allows at most {max}", runs.as_hours() / 24),
+            )
+        })
     }
 
     /// The status after a run in which it waived `waived` findings (`None`: no run, only the
@@ -132,6 +194,11 @@ impl Exception {
             }
             Ok(()) => ExceptionStatus::Active,
         }
+    }
+
+    /// Whether its `match` takes in every resource and container.
+    pub fn matches_everything(&self) -> bool {
+        self.everything
     }
 
     /// Whether its kinds, namespaces and names take in a resource (or the pods it makes).

@@ -344,7 +344,8 @@ fn exceptions_from_their_own_directory() {
     let (code, _, err) = run(&["check", "--exceptions", "examples/bundle", "examples/manifests"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("holds policy `container-hygiene`") && err.contains("examples/bundle/workloads.yaml"),
+        err.contains("an exceptions source holds only PolicyException documents, not a Policy")
+            && err.contains("examples/bundle/workloads.yaml"),
         "{err}"
     );
 }
@@ -783,4 +784,70 @@ fn logs_go_to_stderr_at_the_level_asked_for() {
     assert!(quiet.is_empty(), "{quiet}");
     let (_, _, debug) = run(&["check", "--log-level", "paved=debug", "examples/manifests", "--now", NOW]);
     assert!(debug.contains("resource"), "{debug}");
+}
+
+#[test]
+fn exceptions_are_held_to_the_platform_window_from_any_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("platform");
+    std::fs::create_dir(&platform).unwrap();
+    std::fs::write(
+        platform.join("paved.yaml"),
+        "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {name: platform}\nspec: {exceptionMaxDays: 30, packs: [platform-baseline]}\n",
+    )
+    .unwrap();
+    let waivers = dir.path().join("exceptions");
+    std::fs::create_dir(&waivers).unwrap();
+    std::fs::write(
+        waivers.join("storefront.yaml"),
+        "apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: storefront-single-replica}\nspec:\n  policies: [{name: platform-baseline}]\n  owner: team-shop\n  reason: migrating\n  created: 2026-12-01\n  expires: 2027-02-19\n",
+    )
+    .unwrap();
+    let (p, w) = (platform.to_str().unwrap(), waivers.to_str().unwrap());
+    let (code, out, _) =
+        run(&["check", "--bundle", p, "--exceptions", w, "examples/manifests", "--now", NOW, "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["findings"].as_array().unwrap().iter().all(|f| f["waivedBy"].is_null()),
+        "80 days > 30: nothing is waived"
+    );
+    assert_eq!(v["exceptions"][0]["status"], "invalid");
+    assert_eq!(v["exceptions"][0]["problem"], "it runs 80 days from `created`; the platform allows at most 30");
+    // Listed with the platform bundle, the same exception is a load error at its line.
+    let (code, _, err) = run(&["exceptions", p, w, "--now", NOW]);
+    assert_eq!(code, 2);
+    assert!(err.contains("the exception runs 80 days from `created`; the bundle allows at most 30"), "{err}");
+    assert!(err.contains("storefront.yaml:9:12"), "{err}");
+    // `paved exceptions` says why an exception waives nothing, and warns about one that matches
+    // everything.
+    std::fs::write(
+        waivers.join("storefront.yaml"),
+        std::fs::read_to_string(waivers.join("storefront.yaml"))
+            .unwrap()
+            .replace("2027-02-19", "2026-12-20")
+            .replace("2026-12-01", "2026-12-10"),
+    )
+    .unwrap();
+    let (code, out, _) = run(&["exceptions", p, w, "--now", NOW]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("warning: storefront-single-replica: its `created` (2026-12-10T00:00:00Z) is later than now"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "its `match` names no kind, namespace, name or container, so it waives platform-baseline on every resource"
+        ),
+        "{out}"
+    );
+    // An exceptions source cannot raise the window.
+    std::fs::write(
+        waivers.join("paved.yaml"),
+        "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {name: team}\nspec: {exceptionMaxDays: 100000}\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check", "--bundle", p, "--exceptions", w, "examples/manifests", "--now", NOW]);
+    assert_eq!(code, 2);
+    assert!(err.contains("an exceptions source holds only PolicyException documents, not a Bundle"), "{err}");
 }

@@ -162,6 +162,13 @@ pub struct ExceptionReport {
     pub expires: String,
     /// Its status.
     pub status: ExceptionStatus,
+    /// Why it waives nothing, when it is `expired` or `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Set when its `match` names no kind, namespace, name or container: it waives its rules on
+    /// every resource, which `paved exceptions` warns about.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub matches_everything: bool,
     /// How many findings it waived in this run.
     pub waived: usize,
     /// What it waives: `policy` or `policy/rule`.

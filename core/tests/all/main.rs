@@ -3,6 +3,7 @@
 
 mod admission;
 mod cases;
+mod exceptions;
 mod fleet;
 mod golden;
 mod hostile;
