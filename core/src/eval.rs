@@ -381,7 +381,7 @@ impl Engine {
             context: Context,
         }
         let input = |reason: String| Error::Input { reason: format!("evaluation request: {reason}") };
-        let request: Request = serde_json::from_value(request.clone()).map_err(|e| input(e.to_string()))?;
+        let request = <Request as serde::Deserialize>::deserialize(request).map_err(|e| input(e.to_string()))?;
         let mut resources = Vec::with_capacity(request.resources.len());
         for (i, value) in request.resources.into_iter().enumerate() {
             resources.push(Resource::from_value(value).map_err(|e| input(format!("resources[{i}]: {e}")))?);

@@ -84,6 +84,17 @@ fn json_in_json_out() {
     assert!(typo.unwrap_err().to_string().contains("unknown field `operaton`"));
     let bad = serde_json::from_value::<Context>(json!({"now": "yesterday"}));
     assert!(bad.unwrap_err().to_string().contains("not an RFC 3339"));
+    // One call for the front ends that speak JSON; a malformed request is an error.
+    let answer = engine
+        .evaluate_json(&json!({"resources": [pod("shop", "nginx:latest")], "context": {"now": "2026-06-01"}}))
+        .unwrap();
+    assert_eq!(answer["decision"], "deny");
+    assert_eq!(answer["findings"][0]["rule"], "pinned");
+    let e =
+        engine.evaluate_json(&json!({"resources": [{"kind": "Pod"}], "context": {"now": "2026-06-01"}})).unwrap_err();
+    assert_eq!(e.to_string(), "evaluation request: resources[0]: the resource has no `apiVersion`");
+    let e = engine.evaluate_json(&json!({"resource": [], "context": {"now": "2026-06-01"}})).unwrap_err();
+    assert!(e.to_string().contains("unknown field `resource`"), "{e}");
     // Params for a policy that is not loaded are an error, with did-you-mean.
     let e = engine.check_context(&Context::parse_at("2026-06-01").unwrap().params("no-lates", json!({}))).unwrap_err();
     assert_eq!(e.to_string(), "there is no loaded policy `no-lates`; did you mean `no-latest`?");
