@@ -58,6 +58,22 @@ impl Origin {
 /// Parses the documents of one file's text. `file` names it in diagnostics.
 pub(crate) fn parse_text(file: &str, text: &str) -> Result<Vec<Sourced>, Diagnostic> {
     let file: Arc<str> = Arc::from(file);
+    // A byte-order mark at the start only says the text is UTF-8, as YAML readers take it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // YAML allows no NUL; a reader that stopped at one would skip every document after it.
+    if let Some(at) = text.find('\0') {
+        let before = text.get(..at).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        return Err(Diagnostic {
+            file,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            pointer: None,
+            message: "the text holds a NUL byte, which YAML does not allow".into(),
+            help: Some("remove it: nothing after it could be read as Kubernetes reads it".into()),
+        });
+    }
     let docs = yaml::parse_documents(text).map_err(|e| Diagnostic {
         file: file.clone(),
         line: e.pos.line,
@@ -92,20 +108,57 @@ pub(crate) fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnos
     })
 }
 
-/// Every YAML or JSON file under `paths` (files as given; directories walked recursively,
-/// sorted by path so the order never depends on the file system).
+/// Every YAML or JSON file under `paths`, as `kubectl apply -R -f` takes them: files as given;
+/// directories walked recursively, dot-files and dot-directories included, sorted by path so the
+/// order never depends on the file system.
+///
+/// paved never leaves the input or blocks on it: a symlink is followed only when it leads inside
+/// the directory given (one leading out of it, to a credentials file or a device, is an error
+/// naming it), each directory is walked once (a symlink loop is not followed), and only regular
+/// files are read: a device, FIFO or socket is an error naming it, never opened.
 pub(crate) fn files_under(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for path in paths {
-        walk(path, true, &mut out)?;
+        let root = std::fs::canonicalize(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let mut seen = std::collections::BTreeSet::new();
+        walk(path, &root, true, &mut seen, &mut out)?;
     }
     Ok(out)
 }
 
-fn walk(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+/// An error about `path` that is not the operating system's.
+fn refused(path: &Path, why: String) -> Error {
+    Error::Io { path: path.to_owned(), source: std::io::Error::new(std::io::ErrorKind::InvalidInput, why) }
+}
+
+fn walk(
+    path: &Path,
+    root: &Path,
+    explicit: bool,
+    seen: &mut std::collections::BTreeSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), Error> {
     let io = |source| Error::Io { path: path.to_owned(), source };
+    let link = std::fs::symlink_metadata(path).map_err(io)?;
+    if link.file_type().is_symlink() && !explicit {
+        let target = std::fs::canonicalize(path).map_err(io)?;
+        if !target.starts_with(root) {
+            return Err(refused(
+                path,
+                format!(
+                    "it is a symlink that leads out of {} (to {}); paved reads only what it is given",
+                    root.display(),
+                    target.display()
+                ),
+            ));
+        }
+    }
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_dir() {
+        // A directory reached twice (through a symlink) is walked once: no loops.
+        if !seen.insert(std::fs::canonicalize(path).map_err(io)?) {
+            return Ok(());
+        }
         let mut entries = std::fs::read_dir(path)
             .map_err(io)?
             .map(|e| e.map(|e| e.path()))
@@ -113,24 +166,52 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), Error
             .map_err(io)?;
         entries.sort();
         for entry in entries {
-            let hidden = entry.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-            if !hidden {
-                walk(&entry, false, out)?;
-            }
+            walk(&entry, root, false, seen, out)?;
         }
     } else if explicit || is_document_file(path) {
+        if !meta.is_file() {
+            return Err(refused(path, format!("it is {}, not a regular file; paved does not open it", kind_of(&meta))));
+        }
         out.push(path.to_owned());
     }
     Ok(())
+}
+
+/// What a file that is not a regular file or a directory is, for errors.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        } else if t.is_socket() {
+            return "a socket";
+        } else if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "a special file"
 }
 
 fn is_document_file(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
+/// Reads a regular file; anything else (a device, a FIFO, a socket) is refused unopened, so
+/// reading never blocks or runs without end.
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, Error> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    if !meta.is_file() {
+        return Err(refused(path, format!("it is {}, not a regular file; paved does not open it", kind_of(&meta))));
+    }
+    std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })
+}
+
 /// Reads and parses one file.
 pub(crate) fn read_file(path: &Path) -> Result<Result<Vec<Sourced>, Diagnostic>, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    let bytes = read_regular(path)?;
     let name = path.display().to_string();
     Ok(decode(&name, &bytes).and_then(|text| parse_text(&name, text)))
 }

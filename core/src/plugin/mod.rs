@@ -312,14 +312,19 @@ impl Declared {
     pub fn read(&mut self) -> Result<(), crate::error::Diagnostic> {
         let dir = std::path::Path::new(&*self.origin.file).parent().unwrap_or(std::path::Path::new(""));
         let path = dir.join(&self.path);
-        match std::fs::read(&path) {
+        match crate::load::read_regular(&path) {
             Ok(bytes) => {
                 self.bytes = Some(bytes.into());
                 Ok(())
             }
             Err(e) => Err(self.diagnostic(
                 "/path",
-                format!("plugin `{}` cannot be read: {}: {e}", self.name, path.display()),
+                format!(
+                    "plugin `{}` cannot be read: {}: {}",
+                    self.name,
+                    path.display(),
+                    std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
+                ),
                 Some(format!("paths are relative to {}", self.origin.file)),
             )),
         }

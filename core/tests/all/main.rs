@@ -7,6 +7,7 @@ mod exceptions;
 mod fleet;
 mod golden;
 mod hostile;
+mod inputs;
 mod layering;
 mod load_errors;
 mod packs;

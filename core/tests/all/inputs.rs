@@ -1,0 +1,76 @@
+//! Reading inputs never leaves them, never blocks and never skips what Kubernetes' tools would
+//! apply: dot-files count, symlinks are followed only inside the tree given, devices and FIFOs
+//! are refused unopened, a byte-order mark is read past and a NUL byte is an error.
+
+use std::path::Path;
+
+use paved::Resource;
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: NAME}\nspec: {containers: [{name: c, image: x}]}\n";
+
+fn names(dir: &Path) -> Vec<String> {
+    Resource::from_paths(&[dir.to_path_buf()]).unwrap().iter().map(|r| r.identity().name).collect()
+}
+
+#[test]
+fn dot_files_and_dot_directories_are_read_as_kubectl_applies_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".hidden.yaml"), POD.replace("NAME", "hidden")).unwrap();
+    std::fs::create_dir(dir.path().join(".overlay")).unwrap();
+    std::fs::write(dir.path().join(".overlay/pod.yaml"), POD.replace("NAME", "in-dot-dir")).unwrap();
+    std::fs::write(dir.path().join("plain.yaml"), POD.replace("NAME", "plain")).unwrap();
+    assert_eq!(names(dir.path()), ["hidden", "in-dot-dir", "plain"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_followed_inside_the_tree_only() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.yaml"), "password: hunter2\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("base")).unwrap();
+    std::fs::write(dir.path().join("base/pod.yaml"), POD.replace("NAME", "base")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("base"), dir.path().join("linked")).unwrap();
+    // A loop back to the root is walked once.
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("base/loop")).unwrap();
+    assert_eq!(names(dir.path()), ["base"]);
+
+    std::os::unix::fs::symlink(outside.path().join("secret.yaml"), dir.path().join("creds.yaml")).unwrap();
+    let e = Resource::from_paths(&[dir.path().to_path_buf()]).unwrap_err();
+    let text = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+    assert!(text.contains("creds.yaml") && text.contains("is a symlink that leads out of"), "{text}");
+    assert!(!text.contains("hunter2"), "nothing outside the tree is read: {text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_and_fifos_are_refused_unopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // Reading it would block forever; it is refused instead.
+    let e = Resource::from_paths(&[dir.path().to_path_buf()]).unwrap_err();
+    let text = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+    assert!(text.contains("pipe.yaml") && text.contains("it is a FIFO, not a regular file"), "{text}");
+    // A device given by name, and one reached through a symlink inside the tree.
+    let e = Resource::from_paths(&["/dev/urandom"]).unwrap_err();
+    assert!(std::error::Error::source(&e).unwrap().to_string().contains("it is a device"), "{e}");
+    std::fs::remove_file(&fifo).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.yaml")).unwrap();
+    let e = Resource::from_paths(&[dir.path().to_path_buf()]).unwrap_err();
+    assert!(std::error::Error::source(&e).unwrap().to_string().contains("leads out of"), "{e}");
+}
+
+#[test]
+fn a_byte_order_mark_is_read_past_and_a_nul_byte_is_an_error() {
+    let with_bom = format!("\u{feff}{}", POD.replace("NAME", "bom"));
+    let r = Resource::from_str("bom.yaml", &with_bom).unwrap();
+    assert_eq!(r[0].identity().name, "bom");
+    // Before, the parse stopped at the NUL and the privileged Pod after it was never checked.
+    let nul = format!("{}\0\n---\n{}", POD.replace("NAME", "first"), POD.replace("NAME", "hidden-after-nul"));
+    let e = Resource::from_str("nul.yaml", &nul).unwrap_err();
+    let d = e.diagnostics().unwrap().iter().next().unwrap();
+    assert_eq!((d.line, d.column), (5, 1));
+    assert!(d.message.contains("NUL byte"), "{d}");
+}
