@@ -99,7 +99,7 @@ impl Resource {
     /// As [`Resource::from_str`], from bytes that should be UTF-8.
     pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Vec<Resource>, Error> {
         let mut diags = Diagnostics::default();
-        let docs = load::decode(file, bytes).and_then(|t| load::parse_text(file, t));
+        let docs = load::decode(file, bytes).and_then(|t| load::parse_manifests(file, t));
         let out = match docs {
             Ok(docs) => from_documents(docs, &mut diags),
             Err(d) => {
@@ -114,7 +114,7 @@ impl Resource {
     pub fn from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Vec<Resource>, Error> {
         let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
         let mut diags = Diagnostics::default();
-        let docs = load::read_all(&paths, &mut diags)?;
+        let docs = load::read_all(&paths, load::Schema::Kubernetes, &mut diags)?;
         let out = from_documents(docs, &mut diags);
         diags.into_result(out)
     }
@@ -147,23 +147,41 @@ pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec
             }
             continue;
         }
-        let is_list = doc.value.get("kind").and_then(Value::as_str) == Some("List")
-            && doc.value.get("items").is_some_and(Value::is_array);
-        if is_list {
-            let Sourced { value, origin } = doc;
-            if let Value::Object(mut m) = value {
-                if let Some(Value::Array(items)) = m.remove("items") {
-                    for (i, item) in items.into_iter().enumerate() {
-                        let origin = Origin { base: format!("{}/items/{i}", origin.base), ..origin.clone() };
-                        push(item, origin, &mut out, diags);
-                    }
-                }
-            }
-        } else {
-            push(doc.value, doc.origin, &mut out, diags);
-        }
+        unpack(doc.value, doc.origin, &mut out, diags);
     }
     out
+}
+
+/// A resource, or every item of a list (`List`, `PodList`, `DeploymentList`, ...: any kind
+/// ending in `List` with `items`), as kubectl creates every item. Each item keeps its own place
+/// in the file.
+fn unpack(value: Value, origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagnostics) {
+    if !is_list(&value) {
+        return push(value, origin, out, diags);
+    }
+    if let Value::Object(mut m) = value {
+        if let Some(Value::Array(items)) = m.remove("items") {
+            for (i, item) in items.into_iter().enumerate() {
+                let origin = Origin { base: format!("{}/items/{i}", origin.base), ..origin.clone() };
+                if is_list(&item) {
+                    // kubectl refuses it too ("is not a list: no Items field").
+                    diags.push(origin.diagnostic(
+                        "/kind",
+                        "a list inside a list, which kubectl does not create",
+                        Some("put its items in the outer list".into()),
+                    ));
+                    continue;
+                }
+                push(item, origin, out, diags);
+            }
+        }
+    }
+}
+
+/// Whether an object is a list of resources: a kind ending in `List`, with `items`.
+fn is_list(value: &Value) -> bool {
+    value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+        && value.get("items").is_some_and(Value::is_array)
 }
 
 fn push(value: Value, origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagnostics) {
@@ -206,7 +224,7 @@ pub(crate) fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Re
     let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
     let mut diags = Diagnostics::default();
     let mut out = NamespaceLabels::new();
-    let docs = load::read_all(&paths, &mut diags)?;
+    let docs = load::read_all(&paths, load::Schema::Kubernetes, &mut diags)?;
     let (objects, maps): (Vec<Sourced>, Vec<Sourced>) = docs.into_iter().partition(|d| d.value.get("kind").is_some());
     for r in from_documents(objects, &mut diags) {
         let id = r.identity();

@@ -158,7 +158,7 @@ impl TestSuite {
         let mut diags = Diagnostics::default();
         let mut suites = Vec::new();
         for f in files {
-            match load::read_file(&f)? {
+            match load::read_file(&f, load::Schema::Core)? {
                 Ok(docs) => suites.extend(from_documents(docs, &mut diags)),
                 Err(d) => diags.push(d),
             }

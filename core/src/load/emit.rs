@@ -131,7 +131,8 @@ fn plain_is_safe(s: &str) -> bool {
         || s.contains(" #")
         || s.chars().any(|c| c.is_control())
         || YAML11.contains(&s.to_ascii_lowercase().as_str())
-        || super::yaml::plain(s) != Some(Value::String(s.to_owned())))
+        || super::yaml::plain(s) != Some(Value::String(s.to_owned()))
+        || super::yaml::plain_k8s(s) != Ok(Value::String(s.to_owned())))
 }
 
 #[cfg(test)]
@@ -140,9 +141,14 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    /// The text read back, by paved's own reader and as Kubernetes' tools read it: both must
+    /// give the same value.
     fn back(text: &str) -> Value {
-        let mut docs = super::super::yaml::parse_documents(text).unwrap();
+        use super::super::yaml::{parse_documents, Schema};
+        let mut docs = parse_documents(text, Schema::Core).unwrap();
+        let k8s = parse_documents(text, Schema::Kubernetes).unwrap();
         assert_eq!(docs.len(), 1, "{text}");
+        assert_eq!(k8s.first().map(|d| &d.value), docs.first().map(|d| &d.value), "{text}");
         docs.remove(0).value
     }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 pub use yaml::Pos;
+pub(crate) use yaml::Schema;
 use yaml::{RawDocument, Spans};
 
 /// A document read from a file: its value and where each of its nodes was written.
@@ -55,8 +56,19 @@ impl Origin {
     }
 }
 
-/// Parses the documents of one file's text. `file` names it in diagnostics.
+/// Parses the documents of one text of paved's own documents (YAML 1.2). `file` names it in
+/// diagnostics.
 pub(crate) fn parse_text(file: &str, text: &str) -> Result<Vec<Sourced>, Diagnostic> {
+    parse(file, text, Schema::Core)
+}
+
+/// Parses the documents of one text of manifests, as Kubernetes' tools read them (YAML 1.1
+/// scalars, merge keys).
+pub(crate) fn parse_manifests(file: &str, text: &str) -> Result<Vec<Sourced>, Diagnostic> {
+    parse(file, text, Schema::Kubernetes)
+}
+
+fn parse(file: &str, text: &str, schema: Schema) -> Result<Vec<Sourced>, Diagnostic> {
     let file: Arc<str> = Arc::from(file);
     // A byte-order mark at the start only says the text is UTF-8, as YAML readers take it.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -74,7 +86,7 @@ pub(crate) fn parse_text(file: &str, text: &str) -> Result<Vec<Sourced>, Diagnos
             help: Some("remove it: nothing after it could be read as Kubernetes reads it".into()),
         });
     }
-    let docs = yaml::parse_documents(text).map_err(|e| Diagnostic {
+    let docs = yaml::parse_documents(text, schema).map_err(|e| Diagnostic {
         file: file.clone(),
         line: e.pos.line,
         column: e.pos.column,
@@ -210,10 +222,10 @@ pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, Error> {
 }
 
 /// Reads and parses one file.
-pub(crate) fn read_file(path: &Path) -> Result<Result<Vec<Sourced>, Diagnostic>, Error> {
+pub(crate) fn read_file(path: &Path, schema: Schema) -> Result<Result<Vec<Sourced>, Diagnostic>, Error> {
     let bytes = read_regular(path)?;
     let name = path.display().to_string();
-    Ok(decode(&name, &bytes).and_then(|text| parse_text(&name, text)))
+    Ok(decode(&name, &bytes).and_then(|text| parse(&name, text, schema)))
 }
 
 /// Deserialises a document into `T`, turning serde's complaint into a diagnostic at the node
@@ -259,9 +271,9 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic>
 
 /// Reads every document in `paths` (files, or directories walked in sorted order), collecting
 /// every syntax problem. Files are read and parsed in parallel; the order stays the sorted one.
-pub(crate) fn read_all(paths: &[PathBuf], diags: &mut Diagnostics) -> Result<Vec<Sourced>, Error> {
+pub(crate) fn read_all(paths: &[PathBuf], schema: Schema, diags: &mut Diagnostics) -> Result<Vec<Sourced>, Error> {
     use rayon::prelude::*;
-    let parsed: Vec<_> = files_under(paths)?.par_iter().map(|f| read_file(f)).collect();
+    let parsed: Vec<_> = files_under(paths)?.par_iter().map(|f| read_file(f, schema)).collect();
     let mut docs = Vec::new();
     for file in parsed {
         match file? {

@@ -4,9 +4,19 @@
 //! every node gets a JSON pointer and a line/column, and so that hostile input is bounded:
 //! nesting depth, alias expansion and duplicate keys are checked while the tree is built.
 //!
-//! Scalars follow the YAML 1.2 core schema (`true`/`false`, `null`/`~`, decimal, `0x` and `0o`
-//! integers, floats); quoted scalars are always strings. JSON is valid YAML 1.2, so `.json`
-//! files go through the same path.
+//! Two ways to read scalars, for two kinds of files ([`Schema`]):
+//! - paved's own documents (policies, exceptions, bundles, tests, golden paths and their
+//!   inputs) follow the YAML 1.2 core schema (`true`/`false`, `null`/`~`, decimal, `0x` and `0o`
+//!   integers, floats), where a schema catches a `yes` meant as a boolean;
+//! - manifests are read as Kubernetes' tools read them (kubectl, kustomize and Helm convert YAML
+//!   to JSON with `sigs.k8s.io/yaml`, which resolves YAML 1.1 scalars): `yes`/`no`/`on`/`off`/`y`/`n`
+//!   are booleans, `0755` is octal, `0b101` binary, `1_000` a thousand, plain keys are resolved
+//!   and turned back into strings (`on:` is the key `"true"`), and merge keys (`<<: *base`) are
+//!   merged. Where the readers of the field would disagree (an explicit key before a merge that
+//!   also sets it, `.inf`, a key that is `null`), the document is refused with the reason.
+//!
+//! Quoted scalars are always strings. JSON is valid YAML, so `.json` files go through the same
+//! path.
 
 use crate::pointer::escape_segment;
 use std::collections::HashMap;
@@ -91,10 +101,22 @@ pub struct SyntaxError {
 const MAX_DEPTH: usize = 128;
 const MAX_NODES: usize = 2_000_000;
 
-/// Parses all documents of `text`. Empty documents (e.g. a trailing `---`) are skipped.
-pub fn parse_documents(text: &str) -> Result<Vec<RawDocument>, SyntaxError> {
-    Builder::new(text).run()
+/// How plain scalars resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Schema {
+    /// YAML 1.2 core: paved's own documents.
+    Core,
+    /// As `sigs.k8s.io/yaml` (YAML 1.1 with merge keys): manifests.
+    Kubernetes,
 }
+
+/// Parses all documents of `text`. Empty documents (e.g. a trailing `---`) are skipped.
+pub(crate) fn parse_documents(text: &str, schema: Schema) -> Result<Vec<RawDocument>, SyntaxError> {
+    Builder::new(text, schema).run()
+}
+
+/// The key merge keys are written with.
+const MERGE: &str = "<<";
 
 enum Frame {
     Seq {
@@ -109,10 +131,13 @@ enum Frame {
         pending_key: Option<(String, Pos)>,
         anchor: usize,
         start_nodes: usize,
+        /// Keys a merge key set (they may still be set explicitly after it).
+        merged: Vec<String>,
     },
 }
 
 struct Builder<'a> {
+    schema: Schema,
     parser: Parser<std::str::Chars<'a>>,
     stack: Vec<Frame>,
     spans: Spans,
@@ -123,8 +148,9 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, schema: Schema) -> Self {
         Builder {
+            schema,
             parser: Parser::new_from_str(text),
             stack: Vec::new(),
             spans: Spans::default(),
@@ -158,16 +184,20 @@ impl<'a> Builder<'a> {
                 }
                 Event::Scalar(text, style, anchor, tag) => {
                     if self.expecting_key() {
-                        self.set_key(text, pos)?;
+                        let key = match self.schema {
+                            Schema::Kubernetes if style == TScalarStyle::Plain && tag.is_none() => k8s_key(&text, pos)?,
+                            _ => text,
+                        };
+                        self.set_key(key, pos)?;
                     } else {
-                        let value = scalar(&text, style, tag.as_ref(), pos)?;
+                        let value = scalar(&text, style, tag.as_ref(), pos, self.schema)?;
                         self.count(1, pos)?;
                         let pointer = self.child_pointer();
                         self.spans.values.insert(pointer.into(), pos);
                         if anchor > 0 {
                             self.anchors.insert(anchor, (value.clone(), 1));
                         }
-                        self.push_value(value);
+                        self.push_value(value, pos)?;
                     }
                 }
                 Event::Alias(id) => {
@@ -183,7 +213,7 @@ impl<'a> Builder<'a> {
                         self.count(size, pos)?;
                         let pointer = self.child_pointer();
                         self.spans.values.insert(pointer.into(), pos);
-                        self.push_value(value);
+                        self.push_value(value, pos)?;
                     }
                 }
                 Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -200,7 +230,14 @@ impl<'a> Builder<'a> {
                     self.stack.push(if matches!(event, Event::SequenceStart(..)) {
                         Frame::Seq { items: Vec::new(), pointer, anchor, start_nodes }
                     } else {
-                        Frame::Map { map: Map::new(), pointer, pending_key: None, anchor, start_nodes }
+                        Frame::Map {
+                            map: Map::new(),
+                            pointer,
+                            pending_key: None,
+                            anchor,
+                            start_nodes,
+                            merged: Vec::new(),
+                        }
                     });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
@@ -215,7 +252,7 @@ impl<'a> Builder<'a> {
                         let size = self.nodes.saturating_sub(start_nodes) + 1;
                         self.anchors.insert(anchor, (value.clone(), size));
                     }
-                    self.push_value(value);
+                    self.push_value(value, pos)?;
                 }
             }
         }
@@ -235,8 +272,12 @@ impl<'a> Builder<'a> {
     }
 
     fn set_key(&mut self, key: String, pos: Pos) -> Result<(), SyntaxError> {
-        if let Some(Frame::Map { map, pending_key, pointer, .. }) = self.stack.last_mut() {
-            if map.contains_key(&key) {
+        if let Some(Frame::Map { map, pending_key, pointer, merged, .. }) = self.stack.last_mut() {
+            if let Some(i) = merged.iter().position(|k| *k == key) {
+                // Set by a merge key before: the explicit value wins, for every reader.
+                merged.swap_remove(i);
+                map.remove(&key);
+            } else if map.contains_key(&key) {
                 return Err(err(pos, format!("duplicate key `{key}`")));
             }
             // A block mapping's start event comes after its first key; the mapping starts there.
@@ -262,39 +303,184 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn push_value(&mut self, value: Value) {
+    fn push_value(&mut self, value: Value, pos: Pos) -> Result<(), SyntaxError> {
+        let schema = self.schema;
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
-            Some(Frame::Map { map, pending_key, .. }) => {
+            Some(Frame::Map { map, pending_key, merged, .. }) => {
                 if let Some((key, _)) = pending_key.take() {
-                    map.insert(key, value);
+                    if schema == Schema::Kubernetes && key == MERGE {
+                        merge(map, merged, value, pos)?;
+                    } else {
+                        map.insert(key, value);
+                    }
                 }
             }
         }
+        Ok(())
     }
+}
+
+/// Applies a merge key's value (a mapping, or a sequence of them, earlier ones winning) under
+/// the keys already set. A key set explicitly before the merge is refused: YAML 1.1 readers
+/// disagree there (`sigs.k8s.io/yaml` lets the merge win, the spec the explicit key).
+fn merge(map: &mut Map<String, Value>, merged: &mut Vec<String>, value: Value, pos: Pos) -> Result<(), SyntaxError> {
+    let sources = match value {
+        Value::Object(m) => vec![m],
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::Object(m) => Ok(m),
+                _ => Err(err(pos, "a merge key (`<<`) takes a mapping or a sequence of mappings")),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(err(pos, "a merge key (`<<`) takes a mapping or a sequence of mappings")),
+    };
+    for source in sources {
+        for (k, v) in source {
+            if merged.contains(&k) {
+                continue;
+            }
+            if map.contains_key(&k) {
+                return Err(err(
+                    pos,
+                    format!("`{k}` is set before this merge key and by it; YAML readers disagree on which wins, so write it after the merge"),
+                ));
+            }
+            merged.push(k.clone());
+            map.insert(k, v);
+        }
+    }
+    Ok(())
+}
+
+/// A plain mapping key as `sigs.k8s.io/yaml` turns it into a JSON key: resolved as a YAML 1.1
+/// scalar, then written back as text (`on:` is `"true"`, `010:` is `"8"`).
+fn k8s_key(text: &str, pos: Pos) -> Result<String, SyntaxError> {
+    if text == MERGE {
+        return Ok(text.to_owned());
+    }
+    match plain_k8s(text) {
+        Ok(Value::String(s)) => Ok(s),
+        Ok(Value::Bool(b)) => Ok(b.to_string()),
+        Ok(Value::Number(n)) => Ok(n.to_string()),
+        Ok(_) => Err(err(pos, format!("the key `{text}` is null, which a JSON object cannot have; quote it"))),
+        Err(why) => Err(err(pos, format!("the key `{text}` {why}; quote it"))),
+    }
+}
+
+/// Resolves a plain scalar as `sigs.k8s.io/yaml` (go-yaml v2, YAML 1.1) does, then as its JSON
+/// would read: booleans `y|yes|on|true` and `n|no|off|false` in three cases, nulls, integers in
+/// Go's syntax with underscores dropped (`0x`, `0o`, a leading `0` for octal, `0b`), floats,
+/// with integral floats as the integers their JSON reads back as. Timestamps stay strings, as
+/// go-yaml v2 keeps them for untyped values. `Err` for what JSON cannot hold (`.inf`, `.nan`).
+pub(crate) fn plain_k8s(text: &str) -> Result<Value, String> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Ok(Value::Bool(true))
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Ok(Value::Bool(false))
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => return Err("is infinite or not a number, which JSON cannot hold".into()),
+        _ => {}
+    }
+    let number = match text.as_bytes().first() {
+        Some(b'.') => text.parse::<f64>().ok().filter(|_| looks_like_float(text)).map(float_or_int),
+        Some(b'0'..=b'9' | b'+' | b'-') => {
+            let plain = text.replace('_', "");
+            go_int(&plain).or_else(|| {
+                looks_like_float(plain.trim_start_matches(['+', '-']))
+                    .then(|| plain.parse::<f64>().ok())
+                    .flatten()
+                    .map(float_or_int)
+            })
+        }
+        _ => None,
+    };
+    match number {
+        Some(Some(n)) => Ok(Value::Number(n)),
+        Some(None) => Err("is a number JSON cannot hold".into()),
+        None => Ok(Value::String(text.to_owned())),
+    }
+}
+
+/// An integer in Go's `strconv.ParseInt(s, 0, 64)` (or `ParseUint`) syntax: a sign, then
+/// `0x`/`0o`/`0b` or a leading `0` (octal), or decimal.
+fn go_int(text: &str) -> Option<Option<Number>> {
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, text.get(1..)?),
+        Some(b'+') => (false, text.get(1..)?),
+        _ => (false, text),
+    };
+    let lower = digits.to_ascii_lowercase();
+    let (radix, body) = if let Some(h) = lower.strip_prefix("0x") {
+        (16, h)
+    } else if let Some(o) = lower.strip_prefix("0o") {
+        (8, o)
+    } else if let Some(b) = lower.strip_prefix("0b") {
+        (2, b)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(body, radix).ok()?;
+    Some(if negative {
+        let i = i64::try_from(magnitude).ok().map(|m| -m).or((magnitude == 1 << 63).then_some(i64::MIN))?;
+        Some(Number::from(i))
+    } else {
+        match i64::try_from(magnitude) {
+            Ok(i) => Some(Number::from(i)),
+            // Beyond int64, Kubernetes' JSON decoding reads a number as a float.
+            #[allow(clippy::cast_precision_loss)]
+            Err(_) => Number::from_f64(magnitude as f64),
+        }
+    })
+}
+
+/// A float as its JSON reads back: integral values that Go prints as digits are integers.
+fn float_or_int(f: f64) -> Option<Number> {
+    if f.fract() == 0.0 && f.abs() < 9.0e18 {
+        // Exact: |f| < 2^63 and integral.
+        #[allow(clippy::cast_possible_truncation)]
+        return Some(Number::from(f as i64));
+    }
+    Number::from_f64(f)
 }
 
 fn err(pos: Pos, message: impl Into<String>) -> SyntaxError {
     SyntaxError { pos, message: message.into() }
 }
 
-fn scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>, pos: Pos) -> Result<Value, SyntaxError> {
+fn scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>, pos: Pos, schema: Schema) -> Result<Value, SyntaxError> {
+    let resolve = |text: &str| match schema {
+        Schema::Core => plain(text).ok_or_else(|| format!("`{text}` is not a finite number")),
+        Schema::Kubernetes => plain_k8s(text).map_err(|why| format!("`{text}` {why}")),
+    };
     if let Some(tag) = tag {
         if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
             return match tag.suffix.as_str() {
                 "str" => Ok(Value::String(text.to_owned())),
-                "int" | "float" | "bool" | "null" => plain(text)
+                "int" | "float" | "bool" | "null" => resolve(text)
+                    .ok()
                     .filter(|v| !v.is_string())
                     .ok_or_else(|| err(pos, format!("`{text}` is not a valid !!{}", tag.suffix))),
                 other => Err(err(pos, format!("unsupported tag !!{other}"))),
             };
         }
+        return Err(err(pos, format!("unsupported tag {}{}", tag.handle, tag.suffix)));
     }
     if style != TScalarStyle::Plain {
         return Ok(Value::String(text.to_owned()));
     }
-    plain(text).ok_or_else(|| err(pos, format!("`{text}` is not a finite number")))
+    resolve(text).map_err(|m| err(pos, m))
 }
 
 /// Resolves a plain scalar by the YAML 1.2 core schema. `None` for numbers JSON cannot hold.
@@ -368,7 +554,7 @@ mod tests {
     use super::*;
 
     fn one(text: &str) -> RawDocument {
-        parse_documents(text).unwrap().remove(0)
+        parse_documents(text, Schema::Core).unwrap().remove(0)
     }
 
     #[test]
@@ -390,14 +576,14 @@ mod tests {
 
     #[test]
     fn multi_document_skips_empty() {
-        let docs = parse_documents("---\na: 1\n---\n---\nb: 2\n").unwrap();
+        let docs = parse_documents("---\na: 1\n---\n---\nb: 2\n", Schema::Core).unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].spans.get("/b"), Some(Pos { line: 5, column: 4 }));
     }
 
     #[test]
     fn duplicate_keys_are_errors() {
-        let e = parse_documents("a: 1\nb: 2\na: 3\n").unwrap_err();
+        let e = parse_documents("a: 1\nb: 2\na: 3\n", Schema::Core).unwrap_err();
         assert_eq!(e.pos.line, 3);
         assert!(e.message.contains("duplicate key `a`"));
     }
@@ -411,7 +597,7 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
-        let e = parse_documents(&text).unwrap_err();
+        let e = parse_documents(&text, Schema::Core).unwrap_err();
         assert!(e.message.contains("alias bomb"), "{e:?}");
     }
 
@@ -424,7 +610,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error() {
         let text = "[".repeat(10_000) + &"]".repeat(10_000);
-        let e = parse_documents(&text).unwrap_err();
+        let e = parse_documents(&text, Schema::Core).unwrap_err();
         assert!(e.message.contains("nesting deeper") || e.message.contains("recursion limit"), "{e:?}");
     }
 

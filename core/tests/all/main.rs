@@ -8,6 +8,7 @@ mod fleet;
 mod golden;
 mod hostile;
 mod inputs;
+mod kubectl_yaml;
 mod layering;
 mod load_errors;
 mod packs;
