@@ -153,17 +153,22 @@ pub fn error(e: &Error, color: bool) {
     for d in diags.iter() {
         let _ = writeln!(err, "{} {}", p.red("error:"), p.bold(&d.message));
         let _ = writeln!(err, "  {} {}:{}:{}", p.blue("-->"), d.file, d.line, d.column);
-        let lines = files
-            .entry(d.file.to_string())
-            .or_insert_with(|| std::fs::read_to_string(&*d.file).ok().map(|t| t.lines().map(str::to_owned).collect()));
+        let lines = files.entry(d.file.to_string()).or_insert_with(|| {
+            // Only a regular file is read again to show its line (never a device or a FIFO).
+            std::fs::metadata(&*d.file)
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .and_then(|_| std::fs::read_to_string(&*d.file).ok())
+                .map(|t| t.lines().map(str::to_owned).collect())
+        });
         let text = lines.as_ref().and_then(|l| l.get((d.line as usize).wrapping_sub(1)));
         if let Some(text) = text {
             let n = d.line.to_string();
             let pad = " ".repeat(n.len());
+            let (shown, caret) = window(text, d.column as usize);
             let _ = writeln!(err, "  {pad} {}", p.blue("|"));
-            let _ = writeln!(err, "  {} {} {text}", p.blue(&n), p.blue("|"));
-            let caret = " ".repeat((d.column as usize).saturating_sub(1));
-            let _ = writeln!(err, "  {pad} {} {caret}{}", p.blue("|"), p.red("^"));
+            let _ = writeln!(err, "  {} {} {shown}", p.blue(&n), p.blue("|"));
+            let _ = writeln!(err, "  {pad} {} {}{}", p.blue("|"), " ".repeat(caret), p.red("^"));
         }
         if let Some(ptr) = d.pointer.as_deref().filter(|p| !p.is_empty()) {
             let _ = writeln!(err, "  {} at {ptr}", p.blue("="));
@@ -178,6 +183,31 @@ pub fn error(e: &Error, color: bool) {
     }
     let _ = writeln!(err, "{} aborting: {} problem(s)", p.red("error:"), diags.len());
 }
+
+/// The part of a line a diagnostic shows: at most [`WINDOW`] characters around the 1-based
+/// `column` (a 50 MB line is not printed), with `…` where it was cut, and where the caret goes.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let at = column.saturating_sub(1).min(chars.len());
+    if chars.len() <= WINDOW {
+        return (line.to_owned(), at);
+    }
+    let start = at.saturating_sub(WINDOW / 2).min(chars.len() - WINDOW);
+    let end = start + WINDOW;
+    let mut shown: String = chars.get(start..end).unwrap_or_default().iter().collect();
+    let mut caret = at - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        caret += 1;
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret)
+}
+
+/// How many characters of a line a diagnostic shows.
+const WINDOW: usize = 120;
 
 /// Policy test results: a line per suite, every failed case with what differed (every case
 /// with `verbose`), and a summary.
@@ -675,4 +705,19 @@ pub fn fleet(out: &mut impl Write, f: &golden::Fleet, color: bool) -> io::Result
         s.unknown,
         count(s.unmanaged, "workload")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_lines_show_a_window_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(10_000), "b".repeat(10_000));
+        let (shown, caret) = super::window(&line, 10_001);
+        assert_eq!(shown.chars().count(), super::WINDOW + 2);
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(super::window("short: line", 8), ("short: line".to_owned(), 7));
+        let (shown, caret) = super::window(&"c".repeat(500), 1);
+        assert_eq!((caret, shown.ends_with('…'), shown.starts_with('c')), (0, true, true));
+    }
 }

@@ -69,6 +69,15 @@ pub(crate) fn parse_manifests(file: &str, text: &str) -> Result<Vec<Sourced>, Di
 }
 
 fn parse(file: &str, text: &str, schema: Schema) -> Result<Vec<Sourced>, Diagnostic> {
+    parse_within(file, text, schema, &yaml::AliasBudget::default())
+}
+
+fn parse_within(
+    file: &str,
+    text: &str,
+    schema: Schema,
+    budget: &yaml::AliasBudget,
+) -> Result<Vec<Sourced>, Diagnostic> {
     let file: Arc<str> = Arc::from(file);
     // A byte-order mark at the start only says the text is UTF-8, as YAML readers take it.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -86,7 +95,7 @@ fn parse(file: &str, text: &str, schema: Schema) -> Result<Vec<Sourced>, Diagnos
             help: Some("remove it: nothing after it could be read as Kubernetes reads it".into()),
         });
     }
-    let docs = yaml::parse_documents(text, schema).map_err(|e| Diagnostic {
+    let docs = yaml::parse_documents_within(text, schema, budget).map_err(|e| Diagnostic {
         file: file.clone(),
         line: e.pos.line,
         column: e.pos.column,
@@ -223,9 +232,17 @@ pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, Error> {
 
 /// Reads and parses one file.
 pub(crate) fn read_file(path: &Path, schema: Schema) -> Result<Result<Vec<Sourced>, Diagnostic>, Error> {
+    read_file_within(path, schema, &yaml::AliasBudget::default())
+}
+
+fn read_file_within(
+    path: &Path,
+    schema: Schema,
+    budget: &yaml::AliasBudget,
+) -> Result<Result<Vec<Sourced>, Diagnostic>, Error> {
     let bytes = read_regular(path)?;
     let name = path.display().to_string();
-    Ok(decode(&name, &bytes).and_then(|text| parse(&name, text, schema)))
+    Ok(decode(&name, &bytes).and_then(|text| parse_within(&name, text, schema, budget)))
 }
 
 /// Deserialises a document into `T`, turning serde's complaint into a diagnostic at the node
@@ -273,7 +290,9 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic>
 /// every syntax problem. Files are read and parsed in parallel; the order stays the sorted one.
 pub(crate) fn read_all(paths: &[PathBuf], schema: Schema, diags: &mut Diagnostics) -> Result<Vec<Sourced>, Error> {
     use rayon::prelude::*;
-    let parsed: Vec<_> = files_under(paths)?.par_iter().map(|f| read_file(f, schema)).collect();
+    // One alias budget for every file: a bomb split over files is still one bomb.
+    let budget = yaml::AliasBudget::default();
+    let parsed: Vec<_> = files_under(paths)?.par_iter().map(|f| read_file_within(f, schema, &budget)).collect();
     let mut docs = Vec::new();
     for file in parsed {
         match file? {

@@ -111,8 +111,62 @@ pub(crate) enum Schema {
 }
 
 /// Parses all documents of `text`. Empty documents (e.g. a trailing `---`) are skipped.
+#[cfg(test)]
 pub(crate) fn parse_documents(text: &str, schema: Schema) -> Result<Vec<RawDocument>, SyntaxError> {
-    Builder::new(text, schema).run()
+    parse_documents_within(text, schema, &AliasBudget::default())
+}
+
+/// As [`parse_documents`], drawing alias expansion from `budget`, shared by every text of one
+/// input (a run's files), so a bomb split over documents or files is still one bomb.
+pub(crate) fn parse_documents_within(
+    text: &str,
+    schema: Schema,
+    budget: &AliasBudget,
+) -> Result<Vec<RawDocument>, SyntaxError> {
+    Builder::new(text, schema, budget).run()
+}
+
+/// What aliases may add to one input, across all its documents and files: nodes, and bytes of
+/// text (a 1 MB anchored string aliased 10,000 times is 10 GB). Real content is bounded per
+/// document by [`MAX_NODES`]; this bounds what repetition adds.
+#[derive(Debug, Default)]
+pub(crate) struct AliasBudget {
+    nodes: std::sync::atomic::AtomicUsize,
+    bytes: std::sync::atomic::AtomicUsize,
+}
+
+/// The most nodes aliases may add to one input.
+const ALIAS_NODES: usize = 1_000_000;
+/// The most bytes of text aliases may add to one input.
+const ALIAS_BYTES: usize = 64 << 20;
+
+impl AliasBudget {
+    /// Spends `nodes` and `bytes`; `Err` with the reason when the input would go over.
+    fn spend(&self, nodes: usize, bytes: usize) -> Result<(), String> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.nodes.fetch_add(nodes, Relaxed).saturating_add(nodes);
+        let b = self.bytes.fetch_add(bytes, Relaxed).saturating_add(bytes);
+        if n > ALIAS_NODES {
+            return Err(format!("aliases expand the input by more than {ALIAS_NODES} nodes (an alias bomb?)"));
+        }
+        if b > ALIAS_BYTES {
+            return Err(format!(
+                "aliases expand the input by more than {} MiB of text (an alias bomb?)",
+                ALIAS_BYTES >> 20
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// About how many bytes a value takes as text: what an alias of it adds.
+fn weight(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => a.iter().map(weight).sum::<usize>() + 2,
+        Value::Object(m) => m.iter().map(|(k, v)| k.len() + 2 + weight(v)).sum::<usize>() + 2,
+        _ => 8,
+    }
 }
 
 /// The key merge keys are written with.
@@ -141,15 +195,18 @@ struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     stack: Vec<Frame>,
     spans: Spans,
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored values with their size in nodes and in bytes of text.
+    anchors: HashMap<usize, (Value, usize, usize)>,
+    budget: &'a AliasBudget,
     nodes: usize,
     docs: Vec<RawDocument>,
     root: Option<Value>,
 }
 
 impl<'a> Builder<'a> {
-    fn new(text: &'a str, schema: Schema) -> Self {
+    fn new(text: &'a str, schema: Schema, budget: &'a AliasBudget) -> Self {
         Builder {
+            budget,
             schema,
             parser: Parser::new_from_str(text),
             stack: Vec::new(),
@@ -195,13 +252,13 @@ impl<'a> Builder<'a> {
                         let pointer = self.child_pointer();
                         self.spans.values.insert(pointer.into(), pos);
                         if anchor > 0 {
-                            self.anchors.insert(anchor, (value.clone(), 1));
+                            self.anchors.insert(anchor, (value.clone(), 1, weight(&value)));
                         }
                         self.push_value(value, pos)?;
                     }
                 }
                 Event::Alias(id) => {
-                    let Some((value, size)) = self.anchors.get(&id).cloned() else {
+                    let Some((value, size, bytes)) = self.anchors.get(&id).cloned() else {
                         return Err(err(pos, "alias refers to an unknown anchor"));
                     };
                     if self.expecting_key() {
@@ -211,6 +268,7 @@ impl<'a> Builder<'a> {
                         }
                     } else {
                         self.count(size, pos)?;
+                        self.budget.spend(size, bytes).map_err(|m| err(pos, m))?;
                         let pointer = self.child_pointer();
                         self.spans.values.insert(pointer.into(), pos);
                         self.push_value(value, pos)?;
@@ -250,7 +308,8 @@ impl<'a> Builder<'a> {
                     };
                     if anchor > 0 {
                         let size = self.nodes.saturating_sub(start_nodes) + 1;
-                        self.anchors.insert(anchor, (value.clone(), size));
+                        let bytes = weight(&value);
+                        self.anchors.insert(anchor, (value.clone(), size, bytes));
                     }
                     self.push_value(value, pos)?;
                 }

@@ -74,3 +74,47 @@ fn a_byte_order_mark_is_read_past_and_a_nul_byte_is_an_error() {
     assert_eq!((d.line, d.column), (5, 1));
     assert!(d.message.contains("NUL byte"), "{d}");
 }
+
+/// A document whose aliases expand to 10^(levels + 1) scalars.
+fn laughs(levels: usize) -> String {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\nx:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..=levels {
+        let p = i - 1;
+        text += &format!("  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n");
+    }
+    text
+}
+
+#[test]
+fn an_alias_bomb_split_over_documents_or_files_is_still_one_bomb() {
+    // Each document alone is modest (about 111,000 nodes); sixty of them are not.
+    assert!(Resource::from_str("one.yaml", &laughs(4)).is_ok());
+    let split = vec![laughs(4); 60].join("---\n");
+    let e = Resource::from_str("split.yaml", &split).unwrap_err();
+    let d = e.diagnostics().unwrap().iter().next().unwrap().clone();
+    assert!(d.message.contains("alias bomb"), "{d}");
+    assert!(d.line > 8, "the error is where the budget ran out, in a later document: {d}");
+
+    // Over files of one input, the budget is shared too.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..12 {
+        std::fs::write(dir.path().join(format!("part{i:02}.yaml")), laughs(4)).unwrap();
+    }
+    let e = Resource::from_paths(&[dir.path().to_path_buf()]).unwrap_err();
+    assert!(e.to_string().contains("alias bomb"), "{e}");
+}
+
+#[test]
+fn a_large_string_aliased_many_times_is_refused() {
+    let big = "y".repeat(1 << 20);
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  s: &s \"{big}\"\n  l: [{}]\n",
+        vec!["*s"; 100].join(", ")
+    );
+    let e = Resource::from_str("big.yaml", &text).unwrap_err();
+    let d = e.diagnostics().unwrap().iter().next().unwrap();
+    assert!(d.message.contains("MiB of text (an alias bomb?)"), "{d}");
+    assert_eq!(d.line, 6);
+}
