@@ -88,9 +88,11 @@ impl Resource {
         self.origin.as_ref().map(|o| o.source_ref(pointer))
     }
 
-    /// Every resource in a YAML or JSON text (multi-document; `kind: List` is unpacked; an
+    /// Every resource in a YAML or JSON text, read as kubectl reads it: YAML 1.1 scalars and
+    /// merge keys, every item of a `List` or any `*List`, multi-document streams; an
     /// AdmissionReview or AdmissionRequest captured from a cluster is the object it asks about,
-    /// judged for its operation, as the webhook would judge it).
+    /// judged for its operation, as the webhook would judge it. What kubectl would read
+    /// differently is an error, never a guess.
     /// `file` names the text in findings and errors (`<stdin>` for standard input).
     pub fn from_str(file: &str, text: &str) -> Result<Vec<Resource>, Error> {
         Resource::from_bytes(file, text.as_bytes())
