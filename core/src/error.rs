@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 /// One problem in an input file, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// The file (`<stdin>` for standard input).
     pub file: Arc<str>,
