@@ -47,9 +47,10 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// Reads every YAML/JSON file under `paths` (directories are walked in sorted order, hidden
-    /// entries skipped), and the WASM components the bundle's plugins name, from beside its
-    /// `kind: Bundle` document. This and nothing else reads files.
+    /// Reads every YAML/JSON file under `paths` (directories walked in sorted order, dot-files
+    /// included, symlinks followed only inside the directory given, only regular files opened),
+    /// and the WASM components the bundle's plugins name, from beside its `kind: Bundle`
+    /// document. This and nothing else reads files.
     pub fn from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Bundle, Error> {
         let span = tracing::info_span!("bundle.load", files = paths.len());
         let _enter = span.enter();
