@@ -22,6 +22,17 @@ pub const ANNOTATION_PATH: &str = "paved.dev/golden-path";
 /// sorted): a re-render of the same version fills in the same defaults, and an upgrade lets the
 /// new version's defaults apply where the developer relied on defaults.
 pub const ANNOTATION_INPUTS: &str = "paved.dev/inputs";
+/// Where inputs too large to copy into every object are recorded instead: the sha256 (hex) of
+/// the same compact JSON. A service on a digest needs its inputs file to be re-rendered.
+pub const ANNOTATION_INPUTS_DIGEST: &str = "paved.dev/inputs-sha256";
+/// Inputs larger than this (as compact JSON) are recorded by digest, not copied into every
+/// object.
+pub(crate) const INPUTS_INLINE: usize = 16 << 10;
+/// Kubernetes' limit on the annotations of one object: the keys and values together.
+pub(crate) const ANNOTATIONS_MAX: usize = 256 << 10;
+/// The most a render may make, as JSON: a template that repeats without bound is an error, not
+/// gigabytes of manifests.
+pub(crate) const RENDER_MAX: usize = 16 << 20;
 
 /// A golden path: a versioned blueprint, compiled once, that turns a developer's inputs into
 /// complete manifests ([`GoldenPath::render`]); live objects are checked against it with
@@ -202,6 +213,11 @@ impl GoldenPath {
         self.check_inputs(inputs, origin)?;
         let written = sorted(inputs.clone());
         let stamp = serde_json::to_string(&written).unwrap_or_default();
+        // Large inputs are recorded once by digest, not copied into every object.
+        let digest = (stamp.len() > INPUTS_INLINE).then(|| {
+            use sha2::Digest;
+            sha2::Sha256::digest(stamp.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        });
         let mut inputs = written;
         fill_defaults(&mut inputs, &self.inputs);
         let inputs = sorted(inputs);
@@ -221,8 +237,32 @@ impl GoldenPath {
             let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
             if let Some(a) = annotations.as_object_mut() {
                 a.insert(ANNOTATION_PATH.into(), Value::String(id.clone()));
-                a.insert(ANNOTATION_INPUTS.into(), Value::String(stamp.clone()));
+                match &digest {
+                    None => a.insert(ANNOTATION_INPUTS.into(), Value::String(stamp.clone())),
+                    Some(d) => a.insert(ANNOTATION_INPUTS_DIGEST.into(), Value::String(d.clone())),
+                };
+                let size: usize =
+                    a.iter().map(|(k, v)| k.len() + v.as_str().map_or_else(|| v.to_string().len(), str::len)).sum();
+                if size > ANNOTATIONS_MAX {
+                    return Err(self.invalid(
+                        &format!("/spec/outputs/{i}"),
+                        format!(
+                            "output {i} of {id} has {size} bytes of annotations for these inputs; Kubernetes allows {ANNOTATIONS_MAX}"
+                        ),
+                    ));
+                }
             }
+        }
+        let size: usize = manifests.iter().map(|m| m.to_string().len()).sum();
+        if size > RENDER_MAX {
+            return Err(self.invalid(
+                "/spec/outputs",
+                format!(
+                    "{id} renders {} MiB of manifests for these inputs; the most a render may make is {} MiB",
+                    size >> 20,
+                    RENDER_MAX >> 20
+                ),
+            ));
         }
         Ok(Built { inputs, manifests })
     }

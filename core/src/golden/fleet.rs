@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::diff;
 use super::{GoldenPath, ANNOTATION_INPUTS, ANNOTATION_PATH};
+use crate::blueprint::ANNOTATION_INPUTS_DIGEST;
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::eval::{Context, Engine};
@@ -439,6 +440,15 @@ fn check_service(
     let (versions_behind, deprecation) = version_score(&standing, g);
     s.standing = Some(standing);
     let inputs = match &claim.inputs {
+        None if claim.objects.iter().any(|o| {
+            o.value.pointer(&format!("/metadata/annotations/{}", ANNOTATION_INPUTS_DIGEST.replace('/', "~1"))).is_some()
+        }) =>
+        {
+            return Err(format!(
+                "recorded its inputs by digest (`{ANNOTATION_INPUTS_DIGEST}`, they are over {} KiB), so conform needs its inputs file: re-render it with `paved render … -f INPUTS` and compare",
+                crate::blueprint::INPUTS_INLINE >> 10
+            ))
+        }
         None => return Err(format!("has no `{ANNOTATION_INPUTS}` annotation, so it cannot be re-rendered")),
         Some(text) => serde_json::from_str::<Value>(text)
             .map_err(|e| format!("its `{ANNOTATION_INPUTS}` annotation is not JSON: {e}"))?,

@@ -191,6 +191,15 @@ fn read_inputs(file: &str, text: &str, from: Option<&str>) -> Result<(String, Va
         }
         let inputs =
             annotation(doc, ANNOTATION_INPUTS).and_then(|s| serde_json::from_str(&s).ok()).ok_or_else(|| {
+                if annotation(doc, crate::blueprint::ANNOTATION_INPUTS_DIGEST).is_some() {
+                    return problem(
+                        Some(doc),
+                        "/metadata/annotations",
+                        "these manifests record their inputs by digest (they are large), not the inputs themselves"
+                            .into(),
+                        "give the service's inputs file instead, with NAME@VERSION",
+                    );
+                }
                 problem(
                     Some(doc),
                     "/metadata/annotations",

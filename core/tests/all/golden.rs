@@ -131,3 +131,43 @@ fn a_render_its_policies_deny_fails_with_the_findings() {
         other => panic!("expected a non-compliant render, got {other:?}"),
     }
 }
+
+#[test]
+fn large_inputs_are_recorded_by_digest_and_conform_says_it_needs_them() {
+    let b = bundle("    - apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: \"${{ inputs.name }}\"}\n      data:\n        ports: \"${{ inputs.ports }}\"\n");
+    let ports: Vec<u32> = (0..5_000).collect();
+    let out = render(&b, json!({"name": "big", "ports": ports}));
+    let annotations = &out[0]["metadata"]["annotations"];
+    assert!(annotations.get("paved.dev/inputs").is_none(), "not copied into every object");
+    let stamp = serde_json::to_string(&json!({"name": "big", "ports": ports})).unwrap();
+    assert!(stamp.len() > 16 << 10);
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(stamp.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(annotations["paved.dev/inputs-sha256"], digest);
+    // Small inputs are still recorded whole.
+    let small = render(&b, json!({"name": "small", "ports": [80]}));
+    assert_eq!(small[0]["metadata"]["annotations"]["paved.dev/inputs"], r#"{"name":"small","ports":[80]}"#);
+
+    let resources: Vec<paved::Resource> = out.into_iter().map(paved::Resource::new).collect();
+    let c = paved::GoldenPath::conform(&b, &resources, &paved::Context::parse_at("2026-06-01").unwrap());
+    let error = c.services[0].error.as_deref().unwrap();
+    assert!(error.contains("recorded its inputs by digest") && error.contains("needs its inputs file"), "{error}");
+}
+
+#[test]
+fn renders_that_break_kubernetes_limits_or_grow_without_bound_are_refused() {
+    // An annotation that carries an input: over Kubernetes' 256 KiB, it is an error, not an
+    // object the API server would reject.
+    let b = bundle("    - apiVersion: v1\n      kind: ConfigMap\n      metadata:\n        name: big\n        annotations: {copy: \"${{ inputs.name }}\"}\n");
+    let e = b.golden_path("t").unwrap().render(&json!({"name": "x".repeat(300_000)}), &Bundle::default()).unwrap_err();
+    assert!(e.to_string().contains("bytes of annotations for these inputs; Kubernetes allows 262144"), "{e}");
+    // A template repeated over many inputs: bounded.
+    let b = bundle("    - $each: inputs.ports\n      $as: p\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: \"c-${{ p }}\"}\n      data: {blob: \"${{ inputs.name }}\"}\n");
+    let ports: Vec<u32> = (0..40).collect();
+    let e = b
+        .golden_path("t")
+        .unwrap()
+        .render(&json!({"name": "y".repeat(500_000), "ports": ports}), &Bundle::default())
+        .unwrap_err();
+    assert!(e.to_string().contains("MiB of manifests for these inputs; the most a render may make is 16 MiB"), "{e}");
+}
