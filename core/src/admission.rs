@@ -16,8 +16,7 @@ use serde_json::{json, Map, Value};
 use crate::eval::{Context, Engine};
 use crate::report::{Decision, Report};
 use crate::resource::Resource;
-pub use crate::review::AdmissionError;
-use crate::review::{self, Request};
+use crate::review::{self, AdmissionError, Request};
 
 /// The most characters of one warning the API server keeps.
 const WARNING_LENGTH: usize = 256;

@@ -3,7 +3,7 @@
 // The modules depend one way, following the data flow: model → k8s, pointer → load → select,
 // exception, review → plugin → compile → blueprint → packs → bundle → resource, report → eval →
 // admission, formats, golden, testing. `tests/all/layering.rs` fails on any cycle.
-pub mod admission;
+mod admission;
 mod blueprint;
 mod bundle;
 mod compile;
