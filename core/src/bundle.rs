@@ -87,10 +87,7 @@ impl Bundle {
     /// ```
     pub fn from_str(file: &str, text: &str) -> Result<Bundle, Error> {
         let mut diags = Diagnostics::default();
-        let docs = load::parse_text(file, text).unwrap_or_else(|d| {
-            diags.push(d);
-            Vec::new()
-        });
+        let docs = parse_or_report(file, text, &mut diags);
         let bundle = Bundle::from_documents(docs, &mut diags);
         diags.into_result(bundle)
     }
@@ -241,10 +238,7 @@ impl Bundle {
     /// ```
     pub fn exceptions_from_str(file: &str, text: &str) -> Result<Bundle, Error> {
         let mut diags = Diagnostics::default();
-        let docs = load::parse_text(file, text).unwrap_or_else(|d| {
-            diags.push(d);
-            Vec::new()
-        });
+        let docs = parse_or_report(file, text, &mut diags);
         let bundle = Bundle::from_documents(only_exceptions(docs, &mut diags), &mut diags);
         diags.into_result(bundle)
     }
@@ -264,13 +258,7 @@ impl Bundle {
     /// The documents of embedded texts: `(file name, text)`.
     fn from_texts(texts: &[(&str, &str)]) -> Result<Bundle, Error> {
         let mut diags = Diagnostics::default();
-        let mut docs = Vec::new();
-        for (file, text) in texts {
-            match load::parse_text(file, text) {
-                Ok(mut d) => docs.append(&mut d),
-                Err(d) => diags.push(d),
-            }
-        }
+        let docs = texts.iter().flat_map(|(file, text)| parse_or_report(file, text, &mut diags)).collect();
         let bundle = Bundle::from_documents(docs, &mut diags);
         diags.into_result(bundle)
     }
@@ -404,6 +392,14 @@ pub(crate) fn infos(policies: &[Arc<Policy>]) -> Vec<PolicyInfo> {
                 .collect(),
         })
         .collect()
+}
+
+/// The documents of one text of paved documents; a syntax error is a diagnostic and no documents.
+fn parse_or_report(file: &str, text: &str, diags: &mut Diagnostics) -> Vec<Sourced> {
+    load::parse_text(file, text).unwrap_or_else(|d| {
+        diags.push(d);
+        Vec::new()
+    })
 }
 
 /// The `PolicyException` documents; every other document is a diagnostic.
