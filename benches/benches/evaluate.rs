@@ -30,5 +30,23 @@ fn evaluate(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, evaluate);
+/// The platform baseline over an Ingress of 1,000 and of 10,000 hosts: linear checks take ten
+/// times as long for ten times the hosts.
+fn large_ingress(c: &mut Criterion) {
+    let engine = Engine::builder().bundle(Bundle::pack("platform-baseline").unwrap()).build().unwrap();
+    let ctx = Context::at("2026-06-01T00:00:00Z".parse().unwrap());
+    let mut g = c.benchmark_group("ingress-platform-baseline");
+    g.sample_size(20);
+    for hosts in [1_000, 10_000, 40_000] {
+        let resources = Resource::from_str("ingress.yaml", &paved_benches::ingress(hosts)).unwrap();
+        let report = engine.evaluate(&resources, &ctx);
+        assert!(!report.findings.iter().any(|f| f.policy == "ingress-tls"), "every host has TLS");
+        g.bench_function(format!("{hosts} hosts"), |b| {
+            b.iter(|| black_box(engine.evaluate(black_box(&resources), &ctx)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, evaluate, large_ingress);
 criterion_main!(benches);

@@ -15,7 +15,7 @@ pub(crate) const POLICY_VARIABLES: &[&str] =
     &["object", "oldObject", "request", "params", "namespaceObject", "item", "variables"];
 
 /// The shared CEL environment: the standard library plus the strings, lists and math
-/// extensions (Kubernetes' CEL has the same).
+/// extensions, and Kubernetes' `sets` library (Kubernetes' CEL has the same).
 pub(crate) static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
     let mut env = Env::stdlib().with_optional_support(true);
     // Registering the built-in extensions into a fresh environment cannot conflict; if a future
@@ -24,8 +24,13 @@ pub(crate) static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
     let _ = env.add_extension(cel::extensions::strings);
     let _ = env.add_extension(cel::extensions::lists);
     let _ = env.add_extension(cel::extensions::math);
+    let _ = env.add_extension(super::sets::extension);
     Arc::new(env)
 });
+
+/// The namespaces of the environment's functions (`math.abs(x)`, `sets.contains(a, b)`): a call
+/// on one of these names is a function, not a variable's method.
+const NAMESPACES: &[&str] = &["lists", "math", "sets", "strings"];
 
 /// A compiled expression and its source text.
 #[derive(Debug)]
@@ -66,8 +71,9 @@ fn free_variables(e: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<String>) 
             }
         }
         Node::Call(call) => {
-            if let Some(t) = &call.target {
-                free_variables(t, bound, out);
+            match call.target.as_deref().map(|t| &t.expr) {
+                Some(Node::Ident(ns)) if NAMESPACES.contains(&ns.as_str()) && !bound.contains(ns) => {}
+                _ => call.target.iter().for_each(|t| free_variables(t, bound, out)),
             }
             for a in &call.args {
                 free_variables(a, bound, out);
@@ -166,7 +172,12 @@ mod tests {
 
     #[test]
     fn extensions_are_available() {
-        let e = compile("'A'.lowerAscii() == 'a' && [1,2].size() == 2", &[]).unwrap();
+        let e = compile(
+            "'A'.lowerAscii() == 'a' && [1,2].size() == 2 && math.abs(-1) == 1 && lists.range(2) == [0, 1] \
+             && sets.contains([1], [1])",
+            &[],
+        )
+        .unwrap();
         let ctx = cel::Context::with_env(ENV.clone());
         assert_eq!(e.program.execute(&ctx), Ok(Value::Bool(true)));
     }

@@ -5,3 +5,4 @@
 pub(crate) mod check;
 pub(crate) mod expr;
 pub(crate) mod policy;
+mod sets;

@@ -38,3 +38,34 @@ fn every_rule_of_every_pack_is_tested_and_the_tests_pass() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// An Ingress with `hosts` rules, the first `covered` of them listed in its one `tls` entry.
+fn ingress(hosts: usize, covered: usize) -> serde_json::Value {
+    let host = |i: usize| format!("h{i}.shop.acme.dev");
+    let backend = serde_json::json!({"paths": [{"path": "/", "pathType": "Prefix",
+        "backend": {"service": {"name": "shop", "port": {"number": 80}}}}]});
+    let rules: Vec<_> = (0..hosts).map(|i| serde_json::json!({"host": host(i), "http": backend})).collect();
+    let tls: Vec<_> = (0..covered).map(host).collect();
+    serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "shop", "namespace": "web"},
+        "spec": {"tls": [{"hosts": tls, "secretName": "shop-tls"}], "rules": rules}})
+}
+
+#[test]
+fn ingress_tls_names_the_hosts_without_tls_and_stays_linear() {
+    let engine = paved::Engine::builder().bundle(Bundle::pack("platform-baseline").unwrap()).build().unwrap();
+    let ctx = paved::Context::at("2026-06-01T00:00:00Z".parse().unwrap());
+    let messages = |ingress: serde_json::Value| -> Vec<String> {
+        let r = paved::Resource::from_value(ingress).unwrap();
+        let report = engine.evaluate(&[r], &ctx);
+        report.findings.iter().filter(|f| f.policy == "ingress-tls").map(|f| f.message.clone()).collect()
+    };
+    assert_eq!(messages(ingress(3, 3)), Vec::<String>::new());
+    assert_eq!(messages(ingress(3, 1)), ["hosts without TLS: h1.shop.acme.dev, h2.shop.acme.dev"]);
+    let mut none = ingress(2, 0);
+    none["spec"].as_object_mut().unwrap().remove("tls");
+    assert_eq!(messages(none), ["the Ingress has no spec.tls"]);
+    // Ten thousand hosts: a check that compared each host with each TLS entry took minutes here.
+    assert_eq!(messages(ingress(10_000, 10_000)), Vec::<String>::new());
+    assert_eq!(messages(ingress(10_000, 9_999)), ["10000 hosts, not all of them listed in spec.tls"]);
+}
