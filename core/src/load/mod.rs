@@ -1,6 +1,7 @@
 //! Reading files into documents that remember their source, and into typed paved documents.
 
 mod emit;
+mod fast;
 pub(crate) mod yaml;
 
 pub use emit::to_yaml;

@@ -18,7 +18,6 @@
 //! Quoted scalars are always strings. JSON is valid YAML, so `.json` files go through the same
 //! path.
 
-use crate::pointer::escape_segment;
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
@@ -43,12 +42,82 @@ impl Pos {
     }
 }
 
+/// A JSON pointer by its FNV-1a hash, extended segment by segment while the tree is built, so
+/// that reading allocates no pointer text per node. Two pointers of one document that hashed
+/// alike would only swap the places reported for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct PointerKey(u64);
+
+impl PointerKey {
+    /// The root, `""`.
+    pub(crate) const ROOT: PointerKey = PointerKey(0xcbf2_9ce4_8422_2325);
+
+    fn byte(self, b: u8) -> Self {
+        PointerKey((self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    }
+
+    /// The key of the pointer written `pointer` (segments already escaped).
+    pub(crate) fn of(pointer: &str) -> Self {
+        pointer.bytes().fold(Self::ROOT, Self::byte)
+    }
+
+    /// The member `name` of this object (escaped as a pointer writes it: `~0`, `~1`).
+    pub(crate) fn key(self, name: &str) -> Self {
+        name.bytes().fold(self.byte(b'/'), |h, b| match b {
+            b'~' => h.byte(b'~').byte(b'0'),
+            b'/' => h.byte(b'~').byte(b'1'),
+            _ => h.byte(b),
+        })
+    }
+
+    /// The item `i` of this array.
+    pub(crate) fn index(self, i: usize) -> Self {
+        let mut digits = [0u8; 20];
+        let mut n = i;
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || at == 0 {
+                break;
+            }
+        }
+        digits.get(at..).unwrap_or_default().iter().fold(self.byte(b'/'), |h, b| h.byte(*b))
+    }
+}
+
+/// Hashes a [`PointerKey`], already a hash, by mixing its bits once.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        let h = self.0 ^ (self.0 >> 33);
+        h.wrapping_mul(0xff51_afd7_ed55_8ccd) ^ (h >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b) ^ (self.0 >> 56);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type KeyMap = HashMap<PointerKey, Pos, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// JSON pointer -> where that node was written. The root is `""`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Spans {
-    values: HashMap<Box<str>, Pos>,
+    pub(super) values: KeyMap,
     /// Where the key of a map entry was written, by the entry's pointer.
-    keys: HashMap<Box<str>, Pos>,
+    pub(super) keys: KeyMap,
 }
 
 impl Spans {
@@ -57,7 +126,7 @@ impl Spans {
     pub fn locate(&self, pointer: &str) -> Pos {
         let mut p = pointer;
         loop {
-            if let Some(pos) = self.values.get(p) {
+            if let Some(pos) = self.values.get(&PointerKey::of(p)) {
                 return *pos;
             }
             match p.rfind('/') {
@@ -70,17 +139,17 @@ impl Spans {
     /// Where exactly `pointer` was written, if it was.
     #[cfg(test)]
     pub fn get(&self, pointer: &str) -> Option<Pos> {
-        self.values.get(pointer).copied()
+        self.values.get(&PointerKey::of(pointer)).copied()
     }
 
     /// Where the key of the map entry at `pointer` was written.
     pub fn key(&self, pointer: &str) -> Option<Pos> {
-        self.keys.get(pointer).copied()
+        self.keys.get(&PointerKey::of(pointer)).copied()
     }
 }
 
 /// One parsed document of a multi-document stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawDocument {
     /// The document's value.
     pub value: Value,
@@ -98,8 +167,8 @@ pub struct SyntaxError {
 }
 
 /// Limits that keep hostile input bounded.
-const MAX_DEPTH: usize = 128;
-const MAX_NODES: usize = 2_000_000;
+pub(super) const MAX_DEPTH: usize = 128;
+pub(super) const MAX_NODES: usize = 2_000_000;
 
 /// How plain scalars resolve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +192,18 @@ pub(crate) fn parse_documents_within(
     schema: Schema,
     budget: &AliasBudget,
 ) -> Result<Vec<RawDocument>, SyntaxError> {
+    if let Some(docs) = super::fast::parse(text, schema) {
+        #[cfg(fuzzing)]
+        assert_eq!(Ok(&docs), Builder::new(text, schema, budget).run().as_ref(), "the two readers differ on {text:?}");
+        return Ok(docs);
+    }
     Builder::new(text, schema, budget).run()
+}
+
+/// The full reader alone, for comparing the fast one with it.
+#[cfg(test)]
+pub(crate) fn parse_slow(text: &str, schema: Schema) -> Result<Vec<RawDocument>, SyntaxError> {
+    Builder::new(text, schema, &AliasBudget::default()).run()
 }
 
 /// What aliases may add to one input, across all its documents and files: nodes, and bytes of
@@ -175,13 +255,13 @@ const MERGE: &str = "<<";
 enum Frame {
     Seq {
         items: Vec<Value>,
-        pointer: String,
+        pointer: PointerKey,
         anchor: usize,
         start_nodes: usize,
     },
     Map {
         map: Map<String, Value>,
-        pointer: String,
+        pointer: PointerKey,
         pending_key: Option<(String, Pos)>,
         anchor: usize,
         start_nodes: usize,
@@ -250,7 +330,7 @@ impl<'a> Builder<'a> {
                         let value = scalar(&text, style, tag.as_ref(), pos, self.schema)?;
                         self.count(1, pos)?;
                         let pointer = self.child_pointer();
-                        self.spans.values.insert(pointer.into(), pos);
+                        self.spans.values.insert(pointer, pos);
                         if anchor > 0 {
                             self.anchors.insert(anchor, (value.clone(), 1, weight(&value)));
                         }
@@ -270,7 +350,7 @@ impl<'a> Builder<'a> {
                         self.count(size, pos)?;
                         self.budget.spend(size, bytes).map_err(|m| err(pos, m))?;
                         let pointer = self.child_pointer();
-                        self.spans.values.insert(pointer.into(), pos);
+                        self.spans.values.insert(pointer, pos);
                         self.push_value(value, pos)?;
                     }
                 }
@@ -283,7 +363,7 @@ impl<'a> Builder<'a> {
                     }
                     self.count(1, pos)?;
                     let pointer = self.child_pointer();
-                    self.spans.values.insert(pointer.clone().into(), pos);
+                    self.spans.values.insert(pointer, pos);
                     let start_nodes = self.nodes;
                     self.stack.push(if matches!(event, Event::SequenceStart(..)) {
                         Frame::Seq { items: Vec::new(), pointer, anchor, start_nodes }
@@ -341,23 +421,22 @@ impl<'a> Builder<'a> {
             }
             // A block mapping's start event comes after its first key; the mapping starts there.
             if map.is_empty() {
-                if let Some(start) = self.spans.values.get_mut(pointer.as_str()) {
+                if let Some(start) = self.spans.values.get_mut(pointer) {
                     *start = (*start).min(pos);
                 }
             }
-            self.spans.keys.insert(format!("{pointer}/{}", escape_segment(&key)).into(), pos);
+            self.spans.keys.insert(pointer.key(&key), pos);
             *pending_key = Some((key, pos));
         }
         Ok(())
     }
 
-    fn child_pointer(&self) -> String {
+    fn child_pointer(&self) -> PointerKey {
         match self.stack.last() {
-            None => String::new(),
-            Some(Frame::Seq { items, pointer, .. }) => format!("{pointer}/{}", items.len()),
+            None => PointerKey::ROOT,
+            Some(Frame::Seq { items, pointer, .. }) => pointer.index(items.len()),
             Some(Frame::Map { pointer, pending_key, .. }) => {
-                let key = pending_key.as_ref().map(|(k, _)| k.as_str()).unwrap_or("");
-                format!("{pointer}/{}", escape_segment(key))
+                pointer.key(pending_key.as_ref().map(|(k, _)| k.as_str()).unwrap_or(""))
             }
         }
     }
@@ -416,7 +495,7 @@ fn merge(map: &mut Map<String, Value>, merged: &mut Vec<String>, value: Value, p
 
 /// A plain mapping key as `sigs.k8s.io/yaml` turns it into a JSON key: resolved as a YAML 1.1
 /// scalar, then written back as text (`on:` is `"true"`, `010:` is `"8"`).
-fn k8s_key(text: &str, pos: Pos) -> Result<String, SyntaxError> {
+pub(super) fn k8s_key(text: &str, pos: Pos) -> Result<String, SyntaxError> {
     if text == MERGE {
         return Ok(text.to_owned());
     }
@@ -518,7 +597,13 @@ fn err(pos: Pos, message: impl Into<String>) -> SyntaxError {
     SyntaxError { pos, message: message.into() }
 }
 
-fn scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>, pos: Pos, schema: Schema) -> Result<Value, SyntaxError> {
+pub(super) fn scalar(
+    text: &str,
+    style: TScalarStyle,
+    tag: Option<&Tag>,
+    pos: Pos,
+    schema: Schema,
+) -> Result<Value, SyntaxError> {
     let resolve = |text: &str| match schema {
         Schema::Core => plain(text).ok_or_else(|| format!("`{text}` is not a finite number")),
         Schema::Kubernetes => plain_k8s(text).map_err(|why| format!("`{text}` {why}")),
