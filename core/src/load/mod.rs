@@ -291,11 +291,22 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic>
 /// every syntax problem. Files are read and parsed in parallel; the order stays the sorted one.
 pub(crate) fn read_all(paths: &[PathBuf], schema: Schema, diags: &mut Diagnostics) -> Result<Vec<Sourced>, Error> {
     use rayon::prelude::*;
-    // One alias budget for every file: a bomb split over files is still one bomb.
+    let files = files_under(paths)?;
+    // Files without aliases, nearly all of them, are read in parallel. One alias budget holds
+    // for every file (a bomb split over files is still one bomb); the files that use aliases
+    // draw on it in sorted order, so the one that goes over it is always the same.
+    let parsed: Vec<_> = files
+        .par_iter()
+        .map(|f| {
+            let first = yaml::AliasBudget::deferring();
+            let read = read_file_within(f, schema, &first);
+            (read, first.deferred())
+        })
+        .collect();
     let budget = yaml::AliasBudget::default();
-    let parsed: Vec<_> = files_under(paths)?.par_iter().map(|f| read_file_within(f, schema, &budget)).collect();
     let mut docs = Vec::new();
-    for file in parsed {
+    for (path, (read, deferred)) in files.iter().zip(parsed) {
+        let file = if deferred { read_file_within(path, schema, &budget) } else { read };
         match file? {
             Ok(mut d) => docs.append(&mut d),
             Err(d) => diags.push(d),

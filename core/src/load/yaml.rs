@@ -213,6 +213,10 @@ pub(crate) fn parse_slow(text: &str, schema: Schema) -> Result<Vec<RawDocument>,
 pub(crate) struct AliasBudget {
     nodes: std::sync::atomic::AtomicUsize,
     bytes: std::sync::atomic::AtomicUsize,
+    /// Takes no alias at all: a text that uses one stops, to be read again, in the input's
+    /// order, with the input's shared budget (so which file goes over is always the same one).
+    defer: bool,
+    deferred: std::sync::atomic::AtomicBool,
 }
 
 /// The most nodes aliases may add to one input.
@@ -221,9 +225,23 @@ const ALIAS_NODES: usize = 1_000_000;
 const ALIAS_BYTES: usize = 64 << 20;
 
 impl AliasBudget {
+    /// A budget that takes no alias; [`AliasBudget::deferred`] then says a text used one.
+    pub(crate) fn deferring() -> Self {
+        AliasBudget { defer: true, ..AliasBudget::default() }
+    }
+
+    /// Whether a text stopped at an alias that this (deferring) budget did not take.
+    pub(crate) fn deferred(&self) -> bool {
+        self.deferred.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Spends `nodes` and `bytes`; `Err` with the reason when the input would go over.
     fn spend(&self, nodes: usize, bytes: usize) -> Result<(), String> {
         use std::sync::atomic::Ordering::Relaxed;
+        if self.defer {
+            self.deferred.store(true, Relaxed);
+            return Err("an alias, read again with the input's alias budget".into());
+        }
         let n = self.nodes.fetch_add(nodes, Relaxed).saturating_add(nodes);
         let b = self.bytes.fetch_add(bytes, Relaxed).saturating_add(bytes);
         if n > ALIAS_NODES {
