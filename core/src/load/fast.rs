@@ -254,12 +254,15 @@ impl<'a> Reader<'a> {
 
     /// Reads a key and its `:`; leaves `at` after the `:`.
     fn key_text(&mut self) -> Read<(String, TScalarStyle)> {
+        let start = self.at;
         let (text, style) = match self.peek() {
             Some(b'"') => (self.double_quoted()?, TScalarStyle::DoubleQuoted),
             Some(b'\'') => (self.single_quoted()?, TScalarStyle::SingleQuoted),
             _ => (self.plain(false)?, TScalarStyle::Plain),
         };
-        if self.peek() != Some(b':') || !matches!(self.peek_at(1), None | Some(b' ' | b'\n')) {
+        // Readers look no further than 1024 characters for a key's `:`.
+        if self.at - start > 1000 || self.peek() != Some(b':') || !matches!(self.peek_at(1), None | Some(b' ' | b'\n'))
+        {
             return Err(Bail);
         }
         self.at += 1;
@@ -446,12 +449,13 @@ impl<'a> Reader<'a> {
                 loop {
                     self.skip_spaces();
                     let key_pos = self.pos();
+                    let start = self.at;
                     let (text, style) = match self.peek() {
                         Some(b'"') => (self.double_quoted()?, TScalarStyle::DoubleQuoted),
                         Some(b'\'') => (self.single_quoted()?, TScalarStyle::SingleQuoted),
                         _ => (self.plain(true)?, TScalarStyle::Plain),
                     };
-                    if self.peek() != Some(b':') || self.peek_at(1) != Some(b' ') {
+                    if self.at - start > 1000 || self.peek() != Some(b':') || self.peek_at(1) != Some(b' ') {
                         return Err(Bail);
                     }
                     self.at += 1;
@@ -640,6 +644,8 @@ mod tests {
             "a: 1\n b: 2\n",
             "a:\n  b: 1\n c: 2\n",
         ];
+        let long_key = format!("{}: 1\n", "k".repeat(1100));
+        let cases = cases.into_iter().chain([long_key.as_str()]);
         for text in cases {
             agrees(text, text);
         }
