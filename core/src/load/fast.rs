@@ -650,4 +650,89 @@ mod tests {
             agrees(text, text);
         }
     }
+
+    /// Texts made of YAML's pieces, 20,000 of them from a fixed seed: whatever the fast reader
+    /// takes, it reads as the full one does.
+    #[test]
+    fn agrees_on_texts_made_of_yaml_pieces() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % n as u64).unwrap_or(0)
+        };
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let lines = 1 + next(8);
+            // Lines of an indentation, maybe a `- `, maybe a key, then a value or nothing; now
+            // and then any piece at all.
+            let mut text = String::new();
+            for _ in 0..lines {
+                let mut pick = |from: &[&'static str]| from.get(next(from.len())).copied().unwrap_or_default();
+                text.push_str(pick(&["", "", "  ", "    ", " "]));
+                text.push_str(pick(&["", "", "- ", "-"]));
+                text.push_str(pick(&["", "a: ", "b: ", "on: ", "'k': ", "\"k\": ", "a:", "x y: "]));
+                text.push_str(pick(&["", "", "v", "1", "[a, b]", "{c: d}", "yes", "'s'"]));
+                if pick(&["", "", "", "piece"]) == "piece" {
+                    text.push_str(pick(PIECES));
+                }
+                text.push_str(pick(&["", "", " # c"]));
+                text.push('\n');
+            }
+            fast += usize::from(agrees(&text, &text));
+        }
+        println!("the fast reader read {fast} of 20000 texts");
+        assert!(fast > 1_000, "the fast reader read only {fast} of 20000 texts");
+    }
+
+    const PIECES: &[&str] = &[
+        "a",
+        "b",
+        "key",
+        "on",
+        "010",
+        "1_0",
+        "-1",
+        "0x1F",
+        "1.5",
+        "~",
+        "null",
+        "é",
+        "http://x/y",
+        "<<",
+        ": ",
+        ":",
+        "- ",
+        "-",
+        "  ",
+        " ",
+        "\n",
+        "\n  ",
+        "\n    ",
+        "\n- ",
+        "\n  - ",
+        "---\n",
+        "...\n",
+        "{",
+        "}",
+        "[",
+        "]",
+        ", ",
+        ",",
+        "'q'",
+        "'it''s'",
+        "\"d\"",
+        "\"e\\n\"",
+        " #c",
+        "#",
+        "&x ",
+        "*x",
+        "!!str ",
+        "|",
+        ">",
+        "? ",
+        "%",
+        "@",
+    ];
 }
