@@ -754,7 +754,7 @@ impl<'a> Evaluation<'a> {
                     let item_scope = if rule.for_each.is_some() { item_scopes.get(at.as_str()) } else { None };
                     let item_params = item_scope.and_then(|s| own.scope(s));
                     let scope = item_params.as_ref().or(item_scope).or(policy_scope.as_ref()).or(root.as_ref());
-                    self.apply(policy, rule, &at, item, scope, out);
+                    self.apply(policy, rule, (&at, item), scope, params.as_ref(), out);
                 }
             }
         }
@@ -764,9 +764,9 @@ impl<'a> Evaluation<'a> {
         &self,
         policy: &Policy,
         rule: &Rule,
-        at: &str,
-        item: &Value,
+        (at, item): (&str, &Value),
         scope: Option<&cel::Context<'_, '_>>,
+        params: Option<&Value>,
         out: &mut Vec<(Finding, bool)>,
     ) {
         if let (Some(when), Some(s)) = (&rule.when, scope) {
@@ -806,7 +806,7 @@ impl<'a> Evaluation<'a> {
         } else {
             None
         };
-        let violations = rule.check.check(&CheckInput { value: item, scope, call: call.as_ref() });
+        let violations = rule.check.check(&CheckInput { value: item, scope, call: call.as_ref(), params });
         match violations {
             Err(e) => self.error(policy, rule, at, e, out),
             Ok(vs) => {
@@ -825,6 +825,7 @@ impl<'a> Evaluation<'a> {
                         None,
                     );
                     finding.severity = v.severity.unwrap_or(finding.severity);
+                    finding.help = v.help.or(finding.help);
                     out.push((finding, self.view.via == Via::Template));
                 }
             }

@@ -154,7 +154,7 @@ fn yes() -> bool {
     true
 }
 
-/// One rule of a policy: exactly one of `assert`, `cel` and `plugin`.
+/// One rule of a policy: exactly one of `assert`, `cel`, `plugin` and `kubernetes`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RuleSpec {
@@ -193,6 +193,23 @@ pub struct RuleSpec {
     /// schema when the bundle loads.
     #[serde(default)]
     pub params: Option<Value>,
+    /// A check against Kubernetes' own schemas of the version in the policy's
+    /// `params.kubernetesVersion` (default `latest`).
+    #[serde(default)]
+    pub kubernetes: Option<KubernetesCheck>,
+}
+
+/// What a `kubernetes` rule checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KubernetesCheck {
+    /// The `apiVersion` and `kind` are a kind the version serves (not misspelt, not removed).
+    Kind,
+    /// The fields fit the kind's schema, as `kubectl --validate=strict` checks them: no unknown
+    /// field, every type, required field and enum value right.
+    Fields,
+    /// A custom resource has a schema paved can check it with (an `info` finding if not).
+    CustomResource,
 }
 
 /// Paths to iterate: a JSON pointer where `*` stands for every array element or map value,

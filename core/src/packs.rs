@@ -19,6 +19,9 @@ const BASELINE: (&str, &str) =
 const RESTRICTED: (&str, &str) =
     ("packs/pod-security-restricted.yaml", include_str!("../../packs/pod-security-restricted.yaml"));
 const PLATFORM: (&str, &str) = ("packs/platform-baseline.yaml", include_str!("../../packs/platform-baseline.yaml"));
+const SCHEMA: (&str, &str) = ("packs/kubernetes-schema.yaml", include_str!("../../packs/kubernetes-schema.yaml"));
+const SCHEMA_TESTS: (&str, &str) =
+    ("packs/tests/kubernetes-schema.test.yaml", include_str!("../../packs/tests/kubernetes-schema.test.yaml"));
 const BASELINE_TESTS: (&str, &str) =
     ("packs/tests/pod-security-baseline.test.yaml", include_str!("../../packs/tests/pod-security-baseline.test.yaml"));
 const RESTRICTED_TESTS: (&str, &str) = (
@@ -30,6 +33,13 @@ const PLATFORM_TESTS: (&str, &str) =
 
 /// Every built-in pack.
 pub const PACKS: &[Pack] = &[
+    Pack {
+        name: "kubernetes-schema",
+        description:
+            "Kubernetes' own schemas: served kinds and apiVersions, fields as kubectl --validate=strict checks them",
+        files: &[SCHEMA],
+        tests: &[SCHEMA_TESTS],
+    },
     Pack {
         name: "platform-baseline",
         description: "Self-service guard rails: sized, pinned, probed, owned and safely exposed workloads",

@@ -21,12 +21,14 @@ pub(crate) struct Violation {
     pub message: Option<String>,
     /// A severity of the check's own, instead of the rule's (a plugin's).
     pub severity: Option<Severity>,
+    /// How to fix it, when the check knows better than the rule's `help` (a did-you-mean).
+    pub help: Option<String>,
 }
 
 impl Violation {
     /// A violation at `path` that says no more than the rule does.
     pub fn at(path: String, detail: Option<String>) -> Self {
-        Violation { path, detail, message: None, severity: None }
+        Violation { path, detail, message: None, severity: None, help: None }
     }
 }
 
@@ -38,6 +40,8 @@ pub(crate) struct CheckInput<'a, 'p, 'v> {
     pub scope: Option<&'a cel::Context<'p, 'v>>,
     /// What a plugin is told besides the value; built only for plugin rules.
     pub call: Option<&'a PluginCall<'a>>,
+    /// The policy's params, with the run's overrides over them.
+    pub params: Option<&'a Value>,
 }
 
 /// The rest of a plugin call: the value as JSON text, the run's params overrides, the context.
@@ -219,6 +223,7 @@ fn run(plugin: &Plugin, call: &PluginCall<'_>, params: &str) -> Result<Vec<Viola
             detail: Some(format!("plugin {} reports {}", plugin.name(), f.rule)),
             message: Some(f.message),
             severity: f.severity,
+            help: None,
         })
         .collect())
 }
@@ -226,4 +231,43 @@ fn run(plugin: &Plugin, call: &PluginCall<'_>, params: &str) -> Result<Vec<Viola
 #[cfg(not(feature = "plugins"))]
 fn run(plugin: &Plugin, _: &PluginCall<'_>, _: &str) -> Result<Vec<Violation>, FindingError> {
     match *plugin {}
+}
+
+/// `kubernetes`: the value (a whole manifest) against Kubernetes' schemas of the version in
+/// `params.kubernetesVersion` (default `latest`).
+#[derive(Debug)]
+pub(crate) struct KubernetesSchemaCheck {
+    pub what: crate::model::KubernetesCheck,
+}
+
+impl Check for KubernetesSchemaCheck {
+    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError> {
+        use crate::k8s::schema::{self, Known};
+        use crate::model::KubernetesCheck;
+        let wanted = input.params.and_then(|p| p.get("kubernetesVersion")).and_then(Value::as_str).unwrap_or("latest");
+        let version = schema::version(wanted).map_err(|e| FindingError::new(ErrorKind::Schema, e))?;
+        let text = |key: &str| input.value.get(key).and_then(Value::as_str).unwrap_or_default();
+        let (api_version, kind) = (text("apiVersion"), text("kind"));
+        let violation = |path: &str, message: String, help: Option<String>| Violation {
+            path: path.to_owned(),
+            detail: None,
+            message: Some(message),
+            severity: None,
+            help,
+        };
+        Ok(match (self.what, version.known(api_version, kind)) {
+            (KubernetesCheck::Kind, Known::Unknown { message, help }) => vec![violation("/kind", message, help)],
+            (KubernetesCheck::Fields, Known::Kind) => version
+                .validate(api_version, kind, input.value)
+                .into_iter()
+                .map(|p| violation(&p.pointer, p.message, p.help))
+                .collect(),
+            (KubernetesCheck::CustomResource, Known::Custom) => vec![violation(
+                "/kind",
+                format!("no schema for the custom resource `{api_version}` `{kind}`, so its fields are not checked"),
+                Some("add its CustomResourceDefinition to the input or the bundle".into()),
+            )],
+            _ => Vec::new(),
+        })
+    }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::check::{AssertCheck, CelCheck, Check, PluginCheck};
+use super::check::{AssertCheck, CelCheck, Check, KubernetesSchemaCheck, PluginCheck};
 use super::expr::{self, Expr, POLICY_VARIABLES};
 use crate::error::Diagnostic;
 use crate::load::Origin;
@@ -164,7 +164,12 @@ fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &[&str]) -> R
             Some("`params` of a rule are for its plugin; expressions read the policy's `spec.params`".into()),
         ));
     }
-    let given = [("assert", spec.assert.is_some()), ("cel", spec.cel.is_some()), ("plugin", spec.plugin.is_some())];
+    let given = [
+        ("assert", spec.assert.is_some()),
+        ("cel", spec.cel.is_some()),
+        ("plugin", spec.plugin.is_some()),
+        ("kubernetes", spec.kubernetes.is_some()),
+    ];
     let check: Option<Box<dyn Check>> = match given
         .iter()
         .filter(|(_, g)| *g)
@@ -176,6 +181,7 @@ fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &[&str]) -> R
             AssertCheck::new(schema).map_err(|e| errs.push(("/assert".into(), e, None))).ok().map(|c| Box::new(c) as _)
         }),
         ["cel"] => cel("cel", &spec.cel, &mut errs).map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _),
+        ["kubernetes"] => spec.kubernetes.map(|what| Box::new(KubernetesSchemaCheck { what }) as _),
         [_plugin] => spec.plugin.as_deref().and_then(|name| {
             PluginCheck::new(name, plugins, policy.spec.params.as_ref(), spec.params.as_ref())
                 .map_err(|(field, msg, help)| errs.push((field, msg, help)))
@@ -186,7 +192,10 @@ fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &[&str]) -> R
             errs.push((
                 String::new(),
                 format!("rule `{}` has no check", spec.id),
-                Some("give it exactly one of `assert` (a JSON Schema), `cel` (an expression) or `plugin`".into()),
+                Some(
+                    "give it exactly one of `assert` (a JSON Schema), `cel` (an expression), `plugin` or `kubernetes`"
+                        .into(),
+                ),
             ));
             None
         }

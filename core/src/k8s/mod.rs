@@ -3,6 +3,8 @@
 //! so the evaluator, golden paths and the plugin host cannot disagree (the plugin SDK in
 //! `plugins/pdk` follows the same table, tested on the same cases).
 
+pub(crate) mod schema;
+
 use globset::{Glob, GlobMatcher};
 use serde_json::Value;
 
@@ -148,8 +150,8 @@ mod tests {
     use serde_json::json;
 
     /// The table the plugin SDK is tested on too (`plugins/pdk`), so host and guest agree.
-    const QUANTITIES: &str = include_str!("../../wit/testdata/quantities.json");
-    const GLOBS: &str = include_str!("../../wit/testdata/globs.json");
+    const QUANTITIES: &str = include_str!("../../../wit/testdata/quantities.json");
+    const GLOBS: &str = include_str!("../../../wit/testdata/globs.json");
 
     #[test]
     fn quantities_follow_the_shared_table() {
@@ -176,7 +178,7 @@ mod tests {
     #[test]
     fn pod_specs_follow_the_shared_table() {
         let cases: Vec<(String, String, Option<String>)> =
-            serde_json::from_str(include_str!("../../wit/testdata/pod-specs.json")).unwrap();
+            serde_json::from_str(include_str!("../../../wit/testdata/pod-specs.json")).unwrap();
         for (api_version, kind, want) in cases {
             assert_eq!(pod_spec(&api_version, &kind), want, "{api_version} {kind}");
         }
