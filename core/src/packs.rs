@@ -61,7 +61,7 @@ pub const PACKS: &[Pack] = &[
 ];
 
 /// The packs `paved check` runs when it is given no bundle and no pack.
-pub const DEFAULT_PACKS: &[&str] = &["pod-security-baseline", "platform-baseline"];
+pub const DEFAULT_PACKS: &[&str] = &["kubernetes-schema", "pod-security-baseline", "platform-baseline"];
 
 impl Pack {
     /// Finds a built-in pack by name.

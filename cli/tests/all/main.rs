@@ -203,7 +203,7 @@ fn packs_are_listed() {
     let (code, out, _) = run(&["packs", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 3);
+    assert_eq!(v.as_array().unwrap().len(), 4);
 }
 
 const FIXTURES: &str = "cli/tests/fixtures";
@@ -403,7 +403,7 @@ fn namespace_labels_from_a_file() {
 fn policy_tests_of_the_packs_pass() {
     let (code, out, err) = run(&["test", "packs/tests", "examples/tests"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("ok: 4 suites"), "{out}");
+    assert!(out.contains("ok: 5 suites"), "{out}");
 }
 
 #[test]
