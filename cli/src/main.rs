@@ -70,8 +70,8 @@ fn init_logging(verbose: u8, filter: Option<&str>) {
 enum Command {
     /// Check manifests against policies and exceptions.
     ///
-    /// Without --bundle and --pack, the built-in packs pod-security-baseline and
-    /// platform-baseline run. Exit status: 0 passed, 1 a policy failed (see --fail-on),
+    /// Without --bundle and --pack, the built-in packs kubernetes-schema,
+    /// pod-security-baseline and platform-baseline run. Exit status: 0 passed, 1 a policy failed (see --fail-on),
     /// 2 a usage, load or input error.
     #[command(after_help = "Examples:
   paved check k8s/
