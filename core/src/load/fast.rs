@@ -370,7 +370,9 @@ impl<'a> Reader<'a> {
                 | b'\n'
                 | b' '
         );
-        if indicator || (first == b'-' && matches!(second, None | Some(b' ' | b'\n'))) {
+        let dash_alone = matches!(second, None | Some(b' ' | b'\n'))
+            || (flow && matches!(second, Some(b',' | b'[' | b']' | b'{' | b'}')));
+        if indicator || (first == b'-' && dash_alone) {
             return Err(Bail);
         }
         let start = self.at;
@@ -643,6 +645,10 @@ mod tests {
             "a: -1\nb: - 1\n",
             "a: 1\n b: 2\n",
             "a:\n  b: 1\n c: 2\n",
+            // Found by the load fuzz target: a lone `-` in a flow collection is an error.
+            "a: [0, -, 1]\n",
+            "a: [-]\nb: {c: -}\n",
+            "a: [-1, -x, -.5]\n",
         ];
         let long_key = format!("{}: 1\n", "k".repeat(1100));
         let cases = cases.into_iter().chain([long_key.as_str()]);
