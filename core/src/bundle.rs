@@ -119,8 +119,8 @@ impl Bundle {
                     None => settings = Some((b.spec, doc)),
                 }),
             };
-            if let Err(d) = typed {
-                diags.push(d);
+            if let Err(ds) = typed {
+                ds.into_iter().for_each(|d| diags.push(d));
             }
         }
         let mut base = Bundle::default();

@@ -317,7 +317,7 @@ fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<TestSuite>
                     out.push(s);
                 }
             }
-            Err(d) => diags.push(d),
+            Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
         }
     }
     out

@@ -246,45 +246,81 @@ fn read_file_within(
     Ok(decode(&name, &bytes).and_then(|text| parse_within(&name, text, schema, budget)))
 }
 
-/// Deserialises a document into `T`, turning serde's complaint into a diagnostic at the node
-/// it is about, with a did-you-mean for misspelt fields.
-pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Diagnostic> {
-    serde_path_to_error::deserialize::<_, T>(&doc.value).map_err(|e| {
-        let mut pointer = String::new();
-        for seg in e.path().iter() {
-            use serde_path_to_error::Segment;
-            match seg {
-                Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
-                Segment::Map { key } => {
-                    pointer.push('/');
-                    pointer.push_str(&crate::pointer::escape_segment(key));
-                }
-                Segment::Enum { .. } | Segment::Unknown => {}
-            }
+/// Deserialises a document into `T`, turning serde's complaints into diagnostics at the nodes
+/// they are about, with a did-you-mean for misspelt fields. Every unknown field of the document
+/// is reported, not only the first (serde stops at the first; each is taken out in turn and the
+/// document read again), then the first other problem, if any.
+pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Vec<Diagnostic>> {
+    let mut value = std::borrow::Cow::Borrowed(&doc.value);
+    let mut diags = Vec::new();
+    // A document has far fewer unknown fields than this; the bound only keeps the loop finite.
+    for _ in 0..64 {
+        let e = match serde_path_to_error::deserialize::<_, T>(value.as_ref()) {
+            Ok(t) if diags.is_empty() => return Ok(t),
+            Ok(_) => return Err(diags),
+            Err(e) => e,
+        };
+        let (d, unknown) = diagnostic(doc, &e);
+        // `mesage` misspelt leaves `message` missing: the did-you-mean already says so.
+        let missing =
+            e.inner().to_string().strip_prefix("missing field `").and_then(|r| r.split('`').next()).map(str::to_owned);
+        let said = missing.is_some_and(|m| {
+            diags.iter().any(|x: &Diagnostic| x.help.as_deref() == Some(&format!("did you mean `{m}`?")))
+        });
+        if !said {
+            diags.push(d);
         }
-        let message = e.inner().to_string();
-        let mut help = None;
-        if let Some(rest) = message.strip_prefix("unknown field `") {
-            let field = rest.split('`').next().unwrap_or_default();
-            // serde lists the expected fields after "expected one of"
-            let expected: Vec<&str> =
-                rest.split("expected ").nth(1).unwrap_or_default().split('`').skip(1).step_by(2).collect();
-            help = Some(match did_you_mean(field, expected.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("remove `{field}`; the fields allowed here are: {}", expected.join(", ")),
-            });
-            let leaf = format!("/{}", crate::pointer::escape_segment(field));
-            let inner = if pointer.ends_with(&leaf) { pointer.clone() } else { format!("{pointer}{leaf}") };
-            if let Some(pos) = doc.origin.spans.key(&format!("{}{inner}", doc.origin.base)) {
-                let mut d = doc.origin.diagnostic(&inner, message, help);
-                (d.line, d.column) = (pos.line, pos.column);
-                return d;
-            }
-        } else if message.starts_with("data did not match any variant") {
-            help = Some("see `paved schema` for the accepted shapes".into());
+        match unknown.and_then(|p| remove(value.to_mut(), &p)) {
+            Some(()) => continue,
+            None => return Err(diags),
         }
-        doc.origin.diagnostic(&pointer, message, help)
-    })
+    }
+    Err(diags)
+}
+
+/// Takes the node at `pointer` out of `value`; `None` if there is none.
+fn remove(value: &mut Value, pointer: &str) -> Option<()> {
+    let (parent, last) = pointer.rsplit_once('/')?;
+    let key = last.replace("~1", "/").replace("~0", "~");
+    value.pointer_mut(parent)?.as_object_mut()?.remove(&key).map(|_| ())
+}
+
+/// The diagnostic of one serde error, and the pointer of the field when it is an unknown one.
+fn diagnostic(doc: &Sourced, e: &serde_path_to_error::Error<serde_json::Error>) -> (Diagnostic, Option<String>) {
+    let mut pointer = String::new();
+    for seg in e.path().iter() {
+        use serde_path_to_error::Segment;
+        match seg {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } => {
+                pointer.push('/');
+                pointer.push_str(&crate::pointer::escape_segment(key));
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    let message = e.inner().to_string();
+    let mut help = None;
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        // serde lists the expected fields after "expected one of"
+        let expected: Vec<&str> =
+            rest.split("expected ").nth(1).unwrap_or_default().split('`').skip(1).step_by(2).collect();
+        help = Some(match did_you_mean(field, expected.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("remove `{field}`; the fields allowed here are: {}", expected.join(", ")),
+        });
+        let leaf = format!("/{}", crate::pointer::escape_segment(field));
+        let inner = if pointer.ends_with(&leaf) { pointer.clone() } else { format!("{pointer}{leaf}") };
+        let mut d = doc.origin.diagnostic(&inner, message, help);
+        if let Some(pos) = doc.origin.spans.key(&format!("{}{inner}", doc.origin.base)) {
+            (d.line, d.column) = (pos.line, pos.column);
+        }
+        return (d, Some(inner));
+    } else if message.starts_with("data did not match any variant") {
+        help = Some("see `paved schema` for the accepted shapes".into());
+    }
+    (doc.origin.diagnostic(&pointer, message, help), None)
 }
 
 /// Reads every document in `paths` (files, or directories walked in sorted order), collecting

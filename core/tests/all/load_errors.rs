@@ -27,6 +27,17 @@ fn unknown_field_with_suggestion() {
 }
 
 #[test]
+fn every_unknown_field_of_a_document_is_reported() {
+    let e = errors(&format!(
+        "{HEAD}spec:\n  sevrity: high\n  rules:\n    - id: r\n      mesage: m\n      cel: 'true'\n  matchh: {{}}\n"
+    ));
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert!(e[0].starts_with("bundle.yaml:5:") && e[0].contains("did you mean `severity`?"), "{e:#?}");
+    assert!(e.iter().any(|d| d.starts_with("bundle.yaml:8:") && d.contains("did you mean `message`?")), "{e:#?}");
+    assert!(e.iter().any(|d| d.starts_with("bundle.yaml:10:") && d.contains("did you mean `match`?")), "{e:#?}");
+}
+
+#[test]
 fn wrong_type() {
     let e = one(&format!("{HEAD}spec:\n  rules:\n    - id: r\n      message: [not, a, string]\n      cel: 'true'\n"));
     assert!(e.starts_with("bundle.yaml:7:"), "{e}");
