@@ -152,7 +152,9 @@ enum Command {
   paved exceptions policies/ --expiring 30d
   paved exceptions policies/ --now 2027-01-01 --format json")]
     Exceptions {
-        /// Bundle or exception files and directories (default: the current directory).
+        /// Bundle or exception files and directories (default: the current directory). The
+        /// policies the exceptions name must be among them, or be the default packs' when they
+        /// hold no policy.
         paths: Vec<PathBuf>,
         /// The instant statuses are judged at (RFC 3339); default: now.
         #[arg(long)]
@@ -361,7 +363,17 @@ fn exceptions(paths: &[PathBuf], now: Option<&str>, expiring: Option<&str>, form
         Some(Ok(d)) => Some(d),
         Some(Err(e)) => return usage(&format!("--expiring: {e}")),
     };
-    let engine = match load_bundles(paths).and_then(|b| Engine::builder().bundle(b).build()) {
+    // Exceptions name policies; without any among the paths they name the default packs', as
+    // `paved check` runs them.
+    let bundle = load_bundles(paths).and_then(|b| {
+        let has_policies = b.policy_names().next().is_some();
+        if has_policies {
+            Ok(b)
+        } else {
+            Ok(Bundle::defaults()?.merge(b))
+        }
+    });
+    let engine = match bundle.and_then(|b| Engine::builder().bundle(b).build()) {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };

@@ -171,19 +171,28 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = 
         .map(|(_, c)| c)
 }
 
+/// Edit distance where swapping two neighbouring letters is one edit (`tow` is one from `two`),
+/// as typing mistakes go: the optimal string alignment distance.
 fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.iter().enumerate() {
         let mut cur = Vec::with_capacity(b.len() + 1);
         cur.push(i + 1);
         for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != cb);
             let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
             let ins = cur.last().copied().unwrap_or(0) + 1;
-            cur.push(sub.min(del).min(ins));
+            let mut best = sub.min(del).min(ins);
+            let swapped = i > 0 && j > 0 && a.get(i - 1) == Some(cb) && b.get(j - 1) == Some(ca);
+            if swapped {
+                best = best.min(before.get(j - 1).copied().unwrap_or(usize::MAX) + 1);
+            }
+            cur.push(best);
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev.last().copied().unwrap_or(0)
 }
@@ -196,5 +205,10 @@ mod tests {
     fn suggestions() {
         assert_eq!(did_you_mean("sevrity", ["severity", "action", "rules"]), Some("severity"));
         assert_eq!(did_you_mean("zzz", ["severity", "action"]), None);
+        // A swap of two neighbouring letters is one typo.
+        assert_eq!(did_you_mean("tow", ["two", "three"]), Some("two"));
+        assert_eq!(did_you_mean("Deploymnet", ["Deployment", "DaemonSet"]), Some("Deployment"));
+        assert_eq!(levenshtein("ab", "ba"), 1);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
     }
 }

@@ -261,6 +261,7 @@ impl EngineBuilder {
             &mut notes,
         );
         check_params(&self.bundle, &plugins, &mut diags);
+        check_exception_targets(&self.bundle, &mut diags);
         for n in &notes {
             tracing::warn!("{n}");
         }
@@ -301,6 +302,37 @@ fn check_params(bundle: &Bundle, plugins: &Plugins, diags: &mut Diagnostics) {
 
 #[cfg(not(feature = "plugins"))]
 fn check_params(_: &Bundle, _: &Plugins, _: &mut Diagnostics) {}
+
+/// An exception that names a policy or a rule the engine does not have would waive nothing and
+/// say so only as `unused`: a misspelt name is a load error, with a did-you-mean.
+fn check_exception_targets(bundle: &Bundle, diags: &mut Diagnostics) {
+    let suggest = |word: &str, candidates: Vec<&str>| match crate::error::did_you_mean(word, candidates.iter().copied())
+    {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("the names here are: {}", candidates.join(", ")),
+    };
+    for e in &bundle.exceptions {
+        for (i, (name, rules)) in e.policies.iter().enumerate() {
+            let Some(policy) = bundle.policies.iter().find(|p| p.name == *name) else {
+                let names = bundle.policies.iter().map(|p| p.name.as_str()).collect();
+                diags.push(e.origin.diagnostic(
+                    &format!("/spec/policies/{i}/name"),
+                    format!("exception `{}` waives policy `{name}`, which is not loaded", e.name),
+                    Some(suggest(name, names)),
+                ));
+                continue;
+            };
+            for (j, rule) in rules.iter().enumerate().filter(|(_, r)| !policy.rules.iter().any(|x| x.id == **r)) {
+                let ids = policy.rules.iter().map(|r| r.id.as_str()).collect();
+                diags.push(e.origin.diagnostic(
+                    &format!("/spec/policies/{i}/rules/{j}"),
+                    format!("exception `{}` waives rule `{rule}`, which policy `{name}` does not have", e.name),
+                    Some(suggest(rule, ids)),
+                ));
+            }
+        }
+    }
+}
 
 impl Engine {
     /// Starts building an engine.

@@ -800,7 +800,7 @@ fn exceptions_are_held_to_the_platform_window_from_any_source() {
     std::fs::create_dir(&waivers).unwrap();
     std::fs::write(
         waivers.join("storefront.yaml"),
-        "apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: storefront-single-replica}\nspec:\n  policies: [{name: platform-baseline}]\n  owner: team-shop\n  reason: migrating\n  created: 2026-12-01\n  expires: 2027-02-19\n",
+        "apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: storefront-single-replica}\nspec:\n  policies: [{name: images}]\n  owner: team-shop\n  reason: migrating\n  created: 2026-12-01\n  expires: 2027-02-19\n",
     )
     .unwrap();
     let (p, w) = (platform.to_str().unwrap(), waivers.to_str().unwrap());
@@ -836,9 +836,7 @@ fn exceptions_are_held_to_the_platform_window_from_any_source() {
         "{out}"
     );
     assert!(
-        out.contains(
-            "its `match` names no kind, namespace, name or container, so it waives platform-baseline on every resource"
-        ),
+        out.contains("its `match` names no kind, namespace, name or container, so it waives images on every resource"),
         "{out}"
     );
     // An exceptions source cannot raise the window.

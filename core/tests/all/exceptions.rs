@@ -103,3 +103,22 @@ fn an_exception_that_matches_everything_says_so() {
     let report = judged(&exception(Some("2026-06-01"), "2026-06-25", "  match: {namespaces: [shop]}\n"), "2026-06-10");
     assert!(!report.exceptions[0].matches_everything);
 }
+
+#[test]
+fn an_exception_naming_a_policy_or_rule_that_is_not_loaded_is_a_load_error() {
+    let platform = || Bundle::from_str("platform.yaml", PLATFORM).unwrap();
+    let build = |text: &str| {
+        let waivers = Bundle::exceptions_from_str("exceptions.yaml", text).unwrap();
+        Engine::builder().bundle(platform()).bundle(waivers).build().err().map(|e| e.to_string()).unwrap_or_default()
+    };
+    let policy = exception(None, "2026-06-20", "").replace("{name: replicas}", "{name: replics}");
+    let e = build(&policy);
+    assert!(e.contains("exceptions.yaml:5:") && e.contains("waives policy `replics`, which is not loaded"), "{e}");
+    assert!(e.contains("did you mean `replicas`?"), "{e}");
+    let rule = exception(None, "2026-06-20", "").replace("{name: replicas}", "{name: replicas, rules: [tow]}");
+    let e = build(&rule);
+    assert!(e.contains("waives rule `tow`, which policy `replicas` does not have"), "{e}");
+    assert!(e.contains("did you mean `two`?"), "{e}");
+    // Named right, it builds.
+    assert_eq!(build(&exception(None, "2026-06-20", "")), "");
+}
