@@ -262,6 +262,7 @@ impl EngineBuilder {
         );
         check_params(&self.bundle, &plugins, &mut diags);
         check_exception_targets(&self.bundle, &mut diags);
+        check_kinds(&self.bundle, &mut diags);
         for n in &notes {
             tracing::warn!("{n}");
         }
@@ -302,6 +303,34 @@ fn check_params(bundle: &Bundle, plugins: &Plugins, diags: &mut Diagnostics) {
 
 #[cfg(not(feature = "plugins"))]
 fn check_params(_: &Bundle, _: &Plugins, _: &mut Diagnostics) {}
+
+/// A policy whose `match.kinds` names a kind that is neither Kubernetes' nor one the bundle
+/// declares (`spec.kinds`) would silently match nothing: a load error, with a did-you-mean.
+fn check_kinds(bundle: &Bundle, diags: &mut Diagnostics) {
+    let declared = bundle.settings.as_ref().map(|s| s.kinds.as_slice()).unwrap_or_default();
+    for policy in &bundle.policies {
+        for (i, pattern) in policy.kinds.iter().enumerate() {
+            let kind = pattern.rsplit('/').next().unwrap_or(pattern);
+            if kind.contains(['*', '?', '[']) || declared.iter().any(|d| d == kind) {
+                continue;
+            }
+            if let Err(suggestion) = crate::k8s::schema::known_kind(kind) {
+                let help = match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "a custom resource's kind: declare it under the Bundle's `spec.kinds`".into(),
+                };
+                diags.push(policy.origin.diagnostic(
+                    &format!("/spec/match/kinds/{i}"),
+                    format!(
+                        "policy `{}` matches kind `{kind}`, which is no Kubernetes kind the bundle knows",
+                        policy.name
+                    ),
+                    Some(help),
+                ));
+            }
+        }
+    }
+}
 
 /// An exception that names a policy or a rule the engine does not have would waive nothing and
 /// say so only as `unused`: a misspelt name is a load error, with a did-you-mean.

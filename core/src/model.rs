@@ -434,6 +434,10 @@ pub struct BundleSpec {
     /// WASM plugins the bundle's policies may run, each pinned by its sha256.
     #[serde(default)]
     pub plugins: Vec<PluginSpec>,
+    /// Kinds the policies may match that are not Kubernetes' own (custom resources), by name
+    /// (`Certificate`); a `match.kinds` naming any other unknown kind is a load error.
+    #[serde(default)]
+    pub kinds: Vec<String>,
 }
 
 /// A plugin a bundle uses.
@@ -482,6 +486,7 @@ impl Default for BundleSpec {
             exception_max_days: default_window(),
             exception_warn_days: default_horizon(),
             plugins: Vec::new(),
+            kinds: Vec::new(),
         }
     }
 }

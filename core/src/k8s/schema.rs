@@ -106,6 +106,26 @@ pub(crate) fn version(version: &str) -> Result<&'static Version, String> {
     schemas.versions.get(&minor).ok_or_else(|| format!("no schemas for Kubernetes v1.{minor}; {}", known()))
 }
 
+/// Whether `kind` is a kind of any Kubernetes version paved knows, or one Kubernetes removed
+/// before; if not, the known kind it most likely means.
+pub(crate) fn known_kind(kind: &str) -> Result<(), Option<String>> {
+    let schemas = &*SCHEMAS;
+    let mut names: Vec<&str> =
+        schemas.versions.values().flat_map(|v| v.kinds.keys().map(|(_, k)| k.as_str())).collect();
+    names.extend(REMOVED.iter().flat_map(|(_, kinds, _, _)| kinds.iter().copied()).filter(|k| *k != "*"));
+    if names.contains(&kind) {
+        return Ok(());
+    }
+    names.sort_unstable();
+    names.dedup();
+    Err(names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(kind))
+        .copied()
+        .or_else(|| crate::error::did_you_mean(kind, names.iter().copied()))
+        .map(str::to_owned))
+}
+
 /// One way a manifest breaks its kind's schema: where, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {

@@ -165,3 +165,28 @@ fn yaml_syntax_error() {
     let e = one("apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: p\n");
     assert!(e.starts_with("bundle.yaml:") && e.contains("invalid YAML"), "{e}");
 }
+
+/// A `match.kinds` typo would silently match nothing; a kind the bundle declares is fine.
+#[test]
+fn a_misspelt_kind_in_match_is_a_load_error() {
+    let build = |text: &str| {
+        let bundle = Bundle::from_str("bundle.yaml", text).unwrap();
+        paved::Engine::builder().bundle(bundle).build().err().map(|e| e.to_string()).unwrap_or_default()
+    };
+    let policy = |kinds: &str| {
+        format!("{HEAD}spec:\n  match: {{kinds: [{kinds}]}}\n  rules: [{{id: r, message: m, cel: 'true'}}]\n")
+    };
+    let e = build(&policy("apps/v1/Deploymnet"));
+    assert!(e.contains("bundle.yaml:5:") && e.contains("matches kind `Deploymnet`"), "{e}");
+    assert!(e.contains("did you mean `Deployment`?"), "{e}");
+    let e = build(&policy("pod"));
+    assert!(e.contains("did you mean `Pod`?"), "{e}");
+    let e = build(&policy("Certificate"));
+    assert!(e.contains("declare it under the Bundle's `spec.kinds`"), "{e}");
+    assert_eq!(build(&policy("Deployment, apps/*/StatefulSet, '*'")), "");
+    let declared = format!(
+        "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {{name: b}}\nspec: {{kinds: [Certificate]}}\n---\n{}",
+        policy("cert-manager.io/v1/Certificate")
+    );
+    assert_eq!(build(&declared), "");
+}
