@@ -384,6 +384,13 @@ impl<'a> Reader<'a> {
                 b':' if flow => return Err(Bail),
                 b'#' if self.src.get(self.at.wrapping_sub(1)) == Some(&b' ') => break,
                 b',' | b'[' | b']' | b'{' | b'}' if flow => break,
+                // After a space, a `-` before a flow indicator is refused, as at the start.
+                b'-' if flow
+                    && self.src.get(self.at.wrapping_sub(1)) == Some(&b' ')
+                    && matches!(self.peek_at(1), Some(b',' | b'[' | b']' | b'{' | b'}')) =>
+                {
+                    return Err(Bail)
+                }
                 b' ' => {}
                 _ => end = self.at + 1,
             }
@@ -649,6 +656,8 @@ mod tests {
             "a: [0, -, 1]\n",
             "a: [-]\nb: {c: -}\n",
             "a: [-1, -x, -.5]\n",
+            "a: [x -, y]\nb: {c: d -}\n",
+            "a: [x-, y -z]\n",
         ];
         let long_key = format!("{}: 1\n", "k".repeat(1100));
         let cases = cases.into_iter().chain([long_key.as_str()]);
