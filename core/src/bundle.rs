@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use crate::blueprint::GoldenPath;
 use crate::compile::policy::{self, Policy};
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
@@ -44,6 +46,8 @@ pub struct Bundle {
     pub(crate) golden_paths: Vec<Arc<GoldenPath>>,
     /// The WASM plugins the bundle's `kind: Bundle` document declares, in order.
     pub(crate) plugins: Vec<Declared>,
+    /// CustomResourceDefinitions given with the bundle: their kinds' schemas.
+    pub(crate) crds: Vec<Value>,
 }
 
 impl Bundle {
@@ -97,7 +101,12 @@ impl Bundle {
         let mut exceptions: Vec<(ExceptionDocument, &Sourced)> = Vec::new();
         let mut golden: Vec<(GoldenPathDocument, &Sourced)> = Vec::new();
         let mut settings: Option<(BundleSpec, &Sourced)> = None;
+        let mut crds = Vec::new();
         for doc in &docs {
+            if crate::k8s::schema::is_crd(&doc.value) {
+                crds.push(doc.value.clone());
+                continue;
+            }
             let Some(kind) = kind_of(doc, diags) else {
                 continue;
             };
@@ -181,7 +190,7 @@ impl Bundle {
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
         }
-        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings, golden_paths, plugins };
+        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings, golden_paths, plugins, crds };
         bundle.sort();
         base.merge(bundle)
     }
@@ -207,6 +216,9 @@ impl Bundle {
         }
         self.plugins.retain(|p| !other.plugins.iter().any(|o| o.name == p.name));
         self.plugins.extend(other.plugins);
+        let name = |c: &Value| c.pointer("/metadata/name").cloned();
+        self.crds.retain(|c| !other.crds.iter().any(|o| name(o) == name(c)));
+        self.crds.extend(other.crds);
         self.policies.extend(other.policies);
         self.exceptions.extend(other.exceptions);
         self.sort();

@@ -178,6 +178,8 @@ pub struct Engine {
     by_kind: HashMap<String, Vec<(usize, Via)>>,
     /// Policies whose kinds are globs (or empty): checked against every resource.
     by_pattern: Vec<usize>,
+    /// Custom resources' schemas, from the bundle's CustomResourceDefinitions.
+    crds: k8s::schema::Crds,
 }
 
 const _: () = {
@@ -307,17 +309,21 @@ fn check_params(_: &Bundle, _: &Plugins, _: &mut Diagnostics) {}
 /// A policy whose `match.kinds` names a kind that is neither Kubernetes' nor one the bundle
 /// declares (`spec.kinds`) would silently match nothing: a load error, with a did-you-mean.
 fn check_kinds(bundle: &Bundle, diags: &mut Diagnostics) {
-    let declared = bundle.settings.as_ref().map(|s| s.kinds.as_slice()).unwrap_or_default();
+    let mut declared: Vec<&str> =
+        bundle.settings.as_ref().map(|s| s.kinds.iter().map(String::as_str).collect()).unwrap_or_default();
+    let mut crds = k8s::schema::Crds::default();
+    bundle.crds.iter().for_each(|c| crds.add(c));
+    declared.extend(crds.kind_names());
     for policy in &bundle.policies {
         for (i, pattern) in policy.kinds.iter().enumerate() {
             let kind = pattern.rsplit('/').next().unwrap_or(pattern);
-            if kind.contains(['*', '?', '[']) || declared.iter().any(|d| d == kind) {
+            if kind.contains(['*', '?', '[']) || declared.contains(&kind) {
                 continue;
             }
             if let Err(suggestion) = crate::k8s::schema::known_kind(kind) {
                 let help = match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "a custom resource's kind: declare it under the Bundle's `spec.kinds`".into(),
+                    None => "a custom resource's kind: add its CustomResourceDefinition to the bundle, or declare it under the Bundle's `spec.kinds`".into(),
                 };
                 diags.push(policy.origin.diagnostic(
                     &format!("/spec/match/kinds/{i}"),
@@ -392,7 +398,10 @@ impl Engine {
             v.sort_unstable();
             v.dedup();
         }
+        let mut crds = k8s::schema::Crds::default();
+        bundle.crds.iter().for_each(|c| crds.add(c));
         Engine {
+            crds,
             plugins,
             notes,
             policies: bundle.policies,
@@ -478,12 +487,18 @@ impl Engine {
         let span = tracing::info_span!("evaluate", resources = resources.len());
         let _enter = span.enter();
         let namespaces = namespace_labels(resources, ctx);
+        // CustomResourceDefinitions among the resources give their kinds' schemas to the run.
+        let crds = {
+            let mut crds = self.crds.clone();
+            resources.iter().filter(|r| k8s::schema::is_crd(&r.value)).for_each(|r| crds.add(&r.value));
+            crds
+        };
         let one = |r: &Resource| {
             let _resource =
                 tracing::debug_span!(parent: &span, "resource", kind = %r.identity().kind, name = %r.identity().name)
                     .entered();
             let mut findings = Vec::new();
-            let policies = self.evaluate_one(r, ctx, &namespaces, &mut findings);
+            let policies = self.evaluate_one(r, ctx, (&namespaces, &crds), &mut findings);
             findings.sort_by(|(a, _), (b, _)| {
                 (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
             });
@@ -622,7 +637,7 @@ impl Engine {
         &self,
         r: &Resource,
         ctx: &Context,
-        namespaces: &BTreeMap<String, BTreeMap<String, String>>,
+        (namespaces, crds): (&BTreeMap<String, BTreeMap<String, String>>, &k8s::schema::Crds),
         out: &mut Vec<(Finding, bool)>,
     ) -> Vec<String> {
         let id = r.identity();
@@ -664,6 +679,7 @@ impl Engine {
                     ctx,
                     ns_labels,
                     plugins: &self.plugins,
+                    crds,
                     json: Default::default(),
                 };
                 ev.run(&policies, out);
@@ -727,6 +743,7 @@ struct Evaluation<'a> {
     ctx: &'a Context,
     ns_labels: Option<&'a BTreeMap<String, String>>,
     plugins: &'a Plugins,
+    crds: &'a k8s::schema::Crds,
     /// The view as JSON text, made once for every plugin rule that checks it whole.
     json: std::cell::OnceCell<String>,
 }
@@ -867,7 +884,8 @@ impl<'a> Evaluation<'a> {
         } else {
             None
         };
-        let violations = rule.check.check(&CheckInput { value: item, scope, call: call.as_ref(), params });
+        let violations =
+            rule.check.check(&CheckInput { value: item, scope, call: call.as_ref(), params, crds: self.crds });
         match violations {
             Err(e) => self.error(policy, rule, at, e, out),
             Ok(vs) => {

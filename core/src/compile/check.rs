@@ -42,6 +42,8 @@ pub(crate) struct CheckInput<'a, 'p, 'v> {
     pub call: Option<&'a PluginCall<'a>>,
     /// The policy's params, with the run's overrides over them.
     pub params: Option<&'a Value>,
+    /// Custom resources' schemas known to the run.
+    pub crds: &'a crate::k8s::schema::Crds,
 }
 
 /// The rest of a plugin call: the value as JSON text, the run's params overrides, the context.
@@ -262,7 +264,13 @@ impl Check for KubernetesSchemaCheck {
                 .into_iter()
                 .map(|p| violation(&p.pointer, p.message, p.help))
                 .collect(),
-            (KubernetesCheck::CustomResource, Known::Custom) => vec![violation(
+            (KubernetesCheck::Fields, Known::Custom) => input
+                .crds
+                .validate(version, api_version, kind, input.value)
+                .into_iter()
+                .map(|p| violation(&p.pointer, p.message, p.help))
+                .collect(),
+            (KubernetesCheck::CustomResource, Known::Custom) if !input.crds.has(api_version, kind) => vec![violation(
                 "/kind",
                 format!("no schema for the custom resource `{api_version}` `{kind}`, so its fields are not checked"),
                 Some("add its CustomResourceDefinition to the input or the bundle".into()),

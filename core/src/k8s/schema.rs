@@ -391,6 +391,163 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// The schemas of custom resources, from `CustomResourceDefinition`s (`apiextensions.k8s.io/v1`)
+/// given with the bundle or among the resources of a run: `(apiVersion, kind)` -> the
+/// version's `openAPIV3Schema`, compiled as a JSON Schema with Kubernetes' structural rules
+/// (unknown fields are errors unless `x-kubernetes-preserve-unknown-fields`;
+/// `x-kubernetes-int-or-string`, `x-kubernetes-embedded-resource` and `nullable` as the API
+/// server reads them).
+#[derive(Clone, Default)]
+pub(crate) struct Crds {
+    kinds: BTreeMap<(String, String), std::sync::Arc<CrdSchema>>,
+}
+
+struct CrdSchema {
+    schema: Value,
+    validator: Option<jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for Crds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.kinds.keys()).finish()
+    }
+}
+
+/// Whether `value` is a `CustomResourceDefinition`.
+pub(crate) fn is_crd(value: &Value) -> bool {
+    value.get("apiVersion").and_then(Value::as_str) == Some("apiextensions.k8s.io/v1")
+        && value.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+}
+
+impl Crds {
+    /// Adds the kinds `crd` (a `CustomResourceDefinition`) defines, every version of it.
+    pub(crate) fn add(&mut self, crd: &Value) {
+        let text = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let (group, kind) = (text("/spec/group"), text("/spec/names/kind"));
+        for version in crd.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
+            let name = version.get("name").and_then(Value::as_str).unwrap_or_default();
+            let schema = version.pointer("/schema/openAPIV3Schema").map(|s| structural(s, true));
+            let api_version = format!("{group}/{name}");
+            let compiled = schema.map(|schema| {
+                let validator = jsonschema::draft202012::options().build(&schema).ok();
+                CrdSchema { schema, validator }
+            });
+            if let Some(c) = compiled {
+                self.kinds.insert((api_version, kind.to_owned()), std::sync::Arc::new(c));
+            }
+        }
+    }
+
+    /// The kinds defined, by name.
+    pub(crate) fn kind_names(&self) -> impl Iterator<Item = &str> {
+        self.kinds.keys().map(|(_, k)| k.as_str())
+    }
+
+    /// Whether a schema for `api_version`/`kind` is known.
+    pub(crate) fn has(&self, api_version: &str, kind: &str) -> bool {
+        self.kinds.contains_key(&(api_version.to_owned(), kind.to_owned()))
+    }
+
+    /// The problems of a custom resource against its definition's schema (none if there is no
+    /// definition; [`Crds::has`] says whether there is). Its `metadata` is checked against
+    /// `version`'s `ObjectMeta`.
+    pub(crate) fn validate(&self, version: &Version, api_version: &str, kind: &str, value: &Value) -> Vec<Problem> {
+        let Some(crd) = self.kinds.get(&(api_version.to_owned(), kind.to_owned())) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let (Some(meta), Some(schema)) =
+            (value.get("metadata"), version.resolve("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"))
+        {
+            version.check(schema, meta, &mut "/metadata".to_owned(), &mut out, 0);
+        }
+        let Some(validator) = &crd.validator else {
+            return out;
+        };
+        for e in validator.iter_errors(value) {
+            let at = e.instance_path().to_string();
+            if at.starts_with("/metadata") {
+                continue;
+            }
+            match e.kind() {
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    let node = e.schema_path().to_string();
+                    let node = node.strip_suffix("/additionalProperties").unwrap_or(&node);
+                    let names: Vec<&str> = crd
+                        .schema
+                        .pointer(node)
+                        .and_then(|n| n.get("properties"))
+                        .and_then(Value::as_object)
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    for field in unexpected {
+                        let pointer = format!("{at}/{}", crate::pointer::escape_segment(field));
+                        let help = crate::error::did_you_mean(field, names.iter().copied())
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .or_else(|| {
+                                (!names.is_empty()).then(|| format!("the fields here are: {}", names.join(", ")))
+                            });
+                        out.push(problem(&pointer, format!("unknown field `{}`", dotted(&pointer)), help));
+                    }
+                }
+                _ => out.push(problem(&at, format!("`{}`: {e}", dotted(&at)), None)),
+            }
+        }
+        out
+    }
+}
+
+/// A CRD's structural schema as the JSON Schema the API server enforces.
+fn structural(node: &Value, root: bool) -> Value {
+    let Some(obj) = node.as_object() else {
+        return node.clone();
+    };
+    let flag = |k: &str| obj.get(k) == Some(&Value::Bool(true));
+    let (nullable, int_or_string) = (flag("nullable"), flag("x-kubernetes-int-or-string"));
+    let mut out = serde_json::Map::new();
+    for (k, v) in obj {
+        let converted = match k.as_str() {
+            "properties" | "patternProperties" => Value::Object(
+                v.as_object()
+                    .map(|p| p.iter().map(|(n, s)| (n.clone(), structural(s, false))).collect())
+                    .unwrap_or_default(),
+            ),
+            "items" | "additionalProperties" | "not" if v.is_object() => structural(v, false),
+            "allOf" | "anyOf" | "oneOf" => {
+                Value::Array(v.as_array().map(|a| a.iter().map(|s| structural(s, false)).collect()).unwrap_or_default())
+            }
+            "type" if int_or_string => continue,
+            "type" if nullable => serde_json::json!([v, "null"]),
+            "nullable" | "description" | "example" | "externalDocs" | "default" | "format" => continue,
+            x if x.starts_with("x-kubernetes-") => continue,
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), converted);
+    }
+    if int_or_string {
+        let types = if nullable {
+            serde_json::json!(["string", "integer", "null"])
+        } else {
+            serde_json::json!(["string", "integer"])
+        };
+        out.insert("type".into(), types);
+    }
+    let embedded = root || flag("x-kubernetes-embedded-resource");
+    if embedded {
+        let props = out.entry("properties").or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(p) = props.as_object_mut() {
+            for (name, t) in [("apiVersion", "string"), ("kind", "string"), ("metadata", "object")] {
+                p.entry(name).or_insert_with(|| serde_json::json!({"type": t}));
+            }
+        }
+    }
+    let object = obj.get("type").and_then(Value::as_str) == Some("object") || obj.contains_key("properties");
+    if object && !flag("x-kubernetes-preserve-unknown-fields") && !obj.contains_key("additionalProperties") {
+        out.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    out.into()
+}
+
 /// API versions Kubernetes removed: `(apiVersion, kinds ("*" for all), removed in 1.N, use)`.
 /// From Kubernetes' Deprecated API Migration Guide
 /// (https://kubernetes.io/docs/reference/using-api/deprecation-guide/); the removals from v1.25

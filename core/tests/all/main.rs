@@ -9,6 +9,7 @@ mod golden;
 mod hostile;
 mod inputs;
 mod kubectl_yaml;
+mod kubernetes_schema;
 mod layering;
 mod load_errors;
 mod packs;
