@@ -123,7 +123,7 @@ impl GoldenPath {
             .build(&doc.spec.inputs)
             .map_err(|e| diags.push(origin.diagnostic("/spec/inputs", format!("invalid JSON Schema: {e}"), None)))
             .ok();
-        let mut problems = Vec::new();
+        let mut problems = template::Problems { list: Vec::new(), inputs: &doc.spec.inputs };
         let outputs: Vec<Item> = doc
             .spec
             .outputs
@@ -131,7 +131,7 @@ impl GoldenPath {
             .enumerate()
             .filter_map(|(i, o)| template::item(o, &format!("/spec/outputs/{i}"), &[], &mut problems))
             .collect();
-        diags.extend(problems.into_iter().map(|(p, m, h)| origin.diagnostic(&p, m, h)));
+        diags.extend(problems.list.into_iter().map(|(p, m, h)| origin.diagnostic(&p, m, h)));
         let mut policies = Vec::new();
         for (i, p) in doc.spec.policies.iter().enumerate() {
             let range = p.version.as_deref().unwrap_or("*");

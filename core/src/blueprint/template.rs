@@ -42,8 +42,21 @@ pub(crate) struct Item {
 /// A problem in a template: where (JSON pointer inside the template), what, and how to fix it.
 pub(crate) type Problem = (String, String, Option<String>);
 
+/// The problems found while compiling templates, and the inputs schema their expressions'
+/// `inputs.X` are checked against.
+pub(crate) struct Problems<'s> {
+    pub list: Vec<Problem>,
+    pub inputs: &'s Value,
+}
+
+impl Problems<'_> {
+    fn push(&mut self, p: Problem) {
+        self.list.push(p);
+    }
+}
+
 /// Compiles a list item or document. `bound` are the `$as` names in scope.
-pub(crate) fn item(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option<Item> {
+pub(crate) fn item(v: &Value, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option<Item> {
     let Some(m) = v.as_object().filter(|m| m.contains_key("$each")) else {
         return node(v, at, bound, out).map(|node| Item { node, each: None });
     };
@@ -79,7 +92,7 @@ pub(crate) fn item(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>
     node(&body, at, &inner, out).map(|node| Item { node, each: Some((each, name)) })
 }
 
-fn node(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option<Node> {
+fn node(v: &Value, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option<Node> {
     match v {
         Value::String(s) => string(s, at, bound, out),
         Value::Array(a) => {
@@ -130,7 +143,7 @@ fn node(v: &Value, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option
     }
 }
 
-fn string(s: &str, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option<Node> {
+fn string(s: &str, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option<Node> {
     if !s.contains("${{") {
         return Some(Node::Literal(Value::String(s.to_owned())));
     }
@@ -166,9 +179,37 @@ fn strip(s: &str) -> &str {
     t.strip_prefix("${{").and_then(|x| x.strip_suffix("}}")).map_or(t, str::trim)
 }
 
-fn expression(src: &str, at: &str, bound: &[String], out: &mut Vec<Problem>) -> Option<Expr> {
+fn expression(src: &str, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option<Expr> {
     let allowed: Vec<&str> = VARIABLES.iter().copied().chain(bound.iter().map(String::as_str)).collect();
-    expr::compile(src, &allowed).map_err(|(m, h)| out.push((at.into(), m, h))).ok()
+    let e = expr::compile(src, &allowed).map_err(|(m, h)| out.push((at.into(), m, h))).ok()?;
+    for chain in expr::field_chains(&e, "inputs") {
+        if let Some((field, known)) = unknown_input(out.inputs, &chain) {
+            let help = match crate::error::did_you_mean(&field, known.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the inputs here are: {}", known.join(", ")),
+            };
+            let path = chain.iter().take_while(|c| **c != field).chain([&field]).cloned().collect::<Vec<_>>().join(".");
+            out.push((at.into(), format!("`inputs.{path}` is not in the golden path's inputs schema"), Some(help)));
+            return None;
+        }
+    }
+    Some(e)
+}
+
+/// The first field of `chain` the inputs schema does not declare, with the fields it does
+/// declare there; `None` when every field is declared, or where the schema leaves its fields
+/// open (no `properties`, or `additionalProperties` allowed).
+fn unknown_input(schema: &Value, chain: &[String]) -> Option<(String, Vec<String>)> {
+    let mut node = schema;
+    for field in chain {
+        let props = node.get("properties").and_then(Value::as_object)?;
+        match props.get(field) {
+            Some(next) => node = next,
+            None if node.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false)) => return None,
+            None => return Some((field.clone(), props.keys().cloned().collect())),
+        }
+    }
+    None
 }
 
 fn is_ident(s: &str) -> bool {

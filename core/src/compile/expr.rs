@@ -109,6 +109,62 @@ fn entry(e: &IdedEntryExpr, bound: &mut Vec<String>, out: &mut Vec<String>) {
     }
 }
 
+/// The chains of fields an expression selects from the variable `root` (`inputs.ports[0].name`
+/// gives `["ports"]`; `inputs.db.host` and `inputs.?db.?host` give `["db", "host"]`), outermost
+/// first, for checking them against a schema. Chains through an index stop there.
+pub(crate) fn field_chains(e: &Expr, root: &str) -> Vec<Vec<String>> {
+    fn chain(e: &IdedExpr, root: &str) -> Option<Vec<String>> {
+        match &e.expr {
+            Node::Ident(name) if name == root => Some(Vec::new()),
+            Node::Select(s) => chain(&s.operand, root).map(|mut c| {
+                c.push(s.field.clone());
+                c
+            }),
+            Node::Call(c) if c.func_name == cel::common::ast::operators::OPT_SELECT => {
+                let [operand, field] = c.args.as_slice() else { return None };
+                let Node::Literal(cel::common::ast::LiteralValue::String(name)) = &field.expr else { return None };
+                chain(operand, root).map(|mut c| {
+                    c.push(name.to_string());
+                    c
+                })
+            }
+            _ => None,
+        }
+    }
+    fn walk(e: &IdedExpr, root: &str, out: &mut Vec<Vec<String>>) {
+        if let Some(c) = chain(e, root) {
+            if !c.is_empty() && !out.iter().any(|o| o.starts_with(&c)) {
+                out.retain(|o| !c.starts_with(o));
+                out.push(c);
+            }
+            return;
+        }
+        match &e.expr {
+            Node::Call(call) => {
+                call.target.iter().for_each(|t| walk(t, root, out));
+                call.args.iter().for_each(|a| walk(a, root, out));
+            }
+            Node::Comprehension(c) => {
+                for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                    walk(part, root, out);
+                }
+            }
+            Node::List(l) => l.elements.iter().for_each(|x| walk(x, root, out)),
+            Node::Map(m) => m.entries.iter().for_each(|x| {
+                if let EntryExpr::MapEntry(me) = &x.expr {
+                    walk(&me.key, root, out);
+                    walk(&me.value, root, out);
+                }
+            }),
+            Node::Select(s) => walk(&s.operand, root, out),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(e.program.expression(), root, &mut out);
+    out
+}
+
 /// Converts JSON into a CEL value that borrows its strings from `v`: one allocation per node,
 /// no copy of any text.
 pub(crate) fn to_val<'v>(v: &'v serde_json::Value) -> Box<dyn Val + 'v> {

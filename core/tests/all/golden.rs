@@ -66,11 +66,27 @@ fn template_mistakes_are_load_errors_at_their_line() {
 
 #[test]
 fn a_failing_expression_names_its_place_in_the_template() {
-    let b = bundle("    - {apiVersion: v1, kind: ConfigMap, metadata: {name: \"${{ inputs.missing }}\"}}\n");
+    let b = bundle("    - {apiVersion: v1, kind: ConfigMap, metadata: {name: \"${{ inputs.ports[3] }}\"}}\n");
     let e = b.golden_path("t").unwrap().render(&json!({}), &Bundle::default()).unwrap_err();
     let Error::Invalid(d) = e else { panic!("{e}") };
     assert_eq!(d.0[0].line, 12);
-    assert!(d.0[0].message.contains("inputs.missing"), "{}", d.0[0].message);
+    assert!(d.0[0].message.contains("inputs.ports[3]"), "{}", d.0[0].message);
+}
+
+/// An input the schema does not declare is a typo the golden path would otherwise render as an
+/// error (or an empty value) for every service.
+#[test]
+fn an_undeclared_input_is_a_load_error_with_a_did_you_mean() {
+    let text = "apiVersion: paved.dev/v1\nkind: GoldenPath\nmetadata: {name: t, version: 1.0.0}\nspec:\n  inputs:\n    type: object\n    properties:\n      name: {type: string}\n      db: {type: object, properties: {host: {type: string}}}\n      extra: {type: object, additionalProperties: true}\n  outputs:\n    - {apiVersion: v1, kind: ConfigMap, metadata: {name: \"${{ inputs.nmae }}\"}, data: {h: \"${{ inputs.db.hots }}\", x: \"${{ inputs.extra.anything }}\", ok: \"${{ has(inputs.db) ? inputs.db.host : inputs.name }}\"}}\n";
+    let Err(Error::Invalid(d)) = Bundle::from_str("t.yaml", text) else { panic!("the golden path loaded") };
+    let all: Vec<String> = d.iter().map(ToString::to_string).collect();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(
+        all[0].starts_with("t.yaml:12:") && all[0].contains("`inputs.nmae` is not in the golden path's inputs schema"),
+        "{all:#?}"
+    );
+    assert!(all[0].contains("did you mean `name`?"), "{all:#?}");
+    assert!(all[1].contains("`inputs.db.hots`") && all[1].contains("did you mean `host`?"), "{all:#?}");
 }
 
 #[test]
