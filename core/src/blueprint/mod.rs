@@ -132,6 +132,11 @@ impl GoldenPath {
             .filter_map(|(i, o)| template::item(o, &format!("/spec/outputs/{i}"), &[], &mut problems))
             .collect();
         diags.extend(problems.list.into_iter().map(|(p, m, h)| origin.diagnostic(&p, m, h)));
+        for (i, output) in doc.spec.outputs.iter().enumerate() {
+            for (p, m, h) in literal_problems(output, &format!("/spec/outputs/{i}")) {
+                diags.push(origin.diagnostic(&p, m, h));
+            }
+        }
         let mut policies = Vec::new();
         for (i, p) in doc.spec.policies.iter().enumerate() {
             let range = p.version.as_deref().unwrap_or("*");
@@ -498,4 +503,75 @@ pub(crate) fn find<'b>(paths: &'b [Arc<GoldenPath>], spec: &str) -> Result<&'b A
             reason: format!("no version of `{name}` matches `{range}`; there are: {}", versions.join(", ")),
         }
     })
+}
+
+/// What the literal parts of an output template get wrong against Kubernetes' schemas (of the
+/// latest version): a misspelt or removed kind, an unknown field, a literal of the wrong type.
+/// Parts written with `${{ }}` are checked when they render.
+fn literal_problems(output: &Value, at: &str) -> Vec<template::Problem> {
+    use crate::k8s::schema::{self, Known};
+    let mut out = Vec::new();
+    let literal = |key: &str| output.get(key).and_then(Value::as_str).filter(|s| !s.contains("${{"));
+    let (Some(api_version), Some(kind), Ok(version)) =
+        (literal("apiVersion"), literal("kind"), schema::version("latest"))
+    else {
+        return out;
+    };
+    match version.known(api_version, kind) {
+        Known::Unknown { message, help } => out.push((format!("{at}/kind"), message, help)),
+        Known::Custom => {}
+        Known::Kind => {
+            if let Some(s) = version.kind_schema(api_version, kind) {
+                walk(version, s, output, (at, ""), &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Checks a template value against `schema`, skipping directives and expressions. `at` is the
+/// output's pointer in the document and the value's pointer in the object.
+fn walk(
+    version: &crate::k8s::schema::Version,
+    schema: &Value,
+    v: &Value,
+    (output, at): (&str, &str),
+    out: &mut Vec<template::Problem>,
+) {
+    use crate::k8s::schema::Field;
+    match v {
+        Value::String(s) if s.contains("${{") => {}
+        Value::Object(m) => {
+            if let Some(value) = m.get("$value") {
+                return walk(version, schema, value, (&format!("{output}{at}/$value"), ""), out);
+            }
+            for (key, value) in m {
+                if key.starts_with('$') || key.contains("${{") {
+                    continue;
+                }
+                let here = format!("{at}/{}", crate::pointer::escape_segment(key));
+                match version.field(schema, key) {
+                    Field::Known(s) => walk(version, s, value, (output, &here), out),
+                    Field::Open => {}
+                    Field::Unknown(help) => out.push((
+                        format!("{output}{here}"),
+                        format!("unknown field `{}`", crate::k8s::schema::dotted(&here)),
+                        help,
+                    )),
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = version.items(schema) {
+                for (i, x) in items.iter().enumerate() {
+                    walk(version, item, x, (output, &format!("{at}/{i}")), out);
+                }
+            }
+        }
+        scalar => {
+            for p in version.check_value(schema, scalar, at) {
+                out.push((format!("{output}{}", p.pointer), p.message, p.help));
+            }
+        }
+    }
 }

@@ -79,7 +79,8 @@ impl GoldenPath {
         Ok(Rendered { golden_path: self.id(), inputs, manifests, report })
     }
 
-    /// The engine that judges this golden path's manifests: its packs and policies, and with
+    /// The engine that judges this golden path's manifests: Kubernetes' schemas, its packs and
+    /// policies, and with
     /// `exceptions`, the exceptions and settings of `available` (live objects may be waived;
     /// renders never are).
     fn engine(&self, available: &Bundle, exceptions: bool) -> Result<Arc<Engine>, Error> {
@@ -94,7 +95,8 @@ impl GoldenPath {
                 return Ok(engine);
             }
         }
-        let mut bundle = Bundle::default();
+        // Every render is what the cluster accepts, whatever else the golden path names.
+        let mut bundle = Bundle::pack("kubernetes-schema")?;
         for (name, range) in &self.policies {
             let named = match Bundle::pack(name) {
                 Ok(pack) => pack,

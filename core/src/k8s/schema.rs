@@ -135,6 +135,16 @@ pub(crate) struct Problem {
     pub help: Option<String>,
 }
 
+/// What a schema says of a field.
+pub(crate) enum Field<'s> {
+    /// Declared, with this schema.
+    Known(&'s Value),
+    /// Any field is allowed here.
+    Open,
+    /// Not allowed here; the help names the field it most likely means.
+    Unknown(Option<String>),
+}
+
 /// What a version knows of an `apiVersion` and `kind`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Known {
@@ -207,6 +217,62 @@ impl Version {
 
     fn resolve(&self, name: &str) -> Option<&'static Value> {
         self.by_name.get(name).and_then(|i| SCHEMAS.definition(*i))
+    }
+
+    /// The schema of a built-in kind.
+    pub(crate) fn kind_schema(&self, api_version: &str, kind: &str) -> Option<&'static Value> {
+        self.kinds.get(&(api_version.to_owned(), kind.to_owned())).and_then(|name| self.resolve(name))
+    }
+
+    /// `schema` with its `$ref`s followed.
+    fn deref<'s>(&self, mut schema: &'s Value) -> &'s Value
+    where
+        'static: 's,
+    {
+        for _ in 0..MAX_DEPTH {
+            match schema.get("$ref").and_then(Value::as_str).and_then(|r| self.resolve(r)) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
+    }
+
+    /// The schema of field `key` of an object of `schema`.
+    pub(crate) fn field<'s>(&self, schema: &'s Value, key: &str) -> Field<'s>
+    where
+        'static: 's,
+    {
+        let schema = self.deref(schema);
+        let properties = schema.get("properties").and_then(Value::as_object);
+        match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
+            (Some(s), _) => Field::Known(s),
+            (None, Some(Value::Bool(false))) => {
+                let names: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+                Field::Unknown(
+                    crate::error::did_you_mean(key, names.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .or_else(|| (!names.is_empty()).then(|| format!("the fields here are: {}", names.join(", ")))),
+                )
+            }
+            (None, Some(s @ Value::Object(_))) => Field::Known(s),
+            (None, _) => Field::Open,
+        }
+    }
+
+    /// The schema of the items of an array of `schema`.
+    pub(crate) fn items<'s>(&self, schema: &'s Value) -> Option<&'s Value>
+    where
+        'static: 's,
+    {
+        self.deref(schema).get("items")
+    }
+
+    /// The problems of `value` against `schema`, with pointers under `at`.
+    pub(crate) fn check_value(&self, schema: &Value, value: &Value, at: &str) -> Vec<Problem> {
+        let mut out = Vec::new();
+        self.check(schema, value, &mut at.to_owned(), &mut out, 0);
+        out
     }
 
     fn check(&self, schema: &Value, value: &Value, at: &mut String, out: &mut Vec<Problem>, depth: usize) {
@@ -319,7 +385,7 @@ fn problem(at: &str, message: String, help: Option<String>) -> Problem {
 }
 
 /// A pointer as kubectl names a field: `spec.template.spec.containers[0].image`.
-fn dotted(pointer: &str) -> String {
+pub(crate) fn dotted(pointer: &str) -> String {
     let mut out = String::new();
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");

@@ -1,4 +1,6 @@
 //! Golden paths: templates, inputs, provenance and the policies every render must pass.
+//! Templates that carry arbitrary data use a custom kind (`example.com/v1` `Carrier`): every
+//! render is checked against Kubernetes' schemas, and a ConfigMap's data must be strings.
 
 use paved::{Bundle, Error};
 use serde_json::{json, Value};
@@ -17,7 +19,7 @@ fn render(b: &Bundle, inputs: Value) -> Vec<Value> {
 #[test]
 fn expressions_keep_their_type_or_interpolate() {
     let b = bundle(
-        "    - apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: \"${{ inputs.name }}-config\"}\n      data:\n        ports: ${{ inputs.ports }}\n        count: ${{ size(inputs.ports) }}\n        text: \"ports ${{ inputs.ports }} of ${{ path.name }}@${{ path.version }}\"\n",
+        "    - apiVersion: example.com/v1\n      kind: Carrier\n      metadata: {name: \"${{ inputs.name }}-config\"}\n      data:\n        ports: ${{ inputs.ports }}\n        count: ${{ size(inputs.ports) }}\n        text: \"ports ${{ inputs.ports }} of ${{ path.name }}@${{ path.version }}\"\n",
     );
     let out = render(&b, json!({"name": "web", "ports": [80, 443]}));
     assert_eq!(out[0]["metadata"]["name"], "web-config");
@@ -31,7 +33,7 @@ fn expressions_keep_their_type_or_interpolate() {
 #[test]
 fn if_and_each_on_documents_entries_and_items() {
     let b = bundle(
-        "    - $each: inputs.ports\n      $as: port\n      apiVersion: v1\n      kind: Service\n      metadata: {name: \"s-${{ port }}\"}\n      spec:\n        ports:\n          - {port: \"${{ port }}\"}\n          - $if: inputs.public\n            port: 8443\n        external:\n          $if: inputs.public\n          type: LoadBalancer\n    - $if: inputs.public\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: public}\n",
+        "    - $each: inputs.ports\n      $as: port\n      apiVersion: example.com/v1\n      kind: Carrier\n      metadata: {name: \"s-${{ port }}\"}\n      spec:\n        ports:\n          - {port: \"${{ port }}\"}\n          - $if: inputs.public\n            port: 8443\n        external:\n          $if: inputs.public\n          type: LoadBalancer\n    - $if: inputs.public\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: public}\n",
     );
     let private = render(&b, json!({"ports": [80, 81]}));
     assert_eq!(private.len(), 2);
@@ -46,7 +48,9 @@ fn if_and_each_on_documents_entries_and_items() {
 
 #[test]
 fn the_order_inputs_are_written_in_changes_nothing() {
-    let b = bundle("    - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}, data: {all: \"${{ inputs }}\"}}\n");
+    let b = bundle(
+        "    - {apiVersion: example.com/v1, kind: Carrier, metadata: {name: x}, data: {all: \"${{ inputs }}\"}}\n",
+    );
     let one: Value = serde_json::from_str(r#"{"name": "a", "ports": [1], "public": true}"#).unwrap();
     let two: Value = serde_json::from_str(r#"{"public": true, "ports": [1], "name": "a"}"#).unwrap();
     assert_eq!(render(&b, one), render(&b, two));
@@ -150,7 +154,7 @@ fn a_render_its_policies_deny_fails_with_the_findings() {
 
 #[test]
 fn large_inputs_are_recorded_by_digest_and_conform_says_it_needs_them() {
-    let b = bundle("    - apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: \"${{ inputs.name }}\"}\n      data:\n        ports: \"${{ inputs.ports }}\"\n");
+    let b = bundle("    - apiVersion: example.com/v1\n      kind: Carrier\n      metadata: {name: \"${{ inputs.name }}\"}\n      data:\n        ports: \"${{ inputs.ports }}\"\n");
     let ports: Vec<u32> = (0..5_000).collect();
     let out = render(&b, json!({"name": "big", "ports": ports}));
     let annotations = &out[0]["metadata"]["annotations"];
@@ -186,4 +190,42 @@ fn renders_that_break_kubernetes_limits_or_grow_without_bound_are_refused() {
         .render(&json!({"name": "y".repeat(500_000), "ports": ports}), &Bundle::default())
         .unwrap_err();
     assert!(e.to_string().contains("MiB of manifests for these inputs; the most a render may make is 16 MiB"), "{e}");
+}
+
+/// The literal parts of a template are checked against Kubernetes' schemas when the golden path
+/// loads; what expressions write is checked on every render.
+#[test]
+fn template_typos_are_load_errors_and_renders_are_checked_against_kubernetes_schemas() {
+    let golden = |outputs: &str| {
+        format!("apiVersion: paved.dev/v1\nkind: GoldenPath\nmetadata: {{name: t, version: 1.0.0}}\nspec:\n  inputs:\n    type: object\n    properties:\n      replicas: {{type: string}}\n  outputs:\n{outputs}")
+    };
+    let text = golden(
+        "    - apiVersion: policy/v1\n      kind: PodDisruptionBudgt\n      metadata: {name: a}\n    - apiVersion: policy/v1\n      kind: PodDisruptionBudget\n      metadata: {name: b}\n      spec:\n        maxUnavailabel: 1\n        selector: {matchLabels: {app: x}}\n    - apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: c}\n      spec:\n        replicas: \"3\"\n        template:\n          spec:\n            containers:\n              - $each: \"['a', 'b']\"\n                $as: n\n                name: ${{ n }}\n                imagePullPolcy: Always\n",
+    );
+    let Err(Error::Invalid(d)) = Bundle::from_str("t.yaml", &text) else { panic!("the golden path loaded") };
+    let all: Vec<String> = d.iter().map(ToString::to_string).collect();
+    let has = |line: &str, what: &str| {
+        assert!(
+            all.iter().any(|e| e.starts_with(&format!("t.yaml:{line}:")) && e.contains(what)),
+            "{line} {what}: {all:#?}"
+        )
+    };
+    has("11", "did you mean `policy/v1 PodDisruptionBudget`?");
+    has("17", "unknown field `spec.maxUnavailabel`");
+    has("17", "did you mean `maxUnavailable`?");
+    has("23", "`spec.replicas` must be an integer, not a string");
+    has("30", "unknown field `spec.template.spec.containers[0].imagePullPolcy`");
+    has("30", "did you mean `imagePullPolicy`?");
+    assert_eq!(all.len(), 4, "{all:#?}");
+
+    // What an expression writes is checked when it renders.
+    let text = golden("    - apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: c}\n      spec:\n        replicas: ${{ inputs.replicas }}\n        selector: {matchLabels: {app: c}}\n        template:\n          metadata: {labels: {app: c}}\n          spec: {containers: [{name: c, image: nginx}]}\n");
+    let b = Bundle::from_str("t.yaml", &text).unwrap();
+    let e = b.golden_path("t").unwrap().render(&json!({"replicas": "three"}), &Bundle::default()).unwrap_err();
+    let Error::NonCompliant { report, .. } = e else { panic!("{e}") };
+    let f = &report.findings[0];
+    assert_eq!(
+        (f.policy.as_str(), f.rule.as_str(), f.path.as_str()),
+        ("kubernetes-schema", "fields", "/spec/replicas")
+    );
 }
