@@ -296,6 +296,25 @@ impl GoldenPath {
     }
 
     /// Every way the inputs break the schema, each at its place in the inputs file.
+    /// What a migration of this version did with the input at `pointer`, when inputs written for
+    /// an older version still have it: they need `paved upgrade`, not a fix by hand.
+    fn migrated(&self, pointer: &str) -> Option<String> {
+        self.migrations.iter().find_map(|m| {
+            m.ops.iter().find_map(|op| {
+                let what = match op {
+                    MigrationOp::Rename { path, to } if path == pointer => format!("renamed to `{to}`"),
+                    MigrationOp::Move { from, to } if from == pointer => format!("moved to `{to}`"),
+                    MigrationOp::Remove { path } if path == pointer => "removed".to_owned(),
+                    _ => return None,
+                };
+                Some(format!(
+                    "`{pointer}` is an input of {} {}, {what} in {}: run `paved upgrade` to bring these inputs to it",
+                    self.name, m.from, self.version
+                ))
+            })
+        })
+    }
+
     fn check_inputs(&self, inputs: &Value, doc: Option<&Sourced>) -> Result<(), Error> {
         let mut diags = Vec::new();
         for e in self.validator.iter_errors(inputs) {
@@ -318,11 +337,12 @@ impl GoldenPath {
             if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = e.kind() {
                 if let Some(k) = unexpected.first() {
                     let allowed = properties_at(&self.inputs, &pointer);
-                    help = Some(match did_you_mean(k, allowed.iter().map(String::as_str)) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("the inputs allowed here are: {}", allowed.join(", ")),
-                    });
                     at = format!("{pointer}/{}", crate::pointer::escape_segment(k));
+                    help = Some(match (self.migrated(&at), did_you_mean(k, allowed.iter().map(String::as_str))) {
+                        (Some(m), _) => m,
+                        (None, Some(s)) => format!("did you mean `{s}`?"),
+                        (None, None) => format!("the inputs allowed here are: {}", allowed.join(", ")),
+                    });
                     key = true;
                 }
             }

@@ -229,3 +229,20 @@ fn template_typos_are_load_errors_and_renders_are_checked_against_kubernetes_sch
         ("kubernetes-schema", "fields", "/spec/replicas")
     );
 }
+
+/// Inputs written for an older version, rendered with a newer one, point at `paved upgrade`.
+#[test]
+fn inputs_of_an_older_version_suggest_paved_upgrade() {
+    let paths = Bundle::golden_paths_builtin().unwrap();
+    let web = paths.golden_path("web-service@2.0.0").unwrap();
+    let inputs = "name: checkout\nteam: payments\ncostCenter: cc-3120\nimage: registry.acme.dev/payments/checkout:4.2.1\ntier: critical\ncpu: 500m\n";
+    let e = web.render_text("checkout.yaml", inputs, &paths).unwrap_err();
+    let Error::Invalid(d) = e else { panic!("{e}") };
+    let d = d.iter().find(|d| d.line == 6).unwrap_or_else(|| panic!("{d}"));
+    let help = d.help.as_deref().unwrap_or_default();
+    assert!(
+        help.contains("`/cpu` is an input of web-service >=1.0.0, <2.0.0, moved to `/resources/cpu` in 2.0.0"),
+        "{help}"
+    );
+    assert!(help.contains("run `paved upgrade`"), "{help}");
+}
