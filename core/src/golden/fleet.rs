@@ -515,7 +515,7 @@ fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Dev
             continue;
         };
         for c in diff::diff(want, &have.value, true) {
-            if ignored(&object.kind, &c) {
+            if ignored(&object.kind, &c, &have.value) {
                 continue;
             }
             let extension_point = g.extension_points.iter().find(|p| covers(p, &c.path)).cloned();
@@ -595,21 +595,75 @@ const POD_DEFAULTS: &[(&str, &str)] = &[
     ("/containers/*/readinessProbe/httpGet/scheme", r#""HTTP""#),
 ];
 
-/// Other fields the API server defaults, by kind.
+/// Other fields the API server defaults, by kind, from Kubernetes' defaulting functions
+/// (`pkg/apis/{apps,batch,core,networking,autoscaling,policy}/v1*/defaults.go`). A default set on
+/// Differences are compared leaf by leaf, so defaults are listed as leaves.
 const KIND_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("Deployment", "/spec/replicas", "1"),
     ("Deployment", "/spec/revisionHistoryLimit", "10"),
     ("Deployment", "/spec/progressDeadlineSeconds", "600"),
     ("Deployment", "/spec/strategy/type", r#""RollingUpdate""#),
     ("Deployment", "/spec/strategy/rollingUpdate/maxSurge", r#""25%""#),
     ("Deployment", "/spec/strategy/rollingUpdate/maxUnavailable", r#""25%""#),
-    ("Service", "/spec/sessionAffinity", r#""None""#),
-    ("Service", "/spec/internalTrafficPolicy", r#""Cluster""#),
-    ("Service", "/spec/ports/*/protocol", r#""TCP""#),
+    ("StatefulSet", "/spec/replicas", "1"),
+    ("StatefulSet", "/spec/podManagementPolicy", r#""OrderedReady""#),
+    ("StatefulSet", "/spec/revisionHistoryLimit", "10"),
+    ("StatefulSet", "/spec/minReadySeconds", "0"),
+    ("StatefulSet", "/spec/updateStrategy/rollingUpdate/partition", "0"),
+    ("StatefulSet", "/spec/updateStrategy/type", r#""RollingUpdate""#),
+    ("StatefulSet", "/spec/persistentVolumeClaimRetentionPolicy/whenDeleted", r#""Retain""#),
+    ("StatefulSet", "/spec/persistentVolumeClaimRetentionPolicy/whenScaled", r#""Retain""#),
+    ("StatefulSet", "/spec/volumeClaimTemplates/*/apiVersion", r#""v1""#),
+    ("StatefulSet", "/spec/volumeClaimTemplates/*/kind", r#""PersistentVolumeClaim""#),
+    ("StatefulSet", "/spec/volumeClaimTemplates/*/spec/volumeMode", r#""Filesystem""#),
+    ("StatefulSet", "/spec/volumeClaimTemplates/*/status/phase", r#""Pending""#),
+    ("DaemonSet", "/spec/revisionHistoryLimit", "10"),
+    ("DaemonSet", "/spec/updateStrategy/type", r#""RollingUpdate""#),
+    ("DaemonSet", "/spec/updateStrategy/rollingUpdate/maxSurge", "0"),
+    ("DaemonSet", "/spec/updateStrategy/rollingUpdate/maxUnavailable", "1"),
+    ("Job", "/spec/backoffLimit", "6"),
+    ("Job", "/spec/completions", "1"),
+    ("Job", "/spec/parallelism", "1"),
+    ("Job", "/spec/completionMode", r#""NonIndexed""#),
+    ("Job", "/spec/suspend", "false"),
+    ("Job", "/spec/podReplacementPolicy", r#""TerminatingOrFailed""#),
+    ("Job", "/spec/manualSelector", "false"),
     ("CronJob", "/spec/suspend", "false"),
+    ("CronJob", "/spec/concurrencyPolicy", r#""Allow""#),
     ("CronJob", "/spec/successfulJobsHistoryLimit", "3"),
     ("CronJob", "/spec/failedJobsHistoryLimit", "1"),
     ("CronJob", "/spec/jobTemplate/spec/backoffLimit", "6"),
+    ("CronJob", "/spec/jobTemplate/spec/completionMode", r#""NonIndexed""#),
+    ("CronJob", "/spec/jobTemplate/spec/suspend", "false"),
+    ("CronJob", "/spec/jobTemplate/spec/podReplacementPolicy", r#""TerminatingOrFailed""#),
+    ("Service", "/spec/type", r#""ClusterIP""#),
+    ("Service", "/spec/sessionAffinity", r#""None""#),
+    ("Service", "/spec/internalTrafficPolicy", r#""Cluster""#),
+    ("Service", "/spec/ports/*/protocol", r#""TCP""#),
+    ("HorizontalPodAutoscaler", "/spec/minReplicas", "1"),
+    // With no metrics, the API server targets 80% CPU.
+    ("HorizontalPodAutoscaler", "/spec/metrics/0/type", r#""Resource""#),
+    ("HorizontalPodAutoscaler", "/spec/metrics/0/resource/name", r#""cpu""#),
+    ("HorizontalPodAutoscaler", "/spec/metrics/0/resource/target/type", r#""Utilization""#),
+    ("HorizontalPodAutoscaler", "/spec/metrics/0/resource/target/averageUtilization", "80"),
     ("PodDisruptionBudget", "/spec/unhealthyPodEvictionPolicy", r#""IfHealthyBudget""#),
+    ("NetworkPolicy", "/spec/ingress/*/ports/*/protocol", r#""TCP""#),
+    ("NetworkPolicy", "/spec/egress/*/ports/*/protocol", r#""TCP""#),
+    ("PersistentVolumeClaim", "/spec/volumeMode", r#""Filesystem""#),
+];
+
+/// Fields the API server or its admission plugins fill in from the object or the cluster, by
+/// kind: never drift when the render leaves them out.
+const KIND_ASSIGNED: &[(&str, &str)] = &[
+    // The Job controller's selector and the labels it matches (batch/v1 defaults.go).
+    ("Job", "/spec/selector"),
+    ("Job", "/spec/template/metadata/labels/batch.kubernetes.io~1controller-uid"),
+    ("Job", "/spec/template/metadata/labels/batch.kubernetes.io~1job-name"),
+    ("Job", "/spec/template/metadata/labels/controller-uid"),
+    ("Job", "/spec/template/metadata/labels/job-name"),
+    // The DefaultStorageClass admission plugin.
+    ("PersistentVolumeClaim", "/spec/storageClassName"),
+    ("StatefulSet", "/spec/volumeClaimTemplates/*/spec/storageClassName"),
 ];
 
 /// Where pod specs sit, by kind.
@@ -630,16 +684,54 @@ static DEFAULTS: LazyLock<Vec<(&'static str, String, Value)>> = LazyLock::new(||
     KIND_DEFAULTS.iter().map(|(k, p, v)| (*k, (*p).to_owned(), parse(v))).chain(pods).collect()
 });
 
-/// Whether a difference is the API server's doing: a managed field, a default it filled in, or
-/// an empty list or mapping it left out.
-fn ignored(kind: &str, c: &diff::Change) -> bool {
+/// Whether a difference is the API server's doing: a managed field, a default it filled in, a
+/// value it rewrote to the same meaning, or an empty list or mapping it left out. `live` is the
+/// live object.
+fn ignored(kind: &str, c: &diff::Change, live: &Value) -> bool {
     let exact = |pattern: &str| covers(pattern, &c.path) && pattern.split('/').count() == c.path.split('/').count();
     let empty = |v: &Value| v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(|m| m.is_empty());
     (c.after.is_none() && c.before.as_ref().is_some_and(empty))
         || SERVER_MANAGED.iter().any(|p| covers(p, &c.path))
         || (kind == "Service" && SERVICE_ASSIGNED.iter().any(|p| covers(p, &c.path)))
+        || (c.before.is_none() && KIND_ASSIGNED.iter().any(|(k, p)| *k == kind && covers(p, &c.path)))
         || (c.before.is_none()
             && DEFAULTS.iter().any(|(k, p, v)| *k == kind && exact(p) && c.after.as_ref() == Some(v)))
+        || (c.before.is_none() && derived_default(kind, &c.path, c.after.as_ref(), live))
+        || same_quantity(&c.path, c.before.as_ref(), c.after.as_ref())
+}
+
+/// Defaults the API server derives from the object itself: a Service port's `targetPort` is its
+/// `port`; a NetworkPolicy's `policyTypes` are the directions it has rules for (`Ingress`
+/// always).
+fn derived_default(kind: &str, path: &str, value: Option<&Value>, live: &Value) -> bool {
+    let Some(value) = value else { return false };
+    match kind {
+        "Service" if covers("/spec/ports/*/targetPort", path) && path.matches('/').count() == 4 => {
+            let port = path.strip_suffix("/targetPort").map(|p| format!("{p}/port"));
+            port.and_then(|p| live.pointer(&p)) == Some(value)
+        }
+        "NetworkPolicy" if path.starts_with("/spec/policyTypes/") => {
+            let egress = live.pointer("/spec/egress").is_some();
+            match path {
+                "/spec/policyTypes/0" => value == "Ingress",
+                "/spec/policyTypes/1" => egress && value == "Egress",
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether a resource quantity was rewritten to its canonical form (`1000m` read back as `"1"`,
+/// `1024Mi` as `1Gi`): the same amount is no drift.
+fn same_quantity(path: &str, before: Option<&Value>, after: Option<&Value>) -> bool {
+    let quantity_field = path.contains("/resources/") || path.ends_with("/storage") || path.ends_with("/sizeLimit");
+    match (before, after) {
+        (Some(b), Some(a)) if quantity_field => {
+            matches!((crate::k8s::quantity(b), crate::k8s::quantity(a)), (Some(x), Some(y)) if (x - y).abs() <= f64::EPSILON * x.abs().max(1.0))
+        }
+        _ => false,
+    }
 }
 
 /// Adoption of golden paths across `resources`: services per version, how far behind each is,

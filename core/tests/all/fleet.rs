@@ -363,3 +363,198 @@ fn upgrade_inputs_come_from_manifests_or_need_a_version() {
     let e = paved::GoldenPath::inputs_of("i.yaml", "a: [\n", Some("web-service@1.0.0")).unwrap_err().to_string();
     assert!(e.contains("i.yaml"), "{e}");
 }
+
+/// A golden path rendering every workload and networking kind, and the objects as the API
+/// server returns them (`kubectl get -o yaml`: a `v1 List`, status, server-set fields, defaults,
+/// quantities in canonical form): no drift.
+#[test]
+fn every_kind_exported_from_a_cluster_conforms() {
+    let golden = r#"
+apiVersion: paved.dev/v1
+kind: GoldenPath
+metadata: {name: stateful, version: 1.0.0}
+spec:
+  inputs: {type: object, properties: {name: {type: string}}}
+  outputs:
+    - apiVersion: apps/v1
+      kind: StatefulSet
+      metadata: {name: "${{ inputs.name }}", namespace: data}
+      spec:
+        serviceName: "${{ inputs.name }}"
+        selector: {matchLabels: {app: "${{ inputs.name }}"}}
+        template:
+          metadata: {labels: {app: "${{ inputs.name }}"}}
+          spec:
+            containers:
+              - name: db
+                image: registry.acme.dev/db:16
+                ports: [{containerPort: 5432, name: pg}]
+                resources: {requests: {cpu: 1000m, memory: 1024Mi}, limits: {memory: 1024Mi}}
+        volumeClaimTemplates:
+          - metadata: {name: data}
+            spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1024Mi}}}
+    - apiVersion: v1
+      kind: Service
+      metadata: {name: "${{ inputs.name }}", namespace: data}
+      spec:
+        clusterIP: None
+        selector: {app: "${{ inputs.name }}"}
+        ports: [{name: pg, port: 5432}]
+    - apiVersion: apps/v1
+      kind: DaemonSet
+      metadata: {name: "${{ inputs.name }}-agent", namespace: data}
+      spec:
+        selector: {matchLabels: {app: agent}}
+        template:
+          metadata: {labels: {app: agent}}
+          spec: {containers: [{name: agent, image: registry.acme.dev/agent:1}]}
+    - apiVersion: batch/v1
+      kind: Job
+      metadata: {name: "${{ inputs.name }}-migrate", namespace: data}
+      spec:
+        template:
+          spec: {restartPolicy: Never, containers: [{name: migrate, image: registry.acme.dev/migrate:1}]}
+    - apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata: {name: "${{ inputs.name }}", namespace: data}
+      spec:
+        podSelector: {matchLabels: {app: "${{ inputs.name }}"}}
+        ingress: [{ports: [{port: 5432}]}]
+    - apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: "${{ inputs.name }}-agent", namespace: data}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: x}
+        maxReplicas: 4
+    - apiVersion: v1
+      kind: PersistentVolumeClaim
+      metadata: {name: "${{ inputs.name }}-backup", namespace: data}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 2048Mi}}}
+"#;
+    let bundle = Bundle::from_str("stateful.yaml", golden).unwrap();
+    let rendered = bundle.golden_path("stateful").unwrap().render(&json!({"name": "pg"}), &bundle).unwrap().manifests;
+    let pod_defaults = |pod: &mut Value| {
+        pod["restartPolicy"] = pod.get("restartPolicy").cloned().unwrap_or(json!("Always"));
+        pod["dnsPolicy"] = json!("ClusterFirst");
+        pod["schedulerName"] = json!("default-scheduler");
+        pod["securityContext"] = json!({});
+        pod["terminationGracePeriodSeconds"] = json!(30);
+        for c in pod["containers"].as_array_mut().unwrap() {
+            c["imagePullPolicy"] = json!("IfNotPresent");
+            c["terminationMessagePath"] = json!("/dev/termination-log");
+            c["terminationMessagePolicy"] = json!("File");
+            if c.get("resources").is_none() {
+                c["resources"] = json!({});
+            }
+            for p in c.get_mut("ports").and_then(Value::as_array_mut).into_iter().flatten() {
+                p["protocol"] = json!("TCP");
+            }
+        }
+    };
+    let mut items = Vec::new();
+    for mut o in rendered {
+        o["metadata"]["uid"] = json!("0d5c");
+        o["metadata"]["resourceVersion"] = json!("4711");
+        o["metadata"]["creationTimestamp"] = json!("2026-11-01T10:00:00Z");
+        o["metadata"]["managedFields"] = json!([{"manager": "kubectl", "operation": "Apply"}]);
+        let kind = o["kind"].as_str().unwrap().to_owned();
+        let mut status = None;
+        let spec = &mut o["spec"];
+        match kind.as_str() {
+            "StatefulSet" => {
+                spec["replicas"] = json!(1);
+                spec["podManagementPolicy"] = json!("OrderedReady");
+                spec["revisionHistoryLimit"] = json!(10);
+                spec["minReadySeconds"] = json!(0);
+                spec["updateStrategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}});
+                spec["persistentVolumeClaimRetentionPolicy"] = json!({"whenDeleted": "Retain", "whenScaled": "Retain"});
+                spec["template"]["metadata"]["creationTimestamp"] = Value::Null;
+                pod_defaults(&mut spec["template"]["spec"]);
+                let c = &mut spec["template"]["spec"]["containers"][0]["resources"];
+                *c = json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}});
+                let t = &mut spec["volumeClaimTemplates"][0];
+                t["apiVersion"] = json!("v1");
+                t["kind"] = json!("PersistentVolumeClaim");
+                t["spec"]["volumeMode"] = json!("Filesystem");
+                t["spec"]["resources"]["requests"]["storage"] = json!("1Gi");
+                t["status"] = json!({"phase": "Pending"});
+                status = Some(json!({"replicas": 1, "readyReplicas": 1, "currentRevision": "pg-7d4"}));
+            }
+            "Service" => {
+                spec["clusterIPs"] = json!(["None"]);
+                spec["ipFamilies"] = json!(["IPv4"]);
+                spec["ipFamilyPolicy"] = json!("SingleStack");
+                spec["type"] = json!("ClusterIP");
+                spec["sessionAffinity"] = json!("None");
+                spec["internalTrafficPolicy"] = json!("Cluster");
+                spec["ports"][0]["protocol"] = json!("TCP");
+                spec["ports"][0]["targetPort"] = json!(5432);
+                status = Some(json!({"loadBalancer": {}}));
+            }
+            "DaemonSet" => {
+                spec["revisionHistoryLimit"] = json!(10);
+                spec["updateStrategy"] =
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}});
+                pod_defaults(&mut spec["template"]["spec"]);
+            }
+            "Job" => {
+                for (k, v) in [
+                    ("backoffLimit", json!(6)),
+                    ("completions", json!(1)),
+                    ("parallelism", json!(1)),
+                    ("completionMode", json!("NonIndexed")),
+                    ("suspend", json!(false)),
+                    ("podReplacementPolicy", json!("TerminatingOrFailed")),
+                    ("manualSelector", json!(false)),
+                ] {
+                    spec[k] = v;
+                }
+                spec["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "0d5c"}});
+                spec["template"]["metadata"] = json!({"labels": {"batch.kubernetes.io/controller-uid": "0d5c",
+                    "batch.kubernetes.io/job-name": "pg-migrate", "controller-uid": "0d5c", "job-name": "pg-migrate"}});
+                pod_defaults(&mut spec["template"]["spec"]);
+                status = Some(json!({"succeeded": 1}));
+            }
+            "NetworkPolicy" => {
+                spec["policyTypes"] = json!(["Ingress"]);
+                spec["ingress"][0]["ports"][0]["protocol"] = json!("TCP");
+            }
+            "HorizontalPodAutoscaler" => {
+                spec["minReplicas"] = json!(1);
+                spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 80}}}]);
+            }
+            "PersistentVolumeClaim" => {
+                spec["volumeMode"] = json!("Filesystem");
+                spec["storageClassName"] = json!("standard");
+                spec["resources"]["requests"]["storage"] = json!("2Gi");
+                status = Some(json!({"phase": "Bound"}));
+            }
+            other => panic!("{other}"),
+        }
+        if let Some(st) = status {
+            o["status"] = st;
+        }
+        items.push(o);
+    }
+    // As `kubectl get -o yaml` writes it: one `v1 List`.
+    let export = paved::formats::yaml(&json!({"apiVersion": "v1", "kind": "List", "items": items}));
+    let live = Resource::from_str("export.yaml", &export).unwrap();
+    let ctx = Context::at("2026-11-22T00:00:00Z".parse().unwrap());
+    let report = paved::GoldenPath::conform(&bundle, &live, &ctx);
+    let s = &report.services[0];
+    let drift: Vec<String> =
+        s.deviations.iter().map(|d| format!("{}{} {:?} -> {:?}", d.object, d.path, d.expected, d.actual)).collect();
+    assert!(drift.is_empty(), "false drift:\n{}", drift.join("\n"));
+    // A real change still is drift: a quantity that means something else, a non-default value.
+    let mut changed = items_of(&export);
+    changed[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = json!("2");
+    changed[1]["spec"]["sessionAffinity"] = json!("ClientIP");
+    let live = as_file(&changed);
+    let s = &paved::GoldenPath::conform(&bundle, &live, &ctx).services[0];
+    assert_eq!(s.deviations.len(), 2, "{:?}", s.deviations);
+}
+
+fn items_of(export: &str) -> Vec<Value> {
+    Resource::from_str("export.yaml", export).unwrap().iter().map(|r| r.value().clone()).collect()
+}
