@@ -317,10 +317,21 @@ impl Version {
         if let Some(Value::Array(allowed)) = schema.get("enum") {
             if !value.is_null() && !allowed.iter().any(|a| same(a, value)) {
                 let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+                let words: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
+                let help = value
+                    .as_str()
+                    .and_then(|v| {
+                        words
+                            .iter()
+                            .find(|w| w.eq_ignore_ascii_case(v))
+                            .copied()
+                            .or_else(|| crate::error::did_you_mean(v, words.iter().copied()))
+                    })
+                    .map(|w| format!("did you mean `{w}`?"));
                 out.push(problem(
                     at,
                     format!("`{}` is {value}, which is not one of {}", dotted(at), list.join(", ")),
-                    None,
+                    help,
                 ));
             }
         }

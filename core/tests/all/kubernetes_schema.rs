@@ -61,6 +61,11 @@ spec:
       containers:
         - {name: app, image: nginx, imagePullPolcy: Always}
       restartPolicy: Sometimes
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: shop}
+spec: {type: loadBalancer, ports: [{port: 80, protocol: tcp}]}
 ";
     let report = check(Bundle::pack("kubernetes-schema").unwrap(), text, &now());
     let got = findings(&report);
@@ -81,7 +86,10 @@ spec:
         "unknown field `spec.template.spec.containers[0].imagePullPolcy`",
         "did you mean `imagePullPolicy`?",
     );
-    assert_eq!(got.len(), 6, "{got:#?}");
+    has("fields", 32, "`spec.template.spec.restartPolicy` is \"Sometimes\", which is not one of \"Always\"", "");
+    has("fields", 37, "`spec.type` is \"loadBalancer\"", "did you mean `LoadBalancer`?");
+    has("fields", 37, "`spec.ports[0].protocol` is \"tcp\"", "did you mean `TCP`?");
+    assert_eq!(got.len(), 9, "{got:#?}");
     assert_eq!(report.decision, paved::Decision::Deny);
 }
 
