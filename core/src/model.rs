@@ -210,6 +210,8 @@ pub enum KubernetesCheck {
     Fields,
     /// A custom resource has a schema paved can check it with (an `info` finding if not).
     CustomResource,
+    /// The `apiVersion` is served, but removed in a later Kubernetes version paved knows.
+    Deprecated,
 }
 
 /// Paths to iterate: a JSON pointer where `*` stands for every array element or map value,

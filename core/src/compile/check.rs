@@ -270,6 +270,11 @@ impl Check for KubernetesSchemaCheck {
                 .into_iter()
                 .map(|p| violation(&p.pointer, p.message, p.help))
                 .collect(),
+            (KubernetesCheck::Deprecated, Known::Kind) => version
+                .deprecated(api_version, kind)
+                .map(|(message, help)| violation("/apiVersion", message, Some(help)))
+                .into_iter()
+                .collect(),
             (KubernetesCheck::CustomResource, Known::Custom) if !input.crds.has(api_version, kind) => vec![violation(
                 "/kind",
                 format!("no schema for the custom resource `{api_version}` `{kind}`, so its fields are not checked"),

@@ -204,6 +204,22 @@ impl Version {
         Known::Unknown { message: format!("Kubernetes {} has no kind `{kind}` in `{api_version}`", self.name()), help }
     }
 
+    /// When a kind this version serves is removed in a later Kubernetes version: that version
+    /// and what to use instead.
+    pub(crate) fn deprecated(&self, api_version: &str, kind: &str) -> Option<(String, String)> {
+        let schemas = &*SCHEMAS;
+        let later = schemas.versions.values().filter(|v| v.minor > self.minor);
+        let gone = later.clone().find(|v| !v.kinds.contains_key(&(api_version.to_owned(), kind.to_owned())))?;
+        let (group, _) = split_api_version(api_version);
+        let latest = later.last().unwrap_or(gone);
+        let replacement = latest
+            .kinds
+            .keys()
+            .find(|(a, k)| k == kind && split_api_version(a).0 == group)
+            .map_or_else(|| "no replacement in this group".to_owned(), |(a, _)| format!("use {a}"));
+        Some((format!("`{api_version}` `{kind}` is removed in Kubernetes v1.{}", gone.minor), replacement))
+    }
+
     /// The problems of `value`, a manifest of a built-in kind, against its schema.
     pub(crate) fn validate(&self, api_version: &str, kind: &str, value: &Value) -> Vec<Problem> {
         let mut out = Vec::new();
