@@ -211,7 +211,7 @@ impl Version {
         let later = schemas.versions.values().filter(|v| v.minor > self.minor);
         let gone = later.clone().find(|v| !v.kinds.contains_key(&(api_version.to_owned(), kind.to_owned())))?;
         let (group, _) = split_api_version(api_version);
-        let latest = later.last().unwrap_or(gone);
+        let latest = schemas.versions.values().next_back().unwrap_or(gone);
         let replacement = latest
             .kinds
             .keys()
