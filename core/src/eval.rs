@@ -311,9 +311,7 @@ fn check_params(_: &Bundle, _: &Plugins, _: &mut Diagnostics) {}
 fn check_kinds(bundle: &Bundle, diags: &mut Diagnostics) {
     let mut declared: Vec<&str> =
         bundle.settings.as_ref().map(|s| s.kinds.iter().map(String::as_str).collect()).unwrap_or_default();
-    let mut crds = k8s::schema::Crds::default();
-    bundle.crds.iter().for_each(|c| crds.add(c));
-    declared.extend(crds.kind_names());
+    declared.extend(bundle.crds.iter().filter_map(|c| c.pointer("/spec/names/kind")).filter_map(Value::as_str));
     for policy in &bundle.policies {
         for (i, pattern) in policy.kinds.iter().enumerate() {
             let kind = pattern.rsplit('/').next().unwrap_or(pattern);

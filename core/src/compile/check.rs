@@ -259,17 +259,13 @@ impl Check for KubernetesSchemaCheck {
         };
         Ok(match (self.what, version.known(api_version, kind)) {
             (KubernetesCheck::Kind, Known::Unknown { message, help }) => vec![violation("/kind", message, help)],
-            (KubernetesCheck::Fields, Known::Kind) => version
-                .validate(api_version, kind, input.value)
-                .into_iter()
-                .map(|p| violation(&p.pointer, p.message, p.help))
-                .collect(),
-            (KubernetesCheck::Fields, Known::Custom) => input
-                .crds
-                .validate(version, api_version, kind, input.value)
-                .into_iter()
-                .map(|p| violation(&p.pointer, p.message, p.help))
-                .collect(),
+            (KubernetesCheck::Fields, known @ (Known::Kind | Known::Custom)) => {
+                let problems = match known {
+                    Known::Kind => version.validate(api_version, kind, input.value),
+                    _ => input.crds.validate(version, api_version, kind, input.value),
+                };
+                problems.into_iter().map(|p| violation(&p.pointer, p.message, p.help)).collect()
+            }
             (KubernetesCheck::Deprecated, Known::Kind) => version
                 .deprecated(api_version, kind)
                 .map(|(message, help)| violation("/apiVersion", message, Some(help)))

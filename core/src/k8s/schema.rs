@@ -531,11 +531,6 @@ impl Crds {
         }
     }
 
-    /// The kinds defined, by name.
-    pub(crate) fn kind_names(&self) -> impl Iterator<Item = &str> {
-        self.kinds.keys().map(|(_, k)| k.as_str())
-    }
-
     /// Whether a schema for `api_version`/`kind` is known.
     pub(crate) fn has(&self, api_version: &str, kind: &str) -> bool {
         self.kinds.contains_key(&(api_version.to_owned(), kind.to_owned()))
