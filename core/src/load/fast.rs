@@ -255,11 +255,7 @@ impl<'a> Reader<'a> {
     /// Reads a key and its `:`; leaves `at` after the `:`.
     fn key_text(&mut self) -> Read<(String, TScalarStyle)> {
         let start = self.at;
-        let (text, style) = match self.peek() {
-            Some(b'"') => (self.double_quoted()?, TScalarStyle::DoubleQuoted),
-            Some(b'\'') => (self.single_quoted()?, TScalarStyle::SingleQuoted),
-            _ => (self.plain(false)?, TScalarStyle::Plain),
-        };
+        let (text, style) = self.scalar_text(false)?;
         // Readers look no further than 1024 characters for a key's `:`.
         if self.at - start > 1000 || self.peek() != Some(b':') || !matches!(self.peek_at(1), None | Some(b' ' | b'\n'))
         {
@@ -325,11 +321,7 @@ impl<'a> Reader<'a> {
     /// A scalar value in block context, ending its line.
     fn block_scalar_value(&mut self, pointer: PointerKey) -> Read<Value> {
         let pos = self.pos();
-        let (text, style) = match self.peek() {
-            Some(b'"') => (self.double_quoted()?, TScalarStyle::DoubleQuoted),
-            Some(b'\'') => (self.single_quoted()?, TScalarStyle::SingleQuoted),
-            _ => (self.plain(false)?, TScalarStyle::Plain),
-        };
+        let (text, style) = self.scalar_text(false)?;
         if style == TScalarStyle::Plain && self.peek() == Some(b':') {
             return Err(Bail);
         }
@@ -341,6 +333,30 @@ impl<'a> Reader<'a> {
         let value = scalar(text, style, None, pos, self.schema).map_err(|_| Bail)?;
         self.spans.values.insert(pointer, pos);
         Ok(value)
+    }
+
+    /// A one-line scalar's text and style: quoted, or plain (in flow context, ending at flow
+    /// indicators too).
+    fn scalar_text(&mut self, flow: bool) -> Read<(String, TScalarStyle)> {
+        Ok(match self.peek() {
+            Some(b'"') => (self.double_quoted()?, TScalarStyle::DoubleQuoted),
+            Some(b'\'') => (self.single_quoted()?, TScalarStyle::SingleQuoted),
+            _ => (self.plain(flow)?, TScalarStyle::Plain),
+        })
+    }
+
+    /// Opens a flow collection at `{` or `[`: counts and places it. `true` when it is empty
+    /// (and closed by `close`).
+    fn open(&mut self, pointer: PointerKey, pos: Pos, close: u8) -> Read<bool> {
+        self.count()?;
+        self.spans.values.insert(pointer, pos);
+        self.at += 1;
+        self.skip_spaces();
+        let empty = self.peek() == Some(close);
+        if empty {
+            self.at += 1;
+        }
+        Ok(empty)
     }
 
     /// A one-line plain scalar: up to `: `, ` #` or the end of the line (and, in flow context,
@@ -446,24 +462,15 @@ impl<'a> Reader<'a> {
         let pos = self.pos();
         match self.peek() {
             Some(b'{') => {
-                self.count()?;
-                self.spans.values.insert(pointer, pos);
-                self.at += 1;
                 let mut map = Map::new();
-                self.skip_spaces();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
+                if self.open(pointer, pos, b'}')? {
                     return Ok(Value::Object(map));
                 }
                 loop {
                     self.skip_spaces();
                     let key_pos = self.pos();
                     let start = self.at;
-                    let (text, style) = match self.peek() {
-                        Some(b'"') => (self.double_quoted()?, TScalarStyle::DoubleQuoted),
-                        Some(b'\'') => (self.single_quoted()?, TScalarStyle::SingleQuoted),
-                        _ => (self.plain(true)?, TScalarStyle::Plain),
-                    };
+                    let (text, style) = self.scalar_text(true)?;
                     if self.at - start > 1000 || self.peek() != Some(b':') || self.peek_at(1) != Some(b' ') {
                         return Err(Bail);
                     }
@@ -482,13 +489,8 @@ impl<'a> Reader<'a> {
                 }
             }
             Some(b'[') => {
-                self.count()?;
-                self.spans.values.insert(pointer, pos);
-                self.at += 1;
                 let mut items = Vec::new();
-                self.skip_spaces();
-                if self.peek() == Some(b']') {
-                    self.at += 1;
+                if self.open(pointer, pos, b']')? {
                     return Ok(Value::Array(items));
                 }
                 loop {
@@ -500,17 +502,9 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            Some(b'"') => {
-                let text = self.double_quoted()?;
-                self.scalar_node(&text, TScalarStyle::DoubleQuoted, pos, pointer)
-            }
-            Some(b'\'') => {
-                let text = self.single_quoted()?;
-                self.scalar_node(&text, TScalarStyle::SingleQuoted, pos, pointer)
-            }
             _ => {
-                let text = self.plain(true)?;
-                self.scalar_node(&text, TScalarStyle::Plain, pos, pointer)
+                let (text, style) = self.scalar_text(true)?;
+                self.scalar_node(&text, style, pos, pointer)
             }
         }
     }
