@@ -10,7 +10,6 @@ use serde_json::{json, Map, Value};
 
 use crate::bundle::Bundle;
 use crate::compile::check::{CheckInput, PluginCall};
-use crate::compile::expr;
 use crate::compile::policy::{Policy, Rule};
 use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::exception::{Exception, Target};
@@ -747,18 +746,28 @@ struct Evaluation<'a> {
 }
 
 impl<'a> Evaluation<'a> {
-    /// `object`, `oldObject`, `request`, `namespace`, and empty `params`, borrowed from the view.
-    fn root_scope<'v>(&self, request: &'v Value, namespace: &'v Value) -> cel::Context<'v, 'v>
+    /// What a policy's expressions see of one checked value, borrowed from the view: `object`,
+    /// `oldObject`, `request`, `params`, `namespaceObject` and, for a `forEach` rule, `item`.
+    fn activation<'v>(
+        &self,
+        policy: &'v Policy,
+        (request, namespace): (&'v Value, &'v Value),
+        params: Option<&'v Value>,
+        item: Option<&'v Value>,
+    ) -> crate::cel::Activation<'v>
     where
         'a: 'v,
     {
-        let mut root = cel::Context::with_env(expr::ENV.clone());
-        root.add_variable_as_val("object", expr::to_val(self.view.value));
-        root.add_variable_as_val("oldObject", self.view.old.map_or_else(|| expr::to_val(&Value::Null), expr::to_val));
-        root.add_variable_as_val("request", expr::to_val(request));
-        root.add_variable_as_val("namespaceObject", expr::to_val(namespace));
-        root.add_variable_as_val("params", expr::to_val(&EMPTY_PARAMS));
-        root
+        use crate::cel::Value as V;
+        let roots = vec![
+            V::json(self.view.value),
+            self.view.old.map_or(V::Null, V::json),
+            V::json(request),
+            V::json(params.unwrap_or(&EMPTY_PARAMS)),
+            V::json(namespace),
+            item.map_or(V::Null, V::json),
+        ];
+        crate::cel::Activation::new(roots, &policy.variables)
     }
 
     /// `request` and `namespaceObject` as Kubernetes' admission CEL shapes them.
@@ -789,79 +798,60 @@ impl<'a> Evaluation<'a> {
     }
 
     fn run(&self, policies: &[&Policy], out: &mut Vec<(Finding, bool)>) {
-        // Everything CEL sees is converted once per view: the object, then each forEach item
-        // once, however many rules and policies visit it.
         let params: Vec<Option<Value>> = policies.iter().map(|p| self.params(p)).collect();
-        let needs_cel = policies.iter().any(|p| !p.variables.is_empty() || p.rules.iter().any(|r| r.uses_cel));
+        let needs_cel = policies.iter().any(|p| p.rules.iter().any(|r| r.uses_cel));
         let bindings = needs_cel.then(|| self.bindings());
-        let root = bindings.as_ref().map(|(request, namespace)| self.root_scope(request, namespace));
-
-        let mut items: BTreeMap<String, &Value> = BTreeMap::new();
-        for rule in policies.iter().flat_map(|p| &p.rules).filter(|r| r.uses_cel) {
-            let mut found = Vec::new();
-            rule.for_each.iter().flatten().for_each(|p| p.visit(self.view.value, &mut found));
-            items.extend(found);
-        }
-        let item_scopes: HashMap<&str, cel::Context<'_, '_>> = match &root {
-            Some(root) => items
-                .iter()
-                .map(|(path, item)| {
-                    let mut s = root.new_inner_scope();
-                    s.add_variable_as_val("item", expr::to_val(item));
-                    (path.as_str(), s)
-                })
-                .collect(),
-            None => HashMap::new(),
-        };
-
+        let mut targets = Vec::new();
         for (policy, params) in policies.iter().zip(&params) {
-            let own = Own {
-                params: params.as_ref(),
-                variables: root.as_ref().and_then(|r| variables(policy, r, params.as_ref())),
-            };
-            let policy_scope = root.as_ref().and_then(|r| own.scope(r));
+            // One activation per checked value, shared by the policy's rules, so that each
+            // named variable is computed at most once per value.
+            let mut activations: Vec<(String, crate::cel::Activation<'_>)> = Vec::new();
             for rule in &policy.rules {
-                let mut targets = Vec::new();
+                targets.clear();
                 match &rule.for_each {
                     None => targets.push((String::new(), self.view.value)),
                     Some(paths) => paths.iter().for_each(|p| p.visit(self.view.value, &mut targets)),
                 }
-                for (at, item) in targets {
-                    let item_scope = if rule.for_each.is_some() { item_scopes.get(at.as_str()) } else { None };
-                    let item_params = item_scope.and_then(|s| own.scope(s));
-                    let scope = item_params.as_ref().or(item_scope).or(policy_scope.as_ref()).or(root.as_ref());
-                    self.apply(policy, rule, (&at, item), scope, params.as_ref(), out);
+                for (at, item) in &targets {
+                    let act = match &bindings {
+                        Some((request, namespace)) if rule.uses_cel => {
+                            let i = match activations.iter().position(|(p, _)| p == at) {
+                                Some(i) => i,
+                                None => {
+                                    let own_item = rule.for_each.is_some().then_some(*item);
+                                    let act = self.activation(policy, (request, namespace), params.as_ref(), own_item);
+                                    activations.push((at.clone(), act));
+                                    activations.len() - 1
+                                }
+                            };
+                            activations.get(i).map(|(_, a)| a)
+                        }
+                        _ => None,
+                    };
+                    self.apply(policy, rule, (at, item), act, params.as_ref(), out);
                 }
             }
         }
     }
 
-    fn apply(
+    fn apply<'v>(
         &self,
         policy: &Policy,
-        rule: &Rule,
+        rule: &'v Rule,
         (at, item): (&str, &Value),
-        scope: Option<&cel::Context<'_, '_>>,
+        scope: Option<&crate::cel::Activation<'v>>,
         params: Option<&Value>,
         out: &mut Vec<(Finding, bool)>,
     ) {
-        if let (Some(when), Some(s)) = (&rule.when, scope) {
-            match when.program.execute(s) {
-                Ok(cel::Value::Bool(true)) => {}
-                Ok(cel::Value::Bool(false)) => return,
+        if let (Some(when), Some(act)) = (&rule.when, scope) {
+            match when.eval(act) {
+                Ok(crate::cel::Value::Bool(true)) => {}
+                Ok(crate::cel::Value::Bool(false)) => return,
                 Ok(other) => {
-                    let e = FindingError::new(ErrorKind::Cel, format!("`when` gave {:?}, not a bool", other.type_of()));
+                    let e = FindingError::new(ErrorKind::Cel, format!("`when` gave a {}, not a bool", other.type_name()));
                     return self.error(policy, rule, at, e, out);
                 }
-                Err(e) => {
-                    return self.error(
-                        policy,
-                        rule,
-                        at,
-                        FindingError::new(ErrorKind::Cel, format!("`when` failed: {e}")),
-                        out,
-                    )
-                }
+                Err(e) => return self.error(policy, rule, at, crate::compile::check::cel_error("when", &e), out),
             }
         }
         let item_json;
@@ -888,8 +878,19 @@ impl<'a> Evaluation<'a> {
             Err(e) => self.error(policy, rule, at, e, out),
             Ok(vs) => {
                 for v in vs {
+                    let mut detail = v.detail;
                     let message = v.message.or_else(|| match (&rule.message_expression, scope) {
-                        (Some(m), Some(s)) => m.program.execute(s).ok().and_then(|v| expr::to_text(&v)),
+                        (Some(m), Some(act)) => match m.eval(act) {
+                            Ok(crate::cel::Value::Str(text)) => Some(text.to_string()),
+                            Ok(other) => {
+                                detail = Some(format!("messageExpression gave a {}, so the message is shown", other.type_name()));
+                                None
+                            }
+                            Err(e) => {
+                                detail = Some(format!("messageExpression failed ({e}), so the message is shown"));
+                                None
+                            }
+                        },
                         _ => None,
                     });
                     let path = format!("{at}{}", v.path);
@@ -898,7 +899,7 @@ impl<'a> Evaluation<'a> {
                         rule,
                         &path,
                         message.unwrap_or_else(|| rule.message.clone()),
-                        v.detail,
+                        detail,
                         None,
                     );
                     finding.severity = v.severity.unwrap_or(finding.severity);
@@ -957,49 +958,6 @@ impl<'a> Evaluation<'a> {
             waived_by: None,
         }
     }
-}
-
-/// What a policy binds of its own over the shared scopes: its params and variables.
-struct Own<'v> {
-    params: Option<&'v Value>,
-    variables: Option<cel::Value>,
-}
-
-impl<'v> Own<'v> {
-    /// A child of `base` with the policy's own bindings, when it has any.
-    fn scope<'p>(&self, base: &'p cel::Context<'p, 'v>) -> Option<cel::Context<'p, 'v>> {
-        if self.params.is_none() && self.variables.is_none() {
-            return None;
-        }
-        let mut s = base.new_inner_scope();
-        if let Some(p) = self.params {
-            s.add_variable_as_val("params", expr::to_val(p));
-        }
-        if let Some(v) = &self.variables {
-            s.add_variable_from_value("variables", v.clone());
-        }
-        Some(s)
-    }
-}
-
-/// Computes a policy's variables in order, each seeing the ones before it. A variable whose
-/// expression fails is left out, so the rules that use it fail with the policy's failure policy.
-fn variables<'v>(policy: &Policy, root: &cel::Context<'_, 'v>, params: Option<&'v Value>) -> Option<cel::Value> {
-    if policy.variables.is_empty() {
-        return None;
-    }
-    let mut done: HashMap<cel::objects::Key, cel::Value> = HashMap::new();
-    for (name, e) in &policy.variables {
-        let mut s = root.new_inner_scope();
-        if let Some(p) = params {
-            s.add_variable_as_val("params", expr::to_val(p));
-        }
-        s.add_variable_from_value("variables", cel::Value::Map(cel::objects::Map { map: Arc::new(done.clone()) }));
-        if let Ok(v) = e.program.execute(&s) {
-            done.insert(cel::objects::Key::String(Arc::new(name.clone())), v);
-        }
-    }
-    Some(cel::Value::Map(cel::objects::Map { map: Arc::new(done) }))
 }
 
 /// The name of the container a path goes through, if any: in a pod (`/spec/containers/0/...`)

@@ -6,6 +6,7 @@
 mod admission;
 mod blueprint;
 mod bundle;
+mod cel;
 mod compile;
 mod error;
 mod eval;

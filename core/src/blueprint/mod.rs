@@ -10,7 +10,6 @@ use std::sync::Arc;
 use semver::{Version, VersionReq};
 use serde_json::{json, Map, Value};
 
-use crate::compile::expr;
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::load::{Origin, Sourced};
 use crate::model::{Deprecation, GoldenPathDocument, MigrationOp};
@@ -275,9 +274,7 @@ impl GoldenPath {
     /// The outputs for these inputs.
     fn instantiate(&self, inputs: &Value, id: &str) -> Result<Vec<Value>, Error> {
         let path = json!({ "name": self.name, "version": self.version.to_string() });
-        let mut scope = cel::Context::with_env(expr::ENV.clone());
-        scope.add_variable_as_val("inputs", expr::to_val(inputs));
-        scope.add_variable_as_val("path", expr::to_val(&path));
+        let scope = crate::cel::Activation::new(vec![crate::cel::Value::json(inputs), crate::cel::Value::json(&path)], &[]);
         let mut manifests = Vec::new();
         for (i, item) in self.outputs.iter().enumerate() {
             template::render_item(item, &format!("/spec/outputs/{i}"), &scope, &mut manifests).map_err(|(at, m)| {

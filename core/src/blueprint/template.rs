@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::compile::expr::{self, Expr};
+use crate::cel::{self, Activation, Decls, Program as Expr, Ty, Want};
 
 /// The variables every template expression may use.
 const VARIABLES: &[&str] = &["inputs", "path"];
@@ -32,11 +32,12 @@ pub(crate) enum Part {
     Expr(Expr),
 }
 
-/// A list item or document, repeated for each element of `each` (bound as `as_`).
+/// A list item or document, repeated for each element of `each` (bound to its `$as` name, the
+/// variable after the enclosing ones).
 #[derive(Debug)]
 pub(crate) struct Item {
     pub node: Node,
-    pub each: Option<(Expr, String)>,
+    pub each: Option<Expr>,
 }
 
 /// A problem in a template: where (JSON pointer inside the template), what, and how to fix it.
@@ -89,7 +90,7 @@ pub(crate) fn item(v: &Value, at: &str, bound: &[String], out: &mut Problems<'_>
         }
         None => Value::Object(rest),
     };
-    node(&body, at, &inner, out).map(|node| Item { node, each: Some((each, name)) })
+    node(&body, at, &inner, out).map(|node| Item { node, each: Some(each) })
 }
 
 fn node(v: &Value, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option<Node> {
@@ -180,9 +181,14 @@ fn strip(s: &str) -> &str {
 }
 
 fn expression(src: &str, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option<Expr> {
-    let allowed: Vec<&str> = VARIABLES.iter().copied().chain(bound.iter().map(String::as_str)).collect();
-    let e = expr::compile(src, &allowed).map_err(|(m, h)| out.push((at.into(), m, h))).ok()?;
-    for chain in expr::field_chains(&e, "inputs") {
+    let roots: Vec<(&str, Ty)> =
+        VARIABLES.iter().copied().chain(bound.iter().map(String::as_str)).map(|n| (n, Ty::Dyn)).collect();
+    let parsed = cel::parse(src).map_err(|(m, h)| out.push((at.into(), m, h))).ok()?;
+    let e = parsed
+        .compile(&Decls { roots: &roots, variables: None }, Want::Any)
+        .map_err(|(m, h)| out.push((at.into(), m, h)))
+        .ok()?;
+    for chain in parsed.field_chains("inputs") {
         if let Some((field, known)) = unknown_input(out.inputs, &chain) {
             let help = match crate::error::did_you_mean(&field, known.iter().map(String::as_str)) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -223,28 +229,27 @@ pub(crate) type Failure = (String, String);
 
 /// Renders a list item or document into `out` (nothing where `$if` is false, several where
 /// `$each` repeats it).
-pub(crate) fn render_item(
-    it: &Item,
+pub(crate) fn render_item<'a>(
+    it: &'a Item,
     at: &str,
-    scope: &cel::Context<'_, '_>,
+    scope: &Activation<'a>,
     out: &mut Vec<Value>,
 ) -> Result<(), Failure> {
-    let Some((each, name)) = &it.each else {
+    let Some(each) = &it.each else {
         if let Some(v) = render(&it.node, at, scope)? {
             out.push(v);
         }
         return Ok(());
     };
-    let list = match each.program.execute(scope) {
+    let list = match each.eval(scope) {
         Ok(cel::Value::List(l)) => l,
-        Ok(other) => {
-            return Err((at.into(), format!("`$each: {}` gave {:?}, not a list", each.source, other.type_of())))
-        }
+        Ok(other) => return Err((at.into(), format!("`$each: {}` gave a {}, not a list", each.source, other.type_name()))),
         Err(e) => return Err((at.into(), format!("`$each: {}` failed: {e}", each.source))),
     };
     for element in list.iter() {
-        let mut inner = scope.new_inner_scope();
-        inner.add_variable_from_value(name.as_str(), element.clone());
+        let mut roots = scope.roots.clone();
+        roots.push(element);
+        let inner = Activation::new(roots, &[]);
         if let Some(v) = render(&it.node, at, &inner)? {
             out.push(v);
         }
@@ -253,7 +258,7 @@ pub(crate) fn render_item(
 }
 
 /// Renders a node; `None` where a `$if` left it out.
-fn render(n: &Node, at: &str, scope: &cel::Context<'_, '_>) -> Result<Option<Value>, Failure> {
+fn render<'a>(n: &'a Node, at: &str, scope: &Activation<'a>) -> Result<Option<Value>, Failure> {
     Ok(Some(match n {
         Node::Literal(v) => v.clone(),
         Node::Whole(e) => json(&run(e, at, scope)?).map_err(|m| (at.to_owned(), m))?,
@@ -301,18 +306,18 @@ fn render(n: &Node, at: &str, scope: &cel::Context<'_, '_>) -> Result<Option<Val
 }
 
 /// Whether a `$if` holds.
-fn holds(c: &Expr, at: &str, scope: &cel::Context<'_, '_>) -> Result<bool, Failure> {
+fn holds<'a>(c: &'a Expr, at: &str, scope: &Activation<'a>) -> Result<bool, Failure> {
     match run(c, at, scope)? {
         cel::Value::Bool(b) => Ok(b),
-        other => Err((at.into(), format!("`$if: {}` gave {:?}, not a bool", c.source, other.type_of()))),
+        other => Err((at.into(), format!("`$if: {}` gave a {}, not a bool", c.source, other.type_name()))),
     }
 }
 
-fn run(e: &Expr, at: &str, scope: &cel::Context<'_, '_>) -> Result<cel::Value, Failure> {
-    e.program.execute(scope).map_err(|err| (at.into(), format!("`{}` failed: {err}", e.source)))
+fn run<'a>(e: &'a Expr, at: &str, scope: &Activation<'a>) -> Result<cel::Value<'a>, Failure> {
+    e.eval(scope).map_err(|err| (at.into(), format!("`{}` failed: {err}", e.source)))
 }
 
 /// A CEL value as JSON, maps sorted by key (CEL maps have no order; output must be stable).
-fn json(v: &cel::Value) -> Result<Value, String> {
-    v.json().map(super::sorted).map_err(|_| format!("a {:?} cannot be written into a manifest", v.type_of()))
+fn json(v: &cel::Value<'_>) -> Result<Value, String> {
+    v.to_json().map(super::sorted).map_err(|e| format!("{e}: it cannot be written into a manifest"))
 }

@@ -32,12 +32,12 @@ impl Violation {
     }
 }
 
-/// What a check sees: the value it checks (the object or a `forEach` item) and the CEL scope in
-/// which `object`, `item`, `params` and the rest are bound.
-pub(crate) struct CheckInput<'a, 'p, 'v> {
+/// What a check sees: the value it checks (the object or a `forEach` item) and the CEL
+/// activation in which `object`, `item`, `params` and the rest are bound.
+pub(crate) struct CheckInput<'a, 'v> {
     pub value: &'a Value,
-    /// `None` when no rule of the policy uses CEL (the bindings are then never built).
-    pub scope: Option<&'a cel::Context<'p, 'v>>,
+    /// `None` when the rule uses no CEL (the bindings are then never built).
+    pub scope: Option<&'a crate::cel::Activation<'v>>,
     /// What a plugin is told besides the value; built only for plugin rules.
     pub call: Option<&'a PluginCall<'a>>,
     /// The policy's params, with the run's overrides over them.
@@ -62,7 +62,7 @@ pub(crate) struct PluginCall<'a> {
 /// A compiled check. Implementations are immutable and shared across threads.
 pub(crate) trait Check: Send + Sync + fmt::Debug {
     /// The violations of `input`, or why the check could not be evaluated.
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError>;
+    fn check<'v>(&'v self, input: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError>;
 
     /// The plugin check this is, if it is one (it then needs a [`PluginCall`]).
     fn plugin(&self) -> Option<&PluginCheck> {
@@ -91,7 +91,7 @@ impl AssertCheck {
 }
 
 impl Check for AssertCheck {
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError> {
+    fn check<'v>(&'v self, input: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError> {
         if self.validator.is_valid(input.value) {
             return Ok(Vec::new());
         }
@@ -114,20 +114,26 @@ pub(crate) struct CelCheck {
 }
 
 impl Check for CelCheck {
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError> {
+    fn check<'v>(&'v self, input: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError> {
         let Some(scope) = input.scope else {
             return Err(FindingError::new(ErrorKind::Cel, "no CEL bindings were prepared for this rule"));
         };
-        match self.expr.program.execute(scope) {
-            Ok(cel::Value::Bool(true)) => Ok(Vec::new()),
-            Ok(cel::Value::Bool(false)) => Ok(vec![Violation::at(self.path.clone(), None)]),
+        match self.expr.eval(scope) {
+            Ok(crate::cel::Value::Bool(true)) => Ok(Vec::new()),
+            Ok(crate::cel::Value::Bool(false)) => Ok(vec![Violation::at(self.path.clone(), None)]),
             Ok(other) => Err(FindingError::new(
                 ErrorKind::Cel,
-                format!("`{}` gave {:?}, not a bool", self.expr.source, other.type_of()),
+                format!("`{}` gave a {}, not a bool", self.expr.source, other.type_name()),
             )),
-            Err(e) => Err(FindingError::new(ErrorKind::Cel, format!("`{}` failed: {e}", self.expr.source))),
+            Err(e) => Err(cel_error(&format!("`{}`", self.expr.source), &e)),
         }
     }
+}
+
+/// The finding error for an expression that failed: out of budget, or any other failure.
+pub(crate) fn cel_error(what: &str, e: &crate::cel::Error) -> FindingError {
+    let kind = if e.over_budget { ErrorKind::Cost } else { ErrorKind::Cel };
+    FindingError::new(kind, format!("{what} failed: {e}"))
 }
 
 /// `plugin`: a WASM plugin the bundle declares, with the params the policy gives it. The plugin
@@ -178,7 +184,7 @@ impl PluginCheck {
 }
 
 impl Check for PluginCheck {
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError> {
+    fn check<'v>(&'v self, input: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError> {
         let Some(call) = input.call else {
             return Err(FindingError::new(ErrorKind::Unavailable, "no plugin call was prepared for this rule"));
         };
@@ -243,7 +249,7 @@ pub(crate) struct KubernetesSchemaCheck {
 }
 
 impl Check for KubernetesSchemaCheck {
-    fn check(&self, input: &CheckInput<'_, '_, '_>) -> Result<Vec<Violation>, FindingError> {
+    fn check<'v>(&'v self, input: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError> {
         use crate::k8s::schema::{self, Known};
         use crate::model::KubernetesCheck;
         let wanted = input.params.and_then(|p| p.get("kubernetesVersion")).and_then(Value::as_str).unwrap_or("latest");

@@ -5,4 +5,3 @@
 pub(crate) mod check;
 pub(crate) mod expr;
 pub(crate) mod policy;
-mod sets;

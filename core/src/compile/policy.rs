@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::check::{AssertCheck, CelCheck, Check, KubernetesSchemaCheck, PluginCheck};
-use super::expr::{self, Expr, POLICY_VARIABLES};
+use super::expr::{self, Expr, Scope};
+use crate::cel::{Parsed, Ty, Want};
 use crate::error::Diagnostic;
 use crate::load::Origin;
 use crate::model::{Action, FailurePolicy, ForEach, PolicyDocument, RuleSpec, Severity};
@@ -23,7 +24,8 @@ pub(crate) struct Policy {
     pub selector: Selector,
     pub pod_controllers: bool,
     pub params: Value,
-    pub variables: Vec<(String, Expr)>,
+    /// The named variables (`variables.x`), in order; each sees the ones before it.
+    pub variables: Vec<Expr>,
     pub rules: Vec<Rule>,
     /// The kinds as written in `match.kinds`, for listings.
     pub kinds: Vec<String>,
@@ -70,10 +72,13 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
             diags.push(at("/spec/params", "params must be a mapping".into(), None));
         }
     }
+    let mut declared: Vec<(String, Ty)> = Vec::new();
     let mut variables = Vec::new();
+    // Every expression as parsed, for the typed checks once the policy compiles.
+    let mut parsed: Vec<Typed> = Vec::new();
     for (i, v) in doc.spec.variables.iter().enumerate() {
         let ident = !v.name.is_empty() && v.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ident || variables.iter().any(|(n, _)| n == &v.name) {
+        if !ident || declared.iter().any(|(n, _)| n == &v.name) {
             diags.push(at(
                 &format!("/spec/variables/{i}/name"),
                 format!("`{}` is not a unique identifier", v.name),
@@ -81,9 +86,15 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
             ));
             continue;
         }
-        match expr::compile(&v.expression, POLICY_VARIABLES) {
-            Ok(e) => variables.push((v.name.clone(), e)),
-            Err((m, h)) => diags.push(at(&format!("/spec/variables/{i}/expression"), m, h)),
+        let pointer = format!("/spec/variables/{i}/expression");
+        let scope = Scope { for_each: true, variables: &declared };
+        match expr::compile(&v.expression, &scope, Want::Any) {
+            Ok((p, e)) => {
+                parsed.push(Typed { pointer, parsed: p, for_each: None, variables: declared.len() });
+                declared.push((v.name.clone(), e.ty.clone()));
+                variables.push(e);
+            }
+            Err((m, h)) => diags.push(at(&pointer, m, h)),
         }
     }
     let mut ids = BTreeSet::new();
@@ -93,7 +104,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
         if !ids.insert(spec.id.as_str()) {
             diags.push(at(&format!("{base}/id"), format!("rule id `{}` is used twice in this policy", spec.id), None));
         }
-        match compile_rule(spec, doc, plugins) {
+        match compile_rule(spec, doc, plugins, &declared, &base, &mut parsed) {
             Ok(mut r) => {
                 r.line = origin.locate(&base).line;
                 rules.push(r);
@@ -103,6 +114,11 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
                     diags.push(at(&format!("{base}{p}"), msg, help));
                 }
             }
+        }
+    }
+    if diags.is_empty() {
+        for (pointer, (m, h)) in typed_checks(&selector, &parsed, &declared) {
+            diags.push(at(&pointer, m, h));
         }
     }
     if !diags.is_empty() {
@@ -126,32 +142,45 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
 
 type RuleErrors = Vec<(String, String, Option<String>)>;
 
-fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &[&str]) -> Result<Rule, RuleErrors> {
-    let mut errs: RuleErrors = Vec::new();
-    let cel = |field: &str, src: &Option<String>, errs: &mut RuleErrors| -> Option<Expr> {
-        let src = src.as_ref()?;
-        expr::compile(src, POLICY_VARIABLES).map_err(|(m, h)| errs.push((format!("/{field}"), m, h))).ok()
-    };
-    let when = cel("when", &spec.when, &mut errs);
-    let message_expression = cel("messageExpression", &spec.message_expression, &mut errs);
+/// An expression as parsed, with what its typed checks need.
+struct Typed {
+    pointer: String,
+    parsed: Parsed,
+    /// The rule's `forEach` paths, when it has them.
+    for_each: Option<Vec<PathPattern>>,
+    /// How many of the named variables it sees.
+    variables: usize,
+}
 
-    let for_each = match &spec.for_each {
-        None => None,
-        Some(f) => {
-            let texts: Vec<&String> = match f {
-                ForEach::One(s) => vec![s],
-                ForEach::Many(v) => v.iter().collect(),
-            };
-            let mut pats = Vec::new();
-            for t in texts {
-                match PathPattern::parse(t) {
-                    Ok(mut p) => pats.append(&mut p),
-                    Err(e) => errs.push(("/forEach".into(), e, None)),
-                }
+fn compile_rule(
+    spec: &RuleSpec,
+    policy: &PolicyDocument,
+    plugins: &[&str],
+    variables: &[(String, Ty)],
+    base: &str,
+    parsed: &mut Vec<Typed>,
+) -> Result<Rule, RuleErrors> {
+    let mut errs: RuleErrors = Vec::new();
+    let for_each = for_each(spec, &mut errs);
+    let scope = Scope { for_each: for_each.is_some(), variables };
+    let mut cel = |field: &str, src: &Option<String>, want: Want, errs: &mut RuleErrors| -> Option<Expr> {
+        let src = src.as_ref()?;
+        match expr::compile(src, &scope, want) {
+            Ok((p, e)) => {
+                let pointer = format!("{base}/{field}");
+                parsed.push(Typed { pointer, parsed: p, for_each: for_each.clone(), variables: variables.len() });
+                Some(e)
             }
-            Some(pats)
+            Err((m, h)) => {
+                errs.push((format!("/{field}"), m, h));
+                None
+            }
         }
     };
+    let when = cel("when", &spec.when, Want::Bool, &mut errs);
+    let message_expression = cel("messageExpression", &spec.message_expression, Want::String, &mut errs);
+    let cel_check = cel("cel", &spec.cel, Want::Bool, &mut errs);
+
     let path = spec.path.clone().unwrap_or_default();
     if !path.is_empty() && !path.starts_with('/') {
         errs.push(("/path".into(), format!("`{path}` is not a JSON pointer"), Some("start it with `/`".into())));
@@ -180,7 +209,7 @@ fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &[&str]) -> R
         ["assert"] => spec.assert.as_ref().and_then(|schema| {
             AssertCheck::new(schema).map_err(|e| errs.push(("/assert".into(), e, None))).ok().map(|c| Box::new(c) as _)
         }),
-        ["cel"] => cel("cel", &spec.cel, &mut errs).map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _),
+        ["cel"] => cel_check.map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _),
         ["kubernetes"] => spec.kubernetes.map(|what| Box::new(KubernetesSchemaCheck { what }) as _),
         [_plugin] => spec.plugin.as_deref().and_then(|name| {
             PluginCheck::new(name, plugins, policy.spec.params.as_ref(), spec.params.as_ref())
@@ -224,6 +253,89 @@ fn compile_rule(spec: &RuleSpec, policy: &PolicyDocument, plugins: &[&str]) -> R
         }),
         _ => Err(errs),
     }
+}
+
+/// The rule's `forEach` paths.
+fn for_each(spec: &RuleSpec, errs: &mut RuleErrors) -> Option<Vec<PathPattern>> {
+    match &spec.for_each {
+        None => None,
+        Some(f) => {
+            let texts: Vec<&String> = match f {
+                ForEach::One(s) => vec![s],
+                ForEach::Many(v) => v.iter().collect(),
+            };
+            let mut pats = Vec::new();
+            for t in texts {
+                match PathPattern::parse(t) {
+                    Ok(mut p) => pats.append(&mut p),
+                    Err(e) => errs.push(("/forEach".into(), e, None)),
+                }
+            }
+            Some(pats)
+        }
+    }
+}
+
+/// The most kinds a policy's expressions are checked against, one by one.
+const MAX_TYPED_KINDS: usize = 8;
+
+/// Checks every expression again with `object` typed by the schema of each built-in kind the
+/// policy matches (and `item` by the schema at its `forEach` path), as Kubernetes checks a
+/// ValidatingAdmissionPolicy: a misspelt field is a load error, not a runtime failure on every
+/// resource.
+fn typed_checks(
+    selector: &Selector,
+    parsed: &[Typed],
+    variables: &[(String, Ty)],
+) -> Vec<(String, (String, Option<String>))> {
+    let Ok(version) = crate::k8s::schema::version("latest") else { return Vec::new() };
+    if selector.kinds.is_empty() || parsed.is_empty() {
+        return Vec::new();
+    }
+    let kinds = version.kinds_where(|g, v, k| selector.matches_kind(g, v, k));
+    if kinds.is_empty() || kinds.len() > MAX_TYPED_KINDS {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for t in parsed {
+        let scope =
+            Scope { for_each: t.for_each.is_some(), variables: variables.get(..t.variables).unwrap_or_default() };
+        let problem = kinds.iter().find_map(|(kind, schema)| {
+            let object = Ty::of_schema(version, schema, kind);
+            match &t.for_each {
+                None => expr::check_typed(&t.parsed, &scope, &object, None),
+                Some(paths) => paths
+                    .iter()
+                    .filter_map(|p| item_type(&object, p))
+                    .find_map(|item| expr::check_typed(&t.parsed, &scope, &object, Some(&item))),
+            }
+        });
+        if let Some(p) = problem {
+            out.push((t.pointer.clone(), p));
+        }
+    }
+    out
+}
+
+/// The type of the values a `forEach` path reaches in an object of type `object`; `None` where
+/// the path leaves the schema.
+fn item_type(object: &Ty, path: &PathPattern) -> Option<Ty> {
+    use crate::cel::types::Member;
+    use crate::pointer::Segment;
+    let mut ty = object.clone();
+    for seg in &path.0 {
+        ty = match seg {
+            Segment::Key(k) => match ty.member(k) {
+                Member::Field(t) => t,
+                Member::Unknown(_) => return None,
+            },
+            Segment::Any => match &ty {
+                Ty::List(e) | Ty::Map(_, e) => (**e).clone(),
+                _ => Ty::Dyn,
+            },
+        };
+    }
+    Some(ty)
 }
 
 #[cfg(test)]

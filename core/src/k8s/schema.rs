@@ -235,13 +235,25 @@ impl Version {
         self.by_name.get(name).and_then(|i| SCHEMAS.definition(*i))
     }
 
+    /// The built-in kinds for which `matches(group, version, kind)` holds, with their schemas.
+    pub(crate) fn kinds_where(&'static self, matches: impl Fn(&str, &str, &str) -> bool) -> Vec<(&'static str, &'static Value)> {
+        self.kinds
+            .iter()
+            .filter(|((api_version, kind), _)| {
+                let (group, version) = split_api_version(api_version);
+                matches(group, version, kind)
+            })
+            .filter_map(|((_, kind), name)| self.resolve(name).map(|schema| (kind.as_str(), schema)))
+            .collect()
+    }
+
     /// The schema of a built-in kind.
     pub(crate) fn kind_schema(&self, api_version: &str, kind: &str) -> Option<&'static Value> {
         self.kinds.get(&(api_version.to_owned(), kind.to_owned())).and_then(|name| self.resolve(name))
     }
 
     /// `schema` with its `$ref`s followed.
-    fn deref<'s>(&self, mut schema: &'s Value) -> &'s Value
+    pub(crate) fn resolve_refs<'s>(&self, mut schema: &'s Value) -> &'s Value
     where
         'static: 's,
     {
@@ -259,7 +271,7 @@ impl Version {
     where
         'static: 's,
     {
-        let schema = self.deref(schema);
+        let schema = self.resolve_refs(schema);
         let properties = schema.get("properties").and_then(Value::as_object);
         match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
             (Some(s), _) => Field::Known(s),
@@ -281,7 +293,7 @@ impl Version {
     where
         'static: 's,
     {
-        self.deref(schema).get("items")
+        self.resolve_refs(schema).get("items")
     }
 
     /// The problems of `value` against `schema`, with pointers under `at`.

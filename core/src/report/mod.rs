@@ -107,6 +107,8 @@ impl std::fmt::Display for FindingError {
 pub enum ErrorKind {
     /// A CEL expression failed at run time (a missing field, a division by zero, a wrong type).
     Cel,
+    /// A CEL expression ran past its cost budget and was stopped.
+    Cost,
     /// A JSON Schema check could not be run.
     Schema,
     /// A plugin used up its fuel.

@@ -63,7 +63,7 @@ fn template_mistakes_are_load_errors_at_their_line() {
     let got: Vec<(u32, &str)> = d.iter().map(|d| (d.line, d.message.as_str())).collect();
     assert_eq!(got.len(), 3, "{got:?}");
     assert!(got[0].0 == 9 && got[0].1.contains("unknown variable `input`"), "{got:?}");
-    assert_eq!(d.0[0].help.as_deref(), Some("did you mean `inputs`?"));
+    assert!(d.0[0].help.as_deref().is_some_and(|h| h.starts_with("did you mean `inputs`?")), "{:?}", d.0[0].help);
     assert!(got.iter().any(|(l, m)| *l == 11 && m.contains("`$each` is not a directive here")), "{got:?}");
     assert!(got.iter().any(|(l, m)| *l == 12 && m.contains("without a closing")), "{got:?}");
 }

@@ -19,7 +19,7 @@ spec:
       cel: "!item.image.endsWith(':latest')"
     - id: replicas-number
       message: annotations must be readable
-      cel: "object.metadata.annotations['n'] + 1 > 0"
+      cel: "int(object.metadata.annotations['n']) + 1 > 0"
 ---
 apiVersion: paved.dev/v1
 kind: PolicyException
@@ -108,7 +108,7 @@ fn an_admission_review_is_answered() {
         "request": {
             "uid": "abc", "operation": "CREATE", "namespace": "shop", "dryRun": true,
             "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "object": {"metadata": {"name": "web", "annotations": {"n": "1"}}, "spec": {"containers": [{"name": "app", "image": "nginx:latest"}]}}
+            "object": {"metadata": {"name": "web", "annotations": {"n": "one"}}, "spec": {"containers": [{"name": "app", "image": "nginx:latest"}]}}
         }
     });
     let ctx = Context::parse_at("2026-06-01").unwrap();

@@ -1,0 +1,698 @@
+//! From the parsed expression to a program: every identifier resolved to a slot, every function
+//! to its implementation, every literal regular expression compiled; and on the way, the type
+//! of every node checked and the worst-case cost estimated.
+
+use std::sync::Arc;
+
+use ::cel::common::ast::{operators as op, EntryExpr, Expr as Node, LiteralValue};
+use ::cel::IdedExpr;
+use regex::Regex;
+
+use super::lib::{self, Func};
+use super::types::{Binds, Member, Ty};
+use super::value::Kind;
+use super::{Decls, Problem};
+
+/// The most bytes of JSON an object can be (Kubernetes' request limit): it bounds every string
+/// read from one.
+pub(crate) const MAX_OBJECT_BYTES: u64 = 3 * 1024 * 1024;
+
+/// How many items the estimate assumes a list or map read from an object holds when no schema
+/// bounds it. A real object of 3 MiB could hold more; the run-time budget stops an expression
+/// on such an object, and this bound makes the estimate reject what is expensive on ordinary
+/// ones: iterating one unbounded list inside another.
+pub(crate) const ASSUMED_ITEMS: u64 = 10_000;
+
+/// A compiled node.
+#[derive(Debug)]
+pub(crate) enum Ir {
+    Const(Const),
+    /// A variable of the environment (`object`, `params`, ...), by slot.
+    Root(usize),
+    /// A comprehension's or `cel.bind`'s variable, by slot.
+    Local(usize),
+    /// A named variable (`variables.x`), evaluated once, when first used.
+    Var(usize),
+    Select(Box<Ir>, Box<str>),
+    Has(Box<Ir>, Box<str>),
+    OptSelect(Box<Ir>, Box<str>),
+    Index(Box<Ir>, Box<Ir>),
+    OptIndex(Box<Ir>, Box<Ir>),
+    And(Box<Ir>, Box<Ir>),
+    Or(Box<Ir>, Box<Ir>),
+    Not(Box<Ir>),
+    Cond(Box<Ir>, Box<Ir>, Box<Ir>),
+    NotStrictlyFalse(Box<Ir>),
+    Eq(Box<Ir>, Box<Ir>),
+    Ne(Box<Ir>, Box<Ir>),
+    Cmp(Box<Ir>, Box<Ir>, Cmp),
+    In(Box<Ir>, Box<Ir>),
+    Call(&'static Func, Box<[Ir]>, Option<Arc<Regex>>),
+    List(Box<[Ir]>, Box<[usize]>),
+    Map(Box<[(Ir, Ir, bool)]>),
+    /// `accu + [elements]` inside a comprehension: appended in place.
+    Append(usize, Box<[Ir]>),
+    Comprehension(Box<Comprehension>),
+    /// `cel.bind(name, init, body)`.
+    Bind(usize, Box<Ir>, Box<Ir>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Comprehension {
+    pub range: Ir,
+    pub iter: usize,
+    pub iter2: Option<usize>,
+    pub accu: usize,
+    pub init: Ir,
+    pub cond: Ir,
+    pub step: Ir,
+    pub result: Ir,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug)]
+pub(crate) enum Const {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Double(f64),
+    Str(Box<str>),
+    Bytes(Arc<[u8]>),
+    Type(Kind),
+}
+
+/// A node's type and its worst case: the cost of evaluating it and the largest size (length of
+/// a string or list) its value can have.
+#[derive(Debug, Clone)]
+pub(crate) struct Typed {
+    pub ty: Ty,
+    pub cost: u64,
+    pub size: u64,
+}
+
+impl Typed {
+    fn new(ty: Ty, cost: u64) -> Typed {
+        let size = max_size(&ty);
+        Typed { ty, cost, size }
+    }
+}
+
+/// The largest size a value of this type is assumed to have when it comes from an object.
+pub(crate) fn max_size(ty: &Ty) -> u64 {
+    match ty {
+        Ty::String | Ty::Bytes => MAX_OBJECT_BYTES,
+        Ty::List(_) | Ty::Map(..) | Ty::Object(_) | Ty::Dyn => ASSUMED_ITEMS,
+        _ => 1,
+    }
+}
+
+/// The cost of reading a value of `size` (strings and lists are read a tenth at a time, as
+/// Kubernetes counts them).
+pub(crate) fn traversal(size: u64) -> u64 {
+    size.div_ceil(10)
+}
+
+/// The estimated cost of reading a value of at most `size`: a string that only the object's own
+/// limit bounds is not charged here (the run-time budget charges what is really read).
+fn estimated_traversal(size: u64) -> u64 {
+    if size >= MAX_OBJECT_BYTES {
+        0
+    } else {
+        traversal(size)
+    }
+}
+
+struct Local {
+    name: String,
+    ty: Ty,
+    size: u64,
+}
+
+/// The compiler's state for one expression.
+pub(crate) struct Compiler<'d> {
+    decls: &'d Decls<'d>,
+    source: &'d ::cel::common::ast::SourceInfo,
+    locals: Vec<Local>,
+    /// The slot of the innermost comprehension's accumulator.
+    accu: Option<usize>,
+    pub max_locals: usize,
+    pub problems: Vec<Problem>,
+}
+
+type Out = Option<(Ir, Typed)>;
+
+impl<'d> Compiler<'d> {
+    pub(crate) fn new(decls: &'d Decls<'d>, source: &'d ::cel::common::ast::SourceInfo) -> Self {
+        Compiler { decls, source, locals: Vec::new(), accu: None, max_locals: 0, problems: Vec::new() }
+    }
+
+    fn problem(&mut self, e: &IdedExpr, message: String, help: Option<String>) -> Out {
+        let column = self.source.offset_for(e.id).map(|(start, _)| start as usize);
+        self.problems.push(Problem { message, help, column });
+        None
+    }
+
+    fn push_local(&mut self, name: &str, ty: Ty, size: u64) -> usize {
+        self.locals.push(Local { name: name.to_owned(), ty, size });
+        self.max_locals = self.max_locals.max(self.locals.len());
+        self.locals.len() - 1
+    }
+
+    fn local(&self, name: &str) -> Option<(usize, &Local)> {
+        self.locals.iter().enumerate().rev().find(|(_, l)| l.name == name)
+    }
+
+    pub(crate) fn compile(&mut self, e: &IdedExpr) -> Out {
+        match &e.expr {
+            Node::Literal(l) => Some(literal(l)),
+            Node::Ident(name) => self.ident(e, name),
+            Node::Select(s) => {
+                if let Some(found) = self.qualified(e) {
+                    return found;
+                }
+                let (operand, t) = self.compile(&s.operand)?;
+                let field_ty = self.member(e, &t.ty, &s.field)?;
+                let cost = t.cost + 1;
+                if s.test {
+                    Some((Ir::Has(Box::new(operand), s.field.as_str().into()), Typed::new(Ty::Bool, cost)))
+                } else {
+                    Some((Ir::Select(Box::new(operand), s.field.as_str().into()), Typed::new(field_ty, cost)))
+                }
+            }
+            Node::Call(call) => self.call(e, call),
+            Node::List(l) => {
+                let mut items = Vec::with_capacity(l.elements.len());
+                let (mut cost, mut elem): (u64, Option<Ty>) = (0, None);
+                for x in &l.elements {
+                    let (ir, t) = self.compile(x)?;
+                    cost = cost.saturating_add(t.cost);
+                    let ty = if l.optional_indices.contains(&items.len()) {
+                        match t.ty {
+                            Ty::Optional(inner) => *inner,
+                            other => other,
+                        }
+                    } else {
+                        t.ty
+                    };
+                    elem = Some(match elem {
+                        None => ty,
+                        Some(prev) if prev == ty => prev,
+                        Some(_) => Ty::Dyn,
+                    });
+                    items.push(ir);
+                }
+                let size = items.len() as u64;
+                let ir = Ir::List(items.into(), l.optional_indices.clone().into());
+                Some((ir, Typed { ty: Ty::list(elem.unwrap_or(Ty::Dyn)), cost: cost + 1, size }))
+            }
+            Node::Map(m) => {
+                let mut entries = Vec::with_capacity(m.entries.len());
+                let (mut cost, mut kt, mut vt): (u64, Option<Ty>, Option<Ty>) = (0, None, None);
+                for entry in &m.entries {
+                    let EntryExpr::MapEntry(me) = &entry.expr else {
+                        return self.problem(e, "a map literal holds `key: value` entries".into(), None);
+                    };
+                    let (k, kty) = self.compile(&me.key)?;
+                    let (v, vty) = self.compile(&me.value)?;
+                    if !matches!(kty.ty, Ty::Dyn | Ty::String | Ty::Int | Ty::Uint | Ty::Bool) {
+                        return self.problem(&me.key, format!("a map key cannot be a {}", kty.ty), None);
+                    }
+                    cost = cost.saturating_add(kty.cost).saturating_add(vty.cost);
+                    kt = Some(unify(kt, kty.ty));
+                    vt = Some(unify(vt, vty.ty));
+                    entries.push((k, v, me.optional));
+                }
+                let size = entries.len() as u64;
+                let ty = Ty::map(kt.unwrap_or(Ty::Dyn), vt.unwrap_or(Ty::Dyn));
+                Some((Ir::Map(entries.into()), Typed { ty, cost: cost + 1, size }))
+            }
+            Node::Comprehension(c) => self.comprehension(c),
+            Node::Struct(s) => self.problem(
+                e,
+                format!("message literals (`{}{{...}}`) are not supported", s.type_name),
+                Some("build a map instead: `{'key': value}`".into()),
+            ),
+            Node::Unspecified => self.problem(e, "empty expression".into(), None),
+        }
+    }
+
+    fn ident(&mut self, e: &IdedExpr, name: &str) -> Out {
+        if let Some((slot, l)) = self.local(name) {
+            let t = Typed { ty: l.ty.clone(), cost: 1, size: l.size };
+            return Some((Ir::Local(slot), t));
+        }
+        if let Some(slot) = self.decls.roots.iter().rposition(|(n, _)| *n == name) {
+            let ty = self.decls.roots.get(slot).map_or(Ty::Dyn, |(_, t)| t.clone());
+            return Some((Ir::Root(slot), Typed::new(ty, 1)));
+        }
+        if let Some(kind) = Kind::named(name) {
+            return Some((Ir::Const(Const::Type(kind)), Typed::new(Ty::Type, 0)));
+        }
+        if name == "variables" && self.decls.variables.is_some() {
+            return self.problem(e, "`variables` is read one at a time: `variables.NAME`".into(), None);
+        }
+        let mut known: Vec<&str> = self.decls.roots.iter().map(|(n, _)| *n).collect();
+        known.extend(self.locals.iter().map(|l| l.name.as_str()).filter(|n| !n.starts_with('@')));
+        if self.decls.variables.is_some() {
+            known.push("variables");
+        }
+        let help = match crate::error::did_you_mean(name, known.iter().copied()) {
+            Some(s) => Some(format!("did you mean `{s}`?")),
+            None if known.is_empty() => None,
+            None => Some(format!("the variables are: {}", known.join(", "))),
+        };
+        self.problem(e, format!("unknown variable `{name}`"), help)
+    }
+
+    /// `variables.x`, and qualified names that are not variables (none today but the
+    /// namespaces of functions, which only appear as call targets).
+    fn qualified(&mut self, e: &IdedExpr) -> Option<Out> {
+        let Node::Select(s) = &e.expr else { return None };
+        let Node::Ident(root) = &s.operand.expr else { return None };
+        if root != "variables" || self.local(root).is_some() {
+            return None;
+        }
+        let vars = self.decls.variables?;
+        match vars.iter().position(|(n, _)| n == &s.field) {
+            Some(i) if !s.test => {
+                let ty = vars.get(i).map_or(Ty::Dyn, |(_, t)| t.clone());
+                Some(Some((Ir::Var(i), Typed::new(ty, 1))))
+            }
+            Some(_) => Some(self.problem(e, "`has()` does not apply to a variable".into(), None)),
+            None => {
+                let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+                let help = match crate::error::did_you_mean(&s.field, names.iter().copied()) {
+                    Some(n) => Some(format!("did you mean `variables.{n}`?")),
+                    None if names.is_empty() => Some("the policy declares no variables".into()),
+                    None => Some(format!("the variables declared before this one are: {}", names.join(", "))),
+                };
+                Some(self.problem(e, format!("unknown variable `variables.{}`", s.field), help))
+            }
+        }
+    }
+
+    fn member(&mut self, e: &IdedExpr, ty: &Ty, field: &str) -> Option<Ty> {
+        if !ty.selectable() {
+            self.problem(e, format!("a {ty} has no fields (reading `.{field}`)"), None);
+            return None;
+        }
+        match ty.member(field) {
+            Member::Field(t) => Some(t),
+            Member::Unknown(help) => {
+                self.problem(e, format!("no field `{field}` in {ty}"), help);
+                None
+            }
+        }
+    }
+
+    fn call(&mut self, e: &IdedExpr, call: &::cel::common::ast::CallExpr) -> Out {
+        let name = call.func_name.as_str();
+        let args = &call.args;
+        let binary = |c: &mut Self| -> Option<((Ir, Typed), (Ir, Typed))> {
+            match args.as_slice() {
+                [a, b] => Some((c.compile(a)?, c.compile(b)?)),
+                _ => None,
+            }
+        };
+        match name {
+            op::LOGICAL_AND | op::LOGICAL_OR => {
+                let ((a, ta), (b, tb)) = binary(self)?;
+                self.expect_bool(args.first()?, &ta.ty)?;
+                self.expect_bool(args.get(1)?, &tb.ty)?;
+                let cost = ta.cost.saturating_add(tb.cost);
+                let ir = if name == op::LOGICAL_AND {
+                    Ir::And(Box::new(a), Box::new(b))
+                } else {
+                    Ir::Or(Box::new(a), Box::new(b))
+                };
+                return Some((ir, Typed::new(Ty::Bool, cost)));
+            }
+            op::LOGICAL_NOT => {
+                let (a, ta) = self.compile(args.first()?)?;
+                self.expect_bool(args.first()?, &ta.ty)?;
+                return Some((Ir::Not(Box::new(a)), Typed::new(Ty::Bool, ta.cost + 1)));
+            }
+            op::NOT_STRICTLY_FALSE => {
+                let (a, ta) = self.compile(args.first()?)?;
+                return Some((Ir::NotStrictlyFalse(Box::new(a)), Typed::new(Ty::Bool, ta.cost)));
+            }
+            op::CONDITIONAL => {
+                let [c, a, b] = args.as_slice() else { return None };
+                let (c_ir, tc) = self.compile(c)?;
+                self.expect_bool(c, &tc.ty)?;
+                let (a_ir, ta) = self.compile(a)?;
+                let (b_ir, tb) = self.compile(b)?;
+                let ty = if ta.ty == tb.ty { ta.ty } else { Ty::Dyn };
+                let cost = tc.cost.saturating_add(ta.cost.max(tb.cost));
+                let size = ta.size.max(tb.size);
+                return Some((Ir::Cond(Box::new(c_ir), Box::new(a_ir), Box::new(b_ir)), Typed { ty, cost, size }));
+            }
+            op::EQUALS | op::NOT_EQUALS => {
+                let ((a, ta), (b, tb)) = binary(self)?;
+                if !ta.ty.compatible(&tb.ty) {
+                    return self.problem(
+                        e,
+                        format!("`{}` compares a {} with a {}: they are never equal", if name == op::EQUALS { "==" } else { "!=" }, ta.ty, tb.ty),
+                        None,
+                    );
+                }
+                let cost = 1 + ta.cost.saturating_add(tb.cost) + estimated_traversal(ta.size.min(tb.size));
+                let ir = if name == op::EQUALS { Ir::Eq(Box::new(a), Box::new(b)) } else { Ir::Ne(Box::new(a), Box::new(b)) };
+                return Some((ir, Typed::new(Ty::Bool, cost)));
+            }
+            op::LESS | op::LESS_EQUALS | op::GREATER | op::GREATER_EQUALS => {
+                let ((a, ta), (b, tb)) = binary(self)?;
+                let orderable = |t: &Ty| {
+                    matches!(t, Ty::Dyn | Ty::Int | Ty::Uint | Ty::Double | Ty::String | Ty::Bytes | Ty::Bool | Ty::Duration | Ty::Timestamp)
+                };
+                if !orderable(&ta.ty) || !orderable(&tb.ty) || !ta.ty.compatible(&tb.ty) {
+                    return self.problem(e, format!("a {} cannot be ordered against a {}", ta.ty, tb.ty), Some(order_help(&ta.ty, &tb.ty)));
+                }
+                let cmp = match name {
+                    op::LESS => Cmp::Lt,
+                    op::LESS_EQUALS => Cmp::Le,
+                    op::GREATER => Cmp::Gt,
+                    _ => Cmp::Ge,
+                };
+                let cost = 1 + ta.cost.saturating_add(tb.cost) + estimated_traversal(ta.size.min(tb.size));
+                return Some((Ir::Cmp(Box::new(a), Box::new(b), cmp), Typed::new(Ty::Bool, cost)));
+            }
+            op::IN => {
+                let ((a, ta), (b, tb)) = binary(self)?;
+                let ok = match &tb.ty {
+                    Ty::Dyn | Ty::Object(_) => true,
+                    Ty::List(el) | Ty::Map(el, _) => el.compatible(&ta.ty),
+                    _ => false,
+                };
+                if !ok {
+                    return self.problem(e, format!("`in` looks for a {} in a {}", ta.ty, tb.ty), None);
+                }
+                // A list is scanned; a map is a lookup; a `dyn` one is charged at run time.
+                let scan = if matches!(tb.ty, Ty::List(_)) { tb.size } else { 1 };
+                let cost = 1 + ta.cost.saturating_add(tb.cost).saturating_add(scan);
+                return Some((Ir::In(Box::new(a), Box::new(b)), Typed::new(Ty::Bool, cost)));
+            }
+            op::INDEX | op::OPT_INDEX => {
+                let ((a, ta), (b, tb)) = binary(self)?;
+                let ty = match (&ta.ty, &tb.ty) {
+                    (Ty::List(el), Ty::Int | Ty::Uint | Ty::Dyn) => (**el).clone(),
+                    (Ty::List(_), other) => return self.problem(e, format!("a list is indexed by an int, not a {other}"), None),
+                    (Ty::Map(_, v), _) => (**v).clone(),
+                    (Ty::Dyn | Ty::Object(_), _) => Ty::Dyn,
+                    (Ty::Optional(inner), _) if name == op::OPT_INDEX => match &**inner {
+                        Ty::List(el) | Ty::Map(_, el) => (**el).clone(),
+                        _ => Ty::Dyn,
+                    },
+                    (other, _) => return self.problem(e, format!("a {other} cannot be indexed"), None),
+                };
+                let cost = 1 + ta.cost.saturating_add(tb.cost);
+                if name == op::OPT_INDEX {
+                    return Some((Ir::OptIndex(Box::new(a), Box::new(b)), Typed::new(Ty::Optional(Box::new(ty)), cost)));
+                }
+                return Some((Ir::Index(Box::new(a), Box::new(b)), Typed::new(ty, cost)));
+            }
+            op::OPT_SELECT => {
+                let [operand, field] = args.as_slice() else { return None };
+                let Node::Literal(LiteralValue::String(f)) = &field.expr else { return None };
+                let (a, ta) = self.compile(operand)?;
+                let base = match &ta.ty {
+                    Ty::Optional(inner) => (**inner).clone(),
+                    other => other.clone(),
+                };
+                let fty = self.member(e, &base, f.inner())?;
+                let ir = Ir::OptSelect(Box::new(a), f.inner().into());
+                return Some((ir, Typed::new(Ty::Optional(Box::new(fty)), ta.cost + 1)));
+            }
+            _ => {}
+        }
+        // `accu + [x]` in a comprehension appends in place.
+        if name == op::ADD {
+            if let (Some(accu), [Node::Ident(first), Node::List(l)]) =
+                (self.accu, args.iter().map(|a| &a.expr).collect::<Vec<_>>().as_slice())
+            {
+                if self.local(first).map(|(slot, _)| slot) == Some(accu) && l.optional_indices.is_empty() {
+                    let mut items = Vec::new();
+                    let mut cost = 1u64;
+                    let mut elem = None;
+                    for x in &l.elements {
+                        let (ir, t) = self.compile(x)?;
+                        cost = cost.saturating_add(t.cost).saturating_add(1);
+                        elem = Some(unify(elem, t.ty));
+                        items.push(ir);
+                    }
+                    let ty = Ty::list(elem.unwrap_or(Ty::Dyn));
+                    return Some((Ir::Append(accu, items.into()), Typed::new(ty, cost)));
+                }
+            }
+        }
+        // A namespaced function (`math.abs`), or `cel.bind`.
+        let namespace = call.target.as_deref().and_then(qualified_name).filter(|ns| {
+            let root = ns.split('.').next().unwrap_or_default();
+            self.local(root).is_none() && !self.decls.roots.iter().any(|(n, _)| *n == root)
+        });
+        if let Some(ns) = namespace {
+            let full = format!("{ns}.{name}");
+            if full == "cel.bind" {
+                return self.bind(e, args);
+            }
+            return match lib::find(&full, false) {
+                Some(f) => self.apply(e, f, None, args),
+                None => {
+                    let help = crate::error::did_you_mean(&full, lib::names(false)).map(|s| format!("did you mean `{s}`?"));
+                    self.problem(e, format!("unknown function `{full}`"), help)
+                }
+            };
+        }
+        let member = call.target.is_some();
+        match lib::find(name, member) {
+            Some(f) => self.apply(e, f, call.target.as_deref(), args),
+            None => {
+                let other = lib::find(name, !member);
+                let help = match other {
+                    Some(_) if member => Some(format!("`{name}` is a function: call it as `{name}(x, ...)`")),
+                    Some(_) => Some(format!("`{name}` is a method: call it as `x.{name}(...)`")),
+                    None => crate::error::did_you_mean(name, lib::names(member)).map(|s| format!("did you mean `{s}`?")),
+                };
+                self.problem(e, format!("unknown function `{name}`"), help)
+            }
+        }
+    }
+
+    fn apply(&mut self, e: &IdedExpr, f: &'static Func, target: Option<&IdedExpr>, args: &[IdedExpr]) -> Out {
+        let mut irs = Vec::with_capacity(args.len() + 1);
+        let mut types = Vec::with_capacity(args.len() + 1);
+        for a in target.into_iter().chain(args) {
+            let (ir, t) = self.compile(a)?;
+            irs.push(ir);
+            types.push(t);
+        }
+        let mut result: Option<Ty> = None;
+        for (params, ret) in f.sigs.iter().filter(|(p, _)| p.len() == types.len()) {
+            let mut binds: Binds = [None, None];
+            if params.iter().zip(&types).all(|(p, t)| p.accepts(&t.ty, &mut binds)) {
+                let ty = ret.instantiate(&binds);
+                result = Some(match result {
+                    None => ty,
+                    Some(prev) if prev == ty => prev,
+                    Some(_) => Ty::Dyn,
+                });
+            }
+        }
+        let shown = |types: &[Typed]| types.iter().map(|t| t.ty.to_string()).collect::<Vec<_>>().join(", ");
+        let Some(ty) = result else {
+            let wanted: Vec<String> = f
+                .sigs
+                .iter()
+                .map(|(p, r)| {
+                    let ps: Vec<&str> = p.iter().map(|t| t.name()).collect();
+                    if f.member {
+                        let (recv, rest) = ps.split_first().map_or(("", &[][..]), |(a, b)| (*a, b));
+                        format!("{recv}.{}({}) -> {}", f.name, rest.join(", "), r.name())
+                    } else {
+                        format!("{}({}) -> {}", f.name, ps.join(", "), r.name())
+                    }
+                })
+                .collect();
+            let called = if f.member {
+                let (recv, rest) = types.split_first().map_or((String::new(), &[][..]), |(a, b)| (a.ty.to_string(), b));
+                format!("{recv}.{}({})", f.name, shown(rest))
+            } else {
+                format!("{}({})", display_name(f.name), shown(&types))
+            };
+            return self.problem(
+                e,
+                format!("no overload of `{}` takes {called}", display_name(f.name)),
+                Some(format!("it takes: {}", wanted.join("; "))),
+            );
+        };
+        // A literal pattern is compiled once, now, and a bad one is a load error.
+        let mut regex = None;
+        if lib::takes_regex(f.name) {
+            if let Some(Ir::Const(Const::Str(p))) = irs.get(1) {
+                match lib::regex(p) {
+                    Ok(r) => regex = Some(Arc::new(r)),
+                    Err(err) => return self.problem(e, err.message, None),
+                }
+            }
+        }
+        let args_cost: u64 = types.iter().map(|t| t.cost).fold(0, u64::saturating_add);
+        let read: u64 =
+            types.iter().filter(|t| sized(&t.ty)).map(|t| estimated_traversal(t.size)).fold(0, u64::saturating_add);
+        let size = match &ty {
+            Ty::String | Ty::Bytes | Ty::List(_) => types.iter().map(|t| t.size).fold(0, u64::saturating_add).max(1),
+            _ => 1,
+        };
+        let size = match (f.name, irs.first()) {
+            ("lists.range", Some(Ir::Const(Const::Int(n)))) => u64::try_from(*n).unwrap_or(0),
+            ("lists.range", _) => max_size(&Ty::list(Ty::Int)),
+            _ => size,
+        };
+        let cost = 1u64.saturating_add(args_cost).saturating_add(read);
+        Some((Ir::Call(f, irs.into(), regex), Typed { ty, cost, size }))
+    }
+
+    fn bind(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
+        let [name, init, body] = args else {
+            return self.problem(e, "`cel.bind` takes a name, a value and an expression".into(), None);
+        };
+        let Node::Ident(var) = &name.expr else {
+            return self.problem(name, "the first argument of `cel.bind` is a name".into(), None);
+        };
+        let (init_ir, ti) = self.compile(init)?;
+        let slot = self.push_local(var, ti.ty.clone(), ti.size);
+        let body = self.compile(body);
+        self.locals.truncate(slot);
+        let (body_ir, tb) = body?;
+        let cost = ti.cost.saturating_add(tb.cost);
+        Some((Ir::Bind(slot, Box::new(init_ir), Box::new(body_ir)), Typed { ty: tb.ty, cost, size: tb.size }))
+    }
+
+    fn comprehension(&mut self, c: &::cel::common::ast::ComprehensionExpr) -> Out {
+        let (range, tr) = self.compile(&c.iter_range)?;
+        let Some(elem) = tr.ty.element() else {
+            return self.problem(&c.iter_range, format!("a {} cannot be iterated", tr.ty), Some("comprehensions range over lists and maps".into()));
+        };
+        let (init, tinit) = self.compile(&c.accu_init)?;
+        let base = self.locals.len();
+        let elem_size = max_size(&elem);
+        let (iter, iter2) = match &c.iter_var2 {
+            // Two variables: index and value of a list, key and value of a map.
+            Some(second) => {
+                let (first_ty, second_ty) = match &tr.ty {
+                    Ty::List(e) => (Ty::Int, (**e).clone()),
+                    Ty::Map(k, v) => ((**k).clone(), (**v).clone()),
+                    _ => (Ty::Dyn, Ty::Dyn),
+                };
+                let first = self.push_local(&c.iter_var, first_ty, 1);
+                let second_size = max_size(&second_ty);
+                (first, Some(self.push_local(second, second_ty, second_size)))
+            }
+            None => (self.push_local(&c.iter_var, elem, elem_size), None),
+        };
+        let accu = self.push_local(&c.accu_var, tinit.ty.clone(), tinit.size);
+        let outer_accu = self.accu.replace(accu);
+        let cond = self.compile(&c.loop_cond);
+        let step = self.compile(&c.loop_step);
+        // The accumulator has the step's type when the step refines it (`[]` becomes a list of
+        // what `map` produces).
+        if let (Some((_, ts)), Some(l)) = (&step, self.locals.get_mut(accu)) {
+            if ts.ty != Ty::Dyn && l.ty.compatible(&ts.ty) {
+                l.ty = ts.ty.clone();
+            }
+        }
+        let result = self.compile(&c.result);
+        self.accu = outer_accu;
+        self.locals.truncate(base);
+        let ((cond, tc), (step, ts), (result, tres)) = (cond?, step?, result?);
+        let per_item = tc.cost.saturating_add(ts.cost);
+        let cost = tr
+            .cost
+            .saturating_add(tinit.cost)
+            .saturating_add(tr.size.saturating_mul(per_item))
+            .saturating_add(tres.cost);
+        let size = if matches!(tres.ty, Ty::List(_)) { tr.size } else { tres.size };
+        let ir = Ir::Comprehension(Box::new(Comprehension { range, iter, iter2, accu, init, cond, step, result }));
+        Some((ir, Typed { ty: tres.ty, cost, size }))
+    }
+
+    fn expect_bool(&mut self, e: &IdedExpr, ty: &Ty) -> Option<()> {
+        if matches!(ty, Ty::Bool | Ty::Dyn) {
+            Some(())
+        } else {
+            self.problem(e, format!("expected a bool, got a {ty}"), None);
+            None
+        }
+    }
+}
+
+fn literal(l: &LiteralValue) -> (Ir, Typed) {
+    let (c, ty, size) = match l {
+        LiteralValue::Boolean(b) => (Const::Bool(*b.inner()), Ty::Bool, 1),
+        LiteralValue::Int(i) => (Const::Int(*i.inner()), Ty::Int, 1),
+        LiteralValue::UInt(u) => (Const::Uint(*u.inner()), Ty::Uint, 1),
+        LiteralValue::Double(d) => (Const::Double(*d.inner()), Ty::Double, 1),
+        LiteralValue::String(s) => (Const::Str(s.inner().into()), Ty::String, s.inner().len() as u64),
+        LiteralValue::Bytes(b) => (Const::Bytes(b.inner().into()), Ty::Bytes, b.inner().len() as u64),
+        LiteralValue::Null => (Const::Null, Ty::Null, 1),
+    };
+    (Ir::Const(c), Typed { ty, cost: 0, size })
+}
+
+fn unify(prev: Option<Ty>, next: Ty) -> Ty {
+    match prev {
+        None => next,
+        Some(p) if p == next => p,
+        Some(_) => Ty::Dyn,
+    }
+}
+
+/// Whether a call reads a value of this type through (a `dyn` value's size is unknown until run
+/// time, where it is charged).
+fn sized(ty: &Ty) -> bool {
+    matches!(ty, Ty::String | Ty::Bytes | Ty::List(_))
+}
+
+/// `a.b.c` as a dotted name, when the expression is one.
+fn qualified_name(e: &IdedExpr) -> Option<String> {
+    match &e.expr {
+        Node::Ident(n) => Some(n.clone()),
+        Node::Select(s) if !s.test => qualified_name(&s.operand).map(|q| format!("{q}.{}", s.field)),
+        _ => None,
+    }
+}
+
+/// Operators by their symbols in messages.
+fn display_name(name: &str) -> &str {
+    match name {
+        "_+_" => "+",
+        "_-_" => "-",
+        "_*_" => "*",
+        "_/_" => "/",
+        "_%_" => "%",
+        "-_" => "-",
+        "!_" => "!",
+        other => other,
+    }
+}
+
+fn order_help(a: &Ty, b: &Ty) -> String {
+    if matches!(a, Ty::Quantity) || matches!(b, Ty::Quantity) {
+        "compare quantities with `a.isLessThan(b)`, `a.isGreaterThan(b)` or `a.compareTo(b)`".into()
+    } else {
+        "numbers, strings, bytes, bools, durations and timestamps can be ordered".into()
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Ir>();
+}

@@ -1,0 +1,338 @@
+//! The interpreter: walks a program over borrowed values, counting its cost as it goes.
+
+use std::rc::Rc;
+
+use super::compile::{traversal, Cmp, Const, Ir};
+use super::lib::{borrowed, no_overload};
+use super::value::{List, Map, Value};
+use super::{Activation, Error};
+
+/// One evaluation: the activation, the locals' slots and the cost spent.
+pub(crate) struct Eval<'a, 'r> {
+    pub act: &'r Activation<'a>,
+    pub locals: Vec<Value<'a>>,
+    pub cost: u64,
+    pub limit: u64,
+}
+
+type R<'a> = Result<Value<'a>, Error>;
+
+impl<'a> Eval<'a, '_> {
+    #[inline]
+    fn charge(&mut self, n: u64) -> Result<(), Error> {
+        self.cost = self.cost.saturating_add(n);
+        if self.cost > self.limit {
+            return Err(Error::budget(self.limit));
+        }
+        Ok(())
+    }
+
+    fn local(&self, slot: usize) -> Value<'a> {
+        self.locals.get(slot).cloned().unwrap_or(Value::Null)
+    }
+
+    fn set(&mut self, slot: usize, v: Value<'a>) {
+        if let Some(l) = self.locals.get_mut(slot) {
+            *l = v;
+        }
+    }
+
+    fn bool(&mut self, ir: &'a Ir) -> Result<bool, Error> {
+        match self.eval(ir)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(Error::new(format!("expected a bool, got {}", other.type_name()))),
+        }
+    }
+
+    pub(crate) fn eval(&mut self, ir: &'a Ir) -> R<'a> {
+        match ir {
+            Ir::Const(c) => Ok(match c {
+                Const::Null => Value::Null,
+                Const::Bool(b) => Value::Bool(*b),
+                Const::Int(i) => Value::Int(*i),
+                Const::Uint(u) => Value::Uint(*u),
+                Const::Double(d) => Value::Double(*d),
+                Const::Str(s) => borrowed(s),
+                Const::Bytes(b) => Value::Bytes(Rc::from(&b[..])),
+                Const::Type(k) => Value::Type(*k),
+            }),
+            Ir::Root(slot) => {
+                self.charge(1)?;
+                Ok(self.act.roots.get(*slot).cloned().unwrap_or(Value::Null))
+            }
+            Ir::Local(slot) => {
+                self.charge(1)?;
+                Ok(self.local(*slot))
+            }
+            Ir::Var(i) => {
+                self.charge(1)?;
+                self.act.variable(*i, self)
+            }
+            Ir::Select(o, field) => {
+                let v = self.eval(o)?;
+                self.charge(1)?;
+                select(&v, field)
+            }
+            Ir::Has(o, field) => {
+                let v = self.eval(o)?;
+                self.charge(1)?;
+                match v {
+                    Value::Map(m) => Ok(Value::Bool(m.field(field).is_some())),
+                    other => Err(Error::new(format!("has() on a {}, not a map", other.type_name()))),
+                }
+            }
+            Ir::OptSelect(o, field) => {
+                let v = self.eval(o)?;
+                self.charge(1)?;
+                let found = match v {
+                    Value::Optional(None) => None,
+                    Value::Optional(Some(inner)) => opt_field(&inner, field)?,
+                    other => opt_field(&other, field)?,
+                };
+                Ok(Value::Optional(found.map(Rc::new)))
+            }
+            Ir::Index(a, b) => {
+                let (x, k) = (self.eval(a)?, self.eval(b)?);
+                self.charge(1)?;
+                index(&x, &k)?.ok_or_else(|| match x {
+                    Value::List(_) => Error::new(format!("index out of range: {k}")),
+                    _ => Error::new(format!("no such key: {k}")),
+                })
+            }
+            Ir::OptIndex(a, b) => {
+                let (x, k) = (self.eval(a)?, self.eval(b)?);
+                self.charge(1)?;
+                let found = match x {
+                    Value::Optional(None) => None,
+                    Value::Optional(Some(inner)) => index(&inner, &k)?,
+                    other => index(&other, &k)?,
+                };
+                Ok(Value::Optional(found.map(Rc::new)))
+            }
+            // `&&` and `||` are commutative over errors: `false && error` is false either way
+            // round. Running out of budget is never absorbed.
+            Ir::And(a, b) => self.logic(a, b, false),
+            Ir::Or(a, b) => self.logic(a, b, true),
+            Ir::Not(a) => {
+                self.charge(1)?;
+                Ok(Value::Bool(!self.bool(a)?))
+            }
+            Ir::Cond(c, a, b) => {
+                if self.bool(c)? {
+                    self.eval(a)
+                } else {
+                    self.eval(b)
+                }
+            }
+            Ir::NotStrictlyFalse(a) => match self.eval(a) {
+                Ok(Value::Bool(false)) => Ok(Value::Bool(false)),
+                Err(e) if e.over_budget => Err(e),
+                _ => Ok(Value::Bool(true)),
+            },
+            Ir::Eq(a, b) | Ir::Ne(a, b) => {
+                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                self.charge(1 + traversal(x.size_hint().min(y.size_hint())))?;
+                Ok(Value::Bool(x.equals(&y) == matches!(ir, Ir::Eq(..))))
+            }
+            Ir::Cmp(a, b, cmp) => {
+                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                self.charge(1 + traversal(x.size_hint().min(y.size_hint())))?;
+                let Some(o) = x.compare(&y)? else { return Ok(Value::Bool(false)) };
+                Ok(Value::Bool(match cmp {
+                    Cmp::Lt => o.is_lt(),
+                    Cmp::Le => o.is_le(),
+                    Cmp::Gt => o.is_gt(),
+                    Cmp::Ge => o.is_ge(),
+                }))
+            }
+            Ir::In(a, b) => {
+                let (x, c) = (self.eval(a)?, self.eval(b)?);
+                match c {
+                    Value::List(l) => {
+                        self.charge(1 + l.len() as u64)?;
+                        Ok(Value::Bool(l.iter().any(|v| v.equals(&x))))
+                    }
+                    Value::Map(m) => {
+                        self.charge(1)?;
+                        Ok(Value::Bool(m.get(&x).is_some()))
+                    }
+                    other => Err(Error::no_overload("@in", &[&x, &other])),
+                }
+            }
+            Ir::Call(f, args, regex) => {
+                let mut values: smallvec::SmallVec<[Value<'a>; 3]> = smallvec::SmallVec::new();
+                let mut read = 0u64;
+                for a in args.iter() {
+                    let v = self.eval(a)?;
+                    if matches!(v, Value::Str(_) | Value::Bytes(_) | Value::List(_)) {
+                        read = read.saturating_add(traversal(v.size_hint()));
+                    }
+                    values.push(v);
+                }
+                self.charge(1 + read)?;
+                let out = (f.imp)(&values, regex.as_deref())?;
+                // What a call builds is paid for by its size, so no expression can allocate
+                // more than its budget allows.
+                if let Value::Str(super::value::Str::Owned(_)) | Value::Bytes(_) | Value::List(List::Owned(_)) | Value::Map(Map::Owned(_)) = &out {
+                    self.charge(traversal(out.size_hint()))?;
+                }
+                Ok(out)
+            }
+            Ir::List(items, optional) => {
+                self.charge(1 + items.len() as u64)?;
+                let mut out = Vec::with_capacity(items.len());
+                for (i, x) in items.iter().enumerate() {
+                    let v = self.eval(x)?;
+                    if optional.contains(&i) {
+                        match v {
+                            Value::Optional(Some(inner)) => out.push((*inner).clone()),
+                            Value::Optional(None) => {}
+                            other => return Err(Error::new(format!("`?` in a list needs an optional, got {}", other.type_name()))),
+                        }
+                    } else {
+                        out.push(v);
+                    }
+                }
+                Ok(Value::list(out))
+            }
+            Ir::Map(entries) => {
+                self.charge(1 + entries.len() as u64)?;
+                let mut out: Vec<(Value<'a>, Value<'a>)> = Vec::with_capacity(entries.len());
+                for (k, v, optional) in entries.iter() {
+                    let key = self.eval(k)?;
+                    if !matches!(key, Value::Str(_) | Value::Int(_) | Value::Uint(_) | Value::Bool(_)) {
+                        return Err(Error::new(format!("a map key cannot be a {}", key.type_name())));
+                    }
+                    if out.iter().any(|(x, _)| x.equals(&key)) {
+                        return Err(Error::new(format!("the map literal has the key {key} twice")));
+                    }
+                    let value = self.eval(v)?;
+                    match (optional, value) {
+                        (true, Value::Optional(Some(inner))) => out.push((key, (*inner).clone())),
+                        (true, Value::Optional(None)) => {}
+                        (true, other) => return Err(Error::new(format!("`?` in a map needs an optional, got {}", other.type_name()))),
+                        (false, value) => out.push((key, value)),
+                    }
+                }
+                Ok(Value::Map(Map::Owned(Rc::new(out))))
+            }
+            Ir::Append(slot, items) => {
+                let mut accu = std::mem::replace(self.locals.get_mut(*slot).ok_or_else(|| Error::new("bad slot"))?, Value::Null);
+                self.charge(1 + items.len() as u64)?;
+                let mut extra = Vec::with_capacity(items.len());
+                for x in items.iter() {
+                    extra.push(self.eval(x)?);
+                }
+                let out = match &mut accu {
+                    Value::List(List::Owned(rc)) => {
+                        Rc::make_mut(rc).extend(extra);
+                        accu
+                    }
+                    Value::List(List::Json(a)) => {
+                        let mut v: Vec<Value<'a>> = a.iter().map(Value::json).collect();
+                        v.extend(extra);
+                        Value::list(v)
+                    }
+                    other => return Err(Error::no_overload("_+_", &[other, &Value::list(extra)])),
+                };
+                Ok(out)
+            }
+            Ir::Comprehension(c) => {
+                let range = self.eval(&c.range)?;
+                let init = self.eval(&c.init)?;
+                self.set(c.accu, init);
+                let items: Box<dyn Iterator<Item = (Value<'a>, Value<'a>)>> = match &range {
+                    Value::List(List::Json(a)) => {
+                        let a: &'a [serde_json::Value] = a;
+                        Box::new(a.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), Value::json(v))))
+                    }
+                    Value::List(l) => Box::new(l.to_vec().into_iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v))),
+                    Value::Map(m) => Box::new(m.iter().collect::<Vec<_>>().into_iter()),
+                    other => return Err(Error::new(format!("a {} cannot be iterated", other.type_name()))),
+                };
+                let is_map = matches!(range, Value::Map(_));
+                for (first, second) in items {
+                    self.charge(1)?;
+                    match c.iter2 {
+                        Some(slot2) => {
+                            self.set(c.iter, first);
+                            self.set(slot2, second);
+                        }
+                        None => self.set(c.iter, if is_map { first } else { second }),
+                    }
+                    if !self.bool_or_true(&c.cond)? {
+                        break;
+                    }
+                    let next = self.eval(&c.step)?;
+                    self.set(c.accu, next);
+                }
+                self.eval(&c.result)
+            }
+            Ir::Bind(slot, init, body) => {
+                let v = self.eval(init)?;
+                self.set(*slot, v);
+                self.eval(body)
+            }
+        }
+    }
+
+    /// A loop condition: errors keep the loop going (the step decides).
+    fn bool_or_true(&mut self, ir: &'a Ir) -> Result<bool, Error> {
+        match self.eval(ir) {
+            Ok(Value::Bool(b)) => Ok(b),
+            Err(e) if e.over_budget => Err(e),
+            _ => Ok(true),
+        }
+    }
+
+    fn logic(&mut self, a: &'a Ir, b: &'a Ir, or: bool) -> R<'a> {
+        self.charge(1)?;
+        let decisive = |v: &R<'a>| matches!(v, Ok(Value::Bool(x)) if *x == or);
+        let x = self.eval(a);
+        if decisive(&x) {
+            return x;
+        }
+        if let Err(e) = &x {
+            if e.over_budget {
+                return x;
+            }
+        }
+        let y = self.eval(b);
+        if decisive(&y) {
+            return y;
+        }
+        match (x, y) {
+            (Err(e), _) | (_, Err(e)) => Err(e),
+            (Ok(Value::Bool(_)), Ok(Value::Bool(_))) => Ok(Value::Bool(!or)),
+            (Ok(p), Ok(q)) => Err(no_overload(if or { "_||_" } else { "_&&_" }, &[p, q])),
+        }
+    }
+}
+
+fn select<'a>(v: &Value<'a>, field: &str) -> R<'a> {
+    match v {
+        Value::Map(m) => m.field(field).ok_or_else(|| Error::new(format!("no such key: {field}"))),
+        other => Err(Error::new(format!("a {} has no field `{field}`", other.type_name()))),
+    }
+}
+
+fn opt_field<'a>(v: &Value<'a>, field: &str) -> Result<Option<Value<'a>>, Error> {
+    match v {
+        Value::Map(m) => Ok(m.field(field)),
+        other => Err(Error::new(format!("a {} has no field `{field}`", other.type_name()))),
+    }
+}
+
+/// `x[k]`: `None` when the key or index is absent.
+fn index<'a>(x: &Value<'a>, k: &Value<'a>) -> Result<Option<Value<'a>>, Error> {
+    match (x, k) {
+        (Value::List(l), Value::Int(i)) => Ok(usize::try_from(*i).ok().and_then(|i| l.get(i))),
+        (Value::List(l), Value::Uint(i)) => Ok(usize::try_from(*i).ok().and_then(|i| l.get(i))),
+        (Value::List(l), Value::Double(d)) if d.fract() == 0.0 && *d >= 0.0 => {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(l.get(*d as usize))
+        }
+        (Value::Map(m), key) => Ok(m.get(key)),
+        _ => Err(Error::no_overload("_[_]", &[x, k])),
+    }
+}

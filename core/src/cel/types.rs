@@ -1,0 +1,312 @@
+//! The types the checker knows: CEL's own, Kubernetes' library types, and objects typed by a
+//! Kubernetes schema so that `object.spec.replicsa` is caught when the policy loads.
+
+use std::fmt;
+
+use serde_json::Value as Json;
+
+use crate::k8s::schema::{Field, Version};
+
+/// A static type.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Ty {
+    Dyn,
+    Null,
+    Bool,
+    Int,
+    Uint,
+    Double,
+    String,
+    Bytes,
+    Duration,
+    Timestamp,
+    Type,
+    List(Box<Ty>),
+    Map(Box<Ty>, Box<Ty>),
+    Optional(Box<Ty>),
+    Quantity,
+    Url,
+    Ip,
+    Cidr,
+    Semver,
+    /// An object whose fields a schema declares.
+    Object(Schema),
+}
+
+/// A node of a Kubernetes schema, with the version that resolves its references.
+#[derive(Clone, Copy)]
+pub(crate) struct Schema {
+    pub version: &'static Version,
+    pub node: &'static Json,
+    /// What the object is, for messages (`Deployment`, `object.spec`).
+    pub name: &'static str,
+}
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.node, other.node)
+    }
+}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Schema({})", self.name)
+    }
+}
+
+/// What a field of a type is.
+pub(crate) enum Member {
+    Field(Ty),
+    /// Not a field of the object; the help says what was probably meant.
+    Unknown(Option<String>),
+}
+
+impl Ty {
+    pub(crate) fn list(t: Ty) -> Ty {
+        Ty::List(Box::new(t))
+    }
+
+    pub(crate) fn map(k: Ty, v: Ty) -> Ty {
+        Ty::Map(Box::new(k), Box::new(v))
+    }
+
+    /// The type of a schema node.
+    pub(crate) fn of_schema(version: &'static Version, node: &'static Json, name: &'static str) -> Ty {
+        let node = version.resolve_refs(node);
+        if node.get("x-kubernetes-int-or-string").is_some()
+            || node.get("x-kubernetes-preserve-unknown-fields").and_then(Json::as_bool) == Some(true)
+        {
+            return Ty::Dyn;
+        }
+        let ty = match node.get("type") {
+            Some(Json::String(t)) => Some(t.as_str()),
+            Some(Json::Array(ts)) => {
+                let named: Vec<&str> = ts.iter().filter_map(Json::as_str).filter(|t| *t != "null").collect();
+                match named.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match ty {
+            Some("string") => Ty::String,
+            Some("integer") => Ty::Int,
+            Some("boolean") => Ty::Bool,
+            Some("array") => match node.get("items") {
+                Some(items) => Ty::list(Ty::of_schema(version, items, name)),
+                None => Ty::list(Ty::Dyn),
+            },
+            Some("object") | None if node.get("properties").is_some() => {
+                Ty::Object(Schema { version, node, name })
+            }
+            Some("object") => match node.get("additionalProperties") {
+                Some(items @ Json::Object(_)) => Ty::map(Ty::String, Ty::of_schema(version, items, name)),
+                _ => Ty::map(Ty::String, Ty::Dyn),
+            },
+            // `number` is read from JSON as an int or a double, whichever it was written as.
+            _ => Ty::Dyn,
+        }
+    }
+
+    /// The field `name` of a value of this type.
+    pub(crate) fn member(&self, name: &str) -> Member {
+        match self {
+            Ty::Object(s) => match s.version.field(s.node, name) {
+                Field::Known(node) => Member::Field(Ty::of_schema(s.version, node, s.name)),
+                Field::Open => Member::Field(Ty::Dyn),
+                Field::Unknown(help) => Member::Unknown(help),
+            },
+            Ty::Map(_, v) => Member::Field((**v).clone()),
+            _ => Member::Field(Ty::Dyn),
+        }
+    }
+
+    /// Whether a value of this type may be selected from with `.field`.
+    pub(crate) fn selectable(&self) -> bool {
+        matches!(self, Ty::Dyn | Ty::Object(_) | Ty::Map(..))
+    }
+
+    /// The element type of a list, or the key type of a map; what a comprehension iterates.
+    pub(crate) fn element(&self) -> Option<Ty> {
+        match self {
+            Ty::Dyn => Some(Ty::Dyn),
+            Ty::List(e) => Some((**e).clone()),
+            Ty::Map(k, _) => Some((**k).clone()),
+            Ty::Object(_) => Some(Ty::String),
+            _ => None,
+        }
+    }
+
+    /// Whether values of the two types could be equal (one of them is `dyn`, or they agree).
+    pub(crate) fn compatible(&self, other: &Ty) -> bool {
+        use Ty::*;
+        match (self, other) {
+            (Dyn, _) | (_, Dyn) => true,
+            (Int | Uint | Double, Int | Uint | Double) => true,
+            (Object(_), Map(..)) | (Map(..), Object(_)) | (Object(_), Object(_)) => true,
+            (List(a), List(b)) => a.compatible(b),
+            (Map(ka, va), Map(kb, vb)) => ka.compatible(kb) && va.compatible(vb),
+            (Optional(a), Optional(b)) => a.compatible(b),
+            (Null, Optional(_)) | (Optional(_), Null) => true,
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Dyn => f.write_str("dyn"),
+            Ty::Null => f.write_str("null"),
+            Ty::Bool => f.write_str("bool"),
+            Ty::Int => f.write_str("int"),
+            Ty::Uint => f.write_str("uint"),
+            Ty::Double => f.write_str("double"),
+            Ty::String => f.write_str("string"),
+            Ty::Bytes => f.write_str("bytes"),
+            Ty::Duration => f.write_str("duration"),
+            Ty::Timestamp => f.write_str("timestamp"),
+            Ty::Type => f.write_str("type"),
+            Ty::List(e) => write!(f, "list({e})"),
+            Ty::Map(k, v) => write!(f, "map({k}, {v})"),
+            Ty::Optional(e) => write!(f, "optional({e})"),
+            Ty::Quantity => f.write_str("Quantity"),
+            Ty::Url => f.write_str("URL"),
+            Ty::Ip => f.write_str("IP"),
+            Ty::Cidr => f.write_str("CIDR"),
+            Ty::Semver => f.write_str("Semver"),
+            Ty::Object(s) => write!(f, "{}", s.name),
+        }
+    }
+}
+
+/// A parameter or result type in a function's signature; `A` is a type parameter (and a map's
+/// value type, in `MapAB`, a second one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum T {
+    Dyn,
+    Bool,
+    Int,
+    Uint,
+    Double,
+    String,
+    Bytes,
+    Duration,
+    Timestamp,
+    Type,
+    A,
+    ListA,
+    ListString,
+    ListInt,
+    ListListA,
+    MapAB,
+    OptA,
+    Quantity,
+    Url,
+    Ip,
+    Cidr,
+    Semver,
+}
+
+/// The bindings of `A` and `B` while a call is checked.
+pub(crate) type Binds = [Option<Ty>; 2];
+
+impl T {
+    /// Whether an argument of type `arg` fits this parameter, binding type parameters.
+    pub(crate) fn accepts(self, arg: &Ty, binds: &mut Binds) -> bool {
+        let bind = |slot: usize, t: &Ty, binds: &mut Binds| -> bool {
+            let Some(bound) = binds.get_mut(slot) else { return false };
+            match bound {
+                None | Some(Ty::Dyn) => {
+                    *bound = Some(t.clone());
+                    true
+                }
+                Some(b) => b.compatible(t),
+            }
+        };
+        if *arg == Ty::Dyn {
+            return true;
+        }
+        match (self, arg) {
+            (T::Dyn, _) => true,
+            (T::A, t) => bind(0, t, binds),
+            (T::ListA, Ty::List(e)) => bind(0, e, binds),
+            (T::ListListA, Ty::List(e)) => match &**e {
+                Ty::List(inner) => bind(0, inner, binds),
+                Ty::Dyn => true,
+                _ => false,
+            },
+            (T::ListString, Ty::List(e)) => matches!(**e, Ty::String | Ty::Dyn),
+            (T::ListInt, Ty::List(e)) => matches!(**e, Ty::Int | Ty::Dyn),
+            (T::MapAB, Ty::Map(k, v)) => bind(0, k, binds) && bind(1, v, binds),
+            (T::MapAB, Ty::Object(_)) => bind(0, &Ty::String, binds) && bind(1, &Ty::Dyn, binds),
+            (T::OptA, Ty::Optional(e)) => bind(0, e, binds),
+            (p, a) => p.concrete().as_ref() == Some(a),
+        }
+    }
+
+    fn concrete(self) -> Option<Ty> {
+        Some(match self {
+            T::Bool => Ty::Bool,
+            T::Int => Ty::Int,
+            T::Uint => Ty::Uint,
+            T::Double => Ty::Double,
+            T::String => Ty::String,
+            T::Bytes => Ty::Bytes,
+            T::Duration => Ty::Duration,
+            T::Timestamp => Ty::Timestamp,
+            T::Type => Ty::Type,
+            T::Quantity => Ty::Quantity,
+            T::Url => Ty::Url,
+            T::Ip => Ty::Ip,
+            T::Cidr => Ty::Cidr,
+            T::Semver => Ty::Semver,
+            _ => return None,
+        })
+    }
+
+    /// This type with the type parameters bound (unbound ones are `dyn`).
+    pub(crate) fn instantiate(self, binds: &Binds) -> Ty {
+        let a = || binds[0].clone().unwrap_or(Ty::Dyn);
+        let b = || binds[1].clone().unwrap_or(Ty::Dyn);
+        match self {
+            T::Dyn => Ty::Dyn,
+            T::A => a(),
+            T::ListA => Ty::list(a()),
+            T::ListListA => Ty::list(Ty::list(a())),
+            T::ListString => Ty::list(Ty::String),
+            T::ListInt => Ty::list(Ty::Int),
+            T::MapAB => Ty::map(a(), b()),
+            T::OptA => Ty::Optional(Box::new(a())),
+            other => other.concrete().unwrap_or(Ty::Dyn),
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            T::Dyn => "dyn",
+            T::Bool => "bool",
+            T::Int => "int",
+            T::Uint => "uint",
+            T::Double => "double",
+            T::String => "string",
+            T::Bytes => "bytes",
+            T::Duration => "duration",
+            T::Timestamp => "timestamp",
+            T::Type => "type",
+            T::A => "A",
+            T::ListA => "list(A)",
+            T::ListString => "list(string)",
+            T::ListInt => "list(int)",
+            T::ListListA => "list(list(A))",
+            T::MapAB => "map(A, B)",
+            T::OptA => "optional(A)",
+            T::Quantity => "Quantity",
+            T::Url => "URL",
+            T::Ip => "IP",
+            T::Cidr => "CIDR",
+            T::Semver => "Semver",
+        }
+    }
+}
