@@ -848,7 +848,8 @@ impl<'a> Evaluation<'a> {
                 Ok(crate::cel::Value::Bool(true)) => {}
                 Ok(crate::cel::Value::Bool(false)) => return,
                 Ok(other) => {
-                    let e = FindingError::new(ErrorKind::Cel, format!("`when` gave a {}, not a bool", other.type_name()));
+                    let e =
+                        FindingError::new(ErrorKind::Cel, format!("`when` gave a {}, not a bool", other.type_name()));
                     return self.error(policy, rule, at, e, out);
                 }
                 Err(e) => return self.error(policy, rule, at, crate::compile::check::cel_error("when", &e), out),
@@ -883,7 +884,10 @@ impl<'a> Evaluation<'a> {
                         (Some(m), Some(act)) => match m.eval(act) {
                             Ok(crate::cel::Value::Str(text)) => Some(text.to_string()),
                             Ok(other) => {
-                                detail = Some(format!("messageExpression gave a {}, so the message is shown", other.type_name()));
+                                detail = Some(format!(
+                                    "messageExpression gave a {}, so the message is shown",
+                                    other.type_name()
+                                ));
                                 None
                             }
                             Err(e) => {

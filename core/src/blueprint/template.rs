@@ -243,7 +243,9 @@ pub(crate) fn render_item<'a>(
     };
     let list = match each.eval(scope) {
         Ok(cel::Value::List(l)) => l,
-        Ok(other) => return Err((at.into(), format!("`$each: {}` gave a {}, not a list", each.source, other.type_name()))),
+        Ok(other) => {
+            return Err((at.into(), format!("`$each: {}` gave a {}, not a list", each.source, other.type_name())))
+        }
         Err(e) => return Err((at.into(), format!("`$each: {}` failed: {e}", each.source))),
     };
     for element in list.iter() {

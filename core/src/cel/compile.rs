@@ -23,6 +23,9 @@ pub(crate) const MAX_OBJECT_BYTES: u64 = 3 * 1024 * 1024;
 /// ones: iterating one unbounded list inside another.
 pub(crate) const ASSUMED_ITEMS: u64 = 10_000;
 
+/// The deepest an expression may nest (evaluation recurses as deep).
+const MAX_DEPTH: usize = 64;
+
 /// A compiled node.
 #[derive(Debug)]
 pub(crate) enum Ir {
@@ -55,6 +58,15 @@ pub(crate) enum Ir {
     Comprehension(Box<Comprehension>),
     /// `cel.bind(name, init, body)`.
     Bind(usize, Box<Ir>, Box<Ir>),
+    /// `opt.optMap(x, body)` and `opt.optFlatMap(x, body)`.
+    OptMap {
+        slot: usize,
+        optional: Box<Ir>,
+        body: Box<Ir>,
+        flat: bool,
+    },
+    /// `accu[key] = value` inside `transformMap`, in place.
+    Insert(usize, Box<Ir>, Box<Ir>),
 }
 
 #[derive(Debug)]
@@ -87,6 +99,9 @@ pub(crate) enum Const {
     Str(Box<str>),
     Bytes(Arc<[u8]>),
     Type(Kind),
+    /// A fresh list or map (a comprehension's accumulator starts as one).
+    EmptyList,
+    EmptyMap,
 }
 
 /// A node's type and its worst case: the cost of evaluating it and the largest size (length of
@@ -143,6 +158,8 @@ pub(crate) struct Compiler<'d> {
     locals: Vec<Local>,
     /// The slot of the innermost comprehension's accumulator.
     accu: Option<usize>,
+    /// How deep the node being compiled is.
+    depth: usize,
     pub max_locals: usize,
     pub problems: Vec<Problem>,
 }
@@ -151,7 +168,7 @@ type Out = Option<(Ir, Typed)>;
 
 impl<'d> Compiler<'d> {
     pub(crate) fn new(decls: &'d Decls<'d>, source: &'d ::cel::common::ast::SourceInfo) -> Self {
-        Compiler { decls, source, locals: Vec::new(), accu: None, max_locals: 0, problems: Vec::new() }
+        Compiler { decls, source, locals: Vec::new(), accu: None, depth: 0, max_locals: 0, problems: Vec::new() }
     }
 
     fn problem(&mut self, e: &IdedExpr, message: String, help: Option<String>) -> Out {
@@ -171,6 +188,16 @@ impl<'d> Compiler<'d> {
     }
 
     pub(crate) fn compile(&mut self, e: &IdedExpr) -> Out {
+        if self.depth >= MAX_DEPTH {
+            return self.problem(e, format!("the expression nests more than {MAX_DEPTH} levels deep"), None);
+        }
+        self.depth += 1;
+        let out = self.node(e);
+        self.depth -= 1;
+        out
+    }
+
+    fn node(&mut self, e: &IdedExpr) -> Out {
         match &e.expr {
             Node::Literal(l) => Some(literal(l)),
             Node::Ident(name) => self.ident(e, name),
@@ -179,7 +206,13 @@ impl<'d> Compiler<'d> {
                     return found;
                 }
                 let (operand, t) = self.compile(&s.operand)?;
-                let field_ty = self.member(e, &t.ty, &s.field)?;
+                // Selecting from an optional chains: the result is optional too.
+                let (base, optional) = match &t.ty {
+                    Ty::Optional(inner) => ((**inner).clone(), true),
+                    other => (other.clone(), false),
+                };
+                let field_ty = self.member(e, &base, &s.field)?;
+                let field_ty = if optional { Ty::Optional(Box::new(field_ty)) } else { field_ty };
                 let cost = t.cost + 1;
                 if s.test {
                     Some((Ir::Has(Box::new(operand), s.field.as_str().into()), Typed::new(Ty::Bool, cost)))
@@ -276,6 +309,9 @@ impl<'d> Compiler<'d> {
     /// namespaces of functions, which only appear as call targets).
     fn qualified(&mut self, e: &IdedExpr) -> Option<Out> {
         let Node::Select(s) = &e.expr else { return None };
+        if let Some(kind) = qualified_name(e).and_then(|q| Kind::named(&q)) {
+            return Some(Some((Ir::Const(Const::Type(kind)), Typed::new(Ty::Type, 0))));
+        }
         let Node::Ident(root) = &s.operand.expr else { return None };
         if root != "variables" || self.local(root).is_some() {
             return None;
@@ -316,122 +352,180 @@ impl<'d> Compiler<'d> {
     fn call(&mut self, e: &IdedExpr, call: &::cel::common::ast::CallExpr) -> Out {
         let name = call.func_name.as_str();
         let args = &call.args;
-        let binary = |c: &mut Self| -> Option<((Ir, Typed), (Ir, Typed))> {
-            match args.as_slice() {
-                [a, b] => Some((c.compile(a)?, c.compile(b)?)),
-                _ => None,
-            }
-        };
         match name {
-            op::LOGICAL_AND | op::LOGICAL_OR => {
-                let ((a, ta), (b, tb)) = binary(self)?;
-                self.expect_bool(args.first()?, &ta.ty)?;
-                self.expect_bool(args.get(1)?, &tb.ty)?;
-                let cost = ta.cost.saturating_add(tb.cost);
-                let ir = if name == op::LOGICAL_AND {
-                    Ir::And(Box::new(a), Box::new(b))
-                } else {
-                    Ir::Or(Box::new(a), Box::new(b))
-                };
-                return Some((ir, Typed::new(Ty::Bool, cost)));
+            op::LOGICAL_AND | op::LOGICAL_OR => self.op_logic(name, args),
+            op::LOGICAL_NOT => self.op_not(args),
+            op::NOT_STRICTLY_FALSE => self.op_not_strictly_false(args),
+            op::CONDITIONAL => self.op_conditional(args),
+            op::EQUALS | op::NOT_EQUALS => self.op_equality(e, name, args),
+            op::LESS | op::LESS_EQUALS | op::GREATER | op::GREATER_EQUALS => self.op_ordering(e, name, args),
+            op::IN => self.op_membership(e, args),
+            op::INDEX | op::OPT_INDEX => self.op_index(e, name, args),
+            op::OPT_SELECT => self.op_opt_select(e, args),
+            _ => self.function(e, call),
+        }
+    }
+
+    /// Both operands of a binary operator, compiled.
+    fn binary(&mut self, args: &[IdedExpr]) -> Option<((Ir, Typed), (Ir, Typed))> {
+        match args {
+            [a, b] => Some((self.compile(a)?, self.compile(b)?)),
+            _ => None,
+        }
+    }
+
+    fn op_logic(&mut self, name: &str, args: &[IdedExpr]) -> Out {
+        let ((a, ta), (b, tb)) = self.binary(args)?;
+        self.expect_bool(args.first()?, &ta.ty)?;
+        self.expect_bool(args.get(1)?, &tb.ty)?;
+        let cost = ta.cost.saturating_add(tb.cost);
+        let ir =
+            if name == op::LOGICAL_AND { Ir::And(Box::new(a), Box::new(b)) } else { Ir::Or(Box::new(a), Box::new(b)) };
+        Some((ir, Typed::new(Ty::Bool, cost)))
+    }
+
+    fn op_not(&mut self, args: &[IdedExpr]) -> Out {
+        let (a, ta) = self.compile(args.first()?)?;
+        self.expect_bool(args.first()?, &ta.ty)?;
+        Some((Ir::Not(Box::new(a)), Typed::new(Ty::Bool, ta.cost + 1)))
+    }
+
+    fn op_not_strictly_false(&mut self, args: &[IdedExpr]) -> Out {
+        let (a, ta) = self.compile(args.first()?)?;
+        Some((Ir::NotStrictlyFalse(Box::new(a)), Typed::new(Ty::Bool, ta.cost)))
+    }
+
+    fn op_conditional(&mut self, args: &[IdedExpr]) -> Out {
+        let [c, a, b] = args else { return None };
+        let (c_ir, tc) = self.compile(c)?;
+        self.expect_bool(c, &tc.ty)?;
+        let (a_ir, ta) = self.compile(a)?;
+        let (b_ir, tb) = self.compile(b)?;
+        let ty = if ta.ty == tb.ty { ta.ty } else { Ty::Dyn };
+        let cost = tc.cost.saturating_add(ta.cost.max(tb.cost));
+        let size = ta.size.max(tb.size);
+        Some((Ir::Cond(Box::new(c_ir), Box::new(a_ir), Box::new(b_ir)), Typed { ty, cost, size }))
+    }
+
+    fn op_equality(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
+        let ((a, ta), (b, tb)) = self.binary(args)?;
+        if !ta.ty.compatible(&tb.ty) {
+            return self.problem(
+                e,
+                format!(
+                    "`{}` compares a {} with a {}: they are never equal",
+                    if name == op::EQUALS { "==" } else { "!=" },
+                    ta.ty,
+                    tb.ty
+                ),
+                None,
+            );
+        }
+        let cost = 1 + ta.cost.saturating_add(tb.cost) + estimated_traversal(ta.size.min(tb.size));
+        let ir = if name == op::EQUALS { Ir::Eq(Box::new(a), Box::new(b)) } else { Ir::Ne(Box::new(a), Box::new(b)) };
+        Some((ir, Typed::new(Ty::Bool, cost)))
+    }
+
+    fn op_ordering(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
+        let ((a, ta), (b, tb)) = self.binary(args)?;
+        let orderable = |t: &Ty| {
+            matches!(
+                t,
+                Ty::Dyn
+                    | Ty::Int
+                    | Ty::Uint
+                    | Ty::Double
+                    | Ty::String
+                    | Ty::Bytes
+                    | Ty::Bool
+                    | Ty::Duration
+                    | Ty::Timestamp
+            )
+        };
+        if !orderable(&ta.ty) || !orderable(&tb.ty) || !ta.ty.compatible(&tb.ty) {
+            return self.problem(
+                e,
+                format!("a {} cannot be ordered against a {}", ta.ty, tb.ty),
+                Some(order_help(&ta.ty, &tb.ty)),
+            );
+        }
+        let cmp = match name {
+            op::LESS => Cmp::Lt,
+            op::LESS_EQUALS => Cmp::Le,
+            op::GREATER => Cmp::Gt,
+            _ => Cmp::Ge,
+        };
+        let cost = 1 + ta.cost.saturating_add(tb.cost) + estimated_traversal(ta.size.min(tb.size));
+        Some((Ir::Cmp(Box::new(a), Box::new(b), cmp), Typed::new(Ty::Bool, cost)))
+    }
+
+    fn op_membership(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
+        let ((a, ta), (b, tb)) = self.binary(args)?;
+        let ok = match &tb.ty {
+            Ty::Dyn | Ty::Object(_) => true,
+            Ty::List(el) | Ty::Map(el, _) => el.compatible(&ta.ty),
+            _ => false,
+        };
+        if !ok {
+            return self.problem(e, format!("`in` looks for a {} in a {}", ta.ty, tb.ty), None);
+        }
+        // A list is scanned; a map is a lookup; a `dyn` one is charged at run time.
+        let scan = if matches!(tb.ty, Ty::List(_)) { tb.size } else { 1 };
+        let cost = 1 + ta.cost.saturating_add(tb.cost).saturating_add(scan);
+        Some((Ir::In(Box::new(a), Box::new(b)), Typed::new(Ty::Bool, cost)))
+    }
+
+    fn op_index(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
+        let ((a, ta), (b, tb)) = self.binary(args)?;
+        let ty = match (&ta.ty, &tb.ty) {
+            (Ty::List(el), Ty::Int | Ty::Uint | Ty::Dyn) => (**el).clone(),
+            (Ty::List(_), other) => {
+                return self.problem(e, format!("a list is indexed by an int, not a {other}"), None)
             }
-            op::LOGICAL_NOT => {
-                let (a, ta) = self.compile(args.first()?)?;
-                self.expect_bool(args.first()?, &ta.ty)?;
-                return Some((Ir::Not(Box::new(a)), Typed::new(Ty::Bool, ta.cost + 1)));
-            }
-            op::NOT_STRICTLY_FALSE => {
-                let (a, ta) = self.compile(args.first()?)?;
-                return Some((Ir::NotStrictlyFalse(Box::new(a)), Typed::new(Ty::Bool, ta.cost)));
-            }
-            op::CONDITIONAL => {
-                let [c, a, b] = args.as_slice() else { return None };
-                let (c_ir, tc) = self.compile(c)?;
-                self.expect_bool(c, &tc.ty)?;
-                let (a_ir, ta) = self.compile(a)?;
-                let (b_ir, tb) = self.compile(b)?;
-                let ty = if ta.ty == tb.ty { ta.ty } else { Ty::Dyn };
-                let cost = tc.cost.saturating_add(ta.cost.max(tb.cost));
-                let size = ta.size.max(tb.size);
-                return Some((Ir::Cond(Box::new(c_ir), Box::new(a_ir), Box::new(b_ir)), Typed { ty, cost, size }));
-            }
-            op::EQUALS | op::NOT_EQUALS => {
-                let ((a, ta), (b, tb)) = binary(self)?;
-                if !ta.ty.compatible(&tb.ty) {
-                    return self.problem(
-                        e,
-                        format!("`{}` compares a {} with a {}: they are never equal", if name == op::EQUALS { "==" } else { "!=" }, ta.ty, tb.ty),
-                        None,
-                    );
+            (Ty::Map(_, v), _) => (**v).clone(),
+            (Ty::Dyn | Ty::Object(_), _) => Ty::Dyn,
+            (Ty::Optional(inner), _) if name == op::INDEX => match &**inner {
+                Ty::List(el) | Ty::Map(_, el) => Ty::Optional(el.clone()),
+                _ => Ty::Optional(Box::new(Ty::Dyn)),
+            },
+            (Ty::Optional(inner), _) if name == op::OPT_INDEX => match &**inner {
+                Ty::List(el) | Ty::Map(_, el) => (**el).clone(),
+                _ => Ty::Dyn,
+            },
+            (other, _) => return self.problem(e, format!("a {other} cannot be indexed"), None),
+        };
+        let cost = 1 + ta.cost.saturating_add(tb.cost);
+        if name == op::OPT_INDEX {
+            return Some((Ir::OptIndex(Box::new(a), Box::new(b)), Typed::new(Ty::Optional(Box::new(ty)), cost)));
+        }
+        Some((Ir::Index(Box::new(a), Box::new(b)), Typed::new(ty, cost)))
+    }
+
+    fn op_opt_select(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
+        let [operand, field] = args else { return None };
+        let Node::Literal(LiteralValue::String(f)) = &field.expr else { return None };
+        let (a, ta) = self.compile(operand)?;
+        let base = match &ta.ty {
+            Ty::Optional(inner) => (**inner).clone(),
+            other => other.clone(),
+        };
+        let fty = self.member(e, &base, f.inner())?;
+        let ir = Ir::OptSelect(Box::new(a), f.inner().into());
+        Some((ir, Typed::new(Ty::Optional(Box::new(fty)), ta.cost + 1)))
+    }
+
+    /// A call of a function of the library (or an append in a comprehension).
+    fn function(&mut self, e: &IdedExpr, call: &::cel::common::ast::CallExpr) -> Out {
+        let name = call.func_name.as_str();
+        let args = &call.args;
+        if let Some(target) = call.target.as_deref() {
+            match (name, args.len()) {
+                ("all" | "exists" | "existsOne", 3) | ("transformList" | "transformMap", 3 | 4) => {
+                    return self.two_variables(e, name, target, args)
                 }
-                let cost = 1 + ta.cost.saturating_add(tb.cost) + estimated_traversal(ta.size.min(tb.size));
-                let ir = if name == op::EQUALS { Ir::Eq(Box::new(a), Box::new(b)) } else { Ir::Ne(Box::new(a), Box::new(b)) };
-                return Some((ir, Typed::new(Ty::Bool, cost)));
+                ("optMap" | "optFlatMap", 2) => return self.opt_map(e, name == "optFlatMap", target, args),
+                _ => {}
             }
-            op::LESS | op::LESS_EQUALS | op::GREATER | op::GREATER_EQUALS => {
-                let ((a, ta), (b, tb)) = binary(self)?;
-                let orderable = |t: &Ty| {
-                    matches!(t, Ty::Dyn | Ty::Int | Ty::Uint | Ty::Double | Ty::String | Ty::Bytes | Ty::Bool | Ty::Duration | Ty::Timestamp)
-                };
-                if !orderable(&ta.ty) || !orderable(&tb.ty) || !ta.ty.compatible(&tb.ty) {
-                    return self.problem(e, format!("a {} cannot be ordered against a {}", ta.ty, tb.ty), Some(order_help(&ta.ty, &tb.ty)));
-                }
-                let cmp = match name {
-                    op::LESS => Cmp::Lt,
-                    op::LESS_EQUALS => Cmp::Le,
-                    op::GREATER => Cmp::Gt,
-                    _ => Cmp::Ge,
-                };
-                let cost = 1 + ta.cost.saturating_add(tb.cost) + estimated_traversal(ta.size.min(tb.size));
-                return Some((Ir::Cmp(Box::new(a), Box::new(b), cmp), Typed::new(Ty::Bool, cost)));
-            }
-            op::IN => {
-                let ((a, ta), (b, tb)) = binary(self)?;
-                let ok = match &tb.ty {
-                    Ty::Dyn | Ty::Object(_) => true,
-                    Ty::List(el) | Ty::Map(el, _) => el.compatible(&ta.ty),
-                    _ => false,
-                };
-                if !ok {
-                    return self.problem(e, format!("`in` looks for a {} in a {}", ta.ty, tb.ty), None);
-                }
-                // A list is scanned; a map is a lookup; a `dyn` one is charged at run time.
-                let scan = if matches!(tb.ty, Ty::List(_)) { tb.size } else { 1 };
-                let cost = 1 + ta.cost.saturating_add(tb.cost).saturating_add(scan);
-                return Some((Ir::In(Box::new(a), Box::new(b)), Typed::new(Ty::Bool, cost)));
-            }
-            op::INDEX | op::OPT_INDEX => {
-                let ((a, ta), (b, tb)) = binary(self)?;
-                let ty = match (&ta.ty, &tb.ty) {
-                    (Ty::List(el), Ty::Int | Ty::Uint | Ty::Dyn) => (**el).clone(),
-                    (Ty::List(_), other) => return self.problem(e, format!("a list is indexed by an int, not a {other}"), None),
-                    (Ty::Map(_, v), _) => (**v).clone(),
-                    (Ty::Dyn | Ty::Object(_), _) => Ty::Dyn,
-                    (Ty::Optional(inner), _) if name == op::OPT_INDEX => match &**inner {
-                        Ty::List(el) | Ty::Map(_, el) => (**el).clone(),
-                        _ => Ty::Dyn,
-                    },
-                    (other, _) => return self.problem(e, format!("a {other} cannot be indexed"), None),
-                };
-                let cost = 1 + ta.cost.saturating_add(tb.cost);
-                if name == op::OPT_INDEX {
-                    return Some((Ir::OptIndex(Box::new(a), Box::new(b)), Typed::new(Ty::Optional(Box::new(ty)), cost)));
-                }
-                return Some((Ir::Index(Box::new(a), Box::new(b)), Typed::new(ty, cost)));
-            }
-            op::OPT_SELECT => {
-                let [operand, field] = args.as_slice() else { return None };
-                let Node::Literal(LiteralValue::String(f)) = &field.expr else { return None };
-                let (a, ta) = self.compile(operand)?;
-                let base = match &ta.ty {
-                    Ty::Optional(inner) => (**inner).clone(),
-                    other => other.clone(),
-                };
-                let fty = self.member(e, &base, f.inner())?;
-                let ir = Ir::OptSelect(Box::new(a), f.inner().into());
-                return Some((ir, Typed::new(Ty::Optional(Box::new(fty)), ta.cost + 1)));
-            }
-            _ => {}
         }
         // `accu + [x]` in a comprehension appends in place.
         if name == op::ADD {
@@ -466,7 +560,8 @@ impl<'d> Compiler<'d> {
             return match lib::find(&full, false) {
                 Some(f) => self.apply(e, f, None, args),
                 None => {
-                    let help = crate::error::did_you_mean(&full, lib::names(false)).map(|s| format!("did you mean `{s}`?"));
+                    let help =
+                        crate::error::did_you_mean(&full, lib::names(false)).map(|s| format!("did you mean `{s}`?"));
                     self.problem(e, format!("unknown function `{full}`"), help)
                 }
             };
@@ -479,7 +574,9 @@ impl<'d> Compiler<'d> {
                 let help = match other {
                     Some(_) if member => Some(format!("`{name}` is a function: call it as `{name}(x, ...)`")),
                     Some(_) => Some(format!("`{name}` is a method: call it as `x.{name}(...)`")),
-                    None => crate::error::did_you_mean(name, lib::names(member)).map(|s| format!("did you mean `{s}`?")),
+                    None => {
+                        crate::error::did_you_mean(name, lib::names(member)).map(|s| format!("did you mean `{s}`?"))
+                    }
                 };
                 self.problem(e, format!("unknown function `{name}`"), help)
             }
@@ -559,6 +656,110 @@ impl<'d> Compiler<'d> {
         Some((Ir::Call(f, irs.into(), regex), Typed { ty, cost, size }))
     }
 
+    /// cel-go's two-variable comprehensions: `all`, `exists`, `existsOne`, `transformList` and
+    /// `transformMap` over (index, value) of a list or (key, value) of a map.
+    fn two_variables(&mut self, e: &IdedExpr, name: &str, target: &IdedExpr, args: &[IdedExpr]) -> Out {
+        let (Some(Node::Ident(first)), Some(Node::Ident(second))) =
+            (args.first().map(|a| &a.expr), args.get(1).map(|a| &a.expr))
+        else {
+            return self.problem(e, format!("`{name}` takes two variable names first"), None);
+        };
+        let (range, tr) = self.compile(target)?;
+        let (first_ty, second_ty) = match &tr.ty {
+            Ty::List(el) => (Ty::Int, (**el).clone()),
+            Ty::Map(k, v) => ((**k).clone(), (**v).clone()),
+            Ty::Dyn | Ty::Object(_) => (Ty::Dyn, Ty::Dyn),
+            other => return self.problem(target, format!("a {other} cannot be iterated"), None),
+        };
+        let base = self.locals.len();
+        let iter = self.push_local(first, first_ty, 1);
+        let second_size = max_size(&second_ty);
+        let iter2 = self.push_local(second, second_ty, second_size);
+        let accu = self.push_local("@result", Ty::Dyn, 1);
+        let rest = args.get(2..).unwrap_or_default();
+        let parts: Option<Vec<(Ir, Typed)>> = rest.iter().map(|a| self.compile(a)).collect();
+        self.locals.truncate(base);
+        let mut parts = parts?;
+        let local = || Box::new(Ir::Local(accu));
+        let per_item: u64 = parts.iter().map(|(_, t)| t.cost).fold(2, u64::saturating_add);
+        let (init, cond, step, result, ty) = match name {
+            "all" | "exists" | "existsOne" => {
+                let (pred, tp) = parts.pop()?;
+                self.expect_bool(rest.first()?, &tp.ty)?;
+                match name {
+                    "all" => (
+                        Const::Bool(true),
+                        Ir::NotStrictlyFalse(local()),
+                        Ir::And(local(), Box::new(pred)),
+                        Ir::Local(accu),
+                        Ty::Bool,
+                    ),
+                    "exists" => (
+                        Const::Bool(false),
+                        Ir::NotStrictlyFalse(Box::new(Ir::Not(local()))),
+                        Ir::Or(local(), Box::new(pred)),
+                        Ir::Local(accu),
+                        Ty::Bool,
+                    ),
+                    _ => {
+                        let add = lib::find("_+_", false)?;
+                        let plus_one = Ir::Call(add, vec![Ir::Local(accu), Ir::Const(Const::Int(1))].into(), None);
+                        let step = Ir::Cond(Box::new(pred), Box::new(plus_one), local());
+                        let one = Box::new(Ir::Const(Const::Int(1)));
+                        (Const::Int(0), Ir::Const(Const::Bool(true)), step, Ir::Eq(local(), one), Ty::Bool)
+                    }
+                }
+            }
+            _ => {
+                let (value, tv) = parts.pop()?;
+                let filter = parts.pop();
+                if let (Some((_, tf)), Some(f)) = (&filter, rest.first()) {
+                    self.expect_bool(f, &tf.ty)?;
+                }
+                let (add, ty) = if name == "transformList" {
+                    (Ir::Append(accu, vec![value].into()), Ty::list(tv.ty))
+                } else {
+                    (Ir::Insert(accu, Box::new(Ir::Local(iter)), Box::new(value)), Ty::map(Ty::Dyn, tv.ty))
+                };
+                let step = match filter {
+                    Some((f, _)) => Ir::Cond(Box::new(f), Box::new(add), local()),
+                    None => add,
+                };
+                let init = if name == "transformList" { Const::EmptyList } else { Const::EmptyMap };
+                (init, Ir::Const(Const::Bool(true)), step, Ir::Local(accu), ty)
+            }
+        };
+        let cost = tr.cost.saturating_add(tr.size.saturating_mul(per_item));
+        let c = Comprehension { range, iter, iter2: Some(iter2), accu, init: Ir::Const(init), cond, step, result };
+        Some((Ir::Comprehension(Box::new(c)), Typed { ty, cost, size: tr.size }))
+    }
+
+    /// `opt.optMap(x, body)`: `body` with `x` bound to the value, when there is one.
+    fn opt_map(&mut self, e: &IdedExpr, flat: bool, target: &IdedExpr, args: &[IdedExpr]) -> Out {
+        let [var, body] = args else { return None };
+        let Node::Ident(var) = &var.expr else {
+            return self.problem(e, "the first argument of `optMap` is a name".into(), None);
+        };
+        let (optional, to) = self.compile(target)?;
+        let inner = match &to.ty {
+            Ty::Optional(inner) => (**inner).clone(),
+            Ty::Dyn => Ty::Dyn,
+            other => return self.problem(target, format!("`optMap` applies to an optional, not a {other}"), None),
+        };
+        let size = max_size(&inner);
+        let slot = self.push_local(var, inner, size);
+        let compiled = self.compile(body);
+        self.locals.truncate(slot);
+        let (body, tb) = compiled?;
+        let ty = match (flat, tb.ty) {
+            (true, t @ (Ty::Optional(_) | Ty::Dyn)) => t,
+            (true, other) => return self.problem(e, format!("`optFlatMap` needs an optional, got a {other}"), None),
+            (false, t) => Ty::Optional(Box::new(t)),
+        };
+        let ir = Ir::OptMap { slot, optional: Box::new(optional), body: Box::new(body), flat };
+        Some((ir, Typed::new(ty, to.cost.saturating_add(tb.cost))))
+    }
+
     fn bind(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
         let [name, init, body] = args else {
             return self.problem(e, "`cel.bind` takes a name, a value and an expression".into(), None);
@@ -578,7 +779,11 @@ impl<'d> Compiler<'d> {
     fn comprehension(&mut self, c: &::cel::common::ast::ComprehensionExpr) -> Out {
         let (range, tr) = self.compile(&c.iter_range)?;
         let Some(elem) = tr.ty.element() else {
-            return self.problem(&c.iter_range, format!("a {} cannot be iterated", tr.ty), Some("comprehensions range over lists and maps".into()));
+            return self.problem(
+                &c.iter_range,
+                format!("a {} cannot be iterated", tr.ty),
+                Some("comprehensions range over lists and maps".into()),
+            );
         };
         let (init, tinit) = self.compile(&c.accu_init)?;
         let base = self.locals.len();

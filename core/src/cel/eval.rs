@@ -27,8 +27,12 @@ impl<'a> Eval<'a, '_> {
         Ok(())
     }
 
-    fn local(&self, slot: usize) -> Value<'a> {
-        self.locals.get(slot).cloned().unwrap_or(Value::Null)
+    fn local(&self, slot: usize) -> R<'a> {
+        match self.locals.get(slot) {
+            Some(Value::Error(e)) => Err((**e).clone()),
+            Some(v) => Ok(v.clone()),
+            None => Ok(Value::Null),
+        }
     }
 
     fn set(&mut self, slot: usize, v: Value<'a>) {
@@ -55,14 +59,30 @@ impl<'a> Eval<'a, '_> {
                 Const::Str(s) => borrowed(s),
                 Const::Bytes(b) => Value::Bytes(Rc::from(&b[..])),
                 Const::Type(k) => Value::Type(*k),
+                Const::EmptyList => Value::list(Vec::new()),
+                Const::EmptyMap => Value::Map(Map::Owned(Rc::new(Vec::new()))),
             }),
+            Ir::Insert(slot, key, value) => {
+                let mut accu =
+                    std::mem::replace(self.locals.get_mut(*slot).ok_or_else(|| Error::new("bad slot"))?, Value::Null);
+                let (k, v) = (self.eval(key)?, self.eval(value)?);
+                self.charge(1)?;
+                if let Value::Map(Map::Owned(rc)) = &mut accu {
+                    let entries = Rc::make_mut(rc);
+                    match entries.iter_mut().find(|(x, _)| x.equals(&k)) {
+                        Some(entry) => entry.1 = v,
+                        None => entries.push((k, v)),
+                    }
+                }
+                Ok(accu)
+            }
             Ir::Root(slot) => {
                 self.charge(1)?;
                 Ok(self.act.roots.get(*slot).cloned().unwrap_or(Value::Null))
             }
             Ir::Local(slot) => {
                 self.charge(1)?;
-                Ok(self.local(*slot))
+                self.local(*slot)
             }
             Ir::Var(i) => {
                 self.charge(1)?;
@@ -71,13 +91,38 @@ impl<'a> Eval<'a, '_> {
             Ir::Select(o, field) => {
                 let v = self.eval(o)?;
                 self.charge(1)?;
-                select(&v, field)
+                match v {
+                    // Selecting from an optional chains: the result is optional too.
+                    Value::Optional(None) => Ok(Value::Optional(None)),
+                    Value::Optional(Some(inner)) => Ok(Value::Optional(opt_field(&inner, field)?.map(Rc::new))),
+                    v => select(&v, field),
+                }
+            }
+            Ir::OptMap { slot, optional, body, flat } => {
+                let Value::Optional(o) = self.eval(optional)? else {
+                    return Err(Error::new("optMap and optFlatMap apply to an optional"));
+                };
+                let Some(inner) = o else { return Ok(Value::Optional(None)) };
+                self.set(*slot, (*inner).clone());
+                let out = self.eval(body)?;
+                match (flat, out) {
+                    (true, o @ Value::Optional(_)) => Ok(o),
+                    (true, other) => {
+                        Err(Error::new(format!("optFlatMap needs an optional, got {}", other.type_name())))
+                    }
+                    (false, v) => Ok(Value::Optional(Some(Rc::new(v)))),
+                }
             }
             Ir::Has(o, field) => {
                 let v = self.eval(o)?;
                 self.charge(1)?;
                 match v {
                     Value::Map(m) => Ok(Value::Bool(m.field(field).is_some())),
+                    Value::Optional(None) => Ok(Value::Bool(false)),
+                    Value::Optional(Some(inner)) => match &*inner {
+                        Value::Map(m) => Ok(Value::Bool(m.field(field).is_some())),
+                        other => Err(Error::new(format!("has() on a {}, not a map", other.type_name()))),
+                    },
                     other => Err(Error::new(format!("has() on a {}, not a map", other.type_name()))),
                 }
             }
@@ -94,6 +139,13 @@ impl<'a> Eval<'a, '_> {
             Ir::Index(a, b) => {
                 let (x, k) = (self.eval(a)?, self.eval(b)?);
                 self.charge(1)?;
+                if let Value::Optional(o) = &x {
+                    let found = match o {
+                        None => None,
+                        Some(inner) => index(inner, &k)?,
+                    };
+                    return Ok(Value::Optional(found.map(Rc::new)));
+                }
                 index(&x, &k)?.ok_or_else(|| match x {
                     Value::List(_) => Error::new(format!("index out of range: {k}")),
                     _ => Error::new(format!("no such key: {k}")),
@@ -159,121 +211,145 @@ impl<'a> Eval<'a, '_> {
                     other => Err(Error::no_overload("@in", &[&x, &other])),
                 }
             }
-            Ir::Call(f, args, regex) => {
-                let mut values: smallvec::SmallVec<[Value<'a>; 3]> = smallvec::SmallVec::new();
-                let mut read = 0u64;
-                for a in args.iter() {
-                    let v = self.eval(a)?;
-                    if matches!(v, Value::Str(_) | Value::Bytes(_) | Value::List(_)) {
-                        read = read.saturating_add(traversal(v.size_hint()));
-                    }
-                    values.push(v);
-                }
-                self.charge(1 + read)?;
-                let out = (f.imp)(&values, regex.as_deref())?;
-                // What a call builds is paid for by its size, so no expression can allocate
-                // more than its budget allows.
-                if let Value::Str(super::value::Str::Owned(_)) | Value::Bytes(_) | Value::List(List::Owned(_)) | Value::Map(Map::Owned(_)) = &out {
-                    self.charge(traversal(out.size_hint()))?;
-                }
-                Ok(out)
-            }
-            Ir::List(items, optional) => {
-                self.charge(1 + items.len() as u64)?;
-                let mut out = Vec::with_capacity(items.len());
-                for (i, x) in items.iter().enumerate() {
-                    let v = self.eval(x)?;
-                    if optional.contains(&i) {
-                        match v {
-                            Value::Optional(Some(inner)) => out.push((*inner).clone()),
-                            Value::Optional(None) => {}
-                            other => return Err(Error::new(format!("`?` in a list needs an optional, got {}", other.type_name()))),
-                        }
-                    } else {
-                        out.push(v);
-                    }
-                }
-                Ok(Value::list(out))
-            }
-            Ir::Map(entries) => {
-                self.charge(1 + entries.len() as u64)?;
-                let mut out: Vec<(Value<'a>, Value<'a>)> = Vec::with_capacity(entries.len());
-                for (k, v, optional) in entries.iter() {
-                    let key = self.eval(k)?;
-                    if !matches!(key, Value::Str(_) | Value::Int(_) | Value::Uint(_) | Value::Bool(_)) {
-                        return Err(Error::new(format!("a map key cannot be a {}", key.type_name())));
-                    }
-                    if out.iter().any(|(x, _)| x.equals(&key)) {
-                        return Err(Error::new(format!("the map literal has the key {key} twice")));
-                    }
-                    let value = self.eval(v)?;
-                    match (optional, value) {
-                        (true, Value::Optional(Some(inner))) => out.push((key, (*inner).clone())),
-                        (true, Value::Optional(None)) => {}
-                        (true, other) => return Err(Error::new(format!("`?` in a map needs an optional, got {}", other.type_name()))),
-                        (false, value) => out.push((key, value)),
-                    }
-                }
-                Ok(Value::Map(Map::Owned(Rc::new(out))))
-            }
-            Ir::Append(slot, items) => {
-                let mut accu = std::mem::replace(self.locals.get_mut(*slot).ok_or_else(|| Error::new("bad slot"))?, Value::Null);
-                self.charge(1 + items.len() as u64)?;
-                let mut extra = Vec::with_capacity(items.len());
-                for x in items.iter() {
-                    extra.push(self.eval(x)?);
-                }
-                let out = match &mut accu {
-                    Value::List(List::Owned(rc)) => {
-                        Rc::make_mut(rc).extend(extra);
-                        accu
-                    }
-                    Value::List(List::Json(a)) => {
-                        let mut v: Vec<Value<'a>> = a.iter().map(Value::json).collect();
-                        v.extend(extra);
-                        Value::list(v)
-                    }
-                    other => return Err(Error::no_overload("_+_", &[other, &Value::list(extra)])),
-                };
-                Ok(out)
-            }
-            Ir::Comprehension(c) => {
-                let range = self.eval(&c.range)?;
-                let init = self.eval(&c.init)?;
-                self.set(c.accu, init);
-                let items: Box<dyn Iterator<Item = (Value<'a>, Value<'a>)>> = match &range {
-                    Value::List(List::Json(a)) => {
-                        let a: &'a [serde_json::Value] = a;
-                        Box::new(a.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), Value::json(v))))
-                    }
-                    Value::List(l) => Box::new(l.to_vec().into_iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v))),
-                    Value::Map(m) => Box::new(m.iter().collect::<Vec<_>>().into_iter()),
-                    other => return Err(Error::new(format!("a {} cannot be iterated", other.type_name()))),
-                };
-                let is_map = matches!(range, Value::Map(_));
-                for (first, second) in items {
-                    self.charge(1)?;
-                    match c.iter2 {
-                        Some(slot2) => {
-                            self.set(c.iter, first);
-                            self.set(slot2, second);
-                        }
-                        None => self.set(c.iter, if is_map { first } else { second }),
-                    }
-                    if !self.bool_or_true(&c.cond)? {
-                        break;
-                    }
-                    let next = self.eval(&c.step)?;
-                    self.set(c.accu, next);
-                }
-                self.eval(&c.result)
-            }
+            Ir::Call(f, args, regex) => self.call(f, args, regex.as_deref()),
+            Ir::List(items, optional) => self.list(items, optional),
+            Ir::Map(entries) => self.map(entries),
+            Ir::Append(slot, items) => self.append(*slot, items),
+            Ir::Comprehension(c) => self.comprehension(c),
             Ir::Bind(slot, init, body) => {
                 let v = self.eval(init)?;
                 self.set(*slot, v);
                 self.eval(body)
             }
         }
+    }
+
+    fn call(&mut self, f: &'static super::lib::Func, args: &'a [Ir], regex: Option<&'a regex::Regex>) -> R<'a> {
+        let mut values: smallvec::SmallVec<[Value<'a>; 3]> = smallvec::SmallVec::new();
+        let mut read = 0u64;
+        for a in args.iter() {
+            let v = self.eval(a)?;
+            if matches!(v, Value::Str(_) | Value::Bytes(_) | Value::List(_)) {
+                read = read.saturating_add(traversal(v.size_hint()));
+            }
+            values.push(v);
+        }
+        self.charge(1 + read)?;
+        let out = (f.imp)(&values, regex)?;
+        // What a call builds is paid for by its size, so no expression can allocate
+        // more than its budget allows.
+        if let Value::Str(super::value::Str::Owned(_))
+        | Value::Bytes(_)
+        | Value::List(List::Owned(_))
+        | Value::Map(Map::Owned(_)) = &out
+        {
+            self.charge(traversal(out.size_hint()))?;
+        }
+        Ok(out)
+    }
+
+    fn list(&mut self, items: &'a [Ir], optional: &[usize]) -> R<'a> {
+        self.charge(1 + items.len() as u64)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, x) in items.iter().enumerate() {
+            let v = self.eval(x)?;
+            if optional.contains(&i) {
+                match v {
+                    Value::Optional(Some(inner)) => out.push((*inner).clone()),
+                    Value::Optional(None) => {}
+                    other => {
+                        return Err(Error::new(format!("`?` in a list needs an optional, got {}", other.type_name())))
+                    }
+                }
+            } else {
+                out.push(v);
+            }
+        }
+        Ok(Value::list(out))
+    }
+
+    fn map(&mut self, entries: &'a [(Ir, Ir, bool)]) -> R<'a> {
+        self.charge(1 + entries.len() as u64)?;
+        let mut out: Vec<(Value<'a>, Value<'a>)> = Vec::with_capacity(entries.len());
+        for (k, v, optional) in entries.iter() {
+            let key = self.eval(k)?;
+            if !matches!(key, Value::Str(_) | Value::Int(_) | Value::Uint(_) | Value::Bool(_)) {
+                return Err(Error::new(format!("a map key cannot be a {}", key.type_name())));
+            }
+            if out.iter().any(|(x, _)| x.equals(&key)) {
+                return Err(Error::new(format!("the map literal has the key {key} twice")));
+            }
+            let value = self.eval(v)?;
+            match (optional, value) {
+                (true, Value::Optional(Some(inner))) => out.push((key, (*inner).clone())),
+                (true, Value::Optional(None)) => {}
+                (true, other) => {
+                    return Err(Error::new(format!("`?` in a map needs an optional, got {}", other.type_name())))
+                }
+                (false, value) => out.push((key, value)),
+            }
+        }
+        Ok(Value::Map(Map::Owned(Rc::new(out))))
+    }
+
+    fn append(&mut self, slot: usize, items: &'a [Ir]) -> R<'a> {
+        let mut accu = std::mem::replace(self.locals.get_mut(slot).ok_or_else(|| Error::new("bad slot"))?, Value::Null);
+        self.charge(1 + items.len() as u64)?;
+        let mut extra = Vec::with_capacity(items.len());
+        for x in items.iter() {
+            extra.push(self.eval(x)?);
+        }
+        let out = match &mut accu {
+            Value::List(List::Owned(rc)) => {
+                Rc::make_mut(rc).extend(extra);
+                accu
+            }
+            Value::List(List::Json(a)) => {
+                let mut v: Vec<Value<'a>> = a.iter().map(Value::json).collect();
+                v.extend(extra);
+                Value::list(v)
+            }
+            other => return Err(Error::no_overload("_+_", &[other, &Value::list(extra)])),
+        };
+        Ok(out)
+    }
+
+    fn comprehension(&mut self, c: &'a super::compile::Comprehension) -> R<'a> {
+        let range = self.eval(&c.range)?;
+        let init = self.eval(&c.init)?;
+        self.set(c.accu, init);
+        let items: Box<dyn Iterator<Item = (Value<'a>, Value<'a>)>> = match &range {
+            Value::List(List::Json(a)) => {
+                let a: &'a [serde_json::Value] = a;
+                Box::new(a.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), Value::json(v))))
+            }
+            Value::List(l) => Box::new(l.to_vec().into_iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v))),
+            Value::Map(m) => Box::new(m.iter().collect::<Vec<_>>().into_iter()),
+            other => return Err(Error::new(format!("a {} cannot be iterated", other.type_name()))),
+        };
+        let is_map = matches!(range, Value::Map(_));
+        for (first, second) in items {
+            self.charge(1)?;
+            match c.iter2 {
+                Some(slot2) => {
+                    self.set(c.iter, first);
+                    self.set(slot2, second);
+                }
+                None => self.set(c.iter, if is_map { first } else { second }),
+            }
+            if !self.bool_or_true(&c.cond)? {
+                break;
+            }
+            // An error is kept as the accumulator's value: a later step may absorb it
+            // (`false && error`); running out of budget is never kept.
+            let next = match self.eval(&c.step) {
+                Ok(v) => v,
+                Err(e) if e.over_budget => return Err(e),
+                Err(e) => Value::Error(Rc::new(e)),
+            };
+            self.set(c.accu, next);
+        }
+        self.eval(&c.result)
     }
 
     /// A loop condition: errors keep the loop going (the step decides).
@@ -328,7 +404,8 @@ fn index<'a>(x: &Value<'a>, k: &Value<'a>) -> Result<Option<Value<'a>>, Error> {
     match (x, k) {
         (Value::List(l), Value::Int(i)) => Ok(usize::try_from(*i).ok().and_then(|i| l.get(i))),
         (Value::List(l), Value::Uint(i)) => Ok(usize::try_from(*i).ok().and_then(|i| l.get(i))),
-        (Value::List(l), Value::Double(d)) if d.fract() == 0.0 && *d >= 0.0 => {
+        (Value::List(l), Value::Double(d)) if d.fract() == 0.0 && *d >= 0.0 =>
+        {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             Ok(l.get(*d as usize))
         }

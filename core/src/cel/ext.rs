@@ -351,7 +351,11 @@ impl Cidr {
         let bad = || format!("`{s}` is not a CIDR");
         let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
         let addr = parse_ip(addr).map_err(|_| bad())?;
-        if prefix.is_empty() || prefix.len() > 3 || !prefix.bytes().all(|b| b.is_ascii_digit()) || (prefix.len() > 1 && prefix.starts_with('0')) {
+        if prefix.is_empty()
+            || prefix.len() > 3
+            || !prefix.bytes().all(|b| b.is_ascii_digit())
+            || (prefix.len() > 1 && prefix.starts_with('0'))
+        {
             return Err(bad());
         }
         let prefix: u8 = prefix.parse().map_err(|_| bad())?;
@@ -451,9 +455,15 @@ mod tests {
     #[test]
     fn urls_split_as_go_does() {
         let u = Url::parse("https://user@example.com:8080/a%20b?x=1&x=2&y").unwrap();
-        assert_eq!((u.scheme.as_str(), u.host.as_str(), u.hostname(), u.port()), ("https", "example.com:8080", "example.com", "8080"));
+        assert_eq!(
+            (u.scheme.as_str(), u.host.as_str(), u.hostname(), u.port()),
+            ("https", "example.com:8080", "example.com", "8080")
+        );
         assert_eq!(u.path, "/a%20b");
-        assert_eq!(u.query_pairs(), vec![("x".into(), vec!["1".into(), "2".into()]), ("y".into(), vec![String::new()])]);
+        assert_eq!(
+            u.query_pairs(),
+            vec![("x".into(), vec!["1".into(), "2".into()]), ("y".into(), vec![String::new()])]
+        );
         assert_eq!(Url::parse("https://[::1]:80/").unwrap().hostname(), "::1");
         assert!(Url::parse("../relative").is_err());
         assert!(Url::parse("").is_err());

@@ -71,14 +71,41 @@ use table::FUNCS;
 /// The table itself, in a module of its own so that its signatures can name `T`'s variants
 /// (`String`, `Bytes`, ...) unqualified.
 mod table {
+    use super::T::*;
     #[allow(clippy::wildcard_imports)]
     use super::*;
-    use super::T::*;
 
     pub(super) static FUNCS: &[Func] = &[
         // Operators.
-        f!("_+_", false, [([Int, Int], Int), ([Uint, Uint], Uint), ([Double, Double], Double), ([String, String], String), ([Bytes, Bytes], Bytes), ([ListA, ListA], ListA), ([Duration, Duration], Duration), ([Timestamp, Duration], Timestamp), ([Duration, Timestamp], Timestamp)], add),
-        f!("_-_", false, [([Int, Int], Int), ([Uint, Uint], Uint), ([Double, Double], Double), ([Duration, Duration], Duration), ([Timestamp, Timestamp], Duration), ([Timestamp, Duration], Timestamp)], sub),
+        f!(
+            "_+_",
+            false,
+            [
+                ([Int, Int], Int),
+                ([Uint, Uint], Uint),
+                ([Double, Double], Double),
+                ([String, String], String),
+                ([Bytes, Bytes], Bytes),
+                ([ListA, ListA], ListA),
+                ([Duration, Duration], Duration),
+                ([Timestamp, Duration], Timestamp),
+                ([Duration, Timestamp], Timestamp)
+            ],
+            add
+        ),
+        f!(
+            "_-_",
+            false,
+            [
+                ([Int, Int], Int),
+                ([Uint, Uint], Uint),
+                ([Double, Double], Double),
+                ([Duration, Duration], Duration),
+                ([Timestamp, Timestamp], Duration),
+                ([Timestamp, Duration], Timestamp)
+            ],
+            sub
+        ),
         f!("_*_", false, [([Int, Int], Int), ([Uint, Uint], Uint), ([Double, Double], Double)], mul),
         f!("_/_", false, [([Int, Int], Int), ([Uint, Uint], Uint), ([Double, Double], Double)], div),
         f!("_%_", false, [([Int, Int], Int), ([Uint, Uint], Uint)], rem),
@@ -107,7 +134,12 @@ mod table {
         f!("findAll", true, [([String, String], ListString), ([String, String, Int], ListString)], find_all),
         f!("charAt", true, [([String, Int], String)], char_at),
         f!("indexOf", true, [([String, String], Int), ([String, String, Int], Int), ([ListA, A], Int)], index_of),
-        f!("lastIndexOf", true, [([String, String], Int), ([String, String, Int], Int), ([ListA, A], Int)], last_index_of),
+        f!(
+            "lastIndexOf",
+            true,
+            [([String, String], Int), ([String, String, Int], Int), ([ListA, A], Int)],
+            last_index_of
+        ),
         f!("lowerAscii", true, [([String], String)], |a, _| Ok(Value::string(s(a, 0)?.to_ascii_lowercase()))),
         f!("upperAscii", true, [([String], String)], |a, _| Ok(Value::string(s(a, 0)?.to_ascii_uppercase()))),
         f!("replace", true, [([String, String, String], String), ([String, String, String, Int], String)], replace),
@@ -156,14 +188,38 @@ mod table {
         f!("math.floor", false, [([Double], Double)], |a, _| Ok(Value::Double(d(a, 0)?.floor()))),
         f!("math.round", false, [([Double], Double)], |a, _| Ok(Value::Double(d(a, 0)?.round()))),
         f!("math.trunc", false, [([Double], Double)], |a, _| Ok(Value::Double(d(a, 0)?.trunc()))),
-        f!("math.sqrt", false, [([Double], Double), ([Int], Double), ([Uint], Double)], |a, _| Ok(Value::Double(num(a, 0)?.sqrt()))),
+        f!("math.sqrt", false, [([Double], Double), ([Int], Double), ([Uint], Double)], |a, _| Ok(Value::Double(
+            num(a, 0)?.sqrt()
+        ))),
         f!("math.isInf", false, [([Double], Bool)], |a, _| Ok(Value::Bool(d(a, 0)?.is_infinite()))),
         f!("math.isNaN", false, [([Double], Bool)], |a, _| Ok(Value::Bool(d(a, 0)?.is_nan()))),
         f!("math.isFinite", false, [([Double], Bool)], |a, _| Ok(Value::Bool(d(a, 0)?.is_finite()))),
         f!("math.abs", false, [([Int], Int), ([Uint], Uint), ([Double], Double)], abs),
         f!("math.sign", false, [([Int], Int), ([Uint], Uint), ([Double], Double)], sign),
-        f!("math.greatest", false, [([Dyn], Dyn), ([Dyn, Dyn], Dyn), ([Dyn, Dyn, Dyn], Dyn), ([Dyn, Dyn, Dyn, Dyn], Dyn), ([Dyn, Dyn, Dyn, Dyn, Dyn], Dyn)], |a, _| greatest(a, Ordering::Greater)),
-        f!("math.least", false, [([Dyn], Dyn), ([Dyn, Dyn], Dyn), ([Dyn, Dyn, Dyn], Dyn), ([Dyn, Dyn, Dyn, Dyn], Dyn), ([Dyn, Dyn, Dyn, Dyn, Dyn], Dyn)], |a, _| greatest(a, Ordering::Less)),
+        f!(
+            "math.greatest",
+            false,
+            [
+                ([Dyn], Dyn),
+                ([Dyn, Dyn], Dyn),
+                ([Dyn, Dyn, Dyn], Dyn),
+                ([Dyn, Dyn, Dyn, Dyn], Dyn),
+                ([Dyn, Dyn, Dyn, Dyn, Dyn], Dyn)
+            ],
+            |a, _| greatest(a, Ordering::Greater)
+        ),
+        f!(
+            "math.least",
+            false,
+            [
+                ([Dyn], Dyn),
+                ([Dyn, Dyn], Dyn),
+                ([Dyn, Dyn, Dyn], Dyn),
+                ([Dyn, Dyn, Dyn, Dyn], Dyn),
+                ([Dyn, Dyn, Dyn, Dyn, Dyn], Dyn)
+            ],
+            |a, _| greatest(a, Ordering::Less)
+        ),
         f!("math.bitAnd", false, [([Int, Int], Int), ([Uint, Uint], Uint)], |a, _| bits(a, |x, y| x & y)),
         f!("math.bitOr", false, [([Int, Int], Int), ([Uint, Uint], Uint)], |a, _| bits(a, |x, y| x | y)),
         f!("math.bitXor", false, [([Int, Int], Int), ([Uint, Uint], Uint)], |a, _| bits(a, |x, y| x ^ y)),
@@ -185,7 +241,8 @@ mod table {
         f!("value", true, [([OptA], A)], |a, _| {
             opt(a, 0)?.map(|v| (*v).clone()).ok_or_else(|| Error::new("optional.none() has no value"))
         }),
-        f!("orValue", true, [([OptA, A], A)], |a, _| opt(a, 0)?.map_or_else(|| arg(a, 1).cloned(), |v| Ok((*v).clone()))),
+        f!("orValue", true, [([OptA, A], A)], |a, _| opt(a, 0)?
+            .map_or_else(|| arg(a, 1).cloned(), |v| Ok((*v).clone()))),
         f!("or", true, [([OptA, OptA], OptA)], |a, _| match opt(a, 0)? {
             Some(v) => Ok(Value::Optional(Some(v))),
             None => arg(a, 1).cloned(),
@@ -209,36 +266,72 @@ mod table {
             Ok(Value::Bytes(raw.into()))
         }),
         // Timestamps and durations.
-        f!("getFullYear", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(z.year()))),
-        f!("getMonth", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(z.month()) - 1)),
+        f!("getFullYear", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(
+            z.year()
+        ))),
+        f!("getMonth", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(
+            z.month()
+        ) - 1)),
         f!("getDate", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(z.day()))),
-        f!("getDayOfMonth", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(z.day()) - 1)),
-        f!("getDayOfWeek", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(z.weekday().to_sunday_zero_offset()))),
-        f!("getDayOfYear", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(z.day_of_year()) - 1)),
-        f!("getHours", true, [([Timestamp], Int), ([Timestamp, String], Int), ([Duration], Int)], |a, _| time_part(a, 3600, |z| i64::from(z.hour()))),
-        f!("getMinutes", true, [([Timestamp], Int), ([Timestamp, String], Int), ([Duration], Int)], |a, _| time_part(a, 60, |z| i64::from(z.minute()))),
-        f!("getSeconds", true, [([Timestamp], Int), ([Timestamp, String], Int), ([Duration], Int)], |a, _| time_part(a, 1, |z| i64::from(z.second()))),
-        f!("getMilliseconds", true, [([Timestamp], Int), ([Timestamp, String], Int), ([Duration], Int)], |a, _| match arg(a, 0)? {
-            Value::Duration(d) => Ok(Value::Int(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))),
-            _ => civil(a, |z| i64::from(z.millisecond())),
+        f!("getDayOfMonth", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(
+            z.day()
+        ) - 1)),
+        f!("getDayOfWeek", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(
+            z.weekday().to_sunday_zero_offset()
+        ))),
+        f!("getDayOfYear", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(
+            z.day_of_year()
+        ) - 1)),
+        f!("getHours", true, [([Timestamp], Int), ([Timestamp, String], Int), ([Duration], Int)], |a, _| time_part(
+            a,
+            3600,
+            |z| i64::from(z.hour())
+        )),
+        f!("getMinutes", true, [([Timestamp], Int), ([Timestamp, String], Int), ([Duration], Int)], |a, _| time_part(
+            a,
+            60,
+            |z| i64::from(z.minute())
+        )),
+        f!("getSeconds", true, [([Timestamp], Int), ([Timestamp, String], Int), ([Duration], Int)], |a, _| time_part(
+            a,
+            1,
+            |z| i64::from(z.second())
+        )),
+        f!("getMilliseconds", true, [([Timestamp], Int), ([Timestamp, String], Int), ([Duration], Int)], |a, _| {
+            match arg(a, 0)? {
+                Value::Duration(d) => Ok(Value::Int(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))),
+                _ => civil(a, |z| i64::from(z.millisecond())),
+            }
         }),
         // Kubernetes: quantity.
-        f!("quantity", false, [([String], Quantity)], |a, _| Ok(ext_value(Ext::Quantity(ext::Quantity::parse(s(a, 0)?).map_err(Error::new)?)))),
+        f!("quantity", false, [([String], Quantity)], |a, _| Ok(ext_value(Ext::Quantity(
+            ext::Quantity::parse(s(a, 0)?).map_err(Error::new)?
+        )))),
         f!("isQuantity", false, [([String], Bool)], |a, _| Ok(Value::Bool(ext::Quantity::parse(s(a, 0)?).is_ok()))),
         f!("isInteger", true, [([Quantity], Bool)], |a, _| Ok(Value::Bool(quantity(a, 0)?.is_integer()))),
         f!("asInteger", true, [([Quantity], Int)], |a, _| {
             let q = quantity(a, 0)?;
-            q.as_integer().map(Value::Int).ok_or_else(|| Error::new(format!("{} is not an integer that fits in int64", q.text)))
+            q.as_integer()
+                .map(Value::Int)
+                .ok_or_else(|| Error::new(format!("{} is not an integer that fits in int64", q.text)))
         }),
         f!("asApproximateFloat", true, [([Quantity], Double)], |a, _| Ok(Value::Double(quantity(a, 0)?.as_f64()))),
         f!("sign", true, [([Quantity], Int)], |a, _| Ok(Value::Int(quantity(a, 0)?.nanos.signum() as i64))),
         f!("add", true, [([Quantity, Quantity], Quantity), ([Quantity, Int], Quantity)], |a, _| quantity_op(a, 1)),
         f!("sub", true, [([Quantity, Quantity], Quantity), ([Quantity, Int], Quantity)], |a, _| quantity_op(a, -1)),
-        f!("isGreaterThan", true, [([Quantity, Quantity], Bool), ([Semver, Semver], Bool)], |a, _| Ok(Value::Bool(ext_order(a)? == Ordering::Greater))),
-        f!("isLessThan", true, [([Quantity, Quantity], Bool), ([Semver, Semver], Bool)], |a, _| Ok(Value::Bool(ext_order(a)? == Ordering::Less))),
-        f!("compareTo", true, [([Quantity, Quantity], Int), ([Semver, Semver], Int)], |a, _| Ok(Value::Int(ext_order(a)? as i64))),
+        f!("isGreaterThan", true, [([Quantity, Quantity], Bool), ([Semver, Semver], Bool)], |a, _| Ok(Value::Bool(
+            ext_order(a)? == Ordering::Greater
+        ))),
+        f!("isLessThan", true, [([Quantity, Quantity], Bool), ([Semver, Semver], Bool)], |a, _| Ok(Value::Bool(
+            ext_order(a)? == Ordering::Less
+        ))),
+        f!("compareTo", true, [([Quantity, Quantity], Int), ([Semver, Semver], Int)], |a, _| Ok(Value::Int(
+            ext_order(a)? as i64
+        ))),
         // Kubernetes: URL.
-        f!("url", false, [([String], Url)], |a, _| Ok(ext_value(Ext::Url(ext::Url::parse(s(a, 0)?).map_err(Error::new)?)))),
+        f!("url", false, [([String], Url)], |a, _| Ok(ext_value(Ext::Url(
+            ext::Url::parse(s(a, 0)?).map_err(Error::new)?
+        )))),
         f!("isURL", false, [([String], Bool)], |a, _| Ok(Value::Bool(ext::Url::parse(s(a, 0)?).is_ok()))),
         f!("getScheme", true, [([Url], String)], |a, _| Ok(Value::string(url(a)?.scheme.as_str()))),
         f!("getHost", true, [([Url], String)], |a, _| Ok(Value::string(url(a)?.host.as_str()))),
@@ -266,7 +359,9 @@ mod table {
         f!("isLinkLocalMulticast", true, [([Ip], Bool)], |a, _| Ok(Value::Bool(ext::is_link_local_multicast(&ip(a)?)))),
         f!("isLinkLocalUnicast", true, [([Ip], Bool)], |a, _| Ok(Value::Bool(ext::is_link_local_unicast(&ip(a)?)))),
         f!("isGlobalUnicast", true, [([Ip], Bool)], |a, _| Ok(Value::Bool(ext::is_global_unicast(&ip(a)?)))),
-        f!("cidr", false, [([String], Cidr)], |a, _| Ok(ext_value(Ext::Cidr(ext::Cidr::parse(s(a, 0)?).map_err(Error::new)?)))),
+        f!("cidr", false, [([String], Cidr)], |a, _| Ok(ext_value(Ext::Cidr(
+            ext::Cidr::parse(s(a, 0)?).map_err(Error::new)?
+        )))),
         f!("isCIDR", false, [([String], Bool)], |a, _| Ok(Value::Bool(ext::Cidr::parse(s(a, 0)?).is_ok()))),
         f!("containsIP", true, [([Cidr, Ip], Bool), ([Cidr, String], Bool)], |a, _| {
             let other = match arg(a, 1)? {
@@ -453,9 +548,9 @@ fn add<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'a>, Error> {
             out.extend(y.iter());
             Value::list(out)
         }
-        (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.checked_add(*y).ok_or_else(overflow)?),
+        (Value::Duration(x), Value::Duration(y)) => duration_in_range(x.checked_add(*y).ok_or_else(overflow)?)?,
         (Value::Timestamp(t), Value::Duration(dur)) | (Value::Duration(dur), Value::Timestamp(t)) => {
-            Value::Timestamp(t.checked_add(*dur).map_err(|e| Error::new(format!("timestamp overflow: {e}")))?)
+            timestamp_in_range(t.checked_add(*dur).map_err(|e| Error::new(format!("timestamp overflow: {e}")))?)?
         }
         _ => return Err(no_overload("_+_", a)),
     })
@@ -466,10 +561,10 @@ fn sub<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'a>, Error> {
         (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_sub(*y).ok_or_else(overflow)?),
         (Value::Uint(x), Value::Uint(y)) => Value::Uint(x.checked_sub(*y).ok_or_else(overflow)?),
         (Value::Double(x), Value::Double(y)) => Value::Double(x - y),
-        (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.checked_sub(*y).ok_or_else(overflow)?),
-        (Value::Timestamp(x), Value::Timestamp(y)) => Value::Duration(x.duration_since(*y)),
+        (Value::Duration(x), Value::Duration(y)) => duration_in_range(x.checked_sub(*y).ok_or_else(overflow)?)?,
+        (Value::Timestamp(x), Value::Timestamp(y)) => duration_in_range(x.duration_since(*y))?,
         (Value::Timestamp(t), Value::Duration(dur)) => {
-            Value::Timestamp(t.checked_sub(*dur).map_err(|e| Error::new(format!("timestamp overflow: {e}")))?)
+            timestamp_in_range(t.checked_sub(*dur).map_err(|e| Error::new(format!("timestamp overflow: {e}")))?)?
         }
         _ => return Err(no_overload("_-_", a)),
     })
@@ -576,9 +671,9 @@ fn to_double<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'a>, Error>
 fn to_string<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'a>, Error> {
     match arg(a, 0)? {
         v @ Value::Str(_) => Ok(v.clone()),
-        Value::Bytes(b) => std::str::from_utf8(b)
-            .map(Value::string)
-            .map_err(|_| Error::new("the bytes are not valid UTF-8")),
+        Value::Bytes(b) => {
+            std::str::from_utf8(b).map(Value::string).map_err(|_| Error::new("the bytes are not valid UTF-8"))
+        }
         Value::Double(x) => Ok(Value::string(format_double(*x))),
         v => Ok(Value::string(v.to_string())),
     }
@@ -610,6 +705,25 @@ fn to_duration<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'a>, Erro
         v @ Value::Duration(_) => Ok(v.clone()),
         _ => Err(no_overload("duration", a)),
     }
+}
+
+/// CEL's durations span about ±10,000 years.
+const MAX_DURATION_SECONDS: i64 = 315_576_000_000;
+
+fn duration_in_range<'a>(d: SignedDuration) -> Result<Value<'a>, Error> {
+    if d.as_secs().abs() > MAX_DURATION_SECONDS {
+        return Err(Error::new("duration out of range"));
+    }
+    Ok(Value::Duration(d))
+}
+
+/// CEL's timestamps are years 1 to 9999.
+fn timestamp_in_range<'a>(t: Timestamp) -> Result<Value<'a>, Error> {
+    let (first, last) = (Timestamp::new(-62_135_596_800, 0), Timestamp::new(253_402_300_799, 999_999_999));
+    if first.is_ok_and(|f| t < f) || last.is_ok_and(|l| t > l) {
+        return Err(Error::new("timestamp out of range"));
+    }
+    Ok(Value::Timestamp(t))
 }
 
 /// A Go duration: `1h30m`, `-1.5s`, `300ms`, `2us`.
@@ -655,8 +769,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<SignedDuration, Error> {
         rest = after;
     }
     let nanos = if negative { -nanos } else { nanos };
-    // CEL's durations span about ±10,000 years.
-    if nanos.abs() > 315_576_000_000 * 1_000_000_000 {
+    if nanos.abs() > i128::from(MAX_DURATION_SECONDS) * 1_000_000_000 {
         return Err(Error::new(format!("duration `{text}` is out of range")));
     }
     let secs = i64::try_from(nanos / 1_000_000_000).map_err(|_| bad())?;
@@ -666,18 +779,14 @@ pub(crate) fn parse_duration(text: &str) -> Result<SignedDuration, Error> {
 
 fn to_timestamp<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'a>, Error> {
     let t = match arg(a, 0)? {
-        Value::Str(t) => t.parse::<Timestamp>().map_err(|e| Error::new(format!("`{}` is not a timestamp: {e}", &**t)))?,
+        Value::Str(t) => {
+            t.parse::<Timestamp>().map_err(|e| Error::new(format!("`{}` is not a timestamp: {e}", &**t)))?
+        }
         Value::Timestamp(t) => *t,
         Value::Int(i) => Timestamp::from_second(*i).map_err(|e| Error::new(format!("timestamp out of range: {e}")))?,
         _ => return Err(no_overload("timestamp", a)),
     };
-    // CEL's timestamps are years 1 to 9999.
-    if t < Timestamp::new(-62_135_596_800, 0).unwrap_or(Timestamp::MIN)
-        || t > Timestamp::new(253_402_300_799, 999_999_999).unwrap_or(Timestamp::MAX)
-    {
-        return Err(Error::new("timestamp out of range"));
-    }
-    Ok(Value::Timestamp(t))
+    timestamp_in_range(t)
 }
 
 fn civil<'a>(a: &[Value<'a>], part: fn(&jiff::Zoned) -> i64) -> Result<Value<'a>, Error> {
@@ -691,8 +800,10 @@ fn civil<'a>(a: &[Value<'a>], part: fn(&jiff::Zoned) -> i64) -> Result<Value<'a>
 }
 
 fn zone(name: &str) -> Result<jiff::tz::TimeZone, Error> {
-    if let Some(sign) = name.chars().next().filter(|c| *c == '+' || *c == '-') {
-        let (h, m) = name[1..].split_once(':').unwrap_or((&name[1..], "0"));
+    let first = name.chars().next();
+    if let Some(sign) = first.filter(|c| *c == '+' || *c == '-' || c.is_ascii_digit()) {
+        let rest = if sign.is_ascii_digit() { name } else { name.get(1..).unwrap_or_default() };
+        let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
         let (h, m): (i32, i32) = (h.parse().map_err(|_| bad_zone(name))?, m.parse().map_err(|_| bad_zone(name))?);
         let secs = (h * 3600 + m * 60) * if sign == '-' { -1 } else { 1 };
         let offset = jiff::tz::Offset::from_seconds(secs).map_err(|_| bad_zone(name))?;
@@ -927,19 +1038,32 @@ fn format<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'a>, Error> {
     Ok(Value::string(out))
 }
 
+/// `%s` as cel-go writes values: strings bare, also inside lists and maps, maps sorted by key,
+/// doubles' infinities spelt out.
+fn format_s(v: &Value<'_>) -> String {
+    match v {
+        Value::Double(x) if x.is_infinite() => (if *x > 0.0 { "Infinity" } else { "-Infinity" }).into(),
+        Value::Double(x) => format_double(*x),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::List(l) => format!("[{}]", l.iter().map(|x| format_s(&x)).collect::<Vec<_>>().join(", ")),
+        Value::Map(m) => {
+            let mut entries: Vec<(String, String)> = m.iter().map(|(k, x)| (format_s(&k), format_s(&x))).collect();
+            entries.sort();
+            format!("{{{}}}", entries.iter().map(|(k, x)| format!("{k}: {x}")).collect::<Vec<_>>().join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
 #[allow(clippy::cast_precision_loss)]
 fn format_one(verb: char, precision: Option<usize>, v: &Value<'_>) -> Result<String, Error> {
     let wrong = |what: &str| Error::new(format!("format: `%{verb}` needs {what}, got {}", v.type_name()));
     Ok(match verb {
-        's' => match v {
-            Value::Double(x) => format_double(*x),
-            other => other.to_string(),
-        },
+        's' => format_s(v),
         'd' => match v {
             Value::Int(i) => i.to_string(),
             Value::Uint(u) => u.to_string(),
-            Value::Double(x) if x.is_nan() => "NaN".into(),
-            Value::Double(x) if x.is_infinite() => format_double(*x),
+            Value::Double(x) if x.is_nan() || x.is_infinite() => format_s(v),
             _ => return Err(wrong("an integer")),
         },
         'f' | 'e' => {
@@ -1192,10 +1316,22 @@ fn shift<'a>(a: &[Value<'a>], left: bool) -> Result<Value<'a>, Error> {
     match arg(a, 0)? {
         Value::Int(x) => {
             let u = *x as u64;
-            let r = if n >= 64 { 0 } else if left { u << n } else { u >> n };
+            let r = if n >= 64 {
+                0
+            } else if left {
+                u << n
+            } else {
+                u >> n
+            };
             Ok(Value::Int(r as i64))
         }
-        Value::Uint(u) => Ok(Value::Uint(if n >= 64 { 0 } else if left { u << n } else { u >> n })),
+        Value::Uint(u) => Ok(Value::Uint(if n >= 64 {
+            0
+        } else if left {
+            u << n
+        } else {
+            u >> n
+        })),
         _ => Err(no_overload("math.bitShift", a)),
     }
 }
@@ -1214,7 +1350,7 @@ fn is_zero(v: &Value<'_>) -> bool {
         Value::Duration(d) => d.is_zero(),
         Value::Timestamp(t) => t.as_second() == 0 && t.subsec_nanosecond() == 0,
         Value::Optional(o) => o.is_none(),
-        Value::Type(_) | Value::Ext(_) => false,
+        Value::Type(_) | Value::Ext(_) | Value::Error(_) => false,
     }
 }
 

@@ -109,13 +109,11 @@ pub(crate) struct Program {
     ir: compile::Ir,
     /// The static type of the result.
     pub ty: Ty,
-    /// The worst-case cost, as estimated when it loaded.
-    pub cost: u64,
     locals: usize,
 }
 
 fn parser() -> ::cel::parser::Parser {
-    ::cel::parser::Parser::new().enable_optional_syntax(true).max_recursion_depth(128)
+    ::cel::parser::Parser::new().enable_optional_syntax(true).enable_ident_escape_syntax(true).max_recursion_depth(128)
 }
 
 /// Parses an expression.
@@ -165,7 +163,7 @@ impl Parsed {
                 )),
             ));
         }
-        Ok(Program { source: self.source.clone(), ir, ty: typed.ty, cost: typed.cost, locals: c.max_locals })
+        Ok(Program { source: self.source.clone(), ir, ty: typed.ty, locals: c.max_locals })
     }
 
     /// Checks the expression under `decls` (say, with `object` typed by one kind's schema),
@@ -237,6 +235,7 @@ impl Parsed {
 }
 
 /// Parses and compiles in one step.
+#[cfg(test)]
 pub(crate) fn compile(source: &str, decls: &Decls<'_>, want: Want) -> Result<Program, (String, Option<String>)> {
     parse(source)?.compile(decls, want)
 }
@@ -261,7 +260,8 @@ impl<'a> Activation<'a> {
         let Some(program) = self.variables.get(i) else {
             return Err(Error::new("unknown variable"));
         };
-        let mut inner = eval::Eval { act: self, locals: vec![Value::Null; program.locals], cost: outer.cost, limit: outer.limit };
+        let mut inner =
+            eval::Eval { act: self, locals: vec![Value::Null; program.locals], cost: outer.cost, limit: outer.limit };
         let out = inner.eval(&program.ir);
         outer.cost = inner.cost;
         if let Err(e) = &out {
@@ -289,3 +289,6 @@ impl Program {
         (out, e.cost)
     }
 }
+
+#[cfg(test)]
+mod tests;

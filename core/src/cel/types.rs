@@ -97,9 +97,7 @@ impl Ty {
                 Some(items) => Ty::list(Ty::of_schema(version, items, name)),
                 None => Ty::list(Ty::Dyn),
             },
-            Some("object") | None if node.get("properties").is_some() => {
-                Ty::Object(Schema { version, node, name })
-            }
+            Some("object") | None if node.get("properties").is_some() => Ty::Object(Schema { version, node, name }),
             Some("object") => match node.get("additionalProperties") {
                 Some(items @ Json::Object(_)) => Ty::map(Ty::String, Ty::of_schema(version, items, name)),
                 _ => Ty::map(Ty::String, Ty::Dyn),

@@ -29,6 +29,9 @@ pub(crate) enum Value<'a> {
     Timestamp(Timestamp),
     Optional(Option<Rc<Value<'a>>>),
     Ext(Rc<Ext>),
+    /// An error held by a comprehension's accumulator: CEL's errors are values there, so that
+    /// `false && error` is still false. Reading it is the error.
+    Error(Rc<Error>),
 }
 
 /// A string: borrowed from the resource or the program, or built by the expression.
@@ -124,6 +127,12 @@ impl Kind {
             "type" => Kind::Type,
             "google.protobuf.Duration" => Kind::Duration,
             "google.protobuf.Timestamp" => Kind::Timestamp,
+            "optional_type" => Kind::Optional,
+            "kubernetes.Quantity" => Kind::Quantity,
+            "kubernetes.URL" => Kind::Url,
+            "net.IP" => Kind::Ip,
+            "net.CIDR" => Kind::Cidr,
+            "kubernetes.Semver" => Kind::Semver,
             _ => return None,
         })
     }
@@ -171,6 +180,7 @@ impl<'a> Value<'a> {
             Value::Timestamp(_) => Kind::Timestamp,
             Value::Optional(_) => Kind::Optional,
             Value::Ext(e) => e.kind(),
+            Value::Error(_) => Kind::Null,
         }
     }
 
@@ -189,7 +199,8 @@ impl<'a> Value<'a> {
             (V::Str(a), V::Str(b)) => **a == **b,
             (V::Bytes(a), V::Bytes(b)) => a == b,
             (V::List(a), V::List(b)) => {
-                a.len() == b.len() && (0..a.len()).all(|i| matches!((a.get(i), b.get(i)), (Some(x), Some(y)) if x.equals(&y)))
+                a.len() == b.len()
+                    && (0..a.len()).all(|i| matches!((a.get(i), b.get(i)), (Some(x), Some(y)) if x.equals(&y)))
             }
             (V::Map(a), V::Map(b)) => {
                 a.len() == b.len() && a.iter().all(|(k, v)| b.get(&k).is_some_and(|w| v.equals(&w)))
@@ -294,6 +305,7 @@ impl<'a> Value<'a> {
             Value::Optional(Some(v)) => v.to_json()?,
             Value::Optional(None) => Json::Null,
             Value::Duration(_) | Value::Timestamp(_) | Value::Ext(_) => Json::String(self.to_string()),
+            Value::Error(e) => return Err((**e).clone()),
             Value::Bytes(_) | Value::Type(_) => {
                 return Err(Error::new(format!("a {} has no JSON form", self.type_name())))
             }
@@ -301,24 +313,10 @@ impl<'a> Value<'a> {
     }
 }
 
+/// A double against an integer, as CEL compares them: the integer as a double.
+#[allow(clippy::cast_precision_loss)]
 fn double_vs_int(d: f64, i: i128) -> Option<Ordering> {
-    if d.is_nan() {
-        return None;
-    }
-    // Every i64 and u64 is within i128 and exactly comparable to a double through its floor.
-    if d >= 1.8e19 {
-        return Some(Ordering::Greater);
-    }
-    if d <= -1.0e19 {
-        return Some(Ordering::Less);
-    }
-    let floor = d.floor();
-    #[allow(clippy::cast_possible_truncation)]
-    let f = floor as i128;
-    Some(match f.cmp(&i) {
-        Ordering::Equal if d > floor => Ordering::Greater,
-        o => o,
-    })
+    d.partial_cmp(&(i as f64))
 }
 
 impl<'a> List<'a> {
@@ -417,6 +415,7 @@ impl fmt::Display for Value<'_> {
             Value::Optional(Some(v)) => write!(f, "optional.of({v})"),
             Value::Optional(None) => f.write_str("optional.none()"),
             Value::Ext(e) => write!(f, "{e}"),
+            Value::Error(e) => write!(f, "error: {e}"),
         }
     }
 }
@@ -453,33 +452,14 @@ pub(crate) fn format_double(d: f64) -> String {
     format!("{d}")
 }
 
-/// A duration as Go and CEL write it: `1h2m3.5s`, `0s`.
+/// A duration as CEL writes it: seconds, with the fraction it needs (`3600s`, `1.5s`).
 pub(crate) fn format_duration(d: SignedDuration) -> String {
-    let secs = d.as_secs_f64();
-    if secs == 0.0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    if d.is_negative() {
-        out.push('-');
-    }
-    let total_nanos = d.as_nanos().unsigned_abs();
-    let hours = total_nanos / 3_600_000_000_000;
-    let minutes = (total_nanos / 60_000_000_000) % 60;
-    let nanos = total_nanos % 60_000_000_000;
-    if hours > 0 {
-        out.push_str(&format!("{hours}h"));
-    }
-    if hours > 0 || minutes > 0 {
-        out.push_str(&format!("{minutes}m"));
-    }
-    let whole = nanos / 1_000_000_000;
-    let frac = nanos % 1_000_000_000;
+    let nanos = d.as_nanos();
+    let (sign, abs) = if nanos < 0 { ("-", nanos.unsigned_abs()) } else { ("", nanos.unsigned_abs()) };
+    let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
     if frac == 0 {
-        out.push_str(&format!("{whole}s"));
+        format!("{sign}{secs}s")
     } else {
-        let f = format!("{frac:09}");
-        out.push_str(&format!("{whole}.{}s", f.trim_end_matches('0')));
+        format!("{sign}{secs}.{}s", format!("{frac:09}").trim_end_matches('0'))
     }
-    out
 }

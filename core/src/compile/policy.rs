@@ -199,26 +199,24 @@ fn compile_rule(
         ("plugin", spec.plugin.is_some()),
         ("kubernetes", spec.kubernetes.is_some()),
     ];
-    let check: Option<Box<dyn Check>> = match given
-        .iter()
-        .filter(|(_, g)| *g)
-        .map(|(k, _)| *k)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["assert"] => spec.assert.as_ref().and_then(|schema| {
-            AssertCheck::new(schema).map_err(|e| errs.push(("/assert".into(), e, None))).ok().map(|c| Box::new(c) as _)
-        }),
-        ["cel"] => cel_check.map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _),
-        ["kubernetes"] => spec.kubernetes.map(|what| Box::new(KubernetesSchemaCheck { what }) as _),
-        [_plugin] => spec.plugin.as_deref().and_then(|name| {
-            PluginCheck::new(name, plugins, policy.spec.params.as_ref(), spec.params.as_ref())
-                .map_err(|(field, msg, help)| errs.push((field, msg, help)))
-                .ok()
-                .map(|c| Box::new(c) as _)
-        }),
-        [] => {
-            errs.push((
+    let check: Option<Box<dyn Check>> =
+        match given.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect::<Vec<_>>().as_slice() {
+            ["assert"] => spec.assert.as_ref().and_then(|schema| {
+                AssertCheck::new(schema)
+                    .map_err(|e| errs.push(("/assert".into(), e, None)))
+                    .ok()
+                    .map(|c| Box::new(c) as _)
+            }),
+            ["cel"] => cel_check.map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _),
+            ["kubernetes"] => spec.kubernetes.map(|what| Box::new(KubernetesSchemaCheck { what }) as _),
+            [_plugin] => spec.plugin.as_deref().and_then(|name| {
+                PluginCheck::new(name, plugins, policy.spec.params.as_ref(), spec.params.as_ref())
+                    .map_err(|(field, msg, help)| errs.push((field, msg, help)))
+                    .ok()
+                    .map(|c| Box::new(c) as _)
+            }),
+            [] => {
+                errs.push((
                 String::new(),
                 format!("rule `{}` has no check", spec.id),
                 Some(
@@ -226,17 +224,17 @@ fn compile_rule(
                         .into(),
                 ),
             ));
-            None
-        }
-        [first, second, ..] => {
-            errs.push((
-                format!("/{second}"),
-                format!("rule `{}` has both `{first}` and `{second}`", spec.id),
-                Some("a rule has exactly one check; split it into two rules".into()),
-            ));
-            None
-        }
-    };
+                None
+            }
+            [first, second, ..] => {
+                errs.push((
+                    format!("/{second}"),
+                    format!("rule `{}` has both `{first}` and `{second}`", spec.id),
+                    Some("a rule has exactly one check; split it into two rules".into()),
+                ));
+                None
+            }
+        };
     match check {
         Some(check) if errs.is_empty() => Ok(Rule {
             id: spec.id.clone(),

@@ -236,7 +236,10 @@ impl Version {
     }
 
     /// The built-in kinds for which `matches(group, version, kind)` holds, with their schemas.
-    pub(crate) fn kinds_where(&'static self, matches: impl Fn(&str, &str, &str) -> bool) -> Vec<(&'static str, &'static Value)> {
+    pub(crate) fn kinds_where(
+        &'static self,
+        matches: impl Fn(&str, &str, &str) -> bool,
+    ) -> Vec<(&'static str, &'static Value)> {
         self.kinds
             .iter()
             .filter(|((api_version, kind), _)| {
