@@ -6,6 +6,10 @@ pub const BUNDLE: &str = include_str!("../data/bundle.yaml");
 /// A realistic production Deployment: an init container and three containers, about 3 KB.
 pub const DEPLOYMENT: &str = include_str!("../data/deployment.yaml");
 
+/// The restricted Pod Security checks in Rego, in the style of the Gatekeeper library's
+/// pod-security-policy templates, for the regorus comparison.
+pub const POD_SECURITY_REGO: &str = include_str!("../data/pod_security.rego");
+
 /// An Ingress serving `hosts` hosts, every one of them listed in its TLS section, as YAML.
 pub fn ingress(hosts: usize) -> String {
     let mut text = String::from(

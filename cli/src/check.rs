@@ -42,6 +42,10 @@ pub struct CheckArgs {
     /// AdmissionRequest is judged for its own).
     #[arg(long, value_enum, default_value_t = OperationArg::Create)]
     operation: OperationArg,
+    /// The namespace manifests without `metadata.namespace` are applied into, as
+    /// `kubectl apply -n` (default: `default`).
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    namespace: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -95,6 +99,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }),
         Err(e) => return usage(&e),
     };
+    if let Some(ns) = &args.namespace {
+        ctx = ctx.namespace(ns);
+    }
     for set in &args.sets {
         match parse_set(set) {
             Ok((policy, param, value)) => {

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::bundle::Bundle;
 use crate::compile::check::{CheckInput, PluginCall};
+use crate::compile::expr::ITEM;
 use crate::compile::policy::{Policy, Rule};
 use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::exception::{Exception, Target};
@@ -17,6 +18,7 @@ use crate::k8s::{self, split_api_version};
 use crate::model::ResourceRef;
 use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
 use crate::plugin::{self, PluginHost, PluginInfo, Plugins};
+use crate::pointer::PathPattern;
 use crate::report::{Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport};
 use crate::resource::Resource;
 use crate::select::Subject;
@@ -58,6 +60,10 @@ pub struct Context {
     /// The requesting user (`request.userInfo`), when known.
     #[serde(default)]
     pub user_info: Value,
+    /// The namespace objects that do not name one are applied into, as `kubectl apply -n`
+    /// would; `default` when not given. Cluster-scoped kinds are in no namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
 }
 
 fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
@@ -74,7 +80,14 @@ impl Context {
             namespaces: BTreeMap::new(),
             params: BTreeMap::new(),
             user_info: Value::Null,
+            namespace: None,
         }
+    }
+
+    /// Sets the namespace objects without `metadata.namespace` are applied into.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
     }
 
     /// A context at an instant given as text: RFC 3339 (`2026-12-31T18:00:00Z`) or a date
@@ -637,22 +650,43 @@ impl Engine {
         (namespaces, crds): (&BTreeMap<String, BTreeMap<String, String>>, &k8s::schema::Crds),
         out: &mut Vec<(Finding, bool)>,
     ) -> Vec<String> {
-        let id = r.identity();
+        let mut id = r.identity();
         let (group, version) = split_api_version(&id.api_version);
+        // A namespaced object that names no namespace is in the one it is applied into.
+        if id.namespace.is_empty() && k8s::namespaced(group, &id.kind, crds) {
+            id.namespace = ctx.namespace.clone().unwrap_or_else(|| "default".into());
+        }
+        let (group, version) = (group.to_owned(), version.to_owned());
+        let (group, version) = (group.as_str(), version.as_str());
         let template_path = k8s::controller(group, &id.kind).map(|c| c.template);
         let candidates = self.candidates(group, version, &id.kind, template_path.is_some());
         let mut applied = Vec::new();
         if candidates.is_empty() {
             return applied;
         }
-        let template = template_path.and_then(|path| pod_view(r, path).map(|v| (v, path)));
         // A Namespace is selected by its own labels, every other object by its namespace's.
         let own_namespace = if id.kind == "Namespace" && group.is_empty() { &id.name } else { &id.namespace };
         let ns_labels = namespaces.get(own_namespace);
 
-        let direct = View { value: &r.value, old: r.old.as_ref(), prefix: "", via: Via::Direct };
-        let template_view =
-            template.as_ref().map(|(v, prefix)| View { value: v, old: None, prefix, via: Via::Template });
+        let direct = View {
+            value: &r.value,
+            old: r.old.as_ref(),
+            prefix: "",
+            via: Via::Direct,
+            pod_spec: k8s::pod_spec(&id.api_version, &id.kind),
+            pod: Default::default(),
+        };
+        let template_view = template_path.and_then(|path| {
+            let template = r.value.pointer(path).filter(|t| t.is_object())?;
+            Some(View {
+                value: template,
+                old: None,
+                prefix: path,
+                via: Via::Template,
+                pod_spec: Some("/spec".into()),
+                pod: Default::default(),
+            })
+        });
         for view in std::iter::once(&direct).chain(template_view.as_ref()) {
             let policies: Vec<&Policy> = candidates
                 .iter()
@@ -707,8 +741,7 @@ fn namespace_labels(resources: &[Resource], ctx: &Context) -> BTreeMap<String, B
 }
 
 /// The pod a controller will create, as a `Pod` object, so Pod policies read it unchanged.
-fn pod_view(r: &Resource, template_path: &str) -> Option<Value> {
-    let template = r.value.pointer(template_path)?.as_object()?;
+fn pod_view(r: &Resource, template: &Value) -> Value {
     let mut metadata = template.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
     for key in ["name", "namespace"] {
         if let Some(v) = r.value.pointer(&format!("/metadata/{key}")) {
@@ -720,16 +753,70 @@ fn pod_view(r: &Resource, template_path: &str) -> Option<Value> {
     pod.insert("kind".into(), Value::String("Pod".into()));
     pod.insert("metadata".into(), Value::Object(metadata));
     pod.insert("spec".into(), template.get("spec").cloned().unwrap_or_else(|| json!({})));
-    Some(Value::Object(pod))
+    Value::Object(pod)
 }
 
 /// What policies see of a resource: the object itself, or the pod of a controller's template.
 struct View<'a> {
+    /// What `forEach` paths walk and selectors read: the object, or the controller's pod
+    /// template (whose `metadata` and `spec` are where a Pod has them).
     value: &'a Value,
     old: Option<&'a Value>,
     /// Where the view sits in the real object (`/spec/template` for a Deployment's pod).
     prefix: &'a str,
     via: Via,
+    /// Where the pod spec is in `value`, when there is one.
+    pod_spec: Option<String>,
+    /// The template's pod as a JSON `Pod`, made only for a check that needs it whole (CEL reads
+    /// the template where it is).
+    pod: std::cell::OnceCell<Value>,
+}
+
+impl<'a> View<'a> {
+    /// The object the view shows, as JSON.
+    fn whole(&self, owner: &Resource) -> &Value {
+        match self.via {
+            Via::Direct => self.value,
+            Via::Template => self.pod.get_or_init(|| pod_view(owner, self.value)),
+        }
+    }
+
+    /// The object as CEL sees it: for a template, a `Pod` made of references into it.
+    fn object(&self, owner: &'a Resource) -> crate::cel::Value<'a> {
+        use crate::cel::value::{Map as CelMap, Str};
+        use crate::cel::Value as V;
+        if self.via == Via::Direct {
+            return V::json(self.value);
+        }
+        let text = |s: &'static str| V::Str(Str::Borrowed(s));
+        let mut metadata: Vec<(V<'a>, V<'a>)> = self
+            .value
+            .get("metadata")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| *k != "name" && *k != "namespace")
+                    .map(|(k, v)| (V::Str(Str::Borrowed(k)), V::json(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for key in ["name", "namespace"] {
+            let own = owner
+                .value
+                .pointer(&format!("/metadata/{key}"))
+                .or_else(|| self.value.pointer(&format!("/metadata/{key}")));
+            if let Some(v) = own {
+                metadata.push((text(key), V::json(v)));
+            }
+        }
+        let spec = self.value.get("spec").map_or_else(|| V::Map(CelMap::Owned(Default::default())), V::json);
+        V::Map(CelMap::Owned(std::rc::Rc::new(vec![
+            (text("apiVersion"), text("v1")),
+            (text("kind"), text("Pod")),
+            (text("metadata"), V::Map(CelMap::Owned(std::rc::Rc::new(metadata)))),
+            (text("spec"), spec),
+        ])))
+    }
 }
 
 /// The policies that apply to one view of one resource.
@@ -746,28 +833,27 @@ struct Evaluation<'a> {
 }
 
 impl<'a> Evaluation<'a> {
-    /// What a policy's expressions see of one checked value, borrowed from the view: `object`,
-    /// `oldObject`, `request`, `params`, `namespaceObject` and, for a `forEach` rule, `item`.
+    /// What a policy's expressions see of the view, borrowed from it: `object`, `oldObject`,
+    /// `request`, `params` and `namespaceObject`; `item` is set for each `forEach` item.
     fn activation<'v>(
         &self,
         policy: &'v Policy,
         (request, namespace): (&'v Value, &'v Value),
         params: Option<&'v Value>,
-        item: Option<&'v Value>,
     ) -> crate::cel::Activation<'v>
     where
         'a: 'v,
     {
         use crate::cel::Value as V;
         let roots = vec![
-            V::json(self.view.value),
+            self.view.object(self.resource),
             self.view.old.map_or(V::Null, V::json),
             V::json(request),
             V::json(params.unwrap_or(&EMPTY_PARAMS)),
             V::json(namespace),
-            item.map_or(V::Null, V::json),
+            V::Null,
         ];
-        crate::cel::Activation::new(roots, &policy.variables)
+        crate::cel::Activation::new(roots, &policy.variables, &policy.item_variables)
     }
 
     /// `request` and `namespaceObject` as Kubernetes' admission CEL shapes them.
@@ -787,48 +873,67 @@ impl<'a> Evaluation<'a> {
     }
 
     /// The policy's params with the run's overrides merged over them; `None` when empty.
-    fn params(&self, policy: &Policy) -> Option<Value> {
-        let mut params = policy.params.clone();
-        if let (Some(Value::Object(over)), Value::Object(base)) = (self.ctx.params.get(&policy.name), &mut params) {
-            for (k, v) in over {
-                base.insert(k.clone(), v.clone());
+    fn params<'p>(&self, policy: &'p Policy) -> Option<std::borrow::Cow<'p, Value>> {
+        let params = match (self.ctx.params.get(&policy.name), &policy.params) {
+            (Some(Value::Object(over)), Value::Object(base)) => {
+                let mut merged = base.clone();
+                merged.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+                std::borrow::Cow::Owned(Value::Object(merged))
             }
-        }
+            _ => std::borrow::Cow::Borrowed(&policy.params),
+        };
         params.as_object().is_some_and(|m| !m.is_empty()).then_some(params)
     }
 
     fn run(&self, policies: &[&Policy], out: &mut Vec<(Finding, bool)>) {
-        let params: Vec<Option<Value>> = policies.iter().map(|p| self.params(p)).collect();
         let needs_cel = policies.iter().any(|p| p.rules.iter().any(|r| r.uses_cel));
         let bindings = needs_cel.then(|| self.bindings());
-        let mut targets = Vec::new();
-        for (policy, params) in policies.iter().zip(&params) {
-            // One activation per checked value, shared by the policy's rules, so that each
-            // named variable is computed at most once per value.
-            let mut activations: Vec<(String, crate::cel::Activation<'_>)> = Vec::new();
-            for rule in &policy.rules {
-                targets.clear();
-                match &rule.for_each {
-                    None => targets.push((String::new(), self.view.value)),
-                    Some(paths) => paths.iter().for_each(|p| p.visit(self.view.value, &mut targets)),
+        // Each set of forEach paths is walked once per view, for every rule that uses it.
+        let mut walked: Vec<(Option<&[PathPattern]>, Vec<(String, &Value)>)> = Vec::new();
+        for policy in policies {
+            let params = self.params(policy);
+            let base = match &bindings {
+                Some((request, namespace)) if policy.rules.iter().any(|r| r.uses_cel) => {
+                    Some(self.activation(policy, (request, namespace), params.as_deref()))
                 }
-                for (at, item) in &targets {
-                    let act = match &bindings {
-                        Some((request, namespace)) if rule.uses_cel => {
-                            let i = match activations.iter().position(|(p, _)| p == at) {
+                _ => None,
+            };
+            // One activation per item, shared by the policy's rules, so that each named
+            // variable is computed at most once per item (and once per view when it does not
+            // read `item`).
+            let mut per_item: Vec<(*const Value, crate::cel::Activation<'_>)> = Vec::new();
+            for rule in &policy.rules {
+                let paths = rule.for_each.as_deref();
+                let at = match walked.iter().position(|(p, _)| *p == paths) {
+                    Some(i) => i,
+                    None => {
+                        let mut targets = Vec::new();
+                        match paths {
+                            None => targets.push((String::new(), self.view.value)),
+                            Some(paths) => paths.iter().for_each(|p| p.visit(self.view.value, &mut targets)),
+                        }
+                        walked.push((paths, targets));
+                        walked.len() - 1
+                    }
+                };
+                let Some((_, targets)) = walked.get(at) else { continue };
+                for (path, item) in targets {
+                    let act = match (&base, rule.uses_cel, paths) {
+                        (Some(base), true, None) => Some(base),
+                        (Some(base), true, Some(_)) => {
+                            let key: *const Value = *item;
+                            let i = match per_item.iter().position(|(k, _)| *k == key) {
                                 Some(i) => i,
                                 None => {
-                                    let own_item = rule.for_each.is_some().then_some(*item);
-                                    let act = self.activation(policy, (request, namespace), params.as_ref(), own_item);
-                                    activations.push((at.clone(), act));
-                                    activations.len() - 1
+                                    per_item.push((key, base.with(ITEM, crate::cel::Value::json(item))));
+                                    per_item.len() - 1
                                 }
                             };
-                            activations.get(i).map(|(_, a)| a)
+                            per_item.get(i).map(|(_, a)| a)
                         }
                         _ => None,
                     };
-                    self.apply(policy, rule, (at, item), act, params.as_ref(), out);
+                    self.apply(policy, rule, (path, item), act, params.as_deref(), out);
                 }
             }
         }
@@ -858,7 +963,7 @@ impl<'a> Evaluation<'a> {
         let item_json;
         let call = if rule.check.plugin().is_some() {
             let resource = if at.is_empty() {
-                self.json.get_or_init(|| self.view.value.to_string()).as_str()
+                self.json.get_or_init(|| self.view.whole(self.resource).to_string()).as_str()
             } else {
                 item_json = item.to_string();
                 item_json.as_str()
@@ -873,8 +978,8 @@ impl<'a> Evaluation<'a> {
         } else {
             None
         };
-        let violations =
-            rule.check.check(&CheckInput { value: item, scope, call: call.as_ref(), params, crds: self.crds });
+        let value = if at.is_empty() && rule.check.reads_value() { self.view.whole(self.resource) } else { item };
+        let violations = rule.check.check(&CheckInput { value, scope, call: call.as_ref(), params, crds: self.crds });
         match violations {
             Err(e) => self.error(policy, rule, at, e, out),
             Ok(vs) => {
@@ -956,7 +1061,7 @@ impl<'a> Evaluation<'a> {
             help: rule.help.clone(),
             resource: self.id.clone(),
             source: self.resource.source_of(&full),
-            container: container_at(self.view.value, path),
+            container: container_at(self.view.value, self.view.pod_spec.as_deref(), path),
             path: full,
             error,
             waived_by: None,
@@ -966,10 +1071,9 @@ impl<'a> Evaluation<'a> {
 
 /// The name of the container a path goes through, if any: in a pod (`/spec/containers/0/...`)
 /// or in a workload's pod template (`/spec/template/spec/initContainers/1/...`).
-fn container_at(value: &Value, path: &str) -> Option<String> {
-    let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default();
-    let spec = k8s::pod_spec(text("apiVersion"), text("kind"))?;
-    let rest = path.strip_prefix(spec.as_str())?.strip_prefix('/')?;
+fn container_at(value: &Value, spec: Option<&str>, path: &str) -> Option<String> {
+    let spec = spec?;
+    let rest = path.strip_prefix(spec)?.strip_prefix('/')?;
     let mut segments = rest.split('/');
     let list = segments.next().filter(|l| k8s::CONTAINER_LISTS.contains(l))?;
     let index = segments.next()?;

@@ -274,8 +274,11 @@ impl GoldenPath {
     /// The outputs for these inputs.
     fn instantiate(&self, inputs: &Value, id: &str) -> Result<Vec<Value>, Error> {
         let path = json!({ "name": self.name, "version": self.version.to_string() });
-        let scope =
-            crate::cel::Activation::new(vec![crate::cel::Value::json(inputs), crate::cel::Value::json(&path)], &[]);
+        let scope = crate::cel::Activation::new(
+            vec![crate::cel::Value::json(inputs), crate::cel::Value::json(&path)],
+            &[],
+            &[],
+        );
         let mut manifests = Vec::new();
         for (i, item) in self.outputs.iter().enumerate() {
             template::render_item(item, &format!("/spec/outputs/{i}"), &scope, &mut manifests).map_err(|(at, m)| {

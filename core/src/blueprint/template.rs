@@ -251,7 +251,7 @@ pub(crate) fn render_item<'a>(
     for element in list.iter() {
         let mut roots = scope.roots.clone();
         roots.push(element);
-        let inner = Activation::new(roots, &[]);
+        let inner = Activation::new(roots, &[], &[]);
         if let Some(v) = render(&it.node, at, &inner)? {
             out.push(v);
         }

@@ -50,6 +50,8 @@ pub(crate) enum Ir {
     Ne(Box<Ir>, Box<Ir>),
     Cmp(Box<Ir>, Box<Ir>, Cmp),
     In(Box<Ir>, Box<Ir>),
+    /// `x in [literals]`: compared with the literals where they are, no list is built.
+    InConsts(Box<Ir>, Box<[Const]>),
     Call(&'static Func, Box<[Ir]>, Option<Arc<Regex>>),
     List(Box<[Ir]>, Box<[usize]>),
     Map(Box<[(Ir, Ir, bool)]>),
@@ -67,6 +69,35 @@ pub(crate) enum Ir {
     },
     /// `accu[key] = value` inside `transformMap`, in place.
     Insert(usize, Box<Ir>, Box<Ir>),
+}
+
+impl Ir {
+    /// Whether `f` holds for this node or any node inside it.
+    pub(crate) fn any(&self, f: &dyn Fn(&Ir) -> bool) -> bool {
+        if f(self) {
+            return true;
+        }
+        match self {
+            Ir::Const(_) | Ir::Root(_) | Ir::Local(_) | Ir::Var(_) => false,
+            Ir::Select(a, _) | Ir::Has(a, _) | Ir::OptSelect(a, _) | Ir::Not(a) | Ir::NotStrictlyFalse(a) => a.any(f),
+            Ir::Index(a, b)
+            | Ir::OptIndex(a, b)
+            | Ir::And(a, b)
+            | Ir::Or(a, b)
+            | Ir::Eq(a, b)
+            | Ir::Ne(a, b)
+            | Ir::Cmp(a, b, _)
+            | Ir::In(a, b)
+            | Ir::Bind(_, a, b)
+            | Ir::Insert(_, a, b) => a.any(f) || b.any(f),
+            Ir::InConsts(a, _) => a.any(f),
+            Ir::Cond(a, b, c) => a.any(f) || b.any(f) || c.any(f),
+            Ir::Call(_, args, _) | Ir::List(args, _) | Ir::Append(_, args) => args.iter().any(|a| a.any(f)),
+            Ir::Map(entries) => entries.iter().any(|(k, v, _)| k.any(f) || v.any(f)),
+            Ir::Comprehension(c) => [&c.range, &c.init, &c.cond, &c.step, &c.result].iter().any(|x| x.any(f)),
+            Ir::OptMap { optional, body, .. } => optional.any(f) || body.any(f),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -472,6 +503,17 @@ impl<'d> Compiler<'d> {
         // A list is scanned; a map is a lookup; a `dyn` one is charged at run time.
         let scan = if matches!(tb.ty, Ty::List(_)) { tb.size } else { 1 };
         let cost = 1 + ta.cost.saturating_add(tb.cost).saturating_add(scan);
+        if let Ir::List(items, optional) = b {
+            if optional.is_empty() && items.iter().all(|i| matches!(i, Ir::Const(_))) {
+                let consts: Vec<Const> = items
+                    .into_vec()
+                    .into_iter()
+                    .filter_map(|i| if let Ir::Const(c) = i { Some(c) } else { None })
+                    .collect();
+                return Some((Ir::InConsts(Box::new(a), consts.into()), Typed::new(Ty::Bool, cost)));
+            }
+            return Some((Ir::In(Box::new(a), Box::new(Ir::List(items, optional))), Typed::new(Ty::Bool, cost)));
+        }
         Some((Ir::In(Box::new(a), Box::new(b)), Typed::new(Ty::Bool, cost)))
     }
 

@@ -50,18 +50,7 @@ impl<'a> Eval<'a, '_> {
 
     pub(crate) fn eval(&mut self, ir: &'a Ir) -> R<'a> {
         match ir {
-            Ir::Const(c) => Ok(match c {
-                Const::Null => Value::Null,
-                Const::Bool(b) => Value::Bool(*b),
-                Const::Int(i) => Value::Int(*i),
-                Const::Uint(u) => Value::Uint(*u),
-                Const::Double(d) => Value::Double(*d),
-                Const::Str(s) => borrowed(s),
-                Const::Bytes(b) => Value::Bytes(Rc::from(&b[..])),
-                Const::Type(k) => Value::Type(*k),
-                Const::EmptyList => Value::list(Vec::new()),
-                Const::EmptyMap => Value::Map(Map::Owned(Rc::new(Vec::new()))),
-            }),
+            Ir::Const(c) => Ok(constant(c)),
             Ir::Insert(slot, key, value) => {
                 let mut accu =
                     std::mem::replace(self.locals.get_mut(*slot).ok_or_else(|| Error::new("bad slot"))?, Value::Null);
@@ -196,6 +185,11 @@ impl<'a> Eval<'a, '_> {
                     Cmp::Gt => o.is_gt(),
                     Cmp::Ge => o.is_ge(),
                 }))
+            }
+            Ir::InConsts(a, consts) => {
+                let x = self.eval(a)?;
+                self.charge(1 + consts.len() as u64)?;
+                Ok(Value::Bool(consts.iter().any(|c| constant(c).equals(&x))))
             }
             Ir::In(a, b) => {
                 let (x, c) = (self.eval(a)?, self.eval(b)?);
@@ -382,6 +376,22 @@ impl<'a> Eval<'a, '_> {
             (Ok(Value::Bool(_)), Ok(Value::Bool(_))) => Ok(Value::Bool(!or)),
             (Ok(p), Ok(q)) => Err(no_overload(if or { "_||_" } else { "_&&_" }, &[p, q])),
         }
+    }
+}
+
+/// A literal's value, borrowing its text from the program.
+fn constant(c: &Const) -> Value<'_> {
+    match c {
+        Const::Null => Value::Null,
+        Const::Bool(b) => Value::Bool(*b),
+        Const::Int(i) => Value::Int(*i),
+        Const::Uint(u) => Value::Uint(*u),
+        Const::Double(d) => Value::Double(*d),
+        Const::Str(s) => borrowed(s),
+        Const::Bytes(b) => Value::Bytes(Rc::from(&b[..])),
+        Const::Type(k) => Value::Type(*k),
+        Const::EmptyList => Value::list(Vec::new()),
+        Const::EmptyMap => Value::Map(Map::Owned(Rc::new(Vec::new()))),
     }
 }
 

@@ -240,21 +240,47 @@ pub(crate) fn compile(source: &str, decls: &Decls<'_>, want: Want) -> Result<Pro
     parse(source)?.compile(decls, want)
 }
 
+/// The named variables' values, each computed when first read and then kept.
+type Cache<'a> = RefCell<Vec<Option<Result<Value<'a>, Error>>>>;
+
 /// The values an evaluation sees: the environment's variables by slot, and the named
-/// variables, each computed when first read and then kept.
+/// variables. Activations made with [`Activation::with`] share the values of the named variables
+/// that do not read the slot they change (a policy's variables that do not read `item` are
+/// computed once for all its `forEach` items).
 pub(crate) struct Activation<'a> {
     pub roots: Vec<Value<'a>>,
     variables: &'a [Program],
-    cache: RefCell<Vec<Option<Result<Value<'a>, Error>>>>,
+    /// Which variables depend on the slot [`Activation::with`] changes.
+    dependent: &'a [bool],
+    shared: std::rc::Rc<Cache<'a>>,
+    own: Cache<'a>,
 }
 
 impl<'a> Activation<'a> {
-    pub(crate) fn new(roots: Vec<Value<'a>>, variables: &'a [Program]) -> Self {
-        Activation { roots, variables, cache: RefCell::new(vec![None; variables.len()]) }
+    pub(crate) fn new(roots: Vec<Value<'a>>, variables: &'a [Program], dependent: &'a [bool]) -> Self {
+        let empty = || RefCell::new(vec![None; variables.len()]);
+        Activation { roots, variables, dependent, shared: std::rc::Rc::new(empty()), own: empty() }
+    }
+
+    /// The same activation with `slot` set to `value`, sharing the variables that do not
+    /// depend on it.
+    pub(crate) fn with(&self, slot: usize, value: Value<'a>) -> Self {
+        let mut roots = self.roots.clone();
+        if let Some(r) = roots.get_mut(slot) {
+            *r = value;
+        }
+        Activation {
+            roots,
+            variables: self.variables,
+            dependent: self.dependent,
+            shared: self.shared.clone(),
+            own: RefCell::new(vec![None; self.variables.len()]),
+        }
     }
 
     fn variable(&self, i: usize, outer: &mut eval::Eval<'a, '_>) -> Result<Value<'a>, Error> {
-        if let Some(Some(done)) = self.cache.borrow().get(i) {
+        let cache = if self.dependent.get(i).copied().unwrap_or(true) { &self.own } else { &*self.shared };
+        if let Some(Some(done)) = cache.borrow().get(i) {
             return done.clone();
         }
         let Some(program) = self.variables.get(i) else {
@@ -269,7 +295,7 @@ impl<'a> Activation<'a> {
                 return out;
             }
         }
-        if let Some(slot) = self.cache.borrow_mut().get_mut(i) {
+        if let Some(slot) = cache.borrow_mut().get_mut(i) {
             *slot = Some(out.clone());
         }
         out
@@ -277,6 +303,16 @@ impl<'a> Activation<'a> {
 }
 
 impl Program {
+    /// Whether the program reads the environment's variable in `slot`, or one of the named
+    /// variables for which `reads_variable` holds.
+    pub(crate) fn reads(&self, slot: usize, reads_variable: &dyn Fn(usize) -> bool) -> bool {
+        self.ir.any(&|ir| match ir {
+            compile::Ir::Root(s) => *s == slot,
+            compile::Ir::Var(v) => reads_variable(*v),
+            _ => false,
+        })
+    }
+
     /// Evaluates over `act`, within the runtime budget.
     pub(crate) fn eval<'a>(&'a self, act: &Activation<'a>) -> Result<Value<'a>, Error> {
         self.eval_counted(act).0

@@ -12,7 +12,7 @@ use super::*;
 
 fn eval_text(source: &str) -> Result<String, String> {
     let program = compile(source, &Decls { roots: &[], variables: None }, Want::Any).map_err(|(m, _)| m)?;
-    let act = Activation::new(Vec::new(), &[]);
+    let act = Activation::new(Vec::new(), &[], &[]);
     program.eval(&act).map(|v| v.to_string()).map_err(|e| e.message)
 }
 
@@ -99,7 +99,7 @@ fn corpus() {
             }),
             Ok(_) if case.get("compileError").is_some() => Err("compiled".into()),
             Ok(program) => {
-                let act = Activation::new(bindings.iter().map(|(_, v)| v.clone()).collect(), &[]);
+                let act = Activation::new(bindings.iter().map(|(_, v)| v.clone()).collect(), &[], &[]);
                 match (program.eval(&act), case.get("value")) {
                     (Err(_), None) => Ok(true),
                     (Err(e), Some(_)) => Err(format!("eval: {}", e.message)),
@@ -199,7 +199,7 @@ fn the_budget_stops_what_would_hang_or_exhaust_memory() {
     });
     let run = |source: &str| {
         let program = compile(source, &decls, Want::Any).unwrap_or_else(|e| panic!("{source}: {e:?}"));
-        let act = Activation::new(vec![Value::json(&data)], &[]);
+        let act = Activation::new(vec![Value::json(&data)], &[], &[]);
         let (out, cost) = program.eval_counted(&act);
         (out.map(|v| v.to_string()), cost)
     };

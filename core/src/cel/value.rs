@@ -193,6 +193,7 @@ impl<'a> Value<'a> {
     /// of different types are unequal.
     pub(crate) fn equals(&self, other: &Value<'a>) -> bool {
         use Value as V;
+
         match (self, other) {
             (V::Null, V::Null) => true,
             (V::Bool(a), V::Bool(b)) => a == b,
@@ -354,7 +355,7 @@ impl<'a> Map<'a> {
     /// The value at `key`; keys compare as CEL values do (`1 == 1u`).
     pub(crate) fn get(&self, key: &Value<'a>) -> Option<Value<'a>> {
         match self {
-            Map::Json(m) => key.as_str().and_then(|k| m.get(k)).map(Value::json),
+            Map::Json(_) => key.as_str().and_then(|k| self.field(k)),
             Map::Owned(v) => v.iter().find(|(k, _)| k.equals(key)).map(|(_, v)| v.clone()),
         }
     }
@@ -363,6 +364,8 @@ impl<'a> Map<'a> {
     #[inline]
     pub(crate) fn field(&self, key: &str) -> Option<Value<'a>> {
         match self {
+            // Most objects of a manifest have a few keys: comparing them is cheaper than hashing.
+            Map::Json(m) if m.len() <= 8 => m.iter().find(|(k, _)| same_key(k, key)).map(|(_, v)| Value::json(v)),
             Map::Json(m) => m.get(key).map(Value::json),
             Map::Owned(v) => v.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone()),
         }
@@ -374,6 +377,13 @@ impl<'a> Map<'a> {
             Map::Owned(v) => Box::new(v.iter().cloned()),
         }
     }
+}
+
+/// String equality for a map's keys, which are short: compared in place rather than through a
+/// call to `memcmp`.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 impl fmt::Display for Value<'_> {

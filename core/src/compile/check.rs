@@ -64,6 +64,11 @@ pub(crate) trait Check: Send + Sync + fmt::Debug {
     /// The violations of `input`, or why the check could not be evaluated.
     fn check<'v>(&'v self, input: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError>;
 
+    /// Whether the check reads the value as JSON (a CEL check reads the activation instead).
+    fn reads_value(&self) -> bool {
+        true
+    }
+
     /// The plugin check this is, if it is one (it then needs a [`PluginCall`]).
     fn plugin(&self) -> Option<&PluginCheck> {
         None
@@ -114,6 +119,10 @@ pub(crate) struct CelCheck {
 }
 
 impl Check for CelCheck {
+    fn reads_value(&self) -> bool {
+        false
+    }
+
     fn check<'v>(&'v self, input: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError> {
         let Some(scope) = input.scope else {
             return Err(FindingError::new(ErrorKind::Cel, "no CEL bindings were prepared for this rule"));

@@ -10,6 +10,9 @@ pub(crate) type Expr = Program;
 /// a `forEach` (and to variables, which such rules may read).
 pub(crate) const POLICY_VARIABLES: [&str; 6] = ["object", "oldObject", "request", "params", "namespaceObject", "item"];
 
+/// The slot of `item` in [`POLICY_VARIABLES`].
+pub(crate) const ITEM: usize = 5;
+
 /// The typed variables: `object` and `oldObject` of type `object`, `item` of type `item` (or
 /// hidden when `None`).
 pub(crate) fn roots(object: &Ty, item: Option<&Ty>) -> Vec<(&'static str, Ty)> {

@@ -26,6 +26,8 @@ pub(crate) struct Policy {
     pub params: Value,
     /// The named variables (`variables.x`), in order; each sees the ones before it.
     pub variables: Vec<Expr>,
+    /// Which of them read `item` (the others are computed once for all of a rule's items).
+    pub item_variables: Vec<bool>,
     pub rules: Vec<Rule>,
     /// The kinds as written in `match.kinds`, for listings.
     pub kinds: Vec<String>,
@@ -124,7 +126,13 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
     if !diags.is_empty() {
         return Err(diags);
     }
+    let mut item_variables: Vec<bool> = Vec::with_capacity(variables.len());
+    for v in &variables {
+        let reads = v.reads(expr::ITEM, &|j| item_variables.get(j).copied().unwrap_or(true));
+        item_variables.push(reads);
+    }
     Ok(Policy {
+        item_variables,
         name: doc.metadata.name.clone(),
         version: doc.metadata.version.clone().unwrap_or_else(|| semver::Version::new(0, 0, 0)),
         description: doc.spec.description.clone(),

@@ -508,6 +508,8 @@ fn same(a: &Value, b: &Value) -> bool {
 #[derive(Clone, Default)]
 pub(crate) struct Crds {
     kinds: BTreeMap<(String, String), std::sync::Arc<CrdSchema>>,
+    /// Whether each `(group, kind)` is namespaced, as its definition's `spec.scope` says.
+    scopes: BTreeMap<(String, String), bool>,
 }
 
 struct CrdSchema {
@@ -532,6 +534,7 @@ impl Crds {
     pub(crate) fn add(&mut self, crd: &Value) {
         let text = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or_default();
         let (group, kind) = (text("/spec/group"), text("/spec/names/kind"));
+        self.scopes.insert((group.to_owned(), kind.to_owned()), text("/spec/scope") != "Cluster");
         for version in crd.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
             let name = version.get("name").and_then(Value::as_str).unwrap_or_default();
             let schema = version.pointer("/schema/openAPIV3Schema").map(|s| structural(s, true));
@@ -544,6 +547,11 @@ impl Crds {
                 self.kinds.insert((api_version, kind.to_owned()), std::sync::Arc::new(c));
             }
         }
+    }
+
+    /// Whether the custom resources of `group`/`kind` are namespaced, when a definition says.
+    pub(crate) fn scope(&self, group: &str, kind: &str) -> Option<bool> {
+        self.scopes.get(&(group.to_owned(), kind.to_owned())).copied()
     }
 
     /// Whether a schema for `api_version`/`kind` is known.

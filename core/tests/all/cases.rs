@@ -21,6 +21,9 @@ struct Case {
     namespaces: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     params: BTreeMap<String, Value>,
+    /// The namespace objects without one are applied into.
+    #[serde(default)]
+    namespace: Option<String>,
     bundle: String,
     resources: String,
     #[serde(default)]
@@ -69,6 +72,7 @@ fn run(path: &Path) -> Result<(), String> {
     ctx.operation = case.operation.unwrap_or_default();
     ctx.namespaces = case.namespaces;
     ctx.params = case.params;
+    ctx.namespace = case.namespace;
     let report = engine.evaluate(&resources, &ctx);
 
     let got: Vec<String> = report.findings.iter().map(line).collect();
