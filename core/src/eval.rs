@@ -819,6 +819,9 @@ impl<'a> View<'a> {
     }
 }
 
+/// The targets a rule's `forEach` paths (or none: the whole view) reach, with their pointers.
+type Walked<'v> = (Option<&'v [PathPattern]>, Vec<(String, &'v Value)>);
+
 /// The policies that apply to one view of one resource.
 struct Evaluation<'a> {
     resource: &'a Resource,
@@ -889,7 +892,7 @@ impl<'a> Evaluation<'a> {
         let needs_cel = policies.iter().any(|p| p.rules.iter().any(|r| r.uses_cel));
         let bindings = needs_cel.then(|| self.bindings());
         // Each set of forEach paths is walked once per view, for every rule that uses it.
-        let mut walked: Vec<(Option<&[PathPattern]>, Vec<(String, &Value)>)> = Vec::new();
+        let mut walked: Vec<Walked<'_>> = Vec::new();
         for policy in policies {
             let params = self.params(policy);
             let base = match &bindings {

@@ -144,47 +144,6 @@ pub(crate) fn format_memory(bytes: u64) -> String {
     bytes.to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    /// The table the plugin SDK is tested on too (`plugins/pdk`), so host and guest agree.
-    const QUANTITIES: &str = include_str!("../../../wit/testdata/quantities.json");
-    const GLOBS: &str = include_str!("../../../wit/testdata/globs.json");
-
-    #[test]
-    fn quantities_follow_the_shared_table() {
-        let cases: Vec<(String, Option<f64>)> = serde_json::from_str(QUANTITIES).unwrap();
-        assert!(cases.len() > 10);
-        for (text, want) in cases {
-            assert_eq!(quantity(&json!(text)), want, "{text}");
-        }
-        assert_eq!(quantity(&json!(2)), Some(2.0));
-        assert_eq!(format_cpu(1500), "1500m");
-        assert_eq!(format_cpu(2000), "2");
-        assert_eq!(format_memory(768 << 20), "768Mi");
-        assert_eq!(format_memory(2 << 30), "2Gi");
-    }
-
-    #[test]
-    fn globs_follow_the_shared_table() {
-        let cases: Vec<(String, String, bool)> = serde_json::from_str(GLOBS).unwrap();
-        for (pattern, text, want) in cases {
-            assert_eq!(Pattern::new(&pattern).unwrap().matches(&text), want, "{pattern} ~ {text}");
-        }
-    }
-
-    #[test]
-    fn pod_specs_follow_the_shared_table() {
-        let cases: Vec<(String, String, Option<String>)> =
-            serde_json::from_str(include_str!("../../../wit/testdata/pod-specs.json")).unwrap();
-        for (api_version, kind, want) in cases {
-            assert_eq!(pod_spec(&api_version, &kind), want, "{api_version} {kind}");
-        }
-    }
-}
-
 /// Kubernetes' cluster-scoped kinds, by group (`""` for the core group).
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "Namespace"),
@@ -236,5 +195,46 @@ pub(crate) fn namespaced(group: &str, kind: &str, crds: &schema::Crds) -> bool {
         Some(namespaced) => namespaced,
         // Kubernetes' own groups: the core group, `apps`, `batch`, ... and `*.k8s.io`.
         None => !group.contains('.') || group.ends_with(".k8s.io"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The table the plugin SDK is tested on too (`plugins/pdk`), so host and guest agree.
+    const QUANTITIES: &str = include_str!("../../../wit/testdata/quantities.json");
+    const GLOBS: &str = include_str!("../../../wit/testdata/globs.json");
+
+    #[test]
+    fn quantities_follow_the_shared_table() {
+        let cases: Vec<(String, Option<f64>)> = serde_json::from_str(QUANTITIES).unwrap();
+        assert!(cases.len() > 10);
+        for (text, want) in cases {
+            assert_eq!(quantity(&json!(text)), want, "{text}");
+        }
+        assert_eq!(quantity(&json!(2)), Some(2.0));
+        assert_eq!(format_cpu(1500), "1500m");
+        assert_eq!(format_cpu(2000), "2");
+        assert_eq!(format_memory(768 << 20), "768Mi");
+        assert_eq!(format_memory(2 << 30), "2Gi");
+    }
+
+    #[test]
+    fn globs_follow_the_shared_table() {
+        let cases: Vec<(String, String, bool)> = serde_json::from_str(GLOBS).unwrap();
+        for (pattern, text, want) in cases {
+            assert_eq!(Pattern::new(&pattern).unwrap().matches(&text), want, "{pattern} ~ {text}");
+        }
+    }
+
+    #[test]
+    fn pod_specs_follow_the_shared_table() {
+        let cases: Vec<(String, String, Option<String>)> =
+            serde_json::from_str(include_str!("../../../wit/testdata/pod-specs.json")).unwrap();
+        for (api_version, kind, want) in cases {
+            assert_eq!(pod_spec(&api_version, &kind), want, "{api_version} {kind}");
+        }
     }
 }
