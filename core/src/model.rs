@@ -557,6 +557,19 @@ pub struct TestCase {
     /// `PolicyException` documents written inline, for this case only.
     #[serde(default)]
     pub exceptions: Vec<Value>,
+    /// Overrides the suite's admission operation, for this case (`UPDATE` with `oldObject`).
+    #[serde(default)]
+    pub operation: Option<Operation>,
+    /// The object as it was before the change (`oldObject`), for every resource of the case.
+    #[serde(default)]
+    pub old_object: Option<Value>,
+    /// The requesting user (`request.userInfo`): `username`, `uid`, `groups`, `extra`.
+    #[serde(default)]
+    pub user_info: Option<Value>,
+    /// The namespace resources without `metadata.namespace` are applied into (default
+    /// `default`).
+    #[serde(default)]
+    pub namespace: Option<String>,
     /// The expected results.
     pub expect: Vec<Expectation>,
 }

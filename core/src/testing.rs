@@ -58,6 +58,9 @@ struct Case {
     name: String,
     line: u32,
     now: Option<Timestamp>,
+    operation: Option<crate::model::Operation>,
+    user_info: Option<Value>,
+    namespace: Option<String>,
     resources: Vec<Resource>,
     exceptions: Bundle,
     expect: Vec<Expect>,
@@ -212,7 +215,12 @@ impl TestSuite {
                 }
             }
         };
-        let ctx = Context { now: case.now.or(self.now).unwrap_or(now), ..self.base.clone() };
+        let mut ctx = Context { now: case.now.or(self.now).unwrap_or(now), ..self.base.clone() };
+        ctx.operation = case.operation.unwrap_or(ctx.operation);
+        if let Some(u) = &case.user_info {
+            ctx.user_info = u.clone();
+        }
+        ctx.namespace = case.namespace.clone().or(ctx.namespace);
         let report = engine.evaluate(&case.resources, &ctx);
         let checks = case
             .expect
@@ -378,6 +386,9 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
                 Err(e) => diags.push(origin.diagnostic(&format!("{here}/files"), e.to_string(), None)),
             }
         }
+        if let Some(old) = &c.old_object {
+            resources = resources.into_iter().map(|r| r.with_old_object(old.clone())).collect();
+        }
         let mut waivers = Vec::new();
         for (j, v) in c.exceptions.iter().enumerate() {
             if v.get("kind").and_then(Value::as_str) == Some("PolicyException") {
@@ -435,6 +446,9 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
             name: c.name.clone(),
             line: at(&here),
             now: instant(&format!("{here}/now"), &c.now, diags),
+            operation: c.operation,
+            user_info: c.user_info.clone(),
+            namespace: c.namespace.clone(),
             resources,
             exceptions,
             expect,

@@ -69,3 +69,24 @@ fn ingress_tls_names_the_hosts_without_tls_and_stays_linear() {
     assert_eq!(messages(ingress(10_000, 10_000)), Vec::<String>::new());
     assert_eq!(messages(ingress(10_000, 9_999)), ["10000 hosts, not all of them listed in spec.tls"]);
 }
+
+#[test]
+fn policy_tests_cover_update_paths_with_old_object_user_info_and_namespace() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/update-tests");
+    let suites = TestSuite::from_paths(&[dir]).unwrap();
+    let report = suites[0].run("2026-06-01T00:00:00Z".parse().unwrap());
+    let failed: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| {
+            format!(
+                "{}: {:?}",
+                c.name,
+                c.checks.iter().filter(|k| !k.passed()).map(|k| k.describe()).collect::<Vec<_>>()
+            )
+        })
+        .collect();
+    assert_eq!(report.cases.len(), 5);
+    assert!(failed.is_empty(), "{failed:#?}");
+}
