@@ -8,12 +8,13 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::blueprint::GoldenPath;
-use crate::compile::policy::{self, Policy};
+use crate::compile::policy::{self, Binding, Policy};
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::exception::Exception;
 use crate::load::{self, Sourced};
 use crate::model::{
-    BundleDocument, BundleSpec, ExceptionDocument, GoldenPathDocument, PolicyDocument, API_VERSION, KINDS,
+    BindingDocument, BundleDocument, BundleSpec, ExceptionDocument, GoldenPathDocument, PolicyDocument, API_VERSION,
+    KINDS,
 };
 use crate::model::{PolicyInfo, RuleInfo};
 use crate::packs::Pack;
@@ -38,7 +39,12 @@ use crate::plugin::{self, Declared};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Bundle {
+    /// The policies that apply: those without bindings, and the instances bindings make.
     pub(crate) policies: Vec<Arc<Policy>>,
+    /// Policies that have bindings: they apply only through them.
+    pub(crate) bound: Vec<Arc<Policy>>,
+    /// `PolicyBinding`s, by name.
+    pub(crate) bindings: Vec<Arc<Binding>>,
     pub(crate) exceptions: Vec<Arc<Exception>>,
     /// The settings of the bundle's `kind: Bundle` document, if it has one.
     pub(crate) settings: Option<BundleSpec>,
@@ -100,6 +106,7 @@ impl Bundle {
         let mut policies: Vec<(PolicyDocument, &Sourced)> = Vec::new();
         let mut exceptions: Vec<(ExceptionDocument, &Sourced)> = Vec::new();
         let mut golden: Vec<(GoldenPathDocument, &Sourced)> = Vec::new();
+        let mut binding_docs: Vec<(BindingDocument, &Sourced)> = Vec::new();
         let mut settings: Option<(BundleSpec, &Sourced)> = None;
         let mut crds = Vec::new();
         for doc in &docs {
@@ -113,6 +120,7 @@ impl Bundle {
             let typed = match kind {
                 "Policy" => load::typed(doc).map(|p| policies.push((p, doc))),
                 "PolicyException" => load::typed(doc).map(|e| exceptions.push((e, doc))),
+                "PolicyBinding" => load::typed(doc).map(|b| binding_docs.push((b, doc))),
                 "PolicyTest" => continue,
                 "GoldenPath" => load::typed(doc).map(|g| golden.push((g, doc))),
                 _ => load::typed::<BundleDocument>(doc).map(|b| match &settings {
@@ -190,8 +198,28 @@ impl Bundle {
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }
         }
-        let mut bundle = Bundle { policies: compiled, exceptions: waivers, settings, golden_paths, plugins, crds };
-        bundle.sort();
+        let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
+        let mut bindings = Vec::new();
+        for (doc, src) in &binding_docs {
+            if let Some(first) = seen.insert(doc.metadata.name.clone(), src) {
+                diags.push(duplicate("binding", &doc.metadata.name, src, first));
+                continue;
+            }
+            match policy::compile_binding(doc, &src.origin) {
+                Ok(b) => bindings.push(Arc::new(b)),
+                Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
+            }
+        }
+        let bundle = Bundle {
+            policies: compiled,
+            bound: Vec::new(),
+            bindings,
+            exceptions: waivers,
+            settings,
+            golden_paths,
+            plugins,
+            crds,
+        };
         base.merge(bundle)
     }
 
@@ -205,7 +233,13 @@ impl Bundle {
     /// Adds `other`'s policies and exceptions; where both have a policy or exception of the same
     /// name, `other`'s wins (so a platform bundle can override a built-in pack's policy). The
     /// settings are `other`'s when it has a `kind: Bundle` document, else this bundle's.
-    pub fn merge(mut self, other: Bundle) -> Bundle {
+    pub fn merge(mut self, mut other: Bundle) -> Bundle {
+        // Bindings are made again over the merged policies: a binding may bind a policy of the
+        // other bundle.
+        self.unbind();
+        other.unbind();
+        self.bindings.retain(|b| !other.bindings.iter().any(|o| o.name == b.name));
+        self.bindings.extend(other.bindings);
         self.policies.retain(|p| !other.policies.iter().any(|o| o.name == p.name));
         self.exceptions.retain(|e| !other.exceptions.iter().any(|o| o.name == e.name));
         self.golden_paths
@@ -221,8 +255,48 @@ impl Bundle {
         self.crds.extend(other.crds);
         self.policies.extend(other.policies);
         self.exceptions.extend(other.exceptions);
+        self.bind();
         self.sort();
         self
+    }
+
+    /// Every declared policy back in `policies`, instances dropped.
+    fn unbind(&mut self) {
+        self.policies.retain(|p| p.binding.is_none());
+        self.policies.append(&mut self.bound);
+    }
+
+    /// Moves the policies that bindings name aside, and adds the instances the bindings make. A
+    /// binding whose policy is not loaded makes nothing: building an engine reports it.
+    fn bind(&mut self) {
+        let (bound, free): (Vec<_>, Vec<_>) =
+            self.policies.drain(..).partition(|p| self.bindings.iter().any(|b| b.policy == p.name));
+        self.policies = free;
+        self.bound = bound;
+        for b in &self.bindings {
+            if let Some(p) = self.bound.iter().find(|p| p.name == b.policy) {
+                self.policies.retain(|x| x.name != b.name);
+                self.policies.push(Arc::new(p.instance(b)));
+            }
+        }
+    }
+
+    /// The bindings whose policy is not loaded, with a did-you-mean.
+    pub(crate) fn unbound(&self) -> Vec<Diagnostic> {
+        let names: Vec<&str> =
+            self.policies.iter().chain(&self.bound).filter(|p| p.binding.is_none()).map(|p| p.name.as_str()).collect();
+        self.bindings
+            .iter()
+            .filter(|b| !self.bound.iter().any(|p| p.name == b.policy))
+            .map(|b| {
+                let help = did_you_mean(&b.policy, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+                b.origin.diagnostic(
+                    "/spec/policy",
+                    format!("binding `{}` names no loaded policy `{}`", b.name, b.policy),
+                    help,
+                )
+            })
+            .collect()
     }
 
     /// Reads an exceptions source: files of `PolicyException` documents and nothing else, so an

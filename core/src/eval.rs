@@ -274,6 +274,9 @@ impl EngineBuilder {
             &mut diags,
             &mut notes,
         );
+        for d in self.bundle.unbound() {
+            diags.push(d);
+        }
         check_params(&self.bundle, &plugins, &mut diags);
         check_exception_targets(&self.bundle, &mut diags);
         check_kinds(&self.bundle, &mut diags);
@@ -395,7 +398,7 @@ impl Engine {
                     for k in kinds {
                         by_kind.entry(k.to_owned()).or_default().push((i, Via::Direct));
                     }
-                    if p.pod_controllers && p.selector.matches_kind("", "v1", "Pod") {
+                    if p.pod_controllers && p.matches_kind("", "v1", "Pod") {
                         for c in k8s::CONTROLLERS {
                             by_kind.entry(c.kind.to_owned()).or_default().push((i, Via::Template));
                         }
@@ -623,17 +626,17 @@ impl Engine {
             let Some(p) = self.policies.get(i) else {
                 continue;
             };
-            if p.selector.matches_kind(group, version, kind) {
+            if p.matches_kind(group, version, kind) {
                 out.push((i, Via::Direct));
             }
-            if controller && p.pod_controllers && p.selector.matches_kind("", "v1", "Pod") {
+            if controller && p.pod_controllers && p.matches_kind("", "v1", "Pod") {
                 out.push((i, Via::Template));
             }
         }
         // Kind-indexed entries matched the kind name only; check group and version too.
         out.retain(|&(i, via)| {
             self.policies.get(i).is_some_and(|p| match via {
-                Via::Direct => p.selector.matches_kind(group, version, kind),
+                Via::Direct => p.matches_kind(group, version, kind),
                 Via::Template => controller,
             })
         });
@@ -698,7 +701,7 @@ impl Engine {
                         name: &id.name,
                         labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
                     };
-                    p.selector.matches_rest(&subject, r.operation(ctx), ns_labels)
+                    p.matches_rest(&subject, r.operation(ctx), ns_labels)
                 })
                 .collect();
             if !policies.is_empty() {
@@ -905,7 +908,7 @@ impl<'a> Evaluation<'a> {
             // variable is computed at most once per item (and once per view when it does not
             // read `item`).
             let mut per_item: Vec<(*const Value, crate::cel::Activation<'_>)> = Vec::new();
-            for rule in &policy.rules {
+            for rule in policy.rules.iter() {
                 let paths = rule.for_each.as_deref();
                 let at = match walked.iter().position(|(p, _)| *p == paths) {
                     Some(i) => i,

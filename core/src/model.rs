@@ -15,13 +15,14 @@ pub const API_VERSION: &str = "paved.dev/v1";
 
 /// The document kinds paved reads. Bundles hold the first three and skip `PolicyTest`
 /// documents, so tests can live beside the policies they test.
-pub const KINDS: &[&str] = &["Policy", "PolicyException", "Bundle", "PolicyTest", "GoldenPath"];
+pub const KINDS: &[&str] = &["Policy", "PolicyBinding", "PolicyException", "Bundle", "PolicyTest", "GoldenPath"];
 
 /// The JSON Schema (2020-12) of a paved document kind (`Policy`, `PolicyException`, `Bundle`,
 /// `PolicyTest`, `GoldenPath`), generated from these types, for editor completion.
 pub fn json_schema(kind: &str) -> Option<Value> {
     let schema = match kind {
         "Policy" => schemars::schema_for!(PolicyDocument),
+        "PolicyBinding" => schemars::schema_for!(BindingDocument),
         "PolicyException" => schemars::schema_for!(ExceptionDocument),
         "Bundle" => schemars::schema_for!(BundleDocument),
         "PolicyTest" => schemars::schema_for!(TestDocument),
@@ -103,6 +104,39 @@ pub struct PolicyDocument {
     pub metadata: Metadata,
     /// What the policy checks.
     pub spec: PolicySpec,
+}
+
+/// `kind: PolicyBinding`: one instance of a policy, with its own params, a narrower match and
+/// its own action, as a ValidatingAdmissionPolicyBinding or a Gatekeeper constraint is. A policy
+/// that has bindings applies only through them; findings name the binding.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BindingDocument {
+    /// Always `paved.dev/v1`.
+    pub api_version: String,
+    /// Always `PolicyBinding`.
+    pub kind: String,
+    /// The binding's name: findings and exceptions name it as they name a policy.
+    pub metadata: Metadata,
+    /// The policy, and what this instance changes of it.
+    pub spec: BindingSpec,
+}
+
+/// The body of a binding.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BindingSpec {
+    /// The name of the policy this binding instantiates.
+    pub policy: String,
+    /// Params merged over the policy's `spec.params`.
+    #[serde(default)]
+    pub params: Option<Value>,
+    /// What the instance applies to, within what the policy matches (both must match).
+    #[serde(default, rename = "match")]
+    pub match_: Option<Match>,
+    /// The instance's action, instead of the policy's (`Warn` in staging, `Deny` in production).
+    #[serde(default)]
+    pub action: Option<Action>,
 }
 
 /// The body of a policy.

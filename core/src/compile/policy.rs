@@ -9,9 +9,10 @@ use super::expr::{self, Expr, Scope};
 use crate::cel::{Parsed, Ty, Want};
 use crate::error::Diagnostic;
 use crate::load::Origin;
-use crate::model::{Action, FailurePolicy, ForEach, PolicyDocument, RuleSpec, Severity};
+use crate::model::{Action, BindingDocument, FailurePolicy, ForEach, PolicyDocument, RuleSpec, Severity};
 use crate::pointer::PathPattern;
 use crate::select::Selector;
+use std::sync::Arc;
 
 /// A policy, compiled and ready to evaluate.
 #[derive(Debug)]
@@ -25,10 +26,14 @@ pub(crate) struct Policy {
     pub pod_controllers: bool,
     pub params: Value,
     /// The named variables (`variables.x`), in order; each sees the ones before it.
-    pub variables: Vec<Expr>,
+    pub variables: Arc<Vec<Expr>>,
     /// Which of them read `item` (the others are computed once for all of a rule's items).
     pub item_variables: Vec<bool>,
-    pub rules: Vec<Rule>,
+    pub rules: Arc<Vec<Rule>>,
+    /// A binding's match, within the policy's.
+    pub narrow: Option<Selector>,
+    /// For an instance made by a binding: the policy it instantiates.
+    pub binding: Option<String>,
     /// The kinds as written in `match.kinds`, for listings.
     pub kinds: Vec<String>,
     pub origin: Origin,
@@ -141,9 +146,96 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
         selector,
         pod_controllers: doc.spec.pod_controllers,
         params: doc.spec.params.clone().unwrap_or_else(|| Value::Object(Default::default())),
-        variables,
-        rules,
+        variables: Arc::new(variables),
+        rules: Arc::new(rules),
+        narrow: None,
+        binding: None,
         kinds: doc.spec.match_.kinds.clone(),
+        origin: origin.clone(),
+    })
+}
+
+impl Policy {
+    /// Whether the policy (and its binding's match, for an instance) matches the kind.
+    pub(crate) fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
+        self.selector.matches_kind(group, version, kind)
+            && self.narrow.as_ref().is_none_or(|n| n.matches_kind(group, version, kind))
+    }
+
+    /// Whether the policy (and its binding's match) matches the rest of a resource.
+    pub(crate) fn matches_rest(
+        &self,
+        subject: &crate::select::Subject<'_>,
+        operation: crate::model::Operation,
+        namespace_labels: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> bool {
+        self.selector.matches_rest(subject, operation, namespace_labels)
+            && self.narrow.as_ref().is_none_or(|n| n.matches_rest(subject, operation, namespace_labels))
+    }
+
+    /// The instance of this policy a binding makes: the same rules, under the binding's name,
+    /// with its params over the policy's, its match within the policy's, and its action.
+    pub(crate) fn instance(&self, b: &Binding) -> Policy {
+        let mut params = self.params.clone();
+        if let (Value::Object(base), Some(Value::Object(over))) = (&mut params, &b.params) {
+            base.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        Policy {
+            name: b.name.clone(),
+            version: self.version.clone(),
+            description: self.description.clone(),
+            action: b.action.unwrap_or(self.action),
+            failure_policy: self.failure_policy,
+            selector: self.selector.clone(),
+            pod_controllers: self.pod_controllers,
+            params,
+            variables: Arc::clone(&self.variables),
+            item_variables: self.item_variables.clone(),
+            rules: Arc::clone(&self.rules),
+            narrow: b.selector.clone(),
+            binding: Some(self.name.clone()),
+            kinds: self.kinds.clone(),
+            origin: b.origin.clone(),
+        }
+    }
+}
+
+/// A `PolicyBinding`, compiled.
+#[derive(Debug)]
+pub(crate) struct Binding {
+    pub name: String,
+    /// The policy it instantiates.
+    pub policy: String,
+    pub params: Option<Value>,
+    pub selector: Option<Selector>,
+    pub action: Option<Action>,
+    pub origin: Origin,
+}
+
+/// Compiles a binding's match and checks its params are a mapping.
+pub(crate) fn compile_binding(doc: &BindingDocument, origin: &Origin) -> Result<Binding, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let selector = doc.spec.match_.as_ref().and_then(|m| {
+        Selector::new(m)
+            .map_err(|errs| {
+                for (p, e) in errs {
+                    diags.push(origin.diagnostic(&format!("/spec/match{p}"), e, None));
+                }
+            })
+            .ok()
+    });
+    if doc.spec.params.as_ref().is_some_and(|p| !p.is_object()) {
+        diags.push(origin.diagnostic("/spec/params", "params must be a mapping", None));
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Binding {
+        name: doc.metadata.name.clone(),
+        policy: doc.spec.policy.clone(),
+        params: doc.spec.params.clone(),
+        selector,
+        action: doc.spec.action,
         origin: origin.clone(),
     })
 }

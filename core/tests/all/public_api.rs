@@ -187,3 +187,14 @@ fn loading_from_text_reads_nothing() {
     let e = Engine::builder().bundle(bundle).build().unwrap_err().to_string();
     assert!(e.contains("plugin `p` (../../etc/passwd) was not given to the engine"), "{e}");
 }
+
+#[test]
+fn a_binding_of_a_policy_that_is_not_loaded_is_a_load_error() {
+    let text =
+        "apiVersion: paved.dev/v1\nkind: PolicyBinding\nmetadata: {name: registries-prod}\nspec:\n  policy: image\n";
+    let bundle = Bundle::from_str("b.yaml", text).unwrap().merge(Bundle::pack("platform-baseline").unwrap());
+    let Err(paved::Error::Invalid(d)) = Engine::builder().bundle(bundle).build() else { panic!("expected an error") };
+    assert_eq!(d.0[0].line, 5, "{d:?}");
+    assert!(d.0[0].message.contains("names no loaded policy `image`"), "{d:?}");
+    assert_eq!(d.0[0].help.as_deref(), Some("did you mean `images`?"));
+}
