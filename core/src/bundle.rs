@@ -154,6 +154,14 @@ impl Bundle {
             None => Vec::new(),
         };
         let plugin_names: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
+        let functions = match &settings {
+            Some((spec, doc)) => {
+                let (functions, problems) = policy::compile_functions(&spec.functions, &doc.origin);
+                problems.into_iter().for_each(|d| diags.push(d));
+                functions
+            }
+            None => Vec::new(),
+        };
         let settings = settings.map(|(s, _)| s);
         let window = settings.clone().unwrap_or_default();
 
@@ -164,7 +172,7 @@ impl Bundle {
                 diags.push(duplicate("policy", &doc.metadata.name, src, first));
                 continue;
             }
-            match policy::compile(doc, &src.origin, &plugin_names) {
+            match policy::compile(doc, &src.origin, &plugin_names, &functions) {
                 Ok(p) => compiled.push(Arc::new(p)),
                 Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
             }

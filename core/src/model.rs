@@ -474,6 +474,26 @@ pub struct BundleSpec {
     /// (`Certificate`); a `match.kinds` naming any other unknown kind is a load error.
     #[serde(default)]
     pub kinds: Vec<String>,
+    /// CEL functions every expression of the bundle's policies may call, written once.
+    #[serde(default)]
+    pub functions: Vec<FunctionSpec>,
+}
+
+/// A CEL function a bundle defines: `name(params...)` is `expression` with the params bound.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FunctionSpec {
+    /// How expressions call it.
+    pub name: String,
+    /// Its parameters' names, in order.
+    #[serde(default)]
+    pub params: Vec<String>,
+    /// The CEL expression it stands for. It sees its params and the policy's variables
+    /// (`object`, `params`, ...), not the variables of the expression that calls it.
+    pub expression: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// A plugin a bundle uses.
@@ -523,6 +543,7 @@ impl Default for BundleSpec {
             exception_warn_days: default_horizon(),
             plugins: Vec::new(),
             kinds: Vec::new(),
+            functions: Vec::new(),
         }
     }
 }

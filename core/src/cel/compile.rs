@@ -191,6 +191,9 @@ pub(crate) struct Compiler<'d> {
     accu: Option<usize>,
     /// How deep the node being compiled is.
     depth: usize,
+    /// Locals below this slot belong to the expression that called the function being
+    /// compiled: the function does not see them.
+    barrier: usize,
     pub max_locals: usize,
     pub problems: Vec<Problem>,
 }
@@ -199,7 +202,16 @@ type Out = Option<(Ir, Typed)>;
 
 impl<'d> Compiler<'d> {
     pub(crate) fn new(decls: &'d Decls<'d>, source: &'d ::cel::common::ast::SourceInfo) -> Self {
-        Compiler { decls, source, locals: Vec::new(), accu: None, depth: 0, max_locals: 0, problems: Vec::new() }
+        Compiler {
+            decls,
+            source,
+            locals: Vec::new(),
+            accu: None,
+            depth: 0,
+            barrier: 0,
+            max_locals: 0,
+            problems: Vec::new(),
+        }
     }
 
     fn problem(&mut self, e: &IdedExpr, message: String, help: Option<String>) -> Out {
@@ -215,7 +227,7 @@ impl<'d> Compiler<'d> {
     }
 
     fn local(&self, name: &str) -> Option<(usize, &Local)> {
-        self.locals.iter().enumerate().rev().find(|(_, l)| l.name == name)
+        self.locals.iter().enumerate().skip(self.barrier).rev().find(|(_, l)| l.name == name)
     }
 
     pub(crate) fn compile(&mut self, e: &IdedExpr) -> Out {
@@ -609,6 +621,11 @@ impl<'d> Compiler<'d> {
             };
         }
         let member = call.target.is_some();
+        if !member {
+            if let Some(f) = self.decls.functions.iter().find(|f| f.name == name) {
+                return self.inline(e, f, args);
+            }
+        }
         match lib::find(name, member) {
             Some(f) => self.apply(e, f, call.target.as_deref(), args),
             None => {
@@ -800,6 +817,45 @@ impl<'d> Compiler<'d> {
         };
         let ir = Ir::OptMap { slot, optional: Box::new(optional), body: Box::new(body), flat };
         Some((ir, Typed::new(ty, to.cost.saturating_add(tb.cost))))
+    }
+
+    /// A call of a function the bundle defines: its arguments bound to its params, its body
+    /// compiled here, out of sight of the caller's own variables.
+    fn inline(&mut self, e: &IdedExpr, f: &super::Function, args: &[IdedExpr]) -> Out {
+        if args.len() != f.params.len() {
+            return self.problem(
+                e,
+                format!("`{}` takes {} argument(s), not {}", f.name, f.params.len(), args.len()),
+                Some(format!("it is `{}({})`", f.name, f.params.join(", "))),
+            );
+        }
+        let compiled: Option<Vec<(Ir, Typed)>> = args.iter().map(|a| self.compile(a)).collect();
+        let compiled = compiled?;
+        let (base, barrier) = (self.locals.len(), self.barrier);
+        self.barrier = base;
+        let mut slots = Vec::with_capacity(f.params.len());
+        for (p, (_, t)) in f.params.iter().zip(&compiled) {
+            slots.push(self.push_local(p, t.ty.clone(), t.size));
+        }
+        let mut inner = Compiler::new(self.decls, &f.body.info);
+        inner.locals = std::mem::take(&mut self.locals);
+        inner.barrier = base;
+        inner.depth = self.depth;
+        let body = inner.compile(&f.body.expr);
+        self.locals = std::mem::take(&mut inner.locals);
+        self.max_locals = self.max_locals.max(inner.max_locals);
+        for p in inner.problems {
+            self.problem(e, format!("in `{}`: {}", f.name, p.message), p.help);
+        }
+        self.locals.truncate(base);
+        self.barrier = barrier;
+        let (mut ir, tb) = body?;
+        let mut cost = tb.cost;
+        for (slot, (arg, t)) in slots.into_iter().zip(compiled).rev() {
+            cost = cost.saturating_add(t.cost);
+            ir = Ir::Bind(slot, Box::new(arg), Box::new(ir));
+        }
+        Some((ir, Typed { ty: tb.ty, cost, size: tb.size }))
     }
 
     fn bind(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {

@@ -81,10 +81,19 @@ impl Problem {
 
 /// What an expression may refer to: the environment's variables with their types, and the
 /// named variables (`variables.x`) declared before it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Decls<'d> {
     pub roots: &'d [(&'d str, Ty)],
     pub variables: Option<&'d [(String, Ty)]>,
+    /// Functions the bundle defines.
+    pub functions: &'d [Function],
+}
+
+/// A function a bundle defines: its body is compiled where it is called, with its params bound.
+pub(crate) struct Function {
+    pub name: String,
+    pub params: Vec<String>,
+    pub body: Parsed,
 }
 
 /// What the expression must give.
@@ -98,8 +107,8 @@ pub(crate) enum Want {
 /// A parsed expression, for compiling it under more than one set of types.
 pub(crate) struct Parsed {
     source: String,
-    expr: IdedExpr,
-    info: SourceInfo,
+    pub(crate) expr: IdedExpr,
+    pub(crate) info: SourceInfo,
 }
 
 /// A compiled expression.

@@ -11,13 +11,14 @@ use super::value::{Map, Value};
 use super::*;
 
 fn eval_text(source: &str) -> Result<String, String> {
-    let program = compile(source, &Decls { roots: &[], variables: None }, Want::Any).map_err(|(m, _)| m)?;
+    let program =
+        compile(source, &Decls { roots: &[], variables: None, functions: &[] }, Want::Any).map_err(|(m, _)| m)?;
     let act = Activation::new(Vec::new(), &[], &[]);
     program.eval(&act).map(|v| v.to_string()).map_err(|e| e.message)
 }
 
 fn compile_error(source: &str) -> String {
-    match compile(source, &Decls { roots: &[("object", Ty::Dyn)], variables: None }, Want::Bool) {
+    match compile(source, &Decls { roots: &[("object", Ty::Dyn)], variables: None, functions: &[] }, Want::Bool) {
         Ok(_) => panic!("`{source}` compiled"),
         Err((m, h)) => format!("{m} {}", h.unwrap_or_default()),
     }
@@ -88,7 +89,7 @@ fn corpus() {
             .map(|b| b.iter().map(|(k, v)| (k.clone(), value(v))).collect())
             .unwrap_or_default();
         let roots: Vec<(&str, Ty)> = bindings.iter().map(|(k, _)| (k.as_str(), Ty::Dyn)).collect();
-        let compiled = compile(expr, &Decls { roots: &roots, variables: None }, Want::Any);
+        let compiled = compile(expr, &Decls { roots: &roots, variables: None, functions: &[] }, Want::Any);
         let outcome: Result<bool, String> = match compiled {
             Err((m, _)) => Ok(case.get("compileError").is_some() || case.get("error").is_some()).and_then(|ok| {
                 if ok {
@@ -185,7 +186,7 @@ fn libraries() {
 #[test]
 fn the_budget_stops_what_would_hang_or_exhaust_memory() {
     let roots = [("object", Ty::Dyn)];
-    let decls = Decls { roots: &roots, variables: None };
+    let decls = Decls { roots: &roots, variables: None, functions: &[] };
     // Three nested loops over a list: rejected when the bundle loads, with the estimate.
     let (m, _) =
         compile("object.items.all(a, object.items.all(b, object.items.all(c, a + b + c >= 0)))", &decls, Want::Bool)
@@ -233,4 +234,26 @@ fn deep_nesting_is_an_error_not_a_crash() {
             }
         }
     }
+}
+
+#[test]
+fn functions_are_inlined_and_see_only_their_params() {
+    let f = |name: &str, params: &[&str], body: &str| Function {
+        name: name.into(),
+        params: params.iter().map(|p| (*p).to_owned()).collect(),
+        body: parse(body).expect("parses"),
+    };
+    let functions = [f("double", &["x"], "x * 2"), f("quad", &["x"], "double(double(x))"), f("peek", &["x"], "x + y")];
+    let decls = Decls { roots: &[], variables: None, functions: &functions };
+    let run = |src: &str| {
+        let p = compile(src, &decls, Want::Any).map_err(|(m, _)| m)?;
+        let act = Activation::new(Vec::new(), &[], &[]);
+        p.eval(&act).map(|v| v.to_string()).map_err(|e| e.message)
+    };
+    assert_eq!(run("quad(3)"), Ok("12".into()));
+    assert_eq!(run("[1, 2].map(x, double(x))"), Ok("[2, 4]".into()));
+    // The caller's `y` is not the function's: functions see their params only.
+    let err = run("[1].all(y, peek(y) == 2)").expect_err("y is not visible");
+    assert!(err.contains("in `peek`: unknown variable `y`"), "{err}");
+    assert!(run("double(1, 2)").expect_err("arity").contains("takes 1 argument(s), not 2"));
 }

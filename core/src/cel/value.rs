@@ -365,7 +365,7 @@ impl<'a> Map<'a> {
     pub(crate) fn field(&self, key: &str) -> Option<Value<'a>> {
         match self {
             // Most objects of a manifest have a few keys: comparing them is cheaper than hashing.
-            Map::Json(m) if m.len() <= 8 => m.iter().find(|(k, _)| same_key(k, key)).map(|(_, v)| Value::json(v)),
+            Map::Json(m) if m.len() <= 8 => m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| Value::json(v)),
             Map::Json(m) => m.get(key).map(Value::json),
             Map::Owned(v) => v.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone()),
         }
@@ -377,13 +377,6 @@ impl<'a> Map<'a> {
             Map::Owned(v) => Box::new(v.iter().cloned()),
         }
     }
-}
-
-/// String equality for a map's keys, which are short: compared in place rather than through a
-/// call to `memcmp`.
-#[inline]
-fn same_key(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 impl fmt::Display for Value<'_> {

@@ -34,13 +34,16 @@ pub(crate) fn roots(object: &Ty, item: Option<&Ty>) -> Vec<(&'static str, Ty)> {
 pub(crate) struct Scope<'v> {
     pub for_each: bool,
     pub variables: &'v [(String, Ty)],
+    /// The functions the bundle defines.
+    pub functions: &'v [crate::cel::Function],
 }
 
 /// Compiles `source` with every variable `dyn`: the program that runs.
 pub(crate) fn compile(source: &str, scope: &Scope<'_>, want: Want) -> Result<(Parsed, Expr), (String, Option<String>)> {
     let parsed = cel::parse(source)?;
     let roots = roots(&Ty::Dyn, scope.for_each.then_some(&Ty::Dyn));
-    let program = parsed.compile(&Decls { roots: &roots, variables: Some(scope.variables) }, want)?;
+    let program =
+        parsed.compile(&Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions }, want)?;
     Ok((parsed, program))
 }
 
@@ -52,5 +55,5 @@ pub(crate) fn check_typed(
     item: Option<&Ty>,
 ) -> Option<(String, Option<String>)> {
     let roots = roots(object, if scope.for_each { Some(item.unwrap_or(&Ty::Dyn)) } else { None });
-    parsed.check(&Decls { roots: &roots, variables: Some(scope.variables) })
+    parsed.check(&Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions })
 }

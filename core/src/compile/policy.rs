@@ -59,7 +59,12 @@ pub(crate) struct Rule {
 }
 
 /// Compiles one policy, collecting every problem.
-pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -> Result<Policy, Vec<Diagnostic>> {
+pub(crate) fn compile(
+    doc: &PolicyDocument,
+    origin: &Origin,
+    plugins: &[&str],
+    functions: &[crate::cel::Function],
+) -> Result<Policy, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
 
@@ -94,7 +99,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
             continue;
         }
         let pointer = format!("/spec/variables/{i}/expression");
-        let scope = Scope { for_each: true, variables: &declared };
+        let scope = Scope { for_each: true, variables: &declared, functions };
         match expr::compile(&v.expression, &scope, Want::Any) {
             Ok((p, e)) => {
                 parsed.push(Typed { pointer, parsed: p, for_each: None, variables: declared.len() });
@@ -111,7 +116,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
         if !ids.insert(spec.id.as_str()) {
             diags.push(at(&format!("{base}/id"), format!("rule id `{}` is used twice in this policy", spec.id), None));
         }
-        match compile_rule(spec, doc, plugins, &declared, &base, &mut parsed) {
+        match compile_rule(spec, doc, plugins, (&declared, functions), &base, &mut parsed) {
             Ok(mut r) => {
                 r.line = origin.locate(&base).line;
                 rules.push(r);
@@ -124,7 +129,7 @@ pub(crate) fn compile(doc: &PolicyDocument, origin: &Origin, plugins: &[&str]) -
         }
     }
     if diags.is_empty() {
-        for (pointer, (m, h)) in typed_checks(&selector, &parsed, &declared) {
+        for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions)) {
             diags.push(at(&pointer, m, h));
         }
     }
@@ -256,13 +261,13 @@ fn compile_rule(
     spec: &RuleSpec,
     policy: &PolicyDocument,
     plugins: &[&str],
-    variables: &[(String, Ty)],
+    (variables, functions): (&[(String, Ty)], &[crate::cel::Function]),
     base: &str,
     parsed: &mut Vec<Typed>,
 ) -> Result<Rule, RuleErrors> {
     let mut errs: RuleErrors = Vec::new();
     let for_each = for_each(spec, &mut errs);
-    let scope = Scope { for_each: for_each.is_some(), variables };
+    let scope = Scope { for_each: for_each.is_some(), variables, functions };
     let mut cel = |field: &str, src: &Option<String>, want: Want, errs: &mut RuleErrors| -> Option<Expr> {
         let src = src.as_ref()?;
         match expr::compile(src, &scope, want) {
@@ -384,7 +389,7 @@ const MAX_TYPED_KINDS: usize = 8;
 fn typed_checks(
     selector: &Selector,
     parsed: &[Typed],
-    variables: &[(String, Ty)],
+    (variables, functions): (&[(String, Ty)], &[crate::cel::Function]),
 ) -> Vec<(String, (String, Option<String>))> {
     let Ok(version) = crate::k8s::schema::version("latest") else { return Vec::new() };
     if selector.kinds.is_empty() || parsed.is_empty() {
@@ -396,8 +401,11 @@ fn typed_checks(
     }
     let mut out = Vec::new();
     for t in parsed {
-        let scope =
-            Scope { for_each: t.for_each.is_some(), variables: variables.get(..t.variables).unwrap_or_default() };
+        let scope = Scope {
+            for_each: t.for_each.is_some(),
+            variables: variables.get(..t.variables).unwrap_or_default(),
+            functions,
+        };
         let problem = kinds.iter().find_map(|(kind, schema)| {
             let object = Ty::of_schema(version, schema, kind);
             match &t.for_each {
@@ -434,6 +442,51 @@ fn item_type(object: &Ty, path: &PathPattern) -> Option<Ty> {
         };
     }
     Some(ty)
+}
+
+/// Compiles a bundle's functions: each body parses, and compiles with its params and the
+/// policies' variables (so a mistake is reported where the function is written).
+pub(crate) fn compile_functions(
+    specs: &[crate::model::FunctionSpec],
+    origin: &Origin,
+) -> (Vec<crate::cel::Function>, Vec<Diagnostic>) {
+    let mut out: Vec<crate::cel::Function> = Vec::new();
+    let mut diags = Vec::new();
+    for (i, f) in specs.iter().enumerate() {
+        let at = |field: &str| format!("/spec/functions/{i}/{field}");
+        let ident = |n: &str| {
+            n.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if !ident(&f.name) || out.iter().any(|o| o.name == f.name) {
+            diags.push(origin.diagnostic(&at("name"), format!("`{}` is not a unique function name", f.name), None));
+            continue;
+        }
+        if let Some(p) = f.params.iter().find(|p| !ident(p) || expr::POLICY_VARIABLES.contains(&p.as_str())) {
+            diags.push(origin.diagnostic(
+                &at("params"),
+                format!("`{p}` cannot name a parameter"),
+                Some("use a name that is not one of the policy's variables".into()),
+            ));
+            continue;
+        }
+        let body = match crate::cel::parse(&f.expression) {
+            Ok(b) => b,
+            Err((m, h)) => {
+                diags.push(origin.diagnostic(&at("expression"), m, h));
+                continue;
+            }
+        };
+        let mut roots: Vec<(&str, Ty)> = expr::roots(&Ty::Dyn, Some(&Ty::Dyn));
+        roots.extend(f.params.iter().map(|p| (p.as_str(), Ty::Dyn)));
+        let decls = crate::cel::Decls { roots: &roots, variables: None, functions: &out };
+        if let Some((m, h)) = body.check(&decls) {
+            diags.push(origin.diagnostic(&at("expression"), m, h));
+            continue;
+        }
+        out.push(crate::cel::Function { name: f.name.clone(), params: f.params.clone(), body });
+    }
+    (out, diags)
 }
 
 #[cfg(test)]
