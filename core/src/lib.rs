@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 
-// The modules depend one way, following the data flow: model → k8s, pointer → load → select,
+// The modules depend one way, following the data flow: model → k8s, pointer → cel → load → select,
 // exception, review → plugin → compile → blueprint → packs → bundle → resource, report → eval →
 // admission, formats, golden, testing. `tests/all/layering.rs` fails on any cycle.
 mod admission;
