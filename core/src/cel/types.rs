@@ -29,8 +29,9 @@ pub(crate) enum Ty {
     Ip,
     Cidr,
     Semver,
-    /// An object whose fields a schema declares.
-    Object(Schema),
+    /// An object whose fields schemas declare: one kind's, or, where a policy matches several
+    /// kinds, each of theirs (a field any of them has is a field).
+    Object(Vec<Schema>),
 }
 
 /// A node of a Kubernetes schema, with the version that resolves its references.
@@ -62,6 +63,25 @@ pub(crate) enum Member {
 }
 
 impl Ty {
+    /// One type for values of any of `types`: objects' schemas together, the type itself where
+    /// all agree, `dyn` otherwise; `None` for no types.
+    pub(crate) fn union(types: Vec<Ty>) -> Option<Ty> {
+        let mut iter = types.into_iter();
+        let first = iter.next()?;
+        Some(iter.fold(first, |acc, t| match (acc, t) {
+            (Ty::Object(mut a), Ty::Object(b)) => {
+                for s in b {
+                    if !a.contains(&s) {
+                        a.push(s);
+                    }
+                }
+                Ty::Object(a)
+            }
+            (a, b) if a == b => a,
+            _ => Ty::Dyn,
+        }))
+    }
+
     pub(crate) fn list(t: Ty) -> Ty {
         Ty::List(Box::new(t))
     }
@@ -97,7 +117,9 @@ impl Ty {
                 Some(items) => Ty::list(Ty::of_schema(version, items, name)),
                 None => Ty::list(Ty::Dyn),
             },
-            Some("object") | None if node.get("properties").is_some() => Ty::Object(Schema { version, node, name }),
+            Some("object") | None if node.get("properties").is_some() => {
+                Ty::Object(vec![Schema { version, node, name }])
+            }
             Some("object") => match node.get("additionalProperties") {
                 Some(items @ Json::Object(_)) => Ty::map(Ty::String, Ty::of_schema(version, items, name)),
                 _ => Ty::map(Ty::String, Ty::Dyn),
@@ -110,11 +132,21 @@ impl Ty {
     /// The field `name` of a value of this type.
     pub(crate) fn member(&self, name: &str) -> Member {
         match self {
-            Ty::Object(s) => match s.version.field(s.node, name) {
-                Field::Known(node) => Member::Field(Ty::of_schema(s.version, node, s.name)),
-                Field::Open => Member::Field(Ty::Dyn),
-                Field::Unknown(help) => Member::Unknown(help),
-            },
+            Ty::Object(schemas) => {
+                let mut found: Vec<Ty> = Vec::new();
+                let mut help = None;
+                for s in schemas {
+                    match s.version.field(s.node, name) {
+                        Field::Known(node) => found.push(Ty::of_schema(s.version, node, s.name)),
+                        Field::Open => found.push(Ty::Dyn),
+                        Field::Unknown(h) => help = help.or(h),
+                    }
+                }
+                match Ty::union(found) {
+                    Some(t) => Member::Field(t),
+                    None => Member::Unknown(help),
+                }
+            }
             Ty::Map(_, v) => Member::Field((**v).clone()),
             _ => Member::Field(Ty::Dyn),
         }
@@ -174,7 +206,11 @@ impl fmt::Display for Ty {
             Ty::Ip => f.write_str("IP"),
             Ty::Cidr => f.write_str("CIDR"),
             Ty::Semver => f.write_str("Semver"),
-            Ty::Object(s) => write!(f, "{}", s.name),
+            Ty::Object(s) => {
+                let mut names: Vec<&str> = s.iter().map(|x| x.name).collect();
+                names.dedup();
+                f.write_str(&names.join(" or "))
+            }
         }
     }
 }

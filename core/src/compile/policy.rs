@@ -379,13 +379,14 @@ fn for_each(spec: &RuleSpec, errs: &mut RuleErrors) -> Option<Vec<PathPattern>> 
     }
 }
 
-/// The most kinds a policy's expressions are checked against, one by one.
-const MAX_TYPED_KINDS: usize = 8;
+/// The most kinds a policy's expressions are typed by (a policy matching every kind is not).
+const MAX_TYPED_KINDS: usize = 32;
 
-/// Checks every expression again with `object` typed by the schema of each built-in kind the
-/// policy matches (and `item` by the schema at its `forEach` path), as Kubernetes checks a
+/// Checks every expression again with `object` typed by the schemas of the built-in kinds the
+/// policy matches (and `item` by the schemas at its `forEach` paths), as Kubernetes checks a
 /// ValidatingAdmissionPolicy: a misspelt field is a load error, not a runtime failure on every
-/// resource.
+/// resource. Where a policy matches several kinds, a field any of them has is a field, so an
+/// expression that reads one kind's fields behind `object.kind == ...` loads.
 fn typed_checks(
     selector: &Selector,
     parsed: &[Typed],
@@ -399,6 +400,8 @@ fn typed_checks(
     if kinds.is_empty() || kinds.len() > MAX_TYPED_KINDS {
         return Vec::new();
     }
+    let objects: Vec<Ty> = kinds.iter().map(|(kind, schema)| Ty::of_schema(version, schema, kind)).collect();
+    let Some(object) = Ty::union(objects.clone()) else { return Vec::new() };
     let mut out = Vec::new();
     for t in parsed {
         let scope = Scope {
@@ -406,17 +409,11 @@ fn typed_checks(
             variables: variables.get(..t.variables).unwrap_or_default(),
             functions,
         };
-        let problem = kinds.iter().find_map(|(kind, schema)| {
-            let object = Ty::of_schema(version, schema, kind);
-            match &t.for_each {
-                None => expr::check_typed(&t.parsed, &scope, &object, None),
-                Some(paths) => paths
-                    .iter()
-                    .filter_map(|p| item_type(&object, p))
-                    .find_map(|item| expr::check_typed(&t.parsed, &scope, &object, Some(&item))),
-            }
+        let item = t.for_each.as_ref().map(|paths| {
+            let items = objects.iter().flat_map(|o| paths.iter().filter_map(|p| item_type(o, p))).collect();
+            Ty::union(items).unwrap_or(Ty::Dyn)
         });
-        if let Some(p) = problem {
+        if let Some(p) = expr::check_typed(&t.parsed, &scope, &object, item.as_ref()) {
             out.push((t.pointer.clone(), p));
         }
     }

@@ -198,3 +198,28 @@ fn a_binding_of_a_policy_that_is_not_loaded_is_a_load_error() {
     assert!(d.0[0].message.contains("names no loaded policy `image`"), "{d:?}");
     assert_eq!(d.0[0].help.as_deref(), Some("did you mean `images`?"));
 }
+
+#[test]
+fn expressions_are_typed_by_the_schemas_of_the_kinds_matched() {
+    let policy = |cel: &str| {
+        format!(
+            "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {{name: p, version: 1.0.0}}\nspec:\n  match: {{kinds: [Deployment, Service]}}\n  rules:\n    - id: r\n      message: m\n      cel: \"{cel}\"\n"
+        )
+    };
+    // A field of either kind is a field: kind-guarded expressions load.
+    let guarded = "object.kind == 'Service' ? size(object.spec.ports) > 0 : object.spec.replicas > 0";
+    Bundle::from_str("p.yaml", &policy(guarded)).unwrap();
+    // A field of neither is a load error at the rule, with a did-you-mean.
+    let Err(paved::Error::Invalid(d)) = Bundle::from_str("p.yaml", &policy("object.spec.replicsa > 0")) else {
+        panic!("expected a load error")
+    };
+    assert_eq!(d.0[0].line, 9, "{d:?}");
+    assert!(d.0[0].message.contains("no field `replicsa`"), "{d:?}");
+    assert!(d.0[0].help.as_deref().is_some_and(|h| h.starts_with("did you mean `replicas`?")), "{d:?}");
+    // Wrong types against the schema: `replicas` is an int.
+    let Err(paved::Error::Invalid(d)) = Bundle::from_str("p.yaml", &policy("object.spec.replicas.startsWith('x')"))
+    else {
+        panic!("expected a load error")
+    };
+    assert!(d.0[0].message.contains("no overload of `startsWith`"), "{d:?}");
+}
