@@ -71,5 +71,27 @@ fn pod_security(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pod_security);
+/// What the cost budget bounds: a policy whose one loop runs over a list far longer than the
+/// estimate assumes is stopped at the run-time budget, and the time that takes is the most any
+/// expression can cost.
+fn budget(c: &mut Criterion) {
+    let bundle = "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: long-loop, version: 1.0.0}\nspec:\n  match: {kinds: [ConfigMap]}\n  rules:\n    - id: every-key\n      message: m\n      cel: \"object.data.all(k, object.data[k] + object.data[k] != '')\"\n";
+    let engine = Engine::builder().bundle(Bundle::from_str("b.yaml", bundle).unwrap()).build().unwrap();
+    let data: serde_json::Map<String, serde_json::Value> =
+        (0..200_000).map(|i| (format!("k{i}"), serde_json::Value::String("v".repeat(64)))).collect();
+    let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big", "namespace": "a"}, "data": data});
+    let resources = vec![Resource::from_value(cm).unwrap()];
+    let ctx = Context::at("2026-06-01T00:00:00Z".parse().unwrap());
+    let report = engine.evaluate(&resources, &ctx);
+    let error = report.findings[0].error.as_ref().expect("stopped by the budget");
+    assert_eq!(error.kind, paved::ErrorKind::Cost);
+    let mut g = c.benchmark_group("cost budget");
+    g.sample_size(20);
+    g.bench_function("a loop over 200,000 keys, stopped at the budget", |b| {
+        b.iter(|| black_box(engine.evaluate(black_box(&resources), &ctx)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pod_security, budget);
 criterion_main!(benches);

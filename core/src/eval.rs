@@ -851,7 +851,7 @@ impl<'a> Evaluation<'a> {
         'a: 'v,
     {
         use crate::cel::Value as V;
-        let roots = vec![
+        let roots = [
             self.view.object(self.resource),
             self.view.old.map_or(V::Null, V::json),
             V::json(request),

@@ -10,12 +10,20 @@ use super::{Activation, Error};
 /// One evaluation: the activation, the locals' slots and the cost spent.
 pub(crate) struct Eval<'a, 'r> {
     pub act: &'r Activation<'a>,
-    pub locals: Vec<Value<'a>>,
+    pub locals: Locals<'a>,
     pub cost: u64,
     pub limit: u64,
 }
 
 type R<'a> = Result<Value<'a>, Error>;
+
+/// The slots of comprehension and `cel.bind` variables: on the stack for all but deep nests.
+pub(crate) type Locals<'a> = smallvec::SmallVec<[Value<'a>; 6]>;
+
+/// `n` empty slots.
+pub(crate) fn locals<'a>(n: usize) -> Locals<'a> {
+    smallvec::smallvec![Value::Null; n]
+}
 
 impl<'a> Eval<'a, '_> {
     #[inline]

@@ -249,6 +249,9 @@ pub(crate) fn compile(source: &str, decls: &Decls<'_>, want: Want) -> Result<Pro
     parse(source)?.compile(decls, want)
 }
 
+/// The environment's variables, by slot: on the stack for policies' six.
+pub(crate) type Roots<'a> = smallvec::SmallVec<[Value<'a>; 6]>;
+
 /// The named variables' values, each computed when first read and then kept.
 type Cache<'a> = RefCell<Vec<Option<Result<Value<'a>, Error>>>>;
 
@@ -257,7 +260,7 @@ type Cache<'a> = RefCell<Vec<Option<Result<Value<'a>, Error>>>>;
 /// that do not read the slot they change (a policy's variables that do not read `item` are
 /// computed once for all its `forEach` items).
 pub(crate) struct Activation<'a> {
-    pub roots: Vec<Value<'a>>,
+    pub roots: Roots<'a>,
     variables: &'a [Program],
     /// Which variables depend on the slot [`Activation::with`] changes.
     dependent: &'a [bool],
@@ -266,7 +269,12 @@ pub(crate) struct Activation<'a> {
 }
 
 impl<'a> Activation<'a> {
-    pub(crate) fn new(roots: Vec<Value<'a>>, variables: &'a [Program], dependent: &'a [bool]) -> Self {
+    pub(crate) fn new(
+        roots: impl IntoIterator<Item = Value<'a>>,
+        variables: &'a [Program],
+        dependent: &'a [bool],
+    ) -> Self {
+        let roots = roots.into_iter().collect();
         let empty = || RefCell::new(vec![None; variables.len()]);
         Activation { roots, variables, dependent, shared: std::rc::Rc::new(empty()), own: empty() }
     }
@@ -296,7 +304,7 @@ impl<'a> Activation<'a> {
             return Err(Error::new("unknown variable"));
         };
         let mut inner =
-            eval::Eval { act: self, locals: vec![Value::Null; program.locals], cost: outer.cost, limit: outer.limit };
+            eval::Eval { act: self, locals: eval::locals(program.locals), cost: outer.cost, limit: outer.limit };
         let out = inner.eval(&program.ir);
         outer.cost = inner.cost;
         if let Err(e) = &out {
@@ -329,7 +337,7 @@ impl Program {
 
     /// Evaluates, and says what it cost.
     pub(crate) fn eval_counted<'a>(&'a self, act: &Activation<'a>) -> (Result<Value<'a>, Error>, u64) {
-        let mut e = eval::Eval { act, locals: vec![Value::Null; self.locals], cost: 0, limit: RUNTIME_LIMIT };
+        let mut e = eval::Eval { act, locals: eval::locals(self.locals), cost: 0, limit: RUNTIME_LIMIT };
         let out = e.eval(&self.ir);
         (out, e.cost)
     }

@@ -100,7 +100,7 @@ fn corpus() {
             }),
             Ok(_) if case.get("compileError").is_some() => Err("compiled".into()),
             Ok(program) => {
-                let act = Activation::new(bindings.iter().map(|(_, v)| v.clone()).collect(), &[], &[]);
+                let act = Activation::new(bindings.iter().map(|(_, v)| v.clone()), &[], &[]);
                 match (program.eval(&act), case.get("value")) {
                     (Err(_), None) => Ok(true),
                     (Err(e), Some(_)) => Err(format!("eval: {}", e.message)),
