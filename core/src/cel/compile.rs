@@ -67,6 +67,13 @@ pub(crate) enum Ir {
         body: Box<Ir>,
         flat: bool,
     },
+    /// `x.?a.?b.orValue(d)`: the fields looked up in turn, `d` where one is missing; no optional
+    /// is made on the way.
+    OptPath {
+        base: Box<Ir>,
+        path: Box<[Box<str>]>,
+        default: Box<Ir>,
+    },
     /// `accu[key] = value` inside `transformMap`, in place.
     Insert(usize, Box<Ir>, Box<Ir>),
 }
@@ -96,6 +103,7 @@ impl Ir {
             Ir::Map(entries) => entries.iter().any(|(k, v, _)| k.any(f) || v.any(f)),
             Ir::Comprehension(c) => [&c.range, &c.init, &c.cond, &c.step, &c.result].iter().any(|x| x.any(f)),
             Ir::OptMap { optional, body, .. } => optional.any(f) || body.any(f),
+            Ir::OptPath { base, default, .. } => base.any(f) || default.any(f),
         }
     }
 }
@@ -464,7 +472,7 @@ impl<'d> Compiler<'d> {
                 None,
             );
         }
-        let cost = 1 + ta.cost.saturating_add(tb.cost) + estimated_traversal(ta.size.min(tb.size));
+        let cost = 1 + ta.cost.saturating_add(tb.cost) + read_cost(&ta).min(read_cost(&tb));
         let ir = if name == op::EQUALS { Ir::Eq(Box::new(a), Box::new(b)) } else { Ir::Ne(Box::new(a), Box::new(b)) };
         Some((ir, Typed::new(Ty::Bool, cost)))
     }
@@ -498,7 +506,7 @@ impl<'d> Compiler<'d> {
             op::GREATER => Cmp::Gt,
             _ => Cmp::Ge,
         };
-        let cost = 1 + ta.cost.saturating_add(tb.cost) + estimated_traversal(ta.size.min(tb.size));
+        let cost = 1 + ta.cost.saturating_add(tb.cost) + read_cost(&ta).min(read_cost(&tb));
         Some((Ir::Cmp(Box::new(a), Box::new(b), cmp), Typed::new(Ty::Bool, cost)))
     }
 
@@ -643,6 +651,11 @@ impl<'d> Compiler<'d> {
     }
 
     fn apply(&mut self, e: &IdedExpr, f: &'static Func, target: Option<&IdedExpr>, args: &[IdedExpr]) -> Out {
+        let out = self.apply_call(e, f, target, args)?;
+        Some(fuse_opt_path(out))
+    }
+
+    fn apply_call(&mut self, e: &IdedExpr, f: &'static Func, target: Option<&IdedExpr>, args: &[IdedExpr]) -> Out {
         let mut irs = Vec::with_capacity(args.len() + 1);
         let mut types = Vec::with_capacity(args.len() + 1);
         for a in target.into_iter().chain(args) {
@@ -700,9 +713,11 @@ impl<'d> Compiler<'d> {
             }
         }
         let args_cost: u64 = types.iter().map(|t| t.cost).fold(0, u64::saturating_add);
-        let read: u64 =
-            types.iter().filter(|t| sized(&t.ty)).map(|t| estimated_traversal(t.size)).fold(0, u64::saturating_add);
+        let read: u64 = types.iter().map(read_cost).fold(0, u64::saturating_add);
         let size = match &ty {
+            // What a call builds from a value of unknown size is of unknown size too: a string
+            // as long as an object, a list of as many items as the estimate assumes.
+            Ty::String | Ty::Bytes | Ty::List(_) if types.iter().any(|t| t.ty == Ty::Dyn) => max_size(&ty),
             Ty::String | Ty::Bytes | Ty::List(_) => types.iter().map(|t| t.size).fold(0, u64::saturating_add).max(1),
             _ => 1,
         };
@@ -936,6 +951,26 @@ impl<'d> Compiler<'d> {
     }
 }
 
+/// `x.?a.?b.orValue(d)` as one lookup along a path, without the optionals in between.
+fn fuse_opt_path((ir, t): (Ir, Typed)) -> (Ir, Typed) {
+    let Ir::Call(f, args, None) = ir else { return (ir, t) };
+    if f.name != "orValue" || !matches!(&*args, [Ir::OptSelect(..), _]) {
+        return (Ir::Call(f, args, None), t);
+    }
+    match <[Ir; 2]>::try_from(args.into_vec()) {
+        Ok([mut chain, default]) => {
+            let mut path = Vec::new();
+            while let Ir::OptSelect(operand, field) = chain {
+                path.push(field);
+                chain = *operand;
+            }
+            path.reverse();
+            (Ir::OptPath { base: Box::new(chain), path: path.into(), default: Box::new(default) }, t)
+        }
+        Err(args) => (Ir::Call(f, args.into(), None), t),
+    }
+}
+
 fn literal(l: &LiteralValue) -> (Ir, Typed) {
     let (c, ty, size) = match l {
         LiteralValue::Boolean(b) => (Const::Bool(*b.inner()), Ty::Bool, 1),
@@ -957,10 +992,14 @@ fn unify(prev: Option<Ty>, next: Ty) -> Ty {
     }
 }
 
-/// Whether a call reads a value of this type through (a `dyn` value's size is unknown until run
-/// time, where it is charged).
-fn sized(ty: &Ty) -> bool {
-    matches!(ty, Ty::String | Ty::Bytes | Ty::List(_))
+/// The estimated cost of reading a value through: strings, bytes and lists of known size (a
+/// `dyn` value's size is unknown until run time, where it is charged).
+fn read_cost(t: &Typed) -> u64 {
+    if matches!(t.ty, Ty::String | Ty::Bytes | Ty::List(_)) {
+        estimated_traversal(t.size)
+    } else {
+        0
+    }
 }
 
 /// `a.b.c` as a dotted name, when the expression is one.

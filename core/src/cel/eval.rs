@@ -95,6 +95,23 @@ impl<'a> Eval<'a, '_> {
                     v => select(&v, field),
                 }
             }
+            Ir::OptPath { base, path, default } => {
+                let mut v = self.eval(base)?;
+                for field in path.iter() {
+                    self.charge(1)?;
+                    let found = match &v {
+                        Value::Optional(None) => None,
+                        Value::Optional(Some(inner)) => opt_field(inner, field)?,
+                        other => opt_field(other, field)?,
+                    };
+                    match found {
+                        Some(next) => v = next,
+                        None => return self.eval(default),
+                    }
+                }
+                self.charge(1)?;
+                Ok(v)
+            }
             Ir::OptMap { slot, optional, body, flat } => {
                 let Value::Optional(o) = self.eval(optional)? else {
                     return Err(Error::new("optMap and optFlatMap apply to an optional"));

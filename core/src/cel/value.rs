@@ -364,10 +364,13 @@ impl<'a> Map<'a> {
     #[inline]
     pub(crate) fn field(&self, key: &str) -> Option<Value<'a>> {
         match self {
-            // Most objects of a manifest have a few keys: comparing them is cheaper than hashing.
-            Map::Json(m) if m.len() <= 8 => m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| Value::json(v)),
+            // The objects of a manifest have tens of keys at most: comparing lengths and first
+            // bytes is cheaper than hashing the key.
+            Map::Json(m) if m.len() <= 32 => m.iter().find(|(k, _)| same_key(k, key)).map(|(_, v)| Value::json(v)),
             Map::Json(m) => m.get(key).map(Value::json),
-            Map::Owned(v) => v.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone()),
+            Map::Owned(v) => {
+                v.iter().find(|(k, _)| k.as_str().is_some_and(|k| same_key(k, key))).map(|(_, v)| v.clone())
+            }
         }
     }
 
@@ -377,6 +380,12 @@ impl<'a> Map<'a> {
             Map::Owned(v) => Box::new(v.iter().cloned()),
         }
     }
+}
+
+/// Whether two keys are equal, comparing their lengths and first bytes before the rest.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 impl fmt::Display for Value<'_> {
