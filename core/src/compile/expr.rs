@@ -22,11 +22,50 @@ pub(crate) fn roots(object: &Ty, item: Option<&Ty>) -> Vec<(&'static str, Ty)> {
             let ty = match *name {
                 "object" | "oldObject" => object.clone(),
                 "item" => item.cloned().unwrap_or(Ty::Dyn),
+                "request" => request(),
                 _ => Ty::Dyn,
             };
             (if *name == "item" && item.is_none() { "" } else { *name }, ty)
         })
         .collect()
+}
+
+/// The shape of `request`, as paved fills it (Kubernetes' admission request, in part).
+static REQUEST: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+    let string = serde_json::json!({"type": "string"});
+    serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "operation": string,
+            "namespace": string,
+            "name": string,
+            "dryRun": {"type": "boolean"},
+            "kind": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {"group": string, "version": string, "kind": string},
+            },
+            "userInfo": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "username": string,
+                    "uid": string,
+                    "groups": {"type": "array", "items": string},
+                    "extra": {"type": "object", "additionalProperties": {"type": "array", "items": string}},
+                },
+            },
+        },
+    })
+});
+
+/// The type of `request`: its fields are known, so `request.operatoin` is a load error.
+fn request() -> Ty {
+    match crate::k8s::schema::version("latest") {
+        Ok(version) => Ty::of_schema(version, &REQUEST, "request"),
+        Err(_) => Ty::Dyn,
+    }
 }
 
 /// The shape of a policy's expressions: whether `item` is visible, and the named variables

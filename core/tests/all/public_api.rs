@@ -222,6 +222,11 @@ fn expressions_are_typed_by_the_schemas_of_the_kinds_matched() {
         panic!("expected a load error")
     };
     assert!(d.0[0].message.contains("no overload of `startsWith`"), "{d:?}");
+    // `request` has known fields too.
+    let Err(paved::Error::Invalid(d)) = Bundle::from_str("p.yaml", &policy("request.operatoin == 'CREATE'")) else {
+        panic!("expected a load error")
+    };
+    assert!(d.0[0].help.as_deref().is_some_and(|h| h.starts_with("did you mean `operation`?")), "{d:?}");
 }
 
 /// The benches' 23-rule bundle stands for a platform team's own policies: it loads under the
