@@ -654,13 +654,11 @@ impl Engine {
         out: &mut Vec<(Finding, bool)>,
     ) -> Vec<String> {
         let mut id = r.identity();
-        let (group, version) = split_api_version(&id.api_version);
         // A namespaced object that names no namespace is in the one it is applied into.
-        if id.namespace.is_empty() && k8s::namespaced(group, &id.kind, crds) {
+        if id.namespace.is_empty() && k8s::namespaced(split_api_version(&id.api_version).0, &id.kind, crds) {
             id.namespace = ctx.namespace.clone().unwrap_or_else(|| "default".into());
         }
-        let (group, version) = (group.to_owned(), version.to_owned());
-        let (group, version) = (group.as_str(), version.as_str());
+        let (group, version) = split_api_version(&id.api_version);
         let template_path = k8s::controller(group, &id.kind).map(|c| c.template);
         let candidates = self.candidates(group, version, &id.kind, template_path.is_some());
         let mut applied = Vec::new();
