@@ -13,7 +13,7 @@ fn golden_paths(c: &mut Criterion) {
                         "image": "registry.acme.dev/payments/checkout:4.2.1", "ingress": {"host": "checkout.acme.dev"}});
     let path = bundle.golden_path("web-service").unwrap();
     let rendered = path.render(&inputs, &bundle).unwrap();
-    let text: Vec<String> = rendered.manifests.iter().map(paved::formats::yaml).collect();
+    let text: Vec<String> = rendered.manifests.iter().map(paved::to_yaml).collect();
     let live = Resource::from_str("checkout.yaml", &text.join("---\n")).unwrap();
     let ctx = Context::at("2026-11-22T00:00:00Z".parse().unwrap());
     assert!(GoldenPath::conform(&bundle, &live, &ctx).services[0].conforms());

@@ -133,17 +133,17 @@ pub fn run(args: CheckArgs) -> ExitCode {
     };
     let report = evaluate(&engine, &resources, &ctx);
     drop(resources);
-    let policies = engine.policies();
-    let text = match args.format {
-        Format::Json => report.to_json() + "\n",
-        Format::Sarif => crate::pretty(&paved::formats::sarif(&report, &policies)),
-        Format::Junit => paved::formats::junit(&report),
-        Format::Github => paved::formats::github(&report),
-        Format::PolicyReport => crate::pretty(&paved::formats::policy_report(&report, &policies, ctx.now)),
+    let format = match args.format {
+        Format::Json => paved::Format::Json,
+        Format::Sarif => paved::Format::Sarif,
+        Format::Junit => paved::Format::Junit,
+        Format::Github => paved::Format::Github,
+        Format::PolicyReport => paved::Format::PolicyReport,
         Format::Human => {
             return finish(print_with(|out| output::human(out, &report, crate::stdout_color())), &report, args.fail_on)
         }
     };
+    let text = report.format(format, &engine.policies());
     finish(print(&text), &report, args.fail_on)
 }
 

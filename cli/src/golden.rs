@@ -169,7 +169,7 @@ pub fn render(args: RenderArgs) -> ExitCode {
     };
     match args.format {
         RenderFormat::Yaml => {
-            let docs: Vec<String> = rendered.manifests.iter().map(paved::formats::yaml).collect();
+            let docs: Vec<String> = rendered.manifests.iter().map(paved::to_yaml).collect();
             print(&format!("# Rendered by paved from {}\n---\n{}", rendered.golden_path, docs.join("---\n")))
         }
         RenderFormat::Json => {
@@ -211,7 +211,7 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
         Err(e) => return failed(&e),
     };
     if let Some(path) = &args.write {
-        if let Err(e) = std::fs::write(path, paved::formats::yaml(&upgrade.inputs)) {
+        if let Err(e) = std::fs::write(path, paved::to_yaml(&upgrade.inputs)) {
             return usage(&format!("cannot write {}: {e}", path.display()));
         }
     }

@@ -337,7 +337,7 @@ fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat)
         Err(e) => return usage(&e),
     };
     let here = [PathBuf::from(".")];
-    let suites = match paved::testing::TestSuite::from_paths(if paths.is_empty() { &here[..] } else { paths }) {
+    let suites = match paved::TestSuite::from_paths(if paths.is_empty() { &here[..] } else { paths }) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
@@ -347,10 +347,10 @@ fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat)
     let reports: Vec<_> = suites.iter().map(|s| s.run(now)).collect();
     let written = match format {
         TestFormat::Json => print(&pretty(&reports)),
-        TestFormat::Junit => print(&paved::formats::test_junit(&reports)),
+        TestFormat::Junit => print(&paved::SuiteReport::junit(&reports)),
         TestFormat::Human => print_with(|text| output::tests(text, &reports, verbose, stdout_color())),
     };
-    outcome(written, !reports.iter().all(paved::testing::SuiteReport::passed))
+    outcome(written, !reports.iter().all(paved::SuiteReport::passed))
 }
 
 fn exceptions(paths: &[PathBuf], now: Option<&str>, expiring: Option<&str>, format: ListFormat) -> ExitCode {
@@ -414,21 +414,21 @@ fn parse_span(s: &str) -> Result<jiff::SignedDuration, String> {
 }
 
 fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {
-    let mut sources: Vec<(String, Bundle, Vec<paved::testing::TestSuite>)> = Vec::new();
+    let mut sources: Vec<(String, Bundle, Vec<paved::TestSuite>)> = Vec::new();
     let packs: Vec<&str> = if only.is_empty() {
         Bundle::packs().map(|p| p.name).collect()
     } else {
         only.iter().map(String::as_str).collect()
     };
     for pack in packs {
-        match Bundle::pack(pack).and_then(|b| paved::testing::TestSuite::of_pack(pack).map(|t| (b, t))) {
+        match Bundle::pack(pack).and_then(|b| paved::TestSuite::of_pack(pack).map(|t| (b, t))) {
             Ok((b, t)) => sources.push((format!("pack {pack}"), b, t)),
             Err(e) => return fail(&e),
         }
     }
     for path in bundles {
         let loaded = Bundle::from_paths(std::slice::from_ref(path))
-            .and_then(|b| paved::testing::TestSuite::from_paths(std::slice::from_ref(path)).map(|t| (b, t)));
+            .and_then(|b| paved::TestSuite::from_paths(std::slice::from_ref(path)).map(|t| (b, t)));
         match loaded {
             Ok((b, t)) => sources.push((format!("bundle {}", path.display()), b, t)),
             Err(e) => return fail(&e),

@@ -211,12 +211,7 @@ const WINDOW: usize = 120;
 
 /// Policy test results: a line per suite, every failed case with what differed (every case
 /// with `verbose`), and a summary.
-pub fn tests(
-    out: &mut impl Write,
-    reports: &[paved::testing::SuiteReport],
-    verbose: bool,
-    color: bool,
-) -> io::Result<()> {
+pub fn tests(out: &mut impl Write, reports: &[paved::SuiteReport], verbose: bool, color: bool) -> io::Result<()> {
     let p = Paint(color);
     let (mut cases, mut failed) = (0, 0);
     for s in reports {
@@ -341,11 +336,11 @@ pub fn explain(
     origin: &str,
     policy: &paved::PolicyInfo,
     rules: &[paved::RuleInfo],
-    tests: &[paved::testing::TestSuite],
+    tests: &[paved::TestSuite],
     color: bool,
 ) -> io::Result<()> {
     let p = Paint(color);
-    let examples: Vec<paved::testing::Example> = tests.iter().flat_map(paved::testing::TestSuite::examples).collect();
+    let examples: Vec<paved::Example> = tests.iter().flat_map(paved::TestSuite::examples).collect();
     let mut kinds = if policy.kinds.is_empty() { "every kind".to_owned() } else { policy.kinds.join(", ") };
     if policy.pod_controllers {
         kinds.push_str(
@@ -381,7 +376,7 @@ pub fn explain(
         }
         let yaml = |out: &mut dyn Write, title: &str, value: &serde_json::Value| -> io::Result<()> {
             writeln!(out, "  {title}:")?;
-            paved::formats::yaml(value).lines().try_for_each(|l| writeln!(out, "    {l}"))
+            paved::to_yaml(value).lines().try_for_each(|l| writeln!(out, "    {l}"))
         };
         if let Some(a) = &rule.assert {
             yaml(out, "assert (JSON Schema)", a)?;
@@ -395,19 +390,18 @@ pub fn explain(
         if let Some(h) = &rule.help {
             writeln!(out, "\n{}\n  {h}", p.bold("How to fix it"))?;
         }
-        let about =
-            |e: &&paved::testing::Example| e.policy == policy.name && e.rule.as_ref().is_none_or(|r| r == &rule.id);
+        let about = |e: &&paved::Example| e.policy == policy.name && e.rule.as_ref().is_none_or(|r| r == &rule.id);
         // Cases about this rule alone make the clearest examples.
-        let pick = |result: paved::testing::Outcome| {
+        let pick = |result: paved::Outcome| {
             let mut found: Vec<_> = examples.iter().filter(about).filter(|e| e.result == result).collect();
             found.sort_by_key(|e| (!e.focused, e.rule.is_none()));
             found.first().copied()
         };
-        let (bad, good) = (pick(paved::testing::Outcome::Fail), pick(paved::testing::Outcome::Pass));
+        let (bad, good) = (pick(paved::Outcome::Fail), pick(paved::Outcome::Pass));
         for (title, e) in [("Bad example (fails the rule)", bad), ("Good example (passes)", good)] {
             if let Some(e) = e {
                 writeln!(out, "\n{} {}", p.bold(title), p.dim(&format!("— test case `{}`", e.case)))?;
-                for l in paved::formats::yaml(&e.resource).lines() {
+                for l in paved::to_yaml(&e.resource).lines() {
                     writeln!(out, "  {l}")?;
                 }
             }
@@ -427,7 +421,7 @@ pub fn explain(
                 "expires": "YYYY-MM-DD",
             },
         });
-        for l in paved::formats::yaml(&template).lines() {
+        for l in paved::to_yaml(&template).lines() {
             writeln!(out, "  {l}")?;
         }
         writeln!(out)?;
@@ -633,7 +627,7 @@ pub fn upgrade(out: &mut impl Write, u: &golden::Upgrade, color: bool) -> io::Re
         writeln!(out, "    {what:<7} {} → {} ({delta})", show(before), show(after))?;
     }
     writeln!(out, "\n{}", p.bold("new inputs"))?;
-    for line in paved::formats::yaml(&u.inputs).lines() {
+    for line in paved::to_yaml(&u.inputs).lines() {
         writeln!(out, "    {line}")?;
     }
     Ok(())

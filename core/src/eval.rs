@@ -587,7 +587,7 @@ impl Engine {
         let exceptions =
             self.exceptions.iter().zip(&waived).map(|(e, &n)| self.exception_report(e, now, Some(n))).collect();
         let (summary, decision) = Report::summarize(resources.len(), &findings);
-        Report { findings, resources, exceptions, summary, decision }
+        Report { findings, resources, exceptions, summary, decision, now }
     }
 
     /// An exception as reports show it; `waived` is how many findings it waived in a run.

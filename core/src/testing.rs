@@ -22,7 +22,7 @@ use crate::resource::{self, Resource};
 /// A loaded policy test: the policies under test and its cases, validated.
 ///
 /// ```
-/// let suites = paved::testing::TestSuite::from_str("labels.test.yaml", r#"
+/// let suites = paved::TestSuite::from_str("labels.test.yaml", r#"
 /// apiVersion: paved.dev/v1
 /// kind: PolicyTest
 /// metadata: { name: team-label }
@@ -496,53 +496,56 @@ fn find(ids: &[ResourceRef], name: &str) -> Result<usize, (String, Option<String
     }
 }
 
-/// Suites' results as JUnit XML: a test suite per suite, a test case per case; a failed case
-/// lists each expectation that did not hold.
-pub fn junit(reports: &[SuiteReport]) -> String {
-    use crate::report::xml_escape as esc;
-    use std::fmt::Write;
-    let (tests, failures): (usize, usize) = reports
-        .iter()
-        .map(|s| (s.cases.len(), s.cases.iter().filter(|c| !c.passed()).count()))
-        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
-    let mut out = format!(
+impl SuiteReport {
+    /// Suites' results as JUnit XML: a test suite per suite, a test case per case; a failed case
+    /// lists each expectation that did not hold.
+    pub fn junit(reports: &[SuiteReport]) -> String {
+        use crate::report::xml_escape as esc;
+        use std::fmt::Write;
+        let (tests, failures): (usize, usize) = reports
+            .iter()
+            .map(|s| (s.cases.len(), s.cases.iter().filter(|c| !c.passed()).count()))
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+        let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"paved test\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n"
     );
-    for s in reports {
-        let failed = s.cases.iter().filter(|c| !c.passed()).count();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\">",
-            esc(&s.name),
-            s.cases.len()
-        );
-        for c in &s.cases {
-            let _ = write!(
+        for s in reports {
+            let failed = s.cases.iter().filter(|c| !c.passed()).count();
+            let _ = writeln!(
                 out,
-                "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\">",
                 esc(&s.name),
-                esc(&c.name),
-                esc(&s.file),
-                c.line
+                s.cases.len()
             );
-            if c.passed() {
-                out.push_str("/>\n");
-                continue;
+            for c in &s.cases {
+                let _ = write!(
+                    out,
+                    "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
+                    esc(&s.name),
+                    esc(&c.name),
+                    esc(&s.file),
+                    c.line
+                );
+                if c.passed() {
+                    out.push_str("/>\n");
+                    continue;
+                }
+                let mut diffs: Vec<String> =
+                    c.checks.iter().filter(|k| !k.passed()).map(CheckReport::describe).collect();
+                diffs.extend(c.error.iter().map(|e| format!("the case could not run: {e}")));
+                let _ = write!(
+                    out,
+                    ">\n      <failure message=\"{} of {} expectations did not hold\">{}</failure>\n    </testcase>\n",
+                    c.checks.iter().filter(|k| !k.passed()).count(),
+                    c.checks.len(),
+                    esc(&diffs.join("\n"))
+                );
             }
-            let mut diffs: Vec<String> = c.checks.iter().filter(|k| !k.passed()).map(CheckReport::describe).collect();
-            diffs.extend(c.error.iter().map(|e| format!("the case could not run: {e}")));
-            let _ = write!(
-                out,
-                ">\n      <failure message=\"{} of {} expectations did not hold\">{}</failure>\n    </testcase>\n",
-                c.checks.iter().filter(|k| !k.passed()).count(),
-                c.checks.len(),
-                esc(&diffs.join("\n"))
-            );
+            out.push_str("  </testsuite>\n");
         }
-        out.push_str("  </testsuite>\n");
+        out.push_str("</testsuites>\n");
+        out
     }
-    out.push_str("</testsuites>\n");
-    out
 }
 
 impl CheckReport {

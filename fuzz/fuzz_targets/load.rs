@@ -8,7 +8,7 @@ use paved::Resource;
 fuzz_target!(|data: &[u8]| {
     let Ok(resources) = Resource::from_bytes("fuzz.yaml", data) else { return };
     for r in &resources {
-        let text = paved::formats::yaml(r.value());
+        let text = paved::to_yaml(r.value());
         let back = Resource::from_str("emitted.yaml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let back: Vec<_> = back.iter().map(Resource::value).collect();
         assert_eq!(back, [r.value()], "{text}");

@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(path) = PATHS.get(usize::from(*pick) % PATHS.len().max(1)) else { return };
     let Ok(rendered) = path.render_text("inputs.yaml", text, &BUNDLE) else { return };
     for m in &rendered.manifests {
-        let text = paved::formats::yaml(m);
+        let text = paved::to_yaml(m);
         let back = Resource::from_str("rendered.yaml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let back: Vec<_> = back.iter().map(Resource::value).collect();
         assert_eq!(back, [m], "{text}");

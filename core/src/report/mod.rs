@@ -12,7 +12,7 @@ pub(crate) use junit::esc as xml_escape;
 
 use serde::Serialize;
 
-use crate::model::{Action, ExceptionStatus, ResourceRef, Severity, SourceRef};
+use crate::model::{Action, ExceptionStatus, PolicyInfo, ResourceRef, Severity, SourceRef};
 
 /// Everything one evaluation found. Byte-identical JSON for the same inputs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -30,6 +30,9 @@ pub struct Report {
     pub summary: Summary,
     /// The verdict: `deny` if any unwaived `Deny` finding, else `warn` if any unwaived `Warn`.
     pub decision: Decision,
+    /// The instant the report was made for (the context's `now`), stamped on PolicyReports.
+    #[serde(skip)]
+    pub(crate) now: jiff::Timestamp,
 }
 
 /// One failed check.
@@ -198,6 +201,51 @@ pub struct Summary {
     pub waived: usize,
 }
 
+/// The forms a [`Report`] can be written in ([`Report::format`]), by the names the CLI's
+/// `--format` and the bindings take them: `json`, `sarif`, `junit`, `github`, `policy-report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// The report contract, pretty JSON.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// JUnit XML: a test case per resource and policy (GitLab, Jenkins, CircleCI).
+    Junit,
+    /// GitHub Actions workflow commands: an annotation on the line of each finding.
+    Github,
+    /// `wgpolicyk8s.io/v1alpha2` PolicyReports, one per namespace, as a `List`.
+    PolicyReport,
+}
+
+impl Format {
+    /// Every format, in the order of their names.
+    pub const ALL: [Format; 5] = [Format::Json, Format::Sarif, Format::Junit, Format::Github, Format::PolicyReport];
+
+    /// The format's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Github => "github",
+            Format::PolicyReport => "policy-report",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = crate::Error;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Format::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| crate::Error::Unknown {
+            what: "report format (json, sarif, junit, github, policy-report)",
+            name: name.to_owned(),
+            suggestion: crate::error::did_you_mean(name, Format::ALL.iter().map(|f| f.name())).map(str::to_owned),
+        })
+    }
+}
+
 /// The overall verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -231,6 +279,32 @@ impl Report {
     /// The report as compact JSON, one line (for machines: the bindings, the webhook's logs).
     pub fn to_json_compact(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The report in `format`, as the CLI prints it (ending in a newline). `policies` are the
+    /// ones the report was made with ([`Engine::policies`](crate::Engine::policies)): SARIF
+    /// takes rule descriptions from them, JUnit and PolicyReports list the rules that passed.
+    ///
+    /// ```
+    /// use paved::{Bundle, Context, Engine, Format, Resource};
+    ///
+    /// let engine = Engine::builder().bundle(Bundle::defaults()?).build()?;
+    /// let pod = Resource::from_str("pod.yaml", "{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {hostPID: true}}")?;
+    /// let report = engine.evaluate(&pod, &Context::parse_at("2026-06-01T00:00:00Z")?);
+    /// let sarif = report.format("sarif".parse()?, &engine.policies());
+    /// assert!(sarif.contains("\"version\": \"2.1.0\""));
+    /// assert!(report.format(Format::Github, &engine.policies()).starts_with("::error file=pod.yaml,line=1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn format(&self, format: Format, policies: &[PolicyInfo]) -> String {
+        let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
+        match format {
+            Format::Json => self.to_json() + "\n",
+            Format::Sarif => pretty(sarif::sarif(self, policies)),
+            Format::Junit => junit::junit(self),
+            Format::Github => github::github(self),
+            Format::PolicyReport => pretty(policy_report::policy_report(self, policies, self.now)),
+        }
     }
 
     pub(crate) fn summarize(resources: usize, findings: &[Finding]) -> (Summary, Decision) {

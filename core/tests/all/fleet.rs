@@ -19,7 +19,7 @@ fn checkout() -> Value {
 
 /// The manifests as a file of YAML documents, read back as resources (as `paved conform` reads them).
 fn as_file(manifests: &[Value]) -> Vec<Resource> {
-    let text: Vec<String> = manifests.iter().map(paved::formats::yaml).collect();
+    let text: Vec<String> = manifests.iter().map(paved::to_yaml).collect();
     Resource::from_str("live.yaml", &text.join("---\n")).unwrap()
 }
 
@@ -352,7 +352,7 @@ fn broken_provenance_is_an_error_for_that_service_only() {
 #[test]
 fn upgrade_inputs_come_from_manifests_or_need_a_version() {
     let m = live("web-service@1.0.0", &json!({"name": "a", "team": "t", "costCenter": "cc-1", "image": "r/a:1"}));
-    let text: Vec<String> = m.iter().map(paved::formats::yaml).collect();
+    let text: Vec<String> = m.iter().map(paved::to_yaml).collect();
     let (from, inputs) = paved::GoldenPath::inputs_of("a.yaml", &text.join("---\n"), None).unwrap();
     assert_eq!((from.as_str(), inputs["name"].as_str()), ("web-service@1.0.0", Some("a")));
     let e =
@@ -538,7 +538,7 @@ spec:
         items.push(o);
     }
     // As `kubectl get -o yaml` writes it: one `v1 List`.
-    let export = paved::formats::yaml(&json!({"apiVersion": "v1", "kind": "List", "items": items}));
+    let export = paved::to_yaml(&json!({"apiVersion": "v1", "kind": "List", "items": items}));
     let live = Resource::from_str("export.yaml", &export).unwrap();
     let ctx = Context::at("2026-11-22T00:00:00Z".parse().unwrap());
     let report = paved::GoldenPath::conform(&bundle, &live, &ctx);

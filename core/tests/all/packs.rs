@@ -2,8 +2,8 @@
 //! case that breaks it and each policy a case that passes it, and all of them hold. These are
 //! the examples `paved explain` shows.
 
-use paved::testing::{Outcome, TestSuite};
 use paved::Bundle;
+use paved::{Outcome, TestSuite};
 
 #[test]
 fn every_rule_of_every_pack_is_tested_and_the_tests_pass() {
