@@ -18,23 +18,8 @@ pub struct CheckArgs {
     /// `-` reads standard input.
     #[arg(required = true)]
     paths: Vec<String>,
-    /// A directory or file of policies, exceptions and settings (repeatable; later ones override
-    /// policies of the same name).
-    #[arg(long = "bundle", short = 'b')]
-    bundles: Vec<PathBuf>,
-    /// A built-in pack to run (repeatable); see `paved packs`.
-    #[arg(long = "pack", short = 'p')]
-    packs: Vec<String>,
-    /// A directory or file of PolicyExceptions (repeatable).
-    #[arg(long = "exceptions", short = 'e')]
-    exceptions: Vec<PathBuf>,
-    /// Set a policy parameter: POLICY.PARAM=VALUE, VALUE as JSON or a plain string (repeatable).
-    #[arg(long = "set", value_name = "POLICY.PARAM=VALUE")]
-    sets: Vec<String>,
-    /// Namespace labels for `namespaceSelector`: Namespace objects (`kubectl get ns -o yaml`) or
-    /// a mapping of namespace name to labels.
-    #[arg(long, value_name = "FILE")]
-    namespace_labels: Vec<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
     #[arg(long)]
     now: Option<String>,
@@ -52,6 +37,28 @@ pub struct CheckArgs {
     /// What fails the run (exit status 1): a denial, a warning or worse, or nothing.
     #[arg(long, value_enum, default_value_t = FailOn::Deny)]
     fail_on: FailOn,
+}
+
+/// What the engine is built from: the flags `paved check` and `paved serve` share.
+#[derive(clap::Args, Clone)]
+pub struct EngineArgs {
+    /// A directory or file of policies, exceptions and settings (repeatable; later ones override
+    /// policies of the same name).
+    #[arg(long = "bundle", short = 'b')]
+    bundles: Vec<PathBuf>,
+    /// A built-in pack to run (repeatable); see `paved packs`.
+    #[arg(long = "pack", short = 'p')]
+    packs: Vec<String>,
+    /// A directory or file of PolicyExceptions (repeatable).
+    #[arg(long = "exceptions", short = 'e')]
+    exceptions: Vec<PathBuf>,
+    /// Set a policy parameter: POLICY.PARAM=VALUE, VALUE as JSON or a plain string (repeatable).
+    #[arg(long = "set", value_name = "POLICY.PARAM=VALUE")]
+    sets: Vec<String>,
+    /// Namespace labels for `namespaceSelector`: Namespace objects (`kubectl get ns -o yaml`) or
+    /// a mapping of namespace name to labels.
+    #[arg(long, value_name = "FILE")]
+    namespace_labels: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -102,24 +109,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if let Some(ns) = &args.namespace {
         ctx = ctx.namespace(ns);
     }
-    for set in &args.sets {
-        match parse_set(set) {
-            Ok((policy, param, value)) => {
-                let entry = ctx.params.entry(policy).or_insert_with(|| serde_json::json!({}));
-                if let Some(m) = entry.as_object_mut() {
-                    m.insert(param, value);
-                }
-            }
-            Err(e) => return usage(&format!("--set {set}: {e}")),
-        }
-    }
-    if !args.namespace_labels.is_empty() {
-        match ctx.read_namespaces(&args.namespace_labels) {
-            Ok(c) => ctx = c,
-            Err(e) => return fail(&e),
-        }
-    }
-    let engine = match engine(&args) {
+    ctx = match args.engine.context(ctx) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let engine = match args.engine.engine() {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
@@ -157,26 +151,52 @@ fn finish(written: ExitCode, report: &paved::Report, fail_on: FailOn) -> ExitCod
     outcome(written, failed)
 }
 
-/// The packs (the defaults when no bundle or pack is named), then the bundles, then the
-/// exceptions.
-fn engine(args: &CheckArgs) -> Result<Engine, Error> {
-    let mut builder = Engine::builder();
-    if args.packs.is_empty() && args.bundles.is_empty() {
-        builder = builder.bundle(Bundle::defaults()?);
+impl EngineArgs {
+    /// The packs (the defaults when no bundle or pack is named), then the bundles, then the
+    /// exceptions.
+    pub fn engine(&self) -> Result<Engine, Error> {
+        let mut builder = Engine::builder();
+        if self.packs.is_empty() && self.bundles.is_empty() {
+            builder = builder.bundle(Bundle::defaults()?);
+        }
+        for name in &self.packs {
+            builder = builder.bundle(Bundle::pack(name)?);
+        }
+        if let Some(dir) = crate::plugin::cache_dir() {
+            builder = builder.plugin_cache(dir);
+        }
+        for b in &self.bundles {
+            builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b))?);
+        }
+        for e in &self.exceptions {
+            builder = builder.bundle(exceptions_at(e)?);
+        }
+        builder.build()
     }
-    for name in &args.packs {
-        builder = builder.bundle(Bundle::pack(name)?);
+
+    /// `ctx` with the `--set` params and the `--namespace-labels`.
+    pub fn context(&self, mut ctx: Context) -> Result<Context, Error> {
+        for set in &self.sets {
+            match parse_set(set) {
+                Ok((policy, param, value)) => {
+                    let entry = ctx.params.entry(policy).or_insert_with(|| serde_json::json!({}));
+                    if let Some(m) = entry.as_object_mut() {
+                        m.insert(param, value);
+                    }
+                }
+                Err(e) => return Err(Error::Input { reason: format!("--set {set}: {e}") }),
+            }
+        }
+        if !self.namespace_labels.is_empty() {
+            ctx = ctx.read_namespaces(&self.namespace_labels)?;
+        }
+        Ok(ctx)
     }
-    if let Some(dir) = crate::plugin::cache_dir() {
-        builder = builder.plugin_cache(dir);
+
+    /// The files the engine and context are read from.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.bundles.iter().chain(&self.exceptions).chain(&self.namespace_labels).cloned().collect()
     }
-    for b in &args.bundles {
-        builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b))?);
-    }
-    for e in &args.exceptions {
-        builder = builder.bundle(exceptions_at(e)?);
-    }
-    builder.build()
 }
 
 /// The PolicyExceptions at `path`; a policy there is an error that points at it.

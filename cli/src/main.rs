@@ -6,6 +6,7 @@ mod check;
 mod golden;
 mod output;
 mod plugin;
+mod serve;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -42,11 +43,14 @@ struct Cli {
 
 /// Logs to stderr at the level asked for: `--log-level`, else `-v`s, else `RUST_LOG`, else
 /// warnings only (a refused plugin cache, a cache entry compiled again).
-fn init_logging(verbose: u8, filter: Option<&str>) {
+/// Logs to standard error: for people, or as JSON lines for a server (`paved serve`, which
+/// logs at `info` by default).
+fn init_logging(verbose: u8, filter: Option<&str>, server: bool) {
     use tracing_subscriber::EnvFilter;
+    let quiet = if server { "info" } else { "warn" };
     let filter = match (filter, verbose) {
         (Some(f), _) => EnvFilter::try_new(f),
-        (None, 0) => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("warn")),
+        (None, 0) => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(quiet)),
         (None, 1) => EnvFilter::try_new("info"),
         (None, 2) => EnvFilter::try_new("debug"),
         (None, _) => EnvFilter::try_new("trace"),
@@ -58,12 +62,8 @@ fn init_logging(verbose: u8, filter: Option<&str>) {
             EnvFilter::new("warn")
         }
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(stderr_color())
-        .with_target(false)
-        .try_init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let _ = if server { logs.json().flatten_event(true).try_init() } else { logs.with_ansi(stderr_color()).try_init() };
 }
 
 #[derive(Subcommand)]
@@ -81,6 +81,21 @@ enum Command {
   paved check --pack pod-security-restricted --set pod-security-restricted.kubernetesVersion=v1.30 k8s/
   paved check --namespace-labels namespaces.yaml --fail-on warn --format github k8s/")]
     Check(check::CheckArgs),
+    /// Serve the admission webhook: the same verdicts as `paved check`, at the Kubernetes API.
+    ///
+    /// HTTPS on --listen: POST /validate takes admission.k8s.io/v1 AdmissionReviews; /healthz,
+    /// /readyz and /metrics (Prometheus) serve operations. The bundle and the certificate are
+    /// reloaded when their files change; a bundle that does not load is logged and the previous
+    /// one keeps serving. What cannot be judged in time is denied, unless every policy that may
+    /// apply sets failurePolicy: Ignore. Logs are JSON on standard error.
+    #[command(after_help = "Examples:
+  paved serve --bundle /etc/paved/bundle --tls-cert /tls/tls.crt --tls-key /tls/tls.key --watch-namespaces
+  paved serve --pack pod-security-restricted --self-signed localhost
+  paved cert --dir tls/ --name paved.paved.svc")]
+    Serve(serve::ServeArgs),
+    /// Write a CA and a serving certificate for the webhook (ca.crt, tls.crt, tls.key), for
+    /// trying `paved serve` without cert-manager.
+    Cert(serve::CertArgs),
     /// Render a golden path: a developer's inputs become complete, compliant manifests.
     ///
     /// The highest version the range allows is used. Inputs are checked against the golden
@@ -244,9 +259,11 @@ enum TestFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_verbosity, cli.log_level.as_deref());
+    init_logging(cli.log_verbosity, cli.log_level.as_deref(), matches!(cli.command, Command::Serve(_)));
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Cert(args) => serve::cert(args),
         Command::Render(args) => golden::render(args),
         Command::Conform(args) => golden::conform(args),
         Command::Upgrade(args) => golden::upgrade(args),

@@ -47,12 +47,53 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn admit(&self, review: &Value, ctx: &Context) -> Result<Value, AdmissionError> {
+        self.admit_with_report(review, ctx).map(|(answer, _)| answer)
+    }
+
+    /// As [`Engine::admit`], with the report the answer was made from (for a webhook's logs and
+    /// metrics: the findings, and the rule errors among them).
+    pub fn admit_with_report(&self, review: &Value, ctx: &Context) -> Result<(Value, Report), AdmissionError> {
         let span = tracing::debug_span!("admit");
         let _enter = span.enter();
         let request = review::read(review)?;
         let resource = Resource::from_request(&request);
         let report = self.evaluate(std::slice::from_ref(&resource), ctx);
-        Ok(response(&request, &report))
+        Ok((response(&request, &report), report))
+    }
+
+    /// The answer to a review that was read but could not be judged: its evaluation ran past
+    /// the deadline, or failed inside the host. Denied, naming `reason` (fail closed), unless
+    /// every policy that may apply to the object sets `failurePolicy: Ignore`; then allowed,
+    /// with `reason` as a warning. Either way the audit annotations say it was not judged.
+    ///
+    /// ```
+    /// use paved::{Bundle, Engine};
+    /// let engine = Engine::builder().bundle(Bundle::pack("pod-security-baseline")?).build()?;
+    /// let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+    ///   "uid": "7a1", "operation": "CREATE", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+    ///   "object": {"metadata": {"name": "web"}, "spec": {"containers": []}}}});
+    /// let answer = engine.admit_unjudged(&review, "the deadline of 9s passed")?;
+    /// assert_eq!(answer["response"]["allowed"], false);
+    /// assert_eq!(answer["response"]["status"]["message"], "paved could not judge the request: the deadline of 9s passed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn admit_unjudged(&self, review: &Value, reason: &str) -> Result<Value, AdmissionError> {
+        let request = review::read(review)?;
+        let message = format!("paved could not judge the request: {reason}");
+        let allowed = self.fails_open(&Resource::from_request(&request));
+        let mut response = Map::new();
+        response.insert("uid".into(), Value::String(request.uid.clone()));
+        response.insert("allowed".into(), Value::Bool(allowed));
+        if allowed {
+            response.insert("warnings".into(), json!([message]));
+        } else {
+            response.insert("status".into(), json!({"code": 500, "reason": "InternalError", "message": message}));
+        }
+        response.insert(
+            "auditAnnotations".into(),
+            json!({"decision": if allowed { "allow" } else { "deny" }, "unjudged": reason}),
+        );
+        Ok(json!({ "apiVersion": request.api_version, "kind": "AdmissionReview", "response": response }))
     }
 }
 

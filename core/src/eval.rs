@@ -618,6 +618,17 @@ impl Engine {
         }
     }
 
+    /// Whether every policy that may apply to `r` sets `failurePolicy: Ignore`, so a request
+    /// for it that could not be judged is let through (no policy applies: nothing to enforce).
+    pub(crate) fn fails_open(&self, r: &Resource) -> bool {
+        let id = r.identity();
+        let (group, version) = split_api_version(&id.api_version);
+        let controller = k8s::controller(group, &id.kind).is_some();
+        self.candidates(group, version, &id.kind, controller)
+            .iter()
+            .all(|&(i, _)| self.policies.get(i).is_some_and(|p| p.failure_policy == FailurePolicy::Ignore))
+    }
+
     /// The policies that may apply to a resource of this kind; `controller` says whether it is a
     /// pod controller (so Pod policies meet its template).
     fn candidates(&self, group: &str, version: &str, kind: &str, controller: bool) -> Vec<(usize, Via)> {

@@ -187,6 +187,9 @@ fn walk(
             .collect::<Result<Vec<_>, _>>()
             .map_err(io)?;
         entries.sort();
+        // `..data` and `..2026_…` are Kubernetes' atomic writer's own (a mounted ConfigMap or
+        // Secret): the files they hold are also linked by name, so they are read once, that way.
+        entries.retain(|e| !e.file_name().is_some_and(|n| n.as_encoded_bytes().starts_with(b"..")));
         for entry in entries {
             walk(&entry, root, false, seen, out)?;
         }

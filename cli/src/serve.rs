@@ -1,0 +1,168 @@
+//! `paved serve`, the admission webhook, and `paved cert`, a certificate to try it with.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use paved::Context;
+use paved_webhook::{Config, Loaded, Namespaces, Server, Tls};
+
+use crate::check::EngineArgs;
+use crate::{usage, EXIT_ERROR};
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    listen: SocketAddr,
+    /// The serving certificate chain, PEM (reloaded when it changes).
+    #[arg(long, value_name = "FILE", requires = "tls_key", conflicts_with = "self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// The serving certificate's private key, PEM.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve a certificate made at start for these DNS names, and print its CA for the
+    /// webhook configuration's caBundle (for trying paved on a laptop cluster).
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    self_signed: Vec<String>,
+    /// Watch the cluster's Namespaces for namespace labels (in-cluster, or the kubeconfig).
+    #[arg(long)]
+    watch_namespaces: bool,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 7 << 20)]
+    max_body: usize,
+    /// The longest an evaluation may take (a request's own `?timeout=` shortens it); past it the
+    /// request is answered per the failure policy.
+    #[arg(long, value_name = "DURATION", default_value = "9s", value_parser = duration)]
+    deadline: Duration,
+    /// How often the bundle and certificate files are looked at for changes.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+    poll: Duration,
+    /// How long a shutdown waits for requests in flight.
+    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
+    drain: Duration,
+}
+
+#[derive(clap::Args)]
+pub struct CertArgs {
+    /// The directory to write `ca.crt`, `tls.crt` and `tls.key` into.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// DNS names (or IP addresses) the certificate is for, e.g. paved.paved.svc.
+    #[arg(long = "name", value_name = "NAME", required = true)]
+    names: Vec<String>,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    paved_webhook::parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration like 9s, 500ms or 1m30s"))
+}
+
+pub fn serve(args: ServeArgs) -> ExitCode {
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Tls::Files { cert, key },
+        _ if !args.self_signed.is_empty() => match paved_webhook::generate(&args.self_signed) {
+            Ok(g) => {
+                let names = args.self_signed.join(", ");
+                eprintln!("paved serve: a self-signed certificate for {names}; its CA, for caBundle:\n{}", ca_bundle(&g.ca));
+                Tls::Generated(g)
+            }
+            Err(e) => return usage(&e.to_string()),
+        },
+        _ => return usage("paved serve needs --tls-cert and --tls-key, or --self-signed NAME"),
+    };
+    let engine = args.engine.clone();
+    let load: paved_webhook::Loader = Arc::new(move || {
+        let built = engine.engine()?;
+        let context = engine.context(Context::at(jiff::Timestamp::now()))?;
+        built.check_context(&context)?;
+        Ok(Loaded { engine: built, context })
+    });
+    let mut config = Config::new(args.listen, tls, load);
+    config.watch = args.engine.files();
+    config.namespaces = if args.watch_namespaces { Namespaces::Cluster(None) } else { Namespaces::Files };
+    config.max_body = args.max_body;
+    config.deadline = args.deadline;
+    config.poll = args.poll;
+    config.drain = args.drain;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return usage(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        let server = match Server::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
+        shutdown_signal().await;
+        tracing::info!("stopping: draining requests in flight");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// SIGTERM (the kubelet stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub fn cert(args: CertArgs) -> ExitCode {
+    let generated = match paved_webhook::generate(&args.names) {
+        Ok(g) => g,
+        Err(e) => return usage(&e.to_string()),
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.dir) {
+        return usage(&format!("cannot create {}: {e}", args.dir.display()));
+    }
+    for (name, text, private) in
+        [("ca.crt", &generated.ca, false), ("tls.crt", &generated.cert, false), ("tls.key", &generated.key, true)]
+    {
+        let path = args.dir.join(name);
+        if let Err(e) = write(&path, text, private) {
+            return usage(&format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    println!(
+        "wrote ca.crt, tls.crt and tls.key to {}\ncaBundle: {}",
+        args.dir.display(),
+        ca_bundle(&generated.ca)
+    );
+    ExitCode::SUCCESS
+}
+
+/// Writes a file; a private key is readable by its owner only.
+fn write(path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = private;
+    std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())
+}
+
+/// The base64 of a PEM bundle, as a webhook configuration's `caBundle` takes it.
+fn ca_bundle(pem: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(pem)
+}

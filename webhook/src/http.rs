@@ -1,0 +1,290 @@
+//! The HTTPS server: TLS, HTTP/1.1 and HTTP/2, the routes, and the way every request is
+//! bounded (body size, read time, evaluation deadline).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::metrics::Answer;
+use crate::State;
+
+/// How long a client may take to finish its TLS handshake, its request headers, or its body.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// What an answer needs to travel back before the API server's own timeout.
+const MARGIN: Duration = Duration::from_millis(500);
+
+type Body = Full<Bytes>;
+
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: Arc<State>,
+    mut stopped: watch::Receiver<bool>,
+    drain: Duration,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new()).keep_alive_interval(Duration::from_secs(30));
+    let builder = Arc::new(builder);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, rather than spin.
+                    tracing::warn!(error = %e, "accept");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped.changed() => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, state, builder) = (acceptor.clone(), Arc::clone(&state), Arc::clone(&builder));
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(READ_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake"),
+                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            };
+            let service = hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
+                tracing::debug!(%peer, error = %e, "connection");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("drained"),
+        () = tokio::time::sleep(drain) => tracing::warn!("requests still in flight after the drain time"),
+    }
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    Ok(match (req.method(), req.uri().path()) {
+        (&Method::POST, "/validate") => validate(&state, req).await,
+        (_, "/validate") => text(StatusCode::METHOD_NOT_ALLOWED, "POST an admission.k8s.io/v1 AdmissionReview"),
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
+        (&Method::GET, "/readyz") if state.ready() => text(StatusCode::OK, "ready"),
+        (&Method::GET, "/readyz") => text(StatusCode::SERVICE_UNAVAILABLE, "not ready: the namespace cache is syncing, or the server is stopping"),
+        (&Method::GET, "/metrics") => metrics(&state),
+        _ => text(StatusCode::NOT_FOUND, "not found: paved serves POST /validate, /healthz, /readyz and /metrics"),
+    })
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+fn json_response(value: &Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(serde_json::to_vec(value).unwrap_or_default())));
+    r.headers_mut().insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    r
+}
+
+/// A request refused before judging: counted, logged, answered with `status`.
+fn reject(state: &State, status: StatusCode, cause: &str, why: &str) -> Response<Body> {
+    state.metrics.reject(cause);
+    tracing::warn!(cause, reason = why, "request refused");
+    text(status, why)
+}
+
+fn metrics(state: &State) -> Response<Body> {
+    let loaded = state.current();
+    state.metrics.exceptions.clear();
+    for e in loaded.engine.exceptions(jiff::Timestamp::now()) {
+        let status = serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        state.metrics.exceptions.get_or_create(&crate::metrics::Status { status }).inc();
+    }
+    let mut r = text(StatusCode::OK, state.metrics.encode().trim_end());
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    r
+}
+
+async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return reject(state, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type", "an AdmissionReview is sent as Content-Type: application/json");
+    }
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > state.max_body) {
+        return reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body));
+    }
+    let deadline = deadline(req.uri().query(), state.deadline);
+    let body = match tokio::time::timeout(READ_TIMEOUT, Limited::new(req.into_body(), state.max_body).collect()).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body))
+        }
+        Ok(Err(e)) => return reject(state, StatusCode::BAD_REQUEST, "unreadable-request", &format!("cannot read the body: {e}")),
+        Err(_) => return reject(state, StatusCode::REQUEST_TIMEOUT, "unreadable-request", "the body did not arrive in time"),
+    };
+    let start = Instant::now();
+    let review: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return reject(state, StatusCode::BAD_REQUEST, "malformed", &format!("the body is not JSON: {e}")),
+    };
+    drop(body);
+    let review = Arc::new(review);
+    let request = review.get("request");
+    let field = |name: &str| request.and_then(|r| r.get(name)).and_then(Value::as_str).map(str::to_owned);
+    let (operation, namespace) = (field("operation").unwrap_or_default(), field("namespace"));
+    let kind = request.and_then(|r| r.pointer("/kind/kind")).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let loaded = state.current();
+    let ctx = state.context(&loaded, namespace.as_deref());
+    let judged = {
+        let (loaded, review) = (Arc::clone(&loaded), Arc::clone(&review));
+        tokio::task::spawn_blocking(move || loaded.engine.admit_with_report(&review, &ctx))
+    };
+    let (answer, cause) = match tokio::time::timeout(deadline, judged).await {
+        Ok(Ok(Ok((answer, report)))) => {
+            for e in report.findings.iter().filter_map(|f| f.error.as_ref()) {
+                let cause = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
+                state.metrics.error(cause.as_deref().unwrap_or("unknown"));
+            }
+            (answer, None)
+        }
+        Ok(Ok(Err(e))) => match e.denial() {
+            Some(denial) => {
+                state.metrics.reject("not-admission-review");
+                (denial, None)
+            }
+            None => return reject(state, StatusCode::BAD_REQUEST, "not-admission-review", &e.to_string()),
+        },
+        Ok(Err(panic)) => (unjudged(&loaded, &review, &format!("an internal error: {panic}")), Some("internal")),
+        Err(_) => (
+            unjudged(&loaded, &review, &format!("the evaluation did not finish within its deadline of {deadline:?}")),
+            Some("deadline"),
+        ),
+    };
+    let elapsed = start.elapsed();
+    state.metrics.latency.observe(elapsed.as_secs_f64());
+    if let Some(cause) = cause {
+        state.metrics.error(cause);
+    }
+    let response = &answer["response"];
+    let decision = match (response["allowed"].as_bool(), response.get("warnings")) {
+        (Some(false) | None, _) => "deny",
+        (Some(true), Some(_)) => "warn",
+        (Some(true), None) => "allow",
+    };
+    state.metrics.answers.get_or_create(&Answer { decision: decision.into(), operation: operation.clone(), kind: kind.clone() }).inc();
+    let name = request.and_then(|r| r.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let reason = response.pointer("/status/message").and_then(Value::as_str).unwrap_or_default();
+    let uid = response["uid"].as_str().unwrap_or_default();
+    let (namespace, micros) = (namespace.as_deref().unwrap_or_default(), u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+    // Denials and warnings are news; allowed requests are logged at debug level.
+    macro_rules! log {
+        ($level:expr) => {
+            tracing::event!($level, uid, operation, kind, namespace, name, decision, reason, micros, "admission")
+        };
+    }
+    if decision == "allow" {
+        log!(tracing::Level::DEBUG);
+    } else {
+        log!(tracing::Level::INFO);
+    }
+    json_response(&answer)
+}
+
+fn too_large(max: usize) -> String {
+    format!("the body is larger than {max} bytes (--max-body)")
+}
+
+/// The answer to a review that was read but not judged; one that cannot even be read for that
+/// is denied without a uid to match, which the API server treats as its failure policy says.
+fn unjudged(loaded: &crate::Loaded, review: &Value, reason: &str) -> Value {
+    tracing::error!(reason, "request not judged");
+    loaded.engine.admit_unjudged(review, reason).unwrap_or_else(|e| {
+        e.denial().unwrap_or_else(|| json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {"uid": "", "allowed": false}}))
+    })
+}
+
+/// The time an evaluation may take: the cap, or less when the API server says (its
+/// `?timeout=10s`, from the webhook configuration's `timeoutSeconds`) leaves less, keeping a
+/// margin for the answer's way back.
+pub(crate) fn deadline(query: Option<&str>, cap: Duration) -> Duration {
+    let asked = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|kv| kv.strip_prefix("timeout="))
+        .and_then(parse_duration);
+    match asked {
+        Some(t) => cap.min(t.saturating_sub(MARGIN).max(t / 2)),
+        None => cap,
+    }
+}
+
+/// A Go duration as the API server writes it: `10s`, `1m30s`, `500ms`, `2.5s`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = 0f64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let (number, tail) = rest.split_at(digits);
+        let number: f64 = number.parse().ok()?;
+        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = tail;
+    }
+    Duration::try_from_secs_f64(total).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_is_the_cap_or_the_api_servers_timeout_less_a_margin() {
+        let cap = Duration::from_secs(9);
+        assert_eq!(deadline(None, cap), cap);
+        assert_eq!(deadline(Some("timeout=10s"), cap), cap);
+        assert_eq!(deadline(Some("timeout=3s"), cap), Duration::from_millis(2500));
+        assert_eq!(deadline(Some("x=1&timeout=1m30s"), cap), cap);
+        assert_eq!(deadline(Some("timeout=600ms"), cap), Duration::from_millis(300));
+        assert_eq!(deadline(Some("timeout=2.5s"), cap), Duration::from_secs(2));
+        assert_eq!(deadline(Some("timeout=bogus"), cap), cap);
+        assert_eq!(parse_duration("1h2m3s"), Some(Duration::from_secs(3723)));
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("5"), None);
+    }
+}

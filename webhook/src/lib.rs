@@ -1,0 +1,278 @@
+//! paved's validating admission webhook: the engine `paved check` runs, answering
+//! `admission.k8s.io/v1` AdmissionReviews over HTTPS at `POST /validate`.
+//!
+//! - The engine is built by a loader the caller gives (the CLI builds it from the same flags as
+//!   `paved check`), and rebuilt when the files it was built from change. A new engine replaces the
+//!   old one whole, between requests; one that does not load is logged and counted, and the old
+//!   one keeps serving.
+//! - Every request is judged at the instant it arrives, with the labels of its namespace (from
+//!   files, or watched in the cluster), within a deadline. What cannot be judged is denied unless
+//!   every policy that may apply sets `failurePolicy: Ignore`.
+//! - `/healthz`, `/readyz` and `/metrics` (Prometheus text) serve operations.
+
+mod cluster;
+mod http;
+mod metrics;
+mod tls;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use paved::{Context, Engine};
+
+use tokio::sync::watch;
+
+pub use cluster::Namespaces;
+pub use http::parse_duration;
+pub use tls::{generate, Generated, Tls};
+
+/// A problem that stops the server from starting, or a reload from taking effect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Problem(pub String);
+
+/// What the loader builds: the engine, and the context every request starts from (policy
+/// params, namespace labels from files).
+pub struct Loaded {
+    /// The compiled engine.
+    pub engine: Engine,
+    /// The base context: its `now`, operation and user are replaced per request.
+    pub context: Context,
+}
+
+/// Builds the engine from its sources; called at start and on every change of [`Config::watch`].
+pub type Loader = Arc<dyn Fn() -> Result<Loaded, paved::Error> + Send + Sync>;
+
+/// How the server runs.
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The serving certificate.
+    pub tls: Tls,
+    /// Builds the engine.
+    pub load: Loader,
+    /// Files and directories the engine is built from; a change to any of them reloads it.
+    pub watch: Vec<PathBuf>,
+    /// Where namespace labels come from besides the loader's context.
+    pub namespaces: Namespaces,
+    /// The largest request body accepted (the API server's own limit on an object is 3 MiB;
+    /// a review of an UPDATE carries two).
+    pub max_body: usize,
+    /// The longest any evaluation may take; a request's own `?timeout=` (the webhook
+    /// configuration's `timeoutSeconds`) shortens it, less a margin for the way back.
+    pub deadline: Duration,
+    /// How often the watched files and the certificate are looked at.
+    pub poll: Duration,
+    /// How long a shutdown waits for requests in flight.
+    pub drain: Duration,
+}
+
+impl Config {
+    /// A configuration with the defaults: 7 MiB bodies, a 9 s deadline, a 2 s poll, a 25 s drain.
+    pub fn new(listen: SocketAddr, tls: Tls, load: Loader) -> Self {
+        Config {
+            listen,
+            tls,
+            load,
+            watch: Vec::new(),
+            namespaces: Namespaces::Files,
+            max_body: 7 << 20,
+            deadline: Duration::from_secs(9),
+            poll: Duration::from_secs(2),
+            drain: Duration::from_secs(25),
+        }
+    }
+}
+
+/// What requests share: the serving engine (swapped whole on reload), the cluster's namespace
+/// labels, the metrics.
+pub(crate) struct State {
+    loaded: RwLock<Arc<Loaded>>,
+    pub(crate) labels: cluster::Labels,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) max_body: usize,
+    pub(crate) deadline: Duration,
+    draining: AtomicBool,
+}
+
+impl State {
+    /// The engine serving now; a request holds it to its end, whatever reloads meanwhile.
+    pub(crate) fn current(&self) -> Arc<Loaded> {
+        match self.loaded.read() {
+            Ok(l) => Arc::clone(&l),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn replace(&self, loaded: Loaded) {
+        self.metrics.policies.set(i64::try_from(loaded.engine.policy_names().count()).unwrap_or(i64::MAX));
+        match self.loaded.write() {
+            Ok(mut l) => *l = Arc::new(loaded),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(loaded),
+        }
+    }
+
+    pub(crate) fn ready(&self) -> bool {
+        !self.draining.load(Ordering::Relaxed) && self.labels.synced()
+    }
+
+    /// The context a request to `namespace` is judged in: the base context at `now`, with the
+    /// namespace's labels (the cluster's, when watched).
+    pub(crate) fn context(&self, loaded: &Loaded, namespace: Option<&str>) -> Context {
+        let mut ctx = Context::at(jiff::Timestamp::now());
+        ctx.params.clone_from(&loaded.context.params);
+        if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
+            let labels = self.labels.get(ns).or_else(|| loaded.context.namespaces.get(ns).cloned());
+            ctx.namespaces = BTreeMap::from([(ns.to_owned(), labels.unwrap_or_default())]);
+        }
+        ctx
+    }
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    done: tokio::task::JoinHandle<()>,
+    state: Arc<State>,
+}
+
+impl Server {
+    /// Loads the engine and the certificate, binds, starts watching, and serves. A bundle or
+    /// certificate that does not load is an error here (the old one cannot keep serving: there
+    /// is none).
+    pub async fn start(config: Config) -> Result<Server, Problem> {
+        let load = Arc::clone(&config.load);
+        let loaded = tokio::task::spawn_blocking(move || load())
+            .await
+            .map_err(|e| Problem(format!("loading the bundle failed: {e}")))?
+            .map_err(|e| Problem(format!("the bundle does not load:\n{e}")))?;
+        let resolver = Arc::new(tls::Resolver::new(tls::load(&config.tls)?));
+        let tls_config = tls::server_config(Arc::clone(&resolver))?;
+        let labels = cluster::Labels::start(&config.namespaces).await?;
+        let metrics = metrics::Metrics::new();
+        metrics.policies.set(i64::try_from(loaded.engine.policy_names().count()).unwrap_or(i64::MAX));
+        let state = Arc::new(State {
+            loaded: RwLock::new(Arc::new(loaded)),
+            labels,
+            metrics,
+            max_body: config.max_body,
+            deadline: config.deadline,
+            draining: AtomicBool::new(false),
+        });
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Problem(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr().map_err(|e| Problem(e.to_string()))?;
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(watch_files(Arc::clone(&state), config.load, config.watch, config.tls, resolver, config.poll, stopped.clone()));
+        let done = tokio::spawn(http::serve(listener, tls_config, Arc::clone(&state), stopped, config.drain));
+        tracing::info!(%addr, "serving");
+        Ok(Server { addr, stop, done, state })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, answers what is in flight (up to the drain time), and
+    /// returns when every connection is closed.
+    pub async fn shutdown(self) {
+        self.state.draining.store(true, Ordering::Relaxed);
+        let _ = self.stop.send(true);
+        let _ = self.done.await;
+    }
+}
+
+/// Looks at the watched files and the certificate every `poll`; reloads what changed.
+async fn watch_files(
+    state: Arc<State>,
+    load: Loader,
+    watch: Vec<PathBuf>,
+    tls: Tls,
+    resolver: Arc<tls::Resolver>,
+    poll: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut bundle = fingerprint(&watch);
+    let cert_files = tls.files();
+    let mut cert = fingerprint(&cert_files);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = stopped.changed() => return,
+        }
+        let now = fingerprint(&watch);
+        if now != bundle {
+            bundle = now;
+            let load = Arc::clone(&load);
+            match tokio::task::spawn_blocking(move || load()).await {
+                Ok(Ok(loaded)) => {
+                    state.replace(loaded);
+                    metrics::Metrics::reload(&state.metrics.bundle_reloads, true);
+                    tracing::info!("bundle reloaded");
+                }
+                Ok(Err(e)) => {
+                    metrics::Metrics::reload(&state.metrics.bundle_reloads, false);
+                    tracing::error!(error = %e, "the changed bundle does not load; the previous one keeps serving");
+                }
+                Err(e) => {
+                    metrics::Metrics::reload(&state.metrics.bundle_reloads, false);
+                    tracing::error!(error = %e, "loading the changed bundle failed; the previous one keeps serving");
+                }
+            }
+        }
+        let now = fingerprint(&cert_files);
+        if now != cert {
+            cert = now;
+            match tls::load(&tls) {
+                Ok(key) => {
+                    resolver.set(key);
+                    metrics::Metrics::reload(&state.metrics.certificate_reloads, true);
+                    tracing::info!("serving certificate reloaded");
+                }
+                Err(e) => {
+                    metrics::Metrics::reload(&state.metrics.certificate_reloads, false);
+                    tracing::error!(error = %e, "the changed certificate does not load; the previous one keeps serving");
+                }
+            }
+        }
+    }
+}
+
+/// A digest of the names and contents of every file under `paths` (through symlinks, so a
+/// ConfigMap's `..data` swap changes it); unreadable entries count by their error.
+fn fingerprint(paths: &[PathBuf]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    fn visit(path: &std::path::Path, hash: &mut Sha256, depth: usize) {
+        hash.update(path.as_os_str().as_encoded_bytes());
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() && depth < 16 => {
+                let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+                    Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+                    Err(e) => return hash.update(e.to_string()),
+                };
+                entries.sort();
+                for e in entries {
+                    visit(&e, hash, depth + 1);
+                }
+            }
+            Ok(m) if m.is_file() => match std::fs::read(path) {
+                Ok(bytes) => hash.update(&bytes),
+                Err(e) => hash.update(e.to_string()),
+            },
+            Ok(_) => hash.update(b"special"),
+            Err(e) => hash.update(e.to_string()),
+        }
+    }
+    let mut hash = Sha256::new();
+    for p in paths {
+        visit(p, &mut hash, 0);
+    }
+    hash.finalize().into()
+}
