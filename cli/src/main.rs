@@ -47,7 +47,7 @@ struct Cli {
 /// logs at `info` by default).
 fn init_logging(verbose: u8, filter: Option<&str>, server: bool) {
     use tracing_subscriber::EnvFilter;
-    let quiet = if server { "info" } else { "warn" };
+    let quiet = if server { "warn,paved_webhook=info" } else { "warn" };
     let filter = match (filter, verbose) {
         (Some(f), _) => EnvFilter::try_new(f),
         (None, 0) => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(quiet)),

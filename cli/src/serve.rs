@@ -67,7 +67,10 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         _ if !args.self_signed.is_empty() => match paved_webhook::generate(&args.self_signed) {
             Ok(g) => {
                 let names = args.self_signed.join(", ");
-                eprintln!("paved serve: a self-signed certificate for {names}; its CA, for caBundle:\n{}", ca_bundle(&g.ca));
+                eprintln!(
+                    "paved serve: a self-signed certificate for {names}; its CA, for caBundle:\n{}",
+                    ca_bundle(&g.ca)
+                );
                 Tls::Generated(g)
             }
             Err(e) => return usage(&e.to_string()),
@@ -140,11 +143,7 @@ pub fn cert(args: CertArgs) -> ExitCode {
             return usage(&format!("cannot write {}: {e}", path.display()));
         }
     }
-    println!(
-        "wrote ca.crt, tls.crt and tls.key to {}\ncaBundle: {}",
-        args.dir.display(),
-        ca_bundle(&generated.ca)
-    );
+    println!("wrote ca.crt, tls.crt and tls.key to {}\ncaBundle: {}", args.dir.display(), ca_bundle(&generated.ca));
     ExitCode::SUCCESS
 }
 

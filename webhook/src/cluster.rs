@@ -18,7 +18,7 @@ pub enum Namespaces {
     /// Only the loader's context (`--namespace-labels` files).
     Files,
     /// Watched in a cluster: in-cluster or from the kubeconfig (`None`), or this configuration.
-    Cluster(Option<kube::Config>),
+    Cluster(Option<Box<kube::Config>>),
 }
 
 /// The namespace labels a request may see.
@@ -33,23 +33,25 @@ impl Labels {
             return Ok(Labels { store: None, synced: Arc::new(AtomicBool::new(true)) });
         };
         let config = match config {
-            Some(c) => c.clone(),
+            Some(c) => (**c).clone(),
             None => kube::Config::infer()
                 .await
                 .map_err(|e| Problem(format!("no cluster to watch namespaces in (in-cluster or kubeconfig): {e}")))?,
         };
-        let client = kube::Client::try_from(config).map_err(|e| Problem(format!("cannot make a cluster client: {e}")))?;
+        let client =
+            kube::Client::try_from(config).map_err(|e| Problem(format!("cannot make a cluster client: {e}")))?;
         let api = kube::Api::<Namespace>::all(client);
         let (store, writer) = reflector::store();
         let synced = Arc::new(AtomicBool::new(false));
-        let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .touched_objects();
+        let stream =
+            reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff().touched_objects();
         tokio::spawn(async move {
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {
                 match event {
-                    Ok(ns) => tracing::debug!(namespace = ns.metadata.name.as_deref().unwrap_or(""), "namespace changed"),
+                    Ok(ns) => {
+                        tracing::debug!(namespace = ns.metadata.name.as_deref().unwrap_or(""), "namespace changed")
+                    }
                     Err(e) => tracing::warn!(error = %e, "watching namespaces"),
                 }
             }

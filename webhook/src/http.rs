@@ -81,7 +81,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         (_, "/validate") => text(StatusCode::METHOD_NOT_ALLOWED, "POST an admission.k8s.io/v1 AdmissionReview"),
         (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
         (&Method::GET, "/readyz") if state.ready() => text(StatusCode::OK, "ready"),
-        (&Method::GET, "/readyz") => text(StatusCode::SERVICE_UNAVAILABLE, "not ready: the namespace cache is syncing, or the server is stopping"),
+        (&Method::GET, "/readyz") => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the namespace cache is syncing, or the server is stopping",
+        ),
         (&Method::GET, "/metrics") => metrics(&state),
         _ => text(StatusCode::NOT_FOUND, "not found: paved serves POST /validate, /healthz, /readyz and /metrics"),
     })
@@ -111,7 +114,8 @@ fn metrics(state: &State) -> Response<Body> {
     let loaded = state.current();
     state.metrics.exceptions.clear();
     for e in loaded.engine.exceptions(jiff::Timestamp::now()) {
-        let status = serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let status =
+            serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         state.metrics.exceptions.get_or_create(&crate::metrics::Status { status }).inc();
     }
     let mut r = text(StatusCode::OK, state.metrics.encode().trim_end());
@@ -123,28 +127,39 @@ fn metrics(state: &State) -> Response<Body> {
 }
 
 async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let declared =
+        req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > state.max_body) {
+        return reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body));
+    }
     let json = req
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
-        return reject(state, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type", "an AdmissionReview is sent as Content-Type: application/json");
-    }
-    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > state.max_body) {
-        return reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body));
-    }
     let deadline = deadline(req.uri().query(), state.deadline);
     let body = match tokio::time::timeout(READ_TIMEOUT, Limited::new(req.into_body(), state.max_body).collect()).await {
         Ok(Ok(b)) => b.to_bytes(),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body))
         }
-        Ok(Err(e)) => return reject(state, StatusCode::BAD_REQUEST, "unreadable-request", &format!("cannot read the body: {e}")),
-        Err(_) => return reject(state, StatusCode::REQUEST_TIMEOUT, "unreadable-request", "the body did not arrive in time"),
+        Ok(Err(e)) => {
+            return reject(state, StatusCode::BAD_REQUEST, "unreadable-request", &format!("cannot read the body: {e}"))
+        }
+        Err(_) => {
+            return reject(state, StatusCode::REQUEST_TIMEOUT, "unreadable-request", "the body did not arrive in time")
+        }
     };
+    // Refused after the body is read, so the connection stays usable.
+    if !json {
+        return reject(
+            state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content-type",
+            "an AdmissionReview is sent as Content-Type: application/json",
+        );
+    }
     let start = Instant::now();
     let review: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -188,17 +203,22 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
     if let Some(cause) = cause {
         state.metrics.error(cause);
     }
-    let response = &answer["response"];
-    let decision = match (response["allowed"].as_bool(), response.get("warnings")) {
+    let response = answer.get("response").unwrap_or(&Value::Null);
+    let decision = match (response.get("allowed").and_then(Value::as_bool), response.get("warnings")) {
         (Some(false) | None, _) => "deny",
         (Some(true), Some(_)) => "warn",
         (Some(true), None) => "allow",
     };
-    state.metrics.answers.get_or_create(&Answer { decision: decision.into(), operation: operation.clone(), kind: kind.clone() }).inc();
+    state
+        .metrics
+        .answers
+        .get_or_create(&Answer { decision: decision.into(), operation: operation.clone(), kind: kind.clone() })
+        .inc();
     let name = request.and_then(|r| r.get("name")).and_then(Value::as_str).unwrap_or_default();
     let reason = response.pointer("/status/message").and_then(Value::as_str).unwrap_or_default();
-    let uid = response["uid"].as_str().unwrap_or_default();
-    let (namespace, micros) = (namespace.as_deref().unwrap_or_default(), u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+    let uid = response.get("uid").and_then(Value::as_str).unwrap_or_default();
+    let (namespace, micros) =
+        (namespace.as_deref().unwrap_or_default(), u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
     // Denials and warnings are news; allowed requests are logged at debug level.
     macro_rules! log {
         ($level:expr) => {

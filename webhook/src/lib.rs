@@ -10,6 +10,7 @@
 //!   every policy that may apply sets `failurePolicy: Ignore`.
 //! - `/healthz`, `/readyz` and `/metrics` (Prometheus text) serve operations.
 
+pub mod client;
 mod cluster;
 mod http;
 mod metrics;
@@ -169,7 +170,15 @@ impl Server {
             .map_err(|e| Problem(format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr().map_err(|e| Problem(e.to_string()))?;
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(watch_files(Arc::clone(&state), config.load, config.watch, config.tls, resolver, config.poll, stopped.clone()));
+        tokio::spawn(watch_files(
+            Arc::clone(&state),
+            config.load,
+            config.watch,
+            config.tls,
+            resolver,
+            config.poll,
+            stopped.clone(),
+        ));
         let done = tokio::spawn(http::serve(listener, tls_config, Arc::clone(&state), stopped, config.drain));
         tracing::info!(%addr, "serving");
         Ok(Server { addr, stop, done, state })

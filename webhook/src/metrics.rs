@@ -52,10 +52,18 @@ impl Metrics {
     pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("paved");
         let answers = Family::<Answer, Counter>::default();
-        registry.register("admission_requests", "AdmissionReviews answered, by decision, operation and kind", answers.clone());
+        registry.register(
+            "admission_requests",
+            "AdmissionReviews answered, by decision, operation and kind",
+            answers.clone(),
+        );
         // 50 µs to about 1.6 s.
         let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
-        registry.register("admission_duration_seconds", "Time from a request's body read to its answer", latency.clone());
+        registry.register(
+            "admission_duration_seconds",
+            "Time from a request's body read to its answer",
+            latency.clone(),
+        );
         let errors = Family::<Cause, Counter>::default();
         registry.register(
             "evaluation_errors",

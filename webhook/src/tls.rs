@@ -66,7 +66,8 @@ pub(crate) fn load(tls: &Tls) -> Result<CertifiedKey, Problem> {
         Tls::Generated(g) => return certified(g.cert.as_bytes(), g.key.as_bytes()).map_err(Problem),
     };
     let bytes = |p: &Path| std::fs::read(p).map_err(|e| Problem(format!("cannot read {}: {e}", p.display())));
-    certified(&bytes(cert)?, &bytes(key)?).map_err(|why| Problem(format!("{} and {}: {why}", cert.display(), key.display())))
+    certified(&bytes(cert)?, &bytes(key)?)
+        .map_err(|why| Problem(format!("{} and {}: {why}", cert.display(), key.display())))
 }
 
 /// A certificate chain and key from PEM text.
