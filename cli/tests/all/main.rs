@@ -3,6 +3,8 @@
 
 use assert_cmd::Command;
 
+mod serve;
+
 const NOW: &str = "2026-12-05T00:00:00Z";
 
 fn paved() -> Command {
