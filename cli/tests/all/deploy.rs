@@ -1,0 +1,210 @@
+//! The deployment eats paved's own cooking: the plain manifests and the Helm chart pass the
+//! `pod-security-restricted`, `platform-baseline` and `kubernetes-schema` packs, and the chart
+//! renders to the plain manifests.
+//!
+//! The chart's templates keep to a small part of Helm's template language (values, the release
+//! namespace, `if`/`if not`/`else`/`end`, `toYaml`, `nindent`), which `render` below implements, so
+//! the test needs no `helm` binary.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::paved;
+
+const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy");
+const PACKS: [&str; 6] =
+    ["--pack", "pod-security-restricted", "--pack", "platform-baseline", "--pack", "kubernetes-schema"];
+
+fn json_of(yaml: &yaml_rust2::Yaml) -> Value {
+    use yaml_rust2::Yaml;
+    match yaml {
+        Yaml::Real(r) => serde_json::from_str(r).unwrap(),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Array(a) => Value::Array(a.iter().map(json_of).collect()),
+        Yaml::Hash(h) => {
+            Value::Object(h.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), json_of(v))).collect::<Map<_, _>>())
+        }
+        Yaml::Null => Value::Null,
+        other => panic!("unexpected YAML {other:?}"),
+    }
+}
+
+fn values() -> Value {
+    let text = std::fs::read_to_string(Path::new(DEPLOY).join("helm/paved/values.yaml")).unwrap();
+    json_of(&yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0])
+}
+
+/// `.Values.a.b` or `.Release.Namespace`.
+fn lookup<'a>(path: &str, values: &'a Value, release: &'a Value) -> &'a Value {
+    let (root, rest) = if let Some(rest) = path.strip_prefix(".Values") {
+        (values, rest)
+    } else if let Some(rest) = path.strip_prefix(".Release") {
+        (release, rest)
+    } else {
+        panic!("the chart uses {path}, which the test's renderer does not know")
+    };
+    rest.split('.').filter(|s| !s.is_empty()).fold(root, |v, key| &v[key])
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// A pipeline: `X`, `toYaml X`, then `| nindent N`.
+fn pipeline(action: &str, values: &Value, release: &Value) -> String {
+    let mut stages = action.split('|').map(str::trim);
+    let first: Vec<&str> = stages.next().unwrap().split_whitespace().collect();
+    let mut out = match first.as_slice() {
+        ["toYaml", path] => paved::to_yaml(lookup(path, values, release)).trim_end().to_owned(),
+        [path] => match lookup(path, values, release) {
+            Value::String(s) => s.trim_end().to_owned(),
+            Value::Null => panic!("{path} is not set"),
+            other => other.to_string(),
+        },
+        _ => panic!("unsupported action {{{{ {action} }}}}"),
+    };
+    for stage in stages {
+        let words: Vec<&str> = stage.split_whitespace().collect();
+        match words.as_slice() {
+            ["nindent", n] => {
+                let pad = " ".repeat(n.parse().unwrap());
+                out = out.lines().map(|l| format!("\n{pad}{l}")).collect();
+            }
+            _ => panic!("unsupported function {stage}"),
+        }
+    }
+    out
+}
+
+/// Renders a template with `values` into `namespace`.
+fn render(template: &str, values: &Value, namespace: &str) -> String {
+    let release = serde_json::json!({"Namespace": namespace, "Name": "paved"});
+    let (mut out, mut rest) = (String::new(), template);
+    // Whether each open `if` (and everything around it) emits.
+    let mut emitting: Vec<bool> = vec![true];
+    while let Some(start) = rest.find("{{") {
+        let (text, after) = rest.split_at(start);
+        let end = after.find("}}").expect("an unclosed action");
+        let mut action = &after[2..end];
+        rest = &after[end + 2..];
+        let mut text = text.to_owned();
+        if let Some(a) = action.strip_prefix('-') {
+            text = text.trim_end().to_owned();
+            action = a;
+        }
+        if let Some(a) = action.strip_suffix('-') {
+            rest = rest.trim_start();
+            action = a;
+        }
+        if *emitting.last().unwrap() {
+            out.push_str(&text);
+        }
+        let action = action.trim();
+        let words: Vec<&str> = action.split_whitespace().collect();
+        match words.as_slice() {
+            ["if", "not", path] => emitting.push(*emitting.last().unwrap() && !truthy(lookup(path, values, &release))),
+            ["if", path] => emitting.push(*emitting.last().unwrap() && truthy(lookup(path, values, &release))),
+            ["else"] => {
+                let inner = emitting.pop().unwrap();
+                emitting.push(*emitting.last().unwrap() && !inner);
+            }
+            ["end"] => {
+                emitting.pop().unwrap();
+            }
+            _ if action.starts_with("/*") => {}
+            _ => {
+                if *emitting.last().unwrap() {
+                    out.push_str(&pipeline(action, values, &release));
+                }
+            }
+        }
+    }
+    assert_eq!(emitting.len(), 1, "an unclosed if");
+    out.push_str(rest);
+    out
+}
+
+fn render_chart(values: &Value, namespace: &str) -> String {
+    let mut templates: Vec<_> =
+        std::fs::read_dir(Path::new(DEPLOY).join("helm/paved/templates")).unwrap().map(|e| e.unwrap().path()).collect();
+    templates.sort();
+    templates
+        .iter()
+        .map(|t| render(&std::fs::read_to_string(t).unwrap(), values, namespace))
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| format!("---\n{}\n", r.trim_start_matches('\n')))
+        .collect()
+}
+
+fn objects(file: &str, text: &str) -> Vec<Value> {
+    let mut objects: Vec<Value> =
+        paved::Resource::from_str(file, text).unwrap().into_iter().map(|r| r.value().clone()).collect();
+    objects.sort_by_key(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]));
+    objects
+}
+
+/// `paved check` with the three packs: no finding above audit.
+fn passes(path: &Path) {
+    let out =
+        paved().arg("check").args(PACKS).args(["--format", "json", "--fail-on", "warn"]).arg(path).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{}: {:#}", path.display(), report["findings"]);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["action"] == "Audit"), "{:#}", report["findings"]);
+    assert!(report["summary"]["resources"].as_u64().unwrap() >= 10);
+}
+
+#[test]
+fn the_plain_manifests_pass_paveds_own_packs() {
+    passes(&Path::new(DEPLOY).join("manifests"));
+}
+
+#[test]
+fn the_chart_renders_the_plain_manifests_and_passes_the_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    let rendered = render_chart(&values(), "paved");
+    let file = dir.path().join("chart.yaml");
+    std::fs::write(&file, &rendered).unwrap();
+    passes(&file);
+
+    let mut plain = String::new();
+    for name in ["paved.yaml", "cert-manager.yaml"] {
+        plain += &std::fs::read_to_string(Path::new(DEPLOY).join("manifests").join(name)).unwrap();
+        plain += "\n---\n";
+    }
+    // Helm installs into a namespace it is given; the plain manifests make theirs.
+    let plain: Vec<Value> = objects("manifests", &plain).into_iter().filter(|o| o["kind"] != "Namespace").collect();
+    assert_eq!(objects("chart", &rendered), plain);
+}
+
+#[test]
+fn without_cert_manager_the_chart_takes_a_ca_bundle_and_without_watching_it_asks_for_no_rbac() {
+    let mut values = values();
+    values["tls"]["certManager"] = Value::Bool(false);
+    values["tls"]["caBundle"] = Value::String("Y2E=".into());
+    values["watchNamespaces"] = Value::Bool(false);
+    let rendered = render_chart(&values, "policy");
+    let objects = objects("chart", &rendered);
+    let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert!(
+        !kinds.iter().any(|k| ["Certificate", "Issuer", "ClusterRole", "ClusterRoleBinding"].contains(k)),
+        "{kinds:?}"
+    );
+    let webhook = objects.iter().find(|o| o["kind"] == "ValidatingWebhookConfiguration").unwrap();
+    assert_eq!(webhook["webhooks"][0]["clientConfig"]["caBundle"], "Y2E=");
+    assert_eq!(webhook["webhooks"][0]["clientConfig"]["service"]["namespace"], "policy");
+    assert!(webhook["metadata"].get("annotations").is_none());
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap();
+    assert!(!args.contains(&Value::String("--watch-namespaces".into())));
+}
