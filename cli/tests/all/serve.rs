@@ -117,7 +117,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn the_webhook_and_check_agree_on_every_pod_security_admission_fixture() {
+fn the_webhook_and_check_agree_on_every_psa_fixture() {
     let tls = certificate();
     let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
     let mut total = 0;
