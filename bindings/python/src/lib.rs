@@ -1,0 +1,469 @@
+//! `paved._paved`, the native half of the Python package: the engine behind the core's facade,
+//! with Python objects in and out. `python/paved/__init__.py` gives it its Pythonic face.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use paved::{Bundle, Context, Engine as Core, GoldenPath, Operation, Resource};
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pythonize::{depythonize, pythonize};
+use serde_json::Value;
+
+pyo3::create_exception!(_paved, PavedError, PyException, "Any error paved raises.");
+pyo3::create_exception!(_paved, LoadError, PavedError, "A bundle, pack or plugin that does not load.");
+pyo3::create_exception!(_paved, InputError, PavedError, "Resources, a review or arguments that paved cannot use.");
+pyo3::create_exception!(_paved, GoldenPathError, PavedError, "A golden path that cannot be used as asked.");
+pyo3::create_exception!(
+    _paved,
+    NonCompliantError,
+    GoldenPathError,
+    "A render that the golden path's own policies deny."
+);
+
+/// The Python exception for a core error, with its diagnostics as a list of dicts (file, line,
+/// column, pointer, message, help) and, for a denied render, the report as a dict.
+fn raise(py: Python<'_>, kind: fn(String) -> PyErr, e: &paved::Error) -> PyErr {
+    let (kind, report): (fn(String) -> PyErr, Option<Value>) = match e {
+        paved::Error::NonCompliant { report, .. } => {
+            (|m| NonCompliantError::new_err(m), serde_json::to_value(report.as_ref()).ok())
+        }
+        paved::Error::UnknownGoldenPath { .. } | paved::Error::CannotUpgrade { .. } => {
+            (|m| GoldenPathError::new_err(m), None)
+        }
+        _ => (kind, None),
+    };
+    let err = kind(e.to_string());
+    let diagnostics: Vec<Diagnostic> = e
+        .diagnostics()
+        .map(|d| {
+            d.0.iter()
+                .map(|d| Diagnostic {
+                    file: d.file.to_string(),
+                    line: d.line,
+                    column: d.column,
+                    pointer: d.pointer.clone(),
+                    message: d.message.clone(),
+                    help: d.help.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let value = err.value(py);
+    let _ = value.setattr("diagnostics", diagnostics);
+    let _ = pythonize(py, &report).and_then(|r| Ok(value.setattr("report", r)?));
+    err
+}
+
+/// One problem in a file: where it is, what is wrong, and how to fix it.
+#[pyclass(frozen, get_all, module = "paved._paved")]
+struct Diagnostic {
+    file: String,
+    line: u32,
+    column: u32,
+    pointer: Option<String>,
+    message: String,
+    help: Option<String>,
+}
+
+#[pymethods]
+impl Diagnostic {
+    fn __str__(&self) -> String {
+        let help = self.help.as_ref().map(|h| format!("\n  help: {h}")).unwrap_or_default();
+        format!("{}:{}:{}: {}{help}", self.file, self.line, self.column, self.message)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Diagnostic(file={:?}, line={}, column={}, message={:?})",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+fn load_error(py: Python<'_>, e: &paved::Error) -> PyErr {
+    raise(py, LoadError::new_err, e)
+}
+
+fn input_error(py: Python<'_>, e: &paved::Error) -> PyErr {
+    raise(py, InputError::new_err, e)
+}
+
+fn input(message: impl std::fmt::Display) -> PyErr {
+    InputError::new_err(message.to_string())
+}
+
+/// A Python value as JSON.
+fn json_of(value: &Bound<'_, PyAny>) -> PyResult<Value> {
+    depythonize(value).map_err(|e| input(format!("not JSON-like data: {e}")))
+}
+
+fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    pythonize(py, value).map_err(|e| PavedError::new_err(e.to_string()))
+}
+
+/// Objects as `Resource`s: a dict, a list of dicts, or YAML/JSON text (multi-document).
+fn resources(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<Vec<Resource>> {
+    if let Ok(text) = objects.cast::<PyString>() {
+        let text: String = text.extract()?;
+        return py.detach(|| Resource::from_str("<input>", &text)).map_err(|e| input_error(py, &e));
+    }
+    let values: Vec<Value> = if objects.is_instance_of::<PyDict>() {
+        vec![json_of(objects)?]
+    } else {
+        objects.try_iter()?.map(|o| json_of(&o?)).collect::<PyResult<_>>()?
+    };
+    py.detach(|| {
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Resource::from_value(v).map_err(|e| (i, e)))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(|(i, e)| input(format!("objects[{i}]: {e}")))
+}
+
+fn instant(now: Option<&Bound<'_, PyAny>>) -> PyResult<jiff::Timestamp> {
+    let Some(now) = now.filter(|n| !n.is_none()) else {
+        return Ok(jiff::Timestamp::now());
+    };
+    // A datetime (timezone-aware), or RFC 3339 text.
+    let text: String = if now.hasattr("isoformat")? {
+        if now.getattr("tzinfo")?.is_none() {
+            return Err(input("now: a datetime needs a timezone (datetime.now(timezone.utc))"));
+        }
+        now.call_method0("isoformat")?.extract()?
+    } else {
+        now.extract()?
+    };
+    Context::parse_at(&text).map(|c| c.now).map_err(|e| input(format!("now: {e}")))
+}
+
+fn operation(name: &str) -> PyResult<Operation> {
+    match name.to_ascii_uppercase().as_str() {
+        "CREATE" => Ok(Operation::Create),
+        "UPDATE" => Ok(Operation::Update),
+        "DELETE" => Ok(Operation::Delete),
+        "CONNECT" => Ok(Operation::Connect),
+        _ => Err(input(format!("operation `{name}` is not CREATE, UPDATE, DELETE or CONNECT"))),
+    }
+}
+
+/// A compiled engine: policies, exceptions and plugins, immutable and shared between threads.
+#[pyclass(frozen, module = "paved._paved")]
+struct Engine {
+    inner: Arc<Core>,
+    params: BTreeMap<String, Value>,
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (bundle=None, packs=None, set=None, exceptions=None, plugins=None))]
+    fn new(
+        py: Python<'_>,
+        bundle: Option<&Bound<'_, PyAny>>,
+        packs: Option<Vec<String>>,
+        set: Option<&Bound<'_, PyDict>>,
+        exceptions: Option<&Bound<'_, PyAny>>,
+        plugins: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let paths = |v: Option<&Bound<'_, PyAny>>| -> PyResult<Vec<PathBuf>> {
+            match v {
+                None => Ok(Vec::new()),
+                Some(v) if v.is_none() => Ok(Vec::new()),
+                Some(v) if v.is_instance_of::<PyString>() || v.hasattr("__fspath__")? => Ok(vec![v.extract()?]),
+                Some(v) => v.try_iter()?.map(|p| p?.extract()).collect(),
+            }
+        };
+        let (bundles, exceptions) = (paths(bundle)?, paths(exceptions)?);
+        let packs = packs.unwrap_or_default();
+        let mut components = Vec::new();
+        for (name, component) in plugins.map(|p| p.iter().collect::<Vec<_>>()).unwrap_or_default() {
+            let name: String = name.extract()?;
+            let bytes = match component.cast::<PyBytes>() {
+                Ok(b) => b.as_bytes().to_vec(),
+                Err(_) => {
+                    let path: PathBuf = component.extract()?;
+                    std::fs::read(&path).map_err(|e| {
+                        LoadError::new_err(format!("plugin {name}: cannot read {}: {e}", path.display()))
+                    })?
+                }
+            };
+            components.push((name, bytes));
+        }
+        let params = params(set)?;
+        let engine = py
+            .detach(|| {
+                let mut builder = Core::builder();
+                if packs.is_empty() && bundles.is_empty() {
+                    builder = builder.bundle(Bundle::defaults()?);
+                }
+                for p in &packs {
+                    builder = builder.bundle(Bundle::pack(p)?);
+                }
+                for b in &bundles {
+                    builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b))?);
+                }
+                for e in &exceptions {
+                    builder = builder.bundle(Bundle::exceptions_from_paths(std::slice::from_ref(e))?);
+                }
+                for (name, bytes) in components {
+                    builder = builder.plugin(&name, bytes);
+                }
+                builder.build()
+            })
+            .map_err(|e| load_error(py, &e))?;
+        Engine::checked(py, engine, params)
+    }
+
+    /// An engine from the text of one bundle file (policies, exceptions, settings).
+    #[staticmethod]
+    #[pyo3(signature = (text, set=None, file="bundle.yaml"))]
+    fn from_yaml(py: Python<'_>, text: &str, set: Option<&Bound<'_, PyDict>>, file: &str) -> PyResult<Self> {
+        let params = params(set)?;
+        let engine = py
+            .detach(|| Core::builder().bundle(Bundle::from_str(file, text)?).build())
+            .map_err(|e| load_error(py, &e))?;
+        Engine::checked(py, engine, params)
+    }
+
+    /// Evaluates objects; returns the native report. (Python's keyword arguments, one each.)
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (objects, now=None, operation="CREATE", namespaces=None, user_info=None, namespace=None))]
+    fn check(
+        &self,
+        py: Python<'_>,
+        objects: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+        operation: &str,
+        namespaces: Option<&Bound<'_, PyDict>>,
+        user_info: Option<&Bound<'_, PyAny>>,
+        namespace: Option<String>,
+    ) -> PyResult<Report> {
+        let mut ctx = Context::at(instant(now)?).operation(self::operation(operation)?);
+        ctx.params.clone_from(&self.params);
+        if let Some(ns) = namespaces {
+            ctx.namespaces =
+                depythonize(ns.as_any()).map_err(|e| input(format!("namespaces: {e} (a dict of name to labels)")))?;
+        }
+        if let Some(u) = user_info.filter(|u| !u.is_none()) {
+            ctx.user_info = json_of(u)?;
+        }
+        if let Some(ns) = namespace {
+            ctx = ctx.namespace(&ns);
+        }
+        let resources = resources(py, objects)?;
+        let engine = Arc::clone(&self.inner);
+        let report = py.detach(move || engine.evaluate(&resources, &ctx));
+        Ok(Report { inner: report, engine: Arc::clone(&self.inner) })
+    }
+
+    /// Answers an AdmissionReview (a dict) with the AdmissionReview response (a dict).
+    #[pyo3(signature = (review, now=None))]
+    fn admit<'py>(
+        &self,
+        py: Python<'py>,
+        review: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let review = json_of(review)?;
+        let mut ctx = Context::at(instant(now)?);
+        ctx.params.clone_from(&self.params);
+        let engine = Arc::clone(&self.inner);
+        let answer = py.detach(move || engine.admit(&review, &ctx));
+        match answer {
+            Ok(a) => to_python(py, &a),
+            Err(e) => match e.denial() {
+                Some(denial) => to_python(py, &denial),
+                None => Err(input(e.to_string())),
+            },
+        }
+    }
+
+    /// What each policy is and checks.
+    fn policies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.policies())
+    }
+
+    /// Every exception and its standing at `now`.
+    #[pyo3(signature = (now=None))]
+    fn exceptions<'py>(&self, py: Python<'py>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.exceptions(instant(now)?))
+    }
+}
+
+impl Engine {
+    fn checked(py: Python<'_>, engine: Core, params: BTreeMap<String, Value>) -> PyResult<Self> {
+        let mut ctx = Context::at(jiff::Timestamp::now());
+        ctx.params.clone_from(&params);
+        engine.check_context(&ctx).map_err(|e| load_error(py, &e))?;
+        Ok(Engine { inner: Arc::new(engine), params })
+    }
+}
+
+/// `{"POLICY.PARAM": value}` (as `paved check --set`) or `{"POLICY": {"PARAM": value}}`.
+fn params(set: Option<&Bound<'_, PyDict>>) -> PyResult<BTreeMap<String, Value>> {
+    let mut params: BTreeMap<String, Value> = BTreeMap::new();
+    for (key, value) in set.map(|s| s.iter().collect::<Vec<_>>()).unwrap_or_default() {
+        let key: String = key.extract()?;
+        let value = json_of(&value)?;
+        match key.split_once('.') {
+            Some((policy, param)) if !policy.is_empty() && !param.is_empty() => {
+                let entry = params.entry(policy.to_owned()).or_insert_with(|| Value::Object(Default::default()));
+                if let Some(m) = entry.as_object_mut() {
+                    m.insert(param.to_owned(), value);
+                }
+            }
+            _ if value.is_object() => {
+                params.insert(key, value);
+            }
+            _ => return Err(input(format!("set: `{key}` is not POLICY.PARAM, and its value is not a dict of params"))),
+        }
+    }
+    Ok(params)
+}
+
+/// One evaluation's report.
+#[pyclass(frozen, module = "paved._paved")]
+struct Report {
+    inner: paved::Report,
+    engine: Arc<Core>,
+}
+
+#[pymethods]
+impl Report {
+    /// `allow`, `warn` or `deny`.
+    #[getter]
+    fn decision(&self) -> &'static str {
+        self.inner.decision.as_str()
+    }
+
+    /// The report as Python data (the JSON contract).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+
+    /// The report as JSON text.
+    #[pyo3(signature = (indent=true))]
+    fn to_json(&self, indent: bool) -> String {
+        if indent {
+            self.inner.to_json()
+        } else {
+            self.inner.to_json_compact()
+        }
+    }
+
+    /// The report as `sarif`, `junit`, `github`, `policy-report` or `json`.
+    fn format(&self, py: Python<'_>, name: &str) -> PyResult<String> {
+        let format: paved::Format = name.parse().map_err(|e| input_error(py, &e))?;
+        Ok(self.inner.format(format, &self.engine.policies()))
+    }
+}
+
+fn bundle_of(py: Python<'_>, bundle: Option<PathBuf>) -> PyResult<Bundle> {
+    py.detach(|| match &bundle {
+        Some(b) => Bundle::from_paths(std::slice::from_ref(b)),
+        None => Bundle::golden_paths_builtin(),
+    })
+    .map_err(|e| load_error(py, &e))
+}
+
+/// Renders a golden path (`NAME`, `NAME@RANGE`): the manifests, as dicts; a render its own
+/// policies deny raises `NonCompliantError` with the report.
+#[pyfunction]
+#[pyo3(signature = (golden_path, inputs, bundle=None))]
+fn render<'py>(
+    py: Python<'py>,
+    golden_path: &str,
+    inputs: &Bound<'py, PyAny>,
+    bundle: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inputs = json_of(inputs)?;
+    let bundle = bundle_of(py, bundle)?;
+    let rendered = py.detach(|| bundle.golden_path(golden_path).and_then(|p| p.render(&inputs, &bundle)));
+    let rendered = rendered.map_err(|e| input_error(py, &e))?;
+    to_python(py, &rendered.manifests)
+}
+
+/// Conformance of live objects to the golden paths they were rendered from.
+#[pyfunction]
+#[pyo3(signature = (objects, bundle=None, now=None))]
+fn conform<'py>(
+    py: Python<'py>,
+    objects: &Bound<'py, PyAny>,
+    bundle: Option<PathBuf>,
+    now: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let resources = resources(py, objects)?;
+    let (bundle, ctx) = (bundle_of(py, bundle)?, Context::at(instant(now)?));
+    let c = py.detach(|| GoldenPath::conform(&bundle, &resources, &ctx));
+    to_python(py, &c)
+}
+
+/// A service's inputs moved from `from_` (`NAME@VERSION`) to the highest version `to` allows.
+#[pyfunction]
+#[pyo3(signature = (from_, inputs, to="*", bundle=None))]
+fn upgrade<'py>(
+    py: Python<'py>,
+    from_: &str,
+    inputs: &Bound<'py, PyAny>,
+    to: &str,
+    bundle: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inputs = json_of(inputs)?;
+    let bundle = bundle_of(py, bundle)?;
+    let u = py.detach(|| GoldenPath::upgrade(&bundle, from_, &inputs, to)).map_err(|e| input_error(py, &e))?;
+    to_python(py, &u)
+}
+
+/// Which golden path version every service is on, and how far behind.
+#[pyfunction]
+#[pyo3(signature = (objects, bundle=None, now=None))]
+fn outdated<'py>(
+    py: Python<'py>,
+    objects: &Bound<'py, PyAny>,
+    bundle: Option<PathBuf>,
+    now: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let resources = resources(py, objects)?;
+    let (bundle, now) = (bundle_of(py, bundle)?, instant(now)?);
+    let f = py.detach(|| GoldenPath::outdated(&bundle, &resources, now));
+    to_python(py, &f)
+}
+
+/// The built-in packs: name, description, and whether they run by default.
+#[pyfunction]
+fn packs<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    let list = PyList::empty(py);
+    for p in Bundle::packs() {
+        let d = PyDict::new(py);
+        d.set_item("name", p.name)?;
+        d.set_item("description", p.description)?;
+        d.set_item("default", p.default)?;
+        list.append(d)?;
+    }
+    Ok(list.into_any())
+}
+
+#[pymodule]
+fn _paved(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<Engine>()?;
+    m.add_class::<Report>()?;
+    m.add_class::<Diagnostic>()?;
+    m.add_function(wrap_pyfunction!(render, m)?)?;
+    m.add_function(wrap_pyfunction!(conform, m)?)?;
+    m.add_function(wrap_pyfunction!(upgrade, m)?)?;
+    m.add_function(wrap_pyfunction!(outdated, m)?)?;
+    m.add_function(wrap_pyfunction!(packs, m)?)?;
+    m.add("PavedError", py.get_type::<PavedError>())?;
+    m.add("LoadError", py.get_type::<LoadError>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("GoldenPathError", py.get_type::<GoldenPathError>())?;
+    m.add("NonCompliantError", py.get_type::<NonCompliantError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+"""The Python API: engines, checks, reports, formats, admission, errors, threads."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pathlib
+import threading
+from typing import Any, Dict, List
+
+import pytest
+
+import paved
+from conftest import NOW, ROOT, cli_report, denials
+
+PRIVILEGED: Dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"containers": [{"name": "app", "image": "nginx:1.27", "securityContext": {"privileged": True}}]},
+}
+
+TEAM_LABEL = """
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: team-label, version: 1.0.0 }
+spec:
+  severity: high
+  match: { kinds: [Pod] }
+  rules:
+    - id: team
+      message: pods need a team label
+      cel: "has(object.metadata.labels) && 'team' in object.metadata.labels"
+"""
+
+
+def test_a_dict_a_list_and_text_are_checked_alike() -> None:
+    engine = paved.Engine(packs=["pod-security-baseline"])
+    one = engine.check(PRIVILEGED, now=NOW)
+    many = engine.check([PRIVILEGED, PRIVILEGED], now=NOW)
+    text = engine.check(json.dumps(PRIVILEGED), now=NOW)
+    assert one.decision == many.decision == text.decision == "deny"
+    assert [f.rule for f in one.findings] == ["privileged"]
+    assert many.summary.resources == 2 and many.summary.denied == 2
+    f = one.findings[0]
+    assert (f.policy, f.severity, f.action) == ("pod-security-baseline", "high", "Deny")
+    assert f.path == "/spec/containers/0/securityContext/privileged"
+    assert f.resource == paved.ResourceRef("v1", "Pod", "shop", "web")
+    assert f.source is None
+    source = text.findings[0].source
+    assert source is not None and (source.file, source.line) == ("<input>", 1)
+    assert f.waived_by is None and f.error is None and f.help
+    assert repr(one) == "<Report deny: 1 resources, 1 findings, 1 denied>"
+
+
+def test_the_report_is_the_clis_report(tmp_path: pathlib.Path) -> None:
+    manifests = ROOT / "examples" / "manifests"
+    bundle = ROOT / "examples" / "bundle"
+    engine = paved.Engine(bundle)
+    for path in sorted(manifests.iterdir()):
+        report = engine.check(path.read_text(), now=NOW)
+        expected = cli_report(["--bundle", str(bundle), "--now", NOW, str(path)])
+        got = json.loads(report.to_json())
+        # The CLI names the file; text given to check() is "<input>".
+        for finding in expected["findings"] + expected["resources"]:
+            if finding.get("source"):
+                finding["source"]["file"] = "<input>"
+        assert got == expected, path.name
+    assert report.to_dict() == json.loads(report.to_json(indent=False))
+
+
+def test_formats() -> None:
+    report = paved.Engine(packs=["pod-security-baseline"]).check(json.dumps(PRIVILEGED), now=NOW)
+    sarif = json.loads(report.format("sarif"))
+    assert sarif["version"] == "2.1.0"
+    assert sarif["runs"][0]["results"][0]["ruleId"] == "pod-security-baseline/privileged"
+    assert report.format("github").startswith("::error file=<input>,line=1")
+    assert report.format("junit").startswith("<?xml")
+    assert json.loads(report.format("policy-report"))["kind"] == "List"
+    assert json.loads(report.format("json")) == report.to_dict()
+    with pytest.raises(paved.InputError, match="did you mean `sarif`"):
+        report.format("sariff")
+
+
+def test_context_operation_namespaces_user_and_params() -> None:
+    engine = paved.Engine.from_yaml(_policy_text())
+    pod = dict(PRIVILEGED)
+    prod = {"shop": {"env": "prod"}}
+    alice = {"username": "alice"}
+    assert engine.check(pod, now=NOW, operation="UPDATE", namespaces=prod, user_info=alice).decision == "deny"
+    assert engine.check(pod, now=NOW, operation="CREATE", namespaces=prod).decision == "allow"
+    assert engine.check(pod, now=NOW, operation="UPDATE", namespaces={"shop": {"env": "dev"}}).decision == "allow"
+    owned = paved.Engine.from_yaml(_policy_text(), set={"prod-only.owner": "alice"})
+    assert owned.check(pod, now=NOW, operation="UPDATE", namespaces=prod, user_info=alice).decision == "allow"
+    with pytest.raises(paved.InputError, match="operation `PATCH`"):
+        engine.check(pod, operation="PATCH")
+    with pytest.raises(paved.LoadError, match="no loaded policy `prod-onyl`; did you mean `prod-only`"):
+        paved.Engine.from_yaml(_policy_text(), set={"prod-onyl.owner": "alice"})
+
+
+def _policy_text() -> str:
+    return """
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: prod-only, version: 1.0.0 }
+spec:
+  severity: high
+  match: { kinds: [Pod], operations: [UPDATE], namespaceSelector: { matchLabels: { env: prod } } }
+  params: { owner: nobody }
+  rules:
+    - { id: owner, message: not the owner, cel: "request.userInfo.username == params.owner" }
+"""
+
+
+def test_now_is_a_datetime_or_text() -> None:
+    engine = paved.Engine(packs=["pod-security-baseline"])
+    at = datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc)
+    assert engine.check(PRIVILEGED, now=at).to_json() == engine.check(PRIVILEGED, now=NOW).to_json()
+    with pytest.raises(paved.InputError, match="needs a timezone"):
+        engine.check(PRIVILEGED, now=datetime.datetime(2026, 6, 1))
+    with pytest.raises(paved.InputError, match="now:"):
+        engine.check(PRIVILEGED, now="yesterday")
+
+
+def test_exceptions_expire_at_the_same_instant_as_in_the_cli(tmp_path: pathlib.Path) -> None:
+    bundle = ROOT / "examples" / "bundle"
+    manifests = ROOT / "examples" / "manifests" / "billing.yaml"
+    engine = paved.Engine(bundle)
+    expires = next(e for e in engine.exceptions(NOW) if e.name == "legacy-billing-sidecar").expires
+    instant = datetime.datetime.fromisoformat(expires.replace("Z", "+00:00"))
+    for at in (instant - datetime.timedelta(seconds=1), instant):
+        stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        report = engine.check(manifests.read_text(), now=stamp)
+        cli = cli_report(["--bundle", str(bundle), "--now", stamp, str(manifests)])
+        mine = {e.name: e.status for e in report.exceptions}
+        theirs = {e["name"]: e["status"] for e in cli["exceptions"]}
+        assert mine == theirs
+        assert denials(report.to_dict()) == denials(cli)
+    before, after = (engine.check(manifests.read_text(), now=t) for t in ((instant - datetime.timedelta(seconds=1)).isoformat(), instant.isoformat()))
+    assert before.summary.waived > 0 and after.summary.waived == 0
+
+
+def test_admission_reviews_are_answered_as_the_webhook_does() -> None:
+    engine = paved.Engine(packs=["pod-security-baseline"])
+    review = {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {"uid": "u1", "operation": "CREATE", "namespace": "shop", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "object": PRIVILEGED},
+    }
+    answer = engine.admit(review, now=NOW)
+    assert answer["response"]["uid"] == "u1" and answer["response"]["allowed"] is False
+    assert "pod-security-baseline/privileged" in answer["response"]["status"]["message"]
+    del review["request"]["operation"]  # type: ignore[attr-defined]
+    denial = engine.admit(review)
+    assert denial["response"]["allowed"] is False and "no `operation`" in denial["response"]["status"]["message"]
+    with pytest.raises(paved.InputError, match="no `uid`"):
+        engine.admit({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {}})
+
+
+def test_errors_carry_their_lines() -> None:
+    with pytest.raises(paved.LoadError) as load:
+        paved.Engine.from_yaml("apiVersion: paved.dev/v1\nkind: Policy\nmetadata: { name: x }\nspec:\n  severity: hihg\n")
+    d = load.value.diagnostics[0]
+    assert (d.file, d.line, d.column) == ("bundle.yaml", 5, 13)
+    assert "hihg" in d.message and str(load.value).startswith("bundle.yaml:5:13:")
+    assert str(d).startswith("bundle.yaml:5:13: ")
+
+    with pytest.raises(paved.InputError) as bad:
+        paved.Engine().check("kind: Pod\nmetadata: {name: a}\n  spec: [\n")
+    assert bad.value.diagnostics and bad.value.diagnostics[0].line >= 2
+
+    with pytest.raises(paved.LoadError, match="no built-in pack `platform-baselin`; did you mean `platform-baseline`"):
+        paved.Engine(packs=["platform-baselin"])
+    with pytest.raises(paved.LoadError, match="cannot read"):
+        paved.Engine("/nonexistent/bundle")
+    assert issubclass(paved.LoadError, paved.PavedError) and issubclass(paved.PavedError, Exception)
+
+
+def test_one_engine_many_threads() -> None:
+    engine = paved.Engine()
+    text = (ROOT / "examples" / "manifests" / "storefront.yaml").read_text()
+    expected = engine.check(text, now=NOW).to_json()
+    results: List[str] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(25):
+            got = engine.check(text, now=NOW).to_json()
+            with lock:
+                results.append(got)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 200 and all(r == expected for r in results)
+
+
+def test_many_objects_in_one_call() -> None:
+    engine = paved.Engine(packs=["pod-security-restricted"])
+    pods = [dict(PRIVILEGED, metadata={"name": f"p{i}", "namespace": "shop"}) for i in range(2000)]
+    report = engine.check(pods, now=NOW)
+    assert report.summary.resources == 2000
+    assert [r.resource.name for r in report.findings[:1]] == ["p0"]
+
+
+def test_packs_are_listed() -> None:
+    names = [p["name"] for p in paved.packs()]
+    assert "platform-baseline" in names and "pod-security-restricted" in names
