@@ -9,7 +9,7 @@ python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
 "$venv/bin/pip" install -q ./bindings/python PyYAML
 rust=$(cargo bench -q -p paved-benches --bench evaluate -- --noplot 'deployment-23-rules/paved evaluate' 2>/dev/null \
-  | awk '/time:/ { print $5, $6; exit }')
+  | awk '/time:/ { print $4, $5; exit }')
 echo "rust engine.evaluate, 3 KB Deployment, 23 rules: $rust (criterion median)"
 out=$("$venv/bin/python" bindings/python/bench.py)
 echo "$out"

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use paved::{Bundle, Context, Engine as Core, GoldenPath, Operation, Resource};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use pythonize::{depythonize, pythonize};
 use serde_json::Value;
 
@@ -95,9 +95,58 @@ fn input(message: impl std::fmt::Display) -> PyErr {
     InputError::new_err(message.to_string())
 }
 
-/// A Python value as JSON.
+/// A Python value as JSON: dicts with string keys, lists and tuples, strings, numbers, booleans
+/// and None, walked directly (faster than going through serde for every object checked).
 fn json_of(value: &Bound<'_, PyAny>) -> PyResult<Value> {
-    depythonize(value).map_err(|e| input(format!("not JSON-like data: {e}")))
+    json_at(value, 0)
+}
+
+/// Deeper than any Kubernetes object; a cycle (a dict that holds itself) stops here.
+const MAX_DEPTH: usize = 256;
+
+fn json_at(value: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+    if depth > MAX_DEPTH {
+        return Err(input(format!("the data is nested more than {MAX_DEPTH} deep (does a dict hold itself?)")));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(Value::String(s.to_cow()?.into_owned()));
+    }
+    if let Ok(d) = value.cast::<PyDict>() {
+        let mut map = serde_json::Map::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let key = k.cast::<PyString>().map_err(|_| input(format!("a dict key is not a string: {k}")))?;
+            map.insert(key.to_cow()?.into_owned(), json_at(&v, depth + 1)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    if let Ok(l) = value.cast::<PyList>() {
+        return l.iter().map(|v| json_at(&v, depth + 1)).collect::<PyResult<_>>().map(Value::Array);
+    }
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if value.is_instance_of::<PyInt>() {
+        if let Ok(i) = value.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        return value.extract::<u64>().map(Value::from).map_err(|_| input(format!("the integer {value} does not fit in 64 bits")));
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return serde_json::Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| input(format!("{f} is not a JSON number")));
+    }
+    if let Ok(t) = value.cast::<PyTuple>() {
+        return t.iter().map(|v| json_at(&v, depth + 1)).collect::<PyResult<_>>().map(Value::Array);
+    }
+    if let Ok(m) = value.cast::<PyMapping>() {
+        // Another mapping (a MappingProxy, an OrderedDict subclass...): as a dict.
+        let d = PyDict::new(value.py());
+        d.update(m)?;
+        return json_at(d.as_any(), depth);
+    }
+    Err(input(format!("a {} is not JSON-like data (dicts, lists, strings, numbers, booleans, None)", value.get_type().name()?)))
 }
 
 fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {

@@ -208,3 +208,20 @@ def test_many_objects_in_one_call() -> None:
 def test_packs_are_listed() -> None:
     names = [p["name"] for p in paved.packs()]
     assert "platform-baseline" in names and "pod-security-restricted" in names
+
+
+def test_what_is_not_json_like_is_an_input_error() -> None:
+    engine = paved.Engine(packs=["pod-security-baseline"])
+    with pytest.raises(paved.InputError, match="a object is not JSON-like data"):
+        engine.check({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": object()}})
+    looped: Dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
+    looped["spec"] = looped
+    with pytest.raises(paved.InputError, match="nested more than 256 deep"):
+        engine.check(looped)
+    with pytest.raises(paved.InputError, match="not a string"):
+        engine.check({"apiVersion": "v1", "kind": "Pod", 1: "x"})  # type: ignore[dict-item]
+    # Tuples are lists; big integers are refused rather than rounded.
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": ({"name": "a", "image": "x:1"},)}}
+    assert engine.check(pod).decision == "allow"
+    with pytest.raises(paved.InputError, match="does not fit in 64 bits"):
+        engine.check(dict(pod, spec={"replicas": 2**70}))
