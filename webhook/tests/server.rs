@@ -582,3 +582,55 @@ fn shutdown_answers_what_is_in_flight() {
         assert!(answers[answered..].iter().all(Result::is_err), "{answers:?}");
     }
 }
+
+#[test]
+fn exceptions_in_force_and_expired_are_metrics() {
+    let today = jiff::Zoned::now().date();
+    let (created, expires) = (today, today.checked_add(jiff::Span::new().days(30)).unwrap());
+    let text = r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: team-label, version: 1.0.0 }
+spec:
+  severity: high
+  match: { kinds: [Pod] }
+  rules:
+    - { id: team, message: pods need a team label, cel: "has(object.metadata.labels.team)" }
+---
+apiVersion: paved.dev/v1
+kind: PolicyException
+metadata: { name: old-waiver }
+spec:
+  policies: [{ name: team-label }]
+  match: { kinds: [Pod], names: [legacy] }
+  owner: team-shop
+  reason: the legacy pod is being replaced
+  created: 2020-01-01
+  expires: 2020-02-01
+---
+apiVersion: paved.dev/v1
+kind: PolicyException
+metadata: { name: batch-waiver }
+spec:
+  policies: [{ name: team-label }]
+  match: { kinds: [Pod], names: [batch] }
+  owner: team-shop
+  reason: the batch pod is shared
+  created: CREATED
+  expires: EXPIRES
+"#
+    .replace("CREATED", &created.to_string())
+    .replace("EXPIRES", &expires.to_string());
+    let server = start(loader_of_text(Box::leak(text.into_boxed_str())));
+    let metrics = server.metrics();
+    assert!(metrics.contains(r#"paved_exceptions{status="expired"} 1"#), "{metrics}");
+    let in_force: usize = ["active", "unused", "expiring"]
+        .iter()
+        .filter(|s| metrics.contains(&format!(r#"paved_exceptions{{status="{s}"}} 1"#)))
+        .count();
+    assert_eq!(in_force, 1, "{metrics}");
+    // The expired one waives nothing.
+    let a = server.client().review(&review("x", "CREATE", pod("legacy", json!({})))).unwrap().json();
+    assert_eq!(a["response"]["allowed"], false);
+    server.stop();
+}

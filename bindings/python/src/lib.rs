@@ -132,10 +132,15 @@ fn json_at(value: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         if let Ok(i) = value.extract::<i64>() {
             return Ok(Value::from(i));
         }
-        return value.extract::<u64>().map(Value::from).map_err(|_| input(format!("the integer {value} does not fit in 64 bits")));
+        return value
+            .extract::<u64>()
+            .map(Value::from)
+            .map_err(|_| input(format!("the integer {value} does not fit in 64 bits")));
     }
     if let Ok(f) = value.cast::<PyFloat>() {
-        return serde_json::Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| input(format!("{f} is not a JSON number")));
+        return serde_json::Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| input(format!("{f} is not a JSON number")));
     }
     if let Ok(t) = value.cast::<PyTuple>() {
         return t.iter().map(|v| json_at(&v, depth + 1)).collect::<PyResult<_>>().map(Value::Array);
@@ -146,7 +151,10 @@ fn json_at(value: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         d.update(m)?;
         return json_at(d.as_any(), depth);
     }
-    Err(input(format!("a {} is not JSON-like data (dicts, lists, strings, numbers, booleans, None)", value.get_type().name()?)))
+    Err(input(format!(
+        "a {} is not JSON-like data (dicts, lists, strings, numbers, booleans, None)",
+        value.get_type().name()?
+    )))
 }
 
 fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
