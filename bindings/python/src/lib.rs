@@ -237,20 +237,7 @@ impl Engine {
         };
         let (bundles, exceptions) = (paths(bundle)?, paths(exceptions)?);
         let packs = packs.unwrap_or_default();
-        let mut components = Vec::new();
-        for (name, component) in plugins.map(|p| p.iter().collect::<Vec<_>>()).unwrap_or_default() {
-            let name: String = name.extract()?;
-            let bytes = match component.cast::<PyBytes>() {
-                Ok(b) => b.as_bytes().to_vec(),
-                Err(_) => {
-                    let path: PathBuf = component.extract()?;
-                    std::fs::read(&path).map_err(|e| {
-                        LoadError::new_err(format!("plugin {name}: cannot read {}: {e}", path.display()))
-                    })?
-                }
-            };
-            components.push((name, bytes));
-        }
+        let components = components(plugins)?;
         let params = params(set)?;
         let engine = py
             .detach(|| {
@@ -278,11 +265,24 @@ impl Engine {
 
     /// An engine from the text of one bundle file (policies, exceptions, settings).
     #[staticmethod]
-    #[pyo3(signature = (text, set=None, file="bundle.yaml"))]
-    fn from_yaml(py: Python<'_>, text: &str, set: Option<&Bound<'_, PyDict>>, file: &str) -> PyResult<Self> {
+    #[pyo3(signature = (text, set=None, file="bundle.yaml", plugins=None))]
+    fn from_yaml(
+        py: Python<'_>,
+        text: &str,
+        set: Option<&Bound<'_, PyDict>>,
+        file: &str,
+        plugins: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         let params = params(set)?;
+        let components = components(plugins)?;
         let engine = py
-            .detach(|| Core::builder().bundle(Bundle::from_str(file, text)?).build())
+            .detach(|| {
+                let mut builder = Core::builder().bundle(Bundle::from_str(file, text)?);
+                for (name, bytes) in components {
+                    builder = builder.plugin(&name, bytes);
+                }
+                builder.build()
+            })
             .map_err(|e| load_error(py, &e))?;
         Engine::checked(py, engine, params)
     }
@@ -359,6 +359,24 @@ impl Engine {
         engine.check_context(&ctx).map_err(|e| load_error(py, &e))?;
         Ok(Engine { inner: Arc::new(engine), params })
     }
+}
+
+/// Plugin components by name: bytes, or a path to read them from.
+fn components(plugins: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for (name, component) in plugins.map(|p| p.iter().collect::<Vec<_>>()).unwrap_or_default() {
+        let name: String = name.extract()?;
+        let bytes = match component.cast::<PyBytes>() {
+            Ok(b) => b.as_bytes().to_vec(),
+            Err(_) => {
+                let path: PathBuf = component.extract()?;
+                std::fs::read(&path)
+                    .map_err(|e| LoadError::new_err(format!("plugin {name}: cannot read {}: {e}", path.display())))?
+            }
+        };
+        out.push((name, bytes));
+    }
+    Ok(out)
 }
 
 /// `{"POLICY.PARAM": value}` (as `paved check --set`) or `{"POLICY": {"PARAM": value}}`.

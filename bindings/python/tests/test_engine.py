@@ -225,3 +225,21 @@ def test_what_is_not_json_like_is_an_input_error() -> None:
     assert engine.check(pod).decision == "allow"
     with pytest.raises(paved.InputError, match="does not fit in 64 bits"):
         engine.check(dict(pod, spec={"replicas": 2**70}))
+
+
+def test_plugins_from_the_bundle_or_given_as_bytes() -> None:
+    bundle = ROOT / "examples" / "plugins" / "bundle"
+    manifests = ROOT / "examples" / "plugins" / "manifests" / "checkout.yaml"
+    report = paved.Engine(bundle).check(manifests.read_text(), now=NOW)
+    cli = cli_report(["--bundle", str(bundle), "--now", NOW, str(manifests)])
+    assert denials(report.to_dict()) == denials(cli)
+    assert any((f.detail or "").startswith("plugin registry-allowlist") for f in report.findings), report.findings
+    # From text, nothing is read: the components are given, and their pins still hold.
+    text = (bundle / "paved.yaml").read_text() + "\n---\n" + (bundle / "policies.yaml").read_text()
+    wasm = {p.stem: p.read_bytes() for p in bundle.glob("*.wasm")}
+    given = paved.Engine.from_yaml(text, file="paved.yaml", plugins=wasm)
+    assert denials(given.check(manifests.read_text(), now=NOW).to_dict()) == denials(cli)
+    with pytest.raises(paved.LoadError, match="was not given to the engine"):
+        paved.Engine.from_yaml(text, file="paved.yaml")
+    with pytest.raises(paved.LoadError, match="sha256"):
+        paved.Engine.from_yaml(text, file="paved.yaml", plugins=dict(wasm, **{"cost-budget": wasm["owner-catalog"]}))

@@ -254,10 +254,21 @@ class Engine:
         )
 
     @classmethod
-    def from_yaml(cls, text: str, *, set: Optional[Mapping[str, Any]] = None, file: str = "bundle.yaml") -> "Engine":
-        """An engine from the text of one bundle file (policies, exceptions, settings)."""
+    def from_yaml(
+        cls,
+        text: str,
+        *,
+        set: Optional[Mapping[str, Any]] = None,
+        file: str = "bundle.yaml",
+        plugins: Optional[Mapping[str, Union[bytes, Path]]] = None,
+    ) -> "Engine":
+        """An engine from the text of one bundle file (policies, exceptions, settings). Nothing
+        is read from disk: the plugins its Bundle declares are given in ``plugins`` (name to
+        component bytes or path), and must still match the sha256 the bundle pins."""
         engine = cls.__new__(cls)
-        engine._native = _paved.Engine.from_yaml(text, dict(set) if set is not None else None, file)
+        engine._native = _paved.Engine.from_yaml(
+            text, dict(set) if set is not None else None, file, dict(plugins) if plugins is not None else None
+        )
         return engine
 
     def check(

@@ -42,7 +42,9 @@ class Engine:
         plugins: Optional[Dict[str, Any]] = None,
     ) -> None: ...
     @staticmethod
-    def from_yaml(text: str, set: Optional[Dict[str, Any]] = None, file: str = "bundle.yaml") -> Engine: ...
+    def from_yaml(
+        text: str, set: Optional[Dict[str, Any]] = None, file: str = "bundle.yaml", plugins: Optional[Dict[str, Any]] = None
+    ) -> Engine: ...
     def check(
         self,
         objects: Any,
