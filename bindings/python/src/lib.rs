@@ -101,6 +101,32 @@ fn json_of(value: &Bound<'_, PyAny>) -> PyResult<Value> {
     json_at(value, 0)
 }
 
+/// The UTF-8 text of a Python string, borrowed from the string's own UTF-8 buffer (kept by
+/// CPython for the life of the string), so converting an object allocates once per string.
+///
+/// `PyUnicode_AsUTF8AndSize` is in the limited API only from 3.10, but every CPython 3 exports
+/// it, so the abi3 wheel for 3.9 calls it too.
+#[allow(unsafe_code)]
+fn text_of<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    unsafe extern "C" {
+        fn PyUnicode_AsUTF8AndSize(
+            unicode: *mut pyo3::ffi::PyObject,
+            size: *mut pyo3::ffi::Py_ssize_t,
+        ) -> *const std::ffi::c_char;
+    }
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live str (the GIL is held: we have a `Bound`); the returned buffer belongs
+    // to it and lives as long as it, which the borrow of `s` bounds. A null return sets an error.
+    let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+    if data.is_null() {
+        return Err(PyErr::fetch(s.py()));
+    }
+    let len = usize::try_from(size).map_err(|_| input("a string of negative length"))?;
+    // SAFETY: CPython guarantees `len` bytes of valid UTF-8 at `data`.
+    let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) };
+    std::str::from_utf8(bytes).map_err(|e| input(e.to_string()))
+}
+
 /// Deeper than any Kubernetes object; a cycle (a dict that holds itself) stops here.
 const MAX_DEPTH: usize = 256;
 
@@ -109,13 +135,13 @@ fn json_at(value: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Err(input(format!("the data is nested more than {MAX_DEPTH} deep (does a dict hold itself?)")));
     }
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
+        return Ok(Value::String(text_of(s)?.to_owned()));
     }
     if let Ok(d) = value.cast::<PyDict>() {
         let mut map = serde_json::Map::with_capacity(d.len());
         for (k, v) in d.iter() {
             let key = k.cast::<PyString>().map_err(|_| input(format!("a dict key is not a string: {k}")))?;
-            map.insert(key.to_cow()?.into_owned(), json_at(&v, depth + 1)?);
+            map.insert(text_of(key)?.to_owned(), json_at(&v, depth + 1)?);
         }
         return Ok(Value::Object(map));
     }
