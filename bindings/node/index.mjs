@@ -1,0 +1,7 @@
+// The ES module face of the same package.
+import { createRequire } from 'node:module'
+
+const paved = createRequire(import.meta.url)('./index.js')
+
+export const { Engine, PavedError, render, conform, upgrade, outdated, inputsSchema, packs } = paved
+export default paved

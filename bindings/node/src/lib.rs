@@ -1,0 +1,385 @@
+//! The native half of the Node package: the engine behind the core's facade. Data crosses as
+//! JSON text (V8's `JSON.stringify` and `JSON.parse` are faster than walking objects through
+//! N-API); `index.js` gives it its JavaScript face and its errors.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::{Env, Task};
+use napi_derive::napi;
+use paved::{Bundle, Context, Engine as Core, GoldenPath, Operation, Resource};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// A core error as a JavaScript error whose message is JSON (`kind`, `message`,
+/// `diagnostics`, and `report` for a denied render), turned into a `PavedError` by `index.js`.
+fn error(kind: &str, e: &paved::Error) -> napi::Error {
+    let kind = match e {
+        paved::Error::NonCompliant { .. } => "NonCompliantError",
+        paved::Error::UnknownGoldenPath { .. } | paved::Error::CannotUpgrade { .. } => "GoldenPathError",
+        _ => kind,
+    };
+    let diagnostics: Vec<Value> = e
+        .diagnostics()
+        .map(|d| {
+            d.0.iter()
+                .map(|d| {
+                    json!({"file": &*d.file, "line": d.line, "column": d.column, "pointer": d.pointer,
+                           "message": d.message, "help": d.help})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let report = match e {
+        paved::Error::NonCompliant { report, .. } => serde_json::to_value(report.as_ref()).unwrap_or_default(),
+        _ => Value::Null,
+    };
+    raw(json!({"kind": kind, "message": e.to_string(), "diagnostics": diagnostics, "report": report}))
+}
+
+fn raw(body: Value) -> napi::Error {
+    napi::Error::from_reason(format!("paved:{body}"))
+}
+
+fn input(message: impl std::fmt::Display) -> napi::Error {
+    raw(json!({"kind": "InputError", "message": message.to_string(), "diagnostics": []}))
+}
+
+fn load_error(e: &paved::Error) -> napi::Error {
+    error("LoadError", e)
+}
+
+fn input_error(e: &paved::Error) -> napi::Error {
+    error("InputError", e)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> napi::Result<T> {
+    serde_json::from_str(text).map_err(|e| input(format!("{what}: {e}")))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    #[serde(default)]
+    bundle: Paths,
+    #[serde(default)]
+    packs: Vec<String>,
+    #[serde(default)]
+    set: BTreeMap<String, Value>,
+    #[serde(default)]
+    exceptions: Paths,
+    /// Plugin components by name: a path (bytes come through `plugins` of `fromYaml`).
+    #[serde(default)]
+    plugins: BTreeMap<String, PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum Paths {
+    #[default]
+    None,
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
+impl Paths {
+    fn list(&self) -> Vec<PathBuf> {
+        match self {
+            Paths::None => Vec::new(),
+            Paths::One(p) => vec![p.clone()],
+            Paths::Many(p) => p.clone(),
+        }
+    }
+}
+
+/// `{"POLICY.PARAM": value}` (as `paved check --set`) or `{"POLICY": {params}}`.
+fn params(set: BTreeMap<String, Value>) -> napi::Result<BTreeMap<String, Value>> {
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    for (key, value) in set {
+        match key.split_once('.') {
+            Some((policy, param)) if !policy.is_empty() && !param.is_empty() => {
+                if let Some(m) = out.entry(policy.to_owned()).or_insert_with(|| json!({})).as_object_mut() {
+                    m.insert(param.to_owned(), value);
+                }
+            }
+            _ if value.is_object() => {
+                out.insert(key, value);
+            }
+            _ => return Err(input(format!("set: `{key}` is not POLICY.PARAM, and its value is not an object of params"))),
+        }
+    }
+    Ok(out)
+}
+
+/// What a check may know of the world, from JavaScript's options.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CheckOptions {
+    now: Option<String>,
+    operation: Option<String>,
+    #[serde(default)]
+    namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    user_info: Option<Value>,
+    namespace: Option<String>,
+}
+
+fn instant(now: Option<&str>) -> napi::Result<jiff::Timestamp> {
+    match now {
+        None => Ok(jiff::Timestamp::now()),
+        Some(text) => Context::parse_at(text).map(|c| c.now).map_err(|e| input(format!("now: {e}"))),
+    }
+}
+
+impl CheckOptions {
+    fn context(self, params: &BTreeMap<String, Value>) -> napi::Result<Context> {
+        let operation = match self.operation.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            None | Some("CREATE") => Operation::Create,
+            Some("UPDATE") => Operation::Update,
+            Some("DELETE") => Operation::Delete,
+            Some("CONNECT") => Operation::Connect,
+            Some(other) => return Err(input(format!("operation `{other}` is not CREATE, UPDATE, DELETE or CONNECT"))),
+        };
+        let mut ctx = Context::at(instant(self.now.as_deref())?).operation(operation);
+        ctx.params.clone_from(params);
+        ctx.namespaces = self.namespaces;
+        if let Some(u) = self.user_info {
+            ctx.user_info = u;
+        }
+        if let Some(ns) = self.namespace {
+            ctx = ctx.namespace(&ns);
+        }
+        Ok(ctx)
+    }
+}
+
+/// Objects from JSON text: one object or an array of them.
+fn resources_of_json(json: &str) -> napi::Result<Vec<Resource>> {
+    let values = match parse::<Value>("objects", json)? {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Resource::from_value(v).map_err(|e| input(format!("objects[{i}]: {e}"))))
+        .collect()
+}
+
+/// A compiled engine, shared by every call (and every worker thread of `checkAsync`).
+#[napi]
+pub struct NativeEngine {
+    inner: Arc<Core>,
+    params: BTreeMap<String, Value>,
+}
+
+#[napi]
+impl NativeEngine {
+    /// Builds an engine from options JSON: `bundle`, `packs`, `set`, `exceptions`, `plugins`.
+    #[napi(constructor)]
+    pub fn new(options: String) -> napi::Result<Self> {
+        let o: Options = parse("options", &options)?;
+        let mut builder = Core::builder();
+        let bundles = o.bundle.list();
+        if o.packs.is_empty() && bundles.is_empty() {
+            builder = builder.bundle(Bundle::defaults().map_err(|e| load_error(&e))?);
+        }
+        for p in &o.packs {
+            builder = builder.bundle(Bundle::pack(p).map_err(|e| load_error(&e))?);
+        }
+        for b in &bundles {
+            builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b)).map_err(|e| load_error(&e))?);
+        }
+        for e in &o.exceptions.list() {
+            builder = builder.bundle(Bundle::exceptions_from_paths(std::slice::from_ref(e)).map_err(|e| load_error(&e))?);
+        }
+        for (name, path) in &o.plugins {
+            let bytes = std::fs::read(path)
+                .map_err(|e| input(format!("plugin {name}: cannot read {}: {e}", path.display())))?;
+            builder = builder.plugin(name, bytes);
+        }
+        NativeEngine::checked(builder.build().map_err(|e| load_error(&e))?, params(o.set)?)
+    }
+
+    /// An engine from the text of one bundle file; nothing is read from disk (plugins are given
+    /// as bytes, by name).
+    #[napi(factory)]
+    pub fn from_yaml(text: String, file: String, set: String, plugins: Vec<(String, Buffer)>) -> napi::Result<Self> {
+        let mut builder = Core::builder().bundle(Bundle::from_str(&file, &text).map_err(|e| load_error(&e))?);
+        for (name, bytes) in plugins {
+            builder = builder.plugin(&name, bytes.to_vec());
+        }
+        NativeEngine::checked(builder.build().map_err(|e| load_error(&e))?, params(parse("set", &set)?)?)
+    }
+
+    fn checked(engine: Core, params: BTreeMap<String, Value>) -> napi::Result<Self> {
+        let mut ctx = Context::at(jiff::Timestamp::now());
+        ctx.params.clone_from(&params);
+        engine.check_context(&ctx).map_err(|e| load_error(&e))?;
+        Ok(NativeEngine { inner: Arc::new(engine), params })
+    }
+
+    /// Evaluates objects given as JSON (one object or an array), on this thread.
+    #[napi]
+    pub fn check(&self, objects: String, options: String) -> napi::Result<NativeReport> {
+        let ctx = parse::<CheckOptions>("options", &options)?.context(&self.params)?;
+        let resources = resources_of_json(&objects)?;
+        Ok(self.report(self.inner.evaluate(&resources, &ctx)))
+    }
+
+    /// Evaluates YAML or JSON text (multi-document; findings carry lines), on this thread.
+    #[napi]
+    pub fn check_text(&self, text: String, file: String, options: String) -> napi::Result<NativeReport> {
+        let ctx = parse::<CheckOptions>("options", &options)?.context(&self.params)?;
+        let resources = Resource::from_str(&file, &text).map_err(|e| input_error(&e))?;
+        Ok(self.report(self.inner.evaluate(&resources, &ctx)))
+    }
+
+    /// As `check`, on libuv's thread pool: the event loop keeps running.
+    #[napi(ts_return_type = "Promise<NativeReport>")]
+    pub fn check_async(&self, objects: String, options: String) -> AsyncTask<CheckTask> {
+        AsyncTask::new(CheckTask { engine: Arc::clone(&self.inner), params: self.params.clone(), objects, options })
+    }
+
+    /// Answers an AdmissionReview (JSON) with the AdmissionReview response (JSON).
+    #[napi]
+    pub fn admit(&self, review: String, now: Option<String>) -> napi::Result<String> {
+        let review: Value = parse("review", &review)?;
+        let mut ctx = Context::at(instant(now.as_deref())?);
+        ctx.params.clone_from(&self.params);
+        match self.inner.admit(&review, &ctx) {
+            Ok(answer) => Ok(answer.to_string()),
+            Err(e) => match e.denial() {
+                Some(denial) => Ok(denial.to_string()),
+                None => Err(input(e.to_string())),
+            },
+        }
+    }
+
+    /// What each policy is and checks (JSON).
+    #[napi]
+    pub fn policies(&self) -> String {
+        serde_json::to_string(&self.inner.policies()).unwrap_or_default()
+    }
+
+    /// Every exception and its standing at `now` (JSON).
+    #[napi]
+    pub fn exceptions(&self, now: Option<String>) -> napi::Result<String> {
+        Ok(serde_json::to_string(&self.inner.exceptions(instant(now.as_deref())?)).unwrap_or_default())
+    }
+
+    fn report(&self, report: paved::Report) -> NativeReport {
+        NativeReport { inner: report, engine: Arc::clone(&self.inner) }
+    }
+}
+
+/// `checkAsync`'s work, run off the main thread.
+pub struct CheckTask {
+    engine: Arc<Core>,
+    params: BTreeMap<String, Value>,
+    objects: String,
+    options: String,
+}
+
+impl Task for CheckTask {
+    type Output = paved::Report;
+    type JsValue = NativeReport;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let ctx = parse::<CheckOptions>("options", &self.options)?.context(&self.params)?;
+        let resources = resources_of_json(&self.objects)?;
+        Ok(self.engine.evaluate(&resources, &ctx))
+    }
+
+    fn resolve(&mut self, _: Env, report: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(NativeReport { inner: report, engine: Arc::clone(&self.engine) })
+    }
+}
+
+/// One evaluation's report, held natively so it can be written in any format.
+#[napi]
+pub struct NativeReport {
+    inner: paved::Report,
+    engine: Arc<Core>,
+}
+
+#[napi]
+impl NativeReport {
+    /// The report contract, compact JSON.
+    #[napi]
+    pub fn json(&self) -> String {
+        self.inner.to_json_compact()
+    }
+
+    /// `allow`, `warn` or `deny`.
+    #[napi(getter)]
+    pub fn decision(&self) -> &'static str {
+        self.inner.decision.as_str()
+    }
+
+    /// The report as `sarif`, `junit`, `github`, `policy-report` or `json`.
+    #[napi]
+    pub fn format(&self, name: String) -> napi::Result<String> {
+        let format: paved::Format = name.parse().map_err(|e| input_error(&e))?;
+        Ok(self.inner.format(format, &self.engine.policies()))
+    }
+}
+
+fn bundle_of(bundle: Option<String>) -> napi::Result<Bundle> {
+    match bundle {
+        Some(b) => Bundle::from_paths(&[PathBuf::from(b)]),
+        None => Bundle::golden_paths_builtin(),
+    }
+    .map_err(|e| load_error(&e))
+}
+
+/// Renders a golden path (`NAME`, `NAME@RANGE`): the manifests, as a JSON array.
+#[napi]
+pub fn render(golden_path: String, inputs: String, bundle: Option<String>) -> napi::Result<String> {
+    let inputs: Value = parse("inputs", &inputs)?;
+    let bundle = bundle_of(bundle)?;
+    let rendered = bundle.golden_path(&golden_path).and_then(|p| p.render(&inputs, &bundle)).map_err(|e| input_error(&e))?;
+    Ok(Value::Array(rendered.manifests).to_string())
+}
+
+/// Conformance of live objects (JSON) to the golden paths they were rendered from (JSON).
+#[napi]
+pub fn conform(objects: String, bundle: Option<String>, now: Option<String>) -> napi::Result<String> {
+    let resources = resources_of_json(&objects)?;
+    let (bundle, ctx) = (bundle_of(bundle)?, Context::at(instant(now.as_deref())?));
+    Ok(serde_json::to_string(&GoldenPath::conform(&bundle, &resources, &ctx)).unwrap_or_default())
+}
+
+/// A service's inputs moved from `from` (`NAME@VERSION`) to the highest version `to` allows.
+#[napi]
+pub fn upgrade(from: String, inputs: String, to: String, bundle: Option<String>) -> napi::Result<String> {
+    let inputs: Value = parse("inputs", &inputs)?;
+    let bundle = bundle_of(bundle)?;
+    let u = GoldenPath::upgrade(&bundle, &from, &inputs, &to).map_err(|e| input_error(&e))?;
+    Ok(serde_json::to_string(&u).unwrap_or_default())
+}
+
+/// Which golden path version every service is on, and how far behind (JSON).
+#[napi]
+pub fn outdated(objects: String, bundle: Option<String>, now: Option<String>) -> napi::Result<String> {
+    let resources = resources_of_json(&objects)?;
+    let (bundle, now) = (bundle_of(bundle)?, instant(now.as_deref())?);
+    Ok(serde_json::to_string(&GoldenPath::outdated(&bundle, &resources, now)).unwrap_or_default())
+}
+
+/// A golden path's inputs JSON Schema (JSON), for forms such as Backstage's.
+#[napi]
+pub fn inputs_schema(golden_path: String, bundle: Option<String>) -> napi::Result<String> {
+    let bundle = bundle_of(bundle)?;
+    let path = bundle.golden_path(&golden_path).map_err(|e| input_error(&e))?;
+    Ok(json!({"goldenPath": path.id(), "schema": path.inputs_schema()}).to_string())
+}
+
+/// The built-in packs (JSON): name, description, and whether they run by default.
+#[napi]
+pub fn packs() -> String {
+    let packs: Vec<Value> =
+        Bundle::packs().map(|p| json!({"name": p.name, "description": p.description, "default": p.default})).collect();
+    Value::Array(packs).to_string()
+}

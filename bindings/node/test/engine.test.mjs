@@ -1,0 +1,149 @@
+// @ts-check
+// The Node API: engines, checks, reports, formats, admission, errors, concurrency.
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+
+import { Engine, PavedError, packs } from '../index.mjs'
+import { NOW, ROOT, cliReport, denials } from './helpers.mjs'
+
+const PRIVILEGED = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: { containers: [{ name: 'app', image: 'nginx:1.27', securityContext: { privileged: true } }] },
+}
+
+test('an object, an array and text are checked alike', () => {
+  const engine = new Engine({ packs: ['pod-security-baseline'] })
+  const one = engine.check(PRIVILEGED, { now: NOW })
+  const many = engine.check([PRIVILEGED, PRIVILEGED], { now: NOW })
+  const text = engine.check(JSON.stringify(PRIVILEGED), { now: new Date(NOW) })
+  assert.equal(one.decision, 'deny')
+  assert.equal(many.summary.denied, 2)
+  assert.equal(text.decision, 'deny')
+  const f = one.findings[0]
+  assert.deepEqual([f.policy, f.rule, f.severity, f.action], ['pod-security-baseline', 'privileged', 'high', 'Deny'])
+  assert.equal(f.path, '/spec/containers/0/securityContext/privileged')
+  assert.deepEqual(f.resource, { apiVersion: 'v1', kind: 'Pod', namespace: 'shop', name: 'web' })
+  assert.equal(f.source, null)
+  assert.equal(text.findings[0].source?.file, '<input>')
+  assert.equal(f.waivedBy, null)
+  // A plain object: JSON of it is the report contract, without the format method.
+  assert.deepEqual(Object.keys(one), ['findings', 'resources', 'exceptions', 'summary', 'decision'])
+})
+
+test('the report is the CLI report', () => {
+  const bundle = join(ROOT, 'examples', 'bundle')
+  const engine = new Engine({ bundle })
+  for (const name of readdirSync(join(ROOT, 'examples', 'manifests')).sort()) {
+    const path = join(ROOT, 'examples', 'manifests', name)
+    const mine = engine.check(readFileSync(path, 'utf8'), { now: NOW, file: path })
+    const cli = cliReport(['--bundle', bundle, '--now', NOW, path])
+    assert.deepEqual(JSON.parse(JSON.stringify(mine)), cli, name)
+  }
+})
+
+test('formats', () => {
+  const report = new Engine({ packs: ['pod-security-baseline'] }).check(JSON.stringify(PRIVILEGED), { now: NOW })
+  assert.equal(JSON.parse(report.format('sarif')).version, '2.1.0')
+  assert.match(report.format('github'), /^::error file=<input>,line=1/)
+  assert.match(report.format('junit'), /^<\?xml/)
+  assert.equal(JSON.parse(report.format('policy-report')).kind, 'List')
+  assert.throws(
+    () => report.format(/** @type {any} */ ('sariff')),
+    (e) => e instanceof PavedError && e.kind === 'InputError' && /did you mean `sarif`/.test(e.message),
+  )
+})
+
+test('context: operation, namespace labels, user, params', () => {
+  const text = `
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: prod-only, version: 1.0.0 }
+spec:
+  severity: high
+  match: { kinds: [Pod], operations: [UPDATE], namespaceSelector: { matchLabels: { env: prod } } }
+  params: { owner: nobody }
+  rules:
+    - { id: owner, message: not the owner, cel: "request.userInfo.username == params.owner" }
+`
+  const engine = Engine.fromYaml(text)
+  const prod = { shop: { env: 'prod' } }
+  const alice = { username: 'alice' }
+  assert.equal(engine.check(PRIVILEGED, { now: NOW, operation: 'UPDATE', namespaces: prod, userInfo: alice }).decision, 'deny')
+  assert.equal(engine.check(PRIVILEGED, { now: NOW, operation: 'CREATE', namespaces: prod }).decision, 'allow')
+  const owned = Engine.fromYaml(text, { set: { 'prod-only.owner': 'alice' } })
+  assert.equal(owned.check(PRIVILEGED, { now: NOW, operation: 'UPDATE', namespaces: prod, userInfo: alice }).decision, 'allow')
+  assert.throws(() => Engine.fromYaml(text, { set: { 'prod-onyl.owner': 'x' } }), /did you mean `prod-only`/)
+  assert.throws(() => engine.check(PRIVILEGED, { operation: /** @type {any} */ ('PATCH') }), /operation `PATCH`/)
+})
+
+test('exceptions expire at the same instant as in the CLI', () => {
+  const bundle = join(ROOT, 'examples', 'bundle')
+  const path = join(ROOT, 'examples', 'manifests', 'billing.yaml')
+  const engine = new Engine({ bundle })
+  const waiver = engine.exceptions(NOW).find((e) => e.name === 'legacy-billing-sidecar')
+  assert.ok(waiver)
+  const expires = new Date(waiver.expires)
+  const waived = []
+  for (const at of [new Date(expires.getTime() - 1000), expires]) {
+    const stamp = at.toISOString().replace('.000Z', 'Z')
+    const mine = engine.check(readFileSync(path, 'utf8'), { now: stamp, file: path })
+    const cli = cliReport(['--bundle', bundle, '--now', stamp, path])
+    assert.deepEqual(mine.exceptions, cli.exceptions)
+    assert.deepEqual(denials(mine), denials(cli))
+    waived.push(mine.summary.waived)
+  }
+  assert.ok(waived[0] > 0 && waived[1] === 0, String(waived))
+})
+
+test('admission reviews are answered as the webhook does', () => {
+  const engine = new Engine({ packs: ['pod-security-baseline'] })
+  const review = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u1', operation: 'CREATE', namespace: 'shop', kind: { group: '', version: 'v1', kind: 'Pod' }, object: PRIVILEGED },
+  }
+  const answer = engine.admit(review, { now: NOW })
+  assert.equal(answer.response.uid, 'u1')
+  assert.equal(answer.response.allowed, false)
+  assert.match(answer.response.status.message, /pod-security-baseline\/privileged/)
+  assert.throws(() => engine.admit({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {} }), /no `uid`/)
+})
+
+test('errors carry their lines', () => {
+  assert.throws(
+    () => Engine.fromYaml('apiVersion: paved.dev/v1\nkind: Policy\nmetadata: { name: x }\nspec:\n  severity: hihg\n'),
+    (e) => {
+      assert.ok(e instanceof PavedError && e instanceof Error)
+      assert.equal(e.kind, 'LoadError')
+      const d = e.diagnostics[0]
+      assert.deepEqual([d.file, d.line, d.column], ['bundle.yaml', 5, 13])
+      assert.match(e.message, /^bundle\.yaml:5:13: /)
+      return true
+    },
+  )
+  assert.throws(() => new Engine().check('kind: Pod\nmetadata: {name: a}\n  spec: [\n'), (e) => e instanceof PavedError && e.diagnostics.length > 0)
+  assert.throws(() => new Engine({ packs: ['platform-baselin'] }), /did you mean `platform-baseline`/)
+  assert.throws(() => new Engine({ bundle: '/nonexistent/bundle' }), /cannot read/)
+  assert.throws(() => new Engine(/** @type {any} */ ({ bundel: 'x' })), /unknown field `bundel`/)
+})
+
+test('many concurrent checkAsync calls agree with check', async () => {
+  const engine = new Engine()
+  const text = readFileSync(join(ROOT, 'examples', 'manifests', 'storefront.yaml'), 'utf8')
+  const objects = engine.check(text, { now: NOW }).resources.length
+  assert.ok(objects > 0)
+  const pods = Array.from({ length: 50 }, (_, i) => ({ ...PRIVILEGED, metadata: { name: `p${i}`, namespace: 'shop' } }))
+  const expected = JSON.stringify(engine.check(pods, { now: NOW }))
+  const all = await Promise.all(Array.from({ length: 64 }, () => engine.checkAsync(pods, { now: NOW })))
+  assert.ok(all.every((r) => JSON.stringify(r) === expected))
+  await assert.rejects(engine.checkAsync([{ kind: 'Pod' }]), (e) => e instanceof PavedError && /apiVersion/.test(e.message))
+})
+
+test('the built-in packs are listed', () => {
+  const names = packs().map((p) => p.name)
+  assert.ok(names.includes('platform-baseline') && names.includes('pod-security-restricted'))
+})
