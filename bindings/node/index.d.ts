@@ -122,6 +122,7 @@ export declare class Engine {
   constructor(options?: EngineOptions)
   static fromYaml(text: string, options?: FromYamlOptions): Engine
   check(objects: Objects, options?: CheckOptions): Report
+  checkPaths(paths: string | string[], options?: CheckOptions): Report
   checkAsync(objects: Objects, options?: CheckOptions): Promise<Report>
   admit(review: Record<string, unknown>, options?: { now?: Instant }): Record<string, any>
   policies(): Record<string, any>[]
@@ -134,3 +135,5 @@ export declare function upgrade(from: string, inputs: Record<string, unknown>, o
 export declare function outdated(objects: Objects, options?: { bundle?: string; now?: Instant }): Record<string, any>
 export declare function inputsSchema(goldenPath: string, options?: { bundle?: string }): { goldenPath: string; schema: Record<string, any> }
 export declare function packs(): { name: string; description: string; default: boolean }[]
+/** A value as YAML, as `paved render` writes manifests. */
+export declare function toYaml(value: unknown): string

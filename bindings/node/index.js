@@ -82,6 +82,11 @@ class Engine {
     return report(call(() => this._native.check(JSON.stringify(objects), options(opts))))
   }
 
+  /** Reads and evaluates files and directories, as `paved check PATHS` does. */
+  checkPaths(paths, opts) {
+    return report(call(() => this._native.checkPaths([].concat(paths), options(opts))))
+  }
+
   /** As `check`, on libuv's thread pool. */
   async checkAsync(objects, opts) {
     const json = typeof objects === 'string' ? null : JSON.stringify(objects)
@@ -119,4 +124,5 @@ module.exports = {
   outdated: (objects, opts = {}) => JSON.parse(call(() => native.outdated(JSON.stringify(objects), opts.bundle, instant(opts.now)))),
   inputsSchema: (goldenPath, opts = {}) => JSON.parse(call(() => native.inputsSchema(goldenPath, opts.bundle))),
   packs: () => JSON.parse(native.packs()),
+  toYaml: (value) => call(() => native.toYaml(JSON.stringify(value))),
 }

@@ -13,6 +13,11 @@ export declare class NativeEngine {
   check(objects: string, options: string): NativeReport
   /** Evaluates YAML or JSON text (multi-document; findings carry lines), on this thread. */
   checkText(text: string, file: string, options: string): NativeReport
+  /**
+   * Reads and evaluates files and directories (YAML or JSON, walked as `paved check` walks
+   * them; findings carry file and line).
+   */
+  checkPaths(paths: Array<string>, options: string): NativeReport
   /** As `check`, on libuv's thread pool: the event loop keeps running. */
   checkAsync(objects: string, options: string): Promise<NativeReport>
   /** Answers an AdmissionReview (JSON) with the AdmissionReview response (JSON). */
@@ -47,6 +52,9 @@ export declare function packs(): string
 
 /** Renders a golden path (`NAME`, `NAME@RANGE`): the manifests, as a JSON array. */
 export declare function render(goldenPath: string, inputs: string, bundle?: string | undefined | null): string
+
+/** A JSON value as YAML, as `paved render` writes manifests. */
+export declare function toYaml(json: string): string
 
 /** A service's inputs moved from `from` (`NAME@VERSION`) to the highest version `to` allows. */
 export declare function upgrade(from: string, inputs: string, to: string, bundle?: string | undefined | null): string

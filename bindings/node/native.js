@@ -579,4 +579,5 @@ module.exports.inputsSchema = nativeBinding.inputsSchema
 module.exports.outdated = nativeBinding.outdated
 module.exports.packs = nativeBinding.packs
 module.exports.render = nativeBinding.render
+module.exports.toYaml = nativeBinding.toYaml
 module.exports.upgrade = nativeBinding.upgrade

@@ -137,6 +137,11 @@ enum Command {
   paved outdated k8s/
   paved outdated --bundle golden-paths/ --format json clusters/prod/")]
     Outdated(golden::OutdatedArgs),
+    /// Print a golden path's inputs as Backstage software-template parameters (a form page
+    /// whose JSON Schema is the golden path's own), for a template's `parameters:`.
+    #[command(after_help = "Examples:
+  paved parameters web-service@^2 > parameters.yaml")]
+    Parameters(golden::ParametersArgs),
     /// Run policy tests (`kind: PolicyTest` files).
     ///
     /// Directories are searched for files whose names end in `test.yaml` or `test.yml`.
@@ -268,6 +273,7 @@ fn main() -> ExitCode {
         Command::Conform(args) => golden::conform(args),
         Command::Upgrade(args) => golden::upgrade(args),
         Command::Outdated(args) => golden::outdated(args),
+        Command::Parameters(args) => golden::parameters(args),
         Command::Test { paths, now, verbose, format } => test(&paths, now.as_deref(), verbose, format),
         Command::Exceptions { paths, now, expiring, format } => {
             exceptions(&paths, now.as_deref(), expiring.as_deref(), format)

@@ -107,7 +107,11 @@ fn params(set: BTreeMap<String, Value>) -> napi::Result<BTreeMap<String, Value>>
             _ if value.is_object() => {
                 out.insert(key, value);
             }
-            _ => return Err(input(format!("set: `{key}` is not POLICY.PARAM, and its value is not an object of params"))),
+            _ => {
+                return Err(input(format!(
+                    "set: `{key}` is not POLICY.PARAM, and its value is not an object of params"
+                )))
+            }
         }
     }
     Ok(out)
@@ -192,7 +196,8 @@ impl NativeEngine {
             builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b)).map_err(|e| load_error(&e))?);
         }
         for e in &o.exceptions.list() {
-            builder = builder.bundle(Bundle::exceptions_from_paths(std::slice::from_ref(e)).map_err(|e| load_error(&e))?);
+            builder =
+                builder.bundle(Bundle::exceptions_from_paths(std::slice::from_ref(e)).map_err(|e| load_error(&e))?);
         }
         for (name, path) in &o.plugins {
             let bytes = std::fs::read(path)
@@ -233,6 +238,15 @@ impl NativeEngine {
     pub fn check_text(&self, text: String, file: String, options: String) -> napi::Result<NativeReport> {
         let ctx = parse::<CheckOptions>("options", &options)?.context(&self.params)?;
         let resources = Resource::from_str(&file, &text).map_err(|e| input_error(&e))?;
+        Ok(self.report(self.inner.evaluate(&resources, &ctx)))
+    }
+
+    /// Reads and evaluates files and directories (YAML or JSON, walked as `paved check` walks
+    /// them; findings carry file and line).
+    #[napi]
+    pub fn check_paths(&self, paths: Vec<String>, options: String) -> napi::Result<NativeReport> {
+        let ctx = parse::<CheckOptions>("options", &options)?.context(&self.params)?;
+        let resources = Resource::from_paths(&paths).map_err(|e| input_error(&e))?;
         Ok(self.report(self.inner.evaluate(&resources, &ctx)))
     }
 
@@ -327,11 +341,12 @@ impl NativeReport {
 }
 
 fn bundle_of(bundle: Option<String>) -> napi::Result<Bundle> {
+    // The built-in golden paths, with the bundle's merged over them (as the CLI does).
+    let builtin = Bundle::golden_paths_builtin().map_err(|e| load_error(&e))?;
     match bundle {
-        Some(b) => Bundle::from_paths(&[PathBuf::from(b)]),
-        None => Bundle::golden_paths_builtin(),
+        Some(b) => Bundle::from_paths(&[PathBuf::from(b)]).map(|b| builtin.merge(b)).map_err(|e| load_error(&e)),
+        None => Ok(builtin),
     }
-    .map_err(|e| load_error(&e))
 }
 
 /// Renders a golden path (`NAME`, `NAME@RANGE`): the manifests, as a JSON array.
@@ -339,7 +354,8 @@ fn bundle_of(bundle: Option<String>) -> napi::Result<Bundle> {
 pub fn render(golden_path: String, inputs: String, bundle: Option<String>) -> napi::Result<String> {
     let inputs: Value = parse("inputs", &inputs)?;
     let bundle = bundle_of(bundle)?;
-    let rendered = bundle.golden_path(&golden_path).and_then(|p| p.render(&inputs, &bundle)).map_err(|e| input_error(&e))?;
+    let rendered =
+        bundle.golden_path(&golden_path).and_then(|p| p.render(&inputs, &bundle)).map_err(|e| input_error(&e))?;
     Ok(Value::Array(rendered.manifests).to_string())
 }
 
@@ -374,6 +390,12 @@ pub fn inputs_schema(golden_path: String, bundle: Option<String>) -> napi::Resul
     let bundle = bundle_of(bundle)?;
     let path = bundle.golden_path(&golden_path).map_err(|e| input_error(&e))?;
     Ok(json!({"goldenPath": path.id(), "schema": path.inputs_schema()}).to_string())
+}
+
+/// A JSON value as YAML, as `paved render` writes manifests.
+#[napi]
+pub fn to_yaml(json: String) -> napi::Result<String> {
+    Ok(paved::to_yaml(&parse::<Value>("value", &json)?))
 }
 
 /// The built-in packs (JSON): name, description, and whether they run by default.

@@ -465,9 +465,13 @@ impl Report {
 }
 
 fn bundle_of(py: Python<'_>, bundle: Option<PathBuf>) -> PyResult<Bundle> {
-    py.detach(|| match &bundle {
-        Some(b) => Bundle::from_paths(std::slice::from_ref(b)),
-        None => Bundle::golden_paths_builtin(),
+    // The built-in golden paths, with the bundle's merged over them (as the CLI does).
+    py.detach(|| {
+        let builtin = Bundle::golden_paths_builtin()?;
+        match &bundle {
+            Some(b) => Ok(builtin.merge(Bundle::from_paths(std::slice::from_ref(b))?)),
+            None => Ok(builtin),
+        }
     })
     .map_err(|e| load_error(py, &e))
 }
