@@ -147,6 +147,8 @@ impl Server {
     /// certificate that does not load is an error here (the old one cannot keep serving: there
     /// is none).
     pub async fn start(config: Config) -> Result<Server, Problem> {
+        // Taken before loading, so a change made while the first load runs is reloaded.
+        let seen = Seen { bundle: fingerprint(&config.watch), cert: fingerprint(&config.tls.files()) };
         let load = Arc::clone(&config.load);
         let loaded = tokio::task::spawn_blocking(move || load())
             .await
@@ -170,15 +172,9 @@ impl Server {
             .map_err(|e| Problem(format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr().map_err(|e| Problem(e.to_string()))?;
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(watch_files(
-            Arc::clone(&state),
-            config.load,
-            config.watch,
-            config.tls,
-            resolver,
-            config.poll,
-            stopped.clone(),
-        ));
+        let files =
+            Files { load: config.load, watch: config.watch, tls: config.tls, resolver, poll: config.poll, seen };
+        tokio::spawn(watch_files(Arc::clone(&state), files, stopped.clone()));
         let done = tokio::spawn(http::serve(listener, tls_config, Arc::clone(&state), stopped, config.drain));
         tracing::info!(%addr, "serving");
         Ok(Server { addr, stop, done, state })
@@ -198,19 +194,27 @@ impl Server {
     }
 }
 
-/// Looks at the watched files and the certificate every `poll`; reloads what changed.
-async fn watch_files(
-    state: Arc<State>,
+/// The fingerprints of what the serving engine and certificate were loaded from.
+struct Seen {
+    bundle: [u8; 32],
+    cert: [u8; 32],
+}
+
+/// What the engine and the certificate are loaded from, and how often to look at it.
+struct Files {
     load: Loader,
     watch: Vec<PathBuf>,
     tls: Tls,
     resolver: Arc<tls::Resolver>,
     poll: Duration,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut bundle = fingerprint(&watch);
+    seen: Seen,
+}
+
+/// Looks at the watched files and the certificate every `poll`; reloads what changed.
+async fn watch_files(state: Arc<State>, files: Files, mut stopped: watch::Receiver<bool>) {
+    let Files { load, watch, tls, resolver, poll, seen } = files;
+    let Seen { mut bundle, mut cert } = seen;
     let cert_files = tls.files();
-    let mut cert = fingerprint(&cert_files);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
