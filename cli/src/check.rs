@@ -177,15 +177,8 @@ impl EngineArgs {
     /// `ctx` with the `--set` params and the `--namespace-labels`.
     pub fn context(&self, mut ctx: Context) -> Result<Context, Error> {
         for set in &self.sets {
-            match parse_set(set) {
-                Ok((policy, param, value)) => {
-                    let entry = ctx.params.entry(policy).or_insert_with(|| serde_json::json!({}));
-                    if let Some(m) = entry.as_object_mut() {
-                        m.insert(param, value);
-                    }
-                }
-                Err(e) => return Err(Error::Input { reason: format!("--set {set}: {e}") }),
-            }
+            let (key, value) = parse_set(set).map_err(|e| Error::Input { reason: format!("--set {set}: {e}") })?;
+            ctx = ctx.set(key, value)?;
         }
         if !self.namespace_labels.is_empty() {
             ctx = ctx.read_namespaces(&self.namespace_labels)?;
@@ -253,12 +246,11 @@ pub(crate) fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
 }
 
 /// Splits `policy.param=value`; the value is JSON when it parses as JSON, else a string.
-fn parse_set(s: &str) -> Result<(String, String, serde_json::Value), String> {
+fn parse_set(s: &str) -> Result<(&str, serde_json::Value), String> {
     let (key, value) = s.split_once('=').ok_or("expected POLICY.PARAM=VALUE")?;
-    let (policy, param) = key.split_once('.').ok_or("expected POLICY.PARAM before `=`")?;
-    if policy.is_empty() || param.is_empty() {
+    if !key.split_once('.').is_some_and(|(policy, param)| !policy.is_empty() && !param.is_empty()) {
         return Err("expected POLICY.PARAM before `=`".into());
     }
     let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
-    Ok((policy.to_owned(), param.to_owned(), value))
+    Ok((key, value))
 }

@@ -108,6 +108,38 @@ impl Context {
         self
     }
 
+    /// Sets policy params as `paved check --set` does: `POLICY.PARAM` to a value, or `POLICY`
+    /// to an object of params (merged over those set before).
+    ///
+    /// ```
+    /// let ctx = paved::Context::parse_at("2026-06-01")?
+    ///     .set("images.registries", serde_json::json!(["registry.acme.dev/"]))?
+    ///     .set("cost-labels", serde_json::json!({"labels": ["team"]}))?;
+    /// assert_eq!(ctx.params["images"]["registries"][0], "registry.acme.dev/");
+    /// assert!(ctx.clone().set("images", serde_json::json!(3)).is_err());
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn set(mut self, key: &str, value: Value) -> Result<Self, Error> {
+        let (policy, params) = match key.split_once('.') {
+            Some((policy, param)) if !policy.is_empty() && !param.is_empty() => {
+                (policy, Map::from_iter([(param.to_owned(), value)]))
+            }
+            _ => match value {
+                Value::Object(params) if !key.is_empty() => (key, params),
+                _ => {
+                    return Err(Error::Input {
+                        reason: format!("`{key}` is not POLICY.PARAM, and its value is not an object of params"),
+                    })
+                }
+            },
+        };
+        let entry = self.params.entry(policy.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        if let Some(m) = entry.as_object_mut() {
+            m.extend(params);
+        }
+        Ok(self)
+    }
+
     /// Sets the labels of namespaces, by name.
     pub fn namespaces(mut self, namespaces: BTreeMap<String, BTreeMap<String, String>>) -> Self {
         self.namespaces = namespaces;

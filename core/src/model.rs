@@ -366,6 +366,18 @@ impl Operation {
     }
 }
 
+impl std::str::FromStr for Operation {
+    type Err = String;
+
+    /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`, in any case.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        [Operation::Create, Operation::Update, Operation::Delete, Operation::Connect]
+            .into_iter()
+            .find(|o| o.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| format!("operation `{name}` is not CREATE, UPDATE, DELETE or CONNECT"))
+    }
+}
+
 /// `kind: PolicyException`: an owned, justified, expiring waiver.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -100,27 +100,13 @@ impl Paths {
     }
 }
 
-/// `{"POLICY.PARAM": value}` (as `paved check --set`) or `{"POLICY": {params}}`.
+/// Params as `set` gives them: `{"POLICY.PARAM": value}` or `{"POLICY": {params}}`.
 fn params(set: BTreeMap<String, Value>) -> napi::Result<BTreeMap<String, Value>> {
-    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    let mut ctx = Context::at(jiff::Timestamp::now());
     for (key, value) in set {
-        match key.split_once('.') {
-            Some((policy, param)) if !policy.is_empty() && !param.is_empty() => {
-                if let Some(m) = out.entry(policy.to_owned()).or_insert_with(|| json!({})).as_object_mut() {
-                    m.insert(param.to_owned(), value);
-                }
-            }
-            _ if value.is_object() => {
-                out.insert(key, value);
-            }
-            _ => {
-                return Err(input(format!(
-                    "set: `{key}` is not POLICY.PARAM, and its value is not an object of params"
-                )))
-            }
-        }
+        ctx = ctx.set(&key, value).map_err(|e| input(format!("set: {e}")))?;
     }
-    Ok(out)
+    Ok(ctx.params)
 }
 
 /// What a check may know of the world, from JavaScript's options.
@@ -144,12 +130,9 @@ fn instant(now: Option<&str>) -> napi::Result<jiff::Timestamp> {
 
 impl CheckOptions {
     fn context(self, params: &BTreeMap<String, Value>) -> napi::Result<Context> {
-        let operation = match self.operation.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            None | Some("CREATE") => Operation::Create,
-            Some("UPDATE") => Operation::Update,
-            Some("DELETE") => Operation::Delete,
-            Some("CONNECT") => Operation::Connect,
-            Some(other) => return Err(input(format!("operation `{other}` is not CREATE, UPDATE, DELETE or CONNECT"))),
+        let operation = match self.operation.as_deref() {
+            None => Operation::Create,
+            Some(name) => name.parse().map_err(input)?,
         };
         let mut ctx = Context::at(instant(self.now.as_deref())?).operation(operation);
         ctx.params.clone_from(params);

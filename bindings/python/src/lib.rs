@@ -231,13 +231,7 @@ fn instant(now: Option<&Bound<'_, PyAny>>) -> PyResult<jiff::Timestamp> {
 }
 
 fn operation(name: &str) -> PyResult<Operation> {
-    match name.to_ascii_uppercase().as_str() {
-        "CREATE" => Ok(Operation::Create),
-        "UPDATE" => Ok(Operation::Update),
-        "DELETE" => Ok(Operation::Delete),
-        "CONNECT" => Ok(Operation::Connect),
-        _ => Err(input(format!("operation `{name}` is not CREATE, UPDATE, DELETE or CONNECT"))),
-    }
+    name.parse().map_err(input)
 }
 
 /// A compiled engine: policies, exceptions and plugins, immutable and shared between threads.
@@ -411,26 +405,14 @@ fn components(plugins: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, Vec<
     Ok(out)
 }
 
-/// `{"POLICY.PARAM": value}` (as `paved check --set`) or `{"POLICY": {"PARAM": value}}`.
+/// Params as `set` gives them: `{"POLICY.PARAM": value}` or `{"POLICY": {params}}`.
 fn params(set: Option<&Bound<'_, PyDict>>) -> PyResult<BTreeMap<String, Value>> {
-    let mut params: BTreeMap<String, Value> = BTreeMap::new();
+    let mut ctx = Context::at(jiff::Timestamp::now());
     for (key, value) in set.map(|s| s.iter().collect::<Vec<_>>()).unwrap_or_default() {
         let key: String = key.extract()?;
-        let value = json_of(&value)?;
-        match key.split_once('.') {
-            Some((policy, param)) if !policy.is_empty() && !param.is_empty() => {
-                let entry = params.entry(policy.to_owned()).or_insert_with(|| Value::Object(Default::default()));
-                if let Some(m) = entry.as_object_mut() {
-                    m.insert(param.to_owned(), value);
-                }
-            }
-            _ if value.is_object() => {
-                params.insert(key, value);
-            }
-            _ => return Err(input(format!("set: `{key}` is not POLICY.PARAM, and its value is not a dict of params"))),
-        }
+        ctx = ctx.set(&key, json_of(&value)?).map_err(|e| input(format!("set: {e}")))?;
     }
-    Ok(params)
+    Ok(ctx.params)
 }
 
 /// One evaluation's report.
