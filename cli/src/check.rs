@@ -1,13 +1,10 @@
 //! `paved check`: read manifests, evaluate them in parallel, write the report in a format.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use paved::{Bundle, Context, Decision, Engine, Error, Operation, Resource};
 
 use crate::{fail, instant, outcome, output, print, print_with, usage};
@@ -177,8 +174,7 @@ impl EngineArgs {
     /// `ctx` with the `--set` params and the `--namespace-labels`.
     pub fn context(&self, mut ctx: Context) -> Result<Context, Error> {
         for set in &self.sets {
-            let (key, value) = parse_set(set).map_err(|e| Error::Input { reason: format!("--set {set}: {e}") })?;
-            ctx = ctx.set(key, value)?;
+            ctx = ctx.assign(set).map_err(|e| Error::Input { reason: format!("--set {e}") })?;
         }
         if !self.namespace_labels.is_empty() {
             ctx = ctx.read_namespaces(&self.namespace_labels)?;
@@ -187,6 +183,7 @@ impl EngineArgs {
     }
 
     /// The files the engine and context are read from.
+    #[cfg(feature = "serve")]
     pub fn files(&self) -> Vec<PathBuf> {
         self.bundles.iter().chain(&self.exceptions).chain(&self.namespace_labels).cloned().collect()
     }
@@ -198,7 +195,14 @@ pub(crate) fn exceptions_at(path: &std::path::Path) -> Result<Bundle, Error> {
 }
 
 /// Evaluates, showing a progress bar on a terminal when it takes more than a moment.
+#[cfg(not(target_arch = "wasm32"))]
 fn evaluate(engine: &Engine, resources: &[Resource], ctx: &Context) -> paved::Report {
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
     if !std::io::stderr().is_terminal() {
         return engine.evaluate(resources, ctx);
     }
@@ -216,6 +220,12 @@ fn evaluate(engine: &Engine, resources: &[Resource], ctx: &Context) -> paved::Re
     });
     bar.finish_and_clear();
     report
+}
+
+/// Evaluates (the WebAssembly build draws no progress bar).
+#[cfg(target_arch = "wasm32")]
+fn evaluate(engine: &Engine, resources: &[Resource], ctx: &Context) -> paved::Report {
+    engine.evaluate(resources, ctx)
 }
 
 /// Reads every path; all problems of all files are reported together.
@@ -243,14 +253,4 @@ pub(crate) fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
     } else {
         Err(Error::Invalid(problems))
     }
-}
-
-/// Splits `policy.param=value`; the value is JSON when it parses as JSON, else a string.
-fn parse_set(s: &str) -> Result<(&str, serde_json::Value), String> {
-    let (key, value) = s.split_once('=').ok_or("expected POLICY.PARAM=VALUE")?;
-    if !key.split_once('.').is_some_and(|(policy, param)| !policy.is_empty() && !param.is_empty()) {
-        return Err("expected POLICY.PARAM before `=`".into());
-    }
-    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
-    Ok((key, value))
 }

@@ -6,6 +6,7 @@ mod check;
 mod golden;
 mod output;
 mod plugin;
+#[cfg(feature = "serve")]
 mod serve;
 
 use std::io::{IsTerminal, Write};
@@ -92,9 +93,11 @@ enum Command {
   paved serve --bundle /etc/paved/bundle --tls-cert /tls/tls.crt --tls-key /tls/tls.key --watch-namespaces
   paved serve --pack pod-security-restricted --self-signed localhost
   paved cert --dir tls/ --name paved.paved.svc")]
+    #[cfg(feature = "serve")]
     Serve(serve::ServeArgs),
     /// Write a CA and a serving certificate for the webhook (ca.crt, tls.crt, tls.key), for
     /// trying `paved serve` without cert-manager.
+    #[cfg(feature = "serve")]
     Cert(serve::CertArgs),
     /// Render a golden path: a developer's inputs become complete, compliant manifests.
     ///
@@ -263,11 +266,42 @@ enum TestFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(cli.log_verbosity, cli.log_level.as_deref(), matches!(cli.command, Command::Serve(_)));
+    let code = run();
+    #[cfg(target_arch = "wasm32")]
+    exit_with_code(code);
+    code
+}
+
+/// Exits with paved's own status, 1 or 2, under WASI too: Rust's runtime reports any failure
+/// through `wasi:cli/exit.exit` as a bare error (status 1), so a failure calls `exit-with-code`.
+#[cfg(target_arch = "wasm32")]
+fn exit_with_code(code: ExitCode) {
+    if let Some(status) = [EXIT_FAILED, EXIT_ERROR].into_iter().find(|&c| code == ExitCode::from(c)) {
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        wasip2::cli::exit::exit_with_code(status);
+    }
+}
+
+fn run() -> ExitCode {
+    // Not `Cli::parse`, which exits the process itself (under WASI, with the wrong status).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_ERROR));
+        }
+    };
+    #[cfg(feature = "serve")]
+    let server = matches!(cli.command, Command::Serve(_));
+    #[cfg(not(feature = "serve"))]
+    let server = false;
+    init_logging(cli.log_verbosity, cli.log_level.as_deref(), server);
     match cli.command {
         Command::Check(args) => check::run(args),
+        #[cfg(feature = "serve")]
         Command::Serve(args) => serve::serve(args),
+        #[cfg(feature = "serve")]
         Command::Cert(args) => serve::cert(args),
         Command::Render(args) => golden::render(args),
         Command::Conform(args) => golden::conform(args),

@@ -143,7 +143,10 @@ pub fn error(e: &Error, color: bool) {
         let mut msg = e.to_string();
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
-            msg.push_str(&format!(": {s}"));
+            // The OS's error number differs between platforms (and WASI); its words do not.
+            let text = s.to_string();
+            let text = text.rfind(" (os error ").filter(|_| text.ends_with(')')).map_or(&*text, |at| &text[..at]);
+            msg.push_str(&format!(": {text}"));
             source = s.source();
         }
         let _ = writeln!(err, "{} {msg}", p.red("error:"));

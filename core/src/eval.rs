@@ -154,6 +154,31 @@ impl Context {
         Ok(self)
     }
 
+    /// Sets one param from `POLICY.PARAM=VALUE`, as `paved check --set` takes it: the value is
+    /// JSON when it parses as JSON, else a string.
+    ///
+    /// ```
+    /// let ctx = paved::Context::parse_at("2026-06-01")?.assign("images.registries=[\"registry.acme.dev/\"]")?;
+    /// assert_eq!(ctx.params["images"]["registries"][0], "registry.acme.dev/");
+    /// assert!(ctx.clone().assign("images=3").is_err());
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn assign(self, assignment: &str) -> Result<Self, Error> {
+        let invalid = |why: &str| Error::Input { reason: format!("{assignment}: {why}") };
+        let (key, value) = assignment.split_once('=').ok_or_else(|| invalid("expected POLICY.PARAM=VALUE"))?;
+        if !key.split_once('.').is_some_and(|(policy, param)| !policy.is_empty() && !param.is_empty()) {
+            return Err(invalid("expected POLICY.PARAM before `=`"));
+        }
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+        self.set(key, value)
+    }
+
+    /// As [`Context::read_namespaces`], from the text of one file named `file`.
+    pub fn read_namespaces_str(mut self, file: &str, text: &str) -> Result<Self, Error> {
+        self.namespaces.extend(crate::resource::namespace_labels_from_str(file, text)?);
+        Ok(self)
+    }
+
     /// Sets the parameter overrides of one policy.
     pub fn params(mut self, policy: &str, params: Value) -> Self {
         self.params.insert(policy.to_owned(), params);

@@ -225,8 +225,20 @@ fn check_shape(value: &Value, origin: &Origin) -> Result<(), Diagnostic> {
 pub(crate) fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<NamespaceLabels, Error> {
     let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
     let mut diags = Diagnostics::default();
-    let mut out = NamespaceLabels::new();
     let docs = load::read_all(&paths, load::Schema::Kubernetes, &mut diags)?;
+    namespace_labels_of(docs, diags)
+}
+
+/// As [`read_namespace_labels`], from the text of one file.
+pub(crate) fn namespace_labels_from_str(file: &str, text: &str) -> Result<NamespaceLabels, Error> {
+    match load::parse_manifests(file, text) {
+        Ok(docs) => namespace_labels_of(docs, Diagnostics::default()),
+        Err(d) => Err(Error::Invalid(Diagnostics(vec![d]))),
+    }
+}
+
+fn namespace_labels_of(docs: Vec<Sourced>, mut diags: Diagnostics) -> Result<NamespaceLabels, Error> {
+    let mut out = NamespaceLabels::new();
     let (objects, maps): (Vec<Sourced>, Vec<Sourced>) = docs.into_iter().partition(|d| d.value.get("kind").is_some());
     for r in from_documents(objects, &mut diags) {
         let id = r.identity();

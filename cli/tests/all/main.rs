@@ -5,6 +5,7 @@ use assert_cmd::Command;
 
 mod deploy;
 mod serve;
+mod wasm;
 
 const NOW: &str = "2026-12-05T00:00:00Z";
 

@@ -1,0 +1,197 @@
+//! paved as a WebAssembly component: the `paved:engine` world (`wit/engine/engine.wit`) over
+//! the core's facade, for wasmtime, `jco` and the browser playground. It reads nothing but its
+//! arguments; the built-in packs and golden paths are compiled in.
+#![cfg(target_arch = "wasm32")]
+// The component ABI glue that `wit_bindgen::generate!` writes is unsafe; nothing else here is.
+#![allow(unsafe_code)]
+
+use paved::{Bundle, Context, Engine, Error, Resource};
+use serde_json::Value;
+
+mod bindings {
+    #![allow(missing_docs)]
+    wit_bindgen::generate!({ path: "../../wit/engine", world: "engine" });
+}
+
+use bindings::exports::paved::engine::api as wit;
+
+struct Component;
+
+bindings::export!(Component with_types_in bindings);
+
+/// A core error as the WIT `error`: `kind` names what failed.
+fn error(kind: &str, e: &Error) -> wit::Error {
+    let kind = match e {
+        Error::NonCompliant { .. } => "non-compliant",
+        Error::UnknownGoldenPath { .. } | Error::CannotUpgrade { .. } => "golden-path",
+        _ => kind,
+    };
+    let diagnostics = e
+        .diagnostics()
+        .map(|d| {
+            d.0.iter()
+                .map(|d| wit::Diagnostic {
+                    file: d.file.to_string(),
+                    line: d.line,
+                    column: d.column,
+                    pointer: d.pointer.clone(),
+                    message: d.message.clone(),
+                    help: d.help.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let report = match e {
+        Error::NonCompliant { report, .. } => Some(report.to_json_compact()),
+        _ => None,
+    };
+    wit::Error { kind: kind.to_owned(), message: e.to_string(), diagnostics, report }
+}
+
+fn load(e: Error) -> wit::Error {
+    error("load", &e)
+}
+
+fn input(e: Error) -> wit::Error {
+    error("input", &e)
+}
+
+fn reason(message: String) -> wit::Error {
+    input(Error::Input { reason: message })
+}
+
+/// Every document of `docs` through `read`, all problems of all of them together.
+fn read_all<T>(docs: &[wit::Document], read: impl Fn(&str, &str) -> Result<Vec<T>, Error>) -> Result<Vec<T>, Error> {
+    let mut out = Vec::new();
+    let mut problems = paved::Diagnostics::default();
+    for d in docs {
+        match read(&d.name, &d.text) {
+            Ok(mut items) => out.append(&mut items),
+            Err(Error::Invalid(found)) => problems.0.extend(found.0),
+            Err(e) => return Err(e),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// The engine `paved check` builds from the same flags: the default packs when no pack and no
+/// bundle is named, then the packs, the bundle files and the exception files.
+fn engine(o: &wit::Options) -> Result<Engine, Error> {
+    let mut builder = Engine::builder();
+    if o.packs.is_empty() && o.bundle.is_empty() {
+        builder = builder.bundle(Bundle::defaults()?);
+    }
+    for name in &o.packs {
+        builder = builder.bundle(Bundle::pack(name)?);
+    }
+    for d in &o.bundle {
+        builder = builder.bundle(Bundle::from_str(&d.name, &d.text)?);
+    }
+    for d in &o.exceptions {
+        builder = builder.bundle(Bundle::exceptions_from_str(&d.name, &d.text)?);
+    }
+    builder.build()
+}
+
+/// The context `paved check` builds from the same flags.
+fn context(o: &wit::Options) -> Result<Context, wit::Error> {
+    let mut ctx = match &o.now {
+        Some(now) => Context::parse_at(now).map_err(input)?,
+        None => Context::at(jiff::Timestamp::now()),
+    };
+    if let Some(op) = &o.operation {
+        ctx = ctx.operation(op.parse().map_err(reason)?);
+    }
+    if let Some(ns) = &o.namespace {
+        ctx = ctx.namespace(ns);
+    }
+    for set in &o.set {
+        ctx = ctx.assign(set).map_err(|e| reason(format!("set {e}")))?;
+    }
+    for d in &o.namespace_labels {
+        ctx = ctx.read_namespaces_str(&d.name, &d.text).map_err(input)?;
+    }
+    Ok(ctx)
+}
+
+/// The built-in golden paths with the bundle's over them, as `paved render` loads them.
+fn golden_paths(bundle: &[wit::Document]) -> Result<Bundle, wit::Error> {
+    let mut all = Bundle::golden_paths_builtin().map_err(load)?;
+    for d in bundle {
+        all = all.merge(Bundle::from_str(&d.name, &d.text).map_err(load)?);
+    }
+    Ok(all)
+}
+
+impl wit::Guest for Component {
+    fn check(options: wit::Options, resources: Vec<wit::Document>, format: String) -> Result<wit::Checked, wit::Error> {
+        let format: paved::Format = format.parse().map_err(input)?;
+        let ctx = context(&options)?;
+        let engine = engine(&options).map_err(load)?;
+        if let Err(e) = engine.check_context(&ctx) {
+            let names: Vec<&str> = engine.policy_names().collect();
+            return Err(reason(format!("set: {e}; the policies are: {}", names.join(", "))));
+        }
+        let resources = read_all(&resources, Resource::from_str).map_err(input)?;
+        let report = engine.evaluate(&resources, &ctx);
+        let output = report.format(format, &engine.policies());
+        Ok(wit::Checked { decision: report.decision.as_str().to_owned(), output })
+    }
+
+    fn render(
+        golden_path: String,
+        inputs: wit::Document,
+        bundle: Vec<wit::Document>,
+    ) -> Result<wit::Rendered, wit::Error> {
+        let all = golden_paths(&bundle)?;
+        let path = all.golden_path(&golden_path).map_err(input)?;
+        let rendered = path.render_text(&inputs.name, &inputs.text, &all).map_err(input)?;
+        let docs: Vec<String> = rendered.manifests.iter().map(paved::to_yaml).collect();
+        Ok(wit::Rendered {
+            manifests: format!("# Rendered by paved from {}\n---\n{}", rendered.golden_path, docs.join("---\n")),
+            report: rendered.report.to_json_compact(),
+            golden_path: rendered.golden_path,
+        })
+    }
+
+    fn explain(query: String, bundle: Vec<wit::Document>) -> Result<String, wit::Error> {
+        let mut all = Bundle::default();
+        for pack in Bundle::packs() {
+            all = all.merge(Bundle::pack(pack.name).map_err(load)?);
+        }
+        for d in &bundle {
+            all = all.merge(Bundle::from_str(&d.name, &d.text).map_err(load)?);
+        }
+        let found = all.lookup(&query).map_err(input)?;
+        let found: Vec<Value> =
+            found.into_iter().map(|(policy, rules)| serde_json::json!({"policy": policy, "rules": rules})).collect();
+        Ok(Value::Array(found).to_string())
+    }
+
+    fn packs() -> Vec<wit::Pack> {
+        Bundle::packs()
+            .map(|p| wit::Pack { name: p.name.to_owned(), description: p.description.to_owned(), default: p.default })
+            .collect()
+    }
+
+    fn golden_paths() -> String {
+        let Ok(all) = Bundle::golden_paths_builtin() else { return "[]".to_owned() };
+        let paths: Vec<Value> = all
+            .golden_paths()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name(),
+                    "version": p.version().to_string(),
+                    "description": p.description(),
+                    "inputsSchema": p.inputs_schema(),
+                    "deprecated": p.deprecation().is_some(),
+                })
+            })
+            .collect();
+        Value::Array(paths).to_string()
+    }
+}
