@@ -124,13 +124,29 @@ async function decodeState(text) {
 
 const editors = {};
 
-function options() {
-  const doc = (name, text) => (text.trim() ? [{ name, text }] : []);
-  return {
+const doc = (name, text) => (text.trim() ? [{ name, text }] : []);
+
+// The engine is built again only when what it is made of changes.
+let built = { key: '', engine: null };
+
+function engine() {
+  const options = {
     packs: state.packs ?? packs.filter((p) => p.default).map((p) => p.name),
     bundle: doc('bundle.yaml', state.bundle),
     exceptions: [],
     set: state.set.split(';').map((s) => s.trim()).filter(Boolean),
+  };
+  const key = JSON.stringify(options);
+  if (key !== built.key) {
+    built.engine?.[Symbol.dispose]?.();
+    built = { key: '', engine: null };
+    built = { key, engine: api.Engine.create(options) };
+  }
+  return built.engine;
+}
+
+function context() {
+  return {
     now: state.now.trim() || undefined,
     operation: state.operation,
     namespace: undefined,
@@ -212,8 +228,9 @@ function check() {
   const list = $('findings');
   const raw = $('raw');
   try {
-    const resources = state.resources.trim() ? [{ name: 'resources.yaml', text: state.resources }] : [];
-    const json = api.check(options(), resources, 'json');
+    const resources = doc('resources.yaml', state.resources);
+    const checker = engine();
+    const json = checker.check(resources, context(), 'json');
     const report = JSON.parse(json.output);
     $('decision').className = `decision ${report.decision}`;
     $('decision').textContent = report.decision;
@@ -224,7 +241,7 @@ function check() {
     const format = state.format;
     raw.hidden = format === 'findings';
     list.hidden = format !== 'findings';
-    if (format !== 'findings') raw.textContent = format === 'json' ? json.output : api.check(options(), resources, format).output;
+    if (format !== 'findings') raw.textContent = format === 'json' ? json.output : checker.check(resources, context(), format).output;
     status('ready');
   } catch (e) {
     raw.hidden = true;
@@ -236,8 +253,7 @@ function check() {
 function explain(rule) {
   const aside = $('explain');
   try {
-    const bundle = state.bundle.trim() ? [{ name: 'bundle.yaml', text: state.bundle }] : [];
-    const found = JSON.parse(api.explain(rule, bundle));
+    const found = JSON.parse(api.explain(rule, doc('bundle.yaml', state.bundle)));
     aside.innerHTML = found.map(({ policy, rules }) => `<h3>${escape(policy.name)} <small>${escape(policy.version)} · ${escape(policy.action)}</small></h3>`
       + (policy.description ? `<p>${escape(policy.description)}</p>` : '')
       + rules.map((r) => `<p><code>${escape(r.id)}</code> <small>${escape(r.severity)}</small><br>${escape(r.description ?? r.message)}`

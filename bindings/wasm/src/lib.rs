@@ -79,43 +79,83 @@ fn read_all<T>(docs: &[wit::Document], read: impl Fn(&str, &str) -> Result<Vec<T
 }
 
 /// The engine `paved check` builds from the same flags: the default packs when no pack and no
-/// bundle is named, then the packs, the bundle files and the exception files.
-fn engine(o: &wit::Options) -> Result<Engine, Error> {
+/// bundle is named, then the packs, the bundle files and the exception files. Its params are
+/// checked against its policies.
+fn engine(o: &wit::EngineOptions) -> Result<Checker, wit::Error> {
     let mut builder = Engine::builder();
     if o.packs.is_empty() && o.bundle.is_empty() {
-        builder = builder.bundle(Bundle::defaults()?);
+        builder = builder.bundle(Bundle::defaults().map_err(load)?);
     }
     for name in &o.packs {
-        builder = builder.bundle(Bundle::pack(name)?);
+        builder = builder.bundle(Bundle::pack(name).map_err(load)?);
     }
     for d in &o.bundle {
-        builder = builder.bundle(Bundle::from_str(&d.name, &d.text)?);
+        builder = builder.bundle(Bundle::from_str(&d.name, &d.text).map_err(load)?);
     }
     for d in &o.exceptions {
-        builder = builder.bundle(Bundle::exceptions_from_str(&d.name, &d.text)?);
+        builder = builder.bundle(Bundle::exceptions_from_str(&d.name, &d.text).map_err(load)?);
     }
-    builder.build()
+    let engine = builder.build().map_err(load)?;
+    let mut params = Context::at(jiff::Timestamp::UNIX_EPOCH);
+    for set in &o.set {
+        params = params.assign(set).map_err(|e| reason(format!("set {e}")))?;
+    }
+    if let Err(e) = engine.check_context(&params) {
+        let names: Vec<&str> = engine.policy_names().collect();
+        return Err(reason(format!("set: {e}; the policies are: {}", names.join(", "))));
+    }
+    Ok(Checker { engine, params: params.params })
 }
 
-/// The context `paved check` builds from the same flags.
-fn context(o: &wit::Options) -> Result<Context, wit::Error> {
-    let mut ctx = match &o.now {
-        Some(now) => Context::parse_at(now).map_err(input)?,
-        None => Context::at(jiff::Timestamp::now()),
-    };
-    if let Some(op) = &o.operation {
-        ctx = ctx.operation(op.parse().map_err(reason)?);
+/// A compiled engine and the params it was given.
+struct Checker {
+    engine: Engine,
+    params: std::collections::BTreeMap<String, Value>,
+}
+
+impl Checker {
+    /// The context `paved check` builds from the same flags.
+    fn context(&self, c: &wit::Context) -> Result<Context, wit::Error> {
+        let mut ctx = match &c.now {
+            Some(now) => Context::parse_at(now).map_err(input)?,
+            None => Context::at(jiff::Timestamp::now()),
+        };
+        ctx.params.clone_from(&self.params);
+        if let Some(op) = &c.operation {
+            ctx = ctx.operation(op.parse().map_err(reason)?);
+        }
+        if let Some(ns) = &c.namespace {
+            ctx = ctx.namespace(ns);
+        }
+        for d in &c.namespace_labels {
+            ctx = ctx.read_namespaces_str(&d.name, &d.text).map_err(input)?;
+        }
+        Ok(ctx)
     }
-    if let Some(ns) = &o.namespace {
-        ctx = ctx.namespace(ns);
+}
+
+impl wit::GuestEngine for Checker {
+    fn create(options: wit::EngineOptions) -> Result<wit::Engine, wit::Error> {
+        engine(&options).map(wit::Engine::new)
     }
-    for set in &o.set {
-        ctx = ctx.assign(set).map_err(|e| reason(format!("set {e}")))?;
+
+    fn check(
+        &self,
+        resources: Vec<wit::Document>,
+        context: wit::Context,
+        format: String,
+    ) -> Result<wit::Checked, wit::Error> {
+        let format: paved::Format = format.parse().map_err(input)?;
+        let ctx = self.context(&context)?;
+        let resources = read_all(&resources, Resource::from_str).map_err(input)?;
+        let report = self.engine.evaluate(&resources, &ctx);
+        let output = report.format(format, &self.engine.policies());
+        Ok(wit::Checked { decision: report.decision.as_str().to_owned(), output })
     }
-    for d in &o.namespace_labels {
-        ctx = ctx.read_namespaces_str(&d.name, &d.text).map_err(input)?;
+
+    fn policies(&self) -> String {
+        serde_json::to_string(&self.engine.policies()).unwrap_or_default()
     }
-    Ok(ctx)
 }
 
 /// The built-in golden paths with the bundle's over them, as `paved render` loads them.
@@ -128,18 +168,16 @@ fn golden_paths(bundle: &[wit::Document]) -> Result<Bundle, wit::Error> {
 }
 
 impl wit::Guest for Component {
-    fn check(options: wit::Options, resources: Vec<wit::Document>, format: String) -> Result<wit::Checked, wit::Error> {
-        let format: paved::Format = format.parse().map_err(input)?;
-        let ctx = context(&options)?;
-        let engine = engine(&options).map_err(load)?;
-        if let Err(e) = engine.check_context(&ctx) {
-            let names: Vec<&str> = engine.policy_names().collect();
-            return Err(reason(format!("set: {e}; the policies are: {}", names.join(", "))));
-        }
-        let resources = read_all(&resources, Resource::from_str).map_err(input)?;
-        let report = engine.evaluate(&resources, &ctx);
-        let output = report.format(format, &engine.policies());
-        Ok(wit::Checked { decision: report.decision.as_str().to_owned(), output })
+    type Engine = Checker;
+
+    fn check(
+        options: wit::EngineOptions,
+        resources: Vec<wit::Document>,
+        context: wit::Context,
+        format: String,
+    ) -> Result<wit::Checked, wit::Error> {
+        use wit::GuestEngine;
+        engine(&options)?.check(resources, context, format)
     }
 
     fn render(

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use paved_wasm_host::{artifact, document, Command, Document, EngineComponent, Options};
+use paved_wasm_host::{artifact, document, Command, Context, Document, EngineComponent, EngineOptions};
 
 use super::{paved, NOW};
 
@@ -45,17 +45,12 @@ fn documents(paths: &[String], base: &Path) -> Vec<Document> {
     paths.iter().map(|p| document(p.as_str(), std::fs::read_to_string(base.join(p)).unwrap())).collect()
 }
 
-fn options() -> Options {
-    Options {
-        packs: vec![],
-        bundle: vec![],
-        exceptions: vec![],
-        set: vec![],
-        now: Some(NOW.to_owned()),
-        operation: None,
-        namespace: None,
-        namespace_labels: vec![],
-    }
+fn options() -> EngineOptions {
+    EngineOptions { packs: vec![], bundle: vec![], exceptions: vec![], set: vec![] }
+}
+
+fn context() -> Context {
+    Context { now: Some(NOW.to_owned()), operation: None, namespace: None, namespace_labels: vec![] }
 }
 
 #[test]
@@ -79,8 +74,8 @@ fn the_command_and_the_component_report_every_psa_fixture_as_the_native_cli_does
             assert_eq!(expected.0, 1, "{level} {version}: {}", expected.2);
             assert_eq!(wasm(&args, base, ""), expected, "paved.wasm, {level} {version}");
 
-            let o = Options { packs: vec![pack.clone()], set: vec![set.clone()], ..options() };
-            let checked = engine.check(&o, &documents(&paths, base), "json").unwrap().unwrap();
+            let o = EngineOptions { packs: vec![pack.clone()], set: vec![set.clone()], ..options() };
+            let checked = engine.check(&o, &documents(&paths, base), &context(), "json").unwrap().unwrap();
             assert_eq!(checked.output, expected.1, "paved_engine.wasm, {level} {version}");
             assert_eq!(checked.decision, "deny");
         }
@@ -143,11 +138,29 @@ fn the_component_checks_renders_and_explains_as_the_native_cli_does() {
             root,
             "",
         );
-        let o = Options { bundle: bundle.clone(), ..options() };
-        let checked = engine.check(&o, &manifests, format).unwrap().unwrap();
+        let o = EngineOptions { bundle: bundle.clone(), ..options() };
+        let checked = engine.check(&o, &manifests, &context(), format).unwrap().unwrap();
         assert_eq!(checked.output, out, "{format}");
         assert_eq!((checked.decision == "deny") as i32, code);
     }
+
+    // An engine built once checks as often as asked, with the context of each check.
+    let acme = engine.create(&EngineOptions { bundle: bundle.clone(), ..options() }).unwrap().unwrap();
+    let (_, expected, _) = native(
+        &["check", "--bundle", "examples/bundle", "examples/manifests", "--now", NOW, "--format", "json"],
+        root,
+        "",
+    );
+    for _ in 0..3 {
+        let checked = engine.check_with(acme, &manifests, &context(), "json").unwrap().unwrap();
+        assert_eq!(checked.output, expected);
+    }
+    let later = Context { now: Some("2026-12-15T00:00:00Z".to_owned()), ..context() };
+    let checked = engine.check_with(acme, &manifests, &later, "json").unwrap().unwrap();
+    assert!(checked.output.contains(r#""status": "expired""#), "the exception lapses with the context's now");
+    let params = EngineOptions { set: vec!["no-such-policy.x=1".to_owned()], ..options() };
+    let e = engine.create(&params).unwrap().unwrap_err();
+    assert!(e.message.contains("the policies are"), "{e:?}");
 
     let inputs = document(
         "examples/services/checkout.yaml",
@@ -169,12 +182,15 @@ fn the_component_checks_renders_and_explains_as_the_native_cli_does() {
         "bundle.yaml",
         "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: p}\nspec:\n  actoin: Deny\n",
     )];
-    let e = engine.check(&Options { bundle: broken, ..options() }, &manifests, "json").unwrap().unwrap_err();
+    let e = engine
+        .check(&EngineOptions { bundle: broken, ..options() }, &manifests, &context(), "json")
+        .unwrap()
+        .unwrap_err();
     assert_eq!(e.kind, "load");
     assert!(e.diagnostics.iter().any(|d| d.file == "bundle.yaml" && d.line == 5), "{e:?}");
-    let e = engine.check(&options(), &[document("bad.yaml", "kind: [")], "json").unwrap().unwrap_err();
+    let e = engine.check(&options(), &[document("bad.yaml", "kind: [")], &context(), "json").unwrap().unwrap_err();
     assert_eq!(e.kind, "input");
-    let e = engine.check(&options(), &manifests, "xml").unwrap().unwrap_err();
+    let e = engine.check(&options(), &manifests, &context(), "xml").unwrap().unwrap_err();
     assert_eq!(e.kind, "input");
 
     let explained: serde_json::Value =

@@ -19,7 +19,10 @@ mod bindings {
     wasmtime::component::bindgen!({ path: "../../../wit/engine", world: "engine" });
 }
 
-pub use bindings::exports::paved::engine::api::{Checked, Diagnostic, Document, Error, Options, Pack, Rendered};
+pub use bindings::exports::paved::engine::api::{
+    Checked, Context, Diagnostic, Document, EngineOptions, Error, Pack, Rendered,
+};
+pub use wasmtime::component::ResourceAny;
 
 /// Where `scripts/build-wasm` puts `file` (`paved.wasm`, `paved_engine.wasm`).
 pub fn artifact(file: &str) -> PathBuf {
@@ -150,15 +153,34 @@ impl EngineComponent {
 }
 
 impl Instance {
-    /// `check` of the component.
+    /// `check` of the component: an engine built and used once.
     pub fn check(
         &mut self,
-        options: &Options,
+        options: &EngineOptions,
         resources: &[Document],
+        context: &Context,
         format: &str,
     ) -> wasmtime::Result<Result<Checked, Error>> {
         let api = self.bindings.paved_engine_api();
-        api.call_check(&mut self.store, options, resources, format)
+        api.call_check(&mut self.store, options, resources, context, format)
+    }
+
+    /// `engine.create` of the component: an engine to check with any number of times.
+    pub fn create(&mut self, options: &EngineOptions) -> wasmtime::Result<Result<ResourceAny, Error>> {
+        let api = self.bindings.paved_engine_api();
+        api.engine().call_create(&mut self.store, options)
+    }
+
+    /// `engine.check` of the component.
+    pub fn check_with(
+        &mut self,
+        engine: ResourceAny,
+        resources: &[Document],
+        context: &Context,
+        format: &str,
+    ) -> wasmtime::Result<Result<Checked, Error>> {
+        let api = self.bindings.paved_engine_api();
+        api.engine().call_check(&mut self.store, engine, resources, context, format)
     }
 
     /// `render` of the component.
