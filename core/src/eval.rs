@@ -13,6 +13,7 @@ use crate::compile::check::{CheckInput, PluginCall};
 use crate::compile::expr::ITEM;
 use crate::compile::policy::{Policy, Rule};
 use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::inventory::Inventory;
 use crate::exception::{Exception, Target};
 use crate::k8s::{self, split_api_version};
 use crate::model::ResourceRef;
@@ -64,6 +65,10 @@ pub struct Context {
     /// would; `default` when not given. Cluster-scoped kinds are in no namespace.
     #[serde(default)]
     pub namespace: Option<String>,
+    /// The other objects policies may look up (`inventory` in CEL), besides the evaluated
+    /// resources, which are always in it. Set with [`Context::inventory`].
+    #[serde(skip)]
+    pub inventory: Option<Arc<Inventory>>,
 }
 
 fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
@@ -81,7 +86,15 @@ impl Context {
             params: BTreeMap::new(),
             user_info: Value::Null,
             namespace: None,
+            inventory: None,
         }
+    }
+
+    /// Sets the objects policies may look up besides the evaluated ones (`inventory` in CEL):
+    /// a live cluster's export, the rest of a repository.
+    pub fn inventory(mut self, inventory: Inventory) -> Self {
+        self.inventory = Some(Arc::new(inventory));
+        self
     }
 
     /// Sets the namespace objects without `metadata.namespace` are applied into.
@@ -249,6 +262,8 @@ pub struct Engine {
     by_pattern: Vec<usize>,
     /// Custom resources' schemas, from the bundle's CustomResourceDefinitions.
     crds: k8s::schema::Crds,
+    /// Whether a policy reads `inventory`: only then is it indexed for an evaluation.
+    uses_inventory: bool,
 }
 
 const _: () = {
@@ -471,6 +486,7 @@ impl Engine {
         let mut crds = k8s::schema::Crds::default();
         bundle.crds.iter().for_each(|c| crds.add(c));
         Engine {
+            uses_inventory: bundle.policies.iter().any(|p| p.uses_inventory),
             crds,
             plugins,
             notes,
@@ -563,12 +579,16 @@ impl Engine {
             resources.iter().filter(|r| k8s::schema::is_crd(&r.value)).for_each(|r| crds.add(&r.value));
             crds
         };
+        let inventory = self.uses_inventory.then(|| {
+            let namespace = ctx.namespace.as_deref().unwrap_or("default");
+            Inventory::index(ctx.inventory.as_deref(), resources, namespace, &crds)
+        });
         let one = |r: &Resource| {
             let _resource =
                 tracing::debug_span!(parent: &span, "resource", kind = %r.identity().kind, name = %r.identity().name)
                     .entered();
             let mut findings = Vec::new();
-            let policies = self.evaluate_one(r, ctx, (&namespaces, &crds), &mut findings);
+            let policies = self.evaluate_one(r, ctx, (&namespaces, &crds, inventory.as_ref()), &mut findings);
             findings.sort_by(|(a, _), (b, _)| {
                 (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
             });
@@ -718,7 +738,7 @@ impl Engine {
         &self,
         r: &Resource,
         ctx: &Context,
-        (namespaces, crds): (&BTreeMap<String, BTreeMap<String, String>>, &k8s::schema::Crds),
+        (namespaces, crds, inventory): (&BTreeMap<String, BTreeMap<String, String>>, &k8s::schema::Crds, Option<&Value>),
         out: &mut Vec<(Finding, bool)>,
     ) -> Vec<String> {
         let mut id = r.identity();
@@ -780,6 +800,7 @@ impl Engine {
                     ns_labels,
                     plugins: &self.plugins,
                     crds,
+                    inventory,
                     json: Default::default(),
                 };
                 ev.run(&policies, out);
@@ -900,13 +921,16 @@ struct Evaluation<'a> {
     ns_labels: Option<&'a BTreeMap<String, String>>,
     plugins: &'a Plugins,
     crds: &'a k8s::schema::Crds,
+    /// The evaluation's inventory index, when a policy reads it.
+    inventory: Option<&'a Value>,
     /// The view as JSON text, made once for every plugin rule that checks it whole.
     json: std::cell::OnceCell<String>,
 }
 
 impl<'a> Evaluation<'a> {
     /// What a policy's expressions see of the view, borrowed from it: `object`, `oldObject`,
-    /// `request`, `params` and `namespaceObject`; `item` is set for each `forEach` item.
+    /// `request`, `params`, `namespaceObject` and `inventory`; `item` is set for each `forEach`
+    /// item.
     fn activation<'v>(
         &self,
         policy: &'v Policy,
@@ -924,6 +948,7 @@ impl<'a> Evaluation<'a> {
             V::json(params.unwrap_or(&EMPTY_PARAMS)),
             V::json(namespace),
             V::Null,
+            self.inventory.map_or(V::Null, V::json),
         ];
         crate::cel::Activation::new(roots, &policy.variables, &policy.item_variables)
     }

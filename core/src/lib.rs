@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 // The modules depend one way, following the data flow: model → k8s, pointer → cel → load → select,
-// exception, review → plugin → compile → blueprint → packs → bundle → resource, report → eval →
+// exception, review → plugin → compile → blueprint → packs → bundle → resource, report → inventory → eval →
 // admission, golden, testing. `tests/all/layering.rs` fails on any cycle.
 mod admission;
 mod blueprint;
@@ -12,6 +12,7 @@ mod error;
 mod eval;
 mod exception;
 pub mod golden;
+mod inventory;
 mod k8s;
 mod load;
 mod model;
@@ -28,6 +29,7 @@ pub use blueprint::GoldenPath;
 pub use bundle::{Bundle, PackInfo};
 pub use error::{Diagnostic, Diagnostics, Error};
 pub use eval::{Context, Engine, EngineBuilder};
+pub use inventory::Inventory;
 pub use model::{Action, ExceptionStatus, Operation, PolicyInfo, ResourceRef, RuleInfo, Severity, SourceRef, KINDS};
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{

@@ -717,7 +717,10 @@ impl<'d> Compiler<'d> {
         let size = match &ty {
             // What a call builds from a value of unknown size is of unknown size too: a string
             // as long as an object, a list of as many items as the estimate assumes.
-            Ty::String | Ty::Bytes | Ty::List(_) if types.iter().any(|t| t.ty == Ty::Dyn) => max_size(&ty),
+            // A lookup in the inventory may give any number of objects.
+            Ty::String | Ty::Bytes | Ty::List(_) if types.iter().any(|t| matches!(t.ty, Ty::Dyn | Ty::Inventory)) => {
+                max_size(&ty)
+            }
             Ty::String | Ty::Bytes | Ty::List(_) => types.iter().map(|t| t.size).fold(0, u64::saturating_add).max(1),
             _ => 1,
         };

@@ -384,6 +384,21 @@ mod table {
         f!("ip", true, [([Cidr], Ip)], |a, _| Ok(ext_value(Ext::Ip(cidr(a)?.addr)))),
         f!("masked", true, [([Cidr], Cidr)], |a, _| Ok(ext_value(Ext::Cidr(cidr(a)?.masked())))),
         f!("prefixLength", true, [([Cidr], Int)], |a, _| Ok(Value::Int(i64::from(cidr(a)?.prefix)))),
+        // The inventory.
+        f!(
+            "list",
+            true,
+            [
+                ([Inventory, String, String], ListDyn),
+                ([Inventory, String, String, String], ListDyn),
+                ([Inventory, String, String, String, Dyn], ListDyn)
+            ],
+            crate::cel::inventory::list
+        ),
+        f!("get", true, [([Inventory, String, String, String, String], OptDyn)], crate::cel::inventory::get),
+        f!("selecting", true, [([Inventory, String, String, String, Dyn], ListDyn)], crate::cel::inventory::selecting),
+        f!("containing", true, [([Inventory, String, String, Dyn], ListDyn)], crate::cel::inventory::containing),
+        f!("complete", true, [([Inventory, String], Bool)], crate::cel::inventory::complete),
         // Kubernetes: semver.
         f!("semver", false, [([String], Semver), ([String, Bool], Semver)], |a, _| {
             let normalize = matches!(a.get(1), Some(Value::Bool(true)));

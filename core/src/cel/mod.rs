@@ -10,6 +10,7 @@
 mod compile;
 mod eval;
 pub(crate) mod ext;
+mod inventory;
 mod lib;
 pub(crate) mod types;
 pub(crate) mod value;
@@ -139,6 +140,11 @@ pub(crate) fn parse(source: &str) -> Result<Parsed, (String, Option<String>)> {
 }
 
 impl Parsed {
+    /// The expression's text.
+    pub(crate) fn source(&self) -> &str {
+        &self.source
+    }
+
     /// Compiles under `decls`, checking the result is what `want` says.
     pub(crate) fn compile(&self, decls: &Decls<'_>, want: Want) -> Result<Program, (String, Option<String>)> {
         let mut c = compile::Compiler::new(decls, &self.info);
@@ -249,8 +255,8 @@ pub(crate) fn compile(source: &str, decls: &Decls<'_>, want: Want) -> Result<Pro
     parse(source)?.compile(decls, want)
 }
 
-/// The environment's variables, by slot: on the stack for policies' six.
-pub(crate) type Roots<'a> = smallvec::SmallVec<[Value<'a>; 6]>;
+/// The environment's variables, by slot: on the stack for policies' seven.
+pub(crate) type Roots<'a> = smallvec::SmallVec<[Value<'a>; 7]>;
 
 /// The named variables' values, each computed when first read and then kept.
 type Cache<'a> = RefCell<Vec<Option<Result<Value<'a>, Error>>>>;

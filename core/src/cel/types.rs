@@ -32,6 +32,8 @@ pub(crate) enum Ty {
     /// An object whose fields schemas declare: one kind's, or, where a policy matches several
     /// kinds, each of theirs (a field any of them has is a field).
     Object(Vec<Schema>),
+    /// The inventory: only its functions read it.
+    Inventory,
 }
 
 /// A node of a Kubernetes schema, with the version that resolves its references.
@@ -206,6 +208,7 @@ impl fmt::Display for Ty {
             Ty::Ip => f.write_str("IP"),
             Ty::Cidr => f.write_str("CIDR"),
             Ty::Semver => f.write_str("Semver"),
+            Ty::Inventory => f.write_str("Inventory"),
             Ty::Object(s) => {
                 let mut names: Vec<&str> = s.iter().map(|x| x.name).collect();
                 names.dedup();
@@ -241,6 +244,9 @@ pub(crate) enum T {
     Ip,
     Cidr,
     Semver,
+    Inventory,
+    ListDyn,
+    OptDyn,
 }
 
 /// The bindings of `A` and `B` while a call is checked.
@@ -296,6 +302,9 @@ impl T {
             T::Ip => Ty::Ip,
             T::Cidr => Ty::Cidr,
             T::Semver => Ty::Semver,
+            T::Inventory => Ty::Inventory,
+            T::ListDyn => Ty::list(Ty::Dyn),
+            T::OptDyn => Ty::Optional(Box::new(Ty::Dyn)),
             _ => return None,
         })
     }
@@ -341,6 +350,9 @@ impl T {
             T::Ip => "IP",
             T::Cidr => "CIDR",
             T::Semver => "Semver",
+            T::Inventory => "Inventory",
+            T::ListDyn => "list(dyn)",
+            T::OptDyn => "optional(dyn)",
         }
     }
 }

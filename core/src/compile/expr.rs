@@ -8,10 +8,12 @@ pub(crate) type Expr = Program;
 
 /// The variables of a policy's expressions, in slot order. `item` is only visible to rules with
 /// a `forEach` (and to variables, which such rules may read).
-pub(crate) const POLICY_VARIABLES: [&str; 6] = ["object", "oldObject", "request", "params", "namespaceObject", "item"];
+pub(crate) const POLICY_VARIABLES: [&str; 7] =
+    ["object", "oldObject", "request", "params", "namespaceObject", "item", "inventory"];
 
 /// The slot of `item` in [`POLICY_VARIABLES`].
 pub(crate) const ITEM: usize = 5;
+
 
 /// The typed variables: `object` and `oldObject` of type `object`, `item` of type `item` (or
 /// hidden when `None`).
@@ -23,6 +25,7 @@ pub(crate) fn roots(object: &Ty, item: Option<&Ty>) -> Vec<(&'static str, Ty)> {
                 "object" | "oldObject" => object.clone(),
                 "item" => item.cloned().unwrap_or(Ty::Dyn),
                 "request" => request(),
+                "inventory" => Ty::Inventory,
                 _ => Ty::Dyn,
             };
             (if *name == "item" && item.is_none() { "" } else { *name }, ty)

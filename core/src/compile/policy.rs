@@ -29,6 +29,8 @@ pub(crate) struct Policy {
     pub variables: Arc<Vec<Expr>>,
     /// Which of them read `item` (the others are computed once for all of a rule's items).
     pub item_variables: Vec<bool>,
+    /// Whether an expression may read `inventory` (it names it, or a bundle function does).
+    pub uses_inventory: bool,
     pub rules: Arc<Vec<Rule>>,
     /// A binding's match, within the policy's.
     pub narrow: Option<Selector>,
@@ -141,8 +143,15 @@ pub(crate) fn compile(
         let reads = v.reads(expr::ITEM, &|j| item_variables.get(j).copied().unwrap_or(true));
         item_variables.push(reads);
     }
+    let names = |e: Option<&str>| e.is_some_and(|e| e.contains("inventory"));
+    let uses_inventory = functions.iter().any(|f| names(Some(f.body.source())))
+        || doc.spec.variables.iter().any(|v| names(Some(&v.expression)))
+        || doc.spec.rules.iter().any(|r| {
+            names(r.cel.as_deref()) || names(r.when.as_deref()) || names(r.message_expression.as_deref())
+        });
     Ok(Policy {
         item_variables,
+        uses_inventory,
         name: doc.metadata.name.clone(),
         version: doc.metadata.version.clone().unwrap_or_else(|| semver::Version::new(0, 0, 0)),
         description: doc.spec.description.clone(),
@@ -196,6 +205,7 @@ impl Policy {
             params,
             variables: Arc::clone(&self.variables),
             item_variables: self.item_variables.clone(),
+            uses_inventory: self.uses_inventory,
             rules: Arc::clone(&self.rules),
             narrow: b.selector.clone(),
             binding: Some(self.name.clone()),

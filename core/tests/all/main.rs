@@ -8,6 +8,7 @@ mod fleet;
 mod golden;
 mod hostile;
 mod inputs;
+mod inventory;
 mod kubectl_yaml;
 mod kubernetes_schema;
 mod layering;
