@@ -13,8 +13,8 @@ use crate::compile::check::{CheckInput, PluginCall};
 use crate::compile::expr::ITEM;
 use crate::compile::policy::{Policy, Rule};
 use crate::error::{Diagnostic, Diagnostics, Error};
-use crate::inventory::Inventory;
 use crate::exception::{Exception, Target};
+use crate::inventory::Inventory;
 use crate::k8s::{self, split_api_version};
 use crate::model::ResourceRef;
 use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
@@ -738,7 +738,11 @@ impl Engine {
         &self,
         r: &Resource,
         ctx: &Context,
-        (namespaces, crds, inventory): (&BTreeMap<String, BTreeMap<String, String>>, &k8s::schema::Crds, Option<&Value>),
+        (namespaces, crds, inventory): (
+            &BTreeMap<String, BTreeMap<String, String>>,
+            &k8s::schema::Crds,
+            Option<&Value>,
+        ),
         out: &mut Vec<(Finding, bool)>,
     ) -> Vec<String> {
         let mut id = r.identity();

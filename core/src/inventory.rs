@@ -11,6 +11,7 @@
 //! ```text
 //! {"complete": bool, "completeNamespaces": [..],
 //!  "kinds": {"GROUP/Kind": {"objects": [.. sorted by namespace, then name ..],
+//!                           "sources": ["file:line" or "", .. one per object],
 //!                           "namespaces": {"NS": [start, end], ..}}}}
 //! ```
 //!
@@ -49,8 +50,8 @@ use crate::resource::Resource;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    /// By (group, kind, namespace, name); the last given wins.
-    objects: BTreeMap<(String, String, String, String), Value>,
+    /// By (group, kind, namespace, name), with where each was read; the last given wins.
+    objects: BTreeMap<(String, String, String, String), (Value, String)>,
     complete: Complete,
 }
 
@@ -120,7 +121,8 @@ impl Inventory {
             } else {
                 id.namespace
             };
-            self.objects.insert((group, id.kind, ns, id.name), value);
+            let source = r.source_of("").map(|s| format!("{}:{}", s.file, s.line)).unwrap_or_default();
+            self.objects.insert((group, id.kind, ns, id.name), (value, source));
         }
     }
 
@@ -133,12 +135,15 @@ impl Inventory {
     ) -> Value {
         let mut all = given.cloned().unwrap_or_default();
         all.add(resources, namespace, crds);
-        let mut kinds: BTreeMap<String, (Vec<Value>, Map<String, Value>)> = BTreeMap::new();
+        // Per kind: its objects, where each was read, and each namespace's range of them.
+        type Indexed = (Vec<Value>, Vec<Value>, Map<String, Value>);
+        let mut kinds: BTreeMap<String, Indexed> = BTreeMap::new();
         // The map is ordered by (group, kind, namespace, name): each kind's objects come sorted.
-        for ((group, kind, ns, _), value) in all.objects {
-            let (objects, namespaces) = kinds.entry(format!("{group}/{kind}")).or_default();
+        for ((group, kind, ns, _), (value, source)) in all.objects {
+            let (objects, sources, namespaces) = kinds.entry(format!("{group}/{kind}")).or_default();
             let at = objects.len();
             objects.push(value);
+            sources.push(source.into());
             match namespaces.get_mut(&ns) {
                 Some(Value::Array(range)) => {
                     if let Some(end) = range.get_mut(1) {
@@ -152,7 +157,9 @@ impl Inventory {
         }
         let kinds: Map<String, Value> = kinds
             .into_iter()
-            .map(|(k, (objects, namespaces))| (k, json!({"objects": objects, "namespaces": namespaces})))
+            .map(|(k, (objects, sources, namespaces))| {
+                (k, json!({"objects": objects, "sources": sources, "namespaces": namespaces}))
+            })
             .collect();
         let (complete, namespaces) = match all.complete {
             Complete::All => (true, Vec::new()),

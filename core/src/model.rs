@@ -637,8 +637,25 @@ pub struct TestCase {
     /// `default`).
     #[serde(default)]
     pub namespace: Option<String>,
+    /// Other objects the policies may look up (`inventory` in CEL), besides `resources`.
+    #[serde(default)]
+    pub inventory: Vec<Value>,
+    /// Whether `resources` and `inventory` hold every object: `true` for every namespace, or
+    /// the namespaces they hold completely. Without it, nothing is complete.
+    #[serde(default)]
+    pub inventory_complete: Option<Completeness>,
     /// The expected results.
     pub expect: Vec<Expectation>,
+}
+
+/// Which namespaces an inventory holds completely.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Completeness {
+    /// `true`: every namespace; `false`: none.
+    All(bool),
+    /// These namespaces.
+    Namespaces(Vec<String>),
 }
 
 /// What a policy (or one of its rules) should make of a resource.

@@ -12,10 +12,11 @@ use crate::bundle::Bundle;
 use crate::error::{did_you_mean, Diagnostics, Error};
 use crate::eval::{Context, Engine};
 use crate::exception::parse_instant;
+use crate::inventory::Inventory;
 use crate::load::{self, Origin, Sourced};
 pub use crate::model::Outcome;
 use crate::model::ResourceRef;
-use crate::model::TestDocument;
+use crate::model::{Completeness, TestDocument};
 use crate::report::{Finding, Report};
 use crate::resource::{self, Resource};
 
@@ -62,6 +63,7 @@ struct Case {
     user_info: Option<Value>,
     namespace: Option<String>,
     resources: Vec<Resource>,
+    inventory: Option<Inventory>,
     exceptions: Bundle,
     expect: Vec<Expect>,
 }
@@ -221,6 +223,7 @@ impl TestSuite {
             ctx.user_info = u.clone();
         }
         ctx.namespace = case.namespace.clone().or(ctx.namespace);
+        ctx.inventory = case.inventory.clone().map(std::sync::Arc::new);
         let report = engine.evaluate(&case.resources, &ctx);
         let checks = case
             .expect
@@ -386,6 +389,14 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
                 Err(e) => diags.push(origin.diagnostic(&format!("{here}/files"), e.to_string(), None)),
             }
         }
+        let objects: Vec<Sourced> = c.inventory.iter().enumerate().map(|(j, v)| sub("inventory", j, v)).collect();
+        let objects = resource::from_documents(objects, diags);
+        let inventory = match &c.inventory_complete {
+            None if objects.is_empty() => None,
+            None | Some(Completeness::All(false)) => Some(Inventory::new(&objects)),
+            Some(Completeness::All(true)) => Some(Inventory::new(&objects).complete_all()),
+            Some(Completeness::Namespaces(n)) => Some(Inventory::new(&objects).complete_namespaces(n.iter().cloned())),
+        };
         if let Some(old) = &c.old_object {
             resources = resources.into_iter().map(|r| r.with_old_object(old.clone())).collect();
         }
@@ -450,6 +461,7 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
             user_info: c.user_info.clone(),
             namespace: c.namespace.clone(),
             resources,
+            inventory,
             exceptions,
             expect,
         });

@@ -183,7 +183,9 @@ fn the_webhook_and_check_agree_on_every_captured_admission_request() {
             answers.push(answer);
         }
     }
-    let expected = check(&[], &readable);
+    // Each on its own, as the webhook sees each: policies that look up the inventory see the
+    // objects of the run, and a run of all of them would be a view of all of them.
+    let expected: Vec<BTreeSet<String>> = readable.iter().flat_map(|p| check(&[], std::slice::from_ref(p))).collect();
     assert_eq!(expected.len(), answers.len());
     for ((path, answer), expect) in readable.iter().zip(&answers).zip(&expected) {
         assert_eq!(denied(answer), (!expect.is_empty()).then(|| expect.clone()), "{}", path.display());

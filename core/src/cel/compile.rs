@@ -713,7 +713,8 @@ impl<'d> Compiler<'d> {
             }
         }
         let args_cost: u64 = types.iter().map(|t| t.cost).fold(0, u64::saturating_add);
-        let read: u64 = types.iter().map(read_cost).fold(0, u64::saturating_add);
+        // `size` reads a length, not the value (as Kubernetes counts it).
+        let read: u64 = if f.name == "size" { 0 } else { types.iter().map(read_cost).fold(0, u64::saturating_add) };
         let size = match &ty {
             // What a call builds from a value of unknown size is of unknown size too: a string
             // as long as an object, a list of as many items as the estimate assumes.

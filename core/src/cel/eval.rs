@@ -248,7 +248,7 @@ impl<'a> Eval<'a, '_> {
         let mut read = 0u64;
         for a in args.iter() {
             let v = self.eval(a)?;
-            if matches!(v, Value::Str(_) | Value::Bytes(_) | Value::List(_)) {
+            if f.name != "size" && matches!(v, Value::Str(_) | Value::Bytes(_) | Value::List(_)) {
                 read = read.saturating_add(traversal(v.size_hint()));
             }
             values.push(v);

@@ -44,8 +44,11 @@ fn is_core_version(v: &str) -> bool {
             }))
 }
 
+/// A kind's objects, and its namespaces' ranges of them.
+type Kind<'a> = (&'a [Json], &'a serde_json::Map<String, Json>);
+
 /// The objects of a kind, and its namespaces' ranges.
-fn kind<'a>(a: &[Value<'a>]) -> Result<Option<(&'a [Json], &'a serde_json::Map<String, Json>)>, Error> {
+fn kind<'a>(a: &[Value<'a>]) -> Result<Option<Kind<'a>>, Error> {
     let key = kind_key(text(a, 1)?, text(a, 2)?);
     let Some(entry) = index(a)?.get("kinds").and_then(|k| k.get(&key)) else { return Ok(None) };
     match (entry.get("objects"), entry.get("namespaces")) {
@@ -116,6 +119,45 @@ pub(crate) fn containing<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a>
     Ok(listed(objects.iter().filter(|o| contains(o, &needle))))
 }
 
+/// `inventory.source(object)`: where an object of the inventory was read (`file:line`), for
+/// messages that name another object; `""` when it was not read from a file.
+pub(crate) fn source<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
+    let object = a.get(1).ok_or_else(|| Error::new("missing object"))?;
+    let field = |path: &[&str]| -> Option<String> {
+        let mut v = object.clone();
+        for p in path {
+            v = match &v {
+                Value::Map(m) => m.field(p)?,
+                _ => return None,
+            };
+        }
+        v.as_str().map(str::to_owned)
+    };
+    let (Some(api_version), Some(kind_name), Some(name)) =
+        (field(&["apiVersion"]), field(&["kind"]), field(&["metadata", "name"]))
+    else {
+        return Ok(Value::string(""));
+    };
+    let namespace = field(&["metadata", "namespace"]).unwrap_or_default();
+    let key = kind_key(&api_version, &kind_name);
+    let Some(entry) = index(a)?.get("kinds").and_then(|k| k.get(&key)) else { return Ok(Value::string("")) };
+    let range = entry.pointer(&format!("/namespaces/{}", namespace.replace('~', "~0").replace('/', "~1")));
+    let bound = |i: usize| range.and_then(|r| r.get(i)).and_then(Json::as_u64).and_then(|n| usize::try_from(n).ok());
+    let (Some(start), Some(end), Some(Json::Array(objects)), Some(Json::Array(sources))) =
+        (bound(0), bound(1), entry.get("objects"), entry.get("sources"))
+    else {
+        return Ok(Value::string(""));
+    };
+    let slice = objects.get(start..end).unwrap_or_default();
+    let found = slice
+        .binary_search_by(|o| o.pointer("/metadata/name").and_then(Json::as_str).unwrap_or_default().cmp(&name))
+        .ok()
+        .and_then(|i| sources.get(start + i))
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    Ok(Value::string(found))
+}
+
 /// `inventory.complete(namespace)`: whether the inventory holds every object of the namespace,
 /// so that what it does not hold does not exist.
 pub(crate) fn complete<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
@@ -146,7 +188,8 @@ pub(crate) fn selects(selector: &Json, labels: Option<&Json>) -> bool {
     let labels = labels.and_then(Json::as_object).unwrap_or(&empty);
     let label = |k: &str| labels.get(k).and_then(Json::as_str);
     let Some(selector) = selector.as_object() else { return false };
-    let structured = selector.is_empty() || selector.contains_key("matchLabels") || selector.contains_key("matchExpressions");
+    let structured =
+        selector.is_empty() || selector.contains_key("matchLabels") || selector.contains_key("matchExpressions");
     if !structured {
         return selector.iter().all(|(k, v)| v.as_str().is_some_and(|v| label(k) == Some(v)));
     }
@@ -190,7 +233,8 @@ mod tests {
         assert!(!selects(&json!({"matchLabels": {"app": "api"}}), Some(&labels)));
         assert!(selects(&json!({}), Some(&labels)), "an empty LabelSelector selects everything");
         assert!(selects(&json!({"app": "web"}), Some(&labels)), "a Service's map");
-        let exprs = |op: &str, values: Json| json!({"matchExpressions": [{"key": "tier", "operator": op, "values": values}]});
+        let exprs =
+            |op: &str, values: Json| json!({"matchExpressions": [{"key": "tier", "operator": op, "values": values}]});
         assert!(selects(&exprs("In", json!(["front", "back"])), Some(&labels)));
         assert!(!selects(&exprs("NotIn", json!(["front"])), Some(&labels)));
         assert!(selects(&exprs("Exists", json!([])), Some(&labels)));
@@ -201,11 +245,18 @@ mod tests {
 
     #[test]
     fn containment_is_postgres_containment() {
-        let ingress = json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/"}, {"path": "/api"}]}}]}});
+        let ingress =
+            json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/"}, {"path": "/api"}]}}]}});
         assert!(contains(&ingress, &json!({"spec": {"rules": [{"host": "a.dev"}]}})));
-        assert!(contains(&ingress, &json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/api"}]}}]}})));
+        assert!(contains(
+            &ingress,
+            &json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/api"}]}}]}})
+        ));
         assert!(!contains(&ingress, &json!({"spec": {"rules": [{"host": "b.dev"}]}})));
-        assert!(!contains(&ingress, &json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/x"}]}}]}})));
+        assert!(!contains(
+            &ingress,
+            &json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/x"}]}}]}})
+        ));
         assert!(contains(&json!({"n": 1}), &json!({"n": 1.0})));
     }
 }

@@ -399,6 +399,7 @@ mod table {
         f!("selecting", true, [([Inventory, String, String, String, Dyn], ListDyn)], crate::cel::inventory::selecting),
         f!("containing", true, [([Inventory, String, String, Dyn], ListDyn)], crate::cel::inventory::containing),
         f!("complete", true, [([Inventory, String], Bool)], crate::cel::inventory::complete),
+        f!("source", true, [([Inventory, Dyn], String)], crate::cel::inventory::source),
         // Kubernetes: semver.
         f!("semver", false, [([String], Semver), ([String, Bool], Semver)], |a, _| {
             let normalize = matches!(a.get(1), Some(Value::Bool(true)));

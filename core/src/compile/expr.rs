@@ -14,7 +14,6 @@ pub(crate) const POLICY_VARIABLES: [&str; 7] =
 /// The slot of `item` in [`POLICY_VARIABLES`].
 pub(crate) const ITEM: usize = 5;
 
-
 /// The typed variables: `object` and `oldObject` of type `object`, `item` of type `item` (or
 /// hidden when `None`).
 pub(crate) fn roots(object: &Ty, item: Option<&Ty>) -> Vec<(&'static str, Ty)> {

@@ -146,9 +146,11 @@ pub(crate) fn compile(
     let names = |e: Option<&str>| e.is_some_and(|e| e.contains("inventory"));
     let uses_inventory = functions.iter().any(|f| names(Some(f.body.source())))
         || doc.spec.variables.iter().any(|v| names(Some(&v.expression)))
-        || doc.spec.rules.iter().any(|r| {
-            names(r.cel.as_deref()) || names(r.when.as_deref()) || names(r.message_expression.as_deref())
-        });
+        || doc
+            .spec
+            .rules
+            .iter()
+            .any(|r| names(r.cel.as_deref()) || names(r.when.as_deref()) || names(r.message_expression.as_deref()));
     Ok(Policy {
         item_variables,
         uses_inventory,
