@@ -115,7 +115,11 @@ pub(crate) fn selecting<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> 
 /// map, every item of a list is contained in some item of the object's list, scalars equal.
 pub(crate) fn containing<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     let needle = a.get(3).ok_or_else(|| Error::new("missing needle"))?.to_json()?;
-    let Some((objects, _)) = kind(a)? else { return Ok(Value::list(Vec::new())) };
+    // A needle that names a namespace is looked for in that namespace's objects only.
+    let objects = match needle.pointer("/metadata/namespace").and_then(Json::as_str) {
+        Some(namespace) => in_namespace(a, namespace)?,
+        None => kind(a)?.map_or(&[][..], |(objects, _)| objects),
+    };
     Ok(listed(objects.iter().filter(|o| contains(o, &needle))))
 }
 

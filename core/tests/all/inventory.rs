@@ -204,3 +204,110 @@ fn the_inventory_is_type_checked_when_the_bundle_loads() {
     ));
     assert!(e.contains("cost"), "{e}");
 }
+
+/// A generated fleet: namespaces with their quota and default-deny policy, and services with a
+/// Deployment, Service, autoscaler, disruption budget and Ingress each. Violations are planted;
+/// the platform baseline, with the whole fleet in view, finds every one and nothing else.
+#[test]
+fn every_planted_violation_in_a_fleet_is_found_and_nothing_else() {
+    let (namespaces, services) = (12, 10);
+    let mut docs = Vec::new();
+    let mut planted = std::collections::BTreeSet::new();
+    let mut plant = |rule: &str, object: String| {
+        planted.insert(format!("{rule} {object}"));
+    };
+    for n in 0..namespaces {
+        let ns = format!("team-{n}");
+        docs.push(format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {{env: production}}}}\n"));
+        if n % 5 == 1 {
+            plant("namespace-guardrails/resource-quota", format!("Namespace//{ns}"));
+        } else {
+            docs.push(format!("apiVersion: v1\nkind: ResourceQuota\nmetadata: {{name: compute, namespace: {ns}}}\nspec: {{hard: {{requests.cpu: '8'}}}}\n"));
+        }
+        if n % 7 == 3 {
+            plant("namespace-guardrails/default-deny", format!("Namespace//{ns}"));
+        } else {
+            docs.push(format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: default-deny, namespace: {ns}}}\nspec: {{podSelector: {{}}, policyTypes: [Ingress]}}\n"));
+        }
+        for s in 0..services {
+            let name = format!("svc-{s}");
+            let i = n * services + s;
+            docs.push(format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}, env: production}}}}\nspec:\n  replicas: 2\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: app, image: 'registry.acme.dev/{ns}/{name}:1.0.0'}}]}}\n"
+            ));
+            let selector = if i % 17 == 5 { "svc-0".to_owned() } else { name.clone() };
+            if i % 17 == 5 && s != 0 {
+                plant("service-selectors/unique-selector", format!("Service/{ns}/{name}"));
+                plant("service-selectors/unique-selector", format!("Service/{ns}/svc-0"));
+            }
+            docs.push(format!("apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{selector: {{app: {selector}}}, ports: [{{port: 80}}]}}\n"));
+            if i % 11 == 4 {
+                plant("production-disruption-budget/pod-disruption-budget", format!("Deployment/{ns}/{name}"));
+            } else {
+                docs.push(format!("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{minAvailable: 1, selector: {{matchLabels: {{app: {name}}}}}}}\n"));
+            }
+            let target = if i % 19 == 7 { format!("{name}-typo") } else { name.clone() };
+            if i % 19 == 7 {
+                plant("autoscaling-target/target-exists", format!("HorizontalPodAutoscaler/{ns}/{name}"));
+            }
+            docs.push(format!("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: {target}}}, minReplicas: 2, maxReplicas: 6}}\n"));
+            // Hosts: one namespace borrows another's host; one service repeats a sibling's path.
+            let (host, path) = match i {
+                23 => ("svc-0.team-0.acme.dev".to_owned(), "/".to_owned()),
+                47 => (format!("svc-6.{ns}.acme.dev"), "/".to_owned()),
+                _ => (format!("{name}.{ns}.acme.dev"), "/".to_owned()),
+            };
+            match i {
+                23 => {
+                    plant("ingress-hosts/host-in-one-namespace", format!("Ingress/{ns}/{name}"));
+                    plant("ingress-hosts/host-in-one-namespace", "Ingress/team-0/svc-0".to_owned());
+                }
+                47 => {
+                    plant("ingress-hosts/unique-path", format!("Ingress/{ns}/{name}"));
+                    plant("ingress-hosts/unique-path", format!("Ingress/{ns}/svc-6"));
+                }
+                _ => {}
+            }
+            docs.push(format!(
+                "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  tls: [{{hosts: ['{host}'], secretName: tls}}]\n  rules:\n    - host: {host}\n      http: {{paths: [{{path: '{path}', pathType: Prefix, backend: {{service: {{name: {name}, port: {{number: 80}}}}}}}}]}}\n"
+            ));
+        }
+    }
+    // A second autoscaler for one workload.
+    docs.push("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: svc-3-cpu, namespace: team-2}\nspec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: svc-3}, minReplicas: 2, maxReplicas: 6}\n".to_owned());
+    planted.insert("autoscaling-target/single-autoscaler HorizontalPodAutoscaler/team-2/svc-3-cpu".to_owned());
+    planted.insert("autoscaling-target/single-autoscaler HorizontalPodAutoscaler/team-2/svc-3".to_owned());
+
+    let inventory_policies = [
+        "production-disruption-budget",
+        "production-disruption-budget-in-view",
+        "ingress-hosts",
+        "service-selectors",
+        "autoscaling-target",
+        "namespace-guardrails",
+    ];
+    let engine = Engine::builder().bundle(Bundle::pack("platform-baseline").unwrap()).build().unwrap();
+    let ctx = Context::parse_at(NOW).unwrap().inventory(Inventory::default().complete_all());
+    let run = resources(&docs);
+    let found: std::collections::BTreeSet<String> = engine
+        .evaluate(&run, &ctx)
+        .findings
+        .iter()
+        .filter(|f| inventory_policies.contains(&f.policy.as_str()))
+        .map(|f| format!("{}/{} {}/{}/{}", f.policy, f.rule, f.resource.kind, f.resource.namespace, f.resource.name))
+        .collect();
+    let missed: Vec<_> = planted.difference(&found).collect();
+    let extra: Vec<_> = found.difference(&planted).collect();
+    assert!(missed.is_empty() && extra.is_empty(), "missed {missed:#?}\nextra {extra:#?}");
+    assert!(planted.len() > 30, "{} planted", planted.len());
+
+    // The same fleet with nothing said complete: no presence rule denies, conflicts still do.
+    let partial = engine.evaluate(&run, &Context::parse_at(NOW).unwrap());
+    let denied: std::collections::BTreeSet<&str> = partial
+        .findings
+        .iter()
+        .filter(|f| inventory_policies.contains(&f.policy.as_str()) && f.action == paved::Action::Deny)
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(denied, ["host-in-one-namespace", "single-autoscaler", "unique-path", "unique-selector"].into());
+}
