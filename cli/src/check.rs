@@ -28,16 +28,8 @@ pub struct CheckArgs {
     /// `kubectl apply -n` (default: `default`).
     #[arg(long, short = 'n', value_name = "NAMESPACE")]
     namespace: Option<String>,
-    /// Other objects policies may look up (`inventory` in CEL) besides the checked ones, which
-    /// are always in it: files or directories, such as `kubectl get -A -o yaml` of a live
-    /// cluster (repeatable).
-    #[arg(long = "inventory", value_name = "PATH")]
-    inventory: Vec<PathBuf>,
-    /// Says the checked manifests and the --inventory hold every object of these namespaces
-    /// (comma-separated), or of every namespace when given no value: rules may then deny what
-    /// is missing. Without it, a missing object may be out of view and is not denied.
-    #[arg(long, value_name = "NAMESPACES", num_args = 0..=1, default_missing_value = "*", value_delimiter = ',')]
-    inventory_complete: Vec<String>,
+    #[command(flatten)]
+    inventory: InventoryArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -116,7 +108,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if let Some(ns) = &args.namespace {
         ctx = ctx.namespace(ns);
     }
-    ctx = match args.engine.context(ctx).and_then(|c| inventory(c, &args.inventory, &args.inventory_complete)) {
+    ctx = match args.engine.context(ctx).and_then(|c| args.inventory.context(c)) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
@@ -148,18 +140,43 @@ pub fn run(args: CheckArgs) -> ExitCode {
     finish(print(&text), &report, args.fail_on)
 }
 
-/// `ctx` with the --inventory objects, complete for the --inventory-complete namespaces.
-fn inventory(ctx: Context, paths: &[PathBuf], complete: &[String]) -> Result<Context, Error> {
-    if paths.is_empty() && complete.is_empty() {
-        return Ok(ctx);
+/// The flags that give an inventory: `paved check`, `render` and `conform` share them.
+#[derive(clap::Args, Clone, Default)]
+pub struct InventoryArgs {
+    /// Other objects policies may look up (`inventory` in CEL) besides the checked ones, which
+    /// are always in it: files or directories, such as `kubectl get -A -o yaml` of a live
+    /// cluster (repeatable).
+    #[arg(long = "inventory", value_name = "PATH")]
+    inventory: Vec<PathBuf>,
+    /// Says the checked manifests and the --inventory hold every object of these namespaces
+    /// (comma-separated), or of every namespace when given no value: rules may then deny what
+    /// is missing. Without it, a missing object may be out of view and is not denied.
+    #[arg(long = "inventory-complete", value_name = "NAMESPACES", num_args = 0..=1, default_missing_value = "*", value_delimiter = ',')]
+    inventory_complete: Vec<String>,
+}
+
+impl InventoryArgs {
+    /// The inventory the flags give, if any.
+    pub fn load(&self) -> Result<Option<paved::Inventory>, Error> {
+        let (paths, complete) = (&self.inventory, &self.inventory_complete);
+        if paths.is_empty() && complete.is_empty() {
+            return Ok(None);
+        }
+        let inventory = if paths.is_empty() { paved::Inventory::default() } else { paved::Inventory::read(paths)? };
+        Ok(Some(if complete.iter().any(|n| n == "*") {
+            inventory.complete_all()
+        } else {
+            inventory.complete_namespaces(complete.iter().map(|n| n.trim()).filter(|n| !n.is_empty()))
+        }))
     }
-    let inventory = if paths.is_empty() { paved::Inventory::default() } else { paved::Inventory::read(paths)? };
-    let inventory = if complete.iter().any(|n| n == "*") {
-        inventory.complete_all()
-    } else {
-        inventory.complete_namespaces(complete.iter().map(|n| n.trim()).filter(|n| !n.is_empty()))
-    };
-    Ok(ctx.inventory(inventory))
+
+    /// `ctx` with the inventory.
+    pub fn context(&self, ctx: Context) -> Result<Context, Error> {
+        Ok(match self.load()? {
+            Some(i) => ctx.inventory(i),
+            None => ctx,
+        })
+    }
 }
 
 /// The exit status: 1 when the report fails at the `--fail-on` threshold.

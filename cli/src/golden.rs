@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use paved::{Bundle, Context, Error};
 
-use crate::check::{exceptions_at, read_resources};
+use crate::check::{exceptions_at, read_resources, InventoryArgs};
 use crate::{
     fail, instant, outcome, output, pretty, print, print_with, stderr_color, stdout_color, usage, EXIT_FAILED,
 };
@@ -22,6 +22,8 @@ pub struct RenderArgs {
     inputs: String,
     #[command(flatten)]
     bundles: Bundles,
+    #[command(flatten)]
+    inventory: InventoryArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RenderFormat::Yaml)]
     format: RenderFormat,
@@ -49,6 +51,8 @@ pub struct ConformArgs {
     /// The instant exceptions and sunsets are judged at (RFC 3339); defaults to the current time.
     #[arg(long)]
     now: Option<String>,
+    #[command(flatten)]
+    inventory: InventoryArgs,
     /// Also list the changes extension points allow.
     #[arg(long)]
     verbose: bool,
@@ -202,7 +206,12 @@ pub fn render(args: RenderArgs) -> ExitCode {
         let now = jiff::Timestamp::now();
         let _ = writeln!(std::io::stderr(), "warning: {}", output::deprecation(&path.id(), d, path.is_sunset(now)));
     }
-    let rendered = match path.render_text(&file, &text, &bundle) {
+    let rendered = match args.inventory.load() {
+        Ok(Some(inventory)) => path.render_text_in(&file, &text, &bundle, &inventory),
+        Ok(None) => path.render_text(&file, &text, &bundle),
+        Err(e) => return fail(&e),
+    };
+    let rendered = match rendered {
         Ok(r) => r,
         Err(e) => return failed(&e),
     };
@@ -221,6 +230,10 @@ pub fn conform(args: ConformArgs) -> ExitCode {
     let ctx = match instant(args.now.as_deref()) {
         Ok(now) => Context::at(now),
         Err(e) => return usage(&e),
+    };
+    let ctx = match args.inventory.context(ctx) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
     };
     let loaded =
         args.bundles.load().and_then(|b| args.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));

@@ -853,3 +853,62 @@ fn exceptions_are_held_to_the_platform_window_from_any_source() {
     assert_eq!(code, 2);
     assert!(err.contains("an exceptions source holds only PolicyException documents, not a Bundle"), "{err}");
 }
+
+#[test]
+fn the_inventory_is_looked_up_and_a_partial_view_never_denies_on_a_guess() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["check", "examples/manifests", "--now", NOW, "--format", "json", "--fail-on", "never"];
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let rules = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["policy"].as_str().unwrap().starts_with("production-disruption-budget"))
+            .map(|f| {
+                format!("{} {} {}", f["rule"].as_str().unwrap(), f["action"], f["resource"]["name"].as_str().unwrap())
+            })
+            .collect()
+    };
+    // The repository alone: the storefront's budget is not in view, and the view is partial.
+    assert_eq!(rules(&json(&[])), ["pod-disruption-budget-in-view \"Audit\" storefront"]);
+    // Said complete, its absence is a denial.
+    assert_eq!(rules(&json(&["--inventory-complete"])), ["pod-disruption-budget \"Deny\" storefront"]);
+    assert_eq!(rules(&json(&["--inventory-complete", "shop,billing"])), ["pod-disruption-budget \"Deny\" storefront"]);
+    assert_eq!(
+        rules(&json(&["--inventory-complete", "billing"])),
+        ["pod-disruption-budget-in-view \"Audit\" storefront"]
+    );
+    // The cluster's budget covers it.
+    let cluster = "cli/tests/fixtures/inventory/cluster.yaml";
+    assert!(rules(&json(&["--inventory", cluster, "--inventory-complete"])).is_empty());
+    // A missing inventory file is an error, not an empty inventory.
+    let (code, _, err) = run(&["check", "examples/manifests", "--inventory", "cli/tests/fixtures/inventory/nope.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nope.yaml"), "{err}");
+}
+
+#[test]
+fn a_render_is_judged_with_the_inventory() {
+    // Alone, checkout renders; beside the cluster, where marketing serves its host, it is denied.
+    let (code, _, err) = run(&["render", "web-service", "-f", "examples/services/checkout.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&[
+        "render",
+        "web-service",
+        "-f",
+        "examples/services/checkout.yaml",
+        "--inventory",
+        "cli/tests/fixtures/inventory/cluster.yaml",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("ingress-hosts/host-in-one-namespace"), "{err}");
+    assert!(
+        err.contains("also claimed by Ingress marketing/promo (cli/tests/fixtures/inventory/cluster.yaml:6)"),
+        "{err}"
+    );
+}

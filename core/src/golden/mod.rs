@@ -47,12 +47,34 @@ impl GoldenPath {
     /// manifests, stamps provenance, and evaluates them against the golden path's policies.
     /// `policies` holds the policies the golden path may name besides the built-in packs.
     pub fn render(&self, inputs: &Value, policies: &Bundle) -> Result<Rendered, Error> {
-        self.render_sourced(inputs, None, policies)
+        self.render_sourced(inputs, None, policies, None)
     }
 
     /// As [`GoldenPath::render`], with the inputs as the text of a YAML or JSON file, so that
     /// each problem is reported at its line and column.
     pub fn render_text(&self, file: &str, text: &str, policies: &Bundle) -> Result<Rendered, Error> {
+        self.render_file(file, text, policies, None)
+    }
+
+    /// As [`GoldenPath::render_text`], judged with `inventory` besides the rendered objects: the
+    /// rest of the namespace, for the policies that look it up.
+    pub fn render_text_in(
+        &self,
+        file: &str,
+        text: &str,
+        policies: &Bundle,
+        inventory: &crate::Inventory,
+    ) -> Result<Rendered, Error> {
+        self.render_file(file, text, policies, Some(inventory))
+    }
+
+    fn render_file(
+        &self,
+        file: &str,
+        text: &str,
+        policies: &Bundle,
+        inventory: Option<&crate::Inventory>,
+    ) -> Result<Rendered, Error> {
         let docs = load::parse_text(file, text).map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
         let [doc] = docs.as_slice() else {
             return Err(Error::Invalid(Diagnostics(vec![Diagnostic {
@@ -64,15 +86,23 @@ impl GoldenPath {
                 help: Some("an inputs file is one YAML mapping".into()),
             }])));
         };
-        self.render_sourced(&doc.value, Some(doc), policies)
+        self.render_sourced(&doc.value, Some(doc), policies, inventory)
     }
 
-    fn render_sourced(&self, inputs: &Value, origin: Option<&Sourced>, policies: &Bundle) -> Result<Rendered, Error> {
+    fn render_sourced(
+        &self,
+        inputs: &Value,
+        origin: Option<&Sourced>,
+        policies: &Bundle,
+        inventory: Option<&crate::Inventory>,
+    ) -> Result<Rendered, Error> {
         let span = tracing::info_span!("golden.render", golden_path = %self.id());
         let _enter = span.enter();
         let Built { inputs, manifests } = self.build(inputs, origin)?;
         let resources: Vec<crate::Resource> = manifests.iter().cloned().map(crate::Resource::new).collect();
-        let report = self.engine(policies, false)?.evaluate(&resources, &Context::at(jiff::Timestamp::UNIX_EPOCH));
+        let mut ctx = Context::at(jiff::Timestamp::UNIX_EPOCH);
+        ctx.inventory = inventory.cloned().map(Arc::new);
+        let report = self.engine(policies, false)?.evaluate(&resources, &ctx);
         if report.decision == Decision::Deny {
             return Err(Error::NonCompliant { golden_path: self.id(), report: Box::new(report) });
         }
