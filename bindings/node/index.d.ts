@@ -32,6 +32,10 @@ export interface CheckOptions {
   userInfo?: Record<string, unknown>
   /** The namespace objects without one are applied into (default `default`). */
   namespace?: string
+  /** Other objects policies may look up (`inventory` in CEL), besides the checked ones. */
+  inventory?: object[]
+  /** The checked objects and the inventory hold every object: of every namespace, or of these. */
+  inventoryComplete?: boolean | string[]
   /** The file name findings carry, for text. */
   file?: string
 }

@@ -45,6 +45,8 @@ function options(o = {}) {
     namespaces: o.namespaces,
     userInfo: o.userInfo,
     namespace: o.namespace,
+    inventory: o.inventory,
+    inventoryComplete: o.inventoryComplete,
   })
 }
 

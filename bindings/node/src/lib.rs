@@ -119,6 +119,11 @@ struct CheckOptions {
     namespaces: BTreeMap<String, BTreeMap<String, String>>,
     user_info: Option<Value>,
     namespace: Option<String>,
+    /// Other objects policies may look up (`inventory` in CEL).
+    #[serde(default)]
+    inventory: Vec<Value>,
+    /// `true`, or the namespaces the objects and the inventory hold completely.
+    inventory_complete: Option<Value>,
 }
 
 fn instant(now: Option<&str>) -> napi::Result<jiff::Timestamp> {
@@ -143,6 +148,20 @@ impl CheckOptions {
         if let Some(ns) = self.namespace {
             ctx = ctx.namespace(&ns);
         }
+        if !self.inventory.is_empty() || self.inventory_complete.is_some() {
+            let objects = resources_of_values(self.inventory, "inventory")?;
+            let inventory = paved::Inventory::new(&objects);
+            let inventory = match self.inventory_complete {
+                None | Some(Value::Null | Value::Bool(false)) => inventory,
+                Some(Value::Bool(true)) => inventory.complete_all(),
+                Some(other) => {
+                    let names: Vec<String> = serde_json::from_value(other)
+                        .map_err(|_| input("inventoryComplete: true, or an array of namespace names"))?;
+                    inventory.complete_namespaces(names)
+                }
+            };
+            ctx = ctx.inventory(inventory);
+        }
         Ok(ctx)
     }
 }
@@ -153,10 +172,14 @@ fn resources_of_json(json: &str) -> napi::Result<Vec<Resource>> {
         Value::Array(items) => items,
         one => vec![one],
     };
+    resources_of_values(values, "objects")
+}
+
+fn resources_of_values(values: Vec<Value>, what: &str) -> napi::Result<Vec<Resource>> {
     values
         .into_iter()
         .enumerate()
-        .map(|(i, v)| Resource::from_value(v).map_err(|e| input(format!("objects[{i}]: {e}"))))
+        .map(|(i, v)| Resource::from_value(v).map_err(|e| input(format!("{what}[{i}]: {e}"))))
         .collect()
 }
 

@@ -147,3 +147,35 @@ test('the built-in packs are listed', () => {
   const names = packs().map((p) => p.name)
   assert.ok(names.includes('platform-baseline') && names.includes('pod-security-restricted'))
 })
+
+test('the inventory is looked up, and a partial view is not denied', () => {
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop', labels: { app: 'web', env: 'production' } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'r/web:1' }] } },
+    },
+  }
+  const budget = {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } },
+  }
+  const engine = new Engine({ packs: ['platform-baseline'] })
+  /** @param {import('../index.mjs').CheckOptions} options */
+  const rules = (options) =>
+    engine
+      .check(deployment, { now: NOW, ...options })
+      .findings.filter((f) => f.policy.startsWith('production-disruption'))
+      .map((f) => `${f.policy}/${f.rule}`)
+  assert.deepEqual(rules({}), ['production-disruption-budget-in-view/pod-disruption-budget-in-view'])
+  assert.deepEqual(rules({ inventoryComplete: true }), ['production-disruption-budget/pod-disruption-budget'])
+  assert.deepEqual(rules({ inventoryComplete: ['shop'] }), ['production-disruption-budget/pod-disruption-budget'])
+  assert.deepEqual(rules({ inventory: [budget], inventoryComplete: true }), [])
+  // @ts-expect-error: not a boolean or a list of names
+  assert.throws(() => rules({ inventoryComplete: 3 }), PavedError)
+})

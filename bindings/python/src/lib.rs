@@ -315,7 +315,7 @@ impl Engine {
 
     /// Evaluates objects; returns the native report. (Python's keyword arguments, one each.)
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (objects, now=None, operation="CREATE", namespaces=None, user_info=None, namespace=None))]
+    #[pyo3(signature = (objects, now=None, operation="CREATE", namespaces=None, user_info=None, namespace=None, inventory=None, inventory_complete=None))]
     fn check(
         &self,
         py: Python<'_>,
@@ -325,6 +325,8 @@ impl Engine {
         namespaces: Option<&Bound<'_, PyDict>>,
         user_info: Option<&Bound<'_, PyAny>>,
         namespace: Option<String>,
+        inventory: Option<&Bound<'_, PyAny>>,
+        inventory_complete: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Report> {
         let mut ctx = Context::at(instant(now)?).operation(self::operation(operation)?);
         ctx.params.clone_from(&self.params);
@@ -337,6 +339,26 @@ impl Engine {
         }
         if let Some(ns) = namespace {
             ctx = ctx.namespace(&ns);
+        }
+        let inventory = inventory.filter(|i| !i.is_none());
+        let complete = inventory_complete.filter(|c| !c.is_none());
+        if inventory.is_some() || complete.is_some() {
+            let objects = match inventory {
+                Some(i) => resources(py, i)?,
+                None => Vec::new(),
+            };
+            let mut found = paved::Inventory::new(&objects);
+            if let Some(c) = complete {
+                found = match c.extract::<bool>() {
+                    Ok(true) => found.complete_all(),
+                    Ok(false) => found,
+                    Err(_) => found.complete_namespaces(
+                        c.extract::<Vec<String>>()
+                            .map_err(|_| input("inventory_complete: True, or a list of namespace names".to_owned()))?,
+                    ),
+                };
+            }
+            ctx = ctx.inventory(found);
         }
         let resources = resources(py, objects)?;
         let engine = Arc::clone(&self.inner);

@@ -243,3 +243,37 @@ def test_plugins_from_the_bundle_or_given_as_bytes() -> None:
         paved.Engine.from_yaml(text, file="paved.yaml")
     with pytest.raises(paved.LoadError, match="sha256"):
         paved.Engine.from_yaml(text, file="paved.yaml", plugins=dict(wasm, **{"cost-budget": wasm["owner-catalog"]}))
+
+
+DEPLOYMENT: Dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web", "env": "production"}},
+    "spec": {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "r/web:1"}]}},
+    },
+}
+BUDGET: Dict[str, Any] = {
+    "apiVersion": "policy/v1",
+    "kind": "PodDisruptionBudget",
+    "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+}
+
+
+def test_the_inventory_is_looked_up_and_a_partial_view_is_not_denied() -> None:
+    engine = paved.Engine(packs=["platform-baseline"])
+
+    def budget_rules(**kw: Any) -> List[str]:
+        report = engine.check(DEPLOYMENT, now=NOW, **kw)
+        return [f"{f.policy}/{f.rule}" for f in report.findings if f.policy.startswith("production-disruption")]
+
+    assert budget_rules() == ["production-disruption-budget-in-view/pod-disruption-budget-in-view"]
+    assert budget_rules(inventory_complete=True) == ["production-disruption-budget/pod-disruption-budget"]
+    assert budget_rules(inventory_complete=["shop"]) == ["production-disruption-budget/pod-disruption-budget"]
+    assert budget_rules(inventory_complete=["blog"]) == ["production-disruption-budget-in-view/pod-disruption-budget-in-view"]
+    assert budget_rules(inventory=[BUDGET], inventory_complete=True) == []
+    with pytest.raises(paved.InputError):
+        engine.check(DEPLOYMENT, now=NOW, inventory_complete=3)  # type: ignore[arg-type]

@@ -280,10 +280,14 @@ class Engine:
         namespaces: Optional[Mapping[str, Mapping[str, str]]] = None,
         user_info: Optional[Mapping[str, Any]] = None,
         namespace: Optional[str] = None,
+        inventory: Optional[Objects] = None,
+        inventory_complete: Union[bool, Sequence[str], None] = None,
     ) -> Report:
         """Evaluates objects at ``now`` (default: the current time), for ``operation``, with
-        ``namespaces``' labels (name to labels) for namespaceSelector. The GIL is released while
-        it runs; many objects are evaluated on all cores."""
+        ``namespaces``' labels (name to labels) for namespaceSelector, and ``inventory``: other
+        objects the policies may look up, complete (``inventory_complete``) for every namespace
+        (``True``) or for the namespaces listed. The GIL is released while it runs; many objects
+        are evaluated on all cores."""
         return Report(
             self._native.check(
                 objects,
@@ -292,6 +296,8 @@ class Engine:
                 dict(namespaces) if namespaces is not None else None,
                 user_info,
                 namespace,
+                inventory,
+                list(inventory_complete) if isinstance(inventory_complete, (list, tuple)) else inventory_complete,
             )
         )
 
