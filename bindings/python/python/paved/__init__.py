@@ -288,6 +288,13 @@ class Engine:
         objects the policies may look up, complete (``inventory_complete``) for every namespace
         (``True``) or for the namespaces listed. The GIL is released while it runs; many objects
         are evaluated on all cores."""
+        complete: Union[bool, List[str], None]
+        if inventory_complete is None or isinstance(inventory_complete, bool):
+            complete = inventory_complete
+        elif isinstance(inventory_complete, str):
+            complete = [inventory_complete]
+        else:
+            complete = list(inventory_complete)
         return Report(
             self._native.check(
                 objects,
@@ -297,7 +304,7 @@ class Engine:
                 user_info,
                 namespace,
                 inventory,
-                list(inventory_complete) if isinstance(inventory_complete, (list, tuple)) else inventory_complete,
+                complete,
             )
         )
 
