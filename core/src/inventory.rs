@@ -158,7 +158,16 @@ impl Inventory {
         let kinds: Map<String, Value> = kinds
             .into_iter()
             .map(|(k, (objects, sources, namespaces))| {
-                (k, json!({"objects": objects, "sources": sources, "namespaces": namespaces}))
+                let (leaves, selectors) = lookups(&objects);
+                // Moved in, not through `json!`, which would copy every object.
+                let entry = Map::from_iter([
+                    ("objects".to_owned(), Value::Array(objects)),
+                    ("sources".to_owned(), Value::Array(sources)),
+                    ("namespaces".to_owned(), Value::Object(namespaces)),
+                    ("leaves".to_owned(), Value::Object(leaves)),
+                    ("selectors".to_owned(), Value::Object(selectors)),
+                ]);
+                (k, Value::Object(entry))
             })
             .collect();
         let (complete, namespaces) = match all.complete {
@@ -166,6 +175,65 @@ impl Inventory {
             Complete::Nothing => (false, Vec::new()),
             Complete::Namespaces(set) => (false, set.into_iter().collect()),
         };
-        json!({"complete": complete, "completeNamespaces": namespaces, "kinds": kinds})
+        Value::Object(Map::from_iter([
+            ("complete".to_owned(), Value::Bool(complete)),
+            ("completeNamespaces".to_owned(), namespaces.into()),
+            ("kinds".to_owned(), Value::Object(kinds)),
+        ]))
     }
+}
+
+/// How deep into an object its string fields are indexed (`/spec/scaleTargetRef/name` is 3).
+const LEAF_DEPTH: usize = 4;
+
+/// The inverted indexes of one kind's objects, so that lookups do not scan them:
+///
+/// - `leaves`: `POINTER=VALUE` to the objects (by position) whose string field at `POINTER`,
+///   under `spec` or `metadata.labels` and reached through maps only, is `VALUE`;
+/// - `selectors`: `KEY=VALUE` to the objects whose selector (`spec.selector`, or
+///   `spec.podSelector`) requires that label, and `*` to those whose selector requires none
+///   (empty, or only `matchExpressions`).
+fn lookups(objects: &[Value]) -> (Map<String, Value>, Map<String, Value>) {
+    fn walk(v: &Value, path: &mut String, depth: usize, at: usize, out: &mut BTreeMap<String, Vec<usize>>) {
+        match v {
+            Value::String(s) => out.entry(format!("{path}={s}")).or_default().push(at),
+            Value::Object(m) if depth < LEAF_DEPTH => {
+                for (k, v) in m {
+                    let indexed = match path.as_str() {
+                        "" => k == "spec" || k == "metadata",
+                        "/metadata" => k == "labels",
+                        _ => true,
+                    };
+                    if !indexed {
+                        continue;
+                    }
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    walk(v, path, depth + 1, at, out);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut leaves = BTreeMap::new();
+    let mut selectors: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (at, o) in objects.iter().enumerate() {
+        walk(o, &mut String::new(), 0, at, &mut leaves);
+        let spec = o.get("spec");
+        let Some(selector) = spec.and_then(|s| s.get("selector").or_else(|| s.get("podSelector"))) else { continue };
+        let Some(selector) = selector.as_object() else { continue };
+        let structured =
+            selector.is_empty() || selector.contains_key("matchLabels") || selector.contains_key("matchExpressions");
+        let pairs = if structured { selector.get("matchLabels").and_then(Value::as_object) } else { Some(selector) };
+        let mut required = pairs.into_iter().flatten().filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")));
+        match required.next() {
+            // One required label is enough to find it: every selected set of labels has it.
+            Some(first) => selectors.entry(first).or_default().push(at),
+            None => selectors.entry("*".into()).or_default().push(at),
+        }
+    }
+    let json = |m: BTreeMap<String, Vec<usize>>| m.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
+    (json(leaves), json(selectors))
 }

@@ -60,12 +60,48 @@ fn kind<'a>(a: &[Value<'a>]) -> Result<Option<Kind<'a>>, Error> {
 /// The objects of a kind in one namespace (`""`: cluster-scoped).
 fn in_namespace<'a>(a: &[Value<'a>], namespace: &str) -> Result<&'a [Json], Error> {
     let Some((objects, namespaces)) = kind(a)? else { return Ok(&[]) };
+    let (start, end) = range(namespaces, namespace);
+    Ok(objects.get(start..end).unwrap_or_default())
+}
+
+/// The positions of a namespace's objects among its kind's (empty when it has none).
+fn range(namespaces: &serde_json::Map<String, Json>, namespace: &str) -> (usize, usize) {
     let range = namespaces.get(namespace).and_then(Json::as_array);
     let bound = |i: usize| range.and_then(|r| r.get(i)).and_then(Json::as_u64).and_then(|n| usize::try_from(n).ok());
-    match (bound(0), bound(1)) {
-        (Some(start), Some(end)) => Ok(objects.get(start..end).unwrap_or_default()),
-        _ => Ok(&[]),
-    }
+    (bound(0).unwrap_or(0), bound(1).unwrap_or(0))
+}
+
+/// A kind's inverted index `name` (`leaves`, `selectors`): key to positions of objects.
+fn lookup<'a>(a: &[Value<'a>], name: &str) -> Result<Option<&'a serde_json::Map<String, Json>>, Error> {
+    let key = kind_key(text(a, 1)?, text(a, 2)?);
+    Ok(index(a)?.get("kinds").and_then(|k| k.get(&key)).and_then(|e| e.get(name)).and_then(Json::as_object))
+}
+
+/// The objects at `positions` (sorted, deduplicated, within `[start, end)`) that `keep`.
+fn at_positions<'a>(
+    objects: &'a [Json],
+    mut positions: Vec<usize>,
+    (start, end): (usize, usize),
+    keep: impl Fn(&Json) -> bool,
+) -> Value<'a> {
+    positions.retain(|p| (start..end).contains(p));
+    positions.sort_unstable();
+    positions.dedup();
+    listed(positions.into_iter().filter_map(|p| objects.get(p)).filter(|o| keep(o)))
+}
+
+fn positions(found: Option<&Json>) -> impl Iterator<Item = usize> + '_ {
+    found
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_u64)
+        .filter_map(|n| usize::try_from(n).ok())
+}
+
+/// `metadata.name` of an object of the index.
+fn name_of(o: &Json) -> &str {
+    o.get("metadata").and_then(|m| m.get("name")).and_then(Json::as_str).unwrap_or_default()
 }
 
 fn listed<'a>(objects: impl Iterator<Item = &'a Json>) -> Value<'a> {
@@ -82,7 +118,7 @@ pub(crate) fn list<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
         _ => {
             let selector = a.get(4).ok_or_else(|| Error::new("missing selector"))?.to_json()?;
             let objects = in_namespace(a, text(a, 3)?)?;
-            Ok(listed(objects.iter().filter(|o| selects(&selector, o.pointer("/metadata/labels")))))
+            Ok(listed(objects.iter().filter(|o| selects(&selector, o.get("metadata").and_then(|m| m.get("labels"))))))
         }
     }
 }
@@ -91,10 +127,7 @@ pub(crate) fn list<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
 pub(crate) fn get<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     let objects = in_namespace(a, text(a, 3)?)?;
     let name = text(a, 4)?;
-    let found = objects
-        .binary_search_by(|o| o.pointer("/metadata/name").and_then(Json::as_str).unwrap_or_default().cmp(name))
-        .ok()
-        .and_then(|i| objects.get(i));
+    let found = objects.binary_search_by(|o| name_of(o).cmp(name)).ok().and_then(|i| objects.get(i));
     Ok(Value::Optional(found.map(|o| Rc::new(Value::json(o)))))
 }
 
@@ -103,11 +136,23 @@ pub(crate) fn get<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
 /// `spec.podSelector`).
 pub(crate) fn selecting<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     let labels = a.get(4).ok_or_else(|| Error::new("missing labels"))?.to_json()?;
-    let objects = in_namespace(a, text(a, 3)?)?;
-    Ok(listed(objects.iter().filter(|o| {
-        let selector = o.pointer("/spec/selector").or_else(|| o.pointer("/spec/podSelector"));
+    let (Some((objects, namespaces)), Some(selectors)) = (kind(a)?, lookup(a, "selectors")?) else {
+        return Ok(Value::list(Vec::new()));
+    };
+    // A selector that requires a label is indexed under one it requires: the labels' own pairs
+    // find every candidate, and the ones that require none are candidates always.
+    let mut candidates: Vec<usize> = positions(selectors.get("*")).collect();
+    for (k, v) in labels.as_object().into_iter().flatten() {
+        if let Some(v) = v.as_str() {
+            candidates.extend(positions(selectors.get(&format!("{k}={v}"))));
+        }
+    }
+    let keep = |o: &Json| {
+        let spec = o.get("spec");
+        let selector = spec.and_then(|s| s.get("selector").or_else(|| s.get("podSelector")));
         selector.is_some_and(|s| selects(s, Some(&labels)))
-    })))
+    };
+    Ok(at_positions(objects, candidates, range(namespaces, text(a, 3)?), keep))
 }
 
 /// `inventory.containing(apiVersion, kind, needle)`: the objects of a kind, in every namespace,
@@ -115,12 +160,56 @@ pub(crate) fn selecting<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> 
 /// map, every item of a list is contained in some item of the object's list, scalars equal.
 pub(crate) fn containing<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     let needle = a.get(3).ok_or_else(|| Error::new("missing needle"))?.to_json()?;
+    let Some((objects, namespaces)) = kind(a)? else { return Ok(Value::list(Vec::new())) };
     // A needle that names a namespace is looked for in that namespace's objects only.
-    let objects = match needle.pointer("/metadata/namespace").and_then(Json::as_str) {
-        Some(namespace) => in_namespace(a, namespace)?,
-        None => kind(a)?.map_or(&[][..], |(objects, _)| objects),
+    let within = match needle.pointer("/metadata/namespace").and_then(Json::as_str) {
+        Some(namespace) => range(namespaces, namespace),
+        None => (0, objects.len()),
     };
-    Ok(listed(objects.iter().filter(|o| contains(o, &needle))))
+    // A string the needle holds at a path of maps finds its candidates in the index: the
+    // string with the fewest.
+    if let Some(leaves) = lookup(a, "leaves")? {
+        let wanted = indexed_leaves(&needle);
+        let fewest = wanted.iter().min_by_key(|leaf| leaves.get(*leaf).and_then(Json::as_array).map_or(0, Vec::len));
+        if let Some(leaf) = fewest {
+            let candidates = positions(leaves.get(leaf)).collect();
+            return Ok(at_positions(objects, candidates, within, |o| contains(o, &needle)));
+        }
+    }
+    let slice = objects.get(within.0..within.1).unwrap_or_default();
+    Ok(listed(slice.iter().filter(|o| contains(o, &needle))))
+}
+
+/// `POINTER=VALUE` of each string the needle holds at a path of maps (the index's keys), other
+/// than the namespace (which the ranges find).
+fn indexed_leaves(needle: &Json) -> Vec<String> {
+    fn walk(v: &Json, path: &mut String, depth: usize, out: &mut Vec<String>) {
+        match v {
+            Json::String(s) if path != "/metadata/namespace" => out.push(format!("{path}={s}")),
+            Json::Object(m) if depth < 4 => {
+                for (k, v) in m {
+                    // What the index holds: `spec` and `metadata.labels`.
+                    let indexed = match path.as_str() {
+                        "" => k == "spec" || k == "metadata",
+                        "/metadata" => k == "labels",
+                        _ => true,
+                    };
+                    if !indexed {
+                        continue;
+                    }
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    walk(v, path, depth + 1, out);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(needle, &mut String::new(), 0, &mut out);
+    out
 }
 
 /// `inventory.source(object)`: where an object of the inventory was read (`file:line`), for
@@ -154,7 +243,7 @@ pub(crate) fn source<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     };
     let slice = objects.get(start..end).unwrap_or_default();
     let found = slice
-        .binary_search_by(|o| o.pointer("/metadata/name").and_then(Json::as_str).unwrap_or_default().cmp(&name))
+        .binary_search_by(|o| name_of(o).cmp(&name))
         .ok()
         .and_then(|i| sources.get(start + i))
         .and_then(Json::as_str)
@@ -202,11 +291,12 @@ pub(crate) fn selects(selector: &Json, labels: Option<&Json>) -> bool {
     match_labels.into_iter().all(|(k, v)| v.as_str().is_some_and(|v| label(k) == Some(v)))
         && expressions.into_iter().all(|e| {
             let key = e.get("key").and_then(Json::as_str).unwrap_or_default();
-            let values: Vec<&str> =
-                e.get("values").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str).collect();
+            let listed = |v: &str| {
+                e.get("values").and_then(Json::as_array).is_some_and(|vs| vs.iter().any(|x| x.as_str() == Some(v)))
+            };
             match e.get("operator").and_then(Json::as_str) {
-                Some("In") => label(key).is_some_and(|v| values.contains(&v)),
-                Some("NotIn") => label(key).is_none_or(|v| !values.contains(&v)),
+                Some("In") => label(key).is_some_and(listed),
+                Some("NotIn") => label(key).is_none_or(|v| !listed(v)),
                 Some("Exists") => label(key).is_some(),
                 Some("DoesNotExist") => label(key).is_none(),
                 _ => false,
