@@ -12,8 +12,13 @@
 //! {"complete": bool, "completeNamespaces": [..],
 //!  "kinds": {"GROUP/Kind": {"objects": [.. sorted by namespace, then name ..],
 //!                           "sources": ["file:line" or "", .. one per object],
-//!                           "namespaces": {"NS": [start, end], ..}}}}
+//!                           "namespaces": {"NS": [start, end], ..},
+//!                           "leaves": {"/spec/x/y=VALUE": [positions], ..},
+//!                           "selectors": {"LABEL=VALUE": [positions], "*": [..]}}}}
 //! ```
+//!
+//! `leaves` and `selectors` are inverted indexes (built by `lookups`), so that `containing` and
+//! `selecting` look at candidates rather than at every object of a namespace.
 //!
 //! `GROUP` is empty for the core group; every version of a kind is one kind. Objects are listed
 //! in one order, whatever the order they came in, so reports do not depend on it.
