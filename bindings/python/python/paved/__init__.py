@@ -288,12 +288,11 @@ class Engine:
         objects the policies may look up, complete (``inventory_complete``) for every namespace
         (``True``) or for the namespaces listed. The GIL is released while it runs; many objects
         are evaluated on all cores."""
-        complete: Union[bool, List[str], None]
-        if inventory_complete is None or isinstance(inventory_complete, bool):
-            complete = inventory_complete
-        elif isinstance(inventory_complete, str):
+        # One namespace, or a list of them; anything else goes as it is, and is refused.
+        complete: Any = inventory_complete
+        if isinstance(inventory_complete, str):
             complete = [inventory_complete]
-        else:
+        elif isinstance(inventory_complete, (list, tuple)):
             complete = list(inventory_complete)
         return Report(
             self._native.check(
