@@ -188,44 +188,19 @@ impl Inventory {
     }
 }
 
-/// How deep into an object its string fields are indexed (`/spec/scaleTargetRef/name` is 3).
-const LEAF_DEPTH: usize = 4;
-
 /// The inverted indexes of one kind's objects, so that lookups do not scan them:
 ///
-/// - `leaves`: `POINTER=VALUE` to the objects (by position) whose string field at `POINTER`,
-///   under `spec` or `metadata.labels` and reached through maps only, is `VALUE`;
+/// - `leaves`: `POINTER=VALUE` (`cel::inventory::indexed_leaves`) to the objects, by position;
 /// - `selectors`: `KEY=VALUE` to the objects whose selector (`spec.selector`, or
 ///   `spec.podSelector`) requires that label, and `*` to those whose selector requires none
 ///   (empty, or only `matchExpressions`).
 fn lookups(objects: &[Value]) -> (Map<String, Value>, Map<String, Value>) {
-    fn walk(v: &Value, path: &mut String, depth: usize, at: usize, out: &mut BTreeMap<String, Vec<usize>>) {
-        match v {
-            Value::String(s) => out.entry(format!("{path}={s}")).or_default().push(at),
-            Value::Object(m) if depth < LEAF_DEPTH => {
-                for (k, v) in m {
-                    let indexed = match path.as_str() {
-                        "" => k == "spec" || k == "metadata",
-                        "/metadata" => k == "labels",
-                        _ => true,
-                    };
-                    if !indexed {
-                        continue;
-                    }
-                    let len = path.len();
-                    path.push('/');
-                    path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                    walk(v, path, depth + 1, at, out);
-                    path.truncate(len);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut leaves = BTreeMap::new();
+    let mut leaves: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut selectors: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (at, o) in objects.iter().enumerate() {
-        walk(o, &mut String::new(), 0, at, &mut leaves);
+        for leaf in crate::cel::inventory::indexed_leaves(o) {
+            leaves.entry(leaf).or_default().push(at);
+        }
         let spec = o.get("spec");
         let Some(selector) = spec.and_then(|s| s.get("selector").or_else(|| s.get("podSelector"))) else { continue };
         let Some(selector) = selector.as_object() else { continue };

@@ -139,6 +139,7 @@ function engine() {
   const key = JSON.stringify(options);
   if (key !== built.key) {
     built.engine?.[Symbol.dispose]?.();
+    // Forgotten first: if the bundle does not load, no disposed engine is kept.
     built = { key: '', engine: null };
     built = { key, engine: api.Engine.create(options) };
   }

@@ -248,7 +248,8 @@ impl<'a> Eval<'a, '_> {
         let mut read = 0u64;
         for a in args.iter() {
             let v = self.eval(a)?;
-            if f.name != "size" && matches!(v, Value::Str(_) | Value::Bytes(_) | Value::List(_)) {
+            // `size` reads a length, not the value (as Kubernetes counts it).
+            if matches!(v, Value::Str(_) | Value::Bytes(_) | Value::List(_)) && f.name != "size" {
                 read = read.saturating_add(traversal(v.size_hint()));
             }
             values.push(v);

@@ -180,15 +180,18 @@ pub(crate) fn containing<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a>
     Ok(listed(slice.iter().filter(|o| contains(o, &needle))))
 }
 
-/// `POINTER=VALUE` of each string the needle holds at a path of maps (the index's keys), other
-/// than the namespace (which the ranges find).
-fn indexed_leaves(needle: &Json) -> Vec<String> {
+/// How deep into an object its string fields are indexed (`/spec/scaleTargetRef/name` is 3).
+const LEAF_DEPTH: usize = 4;
+
+/// `POINTER=VALUE` of each string field of `v` under `spec` or `metadata.labels`, reached
+/// through maps only: the keys of the index's `leaves`, both when `crate::inventory` builds it
+/// and when `containing` looks a needle up in it.
+pub(crate) fn indexed_leaves(v: &Json) -> Vec<String> {
     fn walk(v: &Json, path: &mut String, depth: usize, out: &mut Vec<String>) {
         match v {
-            Json::String(s) if path != "/metadata/namespace" => out.push(format!("{path}={s}")),
-            Json::Object(m) if depth < 4 => {
+            Json::String(s) => out.push(format!("{path}={s}")),
+            Json::Object(m) if depth < LEAF_DEPTH => {
                 for (k, v) in m {
-                    // What the index holds: `spec` and `metadata.labels`.
                     let indexed = match path.as_str() {
                         "" => k == "spec" || k == "metadata",
                         "/metadata" => k == "labels",
@@ -208,7 +211,7 @@ fn indexed_leaves(needle: &Json) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    walk(needle, &mut String::new(), 0, &mut out);
+    walk(v, &mut String::new(), 0, &mut out);
     out
 }
 

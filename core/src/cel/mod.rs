@@ -10,7 +10,7 @@
 mod compile;
 mod eval;
 pub(crate) mod ext;
-mod inventory;
+pub(crate) mod inventory;
 mod lib;
 pub(crate) mod types;
 pub(crate) mod value;
