@@ -1,5 +1,5 @@
 //! The inventory's functions (`inventory.list(...)`, ...): lookups in the index
-//! `crate::inventory` builds once per evaluation, read where it is. A list they give borrows the
+//! the engine's inventory module builds once per evaluation, read where it is. A list they give borrows the
 //! index; only what a selector or a needle filters is collected.
 
 use std::rc::Rc;
@@ -184,7 +184,7 @@ pub(crate) fn containing<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a>
 const LEAF_DEPTH: usize = 4;
 
 /// `POINTER=VALUE` of each string field of `v` under `spec` or `metadata.labels`, reached
-/// through maps only: the keys of the index's `leaves`, both when `crate::inventory` builds it
+/// through maps only: the keys of the index's `leaves`, both when the inventory module builds it
 /// and when `containing` looks a needle up in it.
 pub(crate) fn indexed_leaves(v: &Json) -> Vec<String> {
     fn walk(v: &Json, path: &mut String, depth: usize, out: &mut Vec<String>) {
