@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::bundle::Bundle;
+use crate::cel::inventory::Index;
 use crate::compile::check::{CheckInput, PluginCall};
 use crate::compile::expr::ITEM;
 use crate::compile::policy::{Policy, Rule};
@@ -579,10 +580,12 @@ impl Engine {
             resources.iter().filter(|r| k8s::schema::is_crd(&r.value)).for_each(|r| crds.add(&r.value));
             crds
         };
-        let inventory = self.uses_inventory.then(|| {
-            let namespace = ctx.namespace.as_deref().unwrap_or("default");
-            Inventory::index(ctx.inventory.as_deref(), resources, namespace, &crds)
-        });
+        let placed = if self.uses_inventory {
+            Inventory::placed(resources, ctx.namespace.as_deref().unwrap_or("default"), &crds)
+        } else {
+            Vec::new()
+        };
+        let inventory = self.uses_inventory.then(|| Inventory::index(ctx.inventory.as_deref(), resources, &placed));
         let one = |r: &Resource| {
             let _resource =
                 tracing::debug_span!(parent: &span, "resource", kind = %r.identity().kind, name = %r.identity().name)
@@ -741,7 +744,7 @@ impl Engine {
         (namespaces, crds, inventory): (
             &BTreeMap<String, BTreeMap<String, String>>,
             &k8s::schema::Crds,
-            Option<&Value>,
+            Option<&Index>,
         ),
         out: &mut Vec<(Finding, bool)>,
     ) -> Vec<String> {
@@ -926,7 +929,7 @@ struct Evaluation<'a> {
     plugins: &'a Plugins,
     crds: &'a k8s::schema::Crds,
     /// The evaluation's inventory index, when a policy reads it.
-    inventory: Option<&'a Value>,
+    inventory: Option<&'a Index<'a>>,
     /// The view as JSON text, made once for every plugin rule that checks it whole.
     json: std::cell::OnceCell<String>,
 }
@@ -952,7 +955,7 @@ impl<'a> Evaluation<'a> {
             V::json(params.unwrap_or(&EMPTY_PARAMS)),
             V::json(namespace),
             V::Null,
-            self.inventory.map_or(V::Null, V::json),
+            self.inventory.map_or(V::Null, V::Inventory),
         ];
         crate::cel::Activation::new(roots, &policy.variables, &policy.item_variables)
     }

@@ -5,23 +5,9 @@
 //! An evaluation's inventory is the objects it is given ([`Inventory`], from a live cluster's
 //! export or a repository) together with the evaluated resources themselves, which replace a
 //! given object of the same kind, namespace and name (they are the newer, desired state). It is
-//! indexed once per evaluation into a JSON value that CEL reads where it is (`cel::inventory`
-//! knows its layout):
-//!
-//! ```text
-//! {"complete": bool, "completeNamespaces": [..],
-//!  "kinds": {"GROUP/Kind": {"objects": [.. sorted by namespace, then name ..],
-//!                           "sources": ["file:line" or "", .. one per object],
-//!                           "namespaces": {"NS": [start, end], ..},
-//!                           "leaves": {"/spec/x/y=VALUE": [positions], ..},
-//!                           "selectors": {"LABEL=VALUE": [positions], "*": [..]}}}}
-//! ```
-//!
-//! `leaves` and `selectors` are inverted indexes (built by `lookups`), so that `containing` and
-//! `selecting` look at candidates rather than at every object of a namespace.
-//!
-//! `GROUP` is empty for the core group; every version of a kind is one kind. Objects are listed
-//! in one order, whatever the order they came in, so reports do not depend on it.
+//! indexed once per evaluation (`cel::inventory::Index`), by kind, namespace and name, borrowing
+//! the objects where they are. Every version of a kind is one kind. Objects are listed in one
+//! order, whatever the order they came in, so reports do not depend on it.
 //!
 //! **Partial views.** An inventory may hold only part of a namespace (a repository of some of a
 //! team's services). Whether "no such object" means absent or only out of view is the
@@ -30,11 +16,13 @@
 //! complete unless the caller says so ([`Inventory::complete_all`],
 //! [`Inventory::complete_namespaces`], `paved check --inventory-complete`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
+use crate::cel::inventory::{Entry, Index};
 use crate::error::Error;
 use crate::k8s;
 use crate::resource::Resource;
@@ -114,106 +102,61 @@ impl Inventory {
     /// Adds `resources`, replacing objects of the same kind, namespace and name; a namespaced
     /// object that names no namespace is in `namespace`.
     fn add(&mut self, resources: &[Resource], namespace: &str, crds: &k8s::schema::Crds) {
-        for r in resources {
-            let id = r.identity();
-            let group = k8s::split_api_version(&id.api_version).0.to_owned();
-            let mut value = r.value().clone();
-            let ns = if id.namespace.is_empty() && k8s::namespaced(&group, &id.kind, crds) {
+        for (r, value) in resources.iter().zip(Inventory::placed(resources, namespace, crds)) {
+            let value = value.into_owned();
+            let entry = Entry::new(&value, "".into());
+            let (group, kind, ns, name) = entry.key();
+            let key = (group.to_owned(), kind.to_owned(), ns.to_owned(), name.to_owned());
+            self.objects.insert(key, (value, source(r).into_owned()));
+        }
+    }
+
+    /// `resources` as the inventory holds them: a namespaced object that names no namespace is
+    /// a copy placed in `namespace` (the one it is applied into); the others are borrowed.
+    pub(crate) fn placed<'r>(
+        resources: &'r [Resource],
+        namespace: &str,
+        crds: &k8s::schema::Crds,
+    ) -> Vec<Cow<'r, Value>> {
+        resources
+            .iter()
+            .map(|r| {
+                let id = r.identity();
+                let group = k8s::split_api_version(&id.api_version).0;
+                if !id.namespace.is_empty() || !k8s::namespaced(group, &id.kind, crds) {
+                    return Cow::Borrowed(&r.value);
+                }
+                let mut value = r.value.clone();
                 if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
                     meta.insert("namespace".into(), namespace.into());
                 }
-                namespace.to_owned()
-            } else {
-                id.namespace
-            };
-            let source = r.source_of("").map(|s| format!("{}:{}", s.file, s.line)).unwrap_or_default();
-            self.objects.insert((group, id.kind, ns, id.name), (value, source));
-        }
+                Cow::Owned(value)
+            })
+            .collect()
     }
 
-    /// The index CEL reads: these objects with the evaluated `resources` over them.
-    pub(crate) fn index(
-        given: Option<&Inventory>,
-        resources: &[Resource],
-        namespace: &str,
-        crds: &k8s::schema::Crds,
-    ) -> Value {
-        let mut all = given.cloned().unwrap_or_default();
-        all.add(resources, namespace, crds);
-        // Per kind: its objects, where each was read, and each namespace's range of them.
-        type Indexed = (Vec<Value>, Vec<Value>, Map<String, Value>);
-        let mut kinds: BTreeMap<String, Indexed> = BTreeMap::new();
-        // The map is ordered by (group, kind, namespace, name): each kind's objects come sorted.
-        for ((group, kind, ns, _), (value, source)) in all.objects {
-            let (objects, sources, namespaces) = kinds.entry(format!("{group}/{kind}")).or_default();
-            let at = objects.len();
-            objects.push(value);
-            sources.push(source.into());
-            match namespaces.get_mut(&ns) {
-                Some(Value::Array(range)) => {
-                    if let Some(end) = range.get_mut(1) {
-                        *end = json!(at + 1);
-                    }
-                }
-                _ => {
-                    namespaces.insert(ns, json!([at, at + 1]));
-                }
-            }
-        }
-        let kinds: Map<String, Value> = kinds
-            .into_iter()
-            .map(|(k, (objects, sources, namespaces))| {
-                let (leaves, selectors) = lookups(&objects);
-                // Moved in, not through `json!`, which would copy every object.
-                let entry = Map::from_iter([
-                    ("objects".to_owned(), Value::Array(objects)),
-                    ("sources".to_owned(), Value::Array(sources)),
-                    ("namespaces".to_owned(), Value::Object(namespaces)),
-                    ("leaves".to_owned(), Value::Object(leaves)),
-                    ("selectors".to_owned(), Value::Object(selectors)),
-                ]);
-                (k, Value::Object(entry))
-            })
+    /// The index CEL reads: the `given` objects with the evaluated `resources` over them, as
+    /// [`Inventory::placed`] places them (`placed`).
+    pub(crate) fn index<'a>(
+        given: Option<&'a Inventory>,
+        resources: &'a [Resource],
+        placed: &'a [Cow<'a, Value>],
+    ) -> Index<'a> {
+        let given_objects = given.into_iter().flat_map(|g| g.objects.values());
+        let entries = given_objects
+            .map(|(value, source)| Entry::new(value, Cow::Borrowed(source.as_str())))
+            .chain(resources.iter().zip(placed).map(|(r, value)| Entry::new(value, source(r))))
             .collect();
-        let (complete, namespaces) = match all.complete {
-            Complete::All => (true, Vec::new()),
-            Complete::Nothing => (false, Vec::new()),
-            Complete::Namespaces(set) => (false, set.into_iter().collect()),
+        let (all, namespaces) = match given.map(|g| &g.complete) {
+            Some(Complete::All) => (true, BTreeSet::new()),
+            Some(Complete::Namespaces(set)) => (false, set.iter().map(String::as_str).collect()),
+            Some(Complete::Nothing) | None => (false, BTreeSet::new()),
         };
-        Value::Object(Map::from_iter([
-            ("complete".to_owned(), Value::Bool(complete)),
-            ("completeNamespaces".to_owned(), namespaces.into()),
-            ("kinds".to_owned(), Value::Object(kinds)),
-        ]))
+        Index::new(entries, all, namespaces)
     }
 }
 
-/// The inverted indexes of one kind's objects, so that lookups do not scan them:
-///
-/// - `leaves`: `POINTER=VALUE` (`cel::inventory::indexed_leaves`) to the objects, by position;
-/// - `selectors`: `KEY=VALUE` to the objects whose selector (`spec.selector`, or
-///   `spec.podSelector`) requires that label, and `*` to those whose selector requires none
-///   (empty, or only `matchExpressions`).
-fn lookups(objects: &[Value]) -> (Map<String, Value>, Map<String, Value>) {
-    let mut leaves: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut selectors: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (at, o) in objects.iter().enumerate() {
-        for leaf in crate::cel::inventory::indexed_leaves(o) {
-            leaves.entry(leaf).or_default().push(at);
-        }
-        let spec = o.get("spec");
-        let Some(selector) = spec.and_then(|s| s.get("selector").or_else(|| s.get("podSelector"))) else { continue };
-        let Some(selector) = selector.as_object() else { continue };
-        let structured =
-            selector.is_empty() || selector.contains_key("matchLabels") || selector.contains_key("matchExpressions");
-        let pairs = if structured { selector.get("matchLabels").and_then(Value::as_object) } else { Some(selector) };
-        let mut required = pairs.into_iter().flatten().filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")));
-        match required.next() {
-            // One required label is enough to find it: every selected set of labels has it.
-            Some(first) => selectors.entry(first).or_default().push(at),
-            None => selectors.entry("*".into()).or_default().push(at),
-        }
-    }
-    let json = |m: BTreeMap<String, Vec<usize>>| m.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
-    (json(leaves), json(selectors))
+/// Where a resource was read, as `file:line`; `""` when it was not read from a file.
+fn source(r: &Resource) -> Cow<'static, str> {
+    r.source_of("").map_or(Cow::Borrowed(""), |s| Cow::Owned(format!("{}:{}", s.file, s.line)))
 }

@@ -1,20 +1,195 @@
-//! The inventory's functions (`inventory.list(...)`, ...): lookups in the index
-//! the engine's inventory module builds once per evaluation, read where it is. A list they give borrows the
-//! index; only what a selector or a needle filters is collected.
+//! The inventory's index and its functions (`inventory.list(...)`, ...). The engine's
+//! inventory module gives the index its objects once per evaluation; the index borrows them,
+//! sorts them by kind, namespace and name, and builds a kind's inverted indexes (`leaves` for
+//! `containing`, `selectors` for `selecting`) the first time a lookup needs them. A list it
+//! gives is its own slice; only what a selector or a needle filters is collected.
 
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::rc::Rc;
+use std::sync::OnceLock;
 
 use serde_json::Value as Json;
 
-use super::value::{List, Map, Value};
+use super::value::{List, Str, Value};
 use super::Error;
 
 type R<'a> = Result<Value<'a>, Error>;
 
+/// The objects a policy may look up, by kind (`GROUP/Kind`, every version one kind), then
+/// namespace, then name; and which namespaces it holds completely.
+pub(crate) struct Index<'a> {
+    kinds: HashMap<String, Objects<'a>>,
+    complete_all: bool,
+    complete: BTreeSet<&'a str>,
+}
+
+/// One kind's objects, sorted by namespace, then name.
+struct Objects<'a> {
+    objects: Vec<&'a Json>,
+    names: Vec<&'a str>,
+    /// Where each was read (`file:line`), or `""`.
+    sources: Vec<Cow<'a, str>>,
+    /// Each namespace's range of `objects` (`""`: cluster-scoped).
+    namespaces: HashMap<&'a str, (usize, usize)>,
+    /// `POINTER=VALUE` ([`indexed_leaves`]) to the positions of the objects that hold it.
+    leaves: OnceLock<HashMap<String, Vec<usize>>>,
+    /// `KEY=VALUE` to the positions of the objects whose selector (`spec.selector`, or
+    /// `spec.podSelector`) requires that label, and `*` to those whose selector requires none
+    /// (empty, or only `matchExpressions`).
+    selectors: OnceLock<HashMap<String, Vec<usize>>>,
+}
+
+/// An object for the index, and where it was read (`file:line`, or `""`).
+pub(crate) struct Entry<'a> {
+    key: (&'a str, &'a str, &'a str, &'a str),
+    object: &'a Json,
+    source: Cow<'a, str>,
+}
+
+impl<'a> Entry<'a> {
+    /// `object`, known by its own apiVersion, kind, `metadata.namespace` and `metadata.name`
+    /// (or `generateName`).
+    pub(crate) fn new(object: &'a Json, source: Cow<'a, str>) -> Entry<'a> {
+        let field = |v: Option<&'a Json>| v.and_then(Json::as_str).unwrap_or_default();
+        let meta = object.get("metadata");
+        let api_version = field(object.get("apiVersion"));
+        let group = api_version.split_once('/').map_or("", |(group, _)| group);
+        let name = meta.and_then(|m| m.get("name")).or_else(|| meta.and_then(|m| m.get("generateName")));
+        let key = (group, field(object.get("kind")), field(meta.and_then(|m| m.get("namespace"))), field(name));
+        Entry { key, object, source }
+    }
+
+    /// Its group, kind, namespace and name.
+    pub(crate) fn key(&self) -> (&'a str, &'a str, &'a str, &'a str) {
+        self.key
+    }
+}
+
+impl<'a> Index<'a> {
+    /// The index of `entries`; of two with the same kind, namespace and name the later one is
+    /// kept. Nothing is complete unless `complete_all`, or the namespace is in `complete`.
+    pub(crate) fn new(mut entries: Vec<Entry<'a>>, complete_all: bool, complete: BTreeSet<&'a str>) -> Index<'a> {
+        // Stable: of equal keys, the later stays later.
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut kinds: HashMap<String, Objects<'a>> = HashMap::new();
+        let mut current: Option<((&str, &str), Objects<'a>)> = None;
+        let mut entries = entries.into_iter().peekable();
+        while let Some(e) = entries.next() {
+            if entries.peek().is_some_and(|next| next.key == e.key) {
+                continue;
+            }
+            let (group, kind, namespace, name) = e.key;
+            if current.as_ref().is_some_and(|(k, _)| *k != (group, kind)) {
+                if let Some(((group, kind), objects)) = current.take() {
+                    kinds.insert(format!("{group}/{kind}"), objects);
+                }
+            }
+            let (_, objects) = current.get_or_insert_with(|| ((group, kind), Objects::default()));
+            let at = objects.objects.len();
+            objects.objects.push(e.object);
+            objects.names.push(name);
+            objects.sources.push(e.source);
+            objects.namespaces.entry(namespace).or_insert((at, at)).1 = at + 1;
+        }
+        if let Some(((group, kind), objects)) = current {
+            kinds.insert(format!("{group}/{kind}"), objects);
+        }
+        Index { kinds, complete_all, complete }
+    }
+}
+
+impl fmt::Debug for Index<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let objects: usize = self.kinds.values().map(|k| k.objects.len()).sum();
+        write!(f, "inventory of {objects} objects")
+    }
+}
+
+impl Default for Objects<'_> {
+    fn default() -> Self {
+        Objects {
+            objects: Vec::new(),
+            names: Vec::new(),
+            sources: Vec::new(),
+            namespaces: HashMap::new(),
+            leaves: OnceLock::new(),
+            selectors: OnceLock::new(),
+        }
+    }
+}
+
+impl<'a> Objects<'a> {
+    /// The positions of a namespace's objects (empty when it has none).
+    fn range(&self, namespace: &str) -> (usize, usize) {
+        self.namespaces.get(namespace).copied().unwrap_or((0, 0))
+    }
+
+    fn in_namespace(&self, namespace: &str) -> &[&'a Json] {
+        let (start, end) = self.range(namespace);
+        self.objects.get(start..end).unwrap_or_default()
+    }
+
+    /// The position of an object, by namespace and name.
+    fn find(&self, namespace: &str, name: &str) -> Option<usize> {
+        let (start, end) = self.range(namespace);
+        let names = self.names.get(start..end)?;
+        names.binary_search(&name).ok().map(|i| start + i)
+    }
+
+    fn leaves(&self) -> &HashMap<String, Vec<usize>> {
+        self.leaves.get_or_init(|| {
+            let mut leaves: HashMap<String, Vec<usize>> = HashMap::new();
+            for (at, o) in self.objects.iter().enumerate() {
+                for leaf in indexed_leaves(o) {
+                    leaves.entry(leaf).or_default().push(at);
+                }
+            }
+            leaves
+        })
+    }
+
+    fn selectors(&self) -> &HashMap<String, Vec<usize>> {
+        self.selectors.get_or_init(|| {
+            let mut selectors: HashMap<String, Vec<usize>> = HashMap::new();
+            for (at, o) in self.objects.iter().enumerate() {
+                let Some(selector) = selector_of(o).and_then(Json::as_object) else { continue };
+                let mut required = required_labels(selector);
+                match required.next() {
+                    // One required label is enough to find it: every selected set of labels has it.
+                    Some((k, v)) => selectors.entry(format!("{k}={v}")).or_default().push(at),
+                    None => selectors.entry("*".into()).or_default().push(at),
+                }
+            }
+            selectors
+        })
+    }
+}
+
+/// An object's `spec.selector`, or its `spec.podSelector` (a NetworkPolicy's).
+fn selector_of(o: &Json) -> Option<&Json> {
+    let spec = o.get("spec")?;
+    spec.get("selector").or_else(|| spec.get("podSelector"))
+}
+
+/// Whether a selector is a LabelSelector (`matchLabels`, `matchExpressions`; empty selects
+/// everything) rather than a plain map of labels (a Service's; empty selects nothing).
+fn structured(selector: &serde_json::Map<String, Json>) -> bool {
+    selector.is_empty() || selector.contains_key("matchLabels") || selector.contains_key("matchExpressions")
+}
+
+/// The labels a selector requires, with their values.
+fn required_labels(selector: &serde_json::Map<String, Json>) -> impl Iterator<Item = (&String, &str)> {
+    let pairs =
+        if structured(selector) { selector.get("matchLabels").and_then(Json::as_object) } else { Some(selector) };
+    pairs.into_iter().flatten().filter_map(|(k, v)| v.as_str().map(|v| (k, v)))
+}
+
 /// The index the receiver is.
-fn index<'a>(a: &[Value<'a>]) -> Result<&'a serde_json::Map<String, Json>, Error> {
+fn index<'a>(a: &[Value<'a>]) -> Result<&'a Index<'a>, Error> {
     match a.first() {
-        Some(Value::Map(Map::Json(m))) => Ok(m),
+        Some(Value::Inventory(index)) => Ok(index),
         _ => Err(Error::new("no inventory: this evaluation has none")),
     }
 }
@@ -44,90 +219,52 @@ fn is_core_version(v: &str) -> bool {
             }))
 }
 
-/// A kind's objects, and its namespaces' ranges of them.
-type Kind<'a> = (&'a [Json], &'a serde_json::Map<String, Json>);
-
-/// The objects of a kind, and its namespaces' ranges.
-fn kind<'a>(a: &[Value<'a>]) -> Result<Option<Kind<'a>>, Error> {
-    let key = kind_key(text(a, 1)?, text(a, 2)?);
-    let Some(entry) = index(a)?.get("kinds").and_then(|k| k.get(&key)) else { return Ok(None) };
-    match (entry.get("objects"), entry.get("namespaces")) {
-        (Some(Json::Array(objects)), Some(Json::Object(namespaces))) => Ok(Some((objects, namespaces))),
-        _ => Ok(None),
-    }
+/// The objects of the kind the arguments name (apiVersion or group, kind).
+fn kind<'a>(a: &[Value<'a>]) -> Result<Option<&'a Objects<'a>>, Error> {
+    Ok(index(a)?.kinds.get(&kind_key(text(a, 1)?, text(a, 2)?)))
 }
 
-/// The objects of a kind in one namespace (`""`: cluster-scoped).
-fn in_namespace<'a>(a: &[Value<'a>], namespace: &str) -> Result<&'a [Json], Error> {
-    let Some((objects, namespaces)) = kind(a)? else { return Ok(&[]) };
-    let (start, end) = range(namespaces, namespace);
-    Ok(objects.get(start..end).unwrap_or_default())
-}
-
-/// The positions of a namespace's objects among its kind's (empty when it has none).
-fn range(namespaces: &serde_json::Map<String, Json>, namespace: &str) -> (usize, usize) {
-    let range = namespaces.get(namespace).and_then(Json::as_array);
-    let bound = |i: usize| range.and_then(|r| r.get(i)).and_then(Json::as_u64).and_then(|n| usize::try_from(n).ok());
-    (bound(0).unwrap_or(0), bound(1).unwrap_or(0))
-}
-
-/// A kind's inverted index `name` (`leaves`, `selectors`): key to positions of objects.
-fn lookup<'a>(a: &[Value<'a>], name: &str) -> Result<Option<&'a serde_json::Map<String, Json>>, Error> {
-    let key = kind_key(text(a, 1)?, text(a, 2)?);
-    Ok(index(a)?.get("kinds").and_then(|k| k.get(&key)).and_then(|e| e.get(name)).and_then(Json::as_object))
-}
-
-/// The objects at `positions` (sorted, deduplicated, within `[start, end)`) that `keep`.
+/// The objects at `positions` within `[start, end)`, in order, that `keep`.
 fn at_positions<'a>(
-    objects: &'a [Json],
-    mut positions: Vec<usize>,
+    objects: &'a [&'a Json],
+    positions: &[usize],
     (start, end): (usize, usize),
     keep: impl Fn(&Json) -> bool,
 ) -> Value<'a> {
-    positions.retain(|p| (start..end).contains(p));
+    let mut positions: Vec<usize> = positions.iter().copied().filter(|p| (start..end).contains(p)).collect();
     positions.sort_unstable();
     positions.dedup();
-    listed(positions.into_iter().filter_map(|p| objects.get(p)).filter(|o| keep(o)))
-}
-
-fn positions(found: Option<&Json>) -> impl Iterator<Item = usize> + '_ {
-    found
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Json::as_u64)
-        .filter_map(|n| usize::try_from(n).ok())
-}
-
-/// `metadata.name` of an object of the index.
-fn name_of(o: &Json) -> &str {
-    o.get("metadata").and_then(|m| m.get("name")).and_then(Json::as_str).unwrap_or_default()
+    listed(positions.into_iter().filter_map(|p| objects.get(p).copied()).filter(|o| keep(o)))
 }
 
 fn listed<'a>(objects: impl Iterator<Item = &'a Json>) -> Value<'a> {
     Value::list(objects.map(Value::json).collect())
 }
 
+fn empty<'a>() -> Value<'a> {
+    Value::list(Vec::new())
+}
+
 /// `inventory.list(apiVersion, kind[, namespace[, selector]])`: the objects of a kind, in every
 /// namespace or in one, or those of one namespace whose labels a selector selects; sorted by
 /// namespace, then name.
 pub(crate) fn list<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
+    let Some(objects) = kind(a)? else { return Ok(empty()) };
     match a.len() {
-        3 => Ok(kind(a)?.map_or_else(|| Value::list(Vec::new()), |(objects, _)| Value::List(List::Json(objects)))),
-        4 => Ok(Value::List(List::Json(in_namespace(a, text(a, 3)?)?))),
+        3 => Ok(Value::List(List::Refs(&objects.objects))),
+        4 => Ok(Value::List(List::Refs(objects.in_namespace(text(a, 3)?)))),
         _ => {
             let selector = a.get(4).ok_or_else(|| Error::new("missing selector"))?.to_json()?;
-            let objects = in_namespace(a, text(a, 3)?)?;
-            Ok(listed(objects.iter().filter(|o| selects(&selector, o.get("metadata").and_then(|m| m.get("labels"))))))
+            let selected = objects.in_namespace(text(a, 3)?).iter().copied();
+            Ok(listed(selected.filter(|o| selects(&selector, o.get("metadata").and_then(|m| m.get("labels"))))))
         }
     }
 }
 
 /// `inventory.get(apiVersion, kind, namespace, name)`: the object, if the inventory has it.
 pub(crate) fn get<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
-    let objects = in_namespace(a, text(a, 3)?)?;
-    let name = text(a, 4)?;
-    let found = objects.binary_search_by(|o| name_of(o).cmp(name)).ok().and_then(|i| objects.get(i));
+    let (namespace, name) = (text(a, 3)?, text(a, 4)?);
+    let found = kind(a)?.and_then(|o| o.objects.get(o.find(namespace, name)?).copied());
     Ok(Value::Optional(found.map(|o| Rc::new(Value::json(o)))))
 }
 
@@ -136,23 +273,18 @@ pub(crate) fn get<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
 /// `spec.podSelector`).
 pub(crate) fn selecting<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     let labels = a.get(4).ok_or_else(|| Error::new("missing labels"))?.to_json()?;
-    let (Some((objects, namespaces)), Some(selectors)) = (kind(a)?, lookup(a, "selectors")?) else {
-        return Ok(Value::list(Vec::new()));
-    };
+    let Some(objects) = kind(a)? else { return Ok(empty()) };
+    let selectors = objects.selectors();
     // A selector that requires a label is indexed under one it requires: the labels' own pairs
     // find every candidate, and the ones that require none are candidates always.
-    let mut candidates: Vec<usize> = positions(selectors.get("*")).collect();
+    let mut candidates: Vec<usize> = selectors.get("*").cloned().unwrap_or_default();
     for (k, v) in labels.as_object().into_iter().flatten() {
         if let Some(v) = v.as_str() {
-            candidates.extend(positions(selectors.get(&format!("{k}={v}"))));
+            candidates.extend(selectors.get(&format!("{k}={v}")).into_iter().flatten());
         }
     }
-    let keep = |o: &Json| {
-        let spec = o.get("spec");
-        let selector = spec.and_then(|s| s.get("selector").or_else(|| s.get("podSelector")));
-        selector.is_some_and(|s| selects(s, Some(&labels)))
-    };
-    Ok(at_positions(objects, candidates, range(namespaces, text(a, 3)?), keep))
+    let keep = |o: &Json| selector_of(o).is_some_and(|s| selects(s, Some(&labels)));
+    Ok(at_positions(&objects.objects, &candidates, objects.range(text(a, 3)?), keep))
 }
 
 /// `inventory.containing(apiVersion, kind, needle)`: the objects of a kind, in every namespace,
@@ -160,24 +292,22 @@ pub(crate) fn selecting<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> 
 /// map, every item of a list is contained in some item of the object's list, scalars equal.
 pub(crate) fn containing<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     let needle = a.get(3).ok_or_else(|| Error::new("missing needle"))?.to_json()?;
-    let Some((objects, namespaces)) = kind(a)? else { return Ok(Value::list(Vec::new())) };
+    let Some(objects) = kind(a)? else { return Ok(empty()) };
     // A needle that names a namespace is looked for in that namespace's objects only.
     let within = match needle.pointer("/metadata/namespace").and_then(Json::as_str) {
-        Some(namespace) => range(namespaces, namespace),
-        None => (0, objects.len()),
+        Some(namespace) => objects.range(namespace),
+        None => (0, objects.objects.len()),
     };
     // A string the needle holds at a path of maps finds its candidates in the index: the
     // string with the fewest.
-    if let Some(leaves) = lookup(a, "leaves")? {
-        let wanted = indexed_leaves(&needle);
-        let fewest = wanted.iter().min_by_key(|leaf| leaves.get(*leaf).and_then(Json::as_array).map_or(0, Vec::len));
-        if let Some(leaf) = fewest {
-            let candidates = positions(leaves.get(leaf)).collect();
-            return Ok(at_positions(objects, candidates, within, |o| contains(o, &needle)));
-        }
+    let leaves = objects.leaves();
+    let wanted = indexed_leaves(&needle);
+    if let Some(fewest) = wanted.iter().min_by_key(|leaf| leaves.get(*leaf).map_or(0, Vec::len)) {
+        let candidates = leaves.get(fewest).map_or(&[][..], Vec::as_slice);
+        return Ok(at_positions(&objects.objects, candidates, within, |o| contains(o, &needle)));
     }
-    let slice = objects.get(within.0..within.1).unwrap_or_default();
-    Ok(listed(slice.iter().filter(|o| contains(o, &needle))))
+    let slice = objects.objects.get(within.0..within.1).unwrap_or_default();
+    Ok(listed(slice.iter().copied().filter(|o| contains(o, &needle))))
 }
 
 /// How deep into an object its string fields are indexed (`/spec/scaleTargetRef/name` is 3).
@@ -229,42 +359,22 @@ pub(crate) fn source<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
         }
         v.as_str().map(str::to_owned)
     };
-    let (Some(api_version), Some(kind_name), Some(name)) =
+    let (Some(api_version), Some(kind), Some(name)) =
         (field(&["apiVersion"]), field(&["kind"]), field(&["metadata", "name"]))
     else {
         return Ok(Value::string(""));
     };
     let namespace = field(&["metadata", "namespace"]).unwrap_or_default();
-    let key = kind_key(&api_version, &kind_name);
-    let Some(entry) = index(a)?.get("kinds").and_then(|k| k.get(&key)) else { return Ok(Value::string("")) };
-    let range = entry.pointer(&format!("/namespaces/{}", namespace.replace('~', "~0").replace('/', "~1")));
-    let bound = |i: usize| range.and_then(|r| r.get(i)).and_then(Json::as_u64).and_then(|n| usize::try_from(n).ok());
-    let (Some(start), Some(end), Some(Json::Array(objects)), Some(Json::Array(sources))) =
-        (bound(0), bound(1), entry.get("objects"), entry.get("sources"))
-    else {
-        return Ok(Value::string(""));
-    };
-    let slice = objects.get(start..end).unwrap_or_default();
-    let found = slice
-        .binary_search_by(|o| name_of(o).cmp(&name))
-        .ok()
-        .and_then(|i| sources.get(start + i))
-        .and_then(Json::as_str)
-        .unwrap_or_default();
-    Ok(Value::string(found))
+    let objects = index(a)?.kinds.get(&kind_key(&api_version, &kind));
+    let found = objects.and_then(|o| o.sources.get(o.find(&namespace, &name)?));
+    Ok(Value::Str(Str::Borrowed(found.map_or("", |s| s.as_ref()))))
 }
 
 /// `inventory.complete(namespace)`: whether the inventory holds every object of the namespace,
 /// so that what it does not hold does not exist.
 pub(crate) fn complete<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     let index = index(a)?;
-    let namespace = text(a, 1)?;
-    let all = index.get("complete").and_then(Json::as_bool).unwrap_or(false);
-    let listed = index
-        .get("completeNamespaces")
-        .and_then(Json::as_array)
-        .is_some_and(|n| n.iter().any(|n| n.as_str() == Some(namespace)));
-    Ok(Value::Bool(all || listed))
+    Ok(Value::Bool(index.complete_all || index.complete.contains(text(a, 1)?)))
 }
 
 fn contains(value: &Json, needle: &Json) -> bool {
@@ -284,9 +394,7 @@ pub(crate) fn selects(selector: &Json, labels: Option<&Json>) -> bool {
     let labels = labels.and_then(Json::as_object).unwrap_or(&empty);
     let label = |k: &str| labels.get(k).and_then(Json::as_str);
     let Some(selector) = selector.as_object() else { return false };
-    let structured =
-        selector.is_empty() || selector.contains_key("matchLabels") || selector.contains_key("matchExpressions");
-    if !structured {
+    if !structured(selector) {
         return selector.iter().all(|(k, v)| v.as_str().is_some_and(|v| label(k) == Some(v)));
     }
     let match_labels = selector.get("matchLabels").and_then(Json::as_object).into_iter().flatten();

@@ -1366,7 +1366,7 @@ fn is_zero(v: &Value<'_>) -> bool {
         Value::Duration(d) => d.is_zero(),
         Value::Timestamp(t) => t.as_second() == 0 && t.subsec_nanosecond() == 0,
         Value::Optional(o) => o.is_none(),
-        Value::Type(_) | Value::Ext(_) | Value::Error(_) => false,
+        Value::Type(_) | Value::Ext(_) | Value::Inventory(_) | Value::Error(_) => false,
     }
 }
 

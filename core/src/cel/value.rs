@@ -10,6 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value as Json;
 
 use super::ext::Ext;
+use super::inventory::Index;
 use super::Error;
 
 /// A CEL value; `'a` is the lifetime of the resource and the program it is read from.
@@ -29,6 +30,8 @@ pub(crate) enum Value<'a> {
     Timestamp(Timestamp),
     Optional(Option<Rc<Value<'a>>>),
     Ext(Rc<Ext>),
+    /// The objects a policy may look up (`inventory`).
+    Inventory(&'a Index<'a>),
     /// An error held by a comprehension's accumulator: CEL's errors are values there, so that
     /// `false && error` is still false. Reading it is the error.
     Error(Rc<Error>),
@@ -55,6 +58,8 @@ impl std::ops::Deref for Str<'_> {
 #[derive(Clone, Debug)]
 pub(crate) enum List<'a> {
     Json(&'a [Json]),
+    /// Objects of the inventory.
+    Refs(&'a [&'a Json]),
     Owned(Rc<Vec<Value<'a>>>),
 }
 
@@ -86,6 +91,7 @@ pub(crate) enum Kind {
     Ip,
     Cidr,
     Semver,
+    Inventory,
 }
 
 impl Kind {
@@ -109,6 +115,7 @@ impl Kind {
             Kind::Ip => "net.IP",
             Kind::Cidr => "net.CIDR",
             Kind::Semver => "kubernetes.Semver",
+            Kind::Inventory => "paved.Inventory",
         }
     }
 
@@ -180,6 +187,7 @@ impl<'a> Value<'a> {
             Value::Timestamp(_) => Kind::Timestamp,
             Value::Optional(_) => Kind::Optional,
             Value::Ext(e) => e.kind(),
+            Value::Inventory(_) => Kind::Inventory,
             Value::Error(_) => Kind::Null,
         }
     }
@@ -307,7 +315,7 @@ impl<'a> Value<'a> {
             Value::Optional(None) => Json::Null,
             Value::Duration(_) | Value::Timestamp(_) | Value::Ext(_) => Json::String(self.to_string()),
             Value::Error(e) => return Err((**e).clone()),
-            Value::Bytes(_) | Value::Type(_) => {
+            Value::Bytes(_) | Value::Type(_) | Value::Inventory(_) => {
                 return Err(Error::new(format!("a {} has no JSON form", self.type_name())))
             }
         })
@@ -324,6 +332,7 @@ impl<'a> List<'a> {
     pub(crate) fn len(&self) -> usize {
         match self {
             List::Json(a) => a.len(),
+            List::Refs(a) => a.len(),
             List::Owned(v) => v.len(),
         }
     }
@@ -331,6 +340,7 @@ impl<'a> List<'a> {
     pub(crate) fn get(&self, i: usize) -> Option<Value<'a>> {
         match self {
             List::Json(a) => a.get(i).map(Value::json),
+            List::Refs(a) => a.get(i).map(|v| Value::json(v)),
             List::Owned(v) => v.get(i).cloned(),
         }
     }
@@ -442,6 +452,7 @@ impl fmt::Display for Value<'_> {
             Value::Optional(Some(v)) => write!(f, "optional.of({v})"),
             Value::Optional(None) => f.write_str("optional.none()"),
             Value::Ext(e) => write!(f, "{e}"),
+            Value::Inventory(i) => write!(f, "{i:?}"),
             Value::Error(e) => write!(f, "error: {e}"),
         }
     }

@@ -288,19 +288,19 @@ pub struct FleetSummary {
 }
 
 /// Objects that claim the same golden path version and inputs.
-struct Claim<'r> {
-    golden_path: String,
-    inputs: Option<String>,
-    objects: Vec<&'r Resource>,
+pub(super) struct Claim<'r> {
+    pub(super) golden_path: String,
+    pub(super) inputs: Option<String>,
+    pub(super) objects: Vec<&'r Resource>,
 }
 
 impl Claim<'_> {
-    fn recorded_inputs(&self) -> Option<Value> {
+    pub(super) fn recorded_inputs(&self) -> Option<Value> {
         self.inputs.as_deref().and_then(|s| serde_json::from_str(s).ok())
     }
 
     /// The `name` input, or the first object's name; and the first object's namespace.
-    fn service(&self) -> (String, String) {
+    pub(super) fn service(&self) -> (String, String) {
         let first = self.objects.first().map(|o| o.identity()).unwrap_or_default();
         let name = self.recorded_inputs().and_then(|i| i.get("name").and_then(Value::as_str).map(str::to_owned));
         (name.unwrap_or(first.name), first.namespace)
@@ -308,7 +308,7 @@ impl Claim<'_> {
 }
 
 /// Groups resources by the provenance they claim; workloads with none are unmanaged.
-fn claims(resources: &[Resource]) -> (Vec<Claim<'_>>, Vec<ResourceRef>) {
+pub(super) fn claims(resources: &[Resource]) -> (Vec<Claim<'_>>, Vec<ResourceRef>) {
     let mut found: Vec<Claim<'_>> = Vec::new();
     let mut unmanaged = Vec::new();
     for r in resources {
@@ -687,7 +687,7 @@ static DEFAULTS: LazyLock<Vec<(&'static str, String, Value)>> = LazyLock::new(||
 /// Whether a difference is the API server's doing: a managed field, a default it filled in, a
 /// value it rewrote to the same meaning, or an empty list or mapping it left out. `live` is the
 /// live object.
-fn ignored(kind: &str, c: &diff::Change, live: &Value) -> bool {
+pub(super) fn ignored(kind: &str, c: &diff::Change, live: &Value) -> bool {
     let exact = |pattern: &str| covers(pattern, &c.path) && pattern.split('/').count() == c.path.split('/').count();
     let empty = |v: &Value| v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(|m| m.is_empty());
     (c.after.is_none() && c.before.as_ref().is_some_and(empty))

@@ -3,6 +3,7 @@
 
 pub(crate) mod diff;
 mod fleet;
+mod merge;
 mod upgrade;
 
 pub use crate::model::Deprecation;
@@ -12,8 +13,11 @@ pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,
     Lag, Score, ServiceConformance, Standing,
 };
+pub use merge::{Disposition, FieldMerge, MergedObject, Outcome, Prefer};
 pub(crate) use upgrade::upgrade;
-pub use upgrade::{Applied, ObjectChange, RequestsChange, Upgrade};
+pub use upgrade::{
+    Applied, FleetUpgrade, FleetUpgradeSummary, ObjectChange, Planned, RequestsChange, ServiceUpgrade, Upgrade,
+};
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -176,6 +180,31 @@ impl GoldenPath {
     /// changes in the rendered objects.
     pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, to: &str) -> Result<Upgrade, Error> {
         upgrade(bundle, from, inputs, to)
+    }
+
+    /// Upgrades one service's objects (as its team has them) to the highest version `to`
+    /// allows, by a three-way merge: the render of its recorded inputs on its version, the
+    /// objects, and the render of its migrated inputs on the new version. Changes under
+    /// extension points are kept, the new version's are applied, and fields both changed are
+    /// conflicts unless `prefer` names a side.
+    pub fn upgrade_objects(
+        bundle: &Bundle,
+        objects: &[crate::Resource],
+        to: &str,
+        prefer: Option<Prefer>,
+    ) -> Result<ServiceUpgrade, Error> {
+        upgrade::upgrade_objects(bundle, objects, to, prefer)
+    }
+
+    /// Plans the three-way upgrade of every service in `resources` (see
+    /// [`GoldenPath::upgrade_objects`]).
+    pub fn upgrade_all(
+        bundle: &Bundle,
+        resources: &[crate::Resource],
+        to: &str,
+        prefer: Option<Prefer>,
+    ) -> FleetUpgrade {
+        upgrade::upgrade_all(bundle, resources, to, prefer)
     }
 
     /// Which golden path and version every service in `resources` is on, how far behind the

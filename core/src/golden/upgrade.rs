@@ -6,12 +6,16 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::diff::{self, Change, PatchOp, Requests};
+use super::fleet::{claims, Claim};
+use super::merge::{merge, MergedObject, Prefer};
 use crate::blueprint::Migration;
+use crate::blueprint::{ANNOTATION_INPUTS, ANNOTATION_PATH};
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::model::MigrationOp;
 use crate::model::ResourceRef;
 use crate::resource::{identity_of, same_object};
+use crate::Resource;
 
 /// What `upgrade` did and would change.
 #[derive(Debug, Clone, Serialize)]
@@ -288,6 +292,200 @@ fn put(root: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
         }
         _ => Err(format!("cannot move to {pointer}: its parent is not a mapping")),
     }
+}
+
+/// A service's objects moved to a newer golden path version by a three-way merge
+/// ([`super::merge`]): the team's extensions kept, the new version's changes applied, and
+/// conflicts and replacements named.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServiceUpgrade {
+    /// The service's name (its `name` input, or its first object's name).
+    pub service: String,
+    /// Its first object's namespace.
+    pub namespace: String,
+    /// The owning team: its objects' `team` label, if one names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The migration of its inputs and the new render.
+    pub upgrade: Upgrade,
+    /// Every object after the merge.
+    pub objects: Vec<MergedObject>,
+    /// Fields both sides changed and nothing resolved.
+    pub conflicts: usize,
+}
+
+impl ServiceUpgrade {
+    /// Whether it applies as it is: no unresolved conflict.
+    pub fn clean(&self) -> bool {
+        self.conflicts == 0
+    }
+
+    /// The objects that have to be deleted and created again.
+    pub fn replaced(&self) -> impl Iterator<Item = &MergedObject> {
+        self.objects.iter().filter(|o| !o.replace.is_empty())
+    }
+}
+
+/// Upgrades the service whose objects (as rendered, then changed by its team) are `objects`, to
+/// the highest version `range` allows: the version and inputs its annotations record are the
+/// base of a three-way merge with the new version's render.
+pub fn upgrade_objects(
+    bundle: &Bundle,
+    objects: &[Resource],
+    range: &str,
+    prefer: Option<Prefer>,
+) -> Result<ServiceUpgrade, Error> {
+    let (claims, _) = claims(objects);
+    match claims.as_slice() {
+        [claim] => upgrade_claim(bundle, claim, range, prefer),
+        [] => Err(Error::CannotUpgrade {
+            from: "these objects".into(),
+            reason: format!(
+                "none of them records a golden path (`{ANNOTATION_PATH}`); render the service with `paved render`"
+            ),
+        }),
+        many => Err(Error::CannotUpgrade {
+            from: "these objects".into(),
+            reason: format!(
+                "they are {} services ({}); upgrade them together with `paved upgrade --all`",
+                many.len(),
+                many.iter().map(|c| c.service().0).collect::<Vec<_>>().join(", ")
+            ),
+        }),
+    }
+}
+
+fn upgrade_claim(
+    bundle: &Bundle,
+    claim: &Claim<'_>,
+    range: &str,
+    prefer: Option<Prefer>,
+) -> Result<ServiceUpgrade, Error> {
+    let from = &claim.golden_path;
+    let refuse = |reason: String| Error::CannotUpgrade { from: from.clone(), reason };
+    let inputs = claim
+        .recorded_inputs()
+        .ok_or_else(|| refuse(format!("its objects do not record their inputs as JSON (`{ANNOTATION_INPUTS}`)")))?;
+    let upgrade = upgrade(bundle, from, &inputs, range)?;
+    let base = bundle.golden_path(from)?.build(&inputs, None)?.manifests;
+    let new = bundle.golden_path(&upgrade.to)?;
+    let objects = merge(new, &base, &upgrade.manifests, &claim.objects, prefer);
+    let (service, namespace) = claim.service();
+    let team = claim
+        .objects
+        .iter()
+        .find_map(|o| o.value.pointer("/metadata/labels/team").and_then(Value::as_str).map(str::to_owned));
+    let conflicts = objects.iter().map(MergedObject::conflicts).sum();
+    Ok(ServiceUpgrade { service, namespace, team, upgrade, objects, conflicts })
+}
+
+/// One service of a fleet upgrade.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+#[non_exhaustive]
+pub enum Planned {
+    /// Upgraded, or with conflicts to resolve.
+    Upgrade(Box<ServiceUpgrade>),
+    /// Already on the newest version the range allows.
+    Current {
+        /// The service.
+        service: String,
+        /// Its namespace.
+        namespace: String,
+        /// The golden path version it is on.
+        golden_path: String,
+    },
+    /// Not upgraded, and why (an unknown version, no migration, inputs the new version refuses).
+    Refused {
+        /// The service.
+        service: String,
+        /// Its namespace.
+        namespace: String,
+        /// The golden path version it claims.
+        golden_path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The plan of `upgrade --all`: every service found, by namespace and name.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct FleetUpgrade {
+    /// Each service.
+    pub services: Vec<Planned>,
+    /// Counts.
+    pub summary: FleetUpgradeSummary,
+}
+
+/// Counts over a fleet upgrade.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct FleetUpgradeSummary {
+    /// Services found.
+    pub services: usize,
+    /// Upgraded with no conflict.
+    pub upgraded: usize,
+    /// With conflicts left.
+    pub conflicted: usize,
+    /// Already current.
+    pub current: usize,
+    /// Refused.
+    pub refused: usize,
+    /// Unresolved conflicts, all services.
+    pub conflicts: usize,
+    /// Objects to replace, all services.
+    pub replacements: usize,
+}
+
+/// Plans the upgrade of every service in `resources` to the highest version of its golden path
+/// that `range` allows.
+pub fn upgrade_all(bundle: &Bundle, resources: &[Resource], range: &str, prefer: Option<Prefer>) -> FleetUpgrade {
+    let (claims, _) = claims(resources);
+    let services: Vec<Planned> = claims
+        .iter()
+        .map(|c| {
+            let (service, namespace) = c.service();
+            let name = c.golden_path.split_once('@').map_or(c.golden_path.as_str(), |(n, _)| n);
+            let current = bundle.golden_path(&c.golden_path).ok().map(|g| g.version().clone());
+            let target = bundle.golden_path(&format!("{name}@{range}")).ok().map(|g| g.version().clone());
+            if let (Some(current), Some(target)) = (&current, &target) {
+                if target <= current {
+                    return Planned::Current { service, namespace, golden_path: c.golden_path.clone() };
+                }
+            }
+            match upgrade_claim(bundle, c, range, prefer) {
+                Ok(u) => Planned::Upgrade(Box::new(u)),
+                Err(e) => Planned::Refused {
+                    service,
+                    namespace,
+                    golden_path: c.golden_path.clone(),
+                    reason: match e {
+                        Error::CannotUpgrade { reason, .. } => reason,
+                        other => other.to_string(),
+                    },
+                },
+            }
+        })
+        .collect();
+    let mut summary = FleetUpgradeSummary { services: services.len(), ..Default::default() };
+    for s in &services {
+        match s {
+            Planned::Upgrade(u) if u.clean() => summary.upgraded += 1,
+            Planned::Upgrade(_) => summary.conflicted += 1,
+            Planned::Current { .. } => summary.current += 1,
+            Planned::Refused { .. } => summary.refused += 1,
+        }
+        if let Planned::Upgrade(u) = s {
+            summary.conflicts += u.conflicts;
+            summary.replacements += u.replaced().count();
+        }
+    }
+    FleetUpgrade { services, summary }
 }
 
 #[cfg(test)]

@@ -18,3 +18,4 @@ mod plugins;
 mod pod_security;
 mod properties;
 mod public_api;
+mod three_way;

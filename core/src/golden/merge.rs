@@ -1,0 +1,410 @@
+//! Three-way upgrades: a service's objects as they are ("ours"), merged with the move from the
+//! render of its recorded inputs on its version ("base") to the render of its migrated inputs
+//! on the new version ("theirs").
+//!
+//! Field by field (leaves of mappings, lists item by item):
+//!
+//! - what only the new version changed is applied (`upgraded`);
+//! - what only the team changed is kept under an extension point (`kept`), and reset to the
+//!   golden path's value anywhere else (`reverted`: it was drift, and the upgrade says so);
+//! - what both changed, to different values, is a `conflict`, left as the team has it unless
+//!   the caller prefers a side;
+//! - what the API server manages or defaults is never the team's change: the object keeps it.
+//!
+//! A change to a field Kubernetes does not update in place (a selector, a StatefulSet's
+//! `volumeClaimTemplates`, a Service's `clusterIP`, a Job's template, ...) means the object has
+//! to be replaced; the merge names those fields.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::diff::{self, Change};
+use super::fleet::ignored;
+use super::GoldenPath;
+use crate::model::{ResourceRef, SourceRef};
+use crate::pointer::covers;
+use crate::resource::{identity_of, same_object};
+use crate::Resource;
+
+/// Which side a conflict is resolved for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    /// The team's value, as the object has it.
+    Ours,
+    /// The new version's value.
+    Theirs,
+}
+
+/// What the merge did with one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Both the team and the new version changed it, to different values; left as the object
+    /// has it.
+    Conflict,
+    /// A conflict resolved for the team's value (`prefer: ours`).
+    Ours,
+    /// A conflict resolved for the new version's value (`prefer: theirs`).
+    Theirs,
+    /// The team changed it outside the extension points; reset to the golden path's value.
+    Reverted,
+    /// The team changed it under an extension point; kept.
+    Kept,
+    /// The new version changed it; applied.
+    Upgraded,
+}
+
+/// One field the team or the new version changed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct FieldMerge {
+    /// JSON pointer into the object.
+    pub path: String,
+    /// What the merge did.
+    pub outcome: Outcome,
+    /// The old version's render of it (absent: it had none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<Value>,
+    /// The object's value as it is (absent: it has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ours: Option<Value>,
+    /// The new version's render of it (absent: it has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theirs: Option<Value>,
+    /// The extension point the field is under, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_point: Option<String>,
+    /// Where the object has it, when the object was read from a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+/// What happens to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Disposition {
+    /// It stays as it is.
+    Unchanged,
+    /// Some of its fields change.
+    Changed,
+    /// The new version adds it.
+    Added,
+    /// The new version no longer renders it.
+    Removed,
+    /// The old version rendered it and the object is gone: the new version's is created.
+    Restored,
+}
+
+/// One object of a service after the merge.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct MergedObject {
+    /// The object.
+    pub object: ResourceRef,
+    /// What happens to it.
+    pub disposition: Disposition,
+    /// Where it was read, when it was read from a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+    /// The fields the team or the new version changed, by path.
+    pub fields: Vec<FieldMerge>,
+    /// Fields that change and that Kubernetes does not update in place: applying the upgrade
+    /// needs the object deleted and created again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
+    /// The object after the upgrade (absent when it is removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Value>,
+}
+
+impl MergedObject {
+    /// Its unresolved conflicts.
+    pub fn conflicts(&self) -> usize {
+        self.fields.iter().filter(|f| f.outcome == Outcome::Conflict).count()
+    }
+}
+
+/// Merges a service's objects (`ours`) with the move from `base` (the old version's render)
+/// to `theirs` (the new version's), as the module says; `new` is the new version, whose
+/// extension points count.
+pub(crate) fn merge(
+    new: &GoldenPath,
+    base: &[Value],
+    theirs: &[Value],
+    ours: &[&Resource],
+    prefer: Option<Prefer>,
+) -> Vec<MergedObject> {
+    let find = |objects: &[Value], id: &ResourceRef| objects.iter().position(|o| same_object(&identity_of(o), id));
+    let mut out = Vec::new();
+    for t in theirs {
+        let id = identity_of(t);
+        let b = find(base, &id).and_then(|i| base.get(i));
+        let o = ours.iter().find(|r| same_object(&r.identity(), &id));
+        out.push(match (b, o) {
+            (b, None) => MergedObject {
+                disposition: if b.is_some() { Disposition::Restored } else { Disposition::Added },
+                object: id,
+                source: None,
+                fields: Vec::new(),
+                replace: Vec::new(),
+                merged: Some(t.clone()),
+            },
+            // An object the new version adds that the team already has: every difference is
+            // a change of both sides.
+            (b, Some(o)) => object(new, b.unwrap_or(&Value::Object(Map::new())), o, t, prefer),
+        });
+    }
+    for o in ours {
+        let id = o.identity();
+        if find(theirs, &id).is_some() {
+            continue;
+        }
+        // Gone from the new version: removed. An object the old version did not render either
+        // is the team's own, and stays.
+        let removed = find(base, &id).is_some();
+        out.push(MergedObject {
+            object: id,
+            disposition: if removed { Disposition::Removed } else { Disposition::Unchanged },
+            source: o.source_of(""),
+            fields: Vec::new(),
+            replace: Vec::new(),
+            merged: (!removed).then(|| o.value.clone()),
+        });
+    }
+    out
+}
+
+/// Merges one object that the team has and the new version renders.
+fn object(new: &GoldenPath, base: &Value, ours: &Resource, theirs: &Value, prefer: Option<Prefer>) -> MergedObject {
+    let id = identity_of(theirs);
+    let kind = id.kind.as_str();
+    let mut merged = theirs.clone();
+    let mut fields = Vec::new();
+    let team = diff::diff(base, &ours.value, true);
+    for c in &team {
+        let theirs_at = theirs.pointer(&c.path);
+        if theirs_at == c.after.as_ref() {
+            continue;
+        }
+        let theirs_changed = theirs_at != c.before.as_ref() || list_moved(base, theirs, &c.path);
+        if ignored(kind, c, &ours.value) {
+            // The API server's value, not the team's: the object keeps it unless the new
+            // version changes the field.
+            if !theirs_changed {
+                set(&mut merged, &c.path, c.after.clone());
+            }
+            continue;
+        }
+        let extension_point = new.extension_points.iter().find(|p| covers(p, &c.path)).cloned();
+        let outcome = match (theirs_changed, &extension_point, prefer) {
+            (false, Some(_), _) => Outcome::Kept,
+            (false, None, _) => Outcome::Reverted,
+            (true, _, None) => Outcome::Conflict,
+            (true, _, Some(Prefer::Ours)) => Outcome::Ours,
+            (true, _, Some(Prefer::Theirs)) => Outcome::Theirs,
+        };
+        if matches!(outcome, Outcome::Kept | Outcome::Conflict | Outcome::Ours)
+            && !set(&mut merged, &c.path, c.after.clone())
+        {
+            // The path no longer exists in the new render's shape: the team's value cannot go
+            // where it was.
+            fields.push(field(c, Outcome::Conflict, theirs_at, extension_point, ours));
+            continue;
+        }
+        fields.push(field(c, outcome, theirs_at, extension_point, ours));
+    }
+    for c in diff::diff(base, theirs, true) {
+        if team.iter().any(|t| t.path == c.path) || ignored(kind, &c, theirs) {
+            continue;
+        }
+        let ours_at = ours.value.pointer(&c.path).cloned();
+        fields.push(FieldMerge {
+            source: ours.source_of(&c.path),
+            path: c.path,
+            outcome: Outcome::Upgraded,
+            base: c.before,
+            ours: ours_at,
+            theirs: c.after,
+            extension_point: None,
+        });
+    }
+    fields.sort_by(|a, b| (&a.path, a.outcome).cmp(&(&b.path, b.outcome)));
+    let replace = immutable_changes(kind, &ours.value, &merged);
+    MergedObject {
+        disposition: if merged == ours.value { Disposition::Unchanged } else { Disposition::Changed },
+        object: id,
+        source: ours.source_of(""),
+        fields,
+        replace,
+        merged: Some(merged),
+    }
+}
+
+fn field(
+    c: &Change,
+    outcome: Outcome,
+    theirs: Option<&Value>,
+    extension_point: Option<String>,
+    ours: &Resource,
+) -> FieldMerge {
+    FieldMerge {
+        path: c.path.clone(),
+        outcome,
+        base: c.before.clone(),
+        ours: c.after.clone(),
+        theirs: theirs.cloned(),
+        extension_point,
+        source: ours.source_of(&c.path),
+    }
+}
+
+/// Whether a list on the way to `path` has a different length in the new render than in the
+/// old: positions in it no longer name the same items.
+fn list_moved(base: &Value, theirs: &Value, path: &str) -> bool {
+    let mut at = String::new();
+    for segment in path.split('/').skip(1) {
+        if let (Some(Value::Array(b)), Some(Value::Array(t))) = (base.pointer(&at), theirs.pointer(&at)) {
+            if b.len() != t.len() {
+                return true;
+            }
+        }
+        at.push('/');
+        at.push_str(segment);
+    }
+    false
+}
+
+/// Sets (or, with `None`, removes) the value at `pointer`, creating mappings on the way; a list
+/// item can be replaced, removed or appended. False when the path cannot be made.
+fn set(root: &mut Value, pointer: &str, value: Option<Value>) -> bool {
+    let segments: Vec<String> = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+    let Some((last, parents)) = segments.split_last() else { return false };
+    let mut at = root;
+    for seg in parents {
+        at = match at {
+            Value::Object(m) => m.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new())),
+            Value::Array(a) => {
+                let Ok(i) = seg.parse::<usize>() else { return false };
+                // An item added after the last: a mapping the following segments fill in.
+                if i == a.len() {
+                    a.push(Value::Object(Map::new()));
+                }
+                match a.get_mut(i) {
+                    Some(v) => v,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    match (at, value) {
+        (Value::Object(m), Some(v)) => {
+            m.insert(last.clone(), v);
+        }
+        (Value::Object(m), None) => {
+            m.remove(last);
+        }
+        (Value::Array(a), v) => {
+            let Ok(i) = last.parse::<usize>() else { return false };
+            match v {
+                Some(v) if i == a.len() => a.push(v),
+                Some(v) => match a.get_mut(i) {
+                    Some(item) => *item = v,
+                    None => return false,
+                },
+                None if i < a.len() => {
+                    a.remove(i);
+                }
+                None => {}
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Fields Kubernetes does not change in place, by kind: (kind, pointer pattern). For the kinds
+/// in [`MUTABLE_ONLY`], every field under `/spec` but the listed ones.
+const IMMUTABLE: &[(&str, &str)] = &[
+    ("Deployment", "/spec/selector"),
+    ("ReplicaSet", "/spec/selector"),
+    ("DaemonSet", "/spec/selector"),
+    ("Job", "/spec/selector"),
+    ("Job", "/spec/template"),
+    ("Job", "/spec/completionMode"),
+    ("Service", "/spec/clusterIP"),
+    ("Service", "/spec/clusterIPs"),
+    ("Secret", "/type"),
+    ("RoleBinding", "/roleRef"),
+    ("ClusterRoleBinding", "/roleRef"),
+];
+
+/// Kinds whose `/spec` is immutable but for these fields (Kubernetes' validation of updates).
+const MUTABLE_ONLY: &[(&str, &[&str])] = &[
+    (
+        "StatefulSet",
+        &[
+            "/spec/replicas",
+            "/spec/ordinals",
+            "/spec/template",
+            "/spec/updateStrategy",
+            "/spec/persistentVolumeClaimRetentionPolicy",
+            "/spec/minReadySeconds",
+        ],
+    ),
+    ("PersistentVolumeClaim", &["/spec/resources/requests", "/spec/volumeAttributesClassName"]),
+    (
+        "Pod",
+        &[
+            "/spec/containers/*/image",
+            "/spec/initContainers/*/image",
+            "/spec/activeDeadlineSeconds",
+            "/spec/tolerations",
+            "/spec/terminationGracePeriodSeconds",
+            "/spec/schedulingGates",
+        ],
+    ),
+];
+
+/// The fields that differ between `ours` and `merged` and that Kubernetes will not update in
+/// place (an immutable ConfigMap's or Secret's data too), each named once by its pattern.
+fn immutable_changes(kind: &str, ours: &Value, merged: &Value) -> Vec<String> {
+    let locked = |v: &Value| v.get("immutable") == Some(&Value::Bool(true));
+    let mut out: Vec<String> = Vec::new();
+    for c in diff::diff(ours, merged, true) {
+        if ignored(kind, &c, ours) {
+            continue;
+        }
+        let under = |p: &str| covers(p, &c.path);
+        let hit = IMMUTABLE
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, p)| (*p).to_owned())
+            .find(|p| under(p))
+            .or_else(|| {
+                let (_, mutable) = MUTABLE_ONLY.iter().find(|(k, _)| *k == kind)?;
+                (c.path.starts_with("/spec/") && !mutable.iter().any(|p| under(p))).then(|| top(&c.path, 2))
+            })
+            .or_else(|| {
+                let data = ["/data", "/binaryData", "/stringData", "/immutable"];
+                (matches!(kind, "ConfigMap" | "Secret") && locked(ours))
+                    .then(|| data.iter().find(|p| under(p)).map(|p| (*p).to_owned()))
+                    .flatten()
+            });
+        if let Some(p) = hit {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The first `n` segments of a pointer.
+fn top(pointer: &str, n: usize) -> String {
+    pointer.split('/').skip(1).take(n).map(|s| format!("/{s}")).collect()
+}

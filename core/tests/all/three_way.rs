@@ -1,0 +1,153 @@
+//! Three-way upgrades: a service's objects as its team changed them, merged with the move from
+//! the old version's render to the new one's.
+
+use paved::golden::{Disposition, Outcome, Prefer, ServiceUpgrade};
+use paved::{Bundle, Resource};
+use serde_json::{json, Value};
+
+fn builtin() -> Bundle {
+    Bundle::golden_paths_builtin().unwrap()
+}
+
+fn orders() -> Value {
+    json!({"name": "orders", "team": "payments", "costCenter": "cc-3120", "replicas": 3,
+           "environment": "production", "image": "registry.acme.dev/payments/orders:2.8.0",
+           "ingress": {"host": "orders.acme.dev", "className": "nginx"}})
+}
+
+/// The service rendered on `spec`, changed by `edit`, as a file of manifests read back.
+fn service(spec: &str, inputs: &Value, edit: impl FnOnce(&mut Vec<Value>)) -> Vec<Resource> {
+    let b = builtin();
+    let mut m = b.golden_path(spec).unwrap().render(inputs, &b).unwrap().manifests;
+    edit(&mut m);
+    let text: Vec<String> = m.iter().map(paved::to_yaml).collect();
+    Resource::from_str("orders.yaml", &text.join("---\n")).unwrap()
+}
+
+fn kind<'a>(m: &'a mut [Value], kind: &str) -> &'a mut Value {
+    m.iter_mut().find(|o| o["kind"] == kind).unwrap()
+}
+
+fn upgrade(objects: &[Resource], prefer: Option<Prefer>) -> ServiceUpgrade {
+    paved::GoldenPath::upgrade_objects(&builtin(), objects, "^2", prefer).unwrap()
+}
+
+fn outcomes(u: &ServiceUpgrade, outcome: Outcome) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in &u.objects {
+        for f in o.fields.iter().filter(|f| f.outcome == outcome) {
+            out.push(format!("{}{}", o.object.kind, f.path));
+        }
+    }
+    out
+}
+
+fn merged<'a>(u: &'a ServiceUpgrade, kind: &str) -> &'a Value {
+    u.objects.iter().find(|o| o.object.kind == kind).and_then(|o| o.merged.as_ref()).unwrap()
+}
+
+#[test]
+fn an_untouched_service_becomes_the_new_render() {
+    let u = upgrade(&service("web-service@1.0.0", &orders(), |_| {}), None);
+    assert!(u.clean());
+    assert_eq!(u.upgrade.to, "web-service@2.0.0");
+    assert!(outcomes(&u, Outcome::Kept).is_empty() && outcomes(&u, Outcome::Reverted).is_empty());
+    assert!(!outcomes(&u, Outcome::Upgraded).is_empty());
+    let merged: Vec<&Value> = u.objects.iter().filter_map(|o| o.merged.as_ref()).collect();
+    assert_eq!(merged.len(), u.upgrade.manifests.len());
+    for m in &u.upgrade.manifests {
+        assert!(merged.contains(&m), "{m}");
+    }
+}
+
+#[test]
+fn extensions_are_kept_drift_is_reverted_and_said() {
+    let objects = service("web-service@1.0.0", &orders(), |m| {
+        let d = kind(m, "Deployment");
+        d["spec"]["replicas"] = json!(5);
+        d["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "LOG_LEVEL", "value": "debug"}]);
+        d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = json!("2Gi");
+    });
+    let u = upgrade(&objects, None);
+    assert!(u.clean(), "{:?}", outcomes(&u, Outcome::Conflict));
+    let kept = outcomes(&u, Outcome::Kept);
+    assert!(kept.contains(&"Deployment/spec/replicas".to_owned()), "{kept:?}");
+    assert!(kept.contains(&"Deployment/spec/template/spec/containers/0/env/0/name".to_owned()), "{kept:?}");
+    let d = merged(&u, "Deployment");
+    assert_eq!(d["spec"]["replicas"], 5);
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"], "debug");
+    // Memory is not an extension point: the golden path's value, and the upgrade says so.
+    assert_eq!(outcomes(&u, Outcome::Reverted), ["Deployment/spec/template/spec/containers/0/resources/limits/memory"]);
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"], "256Mi");
+}
+
+#[test]
+fn a_field_both_changed_is_a_conflict_until_a_side_is_preferred() {
+    // 2.0.0 raises the default CPU request from 250m to 500m; the team had set 300m by hand.
+    let objects = service("web-service@1.0.0", &orders(), |m| {
+        kind(m, "Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] =
+            json!("300m");
+    });
+    let cpu = "/spec/template/spec/containers/0/resources/requests/cpu";
+    let u = upgrade(&objects, None);
+    assert!(!u.clean());
+    assert_eq!(u.conflicts, 1);
+    assert_eq!(outcomes(&u, Outcome::Conflict), [format!("Deployment{cpu}")]);
+    let deployment = u.objects.iter().find(|o| o.object.kind == "Deployment").unwrap();
+    let f = deployment.fields.iter().find(|f| f.path == cpu).unwrap();
+    assert_eq!(
+        (f.base.clone(), f.ours.clone(), f.theirs.clone()),
+        (Some(json!("250m")), Some(json!("300m")), Some(json!("500m")))
+    );
+    assert_eq!(f.source.as_ref().map(|s| s.file.as_str()), Some("orders.yaml"));
+    assert!(f.source.as_ref().is_some_and(|s| s.line > 1));
+    // Left as the team has it until a side is chosen.
+    assert_eq!(merged(&u, "Deployment").pointer(cpu), Some(&json!("300m")));
+    let ours = upgrade(&objects, Some(Prefer::Ours));
+    assert!(ours.clean());
+    assert_eq!(outcomes(&ours, Outcome::Ours), [format!("Deployment{cpu}")]);
+    assert_eq!(merged(&ours, "Deployment").pointer(cpu), Some(&json!("300m")));
+    let theirs = upgrade(&objects, Some(Prefer::Theirs));
+    assert_eq!(merged(&theirs, "Deployment").pointer(cpu), Some(&json!("500m")));
+}
+
+#[test]
+fn a_selector_the_upgrade_resets_needs_a_replace() {
+    let objects = service("web-service@1.0.0", &orders(), |m| {
+        kind(m, "Deployment")["spec"]["selector"]["matchLabels"]["track"] = json!("canary");
+    });
+    let u = upgrade(&objects, None);
+    assert!(u.clean());
+    let replaced: Vec<String> = u.replaced().map(|o| format!("{} {:?}", o.object, o.replace)).collect();
+    assert_eq!(replaced, ["Deployment/payments/orders [\"/spec/selector\"]"]);
+}
+
+#[test]
+fn a_deleted_object_is_restored_and_the_teams_own_objects_stay() {
+    let objects = service("web-service@1.0.0", &orders(), |m| {
+        m.retain(|o| o["kind"] != "NetworkPolicy");
+        let mut extra = m[0].clone();
+        extra["kind"] = json!("ConfigMap");
+        extra["metadata"]["name"] = json!("orders-extra");
+        extra.as_object_mut().unwrap().remove("automountServiceAccountToken");
+        m.push(extra);
+    });
+    let u = upgrade(&objects, None);
+    let fate = |k: &str| u.objects.iter().find(|o| o.object.kind == k).map(|o| o.disposition);
+    assert_eq!(fate("NetworkPolicy"), Some(Disposition::Restored));
+    assert_eq!(fate("ConfigMap"), Some(Disposition::Unchanged));
+    assert_eq!(fate("Deployment"), Some(Disposition::Changed));
+}
+
+#[test]
+fn objects_of_two_services_or_of_none_are_refused_with_a_reason() {
+    let mut both = service("web-service@1.0.0", &orders(), |_| {});
+    let mut other = orders();
+    other["name"] = json!("billing");
+    both.extend(service("web-service@1.0.0", &other, |_| {}));
+    let e = paved::GoldenPath::upgrade_objects(&builtin(), &both, "^2", None).unwrap_err().to_string();
+    assert!(e.contains("2 services (billing, orders)") && e.contains("--all"), "{e}");
+    let plain = Resource::from_str("x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n").unwrap();
+    let e = paved::GoldenPath::upgrade_objects(&builtin(), &plain, "^2", None).unwrap_err().to_string();
+    assert!(e.contains("records a golden path"), "{e}");
+}
