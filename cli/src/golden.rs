@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use paved::{Bundle, Context, Error};
+use paved::{golden, Bundle, Context, Error};
 
 use crate::check::{exceptions_at, read_resources, InventoryArgs};
 use crate::{
@@ -66,20 +66,48 @@ pub struct UpgradeArgs {
     /// `NAME@VERSION` the service is on; not needed when --inputs holds rendered manifests
     /// (their annotations say).
     from: Option<String>,
-    /// The service's inputs, or its rendered manifests; `-` reads standard input.
-    #[arg(long = "inputs", short = 'f', value_name = "FILE")]
-    inputs: String,
+    /// The service's inputs, or its manifests (as rendered, then changed by its team: a
+    /// three-way upgrade); `-` reads standard input.
+    #[arg(long = "inputs", short = 'f', value_name = "FILE", required_unless_present = "all")]
+    inputs: Option<String>,
+    /// Upgrade every service found in these files or directories of manifests.
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with_all = ["from", "inputs"])]
+    all: Vec<String>,
     /// The versions to upgrade to (semver range); the highest is used.
     #[arg(long, default_value = "*")]
     to: String,
-    /// Write the migrated inputs to this file (it may be the --inputs file).
-    #[arg(long, value_name = "FILE")]
-    write: Option<PathBuf>,
+    /// Where the team and the new version changed the same field, keep the team's value
+    /// (`ours`) or take the new version's (`theirs`). Without it such a field is a conflict and
+    /// its service is not written.
+    #[arg(long, value_enum)]
+    prefer: Option<Prefer>,
+    /// Write the result: manifests are rewritten in place; migrated inputs go to FILE (or back
+    /// to the --inputs file).
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    write: Option<Option<PathBuf>>,
     #[command(flatten)]
     bundles: Bundles,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    /// Output format (`markdown`: a summary per team, for pull requests).
+    #[arg(long, value_enum, default_value_t = UpgradeFormat::Human)]
+    format: UpgradeFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Prefer {
+    /// The team's value.
+    Ours,
+    /// The new version's value.
+    Theirs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum UpgradeFormat {
+    /// For people.
+    Human,
+    /// For programs.
+    Json,
+    /// A summary per team, to paste into a pull request.
+    Markdown,
 }
 
 #[derive(Args)]
@@ -250,10 +278,31 @@ pub fn conform(args: ConformArgs) -> ExitCode {
 }
 
 pub fn upgrade(args: UpgradeArgs) -> ExitCode {
-    let (bundle, file, text) = match load(&args.bundles, &args.inputs) {
+    let prefer = args.prefer.map(|p| match p {
+        Prefer::Ours => golden::Prefer::Ours,
+        Prefer::Theirs => golden::Prefer::Theirs,
+    });
+    if !args.all.is_empty() {
+        return upgrade_all(&args, prefer);
+    }
+    let (bundle, file, text) = match load(&args.bundles, args.inputs.as_deref().unwrap_or("-")) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    // Manifests that record their golden path are upgraded by a three-way merge.
+    if let Ok(objects) = paved::Resource::from_str(&file, &text) {
+        let claim = format!("/metadata/annotations/{}", golden::ANNOTATION_PATH.replace('/', "~1"));
+        if objects.iter().any(|o| o.value().pointer(&claim).is_some()) {
+            if args.from.is_some() {
+                return usage("leave out NAME@VERSION: the manifests' annotations say which version they are on");
+            }
+            let u = match paved::GoldenPath::upgrade_objects(&bundle, &objects, &args.to, prefer) {
+                Ok(u) => u,
+                Err(e) => return failed(&e),
+            };
+            return finish_upgrades(&args, std::slice::from_ref(&u), None);
+        }
+    }
     let (from, inputs) = match paved::GoldenPath::inputs_of(&file, &text, args.from.as_deref()) {
         Ok(x) => x,
         Err(e) => return fail(&e),
@@ -262,15 +311,114 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
         Ok(u) => u,
         Err(e) => return failed(&e),
     };
-    if let Some(path) = &args.write {
-        if let Err(e) = std::fs::write(path, paved::to_yaml(&upgrade.inputs)) {
+    if let Some(target) = &args.write {
+        let path = target.clone().unwrap_or_else(|| PathBuf::from(&file));
+        if path.as_os_str() == "-" || file == "<stdin>" && target.is_none() {
+            return usage("--write needs a FILE when the inputs come from standard input");
+        }
+        if let Err(e) = std::fs::write(&path, paved::to_yaml(&upgrade.inputs)) {
             return usage(&format!("cannot write {}: {e}", path.display()));
         }
     }
     match args.format {
-        Format::Json => print(&pretty(&upgrade)),
-        Format::Human => print_with(|out| output::upgrade(out, &upgrade, stdout_color())),
+        UpgradeFormat::Json => print(&pretty(&upgrade)),
+        UpgradeFormat::Human | UpgradeFormat::Markdown => {
+            print_with(|out| output::upgrade(out, &upgrade, stdout_color()))
+        }
     }
+}
+
+/// `upgrade --all`: every service found, upgraded where it is clean.
+fn upgrade_all(args: &UpgradeArgs, prefer: Option<golden::Prefer>) -> ExitCode {
+    let (bundle, resources) = match args.bundles.load().and_then(|b| read_resources(&args.all).map(|r| (b, r))) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    let plan = paved::GoldenPath::upgrade_all(&bundle, &resources, &args.to, prefer);
+    let upgrades: Vec<golden::ServiceUpgrade> = plan
+        .services
+        .iter()
+        .filter_map(|s| match s {
+            golden::Planned::Upgrade(u) => Some((**u).clone()),
+            _ => None,
+        })
+        .collect();
+    finish_upgrades(args, &upgrades, Some(&plan))
+}
+
+/// Writes the clean upgrades (with --write), prints them, and exits 1 when a conflict or a
+/// refusal is left.
+fn finish_upgrades(
+    args: &UpgradeArgs,
+    upgrades: &[golden::ServiceUpgrade],
+    plan: Option<&golden::FleetUpgrade>,
+) -> ExitCode {
+    let mut written = Vec::new();
+    if let Some(target) = &args.write {
+        if let Some(path) = target {
+            return usage(&format!(
+                "manifests are rewritten where they are: give --write alone, not {}",
+                path.display()
+            ));
+        }
+        match write_manifests(upgrades.iter().filter(|u| u.clean())) {
+            Ok(w) => written = w,
+            Err(e) => return fail(&e),
+        }
+    }
+    let open = upgrades.iter().any(|u| !u.clean()) || plan.is_some_and(|p| p.summary.refused > 0);
+    let shown = match (args.format, plan) {
+        (UpgradeFormat::Json, Some(plan)) => print(&pretty(plan)),
+        (UpgradeFormat::Json, None) => print(&pretty(&upgrades.first())),
+        (UpgradeFormat::Markdown, _) => print_with(|out| output::upgrade_summary(out, upgrades, plan)),
+        (UpgradeFormat::Human, _) => print_with(|out| {
+            for u in upgrades {
+                output::three_way(out, u, stdout_color())?;
+            }
+            if let Some(plan) = plan {
+                output::fleet_upgrade(out, plan, stdout_color())?;
+            }
+            output::written(out, &written)
+        }),
+    };
+    outcome(shown, open)
+}
+
+/// Rewrites the files that hold the services' objects, in place. Objects the upgrade adds go
+/// to the file of the service's first object.
+fn write_manifests<'u>(
+    upgrades: impl Iterator<Item = &'u golden::ServiceUpgrade>,
+) -> Result<Vec<(String, golden::Rewrite)>, Error> {
+    let mut files: std::collections::BTreeMap<String, (Vec<serde_json::Value>, Vec<paved::ResourceRef>)> =
+        std::collections::BTreeMap::new();
+    for u in upgrades {
+        let home = u.objects.iter().find_map(|o| o.source.as_ref()).map(|s| s.file.clone());
+        for o in &u.objects {
+            let Some(file) = o.source.as_ref().map(|s| s.file.clone()).or_else(|| home.clone()) else { continue };
+            if file == "<stdin>" {
+                return Err(Error::CannotUpgrade {
+                    from: u.upgrade.from.clone(),
+                    reason: "its manifests came from standard input, so --write has no file to rewrite".into(),
+                });
+            }
+            let (changes, removed) = files.entry(file).or_default();
+            match (&o.merged, o.disposition) {
+                (_, golden::Disposition::Removed) => removed.push(o.object.clone()),
+                (Some(m), _) => changes.push(m.clone()),
+                (None, _) => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (file, (changes, removed)) in files {
+        let text = std::fs::read_to_string(&file).map_err(|source| Error::Io { path: PathBuf::from(&file), source })?;
+        let rewrite = golden::rewrite(&file, &text, &changes, &removed)?;
+        if rewrite.text != text {
+            std::fs::write(&file, &rewrite.text).map_err(|source| Error::Io { path: PathBuf::from(&file), source })?;
+        }
+        out.push((file, rewrite));
+    }
+    Ok(out)
 }
 
 pub fn outdated(args: OutdatedArgs) -> ExitCode {

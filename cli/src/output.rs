@@ -593,10 +593,8 @@ pub fn upgrade(out: &mut impl Write, u: &golden::Upgrade, color: bool) -> io::Re
         writeln!(out, "    {}  {}", p.dim(&format!("{:<7}", m.version)), m.description)?;
     }
     writeln!(out, "\n{}", p.bold("manifests"))?;
-    // Provenance annotations change on every object with every upgrade: not worth a line each.
-    let provenance = |c: &golden::Change| c.path.starts_with("/metadata/annotations/paved.dev~1");
     for o in &u.changes {
-        let fields: Vec<&golden::Change> = o.fields.iter().filter(|c| !provenance(c)).collect();
+        let fields: Vec<&golden::Change> = o.fields.iter().filter(|c| !provenance(&c.path)).collect();
         match o.change {
             "added" => writeln!(out, "    {} {}", p.green("+"), o.object)?,
             "removed" => writeln!(out, "    {} {}", p.red("-"), o.object)?,
@@ -702,6 +700,216 @@ pub fn fleet(out: &mut impl Write, f: &golden::Fleet, color: bool) -> io::Result
         s.unknown,
         count(s.unmanaged, "workload")
     )
+}
+
+/// Provenance annotations change on every object with every upgrade: not worth a line each.
+fn provenance(path: &str) -> bool {
+    path.starts_with("/metadata/annotations/paved.dev~1")
+}
+
+/// The requests before and after, as `750m → 1500m`.
+fn requests_delta(r: &golden::RequestsChange) -> (String, String) {
+    let (b, a) = (r.before, r.after);
+    (format!("{} → {}", b.cpu(), a.cpu()), format!("{} → {}", b.memory(), a.memory()))
+}
+
+/// A three-way upgrade of one service: each object and what the merge did with each field.
+pub fn three_way(out: &mut impl Write, u: &golden::ServiceUpgrade, color: bool) -> io::Result<()> {
+    use golden::{Disposition, Outcome};
+    let p = Paint(color);
+    let team = u.team.as_deref().map(|t| format!(" (team {t})")).unwrap_or_default();
+    writeln!(
+        out,
+        "{}",
+        p.bold(&format!("{}/{}{team}: {} → {}", u.namespace, u.service, u.upgrade.from, u.upgrade.to))
+    )?;
+    for o in &u.objects {
+        let at = o.source.as_ref().map(|s| p.dim(&format!("  ({}:{})", s.file, s.line))).unwrap_or_default();
+        let fields: Vec<&golden::FieldMerge> = o.fields.iter().filter(|f| !provenance(&f.path)).collect();
+        match o.disposition {
+            Disposition::Added => writeln!(out, "    {} {} (new in {})", p.green("+"), o.object, u.upgrade.to)?,
+            Disposition::Restored => {
+                writeln!(out, "    {} {} (gone from the manifests: created again)", p.green("+"), o.object)?
+            }
+            Disposition::Removed => writeln!(out, "    {} {}{at} (no longer rendered: removed)", p.red("-"), o.object)?,
+            Disposition::Unchanged if fields.is_empty() => {}
+            Disposition::Unchanged | Disposition::Changed => writeln!(out, "    {} {}{at}", p.yellow("~"), o.object)?,
+        }
+        for f in fields {
+            let (b, o_, t) = (brief(f.base.as_ref()), brief(f.ours.as_ref()), brief(f.theirs.as_ref()));
+            let line = match f.outcome {
+                Outcome::Upgraded => format!("{}  {}: {o_} → {t}", p.green("upgraded"), f.path),
+                Outcome::Kept => format!(
+                    "{}      {}: {o_} (extension point {})",
+                    p.dim("kept"),
+                    f.path,
+                    f.extension_point.as_deref().unwrap_or_default()
+                ),
+                Outcome::Reverted => format!(
+                    "{}  {}: {o_} → {t} (not an extension point: the golden path's value; change the inputs to keep yours)",
+                    p.yellow("reverted"),
+                    f.path
+                ),
+                Outcome::Conflict => format!(
+                    "{}  {}: was {b}, the team has {o_}, {} renders {t}",
+                    p.red("CONFLICT"),
+                    f.path,
+                    u.upgrade.to
+                ),
+                Outcome::Ours => format!("{}      {}: {o_} (kept over {t}: --prefer ours)", p.yellow("ours"), f.path),
+                Outcome::Theirs => format!("{}    {}: {o_} → {t} (--prefer theirs)", p.yellow("theirs"), f.path),
+            };
+            writeln!(out, "        {line}")?;
+        }
+        if !o.replace.is_empty() {
+            writeln!(
+                out,
+                "        {}   {} changes, which Kubernetes does not update in place: delete {} and apply it again",
+                p.red("REPLACE"),
+                o.replace.join(", "),
+                o.object
+            )?;
+        }
+    }
+    let (cpu, memory) = requests_delta(&u.requests);
+    writeln!(out, "    requests: cpu {cpu}, memory {memory}")?;
+    if u.conflicts > 0 {
+        writeln!(
+            out,
+            "    {}",
+            p.red(&format!(
+                "{} conflict{}: resolve with --prefer ours|theirs, or change the manifests and run again; nothing of this service is written",
+                u.conflicts,
+                if u.conflicts == 1 { "" } else { "s" }
+            ))
+        )?;
+    }
+    writeln!(out)
+}
+
+/// What `upgrade --all` found, service by service, and the counts.
+pub fn fleet_upgrade(out: &mut impl Write, plan: &golden::FleetUpgrade, color: bool) -> io::Result<()> {
+    let p = Paint(color);
+    for s in &plan.services {
+        match s {
+            golden::Planned::Current { service, namespace, golden_path } => {
+                writeln!(out, "{}  {namespace}/{service} is on {golden_path}", p.dim("current"))?;
+            }
+            golden::Planned::Refused { service, namespace, golden_path, reason } => {
+                writeln!(out, "{}  {namespace}/{service} on {golden_path}: {reason}", p.red("refused"))?;
+            }
+            golden::Planned::Upgrade(_) => {}
+        }
+    }
+    let s = plan.summary;
+    writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "{} services: {} upgraded, {} with conflicts ({} fields), {} current, {} refused; {} objects to replace",
+            s.services, s.upgraded, s.conflicted, s.conflicts, s.current, s.refused, s.replacements
+        ))
+    )
+}
+
+/// The files `--write` rewrote.
+pub fn written(out: &mut impl Write, files: &[(String, golden::Rewrite)]) -> io::Result<()> {
+    for (file, r) in files {
+        let mut parts = vec![format!("{} edited in place", r.edited)];
+        if r.rewritten > 0 {
+            parts.push(format!("{} written again whole (comments inside them are not kept)", r.rewritten));
+        }
+        if r.added > 0 {
+            parts.push(format!("{} added", r.added));
+        }
+        if r.removed > 0 {
+            parts.push(format!("{} removed", r.removed));
+        }
+        writeln!(out, "wrote {file}: documents {}", parts.join(", "))?;
+    }
+    Ok(())
+}
+
+/// A pull request's description per team: services upgraded, fields changed, requests before
+/// and after, conflicts left, objects to replace, refusals.
+pub fn upgrade_summary(
+    out: &mut impl Write,
+    upgrades: &[golden::ServiceUpgrade],
+    plan: Option<&golden::FleetUpgrade>,
+) -> io::Result<()> {
+    use golden::Outcome;
+    let mut teams: std::collections::BTreeMap<&str, Vec<&golden::ServiceUpgrade>> = std::collections::BTreeMap::new();
+    for u in upgrades {
+        teams.entry(u.team.as_deref().unwrap_or("(no team label)")).or_default().push(u);
+    }
+    let code = |v: Option<&serde_json::Value>| format!("`{}`", brief(v).replace('`', "'"));
+    for (team, services) in &teams {
+        writeln!(out, "## Golden path upgrades for {team}\n")?;
+        writeln!(
+            out,
+            "Generated by `paved upgrade --all`. Extensions are kept; drift outside extension points is reset.\n"
+        )?;
+        writeln!(out, "| service | from | to | fields changed | CPU requests | memory requests | conflicts |")?;
+        writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |")?;
+        for u in services {
+            let changed = u
+                .objects
+                .iter()
+                .flat_map(|o| &o.fields)
+                .filter(|f| {
+                    !provenance(&f.path) && matches!(f.outcome, Outcome::Upgraded | Outcome::Reverted | Outcome::Theirs)
+                })
+                .count();
+            let (cpu, memory) = requests_delta(&u.requests);
+            writeln!(
+                out,
+                "| {}/{} | {} | {} | {changed} | {cpu} | {memory} | {} |",
+                u.namespace, u.service, u.upgrade.from, u.upgrade.to, u.conflicts
+            )?;
+        }
+        let conflicts: Vec<String> = services
+            .iter()
+            .flat_map(|u| u.objects.iter().map(move |o| (u, o)))
+            .flat_map(|(u, o)| o.fields.iter().filter(|f| f.outcome == Outcome::Conflict).map(move |f| (u, o, f)))
+            .map(|(u, o, f)| {
+                format!(
+                    "- {}: {} `{}`: the team has {}, {} renders {}",
+                    u.service,
+                    o.object,
+                    f.path,
+                    code(f.ours.as_ref()),
+                    u.upgrade.to,
+                    code(f.theirs.as_ref())
+                )
+            })
+            .collect();
+        if !conflicts.is_empty() {
+            writeln!(out, "\n### Conflicts left (not written)\n\n{}", conflicts.join("\n"))?;
+        }
+        let replaced: Vec<String> = services
+            .iter()
+            .flat_map(|u| u.replaced())
+            .map(|o| format!("- {}: {} change; delete it and apply it again", o.object, o.replace.join(", ")))
+            .collect();
+        if !replaced.is_empty() {
+            writeln!(out, "\n### Objects to replace\n\n{}", replaced.join("\n"))?;
+        }
+        writeln!(out)?;
+    }
+    let refused: Vec<String> = plan
+        .into_iter()
+        .flat_map(|p| &p.services)
+        .filter_map(|s| match s {
+            golden::Planned::Refused { service, namespace, golden_path, reason } => {
+                Some(format!("- {namespace}/{service} on {golden_path}: {reason}"))
+            }
+            _ => None,
+        })
+        .collect();
+    if !refused.is_empty() {
+        writeln!(out, "## Not upgraded\n\n{}\n", refused.join("\n"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,12 +2,14 @@
 //! live objects to what they claim to be, upgrades between versions, and a fleet's adoption.
 
 pub(crate) mod diff;
+mod edit;
 mod fleet;
 mod merge;
 mod upgrade;
 
 pub use crate::model::Deprecation;
 pub use diff::{Change, PatchOp, Requests};
+pub use edit::{rewrite, Rewrite};
 pub(crate) use fleet::{conform, outdated};
 pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,
@@ -25,7 +27,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 use semver::Version;
 use serde_json::Value;
 
-use crate::blueprint::{Built, GoldenPath, ANNOTATION_INPUTS, ANNOTATION_PATH};
+use crate::blueprint::{Built, GoldenPath};
+pub use crate::blueprint::{ANNOTATION_INPUTS, ANNOTATION_PATH};
 use crate::bundle::Bundle;
 use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::eval::{Context, Engine};

@@ -314,6 +314,8 @@ pub struct ServiceUpgrade {
     pub objects: Vec<MergedObject>,
     /// Fields both sides changed and nothing resolved.
     pub conflicts: usize,
+    /// What the service's objects request as they are, and after the merge.
+    pub requests: RequestsChange,
 }
 
 impl ServiceUpgrade {
@@ -378,13 +380,15 @@ fn upgrade_claim(
         .iter()
         .find_map(|o| o.value.pointer("/metadata/labels/team").and_then(Value::as_str).map(str::to_owned));
     let conflicts = objects.iter().map(MergedObject::conflicts).sum();
-    Ok(ServiceUpgrade { service, namespace, team, upgrade, objects, conflicts })
+    let now: Vec<Value> = claim.objects.iter().map(|o| o.value.clone()).collect();
+    let after: Vec<Value> = objects.iter().filter_map(|o| o.merged.clone()).collect();
+    let requests = RequestsChange { before: Requests::of(&now), after: Requests::of(&after) };
+    Ok(ServiceUpgrade { service, namespace, team, upgrade, objects, conflicts, requests })
 }
 
 /// One service of a fleet upgrade.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase", tag = "status")]
-#[non_exhaustive]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "status")]
 pub enum Planned {
     /// Upgraded, or with conflicts to resolve.
     Upgrade(Box<ServiceUpgrade>),

@@ -137,7 +137,6 @@ impl Spans {
     }
 
     /// Where exactly `pointer` was written, if it was.
-    #[cfg(test)]
     pub fn get(&self, pointer: &str) -> Option<Pos> {
         self.values.get(&PointerKey::of(pointer)).copied()
     }
