@@ -576,22 +576,90 @@ fn upgrade_moves_a_1x_service_to_2_with_a_readable_diff() {
     let (code, out, err) = run(&["upgrade", "web-service@1.0.0", "-f", "examples/services/orders.yaml", "--to", "^2"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("upgrade_orders", out);
-    // From the rendered manifests, the annotations say where the service is.
-    let dir = tempfile::tempdir().unwrap();
-    let (_, rendered, _) = run(&["render", "web-service@1.0.0", "-f", "examples/services/orders.yaml"]);
-    let manifests = dir.path().join("orders.yaml");
-    std::fs::write(&manifests, rendered).unwrap();
-    let inputs = dir.path().join("inputs.yaml");
-    let (code, again, _) = run(&["upgrade", "-f", manifests.to_str().unwrap(), "--write", inputs.to_str().unwrap()]);
-    assert_eq!((code, again), (0, out));
-    // The written inputs render the new version.
-    let (code, _, err) = run(&["render", "web-service@^2", "-f", inputs.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
     let (_, json, _) =
         run(&["upgrade", "web-service@1.0.0", "-f", "examples/services/orders.yaml", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["requests"]["after"]["cpuMillis"], 1500);
     assert!(v["changes"][0]["patch"].as_array().is_some_and(|p| !p.is_empty()), "{v}");
+}
+
+/// From its manifests (as rendered, then changed by the team), a service is upgraded by a
+/// three-way merge; `--write` rewrites the manifests in place, and what it writes conforms to
+/// the new version with the team's extension kept.
+#[test]
+fn upgrade_of_manifests_keeps_extensions_flags_conflicts_and_writes_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, rendered, _) = run(&["render", "web-service@1.0.0", "-f", "examples/services/orders.yaml"]);
+    let changed =
+        rendered.replacen("replicas: 3", "replicas: 5 # for the sale", 1).replacen("cpu: 250m", "cpu: 300m", 1);
+    assert_ne!(changed, rendered);
+    let manifests = dir.path().join("orders.yaml");
+    std::fs::write(&manifests, &changed).unwrap();
+    let file = manifests.to_str().unwrap();
+    let (code, out, _) = run(&["upgrade", "-f", file, "--write"]);
+    assert_eq!(code, 1, "a conflict is left: {out}");
+    assert!(out.contains("kept      /spec/replicas: 5"), "{out}");
+    assert!(out.contains("CONFLICT  /spec/template/spec/containers/0/resources/requests/cpu: was \"250m\", the team has \"300m\", web-service@2.0.0 renders \"500m\""), "{out}");
+    assert_eq!(std::fs::read_to_string(&manifests).unwrap(), changed, "nothing is written while a conflict is open");
+    // A FILE for --write is for inputs only.
+    let (code, _, err) = run(&["upgrade", "-f", file, "--write", "x.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("rewritten where they are"), "{err}");
+    let (code, out, err) = run(&["upgrade", "-f", file, "--prefer", "theirs", "--write"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("documents 7 edited in place"), "{out}");
+    let written = std::fs::read_to_string(&manifests).unwrap();
+    assert!(written.contains("replicas: 5 # for the sale"), "the comment stays: {written}");
+    assert!(written.starts_with("# Rendered by paved from web-service@1.0.0\n"), "{written}");
+    // Re-rendered, the written manifests differ only by the kept extension.
+    let (code, json, err) = run(&["conform", file, "--format", "json", "--now", "2026-11-30T00:00:00Z"]);
+    assert_eq!(code, 0, "{json}{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["services"][0]["goldenPath"], "web-service@2.0.0");
+    let deviations: Vec<(&str, &str)> = v["services"][0]["deviations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["path"].as_str().unwrap(), d["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(deviations, [("/spec/replicas", "extension")]);
+}
+
+#[test]
+fn upgrade_all_plans_every_service_and_summarises_per_team() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, team, spec) in [
+        ("orders", "payments", "web-service@1.0.0"),
+        ("billing", "payments", "web-service@2.0.0"),
+        ("mailer", "growth", "web-service@1.1.0"),
+    ] {
+        let inputs = dir.path().join(format!("{name}.inputs.yaml"));
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/services/orders.yaml"));
+        std::fs::write(&inputs, text.unwrap().replace("orders", name).replace("payments", team)).unwrap();
+        if spec == "web-service@2.0.0" {
+            // `--write` alone writes the migrated inputs back to their file.
+            let (code, _, err) = run(&["upgrade", "web-service@1.0.0", "-f", inputs.to_str().unwrap(), "--write"]);
+            assert_eq!(code, 0, "{err}");
+        }
+        let (code, rendered, err) = run(&["render", spec, "-f", inputs.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        std::fs::write(dir.path().join(format!("{name}.yaml")), rendered).unwrap();
+        std::fs::remove_file(&inputs).unwrap();
+    }
+    let path = dir.path().to_str().unwrap();
+    let (code, md, err) = run(&["upgrade", "--all", path, "--format", "markdown"]);
+    assert_eq!(code, 0, "{md}{err}");
+    assert!(md.contains("## Golden path upgrades for growth"), "{md}");
+    assert!(md.contains("## Golden path upgrades for payments"), "{md}");
+    assert!(md.contains("| payments/orders | web-service@1.0.0 | web-service@2.0.0 |"), "{md}");
+    assert!(!md.contains("payments/billing"), "billing is current: {md}");
+    let (code, json, _) = run(&["upgrade", "--all", path, "--format", "json", "--write"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((v["summary"]["upgraded"].as_u64(), v["summary"]["current"].as_u64()), (Some(2), Some(1)), "{v}");
+    let (_, json, _) = run(&["outdated", path, "--format", "json", "--now", "2026-11-30T00:00:00Z"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["summary"]["current"], 3, "{v}");
 }
 
 #[test]
