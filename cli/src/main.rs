@@ -138,8 +138,16 @@ enum Command {
     /// Exit status 1 when a service is on a version past its sunset or on an unknown one.
     #[command(after_help = "Examples:
   paved outdated k8s/
-  paved outdated --bundle golden-paths/ --format json clusters/prod/")]
+  paved outdated --bundle golden-paths/ --format json clusters/prod/
+  paved outdated --format prometheus k8s/ | curl --data-binary @- $PUSHGATEWAY/metrics/job/paved")]
     Outdated(golden::OutdatedArgs),
+    /// Write Backstage catalog entities for the services that run: one `Component` per
+    /// service found in the manifests or live exports, with its owner, system and lifecycle
+    /// from its labels, and its golden path, version and drift score as annotations.
+    #[command(after_help = "Examples:
+  paved catalog k8s/ > catalog-info.yaml
+  kubectl get deploy,svc,hpa,pdb,netpol,sa,ing -A -o yaml | paved catalog -")]
+    Catalog(golden::CatalogArgs),
     /// Print a golden path's inputs as Backstage software-template parameters (a form page
     /// whose JSON Schema is the golden path's own), for a template's `parameters:`.
     #[command(after_help = "Examples:
@@ -307,6 +315,7 @@ fn run() -> ExitCode {
         Command::Conform(args) => golden::conform(args),
         Command::Upgrade(args) => golden::upgrade(args),
         Command::Outdated(args) => golden::outdated(args),
+        Command::Catalog(args) => golden::catalog(args),
         Command::Parameters(args) => golden::parameters(args),
         Command::Test { paths, now, verbose, format } => test(&paths, now.as_deref(), verbose, format),
         Command::Exceptions { paths, now, expiring, format } => {

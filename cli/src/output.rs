@@ -912,6 +912,94 @@ pub fn upgrade_summary(
     Ok(())
 }
 
+/// The fleet's adoption as Prometheus metrics (text exposition format), for a scheduled job to
+/// push: services per golden path version with where the version stands, the fleet's counts,
+/// the adoption rate, and each service's drift score.
+pub fn fleet_metrics(f: &golden::Fleet) -> String {
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::gauge::Gauge;
+    use prometheus_client::registry::Registry;
+    use std::sync::atomic::AtomicU64;
+
+    type Labels = Vec<(String, String)>;
+    let labels =
+        |pairs: &[(&str, &str)]| -> Labels { pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect() };
+    let mut registry = Registry::with_prefix("paved");
+    let versions = Family::<Labels, Gauge>::default();
+    let drift_by_version = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    for a in &f.adoption {
+        let behind = serde_json::to_value(a.standing.behind).ok();
+        let set = labels(&[
+            ("golden_path", &a.golden_path),
+            ("version", &a.version),
+            ("behind", behind.as_ref().and_then(|b| b.as_str()).unwrap_or_default()),
+            ("deprecated", if a.standing.deprecated.is_some() { "true" } else { "false" }),
+            ("sunset", if a.standing.sunset { "true" } else { "false" }),
+        ]);
+        versions.get_or_create(&set).set(i64::try_from(a.services).unwrap_or(i64::MAX));
+        let version = labels(&[("golden_path", &a.golden_path), ("version", &a.version)]);
+        drift_by_version.get_or_create(&version).set(a.mean_drift_score);
+    }
+    registry.register("golden_path_services", "Services on each golden path version", versions);
+    registry.register(
+        "golden_path_mean_drift_score",
+        "Mean drift score of the services on each golden path version",
+        drift_by_version,
+    );
+    let fleet = Family::<Labels, Gauge>::default();
+    let s = f.summary;
+    for (state, n) in [
+        ("current", s.current),
+        ("behind_patch", s.behind_patch),
+        ("behind_minor", s.behind_minor),
+        ("behind_major", s.behind_major),
+        ("deprecated", s.deprecated),
+        ("sunset", s.sunset),
+        ("unknown", s.unknown),
+        ("unmanaged", s.unmanaged),
+    ] {
+        fleet.get_or_create(&labels(&[("state", state)])).set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    registry.register("fleet_services", "Services (and unmanaged workloads) by where they stand", fleet);
+    let rate = Gauge::<f64, AtomicU64>::default();
+    rate.set(s.adoption_rate);
+    registry.register(
+        "golden_path_adoption_ratio",
+        "Services on a golden path among all services and unmanaged workloads",
+        rate,
+    );
+    let drift = Family::<Labels, Gauge>::default();
+    for svc in &f.services {
+        if let Some(score) = svc.drift_score {
+            let set =
+                labels(&[("service", &svc.service), ("namespace", &svc.namespace), ("golden_path", &svc.golden_path)]);
+            drift.get_or_create(&set).set(i64::from(score));
+        }
+    }
+    registry.register(
+        "service_drift_score",
+        "Each service's drift score (0: on its golden path's latest version, as rendered)",
+        drift,
+    );
+    let mut text = String::new();
+    let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+    // Each metric's samples in one order, whatever the order of the family's map.
+    let mut out = String::new();
+    let mut samples: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            samples.sort_unstable();
+            samples.drain(..).for_each(|s| out.extend([s, "\n"]));
+            out.extend([line, "\n"]);
+        } else {
+            samples.push(line);
+        }
+    }
+    samples.sort_unstable();
+    samples.into_iter().for_each(|s| out.extend([s, "\n"]));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -229,6 +229,9 @@ pub struct FleetService {
     /// Why the claim is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Its drift score, as `conform` gives it (absent when it could not be re-rendered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_score: Option<u32>,
 }
 
 /// How many services are on one golden path version.
@@ -244,6 +247,8 @@ pub struct Adoption {
     pub services: usize,
     /// Where the version stands.
     pub standing: Standing,
+    /// The mean drift score of its services (0 without services).
+    pub mean_drift_score: f64,
 }
 
 /// The result of `outdated`: adoption and age of golden paths across a fleet.
@@ -285,6 +290,8 @@ pub struct FleetSummary {
     pub unknown: usize,
     /// Workloads on no golden path.
     pub unmanaged: usize,
+    /// Services on a golden path among all services and unmanaged workloads (0 to 1).
+    pub adoption_rate: f64,
 }
 
 /// Objects that claim the same golden path version and inputs.
@@ -734,10 +741,129 @@ fn same_quantity(path: &str, before: Option<&Value>, after: Option<&Value>) -> b
     }
 }
 
+/// Backstage catalog entities for the services in `resources`: one `Component` each, from what
+/// runs rather than what someone typed. `spec.owner` is the objects' `team` label,
+/// `spec.system` their `app.kubernetes.io/part-of` (or `system`) label, `spec.lifecycle`
+/// `deprecated` on a deprecated or sunset golden path version (else `production` or
+/// `experimental` by the `env` label); annotations name the golden path, its version, where the
+/// version stands and the drift score ([`conform`] at `ctx`), and the objects for Backstage's
+/// Kubernetes plugin (`backstage.io/kubernetes-id`, `-namespace`, `-label-selector`).
+pub fn catalog(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Vec<Value> {
+    let conformance = conform(bundle, resources, ctx);
+    let label = |s: &ServiceConformance, keys: &[&str]| {
+        let objects = resources.iter().filter(|r| s.objects.contains(&r.identity()));
+        objects
+            .flat_map(|r| {
+                keys.iter().filter_map(|k| r.value.pointer(&format!("/metadata/labels/{}", k.replace('/', "~1"))))
+            })
+            .find_map(Value::as_str)
+            .map(str::to_owned)
+    };
+    // Entity names are unique: a service name two namespaces share gets its namespace, and a
+    // service claimed twice in one namespace a number. Backstage allows 63 characters.
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &conformance.services {
+        *names.entry(s.service.as_str()).or_default() += 1;
+    }
+    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    conformance
+        .services
+        .iter()
+        .map(|s| {
+            let (path, version) = s.golden_path.split_once('@').unwrap_or((s.golden_path.as_str(), ""));
+            let mut name = if names.get(s.service.as_str()).copied().unwrap_or(0) > 1 {
+                format!("{}-{}", s.service, s.namespace)
+            } else {
+                s.service.clone()
+            };
+            let seen = taken.entry(name.clone()).or_default();
+            *seen += 1;
+            if *seen > 1 {
+                name = format!("{name}-{seen}");
+            }
+            let name = name.get(..63).unwrap_or(&name).trim_end_matches(['-', '.', '_']).to_owned();
+            let deprecated = s.standing.as_ref().is_some_and(|st| st.deprecated.is_some() || st.sunset);
+            let lifecycle = if deprecated {
+                "deprecated"
+            } else if label(s, &["env", "environment"]).is_some_and(|e| e == "production" || e == "prod") {
+                "production"
+            } else {
+                "experimental"
+            };
+            let mut annotations = serde_json::Map::new();
+            let mut note = |k: &str, v: String| {
+                annotations.insert(k.to_owned(), Value::String(v));
+            };
+            note("backstage.io/kubernetes-id", s.service.clone());
+            note("backstage.io/kubernetes-namespace", s.namespace.clone());
+            note("backstage.io/kubernetes-label-selector", format!("app={}", s.service));
+            note(ANNOTATION_PATH, s.golden_path.clone());
+            note("paved.dev/golden-path-name", path.to_owned());
+            note("paved.dev/golden-path-version", version.to_owned());
+            if let Some(st) = &s.standing {
+                note("paved.dev/latest-version", st.latest.clone());
+                note(
+                    "paved.dev/behind",
+                    serde_json::to_value(st.behind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                );
+                if let Some(d) = &st.deprecated {
+                    note("paved.dev/deprecated", "true".into());
+                    for (key, value) in [("since", &d.since), ("sunset", &d.sunset), ("replacement", &d.replacement)] {
+                        if let Some(v) = value {
+                            note(&format!("paved.dev/deprecated-{key}"), v.clone());
+                        }
+                    }
+                }
+                note("paved.dev/past-sunset", st.sunset.to_string());
+            }
+            note("paved.dev/drift-score", s.score.total.to_string());
+            note("paved.dev/conforms", s.conforms().to_string());
+            if let Some(e) = &s.error {
+                note("paved.dev/error", e.clone());
+            }
+            let mut spec = serde_json::Map::new();
+            spec.insert("type".into(), json!(if path == "web-service" { "service" } else { path }));
+            spec.insert("lifecycle".into(), json!(lifecycle));
+            spec.insert(
+                "owner".into(),
+                json!(label(s, &["team"]).map_or_else(|| "unknown".to_owned(), |t| format!("group:default/{t}"))),
+            );
+            if let Some(system) = label(s, &["app.kubernetes.io/part-of", "system"]) {
+                spec.insert("system".into(), json!(system));
+            }
+            json!({
+                "apiVersion": "backstage.io/v1alpha1",
+                "kind": "Component",
+                "metadata": {
+                    "name": name,
+                    "title": format!("{} ({})", s.service, s.namespace),
+                    "description": format!("Runs on the {} golden path, version {version}.", path),
+                    "labels": {"paved.dev/golden-path": path},
+                    "tags": [path],
+                    "annotations": annotations,
+                },
+                "spec": spec,
+            })
+        })
+        .collect()
+}
+
 /// Adoption of golden paths across `resources`: services per version, how far behind each is,
 /// deprecated and sunset versions, unknown claims, and workloads on no golden path.
 pub fn outdated(bundle: &Bundle, resources: &[Resource], now: Timestamp) -> Fleet {
     let (claims, unmanaged) = claims(resources);
+    let conformance = conform(bundle, resources, &Context::at(now));
+    let drift = |service: &str, namespace: &str, golden_path: &str| {
+        let s = conformance.services.iter().find(|s| {
+            (&s.service, &s.namespace, &s.golden_path)
+                == (&service.to_owned(), &namespace.to_owned(), &golden_path.to_owned())
+        });
+        s.filter(|s| s.error.is_none()).map(|s| s.score.total)
+    };
+    let mut drift_sums: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut summary = FleetSummary { unmanaged: unmanaged.len(), ..FleetSummary::default() };
     let mut adoption: BTreeMap<(String, std::cmp::Reverse<Version>), Adoption> = bundle
         .golden_paths()
@@ -747,6 +873,7 @@ pub fn outdated(bundle: &Bundle, resources: &[Resource], now: Timestamp) -> Flee
                 version: g.version().to_string(),
                 services: 0,
                 standing: standing(bundle, g, now),
+                mean_drift_score: 0.0,
             };
             ((g.name().to_owned(), std::cmp::Reverse(g.version().clone())), a)
         })
@@ -777,8 +904,21 @@ pub fn outdated(bundle: &Bundle, resources: &[Resource], now: Timestamp) -> Flee
                     (None, Some(e))
                 }
             };
-            FleetService { service, namespace, golden_path: c.golden_path.clone(), standing, error }
+            let drift_score = drift(&service, &namespace, &c.golden_path);
+            if let Some(score) = drift_score {
+                let (sum, n) = drift_sums.entry(c.golden_path.clone()).or_default();
+                *sum += u64::from(score);
+                *n += 1;
+            }
+            FleetService { service, namespace, golden_path: c.golden_path.clone(), standing, error, drift_score }
         })
         .collect();
+    for a in adoption.values_mut() {
+        if let Some((sum, n)) = drift_sums.get(&format!("{}@{}", a.golden_path, a.version)).filter(|(_, n)| *n > 0) {
+            a.mean_drift_score = *sum as f64 / *n as f64;
+        }
+    }
+    let all = summary.services + summary.unmanaged;
+    summary.adoption_rate = if all == 0 { 0.0 } else { summary.services as f64 / all as f64 };
     Fleet { adoption: adoption.into_values().collect(), services, unmanaged, summary }
 }

@@ -10,7 +10,7 @@ mod upgrade;
 pub use crate::model::Deprecation;
 pub use diff::{Change, PatchOp, Requests};
 pub use edit::{rewrite, Rewrite};
-pub(crate) use fleet::{conform, outdated};
+pub(crate) use fleet::{catalog, conform, outdated};
 pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,
     Lag, Score, ServiceConformance, Standing,
@@ -208,6 +208,13 @@ impl GoldenPath {
         prefer: Option<Prefer>,
     ) -> FleetUpgrade {
         upgrade::upgrade_all(bundle, resources, to, prefer)
+    }
+
+    /// Backstage catalog entities (`Component`s) for the services in `resources`, with owner,
+    /// system and lifecycle from their labels and golden path standing, and the golden path,
+    /// its version and the drift score (conform at `ctx`) as annotations.
+    pub fn catalog(bundle: &Bundle, resources: &[crate::Resource], ctx: &Context) -> Vec<Value> {
+        catalog(bundle, resources, ctx)
     }
 
     /// Which golden path and version every service in `resources` is on, how far behind the
