@@ -3,6 +3,7 @@
 
 use assert_cmd::Command;
 
+mod day2;
 mod deploy;
 mod serve;
 mod wasm;
