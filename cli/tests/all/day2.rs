@@ -4,7 +4,8 @@
 //! conflict and replacement and nothing else; `conform` afterwards shows no drift but the kept
 //! extensions; `catalog` gives one entity per service; `outdated` counts them.
 //!
-//! `PAVED_FLEET_DIR=DIR` keeps the generated fleet there (for timing the commands by hand).
+//! `PAVED_FLEET_DIR=DIR` only writes the generated fleet there, for timing the commands on it
+//! (`bash benches/upgrade-fleet.sh`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -137,11 +138,14 @@ fn generate(dir: &Path) -> Vec<Service> {
 
 #[test]
 fn a_thousand_services_upgrade_as_planted() {
-    let kept = std::env::var("PAVED_FLEET_DIR").ok();
+    if let Ok(dir) = std::env::var("PAVED_FLEET_DIR") {
+        std::fs::create_dir_all(&dir).unwrap();
+        generate(Path::new(&dir));
+        return;
+    }
     let temp = tempfile::tempdir().unwrap();
-    let dir = kept.as_deref().map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
-    std::fs::create_dir_all(&dir).unwrap();
-    let fleet = generate(&dir);
+    let dir = temp.path();
+    let fleet = generate(dir);
     let dir_text = dir.to_str().unwrap();
     let before: BTreeMap<String, String> =
         fleet.iter().map(|s| (s.file.clone(), std::fs::read_to_string(&s.file).unwrap())).collect();

@@ -750,8 +750,9 @@ fn same_quantity(path: &str, before: Option<&Value>, after: Option<&Value>) -> b
 /// Kubernetes plugin (`backstage.io/kubernetes-id`, `-namespace`, `-label-selector`).
 pub fn catalog(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Vec<Value> {
     let conformance = conform(bundle, resources, ctx);
+    let by_id: BTreeMap<ResourceRef, &Resource> = resources.iter().map(|r| (r.identity(), r)).collect();
     let label = |s: &ServiceConformance, keys: &[&str]| {
-        let objects = resources.iter().filter(|r| s.objects.contains(&r.identity()));
+        let objects = s.objects.iter().filter_map(|o| by_id.get(o));
         objects
             .flat_map(|r| {
                 keys.iter().filter_map(|k| r.value.pointer(&format!("/metadata/labels/{}", k.replace('/', "~1"))))

@@ -125,7 +125,7 @@ impl GoldenPath {
         /// caller, so compiled once per process (it is most of a render).
         static JUDGES: LazyLock<Mutex<HashMap<String, Arc<Engine>>>> = LazyLock::new(Default::default);
         let waivable = exceptions && (!available.exceptions.is_empty() || available.settings.is_some());
-        let cacheable = !waivable && self.policies.iter().all(|(name, _)| Bundle::pack(name).is_ok());
+        let cacheable = !waivable && self.policies.iter().all(|(name, _)| crate::packs::Pack::named(name).is_ok());
         let key = format!("{:?}", self.policies);
         if cacheable {
             if let Some(engine) = JUDGES.lock().ok().and_then(|j| j.get(&key).cloned()) {
