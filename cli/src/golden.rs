@@ -39,18 +39,8 @@ pub struct ParametersArgs {
 
 #[derive(Args)]
 pub struct ConformArgs {
-    /// Files or directories of live manifests (`kubectl get -o yaml`, or the manifests in git);
-    /// `-` reads standard input.
-    #[arg(required = true)]
-    paths: Vec<String>,
     #[command(flatten)]
-    bundles: Bundles,
-    /// A directory or file of PolicyExceptions (repeatable).
-    #[arg(long = "exceptions", short = 'e')]
-    exceptions: Vec<PathBuf>,
-    /// The instant exceptions and sunsets are judged at (RFC 3339); defaults to the current time.
-    #[arg(long)]
-    now: Option<String>,
+    fleet: FleetArgs,
     #[command(flatten)]
     inventory: InventoryArgs,
     /// Also list the changes extension points allow.
@@ -136,19 +126,39 @@ enum OutdatedFormat {
     Prometheus,
 }
 
+/// The services that run, and what judges them: the arguments of `conform` and `catalog`.
 #[derive(Args)]
-pub struct CatalogArgs {
-    /// Files or directories of manifests or live exports; `-` reads standard input.
+struct FleetArgs {
+    /// Files or directories of manifests or live exports (`kubectl get -o yaml`, or the
+    /// manifests in git); `-` reads standard input.
     #[arg(required = true)]
     paths: Vec<String>,
     #[command(flatten)]
     bundles: Bundles,
-    /// A directory or file of PolicyExceptions (repeatable), for the drift score.
+    /// A directory or file of PolicyExceptions (repeatable).
     #[arg(long = "exceptions", short = 'e')]
     exceptions: Vec<PathBuf>,
-    /// The instant sunsets and exceptions are judged at (RFC 3339); defaults to the current time.
+    /// The instant exceptions and sunsets are judged at (RFC 3339); defaults to the current time.
     #[arg(long)]
     now: Option<String>,
+}
+
+impl FleetArgs {
+    /// The golden paths with the exceptions, the resources, and the context at `--now`.
+    fn load(&self) -> Result<(Bundle, Vec<paved::Resource>, Context), ExitCode> {
+        let ctx = Context::at(instant(self.now.as_deref()).map_err(|e| usage(&e))?);
+        let loaded =
+            self.bundles.load().and_then(|b| self.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));
+        let (bundle, resources) =
+            loaded.and_then(|b| read_resources(&self.paths).map(|r| (b, r))).map_err(|e| fail(&e))?;
+        Ok((bundle, resources, ctx))
+    }
+}
+
+#[derive(Args)]
+pub struct CatalogArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CatalogFormat::Yaml)]
     format: CatalogFormat,
@@ -292,18 +302,12 @@ pub fn render(args: RenderArgs) -> ExitCode {
 }
 
 pub fn conform(args: ConformArgs) -> ExitCode {
-    let ctx = match instant(args.now.as_deref()) {
-        Ok(now) => Context::at(now),
-        Err(e) => return usage(&e),
+    let (bundle, resources, ctx) = match args.fleet.load() {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let ctx = match args.inventory.context(ctx) {
         Ok(c) => c,
-        Err(e) => return fail(&e),
-    };
-    let loaded =
-        args.bundles.load().and_then(|b| args.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));
-    let (bundle, resources) = match loaded.and_then(|b| read_resources(&args.paths).map(|r| (b, r))) {
-        Ok(x) => x,
         Err(e) => return fail(&e),
     };
     let result = paved::GoldenPath::conform(&bundle, &resources, &ctx);
@@ -477,17 +481,11 @@ pub fn outdated(args: OutdatedArgs) -> ExitCode {
 }
 
 pub fn catalog(args: CatalogArgs) -> ExitCode {
-    let now = match instant(args.now.as_deref()) {
-        Ok(now) => now,
-        Err(e) => return usage(&e),
-    };
-    let loaded =
-        args.bundles.load().and_then(|b| args.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));
-    let (bundle, resources) = match loaded.and_then(|b| read_resources(&args.paths).map(|r| (b, r))) {
+    let (bundle, resources, ctx) = match args.fleet.load() {
         Ok(x) => x,
-        Err(e) => return fail(&e),
+        Err(code) => return code,
     };
-    let entities = paved::GoldenPath::catalog(&bundle, &resources, &Context::at(now));
+    let entities = paved::GoldenPath::catalog(&bundle, &resources, &ctx);
     match args.format {
         CatalogFormat::Yaml => {
             let docs: Vec<String> = entities.iter().map(paved::to_yaml).collect();
