@@ -374,10 +374,9 @@ const MUTABLE_ONLY: &[(&str, &[&str])] = &[
 fn immutable_changes(kind: &str, ours: &Value, merged: &Value) -> Vec<String> {
     let locked = |v: &Value| v.get("immutable") == Some(&Value::Bool(true));
     let mut out: Vec<String> = Vec::new();
+    // The merge keeps what the API server set unless the new version changes it, so every
+    // difference here is one the upgrade makes.
     for c in diff::diff(ours, merged, true) {
-        if ignored(kind, &c, ours) {
-            continue;
-        }
         let under = |p: &str| covers(p, &c.path);
         let hit = IMMUTABLE
             .iter()
@@ -407,4 +406,63 @@ fn immutable_changes(kind: &str, ours: &Value, merged: &Value) -> Vec<String> {
 /// The first `n` segments of a pointer.
 fn top(pointer: &str, n: usize) -> String {
     pointer.split('/').skip(1).take(n).map(|s| format!("/{s}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_kubernetes_will_not_update_in_place_are_named() {
+        let sts = json!({"kind": "StatefulSet", "spec": {"replicas": 1, "serviceName": "db",
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": "1Gi"}}}}]}});
+        let mut grown = sts.clone();
+        grown["spec"]["replicas"] = json!(3);
+        assert!(immutable_changes("StatefulSet", &sts, &grown).is_empty(), "replicas change in place");
+        grown["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] = json!("5Gi");
+        grown["spec"]["serviceName"] = json!("db-headless");
+        assert_eq!(immutable_changes("StatefulSet", &sts, &grown), ["/spec/serviceName", "/spec/volumeClaimTemplates"]);
+
+        let svc = json!({"kind": "Service", "spec": {"clusterIP": "10.0.0.1", "ports": [{"port": 80}]}});
+        let mut moved = svc.clone();
+        moved["spec"]["clusterIP"] = json!("10.0.0.2");
+        moved["spec"]["ports"][0]["port"] = json!(8080);
+        assert_eq!(immutable_changes("Service", &svc, &moved), ["/spec/clusterIP"]);
+
+        let job =
+            json!({"kind": "Job", "spec": {"backoffLimit": 1, "template": {"spec": {"containers": [{"image": "a"}]}}}});
+        let mut changed = job.clone();
+        changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("b");
+        changed["spec"]["backoffLimit"] = json!(3);
+        assert_eq!(immutable_changes("Job", &job, &changed), ["/spec/template"]);
+
+        let cm = json!({"kind": "ConfigMap", "immutable": true, "data": {"a": "1"}});
+        let mut edited = cm.clone();
+        edited["data"]["a"] = json!("2");
+        assert_eq!(immutable_changes("ConfigMap", &cm, &edited), ["/data"]);
+        let mut open = cm.clone();
+        open.as_object_mut().unwrap().remove("immutable");
+        let mut edited = open.clone();
+        edited["data"]["a"] = json!("2");
+        assert!(immutable_changes("ConfigMap", &open, &edited).is_empty());
+
+        let pvc = json!({"kind": "PersistentVolumeClaim", "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+        let mut bigger = pvc.clone();
+        bigger["spec"]["resources"]["requests"]["storage"] = json!("2Gi");
+        assert!(immutable_changes("PersistentVolumeClaim", &pvc, &bigger).is_empty(), "a claim can grow");
+        bigger["spec"]["accessModes"][0] = json!("ReadWriteMany");
+        assert_eq!(immutable_changes("PersistentVolumeClaim", &pvc, &bigger), ["/spec/accessModes"]);
+    }
+
+    #[test]
+    fn set_makes_paths_and_refuses_impossible_ones() {
+        let mut v = json!({"a": [1, 2]});
+        assert!(set(&mut v, "/b/c", Some(json!(1))));
+        assert!(set(&mut v, "/a/2", Some(json!(3))));
+        assert!(set(&mut v, "/a/0", None));
+        assert!(!set(&mut v, "/a/9", Some(json!(0))), "past the end of a list");
+        assert!(!set(&mut v, "/b/c/d", Some(json!(0))), "under a scalar");
+        assert_eq!(v, json!({"a": [2, 3], "b": {"c": 1}}));
+    }
 }

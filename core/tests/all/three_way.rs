@@ -151,3 +151,30 @@ fn objects_of_two_services_or_of_none_are_refused_with_a_reason() {
     let e = paved::GoldenPath::upgrade_objects(&builtin(), &plain, "^2", None).unwrap_err().to_string();
     assert!(e.contains("records a golden path"), "{e}");
 }
+
+/// A live export (`kubectl get -o yaml`) carries what the API server set: status, uids, a
+/// cluster IP, defaults. None of it is the team's change, and none of it is lost or replaced.
+#[test]
+fn what_the_api_server_set_is_neither_drift_nor_a_replace() {
+    let objects = service("web-service@1.0.0", &orders(), |m| {
+        for o in m.iter_mut() {
+            o["metadata"]["uid"] = json!("0b9c7c1e-0000-4000-8000-000000000000");
+            o["metadata"]["resourceVersion"] = json!("4711");
+        }
+        let d = kind(m, "Deployment");
+        d["status"] = json!({"replicas": 3, "readyReplicas": 3});
+        d["spec"]["revisionHistoryLimit"] = json!(10);
+        d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("IfNotPresent");
+        kind(m, "Service")["spec"]["clusterIP"] = json!("10.96.12.7");
+    });
+    let u = upgrade(&objects, None);
+    assert!(u.clean());
+    assert!(outcomes(&u, Outcome::Reverted).is_empty(), "{:?}", outcomes(&u, Outcome::Reverted));
+    assert_eq!(u.replaced().count(), 0);
+    assert_eq!(merged(&u, "Service")["spec"]["clusterIP"], "10.96.12.7");
+    assert_eq!(merged(&u, "Deployment")["status"]["readyReplicas"], 3);
+    assert_eq!(
+        merged(&u, "Deployment")["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "IfNotPresent"
+    );
+}
