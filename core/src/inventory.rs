@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::cel::inventory::{Entry, Index};
+use crate::cel::inventory::{Entry, Index, Source};
 use crate::error::Error;
 use crate::k8s;
 use crate::resource::Resource;
@@ -104,10 +104,10 @@ impl Inventory {
     fn add(&mut self, resources: &[Resource], namespace: &str, crds: &k8s::schema::Crds) {
         for (r, value) in resources.iter().zip(Inventory::placed(resources, namespace, crds)) {
             let value = value.into_owned();
-            let entry = Entry::new(&value, "".into());
-            let (group, kind, ns, name) = entry.key();
+            let (group, kind, ns, name) = Entry::new(&value, Source::Nowhere).key();
             let key = (group.to_owned(), kind.to_owned(), ns.to_owned(), name.to_owned());
-            self.objects.insert(key, (value, source(r).into_owned()));
+            let source = r.source_of("").map(|s| format!("{}:{}", s.file, s.line)).unwrap_or_default();
+            self.objects.insert(key, (value, source));
         }
     }
 
@@ -118,12 +118,13 @@ impl Inventory {
         namespace: &str,
         crds: &k8s::schema::Crds,
     ) -> Vec<Cow<'r, Value>> {
+        let text = |v: &'r Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or_default();
         resources
             .iter()
             .map(|r| {
-                let id = r.identity();
-                let group = k8s::split_api_version(&id.api_version).0;
-                if !id.namespace.is_empty() || !k8s::namespaced(group, &id.kind, crds) {
+                let named = r.value.get("metadata").is_some_and(|m| !text(m, "namespace").is_empty());
+                let group = k8s::split_api_version(text(&r.value, "apiVersion")).0;
+                if named || !k8s::namespaced(group, text(&r.value, "kind"), crds) {
                     return Cow::Borrowed(&r.value);
                 }
                 let mut value = r.value.clone();
@@ -144,8 +145,11 @@ impl Inventory {
     ) -> Index<'a> {
         let given_objects = given.into_iter().flat_map(|g| g.objects.values());
         let entries = given_objects
-            .map(|(value, source)| Entry::new(value, Cow::Borrowed(source.as_str())))
-            .chain(resources.iter().zip(placed).map(|(r, value)| Entry::new(value, source(r))))
+            .map(|(value, source)| Entry::new(value, Source::Text(source)))
+            .chain(resources.iter().zip(placed).map(|(r, value)| {
+                let source = r.origin.as_ref().map_or(Source::Nowhere, |o| Source::At(&o.file, o.locate("").line));
+                Entry::new(value, source)
+            }))
             .collect();
         let (all, namespaces) = match given.map(|g| &g.complete) {
             Some(Complete::All) => (true, BTreeSet::new()),
@@ -154,9 +158,4 @@ impl Inventory {
         };
         Index::new(entries, all, namespaces)
     }
-}
-
-/// Where a resource was read, as `file:line`; `""` when it was not read from a file.
-fn source(r: &Resource) -> Cow<'static, str> {
-    r.source_of("").map_or(Cow::Borrowed(""), |s| Cow::Owned(format!("{}:{}", s.file, s.line)))
 }

@@ -4,7 +4,6 @@
 //! `containing`, `selectors` for `selecting`) the first time a lookup needs them. A list it
 //! gives is its own slice; only what a selector or a needle filters is collected.
 
-use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::rc::Rc;
@@ -29,8 +28,8 @@ pub(crate) struct Index<'a> {
 struct Objects<'a> {
     objects: Vec<&'a Json>,
     names: Vec<&'a str>,
-    /// Where each was read (`file:line`), or `""`.
-    sources: Vec<Cow<'a, str>>,
+    /// Where each was read.
+    sources: Vec<Source<'a>>,
     /// Each namespace's range of `objects` (`""`: cluster-scoped).
     namespaces: HashMap<&'a str, (usize, usize)>,
     /// `POINTER=VALUE` ([`indexed_leaves`]) to the positions of the objects that hold it.
@@ -41,17 +40,26 @@ struct Objects<'a> {
     selectors: OnceLock<HashMap<String, Vec<usize>>>,
 }
 
-/// An object for the index, and where it was read (`file:line`, or `""`).
+/// Where an object was read: `file:line` as text, a file and a line (written out only when a
+/// policy asks), or nowhere.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'a> {
+    Text(&'a str),
+    At(&'a str, u32),
+    Nowhere,
+}
+
+/// An object for the index, and where it was read.
 pub(crate) struct Entry<'a> {
     key: (&'a str, &'a str, &'a str, &'a str),
     object: &'a Json,
-    source: Cow<'a, str>,
+    source: Source<'a>,
 }
 
 impl<'a> Entry<'a> {
     /// `object`, known by its own apiVersion, kind, `metadata.namespace` and `metadata.name`
     /// (or `generateName`).
-    pub(crate) fn new(object: &'a Json, source: Cow<'a, str>) -> Entry<'a> {
+    pub(crate) fn new(object: &'a Json, source: Source<'a>) -> Entry<'a> {
         let field = |v: Option<&'a Json>| v.and_then(Json::as_str).unwrap_or_default();
         let meta = object.get("metadata");
         let api_version = field(object.get("apiVersion"));
@@ -70,32 +78,32 @@ impl<'a> Entry<'a> {
 impl<'a> Index<'a> {
     /// The index of `entries`; of two with the same kind, namespace and name the later one is
     /// kept. Nothing is complete unless `complete_all`, or the namespace is in `complete`.
-    pub(crate) fn new(mut entries: Vec<Entry<'a>>, complete_all: bool, complete: BTreeSet<&'a str>) -> Index<'a> {
-        // Stable: of equal keys, the later stays later.
-        entries.sort_by(|a, b| a.key.cmp(&b.key));
-        let mut kinds: HashMap<String, Objects<'a>> = HashMap::new();
-        let mut current: Option<((&str, &str), Objects<'a>)> = None;
-        let mut entries = entries.into_iter().peekable();
-        while let Some(e) = entries.next() {
-            if entries.peek().is_some_and(|next| next.key == e.key) {
-                continue;
-            }
-            let (group, kind, namespace, name) = e.key;
-            if current.as_ref().is_some_and(|(k, _)| *k != (group, kind)) {
-                if let Some(((group, kind), objects)) = current.take() {
-                    kinds.insert(format!("{group}/{kind}"), objects);
+    pub(crate) fn new(entries: Vec<Entry<'a>>, complete_all: bool, complete: BTreeSet<&'a str>) -> Index<'a> {
+        // By kind first, so that sorting compares namespaces and names only.
+        let mut by_kind: HashMap<(&str, &str), Vec<(usize, Entry<'a>)>> = HashMap::new();
+        for (at, e) in entries.into_iter().enumerate() {
+            by_kind.entry((e.key.0, e.key.1)).or_default().push((at, e));
+        }
+        let kinds = by_kind
+            .into_iter()
+            .map(|((group, kind), mut entries)| {
+                // Of two entries with one namespace and name, the later one is kept.
+                entries.sort_unstable_by(|(i, a), (j, b)| (a.key.2, a.key.3, i).cmp(&(b.key.2, b.key.3, j)));
+                let mut objects = Objects::default();
+                let mut entries = entries.into_iter().peekable();
+                while let Some((_, e)) = entries.next() {
+                    if entries.peek().is_some_and(|(_, next)| next.key == e.key) {
+                        continue;
+                    }
+                    let at = objects.objects.len();
+                    objects.objects.push(e.object);
+                    objects.names.push(e.key.3);
+                    objects.sources.push(e.source);
+                    objects.namespaces.entry(e.key.2).or_insert((at, at)).1 = at + 1;
                 }
-            }
-            let (_, objects) = current.get_or_insert_with(|| ((group, kind), Objects::default()));
-            let at = objects.objects.len();
-            objects.objects.push(e.object);
-            objects.names.push(name);
-            objects.sources.push(e.source);
-            objects.namespaces.entry(namespace).or_insert((at, at)).1 = at + 1;
-        }
-        if let Some(((group, kind), objects)) = current {
-            kinds.insert(format!("{group}/{kind}"), objects);
-        }
+                (format!("{group}/{kind}"), objects)
+            })
+            .collect();
         Index { kinds, complete_all, complete }
     }
 }
@@ -366,8 +374,11 @@ pub(crate) fn source<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     };
     let namespace = field(&["metadata", "namespace"]).unwrap_or_default();
     let objects = index(a)?.kinds.get(&kind_key(&api_version, &kind));
-    let found = objects.and_then(|o| o.sources.get(o.find(&namespace, &name)?));
-    Ok(Value::Str(Str::Borrowed(found.map_or("", |s| s.as_ref()))))
+    Ok(match objects.and_then(|o| o.sources.get(o.find(&namespace, &name)?)) {
+        Some(Source::Text(text)) => Value::Str(Str::Borrowed(text)),
+        Some(Source::At(file, line)) => Value::string(format!("{file}:{line}")),
+        Some(Source::Nowhere) | None => Value::Str(Str::Borrowed("")),
+    })
 }
 
 /// `inventory.complete(namespace)`: whether the inventory holds every object of the namespace,
