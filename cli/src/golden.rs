@@ -430,8 +430,13 @@ fn finish_upgrades(
 fn write_manifests<'u>(
     upgrades: impl Iterator<Item = &'u golden::ServiceUpgrade>,
 ) -> Result<Vec<(String, golden::Rewrite)>, Error> {
-    let mut files: std::collections::BTreeMap<String, (Vec<serde_json::Value>, Vec<paved::ResourceRef>)> =
-        std::collections::BTreeMap::new();
+    #[derive(Default)]
+    struct Edits {
+        changes: Vec<serde_json::Value>,
+        added: Vec<serde_json::Value>,
+        removed: Vec<paved::ResourceRef>,
+    }
+    let mut files: std::collections::BTreeMap<String, Edits> = std::collections::BTreeMap::new();
     for u in upgrades {
         let home = u.objects.iter().find_map(|o| o.source.as_ref()).map(|s| s.file.clone());
         for o in &u.objects {
@@ -442,23 +447,28 @@ fn write_manifests<'u>(
                     reason: "its manifests came from standard input, so --write has no file to rewrite".into(),
                 });
             }
-            let (changes, removed) = files.entry(file).or_default();
+            let edits = files.entry(file).or_default();
             match (&o.merged, o.disposition) {
-                (_, golden::Disposition::Removed) => removed.push(o.object.clone()),
-                (Some(m), _) => changes.push(m.clone()),
+                (_, golden::Disposition::Removed) => edits.removed.push(o.object.clone()),
+                (Some(m), golden::Disposition::Added | golden::Disposition::Restored) => edits.added.push(m.clone()),
+                (Some(m), _) => edits.changes.push(m.clone()),
                 (None, _) => {}
             }
         }
     }
+    // Every file is rewritten in memory first: one that cannot be leaves every file as it was.
     let mut out = Vec::new();
-    for (file, (changes, removed)) in files {
+    for (file, edits) in files {
         let text = std::fs::read_to_string(&file).map_err(|source| Error::Io { path: PathBuf::from(&file), source })?;
-        let rewrite = golden::rewrite(&file, &text, &changes, &removed)?;
-        if rewrite.text != text {
-            std::fs::write(&file, &rewrite.text).map_err(|source| Error::Io { path: PathBuf::from(&file), source })?;
-        }
-        out.push((file, rewrite));
+        let rewrite = golden::rewrite(&file, &text, &edits.changes, &edits.added, &edits.removed)?;
+        out.push((file, text, rewrite));
     }
+    for (file, text, rewrite) in &out {
+        if rewrite.text != *text {
+            std::fs::write(file, &rewrite.text).map_err(|source| Error::Io { path: PathBuf::from(file), source })?;
+        }
+    }
+    let out = out.into_iter().map(|(file, _, rewrite)| (file, rewrite)).collect();
     Ok(out)
 }
 

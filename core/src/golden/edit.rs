@@ -34,32 +34,45 @@ pub struct Rewrite {
     pub added: usize,
 }
 
-/// Rewrites the manifests of `text` (the file `file`): each object of `changes` (matched to its
-/// document by kind, namespace and name) becomes its new value, or is removed when it has
-/// none; an object no document holds is added at the end. Documents not named are untouched.
-pub fn rewrite(file: &str, text: &str, changes: &[Value], removed: &[ResourceRef]) -> Result<Rewrite, Error> {
-    let docs = parse(text).map_err(|e| {
-        let (line, column) = (e.pos.line, e.pos.column);
-        Error::Invalid(Diagnostics(vec![Diagnostic {
-            file: file.into(),
-            line,
-            column,
-            pointer: None,
-            message: e.message,
-            help: None,
-        }]))
-    })?;
+/// Rewrites the manifests of `text` (the file `file`): each object of `changes` becomes its new
+/// value in the document that holds it (matched by kind, namespace and name), the objects of
+/// `removed` are deleted with their documents, and those of `added` are appended. Documents not
+/// named are untouched. An object to change or remove that is not a document of its own (an
+/// item of a `List`, as `kubectl get -o yaml` exports) is an error: nothing is guessed.
+pub fn rewrite(
+    file: &str,
+    text: &str,
+    changes: &[Value],
+    added: &[Value],
+    removed: &[ResourceRef],
+) -> Result<Rewrite, Error> {
+    let problem = |line: u32, column: u32, message: String, help: Option<String>| {
+        Error::Invalid(Diagnostics(vec![Diagnostic { file: file.into(), line, column, pointer: None, message, help }]))
+    };
+    let docs = parse(text).map_err(|e| problem(e.pos.line, e.pos.column, e.message, None))?;
+    let ids: Vec<ResourceRef> = docs.iter().map(|d| identity_of(&d.value)).collect();
+    let missing = changes
+        .iter()
+        .map(identity_of)
+        .chain(removed.iter().cloned())
+        .find(|id| !ids.iter().any(|d| same_object(d, id)));
+    if let Some(id) = missing {
+        return Err(problem(
+            1,
+            1,
+            format!("{id} is not a document of its own in this file (an item of a List?), so it cannot be rewritten in place"),
+            Some("--write rewrites manifests with one object per document, as they are kept in git; for a live export, apply the upgrade's manifests (--format json) instead".into()),
+        ));
+    }
     let bounds = documents(text, &docs);
     let mut out = Rewrite::default();
     let mut pieces: Vec<String> = Vec::new();
     let mut cursor = 0;
-    let mut placed = vec![false; changes.len()];
-    for (doc, (start, end)) in docs.iter().zip(&bounds) {
-        let id = identity_of(&doc.value);
+    for ((doc, id), (start, end)) in docs.iter().zip(&ids).zip(&bounds) {
         let body = text.get(*start..*end).unwrap_or_default();
         pieces.push(text.get(cursor..*start).unwrap_or_default().to_owned());
         cursor = *end;
-        if removed.iter().any(|r| same_object(r, &id)) {
+        if removed.iter().any(|r| same_object(r, id)) {
             out.removed += 1;
             // The separator before it goes too.
             if let Some(last) = pieces.last_mut() {
@@ -70,14 +83,10 @@ pub fn rewrite(file: &str, text: &str, changes: &[Value], removed: &[ResourceRef
             }
             continue;
         }
-        let Some(i) = changes.iter().position(|c| same_object(&identity_of(c), &id)) else {
+        let Some(new) = changes.iter().find(|c| same_object(&identity_of(c), id)) else {
             pieces.push(body.to_owned());
             continue;
         };
-        if let Some(p) = placed.get_mut(i) {
-            *p = true;
-        }
-        let Some(new) = changes.get(i) else { continue };
         if *new == doc.value {
             pieces.push(body.to_owned());
             continue;
@@ -95,7 +104,7 @@ pub fn rewrite(file: &str, text: &str, changes: &[Value], removed: &[ResourceRef
     }
     pieces.push(text.get(cursor..).unwrap_or_default().to_owned());
     let mut text: String = pieces.concat();
-    for (new, _) in changes.iter().zip(&placed).filter(|(_, placed)| !**placed) {
+    for new in added {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
@@ -332,7 +341,7 @@ mod tests {
     use serde_json::json;
 
     fn one(text: &str, new: Value) -> Rewrite {
-        rewrite("t.yaml", text, &[new], &[]).unwrap()
+        rewrite("t.yaml", text, &[new], &[], &[]).unwrap()
     }
 
     const DEPLOYMENT: &str = "\
@@ -400,7 +409,7 @@ spec:
             .as_array_mut()
             .unwrap()
             .push(json!({"name": "sidecar", "image": "registry/proxy:1"}));
-        let r = rewrite("t.yaml", &text, &[new.clone()], &[]).unwrap();
+        let r = rewrite("t.yaml", &text, &[new.clone()], &[], &[]).unwrap();
         assert_eq!((r.edited, r.rewritten), (0, 1));
         assert!(r.text.ends_with(&format!("---\n{other}")), "{}", r.text);
         let docs = parse(&r.text).unwrap();
@@ -413,9 +422,21 @@ spec:
         let policy =
             json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "orders"}});
         let text = format!("{}---\n{}", DEPLOYMENT, crate::to_yaml(&service));
-        let r = rewrite("t.yaml", &text, std::slice::from_ref(&policy), &[identity_of(&service)]).unwrap();
+        let r = rewrite("t.yaml", &text, &[], std::slice::from_ref(&policy), &[identity_of(&service)]).unwrap();
         assert_eq!((r.removed, r.added), (1, 1));
         let docs: Vec<Value> = parse(&r.text).unwrap().into_iter().map(|d| d.value).collect();
         assert_eq!(docs, [value(DEPLOYMENT), policy]);
+    }
+
+    #[test]
+    fn an_object_inside_a_list_is_an_error_not_a_guess() {
+        let export =
+            "apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Service, metadata: {name: orders}}\n";
+        let service =
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "orders", "labels": {"a": "b"}}});
+        let e = rewrite("live.yaml", export, std::slice::from_ref(&service), &[], &[]).unwrap_err().to_string();
+        assert!(e.contains("Service/orders is not a document of its own"), "{e}");
+        let e = rewrite("live.yaml", export, &[], &[], &[identity_of(&service)]).unwrap_err().to_string();
+        assert!(e.contains("not a document of its own"), "{e}");
     }
 }
