@@ -122,15 +122,20 @@ enum Command {
   kubectl get deploy,svc,hpa,pdb,netpol,sa -n payments -o yaml | paved conform -
   paved conform --exceptions exceptions/ --format json k8s/")]
     Conform(golden::ConformArgs),
-    /// Upgrade a service to a newer golden path version: migrated inputs, the new manifests,
+    /// Upgrade services to a newer golden path version: migrated inputs, the new manifests,
     /// and what changes (a JSON Patch per object, and the requested CPU and memory).
     ///
     /// Migrations of every version passed are applied in order. A major upgrade that no
-    /// migration covers is refused.
+    /// migration covers is refused. Given a service's manifests, the upgrade is a three-way
+    /// merge: the team's changes under extension points are kept, the new version's applied,
+    /// other changes reverted, and fields both changed are conflicts (exit status 1) unless
+    /// --prefer picks a side. --write rewrites the manifests in place; --all upgrades every
+    /// service found.
     #[command(after_help = "Examples:
   paved upgrade web-service@1.0.0 -f orders.yaml
-  paved upgrade web-service@1.0.0 -f orders.yaml --to ^2 --write orders.yaml
-  paved upgrade -f k8s/orders.yaml --format json")]
+  paved upgrade web-service@1.0.0 -f orders.yaml --to ^2 --write
+  paved upgrade -f k8s/orders.yaml --prefer ours --write
+  paved upgrade --all k8s/ --format markdown > upgrades.md")]
     Upgrade(golden::UpgradeArgs),
     /// Report golden path adoption across a fleet: services per version, how far behind each
     /// is, deprecated and sunset versions, and workloads on no golden path.

@@ -477,7 +477,8 @@ fn explain_shows_the_rule_its_examples_and_the_way_out() {
 
 #[test]
 fn help_version_and_completions() {
-    let commands = ["check", "render", "conform", "upgrade", "outdated", "test", "exceptions", "explain", "packs"];
+    let commands =
+        ["check", "render", "conform", "upgrade", "outdated", "catalog", "test", "exceptions", "explain", "packs"];
     for cmd in commands.into_iter().chain(["schema", "completions"]) {
         let (code, out, _) = run(&[cmd, "--help"]);
         assert_eq!(code, 0);
