@@ -1,7 +1,7 @@
 //! JSON pointers (RFC 6901): escaping a segment, and patterns whose segments may be `*`, used
 //! by `forEach` paths and golden-path extension points alike.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Escapes one JSON pointer segment (RFC 6901).
 pub(crate) fn escape_segment(s: &str) -> String {
@@ -10,6 +10,60 @@ pub(crate) fn escape_segment(s: &str) -> String {
     } else {
         s.to_owned()
     }
+}
+
+/// Unescapes one JSON pointer segment (RFC 6901).
+pub(crate) fn unescape_segment(s: &str) -> String {
+    s.replace("~1", "/").replace("~0", "~")
+}
+
+/// Sets (or, with `None`, removes) the value at `pointer`, creating mappings on the way; a list
+/// item can be replaced, removed or appended. False when the path cannot be made.
+pub(crate) fn set(root: &mut Value, pointer: &str, value: Option<Value>) -> bool {
+    let segments: Vec<String> = pointer.split('/').skip(1).map(unescape_segment).collect();
+    let Some((last, parents)) = segments.split_last() else { return false };
+    let mut at = root;
+    for seg in parents {
+        at = match at {
+            Value::Object(m) => m.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new())),
+            Value::Array(a) => {
+                let Ok(i) = seg.parse::<usize>() else { return false };
+                // An item added after the last: a mapping the following segments fill in.
+                if i == a.len() {
+                    a.push(Value::Object(Map::new()));
+                }
+                match a.get_mut(i) {
+                    Some(v) => v,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    match (at, value) {
+        (Value::Object(m), Some(v)) => {
+            m.insert(last.clone(), v);
+        }
+        (Value::Object(m), None) => {
+            m.remove(last);
+        }
+        (Value::Array(a), v) => {
+            let Ok(i) = last.parse::<usize>() else { return false };
+            match v {
+                Some(v) if i == a.len() => a.push(v),
+                Some(v) => match a.get_mut(i) {
+                    Some(item) => *item = v,
+                    None => return false,
+                },
+                None if i < a.len() => {
+                    a.remove(i);
+                }
+                None => {}
+            }
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Whether `pattern` (a JSON pointer whose segments may be `*`) is `pointer` or one of its
@@ -47,7 +101,7 @@ impl PathPattern {
             .split('/')
             .map(|s| match s {
                 "*" => Segment::Any,
-                s => Segment::Key(s.replace("~1", "/").replace("~0", "~")),
+                s => Segment::Key(unescape_segment(s)),
             })
             .collect();
         Ok(vec![PathPattern(segments)])

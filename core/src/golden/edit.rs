@@ -181,7 +181,7 @@ fn edit_document(text: &str, start: usize, body: &str, doc: &RawDocument, new: &
 /// One change as a text edit: (start, end, replacement) in `text`.
 fn edit(text: &str, spans: &Spans, old: &Value, c: &diff::Change) -> Option<(usize, usize, String)> {
     let (parent, key) = c.path.rsplit_once('/')?;
-    let key = key.replace("~1", "/").replace("~0", "~");
+    let key = crate::pointer::unescape_segment(key);
     match (&c.before, &c.after) {
         // A scalar that changes, where it is written.
         (Some(before), Some(after)) if scalar(before) && scalar(after) => {

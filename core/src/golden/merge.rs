@@ -22,7 +22,7 @@ use super::diff::{self, Change};
 use super::fleet::ignored;
 use super::GoldenPath;
 use crate::model::{ResourceRef, SourceRef};
-use crate::pointer::covers;
+use crate::pointer::{covers, set};
 use crate::resource::{identity_of, same_object};
 use crate::Resource;
 
@@ -275,55 +275,6 @@ fn list_moved(base: &Value, theirs: &Value, path: &str) -> bool {
         at.push_str(segment);
     }
     false
-}
-
-/// Sets (or, with `None`, removes) the value at `pointer`, creating mappings on the way; a list
-/// item can be replaced, removed or appended. False when the path cannot be made.
-fn set(root: &mut Value, pointer: &str, value: Option<Value>) -> bool {
-    let segments: Vec<String> = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
-    let Some((last, parents)) = segments.split_last() else { return false };
-    let mut at = root;
-    for seg in parents {
-        at = match at {
-            Value::Object(m) => m.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new())),
-            Value::Array(a) => {
-                let Ok(i) = seg.parse::<usize>() else { return false };
-                // An item added after the last: a mapping the following segments fill in.
-                if i == a.len() {
-                    a.push(Value::Object(Map::new()));
-                }
-                match a.get_mut(i) {
-                    Some(v) => v,
-                    None => return false,
-                }
-            }
-            _ => return false,
-        };
-    }
-    match (at, value) {
-        (Value::Object(m), Some(v)) => {
-            m.insert(last.clone(), v);
-        }
-        (Value::Object(m), None) => {
-            m.remove(last);
-        }
-        (Value::Array(a), v) => {
-            let Ok(i) = last.parse::<usize>() else { return false };
-            match v {
-                Some(v) if i == a.len() => a.push(v),
-                Some(v) => match a.get_mut(i) {
-                    Some(item) => *item = v,
-                    None => return false,
-                },
-                None if i < a.len() => {
-                    a.remove(i);
-                }
-                None => {}
-            }
-        }
-        _ => return false,
-    }
-    true
 }
 
 /// Fields Kubernetes does not change in place, by kind: (kind, pointer pattern). For the kinds

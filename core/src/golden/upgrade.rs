@@ -3,7 +3,7 @@
 
 use semver::Version;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::diff::{self, Change, PatchOp, Requests};
 use super::fleet::{claims, Claim};
@@ -14,6 +14,7 @@ use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::model::MigrationOp;
 use crate::model::ResourceRef;
+use crate::pointer::{set, unescape_segment};
 use crate::resource::{identity_of, same_object};
 use crate::Resource;
 
@@ -84,6 +85,11 @@ pub struct RequestsChange {
 /// describes the change. A step to a new major version needs a migration of that version that
 /// covers the version before it; without one the upgrade is refused.
 pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Result<Upgrade, Error> {
+    upgrade_and_base(bundle, from, inputs, range).map(|(upgrade, _)| upgrade)
+}
+
+/// As [`upgrade`], with the old version's render of `inputs` (the base of a three-way merge).
+fn upgrade_and_base(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Result<(Upgrade, Vec<Value>), Error> {
     let refuse = |reason: String| Error::CannotUpgrade { from: from.to_owned(), reason };
     let (name, version) =
         from.split_once('@').ok_or_else(|| refuse("give the version it is on: NAME@VERSION".into()))?;
@@ -142,7 +148,7 @@ pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Resu
         )),
         other => other,
     })?;
-    Ok(Upgrade {
+    let upgrade = Upgrade {
         from: old.id(),
         to: new.id(),
         migrations: applied,
@@ -152,7 +158,8 @@ pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Resu
         inputs_before: written,
         inputs: migrated,
         manifests: after.manifests,
-    })
+    };
+    Ok((upgrade, before.manifests))
 }
 
 /// Objects matched by kind, namespace and name.
@@ -199,7 +206,9 @@ pub(crate) fn apply(op: &MigrationOp, inputs: &mut Value) -> Result<Vec<String>,
                 if inputs.pointer(to).is_some() {
                     return Err(format!("cannot move {from} to {to}: {to} is already set"));
                 }
-                put(inputs, to, v)?;
+                if !set(inputs, to, Some(v)) {
+                    return Err(format!("cannot move {from} to {to}: a parent of {to} is not a mapping"));
+                }
                 done.push(format!("moved {from} to {to}"));
             }
         }
@@ -239,7 +248,7 @@ pub(crate) fn apply(op: &MigrationOp, inputs: &mut Value) -> Result<Vec<String>,
 /// Every existing parent a pointer pattern (`*` for any item or key) names, with the last
 /// segment (unescaped).
 fn expand_parents(root: &Value, pattern: &str) -> Vec<(String, String)> {
-    let segments: Vec<String> = pattern.split('/').skip(1).map(unescape).collect();
+    let segments: Vec<String> = pattern.split('/').skip(1).map(unescape_segment).collect();
     let Some((last, parents)) = segments.split_last() else { return Vec::new() };
     let mut at = vec![(String::new(), root)];
     for seg in parents {
@@ -259,10 +268,6 @@ fn expand_parents(root: &Value, pattern: &str) -> Vec<(String, String)> {
     at.into_iter().filter(|(_, v)| v.is_object() || v.is_array()).map(|(p, _)| (p, last.clone())).collect()
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("~1", "/").replace("~0", "~")
-}
-
 fn remove_child(parent: &mut Value, key: &str) -> Option<Value> {
     match parent {
         Value::Object(m) => m.remove(key),
@@ -273,25 +278,7 @@ fn remove_child(parent: &mut Value, key: &str) -> Option<Value> {
 
 fn take(root: &mut Value, pointer: &str) -> Option<Value> {
     let (parent, key) = pointer.rsplit_once('/')?;
-    remove_child(root.pointer_mut(parent)?, &unescape(key))
-}
-
-/// Sets `value` at `pointer`, creating mappings on the way.
-fn put(root: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
-    let mut at = root;
-    let segments: Vec<String> = pointer.split('/').skip(1).map(unescape).collect();
-    let Some((last, parents)) = segments.split_last() else { return Err("cannot move to the root".into()) };
-    for seg in parents {
-        let Value::Object(m) = at else { return Err(format!("cannot move to {pointer}: a parent is not a mapping")) };
-        at = m.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new()));
-    }
-    match at {
-        Value::Object(m) => {
-            m.insert(last.clone(), value);
-            Ok(())
-        }
-        _ => Err(format!("cannot move to {pointer}: its parent is not a mapping")),
-    }
+    remove_child(root.pointer_mut(parent)?, &unescape_segment(key))
 }
 
 /// A service's objects moved to a newer golden path version by a three-way merge
@@ -370,8 +357,7 @@ fn upgrade_claim(
     let inputs = claim
         .recorded_inputs()
         .ok_or_else(|| refuse(format!("its objects do not record their inputs as JSON (`{ANNOTATION_INPUTS}`)")))?;
-    let upgrade = upgrade(bundle, from, &inputs, range)?;
-    let base = bundle.golden_path(from)?.build(&inputs, None)?.manifests;
+    let (upgrade, base) = upgrade_and_base(bundle, from, &inputs, range)?;
     let new = bundle.golden_path(&upgrade.to)?;
     let objects = merge(new, &base, &upgrade.manifests, &claim.objects, prefer);
     let (service, namespace) = claim.service();
