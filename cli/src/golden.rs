@@ -221,13 +221,21 @@ fn read_text(path: &str) -> Result<(String, String), ExitCode> {
 
 /// Reports a failed render: manifests the golden path's own policies deny exit 1 with the
 /// findings; any other error exits 2.
-fn failed(e: &Error) -> ExitCode {
-    let Error::NonCompliant { golden_path, report } = e else { return fail(e) };
+fn failed(e: &golden::RenderError) -> ExitCode {
+    let golden::RenderError::NonCompliant { golden_path, report } = e else { return fail_render(e) };
     let _ = writeln!(std::io::stderr(), "error: {golden_path} rendered manifests its own policies deny:\n");
     let mut text = Vec::new();
     let _ = output::human(&mut text, report, stderr_color());
     let _ = std::io::stderr().write_all(&text);
     ExitCode::from(EXIT_FAILED)
+}
+
+/// Any other failed render: as [`fail`], exit 2.
+fn fail_render(e: &golden::RenderError) -> ExitCode {
+    match e {
+        golden::RenderError::Invalid(e) => fail(e),
+        other => fail(&Error::Input { reason: other.to_string() }),
+    }
 }
 
 /// The golden paths, and the name and text of the file of inputs.
@@ -339,7 +347,7 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
             }
             let u = match paved::GoldenPath::upgrade_objects(&bundle, &objects, &args.to, prefer) {
                 Ok(u) => u,
-                Err(e) => return failed(&e),
+                Err(e) => return fail(&e),
             };
             return finish_upgrades(&args, std::slice::from_ref(&u), None);
         }
@@ -350,7 +358,7 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
     };
     let upgrade = match paved::GoldenPath::upgrade(&bundle, &from, &inputs, &args.to) {
         Ok(u) => u,
-        Err(e) => return failed(&e),
+        Err(e) => return fail(&e),
     };
     if let Some(target) = &args.write {
         let path = target.clone().unwrap_or_else(|| PathBuf::from(&file));

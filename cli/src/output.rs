@@ -715,7 +715,7 @@ fn requests_delta(r: &golden::RequestsChange) -> (String, String) {
 
 /// A three-way upgrade of one service: each object and what the merge did with each field.
 pub fn three_way(out: &mut impl Write, u: &golden::ServiceUpgrade, color: bool) -> io::Result<()> {
-    use golden::{Disposition, Outcome};
+    use golden::{Disposition, FieldOutcome};
     let p = Paint(color);
     let team = u.team.as_deref().map(|t| format!(" (team {t})")).unwrap_or_default();
     writeln!(
@@ -738,26 +738,26 @@ pub fn three_way(out: &mut impl Write, u: &golden::ServiceUpgrade, color: bool) 
         for f in fields {
             let (b, o_, t) = (brief(f.base.as_ref()), brief(f.ours.as_ref()), brief(f.theirs.as_ref()));
             let line = match f.outcome {
-                Outcome::Upgraded => format!("{}  {}: {o_} → {t}", p.green("upgraded"), f.path),
-                Outcome::Kept => format!(
+                FieldOutcome::Upgraded => format!("{}  {}: {o_} → {t}", p.green("upgraded"), f.path),
+                FieldOutcome::Kept => format!(
                     "{}      {}: {o_} (extension point {})",
                     p.dim("kept"),
                     f.path,
                     f.extension_point.as_deref().unwrap_or_default()
                 ),
-                Outcome::Reverted => format!(
+                FieldOutcome::Reverted => format!(
                     "{}  {}: {o_} → {t} (not an extension point: the golden path's value; change the inputs to keep yours)",
                     p.yellow("reverted"),
                     f.path
                 ),
-                Outcome::Conflict => format!(
+                FieldOutcome::Conflict => format!(
                     "{}  {}: was {b}, the team has {o_}, {} renders {t}",
                     p.red("CONFLICT"),
                     f.path,
                     u.upgrade.to
                 ),
-                Outcome::Ours => format!("{}      {}: {o_} (kept over {t}: --prefer ours)", p.yellow("ours"), f.path),
-                Outcome::Theirs => format!("{}    {}: {o_} → {t} (--prefer theirs)", p.yellow("theirs"), f.path),
+                FieldOutcome::Ours => format!("{}      {}: {o_} (kept over {t}: --prefer ours)", p.yellow("ours"), f.path),
+                FieldOutcome::Theirs => format!("{}    {}: {o_} → {t} (--prefer theirs)", p.yellow("theirs"), f.path),
             };
             writeln!(out, "        {line}")?;
         }
@@ -837,7 +837,7 @@ pub fn upgrade_summary(
     upgrades: &[golden::ServiceUpgrade],
     plan: Option<&golden::FleetUpgrade>,
 ) -> io::Result<()> {
-    use golden::Outcome;
+    use golden::FieldOutcome;
     let mut teams: std::collections::BTreeMap<&str, Vec<&golden::ServiceUpgrade>> = std::collections::BTreeMap::new();
     for u in upgrades {
         teams.entry(u.team.as_deref().unwrap_or("(no team label)")).or_default().push(u);
@@ -857,7 +857,8 @@ pub fn upgrade_summary(
                 .iter()
                 .flat_map(|o| &o.fields)
                 .filter(|f| {
-                    !provenance(&f.path) && matches!(f.outcome, Outcome::Upgraded | Outcome::Reverted | Outcome::Theirs)
+                    !provenance(&f.path)
+                        && matches!(f.outcome, FieldOutcome::Upgraded | FieldOutcome::Reverted | FieldOutcome::Theirs)
                 })
                 .count();
             let (cpu, memory) = requests_delta(&u.requests);
@@ -870,7 +871,7 @@ pub fn upgrade_summary(
         let conflicts: Vec<String> = services
             .iter()
             .flat_map(|u| u.objects.iter().map(move |o| (u, o)))
-            .flat_map(|(u, o)| o.fields.iter().filter(|f| f.outcome == Outcome::Conflict).map(move |f| (u, o, f)))
+            .flat_map(|(u, o)| o.fields.iter().filter(|f| f.outcome == FieldOutcome::Conflict).map(move |f| (u, o, f)))
             .map(|(u, o, f)| {
                 format!(
                     "- {}: {} `{}`: the team has {}, {} renders {}",

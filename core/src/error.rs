@@ -107,14 +107,6 @@ pub enum Error {
         /// Why nothing matches, with the closest names or the versions there are.
         reason: String,
     },
-    /// A golden path rendered manifests that its own policies deny.
-    #[error("golden path {golden_path} rendered manifests its policies deny ({} denied)", report.summary.denied)]
-    NonCompliant {
-        /// `name@version`.
-        golden_path: String,
-        /// The evaluation, with the findings.
-        report: Box<crate::Report>,
-    },
     /// An upgrade that cannot be done: no newer version, a major step no migration covers, or
     /// migrated inputs the new version does not accept.
     #[error("cannot upgrade {from}: {reason}")]

@@ -1,42 +1,36 @@
 #![doc = include_str!("../README.md")]
+#![deny(unreachable_pub)]
 
-// The modules depend one way, following the data flow: model → k8s, pointer → cel → load → select,
-// exception, review → plugin → compile → blueprint → packs → bundle → resource, report → inventory → eval →
-// admission, golden, testing. `tests/all/layering.rs` fails on any cycle.
-mod admission;
-mod blueprint;
-mod bundle;
+// The modules depend one way, following the data flow (see docs/ARCHITECTURE.md): error → load
+// → k8s → model → cel → plugin → report → compile → engine → golden, testing.
+// `tests/all/layering.rs` fails on any edge against that order and on any cycle between files.
 mod cel;
 mod compile;
+mod engine;
 mod error;
-mod eval;
-mod exception;
 pub mod golden;
-mod inventory;
 mod k8s;
 mod load;
 mod model;
-mod packs;
 mod plugin;
-mod pointer;
 mod report;
-mod resource;
-mod review;
-mod select;
 mod testing;
 
-pub use blueprint::GoldenPath;
-pub use bundle::{Bundle, PackInfo};
+pub use compile::bundle::{Bundle, PackInfo};
+pub use compile::golden_path::GoldenPath;
+pub use engine::inventory::Inventory;
+pub use engine::resource::Resource;
+pub use engine::{Context, Engine, EngineBuilder};
 pub use error::{Diagnostic, Diagnostics, Error};
-pub use eval::{Context, Engine, EngineBuilder};
-pub use inventory::Inventory;
-pub use model::{Action, ExceptionStatus, Operation, PolicyInfo, ResourceRef, RuleInfo, Severity, SourceRef, KINDS};
+pub use k8s::admission::AdmissionError;
+pub use k8s::{Operation, ResourceRef};
+pub use load::SourceRef;
+pub use model::{Action, Severity, KINDS};
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{
-    Decision, ErrorKind, ExceptionReport, Finding, FindingError, Format, Report, ResourceReport, Summary,
+    Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Format, PolicyInfo, Report,
+    ResourceReport, RuleInfo, Summary,
 };
-pub use resource::Resource;
-pub use review::AdmissionError;
 pub use testing::{CaseReport, CheckReport, Example, Outcome, SuiteReport, TestSuite};
 
 /// The JSON Schema (2020-12) of a paved document kind (one of [`KINDS`]), generated from the

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, Task};
 use napi_derive::napi;
+use paved::golden::RenderError;
 use paved::{Bundle, Context, Engine as Core, GoldenPath, Operation, Resource};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -23,7 +24,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `diagnostics`, and `report` for a denied render), turned into a `PavedError` by `index.js`.
 fn error(kind: &str, e: &paved::Error) -> napi::Error {
     let kind = match e {
-        paved::Error::NonCompliant { .. } => "NonCompliantError",
         paved::Error::UnknownGoldenPath { .. } | paved::Error::CannotUpgrade { .. } => "GoldenPathError",
         _ => kind,
     };
@@ -38,11 +38,18 @@ fn error(kind: &str, e: &paved::Error) -> napi::Error {
                 .collect()
         })
         .unwrap_or_default();
-    let report = match e {
-        paved::Error::NonCompliant { report, .. } => serde_json::to_value(report.as_ref()).unwrap_or_default(),
-        _ => Value::Null,
-    };
-    raw(json!({"kind": kind, "message": e.to_string(), "diagnostics": diagnostics, "report": report}))
+    raw(json!({"kind": kind, "message": e.to_string(), "diagnostics": diagnostics, "report": null}))
+}
+
+/// A failed render: `NonCompliantError` with the report when the golden path's own policies
+/// deny the manifests, otherwise as [`input_error`].
+fn render_error(e: &RenderError) -> napi::Error {
+    match e {
+        RenderError::NonCompliant { report, .. } => raw(json!({"kind": "NonCompliantError", "message": e.to_string(),
+            "diagnostics": [], "report": serde_json::to_value(report.as_ref()).unwrap_or_default()})),
+        RenderError::Invalid(e) => input_error(e),
+        other => input(other),
+    }
 }
 
 fn raw(body: Value) -> napi::Error {
@@ -366,8 +373,11 @@ fn bundle_of(bundle: Option<String>) -> napi::Result<Bundle> {
 pub fn render(golden_path: String, inputs: String, bundle: Option<String>) -> napi::Result<String> {
     let inputs: Value = parse("inputs", &inputs)?;
     let bundle = bundle_of(bundle)?;
-    let rendered =
-        bundle.golden_path(&golden_path).and_then(|p| p.render(&inputs, &bundle)).map_err(|e| input_error(&e))?;
+    let rendered = bundle
+        .golden_path(&golden_path)
+        .map_err(RenderError::from)
+        .and_then(|p| p.render(&inputs, &bundle))
+        .map_err(|e| render_error(&e))?;
     Ok(Value::Array(rendered.manifests).to_string())
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use paved::golden::RenderError;
 use paved::{Bundle, Context, Engine as Core, GoldenPath, Operation, Resource};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -32,14 +33,9 @@ pyo3::create_exception!(
 /// The Python exception for a core error, with its diagnostics as a list of dicts (file, line,
 /// column, pointer, message, help) and, for a denied render, the report as a dict.
 fn raise(py: Python<'_>, kind: fn(String) -> PyErr, e: &paved::Error) -> PyErr {
-    let (kind, report): (fn(String) -> PyErr, Option<Value>) = match e {
-        paved::Error::NonCompliant { report, .. } => {
-            (|m| NonCompliantError::new_err(m), serde_json::to_value(report.as_ref()).ok())
-        }
-        paved::Error::UnknownGoldenPath { .. } | paved::Error::CannotUpgrade { .. } => {
-            (|m| GoldenPathError::new_err(m), None)
-        }
-        _ => (kind, None),
+    let kind: fn(String) -> PyErr = match e {
+        paved::Error::UnknownGoldenPath { .. } | paved::Error::CannotUpgrade { .. } => GoldenPathError::new_err,
+        _ => kind,
     };
     let err = kind(e.to_string());
     let diagnostics: Vec<Diagnostic> = e
@@ -59,8 +55,24 @@ fn raise(py: Python<'_>, kind: fn(String) -> PyErr, e: &paved::Error) -> PyErr {
         .unwrap_or_default();
     let value = err.value(py);
     let _ = value.setattr("diagnostics", diagnostics);
-    let _ = pythonize(py, &report).and_then(|r| Ok(value.setattr("report", r)?));
+    let _ = value.setattr("report", py.None());
     err
+}
+
+/// A failed render: `NonCompliantError` with the report as a dict when the golden path's own
+/// policies deny the manifests, otherwise as [`input_error`].
+fn render_error(py: Python<'_>, e: &RenderError) -> PyErr {
+    match e {
+        RenderError::NonCompliant { report, .. } => {
+            let err = NonCompliantError::new_err(e.to_string());
+            let value = err.value(py);
+            let _ = value.setattr("diagnostics", Vec::<Diagnostic>::new());
+            let _ = pythonize(py, report.as_ref()).and_then(|r| Ok(value.setattr("report", r)?));
+            err
+        }
+        RenderError::Invalid(e) => input_error(py, e),
+        other => input(other),
+    }
 }
 
 /// One problem in a file: where it is, what is wrong, and how to fix it.
@@ -498,8 +510,9 @@ fn render<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let inputs = json_of(inputs)?;
     let bundle = bundle_of(py, bundle)?;
-    let rendered = py.detach(|| bundle.golden_path(golden_path).and_then(|p| p.render(&inputs, &bundle)));
-    let rendered = rendered.map_err(|e| input_error(py, &e))?;
+    let rendered = py
+        .detach(|| bundle.golden_path(golden_path).map_err(RenderError::from).and_then(|p| p.render(&inputs, &bundle)));
+    let rendered = rendered.map_err(|e| render_error(py, &e))?;
     to_python(py, &rendered.manifests)
 }
 

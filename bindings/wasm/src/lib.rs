@@ -5,6 +5,7 @@
 // The component ABI glue that `wit_bindgen::generate!` writes is unsafe; nothing else here is.
 #![allow(unsafe_code)]
 
+use paved::golden::RenderError;
 use paved::{Bundle, Context, Engine, Error, Resource};
 use serde_json::Value;
 
@@ -22,7 +23,6 @@ bindings::export!(Component with_types_in bindings);
 /// A core error as the WIT `error`: `kind` names what failed.
 fn error(kind: &str, e: &Error) -> wit::Error {
     let kind = match e {
-        Error::NonCompliant { .. } => "non-compliant",
         Error::UnknownGoldenPath { .. } | Error::CannotUpgrade { .. } => "golden-path",
         _ => kind,
     };
@@ -41,11 +41,22 @@ fn error(kind: &str, e: &Error) -> wit::Error {
                 .collect()
         })
         .unwrap_or_default();
-    let report = match e {
-        Error::NonCompliant { report, .. } => Some(report.to_json_compact()),
-        _ => None,
-    };
-    wit::Error { kind: kind.to_owned(), message: e.to_string(), diagnostics, report }
+    wit::Error { kind: kind.to_owned(), message: e.to_string(), diagnostics, report: None }
+}
+
+/// A failed render: `non-compliant` with the report when the golden path's own policies deny
+/// the manifests, otherwise as [`input`].
+fn render_error(e: RenderError) -> wit::Error {
+    match e {
+        RenderError::NonCompliant { ref report, .. } => wit::Error {
+            kind: "non-compliant".to_owned(),
+            message: e.to_string(),
+            diagnostics: Vec::new(),
+            report: Some(report.to_json_compact()),
+        },
+        RenderError::Invalid(e) => input(e),
+        other => reason(other.to_string()),
+    }
 }
 
 fn load(e: Error) -> wit::Error {
@@ -187,7 +198,7 @@ impl wit::Guest for Component {
     ) -> Result<wit::Rendered, wit::Error> {
         let all = golden_paths(&bundle)?;
         let path = all.golden_path(&golden_path).map_err(input)?;
-        let rendered = path.render_text(&inputs.name, &inputs.text, &all).map_err(input)?;
+        let rendered = path.render_text(&inputs.name, &inputs.text, &all).map_err(render_error)?;
         let docs: Vec<String> = rendered.manifests.iter().map(paved::to_yaml).collect();
         Ok(wit::Rendered {
             manifests: format!("# Rendered by paved from {}\n---\n{}", rendered.golden_path, docs.join("---\n")),

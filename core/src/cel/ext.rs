@@ -6,7 +6,8 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::net::IpAddr;
 
-use super::value::Kind;
+use super::types::Kind;
+use crate::k8s::Quantity;
 
 /// A value of one of Kubernetes' library types.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,133 +56,6 @@ impl fmt::Display for Ext {
             Ext::Semver(v) => write!(f, "{v}"),
         }
     }
-}
-
-/// A resource quantity, held exactly in units of 10⁻⁹ (Kubernetes' smallest scale; smaller
-/// amounts round up to it, as `resource.ParseQuantity` does).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Quantity {
-    pub nanos: i128,
-    pub text: String,
-}
-
-const NANO: i128 = 1_000_000_000;
-/// Past this many nano-units (about 10²⁹) a quantity is refused rather than rounded.
-const QUANTITY_MAX: i128 = 10i128.pow(38);
-
-impl Quantity {
-    pub(crate) fn parse(s: &str) -> Result<Quantity, String> {
-        let bad = || format!("`{s}` is not a quantity");
-        let (sign, rest) = match s.as_bytes().first() {
-            Some(b'-') => (-1i128, &s[1..]),
-            Some(b'+') => (1, &s[1..]),
-            _ => (1, s),
-        };
-        let digits_end = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
-        let (number, suffix) = rest.split_at(digits_end);
-        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
-        if (whole.is_empty() && frac.is_empty()) || frac.contains('.') || number.is_empty() {
-            return Err(bad());
-        }
-        // The value is digits × 10^exp10 × 2^exp2.
-        let (exp10, exp2): (i32, u32) = match suffix {
-            "" => (0, 0),
-            "n" => (-9, 0),
-            "u" => (-6, 0),
-            "m" => (-3, 0),
-            "k" => (3, 0),
-            "M" => (6, 0),
-            "G" => (9, 0),
-            "T" => (12, 0),
-            "P" => (15, 0),
-            "E" => (18, 0),
-            "Ki" => (0, 10),
-            "Mi" => (0, 20),
-            "Gi" => (0, 30),
-            "Ti" => (0, 40),
-            "Pi" => (0, 50),
-            "Ei" => (0, 60),
-            e if e.starts_with(['e', 'E']) => {
-                let exp = &e[1..];
-                let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(bad());
-                }
-                (exp.parse::<i32>().map_err(|_| bad())?, 0)
-            }
-            _ => return Err(bad()),
-        };
-        let mantissa_digits = format!("{whole}{frac}");
-        let mantissa_digits = mantissa_digits.trim_start_matches('0');
-        let frac_len = i32::try_from(frac.len()).map_err(|_| bad())?;
-        // nanos = mantissa × 10^(exp10 - frac_len + 9) × 2^exp2, rounded up.
-        let scale = exp10 - frac_len + 9;
-        let mut nanos: i128 = 0;
-        let mut round_up = false;
-        let too_large = || format!("`{s}` is too large a quantity");
-        let keep = if scale >= 0 {
-            mantissa_digits.len()
-        } else {
-            mantissa_digits.len().saturating_sub(scale.unsigned_abs() as usize)
-        };
-        for (i, b) in mantissa_digits.bytes().enumerate() {
-            let d = i128::from(b - b'0');
-            if i < keep {
-                nanos = nanos.checked_mul(10).and_then(|n| n.checked_add(d)).ok_or_else(too_large)?;
-            } else if d != 0 {
-                round_up = true;
-            }
-        }
-        if scale > 0 {
-            for _ in 0..scale {
-                nanos = nanos.checked_mul(10).ok_or_else(too_large)?;
-                if nanos > QUANTITY_MAX {
-                    return Err(too_large());
-                }
-            }
-        }
-        nanos = nanos.checked_mul(1i128 << exp2).ok_or_else(too_large)?;
-        if round_up {
-            nanos += 1;
-        }
-        if nanos > QUANTITY_MAX {
-            return Err(too_large());
-        }
-        Ok(Quantity { nanos: sign * nanos, text: s.to_owned() })
-    }
-
-    pub(crate) fn from_nanos(nanos: i128) -> Result<Quantity, String> {
-        if nanos.abs() > QUANTITY_MAX {
-            return Err("the quantity overflows".into());
-        }
-        Ok(Quantity { nanos, text: format_nanos(nanos) })
-    }
-
-    pub(crate) fn is_integer(&self) -> bool {
-        self.nanos % NANO == 0
-    }
-
-    pub(crate) fn as_integer(&self) -> Option<i64> {
-        if !self.is_integer() {
-            return None;
-        }
-        i64::try_from(self.nanos / NANO).ok()
-    }
-
-    #[allow(clippy::cast_precision_loss)]
-    pub(crate) fn as_f64(&self) -> f64 {
-        self.nanos as f64 / 1e9
-    }
-}
-
-/// A quantity in plain decimal form, with the largest exact decimal-SI suffix.
-fn format_nanos(nanos: i128) -> String {
-    for (suffix, unit) in [("", NANO), ("m", 1_000_000), ("u", 1000), ("n", 1)] {
-        if nanos % unit == 0 {
-            return format!("{}{suffix}", nanos / unit);
-        }
-    }
-    format!("{nanos}n")
 }
 
 /// A URL as Go's `url.ParseRequestURI` splits it.
@@ -437,6 +311,7 @@ mod tests {
 
     #[test]
     fn quantities_are_exact() {
+        const NANO: i128 = 1_000_000_000;
         let q = |s: &str| Quantity::parse(s).unwrap().nanos;
         assert_eq!(q("1"), 1_000_000_000);
         assert_eq!(q("1000m"), q("1"));

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use serde_json::Value as Json;
 
+use super::interp::RUNTIME_LIMIT;
 use super::value::{Map, Value};
 use super::*;
 

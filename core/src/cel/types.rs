@@ -356,3 +356,78 @@ impl T {
         }
     }
 }
+
+/// The runtime types, as `type(x)` gives them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Null,
+    Bool,
+    Int,
+    Uint,
+    Double,
+    String,
+    Bytes,
+    List,
+    Map,
+    Type,
+    Duration,
+    Timestamp,
+    Optional,
+    Quantity,
+    Url,
+    Ip,
+    Cidr,
+    Semver,
+    Inventory,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Null => "null_type",
+            Kind::Bool => "bool",
+            Kind::Int => "int",
+            Kind::Uint => "uint",
+            Kind::Double => "double",
+            Kind::String => "string",
+            Kind::Bytes => "bytes",
+            Kind::List => "list",
+            Kind::Map => "map",
+            Kind::Type => "type",
+            Kind::Duration => "google.protobuf.Duration",
+            Kind::Timestamp => "google.protobuf.Timestamp",
+            Kind::Optional => "optional_type",
+            Kind::Quantity => "kubernetes.Quantity",
+            Kind::Url => "kubernetes.URL",
+            Kind::Ip => "net.IP",
+            Kind::Cidr => "net.CIDR",
+            Kind::Semver => "kubernetes.Semver",
+            Kind::Inventory => "paved.Inventory",
+        }
+    }
+
+    /// The type an identifier names (`int`, `string`, ...), if it names one.
+    pub(crate) fn named(name: &str) -> Option<Kind> {
+        Some(match name {
+            "null_type" => Kind::Null,
+            "bool" => Kind::Bool,
+            "int" => Kind::Int,
+            "uint" => Kind::Uint,
+            "double" => Kind::Double,
+            "string" => Kind::String,
+            "bytes" => Kind::Bytes,
+            "list" => Kind::List,
+            "map" => Kind::Map,
+            "type" => Kind::Type,
+            "google.protobuf.Duration" => Kind::Duration,
+            "google.protobuf.Timestamp" => Kind::Timestamp,
+            "optional_type" => Kind::Optional,
+            "kubernetes.Quantity" => Kind::Quantity,
+            "kubernetes.URL" => Kind::Url,
+            "net.IP" => Kind::Ip,
+            "net.CIDR" => Kind::Cidr,
+            "kubernetes.Semver" => Kind::Semver,
+            _ => return None,
+        })
+    }
+}

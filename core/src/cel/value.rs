@@ -10,8 +10,37 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value as Json;
 
 use super::ext::Ext;
-use super::inventory::Index;
-use super::Error;
+use super::index::Index;
+use super::types::Kind;
+
+/// Why an evaluation failed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Error {
+    pub message: String,
+    /// The expression ran out of budget (never absorbed by `&&`, `||` or a comprehension).
+    pub over_budget: bool,
+}
+
+impl Error {
+    pub(crate) fn new(message: impl Into<String>) -> Error {
+        Error { message: message.into(), over_budget: false }
+    }
+
+    pub(crate) fn budget(limit: u64) -> Error {
+        Error { message: format!("the expression exceeded its cost budget of {limit}"), over_budget: true }
+    }
+
+    pub(crate) fn no_overload(name: &str, args: &[&Value<'_>]) -> Error {
+        let types: Vec<&str> = args.iter().map(|a| a.type_name()).collect();
+        Error::new(format!("no such overload: {name}({})", types.join(", ")))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// A CEL value; `'a` is the lifetime of the resource and the program it is read from.
 #[derive(Clone, Debug)]
@@ -68,81 +97,6 @@ pub(crate) enum List<'a> {
 pub(crate) enum Map<'a> {
     Json(&'a serde_json::Map<String, Json>),
     Owned(Rc<Vec<(Value<'a>, Value<'a>)>>),
-}
-
-/// The runtime types, as `type(x)` gives them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Null,
-    Bool,
-    Int,
-    Uint,
-    Double,
-    String,
-    Bytes,
-    List,
-    Map,
-    Type,
-    Duration,
-    Timestamp,
-    Optional,
-    Quantity,
-    Url,
-    Ip,
-    Cidr,
-    Semver,
-    Inventory,
-}
-
-impl Kind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Null => "null_type",
-            Kind::Bool => "bool",
-            Kind::Int => "int",
-            Kind::Uint => "uint",
-            Kind::Double => "double",
-            Kind::String => "string",
-            Kind::Bytes => "bytes",
-            Kind::List => "list",
-            Kind::Map => "map",
-            Kind::Type => "type",
-            Kind::Duration => "google.protobuf.Duration",
-            Kind::Timestamp => "google.protobuf.Timestamp",
-            Kind::Optional => "optional_type",
-            Kind::Quantity => "kubernetes.Quantity",
-            Kind::Url => "kubernetes.URL",
-            Kind::Ip => "net.IP",
-            Kind::Cidr => "net.CIDR",
-            Kind::Semver => "kubernetes.Semver",
-            Kind::Inventory => "paved.Inventory",
-        }
-    }
-
-    /// The type an identifier names (`int`, `string`, ...), if it names one.
-    pub(crate) fn named(name: &str) -> Option<Kind> {
-        Some(match name {
-            "null_type" => Kind::Null,
-            "bool" => Kind::Bool,
-            "int" => Kind::Int,
-            "uint" => Kind::Uint,
-            "double" => Kind::Double,
-            "string" => Kind::String,
-            "bytes" => Kind::Bytes,
-            "list" => Kind::List,
-            "map" => Kind::Map,
-            "type" => Kind::Type,
-            "google.protobuf.Duration" => Kind::Duration,
-            "google.protobuf.Timestamp" => Kind::Timestamp,
-            "optional_type" => Kind::Optional,
-            "kubernetes.Quantity" => Kind::Quantity,
-            "kubernetes.URL" => Kind::Url,
-            "net.IP" => Kind::Ip,
-            "net.CIDR" => Kind::Cidr,
-            "kubernetes.Semver" => Kind::Semver,
-            _ => return None,
-        })
-    }
 }
 
 impl<'a> Value<'a> {

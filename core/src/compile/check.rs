@@ -27,7 +27,7 @@ pub(crate) struct Violation {
 
 impl Violation {
     /// A violation at `path` that says no more than the rule does.
-    pub fn at(path: String, detail: Option<String>) -> Self {
+    pub(crate) fn at(path: String, detail: Option<String>) -> Self {
         Violation { path, detail, message: None, severity: None, help: None }
     }
 }
@@ -87,7 +87,7 @@ impl fmt::Debug for AssertCheck {
 }
 
 impl AssertCheck {
-    pub fn new(schema: &Value) -> Result<Self, String> {
+    pub(crate) fn new(schema: &Value) -> Result<Self, String> {
         jsonschema::draft202012::options()
             .build(schema)
             .map(|validator| AssertCheck { validator })
@@ -163,7 +163,7 @@ type CompileError = (String, String, Option<String>);
 
 impl PluginCheck {
     /// The check for `plugin: name`, which the bundle must declare.
-    pub fn new(
+    pub(crate) fn new(
         name: &str,
         declared: &[&str],
         policy_params: Option<&Value>,

@@ -2,6 +2,11 @@
 //! paths, and the checks a rule runs. Pure: nothing here reads a file, the clock or the
 //! environment.
 
+pub(crate) mod bundle;
 pub(crate) mod check;
+pub(crate) mod exception;
 pub(crate) mod expr;
+pub(crate) mod golden_path;
 pub(crate) mod policy;
+pub(crate) mod select;
+pub(crate) mod template;

@@ -7,11 +7,11 @@ use serde_json::Value;
 use super::check::{AssertCheck, CelCheck, Check, KubernetesSchemaCheck, PluginCheck};
 use super::expr::{self, Expr, Scope};
 use crate::cel::{Parsed, Ty, Want};
+use crate::compile::select::Selector;
 use crate::error::Diagnostic;
+use crate::load::pointer::PathPattern;
 use crate::load::Origin;
 use crate::model::{Action, BindingDocument, FailurePolicy, ForEach, PolicyDocument, RuleSpec, Severity};
-use crate::pointer::PathPattern;
-use crate::select::Selector;
 use std::sync::Arc;
 
 /// A policy, compiled and ready to evaluate.
@@ -181,8 +181,8 @@ impl Policy {
     /// Whether the policy (and its binding's match) matches the rest of a resource.
     pub(crate) fn matches_rest(
         &self,
-        subject: &crate::select::Subject<'_>,
-        operation: crate::model::Operation,
+        subject: &crate::compile::select::Subject<'_>,
+        operation: crate::k8s::Operation,
         namespace_labels: Option<&std::collections::BTreeMap<String, String>>,
     ) -> bool {
         self.selector.matches_rest(subject, operation, namespace_labels)
@@ -436,7 +436,7 @@ fn typed_checks(
 /// the path leaves the schema.
 fn item_type(object: &Ty, path: &PathPattern) -> Option<Ty> {
     use crate::cel::types::Member;
-    use crate::pointer::Segment;
+    use crate::load::pointer::Segment;
     let mut ty = object.clone();
     for seg in &path.0 {
         ty = match seg {

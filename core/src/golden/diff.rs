@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::k8s::{self, quantity};
-use crate::pointer::escape_segment;
+use crate::load::pointer::escape_segment;
 
 /// One difference between two JSON values.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,10 +13,10 @@
 use serde_json::{Map, Value};
 
 use super::diff;
+use crate::engine::resource::{identity_of, same_object};
 use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::k8s::ResourceRef;
 use crate::load::yaml::{self, AliasBudget, Pos, RawDocument, Schema, Spans};
-use crate::model::ResourceRef;
-use crate::resource::{identity_of, same_object};
 
 /// How a file was rewritten.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub fn rewrite(
             }
             None => {
                 out.rewritten += 1;
-                pieces.push(crate::to_yaml(new));
+                pieces.push(crate::load::to_yaml(new));
             }
         }
     }
@@ -111,7 +111,7 @@ pub fn rewrite(
         if !text.trim().is_empty() {
             text.push_str("---\n");
         }
-        text.push_str(&crate::to_yaml(new));
+        text.push_str(&crate::load::to_yaml(new));
         out.added += 1;
     }
     out.text = text;
@@ -138,7 +138,7 @@ fn documents(text: &str, docs: &[RawDocument]) -> Vec<(usize, usize)> {
 }
 
 fn parse(text: &str) -> Result<Vec<RawDocument>, yaml::SyntaxError> {
-    yaml::parse_documents_within(text, Schema::Kubernetes, &AliasBudget::default())
+    crate::load::parse_documents_within(text, Schema::Kubernetes, &AliasBudget::default())
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
@@ -181,7 +181,7 @@ fn edit_document(text: &str, start: usize, body: &str, doc: &RawDocument, new: &
 /// One change as a text edit: (start, end, replacement) in `text`.
 fn edit(text: &str, spans: &Spans, old: &Value, c: &diff::Change) -> Option<(usize, usize, String)> {
     let (parent, key) = c.path.rsplit_once('/')?;
-    let key = crate::pointer::unescape_segment(key);
+    let key = crate::load::pointer::unescape_segment(key);
     match (&c.before, &c.after) {
         // A scalar that changes, where it is written.
         (Some(before), Some(after)) if scalar(before) && scalar(after) => {
@@ -201,9 +201,9 @@ fn edit(text: &str, spans: &Spans, old: &Value, c: &diff::Change) -> Option<(usi
             }
             // Before the first key, at its column.
             let (first, _) = map.iter().next()?;
-            let first_at = spans.key(&format!("{parent}/{}", crate::pointer::escape_segment(first)))?;
+            let first_at = spans.key(&format!("{parent}/{}", crate::load::pointer::escape_segment(first)))?;
             let indent = usize::try_from(first_at.column.saturating_sub(1)).ok()?;
-            let entry = crate::to_yaml(&Value::Object(Map::from_iter([(key, after.clone())])));
+            let entry = crate::load::to_yaml(&Value::Object(Map::from_iter([(key, after.clone())])));
             let mut lines = entry.lines();
             let mut with = lines.next()?.to_owned();
             for l in lines {
@@ -253,7 +253,7 @@ fn emit_key(key: &str) -> String {
 
 /// A scalar as written inline; in a flow collection, quoted when it holds a flow indicator.
 fn inline(v: &Value, flow: bool) -> String {
-    let text = crate::to_yaml(v);
+    let text = crate::load::to_yaml(v);
     let text = text.strip_suffix('\n').unwrap_or(&text).to_owned();
     if text.contains('\n') || (flow && !text.starts_with('"') && text.contains([',', '[', ']', '{', '}'])) {
         return serde_json::to_string(v).unwrap_or(text);
@@ -421,7 +421,7 @@ spec:
         let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "orders"}});
         let policy =
             json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "orders"}});
-        let text = format!("{}---\n{}", DEPLOYMENT, crate::to_yaml(&service));
+        let text = format!("{}---\n{}", DEPLOYMENT, crate::load::to_yaml(&service));
         let r = rewrite("t.yaml", &text, &[], std::slice::from_ref(&policy), &[identity_of(&service)]).unwrap();
         assert_eq!((r.removed, r.added), (1, 1));
         let docs: Vec<Value> = parse(&r.text).unwrap().into_iter().map(|d| d.value).collect();

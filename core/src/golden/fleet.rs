@@ -14,15 +14,16 @@ use serde_json::{json, Value};
 
 use super::diff;
 use super::{GoldenPath, ANNOTATION_INPUTS, ANNOTATION_PATH};
-use crate::blueprint::ANNOTATION_INPUTS_DIGEST;
-use crate::bundle::Bundle;
+use crate::compile::bundle::Bundle;
+use crate::compile::golden_path::ANNOTATION_INPUTS_DIGEST;
+use crate::engine::resource::{identity_of, same_object};
+use crate::engine::{Context, Engine};
 use crate::error::Error;
-use crate::eval::{Context, Engine};
+use crate::k8s::{self, ResourceRef};
+use crate::load::pointer::covers;
+use crate::load::SourceRef;
 use crate::model::{Action, Deprecation};
-use crate::model::{ResourceRef, SourceRef};
-use crate::pointer::covers;
 use crate::report::Finding;
-use crate::resource::{identity_of, same_object};
 use crate::Resource;
 
 /// Score weights, per unit: a service on its golden path's latest version with no drift,
@@ -399,7 +400,7 @@ fn version_score(s: &Standing, g: &GoldenPath) -> (u32, u32) {
 /// Compares every service in `resources` with a re-render of the inputs its objects record,
 /// and evaluates its objects against its golden path's policies with `bundle`'s exceptions at
 /// `ctx.now`. `bundle` holds the golden paths (and any policies they name).
-pub fn conform(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Conformance {
+pub(crate) fn conform(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Conformance {
     let (claims, unmanaged) = claims(resources);
     let mut engines: BTreeMap<String, Result<Arc<Engine>, String>> = BTreeMap::new();
     let services: Vec<ServiceConformance> = claims
@@ -453,7 +454,7 @@ fn check_service(
         {
             return Err(format!(
                 "recorded its inputs by digest (`{ANNOTATION_INPUTS_DIGEST}`, they are over {} KiB), so conform needs its inputs file: re-render it with `paved render … -f INPUTS` and compare",
-                crate::blueprint::INPUTS_INLINE >> 10
+                crate::compile::golden_path::INPUTS_INLINE >> 10
             ))
         }
         None => return Err(format!("has no `{ANNOTATION_INPUTS}` annotation, so it cannot be re-rendered")),
@@ -557,138 +558,13 @@ fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Dev
     out
 }
 
-/// Fields the API server manages: never drift.
-const SERVER_MANAGED: &[&str] = &[
-    "/status",
-    "/metadata/uid",
-    "/metadata/resourceVersion",
-    "/metadata/generation",
-    "/metadata/creationTimestamp",
-    "/metadata/managedFields",
-    "/metadata/selfLink",
-    "/metadata/deletionTimestamp",
-    "/metadata/deletionGracePeriodSeconds",
-    "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
-    "/metadata/annotations/deployment.kubernetes.io~1revision",
-    "/spec/template/metadata/creationTimestamp",
-    "/spec/jobTemplate/metadata/creationTimestamp",
-    "/spec/jobTemplate/spec/template/metadata/creationTimestamp",
-];
-
-/// Service fields the API server assigns.
-const SERVICE_ASSIGNED: &[&str] = &["/spec/clusterIP", "/spec/clusterIPs", "/spec/ipFamilies", "/spec/ipFamilyPolicy"];
-
-/// Pod fields the API server fills in with these values when a manifest leaves them out.
-const POD_DEFAULTS: &[(&str, &str)] = &[
-    ("/restartPolicy", r#""Always""#),
-    ("/dnsPolicy", r#""ClusterFirst""#),
-    ("/schedulerName", r#""default-scheduler""#),
-    ("/securityContext", "{}"),
-    ("/terminationGracePeriodSeconds", "30"),
-    ("/containers/*/terminationMessagePath", r#""/dev/termination-log""#),
-    ("/containers/*/terminationMessagePolicy", r#""File""#),
-    ("/containers/*/imagePullPolicy", r#""IfNotPresent""#),
-    ("/containers/*/resources", "{}"),
-    ("/containers/*/ports/*/protocol", r#""TCP""#),
-    ("/containers/*/livenessProbe/timeoutSeconds", "1"),
-    ("/containers/*/livenessProbe/successThreshold", "1"),
-    ("/containers/*/livenessProbe/failureThreshold", "3"),
-    ("/containers/*/livenessProbe/periodSeconds", "10"),
-    ("/containers/*/livenessProbe/httpGet/scheme", r#""HTTP""#),
-    ("/containers/*/readinessProbe/timeoutSeconds", "1"),
-    ("/containers/*/readinessProbe/successThreshold", "1"),
-    ("/containers/*/readinessProbe/failureThreshold", "3"),
-    ("/containers/*/readinessProbe/periodSeconds", "10"),
-    ("/containers/*/readinessProbe/httpGet/scheme", r#""HTTP""#),
-];
-
-/// Other fields the API server defaults, by kind, from Kubernetes' defaulting functions
-/// (`pkg/apis/{apps,batch,core,networking,autoscaling,policy}/v1*/defaults.go`). A default set on
-/// Differences are compared leaf by leaf, so defaults are listed as leaves.
-const KIND_DEFAULTS: &[(&str, &str, &str)] = &[
-    ("Deployment", "/spec/replicas", "1"),
-    ("Deployment", "/spec/revisionHistoryLimit", "10"),
-    ("Deployment", "/spec/progressDeadlineSeconds", "600"),
-    ("Deployment", "/spec/strategy/type", r#""RollingUpdate""#),
-    ("Deployment", "/spec/strategy/rollingUpdate/maxSurge", r#""25%""#),
-    ("Deployment", "/spec/strategy/rollingUpdate/maxUnavailable", r#""25%""#),
-    ("StatefulSet", "/spec/replicas", "1"),
-    ("StatefulSet", "/spec/podManagementPolicy", r#""OrderedReady""#),
-    ("StatefulSet", "/spec/revisionHistoryLimit", "10"),
-    ("StatefulSet", "/spec/minReadySeconds", "0"),
-    ("StatefulSet", "/spec/updateStrategy/rollingUpdate/partition", "0"),
-    ("StatefulSet", "/spec/updateStrategy/type", r#""RollingUpdate""#),
-    ("StatefulSet", "/spec/persistentVolumeClaimRetentionPolicy/whenDeleted", r#""Retain""#),
-    ("StatefulSet", "/spec/persistentVolumeClaimRetentionPolicy/whenScaled", r#""Retain""#),
-    ("StatefulSet", "/spec/volumeClaimTemplates/*/apiVersion", r#""v1""#),
-    ("StatefulSet", "/spec/volumeClaimTemplates/*/kind", r#""PersistentVolumeClaim""#),
-    ("StatefulSet", "/spec/volumeClaimTemplates/*/spec/volumeMode", r#""Filesystem""#),
-    ("StatefulSet", "/spec/volumeClaimTemplates/*/status/phase", r#""Pending""#),
-    ("DaemonSet", "/spec/revisionHistoryLimit", "10"),
-    ("DaemonSet", "/spec/updateStrategy/type", r#""RollingUpdate""#),
-    ("DaemonSet", "/spec/updateStrategy/rollingUpdate/maxSurge", "0"),
-    ("DaemonSet", "/spec/updateStrategy/rollingUpdate/maxUnavailable", "1"),
-    ("Job", "/spec/backoffLimit", "6"),
-    ("Job", "/spec/completions", "1"),
-    ("Job", "/spec/parallelism", "1"),
-    ("Job", "/spec/completionMode", r#""NonIndexed""#),
-    ("Job", "/spec/suspend", "false"),
-    ("Job", "/spec/podReplacementPolicy", r#""TerminatingOrFailed""#),
-    ("Job", "/spec/manualSelector", "false"),
-    ("CronJob", "/spec/suspend", "false"),
-    ("CronJob", "/spec/concurrencyPolicy", r#""Allow""#),
-    ("CronJob", "/spec/successfulJobsHistoryLimit", "3"),
-    ("CronJob", "/spec/failedJobsHistoryLimit", "1"),
-    ("CronJob", "/spec/jobTemplate/spec/backoffLimit", "6"),
-    ("CronJob", "/spec/jobTemplate/spec/completionMode", r#""NonIndexed""#),
-    ("CronJob", "/spec/jobTemplate/spec/suspend", "false"),
-    ("CronJob", "/spec/jobTemplate/spec/podReplacementPolicy", r#""TerminatingOrFailed""#),
-    ("Service", "/spec/type", r#""ClusterIP""#),
-    ("Service", "/spec/sessionAffinity", r#""None""#),
-    ("Service", "/spec/internalTrafficPolicy", r#""Cluster""#),
-    ("Service", "/spec/ports/*/protocol", r#""TCP""#),
-    ("HorizontalPodAutoscaler", "/spec/minReplicas", "1"),
-    // With no metrics, the API server targets 80% CPU.
-    ("HorizontalPodAutoscaler", "/spec/metrics/0/type", r#""Resource""#),
-    ("HorizontalPodAutoscaler", "/spec/metrics/0/resource/name", r#""cpu""#),
-    ("HorizontalPodAutoscaler", "/spec/metrics/0/resource/target/type", r#""Utilization""#),
-    ("HorizontalPodAutoscaler", "/spec/metrics/0/resource/target/averageUtilization", "80"),
-    ("PodDisruptionBudget", "/spec/unhealthyPodEvictionPolicy", r#""IfHealthyBudget""#),
-    ("NetworkPolicy", "/spec/ingress/*/ports/*/protocol", r#""TCP""#),
-    ("NetworkPolicy", "/spec/egress/*/ports/*/protocol", r#""TCP""#),
-    ("PersistentVolumeClaim", "/spec/volumeMode", r#""Filesystem""#),
-];
-
-/// Fields the API server or its admission plugins fill in from the object or the cluster, by
-/// kind: never drift when the render leaves them out.
-const KIND_ASSIGNED: &[(&str, &str)] = &[
-    // The Job controller's selector and the labels it matches (batch/v1 defaults.go).
-    ("Job", "/spec/selector"),
-    ("Job", "/spec/template/metadata/labels/batch.kubernetes.io~1controller-uid"),
-    ("Job", "/spec/template/metadata/labels/batch.kubernetes.io~1job-name"),
-    ("Job", "/spec/template/metadata/labels/controller-uid"),
-    ("Job", "/spec/template/metadata/labels/job-name"),
-    // The DefaultStorageClass admission plugin.
-    ("PersistentVolumeClaim", "/spec/storageClassName"),
-    ("StatefulSet", "/spec/volumeClaimTemplates/*/spec/storageClassName"),
-];
-
-/// Where pod specs sit, by kind.
-const POD_SPECS: &[(&str, &str)] = &[
-    ("Deployment", "/spec/template/spec"),
-    ("StatefulSet", "/spec/template/spec"),
-    ("DaemonSet", "/spec/template/spec"),
-    ("Job", "/spec/template/spec"),
-    ("CronJob", "/spec/jobTemplate/spec/template/spec"),
-];
-
 /// Defaults as (kind, exact pointer pattern, value).
 static DEFAULTS: LazyLock<Vec<(&'static str, String, Value)>> = LazyLock::new(|| {
     let parse = |v: &str| serde_json::from_str(v).unwrap_or(Value::Null);
-    let pods = POD_SPECS
-        .iter()
-        .flat_map(|(kind, at)| POD_DEFAULTS.iter().map(move |(p, v)| (*kind, format!("{at}{p}"), parse(v))));
-    KIND_DEFAULTS.iter().map(|(k, p, v)| (*k, (*p).to_owned(), parse(v))).chain(pods).collect()
+    let pods = k8s::CONTROLLERS.iter().flat_map(|c| {
+        k8s::POD_DEFAULTS.iter().map(move |(p, v)| (c.kind, format!("{}/spec{p}", c.template), parse(v)))
+    });
+    k8s::KIND_DEFAULTS.iter().map(|(k, p, v)| (*k, (*p).to_owned(), parse(v))).chain(pods).collect()
 });
 
 /// Whether a difference is the API server's doing: a managed field, a default it filled in, a
@@ -698,9 +574,9 @@ pub(super) fn ignored(kind: &str, c: &diff::Change, live: &Value) -> bool {
     let exact = |pattern: &str| covers(pattern, &c.path) && pattern.split('/').count() == c.path.split('/').count();
     let empty = |v: &Value| v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(|m| m.is_empty());
     (c.after.is_none() && c.before.as_ref().is_some_and(empty))
-        || SERVER_MANAGED.iter().any(|p| covers(p, &c.path))
-        || (kind == "Service" && SERVICE_ASSIGNED.iter().any(|p| covers(p, &c.path)))
-        || (c.before.is_none() && KIND_ASSIGNED.iter().any(|(k, p)| *k == kind && covers(p, &c.path)))
+        || k8s::SERVER_MANAGED.iter().any(|p| covers(p, &c.path))
+        || (kind == "Service" && k8s::SERVICE_ASSIGNED.iter().any(|p| covers(p, &c.path)))
+        || (c.before.is_none() && k8s::KIND_ASSIGNED.iter().any(|(k, p)| *k == kind && covers(p, &c.path)))
         || (c.before.is_none()
             && DEFAULTS.iter().any(|(k, p, v)| *k == kind && exact(p) && c.after.as_ref() == Some(v)))
         || (c.before.is_none() && derived_default(kind, &c.path, c.after.as_ref(), live))
@@ -734,9 +610,8 @@ fn derived_default(kind: &str, path: &str, value: Option<&Value>, live: &Value) 
 fn same_quantity(path: &str, before: Option<&Value>, after: Option<&Value>) -> bool {
     let quantity_field = path.contains("/resources/") || path.ends_with("/storage") || path.ends_with("/sizeLimit");
     match (before, after) {
-        (Some(b), Some(a)) if quantity_field => {
-            matches!((crate::k8s::quantity(b), crate::k8s::quantity(a)), (Some(x), Some(y)) if (x - y).abs() <= f64::EPSILON * x.abs().max(1.0))
-        }
+        (Some(b), Some(a)) if quantity_field => matches!((k8s::quantity(b), k8s::quantity(a)),
+            (Some(x), Some(y)) if (x - y).abs() <= f64::EPSILON * x.abs().max(1.0)),
         _ => false,
     }
 }
@@ -748,7 +623,7 @@ fn same_quantity(path: &str, before: Option<&Value>, after: Option<&Value>) -> b
 /// `experimental` by the `env` label); annotations name the golden path, its version, where the
 /// version stands and the drift score ([`conform`] at `ctx`), and the objects for Backstage's
 /// Kubernetes plugin (`backstage.io/kubernetes-id`, `-namespace`, `-label-selector`).
-pub fn catalog(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Vec<Value> {
+pub(crate) fn catalog(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Vec<Value> {
     let conformance = conform(bundle, resources, ctx);
     let by_id: BTreeMap<ResourceRef, &Resource> = resources.iter().map(|r| (r.identity(), r)).collect();
     let label = |s: &ServiceConformance, keys: &[&str]| {
@@ -854,7 +729,7 @@ pub fn catalog(bundle: &Bundle, resources: &[Resource], ctx: &Context) -> Vec<Va
 
 /// Adoption of golden paths across `resources`: services per version, how far behind each is,
 /// deprecated and sunset versions, unknown claims, and workloads on no golden path.
-pub fn outdated(bundle: &Bundle, resources: &[Resource], now: Timestamp) -> Fleet {
+pub(crate) fn outdated(bundle: &Bundle, resources: &[Resource], now: Timestamp) -> Fleet {
     let (claims, unmanaged) = claims(resources);
     let conformance = conform(bundle, resources, &Context::at(now));
     let drift = |service: &str, namespace: &str, golden_path: &str| {

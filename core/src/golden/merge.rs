@@ -21,9 +21,10 @@ use serde_json::{Map, Value};
 use super::diff::{self, Change};
 use super::fleet::ignored;
 use super::GoldenPath;
-use crate::model::{ResourceRef, SourceRef};
-use crate::pointer::{covers, set};
-use crate::resource::{identity_of, same_object};
+use crate::engine::resource::{identity_of, same_object};
+use crate::k8s::{ResourceRef, IMMUTABLE, MUTABLE_ONLY};
+use crate::load::pointer::{covers, set};
+use crate::load::SourceRef;
 use crate::Resource;
 
 /// Which side a conflict is resolved for.
@@ -39,7 +40,7 @@ pub enum Prefer {
 /// What the merge did with one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub enum FieldOutcome {
     /// Both the team and the new version changed it, to different values; left as the object
     /// has it.
     Conflict,
@@ -63,7 +64,7 @@ pub struct FieldMerge {
     /// JSON pointer into the object.
     pub path: String,
     /// What the merge did.
-    pub outcome: Outcome,
+    pub outcome: FieldOutcome,
     /// The old version's render of it (absent: it had none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Value>,
@@ -123,7 +124,7 @@ pub struct MergedObject {
 impl MergedObject {
     /// Its unresolved conflicts.
     pub fn conflicts(&self) -> usize {
-        self.fields.iter().filter(|f| f.outcome == Outcome::Conflict).count()
+        self.fields.iter().filter(|f| f.outcome == FieldOutcome::Conflict).count()
     }
 }
 
@@ -200,18 +201,18 @@ fn object(new: &GoldenPath, base: &Value, ours: &Resource, theirs: &Value, prefe
         }
         let extension_point = new.extension_points.iter().find(|p| covers(p, &c.path)).cloned();
         let outcome = match (theirs_changed, &extension_point, prefer) {
-            (false, Some(_), _) => Outcome::Kept,
-            (false, None, _) => Outcome::Reverted,
-            (true, _, None) => Outcome::Conflict,
-            (true, _, Some(Prefer::Ours)) => Outcome::Ours,
-            (true, _, Some(Prefer::Theirs)) => Outcome::Theirs,
+            (false, Some(_), _) => FieldOutcome::Kept,
+            (false, None, _) => FieldOutcome::Reverted,
+            (true, _, None) => FieldOutcome::Conflict,
+            (true, _, Some(Prefer::Ours)) => FieldOutcome::Ours,
+            (true, _, Some(Prefer::Theirs)) => FieldOutcome::Theirs,
         };
-        if matches!(outcome, Outcome::Kept | Outcome::Conflict | Outcome::Ours)
+        if matches!(outcome, FieldOutcome::Kept | FieldOutcome::Conflict | FieldOutcome::Ours)
             && !set(&mut merged, &c.path, c.after.clone())
         {
             // The path no longer exists in the new render's shape: the team's value cannot go
             // where it was.
-            fields.push(field(c, Outcome::Conflict, theirs_at, extension_point, ours));
+            fields.push(field(c, FieldOutcome::Conflict, theirs_at, extension_point, ours));
             continue;
         }
         fields.push(field(c, outcome, theirs_at, extension_point, ours));
@@ -224,7 +225,7 @@ fn object(new: &GoldenPath, base: &Value, ours: &Resource, theirs: &Value, prefe
         fields.push(FieldMerge {
             source: ours.source_of(&c.path),
             path: c.path,
-            outcome: Outcome::Upgraded,
+            outcome: FieldOutcome::Upgraded,
             base: c.before,
             ours: ours_at,
             theirs: c.after,
@@ -245,7 +246,7 @@ fn object(new: &GoldenPath, base: &Value, ours: &Resource, theirs: &Value, prefe
 
 fn field(
     c: &Change,
-    outcome: Outcome,
+    outcome: FieldOutcome,
     theirs: Option<&Value>,
     extension_point: Option<String>,
     ours: &Resource,
@@ -276,49 +277,6 @@ fn list_moved(base: &Value, theirs: &Value, path: &str) -> bool {
     }
     false
 }
-
-/// Fields Kubernetes does not change in place, by kind: (kind, pointer pattern). For the kinds
-/// in [`MUTABLE_ONLY`], every field under `/spec` but the listed ones.
-const IMMUTABLE: &[(&str, &str)] = &[
-    ("Deployment", "/spec/selector"),
-    ("ReplicaSet", "/spec/selector"),
-    ("DaemonSet", "/spec/selector"),
-    ("Job", "/spec/selector"),
-    ("Job", "/spec/template"),
-    ("Job", "/spec/completionMode"),
-    ("Service", "/spec/clusterIP"),
-    ("Service", "/spec/clusterIPs"),
-    ("Secret", "/type"),
-    ("RoleBinding", "/roleRef"),
-    ("ClusterRoleBinding", "/roleRef"),
-];
-
-/// Kinds whose `/spec` is immutable but for these fields (Kubernetes' validation of updates).
-const MUTABLE_ONLY: &[(&str, &[&str])] = &[
-    (
-        "StatefulSet",
-        &[
-            "/spec/replicas",
-            "/spec/ordinals",
-            "/spec/template",
-            "/spec/updateStrategy",
-            "/spec/persistentVolumeClaimRetentionPolicy",
-            "/spec/minReadySeconds",
-        ],
-    ),
-    ("PersistentVolumeClaim", &["/spec/resources/requests", "/spec/volumeAttributesClassName"]),
-    (
-        "Pod",
-        &[
-            "/spec/containers/*/image",
-            "/spec/initContainers/*/image",
-            "/spec/activeDeadlineSeconds",
-            "/spec/tolerations",
-            "/spec/terminationGracePeriodSeconds",
-            "/spec/schedulingGates",
-        ],
-    ),
-];
 
 /// The fields that differ between `ours` and `merged` and that Kubernetes will not update in
 /// place (an immutable ConfigMap's or Secret's data too), each named once by its pattern.

@@ -5,6 +5,7 @@ pub(crate) mod diff;
 mod edit;
 mod fleet;
 mod merge;
+mod render;
 mod upgrade;
 
 pub use crate::model::Deprecation;
@@ -15,159 +16,21 @@ pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,
     Lag, Score, ServiceConformance, Standing,
 };
-pub use merge::{Disposition, FieldMerge, MergedObject, Outcome, Prefer};
+pub use merge::{Disposition, FieldMerge, FieldOutcome, MergedObject, Prefer};
+pub use render::{RenderError, Rendered};
 pub(crate) use upgrade::upgrade;
 pub use upgrade::{
     Applied, FleetUpgrade, FleetUpgradeSummary, ObjectChange, Planned, RequestsChange, ServiceUpgrade, Upgrade,
 };
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-
-use semver::Version;
 use serde_json::Value;
 
-use crate::blueprint::{Built, GoldenPath};
-pub use crate::blueprint::{ANNOTATION_INPUTS, ANNOTATION_PATH};
-use crate::bundle::Bundle;
+use crate::compile::bundle::Bundle;
+use crate::compile::golden_path::GoldenPath;
+pub use crate::compile::golden_path::{ANNOTATION_INPUTS, ANNOTATION_PATH};
+use crate::engine::Context;
 use crate::error::{Diagnostic, Diagnostics, Error};
-use crate::eval::{Context, Engine};
 use crate::load::{self, Sourced};
-use crate::report::{Decision, Report};
-
-/// What a render made.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Rendered {
-    /// `name@version` of the golden path used.
-    pub golden_path: String,
-    /// The inputs with the schema's defaults filled in.
-    pub inputs: Value,
-    /// The manifests, with provenance annotations.
-    pub manifests: Vec<Value>,
-    /// The evaluation of the manifests against the golden path's policies (nothing denied).
-    pub report: Report,
-}
-
-impl GoldenPath {
-    /// Renders `inputs`: validates them (every problem at once), fills defaults, builds the
-    /// manifests, stamps provenance, and evaluates them against the golden path's policies.
-    /// `policies` holds the policies the golden path may name besides the built-in packs.
-    pub fn render(&self, inputs: &Value, policies: &Bundle) -> Result<Rendered, Error> {
-        self.render_sourced(inputs, None, policies, None)
-    }
-
-    /// As [`GoldenPath::render`], with the inputs as the text of a YAML or JSON file, so that
-    /// each problem is reported at its line and column.
-    pub fn render_text(&self, file: &str, text: &str, policies: &Bundle) -> Result<Rendered, Error> {
-        self.render_file(file, text, policies, None)
-    }
-
-    /// As [`GoldenPath::render_text`], judged with `inventory` besides the rendered objects: the
-    /// rest of the namespace, for the policies that look it up.
-    pub fn render_text_in(
-        &self,
-        file: &str,
-        text: &str,
-        policies: &Bundle,
-        inventory: &crate::Inventory,
-    ) -> Result<Rendered, Error> {
-        self.render_file(file, text, policies, Some(inventory))
-    }
-
-    fn render_file(
-        &self,
-        file: &str,
-        text: &str,
-        policies: &Bundle,
-        inventory: Option<&crate::Inventory>,
-    ) -> Result<Rendered, Error> {
-        let docs = load::parse_text(file, text).map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
-        let [doc] = docs.as_slice() else {
-            return Err(Error::Invalid(Diagnostics(vec![Diagnostic {
-                file: file.into(),
-                line: 1,
-                column: 1,
-                pointer: None,
-                message: format!("expected one document of inputs, found {}", docs.len()),
-                help: Some("an inputs file is one YAML mapping".into()),
-            }])));
-        };
-        self.render_sourced(&doc.value, Some(doc), policies, inventory)
-    }
-
-    fn render_sourced(
-        &self,
-        inputs: &Value,
-        origin: Option<&Sourced>,
-        policies: &Bundle,
-        inventory: Option<&crate::Inventory>,
-    ) -> Result<Rendered, Error> {
-        let span = tracing::info_span!("golden.render", golden_path = %self.id());
-        let _enter = span.enter();
-        let Built { inputs, manifests } = self.build(inputs, origin)?;
-        let resources: Vec<crate::Resource> = manifests.iter().cloned().map(crate::Resource::new).collect();
-        let mut ctx = Context::at(jiff::Timestamp::UNIX_EPOCH);
-        ctx.inventory = inventory.cloned().map(Arc::new);
-        let report = self.engine(policies, false)?.evaluate(&resources, &ctx);
-        if report.decision == Decision::Deny {
-            return Err(Error::NonCompliant { golden_path: self.id(), report: Box::new(report) });
-        }
-        Ok(Rendered { golden_path: self.id(), inputs, manifests, report })
-    }
-
-    /// The engine that judges this golden path's manifests: Kubernetes' schemas, its packs and
-    /// policies, and with
-    /// `exceptions`, the exceptions and settings of `available` (live objects may be waived;
-    /// renders never are).
-    fn engine(&self, available: &Bundle, exceptions: bool) -> Result<Arc<Engine>, Error> {
-        /// Engines of built-in packs only, by the policies a golden path names: the same for every
-        /// caller, so compiled once per process (it is most of a render).
-        static JUDGES: LazyLock<Mutex<HashMap<String, Arc<Engine>>>> = LazyLock::new(Default::default);
-        let waivable = exceptions && (!available.exceptions.is_empty() || available.settings.is_some());
-        let cacheable = !waivable && self.policies.iter().all(|(name, _)| crate::packs::Pack::named(name).is_ok());
-        let key = format!("{:?}", self.policies);
-        if cacheable {
-            if let Some(engine) = JUDGES.lock().ok().and_then(|j| j.get(&key).cloned()) {
-                return Ok(engine);
-            }
-        }
-        // Every render is what the cluster accepts, whatever else the golden path names.
-        let mut bundle = Bundle::pack("kubernetes-schema")?;
-        for (name, range) in &self.policies {
-            let named = match Bundle::pack(name) {
-                Ok(pack) => pack,
-                Err(_) => available.only(name).ok_or_else(|| {
-                    self.invalid(
-                        "/spec/policies",
-                        format!("{} names `{name}`, which is neither a built-in pack nor a loaded policy", self.id()),
-                    )
-                })?,
-            };
-            for p in named.policies() {
-                let v = Version::parse(&p.version).unwrap_or_else(|_| Version::new(0, 0, 0));
-                if !range.matches(&v) {
-                    return Err(self.invalid(
-                        "/spec/policies",
-                        format!("{} needs `{name}` {range}, but policy {} is {v}", self.id(), p.name),
-                    ));
-                }
-            }
-            bundle = bundle.merge(named);
-        }
-        if waivable {
-            bundle.exceptions.clone_from(&available.exceptions);
-            bundle.settings.clone_from(&available.settings);
-        }
-        let engine = Arc::new(Engine::builder().bundle(bundle).build()?);
-        if cacheable {
-            if let Ok(mut judges) = JUDGES.lock() {
-                judges.insert(key, Arc::clone(&engine));
-            }
-        }
-        Ok(engine)
-    }
-}
 
 impl GoldenPath {
     /// Groups live objects into services by their provenance annotations, re-renders each from
@@ -262,7 +125,7 @@ fn read_inputs(file: &str, text: &str, from: Option<&str>) -> Result<(String, Va
         }
         let inputs =
             annotation(doc, ANNOTATION_INPUTS).and_then(|s| serde_json::from_str(&s).ok()).ok_or_else(|| {
-                if annotation(doc, crate::blueprint::ANNOTATION_INPUTS_DIGEST).is_some() {
+                if annotation(doc, crate::compile::golden_path::ANNOTATION_INPUTS_DIGEST).is_some() {
                     return problem(
                         Some(doc),
                         "/metadata/annotations",

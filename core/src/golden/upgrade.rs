@@ -8,14 +8,15 @@ use serde_json::Value;
 use super::diff::{self, Change, PatchOp, Requests};
 use super::fleet::{claims, Claim};
 use super::merge::{merge, MergedObject, Prefer};
-use crate::blueprint::Migration;
-use crate::blueprint::{ANNOTATION_INPUTS, ANNOTATION_PATH};
-use crate::bundle::Bundle;
+use super::render::RenderError;
+use crate::compile::bundle::Bundle;
+use crate::compile::golden_path::Migration;
+use crate::compile::golden_path::{ANNOTATION_INPUTS, ANNOTATION_PATH};
+use crate::engine::resource::{identity_of, same_object};
 use crate::error::Error;
+use crate::k8s::ResourceRef;
+use crate::load::pointer::{set, unescape_segment};
 use crate::model::MigrationOp;
-use crate::model::ResourceRef;
-use crate::pointer::{set, unescape_segment};
-use crate::resource::{identity_of, same_object};
 use crate::Resource;
 
 /// What `upgrade` did and would change.
@@ -84,7 +85,7 @@ pub struct RequestsChange {
 /// `range` allows: migrates the inputs through every version in between, renders both, and
 /// describes the change. A step to a new major version needs a migration of that version that
 /// covers the version before it; without one the upgrade is refused.
-pub fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Result<Upgrade, Error> {
+pub(crate) fn upgrade(bundle: &Bundle, from: &str, inputs: &Value, range: &str) -> Result<Upgrade, Error> {
     upgrade_and_base(bundle, from, inputs, range).map(|(upgrade, _)| upgrade)
 }
 
@@ -105,7 +106,7 @@ fn upgrade_and_base(bundle: &Bundle, from: &str, inputs: &Value, range: &str) ->
         )));
     }
     let before = old.build(inputs, None)?;
-    let written = crate::blueprint::sorted(inputs.clone());
+    let written = crate::compile::template::sorted(inputs.clone());
     let mut migrated = written.clone();
     let mut applied = Vec::new();
     let mut at = old.version().clone();
@@ -139,14 +140,18 @@ fn upgrade_and_base(bundle: &Bundle, from: &str, inputs: &Value, range: &str) ->
         }
         at = step.version().clone();
     }
-    let migrated = crate::blueprint::sorted(migrated);
+    let migrated = crate::compile::template::sorted(migrated);
     let after = new.render(&migrated, bundle).map_err(|e| match e {
-        Error::Invalid(d) => refuse(format!(
+        RenderError::NonCompliant { golden_path, report } => refuse(format!(
+            "{golden_path} renders the migrated inputs into manifests its policies deny ({} denied)",
+            report.summary.denied
+        )),
+        RenderError::Invalid(Error::Invalid(d)) => refuse(format!(
             "the migrated inputs do not fit {}: {}",
             new.id(),
             d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
         )),
-        other => other,
+        RenderError::Invalid(other) => other,
     })?;
     let upgrade = Upgrade {
         from: old.id(),
@@ -231,7 +236,8 @@ pub(crate) fn apply(op: &MigrationOp, inputs: &mut Value) -> Result<Vec<String>,
         }
         MigrationOp::MapValue { path, values } => {
             for (parent, key) in expand_parents(inputs, path) {
-                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::pointer::escape_segment(&key))) else {
+                let Some(v) = inputs.pointer_mut(&format!("{parent}/{}", crate::load::pointer::escape_segment(&key)))
+                else {
                     continue;
                 };
                 let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
@@ -260,7 +266,7 @@ fn expand_parents(root: &Value, pattern: &str) -> Vec<(String, String)> {
                 _ => Vec::new(),
             };
             for (k, c) in children.into_iter().filter(|(k, _)| seg == "*" || k == seg) {
-                next.push((format!("{p}/{}", crate::pointer::escape_segment(&k)), c));
+                next.push((format!("{p}/{}", crate::load::pointer::escape_segment(&k)), c));
             }
         }
         at = next;
@@ -320,7 +326,7 @@ impl ServiceUpgrade {
 /// Upgrades the service whose objects (as rendered, then changed by its team) are `objects`, to
 /// the highest version `range` allows: the version and inputs its annotations record are the
 /// base of a three-way merge with the new version's render.
-pub fn upgrade_objects(
+pub(super) fn upgrade_objects(
     bundle: &Bundle,
     objects: &[Resource],
     range: &str,
@@ -434,7 +440,12 @@ pub struct FleetUpgradeSummary {
 
 /// Plans the upgrade of every service in `resources` to the highest version of its golden path
 /// that `range` allows.
-pub fn upgrade_all(bundle: &Bundle, resources: &[Resource], range: &str, prefer: Option<Prefer>) -> FleetUpgrade {
+pub(super) fn upgrade_all(
+    bundle: &Bundle,
+    resources: &[Resource],
+    range: &str,
+    prefer: Option<Prefer>,
+) -> FleetUpgrade {
     let (claims, _) = claims(resources);
     let services: Vec<Planned> = claims
         .iter()

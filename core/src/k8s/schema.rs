@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::split_api_version;
+use super::object::split_api_version;
 
 static DATA: &str = include_str!("../../../packs/kubernetes/schemas.json");
 
@@ -395,7 +395,7 @@ impl Version {
         for (key, v) in map {
             let len = at.len();
             at.push('/');
-            at.push_str(&crate::pointer::escape_segment(key));
+            at.push_str(&crate::load::pointer::escape_segment(key));
             match (properties.and_then(|p| p.get(key)), additional) {
                 (Some(s), _) => self.check(s, v, at, out, depth + 1),
                 (None, Some(Value::Bool(false))) => {
@@ -592,7 +592,7 @@ impl Crds {
                         .map(|p| p.keys().map(String::as_str).collect())
                         .unwrap_or_default();
                     for field in unexpected {
-                        let pointer = format!("{at}/{}", crate::pointer::escape_segment(field));
+                        let pointer = format!("{at}/{}", crate::load::pointer::escape_segment(field));
                         let help = crate::error::did_you_mean(field, names.iter().copied())
                             .map(|s| format!("did you mean `{s}`?"))
                             .or_else(|| {

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// `value` as a YAML document (no `---`), ending in a newline. Map order is kept.
-pub fn to_yaml(value: &Value) -> String {
+pub(crate) fn to_yaml(value: &Value) -> String {
     let mut out = String::new();
     match value {
         Value::Object(m) if !m.is_empty() => map(&mut out, m, 0),
@@ -156,9 +156,9 @@ mod tests {
     /// The text read back, by paved's own reader and as Kubernetes' tools read it: both must
     /// give the same value.
     fn back(text: &str) -> Value {
-        use super::super::yaml::{parse_documents, Schema};
-        let mut docs = parse_documents(text, Schema::Core).unwrap();
-        let k8s = parse_documents(text, Schema::Kubernetes).unwrap();
+        use crate::load::{parse_documents_within, yaml::AliasBudget, Schema};
+        let mut docs = parse_documents_within(text, Schema::Core, &AliasBudget::default()).unwrap();
+        let k8s = parse_documents_within(text, Schema::Kubernetes, &AliasBudget::default()).unwrap();
         assert_eq!(docs.len(), 1, "{text}");
         assert_eq!(k8s.first().map(|d| &d.value), docs.first().map(|d| &d.value), "{text}");
         docs.remove(0).value

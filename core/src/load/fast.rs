@@ -534,7 +534,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::super::yaml::{parse_slow, RawDocument, Schema};
     use super::parse;
-    use crate::pointer::escape_segment;
+    use crate::load::pointer::escape_segment;
     use serde_json::Value;
     use std::path::{Path, PathBuf};
 

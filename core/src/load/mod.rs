@@ -2,9 +2,14 @@
 
 mod emit;
 mod fast;
+pub(crate) mod packs;
+pub(crate) mod pointer;
+mod source;
 pub(crate) mod yaml;
 
-pub use emit::to_yaml;
+pub use source::SourceRef;
+
+pub(crate) use emit::to_yaml;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
-pub use yaml::Pos;
+pub(crate) use yaml::Pos;
 pub(crate) use yaml::Schema;
 use yaml::{RawDocument, Spans};
 
@@ -34,17 +39,17 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
-    pub fn locate(&self, pointer: &str) -> Pos {
+    pub(crate) fn locate(&self, pointer: &str) -> Pos {
         self.spans.locate(&format!("{}{pointer}", self.base))
     }
 
     /// Where `pointer` was written, as reports show it.
-    pub fn source_ref(&self, pointer: &str) -> crate::model::SourceRef {
+    pub(crate) fn source_ref(&self, pointer: &str) -> crate::load::SourceRef {
         let pos = self.locate(pointer);
-        crate::model::SourceRef { file: self.file.to_string(), line: pos.line, column: pos.column }
+        crate::load::SourceRef { file: self.file.to_string(), line: pos.line, column: pos.column }
     }
 
-    pub fn diagnostic(&self, pointer: &str, message: impl Into<String>, help: Option<String>) -> Diagnostic {
+    pub(crate) fn diagnostic(&self, pointer: &str, message: impl Into<String>, help: Option<String>) -> Diagnostic {
         let pos = self.locate(pointer);
         Diagnostic {
             file: self.file.clone(),
@@ -96,7 +101,7 @@ fn parse_within(
             help: Some("remove it: nothing after it could be read as Kubernetes reads it".into()),
         });
     }
-    let docs = yaml::parse_documents_within(text, schema, budget).map_err(|e| Diagnostic {
+    let docs = parse_documents_within(text, schema, budget).map_err(|e| Diagnostic {
         file: file.clone(),
         line: e.pos.line,
         column: e.pos.column,
@@ -297,7 +302,7 @@ fn diagnostic(doc: &Sourced, e: &serde_path_to_error::Error<serde_json::Error>) 
             Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
             Segment::Map { key } => {
                 pointer.push('/');
-                pointer.push_str(&crate::pointer::escape_segment(key));
+                pointer.push_str(&crate::load::pointer::escape_segment(key));
             }
             Segment::Enum { .. } | Segment::Unknown => {}
         }
@@ -313,7 +318,7 @@ fn diagnostic(doc: &Sourced, e: &serde_path_to_error::Error<serde_json::Error>) 
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("remove `{field}`; the fields allowed here are: {}", expected.join(", ")),
         });
-        let leaf = format!("/{}", crate::pointer::escape_segment(field));
+        let leaf = format!("/{}", crate::load::pointer::escape_segment(field));
         let inner = if pointer.ends_with(&leaf) { pointer.clone() } else { format!("{pointer}{leaf}") };
         let mut d = doc.origin.diagnostic(&inner, message, help);
         if let Some(pos) = doc.origin.spans.key(&format!("{}{inner}", doc.origin.base)) {
@@ -352,4 +357,21 @@ pub(crate) fn read_all(paths: &[PathBuf], schema: Schema, diags: &mut Diagnostic
         }
     }
     Ok(docs)
+}
+
+/// Parses all documents of `text` (empty ones, as after a trailing `---`, are skipped), drawing
+/// alias expansion from `budget`, shared by every text of one input (a run's files), so a bomb
+/// split over documents or files is still one bomb. The fast reader takes what it can read
+/// exactly as the full one would; the full reader takes the rest.
+pub(crate) fn parse_documents_within(
+    text: &str,
+    schema: Schema,
+    budget: &yaml::AliasBudget,
+) -> Result<Vec<RawDocument>, yaml::SyntaxError> {
+    if let Some(docs) = fast::parse(text, schema) {
+        #[cfg(fuzzing)]
+        assert_eq!(Ok(&docs), yaml::parse_full(text, schema, budget).as_ref(), "the two readers differ on {text:?}");
+        return Ok(docs);
+    }
+    yaml::parse_full(text, schema, budget)
 }

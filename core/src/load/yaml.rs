@@ -26,7 +26,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Where a node was written: 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Pos {
+pub(crate) struct Pos {
     /// 1-based line.
     pub line: u32,
     /// 1-based column.
@@ -114,7 +114,7 @@ type KeyMap = HashMap<PointerKey, Pos, std::hash::BuildHasherDefault<KeyHasher>>
 
 /// JSON pointer -> where that node was written. The root is `""`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Spans {
+pub(crate) struct Spans {
     pub(super) values: KeyMap,
     /// Where the key of a map entry was written, by the entry's pointer.
     pub(super) keys: KeyMap,
@@ -123,7 +123,7 @@ pub struct Spans {
 impl Spans {
     /// Where `pointer` was written, or its nearest written ancestor (a finding often points at a
     /// field that is missing, and the best place to show is the object that lacks it).
-    pub fn locate(&self, pointer: &str) -> Pos {
+    pub(crate) fn locate(&self, pointer: &str) -> Pos {
         let mut p = pointer;
         loop {
             if let Some(pos) = self.values.get(&PointerKey::of(p)) {
@@ -137,19 +137,19 @@ impl Spans {
     }
 
     /// Where exactly `pointer` was written, if it was.
-    pub fn get(&self, pointer: &str) -> Option<Pos> {
+    pub(crate) fn get(&self, pointer: &str) -> Option<Pos> {
         self.values.get(&PointerKey::of(pointer)).copied()
     }
 
     /// Where the key of the map entry at `pointer` was written.
-    pub fn key(&self, pointer: &str) -> Option<Pos> {
+    pub(crate) fn key(&self, pointer: &str) -> Option<Pos> {
         self.keys.get(&PointerKey::of(pointer)).copied()
     }
 }
 
 /// One parsed document of a multi-document stream.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawDocument {
+pub(crate) struct RawDocument {
     /// The document's value.
     pub value: Value,
     /// Where each node was written.
@@ -158,7 +158,7 @@ pub struct RawDocument {
 
 /// A syntax problem, with where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     /// Where.
     pub pos: Pos,
     /// What.
@@ -178,31 +178,16 @@ pub(crate) enum Schema {
     Kubernetes,
 }
 
-/// Parses all documents of `text`. Empty documents (e.g. a trailing `---`) are skipped.
-#[cfg(test)]
-pub(crate) fn parse_documents(text: &str, schema: Schema) -> Result<Vec<RawDocument>, SyntaxError> {
-    parse_documents_within(text, schema, &AliasBudget::default())
-}
-
-/// As [`parse_documents`], drawing alias expansion from `budget`, shared by every text of one
-/// input (a run's files), so a bomb split over documents or files is still one bomb.
-pub(crate) fn parse_documents_within(
-    text: &str,
-    schema: Schema,
-    budget: &AliasBudget,
-) -> Result<Vec<RawDocument>, SyntaxError> {
-    if let Some(docs) = super::fast::parse(text, schema) {
-        #[cfg(fuzzing)]
-        assert_eq!(Ok(&docs), Builder::new(text, schema, budget).run().as_ref(), "the two readers differ on {text:?}");
-        return Ok(docs);
-    }
+/// Parses all documents of `text` with the full reader, drawing alias expansion from `budget`.
+/// Empty documents (e.g. a trailing `---`) are skipped.
+pub(crate) fn parse_full(text: &str, schema: Schema, budget: &AliasBudget) -> Result<Vec<RawDocument>, SyntaxError> {
     Builder::new(text, schema, budget).run()
 }
 
 /// The full reader alone, for comparing the fast one with it.
 #[cfg(test)]
 pub(crate) fn parse_slow(text: &str, schema: Schema) -> Result<Vec<RawDocument>, SyntaxError> {
-    Builder::new(text, schema, &AliasBudget::default()).run()
+    parse_full(text, schema, &AliasBudget::default())
 }
 
 /// What aliases may add to one input, across all its documents and files: nodes, and bytes of
@@ -712,6 +697,10 @@ fn float(text: &str) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
+    fn parse_documents(text: &str, schema: Schema) -> Result<Vec<RawDocument>, SyntaxError> {
+        crate::load::parse_documents_within(text, schema, &AliasBudget::default())
+    }
+
     use super::*;
 
     fn one(text: &str) -> RawDocument {

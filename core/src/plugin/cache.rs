@@ -30,7 +30,7 @@ const HEADER: usize = 8 + 32 + 32 + 32;
 
 /// Where a plugin's compiled code came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// Compiled now (no cache, or no entry yet).
     Compiled,
     /// Loaded from a verified cache entry.

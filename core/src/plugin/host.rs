@@ -17,8 +17,8 @@ use wasmtime::{
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::cache::{Cache, Source};
+use super::interface::{Cause, Limits, Metadata, PluginError, PluginFinding, PluginHost, PluginInfo, CHECKER};
 use super::stderr::Stderr;
-use super::{Cause, Limits, Metadata, PluginError, PluginFinding, PluginHost, CHECKER};
 use crate::Severity;
 
 mod wit {
@@ -308,9 +308,9 @@ impl Plugin {
     }
 
     /// What the plugin is, for listings.
-    pub(crate) fn info(&self) -> super::PluginInfo {
+    pub(crate) fn info(&self) -> PluginInfo {
         let m = &self.metadata;
-        super::PluginInfo {
+        PluginInfo {
             name: self.template.name.clone(),
             version: m.version.clone(),
             description: m.description.clone(),

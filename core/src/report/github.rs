@@ -2,12 +2,14 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::contract::Report;
+use super::info::PolicyInfo;
+use super::writer::Writer;
 use crate::model::Action;
 
 /// The report as workflow commands (`::error file=…,line=…::…`): denials are errors, warnings
 /// warnings, audits notices; waived findings are left out. A last plain line sums up.
-pub fn github(report: &Report) -> String {
+fn github(report: &Report) -> String {
     let mut out = String::new();
     for f in report.findings.iter().filter(|f| f.waived_by.is_none()) {
         let command = match f.action {
@@ -53,4 +55,13 @@ fn data(s: &str) -> String {
 /// Escapes a command's property value.
 fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Github: see [`github`].
+pub(super) struct Github;
+
+impl Writer for Github {
+    fn write(&self, report: &Report, _: &[PolicyInfo]) -> String {
+        github(report)
+    }
 }

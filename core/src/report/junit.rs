@@ -3,13 +3,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{Finding, Report, ResourceReport};
+use super::contract::{Finding, Report, ResourceReport};
+use super::info::PolicyInfo;
+use super::writer::Writer;
 use crate::model::Action;
 
 /// The report as JUnit XML: a test suite per input file, a test case per resource and policy
 /// that applied to it. A case fails when the policy denied the resource (an unwaived `Deny`
 /// finding); warnings, audits and waived findings are written to the case's output.
-pub fn junit(report: &Report) -> String {
+fn junit(report: &Report) -> String {
     let mut suites: BTreeMap<&str, Vec<(&ResourceReport, &[Finding])>> = BTreeMap::new();
     for (r, findings) in report.by_resource() {
         let file = r.source.as_ref().map_or("<input>", |s| s.file.as_str());
@@ -101,4 +103,13 @@ pub(crate) fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// Junit: see [`junit`].
+pub(super) struct Junit;
+
+impl Writer for Junit {
+    fn write(&self, report: &Report, _: &[PolicyInfo]) -> String {
+        junit(report)
+    }
 }

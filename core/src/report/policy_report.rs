@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde_json::{json, Value};
 
-use super::{Finding, Report, ResourceReport};
-use crate::model::PolicyInfo;
+use super::contract::{Finding, Report, ResourceReport};
+use super::info::PolicyInfo;
+use super::writer::{pretty, Writer};
 use crate::model::{Action, Severity};
 
 /// The report as a `v1` `List` of PolicyReports: one `PolicyReport` per namespace and one
 /// `ClusterPolicyReport` for cluster-scoped resources. Every rule of every policy that applied
 /// to a resource has a result: `pass`, `fail` (`Deny` and `Audit`), `warn`, `error` (could not
 /// be evaluated), or `skip` (waived by an exception). `now` stamps the results.
-pub fn policy_report(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> Value {
+fn policy_report(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> Value {
     let by_name: BTreeMap<&str, &PolicyInfo> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
     let mut scopes: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for (r, findings) in report.by_resource() {
@@ -114,5 +115,14 @@ fn result(
 fn insert(object: &mut Value, key: &str, value: Value) {
     if let Some(m) = object.as_object_mut() {
         m.insert(key.to_owned(), value);
+    }
+}
+
+/// PolicyReports: see [`policy_report`].
+pub(super) struct PolicyReports;
+
+impl Writer for PolicyReports {
+    fn write(&self, report: &Report, policies: &[PolicyInfo]) -> String {
+        pretty(&policy_report(report, policies, report.now))
     }
 }

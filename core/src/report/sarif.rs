@@ -2,14 +2,15 @@
 
 use serde_json::{json, Value};
 
-use super::{Finding, Report};
-use crate::model::PolicyInfo;
+use super::contract::{Finding, Report};
+use super::info::PolicyInfo;
+use super::writer::{pretty, Writer};
 use crate::model::{Action, Severity};
 
 /// The report as a SARIF 2.1.0 log: one run, every rule of `policies` with its help text, one
 /// result per finding with the file, line and column it is about. Waived findings are kept as
 /// suppressed results, so they stay visible without failing anything.
-pub fn sarif(report: &Report, policies: &[PolicyInfo]) -> Value {
+fn sarif(report: &Report, policies: &[PolicyInfo]) -> Value {
     let mut rules = Vec::new();
     let mut index = std::collections::HashMap::new();
     for p in policies {
@@ -145,4 +146,13 @@ fn fingerprint(f: &Finding) -> String {
         }
     }
     format!("{h:016x}")
+}
+
+/// Sarif: see [`sarif`].
+pub(super) struct Sarif;
+
+impl Writer for Sarif {
+    fn write(&self, report: &Report, policies: &[PolicyInfo]) -> String {
+        pretty(&sarif(report, policies))
+    }
 }

@@ -2,6 +2,7 @@
 //! Templates that carry arbitrary data use a custom kind (`example.com/v1` `Carrier`): every
 //! render is checked against Kubernetes' schemas, and a ConfigMap's data must be strings.
 
+use paved::golden::RenderError;
 use paved::{Bundle, Error};
 use serde_json::{json, Value};
 
@@ -72,7 +73,7 @@ fn template_mistakes_are_load_errors_at_their_line() {
 fn a_failing_expression_names_its_place_in_the_template() {
     let b = bundle("    - {apiVersion: v1, kind: ConfigMap, metadata: {name: \"${{ inputs.ports[3] }}\"}}\n");
     let e = b.golden_path("t").unwrap().render(&json!({}), &Bundle::default()).unwrap_err();
-    let Error::Invalid(d) = e else { panic!("{e}") };
+    let RenderError::Invalid(Error::Invalid(d)) = e else { panic!("{e}") };
     assert_eq!(d.0[0].line, 12);
     assert!(d.0[0].message.contains("inputs.ports[3]"), "{}", d.0[0].message);
 }
@@ -136,7 +137,9 @@ fn builtin_web_service_renders_compliant_manifests() {
     // A floating tag does not fit the schema.
     let mut latest = inputs;
     latest["image"] = json!("nginx:latest");
-    let Err(Error::Invalid(d)) = web.render(&latest, &Bundle::default()) else { panic!("expected invalid inputs") };
+    let Err(RenderError::Invalid(Error::Invalid(d))) = web.render(&latest, &Bundle::default()) else {
+        panic!("expected invalid inputs")
+    };
     assert_eq!(d.0[0].pointer.as_deref(), Some("/image"), "{d}");
 }
 
@@ -145,7 +148,7 @@ fn a_render_its_policies_deny_fails_with_the_findings() {
     let text = "apiVersion: paved.dev/v1\nkind: GoldenPath\nmetadata: {name: t, version: 1.0.0}\nspec:\n  policies: [{name: platform-baseline}]\n  inputs: {type: object}\n  outputs: [{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: default}}]\n";
     let b = Bundle::from_str("t.yaml", text).unwrap();
     match b.golden_path("t").unwrap().render(&json!({}), &b) {
-        Err(Error::NonCompliant { report, .. }) => {
+        Err(RenderError::NonCompliant { report, .. }) => {
             assert!(report.findings.iter().any(|f| f.rule == "no-default-namespace"), "{:?}", report.findings)
         }
         other => panic!("expected a non-compliant render, got {other:?}"),
@@ -222,7 +225,7 @@ fn template_typos_are_load_errors_and_renders_are_checked_against_kubernetes_sch
     let text = golden("    - apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: c}\n      spec:\n        replicas: ${{ inputs.replicas }}\n        selector: {matchLabels: {app: c}}\n        template:\n          metadata: {labels: {app: c}}\n          spec: {containers: [{name: c, image: nginx}]}\n");
     let b = Bundle::from_str("t.yaml", &text).unwrap();
     let e = b.golden_path("t").unwrap().render(&json!({"replicas": "three"}), &Bundle::default()).unwrap_err();
-    let Error::NonCompliant { report, .. } = e else { panic!("{e}") };
+    let RenderError::NonCompliant { report, .. } = e else { panic!("{e}") };
     let f = &report.findings[0];
     assert_eq!(
         (f.policy.as_str(), f.rule.as_str(), f.path.as_str()),
@@ -237,7 +240,7 @@ fn inputs_of_an_older_version_suggest_paved_upgrade() {
     let web = paths.golden_path("web-service@2.0.0").unwrap();
     let inputs = "name: checkout\nteam: payments\ncostCenter: cc-3120\nimage: registry.acme.dev/payments/checkout:4.2.1\ntier: critical\ncpu: 500m\n";
     let e = web.render_text("checkout.yaml", inputs, &paths).unwrap_err();
-    let Error::Invalid(d) = e else { panic!("{e}") };
+    let RenderError::Invalid(Error::Invalid(d)) = e else { panic!("{e}") };
     let d = d.iter().find(|d| d.line == 6).unwrap_or_else(|| panic!("{d}"));
     let help = d.help.as_deref().unwrap_or_default();
     assert!(

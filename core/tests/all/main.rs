@@ -18,4 +18,5 @@ mod plugins;
 mod pod_security;
 mod properties;
 mod public_api;
+mod shape;
 mod three_way;

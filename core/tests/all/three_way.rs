@@ -1,7 +1,7 @@
 //! Three-way upgrades: a service's objects as its team changed them, merged with the move from
 //! the old version's render to the new one's.
 
-use paved::golden::{Disposition, Outcome, Prefer, ServiceUpgrade};
+use paved::golden::{Disposition, FieldOutcome, Prefer, ServiceUpgrade};
 use paved::{Bundle, Resource};
 use serde_json::{json, Value};
 
@@ -32,7 +32,7 @@ fn upgrade(objects: &[Resource], prefer: Option<Prefer>) -> ServiceUpgrade {
     paved::GoldenPath::upgrade_objects(&builtin(), objects, "^2", prefer).unwrap()
 }
 
-fn outcomes(u: &ServiceUpgrade, outcome: Outcome) -> Vec<String> {
+fn outcomes(u: &ServiceUpgrade, outcome: FieldOutcome) -> Vec<String> {
     let mut out = Vec::new();
     for o in &u.objects {
         for f in o.fields.iter().filter(|f| f.outcome == outcome) {
@@ -51,8 +51,8 @@ fn an_untouched_service_becomes_the_new_render() {
     let u = upgrade(&service("web-service@1.0.0", &orders(), |_| {}), None);
     assert!(u.clean());
     assert_eq!(u.upgrade.to, "web-service@2.0.0");
-    assert!(outcomes(&u, Outcome::Kept).is_empty() && outcomes(&u, Outcome::Reverted).is_empty());
-    assert!(!outcomes(&u, Outcome::Upgraded).is_empty());
+    assert!(outcomes(&u, FieldOutcome::Kept).is_empty() && outcomes(&u, FieldOutcome::Reverted).is_empty());
+    assert!(!outcomes(&u, FieldOutcome::Upgraded).is_empty());
     let merged: Vec<&Value> = u.objects.iter().filter_map(|o| o.merged.as_ref()).collect();
     assert_eq!(merged.len(), u.upgrade.manifests.len());
     for m in &u.upgrade.manifests {
@@ -69,15 +69,18 @@ fn extensions_are_kept_drift_is_reverted_and_said() {
         d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = json!("2Gi");
     });
     let u = upgrade(&objects, None);
-    assert!(u.clean(), "{:?}", outcomes(&u, Outcome::Conflict));
-    let kept = outcomes(&u, Outcome::Kept);
+    assert!(u.clean(), "{:?}", outcomes(&u, FieldOutcome::Conflict));
+    let kept = outcomes(&u, FieldOutcome::Kept);
     assert!(kept.contains(&"Deployment/spec/replicas".to_owned()), "{kept:?}");
     assert!(kept.contains(&"Deployment/spec/template/spec/containers/0/env/0/name".to_owned()), "{kept:?}");
     let d = merged(&u, "Deployment");
     assert_eq!(d["spec"]["replicas"], 5);
     assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"], "debug");
     // Memory is not an extension point: the golden path's value, and the upgrade says so.
-    assert_eq!(outcomes(&u, Outcome::Reverted), ["Deployment/spec/template/spec/containers/0/resources/limits/memory"]);
+    assert_eq!(
+        outcomes(&u, FieldOutcome::Reverted),
+        ["Deployment/spec/template/spec/containers/0/resources/limits/memory"]
+    );
     assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"], "256Mi");
 }
 
@@ -92,7 +95,7 @@ fn a_field_both_changed_is_a_conflict_until_a_side_is_preferred() {
     let u = upgrade(&objects, None);
     assert!(!u.clean());
     assert_eq!(u.conflicts, 1);
-    assert_eq!(outcomes(&u, Outcome::Conflict), [format!("Deployment{cpu}")]);
+    assert_eq!(outcomes(&u, FieldOutcome::Conflict), [format!("Deployment{cpu}")]);
     let deployment = u.objects.iter().find(|o| o.object.kind == "Deployment").unwrap();
     let f = deployment.fields.iter().find(|f| f.path == cpu).unwrap();
     assert_eq!(
@@ -105,7 +108,7 @@ fn a_field_both_changed_is_a_conflict_until_a_side_is_preferred() {
     assert_eq!(merged(&u, "Deployment").pointer(cpu), Some(&json!("300m")));
     let ours = upgrade(&objects, Some(Prefer::Ours));
     assert!(ours.clean());
-    assert_eq!(outcomes(&ours, Outcome::Ours), [format!("Deployment{cpu}")]);
+    assert_eq!(outcomes(&ours, FieldOutcome::Ours), [format!("Deployment{cpu}")]);
     assert_eq!(merged(&ours, "Deployment").pointer(cpu), Some(&json!("300m")));
     let theirs = upgrade(&objects, Some(Prefer::Theirs));
     assert_eq!(merged(&theirs, "Deployment").pointer(cpu), Some(&json!("500m")));
@@ -169,7 +172,7 @@ fn what_the_api_server_set_is_neither_drift_nor_a_replace() {
     });
     let u = upgrade(&objects, None);
     assert!(u.clean());
-    assert!(outcomes(&u, Outcome::Reverted).is_empty(), "{:?}", outcomes(&u, Outcome::Reverted));
+    assert!(outcomes(&u, FieldOutcome::Reverted).is_empty(), "{:?}", outcomes(&u, FieldOutcome::Reverted));
     assert_eq!(u.replaced().count(), 0);
     assert_eq!(merged(&u, "Service")["spec"]["clusterIP"], "10.96.12.7");
     assert_eq!(merged(&u, "Deployment")["status"]["readyReplicas"], 3);

@@ -85,7 +85,7 @@ pub(crate) enum Segment {
 pub(crate) struct PathPattern(pub Vec<Segment>);
 
 impl PathPattern {
-    pub fn parse(text: &str) -> Result<Vec<PathPattern>, String> {
+    pub(crate) fn parse(text: &str) -> Result<Vec<PathPattern>, String> {
         if text == "containers" {
             return Ok(["initContainers", "containers", "ephemeralContainers"]
                 .iter()
@@ -108,7 +108,7 @@ impl PathPattern {
     }
 
     /// Every value the pattern reaches in `root`, with its JSON pointer.
-    pub fn visit<'v>(&self, root: &'v Value, out: &mut Vec<(String, &'v Value)>) {
+    pub(crate) fn visit<'v>(&self, root: &'v Value, out: &mut Vec<(String, &'v Value)>) {
         fn go<'v>(segs: &[Segment], v: &'v Value, at: String, out: &mut Vec<(String, &'v Value)>) {
             let Some((first, rest)) = segs.split_first() else {
                 out.push((at, v));

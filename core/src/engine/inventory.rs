@@ -22,10 +22,10 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::cel::inventory::{Entry, Index, Source};
+use crate::cel::index::{Entry, Index, Source};
+use crate::engine::resource::Resource;
 use crate::error::Error;
 use crate::k8s;
-use crate::resource::Resource;
 
 /// Objects a policy may look up besides the one it checks, and which namespaces they cover
 /// completely.

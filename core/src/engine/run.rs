@@ -1,210 +1,30 @@
-//! The engine: a bundle indexed by kind, evaluated against resources deterministically.
+//! Running an engine: the rules that match each resource, their checks, the exceptions that
+//! waive findings, and the report.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::{Arc, LazyLock};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use jiff::Timestamp;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
-use crate::bundle::Bundle;
-use crate::cel::inventory::Index;
+use crate::cel::index::Index;
 use crate::compile::check::{CheckInput, PluginCall};
+use crate::compile::exception::{Exception, Target};
 use crate::compile::expr::ITEM;
 use crate::compile::policy::{Policy, Rule};
-use crate::error::{Diagnostic, Diagnostics, Error};
-use crate::exception::{Exception, Target};
-use crate::inventory::Inventory;
+use crate::compile::select::Subject;
+use crate::engine::inventory::Inventory;
+use crate::engine::resource::Resource;
+use crate::error::Error;
+use crate::k8s::ResourceRef;
 use crate::k8s::{self, split_api_version};
-use crate::model::ResourceRef;
-use crate::model::{Action, BundleSpec, FailurePolicy, Operation};
-use crate::plugin::{self, PluginHost, PluginInfo, Plugins};
-use crate::pointer::PathPattern;
-use crate::report::{Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport};
-use crate::resource::Resource;
-use crate::select::Subject;
+use crate::load::pointer::PathPattern;
+use crate::model::{Action, FailurePolicy};
+use crate::plugin::Plugins;
+use crate::report::{ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport};
 
-/// What an evaluation may know of the world. Everything time- or cluster-dependent comes in
-/// here, from the caller: the engine reads no clock, environment or network.
-///
-/// From JSON (as the bindings and the WebAssembly build take it), every field optional but
-/// `now`:
-///
-/// ```
-/// let ctx: paved::Context = serde_json::from_str(r#"{
-///   "now": "2026-06-01T00:00:00Z",
-///   "operation": "UPDATE",
-///   "namespaces": {"payments": {"env": "production"}},
-///   "params": {"platform-baseline": {"registries": ["registry.acme.dev/"]}},
-///   "userInfo": {"username": "alice"}
-/// }"#)?;
-/// assert_eq!(ctx.operation, paved::Operation::Update);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[non_exhaustive]
-pub struct Context {
-    /// The instant exceptions are judged at (RFC 3339, or a date meaning 00:00 UTC).
-    #[serde(deserialize_with = "instant")]
-    pub now: Timestamp,
-    /// The admission operation (`CREATE` for `paved check`).
-    #[serde(default)]
-    pub operation: Operation,
-    /// Labels of namespaces, by name, for `namespaceSelector`. `Namespace` objects among the
-    /// evaluated resources override these with their own labels (they are the newer state).
-    #[serde(default)]
-    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
-    /// Parameter overrides by policy name, merged over each policy's `spec.params`.
-    #[serde(default)]
-    pub params: BTreeMap<String, Value>,
-    /// The requesting user (`request.userInfo`), when known.
-    #[serde(default)]
-    pub user_info: Value,
-    /// The namespace objects that do not name one are applied into, as `kubectl apply -n`
-    /// would; `default` when not given. Cluster-scoped kinds are in no namespace.
-    #[serde(default)]
-    pub namespace: Option<String>,
-    /// The other objects policies may look up (`inventory` in CEL), besides the evaluated
-    /// resources, which are always in it. Set with [`Context::inventory`].
-    #[serde(skip)]
-    pub inventory: Option<Arc<Inventory>>,
-}
-
-fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
-    let text = <String as serde::Deserialize>::deserialize(d)?;
-    crate::exception::parse_instant(&text).map_err(serde::de::Error::custom)
-}
-
-impl Context {
-    /// A context at the instant `now`, for `CREATE`, with nothing else known.
-    pub fn at(now: Timestamp) -> Self {
-        Context {
-            now,
-            operation: Operation::Create,
-            namespaces: BTreeMap::new(),
-            params: BTreeMap::new(),
-            user_info: Value::Null,
-            namespace: None,
-            inventory: None,
-        }
-    }
-
-    /// Sets the objects policies may look up besides the evaluated ones (`inventory` in CEL):
-    /// a live cluster's export, the rest of a repository.
-    pub fn inventory(mut self, inventory: Inventory) -> Self {
-        self.inventory = Some(Arc::new(inventory));
-        self
-    }
-
-    /// Sets the namespace objects without `metadata.namespace` are applied into.
-    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = Some(namespace.into());
-        self
-    }
-
-    /// A context at an instant given as text: RFC 3339 (`2026-12-31T18:00:00Z`) or a date
-    /// (`2026-12-31`, meaning 00:00 UTC).
-    ///
-    /// ```
-    /// let ctx = paved::Context::parse_at("2026-12-31")?;
-    /// assert_eq!(ctx.now.to_string(), "2026-12-31T00:00:00Z");
-    /// # Ok::<(), paved::Error>(())
-    /// ```
-    pub fn parse_at(now: &str) -> Result<Self, Error> {
-        crate::exception::parse_instant(now).map(Context::at).map_err(|reason| Error::Input { reason })
-    }
-
-    /// Sets the admission operation.
-    pub fn operation(mut self, operation: Operation) -> Self {
-        self.operation = operation;
-        self
-    }
-
-    /// Sets policy params as `paved check --set` does: `POLICY.PARAM` to a value, or `POLICY`
-    /// to an object of params (merged over those set before).
-    ///
-    /// ```
-    /// let ctx = paved::Context::parse_at("2026-06-01")?
-    ///     .set("images.registries", serde_json::json!(["registry.acme.dev/"]))?
-    ///     .set("cost-labels", serde_json::json!({"labels": ["team"]}))?;
-    /// assert_eq!(ctx.params["images"]["registries"][0], "registry.acme.dev/");
-    /// assert!(ctx.clone().set("images", serde_json::json!(3)).is_err());
-    /// # Ok::<(), paved::Error>(())
-    /// ```
-    pub fn set(mut self, key: &str, value: Value) -> Result<Self, Error> {
-        let (policy, params) = match key.split_once('.') {
-            Some((policy, param)) if !policy.is_empty() && !param.is_empty() => {
-                (policy, Map::from_iter([(param.to_owned(), value)]))
-            }
-            _ => match value {
-                Value::Object(params) if !key.is_empty() => (key, params),
-                _ => {
-                    return Err(Error::Input {
-                        reason: format!("`{key}` is not POLICY.PARAM, and its value is not an object of params"),
-                    })
-                }
-            },
-        };
-        let entry = self.params.entry(policy.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-        if let Some(m) = entry.as_object_mut() {
-            m.extend(params);
-        }
-        Ok(self)
-    }
-
-    /// Sets the labels of namespaces, by name.
-    pub fn namespaces(mut self, namespaces: BTreeMap<String, BTreeMap<String, String>>) -> Self {
-        self.namespaces = namespaces;
-        self
-    }
-
-    /// Adds the labels of namespaces read from files: `Namespace` objects (or a `List` of them,
-    /// as `kubectl get namespaces -o yaml` prints), or a mapping of namespace name to labels
-    /// (`payments: {env: production}`). Reads the files it is given, and nothing else.
-    pub fn read_namespaces<P: Into<PathBuf> + Clone>(mut self, paths: &[P]) -> Result<Self, Error> {
-        self.namespaces.extend(crate::resource::read_namespace_labels(paths)?);
-        Ok(self)
-    }
-
-    /// Sets one param from `POLICY.PARAM=VALUE`, as `paved check --set` takes it: the value is
-    /// JSON when it parses as JSON, else a string.
-    ///
-    /// ```
-    /// let ctx = paved::Context::parse_at("2026-06-01")?.assign("images.registries=[\"registry.acme.dev/\"]")?;
-    /// assert_eq!(ctx.params["images"]["registries"][0], "registry.acme.dev/");
-    /// assert!(ctx.clone().assign("images=3").is_err());
-    /// # Ok::<(), paved::Error>(())
-    /// ```
-    pub fn assign(self, assignment: &str) -> Result<Self, Error> {
-        let invalid = |why: &str| Error::Input { reason: format!("{assignment}: {why}") };
-        let (key, value) = assignment.split_once('=').ok_or_else(|| invalid("expected POLICY.PARAM=VALUE"))?;
-        if !key.split_once('.').is_some_and(|(policy, param)| !policy.is_empty() && !param.is_empty()) {
-            return Err(invalid("expected POLICY.PARAM before `=`"));
-        }
-        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-        self.set(key, value)
-    }
-
-    /// As [`Context::read_namespaces`], from the text of one file named `file`.
-    pub fn read_namespaces_str(mut self, file: &str, text: &str) -> Result<Self, Error> {
-        self.namespaces.extend(crate::resource::namespace_labels_from_str(file, text)?);
-        Ok(self)
-    }
-
-    /// Sets the parameter overrides of one policy.
-    pub fn params(mut self, policy: &str, params: Value) -> Self {
-        self.params.insert(policy.to_owned(), params);
-        self
-    }
-
-    /// Sets the requesting user (`request.userInfo`).
-    pub fn user_info(mut self, user_info: Value) -> Self {
-        self.user_info = user_info;
-        self
-    }
-}
+use super::{Context, Engine, Via};
 
 /// Below this many resources, evaluation stays on the calling thread (an admission request has
 /// one; handing it to a pool would only add latency).
@@ -212,314 +32,7 @@ const PARALLEL_FROM: usize = 16;
 
 static EMPTY_PARAMS: LazyLock<Value> = LazyLock::new(|| json!({}));
 
-/// How a policy meets a resource: directly, or through the pod template of a controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Via {
-    Direct,
-    Template,
-}
-
-/// The compiled bundle, indexed. Immutable, `Send + Sync`; share it with an `Arc`.
-///
-/// ```
-/// use paved::{Bundle, Context, Engine, Resource};
-/// let bundle = Bundle::from_str("p.yaml", r#"
-/// apiVersion: paved.dev/v1
-/// kind: Policy
-/// metadata: { name: no-latest, version: 1.0.0 }
-/// spec:
-///   severity: high
-///   match: { kinds: [Pod] }
-///   rules:
-///     - id: pinned
-///       forEach: containers
-///       message: images must be pinned
-///       cel: "!item.image.endsWith(':latest')"
-/// "#)?;
-/// let engine = Engine::builder().bundle(bundle).build()?;
-/// let pods = Resource::from_str("pod.yaml", r#"
-/// apiVersion: v1
-/// kind: Pod
-/// metadata: { name: web }
-/// spec: { containers: [ { name: app, image: "nginx:latest" } ] }
-/// "#)?;
-/// let report = engine.evaluate(&pods, &Context::at("2026-01-01T00:00:00Z".parse().unwrap()));
-/// assert_eq!(report.decision, paved::Decision::Deny);
-/// assert_eq!(report.findings[0].path, "/spec/containers/0");
-/// # Ok::<(), paved::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct Engine {
-    policies: Vec<Arc<Policy>>,
-    exceptions: Vec<Arc<Exception>>,
-    settings: BundleSpec,
-    /// The plugins the bundle declares, compiled and linked.
-    plugins: Plugins,
-    /// What the build had to say without failing (a refused cache, an entry compiled again).
-    notes: Vec<String>,
-    /// kind -> policies that may match it, in policy order.
-    by_kind: HashMap<String, Vec<(usize, Via)>>,
-    /// Policies whose kinds are globs (or empty): checked against every resource.
-    by_pattern: Vec<usize>,
-    /// Custom resources' schemas, from the bundle's CustomResourceDefinitions.
-    crds: k8s::schema::Crds,
-    /// Whether a policy reads `inventory`: only then is it indexed for an evaluation.
-    uses_inventory: bool,
-}
-
-const _: () = {
-    const fn shareable<T: Send + Sync>() {}
-    shareable::<Engine>();
-};
-
-/// Builds an [`Engine`]: merges bundles, then compiles and links the plugins they declare.
-///
-/// ```no_run
-/// use paved::{Bundle, Engine, PluginHost};
-/// let bundle = Bundle::from_str("paved.yaml", &std::fs::read_to_string("paved.yaml")?)?;
-/// let engine = Engine::builder()
-///     .bundle(bundle)
-///     .plugin("registry-allowlist", std::fs::read("registry-allowlist.wasm")?)
-///     .plugin_host(PluginHost::default().instances(32))
-///     .plugin_cache("/var/cache/paved")
-///     .build()?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Default)]
-pub struct EngineBuilder {
-    bundle: Bundle,
-    plugins: BTreeMap<String, Arc<[u8]>>,
-    host: PluginHost,
-    cache: Option<PathBuf>,
-}
-
-impl EngineBuilder {
-    /// Adds a bundle; a later bundle's policies override earlier ones of the same name.
-    pub fn bundle(mut self, bundle: Bundle) -> Self {
-        self.bundle = std::mem::take(&mut self.bundle).merge(bundle);
-        self
-    }
-
-    /// Gives the component of a plugin the bundle declares, by its name there. Its sha256 must
-    /// still be the one the bundle pins. Bytes given here win over a file the bundle read.
-    pub fn plugin(mut self, name: &str, component: impl Into<Vec<u8>>) -> Self {
-        self.plugins.insert(name.to_owned(), Arc::from(component.into()));
-        self
-    }
-
-    /// Sets the WebAssembly host's settings (instances, memory, fuel, deadline).
-    pub fn plugin_host(mut self, host: PluginHost) -> Self {
-        self.host = host;
-        self
-    }
-
-    /// Keeps compiled plugins in `dir`, so the next engine does not compile them again. Without
-    /// it, nothing is written or read. The directory must be the user's own and writable by no
-    /// one else, or it is not used (see [`Engine::notes`]); an entry is used only if it is
-    /// what paved wrote for exactly this component and host configuration.
-    pub fn plugin_cache(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.cache = Some(dir.into());
-        self
-    }
-
-    /// Compiles the plugins, checks each policy's params against its plugin's schema, and
-    /// indexes the policies by kind. Every problem is reported together.
-    pub fn build(self) -> Result<Engine, Error> {
-        let span = tracing::info_span!("engine.build", policies = self.bundle.policies.len());
-        let _enter = span.enter();
-        let mut diags = Diagnostics::default();
-        let mut notes = Vec::new();
-        for name in self.plugins.keys().filter(|n| !self.bundle.plugins.iter().any(|d| d.name == **n)) {
-            diags.push(Diagnostic {
-                file: "<EngineBuilder::plugin>".into(),
-                line: 0,
-                column: 0,
-                pointer: None,
-                message: format!("a component was given for plugin `{name}`, which no bundle declares"),
-                help: Some("declare it under `spec.plugins` of the bundle's `kind: Bundle` document".into()),
-            });
-        }
-        let plugins = plugin::link(
-            &self.bundle.plugins,
-            &self.plugins,
-            &self.host,
-            self.cache.as_deref(),
-            &mut diags,
-            &mut notes,
-        );
-        for d in self.bundle.unbound() {
-            diags.push(d);
-        }
-        check_params(&self.bundle, &plugins, &mut diags);
-        check_exception_targets(&self.bundle, &mut diags);
-        check_kinds(&self.bundle, &mut diags);
-        for n in &notes {
-            tracing::warn!("{n}");
-        }
-        let engine = diags.into_result(Engine::new(self.bundle, plugins, notes))?;
-        tracing::info!(policies = engine.policies.len(), plugins = engine.plugins.len(), "built");
-        Ok(engine)
-    }
-
-    /// Compiles one plugin component on its own, with this builder's host settings and cache,
-    /// and says what it is: for `paved plugin inspect`, and for pinning a new plugin. `name`
-    /// names it in errors.
-    pub fn inspect_plugin(&self, name: &str, component: &[u8]) -> Result<PluginInfo, Error> {
-        plugin::inspect(name, component, &self.host, self.cache.as_deref())
-    }
-}
-
-/// Checks the params every plugin rule gives its plugin against the plugin's schema.
-#[cfg(feature = "plugins")]
-fn check_params(bundle: &Bundle, plugins: &Plugins, diags: &mut Diagnostics) {
-    for policy in &bundle.policies {
-        for (i, rule) in policy.rules.iter().enumerate() {
-            let Some(call) = rule.check.plugin() else { continue };
-            let Some(plugin) = plugins.get(&call.name) else { continue };
-            let errors = plugin.params_errors(&call.params);
-            if let Some((first, _)) = errors.first() {
-                let detail: Vec<String> =
-                    errors.iter().map(|(p, m)| if p.is_empty() { m.clone() } else { format!("{p}: {m}") }).collect();
-                let field = if call.in_rule { format!("/params{first}") } else { "/plugin".to_owned() };
-                diags.push(policy.origin.diagnostic(
-                    &format!("/spec/rules/{i}{field}"),
-                    format!("params do not fit plugin `{}`: {}", call.name, detail.join("; ")),
-                    Some(format!("its params schema: {}", plugin.params_schema())),
-                ));
-            }
-        }
-    }
-}
-
-#[cfg(not(feature = "plugins"))]
-fn check_params(_: &Bundle, _: &Plugins, _: &mut Diagnostics) {}
-
-/// A policy whose `match.kinds` names a kind that is neither Kubernetes' nor one the bundle
-/// declares (`spec.kinds`) would silently match nothing: a load error, with a did-you-mean.
-fn check_kinds(bundle: &Bundle, diags: &mut Diagnostics) {
-    let mut declared: Vec<&str> =
-        bundle.settings.as_ref().map(|s| s.kinds.iter().map(String::as_str).collect()).unwrap_or_default();
-    declared.extend(bundle.crds.iter().filter_map(|c| c.pointer("/spec/names/kind")).filter_map(Value::as_str));
-    for policy in &bundle.policies {
-        for (i, pattern) in policy.kinds.iter().enumerate() {
-            let kind = pattern.rsplit('/').next().unwrap_or(pattern);
-            if kind.contains(['*', '?', '[']) || declared.contains(&kind) {
-                continue;
-            }
-            if let Err(suggestion) = crate::k8s::schema::known_kind(kind) {
-                let help = match suggestion {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "a custom resource's kind: add its CustomResourceDefinition to the bundle, or declare it under the Bundle's `spec.kinds`".into(),
-                };
-                diags.push(policy.origin.diagnostic(
-                    &format!("/spec/match/kinds/{i}"),
-                    format!(
-                        "policy `{}` matches kind `{kind}`, which is no Kubernetes kind the bundle knows",
-                        policy.name
-                    ),
-                    Some(help),
-                ));
-            }
-        }
-    }
-}
-
-/// An exception that names a policy or a rule the engine does not have would waive nothing and
-/// say so only as `unused`: a misspelt name is a load error, with a did-you-mean.
-fn check_exception_targets(bundle: &Bundle, diags: &mut Diagnostics) {
-    let suggest = |word: &str, candidates: Vec<&str>| match crate::error::did_you_mean(word, candidates.iter().copied())
-    {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!("the names here are: {}", candidates.join(", ")),
-    };
-    for e in &bundle.exceptions {
-        for (i, (name, rules)) in e.policies.iter().enumerate() {
-            let Some(policy) = bundle.policies.iter().find(|p| p.name == *name) else {
-                let names = bundle.policies.iter().map(|p| p.name.as_str()).collect();
-                diags.push(e.origin.diagnostic(
-                    &format!("/spec/policies/{i}/name"),
-                    format!("exception `{}` waives policy `{name}`, which is not loaded", e.name),
-                    Some(suggest(name, names)),
-                ));
-                continue;
-            };
-            for (j, rule) in rules.iter().enumerate().filter(|(_, r)| !policy.rules.iter().any(|x| x.id == **r)) {
-                let ids = policy.rules.iter().map(|r| r.id.as_str()).collect();
-                diags.push(e.origin.diagnostic(
-                    &format!("/spec/policies/{i}/rules/{j}"),
-                    format!("exception `{}` waives rule `{rule}`, which policy `{name}` does not have", e.name),
-                    Some(suggest(rule, ids)),
-                ));
-            }
-        }
-    }
-}
-
 impl Engine {
-    /// Starts building an engine.
-    pub fn builder() -> EngineBuilder {
-        EngineBuilder::default()
-    }
-
-    fn new(bundle: Bundle, plugins: Plugins, notes: Vec<String>) -> Engine {
-        let mut by_kind: HashMap<String, Vec<(usize, Via)>> = HashMap::new();
-        let mut by_pattern = Vec::new();
-        for (i, p) in bundle.policies.iter().enumerate() {
-            let literal: Option<Vec<&str>> = p.selector.kinds.iter().map(|k| k.kind.literal()).collect();
-            match literal {
-                Some(kinds) if !kinds.is_empty() => {
-                    for k in kinds {
-                        by_kind.entry(k.to_owned()).or_default().push((i, Via::Direct));
-                    }
-                    if p.pod_controllers && p.matches_kind("", "v1", "Pod") {
-                        for c in k8s::CONTROLLERS {
-                            by_kind.entry(c.kind.to_owned()).or_default().push((i, Via::Template));
-                        }
-                    }
-                }
-                _ => by_pattern.push(i),
-            }
-        }
-        for v in by_kind.values_mut() {
-            v.sort_unstable();
-            v.dedup();
-        }
-        let mut crds = k8s::schema::Crds::default();
-        bundle.crds.iter().for_each(|c| crds.add(c));
-        Engine {
-            uses_inventory: bundle.policies.iter().any(|p| p.uses_inventory),
-            crds,
-            plugins,
-            notes,
-            policies: bundle.policies,
-            exceptions: bundle.exceptions,
-            settings: bundle.settings.unwrap_or_default(),
-            by_kind,
-            by_pattern,
-        }
-    }
-
-    /// What the build had to say without failing: a plugin cache it refused, a cache entry it
-    /// could not trust and compiled again. Also logged at `warn` through `tracing`.
-    pub fn notes(&self) -> &[String] {
-        &self.notes
-    }
-
-    /// The plugins the engine linked, sorted by name.
-    pub fn plugins(&self) -> Vec<PluginInfo> {
-        self.plugins.values().map(|p| p.info()).collect()
-    }
-
-    /// Names of the policies, sorted.
-    pub fn policy_names(&self) -> impl Iterator<Item = &str> {
-        self.policies.iter().map(|p| p.name.as_str())
-    }
-
-    /// What each policy is and checks, sorted by name.
-    pub fn policies(&self) -> Vec<crate::PolicyInfo> {
-        crate::bundle::infos(&self.policies)
-    }
-
     /// Every exception and its standing at `now`, without evaluating anything: `active`,
     /// `expiring`, `expired` or `invalid` (`unused` needs a run; see [`Report::exceptions`]).
     pub fn exceptions(&self, now: Timestamp) -> Vec<ExceptionReport> {
@@ -794,7 +307,7 @@ impl Engine {
                         name: &id.name,
                         labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
                     };
-                    p.matches_rest(&subject, r.operation(ctx), ns_labels)
+                    p.matches_rest(&subject, r.operation(ctx.operation), ns_labels)
                 })
                 .collect();
             if !policies.is_empty() {
@@ -964,11 +477,11 @@ impl<'a> Evaluation<'a> {
     fn bindings(&self) -> (Value, Value) {
         let (group, version) = split_api_version(&self.id.api_version);
         let request = json!({
-            "operation": self.resource.operation(self.ctx).as_str(),
+            "operation": self.resource.operation(self.ctx.operation).as_str(),
             "namespace": self.id.namespace,
             "name": self.id.name,
             "kind": { "group": group, "version": version, "kind": self.id.kind },
-            "userInfo": self.resource.user_info(self.ctx),
+            "userInfo": self.resource.user_info(&self.ctx.user_info),
             "dryRun": self.resource.admission.as_ref().is_some_and(|a| a.dry_run),
         });
         let namespace =
@@ -1126,10 +639,10 @@ impl<'a> Evaluation<'a> {
     /// What a plugin is told of the evaluation (the contract's `context`).
     fn plugin_context(&self, policy: &Policy, rule: &Rule) -> String {
         json!({
-            "operation": self.resource.operation(self.ctx).as_str(),
+            "operation": self.resource.operation(self.ctx.operation).as_str(),
             "now": self.ctx.now.to_string(),
             "namespace": { "name": self.id.namespace, "labels": self.ns_labels.cloned().unwrap_or_default() },
-            "userInfo": self.resource.user_info(self.ctx),
+            "userInfo": self.resource.user_info(&self.ctx.user_info),
             "policy": policy.name,
             "rule": rule.id,
         })
@@ -1182,15 +695,4 @@ fn container_at(value: &Value, spec: Option<&str>, path: &str) -> Option<String>
     let list = segments.next().filter(|l| k8s::CONTAINER_LISTS.contains(l))?;
     let index = segments.next()?;
     value.pointer(&format!("{spec}/{list}/{index}/name"))?.as_str().map(str::to_owned)
-}
-
-impl Decision {
-    /// The word used in reports: `allow`, `warn` or `deny`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Allow => "allow",
-            Decision::Warn => "warn",
-            Decision::Deny => "deny",
-        }
-    }
 }

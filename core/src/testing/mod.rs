@@ -8,17 +8,17 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bundle::Bundle;
+use crate::compile::bundle::Bundle;
+use crate::compile::exception::parse_instant;
+use crate::engine::inventory::Inventory;
+use crate::engine::resource::{self, Resource};
+use crate::engine::{Context, Engine};
 use crate::error::{did_you_mean, Diagnostics, Error};
-use crate::eval::{Context, Engine};
-use crate::exception::parse_instant;
-use crate::inventory::Inventory;
+use crate::k8s::ResourceRef;
 use crate::load::{self, Origin, Sourced};
 pub use crate::model::Outcome;
-use crate::model::ResourceRef;
 use crate::model::{Completeness, TestDocument};
 use crate::report::{Finding, Report};
-use crate::resource::{self, Resource};
 
 /// A loaded policy test: the policies under test and its cases, validated.
 ///
@@ -59,7 +59,7 @@ struct Case {
     name: String,
     line: u32,
     now: Option<Timestamp>,
-    operation: Option<crate::model::Operation>,
+    operation: Option<crate::k8s::Operation>,
     user_info: Option<Value>,
     namespace: Option<String>,
     resources: Vec<Resource>,
@@ -188,7 +188,7 @@ impl TestSuite {
     /// that fails, which `paved explain` shows as its examples.
     pub fn of_pack(name: &str) -> Result<Vec<TestSuite>, Error> {
         let mut out = Vec::new();
-        for (file, text) in crate::packs::Pack::named(name)?.tests() {
+        for (file, text) in crate::load::packs::Pack::named(name)?.tests() {
             out.append(&mut TestSuite::from_str(file, text)?);
         }
         Ok(out)
@@ -361,7 +361,7 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
     for name in t.spec.params.keys() {
         if !policies.iter().any(|p| &p.name == name) {
             diags.push(origin.diagnostic(
-                &format!("/spec/params/{}", crate::pointer::escape_segment(name)),
+                &format!("/spec/params/{}", crate::load::pointer::escape_segment(name)),
                 format!("no policy `{name}` is loaded"),
                 did_you_mean(name, policies.iter().map(|p| p.name.as_str())).map(|s| format!("did you mean `{s}`?")),
             ));

@@ -8,10 +8,10 @@ use ::cel::common::ast::{operators as op, EntryExpr, Expr as Node, LiteralValue}
 use ::cel::IdedExpr;
 use regex::Regex;
 
-use super::lib::{self, Func};
+use super::decls::{Decls, Function, Problem};
+use super::functions::{self, Func};
+use super::types::Kind;
 use super::types::{Binds, Member, Ty};
-use super::value::Kind;
-use super::{Decls, Problem};
 
 /// The most bytes of JSON an object can be (Kubernetes' request limit): it bounds every string
 /// read from one.
@@ -619,11 +619,11 @@ impl<'d> Compiler<'d> {
             if full == "cel.bind" {
                 return self.bind(e, args);
             }
-            return match lib::find(&full, false) {
+            return match functions::find(&full, false) {
                 Some(f) => self.apply(e, f, None, args),
                 None => {
-                    let help =
-                        crate::error::did_you_mean(&full, lib::names(false)).map(|s| format!("did you mean `{s}`?"));
+                    let help = crate::error::did_you_mean(&full, functions::names(false))
+                        .map(|s| format!("did you mean `{s}`?"));
                     self.problem(e, format!("unknown function `{full}`"), help)
                 }
             };
@@ -634,16 +634,15 @@ impl<'d> Compiler<'d> {
                 return self.inline(e, f, args);
             }
         }
-        match lib::find(name, member) {
+        match functions::find(name, member) {
             Some(f) => self.apply(e, f, call.target.as_deref(), args),
             None => {
-                let other = lib::find(name, !member);
+                let other = functions::find(name, !member);
                 let help = match other {
                     Some(_) if member => Some(format!("`{name}` is a function: call it as `{name}(x, ...)`")),
                     Some(_) => Some(format!("`{name}` is a method: call it as `x.{name}(...)`")),
-                    None => {
-                        crate::error::did_you_mean(name, lib::names(member)).map(|s| format!("did you mean `{s}`?"))
-                    }
+                    None => crate::error::did_you_mean(name, functions::names(member))
+                        .map(|s| format!("did you mean `{s}`?")),
                 };
                 self.problem(e, format!("unknown function `{name}`"), help)
             }
@@ -704,9 +703,9 @@ impl<'d> Compiler<'d> {
         };
         // A literal pattern is compiled once, now, and a bad one is a load error.
         let mut regex = None;
-        if lib::takes_regex(f.name) {
+        if functions::takes_regex(f.name) {
             if let Some(Ir::Const(Const::Str(p))) = irs.get(1) {
-                match lib::regex(p) {
+                match functions::regex(p) {
                     Ok(r) => regex = Some(Arc::new(r)),
                     Err(err) => return self.problem(e, err.message, None),
                 }
@@ -780,7 +779,7 @@ impl<'d> Compiler<'d> {
                         Ty::Bool,
                     ),
                     _ => {
-                        let add = lib::find("_+_", false)?;
+                        let add = functions::find("_+_", false)?;
                         let plus_one = Ir::Call(add, vec![Ir::Local(accu), Ir::Const(Const::Int(1))].into(), None);
                         let step = Ir::Cond(Box::new(pred), Box::new(plus_one), local());
                         let one = Box::new(Ir::Const(Const::Int(1)));
@@ -840,7 +839,7 @@ impl<'d> Compiler<'d> {
 
     /// A call of a function the bundle defines: its arguments bound to its params, its body
     /// compiled here, out of sight of the caller's own variables.
-    fn inline(&mut self, e: &IdedExpr, f: &super::Function, args: &[IdedExpr]) -> Out {
+    fn inline(&mut self, e: &IdedExpr, f: &Function, args: &[IdedExpr]) -> Out {
         if args.len() != f.params.len() {
             return self.problem(
                 e,

@@ -2,10 +2,11 @@
 
 use std::rc::Rc;
 
-use super::compile::{traversal, Cmp, Const, Ir};
-use super::lib::{borrowed, no_overload};
+use super::functions::{borrowed, no_overload};
+use super::lower::{traversal, Cmp, Const, Ir};
+use super::value::Error;
 use super::value::{List, Map, Value};
-use super::{Activation, Error};
+use std::cell::RefCell;
 
 /// One evaluation: the activation, the locals' slots and the cost spent.
 pub(crate) struct Eval<'a, 'r> {
@@ -243,7 +244,7 @@ impl<'a> Eval<'a, '_> {
         }
     }
 
-    fn call(&mut self, f: &'static super::lib::Func, args: &'a [Ir], regex: Option<&'a regex::Regex>) -> R<'a> {
+    fn call(&mut self, f: &'static super::functions::Func, args: &'a [Ir], regex: Option<&'a regex::Regex>) -> R<'a> {
         let mut values: smallvec::SmallVec<[Value<'a>; 3]> = smallvec::SmallVec::new();
         let mut read = 0u64;
         for a in args.iter() {
@@ -334,7 +335,7 @@ impl<'a> Eval<'a, '_> {
         Ok(out)
     }
 
-    fn comprehension(&mut self, c: &'a super::compile::Comprehension) -> R<'a> {
+    fn comprehension(&mut self, c: &'a super::lower::Comprehension) -> R<'a> {
         let range = self.eval(&c.range)?;
         let init = self.eval(&c.init)?;
         self.set(c.accu, init);
@@ -447,5 +448,110 @@ fn index<'a>(x: &Value<'a>, k: &Value<'a>) -> Result<Option<Value<'a>>, Error> {
         }
         (Value::Map(m), key) => Ok(m.get(key)),
         _ => Err(Error::no_overload("_[_]", &[x, k])),
+    }
+}
+
+/// The most an expression may cost at run time, per evaluation (Kubernetes' `PerCallLimit`).
+pub(crate) const RUNTIME_LIMIT: u64 = 1_000_000;
+/// A compiled expression.
+#[derive(Debug)]
+pub(crate) struct Program {
+    pub source: String,
+    pub(super) ir: Ir,
+    /// The static type of the result.
+    pub ty: super::types::Ty,
+    pub(super) locals: usize,
+}
+
+/// The environment's variables, by slot: on the stack for policies' seven.
+pub(crate) type Roots<'a> = smallvec::SmallVec<[Value<'a>; 7]>;
+
+/// The named variables' values, each computed when first read and then kept.
+type Cache<'a> = RefCell<Vec<Option<Result<Value<'a>, Error>>>>;
+
+/// The values an evaluation sees: the environment's variables by slot, and the named
+/// variables. Activations made with [`Activation::with`] share the values of the named variables
+/// that do not read the slot they change (a policy's variables that do not read `item` are
+/// computed once for all its `forEach` items).
+pub(crate) struct Activation<'a> {
+    pub roots: Roots<'a>,
+    variables: &'a [Program],
+    /// Which variables depend on the slot [`Activation::with`] changes.
+    dependent: &'a [bool],
+    shared: std::rc::Rc<Cache<'a>>,
+    own: Cache<'a>,
+}
+
+impl<'a> Activation<'a> {
+    pub(crate) fn new(
+        roots: impl IntoIterator<Item = Value<'a>>,
+        variables: &'a [Program],
+        dependent: &'a [bool],
+    ) -> Self {
+        let roots = roots.into_iter().collect();
+        let empty = || RefCell::new(vec![None; variables.len()]);
+        Activation { roots, variables, dependent, shared: std::rc::Rc::new(empty()), own: empty() }
+    }
+
+    /// The same activation with `slot` set to `value`, sharing the variables that do not
+    /// depend on it.
+    pub(crate) fn with(&self, slot: usize, value: Value<'a>) -> Self {
+        let mut roots = self.roots.clone();
+        if let Some(r) = roots.get_mut(slot) {
+            *r = value;
+        }
+        Activation {
+            roots,
+            variables: self.variables,
+            dependent: self.dependent,
+            shared: self.shared.clone(),
+            own: RefCell::new(vec![None; self.variables.len()]),
+        }
+    }
+
+    fn variable(&self, i: usize, outer: &mut Eval<'a, '_>) -> Result<Value<'a>, Error> {
+        let cache = if self.dependent.get(i).copied().unwrap_or(true) { &self.own } else { &*self.shared };
+        if let Some(Some(done)) = cache.borrow().get(i) {
+            return done.clone();
+        }
+        let Some(program) = self.variables.get(i) else {
+            return Err(Error::new("unknown variable"));
+        };
+        let mut inner = Eval { act: self, locals: locals(program.locals), cost: outer.cost, limit: outer.limit };
+        let out = inner.eval(&program.ir);
+        outer.cost = inner.cost;
+        if let Err(e) = &out {
+            if e.over_budget {
+                return out;
+            }
+        }
+        if let Some(slot) = cache.borrow_mut().get_mut(i) {
+            *slot = Some(out.clone());
+        }
+        out
+    }
+}
+
+impl Program {
+    /// Whether the program reads the environment's variable in `slot`, or one of the named
+    /// variables for which `reads_variable` holds.
+    pub(crate) fn reads(&self, slot: usize, reads_variable: &dyn Fn(usize) -> bool) -> bool {
+        self.ir.any(&|ir| match ir {
+            Ir::Root(s) => *s == slot,
+            Ir::Var(v) => reads_variable(*v),
+            _ => false,
+        })
+    }
+
+    /// Evaluates over `act`, within the runtime budget.
+    pub(crate) fn eval<'a>(&'a self, act: &Activation<'a>) -> Result<Value<'a>, Error> {
+        self.eval_counted(act).0
+    }
+
+    /// Evaluates, and says what it cost.
+    pub(crate) fn eval_counted<'a>(&'a self, act: &Activation<'a>) -> (Result<Value<'a>, Error>, u64) {
+        let mut e = Eval { act, locals: locals(self.locals), cost: 0, limit: RUNTIME_LIMIT };
+        let out = e.eval(&self.ir);
+        (out, e.cost)
     }
 }

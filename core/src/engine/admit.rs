@@ -13,10 +13,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::eval::{Context, Engine};
+use crate::engine::resource::Resource;
+use crate::engine::{Context, Engine};
+use crate::k8s::admission::{self, AdmissionError, Request};
 use crate::report::{Decision, Report};
-use crate::resource::Resource;
-use crate::review::{self, AdmissionError, Request};
 
 /// The most characters of one warning the API server keeps.
 const WARNING_LENGTH: usize = 256;
@@ -55,7 +55,7 @@ impl Engine {
     pub fn admit_with_report(&self, review: &Value, ctx: &Context) -> Result<(Value, Report), AdmissionError> {
         let span = tracing::debug_span!("admit");
         let _enter = span.enter();
-        let request = review::read(review)?;
+        let request = admission::read(review)?;
         let resource = Resource::from_request(&request);
         let report = self.evaluate(std::slice::from_ref(&resource), ctx);
         Ok((response(&request, &report), report))
@@ -78,7 +78,7 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn admit_unjudged(&self, review: &Value, reason: &str) -> Result<Value, AdmissionError> {
-        let request = review::read(review)?;
+        let request = admission::read(review)?;
         let message = format!("paved could not judge the request: {reason}");
         let allowed = self.fails_open(&Resource::from_request(&request));
         let mut response = Map::new();

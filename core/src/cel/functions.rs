@@ -13,10 +13,11 @@ use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
 use regex::Regex;
 
-use super::ext::{self, Cidr, Ext, Quantity, Url};
+use super::ext::{self, Cidr, Ext, Url};
+use super::types::Kind;
 use super::types::T;
-use super::value::{format_double, Kind, List, Map, Str, Value};
-use super::Error;
+use super::value::{format_double, Error, List, Map, Str, Value};
+use crate::k8s::Quantity;
 
 /// An implementation: the arguments (the receiver first) and, for the regex functions, the
 /// pattern compiled when the expression loaded.
@@ -305,9 +306,11 @@ mod table {
         }),
         // Kubernetes: quantity.
         f!("quantity", false, [([String], Quantity)], |a, _| Ok(ext_value(Ext::Quantity(
-            ext::Quantity::parse(s(a, 0)?).map_err(Error::new)?
+            crate::k8s::Quantity::parse(s(a, 0)?).map_err(Error::new)?
         )))),
-        f!("isQuantity", false, [([String], Bool)], |a, _| Ok(Value::Bool(ext::Quantity::parse(s(a, 0)?).is_ok()))),
+        f!("isQuantity", false, [([String], Bool)], |a, _| Ok(Value::Bool(
+            crate::k8s::Quantity::parse(s(a, 0)?).is_ok()
+        ))),
         f!("isInteger", true, [([Quantity], Bool)], |a, _| Ok(Value::Bool(quantity(a, 0)?.is_integer()))),
         f!("asInteger", true, [([Quantity], Int)], |a, _| {
             let q = quantity(a, 0)?;
@@ -393,13 +396,13 @@ mod table {
                 ([Inventory, String, String, String], ListDyn),
                 ([Inventory, String, String, String, Dyn], ListDyn)
             ],
-            crate::cel::inventory::list
+            crate::cel::lookup::list
         ),
-        f!("get", true, [([Inventory, String, String, String, String], OptDyn)], crate::cel::inventory::get),
-        f!("selecting", true, [([Inventory, String, String, String, Dyn], ListDyn)], crate::cel::inventory::selecting),
-        f!("containing", true, [([Inventory, String, String, Dyn], ListDyn)], crate::cel::inventory::containing),
-        f!("complete", true, [([Inventory, String], Bool)], crate::cel::inventory::complete),
-        f!("source", true, [([Inventory, Dyn], String)], crate::cel::inventory::source),
+        f!("get", true, [([Inventory, String, String, String, String], OptDyn)], crate::cel::lookup::get),
+        f!("selecting", true, [([Inventory, String, String, String, Dyn], ListDyn)], crate::cel::lookup::selecting),
+        f!("containing", true, [([Inventory, String, String, Dyn], ListDyn)], crate::cel::lookup::containing),
+        f!("complete", true, [([Inventory, String], Bool)], crate::cel::lookup::complete),
+        f!("source", true, [([Inventory, Dyn], String)], crate::cel::lookup::source),
         // Kubernetes: semver.
         f!("semver", false, [([String], Semver), ([String, Bool], Semver)], |a, _| {
             let normalize = matches!(a.get(1), Some(Value::Bool(true)));

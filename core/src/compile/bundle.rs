@@ -7,18 +7,18 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::blueprint::GoldenPath;
+use crate::compile::exception::Exception;
+use crate::compile::golden_path::GoldenPath;
 use crate::compile::policy::{self, Binding, Policy};
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
-use crate::exception::Exception;
+use crate::load::packs::Pack;
 use crate::load::{self, Sourced};
 use crate::model::{
     BindingDocument, BundleDocument, BundleSpec, ExceptionDocument, GoldenPathDocument, PolicyDocument, API_VERSION,
     KINDS,
 };
-use crate::model::{PolicyInfo, RuleInfo};
-use crate::packs::Pack;
 use crate::plugin::{self, Declared};
+use crate::report::{PolicyInfo, RuleInfo};
 
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
 /// [`Engine`](crate::Engine) from it.
@@ -360,21 +360,21 @@ impl Bundle {
     /// The built-in packs: name, what each checks, and whether `paved check` runs it when given
     /// no bundle and no pack.
     pub fn packs() -> impl Iterator<Item = PackInfo> {
-        crate::packs::PACKS.iter().map(|p| PackInfo {
+        crate::load::packs::PACKS.iter().map(|p| PackInfo {
             name: p.name,
             description: p.description,
-            default: crate::packs::DEFAULT_PACKS.contains(&p.name),
+            default: crate::load::packs::DEFAULT_PACKS.contains(&p.name),
         })
     }
 
     /// The built-in golden paths (`web-service`, `worker`, `cron-job`, each in every version).
     pub fn golden_paths_builtin() -> Result<Bundle, Error> {
-        Bundle::from_texts(crate::blueprint::GOLDEN_PATHS)
+        Bundle::from_texts(crate::compile::golden_path::GOLDEN_PATHS)
     }
 
     /// The packs `paved check` runs when it is given no bundle and no pack, as one bundle.
     pub fn defaults() -> Result<Bundle, Error> {
-        crate::packs::DEFAULT_PACKS.iter().try_fold(Bundle::default(), |b, name| Ok(b.merge(Bundle::pack(name)?)))
+        crate::load::packs::DEFAULT_PACKS.iter().try_fold(Bundle::default(), |b, name| Ok(b.merge(Bundle::pack(name)?)))
     }
 
     /// Names of the policies, sorted.
@@ -435,7 +435,7 @@ impl Bundle {
 
     /// The golden path `NAME` or `NAME@RANGE` names: the highest version the range allows.
     pub fn golden_path(&self, spec: &str) -> Result<&GoldenPath, Error> {
-        crate::blueprint::find(&self.golden_paths, spec).map(|g| g.as_ref())
+        crate::compile::golden_path::find(&self.golden_paths, spec).map(|g| g.as_ref())
     }
 
     /// Names of the exceptions, sorted.

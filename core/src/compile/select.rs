@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::k8s::Operation;
 use crate::k8s::Pattern;
-use crate::model::{Globs, LabelOperator, LabelSelector, Match, Operation};
+use crate::model::{Globs, LabelOperator, LabelSelector, Match};
 
 /// The identity of a resource as selectors see it.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +23,7 @@ pub(crate) struct KindPattern {
 }
 
 impl KindPattern {
-    pub fn new(text: &str) -> Result<Self, String> {
+    pub(crate) fn new(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split('/').collect();
         let (group, version, kind) = match parts.as_slice() {
             [k] => (None, None, *k),
@@ -41,7 +42,7 @@ impl KindPattern {
         Ok(KindPattern { group, version: version.map(Pattern::new).transpose()?, kind: Pattern::new(kind)? })
     }
 
-    pub fn matches(&self, group: &str, version: &str, kind: &str) -> bool {
+    pub(crate) fn matches(&self, group: &str, version: &str, kind: &str) -> bool {
         self.kind.matches(kind)
             && self.group.as_ref().is_none_or(|g| g.matches(group))
             && self.version.as_ref().is_none_or(|v| v.matches(version))
@@ -56,7 +57,7 @@ pub(crate) struct GlobFilter {
 }
 
 impl GlobFilter {
-    pub fn new(globs: Option<&Globs>) -> Result<Self, String> {
+    pub(crate) fn new(globs: Option<&Globs>) -> Result<Self, String> {
         let (inc, exc): (&[String], &[String]) = match globs {
             None => (&[], &[]),
             Some(Globs::Include(i)) => (i, &[]),
@@ -68,15 +69,15 @@ impl GlobFilter {
         })
     }
 
-    pub fn from_list(list: &[String]) -> Result<Self, String> {
+    pub(crate) fn from_list(list: &[String]) -> Result<Self, String> {
         Ok(GlobFilter { include: list.iter().map(|s| Pattern::new(s)).collect::<Result<_, _>>()?, exclude: Vec::new() })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.include.is_empty() && self.exclude.is_empty()
     }
 
-    pub fn matches(&self, s: &str) -> bool {
+    pub(crate) fn matches(&self, s: &str) -> bool {
         (self.include.is_empty() || self.include.iter().any(|p| p.matches(s)))
             && !self.exclude.iter().any(|p| p.matches(s))
     }
@@ -87,7 +88,7 @@ impl GlobFilter {
 pub(crate) struct Labels(LabelSelector);
 
 impl Labels {
-    pub fn new(sel: &LabelSelector) -> Result<Self, String> {
+    pub(crate) fn new(sel: &LabelSelector) -> Result<Self, String> {
         for req in &sel.match_expressions {
             let needs_values = matches!(req.operator, LabelOperator::In | LabelOperator::NotIn);
             if needs_values && req.values.is_empty() {
@@ -100,7 +101,7 @@ impl Labels {
         Ok(Labels(sel.clone()))
     }
 
-    pub fn matches<'v>(&self, get: impl Fn(&str) -> Option<&'v str>) -> bool {
+    pub(crate) fn matches<'v>(&self, get: impl Fn(&str) -> Option<&'v str>) -> bool {
         self.0.match_labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
             && self.0.match_expressions.iter().all(|req| {
                 let value = get(&req.key);
@@ -127,7 +128,7 @@ pub(crate) struct Selector {
 
 impl Selector {
     /// Compiles a `match`, reporting each bad field with its JSON pointer (relative to `match`).
-    pub fn new(m: &Match) -> Result<Self, Vec<(String, String)>> {
+    pub(crate) fn new(m: &Match) -> Result<Self, Vec<(String, String)>> {
         let mut errors = Vec::new();
         let kinds = m
             .kinds
@@ -153,12 +154,12 @@ impl Selector {
         }
     }
 
-    pub fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
+    pub(crate) fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
         self.kinds.is_empty() || self.kinds.iter().any(|k| k.matches(group, version, kind))
     }
 
     /// Everything but the kind.
-    pub fn matches_rest(
+    pub(crate) fn matches_rest(
         &self,
         s: &Subject<'_>,
         operation: Operation,

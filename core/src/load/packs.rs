@@ -5,7 +5,7 @@ use crate::error::{did_you_mean, Error};
 
 /// A built-in pack: a name, what it is for, and its policy files.
 #[derive(Debug, Clone, Copy)]
-pub struct Pack {
+pub(crate) struct Pack {
     /// The name used with `--pack` and in a bundle's `spec.packs`.
     pub name: &'static str,
     /// What it checks.
@@ -15,24 +15,26 @@ pub struct Pack {
 }
 
 const BASELINE: (&str, &str) =
-    ("packs/pod-security-baseline.yaml", include_str!("../../packs/pod-security-baseline.yaml"));
+    ("packs/pod-security-baseline.yaml", include_str!("../../../packs/pod-security-baseline.yaml"));
 const RESTRICTED: (&str, &str) =
-    ("packs/pod-security-restricted.yaml", include_str!("../../packs/pod-security-restricted.yaml"));
-const PLATFORM: (&str, &str) = ("packs/platform-baseline.yaml", include_str!("../../packs/platform-baseline.yaml"));
-const SCHEMA: (&str, &str) = ("packs/kubernetes-schema.yaml", include_str!("../../packs/kubernetes-schema.yaml"));
+    ("packs/pod-security-restricted.yaml", include_str!("../../../packs/pod-security-restricted.yaml"));
+const PLATFORM: (&str, &str) = ("packs/platform-baseline.yaml", include_str!("../../../packs/platform-baseline.yaml"));
+const SCHEMA: (&str, &str) = ("packs/kubernetes-schema.yaml", include_str!("../../../packs/kubernetes-schema.yaml"));
 const SCHEMA_TESTS: (&str, &str) =
-    ("packs/tests/kubernetes-schema.test.yaml", include_str!("../../packs/tests/kubernetes-schema.test.yaml"));
-const BASELINE_TESTS: (&str, &str) =
-    ("packs/tests/pod-security-baseline.test.yaml", include_str!("../../packs/tests/pod-security-baseline.test.yaml"));
+    ("packs/tests/kubernetes-schema.test.yaml", include_str!("../../../packs/tests/kubernetes-schema.test.yaml"));
+const BASELINE_TESTS: (&str, &str) = (
+    "packs/tests/pod-security-baseline.test.yaml",
+    include_str!("../../../packs/tests/pod-security-baseline.test.yaml"),
+);
 const RESTRICTED_TESTS: (&str, &str) = (
     "packs/tests/pod-security-restricted.test.yaml",
-    include_str!("../../packs/tests/pod-security-restricted.test.yaml"),
+    include_str!("../../../packs/tests/pod-security-restricted.test.yaml"),
 );
 const PLATFORM_TESTS: (&str, &str) =
-    ("packs/tests/platform-baseline.test.yaml", include_str!("../../packs/tests/platform-baseline.test.yaml"));
+    ("packs/tests/platform-baseline.test.yaml", include_str!("../../../packs/tests/platform-baseline.test.yaml"));
 
 /// Every built-in pack.
-pub const PACKS: &[Pack] = &[
+pub(crate) const PACKS: &[Pack] = &[
     Pack {
         name: "kubernetes-schema",
         description:
@@ -61,7 +63,7 @@ pub const PACKS: &[Pack] = &[
 ];
 
 /// The packs `paved check` runs when it is given no bundle and no pack.
-pub const DEFAULT_PACKS: &[&str] = &["kubernetes-schema", "pod-security-baseline", "platform-baseline"];
+pub(crate) const DEFAULT_PACKS: &[&str] = &["kubernetes-schema", "pod-security-baseline", "platform-baseline"];
 
 impl Pack {
     /// Finds a built-in pack by name.

@@ -3,17 +3,15 @@
 //! a render: inputs checked and defaulted, templates instantiated, provenance stamped. Judging a
 //! render against policies sits above evaluation, in `golden`.
 
-pub(crate) mod template;
-
 use std::sync::Arc;
 
 use semver::{Version, VersionReq};
 use serde_json::{json, Map, Value};
 
+use super::template::{self, sorted, Item};
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::load::{Origin, Sourced};
 use crate::model::{Deprecation, GoldenPathDocument, MigrationOp};
-use template::Item;
 
 /// The annotation naming the golden path and version an object was rendered from.
 pub const ANNOTATION_PATH: &str = "paved.dev/golden-path";
@@ -23,7 +21,7 @@ pub const ANNOTATION_PATH: &str = "paved.dev/golden-path";
 pub const ANNOTATION_INPUTS: &str = "paved.dev/inputs";
 /// Where inputs too large to copy into every object are recorded instead: the sha256 (hex) of
 /// the same compact JSON. A service on a digest needs its inputs file to be re-rendered.
-pub const ANNOTATION_INPUTS_DIGEST: &str = "paved.dev/inputs-sha256";
+pub(crate) const ANNOTATION_INPUTS_DIGEST: &str = "paved.dev/inputs-sha256";
 /// Inputs larger than this (as compact JSON) are recorded by digest, not copied into every
 /// object.
 pub(crate) const INPUTS_INLINE: usize = 16 << 10;
@@ -176,7 +174,7 @@ impl GoldenPath {
         let mut sunset = None;
         if let Some(d) = &doc.spec.deprecated {
             for (field, value) in [("since", &d.since), ("sunset", &d.sunset)] {
-                match value.as_deref().map(crate::exception::parse_instant) {
+                match value.as_deref().map(crate::compile::exception::parse_instant) {
                     Some(Err(e)) => diags.push(origin.diagnostic(&format!("/spec/deprecated/{field}"), e, None)),
                     Some(Ok(t)) if field == "sunset" => sunset = Some(t),
                     _ => {}
@@ -338,7 +336,7 @@ impl GoldenPath {
             if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = e.kind() {
                 if let Some(k) = unexpected.first() {
                     let allowed = properties_at(&self.inputs, &pointer);
-                    at = format!("{pointer}/{}", crate::pointer::escape_segment(k));
+                    at = format!("{pointer}/{}", crate::load::pointer::escape_segment(k));
                     help = Some(match (self.migrated(&at), did_you_mean(k, allowed.iter().map(String::as_str))) {
                         (Some(m), _) => m,
                         (None, Some(s)) => format!("did you mean `{s}`?"),
@@ -390,7 +388,7 @@ fn migration_problems(m: &crate::model::Migration, version: Option<&Version>, sc
                     problems.push((at("rename/to"), format!("`{to}` is a key, not a path: rename keeps the parent")));
                 }
                 let parent = path.rsplit_once('/').map_or("", |p| p.0);
-                (vec![("rename/path", path)], Some(format!("{parent}/{}", crate::pointer::escape_segment(to))))
+                (vec![("rename/path", path)], Some(format!("{parent}/{}", crate::load::pointer::escape_segment(to))))
             }
             MigrationOp::Move { from, to } => {
                 for (f, p) in [("move/from", from), ("move/to", to)] {
@@ -472,21 +470,8 @@ fn fill_defaults(v: &mut Value, schema: &Value) {
     }
 }
 
-/// Keys sorted recursively, so the order the developer wrote them in changes nothing.
-pub(crate) fn sorted(v: Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
-        other => other,
-    }
-}
-
 /// The built-in golden paths (`packs/golden-paths/`), embedded.
-pub const GOLDEN_PATHS: &[(&str, &str)] = &[
+pub(crate) const GOLDEN_PATHS: &[(&str, &str)] = &[
     ("packs/golden-paths/web-service/1.0.0.yaml", include_str!("../../../packs/golden-paths/web-service/1.0.0.yaml")),
     ("packs/golden-paths/web-service/1.1.0.yaml", include_str!("../../../packs/golden-paths/web-service/1.1.0.yaml")),
     ("packs/golden-paths/web-service/2.0.0.yaml", include_str!("../../../packs/golden-paths/web-service/2.0.0.yaml")),
@@ -570,7 +555,7 @@ fn walk(
                 if key.starts_with('$') || key.contains("${{") {
                     continue;
                 }
-                let here = format!("{at}/{}", crate::pointer::escape_segment(key));
+                let here = format!("{at}/{}", crate::load::pointer::escape_segment(key));
                 match version.field(schema, key) {
                     Field::Known(s) => walk(version, s, value, (output, &here), out),
                     Field::Open => {}

@@ -119,7 +119,7 @@ fn node(v: &Value, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option
             let mut entries = Vec::new();
             let mut ok = true;
             for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "$if") {
-                let here = format!("{at}/{}", crate::pointer::escape_segment(k));
+                let here = format!("{at}/{}", crate::load::pointer::escape_segment(k));
                 if k.starts_with('$') {
                     let help = if matches!(k.as_str(), "$each" | "$as" | "$value") {
                         "`$each` repeats list items and documents; wrap this mapping in a list"
@@ -290,7 +290,7 @@ fn render<'a>(n: &'a Node, at: &str, scope: &Activation<'a>) -> Result<Option<Va
             }
             let mut m = Map::new();
             for (k, v) in entries {
-                let here = format!("{at}/{}", crate::pointer::escape_segment(k));
+                let here = format!("{at}/{}", crate::load::pointer::escape_segment(k));
                 if let Some(v) = render(v, &here, scope)? {
                     m.insert(k.clone(), v);
                 }
@@ -321,5 +321,18 @@ fn run<'a>(e: &'a Expr, at: &str, scope: &Activation<'a>) -> Result<cel::Value<'
 
 /// A CEL value as JSON, maps sorted by key (CEL maps have no order; output must be stable).
 fn json(v: &cel::Value<'_>) -> Result<Value, String> {
-    v.to_json().map(super::sorted).map_err(|e| format!("{e}: it cannot be written into a manifest"))
+    v.to_json().map(sorted).map_err(|e| format!("{e}: it cannot be written into a manifest"))
+}
+
+/// Keys sorted recursively, so the order the developer wrote them in changes nothing.
+pub(crate) fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::k8s::{Operation, ResourceRef};
+use crate::load::SourceRef;
 use crate::load::{self, Origin, Sourced};
-use crate::model::{Operation, ResourceRef, SourceRef};
 
 /// One resource (a Kubernetes manifest or any object with `apiVersion` and `kind`).
 ///
@@ -41,7 +42,7 @@ impl Resource {
     }
 
     /// The object an admission request asks about, judged for the request's operation and user.
-    pub(crate) fn from_request(r: &crate::review::Request) -> Self {
+    pub(crate) fn from_request(r: &crate::k8s::admission::Request) -> Self {
         Resource {
             value: r.object.clone(),
             old: r.old.clone(),
@@ -50,14 +51,15 @@ impl Resource {
         }
     }
 
-    /// The operation it is judged for: its admission request's, else the context's.
-    pub(crate) fn operation(&self, ctx: &crate::Context) -> Operation {
-        self.admission.as_ref().map_or(ctx.operation, |a| a.operation)
+    /// The operation it is judged for: its admission request's, else the caller's (the
+    /// context's).
+    pub(crate) fn operation(&self, otherwise: Operation) -> Operation {
+        self.admission.as_ref().map_or(otherwise, |a| a.operation)
     }
 
-    /// The requesting user: its admission request's, else the context's.
-    pub(crate) fn user_info<'a>(&'a self, ctx: &'a crate::Context) -> &'a Value {
-        self.admission.as_ref().map_or(&ctx.user_info, |a| &a.user_info)
+    /// The requesting user: its admission request's, else the caller's (the context's).
+    pub(crate) fn user_info<'a>(&'a self, otherwise: &'a Value) -> &'a Value {
+        self.admission.as_ref().map_or(otherwise, |a| &a.user_info)
     }
 
     /// A resource from a JSON value, checked to be an object with a non-empty `apiVersion` and
@@ -135,7 +137,7 @@ pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
         if is_admission(&doc.value) {
-            match crate::review::read(&doc.value) {
+            match crate::k8s::admission::read(&doc.value) {
                 Ok(request) => {
                     let origin =
                         Origin { base: format!("{}{}", doc.origin.base, request.pointer), ..doc.origin.clone() };
@@ -257,7 +259,7 @@ fn namespace_labels_of(docs: Vec<Sourced>, mut diags: Diagnostics) -> Result<Nam
         match &doc.value {
             Value::Object(m) => {
                 for (name, labels) in m {
-                    let at = format!("/{}", crate::pointer::escape_segment(name));
+                    let at = format!("/{}", crate::load::pointer::escape_segment(name));
                     out.insert(name.clone(), string_map(Some(labels), Some(&doc.origin), &at, &mut diags));
                 }
             }
@@ -291,7 +293,7 @@ fn string_map(
                     }
                     _ => {
                         if let Some(o) = origin {
-                            let p = format!("{at}/{}", crate::pointer::escape_segment(k));
+                            let p = format!("{at}/{}", crate::load::pointer::escape_segment(k));
                             diags.push(o.diagnostic(&p, "a label value must be a string", Some("quote it".into())));
                         }
                     }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::model::Operation;
+use crate::k8s::Operation;
 
 /// A review paved cannot judge: not an AdmissionReview or AdmissionRequest at all, or one
 /// without what a verdict needs.

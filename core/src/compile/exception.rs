@@ -10,10 +10,12 @@
 
 use jiff::{civil::Date, tz::TimeZone, SignedDuration, Timestamp};
 
+use crate::compile::select::{GlobFilter, Selector, Subject};
 use crate::error::Diagnostic;
+use crate::k8s::Operation;
 use crate::load::Origin;
-use crate::model::{BundleSpec, ExceptionDocument, ExceptionStatus, Match, Operation};
-use crate::select::{GlobFilter, Selector, Subject};
+use crate::model::{BundleSpec, ExceptionDocument, Match};
+use crate::report::ExceptionStatus;
 
 /// A compiled exception.
 #[derive(Debug)]
@@ -85,7 +87,11 @@ fn days(n: u32) -> SignedDuration {
 }
 
 impl Exception {
-    pub fn compile(doc: &ExceptionDocument, origin: &Origin, settings: &BundleSpec) -> Result<Self, Vec<Diagnostic>> {
+    pub(crate) fn compile(
+        doc: &ExceptionDocument,
+        origin: &Origin,
+        settings: &BundleSpec,
+    ) -> Result<Self, Vec<Diagnostic>> {
         let mut diags = Vec::new();
         let at = |p: &str, m: String, h: Option<String>| origin.diagnostic(p, m, h);
         let spec = &doc.spec;
@@ -153,13 +159,13 @@ impl Exception {
     }
 
     /// Whether the exception can waive anything at `now`, and if not, why.
-    pub fn standing(&self, now: Timestamp, settings: &BundleSpec) -> Result<(), ExceptionStatus> {
+    pub(crate) fn standing(&self, now: Timestamp, settings: &BundleSpec) -> Result<(), ExceptionStatus> {
         self.problem(now, settings).map_or(Ok(()), |(status, _)| Err(status))
     }
 
     /// Why the exception waives nothing at `now`, judged by the platform's `settings`: expired,
     /// or invalid (a window longer than the platform allows, `created` in the future).
-    pub fn problem(&self, now: Timestamp, settings: &BundleSpec) -> Option<(ExceptionStatus, String)> {
+    pub(crate) fn problem(&self, now: Timestamp, settings: &BundleSpec) -> Option<(ExceptionStatus, String)> {
         let max = settings.exception_max_days;
         if now >= self.expires {
             return Some((ExceptionStatus::Expired, format!("it expired at {}", self.expires)));
@@ -185,7 +191,7 @@ impl Exception {
 
     /// The status after a run in which it waived `waived` findings (`None`: no run, only the
     /// dates count).
-    pub fn status(&self, now: Timestamp, settings: &BundleSpec, waived: Option<usize>) -> ExceptionStatus {
+    pub(crate) fn status(&self, now: Timestamp, settings: &BundleSpec, waived: Option<usize>) -> ExceptionStatus {
         match self.standing(now, settings) {
             Err(s) => s,
             Ok(()) if waived == Some(0) => ExceptionStatus::Unused,
@@ -197,12 +203,12 @@ impl Exception {
     }
 
     /// Whether its `match` takes in every resource and container.
-    pub fn matches_everything(&self) -> bool {
+    pub(crate) fn matches_everything(&self) -> bool {
         self.everything
     }
 
     /// Whether its kinds, namespaces and names take in a resource (or the pods it makes).
-    pub fn selects(&self, r: &crate::model::ResourceRef) -> bool {
+    pub(crate) fn selects(&self, r: &crate::k8s::ResourceRef) -> bool {
         let (group, version) = crate::k8s::split_api_version(&r.api_version);
         (self.selector.matches_kind(group, version, &r.kind) || self.selector.matches_kind("", "v1", "Pod"))
             && self.selector.matches_rest(
@@ -213,7 +219,7 @@ impl Exception {
     }
 
     /// Whether it covers a finding of `policy`/`rule` on a resource.
-    pub fn covers(&self, f: &Target<'_>) -> bool {
+    pub(crate) fn covers(&self, f: &Target<'_>) -> bool {
         self.policies.iter().any(|(p, rules)| p == f.policy && (rules.is_empty() || rules.iter().any(|r| r == f.rule)))
             && (self.selector.matches_kind(f.group, f.version, f.kind)
                 || (f.via_template && self.selector.matches_kind("", "v1", "Pod")))

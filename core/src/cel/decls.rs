@@ -1,0 +1,51 @@
+//! What an expression is compiled against: the variables and functions it may name, the result
+//! it must give, and the problems compiling it finds.
+
+use super::parse::Parsed;
+use super::types::Ty;
+
+/// A problem found while compiling an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Problem {
+    pub message: String,
+    pub help: Option<String>,
+    /// Where in the expression, in characters, when known.
+    pub column: Option<usize>,
+}
+
+impl Problem {
+    /// The message and the help, with a caret under the place in the expression.
+    pub(crate) fn render(&self, source: &str) -> (String, Option<String>) {
+        let caret = self.column.filter(|_| !source.contains('\n')).map(|c| format!("| {source}\n| {}^", " ".repeat(c)));
+        let help = match (&self.help, caret) {
+            (Some(h), Some(c)) => Some(format!("{h}\n{c}")),
+            (h, c) => h.clone().or(c),
+        };
+        (self.message.clone(), help)
+    }
+}
+
+/// What an expression may refer to: the environment's variables with their types, and the
+/// named variables (`variables.x`) declared before it.
+#[derive(Clone, Copy)]
+pub(crate) struct Decls<'d> {
+    pub roots: &'d [(&'d str, Ty)],
+    pub variables: Option<&'d [(String, Ty)]>,
+    /// Functions the bundle defines.
+    pub functions: &'d [Function],
+}
+
+/// A function a bundle defines: its body is compiled where it is called, with its params bound.
+pub(crate) struct Function {
+    pub name: String,
+    pub params: Vec<String>,
+    pub body: Parsed,
+}
+
+/// What the expression must give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    Bool,
+    String,
+    Any,
+}

@@ -1,0 +1,204 @@
+//! Building an engine: bundles merged, every check compiled, plugins linked, params and
+//! kinds checked, all once.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::compile::bundle::Bundle;
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::plugin::{self, PluginHost, PluginInfo, Plugins};
+
+use super::Engine;
+
+/// Builds an [`Engine`]: merges bundles, then compiles and links the plugins they declare.
+///
+/// ```no_run
+/// use paved::{Bundle, Engine, PluginHost};
+/// let bundle = Bundle::from_str("paved.yaml", &std::fs::read_to_string("paved.yaml")?)?;
+/// let engine = Engine::builder()
+///     .bundle(bundle)
+///     .plugin("registry-allowlist", std::fs::read("registry-allowlist.wasm")?)
+///     .plugin_host(PluginHost::default().instances(32))
+///     .plugin_cache("/var/cache/paved")
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct EngineBuilder {
+    bundle: Bundle,
+    plugins: BTreeMap<String, Arc<[u8]>>,
+    host: PluginHost,
+    cache: Option<PathBuf>,
+}
+
+impl EngineBuilder {
+    /// Adds a bundle; a later bundle's policies override earlier ones of the same name.
+    pub fn bundle(mut self, bundle: Bundle) -> Self {
+        self.bundle = std::mem::take(&mut self.bundle).merge(bundle);
+        self
+    }
+
+    /// Gives the component of a plugin the bundle declares, by its name there. Its sha256 must
+    /// still be the one the bundle pins. Bytes given here win over a file the bundle read.
+    pub fn plugin(mut self, name: &str, component: impl Into<Vec<u8>>) -> Self {
+        self.plugins.insert(name.to_owned(), Arc::from(component.into()));
+        self
+    }
+
+    /// Sets the WebAssembly host's settings (instances, memory, fuel, deadline).
+    pub fn plugin_host(mut self, host: PluginHost) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// Keeps compiled plugins in `dir`, so the next engine does not compile them again. Without
+    /// it, nothing is written or read. The directory must be the user's own and writable by no
+    /// one else, or it is not used (see [`Engine::notes`]); an entry is used only if it is
+    /// what paved wrote for exactly this component and host configuration.
+    pub fn plugin_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache = Some(dir.into());
+        self
+    }
+
+    /// Compiles the plugins, checks each policy's params against its plugin's schema, and
+    /// indexes the policies by kind. Every problem is reported together.
+    pub fn build(self) -> Result<Engine, Error> {
+        let span = tracing::info_span!("engine.build", policies = self.bundle.policies.len());
+        let _enter = span.enter();
+        let mut diags = Diagnostics::default();
+        let mut notes = Vec::new();
+        for name in self.plugins.keys().filter(|n| !self.bundle.plugins.iter().any(|d| d.name == **n)) {
+            diags.push(Diagnostic {
+                file: "<EngineBuilder::plugin>".into(),
+                line: 0,
+                column: 0,
+                pointer: None,
+                message: format!("a component was given for plugin `{name}`, which no bundle declares"),
+                help: Some("declare it under `spec.plugins` of the bundle's `kind: Bundle` document".into()),
+            });
+        }
+        let plugins = plugin::link(
+            &self.bundle.plugins,
+            &self.plugins,
+            &self.host,
+            self.cache.as_deref(),
+            &mut diags,
+            &mut notes,
+        );
+        for d in self.bundle.unbound() {
+            diags.push(d);
+        }
+        check_params(&self.bundle, &plugins, &mut diags);
+        check_exception_targets(&self.bundle, &mut diags);
+        check_kinds(&self.bundle, &mut diags);
+        for n in &notes {
+            tracing::warn!("{n}");
+        }
+        let engine = diags.into_result(Engine::new(self.bundle, plugins, notes))?;
+        tracing::info!(policies = engine.policies.len(), plugins = engine.plugins.len(), "built");
+        Ok(engine)
+    }
+
+    /// Compiles one plugin component on its own, with this builder's host settings and cache,
+    /// and says what it is: for `paved plugin inspect`, and for pinning a new plugin. `name`
+    /// names it in errors.
+    pub fn inspect_plugin(&self, name: &str, component: &[u8]) -> Result<PluginInfo, Error> {
+        plugin::inspect(name, component, &self.host, self.cache.as_deref())
+    }
+}
+
+/// Checks the params every plugin rule gives its plugin against the plugin's schema.
+#[cfg(feature = "plugins")]
+fn check_params(bundle: &Bundle, plugins: &Plugins, diags: &mut Diagnostics) {
+    for policy in &bundle.policies {
+        for (i, rule) in policy.rules.iter().enumerate() {
+            let Some(call) = rule.check.plugin() else { continue };
+            let Some(plugin) = plugins.get(&call.name) else { continue };
+            let errors = plugin.params_errors(&call.params);
+            if let Some((first, _)) = errors.first() {
+                let detail: Vec<String> =
+                    errors.iter().map(|(p, m)| if p.is_empty() { m.clone() } else { format!("{p}: {m}") }).collect();
+                let field = if call.in_rule { format!("/params{first}") } else { "/plugin".to_owned() };
+                diags.push(policy.origin.diagnostic(
+                    &format!("/spec/rules/{i}{field}"),
+                    format!("params do not fit plugin `{}`: {}", call.name, detail.join("; ")),
+                    Some(format!("its params schema: {}", plugin.params_schema())),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "plugins"))]
+fn check_params(_: &Bundle, _: &Plugins, _: &mut Diagnostics) {}
+
+/// A policy whose `match.kinds` names a kind that is neither Kubernetes' nor one the bundle
+/// declares (`spec.kinds`) would silently match nothing: a load error, with a did-you-mean.
+fn check_kinds(bundle: &Bundle, diags: &mut Diagnostics) {
+    let mut declared: Vec<&str> =
+        bundle.settings.as_ref().map(|s| s.kinds.iter().map(String::as_str).collect()).unwrap_or_default();
+    declared.extend(bundle.crds.iter().filter_map(|c| c.pointer("/spec/names/kind")).filter_map(Value::as_str));
+    for policy in &bundle.policies {
+        for (i, pattern) in policy.kinds.iter().enumerate() {
+            let kind = pattern.rsplit('/').next().unwrap_or(pattern);
+            if kind.contains(['*', '?', '[']) || declared.contains(&kind) {
+                continue;
+            }
+            if let Err(suggestion) = crate::k8s::schema::known_kind(kind) {
+                let help = match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "a custom resource's kind: add its CustomResourceDefinition to the bundle, or declare it under the Bundle's `spec.kinds`".into(),
+                };
+                diags.push(policy.origin.diagnostic(
+                    &format!("/spec/match/kinds/{i}"),
+                    format!(
+                        "policy `{}` matches kind `{kind}`, which is no Kubernetes kind the bundle knows",
+                        policy.name
+                    ),
+                    Some(help),
+                ));
+            }
+        }
+    }
+}
+
+/// An exception that names a policy or a rule the engine does not have would waive nothing and
+/// say so only as `unused`: a misspelt name is a load error, with a did-you-mean.
+fn check_exception_targets(bundle: &Bundle, diags: &mut Diagnostics) {
+    let suggest = |word: &str, candidates: Vec<&str>| match crate::error::did_you_mean(word, candidates.iter().copied())
+    {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("the names here are: {}", candidates.join(", ")),
+    };
+    for e in &bundle.exceptions {
+        for (i, (name, rules)) in e.policies.iter().enumerate() {
+            let Some(policy) = bundle.policies.iter().find(|p| p.name == *name) else {
+                let names = bundle.policies.iter().map(|p| p.name.as_str()).collect();
+                diags.push(e.origin.diagnostic(
+                    &format!("/spec/policies/{i}/name"),
+                    format!("exception `{}` waives policy `{name}`, which is not loaded", e.name),
+                    Some(suggest(name, names)),
+                ));
+                continue;
+            };
+            for (j, rule) in rules.iter().enumerate().filter(|(_, r)| !policy.rules.iter().any(|x| x.id == **r)) {
+                let ids = policy.rules.iter().map(|r| r.id.as_str()).collect();
+                diags.push(e.origin.diagnostic(
+                    &format!("/spec/policies/{i}/rules/{j}"),
+                    format!("exception `{}` waives rule `{rule}`, which policy `{name}` does not have", e.name),
+                    Some(suggest(rule, ids)),
+                ));
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Starts building an engine.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+}

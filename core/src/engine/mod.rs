@@ -1,0 +1,144 @@
+//! The engine: a bundle compiled once and indexed by kind ([`Engine`]), built by
+//! [`EngineBuilder`] (`build.rs`), and run against resources deterministically (`run.rs`) in a
+//! [`Context`] (`context.rs`); admission reviews in and out (`admit.rs`).
+
+pub(crate) mod admit;
+mod build;
+mod context;
+pub(crate) mod inventory;
+pub(crate) mod resource;
+mod run;
+
+pub use build::EngineBuilder;
+pub use context::Context;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::compile::bundle::Bundle;
+use crate::compile::exception::Exception;
+use crate::compile::policy::Policy;
+use crate::k8s;
+use crate::model::BundleSpec;
+use crate::plugin::{PluginInfo, Plugins};
+
+/// How a policy meets a resource: directly, or through the pod template of a controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Via {
+    Direct,
+    Template,
+}
+
+/// The compiled bundle, indexed. Immutable, `Send + Sync`; share it with an `Arc`.
+///
+/// ```
+/// use paved::{Bundle, Context, Engine, Resource};
+/// let bundle = Bundle::from_str("p.yaml", r#"
+/// apiVersion: paved.dev/v1
+/// kind: Policy
+/// metadata: { name: no-latest, version: 1.0.0 }
+/// spec:
+///   severity: high
+///   match: { kinds: [Pod] }
+///   rules:
+///     - id: pinned
+///       forEach: containers
+///       message: images must be pinned
+///       cel: "!item.image.endsWith(':latest')"
+/// "#)?;
+/// let engine = Engine::builder().bundle(bundle).build()?;
+/// let pods = Resource::from_str("pod.yaml", r#"
+/// apiVersion: v1
+/// kind: Pod
+/// metadata: { name: web }
+/// spec: { containers: [ { name: app, image: "nginx:latest" } ] }
+/// "#)?;
+/// let report = engine.evaluate(&pods, &Context::at("2026-01-01T00:00:00Z".parse().unwrap()));
+/// assert_eq!(report.decision, paved::Decision::Deny);
+/// assert_eq!(report.findings[0].path, "/spec/containers/0");
+/// # Ok::<(), paved::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Engine {
+    policies: Vec<Arc<Policy>>,
+    exceptions: Vec<Arc<Exception>>,
+    settings: BundleSpec,
+    /// The plugins the bundle declares, compiled and linked.
+    plugins: Plugins,
+    /// What the build had to say without failing (a refused cache, an entry compiled again).
+    notes: Vec<String>,
+    /// kind -> policies that may match it, in policy order.
+    by_kind: HashMap<String, Vec<(usize, Via)>>,
+    /// Policies whose kinds are globs (or empty): checked against every resource.
+    by_pattern: Vec<usize>,
+    /// Custom resources' schemas, from the bundle's CustomResourceDefinitions.
+    crds: k8s::schema::Crds,
+    /// Whether a policy reads `inventory`: only then is it indexed for an evaluation.
+    uses_inventory: bool,
+}
+
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+};
+
+impl Engine {
+    fn new(bundle: Bundle, plugins: Plugins, notes: Vec<String>) -> Engine {
+        let mut by_kind: HashMap<String, Vec<(usize, Via)>> = HashMap::new();
+        let mut by_pattern = Vec::new();
+        for (i, p) in bundle.policies.iter().enumerate() {
+            let literal: Option<Vec<&str>> = p.selector.kinds.iter().map(|k| k.kind.literal()).collect();
+            match literal {
+                Some(kinds) if !kinds.is_empty() => {
+                    for k in kinds {
+                        by_kind.entry(k.to_owned()).or_default().push((i, Via::Direct));
+                    }
+                    if p.pod_controllers && p.matches_kind("", "v1", "Pod") {
+                        for c in k8s::CONTROLLERS {
+                            by_kind.entry(c.kind.to_owned()).or_default().push((i, Via::Template));
+                        }
+                    }
+                }
+                _ => by_pattern.push(i),
+            }
+        }
+        for v in by_kind.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        let mut crds = k8s::schema::Crds::default();
+        bundle.crds.iter().for_each(|c| crds.add(c));
+        Engine {
+            uses_inventory: bundle.policies.iter().any(|p| p.uses_inventory),
+            crds,
+            plugins,
+            notes,
+            policies: bundle.policies,
+            exceptions: bundle.exceptions,
+            settings: bundle.settings.unwrap_or_default(),
+            by_kind,
+            by_pattern,
+        }
+    }
+
+    /// What the build had to say without failing: a plugin cache it refused, a cache entry it
+    /// could not trust and compiled again. Also logged at `warn` through `tracing`.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The plugins the engine linked, sorted by name.
+    pub fn plugins(&self) -> Vec<PluginInfo> {
+        self.plugins.values().map(|p| p.info()).collect()
+    }
+
+    /// Names of the policies, sorted.
+    pub fn policy_names(&self) -> impl Iterator<Item = &str> {
+        self.policies.iter().map(|p| p.name.as_str())
+    }
+
+    /// What each policy is and checks, sorted by name.
+    pub fn policies(&self) -> Vec<crate::PolicyInfo> {
+        crate::compile::bundle::infos(&self.policies)
+    }
+}

@@ -1,0 +1,258 @@
+//! `kind: Policy` and `kind: PolicyBinding`: what a policy checks and where it applies.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::k8s::Operation;
+
+use super::{Action, FailurePolicy, Metadata, Severity};
+
+/// `kind: Policy`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PolicyDocument {
+    /// Always `paved.dev/v1`.
+    pub api_version: String,
+    /// Always `Policy`.
+    pub kind: String,
+    /// Name and version.
+    pub metadata: Metadata,
+    /// What the policy checks.
+    pub spec: PolicySpec,
+}
+
+/// `kind: PolicyBinding`: one instance of a policy, with its own params, a narrower match and
+/// its own action, as a ValidatingAdmissionPolicyBinding or a Gatekeeper constraint is. A policy
+/// that has bindings applies only through them; findings name the binding.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct BindingDocument {
+    /// Always `paved.dev/v1`.
+    pub api_version: String,
+    /// Always `PolicyBinding`.
+    pub kind: String,
+    /// The binding's name: findings and exceptions name it as they name a policy.
+    pub metadata: Metadata,
+    /// The policy, and what this instance changes of it.
+    pub spec: BindingSpec,
+}
+
+/// The body of a binding.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct BindingSpec {
+    /// The name of the policy this binding instantiates.
+    pub policy: String,
+    /// Params merged over the policy's `spec.params`.
+    #[serde(default)]
+    pub params: Option<Value>,
+    /// What the instance applies to, within what the policy matches (both must match).
+    #[serde(default, rename = "match")]
+    pub match_: Option<Match>,
+    /// The instance's action, instead of the policy's (`Warn` in staging, `Deny` in production).
+    #[serde(default)]
+    pub action: Option<Action>,
+}
+
+/// The body of a policy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PolicySpec {
+    /// What the policy is for, shown by `paved explain`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Severity of its findings (rules may override).
+    #[serde(default)]
+    pub severity: Severity,
+    /// What a failed rule does.
+    #[serde(default)]
+    pub action: Action,
+    /// What happens when a check cannot be evaluated.
+    #[serde(default)]
+    pub failure_policy: FailurePolicy,
+    /// Which resources the policy applies to.
+    #[serde(default, rename = "match")]
+    pub match_: Match,
+    /// A policy that matches `Pod` also checks the pod template of Deployment, StatefulSet,
+    /// DaemonSet, ReplicaSet, Job and CronJob. Set `false` to opt out.
+    #[serde(default = "yes")]
+    pub pod_controllers: bool,
+    /// Parameters bound as `params` in expressions; callers may override them per run.
+    #[serde(default)]
+    pub params: Option<Value>,
+    /// Named CEL expressions computed once per resource and bound as `variables.NAME` (as in
+    /// ValidatingAdmissionPolicy); each may use the ones before it.
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    /// The rules; at least one.
+    pub rules: Vec<RuleSpec>,
+}
+
+/// A named expression of a policy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct Variable {
+    /// The name, used as `variables.NAME`.
+    pub name: String,
+    /// A CEL expression over `object`, `oldObject`, `request`, `params`, `namespaceObject` and the
+    /// variables before it.
+    pub expression: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One rule of a policy: exactly one of `assert`, `cel`, `plugin` and `kubernetes`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RuleSpec {
+    /// Stable id, unique in the policy.
+    pub id: String,
+    /// What is wrong, shown when the rule fails.
+    pub message: String,
+    /// A CEL expression that builds the message (falls back to `message` if it fails).
+    #[serde(default)]
+    pub message_expression: Option<String>,
+    /// How to fix it.
+    #[serde(default)]
+    pub help: Option<String>,
+    /// Overrides the policy's severity.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// A CEL condition; the rule only applies where it is true.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// Check each element found at these paths instead of the whole object (bound as `item`).
+    #[serde(default)]
+    pub for_each: Option<ForEach>,
+    /// A JSON pointer, relative to the checked value, that findings of a `cel` rule point at.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// A JSON Schema (2020-12) the checked value must satisfy.
+    #[serde(default)]
+    pub assert: Option<Value>,
+    /// A CEL expression that must be true.
+    #[serde(default)]
+    pub cel: Option<String>,
+    /// A WASM plugin the bundle lists, by name, that checks the value.
+    #[serde(default)]
+    pub plugin: Option<String>,
+    /// Params for the plugin, over the policy's `params`; checked against the plugin's params
+    /// schema when the bundle loads.
+    #[serde(default)]
+    pub params: Option<Value>,
+    /// A check against Kubernetes' own schemas of the version in the policy's
+    /// `params.kubernetesVersion` (default `latest`).
+    #[serde(default)]
+    pub kubernetes: Option<KubernetesCheck>,
+}
+
+/// What a `kubernetes` rule checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum KubernetesCheck {
+    /// The `apiVersion` and `kind` are a kind the version serves (not misspelt, not removed).
+    Kind,
+    /// The fields fit the kind's schema, as `kubectl --validate=strict` checks them: no unknown
+    /// field, every type, required field and enum value right.
+    Fields,
+    /// A custom resource has a schema paved can check it with (an `info` finding if not).
+    CustomResource,
+    /// The `apiVersion` is served, but removed in a later Kubernetes version paved knows.
+    Deprecated,
+}
+
+/// Paths to iterate: a JSON pointer where `*` stands for every array element or map value,
+/// or `containers` for every init, regular and ephemeral container of the pod.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ForEach {
+    /// One path.
+    One(String),
+    /// Several paths, visited in order.
+    Many(Vec<String>),
+}
+
+/// Which resources a policy or exception applies to. Every given field must match.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct Match {
+    /// `Kind`, `version/Kind` (core group) or `group/version/Kind`; each part may be a glob.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Namespace globs.
+    #[serde(default)]
+    pub namespaces: Option<Globs>,
+    /// Name globs.
+    #[serde(default)]
+    pub names: Option<Globs>,
+    /// Labels of the resource (for pod controllers: of the pod template).
+    #[serde(default)]
+    pub labels: Option<LabelSelector>,
+    /// Labels of the resource's namespace: from a `Namespace` object among the evaluated
+    /// resources, else as given in the evaluation context.
+    #[serde(default)]
+    pub namespace_selector: Option<LabelSelector>,
+    /// Admission operations; empty matches all.
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+}
+
+/// A list of globs to include, or include and exclude lists.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum Globs {
+    /// Include these.
+    Include(Vec<String>),
+    /// Include and exclude.
+    Both {
+        /// Globs to include; empty includes everything.
+        #[serde(default)]
+        include: Vec<String>,
+        /// Globs to exclude; they win over `include`.
+        #[serde(default)]
+        exclude: Vec<String>,
+    },
+}
+
+/// A Kubernetes label selector.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct LabelSelector {
+    /// Labels that must be present with these values.
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// Set-based requirements.
+    #[serde(default)]
+    pub match_expressions: Vec<LabelRequirement>,
+}
+
+/// One set-based label requirement.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct LabelRequirement {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+    pub operator: LabelOperator,
+    /// Values for `In` and `NotIn`.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// Operator of a label requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub(crate) enum LabelOperator {
+    /// The label's value is one of `values`.
+    In,
+    /// The label is absent or its value is none of `values`.
+    NotIn,
+    /// The label is present.
+    Exists,
+    /// The label is absent.
+    DoesNotExist,
+}

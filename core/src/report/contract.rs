@@ -1,0 +1,264 @@
+//! The report's data: findings, resources, exceptions, a summary and a decision. Its JSON form
+//! is the contract shared by the CLI, the webhook and the bindings: field names only ever get
+//! added, never renamed.
+
+use serde::Serialize;
+
+use super::info::ExceptionStatus;
+use crate::k8s::ResourceRef;
+use crate::load::SourceRef;
+use crate::model::{Action, Severity};
+
+/// Everything one evaluation found. Byte-identical JSON for the same inputs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Report {
+    /// Failed checks, ordered by resource, then policy, rule and path.
+    pub findings: Vec<Finding>,
+    /// Every resource evaluated, in input order, with the policies that applied to it (a
+    /// policy that applied and has no finding for it passed).
+    pub resources: Vec<ResourceReport>,
+    /// Every exception of the bundle and its status in this run, by name.
+    pub exceptions: Vec<ExceptionReport>,
+    /// Counts.
+    pub summary: Summary,
+    /// The verdict: `deny` if any unwaived `Deny` finding, else `warn` if any unwaived `Warn`.
+    pub decision: Decision,
+    /// The instant the report was made for (the context's `now`), stamped on PolicyReports.
+    #[serde(skip)]
+    pub(crate) now: jiff::Timestamp,
+}
+
+/// One failed check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Finding {
+    /// Policy name.
+    pub policy: String,
+    /// Rule id.
+    pub rule: String,
+    /// How serious.
+    pub severity: Severity,
+    /// What the policy does about it.
+    pub action: Action,
+    /// What is wrong.
+    pub message: String,
+    /// More about what failed (e.g. the schema errors), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The resource.
+    pub resource: ResourceRef,
+    /// Where in the input file, when the resource came from one.
+    pub source: Option<SourceRef>,
+    /// JSON pointer into the resource (for pod controllers, into the real template).
+    pub path: String,
+    /// The container the finding is about, when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Set when the check could not be evaluated: why, as a value a program can read. The
+    /// policy's failure policy decided the action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<FindingError>,
+    /// The exception that waives it, if any.
+    pub waived_by: Option<String>,
+}
+
+/// Why a check could not be evaluated. Its JSON form has a stable `kind`, so a webhook or a
+/// binding can tell a plugin out of fuel from a CEL type error without reading the message:
+///
+/// ```json
+/// {"kind": "fuel", "plugin": "registry-allowlist", "message": "plugin `registry-allowlist` ran out of fuel ..."}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FindingError {
+    /// What kind of failure it is.
+    pub kind: ErrorKind,
+    /// The plugin that failed, for plugin errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// What happened, for people.
+    pub message: String,
+}
+
+impl FindingError {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        FindingError { kind, plugin: None, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for FindingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The kinds of [`FindingError`]; the JSON names are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A CEL expression failed at run time (a missing field, a division by zero, a wrong type).
+    Cel,
+    /// A CEL expression ran past its cost budget and was stopped.
+    Cost,
+    /// A JSON Schema check could not be run.
+    Schema,
+    /// A plugin used up its fuel.
+    Fuel,
+    /// A plugin tried to grow its memory past its limit.
+    Memory,
+    /// A plugin trapped (a panic, an abort, an out-of-bounds access).
+    Trap,
+    /// A plugin ran past the host's deadline.
+    Deadline,
+    /// A plugin answered something the contract does not allow (too large, an unknown rule id,
+    /// a path that is not a JSON pointer).
+    InvalidOutput,
+    /// A plugin said it could not check the resource (its own `error` result).
+    PluginFailed,
+    /// The host could not run the plugin (every instance slot in use).
+    Unavailable,
+}
+
+/// One evaluated resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ResourceReport {
+    /// The resource.
+    pub resource: ResourceRef,
+    /// Where its document starts, when it came from a file.
+    pub source: Option<SourceRef>,
+    /// Names of the policies that applied to it, sorted.
+    pub policies: Vec<String>,
+    /// How many of the report's findings are about it (they follow the previous resource's).
+    pub findings: usize,
+}
+
+/// An exception's state in one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ExceptionReport {
+    /// Name.
+    pub name: String,
+    /// Who answers for it.
+    pub owner: String,
+    /// Why it exists.
+    pub reason: String,
+    /// Tracking ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// Who approved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// When it expires (RFC 3339, UTC).
+    pub expires: String,
+    /// Its status.
+    pub status: ExceptionStatus,
+    /// Why it waives nothing, when it is `expired` or `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Set when its `match` names no kind, namespace, name or container: it waives its rules on
+    /// every resource, which `paved exceptions` warns about.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub matches_everything: bool,
+    /// How many findings it waived in this run.
+    pub waived: usize,
+    /// What it waives: `policy` or `policy/rule`.
+    pub waives: Vec<String>,
+    /// Where it was written.
+    pub source: SourceRef,
+}
+
+/// Counts over the run. `denied`, `warned` and `audited` count unwaived findings only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Summary {
+    /// Resources evaluated.
+    pub resources: usize,
+    /// All findings, waived or not.
+    pub findings: usize,
+    /// Unwaived `Deny` findings.
+    pub denied: usize,
+    /// Unwaived `Warn` findings.
+    pub warned: usize,
+    /// Unwaived `Audit` findings.
+    pub audited: usize,
+    /// Waived findings.
+    pub waived: usize,
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Nothing unwaived to act on.
+    #[default]
+    Allow,
+    /// Unwaived warnings, no denial.
+    Warn,
+    /// At least one unwaived `Deny` finding.
+    Deny,
+}
+
+impl Decision {
+    /// The word used in reports: `allow`, `warn` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Warn => "warn",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl Report {
+    /// Each resource with its findings, in order.
+    pub fn by_resource(&self) -> impl Iterator<Item = (&ResourceReport, &[Finding])> {
+        let mut rest = self.findings.as_slice();
+        self.resources.iter().map(move |r| {
+            let (mine, after) = rest.split_at(r.findings.min(rest.len()));
+            rest = after;
+            (r, mine)
+        })
+    }
+
+    /// The report as pretty JSON (the stable contract).
+    pub fn to_json(&self) -> String {
+        // Serialising plain structs of strings and numbers cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The report as compact JSON, one line (for machines: the bindings, the webhook's logs).
+    pub fn to_json_compact(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub(crate) fn summarize(resources: usize, findings: &[Finding]) -> (Summary, Decision) {
+        let mut s = Summary { resources, findings: findings.len(), ..Summary::default() };
+        for f in findings {
+            match (&f.waived_by, f.action) {
+                (Some(_), _) => s.waived += 1,
+                (None, Action::Deny) => s.denied += 1,
+                (None, Action::Warn) => s.warned += 1,
+                (None, Action::Audit) => s.audited += 1,
+            }
+        }
+        let decision = if s.denied > 0 {
+            Decision::Deny
+        } else if s.warned > 0 {
+            Decision::Warn
+        } else {
+            Decision::Allow
+        };
+        (s, decision)
+    }
+}
