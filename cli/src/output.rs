@@ -65,7 +65,7 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
         writeln!(
             out,
             "    {mark} {word} {:<8} {}/{}  {}",
-            word_of(f.severity),
+            f.severity.as_str(),
             f.policy,
             f.rule,
             p.dim(&format!("{}{at}", f.path))
@@ -85,7 +85,7 @@ pub fn human(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
     if !notable.is_empty() {
         writeln!(out, "\n{}", p.bold("exceptions"))?;
         for e in notable {
-            let status = word_of(e.status);
+            let status = e.status.as_str();
             let status = match e.status {
                 ExceptionStatus::Expired | ExceptionStatus::Invalid => p.red(&status),
                 _ => p.yellow(&status),
@@ -119,19 +119,14 @@ pub fn packs(out: &mut impl Write, packs: &[(paved::PackInfo, Vec<paved::PolicyI
         let default = if pack.default { " (default)" } else { "" };
         writeln!(out, "{}{default}\n  {}", pack.name, pack.description)?;
         for p in policies {
-            writeln!(out, "  policy {} {} [{}]", p.name, p.version, word_of(p.action))?;
+            writeln!(out, "  policy {} {} [{}]", p.name, p.version, p.action.as_str())?;
             for r in &p.rules {
-                writeln!(out, "    {:<28} {:<8} {}", r.id, word_of(r.severity), r.message)?;
+                writeln!(out, "    {:<28} {:<8} {}", r.id, r.severity.as_str(), r.message)?;
             }
         }
         writeln!(out)?;
     }
     Ok(())
-}
-
-/// The word serde writes for an enum value (`high`, `expired`).
-fn word_of(v: impl serde::Serialize) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// Writes an error to standard error; problems in files are shown like rustc shows them: the
@@ -231,8 +226,8 @@ pub fn tests(out: &mut impl Write, reports: &[paved::SuiteReport], verbose: bool
             }
             for k in c.checks.iter().filter(|k| !k.passed()) {
                 writeln!(out, "      {} {}", p.dim(&format!("line {}:", k.line)), k.subject())?;
-                writeln!(out, "        {}", p.red(&format!("- expected {}", word_of(k.expected))))?;
-                writeln!(out, "        {}", p.green(&format!("+ got      {}", word_of(k.actual))))?;
+                writeln!(out, "        {}", p.red(&format!("- expected {}", k.expected.as_str())))?;
+                writeln!(out, "        {}", p.green(&format!("+ got      {}", k.actual.as_str())))?;
                 for f in &k.findings {
                     let waived = f.waived_by.as_ref().map(|w| format!(" (waived by {w})")).unwrap_or_default();
                     writeln!(out, "          {}/{} at {}: {}{waived}", f.policy, f.rule, f.path, f.message)?;
@@ -272,7 +267,7 @@ pub fn exceptions(
                 })
                 .unwrap_or_else(|_| e.expires.clone());
             [
-                word_of(e.status),
+                e.status.to_string(),
                 e.name.clone(),
                 e.owner.clone(),
                 when,
@@ -361,8 +356,8 @@ pub fn explain(
         writeln!(
             out,
             "  severity {} · action {} · applies to {kinds}",
-            word_of(rule.severity),
-            word_of(policy.action)
+            rule.severity.as_str(),
+            policy.action.as_str()
         )?;
         if let Some(d) = &policy.description {
             writeln!(out, "\n{}\n  {d}", p.bold("Why"))?;
@@ -464,7 +459,7 @@ fn standing(id: &str, s: &golden::Standing) -> String {
     let mut words = match s.behind {
         golden::Lag::Current => "the latest version".to_owned(),
         golden::Lag::Major => format!("a major version behind; latest is {} ({} newer)", s.latest, s.newer),
-        lag => format!("{} versions behind; latest is {} ({} newer)", word_of(lag), s.latest, s.newer),
+        lag => format!("{} versions behind; latest is {} ({} newer)", lag.as_str(), s.latest, s.newer),
     };
     if let Some(d) = &s.deprecated {
         words += &format!(" · {}", deprecation(id, d, s.sunset).trim_start_matches(id).trim_start_matches(" is "));
@@ -489,7 +484,7 @@ pub fn conformance(out: &mut impl Write, c: &golden::Conformance, verbose: bool,
         }
         for d in s.deviations.iter().filter(|d| verbose || d.kind == golden::DeviationKind::Drift) {
             let word = match d.kind {
-                golden::DeviationKind::Drift => p.red(&format!("{:<9}", format!("{} ", word_of(d.change)))),
+                golden::DeviationKind::Drift => p.red(&format!("{:<9}", format!("{} ", d.change.as_str()))),
                 golden::DeviationKind::Extension => p.dim("extension"),
             };
             let at = d.source.as_ref().map(|s| format!("  ({}:{})", s.file, s.line)).unwrap_or_default();
@@ -663,7 +658,7 @@ pub fn fleet(out: &mut impl Write, f: &golden::Fleet, color: bool) -> io::Result
                 writeln!(
                     out,
                     "    {:<6} {}/{}  {} → {}{sunset}",
-                    word_of(st.behind),
+                    st.behind.as_str(),
                     s.namespace,
                     s.service,
                     s.golden_path,

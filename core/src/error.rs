@@ -5,11 +5,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// One problem in an input file, with where it is and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// One problem in an input file, with where it is and how to fix it. Its JSON form (`file`,
+/// `line`, `column`, `pointer`, `message`, `help`) is what the bindings give.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[non_exhaustive]
 pub struct Diagnostic {
     /// The file (`<stdin>` for standard input).
+    #[serde(serialize_with = "as_str")]
     pub file: Arc<str>,
     /// 1-based line, 0 when unknown.
     pub line: u32,
@@ -21,6 +23,10 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
+}
+
+fn as_str<S: serde::Serializer>(s: &Arc<str>, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_str(s)
 }
 
 impl fmt::Display for Diagnostic {
@@ -144,6 +150,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// What went wrong, as one stable word for front ends to map: `invalid` (problems in files,
+    /// with [`Error::diagnostics`]), `io`, `unknown-golden-path`, `cannot-upgrade`, `input`,
+    /// `unknown` or `unknown-pack`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid",
+            Error::Io { .. } => "io",
+            Error::UnknownGoldenPath { .. } => "unknown-golden-path",
+            Error::CannotUpgrade { .. } => "cannot-upgrade",
+            Error::Input { .. } => "input",
+            Error::Unknown { .. } => "unknown",
+            Error::UnknownPack { .. } => "unknown-pack",
+        }
+    }
+
+    /// Whether the error is about a golden path: none matches, or an upgrade cannot be done.
+    pub fn is_golden_path(&self) -> bool {
+        matches!(self, Error::UnknownGoldenPath { .. } | Error::CannotUpgrade { .. })
+    }
+
     /// The diagnostics, when the error is about the content of files.
     pub fn diagnostics(&self) -> Option<&Diagnostics> {
         match self {

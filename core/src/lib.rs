@@ -1,6 +1,42 @@
 #![doc = include_str!("../README.md")]
 #![deny(unreachable_pub)]
 
+/// `as_str`, `Display`, `FromStr` and `ALL` for an enum of words, from one table, so front ends
+/// name values without a serde round trip. The serde names are tested against the table.
+macro_rules! words {
+    ($ty:ident, $what:literal { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every value, in order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// The word for the value, as reports and the JSON contract write it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = crate::Error;
+
+            fn from_str(word: &str) -> Result<Self, Self::Err> {
+                $ty::ALL.iter().copied().find(|v| v.as_str() == word).ok_or_else(|| crate::Error::Unknown {
+                    what: $what,
+                    name: word.to_owned(),
+                    suggestion: crate::error::did_you_mean(word, $ty::ALL.iter().map(|v| v.as_str())).map(str::to_owned),
+                })
+            }
+        }
+    };
+}
+
 // The modules depend one way, following the data flow (see docs/ARCHITECTURE.md): error → load
 // → k8s → model → cel → plugin → report → compile → engine → golden, testing.
 // `tests/all/layering.rs` fails on any edge against that order and on any cycle between files.

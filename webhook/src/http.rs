@@ -114,8 +114,7 @@ fn metrics(state: &State) -> Response<Body> {
     let loaded = state.current();
     state.metrics.exceptions.clear();
     for e in loaded.engine.exceptions(jiff::Timestamp::now()) {
-        let status =
-            serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let status = e.status.as_str().to_owned();
         state.metrics.exceptions.get_or_create(&crate::metrics::Status { status }).inc();
     }
     let mut r = text(StatusCode::OK, state.metrics.encode().trim_end());
@@ -180,8 +179,7 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
     let (answer, cause) = match tokio::time::timeout(deadline, judged).await {
         Ok(Ok(Ok((answer, report)))) => {
             for e in report.findings.iter().filter_map(|f| f.error.as_ref()) {
-                let cause = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
-                state.metrics.error(cause.as_deref().unwrap_or("unknown"));
+                state.metrics.error(e.kind.as_str());
             }
             (answer, None)
         }

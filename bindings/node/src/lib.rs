@@ -23,21 +23,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// A core error as a JavaScript error whose message is JSON (`kind`, `message`,
 /// `diagnostics`, and `report` for a denied render), turned into a `PavedError` by `index.js`.
 fn error(kind: &str, e: &paved::Error) -> napi::Error {
-    let kind = match e {
-        paved::Error::UnknownGoldenPath { .. } | paved::Error::CannotUpgrade { .. } => "GoldenPathError",
-        _ => kind,
-    };
-    let diagnostics: Vec<Value> = e
-        .diagnostics()
-        .map(|d| {
-            d.0.iter()
-                .map(|d| {
-                    json!({"file": &*d.file, "line": d.line, "column": d.column, "pointer": d.pointer,
-                           "message": d.message, "help": d.help})
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let kind = if e.is_golden_path() { "GoldenPathError" } else { kind };
+    let diagnostics = e.diagnostics().map(|d| serde_json::to_value(&d.0).unwrap_or_default()).unwrap_or(json!([]));
     raw(json!({"kind": kind, "message": e.to_string(), "diagnostics": diagnostics, "report": null}))
 }
 

@@ -33,10 +33,7 @@ pyo3::create_exception!(
 /// The Python exception for a core error, with its diagnostics as a list of dicts (file, line,
 /// column, pointer, message, help) and, for a denied render, the report as a dict.
 fn raise(py: Python<'_>, kind: fn(String) -> PyErr, e: &paved::Error) -> PyErr {
-    let kind: fn(String) -> PyErr = match e {
-        paved::Error::UnknownGoldenPath { .. } | paved::Error::CannotUpgrade { .. } => GoldenPathError::new_err,
-        _ => kind,
-    };
+    let kind: fn(String) -> PyErr = if e.is_golden_path() { GoldenPathError::new_err } else { kind };
     let err = kind(e.to_string());
     let diagnostics: Vec<Diagnostic> = e
         .diagnostics()

@@ -22,10 +22,7 @@ bindings::export!(Component with_types_in bindings);
 
 /// A core error as the WIT `error`: `kind` names what failed.
 fn error(kind: &str, e: &Error) -> wit::Error {
-    let kind = match e {
-        Error::UnknownGoldenPath { .. } | Error::CannotUpgrade { .. } => "golden-path",
-        _ => kind,
-    };
+    let kind = if e.is_golden_path() { "golden-path" } else { kind };
     let diagnostics = e
         .diagnostics()
         .map(|d| {

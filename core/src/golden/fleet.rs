@@ -57,6 +57,8 @@ pub enum Lag {
     Major,
 }
 
+words!(Lag, "lag" { Current => "current", Patch => "patch", Minor => "minor", Major => "major" });
+
 /// Where a version stands: how far behind, and whether it is on its way out.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -85,6 +87,8 @@ pub enum DeviationKind {
     Drift,
 }
 
+words!(DeviationKind, "deviation kind" { Extension => "extension", Drift => "drift" });
+
 /// How a live object differs from the re-render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,6 +100,8 @@ pub enum ChangeKind {
     /// The live object (or the fleet) has it and the re-render does not.
     Extra,
 }
+
+words!(ChangeKind, "change kind" { Changed => "changed", Missing => "missing", Extra => "extra" });
 
 /// One difference between a live object and the re-render of its recorded inputs.
 #[derive(Debug, Clone, Serialize)]
@@ -678,13 +684,7 @@ pub(crate) fn catalog(bundle: &Bundle, resources: &[Resource], ctx: &Context) ->
             note("paved.dev/golden-path-version", version.to_owned());
             if let Some(st) = &s.standing {
                 note("paved.dev/latest-version", st.latest.clone());
-                note(
-                    "paved.dev/behind",
-                    serde_json::to_value(st.behind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                );
+                note("paved.dev/behind", st.behind.to_string());
                 if let Some(d) = &st.deprecated {
                     note("paved.dev/deprecated", "true".into());
                     for (key, value) in [("since", &d.since), ("sunset", &d.sunset), ("replacement", &d.replacement)] {

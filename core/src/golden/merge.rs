@@ -37,6 +37,8 @@ pub enum Prefer {
     Theirs,
 }
 
+words!(Prefer, "side to prefer" { Ours => "ours", Theirs => "theirs" });
+
 /// What the merge did with one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,6 +57,8 @@ pub enum FieldOutcome {
     /// The new version changed it; applied.
     Upgraded,
 }
+
+words!(FieldOutcome, "field outcome" { Conflict => "conflict", Ours => "ours", Theirs => "theirs", Reverted => "reverted", Kept => "kept", Upgraded => "upgraded" });
 
 /// One field the team or the new version changed.
 #[derive(Debug, Clone, Serialize)]
@@ -97,6 +101,8 @@ pub enum Disposition {
     /// The old version rendered it and the object is gone: the new version's is created.
     Restored,
 }
+
+words!(Disposition, "disposition" { Unchanged => "unchanged", Changed => "changed", Added => "added", Removed => "removed", Restored => "restored" });
 
 /// One object of a service after the merge.
 #[derive(Debug, Clone, Serialize)]

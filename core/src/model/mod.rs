@@ -82,6 +82,8 @@ pub enum Severity {
     Critical,
 }
 
+words!(Severity, "severity" { Info => "info", Low => "low", Medium => "medium", High => "high", Critical => "critical" });
+
 /// What a failed rule does, in the words of Kubernetes' ValidatingAdmissionPolicy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema, Default)]
 pub enum Action {
@@ -93,6 +95,8 @@ pub enum Action {
     /// Admit it and record the finding.
     Audit,
 }
+
+words!(Action, "action" { Deny => "Deny", Warn => "Warn", Audit => "Audit" });
 
 /// What happens when a check cannot be evaluated (an expression error, a plugin trap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema, Default)]

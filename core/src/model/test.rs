@@ -136,3 +136,5 @@ pub enum Outcome {
     /// It does not apply to the resource.
     Skip,
 }
+
+words!(Outcome, "outcome" { Pass => "pass", Fail => "fail", Waived => "waived", Skip => "skip" });

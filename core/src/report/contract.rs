@@ -126,6 +126,8 @@ pub enum ErrorKind {
     Unavailable,
 }
 
+words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable" });
+
 /// One evaluated resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -209,16 +211,7 @@ pub enum Decision {
     Deny,
 }
 
-impl Decision {
-    /// The word used in reports: `allow`, `warn` or `deny`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Allow => "allow",
-            Decision::Warn => "warn",
-            Decision::Deny => "deny",
-        }
-    }
-}
+words!(Decision, "decision" { Allow => "allow", Warn => "warn", Deny => "deny" });
 
 impl Report {
     /// Each resource with its findings, in order.

@@ -22,6 +22,8 @@ pub enum ExceptionStatus {
     Invalid,
 }
 
+words!(ExceptionStatus, "exception status" { Active => "active", Expiring => "expiring", Unused => "unused", Expired => "expired", Invalid => "invalid" });
+
 /// A policy as listings show it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[non_exhaustive]

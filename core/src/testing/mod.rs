@@ -571,13 +571,12 @@ impl CheckReport {
 
     /// A failed expectation as text: what was expected, what came, and the findings behind it.
     pub fn describe(&self) -> String {
-        let word = |o: Outcome| serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_owned));
         let mut s = format!(
             "line {}: {}\n  - expected {}\n  + got      {}",
             self.line,
             self.subject(),
-            word(self.expected).unwrap_or_default(),
-            word(self.actual).unwrap_or_default()
+            self.expected,
+            self.actual
         );
         for f in &self.findings {
             let waived = f.waived_by.as_ref().map(|w| format!(" (waived by {w})")).unwrap_or_default();

@@ -20,3 +20,4 @@ mod properties;
 mod public_api;
 mod shape;
 mod three_way;
+mod words;
