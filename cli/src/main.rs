@@ -361,10 +361,7 @@ fn usage(message: &str) -> ExitCode {
 
 /// `--now`, or the current time.
 fn instant(now: Option<&str>) -> Result<Timestamp, String> {
-    now.map_or_else(
-        || Ok(Timestamp::now()),
-        |s| paved::Context::parse_at(s).map(|c| c.now).map_err(|e| format!("--now: {e}")),
-    )
+    now.map_or_else(|| Ok(Timestamp::now()), |s| paved::parse_instant(s).map_err(|e| format!("--now: {e}")))
 }
 
 /// Writes `text` to standard output; a closed pipe is not an error worth a panic.

@@ -91,3 +91,16 @@ pub fn document_schema(kind: &str) -> Option<serde_json::Value> {
 pub fn to_yaml(value: &serde_json::Value) -> String {
     load::to_yaml(value)
 }
+
+/// An instant as paved reads one everywhere (`--now`, a context's `now`, an exception's
+/// `expires`): an RFC 3339 date-time with an offset, or a date alone (00:00 UTC that day).
+///
+/// ```
+/// let t = paved::parse_instant("2026-12-31")?;
+/// assert_eq!(t.to_string(), "2026-12-31T00:00:00Z");
+/// assert!(paved::parse_instant("2026-12-31T18:00:00").is_err(), "no offset: refused, not guessed");
+/// # Ok::<(), paved::Error>(())
+/// ```
+pub fn parse_instant(text: &str) -> Result<jiff::Timestamp, Error> {
+    compile::exception::parse_instant(text).map_err(|reason| Error::Input { reason })
+}

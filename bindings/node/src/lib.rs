@@ -123,7 +123,7 @@ struct CheckOptions {
 fn instant(now: Option<&str>) -> napi::Result<jiff::Timestamp> {
     match now {
         None => Ok(jiff::Timestamp::now()),
-        Some(text) => Context::parse_at(text).map(|c| c.now).map_err(|e| input(format!("now: {e}"))),
+        Some(text) => paved::parse_instant(text).map_err(|e| input(format!("now: {e}"))),
     }
 }
 

@@ -236,7 +236,7 @@ fn instant(now: Option<&Bound<'_, PyAny>>) -> PyResult<jiff::Timestamp> {
     } else {
         now.extract()?
     };
-    Context::parse_at(&text).map(|c| c.now).map_err(|e| input(format!("now: {e}")))
+    paved::parse_instant(&text).map_err(|e| input(format!("now: {e}")))
 }
 
 fn operation(name: &str) -> PyResult<Operation> {

@@ -103,130 +103,63 @@ impl Bundle {
     }
 
     pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Bundle {
-        let mut policies: Vec<(PolicyDocument, &Sourced)> = Vec::new();
-        let mut exceptions: Vec<(ExceptionDocument, &Sourced)> = Vec::new();
-        let mut golden: Vec<(GoldenPathDocument, &Sourced)> = Vec::new();
-        let mut binding_docs: Vec<(BindingDocument, &Sourced)> = Vec::new();
-        let mut settings: Option<(BundleSpec, &Sourced)> = None;
-        let mut crds = Vec::new();
-        for doc in &docs {
-            if crate::k8s::schema::is_crd(&doc.value) {
-                crds.push(doc.value.clone());
-                continue;
-            }
-            let Some(kind) = kind_of(doc, diags) else {
-                continue;
-            };
-            let typed = match kind {
-                "Policy" => load::typed(doc).map(|p| policies.push((p, doc))),
-                "PolicyException" => load::typed(doc).map(|e| exceptions.push((e, doc))),
-                "PolicyBinding" => load::typed(doc).map(|b| binding_docs.push((b, doc))),
-                "PolicyTest" => continue,
-                "GoldenPath" => load::typed(doc).map(|g| golden.push((g, doc))),
-                _ => load::typed::<BundleDocument>(doc).map(|b| match &settings {
-                    Some((_, first)) => diags.push(doc.origin.diagnostic(
-                        "/kind",
-                        format!(
-                            "a second Bundle document (the first is at {}:{})",
-                            first.origin.file,
-                            first.origin.locate("").line
-                        ),
-                        Some("keep one `kind: Bundle` document per bundle".into()),
-                    )),
-                    None => settings = Some((b.spec, doc)),
-                }),
-            };
-            if let Err(ds) = typed {
-                ds.into_iter().for_each(|d| diags.push(d));
-            }
-        }
+        let typed = Typed::sort(&docs, diags);
         let mut base = Bundle::default();
-        if let Some((spec, doc)) = &settings {
+        let (mut plugins, mut functions) = (Vec::new(), Vec::new());
+        if let Some((spec, doc)) = &typed.settings {
             for (i, name) in spec.packs.iter().enumerate() {
                 match Bundle::pack(name) {
                     Ok(b) => base = base.merge(b),
                     Err(e) => diags.push(doc.origin.diagnostic(&format!("/spec/packs/{i}"), e.to_string(), None)),
                 }
             }
+            plugins = plugin::declare_all(&spec.plugins, &doc.origin, diags);
+            let (compiled, problems) = policy::compile_functions(&spec.functions, &doc.origin);
+            problems.into_iter().for_each(|d| diags.push(d));
+            functions = compiled;
         }
-        let plugins = match &settings {
-            Some((spec, doc)) => plugin::declare_all(&spec.plugins, &doc.origin, diags),
-            None => Vec::new(),
-        };
         let plugin_names: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
-        let functions = match &settings {
-            Some((spec, doc)) => {
-                let (functions, problems) = policy::compile_functions(&spec.functions, &doc.origin);
-                problems.into_iter().for_each(|d| diags.push(d));
-                functions
-            }
-            None => Vec::new(),
-        };
-        let settings = settings.map(|(s, _)| s);
+        let settings = typed.settings.as_ref().map(|(s, _)| s.clone());
         let window = settings.clone().unwrap_or_default();
-
-        let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
-        let mut compiled = Vec::new();
-        for (doc, src) in &policies {
-            if let Some(first) = seen.insert(doc.metadata.name.clone(), src) {
-                diags.push(duplicate("policy", &doc.metadata.name, src, first));
-                continue;
-            }
-            match policy::compile(doc, &src.origin, &plugin_names, &functions) {
-                Ok(p) => compiled.push(Arc::new(p)),
-                Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
-            }
-        }
-        let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
-        let mut waivers = Vec::new();
-        for (doc, src) in &exceptions {
-            if let Some(first) = seen.insert(doc.metadata.name.clone(), src) {
-                diags.push(duplicate("exception", &doc.metadata.name, src, first));
-                continue;
-            }
-            match Exception::compile(doc, &src.origin, &window) {
-                Ok(e) => waivers.push(Arc::new(e)),
-                Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
-            }
-        }
-        let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
-        let mut golden_paths = Vec::new();
-        for (doc, src) in &golden {
-            let id = format!(
-                "{}@{}",
-                doc.metadata.name,
-                doc.metadata.version.clone().unwrap_or(semver::Version::new(0, 0, 0))
-            );
-            if let Some(first) = seen.insert(id.clone(), src) {
-                diags.push(duplicate("golden path", &id, src, first));
-                continue;
-            }
-            match GoldenPath::compile(doc, &src.origin) {
-                Ok(g) => golden_paths.push(Arc::new(g)),
-                Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
-            }
-        }
-        let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
-        let mut bindings = Vec::new();
-        for (doc, src) in &binding_docs {
-            if let Some(first) = seen.insert(doc.metadata.name.clone(), src) {
-                diags.push(duplicate("binding", &doc.metadata.name, src, first));
-                continue;
-            }
-            match policy::compile_binding(doc, &src.origin) {
-                Ok(b) => bindings.push(Arc::new(b)),
-                Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
-            }
-        }
+        let name = |m: &crate::model::Metadata| m.name.clone();
+        let policies = unique(
+            "policy",
+            &typed.policies,
+            |d| name(&d.metadata),
+            diags,
+            |d, src| policy::compile(d, &src.origin, &plugin_names, &functions),
+        );
+        let exceptions = unique(
+            "exception",
+            &typed.exceptions,
+            |d| name(&d.metadata),
+            diags,
+            |d, src| Exception::compile(d, &src.origin, &window),
+        );
+        let version = |d: &GoldenPathDocument| d.metadata.version.clone().unwrap_or(semver::Version::new(0, 0, 0));
+        let golden_paths = unique(
+            "golden path",
+            &typed.golden_paths,
+            |d| format!("{}@{}", d.metadata.name, version(d)),
+            diags,
+            |d, src| GoldenPath::compile(d, &src.origin),
+        );
+        let bindings = unique(
+            "binding",
+            &typed.bindings,
+            |d| name(&d.metadata),
+            diags,
+            |d, src| policy::compile_binding(d, &src.origin),
+        );
         let bundle = Bundle {
-            policies: compiled,
+            policies,
             bound: Vec::new(),
             bindings,
-            exceptions: waivers,
+            exceptions,
             settings,
             golden_paths,
             plugins,
-            crds,
+            crds: typed.crds,
         };
         base.merge(bundle)
     }
@@ -515,6 +448,81 @@ fn only_exceptions(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Sourced> 
             false
         })
         .collect()
+}
+
+/// A bundle's documents by kind, typed; every document that does not read as its kind is a
+/// diagnostic.
+#[derive(Default)]
+struct Typed<'d> {
+    policies: Vec<(PolicyDocument, &'d Sourced)>,
+    exceptions: Vec<(ExceptionDocument, &'d Sourced)>,
+    golden_paths: Vec<(GoldenPathDocument, &'d Sourced)>,
+    bindings: Vec<(BindingDocument, &'d Sourced)>,
+    settings: Option<(BundleSpec, &'d Sourced)>,
+    crds: Vec<Value>,
+}
+
+impl<'d> Typed<'d> {
+    fn sort(docs: &'d [Sourced], diags: &mut Diagnostics) -> Typed<'d> {
+        let mut t = Typed::default();
+        for doc in docs {
+            if crate::k8s::schema::is_crd(&doc.value) {
+                t.crds.push(doc.value.clone());
+                continue;
+            }
+            let Some(kind) = kind_of(doc, diags) else {
+                continue;
+            };
+            let typed = match kind {
+                "Policy" => load::typed(doc).map(|p| t.policies.push((p, doc))),
+                "PolicyException" => load::typed(doc).map(|e| t.exceptions.push((e, doc))),
+                "PolicyBinding" => load::typed(doc).map(|b| t.bindings.push((b, doc))),
+                "PolicyTest" => continue,
+                "GoldenPath" => load::typed(doc).map(|g| t.golden_paths.push((g, doc))),
+                _ => load::typed::<BundleDocument>(doc).map(|b| match &t.settings {
+                    Some((_, first)) => diags.push(doc.origin.diagnostic(
+                        "/kind",
+                        format!(
+                            "a second Bundle document (the first is at {}:{})",
+                            first.origin.file,
+                            first.origin.locate("").line
+                        ),
+                        Some("keep one `kind: Bundle` document per bundle".into()),
+                    )),
+                    None => t.settings = Some((b.spec, doc)),
+                }),
+            };
+            if let Err(ds) = typed {
+                ds.into_iter().for_each(|d| diags.push(d));
+            }
+        }
+        t
+    }
+}
+
+/// Compiles documents of one kind whose names must be unique: a second of a name is a
+/// diagnostic that points at the first, and so is every problem compiling one.
+fn unique<D, T>(
+    what: &str,
+    docs: &[(D, &Sourced)],
+    name: impl Fn(&D) -> String,
+    diags: &mut Diagnostics,
+    compile: impl Fn(&D, &Sourced) -> Result<T, Vec<Diagnostic>>,
+) -> Vec<Arc<T>> {
+    let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (doc, src) in docs {
+        let id = name(doc);
+        if let Some(first) = seen.insert(id.clone(), src) {
+            diags.push(duplicate(what, &id, src, first));
+            continue;
+        }
+        match compile(doc, src) {
+            Ok(x) => out.push(Arc::new(x)),
+            Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
+        }
+    }
+    out
 }
 
 fn duplicate(what: &str, name: &str, src: &Sourced, first: &Sourced) -> Diagnostic {
