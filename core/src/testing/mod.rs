@@ -339,10 +339,37 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
     let before = diags.len();
     let origin = &doc.origin;
     let dir = Path::new(&*origin.file).parent().map(Path::to_path_buf).unwrap_or_default();
-    let at = |pointer: &str| origin.locate(pointer).line;
-    let instant = |pointer: &str, s: &Option<String>, diags: &mut Diagnostics| {
-        s.as_deref().and_then(|s| parse_instant(s).map_err(|e| diags.push(origin.diagnostic(pointer, e, None))).ok())
-    };
+    let bundle = suite_bundle(&t, origin, &dir, diags);
+    let scope = Scope { origin, dir, policies: bundle.policies() };
+    for name in t.spec.params.keys() {
+        if !scope.policies.iter().any(|p| &p.name == name) {
+            diags.push(origin.diagnostic(
+                &format!("/spec/params/{}", crate::load::pointer::escape_segment(name)),
+                format!("no policy `{name}` is loaded"),
+                scope.closest_policy(name),
+            ));
+        }
+    }
+    let mut base = Context::at(Timestamp::UNIX_EPOCH);
+    base.operation = t.spec.operation.unwrap_or(base.operation);
+    base.params = t.spec.params.clone();
+    base.namespaces = t.spec.namespaces.clone();
+    let now = scope.instant("/spec/now", &t.spec.now, diags);
+    let cases =
+        t.spec.cases.iter().enumerate().map(|(i, c)| scope.case(c, &format!("/spec/cases/{i}"), diags)).collect();
+    (diags.len() == before).then(|| TestSuite {
+        name: t.metadata.name,
+        file: origin.file.to_string(),
+        bundle,
+        now,
+        base,
+        cases,
+    })
+}
+
+/// The policies and exceptions a suite runs: its packs, and the bundles and exception files
+/// it names (relative to the suite's file).
+fn suite_bundle(t: &TestDocument, origin: &Origin, dir: &Path, diags: &mut Diagnostics) -> Bundle {
     let mut bundle = Bundle::default();
     for (i, name) in t.spec.packs.iter().enumerate() {
         match Bundle::pack(name) {
@@ -357,123 +384,145 @@ fn compile(t: TestDocument, doc: &Sourced, diags: &mut Diagnostics) -> Option<Te
             Err(e) => diags.push(origin.diagnostic("/spec", e.to_string(), None)),
         }
     }
-    let policies = bundle.policies();
-    for name in t.spec.params.keys() {
-        if !policies.iter().any(|p| &p.name == name) {
-            diags.push(origin.diagnostic(
-                &format!("/spec/params/{}", crate::load::pointer::escape_segment(name)),
-                format!("no policy `{name}` is loaded"),
-                did_you_mean(name, policies.iter().map(|p| p.name.as_str())).map(|s| format!("did you mean `{s}`?")),
-            ));
+    bundle
+}
+
+/// What compiling a suite's cases needs: where the suite is, and the policies it loaded.
+struct Scope<'o> {
+    origin: &'o Origin,
+    dir: PathBuf,
+    policies: Vec<crate::report::PolicyInfo>,
+}
+
+impl Scope<'_> {
+    fn line(&self, pointer: &str) -> u32 {
+        self.origin.locate(pointer).line
+    }
+
+    fn instant(&self, pointer: &str, s: &Option<String>, diags: &mut Diagnostics) -> Option<Timestamp> {
+        let s = s.as_deref()?;
+        parse_instant(s).map_err(|e| diags.push(self.origin.diagnostic(pointer, e, None))).ok()
+    }
+
+    fn closest_policy(&self, name: &str) -> Option<String> {
+        did_you_mean(name, self.policies.iter().map(|p| p.name.as_str())).map(|s| format!("did you mean `{s}`?"))
+    }
+
+    /// A document written inside the suite, at `{here}/{field}/{j}`.
+    fn sub(&self, here: &str, field: &str, j: usize, value: &Value) -> Sourced {
+        Sourced {
+            value: value.clone(),
+            origin: Origin { base: format!("{}{here}/{field}/{j}", self.origin.base), ..self.origin.clone() },
         }
     }
-    let mut base = Context::at(Timestamp::UNIX_EPOCH);
-    base.operation = t.spec.operation.unwrap_or(base.operation);
-    base.params = t.spec.params.clone();
-    base.namespaces = t.spec.namespaces.clone();
-    let now = instant("/spec/now", &t.spec.now, diags);
 
-    let mut cases = Vec::new();
-    for (i, c) in t.spec.cases.iter().enumerate() {
-        let here = format!("/spec/cases/{i}");
-        let sub = |field: &str, j: usize, value: &Value| Sourced {
-            value: value.clone(),
-            origin: Origin { base: format!("{}{here}/{field}/{j}", origin.base), ..origin.clone() },
-        };
-        let inline: Vec<Sourced> = c.resources.iter().enumerate().map(|(j, v)| sub("resources", j, v)).collect();
+    fn case(&self, c: &crate::model::TestCase, here: &str, diags: &mut Diagnostics) -> Case {
+        let inline: Vec<Sourced> =
+            c.resources.iter().enumerate().map(|(j, v)| self.sub(here, "resources", j, v)).collect();
         let mut resources = resource::from_documents(inline, diags);
         for f in &c.files {
-            match Resource::from_paths(&[dir.join(f)]) {
+            match Resource::from_paths(&[self.dir.join(f)]) {
                 Ok(mut r) => resources.append(&mut r),
                 Err(Error::Invalid(d)) => d.0.into_iter().for_each(|d| diags.push(d)),
-                Err(e) => diags.push(origin.diagnostic(&format!("{here}/files"), e.to_string(), None)),
+                Err(e) => diags.push(self.origin.diagnostic(&format!("{here}/files"), e.to_string(), None)),
             }
         }
-        let objects: Vec<Sourced> = c.inventory.iter().enumerate().map(|(j, v)| sub("inventory", j, v)).collect();
+        if let Some(old) = &c.old_object {
+            resources = resources.into_iter().map(|r| r.with_old_object(old.clone())).collect();
+        }
+        let ids: Vec<ResourceRef> = resources.iter().map(Resource::identity).collect();
+        let expect = c
+            .expect
+            .iter()
+            .enumerate()
+            .filter_map(|(j, e)| self.expectation(e, &format!("{here}/expect/{j}"), &ids, diags))
+            .collect();
+        Case {
+            name: c.name.clone(),
+            line: self.line(here),
+            now: self.instant(&format!("{here}/now"), &c.now, diags),
+            operation: c.operation,
+            user_info: c.user_info.clone(),
+            namespace: c.namespace.clone(),
+            resources,
+            inventory: self.inventory(c, here, diags),
+            exceptions: self.exceptions(c, here, diags),
+            expect,
+        }
+    }
+
+    fn inventory(&self, c: &crate::model::TestCase, here: &str, diags: &mut Diagnostics) -> Option<Inventory> {
+        let objects: Vec<Sourced> =
+            c.inventory.iter().enumerate().map(|(j, v)| self.sub(here, "inventory", j, v)).collect();
         let objects = resource::from_documents(objects, diags);
-        let inventory = match &c.inventory_complete {
+        match &c.inventory_complete {
             None if objects.is_empty() => None,
             None | Some(Completeness::All(false)) => Some(Inventory::new(&objects)),
             Some(Completeness::All(true)) => Some(Inventory::new(&objects).complete_all()),
             Some(Completeness::Namespaces(n)) => Some(Inventory::new(&objects).complete_namespaces(n.iter().cloned())),
-        };
-        if let Some(old) = &c.old_object {
-            resources = resources.into_iter().map(|r| r.with_old_object(old.clone())).collect();
         }
+    }
+
+    fn exceptions(&self, c: &crate::model::TestCase, here: &str, diags: &mut Diagnostics) -> Bundle {
         let mut waivers = Vec::new();
         for (j, v) in c.exceptions.iter().enumerate() {
             if v.get("kind").and_then(Value::as_str) == Some("PolicyException") {
-                waivers.push(sub("exceptions", j, v));
+                waivers.push(self.sub(here, "exceptions", j, v));
             } else {
-                diags.push(origin.diagnostic(
+                diags.push(self.origin.diagnostic(
                     &format!("{here}/exceptions/{j}"),
                     "a case's `exceptions` hold `kind: PolicyException` documents",
                     None,
                 ));
             }
         }
-        let exceptions = Bundle::from_documents(waivers, diags);
-        let ids: Vec<ResourceRef> = resources.iter().map(Resource::identity).collect();
-        let mut expect = Vec::new();
-        for (j, e) in c.expect.iter().enumerate() {
-            let ptr = format!("{here}/expect/{j}");
-            let problem = |field: &str, message: String, help: Option<String>| {
-                origin.diagnostic(&format!("{ptr}/{field}"), message, help)
-            };
-            let Some(policy) = policies.iter().find(|p| p.name == e.policy) else {
-                let help = did_you_mean(&e.policy, policies.iter().map(|p| p.name.as_str()));
-                diags.push(problem(
-                    "policy",
-                    format!("no policy `{}` is loaded", e.policy),
-                    help.map(|s| format!("did you mean `{s}`?")),
-                ));
-                continue;
-            };
-            if let Some(rule) = &e.rule {
-                if !policy.rules.iter().any(|r| &r.id == rule) {
-                    let help = did_you_mean(rule, policy.rules.iter().map(|r| r.id.as_str()))
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| {
-                            let all: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
-                            format!("its rules are: {}", all.join(", "))
-                        });
-                    diags.push(problem("rule", format!("policy `{}` has no rule `{rule}`", e.policy), Some(help)));
-                    continue;
-                }
-            }
-            match find(&ids, &e.resource) {
-                Ok(index) => expect.push(Expect {
-                    resource: e.resource.clone(),
-                    index,
-                    policy: e.policy.clone(),
-                    rule: e.rule.clone(),
-                    result: e.result,
-                    line: at(&ptr),
-                }),
-                Err((message, help)) => diags.push(problem("resource", message, help)),
+        Bundle::from_documents(waivers, diags)
+    }
+
+    /// One expectation, checked to name a loaded policy, one of its rules and one resource.
+    fn expectation(
+        &self,
+        e: &crate::model::Expectation,
+        ptr: &str,
+        ids: &[ResourceRef],
+        diags: &mut Diagnostics,
+    ) -> Option<Expect> {
+        let problem = |field: &str, message: String, help: Option<String>| {
+            self.origin.diagnostic(&format!("{ptr}/{field}"), message, help)
+        };
+        let Some(policy) = self.policies.iter().find(|p| p.name == e.policy) else {
+            diags.push(problem(
+                "policy",
+                format!("no policy `{}` is loaded", e.policy),
+                self.closest_policy(&e.policy),
+            ));
+            return None;
+        };
+        if let Some(rule) = e.rule.as_ref().filter(|rule| !policy.rules.iter().any(|r| &&r.id == rule)) {
+            let help = did_you_mean(rule, policy.rules.iter().map(|r| r.id.as_str()))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| {
+                    let all: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
+                    format!("its rules are: {}", all.join(", "))
+                });
+            diags.push(problem("rule", format!("policy `{}` has no rule `{rule}`", e.policy), Some(help)));
+            return None;
+        }
+        match find(ids, &e.resource) {
+            Ok(index) => Some(Expect {
+                resource: e.resource.clone(),
+                index,
+                policy: e.policy.clone(),
+                rule: e.rule.clone(),
+                result: e.result,
+                line: self.line(ptr),
+            }),
+            Err((message, help)) => {
+                diags.push(problem("resource", message, help));
+                None
             }
         }
-        cases.push(Case {
-            name: c.name.clone(),
-            line: at(&here),
-            now: instant(&format!("{here}/now"), &c.now, diags),
-            operation: c.operation,
-            user_info: c.user_info.clone(),
-            namespace: c.namespace.clone(),
-            resources,
-            inventory,
-            exceptions,
-            expect,
-        });
     }
-    (diags.len() == before).then(|| TestSuite {
-        name: t.metadata.name,
-        file: origin.file.to_string(),
-        bundle,
-        now,
-        base,
-        cases,
-    })
 }
 
 /// The one resource `Kind/name` or `Kind/namespace/name` names.

@@ -22,7 +22,6 @@ const LONG_FUNCTIONS: &[(&str, usize)] = &[
     ("core/src/compile/policy.rs:compile_rule", 100),
     ("core/src/golden/fleet.rs:catalog", 103),
     ("core/src/load/yaml.rs:run", 99),
-    ("core/src/testing/mod.rs:compile", 140),
     ("webhook/src/http.rs:validate", 106),
 ];
 
