@@ -126,52 +126,14 @@ fn metrics(state: &State) -> Response<Body> {
 }
 
 async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
-    let declared =
-        req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > state.max_body) {
-        return reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body));
-    }
-    let json = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    let deadline = deadline(req.uri().query(), state.deadline);
-    let body = match tokio::time::timeout(READ_TIMEOUT, Limited::new(req.into_body(), state.max_body).collect()).await {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body))
-        }
-        Ok(Err(e)) => {
-            return reject(state, StatusCode::BAD_REQUEST, "unreadable-request", &format!("cannot read the body: {e}"))
-        }
-        Err(_) => {
-            return reject(state, StatusCode::REQUEST_TIMEOUT, "unreadable-request", "the body did not arrive in time")
-        }
+    let (review, deadline, start) = match read_review(state, req).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    // Refused after the body is read, so the connection stays usable.
-    if !json {
-        return reject(
-            state,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content-type",
-            "an AdmissionReview is sent as Content-Type: application/json",
-        );
-    }
-    let start = Instant::now();
-    let review: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return reject(state, StatusCode::BAD_REQUEST, "malformed", &format!("the body is not JSON: {e}")),
-    };
-    drop(body);
     let review = Arc::new(review);
-    let request = review.get("request");
-    let field = |name: &str| request.and_then(|r| r.get(name)).and_then(Value::as_str).map(str::to_owned);
-    let (operation, namespace) = (field("operation").unwrap_or_default(), field("namespace"));
-    let kind = request.and_then(|r| r.pointer("/kind/kind")).and_then(Value::as_str).unwrap_or_default().to_owned();
     let loaded = state.current();
-    let ctx = state.context(&loaded, namespace.as_deref());
+    let namespace = review.pointer("/request/namespace").and_then(Value::as_str);
+    let ctx = state.context(&loaded, namespace);
     let judged = {
         let (loaded, review) = (Arc::clone(&loaded), Arc::clone(&review));
         tokio::task::spawn_blocking(move || loaded.engine.admit_with_report(&review, &ctx))
@@ -196,27 +158,72 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
             Some("deadline"),
         ),
     };
-    let elapsed = start.elapsed();
-    state.metrics.latency.observe(elapsed.as_secs_f64());
     if let Some(cause) = cause {
         state.metrics.error(cause);
     }
+    record(state, &review, &answer, start.elapsed());
+    json_response(&answer)
+}
+
+/// The AdmissionReview of a request, as JSON, the deadline its caller gave and when reading it
+/// as JSON started (the latency metric's start); or the answer that refuses it (too large, too
+/// slow, not JSON).
+async fn read_review(state: &State, req: Request<Incoming>) -> Result<(Value, Duration, Instant), Response<Body>> {
+    let declared =
+        req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > state.max_body) {
+        return Err(reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body)));
+    }
+    let json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let deadline = deadline(req.uri().query(), state.deadline);
+    let body = match tokio::time::timeout(READ_TIMEOUT, Limited::new(req.into_body(), state.max_body).collect()).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body)))
+        }
+        Ok(Err(e)) => {
+            let why = format!("cannot read the body: {e}");
+            return Err(reject(state, StatusCode::BAD_REQUEST, "unreadable-request", &why));
+        }
+        Err(_) => {
+            let why = "the body did not arrive in time";
+            return Err(reject(state, StatusCode::REQUEST_TIMEOUT, "unreadable-request", why));
+        }
+    };
+    // Refused after the body is read, so the connection stays usable.
+    if !json {
+        let why = "an AdmissionReview is sent as Content-Type: application/json";
+        return Err(reject(state, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type", why));
+    }
+    let start = Instant::now();
+    match serde_json::from_slice(&body) {
+        Ok(review) => Ok((review, deadline, start)),
+        Err(e) => Err(reject(state, StatusCode::BAD_REQUEST, "malformed", &format!("the body is not JSON: {e}"))),
+    }
+}
+
+/// Counts and logs an answer: its decision by operation and kind, and its latency.
+fn record(state: &State, review: &Value, answer: &Value, elapsed: Duration) {
+    state.metrics.latency.observe(elapsed.as_secs_f64());
+    let field = |pointer: &str| review.pointer(pointer).and_then(Value::as_str).unwrap_or_default();
+    let (operation, kind) = (field("/request/operation"), field("/request/kind/kind"));
+    let (namespace, name) = (field("/request/namespace"), field("/request/name"));
     let response = answer.get("response").unwrap_or(&Value::Null);
     let decision = match (response.get("allowed").and_then(Value::as_bool), response.get("warnings")) {
         (Some(false) | None, _) => "deny",
         (Some(true), Some(_)) => "warn",
         (Some(true), None) => "allow",
     };
-    state
-        .metrics
-        .answers
-        .get_or_create(&Answer { decision: decision.into(), operation: operation.clone(), kind: kind.clone() })
-        .inc();
-    let name = request.and_then(|r| r.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let answer = Answer { decision: decision.into(), operation: operation.to_owned(), kind: kind.to_owned() };
+    state.metrics.answers.get_or_create(&answer).inc();
     let reason = response.pointer("/status/message").and_then(Value::as_str).unwrap_or_default();
     let uid = response.get("uid").and_then(Value::as_str).unwrap_or_default();
-    let (namespace, micros) =
-        (namespace.as_deref().unwrap_or_default(), u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     // Denials and warnings are news; allowed requests are logged at debug level.
     macro_rules! log {
         ($level:expr) => {
@@ -228,7 +235,6 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
     } else {
         log!(tracing::Level::INFO);
     }
-    json_response(&answer)
 }
 
 fn too_large(max: usize) -> String {
