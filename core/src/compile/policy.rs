@@ -86,50 +86,10 @@ pub(crate) fn compile(
             diags.push(at("/spec/params", "params must be a mapping".into(), None));
         }
     }
-    let mut declared: Vec<(String, Ty)> = Vec::new();
-    let mut variables = Vec::new();
     // Every expression as parsed, for the typed checks once the policy compiles.
     let mut parsed: Vec<Typed> = Vec::new();
-    for (i, v) in doc.spec.variables.iter().enumerate() {
-        let ident = !v.name.is_empty() && v.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ident || declared.iter().any(|(n, _)| n == &v.name) {
-            diags.push(at(
-                &format!("/spec/variables/{i}/name"),
-                format!("`{}` is not a unique identifier", v.name),
-                None,
-            ));
-            continue;
-        }
-        let pointer = format!("/spec/variables/{i}/expression");
-        let scope = Scope { for_each: true, variables: &declared, functions };
-        match expr::compile(&v.expression, &scope, Want::Any) {
-            Ok((p, e)) => {
-                parsed.push(Typed { pointer, parsed: p, for_each: None, variables: declared.len() });
-                declared.push((v.name.clone(), e.ty.clone()));
-                variables.push(e);
-            }
-            Err((m, h)) => diags.push(at(&pointer, m, h)),
-        }
-    }
-    let mut ids = BTreeSet::new();
-    let mut rules = Vec::new();
-    for (i, spec) in doc.spec.rules.iter().enumerate() {
-        let base = format!("/spec/rules/{i}");
-        if !ids.insert(spec.id.as_str()) {
-            diags.push(at(&format!("{base}/id"), format!("rule id `{}` is used twice in this policy", spec.id), None));
-        }
-        match compile_rule(spec, doc, plugins, (&declared, functions), &base, &mut parsed) {
-            Ok(mut r) => {
-                r.line = origin.locate(&base).line;
-                rules.push(r);
-            }
-            Err(errs) => {
-                for (p, msg, help) in errs {
-                    diags.push(at(&format!("{base}{p}"), msg, help));
-                }
-            }
-        }
-    }
+    let (declared, variables) = compile_variables(doc, origin, functions, &mut parsed, &mut diags);
+    let rules = compile_rules(doc, origin, plugins, (&declared, functions), &mut parsed, &mut diags);
     if diags.is_empty() {
         for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions)) {
             diags.push(at(&pointer, m, h));
@@ -138,19 +98,8 @@ pub(crate) fn compile(
     if !diags.is_empty() {
         return Err(diags);
     }
-    let mut item_variables: Vec<bool> = Vec::with_capacity(variables.len());
-    for v in &variables {
-        let reads = v.reads(expr::ITEM, &|j| item_variables.get(j).copied().unwrap_or(true));
-        item_variables.push(reads);
-    }
-    let names = |e: Option<&str>| e.is_some_and(|e| e.contains("inventory"));
-    let uses_inventory = functions.iter().any(|f| names(Some(f.body.source())))
-        || doc.spec.variables.iter().any(|v| names(Some(&v.expression)))
-        || doc
-            .spec
-            .rules
-            .iter()
-            .any(|r| names(r.cel.as_deref()) || names(r.when.as_deref()) || names(r.message_expression.as_deref()));
+    let item_variables = item_variables(&variables);
+    let uses_inventory = uses_inventory(doc, functions);
     Ok(Policy {
         item_variables,
         uses_inventory,
@@ -169,6 +118,91 @@ pub(crate) fn compile(
         kinds: doc.spec.match_.kinds.clone(),
         origin: origin.clone(),
     })
+}
+
+/// A policy's named variables, in order, each typed by the ones before it.
+fn compile_variables(
+    doc: &PolicyDocument,
+    origin: &Origin,
+    functions: &[crate::cel::Function],
+    parsed: &mut Vec<Typed>,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<(String, Ty)>, Vec<Expr>) {
+    let mut declared: Vec<(String, Ty)> = Vec::new();
+    let mut variables = Vec::new();
+    for (i, v) in doc.spec.variables.iter().enumerate() {
+        let ident = !v.name.is_empty() && v.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident || declared.iter().any(|(n, _)| n == &v.name) {
+            let message = format!("`{}` is not a unique identifier", v.name);
+            diags.push(origin.diagnostic(&format!("/spec/variables/{i}/name"), message, None));
+            continue;
+        }
+        let pointer = format!("/spec/variables/{i}/expression");
+        let scope = Scope { for_each: true, variables: &declared, functions };
+        match expr::compile(&v.expression, &scope, Want::Any) {
+            Ok((p, e)) => {
+                parsed.push(Typed { pointer, parsed: p, for_each: None, variables: declared.len() });
+                declared.push((v.name.clone(), e.ty.clone()));
+                variables.push(e);
+            }
+            Err((m, h)) => diags.push(origin.diagnostic(&pointer, m, h)),
+        }
+    }
+    (declared, variables)
+}
+
+/// A policy's rules, each id once.
+fn compile_rules(
+    doc: &PolicyDocument,
+    origin: &Origin,
+    plugins: &[&str],
+    env: (&[(String, Ty)], &[crate::cel::Function]),
+    parsed: &mut Vec<Typed>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Rule> {
+    let mut ids = BTreeSet::new();
+    let mut rules = Vec::new();
+    for (i, spec) in doc.spec.rules.iter().enumerate() {
+        let base = format!("/spec/rules/{i}");
+        if !ids.insert(spec.id.as_str()) {
+            let message = format!("rule id `{}` is used twice in this policy", spec.id);
+            diags.push(origin.diagnostic(&format!("{base}/id"), message, None));
+        }
+        match compile_rule(spec, doc, plugins, env, &base, parsed) {
+            Ok(mut r) => {
+                r.line = origin.locate(&base).line;
+                rules.push(r);
+            }
+            Err(errs) => {
+                for (p, msg, help) in errs {
+                    diags.push(origin.diagnostic(&format!("{base}{p}"), msg, help));
+                }
+            }
+        }
+    }
+    rules
+}
+
+/// Which variables read the `forEach` item, directly or through another variable.
+fn item_variables(variables: &[Expr]) -> Vec<bool> {
+    let mut out: Vec<bool> = Vec::with_capacity(variables.len());
+    for v in variables {
+        let reads = v.reads(expr::ITEM, &|j| out.get(j).copied().unwrap_or(true));
+        out.push(reads);
+    }
+    out
+}
+
+/// Whether any expression of the policy, or a function it may call, names `inventory`.
+fn uses_inventory(doc: &PolicyDocument, functions: &[crate::cel::Function]) -> bool {
+    let names = |e: Option<&str>| e.is_some_and(|e| e.contains("inventory"));
+    functions.iter().any(|f| names(Some(f.body.source())))
+        || doc.spec.variables.iter().any(|v| names(Some(&v.expression)))
+        || doc
+            .spec
+            .rules
+            .iter()
+            .any(|r| names(r.cel.as_deref()) || names(r.when.as_deref()) || names(r.message_expression.as_deref()))
 }
 
 impl Policy {
@@ -310,48 +344,7 @@ fn compile_rule(
             Some("`params` of a rule are for its plugin; expressions read the policy's `spec.params`".into()),
         ));
     }
-    let given = [
-        ("assert", spec.assert.is_some()),
-        ("cel", spec.cel.is_some()),
-        ("plugin", spec.plugin.is_some()),
-        ("kubernetes", spec.kubernetes.is_some()),
-    ];
-    let check: Option<Box<dyn Check>> =
-        match given.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect::<Vec<_>>().as_slice() {
-            ["assert"] => spec.assert.as_ref().and_then(|schema| {
-                AssertCheck::new(schema)
-                    .map_err(|e| errs.push(("/assert".into(), e, None)))
-                    .ok()
-                    .map(|c| Box::new(c) as _)
-            }),
-            ["cel"] => cel_check.map(|expr| Box::new(CelCheck { expr, path: path.clone() }) as _),
-            ["kubernetes"] => spec.kubernetes.map(|what| Box::new(KubernetesSchemaCheck { what }) as _),
-            [_plugin] => spec.plugin.as_deref().and_then(|name| {
-                PluginCheck::new(name, plugins, policy.spec.params.as_ref(), spec.params.as_ref())
-                    .map_err(|(field, msg, help)| errs.push((field, msg, help)))
-                    .ok()
-                    .map(|c| Box::new(c) as _)
-            }),
-            [] => {
-                errs.push((
-                String::new(),
-                format!("rule `{}` has no check", spec.id),
-                Some(
-                    "give it exactly one of `assert` (a JSON Schema), `cel` (an expression), `plugin` or `kubernetes`"
-                        .into(),
-                ),
-            ));
-                None
-            }
-            [first, second, ..] => {
-                errs.push((
-                    format!("/{second}"),
-                    format!("rule `{}` has both `{first}` and `{second}`", spec.id),
-                    Some("a rule has exactly one check; split it into two rules".into()),
-                ));
-                None
-            }
-        };
+    let check = the_check(spec, policy, plugins, cel_check, &path, &mut errs);
     match check {
         Some(check) if errs.is_empty() => Ok(Rule {
             id: spec.id.clone(),
@@ -367,6 +360,56 @@ fn compile_rule(
             spec: spec.clone(),
         }),
         _ => Err(errs),
+    }
+}
+
+/// The one check a rule runs: `assert`, `cel`, `kubernetes` or `plugin`; none, or more than
+/// one, is an error.
+fn the_check(
+    spec: &RuleSpec,
+    policy: &PolicyDocument,
+    plugins: &[&str],
+    cel_check: Option<Expr>,
+    path: &str,
+    errs: &mut RuleErrors,
+) -> Option<Box<dyn Check>> {
+    let given = [
+        ("assert", spec.assert.is_some()),
+        ("cel", spec.cel.is_some()),
+        ("plugin", spec.plugin.is_some()),
+        ("kubernetes", spec.kubernetes.is_some()),
+    ];
+    match given.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect::<Vec<_>>().as_slice() {
+        ["assert"] => spec.assert.as_ref().and_then(|schema| {
+            AssertCheck::new(schema).map_err(|e| errs.push(("/assert".into(), e, None))).ok().map(|c| Box::new(c) as _)
+        }),
+        ["cel"] => cel_check.map(|expr| Box::new(CelCheck { expr, path: path.to_owned() }) as _),
+        ["kubernetes"] => spec.kubernetes.map(|what| Box::new(KubernetesSchemaCheck { what }) as _),
+        [_plugin] => spec.plugin.as_deref().and_then(|name| {
+            PluginCheck::new(name, plugins, policy.spec.params.as_ref(), spec.params.as_ref())
+                .map_err(|(field, msg, help)| errs.push((field, msg, help)))
+                .ok()
+                .map(|c| Box::new(c) as _)
+        }),
+        [] => {
+            errs.push((
+                String::new(),
+                format!("rule `{}` has no check", spec.id),
+                Some(
+                    "give it exactly one of `assert` (a JSON Schema), `cel` (an expression), `plugin` or `kubernetes`"
+                        .into(),
+                ),
+            ));
+            None
+        }
+        [first, second, ..] => {
+            errs.push((
+                format!("/{second}"),
+                format!("rule `{}` has both `{first}` and `{second}`", spec.id),
+                Some("a rule has exactly one check; split it into two rules".into()),
+            ));
+            None
+        }
     }
 }
 
