@@ -120,77 +120,10 @@ impl GoldenPath {
             .build(&doc.spec.inputs)
             .map_err(|e| diags.push(origin.diagnostic("/spec/inputs", format!("invalid JSON Schema: {e}"), None)))
             .ok();
-        let mut problems = template::Problems { list: Vec::new(), inputs: &doc.spec.inputs };
-        let outputs: Vec<Item> = doc
-            .spec
-            .outputs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| template::item(o, &format!("/spec/outputs/{i}"), &[], &mut problems))
-            .collect();
-        diags.extend(problems.list.into_iter().map(|(p, m, h)| origin.diagnostic(&p, m, h)));
-        for (i, output) in doc.spec.outputs.iter().enumerate() {
-            for (p, m, h) in literal_problems(output, &format!("/spec/outputs/{i}")) {
-                diags.push(origin.diagnostic(&p, m, h));
-            }
-        }
-        let mut policies = Vec::new();
-        for (i, p) in doc.spec.policies.iter().enumerate() {
-            let range = p.version.as_deref().unwrap_or("*");
-            match VersionReq::parse(range) {
-                Ok(r) => policies.push((p.name.clone(), r)),
-                Err(e) => diags.push(origin.diagnostic(
-                    &format!("/spec/policies/{i}/version"),
-                    format!("`{range}` is not a semver range: {e}"),
-                    Some("for example `^1.2` or `>=1.0.0, <3`".into()),
-                )),
-            }
-        }
-        for (i, p) in doc.spec.extension_points.iter().enumerate() {
-            if !p.is_empty() && !p.starts_with('/') {
-                diags.push(origin.diagnostic(
-                    &format!("/spec/extensionPoints/{i}"),
-                    format!("`{p}` is not a JSON pointer"),
-                    Some(format!("write it from the object's root: `/{p}`")),
-                ));
-            }
-        }
-        let migrations = doc
-            .spec
-            .migrations
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| {
-                let at = format!("/spec/migrations/{i}");
-                let mut problems = migration_problems(m, version.as_ref(), &doc.spec.inputs);
-                let from = VersionReq::parse(&m.from)
-                    .map_err(|e| problems.push(("/from".into(), format!("`{}` is not a semver range: {e}", m.from))))
-                    .ok();
-                let ok = problems.is_empty();
-                diags.extend(problems.into_iter().map(|(p, m)| origin.diagnostic(&format!("{at}{p}"), m, None)));
-                from.filter(|_| ok).map(|from| Migration { from, ops: m.ops.clone() })
-            })
-            .collect();
-        let mut sunset = None;
-        if let Some(d) = &doc.spec.deprecated {
-            for (field, value) in [("since", &d.since), ("sunset", &d.sunset)] {
-                match value.as_deref().map(crate::compile::exception::parse_instant) {
-                    Some(Err(e)) => diags.push(origin.diagnostic(&format!("/spec/deprecated/{field}"), e, None)),
-                    Some(Ok(t)) if field == "sunset" => sunset = Some(t),
-                    _ => {}
-                }
-            }
-            if let Some(r) = &d.replacement {
-                let (_, range) = r.split_once('@').unwrap_or((r, "*"));
-                if let Err(e) = VersionReq::parse(range) {
-                    diags.push(origin.diagnostic(
-                        "/spec/deprecated/replacement",
-                        format!("`{r}` is not NAME@RANGE: {e}"),
-                        Some("for example `web-service@^2`".into()),
-                    ));
-                }
-            }
-        }
+        let outputs = outputs(doc, origin, &mut diags);
+        let policies = policy_ranges(doc, origin, &mut diags);
+        let migrations = migrations(doc, origin, version.as_ref(), &mut diags);
+        let sunset = sunset(doc, origin, &mut diags);
         match (version, validator) {
             (Some(version), Some(validator)) if diags.is_empty() => Ok(GoldenPath {
                 name: doc.metadata.name.clone(),
@@ -509,6 +442,101 @@ pub(crate) fn find<'b>(paths: &'b [Arc<GoldenPath>], spec: &str) -> Result<&'b A
             reason: format!("no version of `{name}` matches `{range}`; there are: {}", versions.join(", ")),
         }
     })
+}
+
+/// A golden path's output templates, and every problem in them.
+fn outputs(doc: &GoldenPathDocument, origin: &Origin, diags: &mut Vec<Diagnostic>) -> Vec<Item> {
+    let mut problems = template::Problems { list: Vec::new(), inputs: &doc.spec.inputs };
+    let outputs: Vec<Item> = doc
+        .spec
+        .outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| template::item(o, &format!("/spec/outputs/{i}"), &[], &mut problems))
+        .collect();
+    diags.extend(problems.list.into_iter().map(|(p, m, h)| origin.diagnostic(&p, m, h)));
+    for (i, output) in doc.spec.outputs.iter().enumerate() {
+        for (p, m, h) in literal_problems(output, &format!("/spec/outputs/{i}")) {
+            diags.push(origin.diagnostic(&p, m, h));
+        }
+    }
+    outputs
+}
+
+/// The policies a golden path names with their version ranges; and its extension points,
+/// checked to be JSON pointers.
+fn policy_ranges(doc: &GoldenPathDocument, origin: &Origin, diags: &mut Vec<Diagnostic>) -> Vec<(String, VersionReq)> {
+    let mut policies = Vec::new();
+    for (i, p) in doc.spec.policies.iter().enumerate() {
+        let range = p.version.as_deref().unwrap_or("*");
+        match VersionReq::parse(range) {
+            Ok(r) => policies.push((p.name.clone(), r)),
+            Err(e) => diags.push(origin.diagnostic(
+                &format!("/spec/policies/{i}/version"),
+                format!("`{range}` is not a semver range: {e}"),
+                Some("for example `^1.2` or `>=1.0.0, <3`".into()),
+            )),
+        }
+    }
+    for (i, p) in doc.spec.extension_points.iter().enumerate() {
+        if !p.is_empty() && !p.starts_with('/') {
+            diags.push(origin.diagnostic(
+                &format!("/spec/extensionPoints/{i}"),
+                format!("`{p}` is not a JSON pointer"),
+                Some(format!("write it from the object's root: `/{p}`")),
+            ));
+        }
+    }
+    policies
+}
+
+/// A golden path's migrations, each checked against its version and inputs schema.
+fn migrations(
+    doc: &GoldenPathDocument,
+    origin: &Origin,
+    version: Option<&Version>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Migration> {
+    doc.spec
+        .migrations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let at = format!("/spec/migrations/{i}");
+            let mut problems = migration_problems(m, version, &doc.spec.inputs);
+            let from = VersionReq::parse(&m.from)
+                .map_err(|e| problems.push(("/from".into(), format!("`{}` is not a semver range: {e}", m.from))))
+                .ok();
+            let ok = problems.is_empty();
+            diags.extend(problems.into_iter().map(|(p, m)| origin.diagnostic(&format!("{at}{p}"), m, None)));
+            from.filter(|_| ok).map(|from| Migration { from, ops: m.ops.clone() })
+        })
+        .collect()
+}
+
+/// When a deprecated golden path stops being rendered, with its deprecation checked.
+fn sunset(doc: &GoldenPathDocument, origin: &Origin, diags: &mut Vec<Diagnostic>) -> Option<jiff::Timestamp> {
+    let mut sunset = None;
+    if let Some(d) = &doc.spec.deprecated {
+        for (field, value) in [("since", &d.since), ("sunset", &d.sunset)] {
+            match value.as_deref().map(crate::compile::exception::parse_instant) {
+                Some(Err(e)) => diags.push(origin.diagnostic(&format!("/spec/deprecated/{field}"), e, None)),
+                Some(Ok(t)) if field == "sunset" => sunset = Some(t),
+                _ => {}
+            }
+        }
+        if let Some(r) = &d.replacement {
+            let (_, range) = r.split_once('@').unwrap_or((r, "*"));
+            if let Err(e) = VersionReq::parse(range) {
+                diags.push(origin.diagnostic(
+                    "/spec/deprecated/replacement",
+                    format!("`{r}` is not NAME@RANGE: {e}"),
+                    Some("for example `web-service@^2`".into()),
+                ));
+            }
+        }
+    }
+    sunset
 }
 
 /// What the literal parts of an output template get wrong against Kubernetes' schemas (of the
