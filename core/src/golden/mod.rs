@@ -1,6 +1,7 @@
 //! Golden paths in use: a render judged by the policies the golden path names, conformance of
 //! live objects to what they claim to be, upgrades between versions, and a fleet's adoption.
 
+mod catalog;
 pub(crate) mod diff;
 mod edit;
 mod fleet;
@@ -9,9 +10,10 @@ mod render;
 mod upgrade;
 
 pub use crate::model::Deprecation;
+pub(crate) use catalog::catalog;
 pub use diff::{Change, PatchOp, Requests};
 pub use edit::{rewrite, Rewrite};
-pub(crate) use fleet::{catalog, conform, outdated};
+pub(crate) use fleet::{conform, outdated};
 pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,
     Lag, Score, ServiceConformance, Standing,

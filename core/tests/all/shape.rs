@@ -17,7 +17,6 @@ const LONG_FUNCTIONS: &[(&str, usize)] = &[
     ("cli/src/output.rs:explain", 97),
     ("cli/src/output.rs:fleet_metrics", 84),
     ("core/src/cel/interp.rs:eval", 186),
-    ("core/src/golden/fleet.rs:catalog", 103),
     ("core/src/load/yaml.rs:run", 99),
 ];
 
