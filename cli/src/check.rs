@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use paved::{Bundle, Context, Decision, Engine, Error, Operation, Resource};
 
-use crate::{fail, instant, outcome, output, print, print_with, usage};
+use crate::{fail, instant, outcome, print, usage};
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
@@ -126,17 +126,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
     };
     let report = evaluate(&engine, &resources, &ctx);
     drop(resources);
-    let format = match args.format {
-        Format::Json => paved::Format::Json,
-        Format::Sarif => paved::Format::Sarif,
-        Format::Junit => paved::Format::Junit,
-        Format::Github => paved::Format::Github,
-        Format::PolicyReport => paved::Format::PolicyReport,
-        Format::Human => {
-            return finish(print_with(|out| output::human(out, &report, crate::stdout_color())), &report, args.fail_on)
-        }
+    let text = match args.format {
+        Format::Human => report.human(crate::stdout_color()),
+        Format::Json => report.format(paved::Format::Json, &engine.policies()),
+        Format::Sarif => report.format(paved::Format::Sarif, &engine.policies()),
+        Format::Junit => report.format(paved::Format::Junit, &engine.policies()),
+        Format::Github => report.format(paved::Format::Github, &engine.policies()),
+        Format::PolicyReport => report.format(paved::Format::PolicyReport, &engine.policies()),
     };
-    let text = report.format(format, &engine.policies());
     finish(print(&text), &report, args.fail_on)
 }
 

@@ -224,9 +224,7 @@ fn read_text(path: &str) -> Result<(String, String), ExitCode> {
 fn failed(e: &golden::RenderError) -> ExitCode {
     let golden::RenderError::NonCompliant { golden_path, report } = e else { return fail_render(e) };
     let _ = writeln!(std::io::stderr(), "error: {golden_path} rendered manifests its own policies deny:\n");
-    let mut text = Vec::new();
-    let _ = output::human(&mut text, report, stderr_color());
-    let _ = std::io::stderr().write_all(&text);
+    let _ = std::io::stderr().write_all(report.human(stderr_color()).as_bytes());
     ExitCode::from(EXIT_FAILED)
 }
 

@@ -1,17 +1,22 @@
 //! The formats a report is written in, by the names the CLI's `--format` and the bindings use.
 
 use super::github::Github;
+use super::human::Human;
 use super::json::Json;
 use super::junit::Junit;
 use super::policy_report::PolicyReports;
 use super::sarif::Sarif;
 use super::writer::Writer;
 
-/// The forms a [`Report`] can be written in ([`Report::format`]), by the names the CLI's
-/// `--format` and the bindings take them: `json`, `sarif`, `junit`, `github`, `policy-report`.
+/// The forms a [`Report`](super::Report) can be written in
+/// ([`Report::format`](super::Report::format)), by the names the CLI's `--format` and the
+/// bindings take them: `human`, `json`, `sarif`, `junit`, `github`, `policy-report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
+    /// For people: findings grouped by file and resource, exceptions that need attention, a
+    /// summary ([`Report::human`](super::Report::human) with colours).
+    Human,
     /// The report contract, pretty JSON.
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
@@ -24,38 +29,21 @@ pub enum Format {
     PolicyReport,
 }
 
-impl Format {
-    /// Every format, in the order of their names.
-    pub const ALL: [Format; 5] = [Format::Json, Format::Sarif, Format::Junit, Format::Github, Format::PolicyReport];
+words!(Format, "report format (human, json, sarif, junit, github, policy-report)" {
+    Human => "human", Json => "json", Sarif => "sarif", Junit => "junit", Github => "github",
+    PolicyReport => "policy-report",
+});
 
+impl Format {
     /// The format's name.
     pub fn name(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Sarif => "sarif",
-            Format::Junit => "junit",
-            Format::Github => "github",
-            Format::PolicyReport => "policy-report",
-        }
+        self.as_str()
     }
-}
 
-impl std::str::FromStr for Format {
-    type Err = crate::Error;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Format::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| crate::Error::Unknown {
-            what: "report format (json, sarif, junit, github, policy-report)",
-            name: name.to_owned(),
-            suggestion: crate::error::did_you_mean(name, Format::ALL.iter().map(|f| f.name())).map(str::to_owned),
-        })
-    }
-}
-
-impl Format {
     /// The writer of the format.
     pub(crate) fn writer(self) -> &'static dyn Writer {
         match self {
+            Format::Human => &Human { color: false },
             Format::Json => &Json,
             Format::Sarif => &Sarif,
             Format::Junit => &Junit,

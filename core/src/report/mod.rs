@@ -4,12 +4,15 @@
 mod contract;
 mod format;
 mod github;
+mod human;
 mod info;
 mod json;
 mod junit;
 mod policy_report;
 mod sarif;
 mod writer;
+
+use writer::Writer;
 
 pub use contract::{Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport, Summary};
 pub use format::Format;
@@ -34,5 +37,10 @@ impl Report {
     /// ```
     pub fn format(&self, format: Format, policies: &[PolicyInfo]) -> String {
         format.writer().write(self, policies)
+    }
+
+    /// The report for people, as the CLI prints it: in `color` (ANSI) on a terminal.
+    pub fn human(&self, color: bool) -> String {
+        human::Human { color }.write(self, &[])
     }
 }

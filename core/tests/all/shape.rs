@@ -22,7 +22,7 @@ const LONG_FUNCTIONS: &[(&str, usize)] = &[
 
 /// Files still over the limit, with their ceilings, on the same terms.
 const BIG_FILES: &[(&str, usize)] =
-    &[("cli/src/output.rs", 1003), ("core/src/cel/functions.rs", 1379), ("core/src/cel/lower.rs", 1043)];
+    &[("cli/src/output.rs", 922), ("core/src/cel/functions.rs", 1379), ("core/src/cel/lower.rs", 1043)];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()

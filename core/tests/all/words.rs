@@ -5,7 +5,7 @@ use std::fmt::{Debug, Display};
 use std::str::FromStr;
 
 use paved::golden::{ChangeKind, DeviationKind, Disposition, FieldOutcome, Lag, Prefer};
-use paved::{Action, Decision, ErrorKind, ExceptionStatus, Outcome, Severity};
+use paved::{Action, Decision, ErrorKind, ExceptionStatus, Format, Outcome, Severity};
 use serde::Serialize;
 
 fn agree<T>(all: &[T])
@@ -33,6 +33,11 @@ fn words_agree_with_the_json_contract() {
     agree(Prefer::ALL);
     agree(FieldOutcome::ALL);
     agree(Disposition::ALL);
+    assert_eq!(
+        Format::ALL.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(" "),
+        "human json sarif junit github policy-report"
+    );
+    assert_eq!("policy-report".parse::<Format>().unwrap(), Format::PolicyReport);
 }
 
 #[test]
