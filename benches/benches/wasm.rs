@@ -26,7 +26,7 @@ fn native_check() -> String {
     let engine = Engine::builder().bundle(Bundle::from_str("bundle.yaml", BUNDLE).unwrap()).build().unwrap();
     let resources = Resource::from_str("deployment.yaml", DEPLOYMENT).unwrap();
     let report = engine.evaluate(&resources, &Context::parse_at(NOW).unwrap());
-    report.format(Format::Json, &engine.policies())
+    report.format(Format::Json)
 }
 
 fn options() -> EngineOptions {
@@ -58,7 +58,7 @@ fn check(c: &mut Criterion) {
     g.bench_function("native parse, evaluate, JSON report", |b| {
         b.iter(|| {
             let resources = Resource::from_str("deployment.yaml", black_box(DEPLOYMENT)).unwrap();
-            black_box(engine.evaluate(&resources, &ctx).format(Format::Json, &engine.policies()))
+            black_box(engine.evaluate(&resources, &ctx).format(Format::Json))
         })
     });
     g.bench_function("wasmtime engine.check (parse, evaluate, JSON report)", |b| {

@@ -128,11 +128,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
     drop(resources);
     let text = match args.format {
         Format::Human => report.human(crate::stdout_color()),
-        Format::Json => report.format(paved::Format::Json, &engine.policies()),
-        Format::Sarif => report.format(paved::Format::Sarif, &engine.policies()),
-        Format::Junit => report.format(paved::Format::Junit, &engine.policies()),
-        Format::Github => report.format(paved::Format::Github, &engine.policies()),
-        Format::PolicyReport => report.format(paved::Format::PolicyReport, &engine.policies()),
+        Format::Json => report.format(paved::Format::Json),
+        Format::Sarif => report.format(paved::Format::Sarif),
+        Format::Junit => report.format(paved::Format::Junit),
+        Format::Github => report.format(paved::Format::Github),
+        Format::PolicyReport => report.format(paved::Format::PolicyReport),
     };
     finish(print(&text), &report, args.fail_on)
 }

@@ -290,7 +290,7 @@ impl NativeEngine {
     }
 
     fn report(&self, report: paved::Report) -> NativeReport {
-        NativeReport { inner: report, engine: Arc::clone(&self.inner) }
+        NativeReport { inner: report }
     }
 }
 
@@ -313,7 +313,7 @@ impl Task for CheckTask {
     }
 
     fn resolve(&mut self, _: Env, report: Self::Output) -> napi::Result<Self::JsValue> {
-        Ok(NativeReport { inner: report, engine: Arc::clone(&self.engine) })
+        Ok(NativeReport { inner: report })
     }
 }
 
@@ -321,7 +321,6 @@ impl Task for CheckTask {
 #[napi]
 pub struct NativeReport {
     inner: paved::Report,
-    engine: Arc<Core>,
 }
 
 #[napi]
@@ -342,7 +341,7 @@ impl NativeReport {
     #[napi]
     pub fn format(&self, name: String) -> napi::Result<String> {
         let format: paved::Format = name.parse().map_err(|e| input_error(&e))?;
-        Ok(self.inner.format(format, &self.engine.policies()))
+        Ok(self.inner.format(format))
     }
 }
 

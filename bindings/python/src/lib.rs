@@ -372,7 +372,7 @@ impl Engine {
         let resources = resources(py, objects)?;
         let engine = Arc::clone(&self.inner);
         let report = py.detach(move || engine.evaluate(&resources, &ctx));
-        Ok(Report { inner: report, engine: Arc::clone(&self.inner) })
+        Ok(Report { inner: report })
     }
 
     /// Answers an AdmissionReview (a dict) with the AdmissionReview response (a dict).
@@ -450,7 +450,6 @@ fn params(set: Option<&Bound<'_, PyDict>>) -> PyResult<BTreeMap<String, Value>> 
 #[pyclass(frozen, module = "paved._paved")]
 struct Report {
     inner: paved::Report,
-    engine: Arc<Core>,
 }
 
 #[pymethods]
@@ -479,7 +478,7 @@ impl Report {
     /// The report as `sarif`, `junit`, `github`, `policy-report` or `json`.
     fn format(&self, py: Python<'_>, name: &str) -> PyResult<String> {
         let format: paved::Format = name.parse().map_err(|e| input_error(py, &e))?;
-        Ok(self.inner.format(format, &self.engine.policies()))
+        Ok(self.inner.format(format))
     }
 }
 

@@ -157,7 +157,7 @@ impl wit::GuestEngine for Checker {
         let ctx = self.context(&context)?;
         let resources = read_all(&resources, Resource::from_str).map_err(input)?;
         let report = self.engine.evaluate(&resources, &ctx);
-        let output = report.format(format, &self.engine.policies());
+        let output = report.format(format);
         Ok(wit::Checked { decision: report.decision.as_str().to_owned(), output })
     }
 

@@ -21,6 +21,7 @@ use crate::compile::policy::Policy;
 use crate::k8s;
 use crate::model::BundleSpec;
 use crate::plugin::{PluginInfo, Plugins};
+use crate::report::PolicyInfo;
 
 /// How a policy meets a resource: directly, or through the pod template of a controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,6 +76,8 @@ pub struct Engine {
     crds: k8s::schema::Crds,
     /// Whether a policy reads `inventory`: only then is it indexed for an evaluation.
     uses_inventory: bool,
+    /// What each policy is and checks, as reports carry it for their writers.
+    infos: Arc<[PolicyInfo]>,
 }
 
 const _: () = {
@@ -110,6 +113,7 @@ impl Engine {
         bundle.crds.iter().for_each(|c| crds.add(c));
         Engine {
             uses_inventory: bundle.policies.iter().any(|p| p.uses_inventory),
+            infos: crate::compile::bundle::infos(&bundle.policies).into(),
             crds,
             plugins,
             notes,
@@ -138,7 +142,7 @@ impl Engine {
     }
 
     /// What each policy is and checks, sorted by name.
-    pub fn policies(&self) -> Vec<crate::PolicyInfo> {
-        crate::compile::bundle::infos(&self.policies)
+    pub fn policies(&self) -> Vec<PolicyInfo> {
+        self.infos.to_vec()
     }
 }

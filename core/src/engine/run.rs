@@ -2,7 +2,7 @@
 //! waive findings, and the report.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -180,7 +180,7 @@ impl Engine {
         let exceptions =
             self.exceptions.iter().zip(&waived).map(|(e, &n)| self.exception_report(e, now, Some(n))).collect();
         let (summary, decision) = Report::summarize(resources.len(), &findings);
-        Report { findings, resources, exceptions, summary, decision, now }
+        Report { findings, resources, exceptions, summary, decision, now, policies: Arc::clone(&self.infos) }
     }
 
     /// An exception as reports show it; `waived` is how many findings it waived in a run.

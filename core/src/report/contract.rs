@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::info::ExceptionStatus;
+use super::info::{ExceptionStatus, PolicyInfo};
 use crate::k8s::ResourceRef;
 use crate::load::SourceRef;
 use crate::model::{Action, Severity};
@@ -28,6 +28,10 @@ pub struct Report {
     /// The instant the report was made for (the context's `now`), stamped on PolicyReports.
     #[serde(skip)]
     pub(crate) now: jiff::Timestamp,
+    /// The policies of the engine that made it, for the writers that describe them (SARIF's
+    /// rules, JUnit's and PolicyReports' passes): shared with the engine, not copied.
+    #[serde(skip)]
+    pub(crate) policies: std::sync::Arc<[PolicyInfo]>,
 }
 
 /// One failed check.

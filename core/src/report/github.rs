@@ -3,7 +3,6 @@
 use std::fmt::Write;
 
 use super::contract::Report;
-use super::info::PolicyInfo;
 use super::writer::Writer;
 use crate::model::Action;
 
@@ -61,7 +60,7 @@ fn property(s: &str) -> String {
 pub(super) struct Github;
 
 impl Writer for Github {
-    fn write(&self, report: &Report, _: &[PolicyInfo]) -> String {
+    fn write(&self, report: &Report) -> String {
         github(report)
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::{self, Write};
 
 use super::contract::{Decision, Report};
-use super::info::{ExceptionStatus, PolicyInfo};
+use super::info::ExceptionStatus;
 use super::writer::Writer;
 use crate::k8s::ResourceRef;
 use crate::model::Action;
@@ -15,7 +15,7 @@ pub(super) struct Human {
 }
 
 impl Writer for Human {
-    fn write(&self, report: &Report, _: &[PolicyInfo]) -> String {
+    fn write(&self, report: &Report) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = human(&mut out, report, self.color);

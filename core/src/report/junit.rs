@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::contract::{Finding, Report, ResourceReport};
-use super::info::PolicyInfo;
 use super::writer::Writer;
 use crate::model::Action;
 
@@ -109,7 +108,7 @@ pub(crate) fn esc(s: &str) -> String {
 pub(super) struct Junit;
 
 impl Writer for Junit {
-    fn write(&self, report: &Report, _: &[PolicyInfo]) -> String {
+    fn write(&self, report: &Report) -> String {
         junit(report)
     }
 }

@@ -20,9 +20,8 @@ pub use info::{ExceptionStatus, PolicyInfo, RuleInfo};
 pub(crate) use junit::esc as xml_escape;
 
 impl Report {
-    /// The report in `format`, as the CLI prints it (ending in a newline). `policies` are the
-    /// ones the report was made with ([`Engine::policies`](crate::Engine::policies)): SARIF
-    /// takes rule descriptions from them, JUnit and PolicyReports list the rules that passed.
+    /// The report in `format`, as the CLI prints it (ending in a newline). The report carries
+    /// the descriptions of the policies it was made with, so it is written without the engine.
     ///
     /// ```
     /// use paved::{Bundle, Context, Engine, Format, Resource};
@@ -30,17 +29,18 @@ impl Report {
     /// let engine = Engine::builder().bundle(Bundle::defaults()?).build()?;
     /// let pod = Resource::from_str("pod.yaml", "{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {hostPID: true}}")?;
     /// let report = engine.evaluate(&pod, &Context::parse_at("2026-06-01T00:00:00Z")?);
-    /// let sarif = report.format("sarif".parse()?, &engine.policies());
+    /// drop(engine);
+    /// let sarif = report.format("sarif".parse()?);
     /// assert!(sarif.contains("\"version\": \"2.1.0\""));
-    /// assert!(report.format(Format::Github, &engine.policies()).starts_with("::error file=pod.yaml,line=1"));
+    /// assert!(report.format(Format::Github).starts_with("::error file=pod.yaml,line=1"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn format(&self, format: Format, policies: &[PolicyInfo]) -> String {
-        format.writer().write(self, policies)
+    pub fn format(&self, format: Format) -> String {
+        format.writer().write(self)
     }
 
     /// The report for people, as the CLI prints it: in `color` (ANSI) on a terminal.
     pub fn human(&self, color: bool) -> String {
-        human::Human { color }.write(self, &[])
+        human::Human { color }.write(self)
     }
 }

@@ -122,7 +122,7 @@ fn insert(object: &mut Value, key: &str, value: Value) {
 pub(super) struct PolicyReports;
 
 impl Writer for PolicyReports {
-    fn write(&self, report: &Report, policies: &[PolicyInfo]) -> String {
-        pretty(&policy_report(report, policies, report.now))
+    fn write(&self, report: &Report) -> String {
+        pretty(&policy_report(report, &report.policies, report.now))
     }
 }

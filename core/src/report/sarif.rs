@@ -152,7 +152,7 @@ fn fingerprint(f: &Finding) -> String {
 pub(super) struct Sarif;
 
 impl Writer for Sarif {
-    fn write(&self, report: &Report, policies: &[PolicyInfo]) -> String {
-        pretty(&sarif(report, policies))
+    fn write(&self, report: &Report) -> String {
+        pretty(&sarif(report, &report.policies))
     }
 }

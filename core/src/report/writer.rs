@@ -1,15 +1,14 @@
 //! What every report format implements.
 
 use super::contract::Report;
-use super::info::PolicyInfo;
 
 /// One form a report is written in: JSON, SARIF, JUnit, GitHub annotations, PolicyReports. A
 /// new format is one file with one implementation, and a variant of [`Format`](super::Format).
 pub(crate) trait Writer: Sync {
-    /// `report` as the format's text, ending in a newline. `policies` are the ones the report
+    /// `report` as the format's text, ending in a newline. The report carries the policies it
     /// was made with: SARIF takes rule descriptions from them, JUnit and PolicyReports list the
     /// rules that passed.
-    fn write(&self, report: &Report, policies: &[PolicyInfo]) -> String;
+    fn write(&self, report: &Report) -> String;
 }
 
 /// A JSON value as pretty text with a final newline.
