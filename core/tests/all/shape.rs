@@ -12,17 +12,12 @@ const FILE_LINES: usize = 800;
 /// that is no longer long all fail.
 const LONG_FUNCTIONS: &[(&str, usize)] = &[
     ("benches/src/bin/corpus.rs:service", 95),
-    ("cli/src/output.rs:conformance", 92),
-    ("cli/src/output.rs:exceptions", 86),
-    ("cli/src/output.rs:explain", 97),
-    ("cli/src/output.rs:fleet_metrics", 84),
     ("core/src/cel/interp.rs:eval", 186),
     ("core/src/load/yaml.rs:run", 99),
 ];
 
 /// Files still over the limit, with their ceilings, on the same terms.
-const BIG_FILES: &[(&str, usize)] =
-    &[("cli/src/output.rs", 922), ("core/src/cel/functions.rs", 1379), ("core/src/cel/lower.rs", 1043)];
+const BIG_FILES: &[(&str, usize)] = &[("core/src/cel/functions.rs", 1379), ("core/src/cel/lower.rs", 1043)];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
