@@ -309,7 +309,7 @@ pub fn explain(
 fn what_it_checks(out: &mut impl Write, p: &Paint, rule: &paved::RuleInfo) -> io::Result<()> {
     writeln!(out, "\n{}", p.bold("What it checks"))?;
     if let Some(f) = &rule.for_each {
-        writeln!(out, "  for each: {}", serde_json::to_string(f).unwrap_or_default().trim_matches('"'))?;
+        writeln!(out, "  for each: {f}")?;
     }
     if let Some(w) = &rule.when {
         writeln!(out, "  when: {w}")?;

@@ -177,6 +177,16 @@ pub enum ForEach {
     Many(Vec<String>),
 }
 
+impl std::fmt::Display for ForEach {
+    /// One path as it is; several as their JSON list.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForEach::One(path) => f.write_str(path),
+            ForEach::Many(paths) => f.write_str(&serde_json::to_string(paths).unwrap_or_default()),
+        }
+    }
+}
+
 /// Which resources a policy or exception applies to. Every given field must match.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
