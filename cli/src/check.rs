@@ -116,10 +116,6 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    if let Err(e) = engine.check_context(&ctx) {
-        let names: Vec<&str> = engine.policy_names().collect();
-        return usage(&format!("--set: {e}; the policies are: {}", names.join(", ")));
-    }
     let resources = match read_resources(&args.paths) {
         Ok(r) => r,
         Err(e) => return fail(&e),
@@ -188,7 +184,7 @@ fn finish(written: ExitCode, report: &paved::Report, fail_on: FailOn) -> ExitCod
 
 impl EngineArgs {
     /// The packs (the defaults when no bundle or pack is named), then the bundles, then the
-    /// exceptions.
+    /// exceptions, with the `--set` params.
     pub fn engine(&self) -> Result<Engine, Error> {
         let mut builder = Engine::builder();
         if self.packs.is_empty() && self.bundles.is_empty() {
@@ -206,14 +202,18 @@ impl EngineArgs {
         for e in &self.exceptions {
             builder = builder.bundle(exceptions_at(e)?);
         }
-        builder.build()
+        for set in &self.sets {
+            builder = builder.assign(set);
+        }
+        // Only a param can make the build an input error.
+        builder.build().map_err(|e| match e {
+            Error::Input { reason } => Error::Input { reason: format!("--set {reason}") },
+            other => other,
+        })
     }
 
-    /// `ctx` with the `--set` params and the `--namespace-labels`.
+    /// `ctx` with the `--namespace-labels`.
     pub fn context(&self, mut ctx: Context) -> Result<Context, Error> {
-        for set in &self.sets {
-            ctx = ctx.assign(set).map_err(|e| Error::Input { reason: format!("--set {e}") })?;
-        }
         if !self.namespace_labels.is_empty() {
             ctx = ctx.read_namespaces(&self.namespace_labels)?;
         }

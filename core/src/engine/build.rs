@@ -32,6 +32,10 @@ pub struct EngineBuilder {
     plugins: BTreeMap<String, Arc<[u8]>>,
     host: PluginHost,
     cache: Option<PathBuf>,
+    /// Param overrides for every evaluation, by policy; a context's own override them.
+    params: BTreeMap<String, Value>,
+    /// What was wrong with a param given, said when the engine is built.
+    refused: Option<Error>,
 }
 
 impl EngineBuilder {
@@ -63,11 +67,52 @@ impl EngineBuilder {
         self
     }
 
+    /// Sets a param for every evaluation, as `paved check --set` does: `POLICY.PARAM` to a
+    /// value, or `POLICY` to an object of params. Checked against the loaded policies when the
+    /// engine is built; a [`Context`](crate::Context)'s params override these.
+    ///
+    /// ```
+    /// use paved::{Bundle, Engine};
+    /// let engine = Engine::builder()
+    ///     .bundle(Bundle::pack("platform-baseline")?)
+    ///     .set("images.registries", serde_json::json!(["registry.acme.dev/"]))
+    ///     .build()?;
+    /// let typo = Engine::builder().bundle(Bundle::pack("platform-baseline")?).assign("imgs.registries=[]").build();
+    /// assert!(typo.unwrap_err().to_string().contains("did you mean `images`?"));
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn set(mut self, key: &str, value: Value) -> Self {
+        if let Err(e) = super::context::set_param(&mut self.params, key, value) {
+            self.refused.get_or_insert(e);
+        }
+        self
+    }
+
+    /// Sets one param from `POLICY.PARAM=VALUE` (the value JSON when it parses as JSON, else a
+    /// string), as [`EngineBuilder::set`] does.
+    pub fn assign(self, assignment: &str) -> Self {
+        match super::context::parse_assignment(assignment) {
+            Ok((key, value)) => self.set(&key, value),
+            Err(e) => Self { refused: self.refused.or(Some(e)), ..self },
+        }
+    }
+
     /// Compiles the plugins, checks each policy's params against its plugin's schema, and
     /// indexes the policies by kind. Every problem is reported together.
     pub fn build(self) -> Result<Engine, Error> {
         let span = tracing::info_span!("engine.build", policies = self.bundle.policies.len());
         let _enter = span.enter();
+        if let Some(e) = self.refused {
+            return Err(e);
+        }
+        let names = || self.bundle.policies.iter().map(|p| p.name.as_str());
+        if let Some(unknown) = self.params.keys().find(|k| !names().any(|n| n == k.as_str())) {
+            return Err(Error::Unknown {
+                what: "loaded policy",
+                name: unknown.clone(),
+                suggestion: crate::error::did_you_mean(unknown, names()).map(str::to_owned),
+            });
+        }
         let mut diags = Diagnostics::default();
         let mut notes = Vec::new();
         for name in self.plugins.keys().filter(|n| !self.bundle.plugins.iter().any(|d| d.name == **n)) {
@@ -97,7 +142,8 @@ impl EngineBuilder {
         for n in &notes {
             tracing::warn!("{n}");
         }
-        let engine = diags.into_result(Engine::new(self.bundle, plugins, notes))?;
+        let mut engine = diags.into_result(Engine::new(self.bundle, plugins, notes))?;
+        engine.params = self.params;
         tracing::info!(policies = engine.policies.len(), plugins = engine.plugins.len(), "built");
         Ok(engine)
     }

@@ -121,23 +121,7 @@ impl Context {
     /// # Ok::<(), paved::Error>(())
     /// ```
     pub fn set(mut self, key: &str, value: Value) -> Result<Self, Error> {
-        let (policy, params) = match key.split_once('.') {
-            Some((policy, param)) if !policy.is_empty() && !param.is_empty() => {
-                (policy, Map::from_iter([(param.to_owned(), value)]))
-            }
-            _ => match value {
-                Value::Object(params) if !key.is_empty() => (key, params),
-                _ => {
-                    return Err(Error::Input {
-                        reason: format!("`{key}` is not POLICY.PARAM, and its value is not an object of params"),
-                    })
-                }
-            },
-        };
-        let entry = self.params.entry(policy.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-        if let Some(m) = entry.as_object_mut() {
-            m.extend(params);
-        }
+        set_param(&mut self.params, key, value)?;
         Ok(self)
     }
 
@@ -165,13 +149,8 @@ impl Context {
     /// # Ok::<(), paved::Error>(())
     /// ```
     pub fn assign(self, assignment: &str) -> Result<Self, Error> {
-        let invalid = |why: &str| Error::Input { reason: format!("{assignment}: {why}") };
-        let (key, value) = assignment.split_once('=').ok_or_else(|| invalid("expected POLICY.PARAM=VALUE"))?;
-        if !key.split_once('.').is_some_and(|(policy, param)| !policy.is_empty() && !param.is_empty()) {
-            return Err(invalid("expected POLICY.PARAM before `=`"));
-        }
-        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-        self.set(key, value)
+        let (key, value) = parse_assignment(assignment)?;
+        self.set(&key, value)
     }
 
     /// As [`Context::read_namespaces`], from the text of one file named `file`.
@@ -191,4 +170,38 @@ impl Context {
         self.user_info = user_info;
         self
     }
+}
+
+/// Sets params as `paved check --set` does: `POLICY.PARAM` to a value, or `POLICY` to an
+/// object of params, merged over those set before.
+pub(super) fn set_param(params: &mut BTreeMap<String, Value>, key: &str, value: Value) -> Result<(), Error> {
+    let (policy, new) = match key.split_once('.') {
+        Some((policy, param)) if !policy.is_empty() && !param.is_empty() => {
+            (policy, Map::from_iter([(param.to_owned(), value)]))
+        }
+        _ => match value {
+            Value::Object(new) if !key.is_empty() => (key, new),
+            _ => {
+                return Err(Error::Input {
+                    reason: format!("`{key}` is not POLICY.PARAM, and its value is not an object of params"),
+                })
+            }
+        },
+    };
+    let entry = params.entry(policy.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+    if let Some(m) = entry.as_object_mut() {
+        m.extend(new);
+    }
+    Ok(())
+}
+
+/// `POLICY.PARAM=VALUE` as its key and value: the value is JSON when it parses as JSON, else a
+/// string.
+pub(super) fn parse_assignment(assignment: &str) -> Result<(String, Value), Error> {
+    let invalid = |why: &str| Error::Input { reason: format!("{assignment}: {why}") };
+    let (key, value) = assignment.split_once('=').ok_or_else(|| invalid("expected POLICY.PARAM=VALUE"))?;
+    if !key.split_once('.').is_some_and(|(policy, param)| !policy.is_empty() && !param.is_empty()) {
+        return Err(invalid("expected POLICY.PARAM before `=`"));
+    }
+    Ok((key.to_owned(), serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()))))
 }

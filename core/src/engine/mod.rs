@@ -12,7 +12,7 @@ mod run;
 pub use build::EngineBuilder;
 pub use context::Context;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::compile::bundle::Bundle;
@@ -78,6 +78,8 @@ pub struct Engine {
     uses_inventory: bool,
     /// What each policy is and checks, as reports carry it for their writers.
     infos: Arc<[PolicyInfo]>,
+    /// Param overrides given to the builder, by policy, under a context's own.
+    params: BTreeMap<String, serde_json::Value>,
 }
 
 const _: () = {
@@ -114,6 +116,7 @@ impl Engine {
         Engine {
             uses_inventory: bundle.policies.iter().any(|p| p.uses_inventory),
             infos: crate::compile::bundle::infos(&bundle.policies).into(),
+            params: BTreeMap::new(),
             crds,
             plugins,
             notes,

@@ -61,6 +61,24 @@ impl Engine {
         serde_json::to_value(&report).map_err(|e| input(e.to_string()))
     }
 
+    /// `ctx` with the builder's params under its own.
+    fn with_params(&self, ctx: &Context) -> Context {
+        let mut ctx = ctx.clone();
+        for (policy, given) in &self.params {
+            let merged = match (given, ctx.params.remove(policy)) {
+                (Value::Object(base), Some(Value::Object(over))) => {
+                    let mut merged = base.clone();
+                    merged.extend(over);
+                    Value::Object(merged)
+                }
+                (_, Some(over)) => over,
+                (given, None) => given.clone(),
+            };
+            ctx.params.insert(policy.clone(), merged);
+        }
+        ctx
+    }
+
     /// Checks that a context names only loaded policies in its params (a typo there would
     /// otherwise change nothing, silently).
     pub fn check_context(&self, ctx: &Context) -> Result<(), Error> {
@@ -86,6 +104,13 @@ impl Engine {
     pub fn evaluate_observed(&self, resources: &[Resource], ctx: &Context, done: &(dyn Fn() + Sync)) -> Report {
         let span = tracing::info_span!("evaluate", resources = resources.len());
         let _enter = span.enter();
+        let with_params;
+        let ctx = if self.params.is_empty() {
+            ctx
+        } else {
+            with_params = self.with_params(ctx);
+            &with_params
+        };
         let namespaces = namespace_labels(resources, ctx);
         // CustomResourceDefinitions among the resources give their kinds' schemas to the run.
         let crds = {

@@ -237,3 +237,26 @@ fn a_realistic_bundle_loads_under_the_cost_estimate() {
     let bundle = Bundle::from_str("bundle.yaml", &text).unwrap_or_else(|e| panic!("{e}"));
     Engine::builder().bundle(bundle).build().unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Params given once to the builder apply to every evaluation; a context's own override them;
+/// a param for a policy that is not loaded is refused when the engine is built.
+#[test]
+fn params_are_given_once_to_the_builder_and_checked_there() {
+    let pack = || Bundle::pack("platform-baseline").unwrap();
+    let pod = Resource::new(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop",
+        "labels": {"team": "t", "app": "p"}}, "spec": {"containers": [{"name": "c", "image": "docker.io/nginx:1.27",
+        "resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}}}]}}));
+    let ctx = Context::parse_at("2026-06-01").unwrap();
+    let registry = |report: &paved::Report| report.findings.iter().any(|f| f.rule == "allowed-registries");
+    let open = Engine::builder().bundle(pack()).build().unwrap();
+    assert!(!registry(&open.evaluate(std::slice::from_ref(&pod), &ctx)));
+    let strict =
+        Engine::builder().bundle(pack()).assign(r#"images.registries=["registry.acme.dev/"]"#).build().unwrap();
+    assert!(registry(&strict.evaluate(std::slice::from_ref(&pod), &ctx)));
+    let overridden = ctx.clone().set("images.registries", json!(["docker.io/"])).unwrap();
+    assert!(!registry(&strict.evaluate(std::slice::from_ref(&pod), &overridden)));
+    let typo = Engine::builder().bundle(pack()).set("imgs.registries", json!([])).build().unwrap_err();
+    assert_eq!((typo.kind(), typo.to_string().contains("did you mean `images`?")), ("unknown", true));
+    let malformed = Engine::builder().bundle(pack()).assign("nodot").build().unwrap_err();
+    assert!(malformed.to_string().contains("POLICY.PARAM"), "{malformed}");
+}
