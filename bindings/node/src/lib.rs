@@ -94,13 +94,14 @@ impl Paths {
     }
 }
 
-/// Params as `set` gives them: `{"POLICY.PARAM": value}` or `{"POLICY": {params}}`.
-fn params(set: BTreeMap<String, Value>) -> napi::Result<BTreeMap<String, Value>> {
-    let mut ctx = Context::at(jiff::Timestamp::now());
-    for (key, value) in set {
-        ctx = ctx.set(&key, value).map_err(|e| input(format!("set: {e}")))?;
-    }
-    Ok(ctx.params)
+/// An engine with the params `set` gives (`{"POLICY.PARAM": value}` or `{"POLICY": {params}}`),
+/// built: a param given wrong is an input error (as `set: ...`), anything else a load error.
+fn build(builder: paved::EngineBuilder, set: BTreeMap<String, Value>) -> napi::Result<NativeEngine> {
+    let engine = set.into_iter().fold(builder, |b, (key, value)| b.set(&key, value)).build().map_err(|e| match e {
+        paved::Error::Input { reason } => input(format!("set: {reason}")),
+        other => load_error(&other),
+    })?;
+    Ok(NativeEngine { inner: Arc::new(engine) })
 }
 
 /// What a check may know of the world, from JavaScript's options.
@@ -128,13 +129,12 @@ fn instant(now: Option<&str>) -> napi::Result<jiff::Timestamp> {
 }
 
 impl CheckOptions {
-    fn context(self, params: &BTreeMap<String, Value>) -> napi::Result<Context> {
+    fn context(self) -> napi::Result<Context> {
         let operation = match self.operation.as_deref() {
             None => Operation::Create,
             Some(name) => name.parse().map_err(input)?,
         };
         let mut ctx = Context::at(instant(self.now.as_deref())?).operation(operation);
-        ctx.params.clone_from(params);
         ctx.namespaces = self.namespaces;
         if let Some(u) = self.user_info {
             ctx.user_info = u;
@@ -181,7 +181,6 @@ fn resources_of_values(values: Vec<Value>, what: &str) -> napi::Result<Vec<Resou
 #[napi]
 pub struct NativeEngine {
     inner: Arc<Core>,
-    params: BTreeMap<String, Value>,
 }
 
 #[napi]
@@ -210,7 +209,7 @@ impl NativeEngine {
                 .map_err(|e| input(format!("plugin {name}: cannot read {}: {e}", path.display())))?;
             builder = builder.plugin(name, bytes);
         }
-        NativeEngine::checked(builder.build().map_err(|e| load_error(&e))?, params(o.set)?)
+        build(builder, o.set)
     }
 
     /// An engine from the text of one bundle file; nothing is read from disk (plugins are given
@@ -221,20 +220,13 @@ impl NativeEngine {
         for (name, bytes) in plugins {
             builder = builder.plugin(&name, bytes.to_vec());
         }
-        NativeEngine::checked(builder.build().map_err(|e| load_error(&e))?, params(parse("set", &set)?)?)
-    }
-
-    fn checked(engine: Core, params: BTreeMap<String, Value>) -> napi::Result<Self> {
-        let mut ctx = Context::at(jiff::Timestamp::now());
-        ctx.params.clone_from(&params);
-        engine.check_context(&ctx).map_err(|e| load_error(&e))?;
-        Ok(NativeEngine { inner: Arc::new(engine), params })
+        build(builder, parse("set", &set)?)
     }
 
     /// Evaluates objects given as JSON (one object or an array), on this thread.
     #[napi]
     pub fn check(&self, objects: String, options: String) -> napi::Result<NativeReport> {
-        let ctx = parse::<CheckOptions>("options", &options)?.context(&self.params)?;
+        let ctx = parse::<CheckOptions>("options", &options)?.context()?;
         let resources = resources_of_json(&objects)?;
         Ok(self.report(self.inner.evaluate(&resources, &ctx)))
     }
@@ -242,7 +234,7 @@ impl NativeEngine {
     /// Evaluates YAML or JSON text (multi-document; findings carry lines), on this thread.
     #[napi]
     pub fn check_text(&self, text: String, file: String, options: String) -> napi::Result<NativeReport> {
-        let ctx = parse::<CheckOptions>("options", &options)?.context(&self.params)?;
+        let ctx = parse::<CheckOptions>("options", &options)?.context()?;
         let resources = Resource::from_str(&file, &text).map_err(|e| input_error(&e))?;
         Ok(self.report(self.inner.evaluate(&resources, &ctx)))
     }
@@ -251,7 +243,7 @@ impl NativeEngine {
     /// them; findings carry file and line).
     #[napi]
     pub fn check_paths(&self, paths: Vec<String>, options: String) -> napi::Result<NativeReport> {
-        let ctx = parse::<CheckOptions>("options", &options)?.context(&self.params)?;
+        let ctx = parse::<CheckOptions>("options", &options)?.context()?;
         let resources = Resource::from_paths(&paths).map_err(|e| input_error(&e))?;
         Ok(self.report(self.inner.evaluate(&resources, &ctx)))
     }
@@ -259,15 +251,14 @@ impl NativeEngine {
     /// As `check`, on libuv's thread pool: the event loop keeps running.
     #[napi(ts_return_type = "Promise<NativeReport>")]
     pub fn check_async(&self, objects: String, options: String) -> AsyncTask<CheckTask> {
-        AsyncTask::new(CheckTask { engine: Arc::clone(&self.inner), params: self.params.clone(), objects, options })
+        AsyncTask::new(CheckTask { engine: Arc::clone(&self.inner), objects, options })
     }
 
     /// Answers an AdmissionReview (JSON) with the AdmissionReview response (JSON).
     #[napi]
     pub fn admit(&self, review: String, now: Option<String>) -> napi::Result<String> {
         let review: Value = parse("review", &review)?;
-        let mut ctx = Context::at(instant(now.as_deref())?);
-        ctx.params.clone_from(&self.params);
+        let ctx = Context::at(instant(now.as_deref())?);
         match self.inner.admit(&review, &ctx) {
             Ok(answer) => Ok(answer.to_string()),
             Err(e) => match e.denial() {
@@ -297,7 +288,6 @@ impl NativeEngine {
 /// `checkAsync`'s work, run off the main thread.
 pub struct CheckTask {
     engine: Arc<Core>,
-    params: BTreeMap<String, Value>,
     objects: String,
     options: String,
 }
@@ -307,7 +297,7 @@ impl Task for CheckTask {
     type JsValue = NativeReport;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        let ctx = parse::<CheckOptions>("options", &self.options)?.context(&self.params)?;
+        let ctx = parse::<CheckOptions>("options", &self.options)?.context()?;
         let resources = resources_of_json(&self.objects)?;
         Ok(self.engine.evaluate(&resources, &ctx))
     }

@@ -1,7 +1,6 @@
 //! `paved._paved`, the native half of the Python package: the engine behind the core's facade,
 //! with Python objects in and out. `python/paved/__init__.py` gives it its Pythonic face.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -247,7 +246,6 @@ fn operation(name: &str) -> PyResult<Operation> {
 #[pyclass(frozen, module = "paved._paved")]
 struct Engine {
     inner: Arc<Core>,
-    params: BTreeMap<String, Value>,
 }
 
 #[pymethods]
@@ -273,7 +271,7 @@ impl Engine {
         let (bundles, exceptions) = (paths(bundle)?, paths(exceptions)?);
         let packs = packs.unwrap_or_default();
         let components = components(plugins)?;
-        let params = params(set)?;
+        let sets = sets(set)?;
         let engine = py
             .detach(|| {
                 let mut builder = Core::builder();
@@ -292,10 +290,10 @@ impl Engine {
                 for (name, bytes) in components {
                     builder = builder.plugin(&name, bytes);
                 }
-                builder.build()
+                sets.into_iter().fold(builder, |b, (key, value)| b.set(&key, value)).build()
             })
-            .map_err(|e| load_error(py, &e))?;
-        Engine::checked(py, engine, params)
+            .map_err(|e| build_error(py, &e))?;
+        Ok(Engine { inner: Arc::new(engine) })
     }
 
     /// An engine from the text of one bundle file (policies, exceptions, settings).
@@ -308,7 +306,7 @@ impl Engine {
         file: &str,
         plugins: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let params = params(set)?;
+        let sets = sets(set)?;
         let components = components(plugins)?;
         let engine = py
             .detach(|| {
@@ -316,10 +314,10 @@ impl Engine {
                 for (name, bytes) in components {
                     builder = builder.plugin(&name, bytes);
                 }
-                builder.build()
+                sets.into_iter().fold(builder, |b, (key, value)| b.set(&key, value)).build()
             })
-            .map_err(|e| load_error(py, &e))?;
-        Engine::checked(py, engine, params)
+            .map_err(|e| build_error(py, &e))?;
+        Ok(Engine { inner: Arc::new(engine) })
     }
 
     /// Evaluates objects; returns the native report. (Python's keyword arguments, one each.)
@@ -338,7 +336,6 @@ impl Engine {
         inventory_complete: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Report> {
         let mut ctx = Context::at(instant(now)?).operation(self::operation(operation)?);
-        ctx.params.clone_from(&self.params);
         if let Some(ns) = namespaces {
             ctx.namespaces =
                 depythonize(ns.as_any()).map_err(|e| input(format!("namespaces: {e} (a dict of name to labels)")))?;
@@ -384,8 +381,7 @@ impl Engine {
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let review = json_of(review)?;
-        let mut ctx = Context::at(instant(now)?);
-        ctx.params.clone_from(&self.params);
+        let ctx = Context::at(instant(now)?);
         let engine = Arc::clone(&self.inner);
         let answer = py.detach(move || engine.admit(&review, &ctx));
         match answer {
@@ -409,15 +405,6 @@ impl Engine {
     }
 }
 
-impl Engine {
-    fn checked(py: Python<'_>, engine: Core, params: BTreeMap<String, Value>) -> PyResult<Self> {
-        let mut ctx = Context::at(jiff::Timestamp::now());
-        ctx.params.clone_from(&params);
-        engine.check_context(&ctx).map_err(|e| load_error(py, &e))?;
-        Ok(Engine { inner: Arc::new(engine), params })
-    }
-}
-
 /// Plugin components by name: bytes, or a path to read them from.
 fn components(plugins: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
@@ -436,16 +423,24 @@ fn components(plugins: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, Vec<
     Ok(out)
 }
 
-/// Params as `set` gives them: `{"POLICY.PARAM": value}` or `{"POLICY": {params}}`.
-fn params(set: Option<&Bound<'_, PyDict>>) -> PyResult<BTreeMap<String, Value>> {
-    let mut ctx = Context::at(jiff::Timestamp::now());
+/// Params as `set` gives them, for the engine's builder: `{"POLICY.PARAM": value}` or
+/// `{"POLICY": {params}}`.
+fn sets(set: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, Value)>> {
+    let mut out = Vec::new();
     for (key, value) in set.map(|s| s.iter().collect::<Vec<_>>()).unwrap_or_default() {
-        let key: String = key.extract()?;
-        ctx = ctx.set(&key, json_of(&value)?).map_err(|e| input(format!("set: {e}")))?;
+        out.push((key.extract()?, json_of(&value)?));
     }
-    Ok(ctx.params)
+    Ok(out)
 }
 
+/// An engine that does not build: a param given wrong is an input error (as `set: ...`),
+/// anything else a load error.
+fn build_error(py: Python<'_>, e: &paved::Error) -> PyErr {
+    match e {
+        paved::Error::Input { reason } => input(format!("set: {reason}")),
+        other => load_error(py, other),
+    }
+}
 /// One evaluation's report.
 #[pyclass(frozen, module = "paved._paved")]
 struct Report {
