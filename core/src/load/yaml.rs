@@ -321,83 +321,93 @@ impl<'a> Builder<'a> {
                         self.docs.push(RawDocument { value, spans: std::mem::take(&mut self.spans) });
                     }
                 }
-                Event::Scalar(text, style, anchor, tag) => {
-                    if self.expecting_key() {
-                        let key = match self.schema {
-                            Schema::Kubernetes if style == TScalarStyle::Plain && tag.is_none() => k8s_key(&text, pos)?,
-                            _ => text,
-                        };
-                        self.set_key(key, pos)?;
-                    } else {
-                        let value = scalar(&text, style, tag.as_ref(), pos, self.schema)?;
-                        self.count(1, pos)?;
-                        let pointer = self.child_pointer();
-                        self.spans.values.insert(pointer, pos);
-                        if anchor > 0 {
-                            self.anchors.insert(anchor, (value.clone(), 1, weight(&value)));
-                        }
-                        self.push_value(value, pos)?;
-                    }
-                }
-                Event::Alias(id) => {
-                    let Some((value, size, bytes)) = self.anchors.get(&id).cloned() else {
-                        return Err(err(pos, "alias refers to an unknown anchor"));
-                    };
-                    if self.expecting_key() {
-                        match value {
-                            Value::String(s) => self.set_key(s, pos)?,
-                            _ => return Err(err(pos, "an alias used as a mapping key must name a string")),
-                        }
-                    } else {
-                        self.count(size, pos)?;
-                        self.budget.spend(size, bytes).map_err(|m| err(pos, m))?;
-                        let pointer = self.child_pointer();
-                        self.spans.values.insert(pointer, pos);
-                        self.push_value(value, pos)?;
-                    }
-                }
-                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                    if self.expecting_key() {
-                        return Err(err(pos, "a mapping key must be a scalar, not a collection"));
-                    }
-                    if self.stack.len() >= MAX_DEPTH {
-                        return Err(err(pos, format!("nesting deeper than {MAX_DEPTH} levels")));
-                    }
-                    self.count(1, pos)?;
-                    let pointer = self.child_pointer();
-                    self.spans.values.insert(pointer, pos);
-                    let start_nodes = self.nodes;
-                    self.stack.push(if matches!(event, Event::SequenceStart(..)) {
-                        Frame::Seq { items: Vec::new(), pointer, anchor, start_nodes }
-                    } else {
-                        Frame::Map {
-                            map: Map::new(),
-                            pointer,
-                            pending_key: None,
-                            anchor,
-                            start_nodes,
-                            merged: Vec::new(),
-                        }
-                    });
-                }
-                Event::SequenceEnd | Event::MappingEnd => {
-                    let (value, anchor, start_nodes) = match self.stack.pop() {
-                        Some(Frame::Seq { items, anchor, start_nodes, .. }) => {
-                            (Value::Array(items), anchor, start_nodes)
-                        }
-                        Some(Frame::Map { map, anchor, start_nodes, .. }) => (Value::Object(map), anchor, start_nodes),
-                        None => return Err(err(pos, "unbalanced collection end")),
-                    };
-                    if anchor > 0 {
-                        let size = self.nodes.saturating_sub(start_nodes) + 1;
-                        let bytes = weight(&value);
-                        self.anchors.insert(anchor, (value.clone(), size, bytes));
-                    }
-                    self.push_value(value, pos)?;
-                }
+                Event::Scalar(text, style, anchor, tag) => self.scalar(text, style, anchor, tag.as_ref(), pos)?,
+                Event::Alias(id) => self.alias(id, pos)?,
+                Event::SequenceStart(anchor, _) => self.open(true, anchor, pos)?,
+                Event::MappingStart(anchor, _) => self.open(false, anchor, pos)?,
+                Event::SequenceEnd | Event::MappingEnd => self.close(pos)?,
             }
         }
         Ok(self.docs)
+    }
+
+    /// A scalar: a mapping's key, or a value.
+    fn scalar(
+        &mut self,
+        text: String,
+        style: TScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        pos: Pos,
+    ) -> Result<(), SyntaxError> {
+        if self.expecting_key() {
+            let key = match self.schema {
+                Schema::Kubernetes if style == TScalarStyle::Plain && tag.is_none() => k8s_key(&text, pos)?,
+                _ => text,
+            };
+            return self.set_key(key, pos);
+        }
+        let value = scalar(&text, style, tag, pos, self.schema)?;
+        self.count(1, pos)?;
+        let pointer = self.child_pointer();
+        self.spans.values.insert(pointer, pos);
+        if anchor > 0 {
+            self.anchors.insert(anchor, (value.clone(), 1, weight(&value)));
+        }
+        self.push_value(value, pos)
+    }
+
+    /// An alias: the anchored value again, its size drawn from the input's alias budget.
+    fn alias(&mut self, id: usize, pos: Pos) -> Result<(), SyntaxError> {
+        let Some((value, size, bytes)) = self.anchors.get(&id).cloned() else {
+            return Err(err(pos, "alias refers to an unknown anchor"));
+        };
+        if self.expecting_key() {
+            return match value {
+                Value::String(s) => self.set_key(s, pos),
+                _ => Err(err(pos, "an alias used as a mapping key must name a string")),
+            };
+        }
+        self.count(size, pos)?;
+        self.budget.spend(size, bytes).map_err(|m| err(pos, m))?;
+        let pointer = self.child_pointer();
+        self.spans.values.insert(pointer, pos);
+        self.push_value(value, pos)
+    }
+
+    /// The start of a sequence or a mapping.
+    fn open(&mut self, sequence: bool, anchor: usize, pos: Pos) -> Result<(), SyntaxError> {
+        if self.expecting_key() {
+            return Err(err(pos, "a mapping key must be a scalar, not a collection"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(err(pos, format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        self.count(1, pos)?;
+        let pointer = self.child_pointer();
+        self.spans.values.insert(pointer, pos);
+        let start_nodes = self.nodes;
+        self.stack.push(if sequence {
+            Frame::Seq { items: Vec::new(), pointer, anchor, start_nodes }
+        } else {
+            Frame::Map { map: Map::new(), pointer, pending_key: None, anchor, start_nodes, merged: Vec::new() }
+        });
+        Ok(())
+    }
+
+    /// The end of a sequence or a mapping: its value, anchored if it was.
+    fn close(&mut self, pos: Pos) -> Result<(), SyntaxError> {
+        let (value, anchor, start_nodes) = match self.stack.pop() {
+            Some(Frame::Seq { items, anchor, start_nodes, .. }) => (Value::Array(items), anchor, start_nodes),
+            Some(Frame::Map { map, anchor, start_nodes, .. }) => (Value::Object(map), anchor, start_nodes),
+            None => return Err(err(pos, "unbalanced collection end")),
+        };
+        if anchor > 0 {
+            let size = self.nodes.saturating_sub(start_nodes) + 1;
+            let bytes = weight(&value);
+            self.anchors.insert(anchor, (value.clone(), size, bytes));
+        }
+        self.push_value(value, pos)
     }
 
     fn count(&mut self, n: usize, pos: Pos) -> Result<(), SyntaxError> {

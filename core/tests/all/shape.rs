@@ -13,7 +13,6 @@ const FILE_LINES: usize = 800;
 const LONG_FUNCTIONS: &[(&str, usize)] = &[
     ("benches/src/bin/corpus.rs:service", 95),
     ("core/src/cel/interp.rs:eval", 186),
-    ("core/src/load/yaml.rs:run", 99),
 ];
 
 /// Files still over the limit, with their ceilings, on the same terms.
