@@ -44,6 +44,8 @@ fn pick<'a>(items: &[&'a str], seed: &mut u64) -> &'a str {
     items.get(i).copied().unwrap_or_default()
 }
 
+/// One service's manifests: a Deployment (an app container and up to two sidecars), its
+/// Service, HorizontalPodAutoscaler and PodDisruptionBudget; one in five with a planted flaw.
 fn service(i: usize, seed: &mut u64) -> String {
     let team = pick(TEAMS, seed);
     let name = format!("{team}-svc-{i}");
@@ -55,7 +57,21 @@ fn service(i: usize, seed: &mut u64) -> String {
         format!("{}.{}.{}", next(seed) % 5, next(seed) % 20, next(seed) % 10)
     };
     let replicas = 2 + next(seed) % 4;
-    let mut containers = String::new();
+    let mut containers = app_container(team, &name, &tag, flaw, seed);
+    for s in 0..(next(seed) % 3) {
+        let privileged = flaw == 3 && s == 0;
+        let _ = write!(
+            containers,
+            "        - name: sidecar-{s}\n          image: {}\n          resources:\n            requests: {{cpu: 50m, memory: 64Mi}}\n            limits: {{memory: 128Mi}}\n          livenessProbe: {{tcpSocket: {{port: 15000}}}}\n          readinessProbe: {{tcpSocket: {{port: 15000}}}}\n          securityContext: {{allowPrivilegeEscalation: false, privileged: {privileged}}}\n",
+            pick(SIDECARS, seed)
+        );
+    }
+    let cc = 1000 + next(seed) % 9000;
+    manifests(&name, &ns, team, replicas, &containers, cc)
+}
+
+/// The app container: probes unless the flaw is 1, requests unless it is 2.
+fn app_container(team: &str, name: &str, tag: &str, flaw: u64, seed: &mut u64) -> String {
     let probes = if flaw == 1 {
         String::new()
     } else {
@@ -71,18 +87,13 @@ fn service(i: usize, seed: &mut u64) -> String {
             768
         )
     };
-    let _ = write!(
-        containers,
+    format!(
         "        - name: app\n          image: registry.acme.dev/{team}/{name}:{tag}\n          ports: [{{containerPort: 8080, name: http}}]\n          env:\n            - {{name: LOG_LEVEL, value: info}}\n            - {{name: REGION, value: eu-west-1}}\n          resources:\n{requests}{probes}          securityContext: {{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {{drop: [ALL]}}}}\n"
-    );
-    for s in 0..(next(seed) % 3) {
-        let privileged = flaw == 3 && s == 0;
-        let _ = write!(
-            containers,
-            "        - name: sidecar-{s}\n          image: {}\n          resources:\n            requests: {{cpu: 50m, memory: 64Mi}}\n            limits: {{memory: 128Mi}}\n          livenessProbe: {{tcpSocket: {{port: 15000}}}}\n          readinessProbe: {{tcpSocket: {{port: 15000}}}}\n          securityContext: {{allowPrivilegeEscalation: false, privileged: {privileged}}}\n",
-            pick(SIDECARS, seed)
-        );
-    }
+    )
+}
+
+/// The four manifests of a service around its containers.
+fn manifests(name: &str, ns: &str, team: &str, replicas: u64, containers: &str, cc: u64) -> String {
     format!(
         "apiVersion: apps/v1
 kind: Deployment
@@ -135,7 +146,6 @@ spec:
   selector:
     matchLabels: {{app: {name}}}
 ",
-        cc = 1000 + next(seed) % 9000,
         max = replicas * 5,
     )
 }

@@ -10,10 +10,7 @@ const FILE_LINES: usize = 800;
 /// Functions still over the limit, each with the most lines it may have until it is split. The
 /// list only shrinks: a function that grows past its ceiling, a new long function and an entry
 /// that is no longer long all fail.
-const LONG_FUNCTIONS: &[(&str, usize)] = &[
-    ("benches/src/bin/corpus.rs:service", 95),
-    ("core/src/cel/interp.rs:eval", 186),
-];
+const LONG_FUNCTIONS: &[(&str, usize)] = &[("core/src/cel/interp.rs:eval", 186)];
 
 /// Files still over the limit, with their ceilings, on the same terms.
 const BIG_FILES: &[(&str, usize)] = &[("core/src/cel/functions.rs", 1379), ("core/src/cel/lower.rs", 1043)];
