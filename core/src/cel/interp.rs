@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use super::functions::{borrowed, no_overload};
-use super::lower::{traversal, Cmp, Const, Ir};
+use super::ir::{traversal, Cmp, Const, Ir};
 use super::value::Error;
 use super::value::{List, Map, Value};
 use std::cell::RefCell;
@@ -335,7 +335,7 @@ impl<'a> Eval<'a, '_> {
         Ok(out)
     }
 
-    fn comprehension(&mut self, c: &'a super::lower::Comprehension) -> R<'a> {
+    fn comprehension(&mut self, c: &'a super::ir::Comprehension) -> R<'a> {
         let range = self.eval(&c.range)?;
         let init = self.eval(&c.init)?;
         self.set(c.accu, init);

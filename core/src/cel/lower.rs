@@ -6,207 +6,39 @@ use std::sync::Arc;
 
 use ::cel::common::ast::{operators as op, EntryExpr, Expr as Node, LiteralValue};
 use ::cel::IdedExpr;
-use regex::Regex;
 
-use super::decls::{Decls, Function, Problem};
+use super::decls::{Decls, Problem};
 use super::functions::{self, Func};
+use super::ir::{estimated_traversal, max_size, Cmp, Const, Ir, Typed};
 use super::types::Kind;
 use super::types::{Binds, Member, Ty};
-
-/// The most bytes of JSON an object can be (Kubernetes' request limit): it bounds every string
-/// read from one.
-pub(crate) const MAX_OBJECT_BYTES: u64 = 3 * 1024 * 1024;
-
-/// How many items the estimate assumes a list or map read from an object holds when no schema
-/// bounds it. A real object of 3 MiB could hold more; the run-time budget stops an expression
-/// on such an object, and this bound makes the estimate reject what is expensive on ordinary
-/// ones: iterating one unbounded list inside another.
-pub(crate) const ASSUMED_ITEMS: u64 = 10_000;
 
 /// The deepest an expression may nest (evaluation recurses as deep).
 const MAX_DEPTH: usize = 64;
 
-/// A compiled node.
-#[derive(Debug)]
-pub(crate) enum Ir {
-    Const(Const),
-    /// A variable of the environment (`object`, `params`, ...), by slot.
-    Root(usize),
-    /// A comprehension's or `cel.bind`'s variable, by slot.
-    Local(usize),
-    /// A named variable (`variables.x`), evaluated once, when first used.
-    Var(usize),
-    Select(Box<Ir>, Box<str>),
-    Has(Box<Ir>, Box<str>),
-    OptSelect(Box<Ir>, Box<str>),
-    Index(Box<Ir>, Box<Ir>),
-    OptIndex(Box<Ir>, Box<Ir>),
-    And(Box<Ir>, Box<Ir>),
-    Or(Box<Ir>, Box<Ir>),
-    Not(Box<Ir>),
-    Cond(Box<Ir>, Box<Ir>, Box<Ir>),
-    NotStrictlyFalse(Box<Ir>),
-    Eq(Box<Ir>, Box<Ir>),
-    Ne(Box<Ir>, Box<Ir>),
-    Cmp(Box<Ir>, Box<Ir>, Cmp),
-    In(Box<Ir>, Box<Ir>),
-    /// `x in [literals]`: compared with the literals where they are, no list is built.
-    InConsts(Box<Ir>, Box<[Const]>),
-    Call(&'static Func, Box<[Ir]>, Option<Arc<Regex>>),
-    List(Box<[Ir]>, Box<[usize]>),
-    Map(Box<[(Ir, Ir, bool)]>),
-    /// `accu + [elements]` inside a comprehension: appended in place.
-    Append(usize, Box<[Ir]>),
-    Comprehension(Box<Comprehension>),
-    /// `cel.bind(name, init, body)`.
-    Bind(usize, Box<Ir>, Box<Ir>),
-    /// `opt.optMap(x, body)` and `opt.optFlatMap(x, body)`.
-    OptMap {
-        slot: usize,
-        optional: Box<Ir>,
-        body: Box<Ir>,
-        flat: bool,
-    },
-    /// `x.?a.?b.orValue(d)`: the fields looked up in turn, `d` where one is missing; no optional
-    /// is made on the way.
-    OptPath {
-        base: Box<Ir>,
-        path: Box<[Box<str>]>,
-        default: Box<Ir>,
-    },
-    /// `accu[key] = value` inside `transformMap`, in place.
-    Insert(usize, Box<Ir>, Box<Ir>),
-}
-
-impl Ir {
-    /// Whether `f` holds for this node or any node inside it.
-    pub(crate) fn any(&self, f: &dyn Fn(&Ir) -> bool) -> bool {
-        if f(self) {
-            return true;
-        }
-        match self {
-            Ir::Const(_) | Ir::Root(_) | Ir::Local(_) | Ir::Var(_) => false,
-            Ir::Select(a, _) | Ir::Has(a, _) | Ir::OptSelect(a, _) | Ir::Not(a) | Ir::NotStrictlyFalse(a) => a.any(f),
-            Ir::Index(a, b)
-            | Ir::OptIndex(a, b)
-            | Ir::And(a, b)
-            | Ir::Or(a, b)
-            | Ir::Eq(a, b)
-            | Ir::Ne(a, b)
-            | Ir::Cmp(a, b, _)
-            | Ir::In(a, b)
-            | Ir::Bind(_, a, b)
-            | Ir::Insert(_, a, b) => a.any(f) || b.any(f),
-            Ir::InConsts(a, _) => a.any(f),
-            Ir::Cond(a, b, c) => a.any(f) || b.any(f) || c.any(f),
-            Ir::Call(_, args, _) | Ir::List(args, _) | Ir::Append(_, args) => args.iter().any(|a| a.any(f)),
-            Ir::Map(entries) => entries.iter().any(|(k, v, _)| k.any(f) || v.any(f)),
-            Ir::Comprehension(c) => [&c.range, &c.init, &c.cond, &c.step, &c.result].iter().any(|x| x.any(f)),
-            Ir::OptMap { optional, body, .. } => optional.any(f) || body.any(f),
-            Ir::OptPath { base, default, .. } => base.any(f) || default.any(f),
-        }
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct Comprehension {
-    pub range: Ir,
-    pub iter: usize,
-    pub iter2: Option<usize>,
-    pub accu: usize,
-    pub init: Ir,
-    pub cond: Ir,
-    pub step: Ir,
-    pub result: Ir,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Cmp {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug)]
-pub(crate) enum Const {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Uint(u64),
-    Double(f64),
-    Str(Box<str>),
-    Bytes(Arc<[u8]>),
-    Type(Kind),
-    /// A fresh list or map (a comprehension's accumulator starts as one).
-    EmptyList,
-    EmptyMap,
-}
-
-/// A node's type and its worst case: the cost of evaluating it and the largest size (length of
-/// a string or list) its value can have.
-#[derive(Debug, Clone)]
-pub(crate) struct Typed {
-    pub ty: Ty,
-    pub cost: u64,
-    pub size: u64,
-}
-
-impl Typed {
-    fn new(ty: Ty, cost: u64) -> Typed {
-        let size = max_size(&ty);
-        Typed { ty, cost, size }
-    }
-}
-
-/// The largest size a value of this type is assumed to have when it comes from an object.
-pub(crate) fn max_size(ty: &Ty) -> u64 {
-    match ty {
-        Ty::String | Ty::Bytes => MAX_OBJECT_BYTES,
-        Ty::List(_) | Ty::Map(..) | Ty::Object(_) | Ty::Dyn => ASSUMED_ITEMS,
-        _ => 1,
-    }
-}
-
-/// The cost of reading a value of `size` (strings and lists are read a tenth at a time, as
-/// Kubernetes counts them).
-pub(crate) fn traversal(size: u64) -> u64 {
-    size.div_ceil(10)
-}
-
-/// The estimated cost of reading a value of at most `size`: a string that only the object's own
-/// limit bounds is not charged here (the run-time budget charges what is really read).
-fn estimated_traversal(size: u64) -> u64 {
-    if size >= MAX_OBJECT_BYTES {
-        0
-    } else {
-        traversal(size)
-    }
-}
-
-struct Local {
-    name: String,
-    ty: Ty,
-    size: u64,
+pub(super) struct Local {
+    pub(super) name: String,
+    pub(super) ty: Ty,
+    pub(super) size: u64,
 }
 
 /// The compiler's state for one expression.
 pub(crate) struct Compiler<'d> {
-    decls: &'d Decls<'d>,
-    source: &'d ::cel::common::ast::SourceInfo,
-    locals: Vec<Local>,
+    pub(super) decls: &'d Decls<'d>,
+    pub(super) source: &'d ::cel::common::ast::SourceInfo,
+    pub(super) locals: Vec<Local>,
     /// The slot of the innermost comprehension's accumulator.
-    accu: Option<usize>,
+    pub(super) accu: Option<usize>,
     /// How deep the node being compiled is.
-    depth: usize,
+    pub(super) depth: usize,
     /// Locals below this slot belong to the expression that called the function being
     /// compiled: the function does not see them.
-    barrier: usize,
+    pub(super) barrier: usize,
     pub max_locals: usize,
     pub problems: Vec<Problem>,
 }
 
-type Out = Option<(Ir, Typed)>;
+pub(super) type Out = Option<(Ir, Typed)>;
 
 impl<'d> Compiler<'d> {
     pub(crate) fn new(decls: &'d Decls<'d>, source: &'d ::cel::common::ast::SourceInfo) -> Self {
@@ -222,19 +54,19 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    fn problem(&mut self, e: &IdedExpr, message: String, help: Option<String>) -> Out {
+    pub(super) fn problem(&mut self, e: &IdedExpr, message: String, help: Option<String>) -> Out {
         let column = self.source.offset_for(e.id).map(|(start, _)| start as usize);
         self.problems.push(Problem { message, help, column });
         None
     }
 
-    fn push_local(&mut self, name: &str, ty: Ty, size: u64) -> usize {
+    pub(super) fn push_local(&mut self, name: &str, ty: Ty, size: u64) -> usize {
         self.locals.push(Local { name: name.to_owned(), ty, size });
         self.max_locals = self.max_locals.max(self.locals.len());
         self.locals.len() - 1
     }
 
-    fn local(&self, name: &str) -> Option<(usize, &Local)> {
+    pub(super) fn local(&self, name: &str) -> Option<(usize, &Local)> {
         self.locals.iter().enumerate().skip(self.barrier).rev().find(|(_, l)| l.name == name)
     }
 
@@ -248,7 +80,7 @@ impl<'d> Compiler<'d> {
         out
     }
 
-    fn node(&mut self, e: &IdedExpr) -> Out {
+    pub(super) fn node(&mut self, e: &IdedExpr) -> Out {
         match &e.expr {
             Node::Literal(l) => Some(literal(l)),
             Node::Ident(name) => self.ident(e, name),
@@ -328,7 +160,7 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    fn ident(&mut self, e: &IdedExpr, name: &str) -> Out {
+    pub(super) fn ident(&mut self, e: &IdedExpr, name: &str) -> Out {
         if let Some((slot, l)) = self.local(name) {
             let t = Typed { ty: l.ty.clone(), cost: 1, size: l.size };
             return Some((Ir::Local(slot), t));
@@ -358,7 +190,7 @@ impl<'d> Compiler<'d> {
 
     /// `variables.x`, and qualified names that are not variables (none today but the
     /// namespaces of functions, which only appear as call targets).
-    fn qualified(&mut self, e: &IdedExpr) -> Option<Out> {
+    pub(super) fn qualified(&mut self, e: &IdedExpr) -> Option<Out> {
         let Node::Select(s) = &e.expr else { return None };
         if let Some(kind) = qualified_name(e).and_then(|q| Kind::named(&q)) {
             return Some(Some((Ir::Const(Const::Type(kind)), Typed::new(Ty::Type, 0))));
@@ -386,7 +218,7 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    fn member(&mut self, e: &IdedExpr, ty: &Ty, field: &str) -> Option<Ty> {
+    pub(super) fn member(&mut self, e: &IdedExpr, ty: &Ty, field: &str) -> Option<Ty> {
         if !ty.selectable() {
             self.problem(e, format!("a {ty} has no fields (reading `.{field}`)"), None);
             return None;
@@ -400,7 +232,7 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    fn call(&mut self, e: &IdedExpr, call: &::cel::common::ast::CallExpr) -> Out {
+    pub(super) fn call(&mut self, e: &IdedExpr, call: &::cel::common::ast::CallExpr) -> Out {
         let name = call.func_name.as_str();
         let args = &call.args;
         match name {
@@ -418,14 +250,14 @@ impl<'d> Compiler<'d> {
     }
 
     /// Both operands of a binary operator, compiled.
-    fn binary(&mut self, args: &[IdedExpr]) -> Option<((Ir, Typed), (Ir, Typed))> {
+    pub(super) fn binary(&mut self, args: &[IdedExpr]) -> Option<((Ir, Typed), (Ir, Typed))> {
         match args {
             [a, b] => Some((self.compile(a)?, self.compile(b)?)),
             _ => None,
         }
     }
 
-    fn op_logic(&mut self, name: &str, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_logic(&mut self, name: &str, args: &[IdedExpr]) -> Out {
         let ((a, ta), (b, tb)) = self.binary(args)?;
         self.expect_bool(args.first()?, &ta.ty)?;
         self.expect_bool(args.get(1)?, &tb.ty)?;
@@ -435,18 +267,18 @@ impl<'d> Compiler<'d> {
         Some((ir, Typed::new(Ty::Bool, cost)))
     }
 
-    fn op_not(&mut self, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_not(&mut self, args: &[IdedExpr]) -> Out {
         let (a, ta) = self.compile(args.first()?)?;
         self.expect_bool(args.first()?, &ta.ty)?;
         Some((Ir::Not(Box::new(a)), Typed::new(Ty::Bool, ta.cost + 1)))
     }
 
-    fn op_not_strictly_false(&mut self, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_not_strictly_false(&mut self, args: &[IdedExpr]) -> Out {
         let (a, ta) = self.compile(args.first()?)?;
         Some((Ir::NotStrictlyFalse(Box::new(a)), Typed::new(Ty::Bool, ta.cost)))
     }
 
-    fn op_conditional(&mut self, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_conditional(&mut self, args: &[IdedExpr]) -> Out {
         let [c, a, b] = args else { return None };
         let (c_ir, tc) = self.compile(c)?;
         self.expect_bool(c, &tc.ty)?;
@@ -458,7 +290,7 @@ impl<'d> Compiler<'d> {
         Some((Ir::Cond(Box::new(c_ir), Box::new(a_ir), Box::new(b_ir)), Typed { ty, cost, size }))
     }
 
-    fn op_equality(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_equality(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
         let ((a, ta), (b, tb)) = self.binary(args)?;
         if !ta.ty.compatible(&tb.ty) {
             return self.problem(
@@ -477,7 +309,7 @@ impl<'d> Compiler<'d> {
         Some((ir, Typed::new(Ty::Bool, cost)))
     }
 
-    fn op_ordering(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_ordering(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
         let ((a, ta), (b, tb)) = self.binary(args)?;
         let orderable = |t: &Ty| {
             matches!(
@@ -510,7 +342,7 @@ impl<'d> Compiler<'d> {
         Some((Ir::Cmp(Box::new(a), Box::new(b), cmp), Typed::new(Ty::Bool, cost)))
     }
 
-    fn op_membership(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_membership(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
         let ((a, ta), (b, tb)) = self.binary(args)?;
         let ok = match &tb.ty {
             Ty::Dyn | Ty::Object(_) => true,
@@ -537,7 +369,7 @@ impl<'d> Compiler<'d> {
         Some((Ir::In(Box::new(a), Box::new(b)), Typed::new(Ty::Bool, cost)))
     }
 
-    fn op_index(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_index(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
         let ((a, ta), (b, tb)) = self.binary(args)?;
         let ty = match (&ta.ty, &tb.ty) {
             (Ty::List(el), Ty::Int | Ty::Uint | Ty::Dyn) => (**el).clone(),
@@ -563,7 +395,7 @@ impl<'d> Compiler<'d> {
         Some((Ir::Index(Box::new(a), Box::new(b)), Typed::new(ty, cost)))
     }
 
-    fn op_opt_select(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
+    pub(super) fn op_opt_select(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
         let [operand, field] = args else { return None };
         let Node::Literal(LiteralValue::String(f)) = &field.expr else { return None };
         let (a, ta) = self.compile(operand)?;
@@ -577,7 +409,7 @@ impl<'d> Compiler<'d> {
     }
 
     /// A call of a function of the library (or an append in a comprehension).
-    fn function(&mut self, e: &IdedExpr, call: &::cel::common::ast::CallExpr) -> Out {
+    pub(super) fn function(&mut self, e: &IdedExpr, call: &::cel::common::ast::CallExpr) -> Out {
         let name = call.func_name.as_str();
         let args = &call.args;
         if let Some(target) = call.target.as_deref() {
@@ -649,12 +481,24 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    fn apply(&mut self, e: &IdedExpr, f: &'static Func, target: Option<&IdedExpr>, args: &[IdedExpr]) -> Out {
+    pub(super) fn apply(
+        &mut self,
+        e: &IdedExpr,
+        f: &'static Func,
+        target: Option<&IdedExpr>,
+        args: &[IdedExpr],
+    ) -> Out {
         let out = self.apply_call(e, f, target, args)?;
         Some(fuse_opt_path(out))
     }
 
-    fn apply_call(&mut self, e: &IdedExpr, f: &'static Func, target: Option<&IdedExpr>, args: &[IdedExpr]) -> Out {
+    pub(super) fn apply_call(
+        &mut self,
+        e: &IdedExpr,
+        f: &'static Func,
+        target: Option<&IdedExpr>,
+        args: &[IdedExpr],
+    ) -> Out {
         let mut irs = Vec::with_capacity(args.len() + 1);
         let mut types = Vec::with_capacity(args.len() + 1);
         for a in target.into_iter().chain(args) {
@@ -674,32 +518,9 @@ impl<'d> Compiler<'d> {
                 });
             }
         }
-        let shown = |types: &[Typed]| types.iter().map(|t| t.ty.to_string()).collect::<Vec<_>>().join(", ");
         let Some(ty) = result else {
-            let wanted: Vec<String> = f
-                .sigs
-                .iter()
-                .map(|(p, r)| {
-                    let ps: Vec<&str> = p.iter().map(|t| t.name()).collect();
-                    if f.member {
-                        let (recv, rest) = ps.split_first().map_or(("", &[][..]), |(a, b)| (*a, b));
-                        format!("{recv}.{}({}) -> {}", f.name, rest.join(", "), r.name())
-                    } else {
-                        format!("{}({}) -> {}", f.name, ps.join(", "), r.name())
-                    }
-                })
-                .collect();
-            let called = if f.member {
-                let (recv, rest) = types.split_first().map_or((String::new(), &[][..]), |(a, b)| (a.ty.to_string(), b));
-                format!("{recv}.{}({})", f.name, shown(rest))
-            } else {
-                format!("{}({})", display_name(f.name), shown(&types))
-            };
-            return self.problem(
-                e,
-                format!("no overload of `{}` takes {called}", display_name(f.name)),
-                Some(format!("it takes: {}", wanted.join("; "))),
-            );
+            let (message, help) = no_overload(f, &types);
+            return self.problem(e, message, Some(help));
         };
         // A literal pattern is compiled once, now, and a bad one is a load error.
         let mut regex = None;
@@ -733,218 +554,7 @@ impl<'d> Compiler<'d> {
         Some((Ir::Call(f, irs.into(), regex), Typed { ty, cost, size }))
     }
 
-    /// cel-go's two-variable comprehensions: `all`, `exists`, `existsOne`, `transformList` and
-    /// `transformMap` over (index, value) of a list or (key, value) of a map.
-    fn two_variables(&mut self, e: &IdedExpr, name: &str, target: &IdedExpr, args: &[IdedExpr]) -> Out {
-        let (Some(Node::Ident(first)), Some(Node::Ident(second))) =
-            (args.first().map(|a| &a.expr), args.get(1).map(|a| &a.expr))
-        else {
-            return self.problem(e, format!("`{name}` takes two variable names first"), None);
-        };
-        let (range, tr) = self.compile(target)?;
-        let (first_ty, second_ty) = match &tr.ty {
-            Ty::List(el) => (Ty::Int, (**el).clone()),
-            Ty::Map(k, v) => ((**k).clone(), (**v).clone()),
-            Ty::Dyn | Ty::Object(_) => (Ty::Dyn, Ty::Dyn),
-            other => return self.problem(target, format!("a {other} cannot be iterated"), None),
-        };
-        let base = self.locals.len();
-        let iter = self.push_local(first, first_ty, 1);
-        let second_size = max_size(&second_ty);
-        let iter2 = self.push_local(second, second_ty, second_size);
-        let accu = self.push_local("@result", Ty::Dyn, 1);
-        let rest = args.get(2..).unwrap_or_default();
-        let parts: Option<Vec<(Ir, Typed)>> = rest.iter().map(|a| self.compile(a)).collect();
-        self.locals.truncate(base);
-        let mut parts = parts?;
-        let local = || Box::new(Ir::Local(accu));
-        let per_item: u64 = parts.iter().map(|(_, t)| t.cost).fold(2, u64::saturating_add);
-        let (init, cond, step, result, ty) = match name {
-            "all" | "exists" | "existsOne" => {
-                let (pred, tp) = parts.pop()?;
-                self.expect_bool(rest.first()?, &tp.ty)?;
-                match name {
-                    "all" => (
-                        Const::Bool(true),
-                        Ir::NotStrictlyFalse(local()),
-                        Ir::And(local(), Box::new(pred)),
-                        Ir::Local(accu),
-                        Ty::Bool,
-                    ),
-                    "exists" => (
-                        Const::Bool(false),
-                        Ir::NotStrictlyFalse(Box::new(Ir::Not(local()))),
-                        Ir::Or(local(), Box::new(pred)),
-                        Ir::Local(accu),
-                        Ty::Bool,
-                    ),
-                    _ => {
-                        let add = functions::find("_+_", false)?;
-                        let plus_one = Ir::Call(add, vec![Ir::Local(accu), Ir::Const(Const::Int(1))].into(), None);
-                        let step = Ir::Cond(Box::new(pred), Box::new(plus_one), local());
-                        let one = Box::new(Ir::Const(Const::Int(1)));
-                        (Const::Int(0), Ir::Const(Const::Bool(true)), step, Ir::Eq(local(), one), Ty::Bool)
-                    }
-                }
-            }
-            _ => {
-                let (value, tv) = parts.pop()?;
-                let filter = parts.pop();
-                if let (Some((_, tf)), Some(f)) = (&filter, rest.first()) {
-                    self.expect_bool(f, &tf.ty)?;
-                }
-                let (add, ty) = if name == "transformList" {
-                    (Ir::Append(accu, vec![value].into()), Ty::list(tv.ty))
-                } else {
-                    (Ir::Insert(accu, Box::new(Ir::Local(iter)), Box::new(value)), Ty::map(Ty::Dyn, tv.ty))
-                };
-                let step = match filter {
-                    Some((f, _)) => Ir::Cond(Box::new(f), Box::new(add), local()),
-                    None => add,
-                };
-                let init = if name == "transformList" { Const::EmptyList } else { Const::EmptyMap };
-                (init, Ir::Const(Const::Bool(true)), step, Ir::Local(accu), ty)
-            }
-        };
-        let cost = tr.cost.saturating_add(tr.size.saturating_mul(per_item));
-        let c = Comprehension { range, iter, iter2: Some(iter2), accu, init: Ir::Const(init), cond, step, result };
-        Some((Ir::Comprehension(Box::new(c)), Typed { ty, cost, size: tr.size }))
-    }
-
-    /// `opt.optMap(x, body)`: `body` with `x` bound to the value, when there is one.
-    fn opt_map(&mut self, e: &IdedExpr, flat: bool, target: &IdedExpr, args: &[IdedExpr]) -> Out {
-        let [var, body] = args else { return None };
-        let Node::Ident(var) = &var.expr else {
-            return self.problem(e, "the first argument of `optMap` is a name".into(), None);
-        };
-        let (optional, to) = self.compile(target)?;
-        let inner = match &to.ty {
-            Ty::Optional(inner) => (**inner).clone(),
-            Ty::Dyn => Ty::Dyn,
-            other => return self.problem(target, format!("`optMap` applies to an optional, not a {other}"), None),
-        };
-        let size = max_size(&inner);
-        let slot = self.push_local(var, inner, size);
-        let compiled = self.compile(body);
-        self.locals.truncate(slot);
-        let (body, tb) = compiled?;
-        let ty = match (flat, tb.ty) {
-            (true, t @ (Ty::Optional(_) | Ty::Dyn)) => t,
-            (true, other) => return self.problem(e, format!("`optFlatMap` needs an optional, got a {other}"), None),
-            (false, t) => Ty::Optional(Box::new(t)),
-        };
-        let ir = Ir::OptMap { slot, optional: Box::new(optional), body: Box::new(body), flat };
-        Some((ir, Typed::new(ty, to.cost.saturating_add(tb.cost))))
-    }
-
-    /// A call of a function the bundle defines: its arguments bound to its params, its body
-    /// compiled here, out of sight of the caller's own variables.
-    fn inline(&mut self, e: &IdedExpr, f: &Function, args: &[IdedExpr]) -> Out {
-        if args.len() != f.params.len() {
-            return self.problem(
-                e,
-                format!("`{}` takes {} argument(s), not {}", f.name, f.params.len(), args.len()),
-                Some(format!("it is `{}({})`", f.name, f.params.join(", "))),
-            );
-        }
-        let compiled: Option<Vec<(Ir, Typed)>> = args.iter().map(|a| self.compile(a)).collect();
-        let compiled = compiled?;
-        let (base, barrier) = (self.locals.len(), self.barrier);
-        self.barrier = base;
-        let mut slots = Vec::with_capacity(f.params.len());
-        for (p, (_, t)) in f.params.iter().zip(&compiled) {
-            slots.push(self.push_local(p, t.ty.clone(), t.size));
-        }
-        let mut inner = Compiler::new(self.decls, &f.body.info);
-        inner.locals = std::mem::take(&mut self.locals);
-        inner.barrier = base;
-        inner.depth = self.depth;
-        let body = inner.compile(&f.body.expr);
-        self.locals = std::mem::take(&mut inner.locals);
-        self.max_locals = self.max_locals.max(inner.max_locals);
-        for p in inner.problems {
-            self.problem(e, format!("in `{}`: {}", f.name, p.message), p.help);
-        }
-        self.locals.truncate(base);
-        self.barrier = barrier;
-        let (mut ir, tb) = body?;
-        let mut cost = tb.cost;
-        for (slot, (arg, t)) in slots.into_iter().zip(compiled).rev() {
-            cost = cost.saturating_add(t.cost);
-            ir = Ir::Bind(slot, Box::new(arg), Box::new(ir));
-        }
-        Some((ir, Typed { ty: tb.ty, cost, size: tb.size }))
-    }
-
-    fn bind(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> Out {
-        let [name, init, body] = args else {
-            return self.problem(e, "`cel.bind` takes a name, a value and an expression".into(), None);
-        };
-        let Node::Ident(var) = &name.expr else {
-            return self.problem(name, "the first argument of `cel.bind` is a name".into(), None);
-        };
-        let (init_ir, ti) = self.compile(init)?;
-        let slot = self.push_local(var, ti.ty.clone(), ti.size);
-        let body = self.compile(body);
-        self.locals.truncate(slot);
-        let (body_ir, tb) = body?;
-        let cost = ti.cost.saturating_add(tb.cost);
-        Some((Ir::Bind(slot, Box::new(init_ir), Box::new(body_ir)), Typed { ty: tb.ty, cost, size: tb.size }))
-    }
-
-    fn comprehension(&mut self, c: &::cel::common::ast::ComprehensionExpr) -> Out {
-        let (range, tr) = self.compile(&c.iter_range)?;
-        let Some(elem) = tr.ty.element() else {
-            return self.problem(
-                &c.iter_range,
-                format!("a {} cannot be iterated", tr.ty),
-                Some("comprehensions range over lists and maps".into()),
-            );
-        };
-        let (init, tinit) = self.compile(&c.accu_init)?;
-        let base = self.locals.len();
-        let elem_size = max_size(&elem);
-        let (iter, iter2) = match &c.iter_var2 {
-            // Two variables: index and value of a list, key and value of a map.
-            Some(second) => {
-                let (first_ty, second_ty) = match &tr.ty {
-                    Ty::List(e) => (Ty::Int, (**e).clone()),
-                    Ty::Map(k, v) => ((**k).clone(), (**v).clone()),
-                    _ => (Ty::Dyn, Ty::Dyn),
-                };
-                let first = self.push_local(&c.iter_var, first_ty, 1);
-                let second_size = max_size(&second_ty);
-                (first, Some(self.push_local(second, second_ty, second_size)))
-            }
-            None => (self.push_local(&c.iter_var, elem, elem_size), None),
-        };
-        let accu = self.push_local(&c.accu_var, tinit.ty.clone(), tinit.size);
-        let outer_accu = self.accu.replace(accu);
-        let cond = self.compile(&c.loop_cond);
-        let step = self.compile(&c.loop_step);
-        // The accumulator has the step's type when the step refines it (`[]` becomes a list of
-        // what `map` produces).
-        if let (Some((_, ts)), Some(l)) = (&step, self.locals.get_mut(accu)) {
-            if ts.ty != Ty::Dyn && l.ty.compatible(&ts.ty) {
-                l.ty = ts.ty.clone();
-            }
-        }
-        let result = self.compile(&c.result);
-        self.accu = outer_accu;
-        self.locals.truncate(base);
-        let ((cond, tc), (step, ts), (result, tres)) = (cond?, step?, result?);
-        let per_item = tc.cost.saturating_add(ts.cost);
-        let cost = tr
-            .cost
-            .saturating_add(tinit.cost)
-            .saturating_add(tr.size.saturating_mul(per_item))
-            .saturating_add(tres.cost);
-        let size = if matches!(tres.ty, Ty::List(_)) { tr.size } else { tres.size };
-        let ir = Ir::Comprehension(Box::new(Comprehension { range, iter, iter2, accu, init, cond, step, result }));
-        Some((ir, Typed { ty: tres.ty, cost, size }))
-    }
-
-    fn expect_bool(&mut self, e: &IdedExpr, ty: &Ty) -> Option<()> {
+    pub(super) fn expect_bool(&mut self, e: &IdedExpr, ty: &Ty) -> Option<()> {
         if matches!(ty, Ty::Bool | Ty::Dyn) {
             Some(())
         } else {
@@ -952,6 +562,31 @@ impl<'d> Compiler<'d> {
             None
         }
     }
+}
+
+/// What a call that no signature of `f` takes says: how it was called, and what `f` takes.
+fn no_overload(f: &Func, types: &[Typed]) -> (String, String) {
+    let shown = |types: &[Typed]| types.iter().map(|t| t.ty.to_string()).collect::<Vec<_>>().join(", ");
+    let wanted: Vec<String> = f
+        .sigs
+        .iter()
+        .map(|(p, r)| {
+            let ps: Vec<&str> = p.iter().map(|t| t.name()).collect();
+            if f.member {
+                let (recv, rest) = ps.split_first().map_or(("", &[][..]), |(a, b)| (*a, b));
+                format!("{recv}.{}({}) -> {}", f.name, rest.join(", "), r.name())
+            } else {
+                format!("{}({}) -> {}", f.name, ps.join(", "), r.name())
+            }
+        })
+        .collect();
+    let called = if f.member {
+        let (recv, rest) = types.split_first().map_or((String::new(), &[][..]), |(a, b)| (a.ty.to_string(), b));
+        format!("{recv}.{}({})", f.name, shown(rest))
+    } else {
+        format!("{}({})", display_name(f.name), shown(types))
+    };
+    (format!("no overload of `{}` takes {called}", display_name(f.name)), format!("it takes: {}", wanted.join("; ")))
 }
 
 /// `x.?a.?b.orValue(d)` as one lookup along a path, without the optionals in between.
@@ -1038,6 +673,6 @@ fn order_help(a: &Ty, b: &Ty) -> String {
 
 #[allow(dead_code)]
 fn _assert_send_sync() {
-    fn is<T: Send + Sync>() {}
+    pub(super) fn is<T: Send + Sync>() {}
     is::<Ir>();
 }

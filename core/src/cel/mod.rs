@@ -12,8 +12,10 @@ pub(crate) mod ext;
 mod functions;
 pub(crate) mod index;
 mod interp;
+mod ir;
 mod lookup;
 mod lower;
+mod macros;
 mod parse;
 pub(crate) mod types;
 pub(crate) mod value;
@@ -58,7 +60,7 @@ impl Parsed {
                 Some(format!(
                     "the estimate assumes {} items in a list or map that no schema bounds; iterating one such \
                      list inside another multiplies them: iterate fewer nested levels",
-                    lower::ASSUMED_ITEMS
+                    ir::ASSUMED_ITEMS
                 )),
             ));
         }

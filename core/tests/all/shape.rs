@@ -13,7 +13,7 @@ const FILE_LINES: usize = 800;
 const LONG_FUNCTIONS: &[(&str, usize)] = &[("core/src/cel/interp.rs:eval", 186)];
 
 /// Files still over the limit, with their ceilings, on the same terms.
-const BIG_FILES: &[(&str, usize)] = &[("core/src/cel/functions.rs", 1379), ("core/src/cel/lower.rs", 1043)];
+const BIG_FILES: &[(&str, usize)] = &[("core/src/cel/functions.rs", 1379)];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
