@@ -91,7 +91,7 @@ fn serve() {
     let dir = PathBuf::from(std::env::var_os("PAVED_BENCH_SERVE").unwrap());
     let load: paved_webhook::Loader = Arc::new(|| {
         let engine = paved::Engine::builder().bundle(paved::Bundle::defaults()?).build()?;
-        Ok(paved_webhook::Loaded { engine, context: paved::Context::at(jiff::Timestamp::now()) })
+        Ok(paved_webhook::Loaded { engine, namespaces: Default::default() })
     });
     let tls = paved_webhook::Tls::Files { cert: dir.join("tls.crt"), key: dir.join("tls.key") };
     let config = paved_webhook::Config::new("127.0.0.1:0".parse().unwrap(), tls, load);

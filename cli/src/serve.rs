@@ -80,8 +80,8 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     let engine = args.engine.clone();
     let load: paved_webhook::Loader = Arc::new(move || {
         let built = engine.engine()?;
-        let context = engine.context(Context::at(jiff::Timestamp::now()))?;
-        Ok(Loaded { engine: built, context })
+        let namespaces = engine.context(Context::at(jiff::Timestamp::now()))?.namespaces;
+        Ok(Loaded { engine: built, namespaces })
     });
     let mut config = Config::new(args.listen, tls, load);
     config.watch = args.engine.files();

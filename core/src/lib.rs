@@ -54,6 +54,7 @@ mod testing;
 
 pub use compile::bundle::{Bundle, PackInfo};
 pub use compile::golden_path::GoldenPath;
+pub use engine::admit::AdmissionRequest;
 pub use engine::inventory::Inventory;
 pub use engine::resource::Resource;
 pub use engine::{Context, Engine, EngineBuilder};

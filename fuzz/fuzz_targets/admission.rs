@@ -15,7 +15,7 @@ static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
 fuzz_target!(|data: &[u8]| {
     let Ok(review) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     let ctx = Context::parse_at("2026-06-01T00:00:00Z").unwrap_or_else(|e| panic!("{e}"));
-    let Ok(answer) = ENGINE.admit(&review, &ctx) else { return };
+    let Ok(answer) = ENGINE.admit(review.clone(), &ctx) else { return };
     let uid = review.pointer("/request/uid").or_else(|| review.pointer("/uid"));
     if let Some(uid) = uid {
         assert_eq!(answer.pointer("/response/uid"), Some(uid), "{answer}");

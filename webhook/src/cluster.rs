@@ -15,7 +15,7 @@ use crate::Problem;
 /// Where namespace labels come from.
 #[derive(Clone)]
 pub enum Namespaces {
-    /// Only the loader's context (`--namespace-labels` files).
+    /// Only the loader's (`--namespace-labels` files).
     Files,
     /// Watched in a cluster: in-cluster or from the kubeconfig (`None`), or this configuration.
     Cluster(Option<Box<kube::Config>>),

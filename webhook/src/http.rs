@@ -13,7 +13,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use serde_json::{json, Value};
+use paved::{AdmissionRequest, Decision};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::metrics::Answer;
@@ -130,38 +131,41 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
         Ok(read) => read,
         Err(refused) => return refused,
     };
-    let review = Arc::new(review);
-    let loaded = state.current();
-    let namespace = review.pointer("/request/namespace").and_then(Value::as_str);
-    let ctx = state.context(&loaded, namespace);
-    let judged = {
-        let (loaded, review) = (Arc::clone(&loaded), Arc::clone(&review));
-        tokio::task::spawn_blocking(move || loaded.engine.admit_with_report(&review, &ctx))
+    let request = match AdmissionRequest::read(review) {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            let Some(denial) = e.denial() else {
+                return reject(state, StatusCode::BAD_REQUEST, "not-admission-review", &e.to_string());
+            };
+            state.metrics.reject("not-admission-review");
+            let logged = Logged { uid: e.uid.as_deref().unwrap_or_default(), ..Logged::default() };
+            record(state, &logged, Decision::Deny, &e.reason, start.elapsed());
+            return json_response(&denial);
+        }
     };
-    let (answer, cause) = match tokio::time::timeout(deadline, judged).await {
-        Ok(Ok(Ok((answer, report)))) => {
+    let loaded = state.current();
+    let ctx = state.context(&loaded, request.namespace());
+    let judged = {
+        let (loaded, request) = (Arc::clone(&loaded), Arc::clone(&request));
+        tokio::task::spawn_blocking(move || loaded.engine.admit_request(&request, &ctx))
+    };
+    let unjudged = |reason: &str, cause: &str| {
+        tracing::error!(reason, "request not judged");
+        state.metrics.error(cause);
+        loaded.engine.admit_unjudged(&request, reason)
+    };
+    let (answer, decision) = match tokio::time::timeout(deadline, judged).await {
+        Ok(Ok((answer, report))) => {
             for e in report.findings.iter().filter_map(|f| f.error.as_ref()) {
                 state.metrics.error(e.kind.as_str());
             }
-            (answer, None)
+            (answer, report.decision)
         }
-        Ok(Ok(Err(e))) => match e.denial() {
-            Some(denial) => {
-                state.metrics.reject("not-admission-review");
-                (denial, None)
-            }
-            None => return reject(state, StatusCode::BAD_REQUEST, "not-admission-review", &e.to_string()),
-        },
-        Ok(Err(panic)) => (unjudged(&loaded, &review, &format!("an internal error: {panic}")), Some("internal")),
-        Err(_) => (
-            unjudged(&loaded, &review, &format!("the evaluation did not finish within its deadline of {deadline:?}")),
-            Some("deadline"),
-        ),
+        Ok(Err(panic)) => unjudged(&format!("an internal error: {panic}"), "internal"),
+        Err(_) => unjudged(&format!("the evaluation did not finish within its deadline of {deadline:?}"), "deadline"),
     };
-    if let Some(cause) = cause {
-        state.metrics.error(cause);
-    }
-    record(state, &review, &answer, start.elapsed());
+    let reason = answer.pointer("/response/status/message").and_then(Value::as_str).unwrap_or_default();
+    record(state, &Logged::of(&request), decision, reason, start.elapsed());
     json_response(&answer)
 }
 
@@ -207,23 +211,36 @@ async fn read_review(state: &State, req: Request<Incoming>) -> Result<(Value, Du
     }
 }
 
+/// What an answer is logged and counted by.
+#[derive(Default)]
+struct Logged<'a> {
+    uid: &'a str,
+    operation: &'a str,
+    kind: &'a str,
+    namespace: &'a str,
+    name: &'a str,
+}
+
+impl<'a> Logged<'a> {
+    fn of(request: &'a AdmissionRequest) -> Self {
+        Logged {
+            uid: request.uid(),
+            operation: request.operation().as_str(),
+            kind: request.kind(),
+            namespace: request.namespace(),
+            name: request.name(),
+        }
+    }
+}
+
 /// Counts and logs an answer: its decision by operation and kind, and its latency.
-fn record(state: &State, review: &Value, answer: &Value, elapsed: Duration) {
+fn record(state: &State, logged: &Logged<'_>, decision: Decision, reason: &str, elapsed: Duration) {
     state.metrics.latency.observe(elapsed.as_secs_f64());
-    let field = |pointer: &str| review.pointer(pointer).and_then(Value::as_str).unwrap_or_default();
-    let (operation, kind) = (field("/request/operation"), field("/request/kind/kind"));
-    let (namespace, name) = (field("/request/namespace"), field("/request/name"));
-    let response = answer.get("response").unwrap_or(&Value::Null);
-    let decision = match (response.get("allowed").and_then(Value::as_bool), response.get("warnings")) {
-        (Some(false) | None, _) => "deny",
-        (Some(true), Some(_)) => "warn",
-        (Some(true), None) => "allow",
-    };
-    let answer = Answer { decision: decision.into(), operation: operation.to_owned(), kind: kind.to_owned() };
+    let Logged { uid, operation, kind, namespace, name } = *logged;
+    let answer = Answer { decision: decision.as_str().into(), operation: operation.to_owned(), kind: kind.to_owned() };
     state.metrics.answers.get_or_create(&answer).inc();
-    let reason = response.pointer("/status/message").and_then(Value::as_str).unwrap_or_default();
-    let uid = response.get("uid").and_then(Value::as_str).unwrap_or_default();
     let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    let decision = decision.as_str();
     // Denials and warnings are news; allowed requests are logged at debug level.
     macro_rules! log {
         ($level:expr) => {
@@ -239,15 +256,6 @@ fn record(state: &State, review: &Value, answer: &Value, elapsed: Duration) {
 
 fn too_large(max: usize) -> String {
     format!("the body is larger than {max} bytes (--max-body)")
-}
-
-/// The answer to a review that was read but not judged; one that cannot even be read for that
-/// is denied without a uid to match, which the API server treats as its failure policy says.
-fn unjudged(loaded: &crate::Loaded, review: &Value, reason: &str) -> Value {
-    tracing::error!(reason, "request not judged");
-    loaded.engine.admit_unjudged(review, reason).unwrap_or_else(|e| {
-        e.denial().unwrap_or_else(|| json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {"uid": "", "allowed": false}}))
-    })
 }
 
 /// The time an evaluation may take: the cap, or less when the API server says (its

@@ -36,13 +36,13 @@ pub use tls::{generate, Generated, Tls};
 #[error("{0}")]
 pub struct Problem(pub String);
 
-/// What the loader builds: the engine, and the context every request starts from (policy
-/// params, namespace labels from files).
+/// What the loader builds: the engine (with its params) and the namespace labels read from
+/// files.
 pub struct Loaded {
     /// The compiled engine.
     pub engine: Engine,
-    /// The base context: its `now`, operation and user are replaced per request.
-    pub context: Context,
+    /// Namespace labels by namespace, for namespaces the cluster does not tell of.
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// Builds the engine from its sources; called at start and on every change of [`Config::watch`].
@@ -121,13 +121,13 @@ impl State {
         !self.draining.load(Ordering::Relaxed) && self.labels.synced()
     }
 
-    /// The context a request to `namespace` is judged in: the base context at `now`, with the
-    /// namespace's labels (the cluster's, when watched).
-    pub(crate) fn context(&self, loaded: &Loaded, namespace: Option<&str>) -> Context {
+    /// The context a request to `namespace` is judged in: now, with the namespace's labels (the
+    /// cluster's, when watched).
+    pub(crate) fn context(&self, loaded: &Loaded, namespace: &str) -> Context {
         let mut ctx = Context::at(jiff::Timestamp::now());
-        ctx.params.clone_from(&loaded.context.params);
-        if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
-            let labels = self.labels.get(ns).or_else(|| loaded.context.namespaces.get(ns).cloned());
+        if !namespace.is_empty() {
+            let ns = namespace;
+            let labels = self.labels.get(ns).or_else(|| loaded.namespaces.get(ns).cloned());
             ctx.namespaces = BTreeMap::from([(ns.to_owned(), labels.unwrap_or_default())]);
         }
         ctx

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use paved::{Bundle, Context, Engine};
+use paved::{Bundle, Engine};
 use paved_webhook::client::Client;
 use paved_webhook::{Config, Generated, Loaded, Loader, Namespaces, Server, Tls};
 use serde_json::{json, Value};
@@ -60,14 +60,14 @@ fn certificate() -> Generated {
 fn loader_of(paths: Vec<PathBuf>) -> Loader {
     Arc::new(move || {
         let engine = Engine::builder().bundle(Bundle::from_paths(&paths)?).build()?;
-        Ok(Loaded { engine, context: Context::at(jiff::Timestamp::now()) })
+        Ok(Loaded { engine, namespaces: Default::default() })
     })
 }
 
 fn loader_of_text(text: &'static str) -> Loader {
     Arc::new(move || {
         let engine = Engine::builder().bundle(Bundle::from_str("bundle.yaml", text)?).build()?;
-        Ok(Loaded { engine, context: Context::at(jiff::Timestamp::now()) })
+        Ok(Loaded { engine, namespaces: Default::default() })
     })
 }
 

@@ -259,7 +259,7 @@ impl NativeEngine {
     pub fn admit(&self, review: String, now: Option<String>) -> napi::Result<String> {
         let review: Value = parse("review", &review)?;
         let ctx = Context::at(instant(now.as_deref())?);
-        match self.inner.admit(&review, &ctx) {
+        match self.inner.admit(review, &ctx) {
             Ok(answer) => Ok(answer.to_string()),
             Err(e) => match e.denial() {
                 Some(denial) => Ok(denial.to_string()),

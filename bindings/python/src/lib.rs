@@ -383,7 +383,7 @@ impl Engine {
         let review = json_of(review)?;
         let ctx = Context::at(instant(now)?);
         let engine = Arc::clone(&self.inner);
-        let answer = py.detach(move || engine.admit(&review, &ctx));
+        let answer = py.detach(move || engine.admit(review, &ctx));
         match answer {
             Ok(a) => to_python(py, &a),
             Err(e) => match e.denial() {

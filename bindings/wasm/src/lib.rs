@@ -103,22 +103,20 @@ fn engine(o: &wit::EngineOptions) -> Result<Checker, wit::Error> {
     for d in &o.exceptions {
         builder = builder.bundle(Bundle::exceptions_from_str(&d.name, &d.text).map_err(load)?);
     }
-    let engine = builder.build().map_err(load)?;
-    let mut params = Context::at(jiff::Timestamp::UNIX_EPOCH);
     for set in &o.set {
-        params = params.assign(set).map_err(|e| reason(format!("set {e}")))?;
+        builder = builder.assign(set);
     }
-    if let Err(e) = engine.check_context(&params) {
-        let names: Vec<&str> = engine.policy_names().collect();
-        return Err(reason(format!("set: {e}; the policies are: {}", names.join(", "))));
-    }
-    Ok(Checker { engine, params: params.params })
+    // Only a param can make the build an input error or name an unknown policy.
+    let engine = builder.build().map_err(|e| match e {
+        Error::Input { .. } | Error::Unknown { .. } => reason(format!("set {e}")),
+        other => load(other),
+    })?;
+    Ok(Checker { engine })
 }
 
-/// A compiled engine and the params it was given.
+/// A compiled engine, its params given once.
 struct Checker {
     engine: Engine,
-    params: std::collections::BTreeMap<String, Value>,
 }
 
 impl Checker {
@@ -128,7 +126,6 @@ impl Checker {
             Some(now) => Context::parse_at(now).map_err(input)?,
             None => Context::at(jiff::Timestamp::now()),
         };
-        ctx.params.clone_from(&self.params);
         if let Some(op) = &c.operation {
             ctx = ctx.operation(op.parse().map_err(reason)?);
         }

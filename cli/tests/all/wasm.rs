@@ -160,7 +160,7 @@ fn the_component_checks_renders_and_explains_as_the_native_cli_does() {
     assert!(checked.output.contains(r#""status": "expired""#), "the exception lapses with the context's now");
     let params = EngineOptions { set: vec!["no-such-policy.x=1".to_owned()], ..options() };
     let e = engine.create(&params).unwrap().unwrap_err();
-    assert!(e.message.contains("the policies are"), "{e:?}");
+    assert!(e.message.contains("there is no loaded policy `no-such-policy`"), "{e:?}");
 
     let inputs = document(
         "examples/services/checkout.yaml",

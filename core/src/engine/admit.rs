@@ -15,13 +15,85 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::resource::Resource;
 use crate::engine::{Context, Engine};
-use crate::k8s::admission::{self, AdmissionError, Request};
+use crate::k8s::admission::{self, AdmissionError};
+use crate::k8s::Operation;
 use crate::report::{Decision, Report};
 
 /// The most characters of one warning the API server keeps.
 const WARNING_LENGTH: usize = 256;
 /// The most characters of all warnings of a response the API server keeps.
 const WARNINGS_TOTAL: usize = 4096;
+
+/// An AdmissionReview (or a bare AdmissionRequest), read once: the object it asks about,
+/// completed with what the API server leaves out, and what the request says of itself. The
+/// objects are moved out of the review, not copied.
+///
+/// ```
+/// let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+///   "uid": "7a1", "operation": "CREATE", "namespace": "shop", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+///   "object": {"metadata": {"name": "web"}, "spec": {"containers": []}}}});
+/// let request = paved::AdmissionRequest::read(review)?;
+/// assert_eq!((request.uid(), request.kind(), request.namespace()), ("7a1", "Pod", "shop"));
+/// assert_eq!(request.resource().identity().name, "web");
+/// # Ok::<(), paved::AdmissionError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct AdmissionRequest {
+    uid: String,
+    api_version: String,
+    kind: String,
+    namespace: String,
+    name: String,
+    operation: Operation,
+    resource: Resource,
+}
+
+impl AdmissionRequest {
+    /// Reads a review; one paved cannot judge is an error (see [`AdmissionError::denial`]).
+    pub fn read(review: Value) -> Result<Self, AdmissionError> {
+        let r = admission::read(review)?;
+        Ok(AdmissionRequest {
+            resource: Resource::from_request(r.object, r.old, r.operation, r.user_info, r.dry_run),
+            uid: r.uid,
+            api_version: r.api_version,
+            kind: r.kind,
+            namespace: r.namespace,
+            name: r.name,
+            operation: r.operation,
+        })
+    }
+
+    /// `request.uid`, which the answer repeats.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// `request.kind.kind`.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// `request.namespace`; empty for a cluster-scoped object.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// `request.name`; empty when the API server is to generate it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `request.operation`.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// The object judged (`object`, or `oldObject` for `DELETE`), for this request's operation
+    /// and user.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+}
 
 impl Engine {
     /// Answers an AdmissionReview (or a bare AdmissionRequest) with the AdmissionReview response,
@@ -40,47 +112,45 @@ impl Engine {
     ///     "object": {"metadata": {"name": "web"}, "spec": {"hostNetwork": true, "containers": [{"name": "app", "image": "nginx:1.27"}]}}
     ///   }
     /// });
-    /// let answer = engine.admit(&review, &Context::parse_at("2026-06-01")?)?;
+    /// let answer = engine.admit(review, &Context::parse_at("2026-06-01")?)?;
     /// assert_eq!(answer["response"]["uid"], "705ab4f5");
     /// assert_eq!(answer["response"]["allowed"], false);
     /// assert!(answer["response"]["status"]["message"].as_str().unwrap().contains("pod-security-baseline/hostNamespaces"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn admit(&self, review: &Value, ctx: &Context) -> Result<Value, AdmissionError> {
-        self.admit_with_report(review, ctx).map(|(answer, _)| answer)
+    pub fn admit(&self, review: Value, ctx: &Context) -> Result<Value, AdmissionError> {
+        Ok(self.admit_request(&AdmissionRequest::read(review)?, ctx).0)
     }
 
-    /// As [`Engine::admit`], with the report the answer was made from (for a webhook's logs and
-    /// metrics: the findings, and the rule errors among them).
-    pub fn admit_with_report(&self, review: &Value, ctx: &Context) -> Result<(Value, Report), AdmissionError> {
+    /// As [`Engine::admit`], for a request already read, with the report the answer was made
+    /// from (for a webhook's logs and metrics: the decision, the findings, the rule errors).
+    pub fn admit_request(&self, request: &AdmissionRequest, ctx: &Context) -> (Value, Report) {
         let span = tracing::debug_span!("admit");
         let _enter = span.enter();
-        let request = admission::read(review)?;
-        let resource = Resource::from_request(&request);
-        let report = self.evaluate(std::slice::from_ref(&resource), ctx);
-        Ok((response(&request, &report), report))
+        let report = self.evaluate(std::slice::from_ref(&request.resource), ctx);
+        (response(request, &report), report)
     }
 
-    /// The answer to a review that was read but could not be judged: its evaluation ran past
-    /// the deadline, or failed inside the host. Denied, naming `reason` (fail closed), unless
-    /// every policy that may apply to the object sets `failurePolicy: Ignore`; then allowed,
-    /// with `reason` as a warning. Either way the audit annotations say it was not judged.
+    /// The answer to a request that was read but could not be judged (its evaluation ran past
+    /// the deadline, or failed inside the host), and its decision. Denied, naming `reason`
+    /// (fail closed), unless every policy that may apply to the object sets
+    /// `failurePolicy: Ignore`; then allowed, with `reason` as a warning. Either way the audit
+    /// annotations say it was not judged.
     ///
     /// ```
-    /// use paved::{Bundle, Engine};
+    /// use paved::{AdmissionRequest, Bundle, Decision, Engine};
     /// let engine = Engine::builder().bundle(Bundle::pack("pod-security-baseline")?).build()?;
     /// let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
     ///   "uid": "7a1", "operation": "CREATE", "kind": {"group": "", "version": "v1", "kind": "Pod"},
     ///   "object": {"metadata": {"name": "web"}, "spec": {"containers": []}}}});
-    /// let answer = engine.admit_unjudged(&review, "the deadline of 9s passed")?;
-    /// assert_eq!(answer["response"]["allowed"], false);
+    /// let (answer, decision) = engine.admit_unjudged(&AdmissionRequest::read(review)?, "the deadline of 9s passed");
+    /// assert_eq!((answer["response"]["allowed"].as_bool(), decision), (Some(false), Decision::Deny));
     /// assert_eq!(answer["response"]["status"]["message"], "paved could not judge the request: the deadline of 9s passed");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn admit_unjudged(&self, review: &Value, reason: &str) -> Result<Value, AdmissionError> {
-        let request = admission::read(review)?;
+    pub fn admit_unjudged(&self, request: &AdmissionRequest, reason: &str) -> (Value, Decision) {
         let message = format!("paved could not judge the request: {reason}");
-        let allowed = self.fails_open(&Resource::from_request(&request));
+        let allowed = self.fails_open(&request.resource);
         let mut response = Map::new();
         response.insert("uid".into(), Value::String(request.uid.clone()));
         response.insert("allowed".into(), Value::Bool(allowed));
@@ -89,16 +159,14 @@ impl Engine {
         } else {
             response.insert("status".into(), json!({"code": 500, "reason": "InternalError", "message": message}));
         }
-        response.insert(
-            "auditAnnotations".into(),
-            json!({"decision": if allowed { "allow" } else { "deny" }, "unjudged": reason}),
-        );
-        Ok(json!({ "apiVersion": request.api_version, "kind": "AdmissionReview", "response": response }))
+        let decision = if allowed { Decision::Warn } else { Decision::Deny };
+        response.insert("auditAnnotations".into(), json!({"decision": decision.as_str(), "unjudged": reason}));
+        (json!({ "apiVersion": request.api_version, "kind": "AdmissionReview", "response": response }), decision)
     }
 }
 
 /// The AdmissionReview answering `request` with `report`.
-fn response(request: &Request, report: &Report) -> Value {
+fn response(request: &AdmissionRequest, report: &Report) -> Value {
     let unwaived = || report.findings.iter().filter(|f| f.waived_by.is_none());
     let denials: Vec<String> = unwaived()
         .filter(|f| f.action == crate::model::Action::Deny)

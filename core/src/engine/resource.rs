@@ -42,13 +42,14 @@ impl Resource {
     }
 
     /// The object an admission request asks about, judged for the request's operation and user.
-    pub(crate) fn from_request(r: &crate::k8s::admission::Request) -> Self {
-        Resource {
-            value: r.object.clone(),
-            old: r.old.clone(),
-            origin: None,
-            admission: Some(Admission { operation: r.operation, user_info: r.user_info.clone(), dry_run: r.dry_run }),
-        }
+    pub(crate) fn from_request(
+        object: Value,
+        old: Option<Value>,
+        operation: Operation,
+        user_info: Value,
+        dry_run: bool,
+    ) -> Self {
+        Resource { value: object, old, origin: None, admission: Some(Admission { operation, user_info, dry_run }) }
     }
 
     /// The operation it is judged for: its admission request's, else the caller's (the
@@ -137,11 +138,11 @@ pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
         if is_admission(&doc.value) {
-            match crate::k8s::admission::read(&doc.value) {
-                Ok(request) => {
-                    let origin =
-                        Origin { base: format!("{}{}", doc.origin.base, request.pointer), ..doc.origin.clone() };
-                    out.push(Resource { origin: Some(origin), ..Resource::from_request(&request) });
+            match crate::k8s::admission::read(doc.value) {
+                Ok(r) => {
+                    let origin = Origin { base: format!("{}{}", doc.origin.base, r.pointer), ..doc.origin.clone() };
+                    let resource = Resource::from_request(r.object, r.old, r.operation, r.user_info, r.dry_run);
+                    out.push(Resource { origin: Some(origin), ..resource });
                 }
                 Err(e) => diags.push(doc.origin.diagnostic(
                     "",

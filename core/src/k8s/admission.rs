@@ -48,6 +48,12 @@ pub(crate) struct Request {
     pub uid: String,
     /// The review's apiVersion, to answer in.
     pub api_version: String,
+    /// `request.kind.kind`: the kind of the object asked about.
+    pub kind: String,
+    /// `request.namespace`, empty for a cluster-scoped object.
+    pub namespace: String,
+    /// `request.name`, empty when the API server will generate it.
+    pub name: String,
     /// The object to judge: `object`, or `oldObject` for `DELETE`, completed from the request.
     pub object: Value,
     /// `oldObject` of an `UPDATE`, completed likewise.
@@ -59,80 +65,87 @@ pub(crate) struct Request {
     pub dry_run: bool,
 }
 
-/// Reads an AdmissionReview, or a bare AdmissionRequest, into the resource it asks about.
-pub(crate) fn read(review: &Value) -> Result<Request, AdmissionError> {
-    let mut api_version = "admission.k8s.io/v1".to_owned();
-    let fail = |reason: String, uid: Option<String>, api_version: &str| AdmissionError {
-        reason,
-        uid,
-        api_version: api_version.to_owned(),
-    };
-    let Some(top) = review.as_object() else {
-        return Err(fail("the body is not a JSON object".into(), None, &api_version));
-    };
-    let request = if top.contains_key("request") || top.get("kind").and_then(Value::as_str) == Some("AdmissionReview") {
-        let version = top.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
-        if !matches!(version, "admission.k8s.io/v1" | "admission.k8s.io/v1beta1") {
-            return Err(fail(
-                format!("apiVersion `{version}` is not admission.k8s.io/v1 (or v1beta1)"),
-                None,
-                &api_version,
-            ));
-        }
-        version.clone_into(&mut api_version);
-        match top.get("request").and_then(Value::as_object) {
-            Some(r) => r,
-            None => return Err(fail("the AdmissionReview has no `request` object".into(), None, &api_version)),
-        }
-    } else if top.contains_key("uid") && top.contains_key("kind") {
-        top
-    } else {
-        return Err(fail(
-            "expected an AdmissionReview (`kind: AdmissionReview` with a `request`) or an AdmissionRequest".into(),
-            None,
-            &api_version,
-        ));
-    };
+/// Reads an AdmissionReview, or a bare AdmissionRequest, into the resource it asks about. The
+/// objects are moved out of the review, not copied.
+pub(crate) fn read(review: Value) -> Result<Request, AdmissionError> {
+    let (mut request, api_version, wrapped) = envelope(review)?;
+    let fail = |reason: String, uid: Option<String>| AdmissionError { reason, uid, api_version: api_version.clone() };
     let uid = match request.get("uid").and_then(Value::as_str) {
         Some(u) if !u.is_empty() => u.to_owned(),
-        _ => return Err(fail("the request has no `uid`".into(), None, &api_version)),
+        _ => return Err(fail("the request has no `uid`".into(), None)),
     };
-    let bad = |reason: String| fail(reason, Some(uid.clone()), &api_version);
+    let bad = |reason: String| fail(reason, Some(uid.clone()));
     let operation = match request.get("operation").and_then(Value::as_str) {
-        Some(op) => serde_json::from_value::<Operation>(Value::String(op.to_owned()))
-            .map_err(|_| bad(format!("operation `{op}` is not CREATE, UPDATE, DELETE or CONNECT")))?,
+        // As the API server spells it: upper case only.
+        Some(op) => op
+            .parse::<Operation>()
+            .ok()
+            .filter(|o| o.as_str() == op)
+            .ok_or_else(|| bad(format!("operation `{op}` is not CREATE, UPDATE, DELETE or CONNECT")))?,
         None => return Err(bad("the request has no `operation`".into())),
     };
-    let object = request.get("object").filter(|v| !v.is_null());
-    let old = request.get("oldObject").filter(|v| !v.is_null());
-    let (judged, field) = match (operation, object, old) {
-        (Operation::Delete, _, Some(old)) => (old, "oldObject"),
-        (Operation::Delete, Some(object), None) => (object, "object"),
+    let object = request.remove("object").filter(|v| !v.is_null());
+    let old = request.remove("oldObject").filter(|v| !v.is_null());
+    let (judged, old, field) = match (operation, object, old) {
+        (Operation::Delete, _, Some(old)) => (old, None, "oldObject"),
+        (Operation::Delete, Some(object), None) => (object, None, "object"),
         (Operation::Delete, None, None) => return Err(bad("a DELETE request without `oldObject`".into())),
-        (_, Some(object), _) => (object, "object"),
+        (Operation::Update, Some(object), old) => (object, old, "object"),
+        (_, Some(object), _) => (object, None, "object"),
         (_, None, _) => return Err(bad(format!("a {} request without `object`", operation.as_str()))),
     };
-    let mut object = judged.clone();
-    complete(&mut object, request).map_err(bad)?;
-    let old_completed = match (operation, old) {
-        (Operation::Update, Some(old)) => {
-            let mut old = old.clone();
-            complete(&mut old, request).map_err(bad)?;
+    let mut object = judged;
+    complete(&mut object, &request).map_err(bad)?;
+    let old = match old {
+        Some(mut old) => {
+            complete(&mut old, &request).map_err(bad)?;
             Some(old)
         }
-        _ => None,
+        None => None,
     };
-    let base = if top.contains_key("request") { "/request" } else { "" };
+    let text = |key: &str| request.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let kind = request.get("kind").and_then(|k| k.get("kind")).and_then(Value::as_str).unwrap_or_default();
     Ok(Request {
+        kind: kind.to_owned(),
+        namespace: text("namespace"),
+        name: text("name"),
+        pointer: format!("{}/{field}", if wrapped { "/request" } else { "" }),
+        operation,
+        dry_run: request.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
+        user_info: request.remove("userInfo").unwrap_or(Value::Null),
         uid,
         api_version,
         object,
-        old: old_completed,
-        pointer: format!("{base}/{field}"),
-        operation,
-        user_info: request.get("userInfo").cloned().unwrap_or(Value::Null),
-        dry_run: request.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
+        old,
     })
+}
+
+/// The request of a review (or a bare request), the apiVersion to answer in, and whether the
+/// request was wrapped in a review.
+fn envelope(review: Value) -> Result<(Map<String, Value>, String, bool), AdmissionError> {
+    let v1 = "admission.k8s.io/v1";
+    let fail = |reason: &str, api_version: &str| AdmissionError {
+        reason: reason.to_owned(),
+        uid: None,
+        api_version: api_version.to_owned(),
+    };
+    let Value::Object(mut top) = review else {
+        return Err(fail("the body is not a JSON object", v1));
+    };
+    if top.contains_key("request") || top.get("kind").and_then(Value::as_str) == Some("AdmissionReview") {
+        let version = top.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if !matches!(version.as_str(), "admission.k8s.io/v1" | "admission.k8s.io/v1beta1") {
+            return Err(fail(&format!("apiVersion `{version}` is not admission.k8s.io/v1 (or v1beta1)"), v1));
+        }
+        match top.remove("request") {
+            Some(Value::Object(r)) => Ok((r, version, true)),
+            _ => Err(fail("the AdmissionReview has no `request` object", &version)),
+        }
+    } else if top.contains_key("uid") && top.contains_key("kind") {
+        Ok((top, v1.to_owned(), false))
+    } else {
+        Err(fail("expected an AdmissionReview (`kind: AdmissionReview` with a `request`) or an AdmissionRequest", v1))
+    }
 }
 
 /// Fills in what the API server leaves out of an object: `apiVersion` and `kind` from

@@ -26,7 +26,7 @@ fn every_captured_request_gets_a_well_formed_answer_and_the_verdict_of_check() {
         let review: Value = serde_json::from_str(&text).unwrap();
         let uid = review.get("request").unwrap_or(&review)["uid"].clone();
         let checked = Resource::from_str(&name, &text).map(|r| engine.evaluate(&r, &ctx));
-        match engine.admit(&review, &ctx) {
+        match engine.admit(review.clone(), &ctx) {
             Ok(answer) => {
                 assert_eq!(answer["kind"], "AdmissionReview", "{name}");
                 assert!(answer["apiVersion"].as_str().unwrap().starts_with("admission.k8s.io/"), "{name}");

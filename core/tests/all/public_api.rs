@@ -112,7 +112,7 @@ fn an_admission_review_is_answered() {
         }
     });
     let ctx = Context::parse_at("2026-06-01").unwrap();
-    let answer = engine.admit(&review, &ctx).unwrap();
+    let answer = engine.admit(review.clone(), &ctx).unwrap();
     assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
     assert_eq!(answer["kind"], "AdmissionReview");
     let response = &answer["response"];
@@ -131,13 +131,13 @@ fn an_admission_review_is_answered() {
     let mut delete = review.clone();
     delete["request"]["operation"] = json!("DELETE");
     delete["request"]["oldObject"] = delete["request"]["object"].take();
-    assert_eq!(engine.admit(&delete, &ctx).unwrap()["response"]["allowed"], false);
+    assert_eq!(engine.admit(delete, &ctx).unwrap()["response"]["allowed"], false);
     // Malformed: not a review at all (no uid: HTTP 400), or one a denial can answer.
-    let e = engine.admit(&json!({"kind": "Pod"}), &ctx).unwrap_err();
+    let e = engine.admit(json!({"kind": "Pod"}), &ctx).unwrap_err();
     assert!(e.denial().is_none(), "{e}");
     let mut no_object = review.clone();
     no_object["request"]["object"] = serde_json::Value::Null;
-    let e = engine.admit(&no_object, &ctx).unwrap_err();
+    let e = engine.admit(no_object, &ctx).unwrap_err();
     let denial = e.denial().unwrap();
     assert_eq!(denial["response"]["allowed"], false);
     assert_eq!(denial["response"]["uid"], "abc");
@@ -152,7 +152,7 @@ fn warnings_stay_within_the_api_servers_limits() {
     }
     let engine = Engine::builder().bundle(Bundle::from_str("chatty.yaml", &policy).unwrap()).build().unwrap();
     let review = json!({"uid": "u1", "operation": "CREATE", "kind": {"group": "", "version": "v1", "kind": "ConfigMap"}, "object": {"metadata": {"name": "c"}}});
-    let answer = engine.admit(&review, &Context::parse_at("2026-06-01").unwrap()).unwrap();
+    let answer = engine.admit(review, &Context::parse_at("2026-06-01").unwrap()).unwrap();
     assert_eq!(answer["response"]["allowed"], true);
     let warnings = answer["response"]["warnings"].as_array().unwrap();
     assert!(!warnings.is_empty());
