@@ -57,23 +57,11 @@ impl<'a> Eval<'a, '_> {
         }
     }
 
+    /// Evaluates one node: the leaves here, each family of the others in a method of its own
+    /// (field access, optionals, indexing, logic, comparison, building).
     pub(crate) fn eval(&mut self, ir: &'a Ir) -> R<'a> {
         match ir {
             Ir::Const(c) => Ok(constant(c)),
-            Ir::Insert(slot, key, value) => {
-                let mut accu =
-                    std::mem::replace(self.locals.get_mut(*slot).ok_or_else(|| Error::new("bad slot"))?, Value::Null);
-                let (k, v) = (self.eval(key)?, self.eval(value)?);
-                self.charge(1)?;
-                if let Value::Map(Map::Owned(rc)) = &mut accu {
-                    let entries = Rc::make_mut(rc);
-                    match entries.iter_mut().find(|(x, _)| x.equals(&k)) {
-                        Some(entry) => entry.1 = v,
-                        None => entries.push((k, v)),
-                    }
-                }
-                Ok(accu)
-            }
             Ir::Root(slot) => {
                 self.charge(1)?;
                 Ok(self.act.roots.get(*slot).cloned().unwrap_or(Value::Null))
@@ -86,96 +74,13 @@ impl<'a> Eval<'a, '_> {
                 self.charge(1)?;
                 self.act.variable(*i, self)
             }
-            Ir::Select(o, field) => {
-                let v = self.eval(o)?;
-                self.charge(1)?;
-                match v {
-                    // Selecting from an optional chains: the result is optional too.
-                    Value::Optional(None) => Ok(Value::Optional(None)),
-                    Value::Optional(Some(inner)) => Ok(Value::Optional(opt_field(&inner, field)?.map(Rc::new))),
-                    v => select(&v, field),
-                }
-            }
-            Ir::OptPath { base, path, default } => {
-                let mut v = self.eval(base)?;
-                for field in path.iter() {
-                    self.charge(1)?;
-                    let found = match &v {
-                        Value::Optional(None) => None,
-                        Value::Optional(Some(inner)) => opt_field(inner, field)?,
-                        other => opt_field(other, field)?,
-                    };
-                    match found {
-                        Some(next) => v = next,
-                        None => return self.eval(default),
-                    }
-                }
-                self.charge(1)?;
-                Ok(v)
-            }
-            Ir::OptMap { slot, optional, body, flat } => {
-                let Value::Optional(o) = self.eval(optional)? else {
-                    return Err(Error::new("optMap and optFlatMap apply to an optional"));
-                };
-                let Some(inner) = o else { return Ok(Value::Optional(None)) };
-                self.set(*slot, (*inner).clone());
-                let out = self.eval(body)?;
-                match (flat, out) {
-                    (true, o @ Value::Optional(_)) => Ok(o),
-                    (true, other) => {
-                        Err(Error::new(format!("optFlatMap needs an optional, got {}", other.type_name())))
-                    }
-                    (false, v) => Ok(Value::Optional(Some(Rc::new(v)))),
-                }
-            }
-            Ir::Has(o, field) => {
-                let v = self.eval(o)?;
-                self.charge(1)?;
-                match v {
-                    Value::Map(m) => Ok(Value::Bool(m.field(field).is_some())),
-                    Value::Optional(None) => Ok(Value::Bool(false)),
-                    Value::Optional(Some(inner)) => match &*inner {
-                        Value::Map(m) => Ok(Value::Bool(m.field(field).is_some())),
-                        other => Err(Error::new(format!("has() on a {}, not a map", other.type_name()))),
-                    },
-                    other => Err(Error::new(format!("has() on a {}, not a map", other.type_name()))),
-                }
-            }
-            Ir::OptSelect(o, field) => {
-                let v = self.eval(o)?;
-                self.charge(1)?;
-                let found = match v {
-                    Value::Optional(None) => None,
-                    Value::Optional(Some(inner)) => opt_field(&inner, field)?,
-                    other => opt_field(&other, field)?,
-                };
-                Ok(Value::Optional(found.map(Rc::new)))
-            }
-            Ir::Index(a, b) => {
-                let (x, k) = (self.eval(a)?, self.eval(b)?);
-                self.charge(1)?;
-                if let Value::Optional(o) = &x {
-                    let found = match o {
-                        None => None,
-                        Some(inner) => index(inner, &k)?,
-                    };
-                    return Ok(Value::Optional(found.map(Rc::new)));
-                }
-                index(&x, &k)?.ok_or_else(|| match x {
-                    Value::List(_) => Error::new(format!("index out of range: {k}")),
-                    _ => Error::new(format!("no such key: {k}")),
-                })
-            }
-            Ir::OptIndex(a, b) => {
-                let (x, k) = (self.eval(a)?, self.eval(b)?);
-                self.charge(1)?;
-                let found = match x {
-                    Value::Optional(None) => None,
-                    Value::Optional(Some(inner)) => index(&inner, &k)?,
-                    other => index(&other, &k)?,
-                };
-                Ok(Value::Optional(found.map(Rc::new)))
-            }
+            Ir::Select(o, field) => self.select(o, field),
+            Ir::Has(o, field) => self.has(o, field),
+            Ir::OptSelect(o, field) => self.opt_select(o, field),
+            Ir::OptPath { base, path, default } => self.opt_path(base, path, default),
+            Ir::OptMap { slot, optional, body, flat } => self.opt_map(*slot, optional, body, *flat),
+            Ir::Index(a, b) => self.index(a, b, false),
+            Ir::OptIndex(a, b) => self.index(a, b, true),
             // `&&` and `||` are commutative over errors: `false && error` is false either way
             // round. Running out of budget is never absorbed.
             Ir::And(a, b) => self.logic(a, b, false),
@@ -196,45 +101,20 @@ impl<'a> Eval<'a, '_> {
                 Err(e) if e.over_budget => Err(e),
                 _ => Ok(Value::Bool(true)),
             },
-            Ir::Eq(a, b) | Ir::Ne(a, b) => {
-                let (x, y) = (self.eval(a)?, self.eval(b)?);
-                self.charge(1 + traversal(x.size_hint().min(y.size_hint())))?;
-                Ok(Value::Bool(x.equals(&y) == matches!(ir, Ir::Eq(..))))
-            }
-            Ir::Cmp(a, b, cmp) => {
-                let (x, y) = (self.eval(a)?, self.eval(b)?);
-                self.charge(1 + traversal(x.size_hint().min(y.size_hint())))?;
-                let Some(o) = x.compare(&y)? else { return Ok(Value::Bool(false)) };
-                Ok(Value::Bool(match cmp {
-                    Cmp::Lt => o.is_lt(),
-                    Cmp::Le => o.is_le(),
-                    Cmp::Gt => o.is_gt(),
-                    Cmp::Ge => o.is_ge(),
-                }))
-            }
+            Ir::Eq(a, b) => self.equals(a, b, true),
+            Ir::Ne(a, b) => self.equals(a, b, false),
+            Ir::Cmp(a, b, cmp) => self.compare(a, b, *cmp),
             Ir::InConsts(a, consts) => {
                 let x = self.eval(a)?;
                 self.charge(1 + consts.len() as u64)?;
                 Ok(Value::Bool(consts.iter().any(|c| constant(c).equals(&x))))
             }
-            Ir::In(a, b) => {
-                let (x, c) = (self.eval(a)?, self.eval(b)?);
-                match c {
-                    Value::List(l) => {
-                        self.charge(1 + l.len() as u64)?;
-                        Ok(Value::Bool(l.iter().any(|v| v.equals(&x))))
-                    }
-                    Value::Map(m) => {
-                        self.charge(1)?;
-                        Ok(Value::Bool(m.get(&x).is_some()))
-                    }
-                    other => Err(Error::no_overload("@in", &[&x, &other])),
-                }
-            }
+            Ir::In(a, b) => self.contains(a, b),
             Ir::Call(f, args, regex) => self.call(f, args, regex.as_deref()),
             Ir::List(items, optional) => self.list(items, optional),
             Ir::Map(entries) => self.map(entries),
             Ir::Append(slot, items) => self.append(*slot, items),
+            Ir::Insert(slot, key, value) => self.insert(*slot, key, value),
             Ir::Comprehension(c) => self.comprehension(c),
             Ir::Bind(slot, init, body) => {
                 let v = self.eval(init)?;
@@ -242,6 +122,150 @@ impl<'a> Eval<'a, '_> {
                 self.eval(body)
             }
         }
+    }
+
+    /// `o.field`; from an optional, an optional.
+    #[inline]
+    fn select(&mut self, o: &'a Ir, field: &str) -> R<'a> {
+        let v = self.eval(o)?;
+        self.charge(1)?;
+        match v {
+            // Selecting from an optional chains: the result is optional too.
+            Value::Optional(None) => Ok(Value::Optional(None)),
+            Value::Optional(Some(inner)) => Ok(Value::Optional(opt_field(&inner, field)?.map(Rc::new))),
+            v => select(&v, field),
+        }
+    }
+
+    /// `has(o.field)`.
+    fn has(&mut self, o: &'a Ir, field: &str) -> R<'a> {
+        let v = self.eval(o)?;
+        self.charge(1)?;
+        match v {
+            Value::Map(m) => Ok(Value::Bool(m.field(field).is_some())),
+            Value::Optional(None) => Ok(Value::Bool(false)),
+            Value::Optional(Some(inner)) => match &*inner {
+                Value::Map(m) => Ok(Value::Bool(m.field(field).is_some())),
+                other => Err(Error::new(format!("has() on a {}, not a map", other.type_name()))),
+            },
+            other => Err(Error::new(format!("has() on a {}, not a map", other.type_name()))),
+        }
+    }
+
+    /// `o.?field`.
+    fn opt_select(&mut self, o: &'a Ir, field: &str) -> R<'a> {
+        let v = self.eval(o)?;
+        self.charge(1)?;
+        let found = match v {
+            Value::Optional(None) => None,
+            Value::Optional(Some(inner)) => opt_field(&inner, field)?,
+            other => opt_field(&other, field)?,
+        };
+        Ok(Value::Optional(found.map(Rc::new)))
+    }
+
+    /// `base.?a.?b.orValue(default)`, without an optional made on the way.
+    fn opt_path(&mut self, base: &'a Ir, path: &[Box<str>], default: &'a Ir) -> R<'a> {
+        let mut v = self.eval(base)?;
+        for field in path {
+            self.charge(1)?;
+            let found = match &v {
+                Value::Optional(None) => None,
+                Value::Optional(Some(inner)) => opt_field(inner, field)?,
+                other => opt_field(other, field)?,
+            };
+            match found {
+                Some(next) => v = next,
+                None => return self.eval(default),
+            }
+        }
+        self.charge(1)?;
+        Ok(v)
+    }
+
+    /// `optional.optMap(x, body)`, or `optFlatMap` when `flat`.
+    fn opt_map(&mut self, slot: usize, optional: &'a Ir, body: &'a Ir, flat: bool) -> R<'a> {
+        let Value::Optional(o) = self.eval(optional)? else {
+            return Err(Error::new("optMap and optFlatMap apply to an optional"));
+        };
+        let Some(inner) = o else { return Ok(Value::Optional(None)) };
+        self.set(slot, (*inner).clone());
+        match (flat, self.eval(body)?) {
+            (true, o @ Value::Optional(_)) => Ok(o),
+            (true, other) => Err(Error::new(format!("optFlatMap needs an optional, got {}", other.type_name()))),
+            (false, v) => Ok(Value::Optional(Some(Rc::new(v)))),
+        }
+    }
+
+    /// `a[b]`, or `a[?b]` when `optional`; indexing an optional makes an optional.
+    fn index(&mut self, a: &'a Ir, b: &'a Ir, optional: bool) -> R<'a> {
+        let (x, k) = (self.eval(a)?, self.eval(b)?);
+        self.charge(1)?;
+        let found = match &x {
+            Value::Optional(None) => return Ok(Value::Optional(None)),
+            Value::Optional(Some(inner)) => return Ok(Value::Optional(index(inner, &k)?.map(Rc::new))),
+            x => index(x, &k)?,
+        };
+        if optional {
+            return Ok(Value::Optional(found.map(Rc::new)));
+        }
+        found.ok_or_else(|| match x {
+            Value::List(_) => Error::new(format!("index out of range: {k}")),
+            _ => Error::new(format!("no such key: {k}")),
+        })
+    }
+
+    /// `a == b`, or `a != b` when not `equal`: paid by the smaller side's size.
+    #[inline]
+    fn equals(&mut self, a: &'a Ir, b: &'a Ir, equal: bool) -> R<'a> {
+        let (x, y) = (self.eval(a)?, self.eval(b)?);
+        self.charge(1 + traversal(x.size_hint().min(y.size_hint())))?;
+        Ok(Value::Bool(x.equals(&y) == equal))
+    }
+
+    /// `<`, `<=`, `>`, `>=`; values of no common order compare false.
+    fn compare(&mut self, a: &'a Ir, b: &'a Ir, cmp: Cmp) -> R<'a> {
+        let (x, y) = (self.eval(a)?, self.eval(b)?);
+        self.charge(1 + traversal(x.size_hint().min(y.size_hint())))?;
+        let Some(o) = x.compare(&y)? else { return Ok(Value::Bool(false)) };
+        Ok(Value::Bool(match cmp {
+            Cmp::Lt => o.is_lt(),
+            Cmp::Le => o.is_le(),
+            Cmp::Gt => o.is_gt(),
+            Cmp::Ge => o.is_ge(),
+        }))
+    }
+
+    /// `a in b`: an element of a list, a key of a map.
+    fn contains(&mut self, a: &'a Ir, b: &'a Ir) -> R<'a> {
+        let (x, c) = (self.eval(a)?, self.eval(b)?);
+        match c {
+            Value::List(l) => {
+                self.charge(1 + l.len() as u64)?;
+                Ok(Value::Bool(l.iter().any(|v| v.equals(&x))))
+            }
+            Value::Map(m) => {
+                self.charge(1)?;
+                Ok(Value::Bool(m.get(&x).is_some()))
+            }
+            other => Err(Error::no_overload("@in", &[&x, &other])),
+        }
+    }
+
+    /// `accu[key] = value` inside `transformMap`: the accumulator taken from its slot and
+    /// changed in place.
+    fn insert(&mut self, slot: usize, key: &'a Ir, value: &'a Ir) -> R<'a> {
+        let mut accu = std::mem::replace(self.locals.get_mut(slot).ok_or_else(|| Error::new("bad slot"))?, Value::Null);
+        let (k, v) = (self.eval(key)?, self.eval(value)?);
+        self.charge(1)?;
+        if let Value::Map(Map::Owned(rc)) = &mut accu {
+            let entries = Rc::make_mut(rc);
+            match entries.iter_mut().find(|(x, _)| x.equals(&k)) {
+                Some(entry) => entry.1 = v,
+                None => entries.push((k, v)),
+            }
+        }
+        Ok(accu)
     }
 
     fn call(&mut self, f: &'static super::functions::Func, args: &'a [Ir], regex: Option<&'a regex::Regex>) -> R<'a> {

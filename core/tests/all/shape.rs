@@ -10,10 +10,10 @@ const FILE_LINES: usize = 800;
 /// Functions still over the limit, each with the most lines it may have until it is split. The
 /// list only shrinks: a function that grows past its ceiling, a new long function and an entry
 /// that is no longer long all fail.
-const LONG_FUNCTIONS: &[(&str, usize)] = &[("core/src/cel/interp.rs:eval", 186)];
+const LONG_FUNCTIONS: &[(&str, usize)] = &[];
 
 /// Files still over the limit, with their ceilings, on the same terms.
-const BIG_FILES: &[(&str, usize)] = &[("core/src/cel/functions.rs", 1379)];
+const BIG_FILES: &[(&str, usize)] = &[];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()

@@ -1,0 +1,33 @@
+//! The functions of paved's CEL environment: CEL's standard library, cel-go's strings, lists,
+//! math, sets, optional and encoder extensions, and Kubernetes' libraries (regex, lists,
+//! quantity, URL, IP, CIDR, semver), with Kubernetes' semantics.
+//!
+//! Each function is one entry: its name, whether it is called on a receiver, the signatures the
+//! checker resolves calls against, and one implementation that dispatches on the values.
+
+mod args;
+mod arith;
+mod convert;
+mod lists;
+mod strings;
+mod table;
+
+pub(crate) use args::{borrowed, no_overload};
+pub(crate) use strings::regex;
+pub(crate) use table::Func;
+use table::FUNCS;
+
+/// The function `name`, called on a receiver or not.
+pub(crate) fn find(name: &str, member: bool) -> Option<&'static Func> {
+    FUNCS.iter().find(|f| f.name == name && f.member == member)
+}
+
+/// Every function name, for did-you-mean.
+pub(crate) fn names(member: bool) -> impl Iterator<Item = &'static str> {
+    FUNCS.iter().filter(move |f| f.member == member && !f.name.starts_with(['_', '@', '!', '-'])).map(|f| f.name)
+}
+
+/// The functions whose pattern argument (the last) is a regular expression.
+pub(crate) fn takes_regex(name: &str) -> bool {
+    matches!(name, "matches" | "find" | "findAll")
+}
