@@ -30,9 +30,18 @@ impl Problem {
 #[derive(Clone, Copy)]
 pub(crate) struct Decls<'d> {
     pub roots: &'d [(&'d str, Ty)],
-    pub variables: Option<&'d [(String, Ty)]>,
+    pub variables: Option<&'d [Variable]>,
     /// Functions the bundle defines.
     pub functions: &'d [Function],
+}
+
+/// A named variable (`variables.x`): its type, and the largest size (length of a string or
+/// list) its value can have.
+#[derive(Clone, Debug)]
+pub(crate) struct Variable {
+    pub name: String,
+    pub ty: Ty,
+    pub size: u64,
 }
 
 /// A function a bundle defines: its body is compiled where it is called, with its params bound.

@@ -484,6 +484,8 @@ pub(crate) struct Program {
     pub(super) ir: Ir,
     /// The static type of the result.
     pub ty: super::types::Ty,
+    /// The largest size (length of a string or list) of the result.
+    pub size: u64,
     pub(super) locals: usize,
 }
 

@@ -175,7 +175,8 @@ impl<'d> Compiler<'d> {
         if name == "variables" && self.decls.variables.is_some() {
             return self.problem(e, "`variables` is read one at a time: `variables.NAME`".into(), None);
         }
-        let mut known: Vec<&str> = self.decls.roots.iter().map(|(n, _)| *n).collect();
+        // A hidden variable (`item` outside `forEach`) has an empty name.
+        let mut known: Vec<&str> = self.decls.roots.iter().map(|(n, _)| *n).filter(|n| !n.is_empty()).collect();
         known.extend(self.locals.iter().map(|l| l.name.as_str()).filter(|n| !n.starts_with('@')));
         if self.decls.variables.is_some() {
             known.push("variables");
@@ -200,14 +201,15 @@ impl<'d> Compiler<'d> {
             return None;
         }
         let vars = self.decls.variables?;
-        match vars.iter().position(|(n, _)| n == &s.field) {
+        match vars.iter().position(|v| v.name == s.field) {
             Some(i) if !s.test => {
-                let ty = vars.get(i).map_or(Ty::Dyn, |(_, t)| t.clone());
-                Some(Some((Ir::Var(i), Typed::new(ty, 1))))
+                let t =
+                    vars.get(i).map_or(Typed::new(Ty::Dyn, 1), |v| Typed { ty: v.ty.clone(), cost: 1, size: v.size });
+                Some(Some((Ir::Var(i), t)))
             }
             Some(_) => Some(self.problem(e, "`has()` does not apply to a variable".into(), None)),
             None => {
-                let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+                let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
                 let help = match crate::error::did_you_mean(&s.field, names.iter().copied()) {
                     Some(n) => Some(format!("did you mean `variables.{n}`?")),
                     None if names.is_empty() => Some("the policy declares no variables".into()),
@@ -444,7 +446,8 @@ impl<'d> Compiler<'d> {
         // A namespaced function (`math.abs`), or `cel.bind`.
         let namespace = call.target.as_deref().and_then(qualified_name).filter(|ns| {
             let root = ns.split('.').next().unwrap_or_default();
-            self.local(root).is_none() && !self.decls.roots.iter().any(|(n, _)| *n == root)
+            let variable = root == "variables" && self.decls.variables.is_some();
+            self.local(root).is_none() && !variable && !self.decls.roots.iter().any(|(n, _)| *n == root)
         });
         if let Some(ns) = namespace {
             let full = format!("{ns}.{name}");

@@ -20,7 +20,7 @@ mod parse;
 pub(crate) mod types;
 pub(crate) mod value;
 
-pub(crate) use decls::{Decls, Function, Problem, Want};
+pub(crate) use decls::{Decls, Function, Problem, Variable, Want};
 pub(crate) use interp::{Activation, Program};
 pub(crate) use parse::{parse, Parsed};
 pub(crate) use types::Ty;
@@ -64,7 +64,7 @@ impl Parsed {
                 )),
             ));
         }
-        Ok(Program { source: self.source.clone(), ir, ty: typed.ty, locals: c.max_locals })
+        Ok(Program { source: self.source.clone(), ir, ty: typed.ty, size: typed.size, locals: c.max_locals })
     }
 
     /// Checks the expression under `decls` (say, with `object` typed by one kind's schema),

@@ -181,6 +181,9 @@ impl Ty {
             (Map(ka, va), Map(kb, vb)) => ka.compatible(kb) && va.compatible(vb),
             (Optional(a), Optional(b)) => a.compatible(b),
             (Null, Optional(_)) | (Optional(_), Null) => true,
+            // An object may be null (`oldObject == null` on a CREATE), as Kubernetes' checker
+            // allows for its object types.
+            (Null, Object(_)) | (Object(_), Null) => true,
             (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
         }
     }

@@ -1,7 +1,7 @@
 //! The CEL environment of policies: the variables an expression sees, in their slots, typed
 //! by the schemas of the kinds a policy matches when those are known.
 
-use crate::cel::{self, Decls, Parsed, Program, Ty, Want};
+use crate::cel::{self, Decls, Parsed, Program, Ty, Variable, Want};
 
 /// A compiled expression.
 pub(crate) type Expr = Program;
@@ -74,7 +74,7 @@ fn request() -> Ty {
 /// declared before them.
 pub(crate) struct Scope<'v> {
     pub for_each: bool,
-    pub variables: &'v [(String, Ty)],
+    pub variables: &'v [Variable],
     /// The functions the bundle defines.
     pub functions: &'v [crate::cel::Function],
 }

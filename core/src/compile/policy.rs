@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::check::{AssertCheck, CelCheck, Check, KubernetesSchemaCheck, PluginCheck};
 use super::expr::{self, Expr, Scope};
-use crate::cel::{Parsed, Ty, Want};
+use crate::cel::{Parsed, Ty, Variable, Want};
 use crate::compile::select::Selector;
 use crate::error::Diagnostic;
 use crate::load::pointer::PathPattern;
@@ -127,12 +127,12 @@ fn compile_variables(
     functions: &[crate::cel::Function],
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
-) -> (Vec<(String, Ty)>, Vec<Expr>) {
-    let mut declared: Vec<(String, Ty)> = Vec::new();
+) -> (Vec<Variable>, Vec<Expr>) {
+    let mut declared: Vec<Variable> = Vec::new();
     let mut variables = Vec::new();
     for (i, v) in doc.spec.variables.iter().enumerate() {
         let ident = !v.name.is_empty() && v.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ident || declared.iter().any(|(n, _)| n == &v.name) {
+        if !ident || declared.iter().any(|d| d.name == v.name) {
             let message = format!("`{}` is not a unique identifier", v.name);
             diags.push(origin.diagnostic(&format!("/spec/variables/{i}/name"), message, None));
             continue;
@@ -141,8 +141,9 @@ fn compile_variables(
         let scope = Scope { for_each: true, variables: &declared, functions };
         match expr::compile(&v.expression, &scope, Want::Any) {
             Ok((p, e)) => {
-                parsed.push(Typed { pointer, parsed: p, for_each: None, variables: declared.len() });
-                declared.push((v.name.clone(), e.ty.clone()));
+                // A variable may read `item` (of whichever `forEach` rule reads the variable).
+                parsed.push(Typed { pointer, parsed: p, for_each: Some(Vec::new()), variables: declared.len() });
+                declared.push(Variable { name: v.name.clone(), ty: e.ty.clone(), size: e.size });
                 variables.push(e);
             }
             Err((m, h)) => diags.push(origin.diagnostic(&pointer, m, h)),
@@ -156,7 +157,7 @@ fn compile_rules(
     doc: &PolicyDocument,
     origin: &Origin,
     plugins: &[&str],
-    env: (&[(String, Ty)], &[crate::cel::Function]),
+    env: (&[Variable], &[crate::cel::Function]),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Rule> {
@@ -307,7 +308,7 @@ fn compile_rule(
     spec: &RuleSpec,
     policy: &PolicyDocument,
     plugins: &[&str],
-    (variables, functions): (&[(String, Ty)], &[crate::cel::Function]),
+    (variables, functions): (&[Variable], &[crate::cel::Function]),
     base: &str,
     parsed: &mut Vec<Typed>,
 ) -> Result<Rule, RuleErrors> {
@@ -445,7 +446,7 @@ const MAX_TYPED_KINDS: usize = 32;
 fn typed_checks(
     selector: &Selector,
     parsed: &[Typed],
-    (variables, functions): (&[(String, Ty)], &[crate::cel::Function]),
+    (variables, functions): (&[Variable], &[crate::cel::Function]),
 ) -> Vec<(String, (String, Option<String>))> {
     let Ok(version) = crate::k8s::schema::version("latest") else { return Vec::new() };
     if selector.kinds.is_empty() || parsed.is_empty() {

@@ -3,6 +3,7 @@
 
 mod admission;
 mod cases;
+mod cel_variables;
 mod exceptions;
 mod fleet;
 mod golden;

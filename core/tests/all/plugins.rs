@@ -634,21 +634,22 @@ fn a_cache_directory_others_can_write_is_refused() {
 fn another_engine_configuration_compiles_again() {
     let cache = tempfile::tempdir().unwrap();
     let (_, _, expected) = cached_run(cache.path(), PluginHost::default());
+    let before = entries(cache.path());
     // A deadline turns on epoch interruption, which changes the compiled code.
     let deadline = PluginHost::default().deadline(Some(std::time::Duration::from_secs(5)));
     let (standing, notes, report) = cached_run(cache.path(), deadline.clone());
     assert_eq!(report, expected);
     assert!(standing.iter().all(|(_, cached)| !cached), "{standing:?}");
     assert!(notes.is_empty(), "{notes:?}");
-    // An entry of the old configuration planted under the new one's name is refused.
-    let mut e = entries(cache.path());
-    assert_eq!(e.len(), 6);
-    let old = e.remove(0);
-    let new = e
-        .iter()
-        .find(|p| p.file_name().unwrap().to_string_lossy()[..64] == old.file_name().unwrap().to_string_lossy()[..64])
-        .unwrap();
-    std::fs::copy(&old, new).unwrap();
+    // An entry of the old configuration planted under the new one's name is refused. The
+    // entries are told apart by when they were made, not by their names' order, which follows
+    // the configuration's hash (and so the machine's CPU features).
+    let added: Vec<PathBuf> = entries(cache.path()).into_iter().filter(|p| !before.contains(p)).collect();
+    assert_eq!((before.len(), added.len()), (3, 3));
+    let old = &before[0];
+    let component = |p: &Path| p.file_name().unwrap().to_string_lossy()[..64].to_owned();
+    let new = added.iter().find(|p| component(p) == component(old)).unwrap();
+    std::fs::copy(old, new).unwrap();
     let (standing, notes, report) = cached_run(cache.path(), deadline);
     assert_eq!(report, expected);
     assert_eq!(standing.iter().filter(|(_, cached)| !cached).count(), 1, "{standing:?}");
