@@ -236,7 +236,8 @@ enum Command {
   paved schema Policy > .schemas/policy.json
   paved schema")]
     Schema {
-        /// Policy, PolicyException, Bundle or PolicyTest; all kinds when omitted.
+        /// Policy, PolicyBinding, PolicyException, Bundle, PolicyTest or GoldenPath; all kinds when
+        /// omitted.
         kind: Option<String>,
     },
     /// Print a shell completion script.

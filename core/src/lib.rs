@@ -66,7 +66,7 @@ pub use model::{Action, Severity, KINDS};
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{
     Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Format, PolicyInfo, Report,
-    ResourceReport, RuleInfo, Summary,
+    RequestInfo, ResourceReport, RuleInfo, Summary,
 };
 pub use testing::{CaseReport, CheckReport, Example, Outcome, SuiteReport, TestSuite};
 

@@ -76,7 +76,8 @@ pub(crate) fn compile(
                 diags.push(at(&format!("/spec/match{p}"), e, None));
             }
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .for_policy();
 
     if doc.spec.rules.is_empty() {
         diags.push(at("/spec/rules", "a policy needs at least one rule".into(), None));

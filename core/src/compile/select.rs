@@ -127,6 +127,16 @@ pub(crate) struct Selector {
 }
 
 impl Selector {
+    /// A policy's selector: one that names no operation judges CREATE and UPDATE, as Kyverno,
+    /// Gatekeeper and ValidatingAdmissionPolicy users expect, so deleting an object that breaks
+    /// a rule is not denied for it. A policy that names DELETE judges the object deleted.
+    pub(crate) fn for_policy(mut self) -> Self {
+        if self.operations.is_empty() {
+            self.operations = vec![Operation::Create, Operation::Update];
+        }
+        self
+    }
+
     /// Compiles a `match`, reporting each bad field with its JSON pointer (relative to `match`).
     pub(crate) fn new(m: &Match) -> Result<Self, Vec<(String, String)>> {
         let mut errors = Vec::new();

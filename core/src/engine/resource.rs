@@ -58,6 +58,14 @@ impl Resource {
         self.admission.as_ref().map_or(otherwise, |a| a.operation)
     }
 
+    /// What its admission request says of itself, for the report.
+    pub(crate) fn request_info(&self) -> Option<crate::report::RequestInfo> {
+        self.admission.as_ref().map(|a| crate::report::RequestInfo {
+            operation: a.operation,
+            user: a.user_info.get("username").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        })
+    }
+
     /// The requesting user: its admission request's, else the caller's (the context's).
     pub(crate) fn user_info<'a>(&'a self, otherwise: &'a Value) -> &'a Value {
         self.admission.as_ref().map_or(otherwise, |a| &a.user_info)

@@ -134,8 +134,13 @@ impl Engine {
                 (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
             });
             tracing::debug!(policies = policies.len(), findings = findings.len(), "evaluated");
-            let record =
-                ResourceReport { resource: r.identity(), source: r.source_of(""), policies, findings: findings.len() };
+            let record = ResourceReport {
+                resource: r.identity(),
+                source: r.source_of(""),
+                policies,
+                findings: findings.len(),
+                request: r.request_info(),
+            };
             done();
             (record, findings)
         };

@@ -207,7 +207,8 @@ pub(crate) struct Match {
     /// resources, else as given in the evaluation context.
     #[serde(default)]
     pub namespace_selector: Option<LabelSelector>,
-    /// Admission operations; empty matches all.
+    /// Admission operations. A policy that names none judges CREATE and UPDATE; an exception
+    /// or binding that names none matches every operation.
     #[serde(default)]
     pub operations: Vec<Operation>,
 }

@@ -145,6 +145,21 @@ pub struct ResourceReport {
     pub policies: Vec<String>,
     /// How many of the report's findings are about it (they follow the previous resource's).
     pub findings: usize,
+    /// The admission request it was judged for, when it came from one (a captured
+    /// AdmissionReview, or the webhook's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestInfo>,
+}
+
+/// What an admission request says of itself that changes a verdict: the operation, and who asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RequestInfo {
+    /// `request.operation`.
+    pub operation: crate::k8s::Operation,
+    /// `request.userInfo.username`; empty when the request names no user.
+    pub user: String,
 }
 
 /// An exception's state in one run.

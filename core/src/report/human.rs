@@ -3,10 +3,9 @@
 
 use std::fmt::{self, Write};
 
-use super::contract::{Decision, Report};
+use super::contract::{Decision, Finding, Report};
 use super::info::ExceptionStatus;
 use super::writer::Writer;
-use crate::k8s::ResourceRef;
 use crate::model::Action;
 
 /// The report for people, with ANSI colours or without.
@@ -51,48 +50,65 @@ impl Paint {
     }
 }
 
+/// One finding, under its resource.
+fn finding(out: &mut String, p: &Paint, f: &Finding) -> fmt::Result {
+    let (mark, word) = match (&f.waived_by, f.action) {
+        (Some(_), _) => (p.dim("~"), p.dim("waived")),
+        (None, Action::Deny) => (p.red("✗"), p.red("deny  ")),
+        (None, Action::Warn) => (p.yellow("!"), p.yellow("warn  ")),
+        (None, Action::Audit) => (p.blue("·"), p.blue("audit ")),
+    };
+    let at = f.source.as_ref().map(|s| format!("  (line {})", s.line)).unwrap_or_default();
+    writeln!(
+        out,
+        "    {mark} {word} {:<8} {}/{}  {}",
+        f.severity.as_str(),
+        f.policy,
+        f.rule,
+        p.dim(&format!("{}{at}", f.path))
+    )?;
+    writeln!(out, "        {}", f.message)?;
+    if let Some(d) = &f.detail {
+        writeln!(out, "        {}", p.dim(d))?;
+    }
+    if let Some(h) = &f.help {
+        writeln!(out, "        {} {h}", p.bold("help:"))?;
+    }
+    if let Some(w) = &f.waived_by {
+        writeln!(out, "        {}", p.dim(&format!("waived by exception `{w}`")))?;
+    }
+    Ok(())
+}
+
 /// Findings grouped by file and resource, then exceptions that need attention, then a summary.
 fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
     let p = Paint(color);
-    let mut last: Option<(&str, &ResourceRef)> = None;
-    for f in &report.findings {
-        let file = f.source.as_ref().map(|s| s.file.as_str()).unwrap_or("<input>");
-        if last.map(|l| l.0) != Some(file) {
-            if last.is_some() {
+    let mut last_file: Option<&str> = None;
+    for (r, findings) in report.by_resource() {
+        // A resource is shown when it has findings, or when it was judged for an admission
+        // request (a replay), so the operation and user it was judged for are on record.
+        if findings.is_empty() && r.request.is_none() {
+            continue;
+        }
+        let file = r.source.as_ref().map(|s| s.file.as_str()).unwrap_or("<input>");
+        if last_file != Some(file) {
+            if last_file.is_some() {
                 writeln!(out)?;
             }
             writeln!(out, "{}", p.bold(file))?;
+            last_file = Some(file);
         }
-        if last.map(|l| l.1) != Some(&f.resource) {
-            let r = &f.resource;
-            let ns = if r.namespace.is_empty() { String::new() } else { format!("{}/", r.namespace) };
-            writeln!(out, "  {} {ns}{}", r.kind, r.name)?;
-        }
-        last = Some((file, &f.resource));
-        let (mark, word) = match (&f.waived_by, f.action) {
-            (Some(_), _) => (p.dim("~"), p.dim("waived")),
-            (None, Action::Deny) => (p.red("✗"), p.red("deny  ")),
-            (None, Action::Warn) => (p.yellow("!"), p.yellow("warn  ")),
-            (None, Action::Audit) => (p.blue("·"), p.blue("audit ")),
+        let id = &r.resource;
+        let ns = if id.namespace.is_empty() { String::new() } else { format!("{}/", id.namespace) };
+        let judged = match &r.request {
+            Some(q) if q.user.is_empty() => p.dim(&format!("  ({})", q.operation.as_str())),
+            Some(q) => p.dim(&format!("  ({} by {})", q.operation.as_str(), q.user)),
+            None => String::new(),
         };
-        let at = f.source.as_ref().map(|s| format!("  (line {})", s.line)).unwrap_or_default();
-        writeln!(
-            out,
-            "    {mark} {word} {:<8} {}/{}  {}",
-            f.severity.as_str(),
-            f.policy,
-            f.rule,
-            p.dim(&format!("{}{at}", f.path))
-        )?;
-        writeln!(out, "        {}", f.message)?;
-        if let Some(d) = &f.detail {
-            writeln!(out, "        {}", p.dim(d))?;
-        }
-        if let Some(h) = &f.help {
-            writeln!(out, "        {} {h}", p.bold("help:"))?;
-        }
-        if let Some(w) = &f.waived_by {
-            writeln!(out, "        {}", p.dim(&format!("waived by exception `{w}`")))?;
+        let nothing = if findings.is_empty() { p.dim(": no findings") } else { String::new() };
+        writeln!(out, "  {} {ns}{}{judged}{nothing}", id.kind, id.name)?;
+        for f in findings {
+            finding(out, &p, f)?;
         }
     }
     let notable: Vec<_> = report.exceptions.iter().filter(|e| e.status != ExceptionStatus::Active).collect();
@@ -122,7 +138,21 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
     };
     writeln!(
         out,
-        "{} resources, {} findings: {} denied, {} warned, {} audited, {} waived → {verdict}",
-        s.resources, s.findings, s.denied, s.warned, s.audited, s.waived
+        "{}, {}: {} denied, {} warned, {} audited, {} waived → {verdict}",
+        count(s.resources, "resource"),
+        count(s.findings, "finding"),
+        s.denied,
+        s.warned,
+        s.audited,
+        s.waived
     )
+}
+
+/// `1 resource`, `2 resources`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -14,7 +14,9 @@ mod writer;
 
 use writer::Writer;
 
-pub use contract::{Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, ResourceReport, Summary};
+pub use contract::{
+    Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, RequestInfo, ResourceReport, Summary,
+};
 pub use format::Format;
 pub use info::{ExceptionStatus, PolicyInfo, RuleInfo};
 pub(crate) use junit::esc as xml_escape;

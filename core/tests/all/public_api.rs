@@ -127,11 +127,17 @@ fn an_admission_review_is_answered() {
     // A rule that cannot be evaluated denies too (fail closed), and says why.
     assert!(message.contains("no-latest/replicas-number: rule `replicas-number` could not be evaluated"), "{message}");
     assert_eq!(response["auditAnnotations"]["denied"], "no-latest/pinned,no-latest/replicas-number");
-    // DELETE is judged on the old object.
+    // DELETE is judged on the old object, by the policies that name DELETE: deleting an object
+    // that breaks a rule of a policy naming no operation is allowed.
     let mut delete = review.clone();
     delete["request"]["operation"] = json!("DELETE");
     delete["request"]["oldObject"] = delete["request"]["object"].take();
-    assert_eq!(engine.admit(delete, &ctx).unwrap()["response"]["allowed"], false);
+    assert_eq!(engine.admit(delete.clone(), &ctx).unwrap()["response"]["allowed"], true);
+    let guard = "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: keep, version: 1.0.0}\nspec:\n  match: {kinds: [Pod], operations: [DELETE]}\n  rules: [{id: annotated, message: annotated pods stay, cel: '!has(object.metadata.annotations)'}]\n";
+    let guarded = Engine::builder().bundle(Bundle::from_str("keep.yaml", guard).unwrap()).build().unwrap();
+    let answer = guarded.admit(delete, &ctx).unwrap();
+    assert_eq!(answer["response"]["status"]["message"], "denied by paved: keep/annotated: annotated pods stay");
+    assert_eq!(guarded.admit(review.clone(), &ctx).unwrap()["response"]["allowed"], true, "CREATE is not judged by it");
     // Malformed: not a review at all (no uid: HTTP 400), or one a denial can answer.
     let e = engine.admit(json!({"kind": "Pod"}), &ctx).unwrap_err();
     assert!(e.denial().is_none(), "{e}");
@@ -259,4 +265,28 @@ fn params_are_given_once_to_the_builder_and_checked_there() {
     assert_eq!((typo.kind(), typo.to_string().contains("did you mean `images`?")), ("unknown", true));
     let malformed = Engine::builder().bundle(pack()).assign("nodot").build().unwrap_err();
     assert!(malformed.to_string().contains("POLICY.PARAM"), "{malformed}");
+}
+
+#[test]
+fn a_replayed_request_is_reported_with_its_operation_and_user() {
+    let engine = engine();
+    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "d1", "operation": "DELETE", "namespace": "shop", "userInfo": {"username": "alice"},
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "oldObject": {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": "nginx:latest"}]}}}});
+    let resources = Resource::from_str("delete.json", &review.to_string()).unwrap();
+    let report = engine.evaluate(&resources, &Context::parse_at("2026-06-01").unwrap());
+    assert_eq!(report.decision, Decision::Allow, "{:?}", report.findings);
+    let request = report.resources[0].request.as_ref().unwrap();
+    assert_eq!((request.operation, request.user.as_str()), (Operation::Delete, "alice"));
+    let human = report.human(false);
+    assert!(human.contains("  Pod shop/web  (DELETE by alice): no findings\n"), "{human}");
+    assert!(human.ends_with("1 resource, 0 findings: 0 denied, 0 warned, 0 audited, 0 waived → allow\n"), "{human}");
+    assert!(report.to_json().contains(r#""request": {"#), "the JSON report says it too");
+    // A plain manifest has no request, and says nothing of one.
+    let plain =
+        Resource::from_str("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: []}\n")
+            .unwrap();
+    let report = engine.evaluate(&plain, &Context::parse_at("2026-06-01").unwrap());
+    assert!(report.resources[0].request.is_none() && !report.to_json().contains(r#""request""#));
 }
