@@ -15,6 +15,10 @@ pub struct CheckArgs {
     /// `-` reads standard input.
     #[arg(required = true)]
     paths: Vec<String>,
+    /// The file standard input came from, named in findings and reports instead of `<stdin>`
+    /// (`kustomize build overlays/prod | paved check --stdin-filename overlays/prod -`).
+    #[arg(long = "stdin-filename", value_name = "PATH")]
+    stdin_filename: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,
     /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
@@ -116,7 +120,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    let resources = match read_resources(&args.paths) {
+    let resources = match read_resources(&args.paths, args.stdin_filename.as_deref()) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
@@ -142,9 +146,17 @@ pub struct InventoryArgs {
     #[arg(long = "inventory", value_name = "PATH")]
     inventory: Vec<PathBuf>,
     /// Says the checked manifests and the --inventory hold every object of these namespaces
-    /// (comma-separated), or of every namespace when given no value: rules may then deny what
-    /// is missing. Without it, a missing object may be out of view and is not denied.
-    #[arg(long = "inventory-complete", value_name = "NAMESPACES", num_args = 0..=1, default_missing_value = "*", value_delimiter = ',')]
+    /// (`--inventory-complete=shop,billing`), or of every namespace when given no value: rules
+    /// may then deny what is missing. Without it, a missing object may be out of view and is
+    /// not denied. The namespaces follow an `=`, so a path after the flag stays a path.
+    #[arg(
+        long = "inventory-complete",
+        value_name = "NAMESPACES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "*",
+        value_delimiter = ','
+    )]
     inventory_complete: Vec<String>,
 }
 
@@ -266,19 +278,26 @@ fn evaluate(engine: &Engine, resources: &[Resource], ctx: &Context) -> paved::Re
     engine.evaluate(resources, ctx)
 }
 
-/// Reads every path; all problems of all files are reported together.
-pub(crate) fn read_resources(paths: &[String]) -> Result<Vec<Resource>, Error> {
+/// Reads every path (`-` standard input, named `stdin_name` or `<stdin>`); all problems of all
+/// files are reported together. A path under the working directory is read by its relative
+/// name, so reports (SARIF's repository-relative URIs) name it the same however it was given.
+pub(crate) fn read_resources(paths: &[String], stdin_name: Option<&str>) -> Result<Vec<Resource>, Error> {
     let mut out = Vec::new();
     let mut problems = paved::Diagnostics::default();
+    let here = std::env::current_dir().ok();
     for p in paths {
         let read = if p == "-" {
+            let name = stdin_name.unwrap_or("<stdin>");
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)
-                .map_err(|source| Error::Io { path: PathBuf::from("<stdin>"), source })?;
-            Resource::from_bytes("<stdin>", &bytes)
+                .map_err(|source| Error::Io { path: PathBuf::from(name), source })?;
+            Resource::from_bytes(name, &bytes)
         } else {
-            Resource::from_paths(&[PathBuf::from(p)])
+            let path = PathBuf::from(p);
+            let relative =
+                here.as_deref().and_then(|h| path.strip_prefix(h).ok()).filter(|r| !r.as_os_str().is_empty());
+            Resource::from_paths(&[relative.map_or(path.clone(), PathBuf::from)])
         };
         match read {
             Ok(mut rs) => out.append(&mut rs),

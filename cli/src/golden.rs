@@ -10,7 +10,8 @@ use paved::{golden, Bundle, Context, Error};
 
 use crate::check::{exceptions_at, read_resources, InventoryArgs};
 use crate::{
-    fail, instant, outcome, output, pretty, print, print_with, stderr_color, stdout_color, usage, EXIT_FAILED,
+    fail, instant, outcome, output, pretty, print, print_with, stderr_color, stdout_color, usage, ListFormat,
+    EXIT_FAILED,
 };
 
 #[derive(Args)]
@@ -27,6 +28,15 @@ pub struct RenderArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RenderFormat::Yaml)]
     format: RenderFormat,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    bundles: Bundles,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    format: ListFormat,
 }
 
 #[derive(Args)]
@@ -150,7 +160,7 @@ impl FleetArgs {
         let loaded =
             self.bundles.load().and_then(|b| self.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));
         let (bundle, resources) =
-            loaded.and_then(|b| read_resources(&self.paths).map(|r| (b, r))).map_err(|e| fail(&e))?;
+            loaded.and_then(|b| read_resources(&self.paths, None).map(|r| (b, r))).map_err(|e| fail(&e))?;
         Ok((bundle, resources, ctx))
     }
 }
@@ -245,6 +255,42 @@ fn load(bundles: &Bundles, inputs: &str) -> Result<(Bundle, String, String), Exi
 
 /// A golden path's inputs as Backstage software-template parameters: one form page whose
 /// JSON Schema is the golden path's own, so the form never drifts from what renders.
+/// `paved golden-paths`: every golden path and version, built in or in the bundles, with what
+/// it is for and whether it is deprecated.
+pub fn list(args: ListArgs) -> ExitCode {
+    let bundle = match args.bundles.load() {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let now = jiff::Timestamp::now();
+    let mut paths: Vec<&paved::GoldenPath> = bundle.golden_paths().collect();
+    paths.sort_by(|a, b| (a.name(), a.version()).cmp(&(b.name(), b.version())));
+    match args.format {
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = paths
+                .iter()
+                .map(|p| {
+                    serde_json::json!({"name": p.name(), "version": p.version().to_string(),
+                        "description": p.description(), "deprecated": p.deprecation(), "sunset": p.is_sunset(now)})
+                })
+                .collect();
+            print(&pretty(&list))
+        }
+        ListFormat::Human => print_with(|out| output::golden_paths(out, &paths, now, stdout_color())),
+    }
+}
+
+/// Warns on standard error when an upgrade moves to a deprecated version.
+fn warn_deprecated<'u>(bundle: &Bundle, targets: impl Iterator<Item = &'u str>) {
+    let now = jiff::Timestamp::now();
+    let mut warned = std::collections::BTreeSet::new();
+    for id in targets.filter(|id| warned.insert(*id)) {
+        if let Some((path, d)) = bundle.golden_path(id).ok().and_then(|p| p.deprecation().map(|d| (p, d))) {
+            let _ = writeln!(std::io::stderr(), "warning: {}", output::deprecation(id, d, path.is_sunset(now)));
+        }
+    }
+}
+
 pub fn parameters(args: ParametersArgs) -> ExitCode {
     let bundle = match args.bundles.load() {
         Ok(b) => b,
@@ -347,6 +393,7 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
                 Ok(u) => u,
                 Err(e) => return fail(&e),
             };
+            warn_deprecated(&bundle, std::iter::once(u.upgrade.to.as_str()));
             return finish_upgrades(&args, std::slice::from_ref(&u), None);
         }
     }
@@ -358,12 +405,18 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
         Ok(u) => u,
         Err(e) => return fail(&e),
     };
+    warn_deprecated(&bundle, std::iter::once(upgrade.to.as_str()));
     if let Some(target) = &args.write {
         let path = target.clone().unwrap_or_else(|| PathBuf::from(&file));
         if path.as_os_str() == "-" || file == "<stdin>" && target.is_none() {
             return usage("--write needs a FILE when the inputs come from standard input");
         }
-        if let Err(e) = std::fs::write(&path, paved::to_yaml(&upgrade.inputs)) {
+        // The developer's comments and key order stay: only what the migration changed is edited.
+        let rewritten = match golden::rewrite_inputs(&file, &text, &upgrade.inputs) {
+            Ok(r) => r.text,
+            Err(e) => return fail(&e),
+        };
+        if let Err(e) = std::fs::write(&path, rewritten) {
             return usage(&format!("cannot write {}: {e}", path.display()));
         }
     }
@@ -377,7 +430,7 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
 
 /// `upgrade --all`: every service found, upgraded where it is clean.
 fn upgrade_all(args: &UpgradeArgs, prefer: Option<golden::Prefer>) -> ExitCode {
-    let (bundle, resources) = match args.bundles.load().and_then(|b| read_resources(&args.all).map(|r| (b, r))) {
+    let (bundle, resources) = match args.bundles.load().and_then(|b| read_resources(&args.all, None).map(|r| (b, r))) {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
@@ -390,6 +443,7 @@ fn upgrade_all(args: &UpgradeArgs, prefer: Option<golden::Prefer>) -> ExitCode {
             _ => None,
         })
         .collect();
+    warn_deprecated(&bundle, upgrades.iter().map(|u| u.upgrade.to.as_str()));
     finish_upgrades(args, &upgrades, Some(&plan))
 }
 
@@ -483,7 +537,8 @@ pub fn outdated(args: OutdatedArgs) -> ExitCode {
         Ok(now) => now,
         Err(e) => return usage(&e),
     };
-    let (bundle, resources) = match args.bundles.load().and_then(|b| read_resources(&args.paths).map(|r| (b, r))) {
+    let (bundle, resources) = match args.bundles.load().and_then(|b| read_resources(&args.paths, None).map(|r| (b, r)))
+    {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };

@@ -158,6 +158,15 @@ enum Command {
     #[command(after_help = "Examples:
   paved parameters web-service@^2 > parameters.yaml")]
     Parameters(golden::ParametersArgs),
+    /// List the golden paths and their versions: the built-in ones and the bundles', with what
+    /// each is for and which are deprecated.
+    #[command(
+        name = "golden-paths",
+        after_help = "Examples:
+  paved golden-paths
+  paved golden-paths --bundle golden-paths/ --format json"
+    )]
+    GoldenPaths(golden::ListArgs),
     /// Run policy tests (`kind: PolicyTest` files).
     ///
     /// Directories are searched for files whose names end in `test.yaml` or `test.yml`.
@@ -192,6 +201,10 @@ enum Command {
         /// policies the exceptions name must be among them, or be the default packs' when they
         /// hold no policy.
         paths: Vec<PathBuf>,
+        /// A bundle (directory or file) to read too, as `paved check --bundle` takes it
+        /// (repeatable).
+        #[arg(long = "bundle", short = 'b')]
+        bundles: Vec<PathBuf>,
         /// The instant statuses are judged at (RFC 3339); default: now.
         #[arg(long)]
         now: Option<String>,
@@ -262,7 +275,7 @@ enum PluginCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ListFormat {
+pub(crate) enum ListFormat {
     /// For people.
     Human,
     /// For programs.
@@ -323,8 +336,10 @@ fn run() -> ExitCode {
         Command::Outdated(args) => golden::outdated(args),
         Command::Catalog(args) => golden::catalog(args),
         Command::Parameters(args) => golden::parameters(args),
+        Command::GoldenPaths(args) => golden::list(args),
         Command::Test { paths, now, verbose, format } => test(&paths, now.as_deref(), verbose, format),
-        Command::Exceptions { paths, now, expiring, format } => {
+        Command::Exceptions { mut paths, bundles, now, expiring, format } => {
+            paths.extend(bundles);
             exceptions(&paths, now.as_deref(), expiring.as_deref(), format)
         }
         Command::Explain { rule, bundles, packs } => explain(&rule, &bundles, &packs),

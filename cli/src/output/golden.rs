@@ -35,6 +35,37 @@ fn brief(v: Option<&serde_json::Value>) -> String {
     }
 }
 
+/// `paved golden-paths`: a table of every golden path's versions, then deprecation notices.
+pub fn golden_paths(
+    out: &mut impl Write,
+    paths: &[&paved::GoldenPath],
+    now: jiff::Timestamp,
+    color: bool,
+) -> io::Result<()> {
+    let p = Paint(color);
+    if paths.is_empty() {
+        return writeln!(out, "no golden paths");
+    }
+    let width = paths.iter().map(|g| g.name().len()).max().unwrap_or(0).max(4);
+    let versions = paths.iter().map(|g| g.version().to_string().len()).max().unwrap_or(0).max(7);
+    writeln!(out, "{}", p.bold(&format!("{:<width$}  {:<versions$}  DESCRIPTION", "NAME", "VERSION")))?;
+    for g in paths {
+        let line = format!(
+            "{:<width$}  {:<versions$}  {}",
+            g.name(),
+            g.version().to_string(),
+            g.description().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        writeln!(out, "{}", if g.deprecation().is_some() { p.dim(&line) } else { line })?;
+    }
+    for g in paths {
+        if let Some(d) = g.deprecation() {
+            writeln!(out, "{}", p.yellow(&deprecation(&g.id(), d, g.is_sunset(now))))?;
+        }
+    }
+    Ok(())
+}
+
 /// Where a version stands, in words: `1 major version behind (2.0.0) · deprecated …`.
 fn standing(id: &str, s: &golden::Standing) -> String {
     let mut words = match s.behind {
@@ -97,7 +128,7 @@ pub fn conformance(out: &mut impl Write, c: &golden::Conformance, verbose: bool,
     let s = &c.summary;
     let extensions =
         c.services.iter().flat_map(|s| &s.deviations).filter(|d| d.kind == golden::DeviationKind::Extension).count();
-    let hint = if verbose || extensions == 0 { "" } else { " (-v lists them)" };
+    let hint = if verbose || extensions == 0 { "" } else { " (--verbose lists them)" };
     writeln!(
         out,
         "{}: {} conform, {} drifted, {} cannot be checked; {}{hint}; {} on no golden path",

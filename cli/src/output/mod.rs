@@ -9,7 +9,8 @@ use paved::{Error, ExceptionStatus};
 mod golden;
 
 pub use golden::{
-    conformance, deprecation, fleet, fleet_metrics, fleet_upgrade, three_way, upgrade, upgrade_summary, written,
+    conformance, deprecation, fleet, fleet_metrics, fleet_upgrade, golden_paths, three_way, upgrade, upgrade_summary,
+    written,
 };
 
 /// ANSI colours, or none.
@@ -109,7 +110,8 @@ pub fn error(e: &Error, color: bool) {
         }
         let _ = writeln!(err);
     }
-    let _ = writeln!(err, "{} aborting: {} problem(s)", p.red("error:"), diags.len());
+    let noun = if diags.len() == 1 { "problem" } else { "problems" };
+    let _ = writeln!(err, "{} aborting: {} {noun}", p.red("error:"), diags.len());
 }
 
 /// The part of a line a diagnostic shows: at most [`WINDOW`] characters around the 1-based

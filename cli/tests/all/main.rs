@@ -254,6 +254,49 @@ fn sarif_is_valid_sarif_2_1_0() {
 }
 
 #[test]
+fn findings_on_standard_input_map_to_files() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let manifest = std::fs::read_to_string(format!("{root}/examples/manifests/storefront.yaml")).unwrap();
+    let location = |sarif: &str| -> Vec<serde_json::Value> {
+        let v: serde_json::Value = serde_json::from_str(sarif).unwrap();
+        v["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["locations"][0]["physicalLocation"].clone())
+            .collect()
+    };
+    // Named: a repository-relative URI against %SRCROOT%, as GitHub code scanning places it.
+    let (_, out, _) =
+        run_stdin(&["check", "--format", "sarif", "--stdin-filename", "k8s/storefront.yaml", "-"], &manifest);
+    let places = location(&out);
+    assert!(!places.is_empty());
+    for p in &places {
+        assert_eq!(
+            p["artifactLocation"],
+            serde_json::json!({"uri": "k8s/storefront.yaml", "uriBaseId": "%SRCROOT%"}),
+            "{p}"
+        );
+    }
+    let (_, out, _) =
+        run_stdin(&["check", "--format", "github", "--stdin-filename", "k8s/storefront.yaml", "-"], &manifest);
+    assert!(out.lines().filter(|l| l.starts_with("::")).all(|l| l.contains("file=k8s/storefront.yaml,line=")), "{out}");
+    // Unnamed: no file that is not one; the object is still named.
+    let (_, out, _) = run_stdin(&["check", "--format", "sarif", "-"], &manifest);
+    assert!(location(&out).iter().all(serde_json::Value::is_null), "{out}");
+    assert!(!out.contains("<stdin>"), "{out}");
+    let (_, out, _) = run_stdin(&["check", "--format", "github", "-"], &manifest);
+    assert!(!out.contains("file=") && out.contains("Deployment shop/storefront"), "{out}");
+    // An absolute path under the working directory is named relative to it.
+    let absolute = format!("{}/examples/manifests/storefront.yaml", std::fs::canonicalize(root).unwrap().display());
+    let (_, out, _) = run(&["check", "--format", "sarif", &absolute]);
+    assert!(
+        location(&out).iter().all(|p| p["artifactLocation"]["uri"] == "examples/manifests/storefront.yaml"),
+        "{out}"
+    );
+}
+
+#[test]
 fn junit_has_a_case_per_resource_and_policy() {
     let (code, out) = check_as("junit");
     assert_eq!(code, 1);
@@ -443,12 +486,19 @@ fn exceptions_are_listed_and_expired_ones_fail() {
     let (code, out, _) = run(&["exceptions", "examples/bundle", EXCEPTIONS, "--now", NOW]);
     assert_eq!(code, 0, "{out}");
     insta::assert_snapshot!("exceptions_human", out);
+    // `--bundle` as every other command takes it.
+    let (code, with_flag, _) = run(&["exceptions", "--bundle", "examples/bundle", EXCEPTIONS, "--now", NOW]);
+    assert_eq!((code, with_flag), (0, out));
     // Three weeks later the billing exception has lapsed.
     let later = "2026-12-26T00:00:00Z";
     let (code, out, _) = run(&["exceptions", "examples/bundle", EXCEPTIONS, "--now", later, "--expiring", "30d"]);
     assert_eq!(code, 1);
     assert!(out.contains("expired") && out.contains("legacy-billing-sidecar"), "{out}");
     assert!(out.contains("storefront-single-replica"), "lapses within 30 days: {out}");
+    // The check's report says why too.
+    let (_, out, _) =
+        run(&["check", "-b", "examples/bundle", "--exceptions", EXCEPTIONS, "examples/manifests", "--now", later]);
+    assert!(out.contains("  expired    legacy-billing-sidecar") && out.contains("it expired at 2026-12-"), "{out}");
     let (_, out, _) = run(&["exceptions", "examples/bundle", EXCEPTIONS, "--now", later, "--expiring", "7d"]);
     assert!(!out.contains("storefront-single-replica"), "lapses in 20 days: {out}");
     let (code, out, _) = run(&["exceptions", EXCEPTIONS, "--now", NOW, "--format", "json"]);
@@ -478,9 +528,76 @@ fn explain_shows_the_rule_its_examples_and_the_way_out() {
 }
 
 #[test]
+fn golden_paths_are_listed_and_a_deprecated_target_is_warned_of() {
+    let (code, out, err) = run(&["golden-paths"]);
+    assert_eq!(code, 0, "{err}");
+    for (name, version) in
+        [("web-service", "1.0.0"), ("web-service", "2.0.0"), ("worker", "2.0.0"), ("cron-job", "1.0.0")]
+    {
+        assert!(
+            out.lines().any(|l| l.starts_with(name) && l.contains(&format!(" {version} "))),
+            "{name}@{version}: {out}"
+        );
+    }
+    assert!(out.contains("web-service@1.0.0 is deprecated"), "{out}");
+    let (_, out, _) = run(&["golden-paths", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let web1 = list.as_array().unwrap().iter().find(|g| g["name"] == "web-service" && g["version"] == "1.0.0").unwrap();
+    assert_eq!(web1["deprecated"]["replacement"], "web-service@^2");
+    // An upgrade onto a deprecated version says so, with the version's own message.
+    let dir = tempfile::tempdir().unwrap();
+    let v2 =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../packs/golden-paths/web-service/2.0.0.yaml"))
+            .unwrap();
+    let v3 = v2.replace("  version: 2.0.0\n", "  version: 2.1.0\n").replacen(
+        "\nspec:\n",
+        "\nspec:\n  deprecated: {since: 2026-11-01, replacement: web-service@^2, message: 2.1.0 was withdrawn}\n",
+        1,
+    );
+    std::fs::write(dir.path().join("web-service-2.1.yaml"), v3).unwrap();
+    let b = dir.path().to_str().unwrap();
+    let (_, _, err) =
+        run(&["upgrade", "web-service@2.0.0", "-f", "examples/services/checkout.yaml", "--to", "2.1.0", "-b", b]);
+    assert!(err.contains("warning: web-service@2.1.0 is deprecated") && err.contains("2.1.0 was withdrawn"), "{err}");
+}
+
+#[test]
+fn upgrade_write_keeps_the_developers_comments_and_key_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("orders.yaml");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/services/orders.yaml")).unwrap();
+    let text = text.replace("team: payments\n", "team: payments   # owns the on-call rota\n");
+    std::fs::write(&inputs, &text).unwrap();
+    let (code, _, err) =
+        run(&["upgrade", "web-service@1.0.0", "-f", inputs.to_str().unwrap(), "--to", "^2", "--write"]);
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(&inputs).unwrap();
+    assert!(written.starts_with("# Inputs written for web-service 1.0.0"), "{written}");
+    assert!(
+        written.contains("\nname: orders\nteam: payments   # owns the on-call rota\ncostCenter: cc-3120\n"),
+        "{written}"
+    );
+    // And it is what the upgrade computed: the migrated inputs render on 2.0.0.
+    let (code, _, err) = run(&["render", "web-service@2.0.0", "-f", inputs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn help_version_and_completions() {
-    let commands =
-        ["check", "render", "conform", "upgrade", "outdated", "catalog", "test", "exceptions", "explain", "packs"];
+    let commands = [
+        "check",
+        "render",
+        "conform",
+        "upgrade",
+        "outdated",
+        "catalog",
+        "test",
+        "exceptions",
+        "explain",
+        "packs",
+        "golden-paths",
+    ];
     for cmd in commands.into_iter().chain(["schema", "completions"]) {
         let (code, out, _) = run(&[cmd, "--help"]);
         assert_eq!(code, 0);
@@ -532,8 +649,11 @@ fn render_a_golden_path_from_a_six_line_spec() {
 fn render_reports_every_input_problem_and_non_compliance() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("inputs.yaml");
-    std::fs::write(&bad, "name: Checkout\nteam: payments\nimage: nginx:latest\ntier: gold\ningres: {host: x}\n")
-        .unwrap();
+    std::fs::write(
+        &bad,
+        "name: Checkout\nteam: payments\nimage: nginx:latest\ntier: gold\ningres: {host: x}\nscalng: {}\n",
+    )
+    .unwrap();
     let (code, out, err) = run(&["render", "web-service", "-f", bad.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(out.is_empty());
@@ -569,6 +689,9 @@ fn conform_calls_an_edited_render_drift() {
     let (code, out, _) = run(&["conform", "--verbose", file.to_str().unwrap(), "--now", NOW]);
     assert_eq!(code, 1, "{out}");
     insta::assert_snapshot!("conform_drift", out.replace(file.to_str().unwrap(), "checkout.yaml"));
+    // Without --verbose the extension is counted, and the summary names the flag that lists it.
+    let (_, out, _) = run(&["conform", file.to_str().unwrap(), "--now", NOW]);
+    assert!(out.contains("1 allowed extension (--verbose lists them);"), "{out}");
     let (_, json, _) = run(&["conform", file.to_str().unwrap(), "--now", NOW, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["summary"]["drifted"], 1);
@@ -950,11 +1073,15 @@ fn the_inventory_is_looked_up_and_a_partial_view_never_denies_on_a_guess() {
     assert_eq!(rules(&json(&[])), ["pod-disruption-budget-in-view \"Audit\" storefront"]);
     // Said complete, its absence is a denial.
     assert_eq!(rules(&json(&["--inventory-complete"])), ["pod-disruption-budget \"Deny\" storefront"]);
-    assert_eq!(rules(&json(&["--inventory-complete", "shop,billing"])), ["pod-disruption-budget \"Deny\" storefront"]);
-    assert_eq!(
-        rules(&json(&["--inventory-complete", "billing"])),
-        ["pod-disruption-budget-in-view \"Audit\" storefront"]
-    );
+    assert_eq!(rules(&json(&["--inventory-complete=shop,billing"])), ["pod-disruption-budget \"Deny\" storefront"]);
+    assert_eq!(rules(&json(&["--inventory-complete=billing"])), ["pod-disruption-budget-in-view \"Audit\" storefront"]);
+    // A path after the flag is a path, not the flag's value.
+    let (billing, storefront) = ("examples/manifests/billing.yaml", "examples/manifests/storefront.yaml");
+    let (_, out, err) = run(&["check", "--now", NOW, "--format", "json", "--inventory-complete", billing, storefront]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    let files: std::collections::BTreeSet<&str> =
+        report["resources"].as_array().unwrap().iter().filter_map(|r| r["source"]["file"].as_str()).collect();
+    assert_eq!(files, [billing, storefront].into(), "both paths are read");
     // The cluster's budget covers it.
     let cluster = "cli/tests/fixtures/inventory/cluster.yaml";
     assert!(rules(&json(&["--inventory", cluster, "--inventory-complete"])).is_empty());

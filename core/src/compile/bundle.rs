@@ -473,12 +473,14 @@ impl<'d> Typed<'d> {
             let Some(kind) = kind_of(doc, diags) else {
                 continue;
             };
+            // A document whose only problems are unknown fields is compiled too, so the
+            // problems inside it are reported in the same run.
             let typed = match kind {
-                "Policy" => load::typed(doc).map(|p| t.policies.push((p, doc))),
-                "PolicyException" => load::typed(doc).map(|e| t.exceptions.push((e, doc))),
-                "PolicyBinding" => load::typed(doc).map(|b| t.bindings.push((b, doc))),
+                "Policy" => despite(doc, diags).map(|p| t.policies.push((p, doc))),
+                "PolicyException" => despite(doc, diags).map(|e| t.exceptions.push((e, doc))),
+                "PolicyBinding" => despite(doc, diags).map(|b| t.bindings.push((b, doc))),
                 "PolicyTest" => continue,
-                "GoldenPath" => load::typed(doc).map(|g| t.golden_paths.push((g, doc))),
+                "GoldenPath" => despite(doc, diags).map(|g| t.golden_paths.push((g, doc))),
                 _ => load::typed::<BundleDocument>(doc).map(|b| match &t.settings {
                     Some((_, first)) => diags.push(doc.origin.diagnostic(
                         "/kind",
@@ -500,6 +502,14 @@ impl<'d> Typed<'d> {
     }
 }
 
+/// A document read as `T`, its problems reported; `Err` (with nothing more to say) when it
+/// cannot be read even without its unknown fields.
+fn despite<T: serde::de::DeserializeOwned>(doc: &Sourced, diags: &mut Diagnostics) -> Result<T, Vec<Diagnostic>> {
+    let (typed, problems) = load::typed_despite(doc);
+    problems.into_iter().for_each(|d| diags.push(d));
+    typed.ok_or_else(Vec::new)
+}
+
 /// Compiles documents of one kind whose names must be unique: a second of a name is a
 /// diagnostic that points at the first, and so is every problem compiling one.
 fn unique<D, T>(
@@ -513,12 +523,15 @@ fn unique<D, T>(
     let mut out = Vec::new();
     for (doc, src) in docs {
         let id = name(doc);
-        if let Some(first) = seen.insert(id.clone(), src) {
+        // A second of a name is compiled too, so its own problems are reported with it.
+        let first = *seen.entry(id.clone()).or_insert(src);
+        let second = !std::ptr::eq(first, *src);
+        if second {
             diags.push(duplicate(what, &id, src, first));
-            continue;
         }
         match compile(doc, src) {
-            Ok(x) => out.push(Arc::new(x)),
+            Ok(x) if !second => out.push(Arc::new(x)),
+            Ok(_) => {}
             Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
         }
     }

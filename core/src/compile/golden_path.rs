@@ -260,35 +260,48 @@ impl GoldenPath {
                 .find_map(|p| self.inputs.pointer(p).and_then(|s| s.get("description")).and_then(Value::as_str))
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default();
-            let mut help = Some(format!(
+            let requires = format!(
                 "{}@{} requires this: `{keyword}` at {}:{}{described}",
                 self.name, self.version, rule.file, rule.line
-            ));
-            let mut at = pointer.clone();
-            let mut key = false;
-            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = e.kind() {
-                if let Some(k) = unexpected.first() {
+            );
+            // Each misspelt key is a problem of its own, on its own line.
+            let found: Vec<(String, String, String, bool)> = match e.kind() {
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                     let allowed = properties_at(&self.inputs, &pointer);
-                    at = format!("{pointer}/{}", crate::load::pointer::escape_segment(k));
-                    help = Some(match (self.migrated(&at), did_you_mean(k, allowed.iter().map(String::as_str))) {
-                        (Some(m), _) => m,
-                        (None, Some(s)) => format!("did you mean `{s}`?"),
-                        (None, None) => format!("the inputs allowed here are: {}", allowed.join(", ")),
-                    });
-                    key = true;
+                    unexpected
+                        .iter()
+                        .map(|k| {
+                            let at = format!("{pointer}/{}", crate::load::pointer::escape_segment(k));
+                            let help = match (self.migrated(&at), did_you_mean(k, allowed.iter().map(String::as_str))) {
+                                (Some(m), _) => m,
+                                (None, Some(s)) => format!("did you mean `{s}`?"),
+                                (None, None) => format!("the inputs allowed here are: {}", allowed.join(", ")),
+                            };
+                            (at, format!("input `{k}` is not one this golden path takes"), help, true)
+                        })
+                        .collect()
                 }
-            }
-            let message = format!("{e}");
-            diags.push(match doc {
-                Some(d) => {
-                    let mut diag = d.origin.diagnostic(&at, message, help);
-                    if let Some(pos) = d.origin.spans.key(&at).filter(|_| key) {
-                        (diag.line, diag.column) = (pos.line, pos.column);
+                _ => vec![(pointer.clone(), e.to_string(), requires, false)],
+            };
+            for (at, message, help, key) in found {
+                diags.push(match doc {
+                    Some(d) => {
+                        let mut diag = d.origin.diagnostic(&at, message, Some(help));
+                        if let Some(pos) = d.origin.spans.key(&at).filter(|_| key) {
+                            (diag.line, diag.column) = (pos.line, pos.column);
+                        }
+                        diag
                     }
-                    diag
-                }
-                None => Diagnostic { file: "<inputs>".into(), line: 0, column: 0, pointer: Some(at), message, help },
-            });
+                    None => Diagnostic {
+                        file: "<inputs>".into(),
+                        line: 0,
+                        column: 0,
+                        pointer: Some(at),
+                        message,
+                        help: Some(help),
+                    },
+                });
+            }
         }
         let mut diags = Diagnostics(diags);
         diags.0.sort();

@@ -118,6 +118,48 @@ pub fn rewrite(
     Ok(out)
 }
 
+/// Rewrites a file of one document (a service's inputs) to hold `new`, with the same smallest
+/// edits as [`rewrite`]: the comments, key order and formatting of what did not change stay.
+///
+/// ```
+/// let text = "# the checkout service\nname: checkout   # as in the catalog\nreplicas: 2\n";
+/// let new = serde_json::json!({"name": "checkout", "replicas": 3});
+/// let out = paved::golden::rewrite_inputs("inputs.yaml", text, &new)?;
+/// assert_eq!(out.text, "# the checkout service\nname: checkout   # as in the catalog\nreplicas: 3\n");
+/// # Ok::<(), paved::Error>(())
+/// ```
+pub fn rewrite_inputs(file: &str, text: &str, new: &Value) -> Result<Rewrite, Error> {
+    let problem = |line: u32, column: u32, message: String| {
+        Error::Invalid(Diagnostics(vec![Diagnostic {
+            file: file.into(),
+            line,
+            column,
+            pointer: None,
+            message,
+            help: None,
+        }]))
+    };
+    let docs = parse(text).map_err(|e| problem(e.pos.line, e.pos.column, e.message))?;
+    let (doc, (start, end)) = match (docs.as_slice(), documents(text, &docs).as_slice()) {
+        ([], _) => return Ok(Rewrite { text: crate::load::to_yaml(new), rewritten: 1, ..Rewrite::default() }),
+        ([doc], [bounds]) => (doc, *bounds),
+        _ => return Err(problem(1, 1, format!("{} documents: a service's inputs are one", docs.len()))),
+    };
+    let mut out = Rewrite::default();
+    let body = text.get(start..end).unwrap_or_default();
+    let edited = if doc.value == *new {
+        body.to_owned()
+    } else if let Some(edited) = edit_document(text, start, body, doc, new) {
+        out.edited = 1;
+        edited
+    } else {
+        out.rewritten = 1;
+        crate::load::to_yaml(new)
+    };
+    out.text = [text.get(..start).unwrap_or_default(), &edited, text.get(end..).unwrap_or_default()].concat();
+    Ok(out)
+}
+
 /// Each document's byte range: from its first node to the start of the next document's
 /// separator (or the end of the text), trailing blank lines left out.
 fn documents(text: &str, docs: &[RawDocument]) -> Vec<(usize, usize)> {
@@ -159,7 +201,17 @@ fn offset(text: &str, pos: Pos) -> usize {
 fn edit_document(text: &str, start: usize, body: &str, doc: &RawDocument, new: &Value) -> Option<String> {
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     for c in diff::diff(&doc.value, new, false) {
-        edits.push(edit(text, &doc.spans, &doc.value, &c)?);
+        if let Some(e) = edit(text, &doc.spans, &doc.value, &c) {
+            edits.push(e);
+            continue;
+        }
+        // A change inside a flow collection (`ingress: {host: x, className: y}`) that cannot be
+        // made alone: the collection is written again, in flow style, where it was.
+        let (s, e, with) = flow_collection(text, &doc.spans, new, &c.path)?;
+        edits.retain(|(a, b, _)| *b <= s || *a >= e);
+        if !edits.iter().any(|(a, b, w)| (*a, *b) == (s, e) && *w == with) {
+            edits.push((s, e, with));
+        }
     }
     // Back to front, so that earlier offsets stay true; insertions at one place keep their order.
     edits.sort_by_key(|(s, e, _)| (*s, *e));
@@ -244,6 +296,64 @@ fn edit(text: &str, spans: &Spans, old: &Value, c: &diff::Change) -> Option<(usi
 
 fn scalar(v: &Value) -> bool {
     !v.is_object() && !v.is_array()
+}
+
+/// The nearest flow collection (`{...}` or `[...]`) holding `path`, as an edit that writes its
+/// new value in its place.
+fn flow_collection(text: &str, spans: &Spans, new: &Value, path: &str) -> Option<(usize, usize, String)> {
+    let mut at = path;
+    while let Some((parent, _)) = at.rsplit_once('/') {
+        at = parent;
+        let start = offset(text, spans.get(at)?);
+        let open = text.get(start..)?.chars().next()?;
+        if !matches!(open, '{' | '[') {
+            continue;
+        }
+        let end = flow_end(text, start)?;
+        let value = new.pointer(at)?;
+        if !(value.is_object() || value.is_array()) {
+            return None;
+        }
+        return Some((start, end, flow(value)));
+    }
+    None
+}
+
+/// A collection in YAML's flow style: `{host: x, port: 80}`, `[a, b]`.
+fn flow(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let entries: Vec<String> = m.iter().map(|(k, v)| format!("{}: {}", emit_key(k), flow(v))).collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        scalar => inline(scalar, true),
+    }
+}
+
+/// Where the flow collection opened at `at` closes (just after its bracket), outside quotes.
+fn flow_end(text: &str, at: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (i, ch) in text.get(at..)?.char_indices() {
+        match (quote, ch) {
+            (Some('"'), '"') if previous != '\\' => quote = None,
+            (Some('\''), '\'') => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(ch),
+            (None, '{' | '[') => depth += 1,
+            (None, '}' | ']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(at + i + ch.len_utf8());
+                }
+            }
+            _ => {}
+        }
+        previous = ch;
+    }
+    None
 }
 
 /// A key as YAML writes it.

@@ -12,7 +12,7 @@ mod upgrade;
 pub use crate::model::Deprecation;
 pub(crate) use catalog::catalog;
 pub use diff::{Change, PatchOp, Requests};
-pub use edit::{rewrite, Rewrite};
+pub use edit::{rewrite, rewrite_inputs, Rewrite};
 pub(crate) use fleet::{conform, outdated};
 pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,

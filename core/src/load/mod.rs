@@ -259,13 +259,22 @@ fn read_file_within(
 /// is reported, not only the first (serde stops at the first; each is taken out in turn and the
 /// document read again), then the first other problem, if any.
 pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Vec<Diagnostic>> {
+    match typed_despite(doc) {
+        (Some(t), diags) if diags.is_empty() => Ok(t),
+        (_, diags) => Err(diags),
+    }
+}
+
+/// As [`typed`], with the document read without its unknown fields when those are its only
+/// problems, so that what is inside it (its CEL) can be checked in the same run: every problem
+/// of every document is reported at once.
+pub(crate) fn typed_despite<T: DeserializeOwned>(doc: &Sourced) -> (Option<T>, Vec<Diagnostic>) {
     let mut value = std::borrow::Cow::Borrowed(&doc.value);
     let mut diags = Vec::new();
     // A document has far fewer unknown fields than this; the bound only keeps the loop finite.
     for _ in 0..64 {
         let e = match serde_path_to_error::deserialize::<_, T>(value.as_ref()) {
-            Ok(t) if diags.is_empty() => return Ok(t),
-            Ok(_) => return Err(diags),
+            Ok(t) => return (Some(t), diags),
             Err(e) => e,
         };
         let (d, unknown) = diagnostic(doc, &e);
@@ -280,10 +289,10 @@ pub(crate) fn typed<T: DeserializeOwned>(doc: &Sourced) -> Result<T, Vec<Diagnos
         }
         match unknown.and_then(|p| remove(value.to_mut(), &p)) {
             Some(()) => continue,
-            None => return Err(diags),
+            None => return (None, diags),
         }
     }
-    Err(diags)
+    (None, diags)
 }
 
 /// Takes the node at `pointer` out of `value`; `None` if there is none.

@@ -87,7 +87,9 @@ pub(crate) struct TestCase {
     /// `default`).
     #[serde(default)]
     pub namespace: Option<String>,
-    /// Other objects the policies may look up (`inventory` in CEL), besides `resources`.
+    /// Other objects the policies may look up (`inventory` in CEL), besides `resources`: each
+    /// written inline, or a file or directory of them (a string, relative to the test file),
+    /// as `paved check --inventory` reads them.
     #[serde(default)]
     pub inventory: Vec<Value>,
     /// Whether `resources` and `inventory` hold every object: `true` for every namespace, or

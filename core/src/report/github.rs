@@ -17,7 +17,8 @@ fn github(report: &Report) -> String {
             Action::Audit => "notice",
         };
         let mut props = Vec::new();
-        if let Some(s) = &f.source {
+        // Standard input with no name has no file to annotate: the message names the object.
+        if let Some(s) = f.source.as_ref().filter(|s| s.file != "<stdin>") {
             props.push(format!("file={}", property(&s.file)));
             props.push(format!("line={}", s.line));
             props.push(format!("col={}", s.column));

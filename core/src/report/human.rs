@@ -125,6 +125,9 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
                 "  {status:<10} {} (owner {}, expires {}) {}:{}",
                 e.name, e.owner, e.expires, e.source.file, e.source.line
             )?;
+            if let Some(problem) = &e.problem {
+                writeln!(out, "             {}", p.dim(problem))?;
+            }
         }
     }
     let s = &report.summary;

@@ -61,11 +61,13 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     let mut location = json!({
         "logicalLocations": [{ "fullyQualifiedName": format!("{object}#{}", f.path), "kind": "object" }],
     });
-    if let (Some(src), Some(loc)) = (&f.source, location.as_object_mut()) {
+    // Standard input with no name has no place in the repository: the object names it.
+    let placed = f.source.as_ref().filter(|s| s.file != "<stdin>");
+    if let (Some(src), Some(loc)) = (placed, location.as_object_mut()) {
         loc.insert(
             "physicalLocation".into(),
             json!({
-                "artifactLocation": { "uri": uri(&src.file) },
+                "artifactLocation": artifact(&src.file),
                 "region": { "startLine": src.line, "startColumn": src.column },
             }),
         );
@@ -116,10 +118,26 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
-/// A path as a relative URI reference: forward slashes, no leading `./`.
-fn uri(file: &str) -> String {
+/// Where a file is: a relative path as a URI reference against `%SRCROOT%` (the repository's
+/// root, as GitHub code scanning resolves it), an absolute one as a `file://` URI.
+fn artifact(file: &str) -> Value {
     let f = file.replace('\\', "/");
-    f.strip_prefix("./").unwrap_or(&f).to_owned()
+    let f = f.strip_prefix("./").unwrap_or(&f);
+    let escaped: String = f
+        .chars()
+        .map(|c| match c {
+            ' ' => "%20".to_owned(),
+            '%' => "%25".to_owned(),
+            '#' => "%23".to_owned(),
+            '?' => "%3F".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    if f.starts_with('/') {
+        json!({ "uri": format!("file://{escaped}") })
+    } else {
+        json!({ "uri": escaped, "uriBaseId": "%SRCROOT%" })
+    }
 }
 
 /// `require-requests-cpu` → `RequireRequestsCpu`.

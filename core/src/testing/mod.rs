@@ -452,9 +452,20 @@ impl Scope<'_> {
     }
 
     fn inventory(&self, c: &crate::model::TestCase, here: &str, diags: &mut Diagnostics) -> Option<Inventory> {
-        let objects: Vec<Sourced> =
-            c.inventory.iter().enumerate().map(|(j, v)| self.sub(here, "inventory", j, v)).collect();
-        let objects = resource::from_documents(objects, diags);
+        let mut inline = Vec::new();
+        let mut objects = Vec::new();
+        for (j, v) in c.inventory.iter().enumerate() {
+            let Some(path) = v.as_str() else {
+                inline.push(self.sub(here, "inventory", j, v));
+                continue;
+            };
+            match Resource::from_paths(&[self.dir.join(path)]) {
+                Ok(mut r) => objects.append(&mut r),
+                Err(Error::Invalid(d)) => d.0.into_iter().for_each(|d| diags.push(d)),
+                Err(e) => diags.push(self.origin.diagnostic(&format!("{here}/inventory/{j}"), e.to_string(), None)),
+            }
+        }
+        objects.extend(resource::from_documents(inline, diags));
         match &c.inventory_complete {
             None if objects.is_empty() => None,
             None | Some(Completeness::All(false)) => Some(Inventory::new(&objects)),

@@ -38,6 +38,20 @@ fn every_unknown_field_of_a_document_is_reported() {
 }
 
 #[test]
+fn unknown_fields_and_cel_errors_come_together() {
+    let text = format!(
+        "{HEAD}spec:\n  sevrity: high\n  match: {{kinds: [Pod]}}\n  rules:\n    - id: r\n      message: m\n      cel: has(objct.spec)\n---\n{}spec:\n  rules: [{{id: t, message: m, cel: '1 +'}}]\n  matchh: {{}}\n",
+        HEAD.replace("name: p,", "name: q,")
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 4, "{e:#?}");
+    assert!(e[0].starts_with("bundle.yaml:5:") && e[0].contains("did you mean `severity`?"), "{e:#?}");
+    assert!(e[1].starts_with("bundle.yaml:10:") && e[1].contains("did you mean `object`?"), "{e:#?}");
+    assert!(e[2].starts_with("bundle.yaml:16:") && e[2].contains("Syntax error"), "{e:#?}");
+    assert!(e[3].starts_with("bundle.yaml:17:") && e[3].contains("did you mean `match`?"), "{e:#?}");
+}
+
+#[test]
 fn wrong_type() {
     let e = one(&format!("{HEAD}spec:\n  rules:\n    - id: r\n      message: [not, a, string]\n      cel: 'true'\n"));
     assert!(e.starts_with("bundle.yaml:7:"), "{e}");
@@ -131,8 +145,9 @@ fn all_errors_are_reported_together() {
          {HEAD}spec:\n  rules: [{{id: r, message: m, cel: 'nope('}}]\n"
     );
     let e = errors(&text);
-    assert_eq!(e.len(), 3, "{e:#?}");
+    assert_eq!(e.len(), 4, "{e:#?}");
     assert!(e.iter().any(|x| x.contains("did you mean `Policy`?")), "{e:#?}");
+    assert!(e.iter().any(|x| x.contains("there is already a policy named `p`")), "{e:#?}");
     assert!(e.iter().any(|x| x.starts_with("bundle.yaml:16:") && x.contains("invalid CEL")), "{e:#?}");
 }
 

@@ -90,3 +90,37 @@ fn policy_tests_cover_update_paths_with_old_object_user_info_and_namespace() {
     assert_eq!(report.cases.len(), 5);
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+#[test]
+fn a_policy_test_reads_its_inventory_from_files_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        std::fs::create_dir_all(dir.path().join(name).parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+    };
+    write(
+        "policy.yaml",
+        "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {name: served, version: 1.0.0}\nspec:\n  match: {kinds: [apps/v1/Deployment]}\n  rules:\n    - id: service\n      message: a Deployment needs a Service\n      cel: inventory.list('v1', 'Service', object.metadata.namespace).size() > 0\n",
+    );
+    write("cluster/services.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {}\n");
+    let deployment = "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop}, spec: {template: {spec: {containers: []}}}}";
+    write(
+        "tests/served.test.yaml",
+        &format!(
+            "apiVersion: paved.dev/v1\nkind: PolicyTest\nmetadata: {{name: served}}\nspec:\n  bundles: [../policy.yaml]\n  cases:\n    - name: from a file\n      resources: [{deployment}]\n      inventory: [../cluster/services.yaml]\n      expect: [{{resource: Deployment/shop/web, policy: served, result: pass}}]\n    - name: without it\n      resources: [{deployment}]\n      expect: [{{resource: Deployment/shop/web, policy: served, result: fail}}]\n"
+        ),
+    );
+    let suites = TestSuite::from_paths(&[dir.path().join("tests")]).unwrap();
+    let report = suites[0].run("2026-06-01T00:00:00Z".parse().unwrap());
+    let failed: Vec<String> = report.cases.iter().filter(|c| !c.passed()).map(|c| format!("{c:?}")).collect();
+    assert!(failed.is_empty() && report.cases.len() == 2, "{failed:#?}");
+    // A path that is not there is an error that says so.
+    write(
+        "tests/served.test.yaml",
+        &std::fs::read_to_string(dir.path().join("tests/served.test.yaml"))
+            .unwrap()
+            .replace("../cluster/services.yaml", "../cluster/nope.yaml"),
+    );
+    let e = TestSuite::from_paths(&[dir.path().join("tests")]).unwrap_err().to_string();
+    assert!(e.contains("nope.yaml"), "{e}");
+}
