@@ -19,6 +19,11 @@ pub struct CheckArgs {
     /// (`kustomize build overlays/prod | paved check --stdin-filename overlays/prod -`).
     #[arg(long = "stdin-filename", value_name = "PATH")]
     stdin_filename: Option<String>,
+    /// Leave out what this gitignore pattern names in the directories given (repeatable:
+    /// `--exclude '*.inputs.yaml' --exclude services/`); a `.pavedignore` file in a directory
+    /// does the same for its tree. A file named on the command line is always read.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    exclude: Vec<String>,
     #[command(flatten)]
     engine: EngineArgs,
     /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
@@ -120,7 +125,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    let resources = match read_resources(&args.paths, args.stdin_filename.as_deref()) {
+    let resources = match read_resources(&args.paths, args.stdin_filename.as_deref(), &args.exclude) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
@@ -281,7 +286,11 @@ fn evaluate(engine: &Engine, resources: &[Resource], ctx: &Context) -> paved::Re
 /// Reads every path (`-` standard input, named `stdin_name` or `<stdin>`); all problems of all
 /// files are reported together. A path under the working directory is read by its relative
 /// name, so reports (SARIF's repository-relative URIs) name it the same however it was given.
-pub(crate) fn read_resources(paths: &[String], stdin_name: Option<&str>) -> Result<Vec<Resource>, Error> {
+pub(crate) fn read_resources(
+    paths: &[String],
+    stdin_name: Option<&str>,
+    exclude: &[String],
+) -> Result<Vec<Resource>, Error> {
     let mut out = Vec::new();
     let mut problems = paved::Diagnostics::default();
     let here = std::env::current_dir().ok();
@@ -297,7 +306,7 @@ pub(crate) fn read_resources(paths: &[String], stdin_name: Option<&str>) -> Resu
             let path = PathBuf::from(p);
             let relative =
                 here.as_deref().and_then(|h| path.strip_prefix(h).ok()).filter(|r| !r.as_os_str().is_empty());
-            Resource::from_paths(&[relative.map_or(path.clone(), PathBuf::from)])
+            Resource::from_paths_excluding(&[relative.map_or(path.clone(), PathBuf::from)], exclude)
         };
         match read {
             Ok(mut rs) => out.append(&mut rs),

@@ -160,7 +160,7 @@ impl FleetArgs {
         let loaded =
             self.bundles.load().and_then(|b| self.exceptions.iter().try_fold(b, |b, e| Ok(b.merge(exceptions_at(e)?))));
         let (bundle, resources) =
-            loaded.and_then(|b| read_resources(&self.paths, None).map(|r| (b, r))).map_err(|e| fail(&e))?;
+            loaded.and_then(|b| read_resources(&self.paths, None, &[]).map(|r| (b, r))).map_err(|e| fail(&e))?;
         Ok((bundle, resources, ctx))
     }
 }
@@ -430,10 +430,11 @@ pub fn upgrade(args: UpgradeArgs) -> ExitCode {
 
 /// `upgrade --all`: every service found, upgraded where it is clean.
 fn upgrade_all(args: &UpgradeArgs, prefer: Option<golden::Prefer>) -> ExitCode {
-    let (bundle, resources) = match args.bundles.load().and_then(|b| read_resources(&args.all, None).map(|r| (b, r))) {
-        Ok(x) => x,
-        Err(e) => return fail(&e),
-    };
+    let (bundle, resources) =
+        match args.bundles.load().and_then(|b| read_resources(&args.all, None, &[]).map(|r| (b, r))) {
+            Ok(x) => x,
+            Err(e) => return fail(&e),
+        };
     let plan = paved::GoldenPath::upgrade_all(&bundle, &resources, &args.to, prefer);
     let upgrades: Vec<golden::ServiceUpgrade> = plan
         .services
@@ -537,11 +538,11 @@ pub fn outdated(args: OutdatedArgs) -> ExitCode {
         Ok(now) => now,
         Err(e) => return usage(&e),
     };
-    let (bundle, resources) = match args.bundles.load().and_then(|b| read_resources(&args.paths, None).map(|r| (b, r)))
-    {
-        Ok(x) => x,
-        Err(e) => return fail(&e),
-    };
+    let (bundle, resources) =
+        match args.bundles.load().and_then(|b| read_resources(&args.paths, None, &[]).map(|r| (b, r))) {
+            Ok(x) => x,
+            Err(e) => return fail(&e),
+        };
     let fleet = paved::GoldenPath::outdated(&bundle, &resources, now);
     let written = match args.format {
         OutdatedFormat::Json => print(&pretty(&fleet)),

@@ -297,6 +297,48 @@ fn findings_on_standard_input_map_to_files() {
 }
 
 #[test]
+fn files_that_are_not_manifests_are_left_out_by_pattern_or_pavedignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("k8s/services")).unwrap();
+    std::fs::write(
+        root.join("k8s/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: []}\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("k8s/services/checkout.yaml"), "name: checkout\nteam: payments\n").unwrap();
+    std::fs::write(root.join("k8s/Pulumi.yaml"), "name: infra\nruntime: nodejs\n").unwrap();
+    let k8s = root.join("k8s");
+    let k8s = k8s.to_str().unwrap();
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--format", "json", "--fail-on", "never", "--pack", "kubernetes-schema", k8s];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // Stopped, and told how to leave the files out.
+    let (code, _, err) = check(&[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("with the line `checkout.yaml` in a `.pavedignore` beside it, or with `--exclude checkout.yaml`"),
+        "{err}"
+    );
+    assert!(err.contains("Pulumi.yaml"), "{err}");
+    // --exclude, repeatable, gitignore patterns over the directory given.
+    let (code, out, err) = check(&["--exclude", "services/", "--exclude", "Pulumi.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"name\": \"web\""), "{out}");
+    // The same from a .pavedignore, which holds for its directory's tree.
+    std::fs::write(root.join("k8s/.pavedignore"), "# not manifests\nservices/\nPulumi.yaml\n").unwrap();
+    let (code, _, err) = check(&[]);
+    assert_eq!(code, 0, "{err}");
+    // A file named on the command line is read whatever the patterns say.
+    let named = root.join("k8s/services/checkout.yaml");
+    let (code, _, err) = check(&[named.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("checkout.yaml"), "{err}");
+}
+
+#[test]
 fn junit_has_a_case_per_resource_and_policy() {
     let (code, out) = check_as("junit");
     assert_eq!(code, 1);

@@ -66,7 +66,7 @@ impl Bundle {
         let _enter = span.enter();
         let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
         let mut diags = Diagnostics::default();
-        let docs = load::read_all(&paths, load::Schema::Core, &mut diags)?;
+        let docs = load::read_all(&paths, &[], load::Schema::Core, &mut diags)?;
         let mut bundle = Bundle::from_documents(docs, &mut diags);
         for d in &mut bundle.plugins {
             if let Err(e) = d.read() {
@@ -247,7 +247,7 @@ impl Bundle {
     pub fn exceptions_from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Bundle, Error> {
         let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
         let mut diags = Diagnostics::default();
-        let docs = load::read_all(&paths, load::Schema::Core, &mut diags)?;
+        let docs = load::read_all(&paths, &[], load::Schema::Core, &mut diags)?;
         let bundle = Bundle::from_documents(only_exceptions(docs, &mut diags), &mut diags);
         diags.into_result(bundle)
     }

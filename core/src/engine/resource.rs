@@ -123,11 +123,21 @@ impl Resource {
         diags.into_result(out)
     }
 
-    /// Every resource in the YAML/JSON files under `paths` (directories walked in sorted order).
+    /// Every resource in the YAML/JSON files under `paths` (directories walked in sorted order;
+    /// what a directory's `.pavedignore`, in gitignore syntax, names is left out).
     pub fn from_paths<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<Vec<Resource>, Error> {
+        Resource::from_paths_excluding(paths, &[])
+    }
+
+    /// As [`Resource::from_paths`], leaving out what the gitignore patterns `exclude` name in
+    /// the directories given (`*.inputs.yaml`, `services/`); a file given by name is read.
+    pub fn from_paths_excluding<P: Into<PathBuf> + Clone>(
+        paths: &[P],
+        exclude: &[String],
+    ) -> Result<Vec<Resource>, Error> {
         let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
         let mut diags = Diagnostics::default();
-        let docs = load::read_all(&paths, load::Schema::Kubernetes, &mut diags)?;
+        let docs = load::read_all(&paths, exclude, load::Schema::Kubernetes, &mut diags)?;
         let out = from_documents(docs, &mut diags);
         diags.into_result(out)
     }
@@ -205,7 +215,16 @@ fn push(value: Value, origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagn
 }
 
 fn check_shape(value: &Value, origin: &Origin) -> Result<(), Diagnostic> {
-    let help = Some("a resource is a mapping with `apiVersion` and `kind`, like a Kubernetes manifest".to_owned());
+    // A file of something else (a golden path's inputs, a Pulumi project) in a directory of
+    // manifests is left out by name.
+    let name = std::path::Path::new(&*origin.file).file_name().map(|n| n.to_string_lossy().into_owned());
+    let skip = match name {
+        Some(name) if &*origin.file != "<stdin>" => format!(
+            "; if the file holds no manifests, leave it out with the line `{name}` in a `.pavedignore` beside it, or with `--exclude {name}`"
+        ),
+        _ => String::new(),
+    };
+    let help = Some(format!("a resource is a mapping with `apiVersion` and `kind`, like a Kubernetes manifest{skip}"));
     if !value.is_object() {
         return Err(origin.diagnostic("", "a resource must be a mapping", help));
     }
@@ -236,7 +255,7 @@ fn check_shape(value: &Value, origin: &Origin) -> Result<(), Diagnostic> {
 pub(crate) fn read_namespace_labels<P: Into<PathBuf> + Clone>(paths: &[P]) -> Result<NamespaceLabels, Error> {
     let paths: Vec<PathBuf> = paths.iter().cloned().map(Into::into).collect();
     let mut diags = Diagnostics::default();
-    let docs = load::read_all(&paths, load::Schema::Kubernetes, &mut diags)?;
+    let docs = load::read_all(&paths, &[], load::Schema::Kubernetes, &mut diags)?;
     namespace_labels_of(docs, diags)
 }
 

@@ -137,20 +137,44 @@ pub(crate) fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnos
 
 /// Every YAML or JSON file under `paths`, as `kubectl apply -R -f` takes them: files as given;
 /// directories walked recursively, dot-files and dot-directories included, sorted by path so the
-/// order never depends on the file system.
+/// order never depends on the file system. What a directory's `.pavedignore` (gitignore syntax)
+/// names is left out of its tree, and so is what `exclude` names (gitignore patterns over each
+/// directory given); a file given by name is always read.
 ///
 /// paved never leaves the input or blocks on it: a symlink is followed only when it leads inside
 /// the directory given (one leading out of it, to a credentials file or a device, is an error
 /// naming it), each directory is walked once (a symlink loop is not followed), and only regular
 /// files are read: a device, FIFO or socket is an error naming it, never opened.
-pub(crate) fn files_under(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+pub(crate) fn files_under(paths: &[PathBuf], exclude: &[String]) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for path in paths {
         let root = std::fs::canonicalize(path).map_err(|source| Error::Io { path: path.clone(), source })?;
-        let mut seen = std::collections::BTreeSet::new();
-        walk(path, &root, true, &mut seen, &mut out)?;
+        let mut walk = Walk { root, seen: Default::default(), ignores: Vec::new(), out: &mut out };
+        // The caller's patterns hold over each path given, as a `.pavedignore` there would.
+        if !exclude.is_empty() && std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            let mut builder = ignore::gitignore::GitignoreBuilder::new(path);
+            for pattern in exclude {
+                builder
+                    .add_line(None, pattern)
+                    .map_err(|e| Error::Input { reason: format!("exclude pattern `{pattern}`: {e}") })?;
+            }
+            walk.ignores.push(builder.build().map_err(|e| Error::Input { reason: format!("exclude patterns: {e}") })?);
+        }
+        walk_path(path, true, &mut walk)?;
     }
     Ok(out)
+}
+
+/// The file that lists, in gitignore syntax, what a walk leaves out of its directory's tree.
+pub(crate) const IGNORE_FILE: &str = ".pavedignore";
+
+/// One walk of a path given: what it has seen, the ignore files in force, what it found.
+struct Walk<'o> {
+    root: PathBuf,
+    seen: std::collections::BTreeSet<PathBuf>,
+    /// The ignore rules of the directories entered, outermost first.
+    ignores: Vec<ignore::gitignore::Gitignore>,
+    out: &'o mut Vec<PathBuf>,
 }
 
 /// An error about `path` that is not the operating system's.
@@ -158,23 +182,45 @@ fn refused(path: &Path, why: String) -> Error {
     Error::Io { path: path.to_owned(), source: std::io::Error::new(std::io::ErrorKind::InvalidInput, why) }
 }
 
-fn walk(
-    path: &Path,
-    root: &Path,
-    explicit: bool,
-    seen: &mut std::collections::BTreeSet<PathBuf>,
-    out: &mut Vec<PathBuf>,
-) -> Result<(), Error> {
+impl Walk<'_> {
+    /// Whether the innermost ignore rule that speaks of `path` leaves it out.
+    fn ignored(&self, path: &Path, dir: bool) -> bool {
+        for rules in self.ignores.iter().rev() {
+            match rules.matched_path_or_any_parents(path, dir) {
+                ignore::Match::None => continue,
+                m => return m.is_ignore(),
+            }
+        }
+        false
+    }
+
+    /// Reads a directory's `.pavedignore`, if it has one, into the rules in force.
+    fn enter(&mut self, dir: &Path) -> Result<bool, Error> {
+        let file = dir.join(IGNORE_FILE);
+        if !std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
+            return Ok(false);
+        }
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+        if let Some(e) = builder.add(&file) {
+            return Err(refused(&file, format!("not a valid ignore file: {e}")));
+        }
+        self.ignores.push(builder.build().map_err(|e| refused(&file, format!("not a valid ignore file: {e}")))?);
+        Ok(true)
+    }
+}
+
+/// Finds the document files at `path` (a path given is read whatever its name).
+fn walk_path(path: &Path, explicit: bool, w: &mut Walk<'_>) -> Result<(), Error> {
     let io = |source| Error::Io { path: path.to_owned(), source };
     let link = std::fs::symlink_metadata(path).map_err(io)?;
     if link.file_type().is_symlink() && !explicit {
         let target = std::fs::canonicalize(path).map_err(io)?;
-        if !target.starts_with(root) {
+        if !target.starts_with(&w.root) {
             return Err(refused(
                 path,
                 format!(
                     "it is a symlink that leads out of {} (to {}); paved reads only what it is given",
-                    root.display(),
+                    w.root.display(),
                     target.display()
                 ),
             ));
@@ -183,9 +229,10 @@ fn walk(
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_dir() {
         // A directory reached twice (through a symlink) is walked once: no loops.
-        if !seen.insert(std::fs::canonicalize(path).map_err(io)?) {
+        if !w.seen.insert(std::fs::canonicalize(path).map_err(io)?) {
             return Ok(());
         }
+        let entered = w.enter(path)?;
         let mut entries = std::fs::read_dir(path)
             .map_err(io)?
             .map(|e| e.map(|e| e.path()))
@@ -196,13 +243,20 @@ fn walk(
         // Secret): the files they hold are also linked by name, so they are read once, that way.
         entries.retain(|e| !e.file_name().is_some_and(|n| n.as_encoded_bytes().starts_with(b"..")));
         for entry in entries {
-            walk(&entry, root, false, seen, out)?;
+            // What an ignore rule leaves out is not looked at at all (a path given is).
+            let dir = std::fs::metadata(&entry).is_ok_and(|m| m.is_dir());
+            if !w.ignored(&entry, dir) {
+                walk_path(&entry, false, w)?;
+            }
+        }
+        if entered {
+            w.ignores.pop();
         }
     } else if explicit || is_document_file(path) {
         if !meta.is_file() {
             return Err(refused(path, format!("it is {}, not a regular file; paved does not open it", kind_of(&meta))));
         }
-        out.push(path.to_owned());
+        w.out.push(path.to_owned());
     }
     Ok(())
 }
@@ -342,9 +396,14 @@ fn diagnostic(doc: &Sourced, e: &serde_path_to_error::Error<serde_json::Error>) 
 
 /// Reads every document in `paths` (files, or directories walked in sorted order), collecting
 /// every syntax problem. Files are read and parsed in parallel; the order stays the sorted one.
-pub(crate) fn read_all(paths: &[PathBuf], schema: Schema, diags: &mut Diagnostics) -> Result<Vec<Sourced>, Error> {
+pub(crate) fn read_all(
+    paths: &[PathBuf],
+    exclude: &[String],
+    schema: Schema,
+    diags: &mut Diagnostics,
+) -> Result<Vec<Sourced>, Error> {
     use rayon::prelude::*;
-    let files = files_under(paths)?;
+    let files = files_under(paths, exclude)?;
     // Files without aliases, nearly all of them, are read in parallel. One alias budget holds
     // for every file (a bomb split over files is still one bomb); the files that use aliases
     // draw on it in sorted order, so the one that goes over it is always the same.

@@ -155,7 +155,7 @@ impl TestSuite {
         let mut files = Vec::new();
         for p in paths.iter().cloned().map(Into::into) {
             if p.is_dir() {
-                files.extend(load::files_under(&[p])?.into_iter().filter(|f| is_test_file(f)));
+                files.extend(load::files_under(&[p], &[])?.into_iter().filter(|f| is_test_file(f)));
             } else {
                 files.push(p);
             }
