@@ -77,6 +77,7 @@ spec:
   const owned = Engine.fromYaml(text, { set: { 'prod-only.owner': 'alice' } })
   assert.equal(owned.check(PRIVILEGED, { now: NOW, operation: 'UPDATE', namespaces: prod, userInfo: alice }).decision, 'allow')
   assert.throws(() => Engine.fromYaml(text, { set: { 'prod-onyl.owner': 'x' } }), /did you mean `prod-only`/)
+  assert.throws(() => Engine.fromYaml(text, { set: { 'prod-only.ownr': 'x' } }), /there is no param `ownr`; did you mean `owner`/)
   assert.throws(() => engine.check(PRIVILEGED, { operation: /** @type {any} */ ('PATCH') }), /operation `PATCH`/)
 })
 

@@ -96,6 +96,8 @@ def test_context_operation_namespaces_user_and_params() -> None:
         engine.check(pod, operation="PATCH")
     with pytest.raises(paved.LoadError, match="no loaded policy `prod-onyl`; did you mean `prod-only`"):
         paved.Engine.from_yaml(_policy_text(), set={"prod-onyl.owner": "alice"})
+    with pytest.raises(paved.InputError, match="there is no param `ownr`; did you mean `owner`"):
+        paved.Engine.from_yaml(_policy_text(), set={"prod-only.ownr": "alice"})
 
 
 def _policy_text() -> str:

@@ -172,6 +172,10 @@ fn packs_and_parameters() {
     let (code, _, err) = run(&["check", "--pack", "platform-baseline", "--set", "imgs.registries=[]", pod]);
     assert_eq!(code, 2);
     assert!(err.contains("`imgs`"), "{err}");
+    // A param the policy does not declare is refused, with a did-you-mean.
+    let (code, _, err) = run(&["check", "--pack", "platform-baseline", "--set", "images.registriess=[]", pod]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--set images: there is no param `registriess`; did you mean `registries`?"), "{err}");
     let (code, _, err) = run(&["check", "--set", "nodot", pod]);
     assert_eq!(code, 2);
     assert!(err.contains("POLICY.PARAM"), "{err}");

@@ -84,25 +84,7 @@ impl<'d> Compiler<'d> {
         match &e.expr {
             Node::Literal(l) => Some(literal(l)),
             Node::Ident(name) => self.ident(e, name),
-            Node::Select(s) => {
-                if let Some(found) = self.qualified(e) {
-                    return found;
-                }
-                let (operand, t) = self.compile(&s.operand)?;
-                // Selecting from an optional chains: the result is optional too.
-                let (base, optional) = match &t.ty {
-                    Ty::Optional(inner) => ((**inner).clone(), true),
-                    other => (other.clone(), false),
-                };
-                let field_ty = self.member(e, &base, &s.field)?;
-                let field_ty = if optional { Ty::Optional(Box::new(field_ty)) } else { field_ty };
-                let cost = t.cost + 1;
-                if s.test {
-                    Some((Ir::Has(Box::new(operand), s.field.as_str().into()), Typed::new(Ty::Bool, cost)))
-                } else {
-                    Some((Ir::Select(Box::new(operand), s.field.as_str().into()), Typed::new(field_ty, cost)))
-                }
-            }
+            Node::Select(s) => self.select(e, s),
             Node::Call(call) => self.call(e, call),
             Node::List(l) => {
                 let mut items = Vec::with_capacity(l.elements.len());
@@ -231,6 +213,33 @@ impl<'d> Compiler<'d> {
                 self.problem(e, format!("no field `{field}` in {ty}"), help);
                 None
             }
+        }
+    }
+
+    /// `operand.field` (or `has(operand.field)`): a named variable, a qualified name, or a
+    /// field of the operand's type.
+    fn select(&mut self, e: &IdedExpr, s: &::cel::common::ast::SelectExpr) -> Out {
+        if let Some(found) = self.qualified(e) {
+            return found;
+        }
+        let (operand, t) = self.compile(&s.operand)?;
+        // Selecting from an optional chains: the result is optional too.
+        let (base, optional) = match &t.ty {
+            Ty::Optional(inner) => ((**inner).clone(), true),
+            other => (other.clone(), false),
+        };
+        let field_ty = self.member(e, &base, &s.field)?;
+        let field_ty = if optional { Ty::Optional(Box::new(field_ty)) } else { field_ty };
+        let cost = t.cost + 1;
+        if s.test {
+            Some((Ir::Has(Box::new(operand), s.field.as_str().into()), Typed::new(Ty::Bool, cost)))
+        } else {
+            // A declared schema's `maxItems` or `maxLength` bounds what reading it costs.
+            let mut typed = Typed::new(field_ty, cost);
+            if let Some(bound) = base.member_bound(&s.field) {
+                typed.size = typed.size.min(bound);
+            }
+            Some((Ir::Select(Box::new(operand), s.field.as_str().into()), typed))
         }
     }
 

@@ -1,7 +1,9 @@
 //! The types the checker knows: CEL's own, Kubernetes' library types, and objects typed by a
 //! Kubernetes schema so that `object.spec.replicsa` is caught when the policy loads.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 
@@ -36,24 +38,114 @@ pub(crate) enum Ty {
     Inventory,
 }
 
-/// A node of a Kubernetes schema, with the version that resolves its references.
-#[derive(Clone, Copy)]
-pub(crate) struct Schema {
-    pub version: &'static Version,
-    pub node: &'static Json,
-    /// What the object is, for messages (`Deployment`, `object.spec`).
-    pub name: &'static str,
+/// Where an object's fields are declared: a node of a Kubernetes schema (with the version that
+/// resolves its references), or a record built from a schema paved read (a policy's params).
+#[derive(Clone)]
+pub(crate) enum Schema {
+    Kubernetes {
+        version: &'static Version,
+        node: &'static Json,
+        /// What the object is, for messages (`Deployment`, `object.spec`).
+        name: &'static str,
+    },
+    Declared(Arc<Record>),
+}
+
+impl Schema {
+    fn name(&self) -> &str {
+        match self {
+            Schema::Kubernetes { name, .. } => name,
+            Schema::Declared(r) => &r.name,
+        }
+    }
 }
 
 impl PartialEq for Schema {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.node, other.node)
+        match (self, other) {
+            (Schema::Kubernetes { node: a, .. }, Schema::Kubernetes { node: b, .. }) => std::ptr::eq(*a, *b),
+            (Schema::Declared(a), Schema::Declared(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 
 impl fmt::Debug for Schema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Schema({})", self.name)
+        write!(f, "Schema({})", self.name())
+    }
+}
+
+/// An object whose fields a JSON Schema declares (`properties`), each with its type and the
+/// largest size its value may have (`maxItems`, `maxLength`, `maxProperties`).
+#[derive(Debug)]
+pub(crate) struct Record {
+    /// What it is, for messages (`params`, `params.limits`).
+    pub name: String,
+    pub fields: BTreeMap<String, (Ty, Option<u64>)>,
+    /// The type of the fields it does not name (`additionalProperties`); `None` when there are
+    /// none.
+    pub others: Option<Ty>,
+}
+
+impl Ty {
+    /// The type of values a JSON Schema (or OpenAPI v3 schema, as Kubernetes' CRDs and
+    /// Gatekeeper's templates write them) allows, and the largest size it allows them. An
+    /// object with `properties` has those fields and no others unless `additionalProperties`
+    /// or `x-kubernetes-preserve-unknown-fields` says so, as Kubernetes reads structural
+    /// schemas.
+    pub(crate) fn of_declared(schema: &Json, name: &str) -> (Ty, Option<u64>) {
+        let bound = |key: &str| schema.get(key).and_then(Json::as_u64);
+        if schema.get("x-kubernetes-int-or-string").and_then(Json::as_bool) == Some(true) {
+            return (Ty::Dyn, None);
+        }
+        let open = schema.get("x-kubernetes-preserve-unknown-fields").and_then(Json::as_bool) == Some(true);
+        match schema.get("type").and_then(Json::as_str) {
+            Some("string") => (Ty::String, bound("maxLength")),
+            Some("integer") => (Ty::Int, None),
+            Some("boolean") => (Ty::Bool, None),
+            Some("array") => {
+                let items = schema.get("items").map_or(Ty::Dyn, |i| Ty::of_declared(i, name).0);
+                (Ty::list(items), bound("maxItems"))
+            }
+            Some("object") | None if schema.get("properties").is_some_and(Json::is_object) => {
+                let fields = schema
+                    .get("properties")
+                    .and_then(Json::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), Ty::of_declared(v, &format!("{name}.{k}"))))
+                    .collect();
+                let others = match schema.get("additionalProperties") {
+                    Some(Json::Object(o)) => Some(Ty::of_declared(&Json::Object(o.clone()), name).0),
+                    Some(Json::Bool(true)) => Some(Ty::Dyn),
+                    _ if open => Some(Ty::Dyn),
+                    _ => None,
+                };
+                let record = Record { name: name.to_owned(), fields, others };
+                (Ty::Object(vec![Schema::Declared(Arc::new(record))]), bound("maxProperties"))
+            }
+            Some("object") => match schema.get("additionalProperties") {
+                Some(v @ Json::Object(_)) => (Ty::map(Ty::String, Ty::of_declared(v, name).0), bound("maxProperties")),
+                _ => (Ty::map(Ty::String, Ty::Dyn), bound("maxProperties")),
+            },
+            // `number` is read from JSON as an int or a double, whichever it was written as.
+            _ => (Ty::Dyn, None),
+        }
+    }
+
+    /// The largest size a field's value may have, where its schema says.
+    pub(crate) fn member_bound(&self, name: &str) -> Option<u64> {
+        let Ty::Object(schemas) = self else { return None };
+        let bounds: Vec<Option<u64>> = schemas
+            .iter()
+            .map(|s| match s {
+                Schema::Declared(r) => r.fields.get(name).and_then(|(_, b)| *b),
+                Schema::Kubernetes { .. } => None,
+            })
+            .collect();
+        // Every schema that has the field must bound it.
+        bounds.iter().copied().collect::<Option<Vec<u64>>>().and_then(|b| b.into_iter().max())
     }
 }
 
@@ -120,7 +212,7 @@ impl Ty {
                 None => Ty::list(Ty::Dyn),
             },
             Some("object") | None if node.get("properties").is_some() => {
-                Ty::Object(vec![Schema { version, node, name }])
+                Ty::Object(vec![Schema::Kubernetes { version, node, name }])
             }
             Some("object") => match node.get("additionalProperties") {
                 Some(items @ Json::Object(_)) => Ty::map(Ty::String, Ty::of_schema(version, items, name)),
@@ -138,10 +230,28 @@ impl Ty {
                 let mut found: Vec<Ty> = Vec::new();
                 let mut help = None;
                 for s in schemas {
-                    match s.version.field(s.node, name) {
-                        Field::Known(node) => found.push(Ty::of_schema(s.version, node, s.name)),
-                        Field::Open => found.push(Ty::Dyn),
-                        Field::Unknown(h) => help = help.or(h),
+                    match s {
+                        Schema::Kubernetes { version, node, name: of } => match version.field(node, name) {
+                            Field::Known(node) => found.push(Ty::of_schema(version, node, of)),
+                            Field::Open => found.push(Ty::Dyn),
+                            Field::Unknown(h) => help = help.or(h),
+                        },
+                        Schema::Declared(r) => match (r.fields.get(name), &r.others) {
+                            (Some((t, _)), _) => found.push(t.clone()),
+                            (None, Some(t)) => found.push(t.clone()),
+                            (None, None) => {
+                                let named = crate::error::did_you_mean(name, r.fields.keys().map(String::as_str));
+                                help = help.or(Some(match named {
+                                    Some(n) => format!("did you mean `{n}`?"),
+                                    None if r.fields.is_empty() => format!("{} declares no fields", r.name),
+                                    None => format!(
+                                        "the fields of {} are: {}",
+                                        r.name,
+                                        r.fields.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+                                    ),
+                                }));
+                            }
+                        },
                     }
                 }
                 match Ty::union(found) {
@@ -213,7 +323,7 @@ impl fmt::Display for Ty {
             Ty::Semver => f.write_str("Semver"),
             Ty::Inventory => f.write_str("Inventory"),
             Ty::Object(s) => {
-                let mut names: Vec<&str> = s.iter().map(|x| x.name).collect();
+                let mut names: Vec<&str> = s.iter().map(Schema::name).collect();
                 names.dedup();
                 f.write_str(&names.join(" or "))
             }

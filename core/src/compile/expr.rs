@@ -15,8 +15,8 @@ pub(crate) const POLICY_VARIABLES: [&str; 7] =
 pub(crate) const ITEM: usize = 5;
 
 /// The typed variables: `object` and `oldObject` of type `object`, `item` of type `item` (or
-/// hidden when `None`).
-pub(crate) fn roots(object: &Ty, item: Option<&Ty>) -> Vec<(&'static str, Ty)> {
+/// hidden when `None`), `params` of type `params`.
+pub(crate) fn roots(object: &Ty, item: Option<&Ty>, params: &Ty) -> Vec<(&'static str, Ty)> {
     POLICY_VARIABLES
         .iter()
         .map(|name| {
@@ -25,6 +25,7 @@ pub(crate) fn roots(object: &Ty, item: Option<&Ty>) -> Vec<(&'static str, Ty)> {
                 "item" => item.cloned().unwrap_or(Ty::Dyn),
                 "request" => request(),
                 "inventory" => Ty::Inventory,
+                "params" => params.clone(),
                 _ => Ty::Dyn,
             };
             (if *name == "item" && item.is_none() { "" } else { *name }, ty)
@@ -77,12 +78,14 @@ pub(crate) struct Scope<'v> {
     pub variables: &'v [Variable],
     /// The functions the bundle defines.
     pub functions: &'v [crate::cel::Function],
+    /// The type of `params`, from the policy's params schema.
+    pub params: &'v Ty,
 }
 
 /// Compiles `source` with every variable `dyn`: the program that runs.
 pub(crate) fn compile(source: &str, scope: &Scope<'_>, want: Want) -> Result<(Parsed, Expr), (String, Option<String>)> {
     let parsed = cel::parse(source)?;
-    let roots = roots(&Ty::Dyn, scope.for_each.then_some(&Ty::Dyn));
+    let roots = roots(&Ty::Dyn, scope.for_each.then_some(&Ty::Dyn), scope.params);
     let program =
         parsed.compile(&Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions }, want)?;
     Ok((parsed, program))
@@ -95,6 +98,6 @@ pub(crate) fn check_typed(
     object: &Ty,
     item: Option<&Ty>,
 ) -> Option<(String, Option<String>)> {
-    let roots = roots(object, if scope.for_each { Some(item.unwrap_or(&Ty::Dyn)) } else { None });
+    let roots = roots(object, if scope.for_each { Some(item.unwrap_or(&Ty::Dyn)) } else { None }, scope.params);
     parsed.check(&Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions })
 }

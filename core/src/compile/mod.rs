@@ -7,6 +7,7 @@ pub(crate) mod check;
 pub(crate) mod exception;
 pub(crate) mod expr;
 pub(crate) mod golden_path;
+pub(crate) mod params;
 pub(crate) mod policy;
 pub(crate) mod select;
 pub(crate) mod template;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::check::{AssertCheck, CelCheck, Check, KubernetesSchemaCheck, PluginCheck};
 use super::expr::{self, Expr, Scope};
+use super::params::Params;
 use crate::cel::{Parsed, Ty, Variable, Want};
 use crate::compile::select::Selector;
 use crate::error::Diagnostic;
@@ -25,6 +26,9 @@ pub(crate) struct Policy {
     pub selector: Selector,
     pub pod_controllers: bool,
     pub params: Value,
+    /// The params' schema, which every value given for them must fit; `None` for a policy
+    /// whose params are its plugins' alone (their own schemas check them).
+    pub params_schema: Option<Arc<Params>>,
     /// The named variables (`variables.x`), in order; each sees the ones before it.
     pub variables: Arc<Vec<Expr>>,
     /// Which of them read `item` (the others are computed once for all of a rule's items).
@@ -87,12 +91,14 @@ pub(crate) fn compile(
             diags.push(at("/spec/params", "params must be a mapping".into(), None));
         }
     }
+    let params_schema = params_schema(doc, origin, &mut diags);
+    let params_ty = params_schema.as_ref().map_or(Ty::Dyn, |p| p.ty.clone());
     // Every expression as parsed, for the typed checks once the policy compiles.
     let mut parsed: Vec<Typed> = Vec::new();
-    let (declared, variables) = compile_variables(doc, origin, functions, &mut parsed, &mut diags);
-    let rules = compile_rules(doc, origin, plugins, (&declared, functions), &mut parsed, &mut diags);
+    let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
+    let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty), &mut parsed, &mut diags);
     if diags.is_empty() {
-        for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions)) {
+        for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions, &params_ty)) {
             diags.push(at(&pointer, m, h));
         }
     }
@@ -112,6 +118,7 @@ pub(crate) fn compile(
         selector,
         pod_controllers: doc.spec.pod_controllers,
         params: doc.spec.params.clone().unwrap_or_else(|| Value::Object(Default::default())),
+        params_schema,
         variables: Arc::new(variables),
         rules: Arc::new(rules),
         narrow: None,
@@ -121,11 +128,34 @@ pub(crate) fn compile(
     })
 }
 
+/// The schema of a policy's params, its defaults checked against it. A policy whose params
+/// only its plugins read, and that writes no schema, has none: the plugins' own schemas check
+/// them.
+fn params_schema(doc: &PolicyDocument, origin: &Origin, diags: &mut Vec<Diagnostic>) -> Option<Arc<Params>> {
+    let for_plugins = doc.spec.rules.iter().any(|r| r.plugin.is_some());
+    if for_plugins && doc.spec.params_schema.is_none() {
+        return None;
+    }
+    let mut at = |pointer: &str, msg: String, help: Option<String>| diags.push(origin.diagnostic(pointer, msg, help));
+    match Params::new(doc.spec.params_schema.as_ref(), doc.spec.params.as_ref()) {
+        Ok(p) => {
+            for (pointer, m, h) in doc.spec.params.as_ref().map(|d| p.problems(d)).unwrap_or_default() {
+                at(&format!("/spec/params{pointer}"), m, h);
+            }
+            Some(Arc::new(p))
+        }
+        Err((pointer, m, h)) => {
+            at(&pointer, m, h);
+            None
+        }
+    }
+}
+
 /// A policy's named variables, in order, each typed by the ones before it.
 fn compile_variables(
     doc: &PolicyDocument,
     origin: &Origin,
-    functions: &[crate::cel::Function],
+    (functions, params): (&[crate::cel::Function], &Ty),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> (Vec<Variable>, Vec<Expr>) {
@@ -139,7 +169,7 @@ fn compile_variables(
             continue;
         }
         let pointer = format!("/spec/variables/{i}/expression");
-        let scope = Scope { for_each: true, variables: &declared, functions };
+        let scope = Scope { for_each: true, variables: &declared, functions, params };
         match expr::compile(&v.expression, &scope, Want::Any) {
             Ok((p, e)) => {
                 // A variable may read `item` (of whichever `forEach` rule reads the variable).
@@ -158,7 +188,7 @@ fn compile_rules(
     doc: &PolicyDocument,
     origin: &Origin,
     plugins: &[&str],
-    env: (&[Variable], &[crate::cel::Function]),
+    env: (&[Variable], &[crate::cel::Function], &Ty),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Rule> {
@@ -241,6 +271,7 @@ impl Policy {
             selector: self.selector.clone(),
             pod_controllers: self.pod_controllers,
             params,
+            params_schema: self.params_schema.clone(),
             variables: Arc::clone(&self.variables),
             item_variables: self.item_variables.clone(),
             uses_inventory: self.uses_inventory,
@@ -309,13 +340,13 @@ fn compile_rule(
     spec: &RuleSpec,
     policy: &PolicyDocument,
     plugins: &[&str],
-    (variables, functions): (&[Variable], &[crate::cel::Function]),
+    (variables, functions, params): (&[Variable], &[crate::cel::Function], &Ty),
     base: &str,
     parsed: &mut Vec<Typed>,
 ) -> Result<Rule, RuleErrors> {
     let mut errs: RuleErrors = Vec::new();
     let for_each = for_each(spec, &mut errs);
-    let scope = Scope { for_each: for_each.is_some(), variables, functions };
+    let scope = Scope { for_each: for_each.is_some(), variables, functions, params };
     let mut cel = |field: &str, src: &Option<String>, want: Want, errs: &mut RuleErrors| -> Option<Expr> {
         let src = src.as_ref()?;
         match expr::compile(src, &scope, want) {
@@ -447,7 +478,7 @@ const MAX_TYPED_KINDS: usize = 32;
 fn typed_checks(
     selector: &Selector,
     parsed: &[Typed],
-    (variables, functions): (&[Variable], &[crate::cel::Function]),
+    (variables, functions, params): (&[Variable], &[crate::cel::Function], &Ty),
 ) -> Vec<(String, (String, Option<String>))> {
     let Ok(version) = crate::k8s::schema::version("latest") else { return Vec::new() };
     if selector.kinds.is_empty() || parsed.is_empty() {
@@ -465,6 +496,7 @@ fn typed_checks(
             for_each: t.for_each.is_some(),
             variables: variables.get(..t.variables).unwrap_or_default(),
             functions,
+            params,
         };
         let item = t.for_each.as_ref().map(|paths| {
             let items = objects.iter().flat_map(|o| paths.iter().filter_map(|p| item_type(o, p))).collect();
@@ -531,7 +563,7 @@ pub(crate) fn compile_functions(
                 continue;
             }
         };
-        let mut roots: Vec<(&str, Ty)> = expr::roots(&Ty::Dyn, Some(&Ty::Dyn));
+        let mut roots: Vec<(&str, Ty)> = expr::roots(&Ty::Dyn, Some(&Ty::Dyn), &Ty::Dyn);
         roots.extend(f.params.iter().map(|p| (p.as_str(), Ty::Dyn)));
         let decls = crate::cel::Decls { roots: &roots, variables: None, functions: &out };
         if let Some((m, h)) = body.check(&decls) {

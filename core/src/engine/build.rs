@@ -114,6 +114,7 @@ impl EngineBuilder {
             });
         }
         let mut diags = Diagnostics::default();
+        check_param_values(&self.bundle, &self.params, &mut diags)?;
         let mut notes = Vec::new();
         for name in self.plugins.keys().filter(|n| !self.bundle.plugins.iter().any(|d| d.name == **n)) {
             diags.push(Diagnostic {
@@ -180,6 +181,35 @@ fn check_params(bundle: &Bundle, plugins: &Plugins, diags: &mut Diagnostics) {
 
 #[cfg(not(feature = "plugins"))]
 fn check_params(_: &Bundle, _: &Plugins, _: &mut Diagnostics) {}
+
+/// Checks the params each policy is given (by a binding, or here over its own) against its
+/// params schema: a binding's that do not fit are load errors where the binding is written;
+/// a caller's are an input error naming the policy and the param, with a did-you-mean.
+fn check_param_values(bundle: &Bundle, given: &BTreeMap<String, Value>, diags: &mut Diagnostics) -> Result<(), Error> {
+    let mut refused = Vec::new();
+    for policy in &bundle.policies {
+        let Some(schema) = &policy.params_schema else { continue };
+        let own = schema.problems(&policy.params);
+        if policy.binding.is_some() {
+            for (pointer, message, help) in &own {
+                diags.push(policy.origin.diagnostic(&format!("/spec/params{pointer}"), message.clone(), help.clone()));
+            }
+        }
+        if let Some(over) = given.get(&policy.name) {
+            refused.extend(super::run::param_problems(policy, over).into_iter().filter(|p| !own.contains(p)).map(
+                |(_, message, help)| {
+                    let help = help.map(|h| format!("; {h}")).unwrap_or_default();
+                    format!("{}: {message}{help}", policy.name)
+                },
+            ));
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Input { reason: refused.join("; ") })
+    }
+}
 
 /// A policy whose `match.kinds` names a kind that is neither Kubernetes' nor one the bundle
 /// declares (`spec.kinds`) would silently match nothing: a load error, with a did-you-mean.

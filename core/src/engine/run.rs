@@ -65,14 +65,9 @@ impl Engine {
     fn with_params(&self, ctx: &Context) -> Context {
         let mut ctx = ctx.clone();
         for (policy, given) in &self.params {
-            let merged = match (given, ctx.params.remove(policy)) {
-                (Value::Object(base), Some(Value::Object(over))) => {
-                    let mut merged = base.clone();
-                    merged.extend(over);
-                    Value::Object(merged)
-                }
-                (_, Some(over)) => over,
-                (given, None) => given.clone(),
+            let merged = match ctx.params.remove(policy) {
+                Some(over) => overlay(given, &over),
+                None => given.clone(),
             };
             ctx.params.insert(policy.clone(), merged);
         }
@@ -80,15 +75,29 @@ impl Engine {
     }
 
     /// Checks that a context names only loaded policies in its params (a typo there would
-    /// otherwise change nothing, silently).
+    /// otherwise change nothing, silently), and that each policy's fit its params schema.
     pub fn check_context(&self, ctx: &Context) -> Result<(), Error> {
-        match ctx.params.keys().find(|p| !self.policies.iter().any(|x| x.name == **p)) {
-            None => Ok(()),
-            Some(p) => Err(Error::Unknown {
+        if let Some(p) = ctx.params.keys().find(|p| !self.policies.iter().any(|x| x.name == **p)) {
+            return Err(Error::Unknown {
                 what: "loaded policy",
                 name: p.clone(),
                 suggestion: crate::error::did_you_mean(p, self.policy_names()).map(str::to_owned),
-            }),
+            });
+        }
+        let ctx = self.with_params(ctx);
+        let mut refused = Vec::new();
+        for policy in self.policies.iter() {
+            if let Some(over) = ctx.params.get(&policy.name) {
+                for (_, message, help) in param_problems(policy, over) {
+                    let help = help.map(|h| format!("; {h}")).unwrap_or_default();
+                    refused.push(format!("{}: {message}{help}", policy.name));
+                }
+            }
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Input { reason: refused.join("; ") })
         }
     }
 
@@ -725,4 +734,25 @@ fn container_at(value: &Value, spec: Option<&str>, path: &str) -> Option<String>
     let list = segments.next().filter(|l| k8s::CONTAINER_LISTS.contains(l))?;
     let index = segments.next()?;
     value.pointer(&format!("{spec}/{list}/{index}/name"))?.as_str().map(str::to_owned)
+}
+
+/// `over`'s keys over `base`'s, as a run's params go over a policy's; anything but a mapping
+/// replaces.
+fn overlay(base: &Value, over: &Value) -> Value {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            let mut merged = b.clone();
+            merged.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Value::Object(merged)
+        }
+        (_, over) => over.clone(),
+    }
+}
+
+/// How `over`, given over a policy's params, breaks its params schema.
+pub(crate) fn param_problems(policy: &Policy, over: &Value) -> Vec<crate::compile::params::Problem> {
+    match &policy.params_schema {
+        Some(schema) => schema.problems(&overlay(&policy.params, over)),
+        None => Vec::new(),
+    }
 }

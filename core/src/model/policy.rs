@@ -83,6 +83,12 @@ pub(crate) struct PolicySpec {
     /// Parameters bound as `params` in expressions; callers may override them per run.
     #[serde(default)]
     pub params: Option<Value>,
+    /// The schema of `params` (JSON Schema, or OpenAPI v3 as a CRD or a Gatekeeper template
+    /// writes it): expressions are type-checked against it, and every value given for the
+    /// params (defaults, bindings, `--set`, callers) is validated by it. Without one, it is
+    /// inferred from `params`: each declared param with the type of its default, and no others.
+    #[serde(default)]
+    pub params_schema: Option<Value>,
     /// Named CEL expressions computed once per resource and bound as `variables.NAME` (as in
     /// ValidatingAdmissionPolicy); each may use the ones before it.
     #[serde(default)]

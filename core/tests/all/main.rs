@@ -15,6 +15,7 @@ mod kubernetes_schema;
 mod layering;
 mod load_errors;
 mod packs;
+mod params;
 mod plugins;
 mod pod_security;
 mod properties;
