@@ -19,6 +19,7 @@ use crate::compile::golden_path::ANNOTATION_INPUTS_DIGEST;
 use crate::engine::resource::{identity_of, same_object};
 use crate::engine::{Context, Engine};
 use crate::error::Error;
+use crate::k8s::merge_keys::{keyed, real_path};
 use crate::k8s::{self, ResourceRef};
 use crate::load::pointer::covers;
 use crate::load::SourceRef;
@@ -528,7 +529,14 @@ fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Dev
             });
             continue;
         };
-        for c in diff::diff(want, &have.value, true) {
+        // Lists Kubernetes merges by key are compared by key: a missing env entry is one
+        // missing entry, not every entry after it changed.
+        let (want_keyed, have_keyed) = (keyed(want), keyed(&have.value));
+        for c in diff::diff(&want_keyed, &have_keyed, true) {
+            let path = real_path(&have.value, &have_keyed, &c.path)
+                .or_else(|| real_path(want, &want_keyed, &c.path))
+                .unwrap_or_else(|| c.path.clone());
+            let c = diff::Change { path, ..c };
             if ignored(&object.kind, &c, &have.value) {
                 continue;
             }

@@ -22,6 +22,7 @@ use super::diff::{self, Change};
 use super::fleet::ignored;
 use super::GoldenPath;
 use crate::engine::resource::{identity_of, same_object};
+use crate::k8s::merge_keys::{keyed, real_path, unkeyed};
 use crate::k8s::{ResourceRef, IMMUTABLE, MUTABLE_ONLY};
 use crate::load::pointer::{covers, set};
 use crate::load::SourceRef;
@@ -188,16 +189,25 @@ pub(crate) fn merge(
 fn object(new: &GoldenPath, base: &Value, ours: &Resource, theirs: &Value, prefer: Option<Prefer>) -> MergedObject {
     let id = identity_of(theirs);
     let kind = id.kind.as_str();
-    let mut merged = theirs.clone();
+    // Lists Kubernetes merges by key are merged by key: a team's extra env entry and the new
+    // version's are two entries, not one position both changed.
+    let (base, ours_keyed, theirs_keyed) = (keyed(base), keyed(&ours.value), keyed(theirs));
+    let real = |path: &str| {
+        real_path(&ours.value, &ours_keyed, path)
+            .or_else(|| real_path(theirs, &theirs_keyed, path))
+            .unwrap_or_else(|| path.to_owned())
+    };
+    let mut merged = theirs_keyed.clone();
     let mut fields = Vec::new();
-    let team = diff::diff(base, &ours.value, true);
+    let team = diff::diff(&base, &ours_keyed, true);
     for c in &team {
-        let theirs_at = theirs.pointer(&c.path);
+        let theirs_at = theirs_keyed.pointer(&c.path);
         if theirs_at == c.after.as_ref() {
             continue;
         }
-        let theirs_changed = theirs_at != c.before.as_ref() || list_moved(base, theirs, &c.path);
-        if ignored(kind, c, &ours.value) {
+        let theirs_changed = theirs_at != c.before.as_ref() || list_moved(&base, &theirs_keyed, &c.path);
+        let shown = Change { path: real(&c.path), ..c.clone() };
+        if ignored(kind, &shown, &ours.value) {
             // The API server's value, not the team's: the object keeps it unless the new
             // version changes the field.
             if !theirs_changed {
@@ -205,7 +215,7 @@ fn object(new: &GoldenPath, base: &Value, ours: &Resource, theirs: &Value, prefe
             }
             continue;
         }
-        let extension_point = new.extension_points.iter().find(|p| covers(p, &c.path)).cloned();
+        let extension_point = new.extension_points.iter().find(|p| covers(p, &shown.path)).cloned();
         let outcome = match (theirs_changed, &extension_point, prefer) {
             (false, Some(_), _) => FieldOutcome::Kept,
             (false, None, _) => FieldOutcome::Reverted,
@@ -218,19 +228,20 @@ fn object(new: &GoldenPath, base: &Value, ours: &Resource, theirs: &Value, prefe
         {
             // The path no longer exists in the new render's shape: the team's value cannot go
             // where it was.
-            fields.push(field(c, FieldOutcome::Conflict, theirs_at, extension_point, ours));
+            fields.push(field(&shown, FieldOutcome::Conflict, theirs_at, extension_point, ours));
             continue;
         }
-        fields.push(field(c, outcome, theirs_at, extension_point, ours));
+        fields.push(field(&shown, outcome, theirs_at, extension_point, ours));
     }
-    for c in diff::diff(base, theirs, true) {
-        if team.iter().any(|t| t.path == c.path) || ignored(kind, &c, theirs) {
+    for c in diff::diff(&base, &theirs_keyed, true) {
+        let shown = Change { path: real(&c.path), ..c.clone() };
+        if team.iter().any(|t| t.path == c.path) || ignored(kind, &shown, theirs) {
             continue;
         }
-        let ours_at = ours.value.pointer(&c.path).cloned();
+        let ours_at = ours_keyed.pointer(&c.path).cloned();
         fields.push(FieldMerge {
-            source: ours.source_of(&c.path),
-            path: c.path,
+            source: ours.source_of(&shown.path),
+            path: shown.path,
             outcome: FieldOutcome::Upgraded,
             base: c.before,
             ours: ours_at,
@@ -239,6 +250,7 @@ fn object(new: &GoldenPath, base: &Value, ours: &Resource, theirs: &Value, prefe
         });
     }
     fields.sort_by(|a, b| (&a.path, a.outcome).cmp(&(&b.path, b.outcome)));
+    let merged = unkeyed(&merged);
     let replace = immutable_changes(kind, &ours.value, &merged);
     MergedObject {
         disposition: if merged == ours.value { Disposition::Unchanged } else { Disposition::Changed },

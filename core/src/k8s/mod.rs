@@ -6,6 +6,7 @@
 pub(crate) mod admission;
 mod fields;
 mod kinds;
+pub(crate) mod merge_keys;
 mod object;
 mod pattern;
 mod quantity;

@@ -181,3 +181,62 @@ fn what_the_api_server_set_is_neither_drift_nor_a_replace() {
         "IfNotPresent"
     );
 }
+
+/// A golden path whose 1.1.0 adds an env variable, for merges of lists by their keys.
+fn workers() -> Bundle {
+    let version = |v: &str, env: &str| {
+        format!(
+            "apiVersion: paved.dev/v1\nkind: GoldenPath\nmetadata: {{name: worker, version: {v}}}\nspec:\n  extensionPoints: [/spec/template/spec/containers/*/env]\n  inputs: {{type: object, properties: {{name: {{type: string}}}}}}\n  outputs:\n    - apiVersion: apps/v1\n      kind: Deployment\n      metadata: {{name: \"${{{{ inputs.name }}}}\", namespace: apps}}\n      spec:\n        selector: {{matchLabels: {{app: w}}}}\n        template:\n          metadata: {{labels: {{app: w}}}}\n          spec:\n            containers:\n              - name: app\n                image: registry.acme.dev/w:1\n                env: {env}\n                ports: [{{containerPort: 8080}}]\n"
+        )
+    };
+    let text = [
+        version("1.0.0", "[{name: LOG_LEVEL, value: info}]"),
+        version("1.1.0", "[{name: LOG_LEVEL, value: info}, {name: CONCURRENCY, value: \"4\"}]"),
+    ]
+    .join("---\n");
+    Bundle::from_str("workers.yaml", &text).unwrap()
+}
+
+#[test]
+fn lists_merge_by_their_kubernetes_keys() {
+    let b = workers();
+    let old = b.golden_path("worker@1.0.0").unwrap().render(&json!({"name": "w"}), &b).unwrap().manifests;
+    // The team adds a variable of its own at the end, and one before the golden path's.
+    let mut mine = old.clone();
+    mine[0]["spec"]["template"]["spec"]["containers"][0]["env"] = json!([
+        {"name": "FEATURE_X", "value": "on"}, {"name": "LOG_LEVEL", "value": "info"}, {"name": "TEAM_ONLY", "value": "1"}]);
+    let text: Vec<String> = mine.iter().map(paved::to_yaml).collect();
+    let objects = Resource::from_str("w.yaml", &text.join("---\n")).unwrap();
+    for prefer in [None, Some(Prefer::Ours), Some(Prefer::Theirs)] {
+        let u = paved::GoldenPath::upgrade_objects(&b, &objects, "^1.1", prefer).unwrap();
+        assert!(u.clean(), "no conflict: two variables, not one position ({prefer:?}): {:?}", u.objects[0].fields);
+        let env = &merged(&u, "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"];
+        let names: Vec<&str> = env.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+        // Nothing neither side removed is dropped: the golden path's new variable and the team's.
+        assert_eq!(names, ["LOG_LEVEL", "CONCURRENCY", "FEATURE_X", "TEAM_ONLY"], "{prefer:?}");
+    }
+    // What the merge reports is named by where it is in the team's file.
+    let u = paved::GoldenPath::upgrade_objects(&b, &objects, "^1.1", None).unwrap();
+    let kept = outcomes(&u, FieldOutcome::Kept);
+    assert!(kept.contains(&"Deployment/spec/template/spec/containers/0/env/0/name".to_owned()), "{kept:?}");
+    assert!(kept.contains(&"Deployment/spec/template/spec/containers/0/env/2/value".to_owned()), "{kept:?}");
+}
+
+#[test]
+fn conform_names_a_missing_list_item() {
+    let b = workers();
+    let rendered = b.golden_path("worker@1.1.0").unwrap().render(&json!({"name": "w"}), &b).unwrap().manifests;
+    let mut live = rendered.clone();
+    // The first variable is gone: one missing item, not every later one changed.
+    live[0]["spec"]["template"]["spec"]["containers"][0]["env"].as_array_mut().unwrap().remove(0);
+    let text: Vec<String> = live.iter().map(paved::to_yaml).collect();
+    let objects = Resource::from_str("live.yaml", &text.join("---\n")).unwrap();
+    let report = paved::GoldenPath::conform(&b, &objects, &paved::Context::parse_at("2026-06-01").unwrap());
+    let deviations: Vec<String> =
+        report.services[0].deviations.iter().map(|d| format!("{:?} {}", d.change, d.path)).collect();
+    assert_eq!(
+        deviations,
+        ["Missing /spec/template/spec/containers/0/env/0/name", "Missing /spec/template/spec/containers/0/env/0/value"],
+        "{deviations:?}"
+    );
+}
