@@ -61,6 +61,19 @@ impl Params {
     }
 }
 
+/// `over`'s keys over `base`'s, as a binding's or a run's params go over a policy's; anything
+/// but a mapping replaces.
+pub(crate) fn overlay(base: &Value, over: &Value) -> Value {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            let mut merged = b.clone();
+            merged.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Value::Object(merged)
+        }
+        (_, over) => over.clone(),
+    }
+}
+
 /// `limits.max` for the key `max` under `/limits`.
 fn dotted(at: &str, key: &str) -> String {
     let mut parts: Vec<String> = at.split('/').skip(1).map(crate::load::pointer::unescape_segment).collect();

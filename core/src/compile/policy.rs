@@ -258,10 +258,8 @@ impl Policy {
     /// The instance of this policy a binding makes: the same rules, under the binding's name,
     /// with its params over the policy's, its match within the policy's, and its action.
     pub(crate) fn instance(&self, b: &Binding) -> Policy {
-        let mut params = self.params.clone();
-        if let (Value::Object(base), Some(Value::Object(over))) = (&mut params, &b.params) {
-            base.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
+        let params =
+            b.params.as_ref().map_or_else(|| self.params.clone(), |over| super::params::overlay(&self.params, over));
         Policy {
             name: b.name.clone(),
             version: self.version.clone(),

@@ -196,12 +196,7 @@ fn check_param_values(bundle: &Bundle, given: &BTreeMap<String, Value>, diags: &
             }
         }
         if let Some(over) = given.get(&policy.name) {
-            refused.extend(super::run::param_problems(policy, over).into_iter().filter(|p| !own.contains(p)).map(
-                |(_, message, help)| {
-                    let help = help.map(|h| format!("; {h}")).unwrap_or_default();
-                    format!("{}: {message}{help}", policy.name)
-                },
-            ));
+            refused.extend(super::run::refused_params(policy, over, &own));
         }
     }
     if refused.is_empty() {

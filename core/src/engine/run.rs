@@ -12,6 +12,7 @@ use crate::cel::index::Index;
 use crate::compile::check::{CheckInput, PluginCall};
 use crate::compile::exception::{Exception, Target};
 use crate::compile::expr::ITEM;
+use crate::compile::params::{overlay, Problem};
 use crate::compile::policy::{Policy, Rule};
 use crate::compile::select::Subject;
 use crate::engine::inventory::Inventory;
@@ -85,15 +86,12 @@ impl Engine {
             });
         }
         let ctx = self.with_params(ctx);
-        let mut refused = Vec::new();
-        for policy in self.policies.iter() {
-            if let Some(over) = ctx.params.get(&policy.name) {
-                for (_, message, help) in param_problems(policy, over) {
-                    let help = help.map(|h| format!("; {h}")).unwrap_or_default();
-                    refused.push(format!("{}: {message}{help}", policy.name));
-                }
-            }
-        }
+        let refused: Vec<String> = self
+            .policies
+            .iter()
+            .filter_map(|p| ctx.params.get(&p.name).map(|over| refused_params(p, over, &[])))
+            .flatten()
+            .collect();
         if refused.is_empty() {
             Ok(())
         } else {
@@ -736,23 +734,17 @@ fn container_at(value: &Value, spec: Option<&str>, path: &str) -> Option<String>
     value.pointer(&format!("{spec}/{list}/{index}/name"))?.as_str().map(str::to_owned)
 }
 
-/// `over`'s keys over `base`'s, as a run's params go over a policy's; anything but a mapping
-/// replaces.
-fn overlay(base: &Value, over: &Value) -> Value {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            let mut merged = b.clone();
-            merged.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
-            Value::Object(merged)
-        }
-        (_, over) => over.clone(),
-    }
-}
-
-/// How `over`, given over a policy's params, breaks its params schema.
-pub(crate) fn param_problems(policy: &Policy, over: &Value) -> Vec<crate::compile::params::Problem> {
-    match &policy.params_schema {
-        Some(schema) => schema.problems(&overlay(&policy.params, over)),
-        None => Vec::new(),
-    }
+/// How `over`, given over a policy's params, breaks its params schema (leaving out the
+/// problems `known` already names), each as `policy: problem; help`.
+pub(crate) fn refused_params(policy: &Policy, over: &Value, known: &[Problem]) -> Vec<String> {
+    let Some(schema) = &policy.params_schema else { return Vec::new() };
+    schema
+        .problems(&overlay(&policy.params, over))
+        .into_iter()
+        .filter(|p| !known.contains(p))
+        .map(|(_, message, help)| {
+            let help = help.map(|h| format!("; {h}")).unwrap_or_default();
+            format!("{}: {message}{help}", policy.name)
+        })
+        .collect()
 }
