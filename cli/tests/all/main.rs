@@ -291,6 +291,25 @@ fn findings_on_standard_input_map_to_files() {
     assert!(!out.contains("<stdin>"), "{out}");
     let (_, out, _) = run_stdin(&["check", "--format", "github", "-"], &manifest);
     assert!(!out.contains("file=") && out.contains("Deployment shop/storefront"), "{out}");
+    // Helm's `# Source:` comments and kustomize's origin annotations place each object in the
+    // file it was made from, relative to the stream's name.
+    let helm = format!("---\n# Source: shop/templates/storefront.yaml\n{manifest}");
+    let (_, out, _) =
+        run_stdin(&["check", "--format", "sarif", "--stdin-filename", "charts/rendered.yaml", "-"], &helm);
+    assert!(
+        location(&out).iter().all(|p| p["artifactLocation"]["uri"] == "charts/shop/templates/storefront.yaml"),
+        "{out}"
+    );
+    let kustomized = manifest.replacen(
+        "metadata:\n",
+        "metadata:\n  annotations:\n    config.kubernetes.io/origin: |\n      path: ../../base/storefront.yaml\n",
+        1,
+    );
+    let (_, out, _) = run_stdin(
+        &["check", "--format", "github", "--stdin-filename", "overlays/prod/kustomization.yaml", "-"],
+        &kustomized,
+    );
+    assert!(out.contains("file=base/storefront.yaml,line=1"), "{out}");
     // An absolute path under the working directory is named relative to it.
     let absolute = format!("{}/examples/manifests/storefront.yaml", std::fs::canonicalize(root).unwrap().display());
     let (_, out, _) = run(&["check", "--format", "sarif", &absolute]);

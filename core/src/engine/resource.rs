@@ -201,13 +201,34 @@ fn unpack(value: Value, origin: Origin, out: &mut Vec<Resource>, diags: &mut Dia
     }
 }
 
+/// The file kustomize says an object came from: its `config.kubernetes.io/origin` annotation
+/// (`buildMetadata: [originAnnotations]`; a YAML mapping whose `path` is relative to the
+/// kustomization), or the path annotation of its functions.
+fn kustomize_origin(value: &Value) -> Option<String> {
+    let annotations = value.pointer("/metadata/annotations")?.as_object()?;
+    if let Some(origin) = annotations.get("config.kubernetes.io/origin").and_then(Value::as_str) {
+        let path =
+            origin.lines().find_map(|l| l.trim().strip_prefix("path:")).map(|p| p.trim().trim_matches(['\'', '"']));
+        if let Some(path) = path.filter(|p| !p.is_empty()) {
+            return Some(path.to_owned());
+        }
+    }
+    ["internal.config.kubernetes.io/path", "config.kubernetes.io/path"]
+        .iter()
+        .find_map(|k| annotations.get(*k).and_then(Value::as_str))
+        .map(str::to_owned)
+}
+
 /// Whether an object is a list of resources: a kind ending in `List`, with `items`.
 fn is_list(value: &Value) -> bool {
     value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
         && value.get("items").is_some_and(Value::is_array)
 }
 
-fn push(value: Value, origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagnostics) {
+fn push(value: Value, mut origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagnostics) {
+    if let Some(file) = kustomize_origin(&value) {
+        origin.made_from = Some(load::beside(&origin.file, &file));
+    }
     match check_shape(&value, &origin) {
         Ok(()) => out.push(Resource { value, old: None, origin: Some(origin), admission: None }),
         Err(d) => diags.push(d),

@@ -36,6 +36,10 @@ pub(crate) struct Origin {
     pub spans: Arc<Spans>,
     /// Pointer of this document inside the parsed one (`/items/3` for a `List` member).
     pub base: String,
+    /// The file a rendered stream says the document was made from (Helm's `# Source:` comment,
+    /// kustomize's origin annotation), relative to the stream's directory: reports name it,
+    /// not the stream, at its first line (the stream's lines are not the file's).
+    pub made_from: Option<Arc<str>>,
 }
 
 impl Origin {
@@ -45,6 +49,9 @@ impl Origin {
 
     /// Where `pointer` was written, as reports show it.
     pub(crate) fn source_ref(&self, pointer: &str) -> crate::load::SourceRef {
+        if let Some(file) = &self.made_from {
+            return crate::load::SourceRef { file: file.to_string(), line: 1, column: 1 };
+        }
         let pos = self.locate(pointer);
         crate::load::SourceRef { file: self.file.to_string(), line: pos.line, column: pos.column }
     }
@@ -111,11 +118,51 @@ fn parse_within(
     })?;
     Ok(docs
         .into_iter()
-        .map(|RawDocument { value, spans }| Sourced {
-            value,
-            origin: Origin { file: file.clone(), spans: Arc::new(spans), base: String::new() },
+        .map(|RawDocument { value, spans }| {
+            let rendered = schema == Schema::Kubernetes;
+            let made_from =
+                rendered.then(|| helm_source(text, spans.locate("").line)).flatten().map(|f| beside(&file, f));
+            Sourced {
+                value,
+                origin: Origin { file: file.clone(), spans: Arc::new(spans), base: String::new(), made_from },
+            }
         })
         .collect())
+}
+
+/// The template Helm rendered a document from: the `# Source: chart/templates/x.yaml` comment
+/// between the document separator before line `line` and the document.
+fn helm_source(text: &str, line: u32) -> Option<&str> {
+    let before: Vec<&str> = text.lines().take(usize::try_from(line.saturating_sub(1)).ok()?).collect();
+    before
+        .iter()
+        .rev()
+        .take_while(|l| !l.starts_with("---"))
+        .find_map(|l| l.trim().strip_prefix("# Source:").map(str::trim))
+        .filter(|s| !s.is_empty())
+}
+
+/// `path` (as a rendered stream names a file) relative to the directory of `stream`, `..` and
+/// `.` resolved; as it is when the stream has no directory (standard input).
+pub(crate) fn beside(stream: &str, path: &str) -> Arc<str> {
+    let dir = match stream {
+        "<stdin>" => "",
+        s => s.rsplit_once('/').map_or("", |(d, _)| d),
+    };
+    if path.starts_with('/') {
+        return Arc::from(path);
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    Arc::from(parts.join("/"))
 }
 
 /// Decodes bytes as UTF-8, or says where the first bad byte is.
