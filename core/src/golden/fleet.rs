@@ -510,6 +510,28 @@ fn check_service(
     Ok(())
 }
 
+/// The keyed list item a missing field is in, when the live object lacks the whole item: its
+/// path among the keyed values, and its real one in `want`.
+fn missing_item(want: &Value, want_keyed: &Value, have_keyed: &Value, c: &diff::Change) -> Option<(String, String)> {
+    if c.after.is_some() {
+        return None;
+    }
+    let mut at = String::new();
+    for segment in c.path.split('/').skip(1) {
+        at.push('/');
+        at.push_str(segment);
+        if have_keyed.pointer(&at).is_none() {
+            // The first ancestor that is missing: an item of a keyed list when its real path
+            // ends in an index where the keyed one ends in a key.
+            let real = real_path(want, want_keyed, &at)?;
+            let index = real.rsplit('/').next().is_some_and(|s| s.parse::<usize>().is_ok());
+            let key = segment.parse::<usize>().is_err();
+            return (index && key).then_some((at, real));
+        }
+    }
+    None
+}
+
 /// Every difference between the re-rendered objects and the live ones, matched by kind,
 /// namespace and name.
 fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Deviation> {
@@ -532,11 +554,22 @@ fn deviations(g: &GoldenPath, expected: &[Value], live: &[&Resource]) -> Vec<Dev
         // Lists Kubernetes merges by key are compared by key: a missing env entry is one
         // missing entry, not every entry after it changed.
         let (want_keyed, have_keyed) = (keyed(want), keyed(&have.value));
+        let mut missing_items: Vec<String> = Vec::new();
         for c in diff::diff(&want_keyed, &have_keyed, true) {
-            let path = real_path(&have.value, &have_keyed, &c.path)
-                .or_else(|| real_path(want, &want_keyed, &c.path))
-                .unwrap_or_else(|| c.path.clone());
-            let c = diff::Change { path, ..c };
+            let c = match missing_item(want, &want_keyed, &have_keyed, &c) {
+                // A list item that is gone is one deviation, not one per field of it.
+                Some((item, _)) if missing_items.contains(&item) => continue,
+                Some((item, real)) => {
+                    missing_items.push(item);
+                    diff::Change { before: want.pointer(&real).cloned(), after: None, path: real }
+                }
+                None => {
+                    let path = real_path(&have.value, &have_keyed, &c.path)
+                        .or_else(|| real_path(want, &want_keyed, &c.path))
+                        .unwrap_or_else(|| c.path.clone());
+                    diff::Change { path, ..c }
+                }
+            };
             if ignored(&object.kind, &c, &have.value) {
                 continue;
             }
