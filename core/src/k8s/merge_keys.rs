@@ -96,19 +96,27 @@ fn key_of(item: &Value, keys: &[&str]) -> Option<String> {
     parts.iter().any(|p| !p.is_empty()).then(|| parts.join(","))
 }
 
+/// An object's fields, each passed through `f` with its schema (as it is where the schema
+/// does not declare it).
+fn fields(
+    version: &'static Version,
+    schema: &'static Value,
+    m: &Map<String, Value>,
+    f: fn(&'static Version, &'static Value, &Value) -> Value,
+) -> Value {
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| match version.field(schema, k) {
+                Field::Known(s) => (k.clone(), f(version, s, v)),
+                _ => (k.clone(), v.clone()),
+            })
+            .collect(),
+    )
+}
+
 fn to_keyed(version: &'static Version, schema: &'static Value, value: &Value) -> Value {
     match value {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let v = match version.field(schema, k) {
-                        Field::Known(s) => to_keyed(version, s, v),
-                        _ => v.clone(),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
+        Value::Object(m) => fields(version, schema, m, to_keyed),
         Value::Array(items) => {
             let converted: Vec<Value> = match version.items(schema) {
                 Some(s) => items.iter().map(|i| to_keyed(version, s, i)).collect(),
@@ -137,17 +145,7 @@ fn from_keyed(version: &'static Version, schema: &'static Value, value: &Value) 
         Value::Object(by_key) if items.is_some() && merge_keys(version, schema).is_some() => Value::Array(
             by_key.values().map(|i| items.map_or_else(|| i.clone(), |s| from_keyed(version, s, i))).collect(),
         ),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let v = match version.field(schema, k) {
-                        Field::Known(s) => from_keyed(version, s, v),
-                        _ => v.clone(),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
+        Value::Object(m) => fields(version, schema, m, from_keyed),
         Value::Array(list) => match items {
             Some(s) => Value::Array(list.iter().map(|i| from_keyed(version, s, i)).collect()),
             None => value.clone(),
