@@ -8,6 +8,10 @@ use crate::cel::{self, Activation, Decls, Program as Expr, Ty, Want};
 /// The variables every template expression may use.
 const VARIABLES: &[&str] = &["inputs", "path"];
 
+/// What opens and closes an expression in a template string: `${{ inputs.name }}`.
+const OPEN: &str = "${{";
+const CLOSE: &str = "}}";
+
 /// A compiled template node.
 #[derive(Debug)]
 pub(crate) enum Node {
@@ -128,7 +132,7 @@ fn node(v: &Value, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option
                     };
                     out.push((here, format!("`{k}` is not a directive here"), Some(help.into())));
                     ok = false;
-                } else if k.contains("${{") {
+                } else if k.contains(OPEN) {
                     out.push((here, "keys cannot hold expressions".into(), Some("use a literal key".into())));
                     ok = false;
                 } else {
@@ -145,17 +149,17 @@ fn node(v: &Value, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option
 }
 
 fn string(s: &str, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option<Node> {
-    if !s.contains("${{") {
+    if !s.contains(OPEN) {
         return Some(Node::Literal(Value::String(s.to_owned())));
     }
     let mut parts = Vec::new();
     let mut rest = s;
-    while let Some(start) = rest.find("${{") {
+    while let Some(start) = rest.find(OPEN) {
         if start > 0 {
             parts.push(Part::Lit(rest.get(..start).unwrap_or_default().to_owned()));
         }
         let after = rest.get(start + 3..).unwrap_or_default();
-        let Some(end) = after.find("}}") else {
+        let Some(end) = after.find(CLOSE) else {
             out.push((at.into(), format!("`${{{{` without a closing `}}}}` in \"{s}\""), None));
             return None;
         };
@@ -177,7 +181,7 @@ fn string(s: &str, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option
 /// `${{ x }}` or `x`: directives may be written either way.
 fn strip(s: &str) -> &str {
     let t = s.trim();
-    t.strip_prefix("${{").and_then(|x| x.strip_suffix("}}")).map_or(t, str::trim)
+    t.strip_prefix(OPEN).and_then(|x| x.strip_suffix(CLOSE)).map_or(t, str::trim)
 }
 
 fn expression(src: &str, at: &str, bound: &[String], out: &mut Problems<'_>) -> Option<Expr> {

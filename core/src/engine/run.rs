@@ -85,11 +85,15 @@ impl Engine {
                 suggestion: crate::error::did_you_mean(p, self.policy_names()).map(str::to_owned),
             });
         }
-        let ctx = self.with_params(ctx);
+        // Only the caller's own params: the builder's were checked when the engine was built.
         let refused: Vec<String> = self
             .policies
             .iter()
-            .filter_map(|p| ctx.params.get(&p.name).map(|over| refused_params(p, over, &[])))
+            .filter_map(|p| {
+                let over = ctx.params.get(&p.name)?;
+                let given = self.params.get(&p.name).map_or_else(|| over.clone(), |base| overlay(base, over));
+                Some(refused_params(p, &given, &[]))
+            })
             .flatten()
             .collect();
         if refused.is_empty() {

@@ -18,6 +18,10 @@ use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::k8s::ResourceRef;
 use crate::load::yaml::{self, AliasBudget, Pos, RawDocument, Schema, Spans};
 
+/// What opens and closes a flow mapping (named, so the text's braces are the code's own).
+const OPEN_MAP: char = '{';
+const CLOSE_MAP: char = '}';
+
 /// How a file was rewritten.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -246,7 +250,7 @@ fn edit(text: &str, spans: &Spans, old: &Value, c: &diff::Change) -> Option<(usi
         (None, Some(after)) if old.pointer(parent).is_some_and(Value::is_object) => {
             let map = old.pointer(parent).and_then(Value::as_object)?;
             let at = offset(text, spans.get(parent)?);
-            if text.get(at..)?.starts_with('{') {
+            if text.get(at..)?.starts_with(OPEN_MAP) {
                 let entry = format!("{}: {}", emit_key(&key), inline(after, true));
                 let separator = if map.is_empty() { "" } else { ", " };
                 return Some((at + 1, at + 1, format!("{entry}{separator}")));
@@ -306,7 +310,7 @@ fn flow_collection(text: &str, spans: &Spans, new: &Value, path: &str) -> Option
         at = parent;
         let start = offset(text, spans.get(at)?);
         let open = text.get(start..)?.chars().next()?;
-        if !matches!(open, '{' | '[') {
+        if !matches!(open, OPEN_MAP | '[') {
             continue;
         }
         let end = flow_end(text, start)?;
@@ -412,7 +416,7 @@ fn scalar_end(text: &str, at: usize) -> Option<usize> {
                 end = end.min(i);
             }
             if flow {
-                if let Some(i) = line.find([',', ']', '}']) {
+                if let Some(i) = line.find([',', ']', CLOSE_MAP]) {
                     end = end.min(i);
                 }
             }
@@ -434,7 +438,7 @@ fn in_flow(text: &str, at: usize) -> bool {
             _ if comment => comment = ch != '\n',
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
-            (None, '"' | '\'') if matches!(previous, ' ' | '\n' | '[' | '{' | ',' | ':') => quote = Some(ch),
+            (None, '"' | '\'') if matches!(previous, ' ' | '\n' | '[' | OPEN_MAP | ',' | ':') => quote = Some(ch),
             (None, '#') if matches!(previous, ' ' | '\n') => comment = true,
             (None, '[' | '{') => depth += 1,
             (None, ']' | '}') => depth -= 1,

@@ -12,6 +12,10 @@ use yaml_rust2::scanner::TScalarStyle;
 
 use super::yaml::{k8s_key, scalar, PointerKey, Pos, RawDocument, Schema, Spans, MAX_DEPTH, MAX_NODES};
 
+/// What opens and closes a flow mapping (named, so the text's braces are the code's own).
+const OPEN_MAP: u8 = b'{';
+const CLOSE_MAP: u8 = b'}';
+
 /// Not in the subset: the full reader decides.
 struct Bail;
 
@@ -159,7 +163,7 @@ impl<'a> Reader<'a> {
                 Next::Indent(indent) => {
                     self.spans = Spans::default();
                     self.nodes = 0;
-                    if !matches!(self.peek(), Some(b'{' | b'[')) && !self.block_entry() && !self.starts_key() {
+                    if !matches!(self.peek(), Some(OPEN_MAP | b'[')) && !self.block_entry() && !self.starts_key() {
                         return Err(Bail); // a document that is a scalar
                     }
                     let value = self.block_node(indent, PointerKey::ROOT, 0)?;
@@ -192,7 +196,7 @@ impl<'a> Reader<'a> {
             return Err(Bail);
         }
         match self.peek() {
-            Some(b'{' | b'[') => {
+            Some(OPEN_MAP | b'[') => {
                 let v = self.flow_node(pointer, depth)?;
                 self.end_of_line()?;
                 Ok(v)
@@ -221,7 +225,7 @@ impl<'a> Reader<'a> {
             let value = match self.peek() {
                 None | Some(b'\n' | b'#') => return Err(Bail), // an entry on the lines below
                 Some(b'-') if self.block_entry() => return Err(Bail),
-                Some(b'{' | b'[') => {
+                Some(OPEN_MAP | b'[') => {
                     let v = self.flow_node(item, depth + 1)?;
                     self.end_of_line()?;
                     v
@@ -288,7 +292,7 @@ impl<'a> Reader<'a> {
                         _ => return Err(Bail), // an empty value
                     }
                 }
-                Some(b'{' | b'[') => {
+                Some(OPEN_MAP | b'[') => {
                     let v = self.flow_node(entry, depth + 1)?;
                     self.end_of_line()?;
                     v
@@ -368,8 +372,8 @@ impl<'a> Reader<'a> {
             first,
             b',' | b'['
                 | b']'
-                | b'{'
-                | b'}'
+                | OPEN_MAP
+                | CLOSE_MAP
                 | b'#'
                 | b'&'
                 | b'*'
@@ -461,7 +465,7 @@ impl<'a> Reader<'a> {
         }
         let pos = self.pos();
         match self.peek() {
-            Some(b'{') => {
+            Some(OPEN_MAP) => {
                 let mut map = Map::new();
                 if self.open(pointer, pos, b'}')? {
                     return Ok(Value::Object(map));
