@@ -26,3 +26,49 @@ pub fn ingress(hosts: usize) -> String {
     }
     text
 }
+
+/// A Pod of `containers` containers, each as the restricted profile wants it, with a port, an
+/// environment variable and resources, as YAML.
+pub fn pod(containers: usize) -> String {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: big, namespace: shop, labels: {app: big}}\nspec:\n  containers:\n",
+    );
+    for i in 0..containers {
+        text.push_str(&format!(
+            "    - name: c{i}\n      image: registry.acme.dev/shop/c{i}:1.0.{i}\n      ports: [{{containerPort: {port}}}]\n      env: [{{name: N{i}, value: v{i}}}]\n      resources: {{limits: {{cpu: 100m, memory: 64Mi}}, requests: {{cpu: 50m, memory: 32Mi}}}}\n      securityContext: {{allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: {{drop: [ALL]}}, seccompProfile: {{type: RuntimeDefault}}}}\n",
+            port = 1024 + i % 60_000
+        ));
+    }
+    text
+}
+
+/// A ConfigMap of `keys` keys, as YAML.
+pub fn config_map(keys: usize) -> String {
+    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: shop}\ndata:\n");
+    for i in 0..keys {
+        text.push_str(&format!("  key{i}: value {i}\n"));
+    }
+    text
+}
+
+/// A Deployment whose one container has `items` environment variables, as YAML.
+pub fn env_list(items: usize) -> String {
+    let mut text = String::from(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: big, namespace: shop}\nspec:\n  selector: {matchLabels: {app: big}}\n  template:\n    metadata: {labels: {app: big}}\n    spec:\n      containers:\n        - name: app\n          image: registry.acme.dev/shop/app:1.0.0\n          env:\n",
+    );
+    for i in 0..items {
+        text.push_str(&format!("            - {{name: VAR_{i}, value: \"{i}\"}}\n"));
+    }
+    text
+}
+
+/// A Service of `ports` ports, as YAML.
+pub fn service(ports: usize) -> String {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: big, namespace: shop}\nspec:\n  selector: {app: big}\n  ports:\n",
+    );
+    for i in 0..ports {
+        text.push_str(&format!("    - {{name: p{i}, port: {port}, targetPort: {port}}}\n", port = 1 + i % 65_000));
+    }
+    text
+}

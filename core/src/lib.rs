@@ -52,6 +52,7 @@ mod plugin;
 mod report;
 mod testing;
 
+pub use cel::Budget;
 pub use compile::bundle::{Bundle, PackInfo};
 pub use compile::golden_path::GoldenPath;
 pub use engine::admit::AdmissionRequest;

@@ -24,8 +24,8 @@ pub(super) struct Objects<'a> {
     pub(super) sources: Vec<Source<'a>>,
     /// Each namespace's range of `objects` (`""`: cluster-scoped).
     pub(super) namespaces: HashMap<&'a str, (usize, usize)>,
-    /// `POINTER=VALUE` ([`indexed_leaves`]) to the positions of the objects that hold it.
-    pub(super) leaves: OnceLock<HashMap<String, Vec<usize>>>,
+    /// `POINTER=VALUE` ([`leaves`]) to the objects that hold it, and where in their lists.
+    pub(super) leaves: OnceLock<Leaves>,
     /// `KEY=VALUE` to the positions of the objects whose selector (`spec.selector`, or
     /// `spec.podSelector`) requires that label, and `*` to those whose selector requires none
     /// (empty, or only `matchExpressions`).
@@ -138,15 +138,17 @@ impl<'a> Objects<'a> {
         names.binary_search(&name).ok().map(|i| start + i)
     }
 
-    pub(super) fn leaves(&self) -> &HashMap<String, Vec<usize>> {
+    pub(super) fn leaves(&self) -> &Leaves {
         self.leaves.get_or_init(|| {
-            let mut leaves: HashMap<String, Vec<usize>> = HashMap::new();
+            let mut index = Leaves::default();
             for (at, o) in self.objects.iter().enumerate() {
-                for leaf in indexed_leaves(o) {
-                    leaves.entry(leaf).or_default().push(at);
-                }
+                leaves(o, &mut |leaf, items| {
+                    let start = index.items.len();
+                    index.items.extend_from_slice(items);
+                    index.postings.entry(leaf.to_owned()).or_default().push(Posting { object: at, items: start });
+                });
             }
-            leaves
+            index
         })
     }
 
@@ -186,37 +188,110 @@ pub(super) fn required_labels(selector: &serde_json::Map<String, Json>) -> impl 
     pairs.into_iter().flatten().filter_map(|(k, v)| v.as_str().map(|v| (k, v)))
 }
 
-/// How deep into an object its string fields are indexed (`/spec/scaleTargetRef/name` is 3).
-const LEAF_DEPTH: usize = 4;
+/// A kind's string fields, by `POINTER=VALUE`: the inverted index `containing` looks a needle's
+/// strings up in.
+#[derive(Default)]
+pub(super) struct Leaves {
+    pub(super) postings: HashMap<String, Vec<Posting>>,
+    /// The positions in their lists of the items each posting's field is in, end to end: as
+    /// many for a posting as its pointer passes through lists (`~*` segments).
+    pub(super) items: Vec<u32>,
+}
 
-/// `POINTER=VALUE` of each string field of `v` under `spec` or `metadata.labels`, reached
-/// through maps only: the keys of the index's `leaves`, both when the inventory module builds it
-/// and when `containing` looks a needle up in it.
-pub(crate) fn indexed_leaves(v: &Json) -> Vec<String> {
-    pub(super) fn walk(v: &Json, path: &mut String, depth: usize, out: &mut Vec<String>) {
-        match v {
-            Json::String(s) => out.push(format!("{path}={s}")),
-            Json::Object(m) if depth < LEAF_DEPTH => {
-                for (k, v) in m {
-                    let indexed = match path.as_str() {
-                        "" => k == "spec" || k == "metadata",
-                        "/metadata" => k == "labels",
-                        _ => true,
-                    };
-                    if !indexed {
-                        continue;
-                    }
-                    let len = path.len();
-                    path.push('/');
-                    path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                    walk(v, path, depth + 1, out);
-                    path.truncate(len);
-                }
-            }
-            _ => {}
+/// One object's field: the object's position, and where its list positions start in
+/// [`Leaves::items`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Posting {
+    pub(super) object: usize,
+    pub(super) items: usize,
+}
+
+/// Appends a map key to a pointer, `~`, `/` and `=` escaped as `~0`, `~1` and `~2` (so the
+/// pointer of `POINTER=VALUE` ends at its first `=`).
+fn push_key(path: &mut String, key: &str) {
+    for c in key.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            '=' => path.push_str("~2"),
+            c => path.push(c),
         }
     }
-    let mut out = Vec::new();
-    walk(v, &mut String::new(), 0, &mut out);
-    out
+}
+
+/// A step of a leaf's pointer: a map's field, or a list's item.
+#[derive(Debug, PartialEq)]
+pub(super) enum Step {
+    Field(String),
+    Item,
+}
+
+/// The steps of the pointer of `POINTER=VALUE`.
+pub(super) fn steps(leaf: &str) -> Vec<Step> {
+    let pointer = leaf.split_once('=').map_or(leaf, |(pointer, _)| pointer);
+    let unescape = |s: &str| s.replace("~2", "=").replace("~1", "/").replace("~0", "~");
+    let segment = |s: &str| if s == ITEM { Step::Item } else { Step::Field(unescape(s)) };
+    pointer.split('/').skip(1).map(segment).collect()
+}
+
+/// How deep into an object its string fields are indexed, counting map fields and list items
+/// (`/spec/rules/~*/http/paths/~*/path` is 7).
+const LEAF_DEPTH: usize = 8;
+
+/// The pointer segment of a list's items: `~` followed by neither `0`, `1` nor `2` is never an
+/// escaped key.
+pub(super) const ITEM: &str = "~*";
+
+/// Calls `leaf` with `POINTER=VALUE` and the positions of the list items on its way, for each
+/// string field of `v` under `spec` or `metadata.labels` (lists' items are `~*` in the pointer):
+/// the keys of the index's `leaves`, both when the inventory builds it and when `containing`
+/// looks a needle up in it.
+pub(crate) fn leaves(v: &Json, leaf: &mut dyn FnMut(&str, &[u32])) {
+    struct Walk<'f> {
+        path: String,
+        items: Vec<u32>,
+        leaf: &'f mut dyn FnMut(&str, &[u32]),
+    }
+    impl Walk<'_> {
+        fn visit(&mut self, v: &Json, depth: usize) {
+            match v {
+                Json::String(s) => {
+                    let len = self.path.len();
+                    self.path.push('=');
+                    self.path.push_str(s);
+                    (self.leaf)(&self.path, &self.items);
+                    self.path.truncate(len);
+                }
+                Json::Object(m) if depth < LEAF_DEPTH => {
+                    for (k, v) in m {
+                        let indexed = match self.path.as_str() {
+                            "" => k == "spec" || k == "metadata",
+                            "/metadata" => k == "labels",
+                            _ => true,
+                        };
+                        if indexed {
+                            let len = self.path.len();
+                            self.path.push('/');
+                            push_key(&mut self.path, k);
+                            self.visit(v, depth + 1);
+                            self.path.truncate(len);
+                        }
+                    }
+                }
+                Json::Array(items) if depth < LEAF_DEPTH && !self.path.is_empty() => {
+                    let len = self.path.len();
+                    self.path.push('/');
+                    self.path.push_str(ITEM);
+                    for (at, v) in items.iter().enumerate() {
+                        self.items.push(u32::try_from(at).unwrap_or(u32::MAX));
+                        self.visit(v, depth + 1);
+                        self.items.pop();
+                    }
+                    self.path.truncate(len);
+                }
+                _ => {}
+            }
+        }
+    }
+    Walk { path: String::new(), items: Vec::new(), leaf }.visit(v, 0);
 }

@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use super::functions::{borrowed, no_overload};
 use super::ir::{traversal, Cmp, Const, Ir};
+use super::budget::Budget;
 use super::value::Error;
 use super::value::{List, Map, Value};
 use std::cell::RefCell;
@@ -14,7 +15,14 @@ pub(crate) struct Eval<'a, 'r> {
     pub locals: Locals<'a>,
     pub cost: u64,
     pub limit: u64,
+    /// The cost at which [`Eval::checkpoint`] next looks at the limit and the budget.
+    next: u64,
+    /// How much of `cost` the evaluation's budget has been told of.
+    told: u64,
 }
+
+/// How much cost an expression spends between two looks at its evaluation's budget.
+const CHECK_EVERY: u64 = 4096;
 
 type R<'a> = Result<Value<'a>, Error>;
 
@@ -26,14 +34,39 @@ pub(crate) fn locals<'a>(n: usize) -> Locals<'a> {
     smallvec::smallvec![Value::Null; n]
 }
 
-impl<'a> Eval<'a, '_> {
+impl<'a, 'r> Eval<'a, 'r> {
+    fn new(act: &'r Activation<'a>, slots: usize, cost: u64, limit: u64) -> Self {
+        let next = if act.budget.is_some() { limit.min(cost.saturating_add(CHECK_EVERY)) } else { limit };
+        Eval { act, locals: locals(slots), cost, limit, next, told: cost }
+    }
+
     #[inline]
     fn charge(&mut self, n: u64) -> Result<(), Error> {
         self.cost = self.cost.saturating_add(n);
+        if self.cost > self.next {
+            return self.checkpoint();
+        }
+        Ok(())
+    }
+
+    /// Past the expression's limit, or time to tell the budget what was spent and learn
+    /// whether the evaluation may go on.
+    #[cold]
+    fn checkpoint(&mut self) -> Result<(), Error> {
         if self.cost > self.limit {
             return Err(Error::budget(self.limit));
         }
+        self.tell()?;
+        self.next = self.limit.min(self.cost.saturating_add(CHECK_EVERY));
         Ok(())
+    }
+
+    /// Tells the budget (if any) the cost spent since it was last told.
+    fn tell(&mut self) -> Result<(), Error> {
+        let Some(budget) = self.act.budget else { return Ok(()) };
+        let spent = self.cost.saturating_sub(self.told);
+        self.told = self.cost;
+        budget.spend(spent)
     }
 
     fn local(&self, slot: usize) -> R<'a> {
@@ -506,6 +539,8 @@ pub(crate) struct Activation<'a> {
     dependent: &'a [bool],
     shared: std::rc::Rc<Cache<'a>>,
     own: Cache<'a>,
+    /// The evaluation's budget, when it has one.
+    budget: Option<&'a Budget>,
 }
 
 impl<'a> Activation<'a> {
@@ -516,7 +551,13 @@ impl<'a> Activation<'a> {
     ) -> Self {
         let roots = roots.into_iter().collect();
         let empty = || RefCell::new(vec![None; variables.len()]);
-        Activation { roots, variables, dependent, shared: std::rc::Rc::new(empty()), own: empty() }
+        Activation { roots, variables, dependent, shared: std::rc::Rc::new(empty()), own: empty(), budget: None }
+    }
+
+    /// The same activation, its expressions spending from `budget`.
+    pub(crate) fn within(mut self, budget: Option<&'a Budget>) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The same activation with `slot` set to `value`, sharing the variables that do not
@@ -532,6 +573,7 @@ impl<'a> Activation<'a> {
             dependent: self.dependent,
             shared: self.shared.clone(),
             own: RefCell::new(vec![None; self.variables.len()]),
+            budget: self.budget,
         }
     }
 
@@ -543,9 +585,11 @@ impl<'a> Activation<'a> {
         let Some(program) = self.variables.get(i) else {
             return Err(Error::new("unknown variable"));
         };
-        let mut inner = Eval { act: self, locals: locals(program.locals), cost: outer.cost, limit: outer.limit };
+        let mut inner = Eval::new(self, program.locals, outer.cost, outer.limit);
+        inner.told = outer.told;
         let out = inner.eval(&program.ir);
         outer.cost = inner.cost;
+        outer.told = inner.told;
         if let Err(e) = &out {
             if e.over_budget {
                 return out;
@@ -576,8 +620,10 @@ impl Program {
 
     /// Evaluates, and says what it cost.
     pub(crate) fn eval_counted<'a>(&'a self, act: &Activation<'a>) -> (Result<Value<'a>, Error>, u64) {
-        let mut e = Eval { act, locals: locals(self.locals), cost: 0, limit: RUNTIME_LIMIT };
+        let mut e = Eval::new(act, self.locals, 0, RUNTIME_LIMIT);
         let out = e.eval(&self.ir);
+        // What is left is told at the end; an error it gives stops the next rule, not this.
+        let _ = e.tell();
         (out, e.cost)
     }
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde_json::Value as Json;
 
-use super::index::{indexed_leaves, selector_of, structured, Index, Objects, Source};
+use super::index::{leaves, selector_of, steps, structured, Index, Objects, Source, Step};
 use super::value::{Error, List, Str, Value};
 
 type R<'a> = Result<Value<'a>, Error>;
@@ -123,16 +123,32 @@ pub(crate) fn containing<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a>
         Some(namespace) => objects.range(namespace),
         None => (0, objects.objects.len()),
     };
-    // A string the needle holds at a path of maps finds its candidates in the index: the
-    // string with the fewest.
-    let leaves = objects.leaves();
-    let wanted = indexed_leaves(&needle);
-    if let Some(fewest) = wanted.iter().min_by_key(|leaf| leaves.get(*leaf).map_or(0, Vec::len)) {
-        let candidates = leaves.get(fewest).map_or(&[][..], Vec::as_slice);
-        return Ok(at_positions(&objects.objects, candidates, within, |o| contains(o, &needle)));
+    // A string of the needle finds its candidates in the index (the string with the fewest),
+    // and where in their lists it is: only those items are compared with the needle's.
+    let index = objects.leaves();
+    let mut wanted: Vec<(String, Vec<u32>)> = Vec::new();
+    leaves(&needle, &mut |leaf, items| wanted.push((leaf.to_owned(), items.to_vec())));
+    let postings = |leaf: &str| index.postings.get(leaf).map_or(&[][..], Vec::as_slice);
+    let Some((leaf, needle_items)) = wanted.iter().min_by_key(|(leaf, _)| postings(leaf).len()) else {
+        let slice = objects.objects.get(within.0..within.1).unwrap_or_default();
+        return Ok(listed(slice.iter().copied().filter(|o| contains(o, &needle))));
+    };
+    let route = steps(leaf);
+    let mut found: Vec<&'a Json> = Vec::new();
+    let mut last = None;
+    for posting in postings(leaf) {
+        if !(within.0..within.1).contains(&posting.object) || last == Some(posting.object) {
+            continue;
+        }
+        let Some(object) = objects.objects.get(posting.object).copied() else { continue };
+        let items = index.items.get(posting.items..posting.items + needle_items.len()).unwrap_or_default();
+        let at: Vec<(u32, u32)> = needle_items.iter().copied().zip(items.iter().copied()).collect();
+        if contains_at(object, &needle, &route, &at) {
+            found.push(object);
+            last = Some(posting.object);
+        }
     }
-    let slice = objects.objects.get(within.0..within.1).unwrap_or_default();
-    Ok(listed(slice.iter().copied().filter(|o| contains(o, &needle))))
+    Ok(listed(found.into_iter()))
 }
 
 /// `inventory.source(object)`: where an object of the inventory was read (`file:line`), for
@@ -168,6 +184,29 @@ pub(crate) fn source<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
 pub(crate) fn complete<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
     let index = index(a)?;
     Ok(Value::Bool(index.complete_all || index.complete.contains(text(a, 1)?)))
+}
+
+/// Whether `value` contains `needle` with the needle's item on `route` in the value's item
+/// `at` says, at each list the route passes through (`(needle's item, value's item)`): the
+/// objects an index lookup finds contain the needle exactly when one of their postings does.
+fn contains_at(value: &Json, needle: &Json, route: &[Step], at: &[(u32, u32)]) -> bool {
+    let Some((step, route)) = route.split_first() else { return contains(value, needle) };
+    match (value, needle, step) {
+        (Json::Object(v), Json::Object(n), Step::Field(field)) => n.iter().all(|(k, n)| {
+            v.get(k).is_some_and(|v| if k == field { contains_at(v, n, route, at) } else { contains(v, n) })
+        }),
+        (Json::Array(v), Json::Array(n), Step::Item) => {
+            let Some((&(on_route, item), at)) = at.split_first() else { return contains(value, needle) };
+            n.iter().zip(0..).all(|(n, i)| {
+                if i == on_route {
+                    v.get(item as usize).is_some_and(|v| contains_at(v, n, route, at))
+                } else {
+                    v.iter().any(|v| contains(v, n))
+                }
+            })
+        }
+        _ => contains(value, needle),
+    }
 }
 
 fn contains(value: &Json, needle: &Json) -> bool {
@@ -256,5 +295,53 @@ mod tests {
             &json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/x"}]}}]}})
         ));
         assert!(contains(&json!({"n": 1}), &json!({"n": 1.0})));
+    }
+
+    /// The names of the Ingresses `containing` finds for `needle`, through the index.
+    fn found(objects: &[Json], needle: Json) -> Vec<String> {
+        let entries = objects.iter().map(|o| super::super::index::Entry::new(o, Source::Nowhere)).collect();
+        let index = Index::new(entries, false, Default::default());
+        let needle = Value::json(Box::leak(Box::new(needle)));
+        let args = [Value::Inventory(&index), Value::string("networking.k8s.io"), Value::string("Ingress"), needle];
+        let Ok(Value::List(list)) = containing(&args, None) else { panic!("a list") };
+        let names = list.iter().map(|o| o.to_json().unwrap().pointer("/metadata/name").cloned());
+        names.map(|n| n.and_then(|n| n.as_str().map(str::to_owned)).unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn an_index_lookup_finds_what_a_scan_finds() {
+        let ingress = |name: &str, rules: Json| {
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                   "metadata": {"name": name, "namespace": "shop", "labels": {"a=b": "c"}}, "spec": {"rules": rules}})
+        };
+        let objects = vec![
+            ingress("one", json!([{"host": "a.dev", "http": {"paths": [{"path": "/x"}]}}, {"host": "b.dev", "http": {"paths": [{"path": "/"}, {"path": "/y"}]}}])),
+            ingress("two", json!([{"host": "b.dev"}, {"host": "a.dev", "http": {"paths": [{"path": "/y"}]}}])),
+            ingress("three", json!([{"host": "c.dev", "http": {"paths": [{"path": "/y"}]}}])),
+        ];
+        let needles = [
+            json!({"spec": {"rules": [{"host": "a.dev"}]}}),
+            json!({"spec": {"rules": [{"host": "b.dev", "http": {"paths": [{"path": "/y"}]}}]}}),
+            json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/y"}]}}]}}),
+            json!({"spec": {"rules": [{"host": "a.dev"}, {"host": "b.dev"}]}}),
+            json!({"spec": {"rules": [{"host": "c.dev"}, {"host": "b.dev"}]}}),
+            json!({"spec": {"rules": [{"http": {"paths": [{"path": "/y"}]}}]}}),
+            json!({"metadata": {"namespace": "shop", "labels": {"a=b": "c"}}}),
+            json!({"spec": {"rules": [{"host": "a.dev", "http": {"paths": [{"path": "/x"}, {"path": "/"}]}}]}}),
+            json!({"spec": {"rules": []}}),
+        ];
+        for needle in needles {
+            let scan: Vec<String> = objects
+                .iter()
+                .filter(|o| contains(o, &needle))
+                .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
+                .collect();
+            let mut scan = scan;
+            scan.sort();
+            let mut indexed = found(&objects, needle.clone());
+            indexed.sort();
+            assert_eq!(indexed, scan, "{needle}");
+        }
+        assert_eq!(found(&objects, json!({"spec": {"rules": [{"host": "b.dev", "http": {"paths": [{"path": "/y"}]}}]}})), ["one"]);
     }
 }

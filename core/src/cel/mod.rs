@@ -7,6 +7,7 @@
 //! kind is known) and the worst-case cost is estimated, all when a bundle loads. Evaluation
 //! reads the resource where it is, counts its cost, and stops at the budget.
 
+pub(crate) mod budget;
 mod decls;
 pub(crate) mod ext;
 mod functions;
@@ -20,6 +21,7 @@ mod parse;
 pub(crate) mod types;
 pub(crate) mod value;
 
+pub use budget::Budget;
 pub(crate) use decls::{Decls, Function, Problem, Variable, Want};
 pub(crate) use interp::{Activation, Program};
 pub(crate) use parse::{parse, Parsed};

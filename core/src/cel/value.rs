@@ -19,15 +19,36 @@ pub(crate) struct Error {
     pub message: String,
     /// The expression ran out of budget (never absorbed by `&&`, `||` or a comprehension).
     pub over_budget: bool,
+    /// The evaluation's caller stopped it ([`Budget::stop`](super::budget::Budget::stop);
+    /// `over_budget` too).
+    pub stopped: bool,
 }
 
 impl Error {
     pub(crate) fn new(message: impl Into<String>) -> Error {
-        Error { message: message.into(), over_budget: false }
+        Error { message: message.into(), over_budget: false, stopped: false }
     }
 
     pub(crate) fn budget(limit: u64) -> Error {
-        Error { message: format!("the expression exceeded its cost budget of {limit}"), over_budget: true }
+        Error {
+            message: format!("the expression exceeded its cost budget of {limit}"),
+            over_budget: true,
+            stopped: false,
+        }
+    }
+
+    /// The evaluation's caller stopped it.
+    pub(crate) fn stopped() -> Error {
+        Error { message: "the evaluation was stopped: its deadline passed".into(), over_budget: true, stopped: true }
+    }
+
+    /// The evaluation spent its total budget.
+    pub(crate) fn spent(limit: u64) -> Error {
+        Error {
+            message: format!("the evaluation exceeded its total cost budget of {limit}"),
+            over_budget: true,
+            stopped: false,
+        }
     }
 
     pub(crate) fn no_overload(name: &str, args: &[&Value<'_>]) -> Error {

@@ -141,8 +141,16 @@ impl Check for CelCheck {
 
 /// The finding error for an expression that failed: out of budget, or any other failure.
 pub(crate) fn cel_error(what: &str, e: &crate::cel::Error) -> FindingError {
-    let kind = if e.over_budget { ErrorKind::Cost } else { ErrorKind::Cel };
-    FindingError::new(kind, format!("{what} failed: {e}"))
+    FindingError::new(error_kind(e), format!("{what} failed: {e}"))
+}
+
+/// The kind of finding error a CEL error is: stopped by the caller, over a budget, or failed.
+pub(crate) fn error_kind(e: &crate::cel::Error) -> ErrorKind {
+    match (e.stopped, e.over_budget) {
+        (true, _) => ErrorKind::Deadline,
+        (false, true) => ErrorKind::Cost,
+        (false, false) => ErrorKind::Cel,
+    }
 }
 
 /// `plugin`: a WASM plugin the bundle declares, with the params the policy gives it. The plugin

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+use crate::cel::Budget;
 use crate::engine::inventory::Inventory;
 use crate::error::Error;
 use crate::k8s::Operation;
@@ -57,6 +58,10 @@ pub struct Context {
     /// resources, which are always in it. Set with [`Context::inventory`].
     #[serde(skip)]
     pub inventory: Option<Arc<Inventory>>,
+    /// What the evaluation may spend in CEL cost, and the flag that stops it. Set with
+    /// [`Context::budget`].
+    #[serde(skip)]
+    pub budget: Option<Budget>,
 }
 
 fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
@@ -75,7 +80,15 @@ impl Context {
             user_info: Value::Null,
             namespace: None,
             inventory: None,
+            budget: None,
         }
+    }
+
+    /// Sets the evaluation's budget: a total CEL cost, and a flag another thread can stop it
+    /// with (see [`Budget`]).
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     /// Sets the objects policies may look up besides the evaluated ones (`inventory` in CEL):

@@ -1,7 +1,7 @@
 //! Running an engine: the rules that match each resource, their checks, the exceptions that
 //! waive findings, and the report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
 use jiff::Timestamp;
@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::cel::index::Index;
-use crate::compile::check::{CheckInput, PluginCall};
+use crate::cel::Budget;
+use crate::compile::check::{error_kind, CheckInput, PluginCall};
 use crate::compile::exception::{Exception, Target};
 use crate::compile::expr::ITEM;
 use crate::compile::params::{overlay, Problem};
@@ -511,7 +512,7 @@ impl<'a> Evaluation<'a> {
             V::Null,
             self.inventory.map_or(V::Null, V::Inventory),
         ];
-        crate::cel::Activation::new(roots, &policy.variables, &policy.item_variables)
+        crate::cel::Activation::new(roots, &policy.variables, &policy.item_variables).within(self.ctx.budget.as_ref())
     }
 
     /// `request` and `namespaceObject` as Kubernetes' admission CEL shapes them.
@@ -559,7 +560,8 @@ impl<'a> Evaluation<'a> {
             // One activation per item, shared by the policy's rules, so that each named
             // variable is computed at most once per item (and once per view when it does not
             // read `item`).
-            let mut per_item: Vec<(*const Value, crate::cel::Activation<'_>)> = Vec::new();
+            let mut per_item: Vec<crate::cel::Activation<'_>> = Vec::new();
+            let mut item_at: HashMap<*const Value, usize> = HashMap::new();
             for rule in policy.rules.iter() {
                 let paths = rule.for_each.as_deref();
                 let at = match walked.iter().position(|(p, _)| *p == paths) {
@@ -576,18 +578,17 @@ impl<'a> Evaluation<'a> {
                 };
                 let Some((_, targets)) = walked.get(at) else { continue };
                 for (path, item) in targets {
+                    if let Some(e) = self.ctx.budget.as_ref().and_then(Budget::exhausted) {
+                        return self.error(policy, rule, path, FindingError::new(error_kind(&e), e.to_string()), out);
+                    }
                     let act = match (&base, rule.uses_cel, paths) {
                         (Some(base), true, None) => Some(base),
                         (Some(base), true, Some(_)) => {
-                            let key: *const Value = *item;
-                            let i = match per_item.iter().position(|(k, _)| *k == key) {
-                                Some(i) => i,
-                                None => {
-                                    per_item.push((key, base.with(ITEM, crate::cel::Value::json(item))));
-                                    per_item.len() - 1
-                                }
-                            };
-                            per_item.get(i).map(|(_, a)| a)
+                            let i = *item_at.entry(*item as *const Value).or_insert_with(|| {
+                                per_item.push(base.with(ITEM, crate::cel::Value::json(item)));
+                                per_item.len() - 1
+                            });
+                            per_item.get(i)
                         }
                         _ => None,
                     };

@@ -1,0 +1,80 @@
+//! How the default packs' cost grows with the size of what they read: one resource of 1,000,
+//! 10,000 and 40,000 hosts, containers, keys or list items, evaluated and loaded. Each case
+//! reports its median time at each size and the growth exponent `log(t40k / t1k) / log 40`
+//! (1 is linear, 2 quadratic). Medians of repeated runs, interleaved across sizes so that a
+//! noisy moment of the machine does not fall on one size only.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs, clippy::print_stdout)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use paved::{Bundle, Context, Engine, Resource};
+
+const SIZES: [usize; 3] = [1_000, 10_000, 40_000];
+
+/// The cases: a name, and the YAML of one resource of a size.
+const CASES: &[(&str, fn(usize) -> String)] = &[
+    ("Ingress hosts", paved_benches::ingress),
+    ("Pod containers", paved_benches::pod),
+    ("ConfigMap keys", paved_benches::config_map),
+    ("Deployment env items", paved_benches::env_list),
+    ("Service ports", paved_benches::service),
+];
+
+/// The median of `runs` timings of `f`, run in turn for each input.
+fn medians<T>(inputs: &[T], runs: usize, f: impl Fn(&T)) -> Vec<Duration> {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); inputs.len()];
+    for _ in 0..runs {
+        for (input, times) in inputs.iter().zip(&mut times) {
+            let start = Instant::now();
+            f(input);
+            times.push(start.elapsed());
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect()
+}
+
+fn exponent(first: Duration, last: Duration) -> f64 {
+    let ratio = SIZES[2] as f64 / SIZES[0] as f64;
+    (last.as_secs_f64() / first.as_secs_f64()).ln() / ratio.ln()
+}
+
+fn report(what: &str, times: &[Duration]) -> f64 {
+    let e = exponent(times[0], times[2]);
+    let shown: Vec<String> = times.iter().map(|t| format!("{:.3} ms", t.as_secs_f64() * 1e3)).collect();
+    println!("{what:<32} {:>12} {:>12} {:>12}   exponent {e:.2}", shown[0], shown[1], shown[2]);
+    e
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter selects cases by name.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let runs: usize = std::env::var("GROWTH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(11);
+    let engine = Engine::builder().bundle(Bundle::defaults().unwrap()).build().unwrap();
+    let ctx = Context::at("2026-06-01T00:00:00Z".parse().unwrap());
+    println!("median of {runs} runs; {:<21} {:>12} {:>12} {:>12}", "", "1,000", "10,000", "40,000");
+    let mut worst: f64 = 0.0;
+    for (name, make) in CASES {
+        if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
+            continue;
+        }
+        let texts: Vec<String> = SIZES.iter().map(|&n| make(n)).collect();
+        let resources: Vec<Vec<Resource>> =
+            texts.iter().map(|t| Resource::from_str("big.yaml", t).unwrap()).collect();
+        let evaluate = medians(&resources, runs, |r| {
+            black_box(engine.evaluate(black_box(r), &ctx));
+        });
+        let load = medians(&texts, runs, |t| {
+            black_box(Resource::from_str("big.yaml", black_box(t)).unwrap());
+        });
+        worst = worst.max(report(&format!("{name}: evaluate"), &evaluate));
+        worst = worst.max(report(&format!("{name}: load"), &load));
+    }
+    println!("largest exponent {worst:.2} (goal: at most 1.1)");
+}
