@@ -65,8 +65,7 @@ fn main() {
             continue;
         }
         let texts: Vec<String> = SIZES.iter().map(|&n| make(n)).collect();
-        let resources: Vec<Vec<Resource>> =
-            texts.iter().map(|t| Resource::from_str("big.yaml", t).unwrap()).collect();
+        let resources: Vec<Vec<Resource>> = texts.iter().map(|t| Resource::from_str("big.yaml", t).unwrap()).collect();
         let evaluate = medians(&resources, runs, |r| {
             black_box(engine.evaluate(black_box(r), &ctx));
         });

@@ -42,9 +42,24 @@ pub struct ServeArgs {
     /// How often the bundle and certificate files are looked at for changes.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
     poll: Duration,
-    /// How long a shutdown waits for requests in flight.
+    /// How long a shutdown waits for requests in flight; evaluations still running then are
+    /// stopped.
     #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
     drain: Duration,
+    /// The most evaluations running at once (default: four per core); a request beyond it is
+    /// answered at once, per the failure policy, and counted.
+    #[arg(long, value_name = "N")]
+    max_in_flight: Option<usize>,
+    /// The most connections open at once; one beyond it is closed as it is accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+    /// How long a client may take over its TLS handshake, a request's headers (HTTP/1.1 and
+    /// HTTP/2) or its body.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    read_timeout: Duration,
+    /// How long a connection may stay open with no request after its last answer.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    keep_alive: Duration,
 }
 
 #[derive(clap::Args)]
@@ -90,11 +105,15 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     config.deadline = args.deadline;
     config.poll = args.poll;
     config.drain = args.drain;
+    config.max_in_flight = args.max_in_flight.unwrap_or(config.max_in_flight);
+    config.max_connections = args.max_connections;
+    config.read_timeout = args.read_timeout;
+    config.keep_alive = args.keep_alive;
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return usage(&format!("cannot start the runtime: {e}")),
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let server = match Server::start(config).await {
             Ok(s) => s,
             Err(e) => {
@@ -107,7 +126,11 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         tracing::info!("stopping: draining requests in flight");
         server.shutdown().await;
         ExitCode::SUCCESS
-    })
+    });
+    // The drain stopped the evaluations still running; what cannot be stopped (a plugin call,
+    // bounded by its own deadline) does not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    code
 }
 
 /// SIGTERM (the kubelet stopping the pod) or Ctrl-C.

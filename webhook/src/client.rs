@@ -38,6 +38,12 @@ fn io(e: impl std::fmt::Display) -> std::io::Error {
 impl Client {
     /// Connects to `addr`, verifying the server's certificate for `name` against `ca_pem`.
     pub fn connect(addr: SocketAddr, name: &str, ca_pem: &str) -> std::io::Result<Client> {
+        Client::connect_alpn(addr, name, ca_pem, Vec::new())
+    }
+
+    /// Connects as [`Client::connect`] does, offering the application protocols `alpn`
+    /// (`h2`, to speak HTTP/2 frames through [`Client::write_raw`]).
+    pub fn connect_alpn(addr: SocketAddr, name: &str, ca_pem: &str, alpn: Vec<Vec<u8>>) -> std::io::Result<Client> {
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
             roots.add(cert.map_err(io)?).map_err(io)?;
@@ -47,6 +53,8 @@ impl Client {
             .map_err(io)?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let mut config = config;
+        config.alpn_protocols = alpn;
         let server = ServerName::try_from(name.to_owned()).map_err(io)?;
         let conn = rustls::ClientConnection::new(Arc::new(config), server).map_err(io)?;
         let tcp = TcpStream::connect(addr)?;
@@ -75,6 +83,17 @@ impl Client {
         let out = self.stream.get_mut();
         out.write_all(bytes)?;
         out.flush()
+    }
+
+    /// Reads what the server sends until it closes the connection; the bytes read.
+    pub fn read_to_end(&mut self) -> std::io::Result<usize> {
+        let mut sink = Vec::new();
+        match self.stream.read_to_end(&mut sink) {
+            Ok(n) => Ok(n),
+            // A server that closes without a TLS close_notify has closed all the same.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(sink.len()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Reads one answer.

@@ -1,8 +1,10 @@
 //! The HTTPS server: TLS, HTTP/1.1 and HTTP/2, the routes, and the way every request is
 //! bounded (body size, read time, evaluation deadline).
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -20,26 +22,148 @@ use tokio::sync::watch;
 use crate::metrics::Answer;
 use crate::State;
 
-/// How long a client may take to finish its TLS handshake, its request headers, or its body.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// What an answer needs to travel back before the API server's own timeout.
 const MARGIN: Duration = Duration::from_millis(500);
 
 type Body = Full<Bytes>;
+
+/// How the server bounds its connections and their requests (see [`crate::Config`]).
+pub(crate) struct Limits {
+    pub drain: Duration,
+    pub max_connections: usize,
+    pub read_timeout: Duration,
+    pub keep_alive: Duration,
+}
+
+/// The evaluations running: at most so many at once, each with the budget that stops it when
+/// its deadline answers or the drain ends, so that no evaluation outlives its answer by more
+/// than the few thousand units of cost between two looks at its budget.
+pub(crate) struct Running {
+    slots: Arc<tokio::sync::Semaphore>,
+    max: usize,
+    budgets: Budgets,
+    next: AtomicU64,
+    gauge: prometheus_client::metrics::gauge::Gauge,
+}
+
+type Budgets = Arc<Mutex<HashMap<u64, paved::Budget>>>;
+
+/// One running evaluation's place: its slot and its budget, given back when it ends.
+struct Ticket {
+    budgets: Budgets,
+    id: u64,
+    gauge: prometheus_client::metrics::gauge::Gauge,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Running {
+    /// Room for `max` evaluations, counted on `gauge`.
+    pub(crate) fn new(max: usize, gauge: prometheus_client::metrics::gauge::Gauge) -> Running {
+        let max = max.max(1);
+        Running {
+            slots: Arc::new(tokio::sync::Semaphore::new(max)),
+            max,
+            budgets: Arc::default(),
+            next: AtomicU64::new(0),
+            gauge,
+        }
+    }
+
+    /// A place for an evaluation with `budget`, if one is free.
+    fn enter(&self, budget: &paved::Budget) -> Option<Ticket> {
+        let slot = Arc::clone(&self.slots).try_acquire_owned().ok()?;
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        lock(&self.budgets).insert(id, budget.clone());
+        self.gauge.inc();
+        Some(Ticket { budgets: Arc::clone(&self.budgets), id, gauge: self.gauge.clone(), _slot: slot })
+    }
+
+    /// Stops every evaluation running.
+    pub(crate) fn stop_all(&self) {
+        lock(&self.budgets).values().for_each(paved::Budget::stop);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        lock(&self.budgets).remove(&self.id);
+        self.gauge.dec();
+    }
+}
+
+/// What a connection has done: requests being answered, and when it was last busy.
+struct Activity {
+    active: AtomicUsize,
+    served: AtomicU64,
+    idle_since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Arc<Activity> {
+        Arc::new(Activity {
+            active: AtomicUsize::new(0),
+            served: AtomicU64::new(0),
+            idle_since: Mutex::new(Instant::now()),
+        })
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.active.fetch_add(1, Ordering::Relaxed);
+        Busy(Arc::clone(self))
+    }
+
+    /// Returns when the connection has had no request for its limit: `read_timeout` before
+    /// its first (so a client that never finishes a header block, in HTTP/1.1 or HTTP/2, is
+    /// closed), `keep_alive` after its last answer.
+    async fn idle(&self, limits: &Limits) {
+        loop {
+            let limit = if self.served.load(Ordering::Relaxed) == 0 { limits.read_timeout } else { limits.keep_alive };
+            let since = *lock(&self.idle_since);
+            let left = limit.saturating_sub(since.elapsed());
+            let busy = self.active.load(Ordering::Relaxed) > 0;
+            if !busy && left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(if busy { limit } else { left }).await;
+        }
+    }
+}
+
+/// A request being answered on a connection.
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        *lock(&self.0.idle_since) = Instant::now();
+        self.0.served.fetch_add(1, Ordering::Relaxed);
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     state: Arc<State>,
     mut stopped: watch::Receiver<bool>,
-    drain: Duration,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
+    let limits = &state.limits;
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new()).keep_alive_interval(Duration::from_secs(30));
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(limits.read_timeout)
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_header_list_size(MAX_HEADERS);
     let builder = Arc::new(builder);
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -53,28 +177,57 @@ pub(crate) async fn serve(
             },
             _ = stopped.changed() => break,
         };
+        let Ok(open) = Arc::clone(&connections).try_acquire_owned() else {
+            state.metrics.reject("connections");
+            tracing::warn!(%peer, max = limits.max_connections, "connection refused: too many open");
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let (acceptor, state, builder) = (acceptor.clone(), Arc::clone(&state), Arc::clone(&builder));
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let stream = match tokio::time::timeout(READ_TIMEOUT, acceptor.accept(tcp)).await {
+            let _open = open;
+            let stream = match tokio::time::timeout(state.limits.read_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake"),
                 Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
             };
-            let service = hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
+            let activity = Activity::new();
+            let service = {
+                let (state, activity) = (Arc::clone(&state), Arc::clone(&activity));
+                hyper::service::service_fn(move |req| {
+                    let busy = activity.begin();
+                    let state = Arc::clone(&state);
+                    async move {
+                        let answer = handle(state, req).await;
+                        drop(busy);
+                        answer
+                    }
+                })
+            };
             let conn = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(%peer, error = %e, "connection");
+            tokio::select! {
+                done = watcher.watch(conn.into_owned()) => if let Err(e) = done {
+                    tracing::debug!(%peer, error = %e, "connection");
+                },
+                () = activity.idle(&state.limits) => tracing::debug!(%peer, "idle connection closed"),
             }
         });
     }
     drop(listener);
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("drained"),
-        () = tokio::time::sleep(drain) => tracing::warn!("requests still in flight after the drain time"),
+        () = tokio::time::sleep(limits.drain) => {
+            tracing::warn!("requests still in flight after the drain time: their evaluations are stopped");
+            state.running.stop_all();
+        }
     }
 }
+
+/// The most streams an HTTP/2 connection may have open, and the largest header block it may
+/// send.
+const MAX_STREAMS: u32 = 64;
+const MAX_HEADERS: u32 = 64 << 10;
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     Ok(match (req.method(), req.uri().path()) {
@@ -144,15 +297,25 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
         }
     };
     let loaded = state.current();
-    let ctx = state.context(&loaded, request.namespace());
-    let judged = {
-        let (loaded, request) = (Arc::clone(&loaded), Arc::clone(&request));
-        tokio::task::spawn_blocking(move || loaded.engine.admit_request(&request, &ctx))
-    };
     let unjudged = |reason: &str, cause: &str| {
         tracing::error!(reason, "request not judged");
         state.metrics.error(cause);
         loaded.engine.admit_unjudged(&request, reason)
+    };
+    let budget = paved::Budget::new();
+    let Some(ticket) = state.running.enter(&budget) else {
+        let reason = format!("the server is judging its most requests at once ({})", state.running.max);
+        let (answer, decision) = unjudged(&reason, "overloaded");
+        record(state, &Logged::of(&request), decision, &reason, start.elapsed());
+        return json_response(&answer);
+    };
+    let ctx = state.context(&loaded, request.namespace()).budget(budget.clone());
+    let judged = {
+        let (loaded, request) = (Arc::clone(&loaded), Arc::clone(&request));
+        tokio::task::spawn_blocking(move || {
+            let _ticket = ticket;
+            loaded.engine.admit_request(&request, &ctx)
+        })
     };
     let (answer, decision) = match tokio::time::timeout(deadline, judged).await {
         Ok(Ok((answer, report))) => {
@@ -162,7 +325,10 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
             (answer, report.decision)
         }
         Ok(Err(panic)) => unjudged(&format!("an internal error: {panic}"), "internal"),
-        Err(_) => unjudged(&format!("the evaluation did not finish within its deadline of {deadline:?}"), "deadline"),
+        Err(_) => {
+            budget.stop();
+            unjudged(&format!("the evaluation did not finish within its deadline of {deadline:?}"), "deadline")
+        }
     };
     let reason = answer.pointer("/response/status/message").and_then(Value::as_str).unwrap_or_default();
     record(state, &Logged::of(&request), decision, reason, start.elapsed());
@@ -185,7 +351,8 @@ async fn read_review(state: &State, req: Request<Incoming>) -> Result<(Value, Du
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     let deadline = deadline(req.uri().query(), state.deadline);
-    let body = match tokio::time::timeout(READ_TIMEOUT, Limited::new(req.into_body(), state.max_body).collect()).await {
+    let read = Limited::new(req.into_body(), state.max_body).collect();
+    let body = match tokio::time::timeout(state.limits.read_timeout, read).await {
         Ok(Ok(b)) => b.to_bytes(),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(reject(state, StatusCode::PAYLOAD_TOO_LARGE, "too-large", &too_large(state.max_body)))

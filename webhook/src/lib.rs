@@ -68,13 +68,28 @@ pub struct Config {
     pub deadline: Duration,
     /// How often the watched files and the certificate are looked at.
     pub poll: Duration,
-    /// How long a shutdown waits for requests in flight.
+    /// How long a shutdown waits for requests in flight; the evaluations still running then are
+    /// stopped.
     pub drain: Duration,
+    /// The most evaluations running at once; a request beyond it is answered at once, as its
+    /// failure policy says of a request that could not be judged.
+    pub max_in_flight: usize,
+    /// The most connections open at once; one beyond it is closed as it is accepted.
+    pub max_connections: usize,
+    /// How long a client may take over its TLS handshake, a request's headers (HTTP/1.1 and
+    /// HTTP/2 alike) or its body; a connection that sends no request this long after it opens is
+    /// closed.
+    pub read_timeout: Duration,
+    /// How long a connection may stay open with no request after its last answer.
+    pub keep_alive: Duration,
 }
 
 impl Config {
-    /// A configuration with the defaults: 7 MiB bodies, a 9 s deadline, a 2 s poll, a 25 s drain.
+    /// A configuration with the defaults: 7 MiB bodies, a 9 s deadline, a 2 s poll, a 25 s drain,
+    /// four evaluations in flight per core, 1,024 connections, 10 s to read a request and 60 s
+    /// of keep-alive.
     pub fn new(listen: SocketAddr, tls: Tls, load: Loader) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Config {
             listen,
             tls,
@@ -85,6 +100,10 @@ impl Config {
             deadline: Duration::from_secs(9),
             poll: Duration::from_secs(2),
             drain: Duration::from_secs(25),
+            max_in_flight: 4 * cores,
+            max_connections: 1024,
+            read_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(60),
         }
     }
 }
@@ -98,6 +117,9 @@ pub(crate) struct State {
     pub(crate) max_body: usize,
     pub(crate) deadline: Duration,
     draining: AtomicBool,
+    /// The evaluations running, each with the budget that stops it.
+    pub(crate) running: http::Running,
+    pub(crate) limits: http::Limits,
 }
 
 impl State {
@@ -159,6 +181,7 @@ impl Server {
         let labels = cluster::Labels::start(&config.namespaces).await?;
         let metrics = metrics::Metrics::new();
         metrics.policies.set(i64::try_from(loaded.engine.policy_names().count()).unwrap_or(i64::MAX));
+        let running = http::Running::new(config.max_in_flight, metrics.running.clone());
         let state = Arc::new(State {
             loaded: RwLock::new(Arc::new(loaded)),
             labels,
@@ -166,6 +189,13 @@ impl Server {
             max_body: config.max_body,
             deadline: config.deadline,
             draining: AtomicBool::new(false),
+            running,
+            limits: http::Limits {
+                drain: config.drain,
+                max_connections: config.max_connections,
+                read_timeout: config.read_timeout,
+                keep_alive: config.keep_alive,
+            },
         });
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -175,7 +205,7 @@ impl Server {
         let files =
             Files { load: config.load, watch: config.watch, tls: config.tls, resolver, poll: config.poll, seen };
         tokio::spawn(watch_files(Arc::clone(&state), files, stopped.clone()));
-        let done = tokio::spawn(http::serve(listener, tls_config, Arc::clone(&state), stopped, config.drain));
+        let done = tokio::spawn(http::serve(listener, tls_config, Arc::clone(&state), stopped));
         tracing::info!(%addr, "serving");
         Ok(Server { addr, stop, done, state })
     }

@@ -36,16 +36,19 @@ pub(crate) struct Metrics {
     registry: Registry,
     pub answers: Family<Answer, Counter>,
     pub latency: Histogram,
-    /// Requests judged without a full evaluation (`deadline`, `internal`), and rule errors by
+    /// Requests judged without a full evaluation (`deadline`, `internal`, `overloaded`), and rule errors by
     /// their kind (`trap`, `fuel`, `cost`, ...): each was answered per the failure policy.
     pub errors: Family<Cause, Counter>,
     /// Requests refused before judging: `too-large`, `content-type`, `malformed`,
-    /// `not-admission-review`, `unreadable-request`.
+    /// `not-admission-review`, `unreadable-request`; and connections refused (`connections`).
     pub rejected: Family<Cause, Counter>,
     pub bundle_reloads: Family<Outcome, Counter>,
     pub certificate_reloads: Family<Outcome, Counter>,
     pub exceptions: Family<Status, Gauge>,
     pub policies: Gauge,
+    /// Evaluations running now: a request answered at its deadline counts until its
+    /// evaluation has stopped.
+    pub running: Gauge,
 }
 
 impl Metrics {
@@ -80,6 +83,12 @@ impl Metrics {
         registry.register("exceptions", "Policy exceptions of the serving bundle, by status now", exceptions.clone());
         let policies = Gauge::default();
         registry.register("policies", "Policies of the serving bundle", policies.clone());
+        let running = Gauge::default();
+        registry.register(
+            "evaluations_running",
+            "Evaluations running now, including those whose request was answered at its deadline and that are stopping",
+            running.clone(),
+        );
         Metrics {
             registry,
             answers,
@@ -90,6 +99,7 @@ impl Metrics {
             certificate_reloads,
             exceptions,
             policies,
+            running,
         }
     }
 

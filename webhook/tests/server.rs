@@ -634,3 +634,136 @@ spec:
     assert_eq!(a["response"]["allowed"], false);
     server.stop();
 }
+
+/// A policy that costs each container of a pod as much as the whole pod: a pod of thousands of
+/// containers takes minutes to judge (every expression stays within its own cost limit).
+const QUADRATIC: &str = r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: unique-names, version: 1.0.0 }
+spec:
+  severity: high
+  match: { kinds: [Pod] }
+  rules:
+    - id: unique
+      forEach: containers
+      message: a container's name is its own
+      cel: "object.spec.containers.all(c, c.name != item.name || c.image == item.image)"
+"#;
+
+fn quadratic_review(uid: &str) -> Value {
+    let containers: Vec<Value> = (0..6_000).map(|i| json!({"name": format!("c{i}"), "image": "nginx:1.27"})).collect();
+    review(
+        uid,
+        "CREATE",
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big"}, "spec": {"containers": containers}}),
+    )
+}
+
+/// The name of the threads of a test's own runtime (its workers and its blocking pool), so
+/// that their CPU time is told apart from the other tests' in the same process.
+const BOUNDED: &str = "paved-bounded";
+
+fn bounded_server(configure: impl FnOnce(&mut Config)) -> Running {
+    let cert = certificate();
+    let ca = cert.ca.clone();
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), Tls::Generated(cert), loader_of_text(QUADRATIC));
+    configure(&mut config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(BOUNDED)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(Server::start(config)).unwrap();
+    Running { runtime, server: Some(server), ca }
+}
+
+/// The CPU time, in clock ticks, the threads named [`BOUNDED`] have used (every test that uses
+/// that name runs in this one test, so they are its own).
+fn bounded_cpu_ticks() -> u64 {
+    let mut ticks = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        let Some((name, rest)) = stat.split_once(") ") else { continue };
+        if !name.ends_with(BOUNDED) {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split(' ').collect();
+        // utime and stime: the 14th and 15th fields of the line, the 12th and 13th after `comm`.
+        ticks += fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    }
+    ticks
+}
+
+#[test]
+fn the_work_stops_when_its_deadline_answers_and_at_the_end_of_the_drain_and_evaluations_in_flight_are_capped() {
+    // One test, so that the threads measured are its own server's.
+    let server = bounded_server(|c| {
+        c.deadline = Duration::from_millis(300);
+        c.max_in_flight = 1;
+    });
+    let start = Instant::now();
+    let a = server.client().review(&quadratic_review("slow")).unwrap().json();
+    assert!(start.elapsed() < Duration::from_secs(5), "answered at its deadline");
+    let message = a["response"]["status"]["message"].as_str().unwrap();
+    assert!(message.contains("did not finish within its deadline"), "{message}");
+    // Past the answer, the evaluation has stopped: its thread uses no CPU.
+    std::thread::sleep(Duration::from_millis(100));
+    let before = bounded_cpu_ticks();
+    std::thread::sleep(Duration::from_secs(1));
+    let used = bounded_cpu_ticks() - before;
+    assert!(used <= 10, "{used} ticks of CPU in the second after the answer");
+
+    // While one evaluation runs, a second is answered at once, per its failure policy.
+    let addr = server.addr();
+    let ca = server.ca.clone();
+    let running = std::thread::spawn(move || {
+        let mut client = Client::connect(addr, "localhost", &ca).unwrap();
+        client.review(&quadratic_review("first")).unwrap().json()
+    });
+    wait_for("the first evaluation to run", || server.metrics().contains("paved_evaluations_running 1"));
+    let second = server.client().review(&review("second", "CREATE", pod("web", json!({})))).unwrap().json();
+    assert_eq!(second["response"]["allowed"], false, "{second}");
+    let message = second["response"]["status"]["message"].as_str().unwrap();
+    assert!(message.contains("judging its most requests at once (1)"), "{message}");
+    assert!(server.metrics().contains(r#"paved_evaluation_errors_total{cause="overloaded"} 1"#));
+    assert!(running.join().unwrap()["response"]["status"]["message"].as_str().unwrap().contains("deadline"));
+    server.stop();
+
+    // A shutdown ends at its drain time, whatever runs: the evaluation is stopped.
+    let server = bounded_server(|c| {
+        c.deadline = Duration::from_secs(60);
+        c.drain = Duration::from_millis(200);
+    });
+    let (addr, ca) = (server.addr(), server.ca.clone());
+    let client = std::thread::spawn(move || {
+        let mut client = Client::connect(addr, "localhost", &ca).unwrap();
+        client.review(&quadratic_review("drained")).map(|a| a.status)
+    });
+    wait_for("the evaluation to run", || server.metrics().contains("paved_evaluations_running 1"));
+    let start = Instant::now();
+    server.stop(); // shuts down, then drops the runtime, which waits for its blocking threads
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "the shutdown took {took:?}");
+    let _ = client.join().unwrap();
+}
+
+#[test]
+fn an_http2_client_that_never_finishes_its_headers_is_closed_at_the_read_timeout() {
+    let cert = certificate();
+    let ca = cert.ca.clone();
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), Tls::Generated(cert), loader_of_text(TEAM_LABEL));
+    config.read_timeout = Duration::from_millis(500);
+    let server = start_with(config, ca);
+    let mut client = Client::connect_alpn(server.addr(), "localhost", &server.ca, vec![b"h2".to_vec()]).unwrap();
+    client.write_raw(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    client.write_raw(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap(); // SETTINGS, empty
+                                                             // HEADERS on stream 1 without END_HEADERS: a header block that never ends.
+    client.write_raw(&[0, 0, 1, 1, 0, 0, 0, 0, 1, 0x82]).unwrap();
+    let start = Instant::now();
+    client.read_to_end().unwrap();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "the connection stayed open {took:?}");
+    server.stop();
+}

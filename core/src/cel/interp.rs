@@ -2,9 +2,9 @@
 
 use std::rc::Rc;
 
+use super::budget::Budget;
 use super::functions::{borrowed, no_overload};
 use super::ir::{traversal, Cmp, Const, Ir};
-use super::budget::Budget;
 use super::value::Error;
 use super::value::{List, Map, Value};
 use std::cell::RefCell;

@@ -315,7 +315,10 @@ mod tests {
                    "metadata": {"name": name, "namespace": "shop", "labels": {"a=b": "c"}}, "spec": {"rules": rules}})
         };
         let objects = vec![
-            ingress("one", json!([{"host": "a.dev", "http": {"paths": [{"path": "/x"}]}}, {"host": "b.dev", "http": {"paths": [{"path": "/"}, {"path": "/y"}]}}])),
+            ingress(
+                "one",
+                json!([{"host": "a.dev", "http": {"paths": [{"path": "/x"}]}}, {"host": "b.dev", "http": {"paths": [{"path": "/"}, {"path": "/y"}]}}]),
+            ),
             ingress("two", json!([{"host": "b.dev"}, {"host": "a.dev", "http": {"paths": [{"path": "/y"}]}}])),
             ingress("three", json!([{"host": "c.dev", "http": {"paths": [{"path": "/y"}]}}])),
         ];
@@ -342,6 +345,9 @@ mod tests {
             indexed.sort();
             assert_eq!(indexed, scan, "{needle}");
         }
-        assert_eq!(found(&objects, json!({"spec": {"rules": [{"host": "b.dev", "http": {"paths": [{"path": "/y"}]}}]}})), ["one"]);
+        assert_eq!(
+            found(&objects, json!({"spec": {"rules": [{"host": "b.dev", "http": {"paths": [{"path": "/y"}]}}]}})),
+            ["one"]
+        );
     }
 }

@@ -5,7 +5,8 @@
 //! The object judged is `request.object`, or `request.oldObject` for `DELETE`; `oldObject` is
 //! bound for `UPDATE`. What the API server leaves out of the object (its `apiVersion` and `kind`
 //! on some requests, the namespace and name it will fill in) comes from the request. A denial's
-//! `status.message` lists every unwaived `Deny` finding (policy, rule, message, path); `Warn`
+//! `status.message` lists the unwaived `Deny` findings (policy, rule, message, path; the first
+//! 20 within 4 KiB, then how many more: a huge object's denial stays small); `Warn`
 //! findings become `warnings`, within the API server's limits (256 characters each, 4096 in
 //! all); `auditAnnotations` record the decision and what was denied, warned and waived. A
 //! validating webhook has no side effects, so `dryRun` changes nothing but `request.dryRun`, which
@@ -23,6 +24,10 @@ use crate::report::{Decision, Report};
 const WARNING_LENGTH: usize = 256;
 /// The most characters of all warnings of a response the API server keeps.
 const WARNINGS_TOTAL: usize = 4096;
+/// The most denials a denial's message lists, and the most characters it spends on them; the
+/// rest are counted (`and 12 more`), and named by policy and rule in the audit annotations.
+const DENIALS_SHOWN: usize = 20;
+const DENIALS_LENGTH: usize = 4096;
 
 /// An AdmissionReview (or a bare AdmissionRequest), read once: the object it asks about,
 /// completed with what the API server leaves out, and what the request says of itself. The
@@ -168,10 +173,11 @@ impl Engine {
 /// The AdmissionReview answering `request` with `report`.
 fn response(request: &AdmissionRequest, report: &Report) -> Value {
     let unwaived = || report.findings.iter().filter(|f| f.waived_by.is_none());
-    let denials: Vec<String> = unwaived()
-        .filter(|f| f.action == crate::model::Action::Deny)
-        .map(|f| format!("{}/{}: {}{}", f.policy, f.rule, f.message, at(&f.path)))
-        .collect();
+    let denials = bounded(
+        unwaived()
+            .filter(|f| f.action == crate::model::Action::Deny)
+            .map(|f| format!("{}/{}: {}{}", f.policy, f.rule, f.message, at(&f.path))),
+    );
     let mut warnings = Vec::new();
     let mut total = 0;
     for f in unwaived().filter(|f| f.action == crate::model::Action::Warn) {
@@ -221,7 +227,7 @@ fn response(request: &AdmissionRequest, report: &Report) -> Value {
             json!({
                 "code": 403,
                 "reason": "Forbidden",
-                "message": format!("denied by paved: {}", denials.join("; ")),
+                "message": format!("denied by paved: {denials}"),
             }),
         );
     }
@@ -230,6 +236,33 @@ fn response(request: &AdmissionRequest, report: &Report) -> Value {
     }
     response.insert("auditAnnotations".into(), Value::Object(audit));
     json!({ "apiVersion": request.api_version, "kind": "AdmissionReview", "response": response })
+}
+
+/// The first denials, within [`DENIALS_SHOWN`] and [`DENIALS_LENGTH`], joined, and how many
+/// more there are.
+fn bounded(denials: impl Iterator<Item = String>) -> String {
+    let mut shown = String::new();
+    let mut more = 0usize;
+    for (i, d) in denials.enumerate() {
+        if more > 0 || i >= DENIALS_SHOWN || shown.len() + d.len() > DENIALS_LENGTH && i > 0 {
+            more += 1;
+            continue;
+        }
+        if !shown.is_empty() {
+            shown.push_str("; ");
+        }
+        if d.len() > DENIALS_LENGTH {
+            let cut: String = d.chars().take(DENIALS_LENGTH - 1).collect();
+            shown.push_str(&cut);
+            shown.push('…');
+        } else {
+            shown.push_str(&d);
+        }
+    }
+    if more > 0 {
+        shown.push_str(&format!("; and {more} more (the audit annotation `denied` names every rule)"));
+    }
+    shown
 }
 
 fn at(path: &str) -> String {

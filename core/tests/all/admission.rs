@@ -61,3 +61,28 @@ fn every_captured_request_gets_a_well_formed_answer_and_the_verdict_of_check() {
     assert!(allowed > 0 && denied > 0, "allowed {allowed}, denied {denied}, refused {refused}");
     eprintln!("{} requests: {allowed} allowed, {denied} denied, {refused} refused as malformed", files.len());
 }
+
+#[test]
+fn a_huge_objects_denial_names_the_first_findings_and_counts_the_rest() {
+    let containers: Vec<serde_json::Value> = (0..2_000)
+        .map(
+            |i| serde_json::json!({"name": format!("c{i}"), "image": "app:1", "securityContext": {"privileged": true}}),
+        )
+        .collect();
+    let review = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u-1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "resource": {"group": "", "version": "v1", "resource": "pods"},
+                    "namespace": "shop", "name": "big", "operation": "CREATE", "userInfo": {"username": "alice"},
+                    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big", "namespace": "shop"},
+                               "spec": {"containers": containers}}}
+    });
+    let engine = Engine::builder().bundle(Bundle::defaults().unwrap()).build().unwrap();
+    let answer = engine.admit(review, &Context::parse_at("2026-06-01").unwrap()).unwrap();
+    let message = answer["response"]["status"]["message"].as_str().unwrap();
+    assert!(message.len() < 4_200, "{} bytes", message.len());
+    assert!(message.contains("pod-security-baseline/privileged"), "{message}");
+    assert!(message.contains("more (the audit annotation `denied` names every rule)"), "{message}");
+    let denied = answer["response"]["auditAnnotations"]["denied"].as_str().unwrap();
+    assert!(denied.contains("pod-security-baseline/privileged"), "{denied}");
+}

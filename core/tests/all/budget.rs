@@ -12,7 +12,9 @@ fn pod(containers: usize, env: usize) -> Vec<Resource> {
     let env = env.join(", ");
     let containers: String =
         (0..containers).map(|i| format!("    - {{name: c{i}, image: app:1, env: [{env}]}}\n")).collect();
-    let text = format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: big, namespace: shop}}\nspec:\n  containers:\n{containers}");
+    let text = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: big, namespace: shop}}\nspec:\n  containers:\n{containers}"
+    );
     Resource::from_str("pod.yaml", &text).unwrap()
 }
 
