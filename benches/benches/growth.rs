@@ -17,6 +17,7 @@ const CASES: &[(&str, fn(usize) -> String)] = &[
     ("Ingress hosts", paved_benches::ingress),
     ("Pod containers", paved_benches::pod),
     ("ConfigMap keys", paved_benches::config_map),
+    ("ConfigMap keys, one-line JSON", paved_benches::config_map_json),
     ("Deployment env items", paved_benches::env_list),
     ("Service ports", paved_benches::service),
 ];

@@ -51,6 +51,15 @@ pub fn config_map(keys: usize) -> String {
     text
 }
 
+/// A ConfigMap of `keys` keys, as one line of JSON (as `kubectl get -o json | jq -c` writes it).
+pub fn config_map_json(keys: usize) -> String {
+    let data: Vec<String> = (0..keys).map(|i| format!("\"key{i}\": \"value {i}\"")).collect();
+    format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {{\"name\": \"big\", \"namespace\": \"shop\"}}, \"data\": {{{}}}}}\n",
+        data.join(", ")
+    )
+}
+
 /// A Deployment whose one container has `items` environment variables, as YAML.
 pub fn env_list(items: usize) -> String {
     let mut text = String::from(

@@ -145,7 +145,7 @@ impl<'a> Objects<'a> {
                 leaves(o, &mut |leaf, items| {
                     let start = index.items.len();
                     index.items.extend_from_slice(items);
-                    index.postings.entry(leaf.to_owned()).or_default().push(Posting { object: at, items: start });
+                    index.postings.entry(leaf_hash(leaf)).or_default().push(Posting { object: at, items: start });
                 });
             }
             index
@@ -188,11 +188,12 @@ pub(super) fn required_labels(selector: &serde_json::Map<String, Json>) -> impl 
     pairs.into_iter().flatten().filter_map(|(k, v)| v.as_str().map(|v| (k, v)))
 }
 
-/// A kind's string fields, by `POINTER=VALUE`: the inverted index `containing` looks a needle's
-/// strings up in.
+/// A kind's string fields, by the hash of `POINTER=VALUE` ([`leaf_hash`]): the inverted index
+/// `containing` looks a needle's strings up in. Two leaves of one hash share their postings;
+/// the lookup compares every candidate with the needle, so that costs time, never an answer.
 #[derive(Default)]
 pub(super) struct Leaves {
-    pub(super) postings: HashMap<String, Vec<Posting>>,
+    pub(super) postings: HashMap<u64, smallvec::SmallVec<[Posting; 1]>, foldhash::fast::FixedState>,
     /// The positions in their lists of the items each posting's field is in, end to end: as
     /// many for a posting as its pointer passes through lists (`~*` segments).
     pub(super) items: Vec<u32>,
@@ -204,6 +205,12 @@ pub(super) struct Leaves {
 pub(super) struct Posting {
     pub(super) object: usize,
     pub(super) items: usize,
+}
+
+/// The key of a leaf in [`Leaves`].
+pub(super) fn leaf_hash(leaf: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0).hash_one(leaf)
 }
 
 /// Appends a map key to a pointer, `~`, `/` and `=` escaped as `~0`, `~1` and `~2` (so the

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde_json::Value as Json;
 
-use super::index::{leaves, selector_of, steps, structured, Index, Objects, Source, Step};
+use super::index::{leaf_hash, leaves, selector_of, steps, structured, Index, Objects, Source, Step};
 use super::value::{Error, List, Str, Value};
 
 type R<'a> = Result<Value<'a>, Error>;
@@ -128,7 +128,7 @@ pub(crate) fn containing<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a>
     let index = objects.leaves();
     let mut wanted: Vec<(String, Vec<u32>)> = Vec::new();
     leaves(&needle, &mut |leaf, items| wanted.push((leaf.to_owned(), items.to_vec())));
-    let postings = |leaf: &str| index.postings.get(leaf).map_or(&[][..], Vec::as_slice);
+    let postings = |leaf: &str| index.postings.get(&leaf_hash(leaf)).map_or(&[][..], |p| p.as_slice());
     let Some((leaf, needle_items)) = wanted.iter().min_by_key(|(leaf, _)| postings(leaf).len()) else {
         let slice = objects.objects.get(within.0..within.1).unwrap_or_default();
         return Ok(listed(slice.iter().copied().filter(|o| contains(o, &needle))));

@@ -26,8 +26,17 @@ pub(super) fn parse(text: &str, schema: Schema) -> Option<Vec<RawDocument>> {
     if text.bytes().any(|b| b == b'\t' || b == b'\r') {
         return None;
     }
-    let mut r =
-        Reader { src: text.as_bytes(), text, at: 0, line: 1, line_start: 0, schema, nodes: 0, spans: Spans::default() };
+    let mut r = Reader {
+        src: text.as_bytes(),
+        text,
+        at: 0,
+        line: 1,
+        line_start: 0,
+        schema,
+        nodes: 0,
+        spans: Spans::default(),
+        counted: std::cell::Cell::new((0, 0)),
+    };
     r.documents().ok()
 }
 
@@ -42,6 +51,9 @@ struct Reader<'a> {
     schema: Schema,
     nodes: usize,
     spans: Spans,
+    /// The last position [`Reader::pos`] counted a column for (offset, column), so that a
+    /// long line (a one-line JSON file) is counted once, not once per node.
+    counted: std::cell::Cell<(usize, usize)>,
 }
 
 /// Where the next content line starts: its indentation, or the end of the document.
@@ -61,12 +73,19 @@ impl<'a> Reader<'a> {
     }
 
     fn pos(&self) -> Pos {
-        let line = self.src.get(self.line_start..self.at).unwrap_or_default();
-        let column = if line.is_ascii() {
-            line.len()
-        } else {
-            self.text.get(self.line_start..self.at).map_or(line.len(), |l| l.chars().count())
+        // Counted on from the last position when it is earlier on this line.
+        let (from, counted) = match self.counted.get() {
+            (at, column) if (self.line_start..=self.at).contains(&at) => (at, column),
+            _ => (self.line_start, 0),
         };
+        let part = self.src.get(from..self.at).unwrap_or_default();
+        let column = counted
+            + if part.is_ascii() {
+                part.len()
+            } else {
+                self.text.get(from..self.at).map_or(part.len(), |l| l.chars().count())
+            };
+        self.counted.set((self.at, column));
         Pos { line: self.line, column: u32::try_from(column + 1).unwrap_or(u32::MAX) }
     }
 
@@ -252,7 +271,7 @@ impl<'a> Reader<'a> {
     /// Whether a mapping key (a plain or quoted scalar, then `:` and a space or the end of the
     /// line) starts here.
     fn starts_key(&self) -> bool {
-        let mut probe = Reader { spans: Spans::default(), ..*self };
+        let mut probe = Reader { spans: Spans::default(), counted: self.counted.clone(), ..*self };
         probe.key_text().is_ok()
     }
 
@@ -656,6 +675,9 @@ mod tests {
             "a: [-1, -x, -.5]\n",
             "a: [x -, y]\nb: {c: d -}\n",
             "a: [x-, y -z]\n",
+            // One-line JSON: columns counted on along the line, through text that is not ASCII.
+            "{\"a\": \"é\", \"b\": {\"c\": [\"ü\", {\"d\": 1}]}, \"e\": \"x\"}\n",
+            "{\"a\": 1,\n \"b\": {\"é\": 2, \"c\": 3}}\n",
         ];
         let long_key = format!("{}: 1\n", "k".repeat(1100));
         let cases = cases.into_iter().chain([long_key.as_str()]);
