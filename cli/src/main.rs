@@ -42,11 +42,12 @@ struct Cli {
     log_level: Option<String>,
 }
 
-/// Logs to stderr at the level asked for: `--log-level`, else `-v`s, else `RUST_LOG`, else
-/// warnings only (a refused plugin cache, a cache entry compiled again).
-/// Logs to standard error: for people, or as JSON lines for a server (`paved serve`, which
-/// logs at `info` by default).
-fn init_logging(verbose: u8, filter: Option<&str>, server: bool) {
+/// Logs to standard error at the level asked for: `--log-level`, else `-v`s, else `RUST_LOG`,
+/// else warnings only (a refused plugin cache, a cache entry compiled again). For people, or as
+/// JSON lines for a server (`paved serve`, which logs at `info` by default, through a buffer a
+/// thread of its own writes out, so that no request waits on standard error). Returns what
+/// keeps that buffer written out until the end.
+fn init_logging(verbose: u8, filter: Option<&str>, server: bool) -> LogGuard {
     use tracing_subscriber::EnvFilter;
     let quiet = if server { "warn,paved_webhook=info" } else { "warn" };
     let filter = match (filter, verbose) {
@@ -63,9 +64,23 @@ fn init_logging(verbose: u8, filter: Option<&str>, server: bool) {
             EnvFilter::new("warn")
         }
     };
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
-    let _ = if server { logs.json().flatten_event(true).try_init() } else { logs.with_ansi(stderr_color()).try_init() };
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    #[cfg(feature = "serve")]
+    if server {
+        let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+        let _ = logs.with_writer(writer).json().flatten_event(true).try_init();
+        return Some(guard);
+    }
+    let _ = server;
+    let _ = logs.with_writer(std::io::stderr).with_ansi(stderr_color()).try_init();
+    LogGuard::default()
 }
+
+/// Keeps the server's log buffer written out until it is dropped.
+#[cfg(feature = "serve")]
+type LogGuard = Option<tracing_appender::non_blocking::WorkerGuard>;
+#[cfg(not(feature = "serve"))]
+type LogGuard = ();
 
 #[derive(Subcommand)]
 enum Command {
@@ -323,7 +338,7 @@ fn run() -> ExitCode {
     let server = matches!(cli.command, Command::Serve(_));
     #[cfg(not(feature = "serve"))]
     let server = false;
-    init_logging(cli.log_verbosity, cli.log_level.as_deref(), server);
+    let _logs = init_logging(cli.log_verbosity, cli.log_level.as_deref(), server);
     match cli.command {
         Command::Check(args) => check::run(args),
         #[cfg(feature = "serve")]

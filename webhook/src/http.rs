@@ -408,7 +408,8 @@ fn record(state: &State, logged: &Logged<'_>, decision: Decision, reason: &str, 
     state.metrics.answers.get_or_create(&answer).inc();
     let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     let decision = decision.as_str();
-    // Denials and warnings are news; allowed requests are logged at debug level.
+    // Denials and warnings are news, up to a rate (the rest are counted in one line a second);
+    // allowed requests are logged at debug level.
     macro_rules! log {
         ($level:expr) => {
             tracing::event!($level, uid, operation, kind, namespace, name, decision, reason, micros, "admission")
@@ -416,8 +417,44 @@ fn record(state: &State, logged: &Logged<'_>, decision: Decision, reason: &str, 
     }
     if decision == "allow" {
         log!(tracing::Level::DEBUG);
-    } else {
+    } else if state.lines.take() {
         log!(tracing::Level::INFO);
+    }
+}
+
+/// The most denial and warning lines logged in a second.
+const LINES_PER_SECOND: u64 = 100;
+
+/// How many denial and warning lines have been logged this second, and how many were left out.
+pub(crate) struct Lines {
+    start: Instant,
+    second: AtomicU64,
+    logged: AtomicU64,
+    left_out: AtomicU64,
+}
+
+impl Lines {
+    pub(crate) fn new() -> Lines {
+        Lines { start: Instant::now(), second: AtomicU64::new(0), logged: AtomicU64::new(0), left_out: AtomicU64::new(0) }
+    }
+
+    /// Whether one more line may be logged now; in a new second, first logs how many lines
+    /// the last one left out.
+    fn take(&self) -> bool {
+        let now = self.start.elapsed().as_secs();
+        let second = self.second.load(Ordering::Relaxed);
+        if now != second && self.second.compare_exchange(second, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            self.logged.store(0, Ordering::Relaxed);
+            let left_out = self.left_out.swap(0, Ordering::Relaxed);
+            if left_out > 0 {
+                tracing::info!(left_out, per_second = LINES_PER_SECOND, "admission lines left out (every answer is counted in the metrics)");
+            }
+        }
+        if self.logged.fetch_add(1, Ordering::Relaxed) < LINES_PER_SECOND {
+            return true;
+        }
+        self.left_out.fetch_add(1, Ordering::Relaxed);
+        false
     }
 }
 

@@ -120,6 +120,8 @@ pub(crate) struct State {
     /// The evaluations running, each with the budget that stops it.
     pub(crate) running: http::Running,
     pub(crate) limits: http::Limits,
+    /// The rate of denial and warning lines.
+    pub(crate) lines: http::Lines,
 }
 
 impl State {
@@ -190,6 +192,7 @@ impl Server {
             deadline: config.deadline,
             draining: AtomicBool::new(false),
             running,
+            lines: http::Lines::new(),
             limits: http::Limits {
                 drain: config.drain,
                 max_connections: config.max_connections,
