@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 use paved::{Bundle, Context, Engine, Resource};
 
+/// The allocator the `paved` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SIZES: [usize; 3] = [1_000, 10_000, 40_000];
 
 /// The cases: a name, and the YAML of one resource of a size.
@@ -49,7 +53,7 @@ fn exponent(first: Duration, last: Duration) -> f64 {
 fn report(what: &str, times: &[Duration]) -> f64 {
     let e = exponent(times[0], times[2]);
     let shown: Vec<String> = times.iter().map(|t| format!("{:.3} ms", t.as_secs_f64() * 1e3)).collect();
-    println!("{what:<32} {:>12} {:>12} {:>12}   exponent {e:.2}", shown[0], shown[1], shown[2]);
+    println!("{what:<44} {:>12} {:>12} {:>12}   exponent {e:.2}", shown[0], shown[1], shown[2]);
     e
 }
 
@@ -59,7 +63,7 @@ fn main() {
     let runs: usize = std::env::var("GROWTH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(11);
     let engine = Engine::builder().bundle(Bundle::defaults().unwrap()).build().unwrap();
     let ctx = Context::at("2026-06-01T00:00:00Z".parse().unwrap());
-    println!("median of {runs} runs; {:<21} {:>12} {:>12} {:>12}", "", "1,000", "10,000", "40,000");
+    println!("median of {runs} runs; {:<33} {:>12} {:>12} {:>12}", "", "1,000", "10,000", "40,000");
     let mut worst: f64 = 0.0;
     for (name, make) in CASES {
         if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {

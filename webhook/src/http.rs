@@ -435,7 +435,12 @@ pub(crate) struct Lines {
 
 impl Lines {
     pub(crate) fn new() -> Lines {
-        Lines { start: Instant::now(), second: AtomicU64::new(0), logged: AtomicU64::new(0), left_out: AtomicU64::new(0) }
+        Lines {
+            start: Instant::now(),
+            second: AtomicU64::new(0),
+            logged: AtomicU64::new(0),
+            left_out: AtomicU64::new(0),
+        }
     }
 
     /// Whether one more line may be logged now; in a new second, first logs how many lines
@@ -447,7 +452,11 @@ impl Lines {
             self.logged.store(0, Ordering::Relaxed);
             let left_out = self.left_out.swap(0, Ordering::Relaxed);
             if left_out > 0 {
-                tracing::info!(left_out, per_second = LINES_PER_SECOND, "admission lines left out (every answer is counted in the metrics)");
+                tracing::info!(
+                    left_out,
+                    per_second = LINES_PER_SECOND,
+                    "admission lines left out (every answer is counted in the metrics)"
+                );
             }
         }
         if self.logged.fetch_add(1, Ordering::Relaxed) < LINES_PER_SECOND {

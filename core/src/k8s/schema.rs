@@ -15,7 +15,15 @@ use serde_json::Value;
 
 use super::object::split_api_version;
 
-static DATA: &str = include_str!("../../../packs/kubernetes/schemas.json");
+/// `packs/kubernetes/schemas.json`, compressed by the build (`core/build.rs`).
+static PACKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/schemas.json.lz4"));
+
+/// The schemas' JSON, decompressed on first use and kept for the process's life (the parsed
+/// schemas borrow from it).
+fn data() -> &'static str {
+    let text = lz4_flex::decompress_size_prepended(PACKED).ok().and_then(|bytes| String::from_utf8(bytes).ok());
+    Box::leak(text.unwrap_or_default().into_boxed_str())
+}
 
 /// Every version's schemas, parsed on first use.
 static SCHEMAS: LazyLock<Schemas> = LazyLock::new(Schemas::parse);
@@ -62,7 +70,7 @@ pub(crate) struct Version {
 impl Schemas {
     fn parse() -> Schemas {
         // The data is generated and embedded: a failure here is a build defect a test catches.
-        let raw: RawData<'static> = serde_json::from_str(DATA)
+        let raw: RawData<'static> = serde_json::from_str(data())
             .unwrap_or_else(|_| RawData { versions: BTreeMap::new(), definitions: Vec::new() });
         let names: Vec<&'static str> = raw.definitions.iter().map(|d| d.name).collect();
         let definitions =
