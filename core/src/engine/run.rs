@@ -471,6 +471,42 @@ impl<'a> View<'a> {
     }
 }
 
+/// Where each `forEach` item's activation is, by the item's address: a scan while there are
+/// few (a pod's containers), a map beyond (so a pod of 20,000 containers is not quadratic).
+#[derive(Default)]
+struct ItemPositions {
+    items: Vec<*const Value>,
+    map: HashMap<*const Value, usize, foldhash::fast::FixedState>,
+}
+
+impl ItemPositions {
+    /// Past this many items, positions are looked up in the map.
+    const SCAN: usize = 32;
+
+    fn find(&self, item: &Value) -> Option<usize> {
+        let key: *const Value = item;
+        if self.items.len() <= Self::SCAN {
+            self.items.iter().position(|k| *k == key)
+        } else {
+            self.map.get(&key).copied()
+        }
+    }
+
+    /// Adds the next item; its position.
+    fn add(&mut self, item: &Value) -> usize {
+        self.items.push(item);
+        let at = self.items.len() - 1;
+        if self.items.len() > Self::SCAN {
+            if self.map.is_empty() {
+                self.map.extend(self.items.iter().copied().zip(0..));
+            } else {
+                self.map.insert(item, at);
+            }
+        }
+        at
+    }
+}
+
 /// The targets a rule's `forEach` paths (or none: the whole view) reach, with their pointers.
 type Walked<'v> = (Option<&'v [PathPattern]>, Vec<(String, &'v Value)>);
 
@@ -561,7 +597,7 @@ impl<'a> Evaluation<'a> {
             // variable is computed at most once per item (and once per view when it does not
             // read `item`).
             let mut per_item: Vec<crate::cel::Activation<'_>> = Vec::new();
-            let mut item_at: HashMap<*const Value, usize> = HashMap::new();
+            let mut item_at = ItemPositions::default();
             for rule in policy.rules.iter() {
                 let paths = rule.for_each.as_deref();
                 let at = match walked.iter().position(|(p, _)| *p == paths) {
@@ -584,9 +620,9 @@ impl<'a> Evaluation<'a> {
                     let act = match (&base, rule.uses_cel, paths) {
                         (Some(base), true, None) => Some(base),
                         (Some(base), true, Some(_)) => {
-                            let i = *item_at.entry(*item as *const Value).or_insert_with(|| {
+                            let i = item_at.find(item).unwrap_or_else(|| {
                                 per_item.push(base.with(ITEM, crate::cel::Value::json(item)));
-                                per_item.len() - 1
+                                item_at.add(item)
                             });
                             per_item.get(i)
                         }
