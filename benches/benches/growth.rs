@@ -16,8 +16,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SIZES: [usize; 3] = [1_000, 10_000, 40_000];
 
-/// The cases: a name, and the YAML of one resource of a size.
-const CASES: &[(&str, fn(usize) -> String)] = &[
+/// The text of one resource of a size.
+type Make = fn(usize) -> String;
+
+/// The cases: a name, and how to make the resource.
+const CASES: &[(&str, Make)] = &[
     ("Ingress hosts", paved_benches::ingress),
     ("Pod containers", paved_benches::pod),
     ("ConfigMap keys", paved_benches::config_map),

@@ -46,6 +46,7 @@ fn main() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env("PAVED_BENCH_SERVE", dir.path())
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -87,8 +88,19 @@ fn main() {
 
 /// The server process: the default packs, the certificate in the directory named by the
 /// environment; prints its address on stdout.
+/// The server, logging as `paved serve` does by default: JSON lines at `info` for the webhook
+/// (a line per denial), through a buffer a thread of its own writes out (to standard error,
+/// which the bench sends to /dev/null).
 fn serve() {
     let dir = PathBuf::from(std::env::var_os("PAVED_BENCH_SERVE").unwrap());
+    let (writer, _flushed) = tracing_appender::non_blocking(std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,paved_webhook=info"))
+        .with_writer(writer)
+        .with_target(false)
+        .json()
+        .flatten_event(true)
+        .init();
     let load: paved_webhook::Loader = Arc::new(|| {
         let engine = paved::Engine::builder().bundle(paved::Bundle::defaults()?).build()?;
         Ok(paved_webhook::Loaded { engine, namespaces: Default::default() })

@@ -87,7 +87,7 @@ fn init_logging(verbose: u8, filter: Option<&str>, server: bool) -> LogGuard {
 #[cfg(feature = "serve")]
 type LogGuard = Option<tracing_appender::non_blocking::WorkerGuard>;
 #[cfg(not(feature = "serve"))]
-type LogGuard = ();
+type LogGuard = Option<std::convert::Infallible>;
 
 #[derive(Subcommand)]
 enum Command {
