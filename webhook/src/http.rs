@@ -519,6 +519,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn at_most_so_many_denial_lines_a_second_are_logged() {
+        let lines = Lines::new();
+        let logged = (0..250).filter(|_| lines.take()).count();
+        assert_eq!(logged, usize::try_from(LINES_PER_SECOND).unwrap_or_default());
+        assert_eq!(lines.left_out.load(Ordering::Relaxed), 150);
+    }
+
+    #[test]
     fn the_deadline_is_the_cap_or_the_api_servers_timeout_less_a_margin() {
         let cap = Duration::from_secs(9);
         assert_eq!(deadline(None, cap), cap);
