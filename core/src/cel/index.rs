@@ -236,7 +236,13 @@ pub(super) enum Step {
 /// The steps of the pointer of `POINTER=VALUE`.
 pub(super) fn steps(leaf: &str) -> Vec<Step> {
     let pointer = leaf.split_once('=').map_or(leaf, |(pointer, _)| pointer);
-    let unescape = |s: &str| s.replace("~2", "=").replace("~1", "/").replace("~0", "~");
+    let unescape = |s: &str| {
+        if s.contains('~') {
+            s.replace("~2", "=").replace("~1", "/").replace("~0", "~")
+        } else {
+            s.to_owned()
+        }
+    };
     let segment = |s: &str| if s == ITEM { Step::Item } else { Step::Field(unescape(s)) };
     pointer.split('/').skip(1).map(segment).collect()
 }
