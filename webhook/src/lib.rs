@@ -10,6 +10,7 @@
 //!   every policy that may apply sets `failurePolicy: Ignore`.
 //! - `/healthz`, `/readyz` and `/metrics` (Prometheus text) serve operations.
 
+mod bounds;
 pub mod client;
 mod cluster;
 mod http;
@@ -118,10 +119,10 @@ pub(crate) struct State {
     pub(crate) deadline: Duration,
     draining: AtomicBool,
     /// The evaluations running, each with the budget that stops it.
-    pub(crate) running: http::Running,
-    pub(crate) limits: http::Limits,
+    pub(crate) running: bounds::Running,
+    pub(crate) limits: bounds::Limits,
     /// The rate of denial and warning lines.
-    pub(crate) lines: http::Lines,
+    pub(crate) lines: bounds::Lines,
 }
 
 impl State {
@@ -183,7 +184,7 @@ impl Server {
         let labels = cluster::Labels::start(&config.namespaces).await?;
         let metrics = metrics::Metrics::new();
         metrics.policies.set(i64::try_from(loaded.engine.policy_names().count()).unwrap_or(i64::MAX));
-        let running = http::Running::new(config.max_in_flight, metrics.running.clone());
+        let running = bounds::Running::new(config.max_in_flight, metrics.running.clone());
         let state = Arc::new(State {
             loaded: RwLock::new(Arc::new(loaded)),
             labels,
@@ -192,8 +193,8 @@ impl Server {
             deadline: config.deadline,
             draining: AtomicBool::new(false),
             running,
-            lines: http::Lines::new(),
-            limits: http::Limits {
+            lines: bounds::Lines::new(),
+            limits: bounds::Limits {
                 drain: config.drain,
                 max_connections: config.max_connections,
                 read_timeout: config.read_timeout,

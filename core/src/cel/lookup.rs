@@ -334,12 +334,11 @@ mod tests {
             json!({"spec": {"rules": []}}),
         ];
         for needle in needles {
-            let scan: Vec<String> = objects
+            let mut scan: Vec<String> = objects
                 .iter()
                 .filter(|o| contains(o, &needle))
                 .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
                 .collect();
-            let mut scan = scan;
             scan.sort();
             let mut indexed = found(&objects, needle.clone());
             indexed.sort();
