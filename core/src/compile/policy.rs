@@ -35,6 +35,9 @@ pub(crate) struct Policy {
     pub item_variables: Vec<bool>,
     /// Whether an expression may read `inventory` (it names it, or a bundle function does).
     pub uses_inventory: bool,
+    /// Whether an expression may read `request` or `namespaceObject` (it names one, or a
+    /// function does): otherwise the evaluation does not make them.
+    pub reads_request: bool,
     pub rules: Arc<Vec<Rule>>,
     /// A binding's match, within the policy's.
     pub narrow: Option<Selector>,
@@ -106,10 +109,12 @@ pub(crate) fn compile(
         return Err(diags);
     }
     let item_variables = item_variables(&variables);
-    let uses_inventory = uses_inventory(doc, functions);
+    let uses_inventory = mentions(doc, functions, &["inventory"]);
+    let reads_request = mentions(doc, functions, &["request", "namespaceObject"]);
     Ok(Policy {
         item_variables,
         uses_inventory,
+        reads_request,
         name: doc.metadata.name.clone(),
         version: doc.metadata.version.clone().unwrap_or_else(|| semver::Version::new(0, 0, 0)),
         description: doc.spec.description.clone(),
@@ -225,9 +230,10 @@ fn item_variables(variables: &[Expr]) -> Vec<bool> {
     out
 }
 
-/// Whether any expression of the policy, or a function it may call, names `inventory`.
-fn uses_inventory(doc: &PolicyDocument, functions: &[crate::cel::Function]) -> bool {
-    let names = |e: Option<&str>| e.is_some_and(|e| e.contains("inventory"));
+/// Whether any expression of the policy, or a function it may call, names one of `words` (as
+/// text: a name in a string literal counts too, which only costs the evaluation some work).
+fn mentions(doc: &PolicyDocument, functions: &[crate::cel::Function], words: &[&str]) -> bool {
+    let names = |e: Option<&str>| e.is_some_and(|e| words.iter().any(|w| e.contains(w)));
     functions.iter().any(|f| names(Some(f.body.source())))
         || doc.spec.variables.iter().any(|v| names(Some(&v.expression)))
         || doc
@@ -273,6 +279,7 @@ impl Policy {
             variables: Arc::clone(&self.variables),
             item_variables: self.item_variables.clone(),
             uses_inventory: self.uses_inventory,
+            reads_request: self.reads_request,
             rules: Arc::clone(&self.rules),
             narrow: b.selector.clone(),
             binding: Some(self.name.clone()),

@@ -33,6 +33,7 @@ use super::{Context, Engine, Via};
 const PARALLEL_FROM: usize = 16;
 
 static EMPTY_PARAMS: LazyLock<Value> = LazyLock::new(|| json!({}));
+static NULL: Value = Value::Null;
 
 impl Engine {
     /// Every exception and its standing at `now`, without evaluating anything: `active`,
@@ -581,18 +582,18 @@ impl<'a> Evaluation<'a> {
     }
 
     fn run(&self, policies: &[&Policy], out: &mut Vec<(Finding, bool)>) {
-        let needs_cel = policies.iter().any(|p| p.rules.iter().any(|r| r.uses_cel));
-        let bindings = needs_cel.then(|| self.bindings());
+        // `request` and `namespaceObject` are made only when an expression may read them.
+        let bindings = policies.iter().any(|p| p.reads_request).then(|| self.bindings());
+        let (request, namespace) = bindings.as_ref().map_or((&NULL, &NULL), |(r, n)| (r, n));
         // Each set of forEach paths is walked once per view, for every rule that uses it.
         let mut walked: Vec<Walked<'_>> = Vec::new();
         for policy in policies {
             let params = self.params(policy);
-            let base = match &bindings {
-                Some((request, namespace)) if policy.rules.iter().any(|r| r.uses_cel) => {
-                    Some(self.activation(policy, (request, namespace), params.as_deref()))
-                }
-                _ => None,
-            };
+            let base = policy
+                .rules
+                .iter()
+                .any(|r| r.uses_cel)
+                .then(|| self.activation(policy, (request, namespace), params.as_deref()));
             // One activation per item, shared by the policy's rules, so that each named
             // variable is computed at most once per item (and once per view when it does not
             // read `item`).
