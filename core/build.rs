@@ -1,5 +1,5 @@
 //! Compresses Kubernetes' schemas (4.3 MB of JSON) for embedding: the data is read once, on
-//! first use, and LZ4 gives it back in about a millisecond.
+//! first use, when LZ4 gives it back.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -2,7 +2,7 @@
 //! connection's idle time, and the rate of log lines.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -77,7 +77,8 @@ impl Drop for Ticket {
 /// What a connection has done: requests being answered, and when it was last busy.
 pub(crate) struct Activity {
     active: AtomicUsize,
-    served: AtomicU64,
+    /// Whether it has answered a request yet.
+    served: AtomicBool,
     idle_since: Mutex<Instant>,
 }
 
@@ -85,7 +86,7 @@ impl Activity {
     pub(crate) fn new() -> Arc<Activity> {
         Arc::new(Activity {
             active: AtomicUsize::new(0),
-            served: AtomicU64::new(0),
+            served: AtomicBool::new(false),
             idle_since: Mutex::new(Instant::now()),
         })
     }
@@ -100,7 +101,7 @@ impl Activity {
     /// closed), `keep_alive` after its last answer.
     pub(crate) async fn idle(&self, limits: &Limits) {
         loop {
-            let limit = if self.served.load(Ordering::Relaxed) == 0 { limits.read_timeout } else { limits.keep_alive };
+            let limit = if self.served.load(Ordering::Relaxed) { limits.keep_alive } else { limits.read_timeout };
             let since = *lock(&self.idle_since);
             let left = limit.saturating_sub(since.elapsed());
             let busy = self.active.load(Ordering::Relaxed) > 0;
@@ -118,7 +119,7 @@ pub(crate) struct Busy(Arc<Activity>);
 impl Drop for Busy {
     fn drop(&mut self) {
         *lock(&self.0.idle_since) = Instant::now();
-        self.0.served.fetch_add(1, Ordering::Relaxed);
+        self.0.served.store(true, Ordering::Relaxed);
         self.0.active.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -72,7 +72,18 @@ fn loader_of_text(text: &'static str) -> Loader {
 }
 
 fn start_with(config: Config, ca: String) -> Running {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    start_named(config, ca, "tokio-runtime-worker")
+}
+
+/// Starts the server on a runtime whose threads (its workers and its blocking pool) are named
+/// `threads`.
+fn start_named(config: Config, ca: String, threads: &str) -> Running {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(threads)
+        .enable_all()
+        .build()
+        .unwrap();
     let server = runtime.block_on(Server::start(config)).unwrap();
     Running { runtime, server: Some(server), ca }
 }
@@ -669,14 +680,7 @@ fn bounded_server(configure: impl FnOnce(&mut Config)) -> Running {
     let ca = cert.ca.clone();
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), Tls::Generated(cert), loader_of_text(QUADRATIC));
     configure(&mut config);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(BOUNDED)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime.block_on(Server::start(config)).unwrap();
-    Running { runtime, server: Some(server), ca }
+    start_named(config, ca, BOUNDED)
 }
 
 /// The CPU time, in clock ticks, the threads named [`BOUNDED`] have used (every test that uses
