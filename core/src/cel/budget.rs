@@ -10,15 +10,17 @@ use super::value::Error;
 
 /// What one evaluation may spend, and a way to stop it from another thread.
 ///
-/// Each expression has its own cost limit (Kubernetes' per-expression runtime limit); a budget
-/// bounds the CEL cost of a whole evaluation, every rule and `forEach` item of every resource
-/// together. Expressions check it as they run (every few thousand units of cost), rules and
-/// items before each starts; once it is spent or stopped, what had not run is reported as a
-/// rule that could not be evaluated (`deadline` or `cost`), which its failure policy decides.
-/// The engine reads no clock: a caller with a deadline calls [`Budget::stop`] when it passes.
+/// Each expression has its own cost limit (Kubernetes' per-expression runtime limit) and each
+/// plugin call its own fuel; a budget bounds a whole evaluation, every rule and `forEach` item
+/// of every resource together: the CEL cost, and the fuel of plugin calls. Expressions check it
+/// as they run (every few thousand units of cost), a plugin call every few milliseconds, rules
+/// and items before each starts; once it is spent or stopped, what had not run is reported as a
+/// rule that could not be evaluated (`deadline`, `cost` or `fuel`), which its failure policy
+/// decides. The engine reads no clock: a caller with a deadline calls [`Budget::stop`] when it
+/// passes.
 ///
 /// ```
-/// let budget = paved::Budget::with_cost_limit(5_000_000);
+/// let budget = paved::Budget::new().cost_limit(5_000_000).fuel_limit(100_000_000);
 /// let stopper = budget.clone();
 /// let ctx = paved::Context::parse_at("2026-06-01")?.budget(budget);
 /// stopper.stop(); // from any thread: the evaluation stops within a few thousand units of cost
@@ -34,6 +36,9 @@ struct State {
     /// The most the evaluation's expressions may cost together; `None`: no limit.
     limit: Option<u64>,
     spent: AtomicU64,
+    /// The most fuel the evaluation's plugin calls may burn together; `None`: no limit.
+    fuel_limit: Option<u64>,
+    fuel: AtomicU64,
 }
 
 impl Budget {
@@ -42,9 +47,18 @@ impl Budget {
         Budget::default()
     }
 
-    /// A budget of `limit` units of CEL cost for the whole evaluation.
-    pub fn with_cost_limit(limit: u64) -> Budget {
-        Budget(Arc::new(State { limit: Some(limit), ..State::default() }))
+    /// This budget with `limit` units of CEL cost for the whole evaluation (set it before the
+    /// evaluation starts: what was spent starts again from zero).
+    #[must_use]
+    pub fn cost_limit(self, limit: u64) -> Budget {
+        Budget(Arc::new(State { limit: Some(limit), fuel_limit: self.0.fuel_limit, ..State::default() }))
+    }
+
+    /// This budget with `limit` units of fuel for all the evaluation's plugin calls together
+    /// (set it before the evaluation starts: what was spent starts again from zero).
+    #[must_use]
+    pub fn fuel_limit(self, limit: u64) -> Budget {
+        Budget(Arc::new(State { fuel_limit: Some(limit), limit: self.0.limit, ..State::default() }))
     }
 
     /// Stops the evaluations that use this budget, from any thread.
@@ -60,6 +74,21 @@ impl Budget {
     /// The CEL cost spent so far.
     pub fn spent(&self) -> u64 {
         self.0.spent.load(Ordering::Relaxed)
+    }
+
+    /// The plugin fuel burnt so far.
+    pub fn fuel_spent(&self) -> u64 {
+        self.0.fuel.load(Ordering::Relaxed)
+    }
+
+    /// The fuel a plugin call may still burn, if the budget limits it.
+    pub(crate) fn fuel_left(&self) -> Option<u64> {
+        self.0.fuel_limit.map(|limit| limit.saturating_sub(self.fuel_spent()))
+    }
+
+    /// Adds what a plugin call burnt.
+    pub(crate) fn burn(&self, fuel: u64) {
+        self.0.fuel.fetch_add(fuel, Ordering::Relaxed);
     }
 
     /// Why nothing more may run, if so.
@@ -84,6 +113,8 @@ impl fmt::Debug for Budget {
             .field("stopped", &self.is_stopped())
             .field("limit", &self.0.limit)
             .field("spent", &self.spent())
+            .field("fuel_limit", &self.0.fuel_limit)
+            .field("fuel_spent", &self.fuel_spent())
             .finish()
     }
 }

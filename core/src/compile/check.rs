@@ -57,6 +57,8 @@ pub(crate) struct PluginCall<'a> {
     pub now: Timestamp,
     /// The engine's linked plugins.
     pub plugins: &'a Plugins,
+    /// The evaluation's budget: its stop flag and plugin fuel.
+    pub budget: Option<&'a crate::cel::Budget>,
 }
 
 /// A compiled check. Implementations are immutable and shared across threads.
@@ -228,10 +230,11 @@ impl Check for PluginCheck {
 
 #[cfg(feature = "plugins")]
 fn run(plugin: &Plugin, call: &PluginCall<'_>, params: &str) -> Result<Vec<Violation>, FindingError> {
-    let findings = plugin.check(call.resource, params, &call.context, call.now).map_err(|e| {
+    let findings = plugin.check(call.resource, params, &call.context, call.now, call.budget).map_err(|e| {
         use crate::plugin::Cause;
         let kind = match e.cause {
-            Cause::OutOfFuel { .. } => ErrorKind::Fuel,
+            Cause::OutOfFuel { .. } | Cause::BudgetSpent { .. } => ErrorKind::Fuel,
+            Cause::Stopped => ErrorKind::Deadline,
             Cause::MemoryLimit { .. } => ErrorKind::Memory,
             Cause::Deadline { .. } => ErrorKind::Deadline,
             Cause::OutputTooLarge { .. } | Cause::Contract(_) => ErrorKind::InvalidOutput,

@@ -670,6 +670,7 @@ impl<'a> Evaluation<'a> {
                 context: self.plugin_context(policy, rule),
                 now: self.ctx.now,
                 plugins: self.plugins,
+                budget: self.ctx.budget.as_ref(),
             })
         } else {
             None

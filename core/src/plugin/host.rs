@@ -12,13 +12,14 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig, ResourceLimiter,
-    Store, Trap,
+    Store, Trap, UpdateDeadline,
 };
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::cache::{Cache, Source};
 use super::interface::{Cause, Limits, Metadata, PluginError, PluginFinding, PluginHost, PluginInfo, CHECKER};
 use super::stderr::Stderr;
+use crate::cel::Budget;
 use crate::Severity;
 
 mod wit {
@@ -34,7 +35,7 @@ const KEEP_RESIDENT: usize = 8 << 20;
 const SEED: [u8; 32] = *b"paved plugins are deterministic.";
 /// Stores waiting for the dropper; beyond this, the caller drops its own.
 const DROP_QUEUE: usize = 32;
-/// How often the deadline clock ticks, when a deadline is set.
+/// How often the clock ticks that deadlines and stopped budgets are checked on.
 const TICK: Duration = Duration::from_millis(5);
 
 /// A wasmtime engine and linker configured by one [`PluginHost`], shared by every plugin an
@@ -84,7 +85,7 @@ impl Host {
         let mut config = Config::new();
         config
             .consume_fuel(true)
-            .epoch_interruption(settings.deadline.is_some())
+            .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .max_wasm_stack(512 << 10)
             .wasm_backtrace_max_frames(None);
@@ -97,20 +98,18 @@ impl Host {
             .spawn(move || rx.into_iter().for_each(drop))
             .is_ok()
             .then_some(tx);
-        if settings.deadline.is_some() {
-            // The clock a deadline is counted on: it ticks while the engine lives.
-            let clock = engine.weak();
-            std::thread::Builder::new()
-                .name("paved-plugin-deadline".into())
-                .spawn(move || loop {
-                    std::thread::sleep(TICK);
-                    match clock.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                })
-                .map_err(|e| wasmtime::Error::msg(format!("cannot start the deadline clock: {e}")))?;
-        }
+        // The clock deadlines and stopped budgets are checked on: it ticks while the engine lives.
+        let clock = engine.weak();
+        std::thread::Builder::new()
+            .name("paved-plugin-deadline".into())
+            .spawn(move || loop {
+                std::thread::sleep(TICK);
+                match clock.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            })
+            .map_err(|e| wasmtime::Error::msg(format!("cannot start the deadline clock: {e}")))?;
         Ok(Host { settings: settings.clone(), engine, linker, dropper })
     }
 
@@ -125,11 +124,34 @@ impl Host {
     }
 }
 
-/// What one instance owns: its WASI context and the memory limiter.
+/// What one instance owns: its WASI context, the memory limiter, and what its clock checks.
 struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryLimit,
+    /// The evaluation's budget, whose stop flag each tick reads.
+    budget: Option<Budget>,
+    /// Ticks until the host's deadline; `None`: no deadline.
+    ticks_left: Option<u64>,
+    /// Whether the call was interrupted because its budget was stopped.
+    stopped: bool,
+}
+
+/// What the clock does at each tick of a call: interrupt it if its evaluation was stopped or
+/// its deadline passed, or let it run one more tick.
+fn tick(state: &mut State) -> UpdateDeadline {
+    if state.budget.as_ref().is_some_and(Budget::is_stopped) {
+        state.stopped = true;
+        return UpdateDeadline::Interrupt;
+    }
+    match &mut state.ticks_left {
+        Some(0) => UpdateDeadline::Interrupt,
+        Some(n) => {
+            *n -= 1;
+            UpdateDeadline::Continue(1)
+        }
+        None => UpdateDeadline::Continue(1),
+    }
 }
 
 impl WasiView for State {
@@ -244,7 +266,7 @@ pub(crate) fn load(
     let pre = wit::PluginPre::new(instance).map_err(|e| fail(Cause::Contract(format!("{e:#}"))))?;
     let template = Template { host: Arc::clone(host), name: name.to_owned(), limits, pre };
     // The first call in a process costs about a millisecond more; this one pays it at load.
-    let raw = template.call(Timestamp::UNIX_EPOCH, |p, store| p.paved_plugin_checker().call_metadata(store))?;
+    let raw = template.call(Timestamp::UNIX_EPOCH, None, |p, store| p.paved_plugin_checker().call_metadata(store))?;
     let (metadata, params) = read_metadata(raw).map_err(|e| fail(Cause::BadMetadata(e)))?;
     Ok(Plugin { template, sha256: hex, metadata, params, source })
 }
@@ -341,17 +363,19 @@ impl Plugin {
     }
 
     /// Checks one resource in a fresh instance: `resource`, `params` and `context` are JSON
-    /// texts as the contract describes them, `now` is what the plugin's clock reads.
+    /// texts as the contract describes them, `now` is what the plugin's clock reads, `budget`
+    /// the evaluation's (its stop flag and plugin fuel).
     pub(crate) fn check(
         &self,
         resource: &str,
         params: &str,
         context: &str,
         now: Timestamp,
+        budget: Option<&Budget>,
     ) -> Result<Vec<PluginFinding>, PluginError> {
         let answer = self
             .template
-            .call(now, |p, store| p.paved_plugin_checker().call_check(store, resource, params, context))?;
+            .call(now, budget, |p, store| p.paved_plugin_checker().call_check(store, resource, params, context))?;
         let fail = |cause| PluginError { plugin: self.template.name.clone(), cause };
         let limits = self.template.limits;
         let size = match &answer {
@@ -404,12 +428,22 @@ impl Plugin {
 
 impl Template {
     /// Runs `f` in a fresh, sandboxed instance and turns every way it can fail into a cause.
+    /// The call gets the plugin's own fuel, or what `budget` has left if that is less.
     fn call<R>(
         &self,
         now: Timestamp,
+        budget: Option<&Budget>,
         f: impl FnOnce(&wit::Plugin, &mut Store<State>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let fail = |cause| PluginError { plugin: self.name.clone(), cause };
+        if budget.is_some_and(Budget::is_stopped) {
+            return Err(fail(Cause::Stopped));
+        }
+        let left = budget.and_then(Budget::fuel_left);
+        let fuel = left.map_or(self.limits.fuel, |left| left.min(self.limits.fuel));
+        if fuel == 0 {
+            return Err(fail(Cause::BudgetSpent { left: 0 }));
+        }
         let host = &self.host;
         let stderr = Stderr::default();
         let since_epoch = Duration::try_from(now.duration_since(Timestamp::UNIX_EPOCH)).unwrap_or_default();
@@ -421,32 +455,39 @@ impl Template {
             .insecure_random(Deterministic::new(SEED.to_vec()))
             .insecure_random_seed(0)
             .build();
-        let state =
-            State { wasi, table: ResourceTable::new(), memory: MemoryLimit { limit: self.limits.memory, hit: false } };
+        let ticks_left =
+            host.settings.deadline.map(|d| u64::try_from(d.as_millis() / TICK.as_millis()).unwrap_or(u64::MAX));
+        let state = State {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryLimit { limit: self.limits.memory, hit: false },
+            budget: budget.cloned(),
+            ticks_left,
+            stopped: false,
+        };
         let mut store = Store::new(&host.engine, state);
         store.limiter(|s| &mut s.memory);
-        if let Some(deadline) = host.settings.deadline {
-            store.set_epoch_deadline(u64::try_from(deadline.as_millis() / TICK.as_millis()).unwrap_or(u64::MAX).max(1));
-            store.epoch_deadline_trap();
-        }
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut store| Ok(tick(store.data_mut())));
         let outcome = store
-            .set_fuel(self.limits.fuel)
+            .set_fuel(fuel)
             .and_then(|()| self.pre.instantiate(&mut store))
             .and_then(|instance| f(&instance, &mut store));
-        let memory_hit = store.data().memory.hit;
-        tracing::debug!(
-            plugin = %self.name,
-            fuel = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
-            ok = outcome.is_ok(),
-            "plugin call"
-        );
+        let (memory_hit, stopped) = (store.data().memory.hit, store.data().stopped);
+        let burnt = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        if let Some(budget) = budget {
+            budget.burn(burnt);
+        }
+        tracing::debug!(plugin = %self.name, fuel = burnt, ok = outcome.is_ok(), "plugin call");
         host.recycle(store);
         outcome.map_err(|e| {
             fail(if memory_hit {
                 Cause::MemoryLimit { limit: self.limits.memory }
             } else {
                 match e.downcast_ref::<Trap>() {
+                    Some(Trap::OutOfFuel) if fuel < self.limits.fuel => Cause::BudgetSpent { left: fuel },
                     Some(Trap::OutOfFuel) => Cause::OutOfFuel { limit: self.limits.fuel },
+                    Some(Trap::Interrupt) if stopped => Cause::Stopped,
                     Some(Trap::Interrupt) => Cause::Deadline { limit: host.settings.deadline.unwrap_or_default() },
                     Some(trap) => Cause::Trap { trap: trap.to_string(), stderr: stderr.text() },
                     None if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {

@@ -180,6 +180,13 @@ pub(crate) enum Cause {
         /// The deadline.
         limit: std::time::Duration,
     },
+    /// The evaluation it was part of was stopped (its request's deadline had answered).
+    Stopped,
+    /// The evaluation's plugin fuel budget ran out during (or before) the call.
+    BudgetSpent {
+        /// The fuel the budget had left for this call.
+        left: u64,
+    },
     /// Its answer was larger than the limit.
     OutputTooLarge {
         /// Bytes it returned.
@@ -224,6 +231,10 @@ impl fmt::Display for Cause {
             Cause::Trap { trap, stderr } if stderr.is_empty() => write!(f, "trapped: {trap}"),
             Cause::Trap { trap, stderr } => write!(f, "trapped: {trap}; its stderr: {stderr}"),
             Cause::Deadline { limit } => write!(f, "ran past the host's deadline of {} ms", limit.as_millis()),
+            Cause::Stopped => write!(f, "was stopped: the evaluation's caller stopped it (its deadline passed)"),
+            Cause::BudgetSpent { left } => {
+                write!(f, "used up the evaluation's plugin fuel budget ({left} was left for this call)")
+            }
             Cause::OutputTooLarge { size, limit } => {
                 write!(f, "returned {size} bytes, more than its output limit of {limit} bytes")
             }

@@ -36,7 +36,7 @@ fn a_total_cost_budget_stops_the_evaluation_and_fails_closed() {
     assert!(full.spent() > 50_000, "the whole pod costs {}", full.spent());
 
     let limit = full.spent() / 4;
-    let budget = Budget::with_cost_limit(limit);
+    let budget = Budget::new().cost_limit(limit);
     let report = engine.evaluate(&resources, &ctx(budget.clone()));
     assert_eq!(report.decision, Decision::Deny, "an evaluation cut short is not an allow");
     assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);

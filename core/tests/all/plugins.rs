@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use paved::{Action, Bundle, Context, Decision, Engine, ErrorKind, PluginHost, Report, Resource};
+use paved::{Action, Budget, Bundle, Context, Decision, Engine, ErrorKind, PluginHost, Report, Resource};
 use sha2::{Digest, Sha256};
 
 /// The component of plugin crate `name`, built (once per run) from the `plugins/` workspace.
@@ -314,6 +314,59 @@ fn a_host_deadline_stops_a_call_that_fuel_would_let_run() {
     assert_eq!(error.kind, ErrorKind::Deadline, "{error}");
     assert_eq!(error.message, "plugin `hostile` ran past the host's deadline of 50 ms");
     assert_eq!(f.action, Action::Deny, "fail closed");
+}
+
+/// An engine running the hostile plugin's endless loop with fuel for minutes, and `n` copies of
+/// the Deployment for it.
+fn endless_loop(n: usize) -> (tempfile::TempDir, Engine, Vec<Resource>) {
+    let (dir, bundle) = bundle(&[("hostile", "hostile", "fuel: 1000000000000")], &HOSTILE.replace("ATTACK", "loop"));
+    let engine = Engine::builder().bundle(bundle.unwrap()).plugin_cache(shared_cache()).build().unwrap();
+    let manifests: Vec<String> =
+        (0..n).map(|i| DEPLOYMENT.replace("name: checkout\n", &format!("name: d{i}\n"))).collect();
+    (dir, engine, Resource::from_str("workload.yaml", &manifests.join("---\n")).unwrap())
+}
+
+fn at(budget: &Budget) -> Context {
+    Context::parse_at("2026-11-22").unwrap().budget(budget.clone())
+}
+
+fn plugin_errors(report: &Report) -> Vec<(ErrorKind, String)> {
+    let errors = report.findings.iter().filter(|f| f.policy == "hostile").map(|f| f.error.clone().unwrap());
+    errors.map(|e| (e.kind, e.message)).collect()
+}
+
+#[test]
+fn a_stopped_budget_stops_a_running_plugin_call() {
+    let (_dir, engine, resources) = endless_loop(1);
+    let budget = Budget::new();
+    let (report, after_stop) = std::thread::scope(|s| {
+        let running = s.spawn(|| engine.evaluate(&resources, &at(&budget)));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!running.is_finished(), "the call runs");
+        budget.stop();
+        let stopped = std::time::Instant::now();
+        (running.join().unwrap(), stopped.elapsed())
+    });
+    let stopped = "plugin `hostile` was stopped: the evaluation's caller stopped it (its deadline passed)";
+    assert_eq!(plugin_errors(&report), [(ErrorKind::Deadline, stopped.to_owned())]);
+    // A trillion units of fuel would have run for minutes; the clock ticks every 5 ms.
+    assert!(after_stop < std::time::Duration::from_secs(5), "the call ran {after_stop:?} after the stop");
+    assert_eq!(report.decision, Decision::Deny, "fail closed");
+}
+
+#[test]
+fn plugin_calls_draw_on_the_evaluations_fuel_budget() {
+    let (_dir, engine, resources) = endless_loop(2);
+    let budget = Budget::new().fuel_limit(5_000_000);
+    let report = engine.evaluate(&resources, &at(&budget));
+    let spent = |left: u64| {
+        (
+            ErrorKind::Fuel,
+            format!("plugin `hostile` used up the evaluation's plugin fuel budget ({left} was left for this call)"),
+        )
+    };
+    assert_eq!(plugin_errors(&report), [spent(5_000_000), spent(0)]);
+    assert_eq!(budget.fuel_spent(), 5_000_000);
 }
 
 #[test]
@@ -631,26 +684,16 @@ fn a_cache_directory_others_can_write_is_refused() {
 }
 
 #[test]
-fn another_engine_configuration_compiles_again() {
+fn an_entry_of_another_engine_configuration_is_compiled_again() {
     let cache = tempfile::tempdir().unwrap();
     let (_, _, expected) = cached_run(cache.path(), PluginHost::default());
-    let before = entries(cache.path());
-    // A deadline turns on epoch interruption, which changes the compiled code.
-    let deadline = PluginHost::default().deadline(Some(std::time::Duration::from_secs(5)));
-    let (standing, notes, report) = cached_run(cache.path(), deadline.clone());
-    assert_eq!(report, expected);
-    assert!(standing.iter().all(|(_, cached)| !cached), "{standing:?}");
-    assert!(notes.is_empty(), "{notes:?}");
-    // An entry of the old configuration planted under the new one's name is refused. The
-    // entries are told apart by when they were made, not by their names' order, which follows
-    // the configuration's hash (and so the machine's CPU features).
-    let added: Vec<PathBuf> = entries(cache.path()).into_iter().filter(|p| !before.contains(p)).collect();
-    assert_eq!((before.len(), added.len()), (3, 3));
-    let old = &before[0];
-    let component = |p: &Path| p.file_name().unwrap().to_string_lossy()[..64].to_owned();
-    let new = added.iter().find(|p| component(p) == component(old)).unwrap();
-    std::fs::copy(old, new).unwrap();
-    let (standing, notes, report) = cached_run(cache.path(), deadline);
+    // Another wasmtime or other CPU features give another engine key, bytes 40..72 of the header
+    // (after the magic and the component's digest); the entry is otherwise intact.
+    let entry = &entries(cache.path())[0];
+    let mut bytes = std::fs::read(entry).unwrap();
+    bytes[40..72].iter_mut().for_each(|b| *b = !*b);
+    std::fs::write(entry, bytes).unwrap();
+    let (standing, notes, report) = cached_run(cache.path(), PluginHost::default());
     assert_eq!(report, expected);
     assert_eq!(standing.iter().filter(|(_, cached)| !cached).count(), 1, "{standing:?}");
     assert!(notes[0].contains("compiled for another engine configuration"), "{notes:?}");
