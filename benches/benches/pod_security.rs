@@ -93,5 +93,73 @@ fn budget(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pod_security, budget);
+/// The Gatekeeper library's pod-security-policy templates as Gatekeeper users run them, each
+/// with its constraint's parameters, evaluated by regorus on the Deployment's pod, against
+/// paved's `pod-security-restricted` (which checks what they check, and more) on the same pod.
+fn gatekeeper_templates(c: &mut Criterion) {
+    let dir = paved_benches::gatekeeper().unwrap().join("pkg/webhook/testdata/psp-all-violations");
+    let yaml = |path: std::path::PathBuf| {
+        let text = std::fs::read_to_string(&path).unwrap();
+        Resource::from_str(&path.display().to_string(), &text).unwrap()[0].value().clone()
+    };
+    let deployment = Resource::from_str("deployment.yaml", DEPLOYMENT).unwrap()[0].value().clone();
+    let template = &deployment["spec"]["template"];
+    let mut metadata = template["metadata"].clone();
+    metadata["name"] = "checkout-7d4b9".into();
+    metadata["namespace"] = deployment["metadata"]["namespace"].clone();
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]});
+    let review = |object: &serde_json::Value| serde_json::json!({"operation": "CREATE", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "object": object});
+
+    let mut rego = regorus::Engine::new();
+    rego.set_rego_v0(true);
+    // (the query, the input without the object, the input of a pod that breaks the template)
+    let mut templates = Vec::new();
+    for (template, constraint, breaking) in [
+        ("host-filesystem-template", "host-filesystem-constraint", "host-filesystem-example"),
+        ("host-namespace-template", "host-namespaces-constraint", "host-namespaces-example"),
+        ("host-network-ports-template", "host-network-constraint", "host-network-example"),
+        ("privileged-containers-template", "privileged-containers-constraint", "privileged-containers-example"),
+        ("volume-template", "volumes-constraint", "volumes-example"),
+    ] {
+        let t = yaml(dir.join(format!("psp-templates/{template}.yaml")));
+        let source = t["spec"]["targets"][0]["rego"].as_str().unwrap().to_owned();
+        let package = rego.add_policy(format!("{template}.rego"), source).unwrap();
+        let parameters = yaml(dir.join(format!("psp-constraints/{constraint}.yaml")))["spec"]["parameters"].clone();
+        let input = |object| {
+            let json = serde_json::json!({"review": review(object), "parameters": parameters});
+            regorus::Value::from_json_str(&json.to_string()).unwrap()
+        };
+        let broken = yaml(dir.join(format!("psp-pods/{breaking}.yaml")));
+        templates.push((format!("{package}.violation"), input(&pod), input(&broken)));
+    }
+    let mut violations = |inputs: &[(String, regorus::Value)]| -> usize {
+        inputs
+            .iter()
+            .map(|(rule, input)| {
+                rego.set_input(input.clone());
+                rego.eval_rule(rule.clone()).unwrap().as_set().map_or(0, |s| s.len())
+            })
+            .sum()
+    };
+    let compliant: Vec<_> = templates.iter().map(|(rule, ok, _)| (rule.clone(), ok.clone())).collect();
+    let broken: Vec<_> = templates.iter().map(|(rule, _, bad)| (rule.clone(), bad.clone())).collect();
+    assert_eq!(violations(&compliant), 0, "the production pod breaks no template");
+    assert!(violations(&broken) >= templates.len(), "each template finds its example pod");
+
+    let engine = Engine::builder().bundle(Bundle::pack("pod-security-restricted").unwrap()).build().unwrap();
+    let resources = vec![Resource::from_value(pod).unwrap()];
+    let ctx = Context::at("2026-06-01T00:00:00Z".parse().unwrap());
+    assert_eq!(engine.evaluate(&resources, &ctx).summary.findings, 0);
+
+    let mut g = c.benchmark_group("Gatekeeper library's pod-security-policy templates, 2.3 KB Pod");
+    g.bench_function("paved evaluate (pod-security-restricted)", |b| {
+        b.iter(|| black_box(engine.evaluate(black_box(&resources), &ctx)))
+    });
+    g.bench_function("peer: regorus, the five templates with their constraints", |b| {
+        b.iter(|| black_box(violations(black_box(&compliant))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pod_security, gatekeeper_templates, budget);
 criterion_main!(benches);

@@ -81,3 +81,28 @@ pub fn service(ports: usize) -> String {
     }
     text
 }
+
+/// The Gatekeeper module whose webhook tests carry five of the Gatekeeper library's
+/// pod-security-policy templates with their constraints (`pkg/webhook/testdata/psp-all-violations`).
+pub const GATEKEEPER: &str = "github.com/open-policy-agent/gatekeeper/v3@v3.23.1";
+
+/// The directory of [`GATEKEEPER`], downloaded once through the Go module proxy into
+/// `target/go/mod` (the Go toolchain is the test infrastructure's; nothing of it is built), or
+/// why it could not be.
+pub fn gatekeeper() -> Result<std::path::PathBuf, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new("go")
+        .args(["mod", "download", "-json", GATEKEEPER])
+        .env("GOMODCACHE", root.join("target/go/mod"))
+        .env("GOFLAGS", "-modcacherw")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .map_err(|e| format!("this bench needs the Go toolchain to download {GATEKEEPER}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("`go mod download {GATEKEEPER}` failed: {text}"));
+    }
+    let module: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let dir = module.get("Dir").and_then(serde_json::Value::as_str);
+    dir.map(Into::into).ok_or_else(|| format!("`go mod download` named no directory: {text}"))
+}
