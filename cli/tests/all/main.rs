@@ -5,6 +5,7 @@ use assert_cmd::Command;
 
 mod day2;
 mod deploy;
+mod kube;
 mod serve;
 mod wasm;
 

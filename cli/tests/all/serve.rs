@@ -16,9 +16,9 @@ use super::paved;
 const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance");
 
 /// A `paved serve` child process, stopped when dropped.
-struct Serving {
-    child: Child,
-    addr: std::net::SocketAddr,
+pub(crate) struct Serving {
+    pub(crate) child: Child,
+    pub(crate) addr: std::net::SocketAddr,
 }
 
 impl Drop for Serving {
@@ -29,8 +29,14 @@ impl Drop for Serving {
 }
 
 fn serve(tls: &Path, flags: &[&str]) -> Serving {
+    serve_in(tls, flags, &[])
+}
+
+/// `paved serve` with these `flags` and environment variables, on a free port of 127.0.0.1.
+pub(crate) fn serve_in(tls: &Path, flags: &[&str], env: &[(&str, &Path)]) -> Serving {
     let (cert, key) = (tls.join("tls.crt"), tls.join("tls.key"));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_paved"))
+        .envs(env.iter().copied())
         .args([
             "serve",
             "--listen",
@@ -59,8 +65,13 @@ fn serve(tls: &Path, flags: &[&str]) -> Serving {
 }
 
 fn certificate() -> tempfile::TempDir {
+    certificate_for("localhost")
+}
+
+/// `ca.crt`, `tls.crt` and `tls.key` made by `paved cert` for `name`.
+pub(crate) fn certificate_for(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    paved().args(["cert", "--dir", dir.path().to_str().unwrap(), "--name", "localhost"]).assert().success();
+    paved().args(["cert", "--dir", dir.path().to_str().unwrap(), "--name", name]).assert().success();
     dir
 }
 
