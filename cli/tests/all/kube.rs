@@ -35,10 +35,11 @@ impl Kube {
         self.dir.path().join("kubeconfig")
     }
 
-    /// `kubectl` against this server, with `stdin`: (success, stdout, stderr).
+    /// `kubectl` (of the server's release, built by `scripts/kube-up`) against this server, with
+    /// `stdin`: (success, stdout, stderr).
     pub(crate) fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
         use std::io::Write;
-        let mut child = std::process::Command::new("kubectl")
+        let mut child = std::process::Command::new(Path::new(ROOT).join("target/kube/kubectl"))
             .arg("--kubeconfig")
             .arg(self.kubeconfig())
             .args(args)
