@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::serve::{certificate_for, serve_in, Serving};
+use super::serve::{certificate_for, files, serve_in, Serving, CONFORMANCE};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -201,4 +201,133 @@ fn kubectl_shows_paveds_verdicts_through_a_real_api_server() {
     let (ok, _, err) = kube.kubectl(&["create", "-f", "-"], Some(&pod("late", json!({"team": "a"}), "nginx:1.27")));
     assert!(!ok && err.contains("failed calling webhook"), "{err}");
     kube.must(&["-n", "kube-system", "create", "configmap", "still-works", "--from-literal=a=b"], None);
+}
+
+/// Every `every`-th Pod Security fixture of `level` (all versions, pass and fail alike, in the
+/// order of their paths), as (path, whether Kubernetes' suite expects it admitted).
+fn fixtures(level: &str, every: usize) -> Vec<PathBuf> {
+    let level_dir = Path::new(CONFORMANCE).join("pod-security-admission").join(level);
+    let mut all = Vec::new();
+    for version in files(&level_dir).into_iter().filter(|d| d.is_dir()) {
+        for expect in ["pass", "fail"] {
+            all.extend(files(&version.join(expect)));
+        }
+    }
+    all.into_iter().step_by(every).collect()
+}
+
+/// What the API server said of an object.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    Admitted,
+    /// Refused by admission, with the message.
+    Refused(String),
+    /// Refused by validation, before admission (the object is not a valid Pod of this release).
+    Invalid(String),
+}
+
+/// What the API server said of each object of a `kubectl create --dry-run=server` of them all
+/// in `namespace`. Each is renamed `f00000`, `f00001`... (some fixtures' names are not valid
+/// object names, and the API server validates names before admission); a refusal that is
+/// neither `Invalid` nor contains `refusal` fails the test.
+fn dry_run(kube: &Kube, namespace: &str, paths: &[PathBuf], refusal: &str) -> Vec<Verdict> {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, path) in paths.iter().enumerate() {
+        let mut object = paved::Resource::from_paths(std::slice::from_ref(path)).unwrap()[0].value().clone();
+        object["metadata"]["namespace"] = json!(namespace);
+        object["metadata"]["name"] = json!(format!("f{i:05}"));
+        std::fs::write(dir.path().join(format!("f{i:05}.json")), object.to_string()).unwrap();
+    }
+    let args = ["create", "--dry-run=server", "-o", "name", "-f", dir.path().to_str().unwrap()];
+    let (_, out, err) = kube.kubectl(&args, None);
+    let admitted: std::collections::HashSet<&str> = out.lines().filter_map(|l| l.strip_prefix("pod/")).collect();
+    (0..paths.len())
+        .map(|i| {
+            let name = format!("f{i:05}");
+            if admitted.contains(name.as_str()) {
+                return Verdict::Admitted;
+            }
+            let line = err
+                .lines()
+                .find(|l| l.contains(&format!("/{name}.json\"")) || l.contains(&format!("\"{name}\"")))
+                .unwrap_or_else(|| panic!("{}: neither admitted nor refused: {err}", paths[i].display()));
+            if line.starts_with("Error from server (Invalid)") {
+                return Verdict::Invalid(line.to_owned());
+            }
+            assert!(line.contains(refusal), "{} was refused, but not by admission: {line}", paths[i].display());
+            Verdict::Refused(line.to_owned())
+        })
+        .collect()
+}
+
+/// The Pod Security fixtures, a deterministic sample of every version, level and verdict (all
+/// of them with `PAVED_PSA_ALL=1`, as `scripts/psa-through-kube` runs it), created with
+/// `--dry-run=server` through the real API server: where paved is the webhook, the API server's
+/// verdict is `paved check`'s; where Kubernetes' own Pod Security Admission enforces the same
+/// level, its verdict is `paved check`'s too.
+#[test]
+fn pod_security_fixtures_through_the_api_server_get_paved_checks_verdicts_and_kubernetes_agrees() {
+    let every = if std::env::var_os("PAVED_PSA_ALL").is_some() { 1 } else { 8 };
+    let kube = Kube::start();
+    let tls = certificate_for("127.0.0.1");
+    let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
+    let mut servers = Vec::new();
+    let (mut sampled, mut compared, mut invalid) = (0, 0, Vec::new());
+    for level in ["baseline", "restricted"] {
+        let pack = format!("pod-security-{level}");
+        let paved = serve_in(tls.path(), &["--pack", pack.as_str()], &[]);
+        let mut configuration = webhook_configuration(paved.addr, &ca);
+        configuration["metadata"]["name"] = json!(format!("paved-{level}"));
+        configuration["webhooks"][0]["name"] = json!(format!("{level}.paved.dev"));
+        configuration["webhooks"][0]["namespaceSelector"] = json!({"matchLabels": {"paved.dev/test-level": level}});
+        kube.must(&["apply", "-f", "-"], Some(&configuration.to_string()));
+        servers.push(paved);
+        let (by_paved, by_kubernetes) = (format!("paved-{level}"), format!("psa-{level}"));
+        kube.must(&["create", "namespace", &by_paved], None);
+        kube.must(&["label", "namespace", &by_paved, &format!("paved.dev/test-level={level}")], None);
+        kube.must(&["create", "namespace", &by_kubernetes], None);
+        let enforce = format!("pod-security.kubernetes.io/enforce={level}");
+        kube.must(
+            &["label", "namespace", &by_kubernetes, &enforce, "pod-security.kubernetes.io/enforce-version=latest"],
+            None,
+        );
+
+        let paths = fixtures(level, every);
+        let expected = super::serve::check(&["--pack", pack.as_str()], &paths);
+        assert_eq!(expected.len(), paths.len());
+        let webhook = format!("admission webhook \"{level}.paved.dev\" denied the request");
+        let probe = paths.iter().zip(&expected).find(|(_, e)| !e.is_empty()).unwrap().0.clone();
+        wait_for(
+            "the API server to call paved",
+            || matches!(&dry_run(&kube, &by_paved, std::slice::from_ref(&probe), "")[0], Verdict::Refused(m) if m.contains(&webhook)),
+        );
+        let through_paved = dry_run(&kube, &by_paved, &paths, &webhook);
+        let through_kubernetes = dry_run(&kube, &by_kubernetes, &paths, "violates PodSecurity");
+        let mut disagree = Vec::new();
+        let verdicts = paths.iter().zip(&expected).zip(through_paved.iter().zip(&through_kubernetes));
+        for ((path, expect), (paved, kubernetes)) in verdicts {
+            let denied = !expect.is_empty();
+            for (by, verdict) in [("paved through the API server", paved), ("Pod Security Admission", kubernetes)] {
+                match verdict {
+                    Verdict::Invalid(why) => invalid.push(format!("{}: {why}", path.display())),
+                    v if matches!(v, Verdict::Refused(_)) != denied => {
+                        disagree.push(format!("{}: paved check denies {expect:?}; {by}: {v:?}", path.display()));
+                    }
+                    _ => compared += 1,
+                }
+            }
+        }
+        assert!(disagree.is_empty(), "{level}: {} disagreements:\n{}", disagree.len(), disagree.join("\n"));
+        let refused = through_paved.iter().filter(|v| matches!(v, Verdict::Refused(_))).count();
+        assert!(refused > 0 && refused < paths.len(), "{refused} of {} refused", paths.len());
+        sampled += paths.len();
+    }
+    eprintln!(
+        "{sampled} Pod Security fixtures through the API server: {compared} verdicts (paved as the webhook, and Pod Security Admission) equal paved check's; {} not valid Pods of this release:\n{}",
+        invalid.len(),
+        invalid.join("\n")
+    );
+    assert!(sampled >= 500 || every == 1, "only {sampled}");
+    // What validation refuses before admission is a handful of fixtures written for older releases.
+    assert!(invalid.len() * 50 <= sampled * 2, "{} of {sampled} invalid", invalid.len());
 }

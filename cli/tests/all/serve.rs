@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::paved;
 
-const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance");
+pub(crate) const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance");
 
 /// A `paved serve` child process, stopped when dropped.
 pub(crate) struct Serving {
@@ -77,7 +77,7 @@ pub(crate) fn certificate_for(name: &str) -> tempfile::TempDir {
 
 /// `paved check --format json` on `paths`: for each resource in order, the sorted
 /// `policy/rule`s of its unwaived Deny findings.
-fn check(flags: &[&str], paths: &[PathBuf]) -> Vec<BTreeSet<String>> {
+pub(crate) fn check(flags: &[&str], paths: &[PathBuf]) -> Vec<BTreeSet<String>> {
     let output =
         paved().arg("check").args(flags).args(["--format", "json", "--fail-on", "never"]).args(paths).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -121,7 +121,7 @@ fn review_of(uid: usize, object: &Value) -> Value {
         "userInfo": {"username": "conformance"}, "object": object}})
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files(dir: &Path) -> Vec<PathBuf> {
     let mut f: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     f.sort();
     f
