@@ -272,7 +272,7 @@ fn pod_security_fixtures_through_the_api_server_get_paved_checks_verdicts_and_ku
     let tls = certificate_for("127.0.0.1");
     let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
     let mut servers = Vec::new();
-    let (mut sampled, mut compared, mut invalid) = (0, 0, Vec::new());
+    let (mut sampled, mut compared, mut invalid) = (0, 0, std::collections::BTreeMap::new());
     for level in ["baseline", "restricted"] {
         let pack = format!("pod-security-{level}");
         let paved = serve_in(tls.path(), &["--pack", pack.as_str()], &[]);
@@ -309,7 +309,9 @@ fn pod_security_fixtures_through_the_api_server_get_paved_checks_verdicts_and_ku
             let denied = !expect.is_empty();
             for (by, verdict) in [("paved through the API server", paved), ("Pod Security Admission", kubernetes)] {
                 match verdict {
-                    Verdict::Invalid(why) => invalid.push(format!("{}: {why}", path.display())),
+                    Verdict::Invalid(why) => {
+                        invalid.insert(path.display().to_string(), why.clone());
+                    }
                     v if matches!(v, Verdict::Refused(_)) != denied => {
                         disagree.push(format!("{}: paved check denies {expect:?}; {by}: {v:?}", path.display()));
                     }
@@ -325,9 +327,9 @@ fn pod_security_fixtures_through_the_api_server_get_paved_checks_verdicts_and_ku
     eprintln!(
         "{sampled} Pod Security fixtures through the API server: {compared} verdicts (paved as the webhook, and Pod Security Admission) equal paved check's; {} not valid Pods of this release:\n{}",
         invalid.len(),
-        invalid.join("\n")
+        invalid.iter().map(|(path, why)| format!("{path}: {why}")).collect::<Vec<_>>().join("\n")
     );
     assert!(sampled >= 500 || every == 1, "only {sampled}");
     // What validation refuses before admission is a handful of fixtures written for older releases.
-    assert!(invalid.len() * 50 <= sampled * 2, "{} of {sampled} invalid", invalid.len());
+    assert!(invalid.len() * 50 <= sampled, "{} of {sampled} invalid", invalid.len());
 }

@@ -6,6 +6,7 @@ use assert_cmd::Command;
 mod day2;
 mod deploy;
 mod kube;
+mod oracle;
 mod serve;
 mod wasm;
 

@@ -1,0 +1,171 @@
+//! Kubernetes as the oracle for CEL: the rows of `tests/oracle/cel.yaml` (an expression with its
+//! type and value, or the error it gives) are checked in paved and, as ValidatingAdmissionPolicy
+//! validations, by a real kube-apiserver (`scripts/kube-up`): both must agree with every row.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::kube::Kube;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// What a row expects of its expression.
+#[derive(Debug, Clone, PartialEq)]
+enum Expect {
+    /// `type(E) == type && (E) == value` holds.
+    Value,
+    /// The expression does not compile (type-check included).
+    Compile,
+    /// It compiles and fails when evaluated.
+    Runtime,
+}
+
+struct Row {
+    expr: String,
+    check: String,
+    /// What Kubernetes does.
+    expect: Expect,
+    /// What paved does, where it differs (`paved:` in the table).
+    paved: Option<Expect>,
+}
+
+fn outcome(word: &str) -> Expect {
+    match word {
+        "value" => Expect::Value,
+        "compile" => Expect::Compile,
+        "runtime" => Expect::Runtime,
+        other => panic!("`{other}` is value, compile or runtime"),
+    }
+}
+
+fn rows() -> Vec<Row> {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("tests/oracle/cel.yaml")).unwrap();
+    let table = yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("tests/oracle/cel.yaml: {e}"));
+    table[0]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let expr = r["expr"].as_str().unwrap().to_owned();
+            let (check, expect) = match r["error"].as_str() {
+                Some(error) => (format!("({expr}) == ({expr})"), outcome(error)),
+                None => {
+                    let (t, v) = (r["type"].as_str().unwrap(), r["value"].as_str().unwrap());
+                    (format!("type({expr}) == {t} && ({expr}) == {v}"), Expect::Value)
+                }
+            };
+            let paved = r["paved"].as_str().map(outcome);
+            Row { expr, check, expect, paved }
+        })
+        .collect()
+}
+
+const CONFIG_MAP: &str = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "oracle", "namespace": "oracle"}, "data": {"a": "1", "b": "two"}}"#;
+
+/// What paved makes of a row's check: `Value` when it holds, else the error it gives.
+fn in_paved(row: &Row) -> Result<Expect, String> {
+    let policy = json!({"apiVersion": "paved.dev/v1", "kind": "Policy", "metadata": {"name": "oracle", "version": "1.0.0"},
+        "spec": {"match": {"kinds": ["ConfigMap"]}, "rules": [{"id": "row", "message": "the row does not hold", "cel": row.check}]}});
+    let engine = match paved::Bundle::from_str("oracle.yaml", &policy.to_string())
+        .and_then(|b| paved::Engine::builder().bundle(b).build())
+    {
+        Ok(engine) => engine,
+        Err(_) => return Ok(Expect::Compile),
+    };
+    let resources = paved::Resource::from_str("cm.json", CONFIG_MAP).unwrap();
+    let report = engine.evaluate(&resources, &paved::Context::parse_at("2026-06-01").unwrap());
+    match report.findings.first() {
+        None => Ok(Expect::Value),
+        Some(f) if f.error.is_some() => Ok(Expect::Runtime),
+        Some(f) => Err(format!("the check is false: {}", f.message)),
+    }
+}
+
+/// What Kubernetes makes of each row's check: whether the API server accepts a policy holding
+/// it (a dry run of each), then, for those it does, one policy of them all in `Warn` with
+/// `failurePolicy: Fail`, whose warnings on a ConfigMap's dry run say which checks are false
+/// and which failed.
+fn in_kubernetes(kube: &Kube, rows: &[Row]) -> Vec<Result<Expect, String>> {
+    let policy = |name: &str, validations: Vec<Value>| {
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {"failurePolicy": "Fail", "validations": validations,
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}]}}})
+    };
+    let validation = |i: usize, row: &Row| json!({"expression": row.check, "message": format!("row {i:03} is false")});
+    let dir = tempfile::tempdir().unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        let file = dir.path().join(format!("row-{i:03}.json"));
+        std::fs::write(file, policy(&format!("row-{i:03}"), vec![validation(i, row)]).to_string()).unwrap();
+    }
+    let (_, out, _) =
+        kube.kubectl(&["create", "--dry-run=server", "-o", "name", "-f", dir.path().to_str().unwrap()], None);
+    let compiles: Vec<bool> = (0..rows.len()).map(|i| out.contains(&format!("/row-{i:03}\n"))).collect();
+
+    let mut all = vec![validation(
+        usize::MAX,
+        &Row { expr: String::new(), check: "false".into(), expect: Expect::Value, paved: None },
+    )];
+    all[0]["message"] = json!("sentinel");
+    all.extend(rows.iter().enumerate().filter(|(i, _)| compiles[*i]).map(|(i, row)| validation(i, row)));
+    kube.must(&["apply", "-f", "-"], Some(&policy("oracle", all).to_string()));
+    let binding = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "oracle"},
+        "spec": {"policyName": "oracle", "validationActions": ["Warn"],
+            "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "oracle"}}}}});
+    kube.must(&["apply", "-f", "-"], Some(&binding.to_string()));
+    kube.must(&["create", "namespace", "oracle"], None);
+    let mut warnings = String::new();
+    for _ in 0..150 {
+        let (ok, _, err) = kube.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(CONFIG_MAP));
+        assert!(ok, "{err}");
+        if err.contains("sentinel") {
+            warnings = err;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(warnings.contains("sentinel"), "the policy never applied");
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            if !compiles[i] {
+                return Ok(Expect::Compile);
+            }
+            let failed =
+                warnings.lines().find(|l| l.contains(&row.check) && !l.contains(&format!("row {i:03} is false")));
+            match (warnings.contains(&format!("row {i:03} is false")), failed) {
+                (true, _) => Err("the check is false".to_owned()),
+                (false, Some(_)) => Ok(Expect::Runtime),
+                (false, None) => Ok(Expect::Value),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_cel_row_gives_in_paved_what_it_gives_in_kubernetes() {
+    let rows = rows();
+    let kube = Kube::start();
+    let kubernetes = in_kubernetes(&kube, &rows);
+    let mut wrong = BTreeMap::new();
+    for (row, k8s) in rows.iter().zip(&kubernetes) {
+        let paved = in_paved(row);
+        let want = row.paved.clone().unwrap_or(row.expect.clone());
+        if k8s.as_ref() != Ok(&row.expect) || paved.as_ref() != Ok(&want) {
+            let table = format!("table {:?} (paved {want:?})", row.expect);
+            wrong.insert(row.expr.clone(), format!("{table}; paved {paved:?}, Kubernetes {k8s:?}"));
+        }
+    }
+    let report: Vec<String> = wrong.iter().map(|(e, w)| format!("{e}: {w}")).collect();
+    let differ = rows.iter().filter(|r| r.paved.is_some()).count();
+    eprintln!(
+        "{} CEL rows checked in paved and in Kubernetes 1.37: {} as the table says; paved differs from Kubernetes on {differ} of them, as the table says",
+        rows.len(),
+        rows.len() - wrong.len()
+    );
+    assert!(wrong.is_empty(), "{} rows disagree:\n{}", wrong.len(), report.join("\n"));
+    assert!(rows.len() >= 130, "{} rows", rows.len());
+}
