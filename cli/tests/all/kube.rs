@@ -91,7 +91,7 @@ pub(crate) fn webhook_configuration(addr: std::net::SocketAddr, ca: &str) -> Val
 }
 
 /// Waits until `done`, up to 30 s.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -204,7 +204,7 @@ fn kubectl_shows_paveds_verdicts_through_a_real_api_server() {
 }
 
 /// Every `every`-th Pod Security fixture of `level` (all versions, pass and fail alike, in the
-/// order of their paths), as (path, whether Kubernetes' suite expects it admitted).
+/// order of their paths).
 fn fixtures(level: &str, every: usize) -> Vec<PathBuf> {
     let level_dir = Path::new(CONFORMANCE).join("pod-security-admission").join(level);
     let mut all = Vec::new();
@@ -217,7 +217,7 @@ fn fixtures(level: &str, every: usize) -> Vec<PathBuf> {
 }
 
 /// What the API server said of an object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 enum Verdict {
     Admitted,
     /// Refused by admission, with the message.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::kube::Kube;
+use super::kube::{wait_for, Kube};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -104,11 +104,8 @@ fn in_kubernetes(kube: &Kube, rows: &[Row]) -> Vec<Result<Expect, String>> {
         kube.kubectl(&["create", "--dry-run=server", "-o", "name", "-f", dir.path().to_str().unwrap()], None);
     let compiles: Vec<bool> = (0..rows.len()).map(|i| out.contains(&format!("/row-{i:03}\n"))).collect();
 
-    let mut all = vec![validation(
-        usize::MAX,
-        &Row { expr: String::new(), check: "false".into(), expect: Expect::Value, paved: None },
-    )];
-    all[0]["message"] = json!("sentinel");
+    // A validation that is always false says when the policy applies.
+    let mut all = vec![json!({"expression": "false", "message": "sentinel"})];
     all.extend(rows.iter().enumerate().filter(|(i, _)| compiles[*i]).map(|(i, row)| validation(i, row)));
     kube.must(&["apply", "-f", "-"], Some(&policy("oracle", all).to_string()));
     let binding = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
@@ -118,16 +115,12 @@ fn in_kubernetes(kube: &Kube, rows: &[Row]) -> Vec<Result<Expect, String>> {
     kube.must(&["apply", "-f", "-"], Some(&binding.to_string()));
     kube.must(&["create", "namespace", "oracle"], None);
     let mut warnings = String::new();
-    for _ in 0..150 {
+    wait_for("the policy to apply", || {
         let (ok, _, err) = kube.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(CONFIG_MAP));
         assert!(ok, "{err}");
-        if err.contains("sentinel") {
-            warnings = err;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    assert!(warnings.contains("sentinel"), "the policy never applied");
+        warnings = err;
+        warnings.contains("sentinel")
+    });
     rows.iter()
         .enumerate()
         .map(|(i, row)| {
