@@ -129,7 +129,9 @@ fn pod(name: &str, labels: Value, image: &str) -> String {
 struct Setup {
     kube: Kube,
     paved: Option<Serving>,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    /// Where paved's bundle is (it reloads what changes there).
+    bundle: tempfile::TempDir,
+    _tls: tempfile::TempDir,
 }
 
 /// A real API server, `paved serve` with [`BUNDLE`] watching its namespaces, and the webhook
@@ -144,7 +146,7 @@ fn setup() -> Setup {
     let kubeconfig = kube.kubeconfig();
     let paved = serve_in(
         tls.path(),
-        &["--bundle", bundle.path().to_str().unwrap(), "--watch-namespaces"],
+        &["--bundle", bundle.path().to_str().unwrap(), "--watch-namespaces", "--poll", "200ms"],
         &[("KUBECONFIG", kubeconfig.as_path())],
     );
     let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
@@ -156,12 +158,12 @@ fn setup() -> Setup {
             kube.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(&pod("probe", json!({}), "nginx:latest")));
         err.contains("images are pinned")
     });
-    Setup { kube, paved: Some(paved), _dirs: (tls, bundle) }
+    Setup { kube, paved: Some(paved), bundle, _tls: tls }
 }
 
 #[test]
 fn kubectl_shows_paveds_verdicts_through_a_real_api_server() {
-    let Setup { kube, mut paved, _dirs } = setup();
+    let Setup { kube, mut paved, .. } = setup();
 
     // Allowed: stored.
     kube.must(&["create", "-f", "-"], Some(&pod("web", json!({}), "nginx:1.27")));
@@ -201,6 +203,43 @@ fn kubectl_shows_paveds_verdicts_through_a_real_api_server() {
     let (ok, _, err) = kube.kubectl(&["create", "-f", "-"], Some(&pod("late", json!({"team": "a"}), "nginx:1.27")));
     assert!(!ok && err.contains("failed calling webhook"), "{err}");
     kube.must(&["-n", "kube-system", "create", "configmap", "still-works", "--from-literal=a=b"], None);
+}
+
+#[test]
+fn a_bundle_reloaded_while_requests_flow_through_the_api_server_changes_verdicts_and_fails_none() {
+    let setup = setup();
+    let kube = &setup.kube;
+    let request = pod("web", json!({"team": "payments"}), "nginx:1.27");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let outcomes = std::thread::scope(|s| {
+        let traffic = s.spawn(|| {
+            let mut outcomes = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                outcomes.push(kube.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(&request)));
+            }
+            outcomes
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        let forbid = "---\napiVersion: paved.dev/v1\nkind: Policy\nmetadata: { name: mirror-only, version: 1.0.0 }\nspec:\n  match: { kinds: [Pod] }\n  rules:\n    - { id: mirror, message: images come from the mirror, cel: \"object.spec.containers.all(c, c.image.startsWith('mirror.acme.io/'))\" }\n";
+        std::fs::write(setup.bundle.path().join("policies.yaml"), format!("{BUNDLE}{forbid}")).unwrap();
+        wait_for("the reloaded bundle to apply", || {
+            kube.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(&request))
+                .2
+                .contains("images come from the mirror")
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        traffic.join().unwrap()
+    });
+    let allowed = outcomes.iter().take_while(|(ok, _, _)| *ok).count();
+    assert!(allowed > 0, "no request before the reload");
+    for (ok, _, err) in &outcomes[allowed..] {
+        assert!(
+            !ok && err.contains("images come from the mirror"),
+            "after the reload, every request is denied by it: {err}"
+        );
+    }
+    assert!(outcomes.len() > allowed, "no request after the reload");
 }
 
 /// Every `every`-th Pod Security fixture of `level` (all versions, pass and fail alike, in the
