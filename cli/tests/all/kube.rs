@@ -161,6 +161,39 @@ fn setup() -> Setup {
     Setup { kube, paved: Some(paved), bundle, _tls: tls }
 }
 
+/// What the API server answers kube-rs creating `pod` (JSON), with a dry run and without: the
+/// two error messages.
+fn in_kube_rs(kubeconfig: &Path, pod: &str) -> Vec<String> {
+    use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let config = kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::read_from(kubeconfig).unwrap(),
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        let pods = ApiResource {
+            group: String::new(),
+            version: "v1".into(),
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            plural: "pods".into(),
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client, "shop", &pods);
+        let object: DynamicObject = serde_json::from_str(pod).unwrap();
+        let mut messages = Vec::new();
+        for dry_run in [true, false] {
+            match api.create(&PostParams { dry_run, ..PostParams::default() }, &object).await {
+                Err(kube::Error::Api(e)) => messages.push(e.message),
+                other => panic!("kube-rs created it, or failed otherwise: {other:?}"),
+            }
+        }
+        messages
+    })
+}
+
 #[test]
 fn kubectl_shows_paveds_verdicts_through_a_real_api_server() {
     let Setup { kube, mut paved, .. } = setup();
@@ -188,6 +221,10 @@ fn kubectl_shows_paveds_verdicts_through_a_real_api_server() {
             && err.contains("production pods need a team label"),
         "{err}"
     );
+
+    // A client library sees the same: kube-rs, dry run and not, gets paved's denial.
+    let denial = in_kube_rs(&kube.kubeconfig(), &unlabelled);
+    assert!(denial.iter().all(|d| d.contains("production pods need a team label")), "{denial:?}");
 
     // `--dry-run=server` is judged and not stored.
     let labelled = pod("api", json!({"team": "payments"}), "nginx:1.27");
