@@ -162,3 +162,53 @@ fn every_cel_row_gives_in_paved_what_it_gives_in_kubernetes() {
     assert!(wrong.is_empty(), "{} rows disagree:\n{}", wrong.len(), report.join("\n"));
     assert!(rows.len() >= 130, "{} rows", rows.len());
 }
+
+/// What the API server answers a `--dry-run=server` create of an object: the object as it would
+/// be stored (after every mutation), or the refusal; and its warnings. The oracle for mutation:
+/// what Kubernetes' own MutatingAdmissionPolicies make of an object.
+pub(crate) struct Answer {
+    pub(crate) stored: Result<Value, String>,
+    pub(crate) warnings: Vec<String>,
+}
+
+pub(crate) fn admit(kube: &Kube, object: &Value) -> Answer {
+    let args = ["create", "--dry-run=server", "-o", "json", "-f", "-"];
+    let (ok, out, err) = kube.kubectl(&args, Some(&object.to_string()));
+    let warnings = err.lines().filter_map(|l| l.strip_prefix("Warning: ")).map(str::to_owned).collect();
+    let refusal = err.lines().filter(|l| !l.starts_with("Warning: ")).collect::<Vec<_>>().join("\n");
+    let stored = if ok { Ok(serde_json::from_str(&out).unwrap()) } else { Err(refusal) };
+    Answer { stored, warnings }
+}
+
+#[test]
+fn the_oracle_answers_what_a_mutating_admission_policy_makes_of_an_object() {
+    let kube = Kube::start();
+    kube.must(&["create", "namespace", "mutated"], None);
+    let policy = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": "seen"},
+        "spec": {"failurePolicy": "Fail", "reinvocationPolicy": "Never",
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}]},
+            "mutations": [
+                {"patchType": "ApplyConfiguration", "applyConfiguration": {
+                    "expression": "Object{metadata: Object.metadata{labels: {'paved.dev/seen': 'yes'}}}"}},
+                {"patchType": "JSONPatch", "jsonPatch": {
+                    "expression": "[JSONPatch{op: 'add', path: '/data/added', value: string(size(object.data))}]"}}]}});
+    let binding = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicyBinding",
+        "metadata": {"name": "seen"},
+        "spec": {"policyName": "seen",
+            "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mutated"}}}}});
+    kube.must(&["apply", "-f", "-"], Some(&policy.to_string()));
+    kube.must(&["apply", "-f", "-"], Some(&binding.to_string()));
+    let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "mutated"},
+        "data": {"a": "1", "b": "2"}});
+    let mut answer = Answer { stored: Ok(Value::Null), warnings: Vec::new() };
+    wait_for("the policy to apply", || {
+        answer = admit(&kube, &object);
+        answer.stored.as_ref().unwrap()["metadata"]["labels"]["paved.dev/seen"] == "yes"
+    });
+    assert!(answer.warnings.is_empty(), "{:?}", answer.warnings);
+    let stored = answer.stored.unwrap();
+    assert_eq!(stored["data"], json!({"a": "1", "b": "2", "added": "2"}), "{stored:#}");
+    let (found, _, _) = kube.kubectl(&["-n", "mutated", "get", "configmap", "cm"], None);
+    assert!(!found, "a dry run stores nothing");
+}
