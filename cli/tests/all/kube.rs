@@ -294,7 +294,7 @@ fn fixtures(level: &str, every: usize) -> Vec<PathBuf> {
 
 /// What the API server said of an object.
 #[derive(Debug)]
-enum Verdict {
+pub(crate) enum Verdict {
     Admitted,
     /// Refused by admission, with the message.
     Refused(String),
@@ -304,9 +304,9 @@ enum Verdict {
 
 /// What the API server said of each object of a `kubectl create --dry-run=server` of them all
 /// in `namespace`. Each is renamed `f00000`, `f00001`... (some fixtures' names are not valid
-/// object names, and the API server validates names before admission); a refusal that is
-/// neither `Invalid` nor contains `refusal` fails the test.
-fn dry_run(kube: &Kube, namespace: &str, paths: &[PathBuf], refusal: &str) -> Vec<Verdict> {
+/// object names, and the API server validates names before admission); a refusal is
+/// admission's when it contains `refusal`, else it must be validation's (`Invalid`).
+pub(crate) fn dry_run(kube: &Kube, namespace: &str, paths: &[PathBuf], refusal: &str) -> Vec<Verdict> {
     let dir = tempfile::tempdir().unwrap();
     for (i, path) in paths.iter().enumerate() {
         let mut object = paved::Resource::from_paths(std::slice::from_ref(path)).unwrap()[0].value().clone();
@@ -327,11 +327,16 @@ fn dry_run(kube: &Kube, namespace: &str, paths: &[PathBuf], refusal: &str) -> Ve
                 .lines()
                 .find(|l| l.contains(&format!("/{name}.json\"")) || l.contains(&format!("\"{name}\"")))
                 .unwrap_or_else(|| panic!("{}: neither admitted nor refused: {err}", paths[i].display()));
-            if line.starts_with("Error from server (Invalid)") {
-                return Verdict::Invalid(line.to_owned());
+            if line.contains(refusal) {
+                return Verdict::Refused(line.to_owned());
             }
-            assert!(line.contains(refusal), "{} was refused, but not by admission: {line}", paths[i].display());
-            Verdict::Refused(line.to_owned())
+            // A ValidatingAdmissionPolicy's denial is `Invalid` too; it contains `refusal`.
+            assert!(
+                line.starts_with("Error from server (Invalid)"),
+                "{} was refused, but not by admission: {line}",
+                paths[i].display()
+            );
+            Verdict::Invalid(line.to_owned())
         })
         .collect()
 }

@@ -3,11 +3,12 @@
 //! validations, by a real kube-apiserver (`scripts/kube-up`): both must agree with every row.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::kube::{wait_for, Kube};
+use super::kube::{dry_run, wait_for, Kube, Verdict};
+use super::serve::{check, files, CONFORMANCE};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -211,4 +212,46 @@ fn the_oracle_answers_what_a_mutating_admission_policy_makes_of_an_object() {
     assert_eq!(stored["data"], json!({"a": "1", "b": "2", "added": "2"}), "{stored:#}");
     let (found, _, _) = kube.kubectl(&["-n", "mutated", "get", "configmap", "cm"], None);
     assert!(!found, "a dry run stores nothing");
+}
+
+#[test]
+fn rules_of_paveds_pack_exported_as_a_validating_admission_policy_judge_as_paved_does() {
+    let rules = ["allowPrivilegeEscalation", "runAsUser", "capabilities_restricted"];
+    let kube = Kube::start();
+    kube.must(&["create", "namespace", "exported"], None);
+    let exported = Path::new(ROOT).join("tests/oracle/pod-security-restricted.vap.yaml");
+    kube.must(&["apply", "-f", exported.to_str().unwrap()], None);
+    // The fixtures of those checks, and the base pods, of every version.
+    let level = Path::new(CONFORMANCE).join("pod-security-admission/restricted");
+    let prefixes = ["base", "allowprivilegeescalation", "runasuser", "capabilities_restricted"];
+    let paths: Vec<PathBuf> = files(&level)
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .flat_map(|version| ["pass", "fail"].map(|e| version.join(e)))
+        .flat_map(|dir| files(&dir))
+        .filter(|p| prefixes.iter().any(|x| p.file_name().unwrap().to_string_lossy().starts_with(x)))
+        .collect();
+    let denies: Vec<bool> = check(&["--pack", "pod-security-restricted"], &paths)
+        .iter()
+        .map(|found| rules.iter().any(|r| found.contains(&format!("pod-security-restricted/{r}"))))
+        .collect();
+    let probe = paths.iter().zip(&denies).find(|(_, d)| **d).unwrap().0.clone();
+    wait_for("the exported policy to apply", || {
+        matches!(&dry_run(&kube, "exported", std::slice::from_ref(&probe), "")[0], Verdict::Refused(_))
+    });
+    let verdicts = dry_run(&kube, "exported", &paths, "ValidatingAdmissionPolicy 'pod-security-restricted-exported'");
+    let mut disagree = Vec::new();
+    for ((path, denied), verdict) in paths.iter().zip(&denies).zip(&verdicts) {
+        if matches!(verdict, Verdict::Refused(_)) != *denied {
+            disagree
+                .push(format!("{}: paved denies by these rules: {denied}; Kubernetes: {verdict:?}", path.display()));
+        }
+    }
+    eprintln!(
+        "{} fixtures: the exported policy in Kubernetes and the pack in paved agree on {}",
+        paths.len(),
+        paths.len() - disagree.len()
+    );
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+    assert!(paths.len() >= 200 && denies.iter().any(|d| *d) && denies.iter().any(|d| !d), "{}", paths.len());
 }
