@@ -100,11 +100,7 @@ impl<'d> Compiler<'d> {
                     } else {
                         t.ty
                     };
-                    elem = Some(match elem {
-                        None => ty,
-                        Some(prev) if prev == ty => prev,
-                        Some(_) => Ty::Dyn,
-                    });
+                    elem = Some(unify(elem, ty));
                     items.push(ir);
                 }
                 let size = items.len() as u64;
@@ -303,7 +299,7 @@ impl<'d> Compiler<'d> {
 
     pub(super) fn op_equality(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
         let ((a, ta), (b, tb)) = self.binary(args)?;
-        if !ta.ty.compatible(&tb.ty) {
+        if !ta.ty.equatable(&tb.ty) {
             return self.problem(
                 e,
                 format!(
@@ -357,7 +353,7 @@ impl<'d> Compiler<'d> {
         let ((a, ta), (b, tb)) = self.binary(args)?;
         let ok = match &tb.ty {
             Ty::Dyn | Ty::Object(_) => true,
-            Ty::List(el) | Ty::Map(el, _) => el.compatible(&ta.ty),
+            Ty::List(el) | Ty::Map(el, _) => el.equatable(&ta.ty),
             _ => false,
         };
         if !ok {
