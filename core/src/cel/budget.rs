@@ -82,11 +82,13 @@ impl Budget {
     }
 
     /// The fuel a plugin call may still burn, if the budget limits it.
+    #[cfg(feature = "plugins")]
     pub(crate) fn fuel_left(&self) -> Option<u64> {
         self.0.fuel_limit.map(|limit| limit.saturating_sub(self.fuel_spent()))
     }
 
     /// Adds what a plugin call burnt.
+    #[cfg(feature = "plugins")]
     pub(crate) fn burn(&self, fuel: u64) {
         self.0.fuel.fetch_add(fuel, Ordering::Relaxed);
     }
