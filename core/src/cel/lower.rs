@@ -299,7 +299,7 @@ impl<'d> Compiler<'d> {
 
     pub(super) fn op_equality(&mut self, e: &IdedExpr, name: &str, args: &[IdedExpr]) -> Out {
         let ((a, ta), (b, tb)) = self.binary(args)?;
-        if !ta.ty.equatable(&tb.ty) {
+        if !ta.ty.compatible(&tb.ty) {
             return self.problem(
                 e,
                 format!(
@@ -332,7 +332,10 @@ impl<'d> Compiler<'d> {
                     | Ty::Timestamp
             )
         };
-        if !orderable(&ta.ty) || !orderable(&tb.ty) || !ta.ty.compatible(&tb.ty) {
+        // Kubernetes orders int, uint and double across their types, though it never equates them.
+        let numeric = |t: &Ty| matches!(t, Ty::Int | Ty::Uint | Ty::Double);
+        let comparable = ta.ty.compatible(&tb.ty) || numeric(&ta.ty) && numeric(&tb.ty);
+        if !orderable(&ta.ty) || !orderable(&tb.ty) || !comparable {
             return self.problem(
                 e,
                 format!("a {} cannot be ordered against a {}", ta.ty, tb.ty),
@@ -353,7 +356,7 @@ impl<'d> Compiler<'d> {
         let ((a, ta), (b, tb)) = self.binary(args)?;
         let ok = match &tb.ty {
             Ty::Dyn | Ty::Object(_) => true,
-            Ty::List(el) | Ty::Map(el, _) => el.equatable(&ta.ty),
+            Ty::List(el) | Ty::Map(el, _) => el.compatible(&ta.ty),
             _ => false,
         };
         if !ok {

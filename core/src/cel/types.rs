@@ -280,25 +280,13 @@ impl Ty {
         }
     }
 
-    /// Whether `==`, `!=` and `in` are defined between the two, as Kubernetes' checker defines
-    /// them: as [`Ty::compatible`], except that int, uint and double are never each other (it
-    /// orders them across types, but does not equate them).
-    pub(crate) fn equatable(&self, other: &Ty) -> bool {
-        use Ty::*;
-        match (self, other) {
-            (Int | Uint | Double, Int | Uint | Double) => self == other,
-            (List(a), List(b)) | (Optional(a), Optional(b)) => a.equatable(b),
-            (Map(ka, va), Map(kb, vb)) => ka.equatable(kb) && va.equatable(vb),
-            _ => self.compatible(other),
-        }
-    }
-
-    /// Whether values of the two types could be equal (one of them is `dyn`, or they agree).
+    /// Whether values of the two types could be equal (one of them is `dyn`, or they agree), as
+    /// Kubernetes' checker decides for `==`, `in` and a function's type parameters: int, uint and
+    /// double are three types (they are only ordered across, see `op_ordering`).
     pub(crate) fn compatible(&self, other: &Ty) -> bool {
         use Ty::*;
         match (self, other) {
             (Dyn, _) | (_, Dyn) => true,
-            (Int | Uint | Double, Int | Uint | Double) => true,
             (Object(_), Map(..)) | (Map(..), Object(_)) | (Object(_), Object(_)) => true,
             (List(a), List(b)) => a.compatible(b),
             (Map(ka, va), Map(kb, vb)) => ka.compatible(kb) && va.compatible(vb),

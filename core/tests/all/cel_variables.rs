@@ -108,9 +108,8 @@ fn every_problem_is_an_invalid_bundle() {
 #[test]
 fn numbers_of_different_types_order_but_do_not_equate_as_in_kubernetes() {
     assert_eq!(passes("1", "1 < 2.5 && 2u > 1"), Ok(true));
-    for e in ["1 == 1.0", "1u != 1", "1 in [1.0]"] {
-        let err = passes("1", e).unwrap_err();
-        assert!(err.contains("never equal") || err.contains("`in` looks for"), "{e}: {err}");
+    for e in ["1 == 1.0", "1u != 1", "1 in [1.0]", "[1, 2].indexOf(2.0) == 1"] {
+        assert!(passes("1", e).is_err(), "{e} compiles");
     }
     assert_eq!(passes("1", "dyn(1) == 1.0 && dyn(1u) == 1"), Ok(true));
 }
