@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::compile::admission_policy;
 use crate::compile::exception::Exception;
 use crate::compile::golden_path::GoldenPath;
 use crate::compile::policy::{self, Binding, Policy};
@@ -14,9 +15,10 @@ use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::load::packs::Pack;
 use crate::load::{self, Sourced};
 use crate::model::{
-    BindingDocument, BundleDocument, BundleSpec, ExceptionDocument, GoldenPathDocument, PolicyDocument, API_VERSION,
-    KINDS,
+    AdmissionBindingDocument, AdmissionPolicyDocument, BindingDocument, BundleDocument, BundleSpec, ExceptionDocument,
+    GoldenPathDocument, PolicyDocument, API_VERSION, KINDS,
 };
+use crate::model::{GROUP as ADMISSION_GROUP, VERSIONS as ADMISSION_VERSIONS};
 use crate::plugin::{self, Declared};
 use crate::report::{PolicyInfo, RuleInfo};
 
@@ -54,6 +56,9 @@ pub struct Bundle {
     pub(crate) plugins: Vec<Declared>,
     /// CustomResourceDefinitions given with the bundle: their kinds' schemas.
     pub(crate) crds: Vec<Value>,
+    /// Param objects of Kubernetes admission policies (of a policy's `paramKind`), given with
+    /// the bundle.
+    pub(crate) objects: Vec<Value>,
 }
 
 impl Bundle {
@@ -144,13 +149,33 @@ impl Bundle {
             diags,
             |d, src| GoldenPath::compile(d, &src.origin),
         );
-        let bindings = unique(
+        let mut bindings = unique(
             "binding",
             &typed.bindings,
             |d| name(&d.metadata),
             diags,
             |d, src| policy::compile_binding(d, &src.origin),
         );
+        // Kubernetes' admission policies and bindings, under the same names as paved's.
+        let plurals = admission_policy::plurals(&typed.crds);
+        let mut policies = policies;
+        policies.extend(unique(
+            "policy",
+            &typed.admission_policies,
+            |d| d.metadata.name.clone(),
+            diags,
+            |d, src| admission_policy::compile(d, &src.origin, &functions, &plurals),
+        ));
+        bindings.extend(unique(
+            "binding",
+            &typed.admission_bindings,
+            |d| d.metadata.name.clone(),
+            diags,
+            |d, src| admission_policy::compile_binding(d, &src.origin, &plurals),
+        ));
+        twice("policy", policies.iter().map(|p| (&p.name, &p.origin)), diags);
+        let objects = param_objects(&typed.objects, &policies, diags);
+        twice("binding", bindings.iter().map(|b| (&b.name, &b.origin)), diags);
         let bundle = Bundle {
             policies,
             bound: Vec::new(),
@@ -160,6 +185,7 @@ impl Bundle {
             golden_paths,
             plugins,
             crds: typed.crds,
+            objects,
         };
         base.merge(bundle)
     }
@@ -194,6 +220,11 @@ impl Bundle {
         let name = |c: &Value| c.pointer("/metadata/name").cloned();
         self.crds.retain(|c| !other.crds.iter().any(|o| name(o) == name(c)));
         self.crds.extend(other.crds);
+        let id = |o: &Value| {
+            ["/apiVersion", "/kind", "/metadata/namespace", "/metadata/name"].map(|p| o.pointer(p).cloned())
+        };
+        self.objects.retain(|o| !other.objects.iter().any(|x| id(x) == id(o)));
+        self.objects.extend(other.objects);
         self.policies.extend(other.policies);
         self.exceptions.extend(other.exceptions);
         self.bind();
@@ -210,14 +241,15 @@ impl Bundle {
     /// Moves the policies that bindings name aside, and adds the instances the bindings make. A
     /// binding whose policy is not loaded makes nothing: building an engine reports it.
     fn bind(&mut self) {
+        // A Kubernetes admission policy applies only through its bindings, even with none.
         let (bound, free): (Vec<_>, Vec<_>) =
-            self.policies.drain(..).partition(|p| self.bindings.iter().any(|b| b.policy == p.name));
+            self.policies.drain(..).partition(|p| p.kubernetes || self.bindings.iter().any(|b| b.policy == p.name));
         self.policies = free;
         self.bound = bound;
         for b in &self.bindings {
             if let Some(p) = self.bound.iter().find(|p| p.name == b.policy) {
                 self.policies.retain(|x| x.name != b.name);
-                self.policies.push(Arc::new(p.instance(b)));
+                self.policies.push(Arc::new(p.instance(b, &self.objects)));
             }
         }
     }
@@ -458,8 +490,11 @@ struct Typed<'d> {
     exceptions: Vec<(ExceptionDocument, &'d Sourced)>,
     golden_paths: Vec<(GoldenPathDocument, &'d Sourced)>,
     bindings: Vec<(BindingDocument, &'d Sourced)>,
+    admission_policies: Vec<(AdmissionPolicyDocument, &'d Sourced)>,
+    admission_bindings: Vec<(AdmissionBindingDocument, &'d Sourced)>,
     settings: Option<(BundleSpec, &'d Sourced)>,
     crds: Vec<Value>,
+    objects: Vec<&'d Sourced>,
 }
 
 impl<'d> Typed<'d> {
@@ -468,6 +503,12 @@ impl<'d> Typed<'d> {
         for doc in docs {
             if crate::k8s::schema::is_crd(&doc.value) {
                 t.crds.push(doc.value.clone());
+                continue;
+            }
+            // Another Kubernetes object: a param object if a policy's `paramKind` names its kind.
+            let api = doc.value.get("apiVersion").and_then(Value::as_str);
+            if api.is_some_and(|a| a != API_VERSION && !a.starts_with(&format!("{ADMISSION_GROUP}/"))) {
+                t.objects.push(doc);
                 continue;
             }
             let Some(kind) = kind_of(doc, diags) else {
@@ -480,6 +521,8 @@ impl<'d> Typed<'d> {
                 "PolicyException" => despite(doc, diags).map(|e| t.exceptions.push((e, doc))),
                 "PolicyBinding" => despite(doc, diags).map(|b| t.bindings.push((b, doc))),
                 "PolicyTest" => continue,
+                admission_policy::POLICY => despite(doc, diags).map(|p| t.admission_policies.push((p, doc))),
+                admission_policy::BINDING => despite(doc, diags).map(|b| t.admission_bindings.push((b, doc))),
                 "GoldenPath" => despite(doc, diags).map(|g| t.golden_paths.push((g, doc))),
                 _ => load::typed::<BundleDocument>(doc).map(|b| match &t.settings {
                     Some((_, first)) => diags.push(doc.origin.diagnostic(
@@ -538,6 +581,41 @@ fn unique<D, T>(
     out
 }
 
+/// The Kubernetes objects of a kind some policy's `paramKind` names; any other is not a
+/// document of a bundle, and `kind_of` says so.
+fn param_objects(docs: &[&Sourced], policies: &[Arc<Policy>], diags: &mut Diagnostics) -> Vec<Value> {
+    let text = |d: &Sourced, key: &str| d.value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut out = Vec::new();
+    for doc in docs {
+        let kind = (text(doc, "apiVersion"), text(doc, "kind"));
+        if policies.iter().any(|p| p.param_kind.as_ref() == Some(&kind)) {
+            out.push(doc.value.clone());
+        } else {
+            kind_of(doc, diags);
+        }
+    }
+    out
+}
+
+/// A name given to a paved document and to a Kubernetes one of the same role.
+fn twice<'a>(what: &str, named: impl Iterator<Item = (&'a String, &'a crate::load::Origin)>, diags: &mut Diagnostics) {
+    let mut seen: BTreeMap<&str, &crate::load::Origin> = BTreeMap::new();
+    for (name, origin) in named {
+        if let Some(first) = seen.insert(name, origin) {
+            let message = format!(
+                "there is already a {what} named `{name}` at {}:{}",
+                first.file,
+                first.locate("/metadata/name").line
+            );
+            diags.push(origin.diagnostic(
+                "/metadata/name",
+                message,
+                Some(format!("{what} names must be unique in a bundle")),
+            ));
+        }
+    }
+}
+
 fn duplicate(what: &str, name: &str, src: &Sourced, first: &Sourced) -> Diagnostic {
     src.origin.diagnostic(
         "/metadata/name",
@@ -557,6 +635,9 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
     if !doc.value.is_object() {
         diags.push(doc.origin.diagnostic("", "a document must be a mapping", None));
         return None;
+    }
+    if let Some((_, version)) = api.and_then(|a| a.split_once('/')).filter(|(g, _)| *g == ADMISSION_GROUP) {
+        return admission_kind(doc, version, kind, diags);
     }
     if api != Some(API_VERSION) {
         diags.push(doc.origin.diagnostic(
@@ -585,6 +666,34 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
                 "the document has no kind",
                 Some(format!("one of: {}", KINDS.join(", "))),
             ));
+            None
+        }
+    }
+}
+
+/// The kind of a document of Kubernetes' admission-policy group, if paved reads it.
+fn admission_kind<'a>(
+    doc: &'a Sourced,
+    version: &str,
+    kind: Option<&'a str>,
+    diags: &mut Diagnostics,
+) -> Option<&'a str> {
+    let kinds = [admission_policy::POLICY, admission_policy::BINDING];
+    if !ADMISSION_VERSIONS.contains(&version) {
+        let message =
+            format!("paved reads {ADMISSION_GROUP} in versions {}, not `{version}`", ADMISSION_VERSIONS.join(", "));
+        diags.push(doc.origin.diagnostic("/apiVersion", message, None));
+        return None;
+    }
+    match kind {
+        Some(k) if kinds.contains(&k) => Some(k),
+        other => {
+            let help = match other.and_then(|k| did_you_mean(k, kinds.iter().copied())) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("paved reads {} of this group", kinds.join(" and ")),
+            };
+            let message = format!("paved does not read {ADMISSION_GROUP} `{}` documents", other.unwrap_or("kind-less"));
+            diags.push(doc.origin.diagnostic("/kind", message, Some(help)));
             None
         }
     }

@@ -212,7 +212,7 @@ impl Exception {
         let (group, version) = crate::k8s::split_api_version(&r.api_version);
         (self.selector.matches_kind(group, version, &r.kind) || self.selector.matches_kind("", "v1", "Pod"))
             && self.selector.matches_rest(
-                &Subject { namespace: &r.namespace, name: &r.name, labels: None },
+                &Subject { group, version, kind: &r.kind, namespace: &r.namespace, name: &r.name, labels: None },
                 Operation::Create,
                 None,
             )
@@ -224,7 +224,14 @@ impl Exception {
             && (self.selector.matches_kind(f.group, f.version, f.kind)
                 || (f.via_template && self.selector.matches_kind("", "v1", "Pod")))
             && self.selector.matches_rest(
-                &Subject { namespace: f.namespace, name: f.name, labels: None },
+                &Subject {
+                    group: f.group,
+                    version: f.version,
+                    kind: f.kind,
+                    namespace: f.namespace,
+                    name: f.name,
+                    labels: None,
+                },
                 Operation::Create,
                 None,
             )

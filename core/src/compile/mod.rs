@@ -2,6 +2,7 @@
 //! paths, and the checks a rule runs. Pure: nothing here reads a file, the clock or the
 //! environment.
 
+pub(crate) mod admission_policy;
 pub(crate) mod bundle;
 pub(crate) mod check;
 pub(crate) mod exception;
@@ -9,5 +10,6 @@ pub(crate) mod expr;
 pub(crate) mod golden_path;
 pub(crate) mod params;
 pub(crate) mod policy;
+pub(crate) mod resources;
 pub(crate) mod select;
 pub(crate) mod template;

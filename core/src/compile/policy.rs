@@ -39,6 +39,15 @@ pub(crate) struct Policy {
     /// function does): otherwise the evaluation does not make them.
     pub reads_request: bool,
     pub rules: Arc<Vec<Rule>>,
+    /// `matchConditions`, by name, in order.
+    pub conditions: Arc<Vec<(String, Expr)>>,
+    /// A Kubernetes admission policy: it applies only through its bindings, and its findings
+    /// name it and the binding, as the API server does.
+    pub kubernetes: bool,
+    /// A Kubernetes admission policy's `paramKind`: `apiVersion` and `kind`.
+    pub param_kind: Option<(String, String)>,
+    /// For an instance of one, where its params come from.
+    pub params_from: Option<Arc<super::admission_policy::ParamSource>>,
     /// A binding's match, within the policy's.
     pub narrow: Option<Selector>,
     /// For an instance made by a binding: the policy it instantiates.
@@ -75,17 +84,35 @@ pub(crate) fn compile(
     functions: &[crate::cel::Function],
 ) -> Result<Policy, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
-
     let selector = Selector::new(&doc.spec.match_)
         .map_err(|errs| {
             for (p, e) in errs {
-                diags.push(at(&format!("/spec/match{p}"), e, None));
+                diags.push(origin.diagnostic(&format!("/spec/match{p}"), e, None));
             }
         })
         .unwrap_or_default()
         .for_policy();
+    match compile_selected(doc, selector, origin, plugins, functions) {
+        Ok(p) if diags.is_empty() => Ok(p),
+        Ok(_) => Err(diags),
+        Err(mut more) => {
+            diags.append(&mut more);
+            Err(diags)
+        }
+    }
+}
 
+/// Compiles a policy whose selector is made already (from its `match`, or from a Kubernetes
+/// admission policy's `matchConstraints`).
+pub(crate) fn compile_selected(
+    doc: &PolicyDocument,
+    selector: Selector,
+    origin: &Origin,
+    plugins: &[&str],
+    functions: &[crate::cel::Function],
+) -> Result<Policy, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
     if doc.spec.rules.is_empty() {
         diags.push(at("/spec/rules", "a policy needs at least one rule".into(), None));
     }
@@ -100,6 +127,7 @@ pub(crate) fn compile(
     let mut parsed: Vec<Typed> = Vec::new();
     let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
     let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty), &mut parsed, &mut diags);
+    let conditions = compile_conditions(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
     if diags.is_empty() {
         for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions, &params_ty)) {
             diags.push(at(&pointer, m, h));
@@ -126,6 +154,10 @@ pub(crate) fn compile(
         params_schema,
         variables: Arc::new(variables),
         rules: Arc::new(rules),
+        conditions: Arc::new(conditions),
+        kubernetes: false,
+        param_kind: None,
+        params_from: None,
         narrow: None,
         binding: None,
         kinds: doc.spec.match_.kinds.clone(),
@@ -188,6 +220,33 @@ fn compile_variables(
     (declared, variables)
 }
 
+/// A policy's `matchConditions`, each name once; they see no variables.
+fn compile_conditions(
+    doc: &PolicyDocument,
+    origin: &Origin,
+    (functions, params): (&[crate::cel::Function], &Ty),
+    parsed: &mut Vec<Typed>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(String, Expr)> {
+    let mut out: Vec<(String, Expr)> = Vec::new();
+    for (i, c) in doc.spec.match_conditions.iter().enumerate() {
+        if c.name.is_empty() || out.iter().any(|(n, _)| *n == c.name) {
+            let message = format!("`{}` is not a unique name among the match conditions", c.name);
+            diags.push(origin.diagnostic(&format!("/spec/matchConditions/{i}/name"), message, None));
+        }
+        let pointer = format!("/spec/matchConditions/{i}/expression");
+        let scope = Scope { for_each: false, variables: &[], functions, params };
+        match expr::compile(&c.expression, &scope, Want::Bool) {
+            Ok((p, e)) => {
+                parsed.push(Typed { pointer, parsed: p, for_each: None, variables: 0 });
+                out.push((c.name.clone(), e));
+            }
+            Err((m, h)) => diags.push(origin.diagnostic(&pointer, m, h)),
+        }
+    }
+    out
+}
+
 /// A policy's rules, each id once.
 fn compile_rules(
     doc: &PolicyDocument,
@@ -235,7 +294,7 @@ fn item_variables(variables: &[Expr]) -> Vec<bool> {
 fn mentions(doc: &PolicyDocument, functions: &[crate::cel::Function], words: &[&str]) -> bool {
     let names = |e: Option<&str>| e.is_some_and(|e| words.iter().any(|w| e.contains(w)));
     functions.iter().any(|f| names(Some(f.body.source())))
-        || doc.spec.variables.iter().any(|v| names(Some(&v.expression)))
+        || doc.spec.variables.iter().chain(&doc.spec.match_conditions).any(|v| names(Some(&v.expression)))
         || doc
             .spec
             .rules
@@ -263,7 +322,7 @@ impl Policy {
 
     /// The instance of this policy a binding makes: the same rules, under the binding's name,
     /// with its params over the policy's, its match within the policy's, and its action.
-    pub(crate) fn instance(&self, b: &Binding) -> Policy {
+    pub(crate) fn instance(&self, b: &Binding, objects: &[Value]) -> Policy {
         let params =
             b.params.as_ref().map_or_else(|| self.params.clone(), |over| super::params::overlay(&self.params, over));
         Policy {
@@ -281,6 +340,12 @@ impl Policy {
             uses_inventory: self.uses_inventory,
             reads_request: self.reads_request,
             rules: Arc::clone(&self.rules),
+            conditions: Arc::clone(&self.conditions),
+            kubernetes: self.kubernetes,
+            param_kind: self.param_kind.clone(),
+            params_from: self.param_kind.as_ref().map(|kind| {
+                Arc::new(super::admission_policy::ParamSource::new(kind.clone(), b.param_ref.clone(), objects))
+            }),
             narrow: b.selector.clone(),
             binding: Some(self.name.clone()),
             kinds: self.kinds.clone(),
@@ -298,6 +363,8 @@ pub(crate) struct Binding {
     pub params: Option<Value>,
     pub selector: Option<Selector>,
     pub action: Option<Action>,
+    /// A Kubernetes binding's `paramRef`.
+    pub param_ref: Option<Arc<super::admission_policy::ParamRef>>,
     pub origin: Origin,
 }
 
@@ -325,6 +392,7 @@ pub(crate) fn compile_binding(doc: &BindingDocument, origin: &Origin) -> Result<
         params: doc.spec.params.clone(),
         selector,
         action: doc.spec.action,
+        param_ref: None,
         origin: origin.clone(),
     })
 }

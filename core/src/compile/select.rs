@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::resources::{Object, ResourceRules};
 use crate::k8s::Operation;
 use crate::k8s::Pattern;
 use crate::model::{Globs, LabelOperator, LabelSelector, Match};
@@ -9,6 +10,11 @@ use crate::model::{Globs, LabelOperator, LabelSelector, Match};
 /// The identity of a resource as selectors see it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Subject<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    /// The kind (Kubernetes' selectors treat a `Namespace` and other cluster-scoped kinds apart).
+    pub kind: &'a str,
+    /// Empty for a cluster-scoped object.
     pub namespace: &'a str,
     pub name: &'a str,
     pub labels: Option<&'a serde_json::Map<String, serde_json::Value>>,
@@ -124,6 +130,9 @@ pub(crate) struct Selector {
     labels: Option<Labels>,
     namespace_labels: Option<Labels>,
     operations: Vec<Operation>,
+    /// Kubernetes' resource rules, for its admission policies' matches (with their own
+    /// operations, scopes and names).
+    pub resources: Option<ResourceRules>,
 }
 
 impl Selector {
@@ -158,14 +167,48 @@ impl Selector {
             .as_ref()
             .and_then(|l| Labels::new(l).map_err(|e| errors.push(("/namespaceSelector".into(), e))).ok());
         if errors.is_empty() {
-            Ok(Selector { kinds, namespaces, names, labels, namespace_labels, operations: m.operations.clone() })
+            Ok(Selector {
+                kinds,
+                namespaces,
+                names,
+                labels,
+                namespace_labels,
+                operations: m.operations.clone(),
+                resources: None,
+            })
         } else {
             Err(errors)
         }
     }
 
+    /// A selector of Kubernetes' admission-policy form (`matchConstraints`, `matchResources`):
+    /// its resource rules, the namespace and object label selectors.
+    pub(crate) fn of_resources(
+        resources: ResourceRules,
+        namespace_selector: Option<&LabelSelector>,
+        object_selector: Option<&LabelSelector>,
+    ) -> Result<Self, Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        let mut labels = |field: &str, sel: Option<&LabelSelector>| {
+            sel.and_then(|l| Labels::new(l).map_err(|e| errors.push((format!("/{field}"), e))).ok())
+        };
+        let namespace_labels = labels("namespaceSelector", namespace_selector);
+        let object_labels = labels("objectSelector", object_selector);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Selector {
+            kinds: resources.kinds().iter().filter_map(|k| KindPattern::new(k).ok()).collect(),
+            namespace_labels,
+            labels: object_labels,
+            resources: Some(resources),
+            ..Selector::default()
+        })
+    }
+
     pub(crate) fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
-        self.kinds.is_empty() || self.kinds.iter().any(|k| k.matches(group, version, kind))
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k.matches(group, version, kind)))
+            && self.resources.as_ref().is_none_or(|r| r.matches_kind(group, version, kind))
     }
 
     /// Everything but the kind.
@@ -178,6 +221,18 @@ impl Selector {
         if !self.operations.is_empty() && !self.operations.contains(&operation) {
             return false;
         }
+        if let Some(r) = &self.resources {
+            let object =
+                Object { group: s.group, version: s.version, kind: s.kind, namespace: s.namespace, name: s.name };
+            return r.matches(&object, operation)
+                && self.labels.as_ref().is_none_or(|l| l.matches(|k| label(s.labels, k)))
+                && self.namespace_labels.as_ref().is_none_or(|l| {
+                    // Kubernetes: a Namespace is selected by its own labels; another
+                    // cluster-scoped object is never left out by a namespace selector.
+                    (s.namespace.is_empty() && s.kind != "Namespace")
+                        || l.matches(|k| namespace_labels.and_then(|m| m.get(k)).map(String::as_str))
+                });
+        }
         if !self.namespaces.is_empty() && !self.namespaces.matches(s.namespace) {
             return false;
         }
@@ -185,7 +240,7 @@ impl Selector {
             return false;
         }
         if let Some(l) = &self.labels {
-            if !l.matches(|k| s.labels.and_then(|m| m.get(k)).and_then(|v| v.as_str())) {
+            if !l.matches(|k| label(s.labels, k)) {
                 return false;
             }
         }
@@ -196,6 +251,10 @@ impl Selector {
         }
         true
     }
+}
+
+fn label<'v>(labels: Option<&'v serde_json::Map<String, serde_json::Value>>, key: &str) -> Option<&'v str> {
+    labels.and_then(|m| m.get(key)).and_then(|v| v.as_str())
 }
 
 #[cfg(test)]

@@ -111,6 +111,17 @@ impl Inventory {
         }
     }
 
+    /// The objects of a kind.
+    pub(crate) fn objects_of<'s>(&'s self, api_version: &'s str, kind: &'s str) -> impl Iterator<Item = &'s Value> {
+        let group = k8s::split_api_version(api_version).0;
+        self.objects
+            .iter()
+            .filter(move |((g, k, _, _), (v, _))| {
+                g == group && k == kind && v.get("apiVersion").and_then(Value::as_str) == Some(api_version)
+            })
+            .map(|(_, (v, _))| v)
+    }
+
     /// `resources` as the inventory holds them: a namespaced object that names no namespace is
     /// a copy placed in `namespace` (the one it is applied into); the others are borrowed.
     pub(crate) fn placed<'r>(

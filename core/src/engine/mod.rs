@@ -5,6 +5,7 @@
 pub(crate) mod admit;
 mod build;
 mod context;
+mod evaluation;
 pub(crate) mod inventory;
 pub(crate) mod resource;
 mod run;

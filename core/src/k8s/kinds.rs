@@ -55,3 +55,19 @@ pub(crate) fn namespaced(group: &str, kind: &str, crds: &Crds) -> bool {
         None => !group.contains('.') || group.ends_with(".k8s.io"),
     }
 }
+
+/// The resource (plural) name of a kind as Kubernetes names its built-in kinds' resources
+/// (`Pod` → `pods`, `Ingress` → `ingresses`, `NetworkPolicy` → `networkpolicies`, `Endpoints`
+/// → `endpoints`): the API server's own guess from a kind, which every built-in kind follows.
+/// A custom resource's plural is its definition's `spec.names.plural`.
+pub(crate) fn resource_of(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    if lower.ends_with("endpoints") {
+        return lower;
+    }
+    match lower.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None if lower.ends_with('s') => format!("{lower}es"),
+        None => format!("{lower}s"),
+    }
+}

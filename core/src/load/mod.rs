@@ -40,11 +40,33 @@ pub(crate) struct Origin {
     /// kustomize's origin annotation), relative to the stream's directory: reports name it,
     /// not the stream, at its first line (the stream's lines are not the file's).
     pub made_from: Option<Arc<str>>,
+    /// For a document paved reads in its own terms (a Kubernetes admission policy compiled as a
+    /// paved policy): where each of paved's pointers was written in it, as prefixes
+    /// (`/spec/rules/0/cel` → `/spec/validations/0/expression`), the longest first.
+    pub renames: Arc<[(String, String)]>,
 }
 
 impl Origin {
     pub(crate) fn locate(&self, pointer: &str) -> Pos {
-        self.spans.locate(&format!("{}{pointer}", self.base))
+        self.spans.locate(&format!("{}{}", self.base, self.written(pointer)))
+    }
+
+    /// The same document, with paved's pointers renamed to where they were written.
+    pub(crate) fn renamed(&self, mut renames: Vec<(String, String)>) -> Origin {
+        renames.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+        Origin { renames: renames.into(), ..self.clone() }
+    }
+
+    /// Where `pointer` was written: renamed by the longest prefix that ends at a segment.
+    fn written(&self, pointer: &str) -> String {
+        for (from, to) in self.renames.iter() {
+            if let Some(rest) = pointer.strip_prefix(from.as_str()) {
+                if rest.is_empty() || rest.starts_with('/') {
+                    return format!("{to}{rest}");
+                }
+            }
+        }
+        pointer.to_owned()
     }
 
     /// Where `pointer` was written, as reports show it.
@@ -62,7 +84,7 @@ impl Origin {
             file: self.file.clone(),
             line: pos.line,
             column: pos.column,
-            pointer: Some(pointer.to_owned()),
+            pointer: Some(self.written(pointer)),
             message: message.into(),
             help,
         }
@@ -124,7 +146,13 @@ fn parse_within(
                 rendered.then(|| helm_source(text, spans.locate("").line)).flatten().map(|f| beside(&file, f));
             Sourced {
                 value,
-                origin: Origin { file: file.clone(), spans: Arc::new(spans), base: String::new(), made_from },
+                origin: Origin {
+                    file: file.clone(),
+                    spans: Arc::new(spans),
+                    base: String::new(),
+                    made_from,
+                    renames: Arc::default(),
+                },
             }
         })
         .collect())

@@ -10,12 +10,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod admission_policy;
 mod bundle;
 mod exception;
 mod golden_path;
 mod policy;
 mod test;
 
+pub(crate) use admission_policy::*;
 pub(crate) use bundle::*;
 pub(crate) use exception::*;
 pub use golden_path::*;

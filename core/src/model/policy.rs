@@ -93,6 +93,13 @@ pub(crate) struct PolicySpec {
     /// ValidatingAdmissionPolicy); each may use the ones before it.
     #[serde(default)]
     pub variables: Vec<Variable>,
+    /// Conditions the resource must meet for the policy to apply, in order (as a
+    /// ValidatingAdmissionPolicy's `matchConditions`): each a CEL expression over `object`,
+    /// `oldObject`, `request`, `params` and `namespaceObject` (not the variables). One that is
+    /// false leaves the resource out; one that fails, when none is false, is an error under the
+    /// policy's `failurePolicy`.
+    #[serde(default)]
+    pub match_conditions: Vec<Variable>,
     /// The rules; at least one.
     pub rules: Vec<RuleSpec>,
 }

@@ -41,6 +41,10 @@ pub struct Report {
 pub struct Finding {
     /// Policy name.
     pub policy: String,
+    /// For a Kubernetes admission policy, the binding it applied through (Kubernetes names
+    /// both); a paved `PolicyBinding`'s findings name the binding as their policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
     /// Rule id.
     pub rule: String,
     /// How serious.

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod admission;
+mod admission_policy;
 mod budget;
 mod cases;
 mod cel_variables;

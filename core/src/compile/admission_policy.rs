@@ -1,0 +1,388 @@
+//! Kubernetes' ValidatingAdmissionPolicy and its binding, compiled as a paved policy and binding:
+//! each validation a `cel` rule, `matchConstraints` the selector, `matchConditions` and
+//! `variables` as they are. Problems point at the document's own fields.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::policy::{self, Binding, Policy};
+use super::resources::{one_of, ResourceRules};
+use super::select::{Labels, Selector};
+use crate::error::Diagnostic;
+use crate::load::Origin;
+use crate::model::{
+    Action, AdmissionBindingDocument, AdmissionPolicyDocument, FailurePolicy, Match, MatchResources, Metadata,
+    PolicyDocument, PolicySpec, RuleSpec, Severity, Variable, API_VERSION,
+};
+
+/// The kinds of Kubernetes' admission-policy documents paved reads.
+pub(crate) const POLICY: &str = "ValidatingAdmissionPolicy";
+pub(crate) const BINDING: &str = "ValidatingAdmissionPolicyBinding";
+
+/// The rule id of a policy's `i`th validation.
+pub(crate) fn validation_id(i: usize) -> String {
+    format!("validations[{i}]")
+}
+
+/// Custom resources' plurals, `(group, kind)` → `spec.names.plural`, from definitions.
+pub(crate) fn plurals(crds: &[Value]) -> Arc<BTreeMap<(String, String), String>> {
+    let text = |c: &Value, p: &str| c.pointer(p).and_then(Value::as_str).map(str::to_owned);
+    Arc::new(
+        crds.iter()
+            .filter_map(|c| {
+                Some(((text(c, "/spec/group")?, text(c, "/spec/names/kind")?), text(c, "/spec/names/plural")?))
+            })
+            .collect(),
+    )
+}
+
+/// Compiles a ValidatingAdmissionPolicy, collecting every problem.
+pub(crate) fn compile(
+    doc: &AdmissionPolicyDocument,
+    origin: &Origin,
+    functions: &[crate::cel::Function],
+    plurals: &Arc<BTreeMap<(String, String), String>>,
+) -> Result<Policy, Vec<Diagnostic>> {
+    let spec = &doc.spec;
+    let mut diags = Vec::new();
+    let failure_policy = match spec.failure_policy.as_deref() {
+        None | Some("Fail") => FailurePolicy::Fail,
+        Some("Ignore") => FailurePolicy::Ignore,
+        Some(other) => {
+            diags.push(origin.diagnostic("/spec/failurePolicy", one_of(other, &["Fail", "Ignore"]), None));
+            FailurePolicy::Fail
+        }
+    };
+    if spec.validations.is_empty() && spec.audit_annotations.is_empty() {
+        diags.push(origin.diagnostic(
+            "/spec/validations",
+            "a ValidatingAdmissionPolicy needs at least one of `validations` and `auditAnnotations`",
+            None,
+        ));
+    }
+    if !spec.audit_annotations.is_empty() {
+        diags.push(origin.diagnostic(
+            "/spec/auditAnnotations",
+            "paved does not evaluate `auditAnnotations` yet",
+            Some("remove them to load the policy in paved; the API server still reads them".into()),
+        ));
+    }
+    for (i, v) in spec.validations.iter().enumerate() {
+        if let Some(reason) = &v.reason {
+            let reasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
+            if !reasons.contains(&reason.as_str()) {
+                diags.push(origin.diagnostic(&format!("/spec/validations/{i}/reason"), one_of(reason, &reasons), None));
+            }
+        }
+        if v.message.as_deref().is_some_and(|m| m.contains('\n')) {
+            let at = format!("/spec/validations/{i}/message");
+            diags.push(origin.diagnostic(&at, "a validation's message must not contain line breaks", None));
+        }
+    }
+    let params_schema = params_schema(doc, origin, &mut diags);
+    let selector = match &spec.match_constraints {
+        Some(m) => selector(m, plurals, true).map_err(|ps| {
+            for (p, m) in ps {
+                diags.push(origin.diagnostic(&format!("/spec/matchConstraints{p}"), m, None));
+            }
+        }),
+        None => {
+            let help = "name the resources it applies to under `resourceRules`".to_owned();
+            diags.push(origin.diagnostic("/spec", "`matchConstraints` is required", Some(help)));
+            Err(())
+        }
+    };
+    let (paved, renames) = as_paved(doc, params_schema);
+    let origin = origin.renamed(renames);
+    let compiled = policy::compile_selected(&paved, selector.clone().unwrap_or_default(), &origin, &[], functions);
+    match compiled {
+        Ok(mut p) if diags.is_empty() && selector.is_ok() => {
+            p.kubernetes = true;
+            p.failure_policy = failure_policy;
+            p.param_kind = spec.param_kind.as_ref().map(|k| (k.api_version.clone(), k.kind.clone()));
+            Ok(p)
+        }
+        Ok(_) => Err(diags),
+        Err(mut more) => {
+            diags.append(&mut more);
+            Err(diags)
+        }
+    }
+}
+
+/// The params' schema: with a `paramKind`, any object (the param objects are the kind's); with
+/// none, `params` has no fields.
+fn params_schema(doc: &AdmissionPolicyDocument, origin: &Origin, diags: &mut Vec<Diagnostic>) -> Option<Value> {
+    let kind = doc.spec.param_kind.as_ref()?;
+    for (field, value) in [("apiVersion", &kind.api_version), ("kind", &kind.kind)] {
+        if value.is_empty() {
+            diags.push(origin.diagnostic(
+                &format!("/spec/paramKind/{field}"),
+                format!("`paramKind.{field}` is required"),
+                None,
+            ));
+        }
+    }
+    Some(json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true }))
+}
+
+/// The policy in paved's terms, and where each of paved's fields was written in it.
+fn as_paved(doc: &AdmissionPolicyDocument, params_schema: Option<Value>) -> (PolicyDocument, Vec<(String, String)>) {
+    let spec = &doc.spec;
+    let mut renames = vec![("/spec/match".to_owned(), "/spec/matchConstraints".to_owned())];
+    let rules = spec
+        .validations
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            renames.push((format!("/spec/rules/{i}/cel"), format!("/spec/validations/{i}/expression")));
+            renames.push((format!("/spec/rules/{i}"), format!("/spec/validations/{i}")));
+            RuleSpec {
+                id: validation_id(i),
+                // Kubernetes' message when a validation gives none.
+                message: v
+                    .message
+                    .clone()
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| format!("failed expression: {}", v.expression.trim())),
+                message_expression: v.message_expression.clone(),
+                help: None,
+                severity: None,
+                when: None,
+                for_each: None,
+                path: None,
+                assert: None,
+                cel: Some(v.expression.clone()),
+                plugin: None,
+                params: None,
+                kubernetes: None,
+            }
+        })
+        .collect();
+    let named = |list: &[crate::model::NamedExpression]| -> Vec<Variable> {
+        list.iter().map(|v| Variable { name: v.name.clone(), expression: v.expression.clone() }).collect()
+    };
+    let paved = PolicyDocument {
+        api_version: API_VERSION.to_owned(),
+        kind: "Policy".to_owned(),
+        metadata: Metadata {
+            name: doc.metadata.name.clone(),
+            namespace: None,
+            version: None,
+            labels: doc.metadata.labels.clone(),
+            annotations: doc.metadata.annotations.clone(),
+        },
+        spec: PolicySpec {
+            description: None,
+            severity: Severity::default(),
+            action: Action::Deny,
+            failure_policy: FailurePolicy::Fail,
+            match_: Match::default(),
+            pod_controllers: false,
+            params: None,
+            params_schema,
+            variables: named(&spec.variables),
+            match_conditions: named(&spec.match_conditions),
+            rules,
+        },
+    };
+    (paved, renames)
+}
+
+/// A `matchConstraints` or `matchResources`, as a selector.
+fn selector(
+    m: &MatchResources,
+    plurals: &Arc<BTreeMap<(String, String), String>>,
+    required: bool,
+) -> Result<Selector, Vec<(String, String)>> {
+    let rules = ResourceRules::new(
+        &m.resource_rules,
+        &m.exclude_resource_rules,
+        m.match_policy.as_deref(),
+        Arc::clone(plurals),
+        required,
+    )?;
+    Selector::of_resources(rules, m.namespace_selector.as_ref(), m.object_selector.as_ref())
+}
+
+/// Compiles a ValidatingAdmissionPolicyBinding.
+pub(crate) fn compile_binding(
+    doc: &AdmissionBindingDocument,
+    origin: &Origin,
+    plurals: &Arc<BTreeMap<(String, String), String>>,
+) -> Result<Binding, Vec<Diagnostic>> {
+    let spec = &doc.spec;
+    let mut diags = Vec::new();
+    let origin = origin.renamed(vec![("/spec/policy".into(), "/spec/policyName".into())]);
+    if spec.policy_name.is_empty() {
+        diags.push(origin.diagnostic("/spec", "`policyName` is required", None));
+    }
+    let action = actions(&spec.validation_actions, &origin, &mut diags);
+    let param_ref = spec.param_ref.as_ref().and_then(|r| ParamRef::new(r, &origin, &mut diags)).map(Arc::new);
+    let selector = spec.match_resources.as_ref().and_then(|m| {
+        selector(m, plurals, false)
+            .map_err(|ps| {
+                for (p, m) in ps {
+                    diags.push(origin.diagnostic(&format!("/spec/matchResources{p}"), m, None));
+                }
+            })
+            .ok()
+    });
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Binding {
+        name: doc.metadata.name.clone(),
+        policy: spec.policy_name.clone(),
+        params: None,
+        selector,
+        action: Some(action),
+        param_ref,
+        origin,
+    })
+}
+
+/// A binding's `paramRef`, checked.
+#[derive(Debug)]
+pub(crate) struct ParamRef {
+    name: Option<String>,
+    namespace: Option<String>,
+    selector: Option<Labels>,
+    deny_if_none: bool,
+}
+
+impl ParamRef {
+    fn new(r: &crate::model::ParamRef, origin: &Origin, diags: &mut Vec<Diagnostic>) -> Option<ParamRef> {
+        let before = diags.len();
+        let mut at = |field: &str, message: String| {
+            diags.push(origin.diagnostic(&format!("/spec/paramRef{field}"), message, None));
+        };
+        if r.name.is_some() == r.selector.is_some() {
+            at("", "`paramRef` takes one of `name` and `selector`".into());
+        }
+        let deny_if_none = match r.parameter_not_found_action.as_deref() {
+            Some("Deny") => true,
+            Some("Allow") => false,
+            Some(other) => {
+                at("/parameterNotFoundAction", one_of(other, &["Allow", "Deny"]));
+                true
+            }
+            None => {
+                at("", "`parameterNotFoundAction` is required: `Allow` or `Deny`".into());
+                true
+            }
+        };
+        let selector = r.selector.as_ref().and_then(|s| Labels::new(s).map_err(|e| at("/selector", e)).ok());
+        (diags.len() == before).then(|| ParamRef {
+            name: r.name.clone(),
+            namespace: r.namespace.clone(),
+            selector,
+            deny_if_none,
+        })
+    }
+}
+
+/// Where an instance of a Kubernetes admission policy finds its params: its binding's
+/// `paramRef` among the objects of the policy's `paramKind`.
+#[derive(Debug)]
+pub(crate) struct ParamSource {
+    /// `apiVersion` and `kind` of the param objects.
+    pub kind: (String, String),
+    /// The binding's `paramRef`; `None` when it has none (an error: the policy needs params).
+    param_ref: Option<Arc<ParamRef>>,
+    /// The param objects given with the bundle, of the kind.
+    objects: Vec<Value>,
+}
+
+impl ParamSource {
+    pub(crate) fn new(kind: (String, String), param_ref: Option<Arc<ParamRef>>, objects: &[Value]) -> ParamSource {
+        let of_kind = |o: &&Value| {
+            o.get("apiVersion").and_then(Value::as_str) == Some(&kind.0)
+                && o.get("kind").and_then(Value::as_str) == Some(&kind.1)
+        };
+        let objects = objects.iter().filter(of_kind).cloned().collect();
+        ParamSource { kind, param_ref, objects }
+    }
+
+    /// The param objects for an object in `namespace` (empty when it is cluster-scoped), among
+    /// those given with the bundle and `more` (the inventory's, of the kind), in order of
+    /// namespace and name; `Ok(None)` when none is found and the binding allows that. Errors
+    /// are worded as the API server words them.
+    pub(crate) fn resolve<'v>(
+        &'v self,
+        namespace: &str,
+        namespaced: bool,
+        more: impl Iterator<Item = &'v Value>,
+    ) -> Result<Option<Vec<&'v Value>>, String> {
+        let Some(r) = &self.param_ref else {
+            return Err("the policy has a paramKind but its binding has no paramRef".into());
+        };
+        let namespace = match (&r.namespace, namespaced) {
+            (Some(ns), true) => ns.as_str(),
+            (None, true) if namespace.is_empty() => {
+                return Err(
+                    "cannot use a namespaced paramRef in a binding that matches a cluster-scoped resource".into()
+                );
+            }
+            (None, true) => namespace,
+            (_, false) => "",
+        };
+        let text = |o: &Value, p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let mut found: Vec<&Value> = self
+            .objects
+            .iter()
+            .chain(more)
+            .filter(|o| text(o, "/metadata/namespace") == namespace)
+            .filter(|o| match (&r.name, &r.selector) {
+                (Some(name), _) => text(o, "/metadata/name") == *name,
+                (None, Some(sel)) => {
+                    let labels = o.pointer("/metadata/labels").and_then(Value::as_object);
+                    sel.matches(|k| labels.and_then(|m| m.get(k)).and_then(Value::as_str))
+                }
+                (None, None) => false,
+            })
+            .collect();
+        found.sort_by_key(|o| (text(o, "/metadata/namespace"), text(o, "/metadata/name")));
+        found.dedup_by_key(|o| (text(o, "/metadata/namespace"), text(o, "/metadata/name")));
+        match (found.is_empty(), r.deny_if_none) {
+            (true, true) => Err("no params found for policy binding with `Deny` parameterNotFoundAction".into()),
+            (true, false) => Ok(None),
+            (false, _) => Ok(Some(found)),
+        }
+    }
+}
+
+/// `validationActions` as paved's action: `Deny` when it denies, else `Warn`, else `Audit`
+/// (every finding is in the report, which is what `Audit` records).
+fn actions(given: &[String], origin: &Origin, diags: &mut Vec<Diagnostic>) -> Action {
+    let mut seen = Vec::new();
+    for (i, a) in given.iter().enumerate() {
+        let at = format!("/spec/validationActions/{i}");
+        match a.as_str() {
+            "Deny" | "Warn" | "Audit" if seen.contains(&a.as_str()) => {
+                diags.push(origin.diagnostic(&at, format!("`{a}` is given twice"), None));
+            }
+            "Deny" | "Warn" | "Audit" => seen.push(a.as_str()),
+            other => diags.push(origin.diagnostic(&at, one_of(other, &["Deny", "Warn", "Audit"]), None)),
+        }
+    }
+    if given.is_empty() {
+        diags.push(origin.diagnostic("/spec", "`validationActions` is required: `Deny`, `Warn` or `Audit`", None));
+    }
+    if seen.contains(&"Deny") && seen.contains(&"Warn") {
+        diags.push(origin.diagnostic(
+            "/spec/validationActions",
+            "`validationActions` must not contain both `Deny` and `Warn`",
+            Some("a denial already carries the message; use `[Deny]` or `[Warn]` (with `Audit` if wanted)".into()),
+        ));
+    }
+    if seen.contains(&"Deny") {
+        Action::Deny
+    } else if seen.contains(&"Warn") {
+        Action::Warn
+    } else {
+        Action::Audit
+    }
+}

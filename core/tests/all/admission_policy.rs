@@ -1,0 +1,259 @@
+//! Kubernetes' ValidatingAdmissionPolicy and ValidatingAdmissionPolicyBinding, loaded as
+//! documents of a bundle and judged as the API server judges them.
+
+use paved::{Action, Bundle, Context, Engine, Operation, Resource};
+use serde_json::json;
+
+const REPLICAS: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: replica-limit
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [apps]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [deployments]
+  matchConditions:
+    - name: not-a-system-user
+      expression: "!request.userInfo.username.startsWith('system:')"
+  variables:
+    - name: replicas
+      expression: "has(object.spec.replicas) ? object.spec.replicas : 1"
+  validations:
+    - expression: "variables.replicas <= 5"
+    - expression: "variables.replicas != 3"
+      message: three is unlucky
+    - expression: "!object.metadata.name.startsWith('tmp-')"
+      messageExpression: "'temporary deployment ' + object.metadata.name"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: replica-limit-prod
+spec:
+  policyName: replica-limit
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {env: prod}
+"#;
+
+fn deployment(name: &str, namespace: &str, replicas: i64) -> Resource {
+    Resource::new(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"replicas": replicas, "selector": {}, "template": {"spec": {"containers": []}}},
+    }))
+}
+
+fn ctx() -> Context {
+    let labels = |env: &str| [("env".to_owned(), env.to_owned())].into_iter().collect();
+    Context::parse_at("2026-06-01")
+        .unwrap()
+        .namespaces([("shop".to_owned(), labels("prod")), ("play".to_owned(), labels("dev"))].into_iter().collect())
+        .user_info(json!({"username": "alice"}))
+}
+
+fn engine(text: &str) -> Engine {
+    Engine::builder().bundle(Bundle::from_str("vap.yaml", text).unwrap()).build().unwrap()
+}
+
+fn messages(engine: &Engine, r: Resource, ctx: &Context) -> Vec<(String, String, Action)> {
+    let report = engine.evaluate(&[r], ctx);
+    report.findings.iter().map(|f| (f.rule.clone(), f.message.clone(), f.action)).collect()
+}
+
+#[test]
+fn validations_judge_what_the_binding_matches_with_kubernetes_messages() {
+    let engine = engine(REPLICAS);
+    let report = engine.evaluate(&[deployment("tmp-web", "shop", 7)], &ctx());
+    let found: Vec<(&str, &str)> = report.findings.iter().map(|f| (f.rule.as_str(), f.message.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            ("validations[0]", "failed expression: variables.replicas <= 5"),
+            ("validations[2]", "temporary deployment tmp-web"),
+        ]
+    );
+    let f = &report.findings[0];
+    assert_eq!(
+        (f.policy.as_str(), f.binding.as_deref(), f.action),
+        ("replica-limit", Some("replica-limit-prod"), Action::Deny)
+    );
+    // The finding points at the validation's line in the policy.
+    assert_eq!(report.decision.as_str(), "deny");
+    assert_eq!(
+        messages(&engine, deployment("web", "shop", 3), &ctx()),
+        [("validations[1]".into(), "three is unlucky".into(), Action::Deny)]
+    );
+    // Outside the binding's namespaces, and for kinds the rules do not name, nothing applies.
+    assert!(messages(&engine, deployment("web", "play", 9), &ctx()).is_empty());
+    let pod = Resource::new(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"}, "spec": {"containers": []}}),
+    );
+    assert!(messages(&engine, pod, &ctx()).is_empty());
+    // Nor for an operation they do not name.
+    assert!(messages(&engine, deployment("web", "shop", 9), &ctx().operation(Operation::Delete)).is_empty());
+}
+
+#[test]
+fn a_policy_without_a_binding_applies_to_nothing() {
+    let policy_only = REPLICAS.split("---").next().unwrap();
+    assert!(messages(&engine(policy_only), deployment("web", "shop", 9), &ctx()).is_empty());
+}
+
+#[test]
+fn match_conditions_leave_resources_out_and_their_errors_follow_the_failure_policy() {
+    let engine = engine(REPLICAS);
+    let system = ctx().user_info(json!({"username": "system:serviceaccount:kube-system:deployer"}));
+    assert!(messages(&engine, deployment("web", "shop", 9), &system).is_empty());
+    // A condition that fails (no username) is an error under failurePolicy: Fail...
+    let anonymous = ctx().user_info(json!({}));
+    let found = messages(&engine, deployment("web", "shop", 9), &anonymous);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "matchConditions/not-a-system-user");
+    assert_eq!(found[0].2, Action::Deny);
+    // ... and a warning under Ignore.
+    let ignore = self::engine(&REPLICAS.replace("failurePolicy: Fail", "failurePolicy: Ignore"));
+    let found = messages(&ignore, deployment("web", "shop", 9), &anonymous);
+    assert_eq!(found[0].2, Action::Warn, "{found:?}");
+}
+
+#[test]
+fn validation_actions_warn_and_audit() {
+    for (actions, action) in [
+        ("[Warn]", Action::Warn),
+        ("[Warn, Audit]", Action::Warn),
+        ("[Audit]", Action::Audit),
+        ("[Deny, Audit]", Action::Deny),
+    ] {
+        let engine =
+            self::engine(&REPLICAS.replace("validationActions: [Deny]", &format!("validationActions: {actions}")));
+        let found = messages(&engine, deployment("web", "shop", 9), &ctx());
+        assert_eq!(
+            found,
+            [("validations[0]".into(), "failed expression: variables.replicas <= 5".into(), action)],
+            "{actions}"
+        );
+    }
+}
+
+#[test]
+fn every_problem_of_a_policy_and_its_binding_is_reported_at_its_line() {
+    let broken = REPLICAS
+        .replace("operations: [CREATE, UPDATE]", "operations: [CREATE, UPDAT]")
+        .replace("message: three is unlucky", "mesage: three is unlucky")
+        .replace("variables.replicas <= 5", "variables.replica <= 5")
+        .replace("validationActions: [Deny]", "validationActions: [Deny, Warn]");
+    let e = Bundle::from_str("vap.yaml", &broken)
+        .and_then(|b| Engine::builder().bundle(b).build())
+        .unwrap_err()
+        .to_string();
+    for (want, line) in [
+        ("did you mean `UPDATE`?", 11),
+        ("unknown field `mesage`", 22),
+        ("variables.replica", 20),
+        ("must not contain both `Deny` and `Warn`", 32),
+    ] {
+        assert!(e.contains(want), "{want} missing from:\n{e}");
+        assert!(e.contains(&format!("vap.yaml:{line}:")), "line {line} missing from:\n{e}");
+    }
+}
+
+#[test]
+fn a_binding_of_a_missing_policy_is_an_error_with_a_did_you_mean() {
+    let e = Bundle::from_str("vap.yaml", &REPLICAS.replace("policyName: replica-limit", "policyName: replica-limits"))
+        .and_then(|b| Engine::builder().bundle(b).build())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("vap.yaml:31:") && e.contains("did you mean `replica-limit`?"), "{e}");
+}
+
+#[test]
+fn unread_documents_of_the_group_say_so() {
+    let map =
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmisionPolicy\nmetadata: {name: x}\nspec: {}\n";
+    let e = Bundle::from_str("vap.yaml", map).unwrap_err().to_string();
+    assert!(e.contains("did you mean `ValidatingAdmissionPolicy`?"), "{e}");
+    let v2 = REPLICAS.replacen("admissionregistration.k8s.io/v1", "admissionregistration.k8s.io/v2", 1);
+    let e = Bundle::from_str("vap.yaml", &v2).unwrap_err().to_string();
+    assert!(e.contains("not `v2`"), "{e}");
+}
+
+const WITH_PARAMS: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replica-cap}
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: ["*"], resources: [deployments]}
+  validations:
+    - expression: "object.spec.replicas <= int(params.data.maxReplicas)"
+      messageExpression: "'at most ' + params.data.maxReplicas + ' replicas (' + params.metadata.name + ')'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replica-cap-binding}
+spec:
+  policyName: replica-cap
+  validationActions: [Deny]
+  paramRef: {name: replica-limits, parameterNotFoundAction: Deny}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: replica-limits, namespace: shop, labels: {cap: "yes"}}
+data: {maxReplicas: "3"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: strict-limits, namespace: shop, labels: {cap: "yes"}}
+data: {maxReplicas: "1"}
+"#;
+
+#[test]
+fn params_come_from_the_bindings_param_ref_in_the_objects_namespace() {
+    let engine = engine(WITH_PARAMS);
+    assert_eq!(
+        messages(&engine, deployment("web", "shop", 5), &ctx()),
+        [("validations[0]".into(), "at most 3 replicas (replica-limits)".into(), Action::Deny)]
+    );
+    assert!(messages(&engine, deployment("web", "shop", 2), &ctx()).is_empty());
+    // No param object in the object's namespace: Deny says so, under the failure policy.
+    let found = messages(&engine, deployment("web", "play", 1), &ctx());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "paramRef");
+    assert!(found[0].1.contains("no params found for policy binding with `Deny` parameterNotFoundAction"), "{found:?}");
+    let allow = self::engine(&WITH_PARAMS.replace("parameterNotFoundAction: Deny", "parameterNotFoundAction: Allow"));
+    assert!(messages(&allow, deployment("web", "play", 9), &ctx()).is_empty());
+    // A selector gives every param object it matches, and the policy runs once for each.
+    let selected = self::engine(&WITH_PARAMS.replace(
+        "name: replica-limits, parameterNotFoundAction",
+        "selector: {matchLabels: {cap: \"yes\"}}, parameterNotFoundAction",
+    ));
+    let found: Vec<String> =
+        messages(&selected, deployment("web", "shop", 2), &ctx()).into_iter().map(|f| f.1).collect();
+    assert_eq!(found, ["at most 1 replicas (strict-limits)"]);
+    // Param objects may come from the inventory too.
+    let policy_only = WITH_PARAMS.split("---\napiVersion: v1").next().unwrap();
+    let inventory = paved::Inventory::new(&[Resource::new(
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "replica-limits", "namespace": "shop"}, "data": {"maxReplicas": "4"}}),
+    )]);
+    let found = messages(&self::engine(policy_only), deployment("web", "shop", 5), &ctx().inventory(inventory));
+    assert_eq!(found[0].1, "at most 4 replicas (replica-limits)");
+}
+
+#[test]
+fn objects_of_no_param_kind_are_not_documents_of_a_bundle() {
+    let e = Bundle::from_str(
+        "vap.yaml",
+        &WITH_PARAMS
+            .replace("paramKind: {apiVersion: v1, kind: ConfigMap}", "paramKind: {apiVersion: v1, kind: Secret}"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("apiVersion `v1` is not a paved document"), "{e}");
+}
