@@ -62,13 +62,6 @@ pub(crate) fn compile(
             None,
         ));
     }
-    if !spec.audit_annotations.is_empty() {
-        diags.push(origin.diagnostic(
-            "/spec/auditAnnotations",
-            "paved does not evaluate `auditAnnotations` yet",
-            Some("remove them to load the policy in paved; the API server still reads them".into()),
-        ));
-    }
     for (i, v) in spec.validations.iter().enumerate() {
         if let Some(reason) = &v.reason {
             let reasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
@@ -185,6 +178,7 @@ fn as_paved(doc: &AdmissionPolicyDocument, params_schema: Option<Value>) -> (Pol
             params_schema,
             variables: named(&spec.variables),
             match_conditions: named(&spec.match_conditions),
+            audit_annotations: spec.audit_annotations.clone(),
             rules,
         },
     };

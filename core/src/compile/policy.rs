@@ -41,6 +41,8 @@ pub(crate) struct Policy {
     pub rules: Arc<Vec<Rule>>,
     /// `matchConditions`, by name, in order.
     pub conditions: Arc<Vec<(String, Expr)>>,
+    /// `auditAnnotations`: key and value expression.
+    pub annotations: Arc<Vec<(String, Expr)>>,
     /// A Kubernetes admission policy: it applies only through its bindings, and its findings
     /// name it and the binding, as the API server does.
     pub kubernetes: bool,
@@ -128,6 +130,7 @@ pub(crate) fn compile_selected(
     let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
     let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty), &mut parsed, &mut diags);
     let conditions = compile_conditions(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
+    let annotations = compile_annotations(doc, origin, (&declared, functions, &params_ty), &mut parsed, &mut diags);
     if diags.is_empty() {
         for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions, &params_ty)) {
             diags.push(at(&pointer, m, h));
@@ -155,6 +158,7 @@ pub(crate) fn compile_selected(
         variables: Arc::new(variables),
         rules: Arc::new(rules),
         conditions: Arc::new(conditions),
+        annotations: Arc::new(annotations),
         kubernetes: false,
         param_kind: None,
         params_from: None,
@@ -247,6 +251,39 @@ fn compile_conditions(
     out
 }
 
+/// A policy's `auditAnnotations`, each key once and a valid annotation name.
+fn compile_annotations(
+    doc: &PolicyDocument,
+    origin: &Origin,
+    (variables, functions, params): (&[Variable], &[crate::cel::Function], &Ty),
+    parsed: &mut Vec<Typed>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(String, Expr)> {
+    let mut out: Vec<(String, Expr)> = Vec::new();
+    for (i, a) in doc.spec.audit_annotations.iter().enumerate() {
+        let valid = !a.key.is_empty()
+            && a.key.len() <= 63
+            && a.key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && a.key.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && a.key.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !valid || out.iter().any(|(k, _)| *k == a.key) {
+            let message =
+                format!("`{}` is not a unique annotation name (alphanumerics, `-`, `_`, `.`; at most 63)", a.key);
+            diags.push(origin.diagnostic(&format!("/spec/auditAnnotations/{i}/key"), message, None));
+        }
+        let pointer = format!("/spec/auditAnnotations/{i}/valueExpression");
+        let scope = Scope { for_each: false, variables, functions, params };
+        match expr::compile(&a.value_expression, &scope, Want::Any) {
+            Ok((p, e)) => {
+                parsed.push(Typed { pointer, parsed: p, for_each: None, variables: variables.len() });
+                out.push((a.key.clone(), e));
+            }
+            Err((m, h)) => diags.push(origin.diagnostic(&pointer, m, h)),
+        }
+    }
+    out
+}
+
 /// A policy's rules, each id once.
 fn compile_rules(
     doc: &PolicyDocument,
@@ -295,6 +332,7 @@ fn mentions(doc: &PolicyDocument, functions: &[crate::cel::Function], words: &[&
     let names = |e: Option<&str>| e.is_some_and(|e| words.iter().any(|w| e.contains(w)));
     functions.iter().any(|f| names(Some(f.body.source())))
         || doc.spec.variables.iter().chain(&doc.spec.match_conditions).any(|v| names(Some(&v.expression)))
+        || doc.spec.audit_annotations.iter().any(|a| names(Some(&a.value_expression)))
         || doc
             .spec
             .rules
@@ -341,6 +379,7 @@ impl Policy {
             reads_request: self.reads_request,
             rules: Arc::clone(&self.rules),
             conditions: Arc::clone(&self.conditions),
+            annotations: Arc::clone(&self.annotations),
             kubernetes: self.kubernetes,
             param_kind: self.param_kind.clone(),
             params_from: self.param_kind.as_ref().map(|kind| {

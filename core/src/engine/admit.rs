@@ -173,15 +173,11 @@ impl Engine {
 /// The AdmissionReview answering `request` with `report`.
 fn response(request: &AdmissionRequest, report: &Report) -> Value {
     let unwaived = || report.findings.iter().filter(|f| f.waived_by.is_none());
-    let denials = bounded(
-        unwaived()
-            .filter(|f| f.action == crate::model::Action::Deny)
-            .map(|f| format!("{}/{}: {}{}", f.policy, f.rule, f.message, at(&f.path))),
-    );
+    let denials = bounded(unwaived().filter(|f| f.action == crate::model::Action::Deny).map(|f| said(f, true)));
     let mut warnings = Vec::new();
     let mut total = 0;
     for f in unwaived().filter(|f| f.action == crate::model::Action::Warn) {
-        let mut w = format!("{}/{}: {}{}", f.policy, f.rule, f.message, at(&f.path));
+        let mut w = said(f, false);
         if w.chars().count() > WARNING_LENGTH {
             w = w.chars().take(WARNING_LENGTH - 1).collect::<String>() + "…";
         }
@@ -198,6 +194,9 @@ fn response(request: &AdmissionRequest, report: &Report) -> Value {
         names.join(",")
     };
     let mut audit = Map::new();
+    for r in &report.resources {
+        audit.extend(r.annotations.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))));
+    }
     audit.insert("decision".into(), Value::String(report.decision.as_str().into()));
     for (key, value) in [
         ("denied", list(crate::model::Action::Deny)),
@@ -263,6 +262,20 @@ fn bounded(denials: impl Iterator<Item = String>) -> String {
         shown.push_str(&format!("; and {more} more (the audit annotation `denied` names every rule)"));
     }
     shown
+}
+
+/// A finding as a denial or a warning says it: a Kubernetes admission policy's as the API
+/// server words it, naming the policy and binding; paved's as `POLICY/RULE: message (at PATH)`.
+fn said(f: &crate::report::Finding, denied: bool) -> String {
+    match &f.binding {
+        Some(b) if denied => {
+            format!("ValidatingAdmissionPolicy '{}' with binding '{b}' denied request: {}", f.policy, f.message)
+        }
+        Some(b) => {
+            format!("Validation failed for ValidatingAdmissionPolicy '{}' with binding '{b}': {}", f.policy, f.message)
+        }
+        None => format!("{}/{}: {}{}", f.policy, f.rule, f.message, at(&f.path)),
+    }
 }
 
 fn at(path: &str) -> String {

@@ -177,6 +177,8 @@ pub(super) struct Evaluation<'a> {
     pub(super) crds: &'a k8s::schema::Crds,
     /// The evaluation's inventory index, when a policy reads it.
     pub(super) inventory: Option<&'a Index<'a>>,
+    /// The audit annotations the policies added.
+    pub(super) annotations: std::cell::RefCell<BTreeMap<String, String>>,
     /// The view as JSON text, made once for every plugin rule that checks it whole.
     pub(super) json: std::cell::OnceCell<String>,
 }
@@ -284,10 +286,14 @@ impl<'a> Evaluation<'a> {
     where
         'a: 'w,
     {
-        let base = (!policy.conditions.is_empty() || policy.rules.iter().any(|r| r.uses_cel))
-            .then(|| self.activation(policy, roots, params));
+        let cel =
+            !policy.conditions.is_empty() || !policy.annotations.is_empty() || policy.rules.iter().any(|r| r.uses_cel);
+        let base = cel.then(|| self.activation(policy, roots, params));
         if !self.conditions_hold(policy, base.as_ref(), out) {
             return true;
+        }
+        if let Some(act) = &base {
+            self.annotate(policy, act, out);
         }
         // One activation per item, shared by the policy's rules, so that each named variable
         // is computed at most once per item (and once per view when it does not read `item`).
@@ -354,6 +360,27 @@ impl<'a> Evaluation<'a> {
         let message = format!("match condition `{name}` could not be evaluated: {cause}");
         self.policy_error(policy, &format!("matchConditions/{name}"), message, cause, out);
         false
+    }
+
+    /// The policy's audit annotations, `POLICY/KEY`: a string value is added, `null` adds
+    /// nothing, anything else or an error is a finding under the failure policy.
+    fn annotate<'v>(&self, policy: &'v Policy, act: &crate::cel::Activation<'v>, out: &mut Vec<(Finding, bool)>) {
+        let name = policy.binding.as_ref().filter(|_| policy.kubernetes).unwrap_or(&policy.name);
+        for (key, expr) in policy.annotations.iter() {
+            let cause = match expr.eval(act) {
+                Ok(crate::cel::Value::Str(text)) => {
+                    self.annotations.borrow_mut().insert(format!("{name}/{key}"), text.to_string());
+                    continue;
+                }
+                Ok(crate::cel::Value::Null) => continue,
+                Ok(other) => {
+                    FindingError::new(ErrorKind::Cel, format!("it gave a {}, not a string or null", other.type_name()))
+                }
+                Err(e) => crate::compile::check::cel_error("the value expression", &e),
+            };
+            let message = format!("audit annotation `{key}` could not be evaluated: {cause}");
+            self.policy_error(policy, &format!("auditAnnotations/{key}"), message, cause, out);
+        }
     }
 
     /// A finding of the policy as a whole (not of one of its rules), named `id`: an error under

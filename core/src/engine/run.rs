@@ -135,7 +135,8 @@ impl Engine {
                 tracing::debug_span!(parent: &span, "resource", kind = %r.identity().kind, name = %r.identity().name)
                     .entered();
             let mut findings = Vec::new();
-            let policies = self.evaluate_one(r, ctx, (&namespaces, &crds, inventory.as_ref()), &mut findings);
+            let (policies, annotations) =
+                self.evaluate_one(r, ctx, (&namespaces, &crds, inventory.as_ref()), &mut findings);
             findings.sort_by(|(a, _), (b, _)| {
                 (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
             });
@@ -146,6 +147,7 @@ impl Engine {
                 policies,
                 findings: findings.len(),
                 request: r.request_info(),
+                annotations,
             };
             done();
             (record, findings)
@@ -285,7 +287,8 @@ impl Engine {
         out
     }
 
-    /// Evaluates one resource; returns the names of the policies that applied, sorted.
+    /// Evaluates one resource; returns the names of the policies that applied, sorted, and the
+    /// audit annotations they added.
     fn evaluate_one(
         &self,
         r: &Resource,
@@ -296,7 +299,7 @@ impl Engine {
             Option<&Index>,
         ),
         out: &mut Vec<(Finding, bool)>,
-    ) -> Vec<String> {
+    ) -> (Vec<String>, BTreeMap<String, String>) {
         let mut id = r.identity();
         // A namespaced object that names no namespace is in the one it is applied into.
         if id.namespace.is_empty() && k8s::namespaced(split_api_version(&id.api_version).0, &id.kind, crds) {
@@ -305,9 +308,9 @@ impl Engine {
         let (group, version) = split_api_version(&id.api_version);
         let template_path = k8s::controller(group, &id.kind).map(|c| c.template);
         let candidates = self.candidates(group, version, &id.kind, template_path.is_some());
-        let mut applied = Vec::new();
+        let (mut applied, mut annotations) = (Vec::new(), BTreeMap::new());
         if candidates.is_empty() {
-            return applied;
+            return (applied, annotations);
         }
         // A Namespace is selected by its own labels, every other object by its namespace's.
         let own_namespace = if id.kind == "Namespace" && group.is_empty() { &id.name } else { &id.namespace };
@@ -343,14 +346,16 @@ impl Engine {
                     plugins: &self.plugins,
                     crds,
                     inventory,
+                    annotations: Default::default(),
                     json: Default::default(),
                 };
                 ev.run(&policies, out);
+                annotations.append(&mut ev.annotations.into_inner());
             }
         }
         applied.sort_unstable();
         applied.dedup();
-        applied
+        (applied, annotations)
     }
 }
 

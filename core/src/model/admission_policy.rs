@@ -94,7 +94,7 @@ pub(crate) struct AdmissionPolicySpec {
     #[serde(default)]
     pub failure_policy: Option<String>,
     #[serde(default)]
-    pub audit_annotations: Vec<AuditAnnotation>,
+    pub audit_annotations: Vec<super::AuditAnnotationSpec>,
     #[serde(default)]
     pub match_conditions: Vec<NamedExpression>,
     #[serde(default)]
@@ -159,14 +159,6 @@ pub(crate) struct Validation {
     /// `Unauthorized`, `Forbidden`, `Invalid` (the default) or `RequestEntityTooLarge`.
     #[serde(default)]
     pub reason: Option<String>,
-}
-
-/// An audit annotation a policy adds.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct AuditAnnotation {
-    pub key: String,
-    pub value_expression: String,
 }
 
 /// A match condition or a variable: a name and an expression.

@@ -100,6 +100,11 @@ pub(crate) struct PolicySpec {
     /// policy's `failurePolicy`.
     #[serde(default)]
     pub match_conditions: Vec<Variable>,
+    /// Annotations the policy adds to the audit record of each resource it applies to (as a
+    /// ValidatingAdmissionPolicy's `auditAnnotations`): `POLICY/KEY` set to what
+    /// `valueExpression` gives (a string; `null` adds nothing).
+    #[serde(default)]
+    pub audit_annotations: Vec<AuditAnnotationSpec>,
     /// The rules; at least one.
     pub rules: Vec<RuleSpec>,
 }
@@ -113,6 +118,17 @@ pub(crate) struct Variable {
     /// A CEL expression over `object`, `oldObject`, `request`, `params`, `namespaceObject` and the
     /// variables before it.
     pub expression: String,
+}
+
+/// An audit annotation of a policy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AuditAnnotationSpec {
+    /// The key, after `POLICY/`.
+    pub key: String,
+    /// A CEL expression giving the value: a string, or `null` for none. It sees what the rules
+    /// see, the variables too.
+    pub value_expression: String,
 }
 
 fn yes() -> bool {

@@ -153,6 +153,10 @@ pub struct ResourceReport {
     /// AdmissionReview, or the webhook's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestInfo>,
+    /// The audit annotations the policies added (`POLICY/KEY`), as a ValidatingAdmissionPolicy
+    /// adds them to the API server's audit record.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// What an admission request says of itself that changes a verdict: the operation, and who asked.

@@ -257,3 +257,35 @@ fn objects_of_no_param_kind_are_not_documents_of_a_bundle() {
     .to_string();
     assert!(e.contains("apiVersion `v1` is not a paved document"), "{e}");
 }
+
+#[test]
+fn an_admission_answer_words_denials_warnings_and_audit_annotations_as_the_api_server() {
+    let annotated = REPLICAS.replace(
+        "  validations:\n",
+        "  auditAnnotations:\n    - {key: replicas, valueExpression: \"string(variables.replicas)\"}\n    - {key: never, valueExpression: \"null\"}\n  validations:\n",
+    );
+    let review = |namespace: &str| {
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "1", "operation": "CREATE", "namespace": namespace, "userInfo": {"username": "alice"},
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "object": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": namespace}, "spec": {"replicas": 9}}}})
+    };
+    let answer = engine(&annotated).admit(review("shop"), &ctx()).unwrap();
+    let response = &answer["response"];
+    assert_eq!(response["allowed"], false);
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-prod' denied request: failed expression: variables.replicas <= 5"),
+        "{message}"
+    );
+    assert_eq!(response["auditAnnotations"]["replica-limit/replicas"], "9");
+    assert!(response["auditAnnotations"].get("replica-limit/never").is_none());
+    let warned = engine(&annotated.replace("validationActions: [Deny]", "validationActions: [Warn]"))
+        .admit(review("shop"), &ctx())
+        .unwrap();
+    assert_eq!(warned["response"]["allowed"], true);
+    assert_eq!(
+        warned["response"]["warnings"][0],
+        "Validation failed for ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-prod': failed expression: variables.replicas <= 5"
+    );
+}
