@@ -7,19 +7,23 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::policy::{self, Binding, Policy};
+use super::policy::{self, Binding, Form, Policy};
 use super::resources::{one_of, ResourceRules};
 use super::select::{Labels, Selector};
 use crate::error::Diagnostic;
 use crate::load::Origin;
 use crate::model::{
-    Action, AdmissionBindingDocument, AdmissionPolicyDocument, FailurePolicy, Match, MatchResources, Metadata,
-    PolicyDocument, PolicySpec, RuleSpec, Severity, Variable, API_VERSION,
+    Action, AdmissionBindingDocument, AdmissionPolicyDocument, AdmissionPolicySpec, FailurePolicy,
+    KyvernoPolicyDocument, Match, MatchResources, Metadata, PolicyDocument, PolicySpec, RuleSpec, Severity, Variable,
+    API_VERSION,
 };
 
 /// The kinds of Kubernetes' admission-policy documents paved reads.
 pub(crate) const POLICY: &str = "ValidatingAdmissionPolicy";
 pub(crate) const BINDING: &str = "ValidatingAdmissionPolicyBinding";
+/// The kinds of Kyverno's policies paved reads.
+pub(crate) const KYVERNO_POLICY: &str = "ValidatingPolicy";
+pub(crate) const KYVERNO_NAMESPACED_POLICY: &str = "NamespacedValidatingPolicy";
 
 /// The rule id of a policy's `i`th validation.
 pub(crate) fn validation_id(i: usize) -> String {
@@ -89,12 +93,78 @@ pub(crate) fn compile(
     };
     let (paved, renames) = as_paved(doc, params_schema);
     let origin = origin.renamed(renames);
-    let compiled = policy::compile_selected(&paved, selector.clone().unwrap_or_default(), &origin, &[], functions);
+    let selected = (selector.clone().unwrap_or_default(), Form::Kubernetes);
+    let compiled = policy::compile_selected(&paved, selected, &origin, &[], functions);
     match compiled {
         Ok(mut p) if diags.is_empty() && selector.is_ok() => {
-            p.kubernetes = true;
             p.failure_policy = failure_policy;
             p.param_kind = spec.param_kind.as_ref().map(|k| (k.api_version.clone(), k.kind.clone()));
+            Ok(p)
+        }
+        Ok(_) => Err(diags),
+        Err(mut more) => {
+            diags.append(&mut more);
+            Err(diags)
+        }
+    }
+}
+
+/// Compiles a Kyverno ValidatingPolicy (or NamespacedValidatingPolicy, which applies in its own
+/// namespace only) as the ValidatingAdmissionPolicy it extends, with its own actions and no
+/// binding.
+pub(crate) fn compile_kyverno(
+    doc: &KyvernoPolicyDocument,
+    origin: &Origin,
+    functions: &[crate::cel::Function],
+    plurals: &Arc<BTreeMap<(String, String), String>>,
+) -> Result<Policy, Vec<Diagnostic>> {
+    let spec = &doc.spec;
+    let mut diags = Vec::new();
+    let action = actions(&spec.validation_actions, origin, &mut diags);
+    match spec.evaluation.as_ref().and_then(|e| e.mode.as_deref()) {
+        None | Some("Kubernetes") => {}
+        Some("JSON") => diags.push(origin.diagnostic(
+            "/spec/evaluation/mode",
+            "paved judges Kubernetes objects: a policy of evaluation mode `JSON` is not read",
+            None,
+        )),
+        Some(other) => {
+            diags.push(origin.diagnostic("/spec/evaluation/mode", one_of(other, &["Kubernetes", "JSON"]), None));
+        }
+    }
+    let namespace = (doc.kind == KYVERNO_NAMESPACED_POLICY).then(|| doc.metadata.namespace.clone().unwrap_or_default());
+    if namespace.as_deref() == Some("") {
+        diags.push(origin.diagnostic("/metadata", "a NamespacedValidatingPolicy needs its `namespace`", None));
+    }
+    let vap = AdmissionPolicyDocument {
+        api_version: doc.api_version.clone(),
+        kind: doc.kind.clone(),
+        metadata: doc.metadata.clone(),
+        spec: AdmissionPolicySpec {
+            param_kind: None,
+            match_constraints: spec.match_constraints.clone(),
+            validations: spec.validations.clone(),
+            failure_policy: spec.failure_policy.clone(),
+            audit_annotations: spec.audit_annotations.clone(),
+            match_conditions: spec.match_conditions.clone(),
+            variables: spec.variables.clone(),
+        },
+        status: None,
+    };
+    match compile(&vap, origin, functions, plurals) {
+        Ok(mut p) if diags.is_empty() => {
+            p.form = Form::Kyverno;
+            p.action = action;
+            // Kyverno generates the policy for the pod controllers it names; paved judges the
+            // pod templates of every controller then.
+            p.pod_controllers = spec
+                .autogen
+                .as_ref()
+                .and_then(|a| a.pod_controllers.as_ref())
+                .is_some_and(|c| !c.controllers.is_empty());
+            if let Some(ns) = namespace {
+                p.selector = p.selector.within_namespace(&ns);
+            }
             Ok(p)
         }
         Ok(_) => Err(diags),

@@ -10,15 +10,15 @@ use serde_json::Value;
 use crate::compile::admission_policy;
 use crate::compile::exception::Exception;
 use crate::compile::golden_path::GoldenPath;
-use crate::compile::policy::{self, Binding, Policy};
+use crate::compile::policy::{self, Binding, Form, Policy};
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::load::packs::Pack;
 use crate::load::{self, Sourced};
 use crate::model::{
     AdmissionBindingDocument, AdmissionPolicyDocument, BindingDocument, BundleDocument, BundleSpec, ExceptionDocument,
-    GoldenPathDocument, PolicyDocument, API_VERSION, KINDS,
+    GoldenPathDocument, KyvernoPolicyDocument, PolicyDocument, API_VERSION, KINDS,
 };
-use crate::model::{GROUP as ADMISSION_GROUP, VERSIONS as ADMISSION_VERSIONS};
+use crate::model::{GROUP as ADMISSION_GROUP, KYVERNO_GROUP, KYVERNO_VERSIONS, VERSIONS as ADMISSION_VERSIONS};
 use crate::plugin::{self, Declared};
 use crate::report::{PolicyInfo, RuleInfo};
 
@@ -166,6 +166,13 @@ impl Bundle {
             diags,
             |d, src| admission_policy::compile(d, &src.origin, &functions, &plurals),
         ));
+        policies.extend(unique(
+            "policy",
+            &typed.kyverno_policies,
+            |d| d.metadata.name.clone(),
+            diags,
+            |d, src| admission_policy::compile_kyverno(d, &src.origin, &functions, &plurals),
+        ));
         bindings.extend(unique(
             "binding",
             &typed.admission_bindings,
@@ -242,8 +249,10 @@ impl Bundle {
     /// binding whose policy is not loaded makes nothing: building an engine reports it.
     fn bind(&mut self) {
         // A Kubernetes admission policy applies only through its bindings, even with none.
-        let (bound, free): (Vec<_>, Vec<_>) =
-            self.policies.drain(..).partition(|p| p.kubernetes || self.bindings.iter().any(|b| b.policy == p.name));
+        let (bound, free): (Vec<_>, Vec<_>) = self
+            .policies
+            .drain(..)
+            .partition(|p| p.form == Form::Kubernetes || self.bindings.iter().any(|b| b.policy == p.name));
         self.policies = free;
         self.bound = bound;
         for b in &self.bindings {
@@ -492,6 +501,7 @@ struct Typed<'d> {
     bindings: Vec<(BindingDocument, &'d Sourced)>,
     admission_policies: Vec<(AdmissionPolicyDocument, &'d Sourced)>,
     admission_bindings: Vec<(AdmissionBindingDocument, &'d Sourced)>,
+    kyverno_policies: Vec<(KyvernoPolicyDocument, &'d Sourced)>,
     settings: Option<(BundleSpec, &'d Sourced)>,
     crds: Vec<Value>,
     objects: Vec<&'d Sourced>,
@@ -507,7 +517,9 @@ impl<'d> Typed<'d> {
             }
             // Another Kubernetes object: a param object if a policy's `paramKind` names its kind.
             let api = doc.value.get("apiVersion").and_then(Value::as_str);
-            if api.is_some_and(|a| a != API_VERSION && !a.starts_with(&format!("{ADMISSION_GROUP}/"))) {
+            let policy_group =
+                |a: &str| [ADMISSION_GROUP, KYVERNO_GROUP].iter().any(|g| a.starts_with(&format!("{g}/")));
+            if api.is_some_and(|a| a != API_VERSION && !policy_group(a)) {
                 t.objects.push(doc);
                 continue;
             }
@@ -523,6 +535,9 @@ impl<'d> Typed<'d> {
                 "PolicyTest" => continue,
                 admission_policy::POLICY => despite(doc, diags).map(|p| t.admission_policies.push((p, doc))),
                 admission_policy::BINDING => despite(doc, diags).map(|b| t.admission_bindings.push((b, doc))),
+                admission_policy::KYVERNO_POLICY | admission_policy::KYVERNO_NAMESPACED_POLICY => {
+                    despite(doc, diags).map(|p| t.kyverno_policies.push((p, doc)))
+                }
                 "GoldenPath" => despite(doc, diags).map(|g| t.golden_paths.push((g, doc))),
                 _ => load::typed::<BundleDocument>(doc).map(|b| match &t.settings {
                     Some((_, first)) => diags.push(doc.origin.diagnostic(
@@ -636,8 +651,18 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
         diags.push(doc.origin.diagnostic("", "a document must be a mapping", None));
         return None;
     }
-    if let Some((_, version)) = api.and_then(|a| a.split_once('/')).filter(|(g, _)| *g == ADMISSION_GROUP) {
-        return admission_kind(doc, version, kind, diags);
+    if let Some((group, version)) = api.and_then(|a| a.split_once('/')) {
+        let read = match group {
+            ADMISSION_GROUP => Some((ADMISSION_VERSIONS, [admission_policy::POLICY, admission_policy::BINDING])),
+            KYVERNO_GROUP => Some((
+                KYVERNO_VERSIONS,
+                [admission_policy::KYVERNO_POLICY, admission_policy::KYVERNO_NAMESPACED_POLICY],
+            )),
+            _ => None,
+        };
+        if let Some((versions, kinds)) = read {
+            return policy_kind(doc, (group, version), (versions, &kinds), kind, diags);
+        }
     }
     if api != Some(API_VERSION) {
         diags.push(doc.origin.diagnostic(
@@ -671,17 +696,16 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
     }
 }
 
-/// The kind of a document of Kubernetes' admission-policy group, if paved reads it.
-fn admission_kind<'a>(
+/// The kind of a document of Kubernetes' or Kyverno's policy groups, if paved reads it.
+fn policy_kind<'a>(
     doc: &'a Sourced,
-    version: &str,
+    (group, version): (&str, &str),
+    (versions, kinds): (&[&str], &[&str]),
     kind: Option<&'a str>,
     diags: &mut Diagnostics,
 ) -> Option<&'a str> {
-    let kinds = [admission_policy::POLICY, admission_policy::BINDING];
-    if !ADMISSION_VERSIONS.contains(&version) {
-        let message =
-            format!("paved reads {ADMISSION_GROUP} in versions {}, not `{version}`", ADMISSION_VERSIONS.join(", "));
+    if !versions.contains(&version) {
+        let message = format!("paved reads {group} in versions {}, not `{version}`", versions.join(", "));
         diags.push(doc.origin.diagnostic("/apiVersion", message, None));
         return None;
     }
@@ -692,7 +716,7 @@ fn admission_kind<'a>(
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("paved reads {} of this group", kinds.join(" and ")),
             };
-            let message = format!("paved does not read {ADMISSION_GROUP} `{}` documents", other.unwrap_or("kind-less"));
+            let message = format!("paved does not read {group} `{}` documents", other.unwrap_or("kind-less"));
             diags.push(doc.origin.diagnostic("/kind", message, Some(help)));
             None
         }

@@ -43,9 +43,8 @@ pub(crate) struct Policy {
     pub conditions: Arc<Vec<(String, Expr)>>,
     /// `auditAnnotations`: key and value expression.
     pub annotations: Arc<Vec<(String, Expr)>>,
-    /// A Kubernetes admission policy: it applies only through its bindings, and its findings
-    /// name it and the binding, as the API server does.
-    pub kubernetes: bool,
+    /// Whose document it was written as.
+    pub form: Form,
     /// A Kubernetes admission policy's `paramKind`: `apiVersion` and `kind`.
     pub param_kind: Option<(String, String)>,
     /// For an instance of one, where its params come from.
@@ -57,6 +56,28 @@ pub(crate) struct Policy {
     /// The kinds as written in `match.kinds`, for listings.
     pub kinds: Vec<String>,
     pub origin: Origin,
+}
+
+/// Whose document a policy was written as: its semantics follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// paved's own `Policy`.
+    Paved,
+    /// Kubernetes' ValidatingAdmissionPolicy: it applies only through its bindings, and its
+    /// findings name it and the binding, as the API server does.
+    Kubernetes,
+    /// Kyverno's ValidatingPolicy: a ValidatingAdmissionPolicy with its own actions, applying
+    /// without a binding.
+    Kyverno,
+}
+
+impl Form {
+    /// Whether it follows Kubernetes' admission-policy semantics: an expression error is
+    /// worded as the API server words it, and ignored (only recorded) under
+    /// `failurePolicy: Ignore`.
+    pub(crate) fn is_kubernetes_like(self) -> bool {
+        self != Form::Paved
+    }
 }
 
 /// A compiled rule.
@@ -94,7 +115,7 @@ pub(crate) fn compile(
         })
         .unwrap_or_default()
         .for_policy();
-    match compile_selected(doc, selector, origin, plugins, functions) {
+    match compile_selected(doc, (selector, Form::Paved), origin, plugins, functions) {
         Ok(p) if diags.is_empty() => Ok(p),
         Ok(_) => Err(diags),
         Err(mut more) => {
@@ -105,10 +126,10 @@ pub(crate) fn compile(
 }
 
 /// Compiles a policy whose selector is made already (from its `match`, or from a Kubernetes
-/// admission policy's `matchConstraints`).
+/// admission policy's `matchConstraints`), written in `form`.
 pub(crate) fn compile_selected(
     doc: &PolicyDocument,
-    selector: Selector,
+    (selector, form): (Selector, Form),
     origin: &Origin,
     plugins: &[&str],
     functions: &[crate::cel::Function],
@@ -131,7 +152,9 @@ pub(crate) fn compile_selected(
     let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty), &mut parsed, &mut diags);
     let conditions = compile_conditions(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
     let annotations = compile_annotations(doc, origin, (&declared, functions, &params_ty), &mut parsed, &mut diags);
-    if diags.is_empty() {
+    // Kubernetes type-checks an admission policy's expressions against the matched kinds'
+    // schemas only to warn (in its status): they are compiled, and run, with `object` untyped.
+    if diags.is_empty() && !form.is_kubernetes_like() {
         for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions, &params_ty)) {
             diags.push(at(&pointer, m, h));
         }
@@ -159,7 +182,7 @@ pub(crate) fn compile_selected(
         rules: Arc::new(rules),
         conditions: Arc::new(conditions),
         annotations: Arc::new(annotations),
-        kubernetes: false,
+        form,
         param_kind: None,
         params_from: None,
         narrow: None,
@@ -380,7 +403,7 @@ impl Policy {
             rules: Arc::clone(&self.rules),
             conditions: Arc::clone(&self.conditions),
             annotations: Arc::clone(&self.annotations),
-            kubernetes: self.kubernetes,
+            form: self.form,
             param_kind: self.param_kind.clone(),
             params_from: self.param_kind.as_ref().map(|kind| {
                 Arc::new(super::admission_policy::ParamSource::new(kind.clone(), b.param_ref.clone(), objects))

@@ -206,6 +206,12 @@ impl Selector {
         })
     }
 
+    /// The same selector, within one namespace.
+    pub(crate) fn within_namespace(mut self, namespace: &str) -> Self {
+        self.namespaces = GlobFilter::from_list(&[namespace.to_owned()]).unwrap_or_default();
+        self
+    }
+
     pub(crate) fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
         (self.kinds.is_empty() || self.kinds.iter().any(|k| k.matches(group, version, kind)))
             && self.resources.as_ref().is_none_or(|r| r.matches_kind(group, version, kind))
@@ -221,6 +227,9 @@ impl Selector {
         if !self.operations.is_empty() && !self.operations.contains(&operation) {
             return false;
         }
+        if !self.namespaces.is_empty() && !self.namespaces.matches(s.namespace) {
+            return false;
+        }
         if let Some(r) = &self.resources {
             let object =
                 Object { group: s.group, version: s.version, kind: s.kind, namespace: s.namespace, name: s.name };
@@ -232,9 +241,6 @@ impl Selector {
                     (s.namespace.is_empty() && s.kind != "Namespace")
                         || l.matches(|k| namespace_labels.and_then(|m| m.get(k)).map(String::as_str))
                 });
-        }
-        if !self.namespaces.is_empty() && !self.namespaces.matches(s.namespace) {
-            return false;
         }
         if !self.names.matches(s.name) {
             return false;

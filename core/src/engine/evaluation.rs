@@ -10,7 +10,7 @@ use crate::cel::index::Index;
 use crate::cel::Budget;
 use crate::compile::check::{error_kind, CheckInput, PluginCall};
 use crate::compile::expr::ITEM;
-use crate::compile::policy::{Policy, Rule};
+use crate::compile::policy::{Form, Policy, Rule};
 use crate::engine::resource::Resource;
 use crate::k8s::{self, split_api_version, ResourceRef};
 use crate::load::pointer::PathPattern;
@@ -259,7 +259,13 @@ impl<'a> Evaluation<'a> {
             match source.resolve(&self.id.namespace, namespaced, inventory) {
                 Err(message) => {
                     let cause = FindingError::new(ErrorKind::Cel, message.clone());
-                    self.policy_error(policy, "paramRef", message, cause, out);
+                    self.policy_error(
+                        policy,
+                        "paramRef",
+                        format!("failed to configure binding: {message}"),
+                        cause,
+                        out,
+                    );
                 }
                 Ok(None) => {}
                 Ok(Some(objects)) => {
@@ -365,7 +371,7 @@ impl<'a> Evaluation<'a> {
     /// The policy's audit annotations, `POLICY/KEY`: a string value is added, `null` adds
     /// nothing, anything else or an error is a finding under the failure policy.
     fn annotate<'v>(&self, policy: &'v Policy, act: &crate::cel::Activation<'v>, out: &mut Vec<(Finding, bool)>) {
-        let name = policy.binding.as_ref().filter(|_| policy.kubernetes).unwrap_or(&policy.name);
+        let name = policy.binding.as_ref().filter(|_| policy.form == Form::Kubernetes).unwrap_or(&policy.name);
         for (key, expr) in policy.annotations.iter() {
             let cause = match expr.eval(act) {
                 Ok(crate::cel::Value::Str(text)) => {
@@ -493,7 +499,14 @@ impl<'a> Evaluation<'a> {
     }
 
     fn error(&self, policy: &Policy, rule: &Rule, at: &str, cause: FindingError, out: &mut Vec<(Finding, bool)>) {
-        let message = format!("rule `{}` could not be evaluated: {cause}", rule.id);
+        let message = match (&rule.spec.cel, policy.form.is_kubernetes_like()) {
+            // As the API server words it.
+            (Some(expression), true) => {
+                let error = cause.message.strip_prefix(&format!("`{expression}` failed: ")).unwrap_or(&cause.message);
+                format!("expression '{expression}' resulted in error: {error}")
+            }
+            _ => format!("rule `{}` could not be evaluated: {cause}", rule.id),
+        };
         out.push((self.finding(policy, rule, at, message, None, Some(cause)), self.view.via == Via::Template));
     }
 
@@ -506,13 +519,16 @@ impl<'a> Evaluation<'a> {
         detail: Option<String>,
         error: Option<FindingError>,
     ) -> Finding {
+        // Under `Ignore` an error is a warning; Kubernetes' admission policies say nothing of
+        // it to the client, so it is only recorded.
         let action = match (&error, policy.failure_policy) {
+            (Some(_), FailurePolicy::Ignore) if policy.form.is_kubernetes_like() => Action::Audit,
             (Some(_), FailurePolicy::Ignore) => Action::Warn,
             _ => policy.action,
         };
         let full = format!("{}{path}", self.view.prefix);
         // An instance's `binding` is the policy it instantiates, its name the binding's.
-        let (name, binding) = match (&policy.binding, policy.kubernetes) {
+        let (name, binding) = match (&policy.binding, policy.form == Form::Kubernetes) {
             (Some(p), true) => (p.clone(), Some(policy.name.clone())),
             _ => (policy.name.clone(), None),
         };

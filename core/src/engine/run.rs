@@ -324,10 +324,13 @@ impl Engine {
                 .filter(|(_, via)| *via == view.via)
                 .filter_map(|(pi, _)| self.policies.get(*pi).map(|p| p.as_ref()))
                 .filter(|p| {
+                    // A pod template is met as the Pod it makes.
+                    let (group, version, kind) =
+                        if view.via == Via::Template { ("", "v1", "Pod") } else { (group, version, id.kind.as_str()) };
                     let subject = Subject {
                         group,
                         version,
-                        kind: &id.kind,
+                        kind,
                         namespace: &id.namespace,
                         name: &id.name,
                         labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),

@@ -35,6 +35,8 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("policy", "PodSecurityPolicy"),
     ("resource.k8s.io", "DeviceClass"),
     ("resource.k8s.io", "ResourceSlice"),
+    ("resource.k8s.io", "DeviceTaintRule"),
+    ("storagemigration.k8s.io", "StorageVersionMigration"),
     ("internal.apiserver.k8s.io", "StorageVersion"),
     ("authentication.k8s.io", "TokenReview"),
     ("authentication.k8s.io", "SelfSubjectReview"),

@@ -197,3 +197,95 @@ pub(crate) struct ParamRef {
     #[serde(default)]
     pub parameter_not_found_action: Option<String>,
 }
+
+/// The group of Kyverno's CEL policies.
+pub(crate) const KYVERNO_GROUP: &str = "policies.kyverno.io";
+
+/// The versions of that group whose ValidatingPolicies paved reads.
+pub(crate) const KYVERNO_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha1"];
+
+/// Kyverno's `kind: ValidatingPolicy` (and `NamespacedValidatingPolicy`): a
+/// ValidatingAdmissionPolicy with its actions, pod-controller generation and evaluation settings,
+/// and no binding.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct KyvernoPolicyDocument {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: KyvernoPolicySpec,
+    #[serde(default)]
+    pub status: Option<Value>,
+}
+
+/// The body of a Kyverno ValidatingPolicy.
+#[allow(dead_code)] // what Kyverno deploys (timeouts, admission or background) is accepted, not read
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct KyvernoPolicySpec {
+    #[serde(default)]
+    pub match_constraints: Option<MatchResources>,
+    #[serde(default)]
+    pub validations: Vec<Validation>,
+    #[serde(default)]
+    pub failure_policy: Option<String>,
+    #[serde(default)]
+    pub audit_annotations: Vec<super::AuditAnnotationSpec>,
+    #[serde(default)]
+    pub match_conditions: Vec<NamedExpression>,
+    #[serde(default)]
+    pub variables: Vec<NamedExpression>,
+    #[serde(default)]
+    pub autogen: Option<Autogen>,
+    #[serde(default)]
+    pub validation_actions: Vec<String>,
+    /// The webhook's timeout: Kyverno's deployment, not the policy's meaning; not read.
+    #[serde(default)]
+    pub webhook_configuration: Option<Value>,
+    #[serde(default)]
+    pub evaluation: Option<Evaluation>,
+}
+
+/// What Kyverno generates from a policy.
+#[allow(dead_code)] // what Kyverno deploys (timeouts, admission or background) is accepted, not read
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct Autogen {
+    #[serde(default)]
+    pub pod_controllers: Option<PodControllers>,
+    /// Whether Kyverno also generates a ValidatingAdmissionPolicy: its deployment; not read.
+    #[serde(default)]
+    pub validating_admission_policy: Option<Value>,
+}
+
+/// The pod controllers a Pod policy is generated for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PodControllers {
+    #[serde(default)]
+    pub controllers: Vec<String>,
+}
+
+/// Where and how Kyverno evaluates a policy.
+#[allow(dead_code)] // what Kyverno deploys (timeouts, admission or background) is accepted, not read
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct Evaluation {
+    /// `Kubernetes` (the default) or `JSON`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub admission: Option<Enabled>,
+    #[serde(default)]
+    pub background: Option<Enabled>,
+}
+
+/// `enabled: bool`.
+#[allow(dead_code)] // what Kyverno deploys (timeouts, admission or background) is accepted, not read
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Enabled {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}

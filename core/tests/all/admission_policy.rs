@@ -116,10 +116,10 @@ fn match_conditions_leave_resources_out_and_their_errors_follow_the_failure_poli
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "matchConditions/not-a-system-user");
     assert_eq!(found[0].2, Action::Deny);
-    // ... and a warning under Ignore.
+    // ... and only recorded under Ignore (the API server tells the client nothing of it).
     let ignore = self::engine(&REPLICAS.replace("failurePolicy: Fail", "failurePolicy: Ignore"));
     let found = messages(&ignore, deployment("web", "shop", 9), &anonymous);
-    assert_eq!(found[0].2, Action::Warn, "{found:?}");
+    assert_eq!(found[0].2, Action::Audit, "{found:?}");
 }
 
 #[test]
@@ -288,4 +288,68 @@ fn an_admission_answer_words_denials_warnings_and_audit_annotations_as_the_api_s
         warned["response"]["warnings"][0],
         "Validation failed for ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-prod': failed expression: variables.replicas <= 5"
     );
+}
+
+const KYVERNO: &str = r#"apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: check-labels
+spec:
+  validationActions: [Deny]
+  autogen:
+    podControllers:
+      controllers: [deployments]
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ['']
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [pods]
+  validations:
+    - message: label 'environment' is required
+      expression: "'environment' in object.metadata.?labels.orValue([])"
+"#;
+
+#[test]
+fn a_kyverno_validating_policy_applies_without_a_binding_and_to_pod_templates() {
+    let engine = engine(KYVERNO);
+    let pod = |labels: serde_json::Value| {
+        Resource::new(
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop", "labels": labels}, "spec": {"containers": []}}),
+        )
+    };
+    assert_eq!(
+        messages(&engine, pod(json!({})), &ctx()),
+        [("validations[0]".into(), "label 'environment' is required".into(), Action::Deny)]
+    );
+    assert!(messages(&engine, pod(json!({"environment": "prod"})), &ctx()).is_empty());
+    // The pod template of a Deployment is judged as the Pod it makes.
+    let found = engine.evaluate(&[deployment("web", "shop", 1)], &ctx()).findings;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].policy.as_str(), found[0].binding.as_deref(), found[0].path.as_str()),
+        ("check-labels", None, "/spec/template")
+    );
+    // Without autogen, only Pods.
+    let no_autogen =
+        self::engine(&KYVERNO.replace("  autogen:\n    podControllers:\n      controllers: [deployments]\n", ""));
+    assert!(no_autogen.evaluate(&[deployment("web", "shop", 1)], &ctx()).findings.is_empty());
+    // A NamespacedValidatingPolicy applies in its own namespace.
+    let namespaced = self::engine(&KYVERNO.replace(
+        "kind: ValidatingPolicy\nmetadata:\n",
+        "kind: NamespacedValidatingPolicy\nmetadata:\n  namespace: play\n",
+    ));
+    assert!(messages(&namespaced, pod(json!({})), &ctx()).is_empty());
+    let in_play = Resource::new(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "play"}, "spec": {"containers": []}}),
+    );
+    assert_eq!(messages(&namespaced, in_play, &ctx()).len(), 1);
+}
+
+#[test]
+fn a_kyverno_policy_of_another_evaluation_mode_or_without_actions_is_refused_at_its_line() {
+    let json_mode = KYVERNO.replace("  validationActions: [Deny]\n", "  evaluation: {mode: JSON}\n");
+    let e = Bundle::from_str("vpol.yaml", &json_mode).unwrap_err().to_string();
+    assert!(e.contains("vpol.yaml:6:3: `validationActions` is required"), "{e}");
+    assert!(e.contains("vpol.yaml:6:") && e.contains("evaluation mode `JSON` is not read"), "{e}");
 }
