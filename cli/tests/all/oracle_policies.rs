@@ -222,3 +222,25 @@ fn resource_rules_name_every_served_kind_as_the_api_server_does() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert!(served.len() > 50, "{}", served.len());
 }
+
+#[test]
+fn admission_policies_load_in_paved_as_the_api_server_accepts_them() {
+    let file = Path::new(ROOT).join("tests/oracle/admission-policy-loads.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let table = yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let kube = Kube::start();
+    let mut wrong = Vec::new();
+    let rows = table[0].as_vec().unwrap();
+    for row in rows {
+        let (what, document) = (row["what"].as_str().unwrap(), row["document"].as_str().unwrap());
+        let (created, _, refusal) = kube.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(document));
+        let loaded = paved::Bundle::from_str("document.yaml", document);
+        if created != loaded.is_ok() {
+            let paved = loaded.err().map_or("loads".to_owned(), |e| format!("refuses: {e}"));
+            let kubernetes = if created { "accepts".to_owned() } else { format!("refuses: {}", refusal.trim()) };
+            wrong.push(format!("{what}:\n  paved {paved}\n  Kubernetes {kubernetes}"));
+        }
+    }
+    eprintln!("{} documents: paved loads as the API server accepts {}", rows.len(), rows.len() - wrong.len());
+    assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), rows.len(), wrong.join("\n"));
+}

@@ -149,37 +149,17 @@ impl Bundle {
             diags,
             |d, src| GoldenPath::compile(d, &src.origin),
         );
-        let mut bindings = unique(
+        let bindings = unique(
             "binding",
             &typed.bindings,
             |d| name(&d.metadata),
             diags,
             |d, src| policy::compile_binding(d, &src.origin),
         );
-        // Kubernetes' admission policies and bindings, under the same names as paved's.
-        let plurals = admission_policy::plurals(&typed.crds);
-        let mut policies = policies;
-        policies.extend(unique(
-            "policy",
-            &typed.admission_policies,
-            |d| d.metadata.name.clone(),
-            diags,
-            |d, src| admission_policy::compile(d, &src.origin, &functions, &plurals),
-        ));
-        policies.extend(unique(
-            "policy",
-            &typed.kyverno_policies,
-            |d| d.metadata.name.clone(),
-            diags,
-            |d, src| admission_policy::compile_kyverno(d, &src.origin, &functions, &plurals),
-        ));
-        bindings.extend(unique(
-            "binding",
-            &typed.admission_bindings,
-            |d| d.metadata.name.clone(),
-            diags,
-            |d, src| admission_policy::compile_binding(d, &src.origin, &plurals),
-        ));
+        let (mut policies, mut bindings) = (policies, bindings);
+        let (more_policies, more_bindings) = typed.kubernetes(&functions, diags);
+        policies.extend(more_policies);
+        bindings.extend(more_bindings);
         twice("policy", policies.iter().map(|p| (&p.name, &p.origin)), diags);
         let objects = param_objects(&typed.objects, &policies, diags);
         twice("binding", bindings.iter().map(|b| (&b.name, &b.origin)), diags);
@@ -557,6 +537,41 @@ impl<'d> Typed<'d> {
             }
         }
         t
+    }
+}
+
+impl Typed<'_> {
+    /// Kubernetes' and Kyverno's policies and Kubernetes' bindings, compiled; their names are
+    /// in the same namespace as paved's.
+    fn kubernetes(
+        &self,
+        functions: &[crate::cel::Function],
+        diags: &mut Diagnostics,
+    ) -> (Vec<Arc<Policy>>, Vec<Arc<Binding>>) {
+        let plurals = admission_policy::plurals(&self.crds);
+        let name = |m: &crate::model::ObjectMeta| m.name.clone();
+        let mut policies = unique(
+            "policy",
+            &self.admission_policies,
+            |d| name(&d.metadata),
+            diags,
+            |d, src| admission_policy::compile(d, &src.origin, functions, &plurals),
+        );
+        policies.extend(unique(
+            "policy",
+            &self.kyverno_policies,
+            |d| name(&d.metadata),
+            diags,
+            |d, src| admission_policy::compile_kyverno(d, &src.origin, functions, &plurals),
+        ));
+        let bindings = unique(
+            "binding",
+            &self.admission_bindings,
+            |d| name(&d.metadata),
+            diags,
+            |d, src| admission_policy::compile_binding(d, &src.origin, &plurals),
+        );
+        (policies, bindings)
     }
 }
 

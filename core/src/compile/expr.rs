@@ -80,6 +80,9 @@ pub(crate) struct Scope<'v> {
     pub functions: &'v [crate::cel::Function],
     /// The type of `params`, from the policy's params schema.
     pub params: &'v Ty,
+    /// As the API server compiles an admission policy's validations and conditions: a result
+    /// that is only known when evaluated (`dyn`) is not a bool or a string.
+    pub strict: bool,
 }
 
 /// Compiles `source` with every variable `dyn`: the program that runs.
@@ -88,6 +91,11 @@ pub(crate) fn compile(source: &str, scope: &Scope<'_>, want: Want) -> Result<(Pa
     let roots = roots(&Ty::Dyn, scope.for_each.then_some(&Ty::Dyn), scope.params);
     let program =
         parsed.compile(&Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions }, want)?;
+    if scope.strict && want != Want::Any && program.ty == Ty::Dyn {
+        let what = if want == Want::Bool { "bool" } else { "string" };
+        let help = format!("make its type known, e.g. `{what}(...)` or a comparison");
+        return Err((format!("must evaluate to {what} but got dyn"), Some(help)));
+    }
     Ok((parsed, program))
 }
 

@@ -8,6 +8,7 @@ pub(crate) mod check;
 pub(crate) mod exception;
 pub(crate) mod expr;
 pub(crate) mod golden_path;
+pub(crate) mod param_ref;
 pub(crate) mod params;
 pub(crate) mod policy;
 pub(crate) mod resources;

@@ -48,7 +48,7 @@ pub(crate) struct Policy {
     /// A Kubernetes admission policy's `paramKind`: `apiVersion` and `kind`.
     pub param_kind: Option<(String, String)>,
     /// For an instance of one, where its params come from.
-    pub params_from: Option<Arc<super::admission_policy::ParamSource>>,
+    pub params_from: Option<Arc<super::param_ref::ParamSource>>,
     /// A binding's match, within the policy's.
     pub narrow: Option<Selector>,
     /// For an instance made by a binding: the policy it instantiates.
@@ -136,7 +136,7 @@ pub(crate) fn compile_selected(
 ) -> Result<Policy, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
-    if doc.spec.rules.is_empty() {
+    if doc.spec.rules.is_empty() && !form.is_kubernetes_like() {
         diags.push(at("/spec/rules", "a policy needs at least one rule".into(), None));
     }
     if let Some(p) = &doc.spec.params {
@@ -149,8 +149,9 @@ pub(crate) fn compile_selected(
     // Every expression as parsed, for the typed checks once the policy compiles.
     let mut parsed: Vec<Typed> = Vec::new();
     let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
-    let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty), &mut parsed, &mut diags);
-    let conditions = compile_conditions(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
+    let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
+    let strict = form.is_kubernetes_like();
+    let conditions = compile_conditions(doc, origin, (functions, &params_ty, strict), &mut parsed, &mut diags);
     let annotations = compile_annotations(doc, origin, (&declared, functions, &params_ty), &mut parsed, &mut diags);
     // Kubernetes type-checks an admission policy's expressions against the matched kinds'
     // schemas only to warn (in its status): they are compiled, and run, with `object` untyped.
@@ -233,7 +234,7 @@ fn compile_variables(
             continue;
         }
         let pointer = format!("/spec/variables/{i}/expression");
-        let scope = Scope { for_each: true, variables: &declared, functions, params };
+        let scope = Scope { for_each: true, variables: &declared, functions, params, strict: false };
         match expr::compile(&v.expression, &scope, Want::Any) {
             Ok((p, e)) => {
                 // A variable may read `item` (of whichever `forEach` rule reads the variable).
@@ -251,7 +252,7 @@ fn compile_variables(
 fn compile_conditions(
     doc: &PolicyDocument,
     origin: &Origin,
-    (functions, params): (&[crate::cel::Function], &Ty),
+    (functions, params, strict): (&[crate::cel::Function], &Ty, bool),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(String, Expr)> {
@@ -262,7 +263,7 @@ fn compile_conditions(
             diags.push(origin.diagnostic(&format!("/spec/matchConditions/{i}/name"), message, None));
         }
         let pointer = format!("/spec/matchConditions/{i}/expression");
-        let scope = Scope { for_each: false, variables: &[], functions, params };
+        let scope = Scope { for_each: false, variables: &[], functions, params, strict };
         match expr::compile(&c.expression, &scope, Want::Bool) {
             Ok((p, e)) => {
                 parsed.push(Typed { pointer, parsed: p, for_each: None, variables: 0 });
@@ -295,7 +296,7 @@ fn compile_annotations(
             diags.push(origin.diagnostic(&format!("/spec/auditAnnotations/{i}/key"), message, None));
         }
         let pointer = format!("/spec/auditAnnotations/{i}/valueExpression");
-        let scope = Scope { for_each: false, variables, functions, params };
+        let scope = Scope { for_each: false, variables, functions, params, strict: false };
         match expr::compile(&a.value_expression, &scope, Want::Any) {
             Ok((p, e)) => {
                 parsed.push(Typed { pointer, parsed: p, for_each: None, variables: variables.len() });
@@ -312,7 +313,7 @@ fn compile_rules(
     doc: &PolicyDocument,
     origin: &Origin,
     plugins: &[&str],
-    env: (&[Variable], &[crate::cel::Function], &Ty),
+    env: (&[Variable], &[crate::cel::Function], &Ty, Form),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Rule> {
@@ -405,9 +406,10 @@ impl Policy {
             annotations: Arc::clone(&self.annotations),
             form: self.form,
             param_kind: self.param_kind.clone(),
-            params_from: self.param_kind.as_ref().map(|kind| {
-                Arc::new(super::admission_policy::ParamSource::new(kind.clone(), b.param_ref.clone(), objects))
-            }),
+            params_from: self
+                .param_kind
+                .as_ref()
+                .map(|kind| Arc::new(super::param_ref::ParamSource::new(kind.clone(), b.param_ref.clone(), objects))),
             narrow: b.selector.clone(),
             binding: Some(self.name.clone()),
             kinds: self.kinds.clone(),
@@ -426,7 +428,7 @@ pub(crate) struct Binding {
     pub selector: Option<Selector>,
     pub action: Option<Action>,
     /// A Kubernetes binding's `paramRef`.
-    pub param_ref: Option<Arc<super::admission_policy::ParamRef>>,
+    pub param_ref: Option<Arc<super::param_ref::ParamRef>>,
     pub origin: Origin,
 }
 
@@ -475,13 +477,13 @@ fn compile_rule(
     spec: &RuleSpec,
     policy: &PolicyDocument,
     plugins: &[&str],
-    (variables, functions, params): (&[Variable], &[crate::cel::Function], &Ty),
+    (variables, functions, params, form): (&[Variable], &[crate::cel::Function], &Ty, Form),
     base: &str,
     parsed: &mut Vec<Typed>,
 ) -> Result<Rule, RuleErrors> {
     let mut errs: RuleErrors = Vec::new();
     let for_each = for_each(spec, &mut errs);
-    let scope = Scope { for_each: for_each.is_some(), variables, functions, params };
+    let scope = Scope { for_each: for_each.is_some(), variables, functions, params, strict: form.is_kubernetes_like() };
     let mut cel = |field: &str, src: &Option<String>, want: Want, errs: &mut RuleErrors| -> Option<Expr> {
         let src = src.as_ref()?;
         match expr::compile(src, &scope, want) {
@@ -632,6 +634,7 @@ fn typed_checks(
             variables: variables.get(..t.variables).unwrap_or_default(),
             functions,
             params,
+            strict: false,
         };
         let item = t.for_each.as_ref().map(|paths| {
             let items = objects.iter().flat_map(|o| paths.iter().filter_map(|p| item_type(o, p))).collect();

@@ -399,8 +399,7 @@ impl<'a> Evaluation<'a> {
         cause: FindingError,
         out: &mut Vec<(Finding, bool)>,
     ) {
-        let Some(rule) = policy.rules.first() else { return };
-        let mut finding = self.finding(policy, rule, "", message, None, Some(cause));
+        let mut finding = self.finding(policy, policy.rules.first(), "", message, None, Some(cause));
         id.clone_into(&mut finding.rule);
         out.push((finding, self.view.via == Via::Template));
     }
@@ -472,7 +471,7 @@ impl<'a> Evaluation<'a> {
                     let path = format!("{at}{}", v.path);
                     let mut finding = self.finding(
                         policy,
-                        rule,
+                        Some(rule),
                         &path,
                         message.unwrap_or_else(|| rule.message.clone()),
                         detail,
@@ -507,13 +506,15 @@ impl<'a> Evaluation<'a> {
             }
             _ => format!("rule `{}` could not be evaluated: {cause}", rule.id),
         };
-        out.push((self.finding(policy, rule, at, message, None, Some(cause)), self.view.via == Via::Template));
+        out.push((self.finding(policy, Some(rule), at, message, None, Some(cause)), self.view.via == Via::Template));
     }
 
+    /// A finding of `rule`, or of the policy as a whole (`None`: a policy of audit annotations
+    /// only has no rule).
     fn finding(
         &self,
         policy: &Policy,
-        rule: &Rule,
+        rule: Option<&Rule>,
         path: &str,
         message: String,
         detail: Option<String>,
@@ -535,12 +536,12 @@ impl<'a> Evaluation<'a> {
         Finding {
             policy: name,
             binding,
-            rule: rule.id.clone(),
-            severity: rule.severity,
+            rule: rule.map(|r| r.id.clone()).unwrap_or_default(),
+            severity: rule.map(|r| r.severity).unwrap_or_default(),
             action,
             message,
             detail,
-            help: rule.help.clone(),
+            help: rule.and_then(|r| r.help.clone()),
             resource: self.id.clone(),
             source: self.resource.source_of(&full),
             container: container_at(self.view.value, self.view.pod_spec.as_deref(), path),
