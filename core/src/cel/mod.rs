@@ -33,8 +33,21 @@ pub(crate) use value::{Error, Value};
 pub(crate) const STATIC_LIMIT: u64 = 10_000_000;
 
 impl Parsed {
-    /// Compiles under `decls`, checking the result is what `want` says.
+    /// Compiles under `decls`, checking the result is what `want` says and its estimated cost
+    /// is within the static limit.
     pub(crate) fn compile(&self, decls: &Decls<'_>, want: Want) -> Result<Program, (String, Option<String>)> {
+        self.compile_bounded(decls, want, true)
+    }
+
+    /// As [`Parsed::compile`]; `bounded: false` leaves the estimated cost unchecked (the
+    /// evaluation's budget still bounds what it spends), as the API server creates an
+    /// admission policy whatever its expressions' estimates.
+    pub(crate) fn compile_bounded(
+        &self,
+        decls: &Decls<'_>,
+        want: Want,
+        bounded: bool,
+    ) -> Result<Program, (String, Option<String>)> {
         let mut c = lower::Compiler::new(decls, &self.info);
         let out = c.compile(&self.expr);
         let fail = |p: &Problem| p.render(&self.source);
@@ -53,7 +66,7 @@ impl Parsed {
             let what = if want == Want::Bool { "a bool" } else { "a string" };
             return Err((format!("the expression gives a {}, not {what}", typed.ty), None));
         }
-        if typed.cost > STATIC_LIMIT {
+        if bounded && typed.cost > STATIC_LIMIT {
             return Err((
                 format!(
                     "the expression's estimated worst-case cost is {}, over the limit of {STATIC_LIMIT}",

@@ -156,13 +156,13 @@ pub(crate) fn compile_kyverno(
         Ok(mut p) if diags.is_empty() => {
             p.form = Form::Kyverno;
             p.action = action;
-            // Kyverno generates the policy for the pod controllers it names; paved judges the
-            // pod templates of every controller then.
+            // Kyverno generates a Pod policy for the pod controllers unless its autogen names
+            // none; paved judges the pod templates of every controller then.
             p.pod_controllers = spec
                 .autogen
                 .as_ref()
                 .and_then(|a| a.pod_controllers.as_ref())
-                .is_some_and(|c| !c.controllers.is_empty());
+                .is_none_or(|c| !c.controllers.is_empty());
             if let Some(ns) = namespace {
                 p.selector = p.selector.within_namespace(&ns);
             }

@@ -80,8 +80,9 @@ pub(crate) struct Scope<'v> {
     pub functions: &'v [crate::cel::Function],
     /// The type of `params`, from the policy's params schema.
     pub params: &'v Ty,
-    /// As the API server compiles an admission policy's validations and conditions: a result
-    /// that is only known when evaluated (`dyn`) is not a bool or a string.
+    /// As the API server compiles an admission policy's expressions: a validation or condition
+    /// whose result is only known when evaluated (`dyn`) is not a bool, and the estimated cost
+    /// is not checked.
     pub strict: bool,
 }
 
@@ -89,8 +90,8 @@ pub(crate) struct Scope<'v> {
 pub(crate) fn compile(source: &str, scope: &Scope<'_>, want: Want) -> Result<(Parsed, Expr), (String, Option<String>)> {
     let parsed = cel::parse(source)?;
     let roots = roots(&Ty::Dyn, scope.for_each.then_some(&Ty::Dyn), scope.params);
-    let program =
-        parsed.compile(&Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions }, want)?;
+    let decls = Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions };
+    let program = parsed.compile_bounded(&decls, want, !scope.strict)?;
     if scope.strict && want != Want::Any && program.ty == Ty::Dyn {
         let what = if want == Want::Bool { "bool" } else { "string" };
         let help = format!("make its type known, e.g. `{what}(...)` or a comparison");

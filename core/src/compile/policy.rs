@@ -148,11 +148,13 @@ pub(crate) fn compile_selected(
     let params_ty = params_schema.as_ref().map_or(Ty::Dyn, |p| p.ty.clone());
     // Every expression as parsed, for the typed checks once the policy compiles.
     let mut parsed: Vec<Typed> = Vec::new();
-    let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty), &mut parsed, &mut diags);
-    let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
     let strict = form.is_kubernetes_like();
+    let (declared, variables) =
+        compile_variables(doc, origin, (functions, &params_ty, strict), &mut parsed, &mut diags);
+    let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
     let conditions = compile_conditions(doc, origin, (functions, &params_ty, strict), &mut parsed, &mut diags);
-    let annotations = compile_annotations(doc, origin, (&declared, functions, &params_ty), &mut parsed, &mut diags);
+    let annotations =
+        compile_annotations(doc, origin, (&declared, functions, &params_ty, strict), &mut parsed, &mut diags);
     // Kubernetes type-checks an admission policy's expressions against the matched kinds'
     // schemas only to warn (in its status): they are compiled, and run, with `object` untyped.
     if diags.is_empty() && !form.is_kubernetes_like() {
@@ -220,7 +222,7 @@ fn params_schema(doc: &PolicyDocument, origin: &Origin, diags: &mut Vec<Diagnost
 fn compile_variables(
     doc: &PolicyDocument,
     origin: &Origin,
-    (functions, params): (&[crate::cel::Function], &Ty),
+    (functions, params, strict): (&[crate::cel::Function], &Ty, bool),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> (Vec<Variable>, Vec<Expr>) {
@@ -234,7 +236,7 @@ fn compile_variables(
             continue;
         }
         let pointer = format!("/spec/variables/{i}/expression");
-        let scope = Scope { for_each: true, variables: &declared, functions, params, strict: false };
+        let scope = Scope { for_each: true, variables: &declared, functions, params, strict };
         match expr::compile(&v.expression, &scope, Want::Any) {
             Ok((p, e)) => {
                 // A variable may read `item` (of whichever `forEach` rule reads the variable).
@@ -279,7 +281,7 @@ fn compile_conditions(
 fn compile_annotations(
     doc: &PolicyDocument,
     origin: &Origin,
-    (variables, functions, params): (&[Variable], &[crate::cel::Function], &Ty),
+    (variables, functions, params, strict): (&[Variable], &[crate::cel::Function], &Ty, bool),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(String, Expr)> {
@@ -296,7 +298,7 @@ fn compile_annotations(
             diags.push(origin.diagnostic(&format!("/spec/auditAnnotations/{i}/key"), message, None));
         }
         let pointer = format!("/spec/auditAnnotations/{i}/valueExpression");
-        let scope = Scope { for_each: false, variables, functions, params, strict: false };
+        let scope = Scope { for_each: false, variables, functions, params, strict };
         match expr::compile(&a.value_expression, &scope, Want::Any) {
             Ok((p, e)) => {
                 parsed.push(Typed { pointer, parsed: p, for_each: None, variables: variables.len() });

@@ -177,6 +177,8 @@ pub(super) struct Evaluation<'a> {
     pub(super) crds: &'a k8s::schema::Crds,
     /// The evaluation's inventory index, when a policy reads it.
     pub(super) inventory: Option<&'a Index<'a>>,
+    /// The policies that applied: matched, and their match conditions held.
+    pub(super) applied: std::cell::RefCell<Vec<String>>,
     /// The audit annotations the policies added.
     pub(super) annotations: std::cell::RefCell<BTreeMap<String, String>>,
     /// The view as JSON text, made once for every plugin rule that checks it whole.
@@ -258,6 +260,7 @@ impl<'a> Evaluation<'a> {
             let inventory = self.ctx.inventory.iter().flat_map(|i| i.objects_of(&source.kind.0, &source.kind.1));
             match source.resolve(&self.id.namespace, namespaced, inventory) {
                 Err(message) => {
+                    self.applied.borrow_mut().push(policy.name.clone());
                     let cause = FindingError::new(ErrorKind::Cel, message.clone());
                     self.policy_error(
                         policy,
@@ -295,9 +298,15 @@ impl<'a> Evaluation<'a> {
         let cel =
             !policy.conditions.is_empty() || !policy.annotations.is_empty() || policy.rules.iter().any(|r| r.uses_cel);
         let base = cel.then(|| self.activation(policy, roots, params));
+        let before = out.len();
         if !self.conditions_hold(policy, base.as_ref(), out) {
+            // A condition that failed is a finding of the policy, which applied.
+            if out.len() > before {
+                self.applied.borrow_mut().push(policy.name.clone());
+            }
             return true;
         }
+        self.applied.borrow_mut().push(policy.name.clone());
         if let Some(act) = &base {
             self.annotate(policy, act, out);
         }

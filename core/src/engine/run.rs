@@ -339,7 +339,6 @@ impl Engine {
                 })
                 .collect();
             if !policies.is_empty() {
-                applied.extend(policies.iter().map(|p| p.name.clone()));
                 let ev = Evaluation {
                     resource: r,
                     id: &id,
@@ -349,10 +348,12 @@ impl Engine {
                     plugins: &self.plugins,
                     crds,
                     inventory,
+                    applied: Default::default(),
                     annotations: Default::default(),
                     json: Default::default(),
                 };
                 ev.run(&policies, out);
+                applied.append(&mut ev.applied.into_inner());
                 annotations.append(&mut ev.annotations.into_inner());
             }
         }

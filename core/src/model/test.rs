@@ -137,6 +137,9 @@ pub enum Outcome {
     Waived,
     /// It does not apply to the resource.
     Skip,
+    /// It could not be evaluated (every finding it made is an error: an expression that failed,
+    /// a plugin that trapped).
+    Error,
 }
 
-words!(Outcome, "outcome" { Pass => "pass", Fail => "fail", Waived => "waived", Skip => "skip" });
+words!(Outcome, "outcome" { Pass => "pass", Fail => "fail", Waived => "waived", Skip => "skip", Error => "error" });

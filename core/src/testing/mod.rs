@@ -20,6 +20,8 @@ pub use crate::model::Outcome;
 use crate::model::{Completeness, TestDocument};
 use crate::report::{Finding, Report};
 
+mod kyverno;
+
 /// A loaded policy test: the policies under test and its cases, validated.
 ///
 /// ```
@@ -301,12 +303,15 @@ fn outcome(report: &Report, e: &Expect) -> (Outcome, Vec<Finding>) {
         .filter(|f| f.policy == e.policy && e.rule.as_ref().is_none_or(|r| &f.rule == r))
         .cloned()
         .collect();
+    let unwaived: Vec<&Finding> = mine.iter().filter(|f| f.waived_by.is_none()).collect();
     let actual = if mine.is_empty() {
         Outcome::Pass
-    } else if mine.iter().any(|f| f.waived_by.is_none()) {
-        Outcome::Fail
-    } else {
+    } else if unwaived.is_empty() {
         Outcome::Waived
+    } else if unwaived.iter().all(|f| f.error.is_some()) {
+        Outcome::Error
+    } else {
+        Outcome::Fail
     };
     (actual, mine)
 }
@@ -314,6 +319,11 @@ fn outcome(report: &Report, e: &Expect) -> (Outcome, Vec<Finding>) {
 fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<TestSuite> {
     let mut out = Vec::new();
     for doc in docs {
+        let text = |key: &str| doc.value.get(key).and_then(Value::as_str);
+        if text("apiVersion") == Some(kyverno::API_VERSION) && text("kind") == Some("Test") {
+            out.extend(kyverno::compile(&doc, diags));
+            continue;
+        }
         if doc.value.get("kind").and_then(Value::as_str) != Some("PolicyTest") {
             diags.push(doc.origin.diagnostic(
                 "/kind",

@@ -330,10 +330,12 @@ fn a_kyverno_validating_policy_applies_without_a_binding_and_to_pod_templates() 
         (found[0].policy.as_str(), found[0].binding.as_deref(), found[0].path.as_str()),
         ("check-labels", None, "/spec/template")
     );
-    // Without autogen, only Pods.
-    let no_autogen =
-        self::engine(&KYVERNO.replace("  autogen:\n    podControllers:\n      controllers: [deployments]\n", ""));
+    // With autogen for no controller, only Pods; without the field, every controller.
+    let no_autogen = self::engine(&KYVERNO.replace("controllers: [deployments]", "controllers: []"));
     assert!(no_autogen.evaluate(&[deployment("web", "shop", 1)], &ctx()).findings.is_empty());
+    let default =
+        self::engine(&KYVERNO.replace("  autogen:\n    podControllers:\n      controllers: [deployments]\n", ""));
+    assert_eq!(default.evaluate(&[deployment("web", "shop", 1)], &ctx()).findings.len(), 1);
     // A NamespacedValidatingPolicy applies in its own namespace.
     let namespaced = self::engine(&KYVERNO.replace(
         "kind: ValidatingPolicy\nmetadata:\n",
@@ -352,4 +354,39 @@ fn a_kyverno_policy_of_another_evaluation_mode_or_without_actions_is_refused_at_
     let e = Bundle::from_str("vpol.yaml", &json_mode).unwrap_err().to_string();
     assert!(e.contains("vpol.yaml:6:3: `validationActions` is required"), "{e}");
     assert!(e.contains("vpol.yaml:6:") && e.contains("evaluation mode `JSON` is not read"), "{e}");
+}
+
+#[test]
+fn kyverno_test_files_run_under_paved_test() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/kyverno-test");
+    let suites = paved::TestSuite::from_paths(&[dir]).unwrap();
+    assert_eq!(suites.len(), 1);
+    let report = suites[0].run("2026-06-01T00:00:00Z".parse().unwrap());
+    let checks: Vec<(String, String, String)> = report.cases[0]
+        .checks
+        .iter()
+        .map(|c| (c.resource.clone(), c.expected.to_string(), c.actual.to_string()))
+        .collect();
+    assert!(report.passed(), "{checks:?}");
+    assert_eq!(checks.len(), 5, "{checks:?}");
+    // A result that does not hold is reported as one.
+    let text = std::fs::read_to_string(format!("{dir}/kyverno-test.yaml")).unwrap();
+    let wrong = text.replacen("result: pass", "result: fail", 1);
+    let file = format!("{dir}/kyverno-test.yaml");
+    let suites = paved::TestSuite::from_str(&file, &wrong).unwrap();
+    let report = suites[0].run("2026-06-01T00:00:00Z".parse().unwrap());
+    assert!(!report.passed());
+    // What paved does not run is an error at its line, not a silent pass.
+    let cluster_policy = text.replacen("isValidatingPolicy: true\n    kind: Pod", "rule: check-team\n    kind: Pod", 1);
+    let e = paved::TestSuite::from_str(&file, &cluster_policy).unwrap_err().to_string();
+    assert!(
+        e.contains("kyverno-test.yaml:12:") && e.contains("paved does not run Kyverno's ClusterPolicy rules"),
+        "{e}"
+    );
+    let e = paved::TestSuite::from_str(&file, &format!("{text}checks: []\n")).unwrap_err().to_string();
+    assert!(e.contains("paved does not run a Kyverno test's `checks` yet"), "{e}");
+    let e = paved::TestSuite::from_str(&file, &text.replace("resources: [labelled]", "resources: [labeled]"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("the case has no resource `Pod/labeled`") && e.contains("Pod/shop/labelled"), "{e}");
 }

@@ -1,0 +1,367 @@
+//! Kyverno's `kyverno test` files (`cli.kyverno.io/v1alpha1` Test) as suites: the policies and
+//! param resources they name make the bundle, their resources one case, and each expected result
+//! (per policy and resource; `pass`, `fail`, `skip`, `error`) one expectation, with Kyverno's
+//! meaning. Namespace labels come from the values (`variables` file or inline `values`), the
+//! requester from the `userinfo` file. What paved cannot run yet is an error that says so.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{find, Case, Expect, TestSuite};
+use crate::compile::bundle::Bundle;
+use crate::engine::resource::Resource;
+use crate::engine::Context;
+use crate::error::{Diagnostics, Error};
+use crate::load::{self, Origin, Sourced};
+use crate::model::Outcome;
+
+/// The API version of Kyverno's CLI documents.
+pub(super) const API_VERSION: &str = "cli.kyverno.io/v1alpha1";
+
+#[allow(dead_code)] // `apiVersion` and `kind` are checked before the document is read
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct KyvernoTest {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    /// Deprecated by Kyverno for `metadata.name`.
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    policies: Vec<String>,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    param_resources: Vec<String>,
+    #[serde(default)]
+    variables: Option<String>,
+    #[serde(default)]
+    userinfo: Option<String>,
+    #[serde(default)]
+    values: Option<Values>,
+    #[serde(default)]
+    results: Vec<KyvernoResult>,
+    // What paved cannot run yet: refused with a reason when given.
+    #[serde(default)]
+    json_payload: Option<Value>,
+    #[serde(default)]
+    json_payloads: Option<Value>,
+    #[serde(default)]
+    target_resources: Option<Value>,
+    #[serde(default)]
+    checks: Option<Value>,
+    #[serde(default)]
+    exceptions: Option<Value>,
+    #[serde(default)]
+    context: Option<Value>,
+    #[serde(default)]
+    cluster_resources: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Kyverno's values: namespace labels (and what paved does not read yet).
+#[allow(dead_code)] // a values file's `apiVersion`, `kind` and `metadata` are not read
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Values {
+    #[serde(default)]
+    api_version: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: Option<Value>,
+    #[serde(default)]
+    namespace_selector: Vec<NamespaceLabels>,
+    #[serde(default)]
+    namespaces: Vec<Value>,
+    #[serde(default)]
+    global_values: Option<Value>,
+    #[serde(default)]
+    policies: Option<Value>,
+    #[serde(default)]
+    subresources: Option<Value>,
+    #[serde(default)]
+    variables: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamespaceLabels {
+    name: String,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct KyvernoResult {
+    policy: String,
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    is_validating_admission_policy: bool,
+    #[serde(default)]
+    is_validating_policy: bool,
+    #[serde(default)]
+    result: Option<String>,
+    /// Deprecated by Kyverno for `result`.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    resources: Vec<String>,
+    /// Deprecated by Kyverno for `resources`.
+    #[serde(default)]
+    resource: Option<String>,
+    /// Deprecated by Kyverno for `namespace/name` in `resources`.
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    patched_resource: Option<Value>,
+    #[serde(default)]
+    generated_resource: Option<Value>,
+    #[serde(default)]
+    clone_source_resource: Option<Value>,
+}
+
+/// A `kyverno test` document as a suite; its problems go to `diags`.
+pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuite> {
+    let before = diags.len();
+    let (test, problems) = load::typed_despite::<KyvernoTest>(doc);
+    problems.into_iter().for_each(|d| diags.push(d));
+    let test = test?;
+    let origin = &doc.origin;
+    let dir = Path::new(&*origin.file).parent().map(Path::to_path_buf).unwrap_or_default();
+    not_yet(&test, origin, diags);
+    let paths = |list: &[String]| list.iter().map(|p| dir.join(p)).collect::<Vec<_>>();
+    let mut policy_files = paths(&test.policies);
+    policy_files.extend(paths(&test.param_resources));
+    let bundle = gather(origin, "/policies", Bundle::from_paths(&policy_files), diags).unwrap_or_default();
+    let resources =
+        gather(origin, "/resources", Resource::from_paths(&paths(&test.resources)), diags).unwrap_or_default();
+    let mut base = Context::at(jiff::Timestamp::UNIX_EPOCH);
+    let mut values = test.values.into_iter().collect::<Vec<_>>();
+    if let Some(file) = &test.variables {
+        values.extend(read_values(&dir.join(file), origin, diags));
+    }
+    for v in &values {
+        not_yet_values(v, origin, diags);
+        for ns in &v.namespace_selector {
+            base.namespaces.insert(ns.name.clone(), ns.labels.clone());
+        }
+        for ns in &v.namespaces {
+            let text = |p: &str| ns.pointer(p).and_then(Value::as_str).map(str::to_owned);
+            let labels = ns
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect());
+            if let Some(name) = text("/metadata/name") {
+                base.namespaces.insert(name, labels.unwrap_or_default());
+            }
+        }
+    }
+    if let Some(file) = &test.userinfo {
+        base.user_info = read_user(&dir.join(file), origin, diags).unwrap_or_default();
+    }
+    // Kyverno places a namespaced resource that names no namespace in `default`.
+    let crds = crate::k8s::schema::Crds::default();
+    let ids: Vec<_> = resources
+        .iter()
+        .map(|r| {
+            let mut id = r.identity();
+            let group = crate::k8s::split_api_version(&id.api_version).0;
+            if id.namespace.is_empty() && crate::k8s::namespaced(group, &id.kind, &crds) {
+                "default".clone_into(&mut id.namespace);
+            }
+            id
+        })
+        .collect();
+    let mut expect = Vec::new();
+    for (i, r) in test.results.iter().enumerate() {
+        expect.extend(expectations(r, &format!("/results/{i}"), &ids, origin, diags));
+    }
+    let name = test.metadata.and_then(|m| m.name).or(test.name).unwrap_or_else(|| origin.file.to_string());
+    let case = Case {
+        name: "kyverno test".into(),
+        line: origin.locate("").line,
+        now: None,
+        operation: None,
+        user_info: None,
+        namespace: None,
+        resources,
+        inventory: None,
+        exceptions: Bundle::default(),
+        expect,
+    };
+    (diags.len() == before).then(|| TestSuite {
+        name,
+        file: origin.file.to_string(),
+        bundle,
+        now: None,
+        base,
+        cases: vec![case],
+    })
+}
+
+/// The expectations of one expected result: one per resource it names.
+fn expectations(
+    r: &KyvernoResult,
+    at: &str,
+    ids: &[crate::k8s::ResourceRef],
+    origin: &Origin,
+    diags: &mut Diagnostics,
+) -> Vec<Expect> {
+    let word = r.result.as_deref().or(r.status.as_deref()).unwrap_or_default();
+    let result = match word {
+        "pass" => Outcome::Pass,
+        "fail" => Outcome::Fail,
+        "skip" => Outcome::Skip,
+        "error" => Outcome::Error,
+        other => {
+            let message = crate::compile::resources::one_of(other, &["pass", "fail", "skip", "error"]);
+            diags.push(origin.diagnostic(&format!("{at}/result"), message, None));
+            return Vec::new();
+        }
+    };
+    // Kyverno's results of CEL policies name no rule: the policy's response is one.
+    let rule = r.rule.clone().filter(|_| !r.is_validating_policy && !r.is_validating_admission_policy);
+    if rule.is_some() {
+        let help = "paved reads Kyverno's CEL policies (ValidatingPolicy) and Kubernetes' ValidatingAdmissionPolicy; a result with a `rule` is of a ClusterPolicy".to_owned();
+        diags.push(origin.diagnostic(
+            &format!("{at}/rule"),
+            "paved does not run Kyverno's ClusterPolicy rules",
+            Some(help),
+        ));
+        return Vec::new();
+    }
+    let names = r.resources.iter().chain(&r.resource);
+    let mut out = Vec::new();
+    for name in names {
+        let (namespace, object) = match (name.split_once('/'), &r.namespace) {
+            (Some((ns, n)), _) => (Some(ns), n),
+            (None, ns) => (ns.as_deref(), name.as_str()),
+        };
+        let id = match namespace {
+            Some(ns) => format!("{}/{ns}/{object}", r.kind),
+            None => format!("{}/{object}", r.kind),
+        };
+        match find(ids, &id) {
+            Ok(index) => out.push(Expect {
+                resource: id,
+                index,
+                policy: r.policy.clone(),
+                rule: None,
+                result,
+                line: origin.locate(at).line,
+            }),
+            Err((message, help)) => diags.push(origin.diagnostic(&format!("{at}/resources"), message, help)),
+        }
+    }
+    out
+}
+
+/// What `kyverno test` runs that paved does not yet: an error each, so no expectation is
+/// silently dropped.
+fn not_yet(t: &KyvernoTest, origin: &Origin, diags: &mut Diagnostics) {
+    let given = [
+        ("jsonPayload", t.json_payload.is_some()),
+        ("jsonPayloads", t.json_payloads.is_some()),
+        ("targetResources", t.target_resources.is_some()),
+        ("checks", t.checks.is_some()),
+        ("exceptions", t.exceptions.is_some()),
+        ("context", t.context.is_some()),
+        ("clusterResources", t.cluster_resources.is_some()),
+    ];
+    for (field, _) in given.iter().filter(|(_, g)| *g) {
+        diags.push(origin.diagnostic(
+            &format!("/{field}"),
+            format!("paved does not run a Kyverno test's `{field}` yet"),
+            None,
+        ));
+    }
+    for (i, r) in t.results.iter().enumerate() {
+        for (field, given) in [
+            ("patchedResource", r.patched_resource.is_some()),
+            ("generatedResource", r.generated_resource.is_some()),
+            ("cloneSourceResource", r.clone_source_resource.is_some()),
+        ] {
+            if given {
+                let message = format!("paved does not check a Kyverno result's `{field}` yet");
+                diags.push(origin.diagnostic(&format!("/results/{i}/{field}"), message, None));
+            }
+        }
+    }
+}
+
+fn not_yet_values(v: &Values, origin: &Origin, diags: &mut Diagnostics) {
+    for (field, given) in [
+        ("globalValues", v.global_values.is_some()),
+        ("policies", v.policies.is_some()),
+        ("subresources", v.subresources.is_some()),
+        ("variables", v.variables.is_some()),
+    ] {
+        if given {
+            let message = format!(
+                "paved does not read Kyverno values' `{field}` yet (it reads `namespaceSelector` and `namespaces`)"
+            );
+            diags.push(origin.diagnostic("/values", message, None));
+        }
+    }
+}
+
+/// What a load gave, its problems reported (at `field` when they are not the file's own).
+fn gather<T>(origin: &Origin, field: &str, loaded: Result<T, Error>, diags: &mut Diagnostics) -> Option<T> {
+    match loaded {
+        Ok(t) => Some(t),
+        Err(Error::Invalid(d)) => {
+            d.0.into_iter().for_each(|d| diags.push(d));
+            None
+        }
+        Err(e) => {
+            diags.push(origin.diagnostic(field, e.to_string(), None));
+            None
+        }
+    }
+}
+
+/// The `Values` documents of a `variables` file.
+fn read_values(path: &Path, origin: &Origin, diags: &mut Diagnostics) -> Vec<Values> {
+    let Some(docs) = read(path, origin, "/variables", diags) else { return Vec::new() };
+    docs.iter()
+        .filter_map(|d| {
+            let (v, problems) = load::typed_despite::<Values>(d);
+            problems.into_iter().for_each(|p| diags.push(p));
+            v
+        })
+        .collect()
+}
+
+/// The requester of a `userinfo` file: its `userInfo` (`username`, `groups`).
+fn read_user(path: &Path, origin: &Origin, diags: &mut Diagnostics) -> Option<Value> {
+    let docs = read(path, origin, "/userinfo", diags)?;
+    docs.first().and_then(|d| d.value.get("userInfo").cloned())
+}
+
+fn read(path: &Path, origin: &Origin, field: &str, diags: &mut Diagnostics) -> Option<Vec<Sourced>> {
+    match load::read_file(path, load::Schema::Core) {
+        Ok(Ok(docs)) => Some(docs),
+        Ok(Err(d)) => {
+            diags.push(d);
+            None
+        }
+        Err(e) => {
+            diags.push(origin.diagnostic(field, e.to_string(), None));
+            None
+        }
+    }
+}
