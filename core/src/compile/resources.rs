@@ -41,15 +41,17 @@ enum Scope {
     Namespaced,
 }
 
-/// What the rules read of an object.
+/// The identity of a resource as selectors (and these rules) see it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Object<'a> {
+pub(crate) struct Subject<'a> {
     pub group: &'a str,
     pub version: &'a str,
+    /// The kind (Kubernetes' selectors treat a `Namespace` and other cluster-scoped kinds apart).
     pub kind: &'a str,
     /// Empty for a cluster-scoped object.
     pub namespace: &'a str,
     pub name: &'a str,
+    pub labels: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Problems with their JSON pointers, relative to the match.
@@ -106,7 +108,7 @@ impl ResourceRules {
 
     /// Whether the rules take in this object for this operation: an include rule matches
     /// everything of it and no exclude rule does.
-    pub(crate) fn matches(&self, s: &Object<'_>, operation: Operation) -> bool {
+    pub(crate) fn matches(&self, s: &Subject<'_>, operation: Operation) -> bool {
         let resource = self.resource(s.group, s.kind);
         let whole = |r: &Rule| {
             r.takes(s.group, s.version, &resource, self.equivalent)
@@ -272,8 +274,8 @@ mod tests {
         }
     }
 
-    fn subject<'a>(group: &'a str, version: &'a str, kind: &'a str, namespace: &'a str) -> Object<'a> {
-        Object { group, version, kind, namespace, name: "x" }
+    fn subject<'a>(group: &'a str, version: &'a str, kind: &'a str, namespace: &'a str) -> Subject<'a> {
+        Subject { group, version, kind, namespace, name: "x", labels: None }
     }
 
     #[test]

@@ -2,23 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::resources::{Object, ResourceRules};
+use super::resources::ResourceRules;
+pub(crate) use super::resources::Subject;
 use crate::k8s::Operation;
 use crate::k8s::Pattern;
 use crate::model::{Globs, LabelOperator, LabelSelector, Match};
-
-/// The identity of a resource as selectors see it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Subject<'a> {
-    pub group: &'a str,
-    pub version: &'a str,
-    /// The kind (Kubernetes' selectors treat a `Namespace` and other cluster-scoped kinds apart).
-    pub kind: &'a str,
-    /// Empty for a cluster-scoped object.
-    pub namespace: &'a str,
-    pub name: &'a str,
-    pub labels: Option<&'a serde_json::Map<String, serde_json::Value>>,
-}
 
 /// `Kind`, `version/Kind` or `group/version/Kind`, each part a pattern.
 #[derive(Debug, Clone)]
@@ -132,7 +120,7 @@ pub(crate) struct Selector {
     operations: Vec<Operation>,
     /// Kubernetes' resource rules, for its admission policies' matches (with their own
     /// operations, scopes and names).
-    pub resources: Option<ResourceRules>,
+    resources: Option<ResourceRules>,
 }
 
 impl Selector {
@@ -231,9 +219,7 @@ impl Selector {
             return false;
         }
         if let Some(r) = &self.resources {
-            let object =
-                Object { group: s.group, version: s.version, kind: s.kind, namespace: s.namespace, name: s.name };
-            return r.matches(&object, operation)
+            return r.matches(s, operation)
                 && self.labels.as_ref().is_none_or(|l| l.matches(|k| label(s.labels, k)))
                 && self.namespace_labels.as_ref().is_none_or(|l| {
                     // Kubernetes: a Namespace is selected by its own labels; another
