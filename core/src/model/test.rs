@@ -138,7 +138,8 @@ pub enum Outcome {
     /// It does not apply to the resource.
     Skip,
     /// It could not be evaluated (every finding it made is an error: an expression that failed,
-    /// a plugin that trapped).
+    /// a plugin that trapped). A test that expects `fail` counts an error as the failure it is
+    /// under `failurePolicy: Fail`.
     Error,
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{find, Case, Expect, TestSuite};
+use super::suite::{find, Case, Expect, TestSuite};
 use crate::compile::bundle::Bundle;
 use crate::engine::resource::Resource;
 use crate::engine::Context;
@@ -263,6 +263,7 @@ fn expectations(
                 rule: None,
                 result,
                 line: origin.locate(at).line,
+                errors_apart: true,
             }),
             Err((message, help)) => diags.push(origin.diagnostic(&format!("{at}/resources"), message, help)),
         }

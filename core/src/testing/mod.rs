@@ -21,64 +21,10 @@ use crate::model::{Completeness, TestDocument};
 use crate::report::{Finding, Report};
 
 mod kyverno;
+mod suite;
 
-/// A loaded policy test: the policies under test and its cases, validated.
-///
-/// ```
-/// let suites = paved::TestSuite::from_str("labels.test.yaml", r#"
-/// apiVersion: paved.dev/v1
-/// kind: PolicyTest
-/// metadata: { name: team-label }
-/// spec:
-///   packs: [platform-baseline]
-///   cases:
-///     - name: a floating tag is not pinned
-///       resources:
-///         - apiVersion: v1
-///           kind: Pod
-///           metadata: { name: web, namespace: shop }
-///           spec: { containers: [ { name: app, image: "nginx:latest" } ] }
-///       expect:
-///         - { resource: Pod/web, policy: images, rule: image-pinned, result: fail }
-/// "#)?;
-/// let report = suites[0].run("2026-01-01T00:00:00Z".parse().unwrap());
-/// assert!(report.passed());
-/// # Ok::<(), paved::Error>(())
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct TestSuite {
-    name: String,
-    file: String,
-    bundle: Bundle,
-    now: Option<Timestamp>,
-    base: Context,
-    cases: Vec<Case>,
-}
-
-#[derive(Debug, Clone)]
-struct Case {
-    name: String,
-    line: u32,
-    now: Option<Timestamp>,
-    operation: Option<crate::k8s::Operation>,
-    user_info: Option<Value>,
-    namespace: Option<String>,
-    resources: Vec<Resource>,
-    inventory: Option<Inventory>,
-    exceptions: Bundle,
-    expect: Vec<Expect>,
-}
-
-#[derive(Debug, Clone)]
-struct Expect {
-    resource: String,
-    index: usize,
-    policy: String,
-    rule: Option<String>,
-    result: Outcome,
-    line: u32,
-}
+pub use suite::TestSuite;
+use suite::{find, Case, Expect};
 
 /// The results of one suite.
 #[derive(Debug, Clone, Serialize)]
@@ -308,7 +254,7 @@ fn outcome(report: &Report, e: &Expect) -> (Outcome, Vec<Finding>) {
         Outcome::Pass
     } else if unwaived.is_empty() {
         Outcome::Waived
-    } else if unwaived.iter().all(|f| f.error.is_some()) {
+    } else if (e.errors_apart || e.result == Outcome::Error) && unwaived.iter().all(|f| f.error.is_some()) {
         Outcome::Error
     } else {
         Outcome::Fail
@@ -537,44 +483,13 @@ impl Scope<'_> {
                 rule: e.rule.clone(),
                 result: e.result,
                 line: self.line(ptr),
+                errors_apart: false,
             }),
             Err((message, help)) => {
                 diags.push(problem("resource", message, help));
                 None
             }
         }
-    }
-}
-
-/// The one resource `Kind/name` or `Kind/namespace/name` names.
-fn find(ids: &[ResourceRef], name: &str) -> Result<usize, (String, Option<String>)> {
-    let parts: Vec<&str> = name.split('/').collect();
-    let (kind, namespace, object) = match parts.as_slice() {
-        [k, n] => (*k, None, *n),
-        [k, ns, n] => (*k, Some(*ns), *n),
-        _ => return Err((format!("`{name}` is not `Kind/name` or `Kind/namespace/name`"), None)),
-    };
-    let hits: Vec<usize> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.kind == kind && r.name == object && namespace.is_none_or(|ns| r.namespace == ns))
-        .map(|(i, _)| i)
-        .collect();
-    match hits.as_slice() {
-        [one] => Ok(*one),
-        [] => {
-            let all: Vec<String> = ids.iter().map(ResourceRef::to_string).collect();
-            let help = match did_you_mean(name, all.iter().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None if all.is_empty() => "the case has no resources".into(),
-                None => format!("the case's resources are: {}", all.join(", ")),
-            };
-            Err((format!("the case has no resource `{name}`"), Some(help)))
-        }
-        many => Err((
-            format!("`{name}` names {} resources of the case", many.len()),
-            Some("name the namespace: `Kind/namespace/name`".into()),
-        )),
     }
 }
 
