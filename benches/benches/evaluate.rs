@@ -48,5 +48,40 @@ fn large_ingress(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, evaluate, large_ingress);
+/// The same five checks of a Deployment, as a paved Policy and as a ValidatingAdmissionPolicy
+/// with its binding: reading Kubernetes' form costs nothing at evaluation.
+fn admission_policy_form(c: &mut Criterion) {
+    const CHECKS: [(&str, &str); 5] = [
+        ("replicas", "!has(object.spec.replicas) || object.spec.replicas <= 10"),
+        ("team", "has(object.metadata.labels) && 'team' in object.metadata.labels"),
+        ("limits", "object.spec.template.spec.containers.all(c, has(c.resources) && has(c.resources.limits))"),
+        ("tags", "object.spec.template.spec.containers.all(c, !c.image.endsWith(':latest'))"),
+        ("probes", "object.spec.template.spec.containers.all(c, has(c.readinessProbe))"),
+    ];
+    let rules: String = CHECKS
+        .iter()
+        .map(|(id, e)| format!("    - id: {id}\n      message: {id}\n      cel: \"{e}\"\n"))
+        .collect();
+    let native = format!(
+        "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {{name: checks}}\nspec:\n  podControllers: false\n  match: {{kinds: [apps/v1/Deployment]}}\n  rules:\n{rules}"
+    );
+    let validations: String =
+        CHECKS.iter().map(|(id, e)| format!("    - expression: \"{e}\"\n      message: {id}\n")).collect();
+    let kubernetes = format!(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: checks}}\nspec:\n  matchConstraints:\n    resourceRules:\n      - {{apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}}\n  validations:\n{validations}---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {{name: checks}}\nspec: {{policyName: checks, validationActions: [Deny]}}\n"
+    );
+    let resources = Resource::from_str("deployment.yaml", DEPLOYMENT).unwrap();
+    let ctx = Context::at("2026-06-01T00:00:00Z".parse().unwrap());
+    let mut g = c.benchmark_group("five checks of a Deployment");
+    let mut found: Vec<Vec<String>> = Vec::new();
+    for (form, text) in [("paved Policy", native), ("ValidatingAdmissionPolicy", kubernetes)] {
+        let engine = Engine::builder().bundle(Bundle::from_str("checks.yaml", &text).unwrap()).build().unwrap();
+        found.push(engine.evaluate(&resources, &ctx).findings.iter().map(|f| f.message.clone()).collect());
+        g.bench_function(form, |b| b.iter(|| black_box(engine.evaluate(black_box(&resources), &ctx))));
+    }
+    assert!(!found[0].is_empty() && found[0] == found[1], "both forms find the same: {found:?}");
+    g.finish();
+}
+
+criterion_group!(benches, evaluate, large_ingress, admission_policy_form);
 criterion_main!(benches);

@@ -67,6 +67,8 @@ export interface Finding {
   container?: string
   error?: { kind: string; plugin?: string | null; message: string }
   waivedBy: string | null
+  /** For a Kubernetes ValidatingAdmissionPolicy, the binding it applied through. */
+  binding?: string
 }
 
 export interface ExceptionReport {
@@ -94,6 +96,8 @@ export interface ResourceReport {
   source: SourceRef | null
   policies: string[]
   findings: number
+  /** Audit annotations the policies added (`POLICY/KEY`). */
+  annotations?: Record<string, string>
 }
 
 export interface Report {

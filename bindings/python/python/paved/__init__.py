@@ -106,6 +106,8 @@ class Finding:
     help: Optional[str] = None
     detail: Optional[str] = None
     container: Optional[str] = None
+    binding: Optional[str] = None
+    """For a Kubernetes ValidatingAdmissionPolicy, the binding it applied through."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ def _finding(d: Mapping[str, Any]) -> Finding:
         help=d.get("help"),
         detail=d.get("detail"),
         container=d.get("container"),
+        binding=d.get("binding"),
     )
 
 
