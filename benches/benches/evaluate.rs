@@ -58,10 +58,8 @@ fn admission_policy_form(c: &mut Criterion) {
         ("tags", "object.spec.template.spec.containers.all(c, !c.image.endsWith(':latest'))"),
         ("probes", "object.spec.template.spec.containers.all(c, has(c.readinessProbe))"),
     ];
-    let rules: String = CHECKS
-        .iter()
-        .map(|(id, e)| format!("    - id: {id}\n      message: {id}\n      cel: \"{e}\"\n"))
-        .collect();
+    let rules: String =
+        CHECKS.iter().map(|(id, e)| format!("    - id: {id}\n      message: {id}\n      cel: \"{e}\"\n")).collect();
     let native = format!(
         "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {{name: checks}}\nspec:\n  podControllers: false\n  match: {{kinds: [apps/v1/Deployment]}}\n  rules:\n{rules}"
     );

@@ -253,6 +253,32 @@ enum Command {
         #[arg(long = "pack", short = 'p')]
         packs: Vec<String>,
     },
+    /// Export a policy as a Kubernetes ValidatingAdmissionPolicy and its binding (YAML on
+    /// standard output), so its CEL rules run inside the API server with no webhook.
+    ///
+    /// Params are inlined; forEach rules become all() over their lists. What Kubernetes cannot
+    /// express (plugins, JSON Schema rules, the inventory, globs, pod controllers, exceptions)
+    /// is refused with the reason (exit 2), or left out with --partial and named in the
+    /// policy's `paved.dev/left-out` annotation.
+    #[command(after_help = "Examples:
+  paved export vap pod-security-restricted --pack pod-security-restricted --partial | kubectl apply -f -
+  paved export vap replica-cap --bundle policies/")]
+    Export {
+        /// The form to export to: `vap` (ValidatingAdmissionPolicy).
+        #[arg(value_parser = ["vap"])]
+        form: String,
+        /// The policy's name.
+        policy: String,
+        /// Bundles to find it in (repeatable).
+        #[arg(long = "bundle", short = 'b')]
+        bundles: Vec<PathBuf>,
+        /// Built-in packs to find it in (repeatable).
+        #[arg(long = "pack", short = 'p')]
+        packs: Vec<String>,
+        /// Leave out what Kubernetes cannot express, instead of refusing.
+        #[arg(long)]
+        partial: bool,
+    },
     /// List the built-in policy packs, their policies and rules.
     #[command(after_help = "Examples:
   paved packs
@@ -364,6 +390,7 @@ fn run() -> ExitCode {
             exceptions(&paths, now.as_deref(), expiring.as_deref(), format)
         }
         Command::Explain { rule, bundles, packs } => explain(&rule, &bundles, &packs),
+        Command::Export { form: _, policy, bundles, packs, partial } => export(&policy, &bundles, &packs, partial),
         Command::Packs { format } => packs(format),
         Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(args),
         Command::Schema { kind } => schema(kind.as_deref()),
@@ -516,6 +543,27 @@ fn parse_span(s: &str) -> Result<jiff::SignedDuration, String> {
         _ => return Err(bad()),
     };
     Ok(jiff::SignedDuration::from_mins(n.checked_mul(minutes).ok_or_else(bad)?))
+}
+
+/// `paved export vap`: the YAML on standard output, what was left out on standard error.
+fn export(policy: &str, bundles: &[PathBuf], packs: &[String], partial: bool) -> ExitCode {
+    let loaded = packs.iter().try_fold(Bundle::default(), |b, p| Ok(b.merge(Bundle::pack(p)?))).and_then(|b| {
+        if bundles.is_empty() {
+            Ok(b)
+        } else {
+            Ok(b.merge(load_bundles(bundles)?))
+        }
+    });
+    match loaded.and_then(|b| b.export_vap(policy, partial)) {
+        Ok(export) => {
+            for note in &export.notes {
+                eprintln!("paved: {note}");
+            }
+            print!("{}", export.yaml());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 fn explain(query: &str, bundles: &[PathBuf], only: &[String]) -> ExitCode {

@@ -54,6 +54,7 @@ mod testing;
 
 pub use cel::Budget;
 pub use compile::bundle::{Bundle, PackInfo};
+pub use compile::export::VapExport;
 pub use compile::golden_path::GoldenPath;
 pub use engine::admit::AdmissionRequest;
 pub use engine::inventory::Inventory;

@@ -281,7 +281,7 @@ fn a_bundle_reloaded_while_requests_flow_through_the_api_server_changes_verdicts
 
 /// Every `every`-th Pod Security fixture of `level` (all versions, pass and fail alike, in the
 /// order of their paths).
-fn fixtures(level: &str, every: usize) -> Vec<PathBuf> {
+pub(crate) fn fixtures(level: &str, every: usize) -> Vec<PathBuf> {
     let level_dir = Path::new(CONFORMANCE).join("pod-security-admission").join(level);
     let mut all = Vec::new();
     for version in files(&level_dir).into_iter().filter(|d| d.is_dir()) {

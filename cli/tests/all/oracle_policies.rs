@@ -80,17 +80,8 @@ fn in_paved(case: &Case, object: &Value) -> Verdict {
     let engine = paved::Bundle::from_str(&format!("{}.yaml", case.name), &case.documents)
         .and_then(|b| paved::Engine::builder().bundle(b).build())
         .unwrap_or_else(|e| panic!("case {}: {e}", case.name));
-    // The API server labels every namespace with its name.
-    let namespaces = case
-        .namespaces
-        .iter()
-        .map(|(name, labels)| {
-            let mut labels = labels.clone();
-            labels.insert("kubernetes.io/metadata.name".into(), name.clone());
-            (name.clone(), labels)
-        })
-        .collect();
-    let ctx = paved::Context::parse_at("2026-06-01").unwrap().namespaces(namespaces);
+    // paved adds the label the API server gives every namespace, its name.
+    let ctx = paved::Context::parse_at("2026-06-01").unwrap().namespaces(case.namespaces.clone());
     let (group, version) = match object["apiVersion"].as_str().unwrap().split_once('/') {
         Some((g, v)) => (g, v),
         None => ("", object["apiVersion"].as_str().unwrap()),
@@ -243,4 +234,53 @@ fn admission_policies_load_in_paved_as_the_api_server_accepts_them() {
     }
     eprintln!("{} documents: paved loads as the API server accepts {}", rows.len(), rows.len() - wrong.len());
     assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), rows.len(), wrong.join("\n"));
+}
+
+/// `paved export vap` of both Pod Security packs' policies, applied to the API server: on a
+/// deterministic sample of the restricted fixtures of every version, the API server denies what
+/// `paved check --pack pod-security-restricted` denies, and nothing else.
+#[test]
+fn exported_pod_security_packs_judge_in_the_api_server_as_paved_does() {
+    let kube = Kube::start();
+    kube.must(&["create", "namespace", "exported"], None);
+    for policy in ["pod-security-baseline", "pod-security-restricted"] {
+        let out = super::paved()
+            .args(["export", "vap", policy, "--pack", "pod-security-restricted", "--partial"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let yaml = String::from_utf8(out.stdout).unwrap();
+        assert!(yaml.contains("kind: ValidatingAdmissionPolicyBinding"), "{yaml}");
+        kube.must(&["apply", "-f", "-"], Some(&yaml));
+    }
+    let paths = super::kube::fixtures("restricted", 6);
+    let denies: Vec<bool> = super::serve::check(&["--pack", "pod-security-restricted"], &paths)
+        .iter()
+        .map(|found| !found.is_empty())
+        .collect();
+    let probe = paths.iter().zip(&denies).find(|(_, d)| **d).unwrap().0.clone();
+    super::kube::wait_for("the exported policies to apply", || {
+        matches!(
+            &super::kube::dry_run(&kube, "exported", std::slice::from_ref(&probe), "")[0],
+            super::kube::Verdict::Refused(_)
+        )
+    });
+    let verdicts = super::kube::dry_run(&kube, "exported", &paths, "ValidatingAdmissionPolicy 'pod-security-");
+    let mut disagree = Vec::new();
+    let mut compared = 0;
+    for ((path, denied), verdict) in paths.iter().zip(&denies).zip(&verdicts) {
+        if matches!(verdict, super::kube::Verdict::Invalid(_)) {
+            continue; // not a valid Pod of this release: refused before admission
+        }
+        compared += 1;
+        if matches!(verdict, super::kube::Verdict::Refused(_)) != *denied {
+            disagree.push(format!("{}: paved denies: {denied}; the API server: {verdict:?}", path.display()));
+        }
+    }
+    eprintln!(
+        "{compared} fixtures: the exported packs in the API server and paved agree on {}",
+        compared - disagree.len()
+    );
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+    assert!(compared >= 150 && denies.iter().any(|d| *d) && denies.iter().any(|d| !d), "{compared}");
 }

@@ -382,6 +382,43 @@ impl Bundle {
         Some(Bundle { policies: vec![p.clone()], ..Bundle::default() })
     }
 
+    /// The policy `name` as a Kubernetes ValidatingAdmissionPolicy and its binding (`paved export
+    /// vap`), so its rules run in the API server. What Kubernetes cannot express is refused
+    /// with the reason, every one at once; with `partial`, what can be left out (rules, pod
+    /// controllers, exceptions) is, and the export's notes say what.
+    ///
+    /// ```
+    /// let bundle = paved::Bundle::from_str("p.yaml", r#"
+    /// apiVersion: paved.dev/v1
+    /// kind: Policy
+    /// metadata: { name: replicas }
+    /// spec:
+    ///   match: { kinds: [apps/v1/Deployment] }
+    ///   params: { max: 5 }
+    ///   rules:
+    ///     - { id: max, message: too many replicas, cel: "object.spec.replicas <= params.max" }
+    /// "#)?;
+    /// let export = bundle.export_vap("replicas", false)?;
+    /// assert!(export.yaml().contains("expression: object.spec.replicas <= variables.params.max"));
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn export_vap(&self, name: &str, partial: bool) -> Result<crate::VapExport, Error> {
+        let Some(policy) = self.policies.iter().chain(&self.bound).find(|p| p.binding.is_none() && p.name == name)
+        else {
+            let names: Vec<&str> = self.policies.iter().chain(&self.bound).map(|p| p.name.as_str()).collect();
+            let suggestion = did_you_mean(name, names.iter().copied()).map(str::to_owned);
+            return Err(Error::Unknown { what: "policy", name: name.to_owned(), suggestion });
+        };
+        let excepted = self.exceptions.iter().any(|e| e.policies.iter().any(|(p, _)| p == name));
+        crate::compile::export::export(policy, excepted, partial).map_err(|refused| Error::Input {
+            reason: format!(
+                "policy `{name}` cannot run as a ValidatingAdmissionPolicy: {}{}",
+                refused.join("; "),
+                if partial { "" } else { " (--partial leaves out what can be left out)" }
+            ),
+        })
+    }
+
     /// The golden paths, sorted by name and version.
     pub fn golden_paths(&self) -> impl Iterator<Item = &GoldenPath> {
         self.golden_paths.iter().map(|g| g.as_ref())

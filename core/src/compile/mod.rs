@@ -6,6 +6,7 @@ pub(crate) mod admission_policy;
 pub(crate) mod bundle;
 pub(crate) mod check;
 pub(crate) mod exception;
+pub(crate) mod export;
 pub(crate) mod expr;
 pub(crate) mod golden_path;
 pub(crate) mod param_ref;

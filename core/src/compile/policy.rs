@@ -45,6 +45,8 @@ pub(crate) struct Policy {
     pub annotations: Arc<Vec<(String, Expr)>>,
     /// Whose document it was written as.
     pub form: Form,
+    /// The document as written (as paved reads it), for `paved export vap`.
+    pub document: Arc<PolicyDocument>,
     /// A Kubernetes admission policy's `paramKind`: `apiVersion` and `kind`.
     pub param_kind: Option<(String, String)>,
     /// For an instance of one, where its params come from.
@@ -186,6 +188,7 @@ pub(crate) fn compile_selected(
         conditions: Arc::new(conditions),
         annotations: Arc::new(annotations),
         form,
+        document: Arc::new(doc.clone()),
         param_kind: None,
         params_from: None,
         narrow: None,
@@ -407,6 +410,7 @@ impl Policy {
             conditions: Arc::clone(&self.conditions),
             annotations: Arc::clone(&self.annotations),
             form: self.form,
+            document: Arc::clone(&self.document),
             param_kind: self.param_kind.clone(),
             params_from: self
                 .param_kind

@@ -378,8 +378,27 @@ fn namespace_labels(resources: &[Resource], ctx: &Context) -> BTreeMap<String, B
             out.insert(name.to_owned(), labels);
         }
     }
+    // The API server labels every namespace with its name (`kubernetes.io/metadata.name`), and
+    // selectors, ValidatingAdmissionPolicies' above all, select by it.
+    let default = ctx.namespace.as_deref().unwrap_or("default");
+    let named = resources.iter().map(|r| {
+        let text = |p: &str| r.value.pointer(p).and_then(Value::as_str);
+        match text("/kind") {
+            Some("Namespace") => text("/metadata/name").unwrap_or_default(),
+            _ => text("/metadata/namespace").filter(|ns| !ns.is_empty()).unwrap_or(default),
+        }
+    });
+    let known: Vec<String> = out.keys().cloned().collect();
+    for ns in named.map(str::to_owned).chain(known) {
+        if !ns.is_empty() {
+            out.entry(ns.clone()).or_default().entry(NAME_LABEL.to_owned()).or_insert(ns);
+        }
+    }
     out
 }
+
+/// The label the API server gives every namespace: its name.
+const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// How `over`, given over a policy's params, breaks its params schema (leaving out the
 /// problems `known` already names), each as `policy: problem; help`.

@@ -390,3 +390,55 @@ fn kyverno_test_files_run_under_paved_test() {
         .to_string();
     assert!(e.contains("the case has no resource `Pod/labeled`") && e.contains("Pod/shop/labelled"), "{e}");
 }
+
+#[test]
+fn a_policy_exports_as_a_validating_admission_policy_or_says_what_cannot() {
+    let text = r#"apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: workloads, version: 1.2.0}
+spec:
+  podControllers: false
+  match: {kinds: [apps/v1/Deployment], namespaces: [shop, cart], operations: [CREATE]}
+  params: {max: 5, registry: "registry.acme.dev/"}
+  variables:
+    - {name: images, expression: "object.spec.template.spec.containers.map(c, c.image)"}
+  rules:
+    - {id: replicas, message: too many replicas, when: "has(object.spec.replicas)", cel: "object.spec.replicas <= params.max"}
+    - id: registry
+      forEach: /spec/template/spec/containers/*
+      message: images come from the registry
+      messageExpression: "'container ' + item.name + ' pulls from elsewhere'"
+      cel: "item.image.startsWith(params.registry)"
+    - {id: labels, message: labels, assert: {required: [metadata]}}
+"#;
+    let bundle = Bundle::from_str("p.yaml", text).unwrap();
+    let e = bundle.export_vap("workloads", false).unwrap_err().to_string();
+    assert!(e.contains("rule `labels`: a JSON Schema (`assert`) has no CEL form"), "{e}");
+    let export = bundle.export_vap("workloads", true).unwrap();
+    assert_eq!(export.notes, ["left out: rule `labels`: a JSON Schema (`assert`) has no CEL form"]);
+    let yaml = export.yaml();
+    for want in [
+        "expression: \"{'max': 5, 'registry': 'registry.acme.dev/'}\"",
+        "expression: \"!(has(object.spec.replicas)) || (object.spec.replicas <= variables.params.max)\"",
+        "object.?spec.?template.?spec.?containers.orValue([]).all(item, item.image.startsWith(variables.params.registry))",
+        "key: kubernetes.io/metadata.name",
+        "- Deny",
+    ] {
+        assert!(yaml.contains(want), "{want} missing from:\n{yaml}");
+    }
+    // What it exports loads in paved as Kubernetes' form, and judges alike.
+    let exported = Engine::builder().bundle(Bundle::from_str("vap.yaml", &yaml).unwrap()).build().unwrap();
+    let native = Engine::builder().bundle(bundle).build().unwrap();
+    let d = Resource::new(
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"replicas": 9, "template": {"spec": {"containers": [{"name": "c", "image": "docker.io/nginx"}]}}}}),
+    );
+    let messages = |e: &Engine| -> Vec<String> {
+        let mut m: Vec<String> =
+            e.evaluate(std::slice::from_ref(&d), &ctx()).findings.iter().map(|f| f.message.clone()).collect();
+        m.sort();
+        m
+    };
+    assert_eq!(messages(&native), ["container c pulls from elsewhere", "too many replicas"]);
+    assert_eq!(messages(&exported), messages(&native));
+}
