@@ -96,7 +96,9 @@ impl ResourceRules {
     }
 
     fn resource(&self, group: &str, kind: &str) -> String {
-        self.plurals.get(&(group.to_owned(), kind.to_owned())).cloned().unwrap_or_else(|| resource_of(kind))
+        // A scan of the few definitions given, so that no key is made per lookup.
+        let custom = self.plurals.iter().find(|((g, k), _)| g == group && k == kind);
+        custom.map_or_else(|| resource_of(kind), |(_, plural)| plural.clone())
     }
 
     /// Whether some rule may take in objects of this kind (for some operation, name, scope).
