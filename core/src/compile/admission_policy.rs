@@ -92,13 +92,12 @@ pub(crate) fn compile(
             Err(())
         }
     };
-    let (paved, renames) = as_paved(doc, params_schema);
+    let (paved, renames) = as_paved(doc, params_schema, failure_policy);
     let origin = origin.renamed(renames);
     let selected = (selector.clone().unwrap_or_default(), Form::Kubernetes);
     let compiled = policy::compile_selected(&paved, selected, &origin, &[], functions);
     match compiled {
         Ok(mut p) if diags.is_empty() && selector.is_ok() => {
-            p.failure_policy = failure_policy;
             p.param_kind = spec.param_kind.as_ref().map(|k| (k.api_version.clone(), k.kind.clone()));
             Ok(p)
         }
@@ -193,7 +192,11 @@ fn params_schema(doc: &AdmissionPolicyDocument, origin: &Origin, diags: &mut Vec
 }
 
 /// The policy in paved's terms, and where each of paved's fields was written in it.
-fn as_paved(doc: &AdmissionPolicyDocument, params_schema: Option<Value>) -> (PolicyDocument, Vec<(String, String)>) {
+fn as_paved(
+    doc: &AdmissionPolicyDocument,
+    params_schema: Option<Value>,
+    failure_policy: FailurePolicy,
+) -> (PolicyDocument, Vec<(String, String)>) {
     let spec = &doc.spec;
     let mut renames = vec![("/spec/match".to_owned(), "/spec/matchConstraints".to_owned())];
     let rules = spec
@@ -242,7 +245,7 @@ fn as_paved(doc: &AdmissionPolicyDocument, params_schema: Option<Value>) -> (Pol
             description: None,
             severity: Severity::default(),
             action: Action::Deny,
-            failure_policy: FailurePolicy::Fail,
+            failure_policy,
             match_: Match::default(),
             pod_controllers: false,
             params: None,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::k8s::{resource_of, Operation};
+use crate::k8s::{is_resource_of, resource_of, Operation};
 use crate::model::ResourceRule;
 
 /// Compiled resource rules.
@@ -95,25 +95,28 @@ impl ResourceRules {
         Ok(ResourceRules { include, exclude, equivalent, plurals })
     }
 
-    fn resource(&self, group: &str, kind: &str) -> String {
-        // A scan of the few definitions given, so that no key is made per lookup.
-        let custom = self.plurals.iter().find(|((g, k), _)| g == group && k == kind);
-        custom.map_or_else(|| resource_of(kind), |(_, plural)| plural.clone())
+    /// Whether `resource` names objects of this kind: a given definition's plural, else
+    /// Kubernetes' name for it. Nothing is allocated: it is asked for every object met.
+    fn names(&self, resource: &str, group: &str, kind: &str) -> bool {
+        match self.plurals.iter().find(|((g, k), _)| g == group && k == kind) {
+            Some((_, plural)) => plural == resource,
+            None => is_resource_of(resource, kind),
+        }
     }
 
     /// Whether some rule may take in objects of this kind (for some operation, name, scope).
     /// A binding's match that names no rules takes in all its policy's.
     pub(crate) fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
-        let resource = self.resource(group, kind);
-        self.include.is_empty() || self.include.iter().any(|r| r.takes(group, version, &resource, self.equivalent))
+        let names = |r: &str| self.names(r, group, kind);
+        self.include.is_empty() || self.include.iter().any(|r| r.takes(group, version, &names, self.equivalent))
     }
 
     /// Whether the rules take in this object for this operation: an include rule matches
     /// everything of it and no exclude rule does.
     pub(crate) fn matches(&self, s: &Subject<'_>, operation: Operation) -> bool {
-        let resource = self.resource(s.group, s.kind);
+        let names = |r: &str| self.names(r, s.group, s.kind);
         let whole = |r: &Rule| {
-            r.takes(s.group, s.version, &resource, self.equivalent)
+            r.takes(s.group, s.version, &names, self.equivalent)
                 && (r.operations.is_empty() || r.operations.contains(&operation))
                 && (r.names.is_empty() || r.names.iter().any(|n| n == s.name))
                 && match r.scope {
@@ -238,13 +241,10 @@ impl Rule {
 
     /// Whether the rule names the object itself of this group, version and resource (paved
     /// judges objects, not subresources: `pods/*` takes in pods, `pods/status` does not).
-    fn takes(&self, group: &str, version: &str, resource: &str, equivalent: bool) -> bool {
+    fn takes(&self, group: &str, version: &str, names: &dyn Fn(&str) -> bool, equivalent: bool) -> bool {
         self.groups.iter().any(|g| g == "*" || g == group)
             && (equivalent || self.versions.iter().any(|v| v == "*" || v == version))
-            && self
-                .resources
-                .iter()
-                .any(|(r, sub)| (r == "*" || r == resource) && sub.as_deref().is_none_or(|s| s == "*"))
+            && self.resources.iter().any(|(r, sub)| (r == "*" || names(r)) && sub.as_deref().is_none_or(|s| s == "*"))
     }
 }
 
@@ -305,6 +305,11 @@ mod tests {
         assert_eq!(resource_of("NetworkPolicy"), "networkpolicies");
         assert_eq!(resource_of("Ingress"), "ingresses");
         assert_eq!(resource_of("Endpoints"), "endpoints");
+        for kind in ["Pod", "Ingress", "NetworkPolicy", "Endpoints", "IPAddress", "ServiceCIDR", "Gateway", "Status"] {
+            assert!(is_resource_of(&resource_of(kind), kind), "{kind}");
+            assert!(!is_resource_of(&format!("{}x", resource_of(kind)), kind), "{kind}");
+        }
+        assert!(!is_resource_of("Pods", "Pod") && !is_resource_of("pod", "Pod"));
     }
 
     #[test]

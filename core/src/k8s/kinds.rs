@@ -62,6 +62,27 @@ pub(crate) fn namespaced(group: &str, kind: &str, crds: &Crds) -> bool {
 /// (`Pod` → `pods`, `Ingress` → `ingresses`, `NetworkPolicy` → `networkpolicies`, `Endpoints`
 /// → `endpoints`): the API server's own guess from a kind, which every built-in kind follows.
 /// A custom resource's plural is its definition's `spec.names.plural`.
+/// Whether `resource` is [`resource_of`] `kind`, without making the name (it is asked for each
+/// object a resource rule meets).
+pub(crate) fn is_resource_of(resource: &str, kind: &str) -> bool {
+    // `resource` without its suffix is `kind` without `cut` last characters, in lower case.
+    let stem = |suffix: &str, cut: usize| {
+        let (Some(r), Some(k)) = (resource.strip_suffix(suffix), kind.get(..kind.len().saturating_sub(cut))) else {
+            return false;
+        };
+        r.eq_ignore_ascii_case(k)
+    };
+    let last = kind.chars().next_back().map(|c| c.to_ascii_lowercase());
+    let endpoints = kind.len() >= 9 && kind.get(kind.len() - 9..).is_some_and(|e| e.eq_ignore_ascii_case("endpoints"));
+    !resource.bytes().any(|b| b.is_ascii_uppercase())
+        && match last {
+            _ if endpoints => resource.eq_ignore_ascii_case(kind),
+            Some('y') => stem("ies", 1),
+            Some('s') => stem("es", 0),
+            _ => stem("s", 0),
+        }
+}
+
 pub(crate) fn resource_of(kind: &str) -> String {
     let lower = kind.to_ascii_lowercase();
     if lower.ends_with("endpoints") {

@@ -16,7 +16,7 @@ mod workloads;
 pub(crate) use fields::{
     IMMUTABLE, KIND_ASSIGNED, KIND_DEFAULTS, MUTABLE_ONLY, POD_DEFAULTS, SERVER_MANAGED, SERVICE_ASSIGNED,
 };
-pub(crate) use kinds::{namespaced, resource_of};
+pub(crate) use kinds::{is_resource_of, namespaced, resource_of};
 pub(crate) use object::split_api_version;
 pub use object::{Operation, ResourceRef};
 pub(crate) use pattern::Pattern;
