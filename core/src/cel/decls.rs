@@ -33,6 +33,8 @@ pub(crate) struct Decls<'d> {
     pub variables: Option<&'d [Variable]>,
     /// Functions the bundle defines.
     pub functions: &'d [Function],
+    /// Whether Kyverno's libraries are there too (a Kyverno policy's expressions).
+    pub kyverno: bool,
 }
 
 /// A named variable (`variables.x`): its type, and the largest size (length of a string or

@@ -17,6 +17,7 @@ pub(crate) enum Ext {
     Ip(IpAddr),
     Cidr(Cidr),
     Semver(semver::Version),
+    Image(super::image::ImageRef),
 }
 
 impl Ext {
@@ -27,6 +28,7 @@ impl Ext {
             Ext::Ip(_) => Kind::Ip,
             Ext::Cidr(_) => Kind::Cidr,
             Ext::Semver(_) => Kind::Semver,
+            Ext::Image(_) => Kind::Image,
         }
     }
 
@@ -54,6 +56,7 @@ impl fmt::Display for Ext {
             Ext::Ip(ip) => write!(f, "{ip}"),
             Ext::Cidr(c) => write!(f, "{}/{}", c.addr, c.prefix),
             Ext::Semver(v) => write!(f, "{v}"),
+            Ext::Image(i) => write!(f, "{i}"),
         }
     }
 }

@@ -247,6 +247,56 @@ pub(crate) fn selects(selector: &Json, labels: Option<&Json>) -> bool {
         })
 }
 
+/// The objects of the kind a Kyverno `resource` call names by apiVersion and resource (`v1`,
+/// `configmaps`).
+fn by_resource<'a>(a: &[Value<'a>]) -> Result<Option<(&'a str, &'a Objects<'a>)>, Error> {
+    let (api_version, resource) = (text(a, 1)?, text(a, 2)?);
+    let group = kind_key(api_version, "");
+    let index = index(a)?;
+    Ok(index.kinds.iter().find_map(|(key, objects)| {
+        let kind = key.strip_prefix(group.as_str())?;
+        crate::k8s::is_resource_of(resource, kind).then_some((kind, objects))
+    }))
+}
+
+/// Kyverno's `resource.Get(apiVersion, resource, namespace, name)`: the object, or null.
+pub(crate) fn resource_get<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
+    let (namespace, name) = (text(a, 3)?, text(a, 4)?);
+    let found = by_resource(a)?.and_then(|(_, o)| o.objects.get(o.find(namespace, name)?).copied());
+    Ok(found.map_or(Value::Null, Value::json))
+}
+
+/// Kyverno's `resource.List(apiVersion, resource, namespace[, labels])`: a list object whose
+/// `items` are the objects of a namespace (every namespace, for `""`), with those labels.
+pub(crate) fn resource_list<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
+    let namespace = text(a, 3)?;
+    let labels = a.get(4).map(Value::to_json).transpose()?;
+    let found = by_resource(a)?;
+    let items = match found {
+        None => Vec::new(),
+        Some((_, o)) => {
+            let objects = if namespace.is_empty() { &o.objects[..] } else { o.in_namespace(namespace) };
+            objects
+                .iter()
+                .filter(|o| {
+                    labels.as_ref().and_then(Json::as_object).is_none_or(|want| {
+                        let have = o.pointer("/metadata/labels");
+                        want.iter().all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v))
+                    })
+                })
+                .map(|o| Value::json(o))
+                .collect()
+        }
+    };
+    let kind = Value::string(format!("{}List", found.map_or("", |(kind, _)| kind)));
+    let pairs = vec![
+        (Value::string("apiVersion"), Value::string(text(a, 1)?)),
+        (Value::string("kind"), kind),
+        (Value::string("items"), Value::list(items)),
+    ];
+    Ok(Value::Map(super::value::Map::Owned(Rc::new(pairs))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

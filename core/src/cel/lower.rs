@@ -462,10 +462,13 @@ impl<'d> Compiler<'d> {
             if full == "cel.bind" {
                 return self.bind(e, args);
             }
-            return match functions::find(&full, false) {
+            if let Some(out) = self.refused(e, &full) {
+                return out;
+            }
+            return match functions::find(&full, false, self.decls.kyverno) {
                 Some(f) => self.apply(e, f, None, args),
                 None => {
-                    let help = crate::error::did_you_mean(&full, functions::names(false))
+                    let help = crate::error::did_you_mean(&full, functions::names(false, self.decls.kyverno))
                         .map(|s| format!("did you mean `{s}`?"));
                     self.problem(e, format!("unknown function `{full}`"), help)
                 }
@@ -477,19 +480,29 @@ impl<'d> Compiler<'d> {
                 return self.inline(e, f, args);
             }
         }
-        match functions::find(name, member) {
+        if let Some(out) = self.refused(e, name).filter(|_| !member) {
+            return out;
+        }
+        let kyverno = self.decls.kyverno;
+        match functions::find(name, member, kyverno) {
             Some(f) => self.apply(e, f, call.target.as_deref(), args),
             None => {
-                let other = functions::find(name, !member);
+                let other = functions::find(name, !member, kyverno);
                 let help = match other {
                     Some(_) if member => Some(format!("`{name}` is a function: call it as `{name}(x, ...)`")),
                     Some(_) => Some(format!("`{name}` is a method: call it as `x.{name}(...)`")),
-                    None => crate::error::did_you_mean(name, functions::names(member))
+                    None => crate::error::did_you_mean(name, functions::names(member, kyverno))
                         .map(|s| format!("did you mean `{s}`?")),
                 };
                 self.problem(e, format!("unknown function `{name}`"), help)
             }
         }
+    }
+
+    /// A problem for a call to one of Kyverno's functions that paved does not run, saying why.
+    fn refused(&mut self, e: &IdedExpr, name: &str) -> Option<Out> {
+        let why = functions::refused(name).filter(|_| self.decls.kyverno)?;
+        Some(self.problem(e, format!("`{name}` cannot be used: {why}"), None))
     }
 
     pub(super) fn apply(

@@ -11,6 +11,7 @@ pub(crate) mod budget;
 mod decls;
 pub(crate) mod ext;
 mod functions;
+mod image;
 pub(crate) mod index;
 mod interp;
 mod ir;

@@ -31,6 +31,8 @@ pub(crate) enum Ty {
     Ip,
     Cidr,
     Semver,
+    /// A Kyverno image reference.
+    Image,
     /// An object whose fields schemas declare: one kind's, or, where a policy matches several
     /// kinds, each of theirs (a field any of them has is a field).
     Object(Vec<Schema>),
@@ -322,6 +324,7 @@ impl fmt::Display for Ty {
             Ty::Ip => f.write_str("IP"),
             Ty::Cidr => f.write_str("CIDR"),
             Ty::Semver => f.write_str("Semver"),
+            Ty::Image => f.write_str("kyverno.image"),
             Ty::Inventory => f.write_str("Inventory"),
             Ty::Object(s) => {
                 let mut names: Vec<&str> = s.iter().map(Schema::name).collect();
@@ -358,6 +361,7 @@ pub(crate) enum T {
     Ip,
     Cidr,
     Semver,
+    Image,
     Inventory,
     ListDyn,
     OptDyn,
@@ -416,6 +420,7 @@ impl T {
             T::Ip => Ty::Ip,
             T::Cidr => Ty::Cidr,
             T::Semver => Ty::Semver,
+            T::Image => Ty::Image,
             T::Inventory => Ty::Inventory,
             T::ListDyn => Ty::list(Ty::Dyn),
             T::OptDyn => Ty::Optional(Box::new(Ty::Dyn)),
@@ -464,6 +469,7 @@ impl T {
             T::Ip => "IP",
             T::Cidr => "CIDR",
             T::Semver => "Semver",
+            T::Image => "kyverno.image",
             T::Inventory => "Inventory",
             T::ListDyn => "list(dyn)",
             T::OptDyn => "optional(dyn)",
@@ -492,6 +498,7 @@ pub(crate) enum Kind {
     Ip,
     Cidr,
     Semver,
+    Image,
     Inventory,
 }
 
@@ -516,6 +523,7 @@ impl Kind {
             Kind::Ip => "net.IP",
             Kind::Cidr => "net.CIDR",
             Kind::Semver => "kubernetes.Semver",
+            Kind::Image => "kyverno.image",
             Kind::Inventory => "paved.Inventory",
         }
     }
@@ -541,6 +549,7 @@ impl Kind {
             "net.IP" => Kind::Ip,
             "net.CIDR" => Kind::Cidr,
             "kubernetes.Semver" => Kind::Semver,
+            "kyverno.image" => Kind::Image,
             _ => return None,
         })
     }

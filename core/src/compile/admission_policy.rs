@@ -50,6 +50,17 @@ pub(crate) fn compile(
     functions: &[crate::cel::Function],
     plurals: &Arc<BTreeMap<(String, String), String>>,
 ) -> Result<Policy, Vec<Diagnostic>> {
+    compile_as(doc, Form::Kubernetes, origin, functions, plurals)
+}
+
+/// Compiles a ValidatingAdmissionPolicy, or the one a Kyverno policy extends, in `form`.
+fn compile_as(
+    doc: &AdmissionPolicyDocument,
+    form: Form,
+    origin: &Origin,
+    functions: &[crate::cel::Function],
+    plurals: &Arc<BTreeMap<(String, String), String>>,
+) -> Result<Policy, Vec<Diagnostic>> {
     let spec = &doc.spec;
     let mut diags = Vec::new();
     let failure_policy = match spec.failure_policy.as_deref() {
@@ -94,7 +105,7 @@ pub(crate) fn compile(
     };
     let (paved, renames) = as_paved(doc, params_schema, failure_policy);
     let origin = origin.renamed(renames);
-    let selected = (selector.clone().unwrap_or_default(), Form::Kubernetes);
+    let selected = (selector.clone().unwrap_or_default(), form);
     let compiled = policy::compile_selected(&paved, selected, &origin, &[], functions);
     match compiled {
         Ok(mut p) if diags.is_empty() && selector.is_ok() => {
@@ -151,9 +162,8 @@ pub(crate) fn compile_kyverno(
         },
         status: None,
     };
-    match compile(&vap, origin, functions, plurals) {
+    match compile_as(&vap, Form::Kyverno, origin, functions, plurals) {
         Ok(mut p) if diags.is_empty() => {
-            p.form = Form::Kyverno;
             p.action = action;
             // Kyverno generates a Pod policy for the pod controllers unless its autogen names
             // none; paved judges the pod templates of every controller then.

@@ -16,10 +16,16 @@ pub(crate) const ITEM: usize = 5;
 
 /// The typed variables: `object` and `oldObject` of type `object`, `item` of type `item` (or
 /// hidden when `None`), `params` of type `params`.
-pub(crate) fn roots(object: &Ty, item: Option<&Ty>, params: &Ty) -> Vec<(&'static str, Ty)> {
+pub(crate) fn roots(object: &Ty, item: Option<&Ty>, params: &Ty, form: Form) -> Vec<(&'static str, Ty)> {
     POLICY_VARIABLES
         .iter()
         .map(|name| {
+            // The inventory is paved's; Kyverno's `resource` library reads it.
+            let name = match (*name, form) {
+                ("inventory", Form::Kubernetes) => &"",
+                ("inventory", Form::Kyverno) => &"resource",
+                _ => name,
+            };
             let ty = match *name {
                 "object" | "oldObject" => object.clone(),
                 "item" => item.cloned().unwrap_or(Ty::Dyn),
@@ -71,6 +77,28 @@ fn request() -> Ty {
     }
 }
 
+/// Whose document a policy was written as: its semantics follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// paved's own `Policy`.
+    Paved,
+    /// Kubernetes' ValidatingAdmissionPolicy: it applies only through its bindings, and its
+    /// findings name it and the binding, as the API server does.
+    Kubernetes,
+    /// Kyverno's ValidatingPolicy: a ValidatingAdmissionPolicy with its own actions, applying
+    /// without a binding.
+    Kyverno,
+}
+
+impl Form {
+    /// Whether it follows Kubernetes' admission-policy semantics: an expression error is
+    /// worded as the API server words it, and ignored (only recorded) under
+    /// `failurePolicy: Ignore`.
+    pub(crate) fn is_kubernetes_like(self) -> bool {
+        self != Form::Paved
+    }
+}
+
 /// The shape of a policy's expressions: whether `item` is visible, and the named variables
 /// declared before them.
 pub(crate) struct Scope<'v> {
@@ -80,19 +108,26 @@ pub(crate) struct Scope<'v> {
     pub functions: &'v [crate::cel::Function],
     /// The type of `params`, from the policy's params schema.
     pub params: &'v Ty,
-    /// As the API server compiles an admission policy's expressions: a validation or condition
-    /// whose result is only known when evaluated (`dyn`) is not a bool, and the estimated cost
-    /// is not checked.
-    pub strict: bool,
+    /// Whose policy the expression is in. In Kubernetes' and Kyverno's, as the API server
+    /// compiles an admission policy's expressions: a validation or condition whose result is only
+    /// known when evaluated (`dyn`) is not a bool, the estimated cost is not checked, and there is
+    /// no `inventory` (Kyverno's `resource` reads it).
+    pub form: Form,
 }
 
 /// Compiles `source` with every variable `dyn`: the program that runs.
 pub(crate) fn compile(source: &str, scope: &Scope<'_>, want: Want) -> Result<(Parsed, Expr), (String, Option<String>)> {
     let parsed = cel::parse(source)?;
-    let roots = roots(&Ty::Dyn, scope.for_each.then_some(&Ty::Dyn), scope.params);
-    let decls = Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions };
-    let program = parsed.compile_bounded(&decls, want, !scope.strict)?;
-    if scope.strict && want != Want::Any && program.ty == Ty::Dyn {
+    let roots = roots(&Ty::Dyn, scope.for_each.then_some(&Ty::Dyn), scope.params, scope.form);
+    let decls = Decls {
+        roots: &roots,
+        variables: Some(scope.variables),
+        functions: scope.functions,
+        kyverno: scope.form == Form::Kyverno,
+    };
+    let strict = scope.form.is_kubernetes_like();
+    let program = parsed.compile_bounded(&decls, want, !strict)?;
+    if strict && want != Want::Any && program.ty == Ty::Dyn {
         let what = if want == Want::Bool { "bool" } else { "string" };
         let help = format!("make its type known, e.g. `{what}(...)` or a comparison");
         return Err((format!("must evaluate to {what} but got dyn"), Some(help)));
@@ -107,6 +142,12 @@ pub(crate) fn check_typed(
     object: &Ty,
     item: Option<&Ty>,
 ) -> Option<(String, Option<String>)> {
-    let roots = roots(object, if scope.for_each { Some(item.unwrap_or(&Ty::Dyn)) } else { None }, scope.params);
-    parsed.check(&Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions })
+    let item = if scope.for_each { Some(item.unwrap_or(&Ty::Dyn)) } else { None };
+    let roots = roots(object, item, scope.params, scope.form);
+    parsed.check(&Decls {
+        roots: &roots,
+        variables: Some(scope.variables),
+        functions: scope.functions,
+        kyverno: scope.form == Form::Kyverno,
+    })
 }

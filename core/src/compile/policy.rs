@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::check::{AssertCheck, CelCheck, Check, KubernetesSchemaCheck, PluginCheck};
+pub(crate) use super::expr::Form;
 use super::expr::{self, Expr, Scope};
 use super::params::Params;
 use crate::cel::{Parsed, Ty, Variable, Want};
@@ -58,28 +59,6 @@ pub(crate) struct Policy {
     /// The kinds as written in `match.kinds`, for listings.
     pub kinds: Vec<String>,
     pub origin: Origin,
-}
-
-/// Whose document a policy was written as: its semantics follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// paved's own `Policy`.
-    Paved,
-    /// Kubernetes' ValidatingAdmissionPolicy: it applies only through its bindings, and its
-    /// findings name it and the binding, as the API server does.
-    Kubernetes,
-    /// Kyverno's ValidatingPolicy: a ValidatingAdmissionPolicy with its own actions, applying
-    /// without a binding.
-    Kyverno,
-}
-
-impl Form {
-    /// Whether it follows Kubernetes' admission-policy semantics: an expression error is
-    /// worded as the API server words it, and ignored (only recorded) under
-    /// `failurePolicy: Ignore`.
-    pub(crate) fn is_kubernetes_like(self) -> bool {
-        self != Form::Paved
-    }
 }
 
 /// A compiled rule.
@@ -150,13 +129,11 @@ pub(crate) fn compile_selected(
     let params_ty = params_schema.as_ref().map_or(Ty::Dyn, |p| p.ty.clone());
     // Every expression as parsed, for the typed checks once the policy compiles.
     let mut parsed: Vec<Typed> = Vec::new();
-    let strict = form.is_kubernetes_like();
-    let (declared, variables) =
-        compile_variables(doc, origin, (functions, &params_ty, strict), &mut parsed, &mut diags);
+    let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
     let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
-    let conditions = compile_conditions(doc, origin, (functions, &params_ty, strict), &mut parsed, &mut diags);
+    let conditions = compile_conditions(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
     let annotations =
-        compile_annotations(doc, origin, (&declared, functions, &params_ty, strict), &mut parsed, &mut diags);
+        compile_annotations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
     // Kubernetes type-checks an admission policy's expressions against the matched kinds'
     // schemas only to warn (in its status): they are compiled, and run, with `object` untyped.
     if diags.is_empty() && !form.is_kubernetes_like() {
@@ -168,7 +145,7 @@ pub(crate) fn compile_selected(
         return Err(diags);
     }
     let item_variables = item_variables(&variables);
-    let uses_inventory = mentions(doc, functions, &["inventory"]);
+    let uses_inventory = mentions(doc, functions, &[if form == Form::Kyverno { "resource" } else { "inventory" }]);
     let reads_request = mentions(doc, functions, &["request", "namespaceObject"]);
     Ok(Policy {
         item_variables,
@@ -225,7 +202,7 @@ fn params_schema(doc: &PolicyDocument, origin: &Origin, diags: &mut Vec<Diagnost
 fn compile_variables(
     doc: &PolicyDocument,
     origin: &Origin,
-    (functions, params, strict): (&[crate::cel::Function], &Ty, bool),
+    (functions, params, form): (&[crate::cel::Function], &Ty, Form),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> (Vec<Variable>, Vec<Expr>) {
@@ -239,7 +216,7 @@ fn compile_variables(
             continue;
         }
         let pointer = format!("/spec/variables/{i}/expression");
-        let scope = Scope { for_each: true, variables: &declared, functions, params, strict };
+        let scope = Scope { for_each: true, variables: &declared, functions, params, form };
         match expr::compile(&v.expression, &scope, Want::Any) {
             Ok((p, e)) => {
                 // A variable may read `item` (of whichever `forEach` rule reads the variable).
@@ -257,7 +234,7 @@ fn compile_variables(
 fn compile_conditions(
     doc: &PolicyDocument,
     origin: &Origin,
-    (functions, params, strict): (&[crate::cel::Function], &Ty, bool),
+    (functions, params, form): (&[crate::cel::Function], &Ty, Form),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(String, Expr)> {
@@ -268,7 +245,7 @@ fn compile_conditions(
             diags.push(origin.diagnostic(&format!("/spec/matchConditions/{i}/name"), message, None));
         }
         let pointer = format!("/spec/matchConditions/{i}/expression");
-        let scope = Scope { for_each: false, variables: &[], functions, params, strict };
+        let scope = Scope { for_each: false, variables: &[], functions, params, form };
         match expr::compile(&c.expression, &scope, Want::Bool) {
             Ok((p, e)) => {
                 parsed.push(Typed { pointer, parsed: p, for_each: None, variables: 0 });
@@ -284,7 +261,7 @@ fn compile_conditions(
 fn compile_annotations(
     doc: &PolicyDocument,
     origin: &Origin,
-    (variables, functions, params, strict): (&[Variable], &[crate::cel::Function], &Ty, bool),
+    (variables, functions, params, form): (&[Variable], &[crate::cel::Function], &Ty, Form),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(String, Expr)> {
@@ -301,7 +278,7 @@ fn compile_annotations(
             diags.push(origin.diagnostic(&format!("/spec/auditAnnotations/{i}/key"), message, None));
         }
         let pointer = format!("/spec/auditAnnotations/{i}/valueExpression");
-        let scope = Scope { for_each: false, variables, functions, params, strict };
+        let scope = Scope { for_each: false, variables, functions, params, form };
         match expr::compile(&a.value_expression, &scope, Want::Any) {
             Ok((p, e)) => {
                 parsed.push(Typed { pointer, parsed: p, for_each: None, variables: variables.len() });
@@ -489,7 +466,7 @@ fn compile_rule(
 ) -> Result<Rule, RuleErrors> {
     let mut errs: RuleErrors = Vec::new();
     let for_each = for_each(spec, &mut errs);
-    let scope = Scope { for_each: for_each.is_some(), variables, functions, params, strict: form.is_kubernetes_like() };
+    let scope = Scope { for_each: for_each.is_some(), variables, functions, params, form };
     let mut cel = |field: &str, src: &Option<String>, want: Want, errs: &mut RuleErrors| -> Option<Expr> {
         let src = src.as_ref()?;
         match expr::compile(src, &scope, want) {
@@ -640,7 +617,7 @@ fn typed_checks(
             variables: variables.get(..t.variables).unwrap_or_default(),
             functions,
             params,
-            strict: false,
+            form: Form::Paved,
         };
         let item = t.for_each.as_ref().map(|paths| {
             let items = objects.iter().flat_map(|o| paths.iter().filter_map(|p| item_type(o, p))).collect();
@@ -707,9 +684,9 @@ pub(crate) fn compile_functions(
                 continue;
             }
         };
-        let mut roots: Vec<(&str, Ty)> = expr::roots(&Ty::Dyn, Some(&Ty::Dyn), &Ty::Dyn);
+        let mut roots: Vec<(&str, Ty)> = expr::roots(&Ty::Dyn, Some(&Ty::Dyn), &Ty::Dyn, Form::Paved);
         roots.extend(f.params.iter().map(|p| (p.as_str(), Ty::Dyn)));
-        let decls = crate::cel::Decls { roots: &roots, variables: None, functions: &out };
+        let decls = crate::cel::Decls { roots: &roots, variables: None, functions: &out, kyverno: false };
         if let Some((m, h)) = body.check(&decls) {
             diags.push(origin.diagnostic(&at("expression"), m, h));
             continue;

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::suite::{find, Case, Expect, TestSuite};
 use crate::compile::bundle::Bundle;
+use crate::engine::inventory::Inventory;
 use crate::engine::resource::Resource;
 use crate::engine::Context;
 use crate::error::{Diagnostics, Error};
@@ -147,7 +148,7 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
     let mut policy_files = paths(&test.policies);
     policy_files.extend(paths(&test.param_resources));
     let bundle = gather(origin, "/policies", Bundle::from_paths(&policy_files), diags).unwrap_or_default();
-    let resources =
+    let mut resources =
         gather(origin, "/resources", Resource::from_paths(&paths(&test.resources)), diags).unwrap_or_default();
     let mut base = Context::at(jiff::Timestamp::UNIX_EPOCH);
     let mut values = test.values.into_iter().collect::<Vec<_>>();
@@ -173,19 +174,19 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
     if let Some(file) = &test.userinfo {
         base.user_info = read_user(&dir.join(file), origin, diags).unwrap_or_default();
     }
+    let inventory = test.context.as_ref().map(|file| read_context(file, &dir, origin, diags));
     // Kyverno places a namespaced resource that names no namespace in `default`.
     let crds = crate::k8s::schema::Crds::default();
-    let ids: Vec<_> = resources
-        .iter()
-        .map(|r| {
-            let mut id = r.identity();
-            let group = crate::k8s::split_api_version(&id.api_version).0;
-            if id.namespace.is_empty() && crate::k8s::namespaced(group, &id.kind, &crds) {
-                "default".clone_into(&mut id.namespace);
+    for r in &mut resources {
+        let id = r.identity();
+        let group = crate::k8s::split_api_version(&id.api_version).0;
+        if id.namespace.is_empty() && crate::k8s::namespaced(group, &id.kind, &crds) {
+            if let Some(meta) = r.value.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), "default".into());
             }
-            id
-        })
-        .collect();
+        }
+    }
+    let ids: Vec<_> = resources.iter().map(Resource::identity).collect();
     let mut expect = Vec::new();
     for (i, r) in test.results.iter().enumerate() {
         expect.extend(expectations(r, &format!("/results/{i}"), &ids, origin, diags));
@@ -199,7 +200,7 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
         user_info: None,
         namespace: None,
         resources,
-        inventory: None,
+        inventory,
         exceptions: Bundle::default(),
         expect,
     };
@@ -280,7 +281,6 @@ fn not_yet(t: &KyvernoTest, origin: &Origin, diags: &mut Diagnostics) {
         ("targetResources", t.target_resources.is_some()),
         ("checks", t.checks.is_some()),
         ("exceptions", t.exceptions.is_some()),
-        ("context", t.context.is_some()),
         ("clusterResources", t.cluster_resources.is_some()),
     ];
     for (field, _) in given.iter().filter(|(_, g)| *g) {
@@ -351,6 +351,22 @@ fn read_values(path: &Path, origin: &Origin, diags: &mut Diagnostics) -> Vec<Val
 fn read_user(path: &Path, origin: &Origin, diags: &mut Diagnostics) -> Option<Value> {
     let docs = read(path, origin, "/userinfo", diags)?;
     docs.first().and_then(|d| d.value.get("userInfo").cloned())
+}
+
+/// The cluster of a `context` file (a `Context` whose `spec.resources` are the objects that
+/// `resource.Get` and `resource.List` find), as a complete inventory.
+fn read_context(file: &Value, dir: &Path, origin: &Origin, diags: &mut Diagnostics) -> Inventory {
+    let Some(file) = file.as_str() else {
+        diags.push(origin.diagnostic("/context", "`context` is the path of a `Context` file", None));
+        return Inventory::default();
+    };
+    let docs = read(&dir.join(file), origin, "/context", diags).unwrap_or_default();
+    let objects: Vec<Resource> = docs
+        .iter()
+        .flat_map(|d| d.value.pointer("/spec/resources").and_then(Value::as_array).cloned().unwrap_or_default())
+        .map(Resource::new)
+        .collect();
+    Inventory::new(&objects).complete_all()
 }
 
 fn read(path: &Path, origin: &Origin, field: &str, diags: &mut Diagnostics) -> Option<Vec<Sourced>> {

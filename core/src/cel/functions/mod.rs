@@ -8,23 +8,29 @@
 mod args;
 mod arith;
 mod convert;
+mod kyverno;
 mod lists;
 mod strings;
 mod table;
 
 pub(crate) use args::{borrowed, no_overload};
+pub(crate) use kyverno::refused;
 pub(crate) use strings::regex;
 pub(crate) use table::Func;
 use table::FUNCS;
 
-/// The function `name`, called on a receiver or not.
-pub(crate) fn find(name: &str, member: bool) -> Option<&'static Func> {
-    FUNCS.iter().find(|f| f.name == name && f.member == member)
+/// The function `name`, called on a receiver or not; with `kyverno`, Kyverno's libraries first.
+pub(crate) fn find(name: &str, member: bool, kyverno: bool) -> Option<&'static Func> {
+    table(kyverno).find(|f| f.name == name && f.member == member)
 }
 
 /// Every function name, for did-you-mean.
-pub(crate) fn names(member: bool) -> impl Iterator<Item = &'static str> {
-    FUNCS.iter().filter(move |f| f.member == member && !f.name.starts_with(['_', '@', '!', '-'])).map(|f| f.name)
+pub(crate) fn names(member: bool, kyverno: bool) -> impl Iterator<Item = &'static str> {
+    table(kyverno).filter(move |f| f.member == member && !f.name.starts_with(['_', '@', '!', '-'])).map(|f| f.name)
+}
+
+fn table(kyverno: bool) -> impl Iterator<Item = &'static Func> {
+    kyverno.then_some(kyverno::KYVERNO).into_iter().flatten().chain(FUNCS)
 }
 
 /// The functions whose pattern argument (the last) is a regular expression.
