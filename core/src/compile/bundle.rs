@@ -16,7 +16,7 @@ use crate::load::packs::Pack;
 use crate::load::{self, Sourced};
 use crate::model::{
     AdmissionBindingDocument, AdmissionPolicyDocument, BindingDocument, BundleDocument, BundleSpec, ExceptionDocument,
-    GoldenPathDocument, KyvernoPolicyDocument, PolicyDocument, API_VERSION, KINDS,
+    GoldenPathDocument, KyvernoExceptionDocument, KyvernoPolicyDocument, PolicyDocument, API_VERSION, KINDS,
 };
 use crate::model::{GROUP as ADMISSION_GROUP, KYVERNO_GROUP, KYVERNO_VERSIONS, VERSIONS as ADMISSION_VERSIONS};
 use crate::plugin::{self, Declared};
@@ -134,13 +134,20 @@ impl Bundle {
             diags,
             |d, src| policy::compile(d, &src.origin, &plugin_names, &functions),
         );
-        let exceptions = unique(
+        let mut exceptions = unique(
             "exception",
             &typed.exceptions,
             |d| name(&d.metadata),
             diags,
             |d, src| Exception::compile(d, &src.origin, &window),
         );
+        exceptions.extend(unique(
+            "exception",
+            &typed.kyverno_exceptions,
+            |d| d.metadata.name.clone(),
+            diags,
+            |d, src| Exception::from_kyverno(d, &src.origin, &window, &functions),
+        ));
         let version = |d: &GoldenPathDocument| d.metadata.version.clone().unwrap_or(semver::Version::new(0, 0, 0));
         let golden_paths = unique(
             "golden path",
@@ -519,6 +526,7 @@ struct Typed<'d> {
     admission_policies: Vec<(AdmissionPolicyDocument, &'d Sourced)>,
     admission_bindings: Vec<(AdmissionBindingDocument, &'d Sourced)>,
     kyverno_policies: Vec<(KyvernoPolicyDocument, &'d Sourced)>,
+    kyverno_exceptions: Vec<(KyvernoExceptionDocument, &'d Sourced)>,
     settings: Option<(BundleSpec, &'d Sourced)>,
     crds: Vec<Value>,
     objects: Vec<&'d Sourced>,
@@ -545,7 +553,9 @@ impl<'d> Typed<'d> {
             };
             // A document whose only problems are unknown fields is compiled too, so the
             // problems inside it are reported in the same run.
+            let kyverno = api.is_some_and(|a| a.starts_with(&format!("{KYVERNO_GROUP}/")));
             let typed = match kind {
+                "PolicyException" if kyverno => despite(doc, diags).map(|e| t.kyverno_exceptions.push((e, doc))),
                 "Policy" => despite(doc, diags).map(|p| t.policies.push((p, doc))),
                 "PolicyException" => despite(doc, diags).map(|e| t.exceptions.push((e, doc))),
                 "PolicyBinding" => despite(doc, diags).map(|b| t.bindings.push((b, doc))),
@@ -705,15 +715,15 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
     }
     if let Some((group, version)) = api.and_then(|a| a.split_once('/')) {
         let read = match group {
-            ADMISSION_GROUP => Some((ADMISSION_VERSIONS, [admission_policy::POLICY, admission_policy::BINDING])),
+            ADMISSION_GROUP => Some((ADMISSION_VERSIONS, &[admission_policy::POLICY, admission_policy::BINDING][..])),
             KYVERNO_GROUP => Some((
                 KYVERNO_VERSIONS,
-                [admission_policy::KYVERNO_POLICY, admission_policy::KYVERNO_NAMESPACED_POLICY],
+                &[admission_policy::KYVERNO_POLICY, admission_policy::KYVERNO_NAMESPACED_POLICY, "PolicyException"][..],
             )),
             _ => None,
         };
         if let Some((versions, kinds)) = read {
-            return policy_kind(doc, (group, version), (versions, &kinds), kind, diags);
+            return policy_kind(doc, (group, version), (versions, kinds), kind, diags);
         }
     }
     if api != Some(API_VERSION) {

@@ -10,11 +10,15 @@
 
 use jiff::{civil::Date, tz::TimeZone, SignedDuration, Timestamp};
 
+use crate::compile::expr::{self, Expr, Form, Scope};
 use crate::compile::select::{GlobFilter, Selector, Subject};
 use crate::error::Diagnostic;
 use crate::k8s::Operation;
 use crate::load::Origin;
-use crate::model::{BundleSpec, ExceptionDocument, Match};
+use crate::model::{
+    BundleSpec, ExceptionDocument, ExceptionMatch, ExceptionSpec, KyvernoExceptionDocument, Match, Metadata,
+    WaivedPolicy,
+};
 use crate::report::ExceptionStatus;
 
 /// A compiled exception.
@@ -33,8 +37,32 @@ pub(crate) struct Exception {
     pub containers: GlobFilter,
     /// Whether its `match` takes in every resource and container.
     pub everything: bool,
+    /// A Kyverno exception's own terms.
+    pub kyverno: Option<KyvernoTerms>,
     pub origin: Origin,
 }
+
+/// What a Kyverno PolicyException adds: it waives a finding only where its match conditions
+/// held on the resource; with `images` or `allowedValues` it waives nothing, and gives them to
+/// the policy's expressions as `exceptions.allowedImages` and `exceptions.allowedValues`.
+#[derive(Debug)]
+pub(crate) struct KyvernoTerms {
+    pub conditions: Vec<(String, Expr)>,
+    pub images: Vec<String>,
+    pub values: Vec<String>,
+}
+
+impl KyvernoTerms {
+    /// Whether it exempts (rather than allowing images or values).
+    pub(crate) fn exempts(&self) -> bool {
+        self.images.is_empty() && self.values.is_empty()
+    }
+}
+
+/// The annotations that give a Kyverno PolicyException what paved requires of an exception.
+const KYVERNO_TERMS: &str = "annotate it: `paved.dev/owner` (who answers for it), `paved.dev/reason` (why), \
+     `paved.dev/expires` (a date or RFC 3339 date-time); optionally `paved.dev/created`, \
+     `paved.dev/ticket` and `paved.dev/approved-by`";
 
 /// Whether a list of globs takes in every name: empty, or only `*`.
 fn all(list: &[String]) -> bool {
@@ -152,6 +180,7 @@ impl Exception {
                     && all_globs(m.namespaces.as_ref())
                     && all_globs(m.names.as_ref())
                     && all(&m.containers),
+                kyverno: None,
                 origin: origin.clone(),
             }),
             _ => Err(diags),
@@ -202,6 +231,85 @@ impl Exception {
         }
     }
 
+    /// A Kyverno PolicyException: its owner, reason and dates from `paved.dev/` annotations
+    /// (it is refused without them), its policies by name, its match conditions compiled as the
+    /// policies' expressions are.
+    pub(crate) fn from_kyverno(
+        doc: &KyvernoExceptionDocument,
+        origin: &Origin,
+        settings: &BundleSpec,
+        functions: &[crate::cel::Function],
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let mut diags = Vec::new();
+        let notes = &doc.metadata.annotations;
+        let note = |key: &str| notes.get(&format!("paved.dev/{key}")).cloned();
+        let at = if notes.is_empty() { "/metadata" } else { "/metadata/annotations" };
+        for key in ["owner", "reason", "expires"].into_iter().filter(|k| note(k).is_none()) {
+            let message = format!(
+                "a Kyverno PolicyException needs the annotation `paved.dev/{key}`: paved waives nothing without an owner, a reason and an expiry"
+            );
+            diags.push(origin.diagnostic(at, message, Some(KYVERNO_TERMS.into())));
+        }
+        if doc.spec.policy_refs.is_empty() {
+            diags.push(origin.diagnostic("/spec/policyRefs", "name at least one policy in `policyRefs`", None));
+        }
+        for (i, r) in doc.spec.policy_refs.iter().enumerate() {
+            let kinds = ["ValidatingPolicy", "NamespacedValidatingPolicy"];
+            if !kinds.contains(&r.kind.as_str()) {
+                let at = format!("/spec/policyRefs/{i}/kind");
+                diags.push(origin.diagnostic(&at, crate::compile::resources::one_of(&r.kind, &kinds), None));
+            }
+        }
+        let scope =
+            Scope { for_each: false, variables: &[], functions, params: &crate::cel::Ty::Dyn, form: Form::Kyverno };
+        let mut conditions = Vec::new();
+        for (i, c) in doc.spec.match_conditions.iter().enumerate() {
+            match expr::compile(&c.expression, &scope, crate::cel::Want::Bool) {
+                Ok((_, e)) => conditions.push((c.name.clone(), e)),
+                Err((m, h)) => diags.push(origin.diagnostic(&format!("/spec/matchConditions/{i}/expression"), m, h)),
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let annotation = |key: &str| format!("/metadata/annotations/paved.dev~1{key}");
+        let renames = ["owner", "reason", "expires", "created", "ticket"]
+            .map(|k| (format!("/spec/{k}"), annotation(k)))
+            .into_iter()
+            .chain([("/spec/policies".to_owned(), "/spec/policyRefs".to_owned())])
+            .collect();
+        let paved = ExceptionDocument {
+            api_version: doc.api_version.clone(),
+            kind: doc.kind.clone(),
+            metadata: Metadata {
+                name: doc.metadata.name.clone(),
+                namespace: None,
+                version: None,
+                labels: std::collections::BTreeMap::new(),
+                annotations: std::collections::BTreeMap::new(),
+            },
+            spec: ExceptionSpec {
+                policies: doc
+                    .spec
+                    .policy_refs
+                    .iter()
+                    .map(|r| WaivedPolicy { name: r.name.clone(), rules: Vec::new() })
+                    .collect(),
+                match_: ExceptionMatch::default(),
+                owner: note("owner").unwrap_or_default(),
+                reason: note("reason").unwrap_or_default(),
+                ticket: note("ticket"),
+                approved_by: note("approved-by"),
+                created: note("created"),
+                expires: note("expires").unwrap_or_default(),
+            },
+        };
+        let mut e = Exception::compile(&paved, &origin.renamed(renames), settings)?;
+        e.kyverno =
+            Some(KyvernoTerms { conditions, images: doc.spec.images.clone(), values: doc.spec.allowed_values.clone() });
+        Ok(e)
+    }
+
     /// Whether its `match` takes in every resource and container.
     pub(crate) fn matches_everything(&self) -> bool {
         self.everything
@@ -218,9 +326,14 @@ impl Exception {
             )
     }
 
-    /// Whether it covers a finding of `policy`/`rule` on a resource.
+    /// Whether it covers a finding of `policy`/`rule` on a resource. A Kyverno exception's
+    /// conditions are judged where the resource is evaluated, so it covers nothing here.
     pub(crate) fn covers(&self, f: &Target<'_>) -> bool {
-        self.policies.iter().any(|(p, rules)| p == f.policy && (rules.is_empty() || rules.iter().any(|r| r == f.rule)))
+        self.kyverno.is_none()
+            && self
+                .policies
+                .iter()
+                .any(|(p, rules)| p == f.policy && (rules.is_empty() || rules.iter().any(|r| r == f.rule)))
             && (self.selector.matches_kind(f.group, f.version, f.kind)
                 || (f.via_template && self.selector.matches_kind("", "v1", "Pod")))
             && self.selector.matches_rest(

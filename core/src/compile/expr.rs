@@ -8,8 +8,8 @@ pub(crate) type Expr = Program;
 
 /// The variables of a policy's expressions, in slot order. `item` is only visible to rules with
 /// a `forEach` (and to variables, which such rules may read).
-pub(crate) const POLICY_VARIABLES: [&str; 7] =
-    ["object", "oldObject", "request", "params", "namespaceObject", "item", "inventory"];
+pub(crate) const POLICY_VARIABLES: [&str; 8] =
+    ["object", "oldObject", "request", "params", "namespaceObject", "item", "inventory", "exceptions"];
 
 /// The slot of `item` in [`POLICY_VARIABLES`].
 pub(crate) const ITEM: usize = 5;
@@ -24,6 +24,8 @@ pub(crate) fn roots(object: &Ty, item: Option<&Ty>, params: &Ty, form: Form) -> 
             let name = match (*name, form) {
                 ("inventory", Form::Kubernetes) => &"",
                 ("inventory", Form::Kyverno) => &"resource",
+                // What Kyverno's exceptions allow (`allowedImages`, `allowedValues`).
+                ("exceptions", Form::Paved | Form::Kubernetes) => &"",
                 _ => name,
             };
             let ty = match *name {

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::cel::index::Index;
 use crate::cel::Budget;
 use crate::compile::check::{error_kind, CheckInput, PluginCall};
+use crate::compile::exception::Exception;
 use crate::compile::expr::ITEM;
 use crate::compile::policy::{Form, Policy, Rule};
 use crate::engine::resource::Resource;
@@ -22,6 +23,8 @@ use super::{Context, Via};
 
 static EMPTY_PARAMS: LazyLock<Value> = LazyLock::new(|| json!({}));
 static NULL: Value = Value::Null;
+/// Kyverno's `exceptions` where none allows anything.
+static NO_EXCEPTIONS: LazyLock<Value> = LazyLock::new(|| json!({"allowedImages": [], "allowedValues": []}));
 
 /// The pod a controller will create, as a `Pod` object, so Pod policies read it unchanged.
 fn pod_view(r: &Resource, template: &Value) -> Value {
@@ -177,6 +180,8 @@ pub(super) struct Evaluation<'a> {
     pub(super) crds: &'a k8s::schema::Crds,
     /// The evaluation's inventory index, when a policy reads it.
     pub(super) inventory: Option<&'a Index<'a>>,
+    /// Kyverno's exceptions in force.
+    pub(super) kyverno_exceptions: &'a [&'a Exception],
     /// The policies that applied: matched, and their match conditions held.
     pub(super) applied: std::cell::RefCell<Vec<String>>,
     /// The audit annotations the policies added.
@@ -194,6 +199,7 @@ impl<'a> Evaluation<'a> {
         policy: &'v Policy,
         (request, namespace): (&'v Value, &'v Value),
         params: Option<&'v Value>,
+        allowed: &'v Value,
     ) -> crate::cel::Activation<'v>
     where
         'a: 'v,
@@ -207,6 +213,7 @@ impl<'a> Evaluation<'a> {
             V::json(namespace),
             V::Null,
             self.inventory.map_or(V::Null, V::Inventory),
+            V::json(allowed),
         ];
         crate::cel::Activation::new(roots, &policy.variables, &policy.item_variables).within(self.ctx.budget.as_ref())
     }
@@ -282,8 +289,9 @@ impl<'a> Evaluation<'a> {
         }
     }
 
-    /// Runs one policy's rules with these params; `false` when the evaluation's budget ran out
-    /// (the finding says so, and nothing more runs).
+    /// Runs one policy with these params; `false` when the evaluation's budget ran out (the
+    /// finding says so, and nothing more runs). A Kyverno policy's exceptions are judged first:
+    /// what the policy finds where one exempts it is waived by it.
     fn run_policy<'w>(
         &self,
         policy: &'w Policy,
@@ -295,9 +303,81 @@ impl<'a> Evaluation<'a> {
     where
         'a: 'w,
     {
+        if policy.form != Form::Kyverno {
+            return self.run_rules(policy, (roots, params), &NO_EXCEPTIONS, walked, out);
+        }
+        let Some((exempt, allowed)) = self.kyverno_exceptions(policy, roots, params, out) else { return true };
+        let before = out.len();
+        let go_on = self.run_rules(policy, (roots, params), &allowed, walked, out);
+        if let Some(name) = exempt {
+            for (f, _) in out.iter_mut().skip(before) {
+                f.waived_by.get_or_insert_with(|| name.to_owned());
+            }
+        }
+        go_on
+    }
+
+    /// The Kyverno exceptions of `policy` whose match conditions hold: the first that exempts
+    /// it, and what the others allow, as `exceptions`. `None` when a condition could not be
+    /// evaluated: as in Kyverno, the policy then gives an error (a finding under its failure
+    /// policy) and nothing else.
+    fn kyverno_exceptions(
+        &self,
+        policy: &Policy,
+        roots: (&Value, &Value),
+        params: Option<&Value>,
+        out: &mut Vec<(Finding, bool)>,
+    ) -> Option<(Option<&'a str>, Value)> {
+        let act = self.activation(policy, roots, params, &NO_EXCEPTIONS);
+        let (mut exempt, mut images, mut values) = (None, Vec::new(), Vec::new());
+        let named = self.kyverno_exceptions.iter().filter(|e| e.policies.iter().any(|(p, _)| *p == policy.name));
+        for e in named {
+            let Some(terms) = &e.kyverno else { continue };
+            let mut holds = true;
+            for (name, condition) in &terms.conditions {
+                let cause = match condition.eval(&act) {
+                    Ok(crate::cel::Value::Bool(b)) => {
+                        holds &= b;
+                        continue;
+                    }
+                    Ok(other) => {
+                        FindingError::new(ErrorKind::Cel, format!("it gave a {}, not a bool", other.type_name()))
+                    }
+                    Err(err) => crate::compile::check::cel_error("the condition", &err),
+                };
+                let message =
+                    format!("match condition `{name}` of exception `{}` could not be evaluated: {cause}", e.name);
+                self.policy_error(policy, &format!("exceptions/{}/{name}", e.name), message, cause, out);
+                return None;
+            }
+            if !holds {
+                continue;
+            }
+            if terms.exempts() {
+                exempt.get_or_insert(e.name.as_str());
+            } else {
+                images.extend(terms.images.iter().cloned());
+                values.extend(terms.values.iter().cloned());
+            }
+        }
+        Some((exempt, json!({"allowedImages": images, "allowedValues": values})))
+    }
+
+    /// Runs one policy's match conditions, audit annotations and rules.
+    fn run_rules<'w>(
+        &self,
+        policy: &'w Policy,
+        (roots, params): ((&Value, &Value), Option<&Value>),
+        allowed: &Value,
+        walked: &mut Vec<Walked<'w>>,
+        out: &mut Vec<(Finding, bool)>,
+    ) -> bool
+    where
+        'a: 'w,
+    {
         let cel =
             !policy.conditions.is_empty() || !policy.annotations.is_empty() || policy.rules.iter().any(|r| r.uses_cel);
-        let base = cel.then(|| self.activation(policy, roots, params));
+        let base = cel.then(|| self.activation(policy, roots, params, allowed));
         let before = out.len();
         if !self.conditions_hold(policy, base.as_ref(), out) {
             // A condition that failed is a finding of the policy, which applied.

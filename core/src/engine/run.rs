@@ -28,6 +28,16 @@ use super::{Context, Engine, Via};
 /// one; handing it to a pool would only add latency).
 const PARALLEL_FROM: usize = 16;
 
+/// What the evaluations of one run's resources share.
+struct Shared<'r> {
+    namespaces: &'r BTreeMap<String, BTreeMap<String, String>>,
+    crds: &'r k8s::schema::Crds,
+    /// The inventory's index, when a policy reads it.
+    inventory: Option<&'r Index<'r>>,
+    /// Kyverno's exceptions in force.
+    kyverno_exceptions: &'r [&'r Exception],
+}
+
 impl Engine {
     /// Every exception and its standing at `now`, without evaluating anything: `active`,
     /// `expiring`, `expired` or `invalid` (`unused` needs a run; see [`Report::exceptions`]).
@@ -130,13 +140,25 @@ impl Engine {
             Vec::new()
         };
         let inventory = self.uses_inventory.then(|| Inventory::index(ctx.inventory.as_deref(), resources, &placed));
+        // Kyverno's exceptions in force: their conditions are judged on each resource.
+        let kyverno: Vec<&Exception> = self
+            .exceptions
+            .iter()
+            .filter(|e| e.kyverno.is_some() && e.standing(ctx.now, &self.settings).is_ok())
+            .map(|e| &**e)
+            .collect();
+        let shared = Shared {
+            namespaces: &namespaces,
+            crds: &crds,
+            inventory: inventory.as_ref(),
+            kyverno_exceptions: &kyverno,
+        };
         let one = |r: &Resource| {
             let _resource =
                 tracing::debug_span!(parent: &span, "resource", kind = %r.identity().kind, name = %r.identity().name)
                     .entered();
             let mut findings = Vec::new();
-            let (policies, annotations) =
-                self.evaluate_one(r, ctx, (&namespaces, &crds, inventory.as_ref()), &mut findings);
+            let (policies, annotations) = self.evaluate_one(r, ctx, &shared, &mut findings);
             findings.sort_by(|(a, _), (b, _)| {
                 (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
             });
@@ -201,11 +223,11 @@ impl Engine {
                     container: f.container.as_deref(),
                     via_template,
                 };
-                let hit = self
-                    .exceptions
-                    .iter()
-                    .enumerate()
-                    .find(|(i, e)| standing.get(*i).copied().unwrap_or(false) && e.covers(&target));
+                // A Kyverno exception waived it where the resource was evaluated.
+                let hit = self.exceptions.iter().enumerate().find(|(i, e)| match &f.waived_by {
+                    Some(name) => e.name == *name,
+                    None => standing.get(*i).copied().unwrap_or(false) && e.covers(&target),
+                });
                 if let Some((i, e)) = hit {
                     if let Some(n) = waived.get_mut(i) {
                         *n += 1;
@@ -293,11 +315,7 @@ impl Engine {
         &self,
         r: &Resource,
         ctx: &Context,
-        (namespaces, crds, inventory): (
-            &BTreeMap<String, BTreeMap<String, String>>,
-            &k8s::schema::Crds,
-            Option<&Index>,
-        ),
+        &Shared { namespaces, crds, inventory, kyverno_exceptions }: &Shared<'_>,
         out: &mut Vec<(Finding, bool)>,
     ) -> (Vec<String>, BTreeMap<String, String>) {
         let mut id = r.identity();
@@ -348,6 +366,7 @@ impl Engine {
                     plugins: &self.plugins,
                     crds,
                     inventory,
+                    kyverno_exceptions,
                     applied: Default::default(),
                     annotations: Default::default(),
                     json: Default::default(),

@@ -289,3 +289,41 @@ pub(crate) struct Enabled {
     #[serde(default)]
     pub enabled: Option<bool>,
 }
+
+/// Kyverno's `kind: PolicyException` of its CEL policies: the policies it exempts, the
+/// conditions under which, and the images or values it allows instead of exempting.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct KyvernoExceptionDocument {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: KyvernoExceptionSpec,
+    #[serde(default)]
+    pub status: Option<Value>,
+}
+
+/// The body of a Kyverno PolicyException.
+#[allow(dead_code)] // `reportResult` is how Kyverno's reports show it; paved's show the waiver
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct KyvernoExceptionSpec {
+    pub policy_refs: Vec<PolicyRef>,
+    #[serde(default)]
+    pub match_conditions: Vec<NamedExpression>,
+    #[serde(default)]
+    pub images: Vec<String>,
+    #[serde(default)]
+    pub allowed_values: Vec<String>,
+    #[serde(default)]
+    pub report_result: Option<String>,
+}
+
+/// A policy a Kyverno exception names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PolicyRef {
+    pub name: String,
+    pub kind: String,
+}

@@ -14,7 +14,7 @@ mod inputs;
 mod inventory;
 mod kubectl_yaml;
 mod kubernetes_schema;
-mod kyverno_libraries;
+mod kyverno;
 mod layering;
 mod load_errors;
 mod packs;

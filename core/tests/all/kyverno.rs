@@ -1,6 +1,7 @@
 //! Kyverno's CEL libraries in Kyverno's policies: the deterministic ones run (image references,
 //! `resource` lookups answered from the inventory, JSON and YAML, hashes, service accounts),
 //! the ones that reach the network, the clock or randomness are refused when the policy loads.
+//! Kyverno's PolicyExceptions are paved exceptions: owned, justified, expiring.
 
 use paved::{Bundle, Context, Engine, Inventory, Resource};
 use serde_json::json;
@@ -138,4 +139,75 @@ fn what_reaches_the_network_the_clock_or_chance_does_not_load() {
             .replace("  validationActions: [Deny]\n", "");
         assert!(Bundle::from_str("vap.yaml", &vap).is_err(), "{expression}");
     }
+}
+
+const EXCEPTION: &str = r#"
+---
+apiVersion: policies.kyverno.io/v1
+kind: PolicyException
+metadata:
+  name: legacy-registry
+  namespace: shop
+  annotations:
+    paved.dev/owner: team-shop
+    paved.dev/reason: the legacy image moves to ghcr.io in Q3
+    paved.dev/expires: "2026-08-01"
+spec:
+  policyRefs:
+    - {name: lib, kind: ValidatingPolicy}
+  matchConditions:
+    - name: the-legacy-pod
+      expression: "object.metadata.name == 'p'"
+"#;
+
+const GHCR_ONLY: &str =
+    "object.spec.containers.all(c, c.image in exceptions.allowedImages || image(c.image).registry() == 'ghcr.io')";
+
+fn report(bundle: &str, image: &str, now: &str) -> paved::Report {
+    let engine = Engine::builder().bundle(Bundle::from_str("vpol.yaml", bundle).unwrap()).build().unwrap();
+    engine.evaluate(&[pod(image)], &Context::parse_at(now).unwrap())
+}
+
+#[test]
+fn a_kyverno_exception_waives_where_its_conditions_hold_until_it_expires() {
+    let bundle = policy(GHCR_ONLY) + EXCEPTION;
+    let r = report(&bundle, "quay.io/legacy:1", "2026-06-01");
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!(r.findings[0].waived_by.as_deref(), Some("legacy-registry"));
+    assert_eq!(r.decision.as_str(), "allow");
+    assert_eq!((r.exceptions[0].owner.as_str(), r.exceptions[0].waived), ("team-shop", 1));
+    // Where its conditions do not hold, it waives nothing.
+    let other = bundle.replace("object.metadata.name == 'p'", "object.metadata.name == 'q'");
+    let r = report(&other, "quay.io/legacy:1", "2026-06-01");
+    assert_eq!((r.findings[0].waived_by.as_deref(), r.decision.as_str()), (None, "deny"));
+    // Once it expires, nor there.
+    let r = report(&bundle, "quay.io/legacy:1", "2026-08-02");
+    assert_eq!((r.findings[0].waived_by.as_deref(), r.decision.as_str()), (None, "deny"));
+}
+
+#[test]
+fn a_kyverno_exception_with_images_allows_them_to_the_policy() {
+    let bundle = policy(GHCR_ONLY) + &EXCEPTION.replace("spec:\n", "spec:\n  images: [quay.io/legacy:1]\n");
+    assert!(report(&bundle, "quay.io/legacy:1", "2026-06-01").findings.is_empty());
+    let r = report(&bundle, "quay.io/legacy:2", "2026-06-01");
+    assert_eq!((r.findings.len(), r.findings[0].waived_by.as_deref()), (1, None));
+}
+
+#[test]
+fn a_kyverno_exception_without_an_owner_a_reason_or_an_expiry_is_refused() {
+    let bare = EXCEPTION
+        .replace("    paved.dev/owner: team-shop\n", "")
+        .replace("    paved.dev/expires: \"2026-08-01\"\n", "");
+    let e = Bundle::from_str("vpol.yaml", &(policy("true") + &bare)).unwrap_err().to_string();
+    assert!(
+        e.contains("needs the annotation `paved.dev/owner`") && e.contains("needs the annotation `paved.dev/expires`"),
+        "{e}"
+    );
+    assert!(e.contains("vpol.yaml:20:") && e.contains("paved.dev/reason"), "{e}");
+    let wrong = EXCEPTION.replace("kind: ValidatingPolicy}", "kind: ValidatingPolicies}");
+    let e = Bundle::from_str("vpol.yaml", &(policy("true") + &wrong)).unwrap_err().to_string();
+    assert!(e.contains("vpol.yaml:25:") && e.contains("did you mean `ValidatingPolicy`"), "{e}");
+    let date = EXCEPTION.replace("\"2026-08-01\"", "next-year");
+    let e = Bundle::from_str("vpol.yaml", &(policy("true") + &date)).unwrap_err().to_string();
+    assert!(e.contains("vpol.yaml:22:") && e.contains("`next-year` is not"), "{e}");
 }
