@@ -33,8 +33,31 @@ pub(crate) struct Decls<'d> {
     pub variables: Option<&'d [Variable]>,
     /// Functions the bundle defines.
     pub functions: &'d [Function],
-    /// Whether Kyverno's libraries are there too (a Kyverno policy's expressions).
-    pub kyverno: bool,
+    /// Whose policy the expression is in: Kubernetes' environment has only Kubernetes'
+    /// libraries, Kyverno's has Kyverno's too, paved's has paved's.
+    pub form: Form,
+}
+
+/// Whose document a policy was written as: its semantics follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// paved's own `Policy`.
+    Paved,
+    /// Kubernetes' ValidatingAdmissionPolicy: it applies only through its bindings, and its
+    /// findings name it and the binding, as the API server does.
+    Kubernetes,
+    /// Kyverno's ValidatingPolicy: a ValidatingAdmissionPolicy with its own actions, applying
+    /// without a binding.
+    Kyverno,
+}
+
+impl Form {
+    /// Whether it follows Kubernetes' admission-policy semantics: an expression error is
+    /// worded as the API server words it, and ignored (only recorded) under
+    /// `failurePolicy: Ignore`.
+    pub(crate) fn is_kubernetes_like(self) -> bool {
+        self != Form::Paved
+    }
 }
 
 /// A named variable (`variables.x`): its type, and the largest size (length of a string or

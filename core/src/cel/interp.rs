@@ -464,7 +464,7 @@ impl<'a, 'r> Eval<'a, 'r> {
 }
 
 /// A literal's value, borrowing its text from the program.
-fn constant(c: &Const) -> Value<'_> {
+pub(super) fn constant(c: &Const) -> Value<'_> {
     match c {
         Const::Null => Value::Null,
         Const::Bool(b) => Value::Bool(*b),

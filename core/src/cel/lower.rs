@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ::cel::common::ast::{operators as op, EntryExpr, Expr as Node, LiteralValue};
 use ::cel::IdedExpr;
 
-use super::decls::{Decls, Problem};
+use super::decls::{Decls, Form, Problem};
 use super::functions::{self, Func};
 use super::ir::{estimated_traversal, max_size, Cmp, Const, Ir, Typed};
 use super::types::Kind;
@@ -36,6 +36,8 @@ pub(crate) struct Compiler<'d> {
     pub(super) barrier: usize,
     pub max_locals: usize,
     pub problems: Vec<Problem>,
+    /// Whether aggregate literals may mix types here (in a `format` call's arguments).
+    pub(super) mixed_literals: bool,
 }
 
 pub(super) type Out = Option<(Ir, Typed)>;
@@ -51,6 +53,7 @@ impl<'d> Compiler<'d> {
             barrier: 0,
             max_locals: 0,
             problems: Vec::new(),
+            mixed_literals: false,
         }
     }
 
@@ -92,15 +95,12 @@ impl<'d> Compiler<'d> {
                 for x in &l.elements {
                     let (ir, t) = self.compile(x)?;
                     cost = cost.saturating_add(t.cost);
-                    let ty = if l.optional_indices.contains(&items.len()) {
-                        match t.ty {
-                            Ty::Optional(inner) => *inner,
-                            other => other,
-                        }
-                    } else {
-                        t.ty
+                    let optional = l.optional_indices.contains(&items.len());
+                    elem = match t.ty {
+                        Ty::Optional(inner) if optional && *inner == Ty::Dyn => elem,
+                        Ty::Optional(inner) if optional => Some(self.join(x, elem, *inner)?),
+                        other => Some(self.join(x, elem, other)?),
                     };
-                    elem = Some(unify(elem, ty));
                     items.push(ir);
                 }
                 let size = items.len() as u64;
@@ -120,8 +120,13 @@ impl<'d> Compiler<'d> {
                         return self.problem(&me.key, format!("a map key cannot be a {}", kty.ty), None);
                     }
                     cost = cost.saturating_add(kty.cost).saturating_add(vty.cost);
-                    kt = Some(unify(kt, kty.ty));
-                    vt = Some(unify(vt, vty.ty));
+                    kt = Some(self.join(&me.key, kt, kty.ty)?);
+                    // An optional entry's value is its optional's (`optional.none()` fits any).
+                    vt = match vty.ty {
+                        Ty::Optional(inner) if me.optional && *inner == Ty::Dyn => vt,
+                        Ty::Optional(inner) if me.optional => Some(self.join(&me.value, vt, *inner)?),
+                        other => Some(self.join(&me.value, vt, other)?),
+                    };
                     entries.push((k, v, me.optional));
                 }
                 let size = entries.len() as u64;
@@ -291,6 +296,10 @@ impl<'d> Compiler<'d> {
         self.expect_bool(c, &tc.ty)?;
         let (a_ir, ta) = self.compile(a)?;
         let (b_ir, tb) = self.compile(b)?;
+        if self.decls.form != Form::Paved && !ta.ty.compatible(&tb.ty) {
+            let message = format!("the branches of `_?_:_` are a {} and a {}: they must have one type", ta.ty, tb.ty);
+            return self.problem(b, message, Some("wrap one in `dyn(...)`".into()));
+        }
         let ty = if ta.ty == tb.ty { ta.ty } else { Ty::Dyn };
         let cost = tc.cost.saturating_add(ta.cost.max(tb.cost));
         let size = ta.size.max(tb.size);
@@ -443,7 +452,7 @@ impl<'d> Compiler<'d> {
                     for x in &l.elements {
                         let (ir, t) = self.compile(x)?;
                         cost = cost.saturating_add(t.cost).saturating_add(1);
-                        elem = Some(unify(elem, t.ty));
+                        elem = Some(self.join(x, elem, t.ty)?);
                         items.push(ir);
                     }
                     let ty = Ty::list(elem.unwrap_or(Ty::Dyn));
@@ -459,17 +468,18 @@ impl<'d> Compiler<'d> {
         });
         if let Some(ns) = namespace {
             let full = format!("{ns}.{name}");
-            if full == "cel.bind" {
-                return self.bind(e, args);
-            }
             if let Some(out) = self.refused(e, &full) {
                 return out;
             }
-            return match functions::find(&full, false, self.decls.kyverno) {
+            if full == "cel.bind" {
+                return self.bind(e, args);
+            }
+            return match functions::find(&full, false, self.decls.form == Form::Kyverno) {
                 Some(f) => self.apply(e, f, None, args),
                 None => {
-                    let help = crate::error::did_you_mean(&full, functions::names(false, self.decls.kyverno))
-                        .map(|s| format!("did you mean `{s}`?"));
+                    let help =
+                        crate::error::did_you_mean(&full, functions::names(false, self.decls.form == Form::Kyverno))
+                            .map(|s| format!("did you mean `{s}`?"));
                     self.problem(e, format!("unknown function `{full}`"), help)
                 }
             };
@@ -483,7 +493,7 @@ impl<'d> Compiler<'d> {
         if let Some(out) = self.refused(e, name).filter(|_| !member) {
             return out;
         }
-        let kyverno = self.decls.kyverno;
+        let kyverno = self.decls.form == Form::Kyverno;
         match functions::find(name, member, kyverno) {
             Some(f) => self.apply(e, f, call.target.as_deref(), args),
             None => {
@@ -497,12 +507,6 @@ impl<'d> Compiler<'d> {
                 self.problem(e, format!("unknown function `{name}`"), help)
             }
         }
-    }
-
-    /// A problem for a call to one of Kyverno's functions that paved does not run, saying why.
-    fn refused(&mut self, e: &IdedExpr, name: &str) -> Option<Out> {
-        let why = functions::refused(name).filter(|_| self.decls.kyverno)?;
-        Some(self.problem(e, format!("`{name}` cannot be used: {why}"), None))
     }
 
     pub(super) fn apply(
@@ -525,11 +529,18 @@ impl<'d> Compiler<'d> {
     ) -> Out {
         let mut irs = Vec::with_capacity(args.len() + 1);
         let mut types = Vec::with_capacity(args.len() + 1);
+        let outer = self.mixed_literals;
+        self.mixed_literals |= f.name == "format";
         for a in target.into_iter().chain(args) {
-            let (ir, t) = self.compile(a)?;
+            let compiled = self.compile(a);
+            let Some((ir, t)) = compiled else {
+                self.mixed_literals = outer;
+                return None;
+            };
             irs.push(ir);
             types.push(t);
         }
+        self.mixed_literals = outer;
         let mut result: Option<Ty> = None;
         for (params, ret) in f.sigs.iter().filter(|(p, _)| p.len() == types.len()) {
             let mut binds: Binds = [None, None];
@@ -546,6 +557,9 @@ impl<'d> Compiler<'d> {
             let (message, help) = no_overload(f, &types);
             return self.problem(e, message, Some(help));
         };
+        if let Some(why) = self.environment_refuses(f, target, &irs, &types) {
+            return self.problem(e, why, None);
+        }
         // A literal pattern is compiled once, now, and a bad one is a load error.
         let mut regex = None;
         if functions::takes_regex(f.name) {
@@ -646,7 +660,7 @@ fn literal(l: &LiteralValue) -> (Ir, Typed) {
     (Ir::Const(c), Typed { ty, cost: 0, size })
 }
 
-fn unify(prev: Option<Ty>, next: Ty) -> Ty {
+pub(super) fn unify(prev: Option<Ty>, next: Ty) -> Ty {
     match prev {
         None => next,
         Some(p) if p == next => p,

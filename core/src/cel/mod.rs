@@ -9,6 +9,7 @@
 
 pub(crate) mod budget;
 mod decls;
+mod environment;
 pub(crate) mod ext;
 mod functions;
 mod image;
@@ -23,7 +24,7 @@ pub(crate) mod types;
 pub(crate) mod value;
 
 pub use budget::Budget;
-pub(crate) use decls::{Decls, Function, Problem, Variable, Want};
+pub(crate) use decls::{Decls, Form, Function, Problem, Variable, Want};
 pub(crate) use interp::{Activation, Program};
 pub(crate) use parse::{parse, Parsed};
 pub(crate) use types::Ty;

@@ -12,8 +12,12 @@ use super::value::{Map, Value};
 use super::*;
 
 fn eval_text(source: &str) -> Result<String, String> {
-    let program = compile(source, &Decls { roots: &[], variables: None, functions: &[], kyverno: false }, Want::Any)
-        .map_err(|(m, _)| m)?;
+    let program = compile(
+        source,
+        &Decls { roots: &[], variables: None, functions: &[], form: crate::cel::Form::Paved },
+        Want::Any,
+    )
+    .map_err(|(m, _)| m)?;
     let act = Activation::new(Vec::new(), &[], &[]);
     program.eval(&act).map(|v| v.to_string()).map_err(|e| e.message)
 }
@@ -21,7 +25,7 @@ fn eval_text(source: &str) -> Result<String, String> {
 fn compile_error(source: &str) -> String {
     match compile(
         source,
-        &Decls { roots: &[("object", Ty::Dyn)], variables: None, functions: &[], kyverno: false },
+        &Decls { roots: &[("object", Ty::Dyn)], variables: None, functions: &[], form: crate::cel::Form::Paved },
         Want::Bool,
     ) {
         Ok(_) => panic!("`{source}` compiled"),
@@ -94,8 +98,11 @@ fn corpus() {
             .map(|b| b.iter().map(|(k, v)| (k.clone(), value(v))).collect())
             .unwrap_or_default();
         let roots: Vec<(&str, Ty)> = bindings.iter().map(|(k, _)| (k.as_str(), Ty::Dyn)).collect();
-        let compiled =
-            compile(expr, &Decls { roots: &roots, variables: None, functions: &[], kyverno: false }, Want::Any);
+        let compiled = compile(
+            expr,
+            &Decls { roots: &roots, variables: None, functions: &[], form: crate::cel::Form::Paved },
+            Want::Any,
+        );
         let outcome: Result<bool, String> = match compiled {
             Err((m, _)) => Ok(case.get("compileError").is_some() || case.get("error").is_some()).and_then(|ok| {
                 if ok {
@@ -145,7 +152,9 @@ fn corpus() {
     assert!(passed >= KNOWN_PASSING, "{passed} of {} pass, fewer than {KNOWN_PASSING}", cases.len());
 }
 
-const KNOWN_PASSING: usize = 1589;
+/// Two of the cel-spec cases paved no longer passes are `indexOf`/`lastIndexOf` with an offset
+/// past the end, an error there; cel-go (and so Kubernetes 1.37, tests/oracle/cel.yaml) gives -1.
+const KNOWN_PASSING: usize = 1587;
 
 #[test]
 fn errors_at_load_not_at_run_time() {
@@ -192,7 +201,7 @@ fn libraries() {
 #[test]
 fn the_budget_stops_what_would_hang_or_exhaust_memory() {
     let roots = [("object", Ty::Dyn)];
-    let decls = Decls { roots: &roots, variables: None, functions: &[], kyverno: false };
+    let decls = Decls { roots: &roots, variables: None, functions: &[], form: crate::cel::Form::Paved };
     // Three nested loops over a list: rejected when the bundle loads, with the estimate.
     let (m, _) =
         compile("object.items.all(a, object.items.all(b, object.items.all(c, a + b + c >= 0)))", &decls, Want::Bool)
@@ -254,7 +263,7 @@ fn functions_are_inlined_and_see_only_their_params() {
         body: parse(body).expect("parses"),
     };
     let functions = [f("double", &["x"], "x * 2"), f("quad", &["x"], "double(double(x))"), f("peek", &["x"], "x + y")];
-    let decls = Decls { roots: &[], variables: None, functions: &functions, kyverno: false };
+    let decls = Decls { roots: &[], variables: None, functions: &functions, form: crate::cel::Form::Paved };
     let run = |src: &str| {
         let p = compile(src, &decls, Want::Any).map_err(|(m, _)| m)?;
         let act = Activation::new(Vec::new(), &[], &[]);

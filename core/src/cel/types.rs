@@ -376,10 +376,12 @@ impl T {
         let bind = |slot: usize, t: &Ty, binds: &mut Binds| -> bool {
             let Some(bound) = binds.get_mut(slot) else { return false };
             match bound {
-                None | Some(Ty::Dyn) => {
+                None => {
                     *bound = Some(t.clone());
                     true
                 }
+                // `dyn` is the most general: what is bound to it stays `dyn`.
+                Some(Ty::Dyn) => true,
                 Some(b) => b.compatible(t),
             }
         };

@@ -219,13 +219,41 @@ fn literal(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Array(a) => format!("[{}]", a.iter().map(literal).collect::<Vec<_>>().join(", ")),
+        Value::Array(a) => format!("[{}]", elements(a.iter()).join(", ")),
         Value::Object(m) => {
+            let keys = m.keys().map(|k| literal(&json!(k)));
             format!(
                 "{{{}}}",
-                m.iter().map(|(k, v)| format!("{}: {}", literal(&json!(k)), literal(v))).collect::<Vec<_>>().join(", ")
+                keys.zip(elements(m.values())).map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
             )
         }
+    }
+}
+
+/// The literals of a list's elements or a map's values, each in `dyn(...)` when their types
+/// differ: Kubernetes' CEL takes aggregate literals of one type only.
+fn elements<'v>(items: impl Iterator<Item = &'v Value> + Clone) -> Vec<String> {
+    let mut shapes = items.clone().map(shape);
+    let first = shapes.next();
+    let mixed = shapes.any(|s| Some(s) != first);
+    items.map(|v| if mixed { format!("dyn({})", literal(v)) } else { literal(v) }).collect()
+}
+
+/// The CEL type of a value's literal.
+fn shape(v: &Value) -> String {
+    let of = |items: Vec<String>| match items.split_first() {
+        Some((first, rest)) if rest.iter().any(|s| s != first) => "dyn".to_owned(),
+        Some((first, _)) => first.clone(),
+        None => "dyn".to_owned(),
+    };
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(n) if n.is_f64() => "double".into(),
+        Value::Number(_) => "int".into(),
+        Value::String(_) => "string".into(),
+        Value::Array(a) => format!("list({})", of(a.iter().map(shape).collect())),
+        Value::Object(m) => format!("map({})", of(m.values().map(shape).collect())),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The CEL environment of policies: the variables an expression sees, in their slots, typed
 //! by the schemas of the kinds a policy matches when those are known.
 
+pub(crate) use crate::cel::Form;
 use crate::cel::{self, Decls, Parsed, Program, Ty, Variable, Want};
 
 /// A compiled expression.
@@ -79,28 +80,6 @@ fn request() -> Ty {
     }
 }
 
-/// Whose document a policy was written as: its semantics follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// paved's own `Policy`.
-    Paved,
-    /// Kubernetes' ValidatingAdmissionPolicy: it applies only through its bindings, and its
-    /// findings name it and the binding, as the API server does.
-    Kubernetes,
-    /// Kyverno's ValidatingPolicy: a ValidatingAdmissionPolicy with its own actions, applying
-    /// without a binding.
-    Kyverno,
-}
-
-impl Form {
-    /// Whether it follows Kubernetes' admission-policy semantics: an expression error is
-    /// worded as the API server words it, and ignored (only recorded) under
-    /// `failurePolicy: Ignore`.
-    pub(crate) fn is_kubernetes_like(self) -> bool {
-        self != Form::Paved
-    }
-}
-
 /// The shape of a policy's expressions: whether `item` is visible, and the named variables
 /// declared before them.
 pub(crate) struct Scope<'v> {
@@ -121,12 +100,7 @@ pub(crate) struct Scope<'v> {
 pub(crate) fn compile(source: &str, scope: &Scope<'_>, want: Want) -> Result<(Parsed, Expr), (String, Option<String>)> {
     let parsed = cel::parse(source)?;
     let roots = roots(&Ty::Dyn, scope.for_each.then_some(&Ty::Dyn), scope.params, scope.form);
-    let decls = Decls {
-        roots: &roots,
-        variables: Some(scope.variables),
-        functions: scope.functions,
-        kyverno: scope.form == Form::Kyverno,
-    };
+    let decls = Decls { roots: &roots, variables: Some(scope.variables), functions: scope.functions, form: scope.form };
     let strict = scope.form.is_kubernetes_like();
     let program = parsed.compile_bounded(&decls, want, !strict)?;
     if strict && want != Want::Any && program.ty == Ty::Dyn {
@@ -150,6 +124,6 @@ pub(crate) fn check_typed(
         roots: &roots,
         variables: Some(scope.variables),
         functions: scope.functions,
-        kyverno: scope.form == Form::Kyverno,
+        form: scope.form,
     })
 }

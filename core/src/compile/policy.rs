@@ -686,7 +686,8 @@ pub(crate) fn compile_functions(
         };
         let mut roots: Vec<(&str, Ty)> = expr::roots(&Ty::Dyn, Some(&Ty::Dyn), &Ty::Dyn, Form::Paved);
         roots.extend(f.params.iter().map(|p| (p.as_str(), Ty::Dyn)));
-        let decls = crate::cel::Decls { roots: &roots, variables: None, functions: &out, kyverno: false };
+        let decls =
+            crate::cel::Decls { roots: &roots, variables: None, functions: &out, form: crate::cel::Form::Paved };
         if let Some((m, h)) = body.check(&decls) {
             diags.push(origin.diagnostic(&at("expression"), m, h));
             continue;

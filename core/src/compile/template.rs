@@ -189,7 +189,7 @@ fn expression(src: &str, at: &str, bound: &[String], out: &mut Problems<'_>) -> 
         VARIABLES.iter().copied().chain(bound.iter().map(String::as_str)).map(|n| (n, Ty::Dyn)).collect();
     let parsed = cel::parse(src).map_err(|(m, h)| out.push((at.into(), m, h))).ok()?;
     let e = parsed
-        .compile(&Decls { roots: &roots, variables: None, functions: &[], kyverno: false }, Want::Any)
+        .compile(&Decls { roots: &roots, variables: None, functions: &[], form: crate::cel::Form::Paved }, Want::Any)
         .map_err(|(m, h)| out.push((at.into(), m, h)))
         .ok()?;
     for chain in parsed.field_chains("inputs") {

@@ -452,7 +452,11 @@ impl<'a> Evaluation<'a> {
             failed.get_or_insert((name, cause));
         }
         let Some((name, cause)) = failed else { return true };
-        let message = format!("match condition `{name}` could not be evaluated: {cause}");
+        let written = policy.document.spec.match_conditions.iter().find(|c| c.name == *name);
+        let message = match written.filter(|_| policy.form.is_kubernetes_like()) {
+            Some(c) => as_kubernetes(&c.expression, &cause),
+            None => format!("match condition `{name}` could not be evaluated: {cause}"),
+        };
         self.policy_error(policy, &format!("matchConditions/{name}"), message, cause, out);
         false
     }
@@ -542,6 +546,11 @@ impl<'a> Evaluation<'a> {
                     let mut detail = v.detail;
                     let message = v.message.or_else(|| match (&rule.message_expression, scope) {
                         (Some(m), Some(act)) => match m.eval(act) {
+                            // As the API server: an empty or multi-line one gives way to `message`.
+                            Ok(crate::cel::Value::Str(text)) if text.trim().is_empty() || text.contains('\n') => {
+                                detail = Some("messageExpression gave an empty or multi-line message, so the message is shown".into());
+                                None
+                            }
                             Ok(crate::cel::Value::Str(text)) => Some(text.to_string()),
                             Ok(other) => {
                                 detail = Some(format!(
@@ -588,11 +597,7 @@ impl<'a> Evaluation<'a> {
 
     fn error(&self, policy: &Policy, rule: &Rule, at: &str, cause: FindingError, out: &mut Vec<(Finding, bool)>) {
         let message = match (&rule.spec.cel, policy.form.is_kubernetes_like()) {
-            // As the API server words it.
-            (Some(expression), true) => {
-                let error = cause.message.strip_prefix(&format!("`{expression}` failed: ")).unwrap_or(&cause.message);
-                format!("expression '{expression}' resulted in error: {error}")
-            }
+            (Some(expression), true) => as_kubernetes(expression, &cause),
             _ => format!("rule `{}` could not be evaluated: {cause}", rule.id),
         };
         out.push((self.finding(policy, Some(rule), at, message, None, Some(cause)), self.view.via == Via::Template));
@@ -656,4 +661,16 @@ fn container_at(value: &Value, spec: Option<&str>, path: &str) -> Option<String>
 /// `Formatter`, about twice as slow); a `Value` always serializes.
 fn json_text(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// An expression's error as the API server words it.
+fn as_kubernetes(expression: &str, cause: &FindingError) -> String {
+    let error = match cause.kind {
+        ErrorKind::Cost => "operation cancelled: actual cost limit exceeded",
+        _ => ["the condition failed: ".to_owned(), format!("`{expression}` failed: ")]
+            .iter()
+            .find_map(|p| cause.message.strip_prefix(p.as_str()))
+            .unwrap_or(&cause.message),
+    };
+    format!("expression '{expression}' resulted in error: {error}")
 }

@@ -434,7 +434,7 @@ spec:
     assert_eq!(export.notes, ["left out: rule `labels`: a JSON Schema (`assert`) has no CEL form"]);
     let yaml = export.yaml();
     for want in [
-        "expression: \"{'max': 5, 'registry': 'registry.acme.dev/'}\"",
+        "expression: \"{'max': dyn(5), 'registry': dyn('registry.acme.dev/')}\"",
         "expression: \"!(has(object.spec.replicas)) || (object.spec.replicas <= variables.params.max)\"",
         "object.?spec.?template.?spec.?containers.orValue([]).all(item, item.image.startsWith(variables.params.registry))",
         "key: kubernetes.io/metadata.name",

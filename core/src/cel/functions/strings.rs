@@ -77,8 +77,33 @@ pub(super) fn index_of<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'
         return Ok(Value::Int(l.iter().position(|v| v.equals(x)).map_or(-1, |i| i as i64)));
     }
     let (hay, needle) = (chars(s(a, 0)?), chars(s(a, 1)?));
-    let from = if a.len() > 2 { index_arg(a, 2, hay.len())? } else { 0 };
+    let from = match offset(a, &hay, &needle)? {
+        None => 0,
+        Some(Offset::At(i)) => i,
+        Some(Offset::Answer(n)) => return Ok(Value::Int(n)),
+    };
     Ok(Value::Int(position(&hay, &needle, from, false).map_or(-1, |i| i as i64)))
+}
+
+/// Where an `indexOf`/`lastIndexOf` with an offset starts, as cel-go's strings library reads it:
+/// a negative offset is an error; with an empty needle the answer is the offset; past the end,
+/// -1.
+enum Offset {
+    At(usize),
+    Answer(i64),
+}
+
+fn offset(a: &[Value<'_>], hay: &[char], needle: &[char]) -> Result<Option<Offset>, Error> {
+    if a.len() < 3 {
+        return Ok(None);
+    }
+    let n = int(a, 2)?;
+    Ok(Some(match usize::try_from(n) {
+        _ if needle.is_empty() => Offset::Answer(n),
+        Err(_) => return Err(Error::new(format!("index out of range: {n}"))),
+        Ok(i) if i >= hay.len() => Offset::Answer(-1),
+        Ok(i) => Offset::At(i),
+    }))
 }
 
 pub(super) fn last_index_of<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Value<'a>, Error> {
@@ -88,7 +113,11 @@ pub(super) fn last_index_of<'a>(a: &[Value<'a>], _: Option<&Regex>) -> Result<Va
         return Ok(Value::Int(items.iter().rposition(|v| v.equals(x)).map_or(-1, |i| i as i64)));
     }
     let (hay, needle) = (chars(s(a, 0)?), chars(s(a, 1)?));
-    let from = if a.len() > 2 { index_arg(a, 2, hay.len())? } else { hay.len() };
+    let from = match offset(a, &hay, &needle)? {
+        None => hay.len(),
+        Some(Offset::At(i)) => i,
+        Some(Offset::Answer(n)) => return Ok(Value::Int(n)),
+    };
     Ok(Value::Int(position(&hay, &needle, from, true).map_or(-1, |i| i as i64)))
 }
 
