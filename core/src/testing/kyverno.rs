@@ -15,6 +15,7 @@ use crate::engine::inventory::Inventory;
 use crate::engine::resource::Resource;
 use crate::engine::Context;
 use crate::error::{Diagnostics, Error};
+use crate::k8s::Operation;
 use crate::load::{self, Origin, Sourced};
 use crate::model::Outcome;
 
@@ -87,11 +88,32 @@ struct Values {
     #[serde(default)]
     global_values: Option<Value>,
     #[serde(default)]
-    policies: Option<Value>,
+    policies: Vec<PolicyValues>,
     #[serde(default)]
     subresources: Option<Value>,
     #[serde(default)]
     variables: Option<Value>,
+}
+
+/// A policy's values: per resource, `request.operation` (what else Kyverno's ClusterPolicies
+/// read there, paved does not run).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyValues {
+    #[allow(dead_code)] // the operation is the resource's, whichever policy names it
+    name: String,
+    #[serde(default)]
+    resources: Vec<ResourceValues>,
+    #[serde(default)]
+    rules: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResourceValues {
+    name: String,
+    #[serde(default)]
+    values: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +206,18 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
             if let Some(meta) = r.value.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("namespace".into(), "default".into());
             }
+        }
+    }
+    // A resource's `request.operation` in the values: it is judged as that request.
+    for given in values.iter().flat_map(|v| &v.policies).flat_map(|p| &p.resources) {
+        let Some(op) = given.values.get("request.operation") else { continue };
+        let Ok(operation) = serde_json::from_value::<Operation>(op.clone()) else {
+            let message = format!("`request.operation` is CREATE, UPDATE, DELETE or CONNECT, not {op}");
+            diags.push(origin.diagnostic("/values", message, None));
+            continue;
+        };
+        for r in resources.iter_mut().filter(|r| r.identity().name == given.name) {
+            *r = Resource::from_request(r.value.clone(), None, operation, base.user_info.clone(), false);
         }
     }
     let ids: Vec<_> = resources.iter().map(Resource::identity).collect();
@@ -305,15 +339,18 @@ fn not_yet(t: &KyvernoTest, origin: &Origin, diags: &mut Diagnostics) {
 }
 
 fn not_yet_values(v: &Values, origin: &Origin, diags: &mut Diagnostics) {
+    let other_values =
+        v.policies.iter().flat_map(|p| &p.resources).flat_map(|r| r.values.keys()).any(|k| k != "request.operation");
     for (field, given) in [
         ("globalValues", v.global_values.is_some()),
-        ("policies", v.policies.is_some()),
+        ("policies` rules", v.policies.iter().any(|p| p.rules.is_some())),
+        ("policies` values other than `request.operation", other_values),
         ("subresources", v.subresources.is_some()),
         ("variables", v.variables.is_some()),
     ] {
         if given {
             let message = format!(
-                "paved does not read Kyverno values' `{field}` yet (it reads `namespaceSelector` and `namespaces`)"
+                "paved does not read Kyverno values' `{field}` yet (it reads `namespaceSelector`, `namespaces` and a resource's `request.operation`)"
             );
             diags.push(origin.diagnostic("/values", message, None));
         }
