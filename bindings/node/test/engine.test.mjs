@@ -45,6 +45,24 @@ test('the report is the CLI report', () => {
   }
 })
 
+test('the policies teams already run judge as in the CLI', () => {
+  // A ValidatingAdmissionPolicy with its binding, a Kyverno ValidatingPolicy and a Kyverno
+  // PolicyException, in force on this day.
+  const dir = join(ROOT, 'examples', 'admission-policies')
+  const bundle = join(dir, 'bundle')
+  const path = join(dir, 'manifests', 'workloads.yaml')
+  const now = '2026-12-10T00:00:00Z'
+  const mine = new Engine({ bundle }).check(readFileSync(path, 'utf8'), { now, file: path })
+  assert.deepEqual(JSON.parse(JSON.stringify(mine)), cliReport(['--bundle', bundle, '--now', now, path]))
+  const found = mine.findings.map((f) => [f.policy, f.binding ?? '', f.waivedBy ?? '']).sort()
+  assert.deepEqual(found, [
+    ['ghcr-only', '', ''],
+    ['ghcr-only', '', ''],
+    ['ghcr-only', '', 'legacy-billing'],
+    ['replica-limit', 'replica-limit', ''],
+  ])
+})
+
 test('formats', () => {
   const report = new Engine({ packs: ['pod-security-baseline'] }).check(JSON.stringify(PRIVILEGED), { now: NOW })
   assert.equal(JSON.parse(report.format('sarif')).version, '2.1.0')

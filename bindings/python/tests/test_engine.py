@@ -279,3 +279,26 @@ def test_the_inventory_is_looked_up_and_a_partial_view_is_not_denied() -> None:
     assert budget_rules(inventory=[BUDGET], inventory_complete=True) == []
     with pytest.raises(paved.InputError):
         engine.check(DEPLOYMENT, now=NOW, inventory_complete=3)  # type: ignore[arg-type]
+
+
+def test_the_policies_teams_already_run_judge_as_in_the_cli() -> None:
+    # A ValidatingAdmissionPolicy with its binding, a Kyverno ValidatingPolicy and a Kyverno
+    # PolicyException, in force on this day.
+    bundle = ROOT / "examples" / "admission-policies" / "bundle"
+    path = ROOT / "examples" / "admission-policies" / "manifests" / "workloads.yaml"
+    now = "2026-12-10T00:00:00Z"
+    report = paved.Engine(bundle).check(path.read_text(), now=now)
+    expected = cli_report(["--bundle", str(bundle), "--now", now, str(path)])
+    for finding in expected["findings"] + expected["resources"]:
+        if finding.get("source"):
+            finding["source"]["file"] = "<input>"
+    assert json.loads(report.to_json()) == expected
+    found = sorted(
+        (f["policy"], f.get("binding") or "", f.get("waivedBy") or "") for f in report.to_dict()["findings"]
+    )
+    assert found == [
+        ("ghcr-only", "", ""),
+        ("ghcr-only", "", ""),
+        ("ghcr-only", "", "legacy-billing"),
+        ("replica-limit", "replica-limit", ""),
+    ]

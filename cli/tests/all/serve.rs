@@ -204,3 +204,31 @@ fn the_webhook_and_check_agree_on_every_captured_admission_request() {
     assert_eq!(readable.len() + refused, 194);
     assert_eq!(refused, 2);
 }
+
+#[test]
+fn the_webhook_judges_with_the_policies_teams_already_run_as_check_does() {
+    // A ValidatingAdmissionPolicy with its binding, a Kyverno ValidatingPolicy and a Kyverno
+    // PolicyException (both judge at the machine's clock).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/admission-policies");
+    let bundle = dir.join("bundle");
+    let flags = ["--bundle", bundle.to_str().unwrap()];
+    let paths = files(&dir.join("manifests"));
+    let expected = check(&flags, &paths);
+    let objects: Vec<Value> = paved::Resource::from_paths(&paths).unwrap().iter().map(|r| r.value().clone()).collect();
+    assert_eq!(objects.len(), expected.len());
+    assert!(expected.iter().any(|e| e.contains("replica-limit/validations[0]")), "{expected:?}");
+    let tls = certificate();
+    let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
+    let server = serve(tls.path(), &flags);
+    let mut client = Client::connect(server.addr, "localhost", &ca).unwrap();
+    for (i, (object, expect)) in objects.iter().zip(&expected).enumerate() {
+        let answer = client.review(&review_of(i, object)).unwrap().json();
+        let want = (!expect.is_empty()).then(|| expect.clone());
+        assert_eq!(denied(&answer), want, "{}", object["metadata"]["name"]);
+        if expect.contains("replica-limit/validations[0]") {
+            let message = answer["response"]["status"]["message"].as_str().unwrap_or_default();
+            let words = "ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit' denied request: at most 5 replicas, not 8";
+            assert!(message.contains(words), "{message}");
+        }
+    }
+}
