@@ -31,8 +31,11 @@ pub(crate) fn validation_id(i: usize) -> String {
     format!("validations[{i}]")
 }
 
-/// Custom resources' plurals, `(group, kind)` → `spec.names.plural`, from definitions.
-pub(crate) fn plurals(crds: &[Value]) -> Arc<BTreeMap<(String, String), String>> {
+/// Custom resources' plurals, `(group, kind)` → `spec.names.plural`.
+pub(crate) type Plurals = Arc<BTreeMap<(String, String), String>>;
+
+/// Custom resources' plurals, from definitions.
+pub(crate) fn plurals(crds: &[Value]) -> Plurals {
     let text = |c: &Value, p: &str| c.pointer(p).and_then(Value::as_str).map(str::to_owned);
     Arc::new(
         crds.iter()
@@ -43,23 +46,38 @@ pub(crate) fn plurals(crds: &[Value]) -> Arc<BTreeMap<(String, String), String>>
     )
 }
 
-/// Compiles a ValidatingAdmissionPolicy, collecting every problem.
+/// Compiles a ValidatingAdmissionPolicy, collecting every problem; `crds` are the bundle's
+/// definitions, whose schema types the params of a `paramKind` they define, for the warnings.
 pub(crate) fn compile(
     doc: &AdmissionPolicyDocument,
     origin: &Origin,
     functions: &[crate::cel::Function],
-    plurals: &Arc<BTreeMap<(String, String), String>>,
+    (plurals, crds): (&Plurals, &[Value]),
 ) -> Result<Policy, Vec<Diagnostic>> {
-    compile_as(doc, Form::Kubernetes, origin, functions, plurals)
+    let typed_params = doc.spec.param_kind.as_ref().and_then(|k| param_type(k, crds));
+    compile_as(doc, (Form::Kubernetes, typed_params.as_ref()), origin, functions, plurals)
+}
+
+/// The type of the objects of a param kind, from its definition's schema.
+fn param_type(kind: &crate::model::ParamKind, crds: &[Value]) -> Option<crate::cel::Ty> {
+    let (group, version) = crate::k8s::split_api_version(&kind.api_version);
+    let crd = crds.iter().find(|c| {
+        c.pointer("/spec/group").and_then(Value::as_str) == Some(group)
+            && c.pointer("/spec/names/kind").and_then(Value::as_str) == Some(kind.kind.as_str())
+    })?;
+    let versions = crd.pointer("/spec/versions").and_then(Value::as_array)?;
+    let served = versions.iter().find(|v| v.get("name").and_then(Value::as_str) == Some(version))?;
+    let schema = served.pointer("/schema/openAPIV3Schema")?;
+    super::params::Params::new(Some(schema), None).ok().map(|p| p.ty)
 }
 
 /// Compiles a ValidatingAdmissionPolicy, or the one a Kyverno policy extends, in `form`.
 fn compile_as(
     doc: &AdmissionPolicyDocument,
-    form: Form,
+    (form, typed_params): (Form, Option<&crate::cel::Ty>),
     origin: &Origin,
     functions: &[crate::cel::Function],
-    plurals: &Arc<BTreeMap<(String, String), String>>,
+    plurals: &Plurals,
 ) -> Result<Policy, Vec<Diagnostic>> {
     let spec = &doc.spec;
     let mut diags = Vec::new();
@@ -105,7 +123,7 @@ fn compile_as(
     };
     let (paved, renames) = as_paved(doc, params_schema, failure_policy);
     let origin = origin.renamed(renames);
-    let selected = (selector.clone().unwrap_or_default(), form);
+    let selected = (selector.clone().unwrap_or_default(), form, typed_params);
     let compiled = policy::compile_selected(&paved, selected, &origin, &[], functions);
     match compiled {
         Ok(mut p) if diags.is_empty() && selector.is_ok() => {
@@ -127,7 +145,7 @@ pub(crate) fn compile_kyverno(
     doc: &KyvernoPolicyDocument,
     origin: &Origin,
     functions: &[crate::cel::Function],
-    plurals: &Arc<BTreeMap<(String, String), String>>,
+    plurals: &Plurals,
 ) -> Result<Policy, Vec<Diagnostic>> {
     let spec = &doc.spec;
     let mut diags = Vec::new();
@@ -162,7 +180,7 @@ pub(crate) fn compile_kyverno(
         },
         status: None,
     };
-    match compile_as(&vap, Form::Kyverno, origin, functions, plurals) {
+    match compile_as(&vap, (Form::Kyverno, None), origin, functions, plurals) {
         Ok(mut p) if diags.is_empty() => {
             p.action = action;
             // Kyverno generates a Pod policy for the pod controllers unless its autogen names
@@ -270,11 +288,7 @@ fn as_paved(
 }
 
 /// A `matchConstraints` or `matchResources`, as a selector.
-fn selector(
-    m: &MatchResources,
-    plurals: &Arc<BTreeMap<(String, String), String>>,
-    required: bool,
-) -> Result<Selector, Vec<(String, String)>> {
+fn selector(m: &MatchResources, plurals: &Plurals, required: bool) -> Result<Selector, Vec<(String, String)>> {
     let rules = ResourceRules::new(
         &m.resource_rules,
         &m.exclude_resource_rules,
@@ -289,7 +303,7 @@ fn selector(
 pub(crate) fn compile_binding(
     doc: &AdmissionBindingDocument,
     origin: &Origin,
-    plurals: &Arc<BTreeMap<(String, String), String>>,
+    plurals: &Plurals,
 ) -> Result<Binding, Vec<Diagnostic>> {
     let spec = &doc.spec;
     let mut diags = Vec::new();

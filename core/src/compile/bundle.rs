@@ -602,7 +602,7 @@ impl Typed<'_> {
             &self.admission_policies,
             |d| name(&d.metadata),
             diags,
-            |d, src| admission_policy::compile(d, &src.origin, functions, &plurals),
+            |d, src| admission_policy::compile(d, &src.origin, functions, (&plurals, &self.crds)),
         );
         policies.extend(unique(
             "policy",

@@ -58,6 +58,9 @@ pub(crate) struct Policy {
     pub binding: Option<String>,
     /// The kinds as written in `match.kinds`, for listings.
     pub kinds: Vec<String>,
+    /// What type-checking a Kubernetes or Kyverno policy against the schemas found, which the
+    /// API server only warns of.
+    pub warnings: Vec<String>,
     pub origin: Origin,
 }
 
@@ -96,7 +99,7 @@ pub(crate) fn compile(
         })
         .unwrap_or_default()
         .for_policy();
-    match compile_selected(doc, (selector, Form::Paved), origin, plugins, functions) {
+    match compile_selected(doc, (selector, Form::Paved, None), origin, plugins, functions) {
         Ok(p) if diags.is_empty() => Ok(p),
         Ok(_) => Err(diags),
         Err(mut more) => {
@@ -107,10 +110,11 @@ pub(crate) fn compile(
 }
 
 /// Compiles a policy whose selector is made already (from its `match`, or from a Kubernetes
-/// admission policy's `matchConstraints`), written in `form`.
+/// admission policy's `matchConstraints`), written in `form`; `typed_params` is the type of a
+/// Kubernetes policy's params where its `paramKind`'s definition is known, for the warnings.
 pub(crate) fn compile_selected(
     doc: &PolicyDocument,
-    (selector, form): (Selector, Form),
+    (selector, form, typed_params): (Selector, Form, Option<&Ty>),
     origin: &Origin,
     plugins: &[&str],
     functions: &[crate::cel::Function],
@@ -134,11 +138,18 @@ pub(crate) fn compile_selected(
     let conditions = compile_conditions(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
     let annotations =
         compile_annotations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
-    // Kubernetes type-checks an admission policy's expressions against the matched kinds'
-    // schemas only to warn (in its status): they are compiled, and run, with `object` untyped.
-    if diags.is_empty() && !form.is_kubernetes_like() {
-        for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions, &params_ty)) {
-            diags.push(at(&pointer, m, h));
+    // Kubernetes type-checks an admission policy's expressions against the matched kinds' (and
+    // the param kind's) schemas only to warn, in its status: they are compiled, and run, with
+    // `object` and `params` untyped. paved warns as the engine is built.
+    let mut warnings = Vec::new();
+    if diags.is_empty() {
+        let params = typed_params.unwrap_or(&params_ty);
+        for (pointer, (m, h)) in typed_checks(&selector, &parsed, (&declared, functions, params), form) {
+            if form.is_kubernetes_like() {
+                warnings.push(warning(&at(&pointer, m, h)));
+            } else {
+                diags.push(at(&pointer, m, h));
+            }
         }
     }
     if !diags.is_empty() {
@@ -171,8 +182,19 @@ pub(crate) fn compile_selected(
         narrow: None,
         binding: None,
         kinds: doc.spec.match_.kinds.clone(),
+        warnings,
         origin: origin.clone(),
     })
+}
+
+/// A type-checking problem of a Kubernetes policy, as the warning the API server gives.
+fn warning(d: &Diagnostic) -> String {
+    let hint = d.help.as_deref().and_then(|h| h.lines().next()).filter(|l| l.starts_with("did you mean"));
+    let hint = hint.map(|l| format!("; {l}")).unwrap_or_default();
+    format!(
+        "{}:{}:{}: {}{hint} (a type-checking warning, as in the policy's status)",
+        d.file, d.line, d.column, d.message
+    )
 }
 
 /// The schema of a policy's params, its defaults checked against it. A policy whose params
@@ -396,6 +418,7 @@ impl Policy {
             narrow: b.selector.clone(),
             binding: Some(self.name.clone()),
             kinds: self.kinds.clone(),
+            warnings: self.warnings.clone(),
             origin: b.origin.clone(),
         }
     }
@@ -599,9 +622,10 @@ fn typed_checks(
     selector: &Selector,
     parsed: &[Typed],
     (variables, functions, params): (&[Variable], &[crate::cel::Function], &Ty),
+    form: Form,
 ) -> Vec<(String, (String, Option<String>))> {
     let Ok(version) = crate::k8s::schema::version("latest") else { return Vec::new() };
-    if selector.kinds.is_empty() || parsed.is_empty() {
+    if !selector.names_kinds() || parsed.is_empty() {
         return Vec::new();
     }
     let kinds = version.kinds_where(|g, v, k| selector.matches_kind(g, v, k));
@@ -617,7 +641,7 @@ fn typed_checks(
             variables: variables.get(..t.variables).unwrap_or_default(),
             functions,
             params,
-            form: Form::Paved,
+            form,
         };
         let item = t.for_each.as_ref().map(|paths| {
             let items = objects.iter().flat_map(|o| paths.iter().filter_map(|p| item_type(o, p))).collect();

@@ -200,6 +200,11 @@ impl Selector {
         self
     }
 
+    /// Whether it names kinds (by `kinds` or resource rules) rather than taking in every kind.
+    pub(crate) fn names_kinds(&self) -> bool {
+        !self.kinds.is_empty() || self.resources.is_some()
+    }
+
     pub(crate) fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
         (self.kinds.is_empty() || self.kinds.iter().any(|k| k.matches(group, version, kind)))
             && self.resources.as_ref().is_none_or(|r| r.matches_kind(group, version, kind))

@@ -140,6 +140,10 @@ impl EngineBuilder {
         check_params(&self.bundle, &plugins, &mut diags);
         check_exception_targets(&self.bundle, &mut diags);
         check_kinds(&self.bundle, &mut diags);
+        // A policy's warnings, once (each binding of it has them).
+        let warnings: std::collections::BTreeSet<&String> =
+            self.bundle.policies.iter().flat_map(|p| &p.warnings).collect();
+        notes.extend(warnings.into_iter().cloned());
         for n in &notes {
             tracing::warn!("{n}");
         }

@@ -545,25 +545,9 @@ impl<'a> Evaluation<'a> {
                 for v in vs {
                     let mut detail = v.detail;
                     let message = v.message.or_else(|| match (&rule.message_expression, scope) {
-                        (Some(m), Some(act)) => match m.eval(act) {
-                            // As the API server: an empty or multi-line one gives way to `message`.
-                            Ok(crate::cel::Value::Str(text)) if text.trim().is_empty() || text.contains('\n') => {
-                                detail = Some("messageExpression gave an empty or multi-line message, so the message is shown".into());
-                                None
-                            }
-                            Ok(crate::cel::Value::Str(text)) => Some(text.to_string()),
-                            Ok(other) => {
-                                detail = Some(format!(
-                                    "messageExpression gave a {}, so the message is shown",
-                                    other.type_name()
-                                ));
-                                None
-                            }
-                            Err(e) => {
-                                detail = Some(format!("messageExpression failed ({e}), so the message is shown"));
-                                None
-                            }
-                        },
+                        (Some(m), Some(act)) => message_of(m, act)
+                            .map_err(|why| detail = Some(format!("{why}, so the message is shown")))
+                            .ok(),
                         _ => None,
                     });
                     let path = format!("{at}{}", v.path);
@@ -673,4 +657,17 @@ fn as_kubernetes(expression: &str, cause: &FindingError) -> String {
             .unwrap_or(&cause.message),
     };
     format!("expression '{expression}' resulted in error: {error}")
+}
+
+/// A rule's `messageExpression`, or why its `message` stands instead: it failed, gave no string,
+/// or (as the API server has it) gave an empty or multi-line one.
+fn message_of<'v>(m: &'v crate::compile::expr::Expr, act: &crate::cel::Activation<'v>) -> Result<String, String> {
+    match m.eval(act) {
+        Ok(crate::cel::Value::Str(text)) if text.trim().is_empty() || text.contains('\n') => {
+            Err("messageExpression gave an empty or multi-line message".into())
+        }
+        Ok(crate::cel::Value::Str(text)) => Ok(text.to_string()),
+        Ok(other) => Err(format!("messageExpression gave a {}", other.type_name())),
+        Err(e) => Err(format!("messageExpression failed ({e})")),
+    }
 }

@@ -179,47 +179,13 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
     }
     for v in &values {
         not_yet_values(v, origin, diags);
-        for ns in &v.namespace_selector {
-            base.namespaces.insert(ns.name.clone(), ns.labels.clone());
-        }
-        for ns in &v.namespaces {
-            let text = |p: &str| ns.pointer(p).and_then(Value::as_str).map(str::to_owned);
-            let labels = ns
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect());
-            if let Some(name) = text("/metadata/name") {
-                base.namespaces.insert(name, labels.unwrap_or_default());
-            }
-        }
+        namespaces(v, &mut base);
     }
     if let Some(file) = &test.userinfo {
         base.user_info = read_user(&dir.join(file), origin, diags).unwrap_or_default();
     }
     let inventory = test.context.as_ref().map(|file| read_context(file, &dir, origin, diags));
-    // Kyverno places a namespaced resource that names no namespace in `default`.
-    let crds = crate::k8s::schema::Crds::default();
-    for r in &mut resources {
-        let id = r.identity();
-        let group = crate::k8s::split_api_version(&id.api_version).0;
-        if id.namespace.is_empty() && crate::k8s::namespaced(group, &id.kind, &crds) {
-            if let Some(meta) = r.value.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert("namespace".into(), "default".into());
-            }
-        }
-    }
-    // A resource's `request.operation` in the values: it is judged as that request.
-    for given in values.iter().flat_map(|v| &v.policies).flat_map(|p| &p.resources) {
-        let Some(op) = given.values.get("request.operation") else { continue };
-        let Ok(operation) = serde_json::from_value::<Operation>(op.clone()) else {
-            let message = format!("`request.operation` is CREATE, UPDATE, DELETE or CONNECT, not {op}");
-            diags.push(origin.diagnostic("/values", message, None));
-            continue;
-        };
-        for r in resources.iter_mut().filter(|r| r.identity().name == given.name) {
-            *r = Resource::from_request(r.value.clone(), None, operation, base.user_info.clone(), false);
-        }
-    }
+    place(&mut resources, &values, &base, (origin, diags));
     let ids: Vec<_> = resources.iter().map(Resource::identity).collect();
     let mut expect = Vec::new();
     for (i, r) in test.results.iter().enumerate() {
@@ -246,6 +212,49 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
         base,
         cases: vec![case],
     })
+}
+
+/// The namespaces' labels the values give (`namespaceSelector`, `namespaces`).
+fn namespaces(v: &Values, base: &mut Context) {
+    for ns in &v.namespace_selector {
+        base.namespaces.insert(ns.name.clone(), ns.labels.clone());
+    }
+    for ns in &v.namespaces {
+        let text = |p: &str| ns.pointer(p).and_then(Value::as_str).map(str::to_owned);
+        let labels = ns
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect());
+        if let Some(name) = text("/metadata/name") {
+            base.namespaces.insert(name, labels.unwrap_or_default());
+        }
+    }
+}
+
+/// The resources as Kyverno judges them: a namespaced one that names no namespace in `default`,
+/// one with a `request.operation` in the values as that request.
+fn place(resources: &mut [Resource], values: &[Values], base: &Context, (origin, diags): (&Origin, &mut Diagnostics)) {
+    let crds = crate::k8s::schema::Crds::default();
+    for r in resources.iter_mut() {
+        let id = r.identity();
+        let group = crate::k8s::split_api_version(&id.api_version).0;
+        if id.namespace.is_empty() && crate::k8s::namespaced(group, &id.kind, &crds) {
+            if let Some(meta) = r.value.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), "default".into());
+            }
+        }
+    }
+    for given in values.iter().flat_map(|v| &v.policies).flat_map(|p| &p.resources) {
+        let Some(op) = given.values.get("request.operation") else { continue };
+        let Ok(operation) = serde_json::from_value::<Operation>(op.clone()) else {
+            let message = format!("`request.operation` is CREATE, UPDATE, DELETE or CONNECT, not {op}");
+            diags.push(origin.diagnostic("/values", message, None));
+            continue;
+        };
+        for r in resources.iter_mut().filter(|r| r.identity().name == given.name) {
+            *r = Resource::from_request(r.value.clone(), None, operation, base.user_info.clone(), false);
+        }
+    }
 }
 
 /// The expectations of one expected result: one per resource it names.

@@ -459,3 +459,51 @@ spec:
     assert_eq!(messages(&native), ["container c pulls from elsewhere", "too many replicas"]);
     assert_eq!(messages(&exported), messages(&native));
 }
+
+#[test]
+fn type_checking_against_the_schemas_warns_as_the_api_server_does() {
+    let crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: limits.acme.dev}
+spec:
+  group: acme.dev
+  names: {kind: Limit, plural: limits, singular: limit}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                maxReplicas: {type: integer}
+---
+apiVersion: acme.dev/v1
+kind: Limit
+metadata: {name: limit, namespace: shop}
+spec: {maxReplicas: 3}
+---
+"#;
+    let policy = REPLICAS
+        .replace(
+            "  failurePolicy: Fail\n",
+            "  failurePolicy: Fail\n  paramKind: {apiVersion: acme.dev/v1, kind: Limit}\n",
+        )
+        .replace("variables.replicas <= 5", "variables.replicas <= params.spec.maxReplica")
+        .replace("variables.replicas != 3", "object.spec.replica != 3")
+        .replace(
+            "  validationActions: [Deny]\n",
+            "  validationActions: [Deny]\n  paramRef: {name: limit, parameterNotFoundAction: Deny}\n",
+        );
+    // It loads (the API server creates it), and the engine warns of both misspelt fields.
+    let engine = engine(&format!("{crd}{policy}"));
+    let notes = engine.notes().join("\n");
+    assert!(notes.contains("no field `maxReplica` in params.spec; did you mean `maxReplicas`?"), "{notes}");
+    assert!(notes.contains("no field `replica` in Deployment; did you mean `replicas`?"), "{notes}");
+    assert!(notes.contains("vap.yaml:46:") && notes.contains("type-checking warning"), "{notes}");
+    assert_eq!(engine.notes().len(), 2, "{notes}");
+}
