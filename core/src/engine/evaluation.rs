@@ -248,8 +248,10 @@ impl<'a> Evaluation<'a> {
     }
 
     pub(super) fn run(&self, policies: &[&Policy], out: &mut Vec<(Finding, bool)>) {
-        // `request` and `namespaceObject` are made only when an expression may read them.
-        let bindings = policies.iter().any(|p| p.reads_request).then(|| self.bindings());
+        // `request` and `namespaceObject` are made only when an expression may read them (a
+        // Kyverno exception's conditions too).
+        let reads = policies.iter().any(|p| p.reads_request) || !self.kyverno_exceptions.is_empty();
+        let bindings = reads.then(|| self.bindings());
         let roots = bindings.as_ref().map_or((&NULL, &NULL), |(r, n)| (r, n));
         // Each set of forEach paths is walked once per view, for every rule that uses it.
         let mut walked: Vec<Walked<'_>> = Vec::new();
@@ -308,7 +310,7 @@ impl<'a> Evaluation<'a> {
         }
         let Some((exempt, allowed)) = self.kyverno_exceptions(policy, roots, params, out) else { return true };
         let before = out.len();
-        let go_on = self.run_rules(policy, (roots, params), &allowed, walked, out);
+        let go_on = self.run_rules(policy, (roots, params), allowed.as_ref().unwrap_or(&NO_EXCEPTIONS), walked, out);
         if let Some(name) = exempt {
             for (f, _) in out.iter_mut().skip(before) {
                 f.waived_by.get_or_insert_with(|| name.to_owned());
@@ -318,19 +320,23 @@ impl<'a> Evaluation<'a> {
     }
 
     /// The Kyverno exceptions of `policy` whose match conditions hold: the first that exempts
-    /// it, and what the others allow, as `exceptions`. `None` when a condition could not be
-    /// evaluated: as in Kyverno, the policy then gives an error (a finding under its failure
-    /// policy) and nothing else.
+    /// it, and what the others allow, as `exceptions` (`None`: nothing). `None` when a condition
+    /// could not be evaluated: as in Kyverno, the policy then gives an error (a finding under its
+    /// failure policy) and nothing else.
     fn kyverno_exceptions(
         &self,
         policy: &Policy,
         roots: (&Value, &Value),
         params: Option<&Value>,
         out: &mut Vec<(Finding, bool)>,
-    ) -> Option<(Option<&'a str>, Value)> {
+    ) -> Option<(Option<&'a str>, Option<Value>)> {
+        let mut named =
+            self.kyverno_exceptions.iter().filter(|e| e.policies.iter().any(|(p, _)| *p == policy.name)).peekable();
+        if named.peek().is_none() {
+            return Some((None, None));
+        }
         let act = self.activation(policy, roots, params, &NO_EXCEPTIONS);
         let (mut exempt, mut images, mut values) = (None, Vec::new(), Vec::new());
-        let named = self.kyverno_exceptions.iter().filter(|e| e.policies.iter().any(|(p, _)| *p == policy.name));
         for e in named {
             let Some(terms) = &e.kyverno else { continue };
             let mut holds = true;
@@ -360,7 +366,7 @@ impl<'a> Evaluation<'a> {
                 values.extend(terms.values.iter().cloned());
             }
         }
-        Some((exempt, json!({"allowedImages": images, "allowedValues": values})))
+        Some((exempt, Some(json!({"allowedImages": images, "allowedValues": values}))))
     }
 
     /// Runs one policy's match conditions, audit annotations and rules.

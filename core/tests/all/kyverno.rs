@@ -211,3 +211,15 @@ fn a_kyverno_exception_without_an_owner_a_reason_or_an_expiry_is_refused() {
     let e = Bundle::from_str("vpol.yaml", &(policy("true") + &date)).unwrap_err().to_string();
     assert!(e.contains("vpol.yaml:22:") && e.contains("`next-year` is not"), "{e}");
 }
+
+#[test]
+fn a_kyverno_exceptions_conditions_read_the_request_though_the_policy_does_not() {
+    let bundle = policy(GHCR_ONLY)
+        + &EXCEPTION.replace("object.metadata.name == 'p'", "request.userInfo.username == 'break-glass'");
+    let engine = Engine::builder().bundle(Bundle::from_str("vpol.yaml", &bundle).unwrap()).build().unwrap();
+    let as_user = |name: &str| Context::parse_at("2026-06-01").unwrap().user_info(json!({"username": name}));
+    let r = engine.evaluate(&[pod("quay.io/legacy:1")], &as_user("break-glass"));
+    assert_eq!(r.findings[0].waived_by.as_deref(), Some("legacy-registry"));
+    let r = engine.evaluate(&[pod("quay.io/legacy:1")], &as_user("alice"));
+    assert_eq!((r.findings[0].waived_by.as_deref(), r.decision.as_str()), (None, "deny"));
+}
