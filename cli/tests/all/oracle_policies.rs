@@ -226,13 +226,21 @@ fn admission_policies_load_in_paved_as_the_api_server_accepts_them() {
         let (what, document) = (row["what"].as_str().unwrap(), row["document"].as_str().unwrap());
         let (created, _, refusal) = kube.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(document));
         let loaded = paved::Bundle::from_str("document.yaml", document);
-        if created != loaded.is_ok() {
+        // `paved: refuses`: the API server creates it, and paved refuses it by design (the row
+        // says why).
+        let by_design = row["paved"].as_str() == Some("refuses") && created && loaded.is_err();
+        if created != loaded.is_ok() && !by_design {
             let paved = loaded.err().map_or("loads".to_owned(), |e| format!("refuses: {e}"));
             let kubernetes = if created { "accepts".to_owned() } else { format!("refuses: {}", refusal.trim()) };
             wrong.push(format!("{what}:\n  paved {paved}\n  Kubernetes {kubernetes}"));
         }
     }
-    eprintln!("{} documents: paved loads as the API server accepts {}", rows.len(), rows.len() - wrong.len());
+    let by_design = rows.iter().filter(|r| r["paved"].as_str() == Some("refuses")).count();
+    eprintln!(
+        "{} documents: paved loads as the API server accepts {} ({by_design} refused by design, as the table says)",
+        rows.len(),
+        rows.len() - wrong.len()
+    );
     assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), rows.len(), wrong.join("\n"));
 }
 

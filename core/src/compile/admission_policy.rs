@@ -216,6 +216,15 @@ fn params_schema(doc: &AdmissionPolicyDocument, origin: &Origin, diags: &mut Vec
             ));
         }
     }
+    // A kind of Kubernetes' own groups that Kubernetes does not have can never be resolved (a
+    // custom kind's objects may come from the inventory).
+    let known = crate::k8s::schema::version("latest").map(|v| v.known(&kind.api_version, &kind.kind));
+    if let Ok(crate::k8s::schema::Known::Unknown { message, help }) = known {
+        if !kind.api_version.is_empty() && !kind.kind.is_empty() {
+            let message = format!("`paramKind` names no kind: {message}");
+            diags.push(origin.diagnostic("/spec/paramKind/kind", message, help));
+        }
+    }
     Some(json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true }))
 }
 

@@ -507,3 +507,20 @@ spec: {maxReplicas: 3}
     assert!(notes.contains("vap.yaml:46:") && notes.contains("type-checking warning"), "{notes}");
     assert_eq!(engine.notes().len(), 2, "{notes}");
 }
+
+#[test]
+fn a_param_kind_kubernetes_does_not_have_is_an_error_with_a_did_you_mean() {
+    let policy = REPLICAS
+        .replace("  failurePolicy: Fail\n", "  failurePolicy: Fail\n  paramKind: {apiVersion: v1, kind: ConfigMpa}\n");
+    let e = Bundle::from_str("vap.yaml", &policy).unwrap_err().to_string();
+    assert!(
+        e.contains("vap.yaml:7:") && e.contains("no kind `ConfigMpa`") && e.contains("did you mean `v1 ConfigMap`?"),
+        "{e}"
+    );
+    // A custom kind's objects may come from the inventory: it loads.
+    let custom = REPLICAS.replace(
+        "  failurePolicy: Fail\n",
+        "  failurePolicy: Fail\n  paramKind: {apiVersion: acme.dev/v1, kind: Limit}\n",
+    );
+    assert!(Bundle::from_str("vap.yaml", &custom).is_ok());
+}
