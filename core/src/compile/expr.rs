@@ -20,16 +20,8 @@ pub(crate) const ITEM: usize = 5;
 pub(crate) fn roots(object: &Ty, item: Option<&Ty>, params: &Ty, form: Form) -> Vec<(&'static str, Ty)> {
     POLICY_VARIABLES
         .iter()
-        .map(|name| {
-            // The inventory is paved's; Kyverno's `resource` library reads it.
-            let name = match (*name, form) {
-                ("inventory", Form::Kubernetes) => &"",
-                ("inventory", Form::Kyverno) => &"resource",
-                // What Kyverno's exceptions allow (`allowedImages`, `allowedValues`).
-                ("exceptions", Form::Paved | Form::Kubernetes) => &"",
-                _ => name,
-            };
-            let ty = match *name {
+        .map(|&slot| {
+            let ty = match slot {
                 "object" | "oldObject" => object.clone(),
                 "item" => item.cloned().unwrap_or(Ty::Dyn),
                 "request" => request(),
@@ -37,7 +29,16 @@ pub(crate) fn roots(object: &Ty, item: Option<&Ty>, params: &Ty, form: Form) -> 
                 "params" => params.clone(),
                 _ => Ty::Dyn,
             };
-            (if *name == "item" && item.is_none() { "" } else { *name }, ty)
+            let name = match (slot, form) {
+                ("item", _) if item.is_none() => "",
+                // The inventory is paved's; Kyverno's `resource` library reads it.
+                ("inventory", Form::Kubernetes) => "",
+                ("inventory", Form::Kyverno) => "resource",
+                // What Kyverno's exceptions allow (`allowedImages`, `allowedValues`).
+                ("exceptions", Form::Paved | Form::Kubernetes) => "",
+                _ => slot,
+            };
+            (name, ty)
         })
         .collect()
 }
