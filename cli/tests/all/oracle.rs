@@ -65,23 +65,12 @@ fn rows() -> Vec<Row> {
 
 const CONFIG_MAP: &str = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "oracle", "namespace": "oracle"}, "data": {"a": "1", "b": "two"}}"#;
 
-/// What paved makes of a row's check: `Value` when it holds, else the error it gives.
+/// What paved makes of a row's check in a paved Policy: `Value` when it holds, else the error
+/// it gives.
 fn in_paved(row: &Row) -> Result<Expect, String> {
     let policy = json!({"apiVersion": "paved.dev/v1", "kind": "Policy", "metadata": {"name": "oracle", "version": "1.0.0"},
         "spec": {"match": {"kinds": ["ConfigMap"]}, "rules": [{"id": "row", "message": "the row does not hold", "cel": row.check}]}});
-    let engine = match paved::Bundle::from_str("oracle.yaml", &policy.to_string())
-        .and_then(|b| paved::Engine::builder().bundle(b).build())
-    {
-        Ok(engine) => engine,
-        Err(_) => return Ok(Expect::Compile),
-    };
-    let resources = paved::Resource::from_str("cm.json", CONFIG_MAP).unwrap();
-    let report = engine.evaluate(&resources, &paved::Context::parse_at("2026-06-01").unwrap());
-    match report.findings.first() {
-        None => Ok(Expect::Value),
-        Some(f) if f.error.is_some() => Ok(Expect::Runtime),
-        Some(f) => Err(format!("the check is false: {}", f.message)),
-    }
+    judged(&policy.to_string())
 }
 
 /// What paved makes of a row's check in a ValidatingAdmissionPolicy: exactly what Kubernetes
@@ -93,12 +82,17 @@ fn in_paved_as_kubernetes(row: &Row) -> Result<Expect, String> {
             "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}]}}});
     let binding = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
         "metadata": {"name": "oracle"}, "spec": {"policyName": "oracle", "validationActions": ["Deny"]}});
-    let engine = match paved::Bundle::from_str("oracle.yaml", &format!("{policy}\n---\n{binding}"))
-        .and_then(|b| paved::Engine::builder().bundle(b).build())
-    {
-        Ok(engine) => engine,
-        Err(_) => return Ok(Expect::Compile),
-    };
+    judged(&format!("{policy}\n---\n{binding}"))
+}
+
+/// What a bundle holding one row's check makes of the ConfigMap: `Compile` when it does not
+/// load, `Value` when the check holds, `Runtime` when it fails.
+fn judged(bundle: &str) -> Result<Expect, String> {
+    let engine =
+        match paved::Bundle::from_str("oracle.yaml", bundle).and_then(|b| paved::Engine::builder().bundle(b).build()) {
+            Ok(engine) => engine,
+            Err(_) => return Ok(Expect::Compile),
+        };
     let resources = paved::Resource::from_str("cm.json", CONFIG_MAP).unwrap();
     let report = engine.evaluate(&resources, &paved::Context::parse_at("2026-06-01").unwrap());
     match report.findings.first() {

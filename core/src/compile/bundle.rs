@@ -148,6 +148,7 @@ impl Bundle {
             diags,
             |d, src| Exception::from_kyverno(d, &src.origin, &window, &functions),
         ));
+        twice("exception", exceptions.iter().map(|e| (&e.name, &e.origin)), diags);
         let version = |d: &GoldenPathDocument| d.metadata.version.clone().unwrap_or(semver::Version::new(0, 0, 0));
         let golden_paths = unique(
             "golden path",
@@ -647,7 +648,7 @@ fn unique<D, T>(
         let first = *seen.entry(id.clone()).or_insert(src);
         let second = !std::ptr::eq(first, *src);
         if second {
-            diags.push(duplicate(what, &id, src, first));
+            diags.push(already(what, &id, &src.origin, &first.origin));
         }
         match compile(doc, src) {
             Ok(x) if !second => out.push(Arc::new(x)),
@@ -679,28 +680,18 @@ fn twice<'a>(what: &str, named: impl Iterator<Item = (&'a String, &'a crate::loa
     let mut seen: BTreeMap<&str, &crate::load::Origin> = BTreeMap::new();
     for (name, origin) in named {
         if let Some(first) = seen.insert(name, origin) {
-            let message = format!(
-                "there is already a {what} named `{name}` at {}:{}",
-                first.file,
-                first.locate("/metadata/name").line
-            );
-            diags.push(origin.diagnostic(
-                "/metadata/name",
-                message,
-                Some(format!("{what} names must be unique in a bundle")),
-            ));
+            diags.push(already(what, name, origin, first));
         }
     }
 }
 
-fn duplicate(what: &str, name: &str, src: &Sourced, first: &Sourced) -> Diagnostic {
-    src.origin.diagnostic(
+/// A second document of a kind with a name the first already has.
+fn already(what: &str, name: &str, second: &crate::load::Origin, first: &crate::load::Origin) -> Diagnostic {
+    let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let line = first.locate("/metadata/name").line;
+    second.diagnostic(
         "/metadata/name",
-        format!(
-            "there is already a {what} named `{name}` at {}:{}",
-            first.origin.file,
-            first.origin.locate("/metadata/name").line
-        ),
+        format!("there is already {article} {what} named `{name}` at {}:{line}", first.file),
         Some(format!("{what} names must be unique in a bundle")),
     )
 }

@@ -250,7 +250,8 @@ impl<'a> Evaluation<'a> {
     pub(super) fn run(&self, policies: &[&Policy], out: &mut Vec<(Finding, bool)>) {
         // `request` and `namespaceObject` are made only when an expression may read them (a
         // Kyverno exception's conditions too).
-        let reads = policies.iter().any(|p| p.reads_request) || !self.kyverno_exceptions.is_empty();
+        let excepted = |p: &Policy| p.form == Form::Kyverno && !self.kyverno_exceptions.is_empty();
+        let reads = policies.iter().any(|p| p.reads_request || excepted(p));
         let bindings = reads.then(|| self.bindings());
         let roots = bindings.as_ref().map_or((&NULL, &NULL), |(r, n)| (r, n));
         // Each set of forEach paths is walked once per view, for every rule that uses it.

@@ -223,3 +223,20 @@ fn a_kyverno_exceptions_conditions_read_the_request_though_the_policy_does_not()
     let r = engine.evaluate(&[pod("quay.io/legacy:1")], &as_user("alice"));
     assert_eq!((r.findings[0].waived_by.as_deref(), r.decision.as_str()), (None, "deny"));
 }
+
+#[test]
+fn a_kyverno_exception_of_a_paved_exceptions_name_is_an_error() {
+    let paved = r#"
+---
+apiVersion: paved.dev/v1
+kind: PolicyException
+metadata: {name: legacy-registry}
+spec:
+  policies: [{name: lib}]
+  owner: team-shop
+  reason: the same name twice
+  expires: "2026-08-01"
+"#;
+    let e = Bundle::from_str("vpol.yaml", &(policy("true") + EXCEPTION + paved)).unwrap_err().to_string();
+    assert!(e.contains("there is already an exception named `legacy-registry`"), "{e}");
+}
