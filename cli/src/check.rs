@@ -67,6 +67,19 @@ pub struct EngineArgs {
     /// a mapping of namespace name to labels.
     #[arg(long, value_name = "FILE")]
     namespace_labels: Vec<PathBuf>,
+    /// Which code runs for a Gatekeeper template that has both: its CEL (`K8sNativeValidation`,
+    /// as Gatekeeper runs it) or its Rego (to compare).
+    #[arg(long, value_enum, default_value_t = GatekeeperEngine::Cel)]
+    pub gatekeeper_engine: GatekeeperEngine,
+}
+
+/// The code a Gatekeeper template with both runs.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GatekeeperEngine {
+    /// Its `K8sNativeValidation` CEL, as Gatekeeper runs it.
+    Cel,
+    /// Its Rego.
+    Rego,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -221,6 +234,9 @@ impl EngineArgs {
         }
         for set in &self.sets {
             builder = builder.assign(set);
+        }
+        if self.gatekeeper_engine == GatekeeperEngine::Rego {
+            builder = builder.gatekeeper_rego();
         }
         // Only a param can make the build an input error.
         builder.build().map_err(|e| match e {

@@ -188,9 +188,10 @@ enum Command {
   paved golden-paths --bundle golden-paths/ --format json"
     )]
     GoldenPaths(golden::ListArgs),
-    /// Run policy tests (`kind: PolicyTest` files).
+    /// Run policy tests: `kind: PolicyTest` files, `kyverno test` files and gator suites.
     ///
-    /// Directories are searched for files whose names end in `test.yaml` or `test.yml`.
+    /// Directories are searched for files whose names end in `test.yaml`, `test.yml`,
+    /// `suite.yaml` or `suite.yml`.
     /// Exit status: 0 every case passed, 1 a case failed, 2 a test file is invalid.
     #[command(after_help = "Examples:
   paved test policies/
@@ -208,6 +209,10 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = TestFormat::Human)]
         format: TestFormat,
+        /// Which code runs for a Gatekeeper template that has both: its CEL (as Gatekeeper
+        /// runs it) or its Rego (to compare).
+        #[arg(long, value_enum, default_value_t = check::GatekeeperEngine::Cel)]
+        gatekeeper_engine: check::GatekeeperEngine,
     },
     /// List policy exceptions: owner, ticket, expiry, status and what each waives.
     ///
@@ -384,7 +389,9 @@ fn run() -> ExitCode {
         Command::Catalog(args) => golden::catalog(args),
         Command::Parameters(args) => golden::parameters(args),
         Command::GoldenPaths(args) => golden::list(args),
-        Command::Test { paths, now, verbose, format } => test(&paths, now.as_deref(), verbose, format),
+        Command::Test { paths, now, verbose, format, gatekeeper_engine } => {
+            test(&paths, now.as_deref(), verbose, (format, gatekeeper_engine))
+        }
         Command::Exceptions { mut paths, bundles, now, expiring, format } => {
             paths.extend(bundles);
             exceptions(&paths, now.as_deref(), expiring.as_deref(), format)
@@ -463,18 +470,26 @@ fn load_bundles(paths: &[PathBuf]) -> Result<Bundle, Error> {
     Bundle::from_paths(paths)
 }
 
-fn test(paths: &[PathBuf], now: Option<&str>, verbose: bool, format: TestFormat) -> ExitCode {
+fn test(
+    paths: &[PathBuf],
+    now: Option<&str>,
+    verbose: bool,
+    (format, engine): (TestFormat, check::GatekeeperEngine),
+) -> ExitCode {
     let now = match instant(now) {
         Ok(t) => t,
         Err(e) => return usage(&e),
     };
     let here = [PathBuf::from(".")];
-    let suites = match paved::TestSuite::from_paths(if paths.is_empty() { &here[..] } else { paths }) {
+    let mut suites = match paved::TestSuite::from_paths(if paths.is_empty() { &here[..] } else { paths }) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
+    if engine == check::GatekeeperEngine::Rego {
+        suites = suites.into_iter().map(paved::TestSuite::with_gatekeeper_rego).collect();
+    }
     if suites.is_empty() {
-        return usage("no policy tests found (files named `*test.yaml` holding `kind: PolicyTest`)");
+        return usage("no policy tests found (files named `*test.yaml` or `*suite.yaml`)");
     }
     let reports: Vec<_> = suites.iter().map(|s| s.run(now)).collect();
     let written = match format {

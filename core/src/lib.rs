@@ -70,7 +70,7 @@ pub use report::{
     Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Format, PolicyInfo, Report,
     RequestInfo, ResourceReport, RuleInfo, Summary,
 };
-pub use testing::{CaseReport, CheckReport, Example, Outcome, SuiteReport, TestSuite};
+pub use testing::{CaseReport, CheckReport, Example, Outcome, SuiteReport, TestSuite, ViolationCount};
 
 /// The JSON Schema (2020-12) of a paved document kind (one of [`KINDS`]), generated from the
 /// types paved deserialises, for editor completion and `paved schema`.

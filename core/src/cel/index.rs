@@ -48,6 +48,13 @@ pub(crate) struct Entry<'a> {
     pub(super) source: Source<'a>,
 }
 
+impl<'a> Index<'a> {
+    /// Every object it holds, in no particular order.
+    pub(crate) fn objects(&self) -> impl Iterator<Item = &'a Json> + '_ {
+        self.kinds.values().flat_map(|k| k.objects.iter().copied())
+    }
+}
+
 impl<'a> Entry<'a> {
     /// `object`, known by its own apiVersion, kind, `metadata.namespace` and `metadata.name`
     /// (or `generateName`).

@@ -190,7 +190,8 @@ impl<'d> Compiler<'d> {
                     vars.get(i).map_or(Typed::new(Ty::Dyn, 1), |v| Typed { ty: v.ty.clone(), cost: 1, size: v.size });
                 Some(Some((Ir::Var(i), t)))
             }
-            Some(_) => Some(self.problem(e, "`has()` does not apply to a variable".into(), None)),
+            // A declared variable is always there, as in Kubernetes (its value may be null).
+            Some(_) => Some(Some((Ir::Const(Const::Bool(true)), Typed::new(Ty::Bool, 1)))),
             None => {
                 let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
                 let help = match crate::error::did_you_mean(&s.field, names.iter().copied()) {

@@ -341,6 +341,8 @@ pub(crate) fn compile_binding(
         selector,
         action: Some(action),
         param_ref,
+        kinds: Vec::new(),
+        constraint: None,
         origin,
     })
 }

@@ -1,24 +1,20 @@
 //! A [`Bundle`]: policies, exceptions and settings, loaded from files, validated and compiled
 //! once. Every problem in every file is reported together.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::compile::admission_policy;
+use crate::compile::documents::{param_objects, twice, unique, Typed};
 use crate::compile::exception::Exception;
+use crate::compile::gatekeeper::GatekeeperExtras;
 use crate::compile::golden_path::GoldenPath;
 use crate::compile::policy::{self, Binding, Form, Policy};
 use crate::error::{did_you_mean, Diagnostic, Diagnostics, Error};
 use crate::load::packs::Pack;
 use crate::load::{self, Sourced};
-use crate::model::{
-    AdmissionBindingDocument, AdmissionPolicyDocument, BindingDocument, BundleDocument, BundleSpec, ExceptionDocument,
-    GoldenPathDocument, KyvernoExceptionDocument, KyvernoPolicyDocument, PolicyDocument, API_VERSION, KINDS,
-};
-use crate::model::{GROUP as ADMISSION_GROUP, KYVERNO_GROUP, KYVERNO_VERSIONS, VERSIONS as ADMISSION_VERSIONS};
+use crate::model::{BundleSpec, GoldenPathDocument};
 use crate::plugin::{self, Declared};
 use crate::report::{PolicyInfo, RuleInfo};
 
@@ -59,6 +55,8 @@ pub struct Bundle {
     /// Param objects of Kubernetes admission policies (of a policy's `paramKind`), given with
     /// the bundle.
     pub(crate) objects: Vec<Value>,
+    /// What Gatekeeper's documents add besides templates and constraints.
+    pub(crate) gatekeeper: GatekeeperExtras,
 }
 
 impl Bundle {
@@ -165,9 +163,10 @@ impl Bundle {
             |d, src| policy::compile_binding(d, &src.origin),
         );
         let (mut policies, mut bindings) = (policies, bindings);
-        let (more_policies, more_bindings) = typed.kubernetes(&functions, diags);
-        policies.extend(more_policies);
-        bindings.extend(more_bindings);
+        let (kubernetes, (gk_policies, gk_bindings, gatekeeper)) =
+            (typed.kubernetes(&functions, diags), typed.gatekeeper_compiled(&functions, diags));
+        policies.extend(kubernetes.0.into_iter().chain(gk_policies));
+        bindings.extend(kubernetes.1.into_iter().chain(gk_bindings));
         twice("policy", policies.iter().map(|p| (&p.name, &p.origin)), diags);
         let objects = param_objects(&typed.objects, &policies, diags);
         twice("binding", bindings.iter().map(|b| (&b.name, &b.origin)), diags);
@@ -181,6 +180,7 @@ impl Bundle {
             plugins,
             crds: typed.crds,
             objects,
+            gatekeeper,
         };
         base.merge(bundle)
     }
@@ -222,6 +222,7 @@ impl Bundle {
         self.objects.extend(other.objects);
         self.policies.extend(other.policies);
         self.exceptions.extend(other.exceptions);
+        self.gatekeeper.merge(other.gatekeeper);
         self.bind();
         self.sort();
         self
@@ -231,6 +232,20 @@ impl Bundle {
     fn unbind(&mut self) {
         self.policies.retain(|p| p.binding.is_none());
         self.policies.append(&mut self.bound);
+    }
+
+    /// This bundle with the Rego of each Gatekeeper template that has both Rego and CEL code
+    /// running instead of its CEL (which Gatekeeper runs), to compare the two.
+    pub fn with_gatekeeper_rego(mut self) -> Bundle {
+        self.unbind();
+        for rego in &self.gatekeeper.rego {
+            if let Some(p) = self.policies.iter_mut().find(|p| p.name == rego.name) {
+                *p = Arc::clone(rego);
+            }
+        }
+        self.bind();
+        self.sort();
+        self
     }
 
     /// Moves the policies that bindings name aside, and adds the instances the bindings make. A
@@ -246,7 +261,12 @@ impl Bundle {
         for b in &self.bindings {
             if let Some(p) = self.bound.iter().find(|p| p.name == b.policy) {
                 self.policies.retain(|x| x.name != b.name);
-                self.policies.push(Arc::new(p.instance(b, &self.objects)));
+                let mut instance = p.instance(b, &self.objects);
+                // A Gatekeeper constraint meets workloads only as the ExpansionTemplates say.
+                if instance.expansions.is_some() {
+                    instance.expansions = Some(self.gatekeeper.expansions.clone().into());
+                }
+                self.policies.push(Arc::new(instance));
             }
         }
     }
@@ -260,11 +280,23 @@ impl Bundle {
             .filter(|b| !self.bound.iter().any(|p| p.name == b.policy))
             .map(|b| {
                 let help = did_you_mean(&b.policy, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
-                b.origin.diagnostic(
-                    "/spec/policy",
-                    format!("binding `{}` names no loaded policy `{}`", b.name, b.policy),
-                    help,
-                )
+                match &b.constraint {
+                    // A constraint's kind is its template's, which names it in lower case.
+                    Some(kind) => b.origin.diagnostic(
+                        "/kind",
+                        format!(
+                            "constraint `{}` is of kind `{kind}`, which no loaded ConstraintTemplate defines",
+                            b.name
+                        ),
+                        did_you_mean(&b.policy, names.iter().copied())
+                            .map(|s| format!("did you mean the kind of template `{s}`?")),
+                    ),
+                    None => b.origin.diagnostic(
+                        "/spec/policy",
+                        format!("binding `{}` names no loaded policy `{}`", b.name, b.policy),
+                        help,
+                    ),
+                }
             })
             .collect()
     }
@@ -514,264 +546,4 @@ fn only_exceptions(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Sourced> 
             false
         })
         .collect()
-}
-
-/// A bundle's documents by kind, typed; every document that does not read as its kind is a
-/// diagnostic.
-#[derive(Default)]
-struct Typed<'d> {
-    policies: Vec<(PolicyDocument, &'d Sourced)>,
-    exceptions: Vec<(ExceptionDocument, &'d Sourced)>,
-    golden_paths: Vec<(GoldenPathDocument, &'d Sourced)>,
-    bindings: Vec<(BindingDocument, &'d Sourced)>,
-    admission_policies: Vec<(AdmissionPolicyDocument, &'d Sourced)>,
-    admission_bindings: Vec<(AdmissionBindingDocument, &'d Sourced)>,
-    kyverno_policies: Vec<(KyvernoPolicyDocument, &'d Sourced)>,
-    kyverno_exceptions: Vec<(KyvernoExceptionDocument, &'d Sourced)>,
-    settings: Option<(BundleSpec, &'d Sourced)>,
-    crds: Vec<Value>,
-    objects: Vec<&'d Sourced>,
-}
-
-impl<'d> Typed<'d> {
-    fn sort(docs: &'d [Sourced], diags: &mut Diagnostics) -> Typed<'d> {
-        let mut t = Typed::default();
-        for doc in docs {
-            if crate::k8s::schema::is_crd(&doc.value) {
-                t.crds.push(doc.value.clone());
-                continue;
-            }
-            // Another Kubernetes object: a param object if a policy's `paramKind` names its kind.
-            let api = doc.value.get("apiVersion").and_then(Value::as_str);
-            let policy_group =
-                |a: &str| [ADMISSION_GROUP, KYVERNO_GROUP].iter().any(|g| a.starts_with(&format!("{g}/")));
-            if api.is_some_and(|a| a != API_VERSION && !policy_group(a)) {
-                t.objects.push(doc);
-                continue;
-            }
-            let Some(kind) = kind_of(doc, diags) else {
-                continue;
-            };
-            // A document whose only problems are unknown fields is compiled too, so the
-            // problems inside it are reported in the same run.
-            let kyverno = api.is_some_and(|a| a.starts_with(&format!("{KYVERNO_GROUP}/")));
-            let typed = match kind {
-                "PolicyException" if kyverno => despite(doc, diags).map(|e| t.kyverno_exceptions.push((e, doc))),
-                "Policy" => despite(doc, diags).map(|p| t.policies.push((p, doc))),
-                "PolicyException" => despite(doc, diags).map(|e| t.exceptions.push((e, doc))),
-                "PolicyBinding" => despite(doc, diags).map(|b| t.bindings.push((b, doc))),
-                "PolicyTest" => continue,
-                admission_policy::POLICY => despite(doc, diags).map(|p| t.admission_policies.push((p, doc))),
-                admission_policy::BINDING => despite(doc, diags).map(|b| t.admission_bindings.push((b, doc))),
-                admission_policy::KYVERNO_POLICY | admission_policy::KYVERNO_NAMESPACED_POLICY => {
-                    despite(doc, diags).map(|p| t.kyverno_policies.push((p, doc)))
-                }
-                "GoldenPath" => despite(doc, diags).map(|g| t.golden_paths.push((g, doc))),
-                _ => load::typed::<BundleDocument>(doc).map(|b| match &t.settings {
-                    Some((_, first)) => diags.push(doc.origin.diagnostic(
-                        "/kind",
-                        format!(
-                            "a second Bundle document (the first is at {}:{})",
-                            first.origin.file,
-                            first.origin.locate("").line
-                        ),
-                        Some("keep one `kind: Bundle` document per bundle".into()),
-                    )),
-                    None => t.settings = Some((b.spec, doc)),
-                }),
-            };
-            if let Err(ds) = typed {
-                ds.into_iter().for_each(|d| diags.push(d));
-            }
-        }
-        t
-    }
-}
-
-impl Typed<'_> {
-    /// Kubernetes' and Kyverno's policies and Kubernetes' bindings, compiled; their names are
-    /// in the same namespace as paved's.
-    fn kubernetes(
-        &self,
-        functions: &[crate::cel::Function],
-        diags: &mut Diagnostics,
-    ) -> (Vec<Arc<Policy>>, Vec<Arc<Binding>>) {
-        let plurals = admission_policy::plurals(&self.crds);
-        let name = |m: &crate::model::ObjectMeta| m.name.clone();
-        let mut policies = unique(
-            "policy",
-            &self.admission_policies,
-            |d| name(&d.metadata),
-            diags,
-            |d, src| admission_policy::compile(d, &src.origin, functions, (&plurals, &self.crds)),
-        );
-        policies.extend(unique(
-            "policy",
-            &self.kyverno_policies,
-            |d| name(&d.metadata),
-            diags,
-            |d, src| admission_policy::compile_kyverno(d, &src.origin, functions, &plurals),
-        ));
-        let bindings = unique(
-            "binding",
-            &self.admission_bindings,
-            |d| name(&d.metadata),
-            diags,
-            |d, src| admission_policy::compile_binding(d, &src.origin, &plurals),
-        );
-        (policies, bindings)
-    }
-}
-
-/// A document read as `T`, its problems reported; `Err` (with nothing more to say) when it
-/// cannot be read even without its unknown fields.
-fn despite<T: serde::de::DeserializeOwned>(doc: &Sourced, diags: &mut Diagnostics) -> Result<T, Vec<Diagnostic>> {
-    let (typed, problems) = load::typed_despite(doc);
-    problems.into_iter().for_each(|d| diags.push(d));
-    typed.ok_or_else(Vec::new)
-}
-
-/// Compiles documents of one kind whose names must be unique: a second of a name is a
-/// diagnostic that points at the first, and so is every problem compiling one.
-fn unique<D, T>(
-    what: &str,
-    docs: &[(D, &Sourced)],
-    name: impl Fn(&D) -> String,
-    diags: &mut Diagnostics,
-    compile: impl Fn(&D, &Sourced) -> Result<T, Vec<Diagnostic>>,
-) -> Vec<Arc<T>> {
-    let mut seen: BTreeMap<String, &Sourced> = BTreeMap::new();
-    let mut out = Vec::new();
-    for (doc, src) in docs {
-        let id = name(doc);
-        // A second of a name is compiled too, so its own problems are reported with it.
-        let first = *seen.entry(id.clone()).or_insert(src);
-        let second = !std::ptr::eq(first, *src);
-        if second {
-            diags.push(already(what, &id, &src.origin, &first.origin));
-        }
-        match compile(doc, src) {
-            Ok(x) if !second => out.push(Arc::new(x)),
-            Ok(_) => {}
-            Err(ds) => ds.into_iter().for_each(|d| diags.push(d)),
-        }
-    }
-    out
-}
-
-/// The Kubernetes objects of a kind some policy's `paramKind` names; any other is not a
-/// document of a bundle, and `kind_of` says so.
-fn param_objects(docs: &[&Sourced], policies: &[Arc<Policy>], diags: &mut Diagnostics) -> Vec<Value> {
-    let text = |d: &Sourced, key: &str| d.value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let mut out = Vec::new();
-    for doc in docs {
-        let kind = (text(doc, "apiVersion"), text(doc, "kind"));
-        if policies.iter().any(|p| p.param_kind.as_ref() == Some(&kind)) {
-            out.push(doc.value.clone());
-        } else {
-            kind_of(doc, diags);
-        }
-    }
-    out
-}
-
-/// A name given to a paved document and to a Kubernetes one of the same role.
-fn twice<'a>(what: &str, named: impl Iterator<Item = (&'a String, &'a crate::load::Origin)>, diags: &mut Diagnostics) {
-    let mut seen: BTreeMap<&str, &crate::load::Origin> = BTreeMap::new();
-    for (name, origin) in named {
-        if let Some(first) = seen.insert(name, origin) {
-            diags.push(already(what, name, origin, first));
-        }
-    }
-}
-
-/// A second document of a kind with a name the first already has.
-fn already(what: &str, name: &str, second: &crate::load::Origin, first: &crate::load::Origin) -> Diagnostic {
-    let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-    let line = first.locate("/metadata/name").line;
-    second.diagnostic(
-        "/metadata/name",
-        format!("there is already {article} {what} named `{name}` at {}:{line}", first.file),
-        Some(format!("{what} names must be unique in a bundle")),
-    )
-}
-
-/// Checks `apiVersion` and `kind`, returning the kind.
-fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
-    let api = doc.value.get("apiVersion").and_then(|v| v.as_str());
-    let kind = doc.value.get("kind").and_then(|v| v.as_str());
-    if !doc.value.is_object() {
-        diags.push(doc.origin.diagnostic("", "a document must be a mapping", None));
-        return None;
-    }
-    if let Some((group, version)) = api.and_then(|a| a.split_once('/')) {
-        let read = match group {
-            ADMISSION_GROUP => Some((ADMISSION_VERSIONS, &[admission_policy::POLICY, admission_policy::BINDING][..])),
-            KYVERNO_GROUP => Some((
-                KYVERNO_VERSIONS,
-                &[admission_policy::KYVERNO_POLICY, admission_policy::KYVERNO_NAMESPACED_POLICY, "PolicyException"][..],
-            )),
-            _ => None,
-        };
-        if let Some((versions, kinds)) = read {
-            return policy_kind(doc, (group, version), (versions, kinds), kind, diags);
-        }
-    }
-    if api != Some(API_VERSION) {
-        diags.push(doc.origin.diagnostic(
-            if api.is_some() { "/apiVersion" } else { "" },
-            match api {
-                Some(a) => format!("apiVersion `{a}` is not a paved document"),
-                None => "the document has no apiVersion".into(),
-            },
-            Some(format!("paved documents start with `apiVersion: {API_VERSION}`; keep manifests to check outside the bundle directory")),
-        ));
-        return None;
-    }
-    match kind {
-        Some(k) if KINDS.contains(&k) => Some(k),
-        Some(k) => {
-            let help = match did_you_mean(k, KINDS.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("the kinds are: {}", KINDS.join(", ")),
-            };
-            diags.push(doc.origin.diagnostic("/kind", format!("unknown kind `{k}`"), Some(help)));
-            None
-        }
-        None => {
-            diags.push(doc.origin.diagnostic(
-                "",
-                "the document has no kind",
-                Some(format!("one of: {}", KINDS.join(", "))),
-            ));
-            None
-        }
-    }
-}
-
-/// The kind of a document of Kubernetes' or Kyverno's policy groups, if paved reads it.
-fn policy_kind<'a>(
-    doc: &'a Sourced,
-    (group, version): (&str, &str),
-    (versions, kinds): (&[&str], &[&str]),
-    kind: Option<&'a str>,
-    diags: &mut Diagnostics,
-) -> Option<&'a str> {
-    if !versions.contains(&version) {
-        let message = format!("paved reads {group} in versions {}, not `{version}`", versions.join(", "));
-        diags.push(doc.origin.diagnostic("/apiVersion", message, None));
-        return None;
-    }
-    match kind {
-        Some(k) if kinds.contains(&k) => Some(k),
-        other => {
-            let help = match other.and_then(|k| did_you_mean(k, kinds.iter().copied())) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("paved reads {} of this group", kinds.join(" and ")),
-            };
-            let message = format!("paved does not read {group} `{}` documents", other.unwrap_or("kind-less"));
-            diags.push(doc.origin.diagnostic("/kind", message, Some(help)));
-            None
-        }
-    }
 }

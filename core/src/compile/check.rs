@@ -44,6 +44,8 @@ pub(crate) struct CheckInput<'a, 'v> {
     pub params: Option<&'a Value>,
     /// Custom resources' schemas known to the run.
     pub crds: &'a crate::k8s::schema::Crds,
+    /// What a Rego rule is told of the object; built only for Rego rules.
+    pub review: Option<&'a Review<'a>>,
 }
 
 /// The rest of a plugin call: the value as JSON text, the run's params overrides, the context.
@@ -61,6 +63,23 @@ pub(crate) struct PluginCall<'a> {
     pub budget: Option<&'a crate::cel::Budget>,
 }
 
+/// What a Rego check sees besides its params: Gatekeeper's review of the object, and the
+/// inventory.
+pub(crate) struct Review<'a> {
+    /// The request as Kubernetes' admission CEL shapes it (kind, name, namespace, operation,
+    /// userInfo, dryRun).
+    pub request: &'a Value,
+    /// Whether the object came in an AdmissionReview (the review then carries the request's
+    /// operation and user; an object read from a file carries neither, as in Gatekeeper's audit).
+    pub admission: bool,
+    /// Whether the object is the pod a workload makes (reviewed as a `v1` Pod).
+    pub pod: bool,
+    pub object: Option<&'a Value>,
+    pub old: Option<&'a Value>,
+    pub inventory: Option<&'a regorus::Value>,
+    pub budget: Option<&'a crate::cel::Budget>,
+}
+
 /// A compiled check. Implementations are immutable and shared across threads.
 pub(crate) trait Check: Send + Sync + fmt::Debug {
     /// The violations of `input`, or why the check could not be evaluated.
@@ -74,6 +93,11 @@ pub(crate) trait Check: Send + Sync + fmt::Debug {
     /// The plugin check this is, if it is one (it then needs a [`PluginCall`]).
     fn plugin(&self) -> Option<&PluginCheck> {
         None
+    }
+
+    /// Whether the check is Rego (it then needs a [`Review`]).
+    fn is_rego(&self) -> bool {
+        false
     }
 }
 

@@ -320,7 +320,15 @@ impl Exception {
         let (group, version) = crate::k8s::split_api_version(&r.api_version);
         (self.selector.matches_kind(group, version, &r.kind) || self.selector.matches_kind("", "v1", "Pod"))
             && self.selector.matches_rest(
-                &Subject { group, version, kind: &r.kind, namespace: &r.namespace, name: &r.name, labels: None },
+                &Subject {
+                    group,
+                    version,
+                    kind: &r.kind,
+                    namespace: &r.namespace,
+                    name: &r.name,
+                    labels: None,
+                    generated: false,
+                },
                 Operation::Create,
                 None,
             )
@@ -344,6 +352,7 @@ impl Exception {
                     namespace: f.namespace,
                     name: f.name,
                     labels: None,
+                    generated: f.via_template,
                 },
                 Operation::Create,
                 None,

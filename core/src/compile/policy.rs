@@ -61,6 +61,9 @@ pub(crate) struct Policy {
     /// What type-checking a Kubernetes or Kyverno policy against the schemas found, which the
     /// API server only warns of.
     pub warnings: Vec<String>,
+    /// For a Gatekeeper template and its constraints: the ExpansionTemplates through which it
+    /// meets workloads as the pods they make (a paved policy meets every pod controller's).
+    pub expansions: Option<Arc<[Arc<super::constraint_match::Expansion>]>>,
     pub origin: Origin,
 }
 
@@ -183,6 +186,7 @@ pub(crate) fn compile_selected(
         binding: None,
         kinds: doc.spec.match_.kinds.clone(),
         warnings,
+        expansions: None,
         origin: origin.clone(),
     })
 }
@@ -369,6 +373,17 @@ fn mentions(doc: &PolicyDocument, functions: &[crate::cel::Function], words: &[&
 }
 
 impl Policy {
+    /// Whether it meets a workload of this group and kind as the pod it makes.
+    pub(crate) fn expands(&self, group: &str, kind: &str) -> bool {
+        self.expansions.as_ref().is_none_or(|e| e.iter().any(|x| x.applies_to(group, kind)))
+    }
+
+    /// The action an ExpansionTemplate gives its findings on the pods of a workload of this
+    /// group and kind, instead of the policy's.
+    pub(crate) fn expansion_action(&self, group: &str, kind: &str) -> Option<Action> {
+        self.expansions.as_ref()?.iter().find(|x| x.applies_to(group, kind)).and_then(|x| x.action)
+    }
+
     /// Whether the policy (and its binding's match, for an instance) matches the kind.
     pub(crate) fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
         self.selector.matches_kind(group, version, kind)
@@ -417,8 +432,9 @@ impl Policy {
                 .map(|kind| Arc::new(super::param_ref::ParamSource::new(kind.clone(), b.param_ref.clone(), objects))),
             narrow: b.selector.clone(),
             binding: Some(self.name.clone()),
-            kinds: self.kinds.clone(),
+            kinds: if self.kinds.is_empty() { b.kinds.clone() } else { self.kinds.clone() },
             warnings: self.warnings.clone(),
+            expansions: self.expansions.clone(),
             origin: b.origin.clone(),
         }
     }
@@ -435,6 +451,10 @@ pub(crate) struct Binding {
     pub action: Option<Action>,
     /// A Kubernetes binding's `paramRef`.
     pub param_ref: Option<Arc<super::param_ref::ParamRef>>,
+    /// The kinds its match names, for listings (a Gatekeeper constraint's).
+    pub kinds: Vec<String>,
+    /// A Gatekeeper constraint's kind.
+    pub constraint: Option<String>,
     pub origin: Origin,
 }
 
@@ -463,6 +483,8 @@ pub(crate) fn compile_binding(doc: &BindingDocument, origin: &Origin) -> Result<
         selector,
         action: doc.spec.action,
         param_ref: None,
+        kinds: Vec::new(),
+        constraint: None,
         origin: origin.clone(),
     })
 }

@@ -52,6 +52,8 @@ pub(crate) struct Subject<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
     pub labels: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// Whether it is a pod a workload makes (its template), not an object as sent.
+    pub generated: bool,
 }
 
 /// Problems with their JSON pointers, relative to the match.
@@ -277,7 +279,7 @@ mod tests {
     }
 
     fn subject<'a>(group: &'a str, version: &'a str, kind: &'a str, namespace: &'a str) -> Subject<'a> {
-        Subject { group, version, kind, namespace, name: "x", labels: None }
+        Subject { group, version, kind, namespace, name: "x", labels: None, generated: false }
     }
 
     #[test]

@@ -2,11 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use super::constraint_match::GatekeeperMatch;
+pub(crate) use super::labels::Labels;
 use super::resources::ResourceRules;
 pub(crate) use super::resources::Subject;
 use crate::k8s::Operation;
 use crate::k8s::Pattern;
-use crate::model::{Globs, LabelOperator, LabelSelector, Match};
+use crate::model::{Globs, LabelSelector, Match};
 
 /// `Kind`, `version/Kind` or `group/version/Kind`, each part a pattern.
 #[derive(Debug, Clone)]
@@ -77,38 +79,6 @@ impl GlobFilter {
     }
 }
 
-/// A compiled label selector.
-#[derive(Debug, Clone)]
-pub(crate) struct Labels(LabelSelector);
-
-impl Labels {
-    pub(crate) fn new(sel: &LabelSelector) -> Result<Self, String> {
-        for req in &sel.match_expressions {
-            let needs_values = matches!(req.operator, LabelOperator::In | LabelOperator::NotIn);
-            if needs_values && req.values.is_empty() {
-                return Err(format!("operator {:?} on `{}` needs at least one value", req.operator, req.key));
-            }
-            if !needs_values && !req.values.is_empty() {
-                return Err(format!("operator {:?} on `{}` takes no values", req.operator, req.key));
-            }
-        }
-        Ok(Labels(sel.clone()))
-    }
-
-    pub(crate) fn matches<'v>(&self, get: impl Fn(&str) -> Option<&'v str>) -> bool {
-        self.0.match_labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
-            && self.0.match_expressions.iter().all(|req| {
-                let value = get(&req.key);
-                match req.operator {
-                    LabelOperator::In => value.is_some_and(|v| req.values.iter().any(|x| x == v)),
-                    LabelOperator::NotIn => value.is_none_or(|v| !req.values.iter().any(|x| x == v)),
-                    LabelOperator::Exists => value.is_some(),
-                    LabelOperator::DoesNotExist => value.is_none(),
-                }
-            })
-    }
-}
-
 /// A compiled `spec.match`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Selector {
@@ -121,6 +91,8 @@ pub(crate) struct Selector {
     /// Kubernetes' resource rules, for its admission policies' matches (with their own
     /// operations, scopes and names).
     resources: Option<ResourceRules>,
+    /// A Gatekeeper constraint's match, with its own semantics.
+    gatekeeper: Option<GatekeeperMatch>,
 }
 
 impl Selector {
@@ -163,6 +135,7 @@ impl Selector {
                 namespace_labels,
                 operations: m.operations.clone(),
                 resources: None,
+                gatekeeper: None,
             })
         } else {
             Err(errors)
@@ -194,6 +167,22 @@ impl Selector {
         })
     }
 
+    /// The same selector, for these operations only (a Gatekeeper template's).
+    pub(crate) fn for_operations(mut self, operations: Vec<Operation>) -> Self {
+        self.operations = operations;
+        self
+    }
+
+    /// A Gatekeeper constraint's selector: its match, for the operations its template judges.
+    pub(crate) fn of_constraint(m: GatekeeperMatch, operations: Vec<Operation>) -> Self {
+        Selector {
+            kinds: m.kind_patterns().iter().filter_map(|k| KindPattern::new(k).ok()).collect(),
+            operations,
+            gatekeeper: Some(m),
+            ..Selector::default()
+        }
+    }
+
     /// The same selector, within one namespace.
     pub(crate) fn within_namespace(mut self, namespace: &str) -> Self {
         self.namespaces = GlobFilter::from_list(&[namespace.to_owned()]).unwrap_or_default();
@@ -208,6 +197,7 @@ impl Selector {
     pub(crate) fn matches_kind(&self, group: &str, version: &str, kind: &str) -> bool {
         (self.kinds.is_empty() || self.kinds.iter().any(|k| k.matches(group, version, kind)))
             && self.resources.as_ref().is_none_or(|r| r.matches_kind(group, version, kind))
+            && self.gatekeeper.as_ref().is_none_or(|g| g.matches_kind(group, kind))
     }
 
     /// Everything but the kind.
@@ -219,6 +209,9 @@ impl Selector {
     ) -> bool {
         if !self.operations.is_empty() && !self.operations.contains(&operation) {
             return false;
+        }
+        if let Some(g) = &self.gatekeeper {
+            return g.matches_rest(s, namespace_labels);
         }
         if !self.namespaces.is_empty() && !self.namespaces.matches(s.namespace) {
             return false;

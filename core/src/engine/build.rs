@@ -36,12 +36,21 @@ pub struct EngineBuilder {
     params: BTreeMap<String, Value>,
     /// What was wrong with a param given, said when the engine is built.
     refused: Option<Error>,
+    /// Whether Gatekeeper templates with both Rego and CEL run their Rego.
+    gatekeeper_rego: bool,
 }
 
 impl EngineBuilder {
     /// Adds a bundle; a later bundle's policies override earlier ones of the same name.
     pub fn bundle(mut self, bundle: Bundle) -> Self {
         self.bundle = std::mem::take(&mut self.bundle).merge(bundle);
+        self
+    }
+
+    /// Runs the Rego of each Gatekeeper template that has both Rego and CEL code, instead of
+    /// its CEL (which Gatekeeper runs when it has both): to compare the two.
+    pub fn gatekeeper_rego(mut self) -> Self {
+        self.gatekeeper_rego = true;
         self
     }
 
@@ -99,7 +108,10 @@ impl EngineBuilder {
 
     /// Compiles the plugins, checks each policy's params against its plugin's schema, and
     /// indexes the policies by kind. Every problem is reported together.
-    pub fn build(self) -> Result<Engine, Error> {
+    pub fn build(mut self) -> Result<Engine, Error> {
+        if self.gatekeeper_rego {
+            self.bundle = std::mem::take(&mut self.bundle).with_gatekeeper_rego();
+        }
         let span = tracing::info_span!("engine.build", policies = self.bundle.policies.len());
         let _enter = span.enter();
         if let Some(e) = self.refused {

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cel::index::Index;
 use crate::cel::Budget;
-use crate::compile::check::{error_kind, CheckInput, PluginCall};
+use crate::compile::check::{error_kind, CheckInput, PluginCall, Review};
 use crate::compile::exception::Exception;
 use crate::compile::expr::ITEM;
 use crate::compile::policy::{Form, Policy, Rule};
@@ -182,6 +182,8 @@ pub(super) struct Evaluation<'a> {
     pub(super) inventory: Option<&'a Index<'a>>,
     /// Kyverno's exceptions in force.
     pub(super) kyverno_exceptions: &'a [&'a Exception],
+    /// Rego's `data.inventory` (made once for the run) and the kinds synced into it.
+    pub(super) rego: (&'a crate::compile::rego::Inventory, &'a [crate::model::Gvk]),
     /// The policies that applied: matched, and their match conditions held.
     pub(super) applied: std::cell::RefCell<Vec<String>>,
     /// The audit annotations the policies added.
@@ -401,6 +403,7 @@ impl<'a> Evaluation<'a> {
         // is computed at most once per item (and once per view when it does not read `item`).
         let mut per_item: Vec<crate::cel::Activation<'_>> = Vec::new();
         let mut item_at = ItemPositions::default();
+        let review = policy.rules.iter().any(|r| r.check.is_rego()).then(|| self.review(roots.0));
         for rule in policy.rules.iter() {
             let paths = rule.for_each.as_deref();
             let at = match walked.iter().position(|(p, _)| *p == paths) {
@@ -432,7 +435,7 @@ impl<'a> Evaluation<'a> {
                     }
                     _ => None,
                 };
-                self.apply(policy, rule, (path, item), act, params, out);
+                self.apply(policy, rule, (path, item), (act, review.as_ref()), params, out);
             }
         }
         true
@@ -509,7 +512,7 @@ impl<'a> Evaluation<'a> {
         policy: &Policy,
         rule: &'v Rule,
         (at, item): (&str, &Value),
-        scope: Option<&crate::cel::Activation<'v>>,
+        (scope, review): (Option<&crate::cel::Activation<'v>>, Option<&Review<'_>>),
         params: Option<&Value>,
         out: &mut Vec<(Finding, bool)>,
     ) {
@@ -545,7 +548,8 @@ impl<'a> Evaluation<'a> {
             None
         };
         let value = if at.is_empty() && rule.check.reads_value() { self.view.whole(self.resource) } else { item };
-        let violations = rule.check.check(&CheckInput { value, scope, call: call.as_ref(), params, crds: self.crds });
+        let input = CheckInput { value, scope, call: call.as_ref(), params, crds: self.crds, review };
+        let violations = rule.check.check(&input);
         match violations {
             Err(e) => self.error(policy, rule, at, e, out),
             Ok(vs) => {
@@ -571,6 +575,39 @@ impl<'a> Evaluation<'a> {
                     out.push((finding, self.view.via == Via::Template));
                 }
             }
+        }
+    }
+
+    /// What a Rego rule is told: Gatekeeper's review of the view (the pod a workload makes is
+    /// reviewed as a Pod, as Gatekeeper's expansion reviews it), and the inventory.
+    fn review<'r>(&'r self, request: &'r Value) -> Review<'r> {
+        let delete = self.resource.operation(self.ctx.operation) == crate::k8s::Operation::Delete;
+        let whole = self.view.whole(self.resource);
+        let (synced, inventory) = (self.rego.1, self.inventory);
+        let inventory = inventory.map(|index| {
+            self.rego.0.get(|| {
+                let kind_of = |o: &Value, key: &str| o.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+                index
+                    .objects()
+                    .filter(|o| {
+                        let (group, version) =
+                            split_api_version(o.get("apiVersion").and_then(Value::as_str).unwrap_or_default());
+                        synced.is_empty()
+                            || synced
+                                .iter()
+                                .any(|g| g.group == group && g.version == version && g.kind == kind_of(o, "kind"))
+                    })
+                    .collect()
+            })
+        });
+        Review {
+            request,
+            admission: self.resource.admission.is_some(),
+            pod: self.view.via == Via::Template,
+            object: (!delete).then_some(whole),
+            old: if delete { Some(whole) } else { self.view.old },
+            inventory,
+            budget: self.ctx.budget.as_ref(),
         }
     }
 
@@ -610,6 +647,10 @@ impl<'a> Evaluation<'a> {
         let action = match (&error, policy.failure_policy) {
             (Some(_), FailurePolicy::Ignore) if policy.form.is_kubernetes_like() => Action::Audit,
             (Some(_), FailurePolicy::Ignore) => Action::Warn,
+            _ if self.view.via == Via::Template => {
+                let (group, _) = split_api_version(&self.id.api_version);
+                policy.expansion_action(group, &self.id.kind).unwrap_or(policy.action)
+            }
             _ => policy.action,
         };
         let full = format!("{}{path}", self.view.prefix);

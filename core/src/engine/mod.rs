@@ -81,6 +81,8 @@ pub struct Engine {
     infos: Arc<[PolicyInfo]>,
     /// Param overrides given to the builder, by policy, under a context's own.
     params: BTreeMap<String, serde_json::Value>,
+    /// The kinds Gatekeeper's sync configuration puts in Rego's `data.inventory` (none: all).
+    synced: Vec<crate::model::Gvk>,
 }
 
 const _: () = {
@@ -93,14 +95,20 @@ impl Engine {
         let mut by_kind: HashMap<String, Vec<(usize, Via)>> = HashMap::new();
         let mut by_pattern = Vec::new();
         for (i, p) in bundle.policies.iter().enumerate() {
-            let literal: Option<Vec<&str>> = p.selector.kinds.iter().map(|k| k.kind.literal()).collect();
+            // An instance of a policy that takes every kind (a Gatekeeper template's) is indexed
+            // by its binding's kinds.
+            let kinds = match &p.narrow {
+                Some(n) if p.selector.kinds.is_empty() => &n.kinds,
+                _ => &p.selector.kinds,
+            };
+            let literal: Option<Vec<&str>> = kinds.iter().map(|k| k.kind.literal()).collect();
             match literal {
                 Some(kinds) if !kinds.is_empty() => {
                     for k in kinds {
                         by_kind.entry(k.to_owned()).or_default().push((i, Via::Direct));
                     }
                     if p.pod_controllers && p.matches_kind("", "v1", "Pod") {
-                        for c in k8s::CONTROLLERS {
+                        for c in k8s::CONTROLLERS.iter().filter(|c| p.expands(c.group, c.kind)) {
                             by_kind.entry(c.kind.to_owned()).or_default().push((i, Via::Template));
                         }
                     }
@@ -118,6 +126,7 @@ impl Engine {
             uses_inventory: bundle.policies.iter().any(|p| p.uses_inventory),
             infos: crate::compile::bundle::infos(&bundle.policies).into(),
             params: BTreeMap::new(),
+            synced: bundle.gatekeeper.sync.clone(),
             crds,
             plugins,
             notes,

@@ -36,6 +36,8 @@ struct Shared<'r> {
     inventory: Option<&'r Index<'r>>,
     /// Kyverno's exceptions in force.
     kyverno_exceptions: &'r [&'r Exception],
+    /// Rego's `data.inventory`, made when a Rego rule first reads it.
+    rego_inventory: &'r crate::compile::rego::Inventory,
 }
 
 impl Engine {
@@ -147,11 +149,13 @@ impl Engine {
             .filter(|e| e.kyverno.is_some() && e.standing(ctx.now, &self.settings).is_ok())
             .map(|e| &**e)
             .collect();
+        let rego_inventory = crate::compile::rego::Inventory::default();
         let shared = Shared {
             namespaces: &namespaces,
             crds: &crds,
             inventory: inventory.as_ref(),
             kyverno_exceptions: &kyverno,
+            rego_inventory: &rego_inventory,
         };
         let one = |r: &Resource| {
             let _resource =
@@ -293,7 +297,7 @@ impl Engine {
             if p.matches_kind(group, version, kind) {
                 out.push((i, Via::Direct));
             }
-            if controller && p.pod_controllers && p.matches_kind("", "v1", "Pod") {
+            if controller && p.pod_controllers && p.matches_kind("", "v1", "Pod") && p.expands(group, kind) {
                 out.push((i, Via::Template));
             }
         }
@@ -301,7 +305,7 @@ impl Engine {
         out.retain(|&(i, via)| {
             self.policies.get(i).is_some_and(|p| match via {
                 Via::Direct => p.matches_kind(group, version, kind),
-                Via::Template => controller,
+                Via::Template => controller && p.expands(group, kind),
             })
         });
         out.sort_unstable();
@@ -315,7 +319,7 @@ impl Engine {
         &self,
         r: &Resource,
         ctx: &Context,
-        &Shared { namespaces, crds, inventory, kyverno_exceptions }: &Shared<'_>,
+        &Shared { namespaces, crds, inventory, kyverno_exceptions, rego_inventory }: &Shared<'_>,
         out: &mut Vec<(Finding, bool)>,
     ) -> (Vec<String>, BTreeMap<String, String>) {
         let mut id = r.identity();
@@ -352,6 +356,7 @@ impl Engine {
                         namespace: &id.namespace,
                         name: &id.name,
                         labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
+                        generated: view.via == Via::Template,
                     };
                     p.matches_rest(&subject, r.operation(ctx.operation), ns_labels)
                 })
@@ -367,6 +372,7 @@ impl Engine {
                     crds,
                     inventory,
                     kyverno_exceptions,
+                    rego: (rego_inventory, &self.synced),
                     applied: Default::default(),
                     annotations: Default::default(),
                     json: Default::default(),

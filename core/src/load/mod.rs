@@ -136,7 +136,11 @@ fn parse_within(
         column: e.pos.column,
         pointer: None,
         message: format!("invalid YAML: {}", e.message),
-        help: None,
+        // Go's YAML reader (kubectl's) takes a quoted string's next lines at the key's own
+        // indentation; YAML 1.2, and paved, want them further in.
+        help: e.message.contains("indentation in quoted scalar").then(|| {
+            "indent the quoted string's following lines further than its key (YAML 1.2 requires it; Go's YAML reader does not)".into()
+        }),
     })?;
     Ok(docs
         .into_iter()

@@ -132,9 +132,12 @@ pub enum ErrorKind {
     PluginFailed,
     /// The host could not run the plugin (every instance slot in use).
     Unavailable,
+    /// A Rego policy failed at run time (a rule with two values, a `violation` of the wrong
+    /// shape).
+    Rego,
 }
 
-words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable" });
+words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego" });
 
 /// One evaluated resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

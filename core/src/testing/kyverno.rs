@@ -203,6 +203,7 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
         inventory,
         exceptions: Bundle::default(),
         expect,
+        invalid: false,
     };
     (diags.len() == before).then(|| TestSuite {
         name,
@@ -308,6 +309,7 @@ fn expectations(
                 result,
                 line: origin.locate(at).line,
                 errors_apart: true,
+                violations: None,
             }),
             Err((message, help)) => diags.push(origin.diagnostic(&format!("{at}/resources"), message, help)),
         }

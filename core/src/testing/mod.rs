@@ -20,6 +20,7 @@ pub use crate::model::Outcome;
 use crate::model::{Completeness, TestDocument};
 use crate::report::{Finding, Report};
 
+mod gator;
 mod kyverno;
 mod suite;
 
@@ -72,12 +73,32 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
     /// Where the expectation is written.
     pub line: u32,
+    /// For a count of findings (a gator assertion): what was wanted and what was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violations: Option<ViolationCount>,
+}
+
+/// A gator assertion's count of findings.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ViolationCount {
+    /// `yes` (at least one) or a number.
+    pub expected: String,
+    /// How many findings there were (of those whose message matches `message`).
+    pub actual: usize,
+    /// The regular expression a finding's message must match to count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl CheckReport {
     /// Whether the evaluation gave what the test expects.
     pub fn passed(&self) -> bool {
-        self.expected == self.actual
+        match &self.violations {
+            Some(v) if v.expected == "yes" => v.actual > 0,
+            Some(v) => v.expected == v.actual.to_string(),
+            None => self.expected == self.actual,
+        }
     }
 }
 
@@ -154,15 +175,15 @@ impl TestSuite {
     }
 
     fn run_case(&self, case: &Case, now: Timestamp) -> CaseReport {
-        let engine = match Engine::builder().bundle(self.bundle.clone()).bundle(case.exceptions.clone()).build() {
-            Ok(e) => e,
-            Err(e) => {
-                return CaseReport {
-                    name: case.name.clone(),
-                    line: case.line,
-                    checks: Vec::new(),
-                    error: Some(e.to_string()),
-                }
+        let built = Engine::builder().bundle(self.bundle.clone()).bundle(case.exceptions.clone()).build();
+        let report =
+            |error: Option<String>| CaseReport { name: case.name.clone(), line: case.line, checks: Vec::new(), error };
+        let engine = match (built, case.invalid) {
+            (Ok(e), false) => e,
+            (Err(e), false) => return report(Some(e.to_string())),
+            (Err(_), true) => return report(None),
+            (Ok(_), true) => {
+                return report(Some("the engine was built: the constraint fits its template's schema".into()))
             }
         };
         let mut ctx = Context { now: case.now.or(self.now).unwrap_or(now), ..self.base.clone() };
@@ -178,6 +199,11 @@ impl TestSuite {
             .iter()
             .map(|e| {
                 let (actual, findings) = outcome(&report, e);
+                let violations = e.violations.as_ref().map(|v| ViolationCount {
+                    expected: v.want.map_or_else(|| "yes".to_owned(), |n| n.to_string()),
+                    actual: findings.len(),
+                    message: v.message.as_ref().map(|m| m.as_str().to_owned()),
+                });
                 CheckReport {
                     resource: e.resource.clone(),
                     policy: e.policy.clone(),
@@ -186,6 +212,7 @@ impl TestSuite {
                     actual,
                     findings,
                     line: e.line,
+                    violations,
                 }
             })
             .collect();
@@ -232,8 +259,11 @@ pub struct Example {
     pub focused: bool,
 }
 
+/// A test file by its name: `*test.yaml` (paved's and Kyverno's), `*suite.yaml` (gator's).
 fn is_test_file(p: &Path) -> bool {
-    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("test.yaml") || n.ends_with("test.yml"))
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| ["test.yaml", "test.yml", "suite.yaml", "suite.yml"].iter().any(|end| n.ends_with(end)))
 }
 
 /// What the report says of one expectation, with the findings behind it.
@@ -241,6 +271,12 @@ fn outcome(report: &Report, e: &Expect) -> (Outcome, Vec<Finding>) {
     let Some((r, findings)) = report.by_resource().nth(e.index) else {
         return (Outcome::Skip, Vec::new());
     };
+    if let Some(v) = &e.violations {
+        // Every finding of the case's one constraint counts, whatever its action (gator's).
+        let counted: Vec<Finding> =
+            findings.iter().filter(|f| v.message.as_ref().is_none_or(|m| m.is_match(&f.message))).cloned().collect();
+        return (if counted.is_empty() { Outcome::Pass } else { Outcome::Fail }, counted);
+    }
     if !r.policies.contains(&e.policy) {
         return (Outcome::Skip, Vec::new());
     }
@@ -268,6 +304,10 @@ fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<TestSuite>
         let text = |key: &str| doc.value.get(key).and_then(Value::as_str);
         if text("apiVersion") == Some(kyverno::API_VERSION) && text("kind") == Some("Test") {
             out.extend(kyverno::compile(&doc, diags));
+            continue;
+        }
+        if text("apiVersion") == Some(gator::API_VERSION) && text("kind") == Some("Suite") {
+            out.extend(gator::compile(&doc, diags));
             continue;
         }
         if doc.value.get("kind").and_then(Value::as_str) != Some("PolicyTest") {
@@ -404,6 +444,7 @@ impl Scope<'_> {
             inventory: self.inventory(c, here, diags),
             exceptions: self.exceptions(c, here, diags),
             expect,
+            invalid: false,
         }
     }
 
@@ -484,6 +525,7 @@ impl Scope<'_> {
                 result: e.result,
                 line: self.line(ptr),
                 errors_apart: false,
+                violations: None,
             }),
             Err((message, help)) => {
                 diags.push(problem("resource", message, help));

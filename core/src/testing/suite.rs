@@ -58,6 +58,9 @@ pub(super) struct Case {
     pub(super) inventory: Option<Inventory>,
     pub(super) exceptions: Bundle,
     pub(super) expect: Vec<Expect>,
+    /// Whether the bundle's engine must refuse to build (a gator test of an invalid
+    /// constraint).
+    pub(super) invalid: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +74,25 @@ pub(super) struct Expect {
     /// Whether an evaluation error is its own outcome (`error`, as Kyverno's tests have it);
     /// paved's tests count it as the failure it is under `failurePolicy: Fail`.
     pub(super) errors_apart: bool,
+    /// A count of findings instead of an outcome (gator's assertions).
+    pub(super) violations: Option<Violations>,
+}
+
+/// How many findings a gator assertion wants: at least one (`None`) or exactly so many, of
+/// those whose message matches `message`.
+#[derive(Debug, Clone)]
+pub(super) struct Violations {
+    pub(super) want: Option<u64>,
+    pub(super) message: Option<regex::Regex>,
+}
+
+impl TestSuite {
+    /// The same suite, running the Rego of each Gatekeeper template that has both Rego and CEL
+    /// code instead of its CEL.
+    pub fn with_gatekeeper_rego(mut self) -> TestSuite {
+        self.bundle = self.bundle.with_gatekeeper_rego();
+        self
+    }
 }
 
 /// The one resource `Kind/name` or `Kind/namespace/name` names.
