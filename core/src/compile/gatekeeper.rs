@@ -293,10 +293,16 @@ fn rego_policy(
     schema: &Value,
     origin: &Origin,
 ) -> Result<Policy, Vec<Diagnostic>> {
-    let check = RegoCheck::new(rego, libs, v1).map_err(|(lib, message)| {
-        let field = lib.map_or_else(|| format!("{at}/rego"), |i| format!("{at}/libs/{i}"));
-        let what = if lib.is_some() { "the library" } else { "the template's Rego" };
-        vec![origin.diagnostic(&field, format!("{what} does not compile: {message}"), None)]
+    let check = RegoCheck::new(rego, libs, v1).map_err(|e| {
+        let field = e.lib.map_or_else(|| format!("{at}/rego"), |i| format!("{at}/libs/{i}"));
+        let what = if e.lib.is_some() { "the library" } else { "the template's Rego" };
+        let mut d = origin.diagnostic(&field, format!("{what} does not compile: {}", e.message), None);
+        // A block scalar's text starts where its field's value does: its line 1 is that line.
+        if let Some((line, column)) = e.at {
+            d.line += line.saturating_sub(1);
+            d.column += column.saturating_sub(1);
+        }
+        vec![d]
     })?;
     let renames = vec![("/spec/params".to_owned(), "/spec/crd/spec/validation/openAPIV3Schema".to_owned())];
     let origin = origin.renamed(renames);

@@ -373,6 +373,16 @@ fn mentions(doc: &PolicyDocument, functions: &[crate::cel::Function], words: &[&
 }
 
 impl Policy {
+    /// The name its findings carry: a Kubernetes or Gatekeeper policy's own (the instance a
+    /// binding or constraint makes is named by it, and found as the finding's `binding`),
+    /// which exceptions name; a paved policy's, bound or not.
+    pub(crate) fn reported_name(&self) -> &str {
+        match (&self.binding, self.form == Form::Kubernetes) {
+            (Some(p), true) => p,
+            _ => &self.name,
+        }
+    }
+
     /// Whether it meets a workload of this group and kind as the pod it makes.
     pub(crate) fn expands(&self, group: &str, kind: &str) -> bool {
         self.expansions.as_ref().is_none_or(|e| e.iter().any(|x| x.applies_to(group, kind)))

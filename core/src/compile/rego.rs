@@ -67,16 +67,46 @@ impl fmt::Debug for RegoCheck {
     }
 }
 
-/// A problem compiling a template's Rego: which source (`None`: the template's own, `Some(i)`:
-/// `libs[i]`) and what.
-pub(crate) type RegoError = (Option<usize>, String);
+/// A problem compiling a template's Rego: in which source (`None`: the template's own,
+/// `Some(i)`: `libs[i]`), where in it (line and column) when regorus says, and what.
+#[derive(Debug)]
+pub(crate) struct RegoError {
+    pub lib: Option<usize>,
+    pub at: Option<(u32, u32)>,
+    pub message: String,
+}
+
+impl RegoError {
+    /// regorus' error (`--> libs[0].rego:5:3`, the source line, `error: what`), read.
+    fn of(e: &impl fmt::Display, lib: Option<usize>) -> RegoError {
+        let text = e.to_string();
+        let location = text.lines().find_map(|l| l.trim().strip_prefix("--> "));
+        let mut parts = location.map(|l| l.rsplitn(3, ':').collect::<Vec<_>>()).unwrap_or_default().into_iter();
+        let (column, line, file) = (parts.next(), parts.next(), parts.next());
+        let lib = match file.and_then(|f| f.strip_prefix("libs[")).and_then(|f| f.split(']').next()) {
+            Some(i) => i.parse().ok(),
+            None => lib,
+        };
+        let at = line.and_then(|l| l.parse().ok()).zip(column.and_then(|c| c.parse().ok()));
+        let message = text
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .map_or_else(|| first_line(&text), str::to_owned);
+        RegoError { lib, at, message }
+    }
+}
 
 impl RegoCheck {
     /// Compiles a template's Rego (`v1`: Rego v1 syntax, else v0 as Gatekeeper's default) and
     /// its libraries, and analyses them once.
     pub(crate) fn new(rego: &str, libs: &[String], v1: bool) -> Result<RegoCheck, RegoError> {
         for (i, source) in std::iter::once(rego).chain(libs.iter().map(String::as_str)).enumerate() {
-            refused(source).map_err(|e| ((i > 0).then(|| i - 1), e))?;
+            refused(source).map_err(|(line, message)| RegoError {
+                lib: i.checked_sub(1),
+                at: Some((line, 1)),
+                message,
+            })?;
         }
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(!v1);
@@ -85,10 +115,10 @@ impl RegoCheck {
             check_interval: NonZeroU32::MIN.saturating_add(999),
         });
         let package =
-            engine.add_policy("template.rego".into(), normalized(rego).into()).map_err(|e| (None, first_line(&e)))?;
+            engine.add_policy("template.rego".into(), normalized(rego).into()).map_err(|e| RegoError::of(&e, None))?;
         for (i, lib) in libs.iter().enumerate() {
             let lib = normalized(lib).into_owned();
-            engine.add_policy(format!("libs[{i}].rego"), lib).map_err(|e| (Some(i), first_line(&e)))?;
+            engine.add_policy(format!("libs[{i}].rego"), lib).map_err(|e| RegoError::of(&e, Some(i)))?;
         }
         let reads_inventory =
             std::iter::once(rego).chain(libs.iter().map(String::as_str)).any(|s| s.contains("inventory"));
@@ -96,7 +126,7 @@ impl RegoCheck {
         if reads_inventory && !own_inventory {
             engine
                 .add_policy("paved-inventory.rego".into(), INVENTORY_MODULE.into())
-                .map_err(|e| (None, first_line(&e)))?;
+                .map_err(|e| RegoError::of(&e, None))?;
         }
         let rule = format!("{package}.violation");
         // Analysed now, with an empty input: what fails here (an unknown builtin, a rule defined
@@ -106,9 +136,10 @@ impl RegoCheck {
             Ok(_) => {}
             Err(e) if e.to_string().contains("not a valid rule path") || e.to_string().contains("no rule") => {
                 let package = package.strip_prefix("data.").unwrap_or(&package);
-                return Err((None, format!("the Rego of package `{package}` defines no `violation` rule")));
+                let message = format!("the Rego of package `{package}` defines no `violation` rule");
+                return Err(RegoError { lib: None, at: None, message });
             }
-            Err(e) => return Err((None, first_line(&e))),
+            Err(e) => return Err(RegoError::of(&e, None)),
         }
         Ok(RegoCheck { prepared: Mutex::new(engine), pool: Mutex::new(Vec::new()), rule, reads_inventory })
     }
@@ -176,7 +207,11 @@ impl Check for RegoCheck {
             pool.push(engine);
         }
         let set = result.map_err(|e| {
-            let text = first_line(&e);
+            let e = RegoError::of(&e, None);
+            let text = match e.at {
+                Some((line, column)) => format!("line {line}, column {column}: {}", e.message),
+                None => e.message,
+            };
             let kind = if text.contains("time limit") || text.contains("execution exceeded") {
                 ErrorKind::Deadline
             } else {
@@ -454,8 +489,9 @@ fn is_else(source: &str, at: usize) -> bool {
         .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
 }
 
-/// Refuses a builtin paved does not allow, named outside comments and strings.
-fn refused(source: &str) -> Result<(), String> {
+/// Refuses a builtin paved does not allow, named outside comments and strings: the line, and
+/// why.
+fn refused(source: &str) -> Result<(), (u32, String)> {
     for (n, line) in source.lines().enumerate() {
         let code = code_of(line);
         for (name, why) in REFUSED {
@@ -465,10 +501,10 @@ fn refused(source: &str) -> Result<(), String> {
                 before.is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '.') && after.starts_with('(')
             });
             if called {
-                return Err(format!(
-                    "line {}: `{name}` {why}, and paved's decisions do not depend on what is outside the request and the inventory",
-                    n + 1
-                ));
+                let message = format!(
+                    "`{name}` {why}, and paved's decisions do not depend on what is outside the request and the inventory"
+                );
+                return Err((u32::try_from(n + 1).unwrap_or(u32::MAX), message));
             }
         }
     }
@@ -537,6 +573,6 @@ mod tests {
         assert!(refused("x := http.send({})").is_err());
         assert!(refused("# http.send(x)\nmsg := \"http.send(x)\"").is_ok());
         assert!(refused("y := my_http.send(1)").is_ok());
-        assert!(refused("  r := external_data({\"provider\": \"p\"})").unwrap_err().starts_with("line 1:"));
+        assert_eq!(refused("\n  r := external_data({\"provider\": \"p\"})").unwrap_err().0, 2);
     }
 }

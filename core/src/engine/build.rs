@@ -262,8 +262,9 @@ fn check_exception_targets(bundle: &Bundle, diags: &mut Diagnostics) {
     };
     for e in &bundle.exceptions {
         for (i, (name, rules)) in e.policies.iter().enumerate() {
-            let Some(policy) = bundle.policies.iter().find(|p| p.name == *name) else {
-                let names = bundle.policies.iter().map(|p| p.name.as_str()).collect();
+            let Some(policy) = bundle.policies.iter().find(|p| p.reported_name() == name) else {
+                let mut names: Vec<&str> = bundle.policies.iter().map(|p| p.reported_name()).collect();
+                names.dedup();
                 diags.push(e.origin.diagnostic(
                     &format!("/spec/policies/{i}/name"),
                     format!("exception `{}` waives policy `{name}`, which is not loaded", e.name),

@@ -474,7 +474,7 @@ impl<'a> Evaluation<'a> {
     /// The policy's audit annotations, `POLICY/KEY`: a string value is added, `null` adds
     /// nothing, anything else or an error is a finding under the failure policy.
     fn annotate<'v>(&self, policy: &'v Policy, act: &crate::cel::Activation<'v>, out: &mut Vec<(Finding, bool)>) {
-        let name = policy.binding.as_ref().filter(|_| policy.form == Form::Kubernetes).unwrap_or(&policy.name);
+        let name = policy.reported_name();
         for (key, expr) in policy.annotations.iter() {
             let cause = match expr.eval(act) {
                 Ok(crate::cel::Value::Str(text)) => {
@@ -655,13 +655,10 @@ impl<'a> Evaluation<'a> {
         };
         let full = format!("{}{path}", self.view.prefix);
         // An instance's `binding` is the policy it instantiates, its name the binding's.
-        let (name, binding) = match (&policy.binding, policy.form == Form::Kubernetes) {
-            (Some(p), true) => (p.clone(), Some(policy.name.clone())),
-            _ => (policy.name.clone(), None),
-        };
+        let name = policy.reported_name();
         Finding {
-            policy: name,
-            binding,
+            binding: (name != policy.name).then(|| policy.name.clone()),
+            policy: name.to_owned(),
             rule: rule.map(|r| r.id.clone()).unwrap_or_default(),
             severity: rule.map(|r| r.severity).unwrap_or_default(),
             action,

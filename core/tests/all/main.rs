@@ -8,6 +8,7 @@ mod cases;
 mod cel_variables;
 mod exceptions;
 mod fleet;
+mod gatekeeper;
 mod golden;
 mod hostile;
 mod inputs;
