@@ -383,6 +383,11 @@ impl Policy {
         }
     }
 
+    /// The binding (or constraint) its findings name beside [`Policy::reported_name`].
+    pub(crate) fn reported_binding(&self) -> Option<&str> {
+        (self.binding.is_some() && self.form == Form::Kubernetes).then_some(self.name.as_str())
+    }
+
     /// Whether it meets a workload of this group and kind as the pod it makes.
     pub(crate) fn expands(&self, group: &str, kind: &str) -> bool {
         self.expansions.as_ref().is_none_or(|e| e.iter().any(|x| x.applies_to(group, kind)))

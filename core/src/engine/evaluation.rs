@@ -655,10 +655,9 @@ impl<'a> Evaluation<'a> {
         };
         let full = format!("{}{path}", self.view.prefix);
         // An instance's `binding` is the policy it instantiates, its name the binding's.
-        let name = policy.reported_name();
         Finding {
-            binding: (name != policy.name).then(|| policy.name.clone()),
-            policy: name.to_owned(),
+            policy: policy.reported_name().to_owned(),
+            binding: policy.reported_binding().map(str::to_owned),
             rule: rule.map(|r| r.id.clone()).unwrap_or_default(),
             severity: rule.map(|r| r.severity).unwrap_or_default(),
             action,

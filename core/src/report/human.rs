@@ -59,9 +59,11 @@ fn finding(out: &mut String, p: &Paint, f: &Finding) -> fmt::Result {
         (None, Action::Audit) => (p.blue("·"), p.blue("audit ")),
     };
     let at = f.source.as_ref().map(|s| format!("  (line {})", s.line)).unwrap_or_default();
+    // A Kubernetes binding's or a Gatekeeper constraint's name, after its policy's.
+    let bound = f.binding.as_ref().map(|b| format!(" [{b}]")).unwrap_or_default();
     writeln!(
         out,
-        "    {mark} {word} {:<8} {}/{}  {}",
+        "    {mark} {word} {:<8} {}/{}{bound}  {}",
         f.severity.as_str(),
         f.policy,
         f.rule,
