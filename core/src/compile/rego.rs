@@ -212,12 +212,11 @@ impl Check for RegoCheck {
                 Some((line, column)) => format!("line {line}, column {column}: {}", e.message),
                 None => e.message,
             };
-            let kind = if text.contains("time limit") || text.contains("execution exceeded") {
-                ErrorKind::Deadline
-            } else {
-                ErrorKind::Rego
-            };
-            FindingError::new(kind, format!("the Rego failed: {text}"))
+            if text.contains("exceeded time limit") {
+                let limit = TIME_LIMIT.as_secs();
+                return FindingError::new(ErrorKind::Deadline, format!("the Rego ran past its time limit ({limit} s)"));
+            }
+            FindingError::new(ErrorKind::Rego, format!("the Rego failed: {text}"))
         })?;
         violations(&set)
     }

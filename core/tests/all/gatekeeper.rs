@@ -232,6 +232,9 @@ fn bad_templates_and_constraints_are_errors_at_their_lines() {
     assert!(e.contains("gk.yaml:34") && e.contains("word"), "{e}");
     let e = engine(&[TEMPLATE, &constraint("  parameters:\n    wrod: w")]).unwrap_err().to_string();
     assert!(e.contains("wrod"), "{e}");
+    let no_violation = TEMPLATE.replace("violation[{", "deny[{");
+    let e = engine(&[&no_violation]).unwrap_err().to_string();
+    assert!(e.contains("defines no `violation` rule"), "{e}");
     // A template's name is its kind in lower case.
     let e = engine(&[&TEMPLATE.replace("name: k8sbadlabel", "name: bad-label")]).unwrap_err().to_string();
     assert!(e.contains("`k8sbadlabel`"), "{e}");
@@ -246,6 +249,16 @@ fn a_stopped_evaluation_does_not_start_rego_and_a_failing_rego_is_a_finding() {
     let f = &report.findings[0];
     assert_eq!(f.error.as_ref().map(|e| e.kind), Some(ErrorKind::Deadline), "{f:?}");
     assert_eq!(f.action, Action::Deny);
+    // A Rego that runs too long is stopped by its time limit: a finding that says so.
+    let slow = TEMPLATE.replace(
+        "          input.review.object.metadata.labels.bad\n",
+        "          input.review.object.metadata.labels.bad\n          x := numbers.range(1, 20000)[_]\n          y := numbers.range(1, 20000)[_]\n          x * y == -1\n",
+    );
+    let engine = self::engine(&[&slow, &constraint("  parameters: {word: w}")]).unwrap();
+    let report = engine.evaluate(&[object("ConfigMap", Some("prod"), json!({"bad": "1"}))], &ctx());
+    let f = &report.findings[0];
+    assert_eq!(f.error.as_ref().map(|e| e.kind), Some(ErrorKind::Deadline), "{f:?}");
+    assert!(f.message.contains("time limit"), "{}", f.message);
     // A rule with two values for one input fails at run time: a finding with the cause.
     let conflict = TEMPLATE.replace(
         "          msg := sprintf",
