@@ -90,13 +90,15 @@ pub(crate) fn compile_template(
         p.expansions = Some(Arc::new([]));
         p
     };
-    let (cel, rego) = match (cel, rego) {
-        (Some(Err(mut more)), _) | (_, Some(Err(mut more))) => {
+    // Both engines' problems are reported.
+    let mut compiled = |r: Option<Result<Policy, Vec<Diagnostic>>>| match r? {
+        Ok(p) => Some(with_operations(p)),
+        Err(mut more) => {
             diags.append(&mut more);
-            return Err(diags);
+            None
         }
-        (cel, rego) => (cel.and_then(Result::ok).map(with_operations), rego.and_then(Result::ok).map(with_operations)),
     };
+    let (cel, rego) = (compiled(cel), compiled(rego));
     if !diags.is_empty() {
         return Err(diags);
     }
@@ -246,7 +248,7 @@ fn cel_policy(
         }
     }
     // Gatekeeper's two variables come first: the template's `variables[i]` is paved's `i + 2`.
-    let mut renames = vec![("/spec/params".to_owned(), "/spec/crd/spec/validation/openAPIV3Schema".to_owned())];
+    let mut renames = vec![("/spec/paramsSchema".to_owned(), "/spec/crd/spec/validation/openAPIV3Schema".to_owned())];
     for i in 0..source.variables.len() {
         renames.push((format!("/spec/variables/{}", i + 2), format!("{at}/variables/{i}")));
     }
@@ -304,7 +306,7 @@ fn rego_policy(
         }
         vec![d]
     })?;
-    let renames = vec![("/spec/params".to_owned(), "/spec/crd/spec/validation/openAPIV3Schema".to_owned())];
+    let renames = vec![("/spec/paramsSchema".to_owned(), "/spec/crd/spec/validation/openAPIV3Schema".to_owned())];
     let origin = origin.renamed(renames);
     let paved = document(doc, schema, Vec::new(), None);
     let mut policy =

@@ -232,6 +232,9 @@ fn bad_templates_and_constraints_are_errors_at_their_lines() {
     assert!(e.contains("gk.yaml:34") && e.contains("word"), "{e}");
     let e = engine(&[TEMPLATE, &constraint("  parameters:\n    wrod: w")]).unwrap_err().to_string();
     assert!(e.contains("wrod"), "{e}");
+    let bad_schema = TEMPLATE.replace("type: string", "type: strin");
+    let e = engine(&[&bad_schema]).unwrap_err().to_string();
+    assert!(e.contains("the params schema does not compile") && e.contains("gk.yaml:12:"), "{e}");
     let no_violation = TEMPLATE.replace("violation[{", "deny[{");
     let e = engine(&[&no_violation]).unwrap_err().to_string();
     assert!(e.contains("defines no `violation` rule"), "{e}");
