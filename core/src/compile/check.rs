@@ -63,19 +63,10 @@ pub(crate) struct PluginCall<'a> {
     pub budget: Option<&'a crate::cel::Budget>,
 }
 
-/// What a Rego check sees besides its params: Gatekeeper's review of the object, and the
-/// inventory.
+/// What a Rego check sees besides its params: Gatekeeper's review of the object (made once
+/// per object, for every constraint), the inventory, and the evaluation's budget.
 pub(crate) struct Review<'a> {
-    /// The request as Kubernetes' admission CEL shapes it (kind, name, namespace, operation,
-    /// userInfo, dryRun).
-    pub request: &'a Value,
-    /// Whether the object came in an AdmissionReview (the review then carries the request's
-    /// operation and user; an object read from a file carries neither, as in Gatekeeper's audit).
-    pub admission: bool,
-    /// Whether the object is the pod a workload makes (reviewed as a `v1` Pod).
-    pub pod: bool,
-    pub object: Option<&'a Value>,
-    pub old: Option<&'a Value>,
+    pub review: &'a regorus::Value,
     pub inventory: Option<&'a regorus::Value>,
     pub budget: Option<&'a crate::cel::Budget>,
 }

@@ -152,39 +152,54 @@ impl RegoCheck {
 
     /// Gatekeeper's input: the review, the constraint's parameters, and the inventory.
     fn input(review: &Review<'_>, params: Option<&Value>) -> Rego {
-        let text = |s: &str| Rego::from(s);
-        let json = |v: &Value| Rego::deserialize(v).unwrap_or(Rego::Undefined);
-        let mut r = BTreeMap::new();
-        for key in ["kind", "name", "namespace"] {
-            if let Some(v) = review.request.get(key) {
-                r.insert(text(key), json(v));
-            }
-        }
-        if review.pod {
-            let pod = serde_json::json!({ "group": "", "version": "v1", "kind": "Pod" });
-            r.insert(text("kind"), json(&pod));
-        }
-        if review.admission {
-            for key in ["operation", "userInfo", "dryRun"] {
-                if let Some(v) = review.request.get(key) {
-                    r.insert(text(key), json(v));
-                }
-            }
-        }
-        if let Some(o) = review.object {
-            r.insert(text("object"), json(o));
-        }
-        if let Some(o) = review.old {
-            r.insert(text("oldObject"), json(o));
-        }
         let mut input = BTreeMap::new();
-        input.insert(text("review"), Rego::from(r));
-        input.insert(text("parameters"), params.map_or_else(Rego::new_object, json));
+        input.insert(Rego::from("review"), review.review.clone());
+        let parameters = params.map_or_else(Rego::new_object, |p| Rego::deserialize(p).unwrap_or(Rego::Undefined));
+        input.insert(Rego::from("parameters"), parameters);
         if let Some(inventory) = review.inventory {
-            input.insert(text(INVENTORY_KEY), inventory.clone());
+            input.insert(Rego::from(INVENTORY_KEY), inventory.clone());
         }
         Rego::from(input)
     }
+}
+
+/// What Gatekeeper's review of an object is made of.
+pub(crate) struct Reviewed<'a> {
+    /// The request as Kubernetes' admission CEL shapes it (kind, name, namespace, operation,
+    /// userInfo, dryRun).
+    pub request: &'a Value,
+    /// Whether the object came in an AdmissionReview (the review then carries the request's
+    /// operation and user; an object read from a file carries neither, as in Gatekeeper's audit).
+    pub admission: bool,
+    /// Whether the object is the pod a workload makes (reviewed as a `v1` Pod).
+    pub pod: bool,
+    pub object: Option<&'a Value>,
+    pub old: Option<&'a Value>,
+}
+
+/// Gatekeeper's `input.review` of an object.
+pub(crate) fn review(r: &Reviewed<'_>) -> Rego {
+    let json = |v: &Value| Rego::deserialize(v).unwrap_or(Rego::Undefined);
+    let mut out = BTreeMap::new();
+    let keys: &[&str] = if r.admission {
+        &["kind", "name", "namespace", "operation", "userInfo", "dryRun"]
+    } else {
+        &["kind", "name", "namespace"]
+    };
+    for key in keys {
+        if let Some(v) = r.request.get(*key) {
+            out.insert(Rego::from(*key), json(v));
+        }
+    }
+    if r.pod {
+        out.insert(Rego::from("kind"), json(&serde_json::json!({ "group": "", "version": "v1", "kind": "Pod" })));
+    }
+    for (key, value) in [("object", r.object), ("oldObject", r.old)] {
+        if let Some(v) = value {
+            out.insert(Rego::from(key), json(v));
+        }
+    }
+    Rego::from(out)
 }
 
 impl Check for RegoCheck {

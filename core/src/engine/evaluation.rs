@@ -190,6 +190,8 @@ pub(super) struct Evaluation<'a> {
     pub(super) annotations: std::cell::RefCell<BTreeMap<String, String>>,
     /// The view as JSON text, made once for every plugin rule that checks it whole.
     pub(super) json: std::cell::OnceCell<String>,
+    /// Gatekeeper's review of the view, made once for every Rego rule.
+    pub(super) rego_review: std::cell::OnceCell<regorus::Value>,
 }
 
 impl<'a> Evaluation<'a> {
@@ -579,36 +581,38 @@ impl<'a> Evaluation<'a> {
     }
 
     /// What a Rego rule is told: Gatekeeper's review of the view (the pod a workload makes is
-    /// reviewed as a Pod, as Gatekeeper's expansion reviews it), and the inventory.
+    /// reviewed as a Pod, as Gatekeeper's expansion reviews it), made once for every constraint
+    /// on the view, and the inventory.
     fn review<'r>(&'r self, request: &'r Value) -> Review<'r> {
         let delete = self.resource.operation(self.ctx.operation) == crate::k8s::Operation::Delete;
-        let whole = self.view.whole(self.resource);
+        let review = self.rego_review.get_or_init(|| {
+            let whole = self.view.whole(self.resource);
+            crate::compile::rego::review(&crate::compile::rego::Reviewed {
+                request,
+                admission: self.resource.admission.is_some(),
+                pod: self.view.via == Via::Template,
+                object: (!delete).then_some(whole),
+                old: if delete { Some(whole) } else { self.view.old },
+            })
+        });
         let (synced, inventory) = (self.rego.1, self.inventory);
         let inventory = inventory.map(|index| {
             self.rego.0.get(|| {
-                let kind_of = |o: &Value, key: &str| o.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+                let text = |o: &Value, key: &str| o.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
                 index
                     .objects()
                     .filter(|o| {
-                        let (group, version) =
-                            split_api_version(o.get("apiVersion").and_then(Value::as_str).unwrap_or_default());
+                        let api_version = text(o, "apiVersion");
+                        let (group, version) = split_api_version(&api_version);
                         synced.is_empty()
                             || synced
                                 .iter()
-                                .any(|g| g.group == group && g.version == version && g.kind == kind_of(o, "kind"))
+                                .any(|g| g.group == group && g.version == version && g.kind == text(o, "kind"))
                     })
                     .collect()
             })
         });
-        Review {
-            request,
-            admission: self.resource.admission.is_some(),
-            pod: self.view.via == Via::Template,
-            object: (!delete).then_some(whole),
-            old: if delete { Some(whole) } else { self.view.old },
-            inventory,
-            budget: self.ctx.budget.as_ref(),
-        }
+        Review { review, inventory, budget: self.ctx.budget.as_ref() }
     }
 
     /// What a plugin is told of the evaluation (the contract's `context`).

@@ -376,6 +376,7 @@ impl Engine {
                     applied: Default::default(),
                     annotations: Default::default(),
                     json: Default::default(),
+                    rego_review: Default::default(),
                 };
                 ev.run(&policies, out);
                 applied.append(&mut ev.applied.into_inner());
