@@ -265,19 +265,10 @@ fn as_paved(
             }
         })
         .collect();
-    let named = |list: &[crate::model::NamedExpression]| -> Vec<Variable> {
-        list.iter().map(|v| Variable { name: v.name.clone(), expression: v.expression.clone() }).collect()
-    };
     let paved = PolicyDocument {
         api_version: API_VERSION.to_owned(),
         kind: "Policy".to_owned(),
-        metadata: Metadata {
-            name: doc.metadata.name.clone(),
-            namespace: None,
-            version: None,
-            labels: doc.metadata.labels.clone(),
-            annotations: doc.metadata.annotations.clone(),
-        },
+        metadata: metadata(&doc.metadata),
         spec: PolicySpec {
             description: None,
             severity: Severity::default(),
@@ -294,6 +285,22 @@ fn as_paved(
         },
     };
     (paved, renames)
+}
+
+/// Kubernetes' named expressions (variables, match conditions) as paved's.
+pub(crate) fn named(list: &[crate::model::NamedExpression]) -> Vec<Variable> {
+    list.iter().map(|v| Variable { name: v.name.clone(), expression: v.expression.clone() }).collect()
+}
+
+/// A Kubernetes object's metadata as a paved document's.
+pub(crate) fn metadata(meta: &crate::model::ObjectMeta) -> Metadata {
+    Metadata {
+        name: meta.name.clone(),
+        namespace: None,
+        version: None,
+        labels: meta.labels.clone(),
+        annotations: meta.annotations.clone(),
+    }
 }
 
 /// A `matchConstraints` or `matchResources`, as a selector.

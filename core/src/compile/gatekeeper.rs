@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::admission_policy::{metadata, named};
 use super::constraint_match::{Expansion, GatekeeperMatch};
 use super::policy::{self, Binding, Form, Policy, Rule};
 use super::rego::RegoCheck;
@@ -23,9 +24,8 @@ use crate::error::Diagnostic;
 use crate::k8s::Operation;
 use crate::load::Origin;
 use crate::model::{
-    Action, CelSource, ConstraintDocument, ExpansionDocument, FailurePolicy, Gvk, Match, Metadata, PolicyDocument,
-    PolicySpec, RegoSource, RuleSpec, Severity, SyncDocument, TemplateDocument, Variable, ADMISSION_TARGET,
-    API_VERSION,
+    Action, CelSource, ConstraintDocument, ExpansionDocument, FailurePolicy, Gvk, Match, PolicyDocument, PolicySpec,
+    RegoSource, RuleSpec, Severity, SyncDocument, TemplateDocument, Variable, ADMISSION_TARGET, API_VERSION,
 };
 
 pub(crate) const TEMPLATE: &str = "ConstraintTemplate";
@@ -183,9 +183,6 @@ fn document(
     rules: Vec<RuleSpec>,
     source: Option<&CelSource>,
 ) -> PolicyDocument {
-    let named = |list: &[crate::model::NamedExpression]| -> Vec<Variable> {
-        list.iter().map(|v| Variable { name: v.name.clone(), expression: v.expression.clone() }).collect()
-    };
     let mut variables = Vec::new();
     if let Some(source) = source {
         // Gatekeeper's own variables, then the template's.
@@ -205,13 +202,7 @@ fn document(
     PolicyDocument {
         api_version: API_VERSION.to_owned(),
         kind: "Policy".to_owned(),
-        metadata: Metadata {
-            name: doc.metadata.name.clone(),
-            namespace: None,
-            version: None,
-            labels: doc.metadata.labels.clone(),
-            annotations: doc.metadata.annotations.clone(),
-        },
+        metadata: metadata(&doc.metadata),
         spec: PolicySpec {
             description: doc.metadata.annotations.get("description").cloned(),
             severity: Severity::default(),

@@ -10,12 +10,12 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::suite::{Case, Expect, TestSuite, Violations};
+use super::suite::{gather, Case, Expect, TestSuite, Violations};
 use crate::compile::bundle::Bundle;
 use crate::engine::inventory::Inventory;
 use crate::engine::resource::Resource;
 use crate::engine::Context;
-use crate::error::{Diagnostics, Error};
+use crate::error::Diagnostics;
 use crate::load::{self, Origin, Sourced};
 use crate::model::Outcome;
 
@@ -105,7 +105,7 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Vec<TestSuite> 
         if !test.expansion.is_empty() {
             files.push(dir.join(&test.expansion));
         }
-        let bundle = gathered(origin, &here, Bundle::from_paths(&files), diags).unwrap_or_default();
+        let bundle = gather(origin, &here, Bundle::from_paths(&files), diags).unwrap_or_default();
         let cases = if test.invalid {
             vec![invalid_case(origin, &here)]
         } else {
@@ -154,7 +154,7 @@ fn case(c: &GatorCase, (dir, origin, here): (&Path, &Origin, &str), diags: &mut 
         diags.push(problem("", "a case needs `assertions`".into()));
         return None;
     }
-    let resources = gathered(origin, &format!("{here}/object"), Resource::from_paths(&[dir.join(&c.object)]), diags)?;
+    let resources = gather(origin, &format!("{here}/object"), Resource::from_paths(&[dir.join(&c.object)]), diags)?;
     if resources.len() != 1 {
         let message = format!("`{}` holds {} objects; a case judges one", c.object, resources.len());
         diags.push(problem("object", message));
@@ -163,7 +163,7 @@ fn case(c: &GatorCase, (dir, origin, here): (&Path, &Origin, &str), diags: &mut 
     let mut objects = Vec::new();
     for (j, file) in c.inventory.iter().enumerate() {
         let read = Resource::from_paths(&[dir.join(file)]);
-        objects.extend(gathered(origin, &format!("{here}/inventory/{j}"), read, diags).unwrap_or_default());
+        objects.extend(gather(origin, &format!("{here}/inventory/{j}"), read, diags).unwrap_or_default());
     }
     let resource = resources.first().map(|r| r.identity().to_string()).unwrap_or_default();
     let mut expect = Vec::new();
@@ -212,20 +212,4 @@ fn case(c: &GatorCase, (dir, origin, here): (&Path, &Origin, &str), diags: &mut 
         expect,
         invalid: false,
     })
-}
-
-/// What a read gave, its problems reported at `pointer` of the suite when they are not the
-/// files' own.
-fn gathered<T>(origin: &Origin, pointer: &str, read: Result<T, Error>, diags: &mut Diagnostics) -> Option<T> {
-    match read {
-        Ok(t) => Some(t),
-        Err(Error::Invalid(d)) => {
-            d.0.into_iter().for_each(|d| diags.push(d));
-            None
-        }
-        Err(e) => {
-            diags.push(origin.diagnostic(pointer, e.to_string(), None));
-            None
-        }
-    }
 }

@@ -9,12 +9,12 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::suite::{find, Case, Expect, TestSuite};
+use super::suite::{find, gather, Case, Expect, TestSuite};
 use crate::compile::bundle::Bundle;
 use crate::engine::inventory::Inventory;
 use crate::engine::resource::Resource;
 use crate::engine::Context;
-use crate::error::{Diagnostics, Error};
+use crate::error::Diagnostics;
 use crate::k8s::Operation;
 use crate::load::{self, Origin, Sourced};
 use crate::model::Outcome;
@@ -364,21 +364,6 @@ fn not_yet_values(v: &Values, origin: &Origin, diags: &mut Diagnostics) {
                 "paved does not read Kyverno values' `{field}` yet (it reads `namespaceSelector`, `namespaces` and a resource's `request.operation`)"
             );
             diags.push(origin.diagnostic("/values", message, None));
-        }
-    }
-}
-
-/// What a load gave, its problems reported (at `field` when they are not the file's own).
-fn gather<T>(origin: &Origin, field: &str, loaded: Result<T, Error>, diags: &mut Diagnostics) -> Option<T> {
-    match loaded {
-        Ok(t) => Some(t),
-        Err(Error::Invalid(d)) => {
-            d.0.into_iter().for_each(|d| diags.push(d));
-            None
-        }
-        Err(e) => {
-            diags.push(origin.diagnostic(field, e.to_string(), None));
-            None
         }
     }
 }

@@ -8,8 +8,9 @@ use crate::compile::bundle::Bundle;
 use crate::engine::inventory::Inventory;
 use crate::engine::resource::Resource;
 use crate::engine::Context;
-use crate::error::did_you_mean;
+use crate::error::{did_you_mean, Diagnostics, Error};
 use crate::k8s::ResourceRef;
+use crate::load::Origin;
 use crate::model::Outcome;
 
 /// A loaded policy test: the policies under test and its cases, validated.
@@ -124,5 +125,20 @@ pub(super) fn find(ids: &[ResourceRef], name: &str) -> Result<usize, (String, Op
             format!("`{name}` names {} resources of the case", many.len()),
             Some("name the namespace: `Kind/namespace/name`".into()),
         )),
+    }
+}
+
+/// What a load gave, its problems reported (at `field` when they are not the file's own).
+pub(super) fn gather<T>(origin: &Origin, field: &str, loaded: Result<T, Error>, diags: &mut Diagnostics) -> Option<T> {
+    match loaded {
+        Ok(t) => Some(t),
+        Err(Error::Invalid(d)) => {
+            d.0.into_iter().for_each(|d| diags.push(d));
+            None
+        }
+        Err(e) => {
+            diags.push(origin.diagnostic(field, e.to_string(), None));
+            None
+        }
     }
 }
