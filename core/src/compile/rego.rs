@@ -306,6 +306,10 @@ fn insert_at(map: &mut serde_json::Map<String, Value>, path: &[&str], name: &str
     }
 }
 
+/// Rego's braces, as characters (in one place, so that no brace in a character literal stands
+/// alone).
+const BRACES: (char, char) = ('{', '}');
+
 /// The source with two of OPA's forms rewritten where regorus' parser reads them otherwise,
 /// lines kept: chained bodies (`head { A } { B }`, OPA's shorthand for defining the rule twice)
 /// written out as `head { A } head { B }`; and a body line that starts with `(` kept from being
@@ -324,24 +328,25 @@ pub(crate) fn normalized(source: &str) -> std::borrow::Cow<'_, str> {
     while let Some(&(at, c)) = chars.get(i) {
         if line_start && !c.is_whitespace() {
             line_start = false;
-            if stack.is_empty() && !matches!(c, '#' | '{') && !is_else(source, at) {
+            if stack.is_empty() && c != '#' && c != BRACES.0 && !is_else(source, at) {
                 (statement, body) = (Some(at), None);
             }
         }
         match c {
             '#' => i = skip_comment(&chars, i),
             '"' | '`' => i = skip_string(&chars, i, c),
-            '(' | '[' | '{' => {
-                let opens_body = stack.is_empty() && c == '{' && !matches!(last, '=' | ',' | '(' | '[' | ':');
+            c if c == '(' || c == '[' || c == BRACES.0 => {
+                let opens_body = stack.is_empty() && c == BRACES.0 && !matches!(last, '=' | ',' | '(' | '[' | ':');
                 if opens_body && body.is_none() {
                     body = Some(at);
                 }
                 stack.push((c, opens_body));
             }
-            ')' | ']' | '}' => {
+            c if c == ')' || c == ']' || c == BRACES.1 => {
                 let closed_body = stack.pop().is_some_and(|(_, b)| b);
-                if let (true, Some((next, '{')), Some(start), Some(open)) =
-                    (closed_body && stack.is_empty(), next_code(&chars, i + 1), statement, body)
+                let next = next_code(&chars, i + 1).filter(|(_, c)| *c == BRACES.0);
+                if let (true, Some((next, _)), Some(start), Some(open)) =
+                    (closed_body && stack.is_empty(), next, statement, body)
                 {
                     let head = source.get(start..open).unwrap_or_default().trim_end();
                     inserts.push((next, format!("{head} ")));
@@ -349,7 +354,7 @@ pub(crate) fn normalized(source: &str) -> std::borrow::Cow<'_, str> {
             }
             '\n' => {
                 line_start = true;
-                if stack.last().is_some_and(|(b, _)| *b == '{')
+                if stack.last().is_some_and(|(b, _)| *b == BRACES.0)
                     && next_code(&chars, i + 1).is_some_and(|(_, c)| c == '(')
                 {
                     inserts.extend(ended(source, at));
@@ -362,31 +367,9 @@ pub(crate) fn normalized(source: &str) -> std::borrow::Cow<'_, str> {
         }
         i += 1;
     }
-    // Edits: what replaces each range (an insertion replaces nothing).
     let mut edits: Vec<(usize, usize, String)> = inserts.into_iter().map(|(at, text)| (at, at, text)).collect();
-    let mut at = 0;
-    for (n, line) in source.split('\n').enumerate() {
-        if let Some(hoisted) = hoist_negated_arguments(line, n) {
-            edits.push((at, at + line.len(), hoisted));
-        }
-        at += line.len() + 1;
-    }
-    edits.sort_by_key(|(start, end, _)| (*start, *end));
-    if edits.is_empty() {
-        return std::borrow::Cow::Borrowed(source);
-    }
-    let mut out = String::with_capacity(source.len() + 64);
-    let mut from = 0;
-    for (start, end, text) in edits {
-        if start < from {
-            continue;
-        }
-        out.push_str(source.get(from..start).unwrap_or_default());
-        out.push_str(&text);
-        from = end;
-    }
-    out.push_str(source.get(from..).unwrap_or_default());
-    std::borrow::Cow::Owned(out)
+    edits.extend(hoisted(source));
+    applied(source, edits)
 }
 
 /// For a line `not f(a, x.y)`: the line with the arguments that are references bound first
@@ -404,7 +387,7 @@ fn hoist_negated_arguments(line: &str, n: usize) -> Option<String> {
     let open = name_at + call.find('(')?;
     let close = start + code.trim().len() - 1;
     let (name, inner) = (line.get(name_at..open)?, code.get(open + 1..close)?);
-    if code.get(close..=close) != Some(")") || inner.contains(['(', '{']) {
+    if code.get(close..=close) != Some(")") || inner.contains(['(', BRACES.0]) {
         return None;
     }
     let is_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
@@ -446,13 +429,46 @@ fn hoist_negated_arguments(line: &str, n: usize) -> Option<String> {
     Some(format!("{indent}{binds}not {name}({})", passed.join(", ")))
 }
 
+/// The lines `not f(x.y)` with their references bound first: what replaces each line.
+fn hoisted(source: &str) -> Vec<(usize, usize, String)> {
+    let mut edits = Vec::new();
+    let mut at = 0;
+    for (n, line) in source.split('\n').enumerate() {
+        if let Some(hoisted) = hoist_negated_arguments(line, n) {
+            edits.push((at, at + line.len(), hoisted));
+        }
+        at += line.len() + 1;
+    }
+    edits
+}
+
+/// `source` with each range replaced (an insertion replaces an empty one), in order.
+fn applied(source: &str, mut edits: Vec<(usize, usize, String)>) -> std::borrow::Cow<'_, str> {
+    edits.sort_by_key(|(start, end, _)| (*start, *end));
+    if edits.is_empty() {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    let mut out = String::with_capacity(source.len() + 64);
+    let mut from = 0;
+    for (start, end, text) in edits {
+        if start < from {
+            continue;
+        }
+        out.push_str(source.get(from..start).unwrap_or_default());
+        out.push_str(&text);
+        from = end;
+    }
+    out.push_str(source.get(from..).unwrap_or_default());
+    std::borrow::Cow::Owned(out)
+}
+
 /// A `;` to end the line that ends at `at`, when the next line starts with `(`: unless the line
 /// is blank or ends in what takes an operand (then the `(` continues it).
 fn ended(source: &str, at: usize) -> Option<(usize, String)> {
     let line = source.get(..at).unwrap_or_default().rsplit('\n').next().unwrap_or_default();
     let code = code_of(line);
     let code = code.trim_end();
-    let open = code.ends_with([',', '(', '[', '{', '|', '=', '+', '-', '*', '/', '&', '<', '>', '!', ':']);
+    let open = code.ends_with([',', '(', '[', BRACES.0, '|', '=', '+', '-', '*', '/', '&', '<', '>', '!', ':']);
     (!code.trim().is_empty() && !open).then(|| (at, ";".to_owned()))
 }
 
