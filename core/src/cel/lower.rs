@@ -134,11 +134,7 @@ impl<'d> Compiler<'d> {
                 Some((Ir::Map(entries.into()), Typed { ty, cost: cost + 1, size }))
             }
             Node::Comprehension(c) => self.comprehension(c),
-            Node::Struct(s) => self.problem(
-                e,
-                format!("message literals (`{}{{...}}`) are not supported", s.type_name),
-                Some("build a map instead: `{'key': value}`".into()),
-            ),
+            Node::Struct(s) => self.structure(e, s),
             Node::Unspecified => self.problem(e, "empty expression".into(), None),
         }
     }

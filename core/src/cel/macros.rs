@@ -2,7 +2,7 @@
 //! (`all`, `exists`, `map`, `filter` with an index or key), `optMap` and `optFlatMap`, a
 //! bundle's functions inlined where they are called, `cel.bind`, and comprehensions.
 
-use ::cel::common::ast::Expr as Node;
+use ::cel::common::ast::{EntryExpr, Expr as Node, StructExpr};
 use ::cel::IdedExpr;
 
 use super::decls::Function;
@@ -221,5 +221,45 @@ impl Compiler<'_> {
         let size = if matches!(tres.ty, Ty::List(_)) { tr.size } else { tres.size };
         let ir = Ir::Comprehension(Box::new(Comprehension { range, iter, iter2, accu, init, cond, step, result }));
         Some((ir, Typed { ty: tres.ty, cost, size }))
+    }
+
+    /// The message literals of Kubernetes' MutatingAdmissionPolicy: `Object{...}` and its
+    /// nested types (`Object.spec.template{...}`), the partial object an `applyConfiguration`
+    /// gives, and `JSONPatch{op, path, from, value}`; both are maps of their fields.
+    pub(super) fn structure(&mut self, e: &IdedExpr, s: &StructExpr) -> Out {
+        let patch = s.type_name == "JSONPatch";
+        if !patch && s.type_name != "Object" && !s.type_name.starts_with("Object.") {
+            return self.problem(
+                e,
+                format!("message literals (`{}{{...}}`) are not supported", s.type_name),
+                Some("only `Object{...}` and `JSONPatch{...}`, as in a MutatingAdmissionPolicy; else build a map: `{'key': value}`".into()),
+            );
+        }
+        let mut entries = Vec::with_capacity(s.entries.len());
+        let mut cost: u64 = 1;
+        for entry in &s.entries {
+            let EntryExpr::StructField(f) = &entry.expr else {
+                return self.problem(e, "a message literal holds `field: value` entries".into(), None);
+            };
+            let (value, typed) = self.compile(&f.value)?;
+            if patch {
+                match f.field.as_str() {
+                    "op" | "path" | "from" if !matches!(typed.ty, Ty::String | Ty::Dyn) => {
+                        let message = format!("`JSONPatch.{}` is a string, not a {}", f.field, typed.ty);
+                        return self.problem(&f.value, message, None);
+                    }
+                    "op" | "path" | "from" | "value" => {}
+                    other => {
+                        let help = crate::error::did_you_mean(other, ["op", "path", "from", "value"])
+                            .map(|s| format!("did you mean `{s}`?"));
+                        return self.problem(e, format!("`JSONPatch` has no field `{other}`"), help);
+                    }
+                }
+            }
+            cost = cost.saturating_add(typed.cost);
+            entries.push((Ir::Const(Const::Str(f.field.as_str().into())), value, f.optional));
+        }
+        let size = entries.len() as u64;
+        Some((Ir::Map(entries.into()), Typed { ty: Ty::map(Ty::String, Ty::Dyn), cost, size }))
     }
 }

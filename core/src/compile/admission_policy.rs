@@ -282,6 +282,8 @@ fn as_paved(
             match_conditions: named(&spec.match_conditions),
             audit_annotations: spec.audit_annotations.clone(),
             rules,
+            mutations: Vec::new(),
+            reinvocation_policy: Default::default(),
         },
     };
     (paved, renames)

@@ -16,7 +16,7 @@ use crate::load::packs::Pack;
 use crate::load::{self, Sourced};
 use crate::model::{BundleSpec, GoldenPathDocument};
 use crate::plugin::{self, Declared};
-use crate::report::{PolicyInfo, RuleInfo};
+use crate::report::{MutationInfo, PolicyInfo, RuleInfo};
 
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
 /// [`Engine`](crate::Engine) from it.
@@ -513,6 +513,16 @@ pub(crate) fn infos(policies: &[Arc<Policy>]) -> Vec<PolicyInfo> {
                     assert: r.spec.assert.clone(),
                     plugin: r.spec.plugin.clone(),
                     params: r.spec.params.clone(),
+                })
+                .collect(),
+            mutations: p
+                .mutations
+                .iter()
+                .map(|m| MutationInfo {
+                    id: m.id.clone(),
+                    message: m.message.clone(),
+                    patch_type: m.patch_type.as_str().to_owned(),
+                    expression: m.source.clone(),
                 })
                 .collect(),
         })

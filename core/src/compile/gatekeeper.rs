@@ -216,6 +216,8 @@ fn document(
             match_conditions: source.map(|s| named(&s.match_conditions)).unwrap_or_default(),
             audit_annotations: Vec::new(),
             rules,
+            mutations: Vec::new(),
+            reinvocation_policy: Default::default(),
         },
     }
 }

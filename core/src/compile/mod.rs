@@ -13,6 +13,7 @@ pub(crate) mod expr;
 pub(crate) mod gatekeeper;
 pub(crate) mod golden_path;
 pub(crate) mod labels;
+pub(crate) mod mutation;
 pub(crate) mod param_ref;
 pub(crate) mod params;
 pub(crate) mod policy;

@@ -40,6 +40,10 @@ pub(crate) struct Policy {
     /// function does): otherwise the evaluation does not make them.
     pub reads_request: bool,
     pub rules: Arc<Vec<Rule>>,
+    /// The mutations, in order.
+    pub mutations: Arc<Vec<super::mutation::Mutation>>,
+    /// Whether the mutations run again when a later policy changed the object after them.
+    pub reinvocation: crate::model::Reinvocation,
     /// `matchConditions`, by name, in order.
     pub conditions: Arc<Vec<(String, Expr)>>,
     /// `auditAnnotations`: key and value expression.
@@ -124,8 +128,8 @@ pub(crate) fn compile_selected(
 ) -> Result<Policy, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let at = |pointer: &str, msg: String, help: Option<String>| origin.diagnostic(pointer, msg, help);
-    if doc.spec.rules.is_empty() && !form.is_kubernetes_like() {
-        diags.push(at("/spec/rules", "a policy needs at least one rule".into(), None));
+    if doc.spec.rules.is_empty() && doc.spec.mutations.is_empty() && !form.is_kubernetes_like() {
+        diags.push(at("/spec/rules", "a policy needs at least one rule or mutation".into(), None));
     }
     if let Some(p) = &doc.spec.params {
         if !p.is_object() {
@@ -138,6 +142,7 @@ pub(crate) fn compile_selected(
     let mut parsed: Vec<Typed> = Vec::new();
     let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
     let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
+    let mutations = compile_mutations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
     let conditions = compile_conditions(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
     let annotations =
         compile_annotations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
@@ -176,6 +181,8 @@ pub(crate) fn compile_selected(
         params_schema,
         variables: Arc::new(variables),
         rules: Arc::new(rules),
+        mutations: Arc::new(mutations),
+        reinvocation: doc.spec.reinvocation_policy,
         conditions: Arc::new(conditions),
         annotations: Arc::new(annotations),
         form,
@@ -316,6 +323,25 @@ fn compile_annotations(
     out
 }
 
+/// A policy's mutations, their expressions kept for the typed checks.
+fn compile_mutations(
+    doc: &PolicyDocument,
+    origin: &Origin,
+    env: (&[Variable], &[crate::cel::Function], &Ty, Form),
+    parsed: &mut Vec<Typed>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<super::mutation::Mutation> {
+    let (mutations, expressions) = super::mutation::compile(doc, origin, env, diags);
+    let variables = env.0.len();
+    parsed.extend(expressions.into_iter().map(|(pointer, parsed)| Typed {
+        pointer,
+        parsed,
+        for_each: None,
+        variables,
+    }));
+    mutations
+}
+
 /// A policy's rules, each id once.
 fn compile_rules(
     doc: &PolicyDocument,
@@ -436,6 +462,8 @@ impl Policy {
             uses_inventory: self.uses_inventory,
             reads_request: self.reads_request,
             rules: Arc::clone(&self.rules),
+            mutations: Arc::clone(&self.mutations),
+            reinvocation: self.reinvocation,
             conditions: Arc::clone(&self.conditions),
             annotations: Arc::clone(&self.annotations),
             form: self.form,

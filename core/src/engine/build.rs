@@ -272,8 +272,15 @@ fn check_exception_targets(bundle: &Bundle, diags: &mut Diagnostics) {
                 ));
                 continue;
             };
-            for (j, rule) in rules.iter().enumerate().filter(|(_, r)| !policy.rules.iter().any(|x| x.id == **r)) {
-                let ids = policy.rules.iter().map(|r| r.id.as_str()).collect();
+            // A mutation is waived by its id, as a rule is.
+            let ids: Vec<&str> = policy
+                .rules
+                .iter()
+                .map(|r| r.id.as_str())
+                .chain(policy.mutations.iter().map(|m| m.id.as_str()))
+                .collect();
+            for (j, rule) in rules.iter().enumerate().filter(|(_, r)| !ids.contains(&r.as_str())) {
+                let ids = ids.clone();
                 diags.push(e.origin.diagnostic(
                     &format!("/spec/policies/{i}/rules/{j}"),
                     format!("exception `{}` waives rule `{rule}`, which policy `{name}` does not have", e.name),

@@ -24,7 +24,7 @@ use super::{Context, Via};
 static EMPTY_PARAMS: LazyLock<Value> = LazyLock::new(|| json!({}));
 static NULL: Value = Value::Null;
 /// Kyverno's `exceptions` where none allows anything.
-static NO_EXCEPTIONS: LazyLock<Value> = LazyLock::new(|| json!({"allowedImages": [], "allowedValues": []}));
+pub(super) static NO_EXCEPTIONS: LazyLock<Value> = LazyLock::new(|| json!({"allowedImages": [], "allowedValues": []}));
 
 /// The pod a controller will create, as a `Pod` object, so Pod policies read it unchanged.
 fn pod_view(r: &Resource, template: &Value) -> Value {
@@ -85,7 +85,7 @@ impl<'a> View<'a> {
     }
 
     /// The object the view shows, as JSON.
-    fn whole(&self, owner: &Resource) -> &Value {
+    pub(super) fn whole(&self, owner: &Resource) -> &Value {
         match self.via {
             Via::Direct => self.value,
             Via::Template => self.pod.get_or_init(|| pod_view(owner, self.value)),
@@ -201,6 +201,22 @@ impl<'a> Evaluation<'a> {
     fn activation<'v>(
         &self,
         policy: &'v Policy,
+        roots: (&'v Value, &'v Value),
+        params: Option<&'v Value>,
+        allowed: &'v Value,
+    ) -> crate::cel::Activation<'v>
+    where
+        'a: 'v,
+    {
+        self.activation_on(self.view.object(self.resource), policy, roots, params, allowed)
+    }
+
+    /// [`Evaluation::activation`] with `object` for the view (a mutation sees the object as the
+    /// mutations before it left it).
+    pub(super) fn activation_on<'v>(
+        &self,
+        object: crate::cel::Value<'v>,
+        policy: &'v Policy,
         (request, namespace): (&'v Value, &'v Value),
         params: Option<&'v Value>,
         allowed: &'v Value,
@@ -210,7 +226,7 @@ impl<'a> Evaluation<'a> {
     {
         use crate::cel::Value as V;
         let roots = [
-            self.view.object(self.resource),
+            object,
             self.view.old.map_or(V::Null, V::json),
             V::json(request),
             V::json(params.unwrap_or(&EMPTY_PARAMS)),
@@ -223,7 +239,7 @@ impl<'a> Evaluation<'a> {
     }
 
     /// `request` and `namespaceObject` as Kubernetes' admission CEL shapes them.
-    fn bindings(&self) -> (Value, Value) {
+    pub(super) fn bindings(&self) -> (Value, Value) {
         let (group, version) = split_api_version(&self.id.api_version);
         let request = json!({
             "operation": self.resource.operation(self.ctx.operation).as_str(),
@@ -239,7 +255,7 @@ impl<'a> Evaluation<'a> {
     }
 
     /// The policy's params with the run's overrides merged over them; `None` when empty.
-    fn params<'p>(&self, policy: &'p Policy) -> Option<std::borrow::Cow<'p, Value>> {
+    pub(super) fn params<'p>(&self, policy: &'p Policy) -> Option<std::borrow::Cow<'p, Value>> {
         let params = match (self.ctx.params.get(&policy.name), &policy.params) {
             (Some(Value::Object(over)), Value::Object(base)) => {
                 let mut merged = base.clone();
@@ -446,7 +462,7 @@ impl<'a> Evaluation<'a> {
     /// Whether the policy's `matchConditions` take in the view, in Kubernetes' order: one that
     /// is false leaves it out; else the first that failed is a finding under the failure policy,
     /// and the rules do not run.
-    fn conditions_hold<'v>(
+    pub(super) fn conditions_hold<'v>(
         &self,
         policy: &'v Policy,
         act: Option<&crate::cel::Activation<'v>>,
@@ -496,7 +512,7 @@ impl<'a> Evaluation<'a> {
 
     /// A finding of the policy as a whole (not of one of its rules), named `id`: an error under
     /// its failure policy.
-    fn policy_error(
+    pub(super) fn policy_error(
         &self,
         policy: &Policy,
         id: &str,

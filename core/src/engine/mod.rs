@@ -7,6 +7,7 @@ mod build;
 mod context;
 mod evaluation;
 pub(crate) mod inventory;
+mod mutate;
 pub(crate) mod resource;
 mod run;
 
@@ -77,6 +78,8 @@ pub struct Engine {
     crds: k8s::schema::Crds,
     /// Whether a policy reads `inventory`: only then is it indexed for an evaluation.
     uses_inventory: bool,
+    /// Whether a policy mutates: only then does an evaluation run the mutation stage.
+    mutates: bool,
     /// What each policy is and checks, as reports carry it for their writers.
     infos: Arc<[PolicyInfo]>,
     /// Param overrides given to the builder, by policy, under a context's own.
@@ -124,6 +127,7 @@ impl Engine {
         bundle.crds.iter().for_each(|c| crds.add(c));
         Engine {
             uses_inventory: bundle.policies.iter().any(|p| p.uses_inventory),
+            mutates: bundle.policies.iter().any(|p| !p.mutations.is_empty()),
             infos: crate::compile::bundle::infos(&bundle.policies).into(),
             params: BTreeMap::new(),
             synced: bundle.gatekeeper.sync.clone(),

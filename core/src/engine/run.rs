@@ -19,25 +19,38 @@ use crate::error::Error;
 use crate::k8s::ResourceRef;
 use crate::k8s::{self, split_api_version};
 use crate::model::FailurePolicy;
-use crate::report::{ExceptionReport, Finding, Report, ResourceReport};
+use crate::report::{ExceptionReport, Finding, Patch, Report, ResourceReport};
 
 use super::evaluation::{Evaluation, View};
 use super::{Context, Engine, Via};
+
+/// One resource evaluated: its record, findings (each with whether it is of a pod template),
+/// the changes its mutations made, and the resource they left, when they changed it.
+type Evaluated = (ResourceReport, Vec<(Finding, bool)>, Vec<Patch>, Option<Resource>);
 
 /// Below this many resources, evaluation stays on the calling thread (an admission request has
 /// one; handing it to a pool would only add latency).
 const PARALLEL_FROM: usize = 16;
 
+/// Where a resource stands for the policies (see [`Engine::place`]).
+pub(super) struct Placed<'s> {
+    pub(super) id: ResourceRef,
+    pub(super) candidates: Vec<(usize, Via)>,
+    /// Where its pod template is, for a pod controller.
+    pub(super) template: Option<&'static str>,
+    pub(super) ns_labels: Option<&'s BTreeMap<String, String>>,
+}
+
 /// What the evaluations of one run's resources share.
-struct Shared<'r> {
-    namespaces: &'r BTreeMap<String, BTreeMap<String, String>>,
-    crds: &'r k8s::schema::Crds,
+pub(super) struct Shared<'r> {
+    pub(super) namespaces: &'r BTreeMap<String, BTreeMap<String, String>>,
+    pub(super) crds: &'r k8s::schema::Crds,
     /// The inventory's index, when a policy reads it.
-    inventory: Option<&'r Index<'r>>,
+    pub(super) inventory: Option<&'r Index<'r>>,
     /// Kyverno's exceptions in force.
-    kyverno_exceptions: &'r [&'r Exception],
+    pub(super) kyverno_exceptions: &'r [&'r Exception],
     /// Rego's `data.inventory`, made when a Rego rule first reads it.
-    rego_inventory: &'r crate::compile::rego::Inventory,
+    pub(super) rego_inventory: &'r crate::compile::rego::Inventory,
 }
 
 impl Engine {
@@ -120,6 +133,39 @@ impl Engine {
     /// progress reporting. Large inputs are evaluated in parallel on all cores; the report is
     /// the same as a sequential run's.
     pub fn evaluate_observed(&self, resources: &[Resource], ctx: &Context, done: &(dyn Fn() + Sync)) -> Report {
+        self.run(resources, ctx, done).0
+    }
+
+    /// Mutates, then validates the result: every resource as the mutations left it, in input
+    /// order, and the report, whose `patches` say what changed and why.
+    ///
+    /// ```
+    /// use paved::{Bundle, Context, Engine, Resource};
+    /// let bundle = Bundle::from_str("p.yaml", r#"
+    /// apiVersion: paved.dev/v1
+    /// kind: Policy
+    /// metadata: { name: team-label, version: 1.0.0 }
+    /// spec:
+    ///   match: { kinds: [Deployment] }
+    ///   mutations:
+    ///     - id: team
+    ///       setLabels: { team: platform }
+    /// "#)?;
+    /// let engine = Engine::builder().bundle(bundle).build()?;
+    /// let deployments = Resource::from_str("d.yaml", "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web}}")?;
+    /// let (mutated, report) = engine.mutate(&deployments, &Context::parse_at("2026-06-01")?);
+    /// assert_eq!(mutated[0].value()["metadata"]["labels"]["team"], "platform");
+    /// assert_eq!(report.patches[0].operation["path"], "/metadata/labels");
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn mutate(&self, resources: &[Resource], ctx: &Context) -> (Vec<Resource>, Report) {
+        let (report, mutated) = self.run(resources, ctx, &|| {});
+        let out = resources.iter().zip(mutated).map(|(r, m)| m.unwrap_or_else(|| r.clone())).collect();
+        (out, report)
+    }
+
+    /// Mutates and validates: the report, and each resource that a mutation changed.
+    fn run(&self, resources: &[Resource], ctx: &Context, done: &(dyn Fn() + Sync)) -> (Report, Vec<Option<Resource>>) {
         let span = tracing::info_span!("evaluate", resources = resources.len());
         let _enter = span.enter();
         let with_params;
@@ -161,8 +207,15 @@ impl Engine {
             let _resource =
                 tracing::debug_span!(parent: &span, "resource", kind = %r.identity().kind, name = %r.identity().name)
                     .entered();
-            let mut findings = Vec::new();
-            let (policies, annotations) = self.evaluate_one(r, ctx, &shared, &mut findings);
+            let mutated = self.mutate_one(r, ctx, &shared);
+            let mut findings = mutated.findings;
+            let judged = mutated.resource.as_ref().unwrap_or(r);
+            let (mut policies, annotations) = self.evaluate_one(judged, ctx, &shared, &mut findings);
+            if !mutated.applied.is_empty() {
+                policies.extend(mutated.applied);
+                policies.sort_unstable();
+                policies.dedup();
+            }
             findings.sort_by(|(a, _), (b, _)| {
                 (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
             });
@@ -176,27 +229,34 @@ impl Engine {
                 annotations,
             };
             done();
-            (record, findings)
+            (record, findings, mutated.patches, mutated.resource)
         };
-        let results: Vec<(ResourceReport, Vec<(Finding, bool)>)> = if resources.len() < PARALLEL_FROM {
+        let results: Vec<Evaluated> = if resources.len() < PARALLEL_FROM {
             resources.iter().map(one).collect()
         } else {
             resources.par_iter().map(one).collect()
         };
-        let mut records = Vec::with_capacity(results.len());
-        let mut findings = Vec::new();
-        for (record, mut f) in results {
-            records.push(record);
-            findings.append(&mut f);
-        }
-        let report = self.finish(records, findings, ctx.now);
+        let (report, mutated) = self.gather(results, ctx.now);
         tracing::info!(
             resources = report.summary.resources,
             findings = report.summary.findings,
             decision = report.decision.as_str(),
             "evaluated"
         );
-        report
+        (report, mutated)
+    }
+
+    /// The report of a run's resources, and each resource a mutation changed.
+    fn gather(&self, results: Vec<Evaluated>, now: Timestamp) -> (Report, Vec<Option<Resource>>) {
+        let mut records = Vec::with_capacity(results.len());
+        let (mut findings, mut patches, mut mutated) = (Vec::new(), Vec::new(), Vec::with_capacity(results.len()));
+        for (record, mut f, mut p, m) in results {
+            records.push(record);
+            findings.append(&mut f);
+            patches.append(&mut p);
+            mutated.push(m);
+        }
+        (self.finish(records, findings, patches, now), mutated)
     }
 
     /// The exceptions that select a resource, each with whether it is in force at `now`.
@@ -209,9 +269,28 @@ impl Engine {
     }
 
     /// Applies exceptions and builds the report.
-    fn finish(&self, resources: Vec<ResourceReport>, mut findings: Vec<(Finding, bool)>, now: Timestamp) -> Report {
+    fn finish(
+        &self,
+        resources: Vec<ResourceReport>,
+        mut findings: Vec<(Finding, bool)>,
+        patches: Vec<Patch>,
+        now: Timestamp,
+    ) -> Report {
         let standing: Vec<bool> = self.exceptions.iter().map(|e| e.standing(now, &self.settings).is_ok()).collect();
         let mut waived = vec![0usize; self.exceptions.len()];
+        // A mutation an exception waived counts once, however many changes it would have made.
+        let mut mutations: Vec<(&str, &str, &str, &ResourceRef)> = patches
+            .iter()
+            .filter_map(|p| Some((p.waived_by.as_deref()?, p.policy.as_str(), p.mutation.as_str(), &p.resource)))
+            .collect();
+        mutations.dedup();
+        for (name, ..) in mutations {
+            if let Some(i) = self.exceptions.iter().position(|e| e.name == name) {
+                if let Some(n) = waived.get_mut(i) {
+                    *n += 1;
+                }
+            }
+        }
         let findings = findings
             .drain(..)
             .map(|(mut f, via_template)| {
@@ -244,7 +323,7 @@ impl Engine {
         let exceptions =
             self.exceptions.iter().zip(&waived).map(|(e, &n)| self.exception_report(e, now, Some(n))).collect();
         let (summary, decision) = Report::summarize(resources.len(), &findings);
-        Report { findings, resources, exceptions, summary, decision, now, policies: Arc::clone(&self.infos) }
+        Report { findings, resources, exceptions, summary, decision, patches, now, policies: Arc::clone(&self.infos) }
     }
 
     /// An exception as reports show it; `waived` is how many findings it waived in a run.
@@ -313,71 +392,101 @@ impl Engine {
         out
     }
 
+    /// Where a resource stands: its identity (its namespace filled in), the policies that may
+    /// apply to it, where its pod template is, and its namespace's labels.
+    pub(super) fn place<'s>(&self, r: &Resource, ctx: &Context, shared: &Shared<'s>) -> Placed<'s> {
+        let mut id = r.identity();
+        // A namespaced object that names no namespace is in the one it is applied into.
+        if id.namespace.is_empty() && k8s::namespaced(split_api_version(&id.api_version).0, &id.kind, shared.crds) {
+            id.namespace = ctx.namespace.clone().unwrap_or_else(|| "default".into());
+        }
+        let (group, version) = split_api_version(&id.api_version);
+        let template = k8s::controller(group, &id.kind).map(|c| c.template);
+        let candidates = self.candidates(group, version, &id.kind, template.is_some());
+        // A Namespace is selected by its own labels, every other object by its namespace's.
+        let own_namespace = if id.kind == "Namespace" && group.is_empty() { &id.name } else { &id.namespace };
+        let ns_labels = shared.namespaces.get(own_namespace);
+        Placed { id, candidates, template, ns_labels }
+    }
+
+    /// Whether `p` applies to a view of `r` (its kind matched already).
+    pub(super) fn applies(
+        &self,
+        p: &Policy,
+        r: &Resource,
+        view: &View<'_>,
+        placed: &Placed<'_>,
+        ctx: &Context,
+    ) -> bool {
+        let id = &placed.id;
+        let (group, version) = split_api_version(&id.api_version);
+        // A pod template is met as the Pod it makes.
+        let (group, version, kind) =
+            if view.via == Via::Template { ("", "v1", "Pod") } else { (group, version, id.kind.as_str()) };
+        let subject = Subject {
+            group,
+            version,
+            kind,
+            namespace: &id.namespace,
+            name: &id.name,
+            labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
+            generated: view.via == Via::Template,
+        };
+        p.matches_rest(&subject, r.operation(ctx.operation), placed.ns_labels)
+    }
+
+    /// An evaluation of `view` of `r`.
+    pub(super) fn evaluation<'e>(
+        &'e self,
+        (r, view, placed): (&'e Resource, &'e View<'e>, &'e Placed<'e>),
+        ctx: &'e Context,
+        shared: &'e Shared<'e>,
+    ) -> Evaluation<'e> {
+        Evaluation {
+            resource: r,
+            id: &placed.id,
+            view,
+            ctx,
+            ns_labels: placed.ns_labels,
+            plugins: &self.plugins,
+            crds: shared.crds,
+            inventory: shared.inventory,
+            kyverno_exceptions: shared.kyverno_exceptions,
+            rego: (shared.rego_inventory, &self.synced),
+            applied: Default::default(),
+            annotations: Default::default(),
+            json: Default::default(),
+            rego_review: Default::default(),
+        }
+    }
+
     /// Evaluates one resource; returns the names of the policies that applied, sorted, and the
     /// audit annotations they added.
     fn evaluate_one(
         &self,
         r: &Resource,
         ctx: &Context,
-        &Shared { namespaces, crds, inventory, kyverno_exceptions, rego_inventory }: &Shared<'_>,
+        shared: &Shared<'_>,
         out: &mut Vec<(Finding, bool)>,
     ) -> (Vec<String>, BTreeMap<String, String>) {
-        let mut id = r.identity();
-        // A namespaced object that names no namespace is in the one it is applied into.
-        if id.namespace.is_empty() && k8s::namespaced(split_api_version(&id.api_version).0, &id.kind, crds) {
-            id.namespace = ctx.namespace.clone().unwrap_or_else(|| "default".into());
-        }
-        let (group, version) = split_api_version(&id.api_version);
-        let template_path = k8s::controller(group, &id.kind).map(|c| c.template);
-        let candidates = self.candidates(group, version, &id.kind, template_path.is_some());
+        let placed = self.place(r, ctx, shared);
         let (mut applied, mut annotations) = (Vec::new(), BTreeMap::new());
-        if candidates.is_empty() {
+        if placed.candidates.is_empty() {
             return (applied, annotations);
         }
-        // A Namespace is selected by its own labels, every other object by its namespace's.
-        let own_namespace = if id.kind == "Namespace" && group.is_empty() { &id.name } else { &id.namespace };
-        let ns_labels = namespaces.get(own_namespace);
-
-        let direct = View::direct(r, &id);
-        let template_view = template_path.and_then(|path| View::template(r, path));
+        let direct = View::direct(r, &placed.id);
+        let template_view = placed.template.and_then(|path| View::template(r, path));
         for view in std::iter::once(&direct).chain(template_view.as_ref()) {
-            let policies: Vec<&Policy> = candidates
+            let policies: Vec<&Policy> = placed
+                .candidates
                 .iter()
                 .filter(|(_, via)| *via == view.via)
                 .filter_map(|(pi, _)| self.policies.get(*pi).map(|p| p.as_ref()))
-                .filter(|p| {
-                    // A pod template is met as the Pod it makes.
-                    let (group, version, kind) =
-                        if view.via == Via::Template { ("", "v1", "Pod") } else { (group, version, id.kind.as_str()) };
-                    let subject = Subject {
-                        group,
-                        version,
-                        kind,
-                        namespace: &id.namespace,
-                        name: &id.name,
-                        labels: view.value.pointer("/metadata/labels").and_then(Value::as_object),
-                        generated: view.via == Via::Template,
-                    };
-                    p.matches_rest(&subject, r.operation(ctx.operation), ns_labels)
-                })
+                .filter(|p| !p.rules.is_empty() || !p.annotations.is_empty())
+                .filter(|p| self.applies(p, r, view, &placed, ctx))
                 .collect();
             if !policies.is_empty() {
-                let ev = Evaluation {
-                    resource: r,
-                    id: &id,
-                    view,
-                    ctx,
-                    ns_labels,
-                    plugins: &self.plugins,
-                    crds,
-                    inventory,
-                    kyverno_exceptions,
-                    rego: (rego_inventory, &self.synced),
-                    applied: Default::default(),
-                    annotations: Default::default(),
-                    json: Default::default(),
-                    rego_review: Default::default(),
-                };
+                let ev = self.evaluation((r, view, &placed), ctx, shared);
                 ev.run(&policies, out);
                 applied.append(&mut ev.applied.into_inner());
                 annotations.append(&mut ev.annotations.into_inner());

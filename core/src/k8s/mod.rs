@@ -4,6 +4,7 @@
 //! `plugins/pdk` follows the same table, tested on the same cases).
 
 pub(crate) mod admission;
+pub(crate) mod apply;
 mod fields;
 mod kinds;
 pub(crate) mod merge_keys;

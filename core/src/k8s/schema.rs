@@ -522,6 +522,8 @@ pub(crate) struct Crds {
 
 struct CrdSchema {
     schema: Value,
+    /// The `openAPIV3Schema` as written, with the `x-kubernetes-*` extensions merges read.
+    raw: Value,
     validator: Option<jsonschema::Validator>,
 }
 
@@ -545,11 +547,12 @@ impl Crds {
         self.scopes.insert((group.to_owned(), kind.to_owned()), text("/spec/scope") != "Cluster");
         for version in crd.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
             let name = version.get("name").and_then(Value::as_str).unwrap_or_default();
-            let schema = version.pointer("/schema/openAPIV3Schema").map(|s| structural(s, true));
+            let raw = version.pointer("/schema/openAPIV3Schema");
             let api_version = format!("{group}/{name}");
-            let compiled = schema.map(|schema| {
+            let compiled = raw.map(|raw| {
+                let schema = structural(raw, true);
                 let validator = jsonschema::draft202012::options().build(&schema).ok();
-                CrdSchema { schema, validator }
+                CrdSchema { schema, raw: raw.clone(), validator }
             });
             if let Some(c) = compiled {
                 self.kinds.insert((api_version, kind.to_owned()), std::sync::Arc::new(c));
@@ -560,6 +563,11 @@ impl Crds {
     /// Whether the custom resources of `group`/`kind` are namespaced, when a definition says.
     pub(crate) fn scope(&self, group: &str, kind: &str) -> Option<bool> {
         self.scopes.get(&(group.to_owned(), kind.to_owned())).copied()
+    }
+
+    /// The `openAPIV3Schema` of `api_version`/`kind` as its definition writes it.
+    pub(crate) fn raw_schema(&self, api_version: &str, kind: &str) -> Option<&Value> {
+        self.kinds.get(&(api_version.to_owned(), kind.to_owned())).map(|c| &c.raw)
     }
 
     /// Whether a schema for `api_version`/`kind` is known.

@@ -105,8 +105,85 @@ pub(crate) struct PolicySpec {
     /// `valueExpression` gives (a string; `null` adds nothing).
     #[serde(default)]
     pub audit_annotations: Vec<AuditAnnotationSpec>,
-    /// The rules; at least one.
+    /// The rules. A policy has at least one rule or one mutation.
+    #[serde(default)]
     pub rules: Vec<RuleSpec>,
+    /// Changes the policy makes to what it matches, in order, before any policy validates it
+    /// (mutating admission runs before validating admission).
+    #[serde(default)]
+    pub mutations: Vec<MutationSpec>,
+    /// Whether the mutations run once more when a later policy changed the object after they
+    /// ran (Kubernetes' `reinvocationPolicy`).
+    #[serde(default)]
+    pub reinvocation_policy: Reinvocation,
+}
+
+/// Kubernetes' `reinvocationPolicy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub(crate) enum Reinvocation {
+    /// Once.
+    #[default]
+    Never,
+    /// Once more, when a later mutation changed the object after these ran.
+    IfNeeded,
+}
+
+/// One mutation of a policy: exactly one of `applyConfiguration`, `jsonPatch` and the
+/// shorthands (`setLabels`, `setAnnotations`, `setDefault`, `addToleration`, `pinImages`),
+/// each of which is compiled to one of the first two.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct MutationSpec {
+    /// Stable id, unique in the policy.
+    pub id: String,
+    /// Why the change is made, shown with each change.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// A CEL condition; the mutation only applies where it is true.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// A CEL expression giving a partial object (`Object{...}`), merged as server-side apply
+    /// merges it, as a MutatingAdmissionPolicy's `applyConfiguration`.
+    #[serde(default)]
+    pub apply_configuration: Option<String>,
+    /// A CEL expression giving a list of JSON Patch operations (`JSONPatch{op, path, value}`),
+    /// applied in order, as a MutatingAdmissionPolicy's `jsonPatch`.
+    #[serde(default)]
+    pub json_patch: Option<String>,
+    /// Labels set where the object does not have them (a label it has is kept).
+    #[serde(default)]
+    pub set_labels: Option<BTreeMap<String, String>>,
+    /// Annotations set where the object does not have them.
+    #[serde(default)]
+    pub set_annotations: Option<BTreeMap<String, String>>,
+    /// A value set at a path (a JSON pointer of field names) where the object has none.
+    #[serde(default)]
+    pub set_default: Option<DefaultSpec>,
+    /// A toleration added to a pod's `spec.tolerations` unless an equal one is there.
+    #[serde(default)]
+    pub add_toleration: Option<Value>,
+    /// Every container image the param names pinned to its digest.
+    #[serde(default)]
+    pub pin_images: Option<PinImagesSpec>,
+}
+
+/// What `setDefault` sets.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct DefaultSpec {
+    /// A JSON pointer of field names, e.g. `/spec/template/spec/priorityClassName`.
+    pub path: String,
+    /// The value.
+    pub value: Value,
+}
+
+/// What `pinImages` pins.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PinImagesSpec {
+    /// The param (of the policy's `params`) that maps an image as containers write it
+    /// (`nginx:1.27`) to its digest (`sha256:...`).
+    pub param: String,
 }
 
 /// A named expression of a policy.

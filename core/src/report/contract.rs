@@ -25,6 +25,10 @@ pub struct Report {
     pub summary: Summary,
     /// The verdict: `deny` if any unwaived `Deny` finding, else `warn` if any unwaived `Warn`.
     pub decision: Decision,
+    /// What the mutations changed, before the rules judged the result: one JSON Patch operation
+    /// each, by resource (in input order), in the order they were made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<Patch>,
     /// The instant the report was made for (the context's `now`), stamped on PolicyReports.
     #[serde(skip)]
     pub(crate) now: jiff::Timestamp,
@@ -135,9 +139,39 @@ pub enum ErrorKind {
     /// A Rego policy failed at run time (a rule with two values, a `violation` of the wrong
     /// shape).
     Rego,
+    /// A mutation could not be applied (a JSON Patch that does not fit the object, an apply
+    /// configuration that sets an atomic list), is not idempotent, or conflicts with another.
+    Mutation,
 }
 
-words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego" });
+words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego", Mutation => "mutation" });
+
+/// One change a mutation made (or would have made, when an exception waives it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Patch {
+    /// The policy whose mutation it is.
+    pub policy: String,
+    /// For a Kubernetes admission policy, the binding it applied through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
+    /// The mutation's id.
+    pub mutation: String,
+    /// Why the change is made.
+    pub message: String,
+    /// The resource.
+    pub resource: ResourceRef,
+    /// Where in the input file the changed field (or the nearest field around it that the file
+    /// has) is, when the resource came from one.
+    pub source: Option<SourceRef>,
+    /// The change, as a JSON Patch (RFC 6902) operation on the resource: `op`, `path`, and
+    /// `value` or `from`.
+    pub operation: serde_json::Value,
+    /// The exception that waives it: the change is shown, not made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived_by: Option<String>,
+}
 
 /// One evaluated resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -44,6 +44,24 @@ pub struct PolicyInfo {
     pub source: SourceRef,
     /// Its rules, in order.
     pub rules: Vec<RuleInfo>,
+    /// Its mutations, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mutations: Vec<MutationInfo>,
+}
+
+/// A mutation as listings show it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct MutationInfo {
+    /// Mutation id.
+    pub id: String,
+    /// Why it changes what it changes.
+    pub message: String,
+    /// `applyConfiguration` or `jsonPatch`: how its expression's result is applied.
+    pub patch_type: String,
+    /// Its CEL expression, as written or as the shorthand wrote it.
+    pub expression: String,
 }
 
 /// A rule as listings show it.

@@ -15,10 +15,10 @@ mod writer;
 use writer::Writer;
 
 pub use contract::{
-    Decision, ErrorKind, ExceptionReport, Finding, FindingError, Report, RequestInfo, ResourceReport, Summary,
+    Decision, ErrorKind, ExceptionReport, Finding, FindingError, Patch, Report, RequestInfo, ResourceReport, Summary,
 };
 pub use format::Format;
-pub use info::{ExceptionStatus, PolicyInfo, RuleInfo};
+pub use info::{ExceptionStatus, MutationInfo, PolicyInfo, RuleInfo};
 pub(crate) use junit::esc as xml_escape;
 
 impl Report {

@@ -18,6 +18,7 @@ mod kubernetes_schema;
 mod kyverno;
 mod layering;
 mod load_errors;
+mod mutation;
 mod packs;
 mod params;
 mod plugins;

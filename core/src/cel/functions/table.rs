@@ -221,6 +221,10 @@ pub(super) static FUNCS: &[Func] = &[
             .map_err(|e| Error::new(format!("base64.decode: {e}")))?;
         Ok(Value::Bytes(raw.into()))
     }),
+    // Kubernetes' MutatingAdmissionPolicy: a key as one JSON Pointer segment (RFC 6901).
+    f!("jsonpatch.escapeKey", false, [([String], String)], |a, _| {
+        Ok(Value::string(s(a, 0)?.replace('~', "~0").replace('/', "~1")))
+    }),
     // Timestamps and durations.
     f!("getFullYear", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(z.year()))),
     f!("getMonth", true, [([Timestamp], Int), ([Timestamp, String], Int)], |a, _| civil(a, |z| i64::from(z.month())

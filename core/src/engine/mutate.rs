@@ -1,0 +1,388 @@
+//! Mutation, before validation, as mutating admission runs before validating admission.
+//!
+//! The order is fixed: the policies that mutate a resource run in the engine's policy order
+//! (by name), those on the object itself first, then those on the pod a controller's template
+//! makes; each policy's mutations in the order written, each seeing the object as the ones
+//! before left it. A policy with `reinvocationPolicy: IfNeeded` runs once more, after all of
+//! them, when a later policy changed the object after it ran (Kubernetes' rule). Then every
+//! policy runs once more on the result to check that the mutations are idempotent: a change
+//! there is reported (an error under the policy's failure policy) and not made. Two mutations
+//! that set one field to different values are reported as a conflict (a warning; the later one
+//! stands, as in the API server).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::compile::exception::Target;
+use crate::compile::mutation::{Mutation, PatchType};
+use crate::compile::policy::Policy;
+use crate::engine::resource::Resource;
+use crate::k8s::split_api_version;
+use crate::model::{Action, Reinvocation};
+use crate::report::{ErrorKind, Finding, FindingError, Patch};
+
+use super::evaluation::{Evaluation, View, NO_EXCEPTIONS};
+use super::run::{Placed, Shared};
+use super::{Context, Engine, Via};
+
+/// What the mutations made of one resource.
+#[derive(Default)]
+pub(super) struct Mutated {
+    /// The resource after every mutation, when one changed it.
+    pub(super) resource: Option<Resource>,
+    pub(super) patches: Vec<Patch>,
+    pub(super) findings: Vec<(Finding, bool)>,
+    /// The policies whose mutations applied.
+    pub(super) applied: Vec<String>,
+}
+
+/// One mutation's result on a view: the view after it (or what it would have been, when an
+/// exception waives it).
+pub(super) struct Step {
+    mutation: usize,
+    after: Value,
+    waived_by: Option<String>,
+}
+
+/// Which run of a policy it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The first, or the one Kubernetes' reinvocation makes: changes are made.
+    Change,
+    /// The idempotency check: a change is a finding, not made.
+    Check,
+}
+
+impl Engine {
+    /// Runs the mutations of the policies that apply to `r`.
+    pub(super) fn mutate_one(&self, r: &Resource, ctx: &Context, shared: &Shared<'_>) -> Mutated {
+        let mut out = Mutated::default();
+        if !self.mutates || r.operation(ctx.operation) == crate::k8s::Operation::Delete {
+            return out;
+        }
+        let placed = self.place(r, ctx, shared);
+        let mut order: Vec<(usize, Via)> = placed
+            .candidates
+            .iter()
+            .copied()
+            .filter(|(i, _)| self.policies.get(*i).is_some_and(|p| !p.mutations.is_empty()))
+            .collect();
+        if order.is_empty() {
+            return out;
+        }
+        order.sort_by_key(|&(i, via)| (via, i));
+        let mut current = r.clone();
+        let mut written = BTreeMap::new();
+        // After each policy that may be reinvoked: the object as it left it.
+        let mut left: Vec<(usize, Via, Value)> = Vec::new();
+        for &(i, via) in &order {
+            self.mutate_policy((i, via), &mut current, (&placed, ctx, shared), Pass::Change, (&mut out, &mut written));
+            if self.policies.get(i).is_some_and(|p| p.reinvocation == Reinvocation::IfNeeded) {
+                left.push((i, via, current.value.clone()));
+            }
+        }
+        for (i, via, after) in left {
+            if after != current.value {
+                let step = ((i, via), &mut current, (&placed, ctx, shared), Pass::Change, (&mut out, &mut written));
+                self.mutate_policy(step.0, step.1, step.2, step.3, step.4);
+            }
+        }
+        for &(i, via) in &order {
+            self.mutate_policy((i, via), &mut current, (&placed, ctx, shared), Pass::Check, (&mut out, &mut written));
+        }
+        out.applied.sort_unstable();
+        out.applied.dedup();
+        if current.value != r.value {
+            out.resource = Some(current);
+        }
+        out
+    }
+
+    /// Runs one policy's mutations on one view of `current`, making (or, in the check pass,
+    /// reporting) their changes.
+    fn mutate_policy(
+        &self,
+        (i, via): (usize, Via),
+        current: &mut Resource,
+        (placed, ctx, shared): (&Placed<'_>, &Context, &Shared<'_>),
+        pass: Pass,
+        (out, written): (&mut Mutated, &mut BTreeMap<String, (String, Value)>),
+    ) {
+        let Some(policy) = self.policies.get(i) else { return };
+        let template = placed.template.filter(|_| via == Via::Template);
+        let steps = {
+            let view = match template {
+                Some(path) => View::template(current, path),
+                None => Some(View::direct(current, &placed.id)),
+            };
+            let Some(view) = view.filter(|v| self.applies(policy, current, v, placed, ctx)) else { return };
+            let waiver = |mutation: &str| self.waiver(policy, mutation, placed, via, ctx);
+            let ev = self.evaluation((current, &view, placed), ctx, shared);
+            let before = out.findings.len();
+            let steps = ev.mutate(policy, &waiver, &mut out.findings);
+            if pass == Pass::Check {
+                // What the first pass reported, it reported once.
+                out.findings.truncate(before);
+            }
+            if pass == Pass::Change && (!steps.is_empty() || out.findings.len() > before) {
+                out.applied.push(policy.reported_name().to_owned());
+            }
+            steps
+        };
+        for step in steps {
+            let Some(mutation) = policy.mutations.get(step.mutation) else { continue };
+            let after = match template {
+                Some(path) => with_template(&current.value, path, &step.after),
+                None => step.after,
+            };
+            let operations = json_patch::diff(&current.value, &after);
+            if operations.0.is_empty() {
+                continue;
+            }
+            if pass == Pass::Check {
+                if step.waived_by.is_some() {
+                    continue;
+                }
+                let paths: Vec<String> = operations.0.iter().map(|o| o.path().to_string()).collect();
+                let message = format!(
+                    "mutation `{}` is not idempotent: applied again to the result, it changes {}",
+                    mutation.id,
+                    paths.join(", ")
+                );
+                self.mutation_finding(policy, mutation, (current, placed, via), message, None, out);
+                continue;
+            }
+            for op in &operations.0 {
+                let op = serde_json::to_value(op).unwrap_or_default();
+                let path = op.get("path").and_then(Value::as_str).unwrap_or_default().to_owned();
+                if step.waived_by.is_none() {
+                    self.conflict(policy, mutation, (current, placed, via), (&path, &op), (out, written));
+                }
+                out.patches.push(Patch {
+                    policy: policy.reported_name().to_owned(),
+                    binding: policy.reported_binding().map(str::to_owned),
+                    mutation: mutation.id.clone(),
+                    message: mutation.message.clone(),
+                    resource: placed.id.clone(),
+                    source: current.source_of(&path),
+                    operation: op,
+                    waived_by: step.waived_by.clone(),
+                });
+            }
+            if step.waived_by.is_none() {
+                current.value = after;
+            }
+        }
+    }
+
+    /// A change to a field an earlier mutation set to another value: reported, as a warning.
+    fn conflict(
+        &self,
+        policy: &Policy,
+        mutation: &Mutation,
+        at: (&Resource, &Placed<'_>, Via),
+        (path, op): (&str, &Value),
+        (out, written): (&mut Mutated, &mut BTreeMap<String, (String, Value)>),
+    ) {
+        let name = format!("{}/{}", policy.reported_name(), mutation.id);
+        let value = op.get("value").cloned().unwrap_or(Value::Null);
+        if let Some((earlier, was)) = written.get(path) {
+            if *earlier != name && *was != value {
+                let message = format!(
+                    "mutations conflict: `{earlier}` set {path} to {was}, then `{name}` to {value} (the later one stands)"
+                );
+                self.mutation_finding(policy, mutation, at, message, Some(Action::Warn), out);
+            }
+        }
+        written.insert(path.to_owned(), (name, value));
+    }
+
+    /// A finding of a mutation: an error under the policy's failure policy, or of `action`.
+    fn mutation_finding(
+        &self,
+        policy: &Policy,
+        mutation: &Mutation,
+        (r, placed, via): (&Resource, &Placed<'_>, Via),
+        message: String,
+        action: Option<Action>,
+        out: &mut Mutated,
+    ) {
+        let error = FindingError::new(ErrorKind::Mutation, message.clone());
+        let action = action.unwrap_or(match policy.failure_policy {
+            crate::model::FailurePolicy::Ignore => Action::Warn,
+            crate::model::FailurePolicy::Fail => Action::Deny,
+        });
+        out.findings.push((
+            Finding {
+                policy: policy.reported_name().to_owned(),
+                binding: policy.reported_binding().map(str::to_owned),
+                rule: mutation.id.clone(),
+                severity: Default::default(),
+                action,
+                message,
+                detail: None,
+                help: None,
+                resource: placed.id.clone(),
+                source: r.source_of(&mutation.pointer),
+                container: None,
+                path: String::new(),
+                error: Some(error),
+                waived_by: None,
+            },
+            via == Via::Template,
+        ));
+    }
+
+    /// The exception in force that waives `mutation` of `policy` on the resource, if any.
+    fn waiver(&self, policy: &Policy, mutation: &str, placed: &Placed<'_>, via: Via, ctx: &Context) -> Option<String> {
+        let id = &placed.id;
+        let (group, version) = split_api_version(&id.api_version);
+        let target = Target {
+            policy: policy.reported_name(),
+            rule: mutation,
+            group,
+            version,
+            kind: &id.kind,
+            namespace: &id.namespace,
+            name: &id.name,
+            container: None,
+            via_template: via == Via::Template,
+        };
+        self.exceptions
+            .iter()
+            .find(|e| e.kyverno.is_none() && e.standing(ctx.now, &self.settings).is_ok() && e.covers(&target))
+            .map(|e| e.name.clone())
+    }
+}
+
+/// `value` with the pod a mutation left (`pod`, a view of the template at `path`) written back
+/// into the template: its `metadata` (less the name and namespace the view lent it from the
+/// controller) and `spec`.
+fn with_template(value: &Value, path: &str, pod: &Value) -> Value {
+    let mut out = value.clone();
+    let Some(Value::Object(template)) = out.pointer_mut(path) else { return out };
+    let had = template.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    if let Some(Value::Object(mut metadata)) = pod.get("metadata").cloned() {
+        for key in ["name", "namespace"] {
+            let lent = value.pointer(&format!("/metadata/{key}"));
+            if !had.contains_key(key) && metadata.get(key) == lent {
+                metadata.remove(key);
+            }
+        }
+        if !metadata.is_empty() || template.contains_key("metadata") {
+            template.insert("metadata".into(), Value::Object(metadata));
+        }
+    }
+    if let Some(spec) = pod.get("spec") {
+        template.insert("spec".into(), spec.clone());
+    }
+    out
+}
+
+impl Evaluation<'_> {
+    /// Runs `policy`'s mutations on the view, each on what the ones before left; the views
+    /// they made, in order. A mutation an exception waives (`waiver`) is run, and shown, but
+    /// what it made is not kept. A failure is a finding under the policy's failure policy.
+    pub(super) fn mutate(
+        &self,
+        policy: &Policy,
+        waiver: &dyn Fn(&str) -> Option<String>,
+        out: &mut Vec<(Finding, bool)>,
+    ) -> Vec<Step> {
+        let bindings = policy.reads_request.then(|| self.bindings());
+        let roots = bindings.as_ref().map_or((&Value::Null, &Value::Null), |(r, n)| (r, n));
+        let params = self.params(policy);
+        let params = params.as_deref();
+        let start = self.view.whole(self.resource);
+        let act = self.activation_on(crate::cel::Value::json(start), policy, roots, params, &NO_EXCEPTIONS);
+        if !self.conditions_hold(policy, Some(&act), out) {
+            return Vec::new();
+        }
+        let mut object = start.clone();
+        let mut steps = Vec::new();
+        for (i, m) in policy.mutations.iter().enumerate() {
+            if let Some(e) = self.ctx.budget.as_ref().and_then(crate::cel::Budget::exhausted) {
+                let cause = FindingError::new(crate::compile::check::error_kind(&e), e.to_string());
+                self.policy_error(policy, &m.id, format!("mutation `{}` was stopped: {e}", m.id), cause, out);
+                break;
+            }
+            let result = {
+                let act = self.activation_on(crate::cel::Value::json(&object), policy, roots, params, &NO_EXCEPTIONS);
+                run(m, &act, &object, self.crds)
+            };
+            match result {
+                Ok(None) => {}
+                Ok(Some(after)) => {
+                    let waived_by = waiver(&m.id);
+                    if waived_by.is_none() {
+                        object = after.clone();
+                    }
+                    steps.push(Step { mutation: i, after, waived_by });
+                }
+                Err(cause) => {
+                    let message = format!("mutation `{}` failed: {cause}", m.id);
+                    self.policy_error(policy, &m.id, message, cause, out);
+                }
+            }
+        }
+        steps
+    }
+}
+
+/// One mutation on `object`: what it makes of it, `None` when its `when` is false or it
+/// changes nothing.
+fn run<'v>(
+    m: &'v Mutation,
+    act: &crate::cel::Activation<'v>,
+    object: &Value,
+    crds: &crate::k8s::schema::Crds,
+) -> Result<Option<Value>, FindingError> {
+    let cel_error = |what: &str, e: &crate::cel::Error| crate::compile::check::cel_error(what, e);
+    if let Some(when) = &m.when {
+        match when.eval(act) {
+            Ok(crate::cel::Value::Bool(true)) => {}
+            Ok(crate::cel::Value::Bool(false)) => return Ok(None),
+            Ok(other) => {
+                return Err(FindingError::new(
+                    ErrorKind::Cel,
+                    format!("`when` gave a {}, not a bool", other.type_name()),
+                ))
+            }
+            Err(e) => return Err(cel_error("when", &e)),
+        }
+    }
+    let result = m.expr.eval(act).map_err(|e| cel_error("the expression", &e))?;
+    let result = result.to_json().map_err(|e| cel_error("the expression", &e))?;
+    let invalid = |message: String| FindingError::new(ErrorKind::Mutation, message);
+    let after = match m.patch_type {
+        PatchType::ApplyConfiguration => {
+            if !result.is_object() {
+                return Err(invalid(format!(
+                    "unsupported return type from ApplyConfiguration expression: {}",
+                    json_type(&result)
+                )));
+            }
+            crate::k8s::apply::apply(object, &result, crds).map_err(invalid)?
+        }
+        PatchType::JsonPatch => {
+            let patch: json_patch::Patch = serde_json::from_value(result)
+                .map_err(|e| invalid(format!("the expression gave no list of JSONPatch operations: {e}")))?;
+            let mut after = object.clone();
+            json_patch::patch(&mut after, &patch).map_err(|e| invalid(format!("JSON Patch failed: {e}")))?;
+            after
+        }
+    };
+    Ok((after != *object).then_some(after))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "map",
+    }
+}

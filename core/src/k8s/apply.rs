@@ -1,0 +1,215 @@
+//! Server-side apply's merge, as the API server merges a MutatingAdmissionPolicy's
+//! `applyConfiguration` into the object: objects field by field, lists by their schema's
+//! `x-kubernetes-list-type` (`map`: items paired by their `x-kubernetes-list-map-keys`; `set`:
+//! a union; `atomic`, the default: replaced). An apply configuration may not hold an atomic
+//! list, map or struct at all (it would delete what it does not name): that is refused, as the
+//! API server refuses it. A kind without a schema is merged as Kubernetes deduces one: objects
+//! by field, every list atomic.
+
+use serde_json::Value;
+
+use super::schema::{self, Crds, Field, Version};
+
+/// The schema of an object's kind: Kubernetes' own, or its CustomResourceDefinition's.
+struct Typed {
+    version: &'static Version,
+}
+
+/// `config` merged into `live` (both objects with `apiVersion` and `kind`), or why not, worded
+/// as the API server words it.
+pub(crate) fn apply(live: &Value, config: &Value, crds: &Crds) -> Result<Value, String> {
+    let version = schema::version("latest").map_err(|e| format!("error applying patch: {e}"))?;
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let (api_version, kind) = (text(live, "apiVersion"), text(live, "kind"));
+    let root = version.kind_schema(&api_version, &kind).or_else(|| crds.raw_schema(&api_version, &kind));
+    let typed = Typed { version };
+    let mut unknown = Vec::new();
+    let mut atomics = Vec::new();
+    typed.find(root, config, &mut String::new(), &mut unknown, &mut atomics);
+    if let Some(first) = unknown.first() {
+        return Err(format!("error applying patch: failed to convert patch object to typed object: {first}"));
+    }
+    if !atomics.is_empty() {
+        return Err(format!(
+            "error applying patch: invalid ApplyConfiguration: may not mutate atomic arrays, maps or structs: {}",
+            atomics.join(", ")
+        ));
+    }
+    Ok(typed.merge(root, live, config))
+}
+
+/// What a schema node says a list is.
+enum ListType<'a> {
+    Atomic,
+    Set,
+    Map(Vec<&'a str>),
+}
+
+impl Typed {
+    fn node<'s>(&self, schema: Option<&'s Value>) -> Option<&'s Value> {
+        schema.map(|s| self.version.resolve_refs(s))
+    }
+
+    fn child<'s>(&self, schema: Option<&'s Value>, key: &str) -> Result<Option<&'s Value>, Option<String>> {
+        match schema.map(|s| self.version.field(s, key)) {
+            None | Some(Field::Open) => Ok(None),
+            Some(Field::Known(s)) => Ok(Some(s)),
+            Some(Field::Unknown(help)) => Err(help),
+        }
+    }
+
+    fn items<'s>(&self, schema: Option<&'s Value>) -> Option<&'s Value> {
+        schema.and_then(|s| self.version.items(s))
+    }
+
+    fn list_type<'s>(&self, schema: Option<&'s Value>) -> ListType<'s> {
+        let Some(node) = self.node(schema) else { return ListType::Atomic };
+        match node.get("x-kubernetes-list-type").and_then(Value::as_str) {
+            Some("set") => ListType::Set,
+            Some("map") => ListType::Map(
+                node.get("x-kubernetes-list-map-keys")
+                    .and_then(Value::as_array)
+                    .map(|keys| keys.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default(),
+            ),
+            _ => ListType::Atomic,
+        }
+    }
+
+    fn atomic_map(&self, schema: Option<&Value>) -> bool {
+        self.node(schema).and_then(|n| n.get("x-kubernetes-map-type")).and_then(Value::as_str) == Some("atomic")
+    }
+
+    /// The fields `config` has that its schema does not declare, and the atomic lists, maps
+    /// and structs it holds, as paths written `.spec.containers[0].args`.
+    fn find(
+        &self,
+        schema: Option<&Value>,
+        config: &Value,
+        at: &mut String,
+        unknown: &mut Vec<String>,
+        atomics: &mut Vec<String>,
+    ) {
+        let len = at.len();
+        match config {
+            Value::Object(fields) => {
+                if self.atomic_map(schema) {
+                    atomics.push(at.clone());
+                }
+                for (key, value) in fields {
+                    at.push('.');
+                    at.push_str(key);
+                    match self.child(schema, key) {
+                        Ok(child) => self.find(child, value, at, unknown, atomics),
+                        Err(help) => {
+                            let help = help.map(|h| format!(" ({h})")).unwrap_or_default();
+                            unknown.push(format!("{at}: field not declared in schema{help}"));
+                        }
+                    }
+                    at.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                if matches!(self.list_type(schema), ListType::Atomic) {
+                    atomics.push(at.clone());
+                    return;
+                }
+                let item_schema = self.items(schema);
+                for (i, item) in items.iter().enumerate() {
+                    at.push_str(&format!("[{i}]"));
+                    self.find(item_schema, item, at, unknown, atomics);
+                    at.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn merge(&self, schema: Option<&Value>, live: &Value, config: &Value) -> Value {
+        match (live, config) {
+            (Value::Object(have), Value::Object(want)) => {
+                let mut out = have.clone();
+                for (key, value) in want {
+                    let child = self.child(schema, key).ok().flatten();
+                    let merged = match have.get(key) {
+                        Some(old) => self.merge(child, old, value),
+                        None => value.clone(),
+                    };
+                    out.insert(key.clone(), merged);
+                }
+                Value::Object(out)
+            }
+            (Value::Array(have), Value::Array(want)) => match self.list_type(schema) {
+                ListType::Atomic => config.clone(),
+                ListType::Set => {
+                    let mut out = have.clone();
+                    out.extend(want.iter().filter(|v| !have.contains(v)).cloned());
+                    Value::Array(out)
+                }
+                ListType::Map(keys) => {
+                    let item_schema = self.items(schema);
+                    let key_of = |item: &Value| key_of(self.node(item_schema), item, &keys);
+                    let mut out = have.clone();
+                    for item in want {
+                        let k = key_of(item);
+                        match out.iter_mut().find(|old| key_of(old) == k) {
+                            Some(old) => *old = self.merge(item_schema, old, item),
+                            None => out.push(item.clone()),
+                        }
+                    }
+                    Value::Array(out)
+                }
+            },
+            _ => config.clone(),
+        }
+    }
+}
+
+/// An item's key in a list of `x-kubernetes-list-type: map`: its key fields' values, or their
+/// schema defaults where it leaves them out (a port's `protocol` is `TCP`).
+fn key_of(item_schema: Option<&Value>, item: &Value, keys: &[&str]) -> Vec<Value> {
+    keys.iter()
+        .map(|k| {
+            item.get(*k).cloned().unwrap_or_else(|| {
+                item_schema.and_then(|s| s.pointer(&format!("/properties/{k}/default"))).cloned().unwrap_or(Value::Null)
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod() -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "1"}},
+            "spec": {"containers": [{"name": "app", "image": "a:1", "args": ["x"]}],
+                "tolerations": [{"key": "k", "operator": "Exists"}]}})
+    }
+
+    #[test]
+    fn maps_merge_by_field_and_list_maps_by_key() {
+        let config = json!({"metadata": {"labels": {"b": "2"}},
+            "spec": {"containers": [{"name": "app", "image": "a:2"}, {"name": "side", "image": "s:1"}]}});
+        let out = apply(&pod(), &config, &Crds::default()).unwrap();
+        assert_eq!(out["metadata"]["labels"], json!({"a": "1", "b": "2"}));
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "app", "image": "a:2", "args": ["x"]}, {"name": "side", "image": "s:1"}])
+        );
+    }
+
+    #[test]
+    fn atomic_lists_and_unknown_fields_are_refused_as_the_api_server_refuses_them() {
+        let atomic = json!({"spec": {"containers": [{"name": "app", "args": ["y"]}], "tolerations": [{"key": "z"}]}});
+        let err = apply(&pod(), &atomic, &Crds::default()).unwrap_err();
+        assert!(
+            err.ends_with("may not mutate atomic arrays, maps or structs: .spec.containers[0].args, .spec.tolerations"),
+            "{err}"
+        );
+        let unknown = json!({"spec": {"containerz": []}});
+        let err = apply(&pod(), &unknown, &Crds::default()).unwrap_err();
+        assert!(err.contains(".spec.containerz: field not declared in schema (did you mean `containers`?)"), "{err}");
+    }
+}

@@ -1,0 +1,290 @@
+//! Mutation: paved's own `mutations` (applyConfiguration, jsonPatch and the shorthands), their
+//! order, reinvocation, idempotency, conflicts and exceptions, and validation of the result.
+
+use paved::{Bundle, Context, Engine, Resource};
+use serde_json::{json, Value};
+
+fn engine(bundle: &str) -> Engine {
+    Engine::builder().bundle(Bundle::from_str("bundle.yaml", bundle).unwrap()).build().unwrap()
+}
+
+fn now() -> Context {
+    Context::parse_at("2026-06-01").unwrap()
+}
+
+fn mutated(engine: &Engine, yaml: &str) -> (Value, paved::Report) {
+    let resources = Resource::from_str("in.yaml", yaml).unwrap();
+    let (out, report) = engine.mutate(&resources, &now());
+    (out[0].value().clone(), report)
+}
+
+const DEPLOYMENT: &str = "
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27
+";
+
+const DEFAULTS: &str = r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: defaults, version: 1.0.0}
+spec:
+  match: {kinds: [Pod]}
+  params:
+    digests: {"nginx:1.27": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+  mutations:
+    - id: team
+      setLabels: {team: platform, app: ignored}
+    - id: priority
+      setDefault: {path: /spec/priorityClassName, value: standard}
+    - id: spot
+      addToleration: {key: spot, operator: Exists, effect: NoSchedule}
+    - id: pin
+      pinImages: {param: digests}
+"#;
+
+#[test]
+fn shorthands_mutate_a_workloads_pod_template_and_each_change_is_reported_where_it_is() {
+    let e = engine(DEFAULTS);
+    let (out, report) = mutated(&e, DEPLOYMENT);
+    let template = &out["spec"]["template"];
+    assert_eq!(template["metadata"]["labels"], json!({"app": "web", "team": "platform"}), "a label it has is kept");
+    assert_eq!(template["metadata"].get("name"), None, "the pod's name is not written into the template");
+    assert_eq!(template["spec"]["priorityClassName"], "standard");
+    assert_eq!(template["spec"]["tolerations"], json!([{"key": "spot", "operator": "Exists", "effect": "NoSchedule"}]));
+    assert_eq!(
+        template["spec"]["containers"][0]["image"],
+        "nginx:1.27@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    );
+    let ops: Vec<(String, String)> =
+        report.patches.iter().map(|p| (p.mutation.clone(), p.operation["path"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(
+        ops,
+        [
+            ("team", "/spec/template/metadata/labels/team"),
+            ("priority", "/spec/template/spec/priorityClassName"),
+            ("spot", "/spec/template/spec/tolerations"),
+            ("pin", "/spec/template/spec/containers/0/image"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let pin = report.patches.iter().find(|p| p.mutation == "pin").unwrap();
+    assert_eq!(pin.source.as_ref().unwrap().line, 14, "the image's line in the file");
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert_eq!(report.resources[0].policies, ["defaults"]);
+    // Applied again, nothing changes.
+    let (again, report) = mutated(&e, &serde_json::to_string(&out).unwrap());
+    assert_eq!(again, out);
+    assert!(report.patches.is_empty(), "{:?}", report.patches);
+}
+
+#[test]
+fn apply_configuration_and_json_patch_run_in_order_and_validation_judges_the_result() {
+    let e = engine(
+        r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: a-mutate, version: 1.0.0}
+spec:
+  match: {kinds: [ConfigMap]}
+  mutations:
+    - id: owner
+      applyConfiguration: "Object{metadata: Object.metadata{labels: {'owner': 'team-a'}}}"
+    - id: count
+      jsonPatch: "[JSONPatch{op: 'add', path: '/data/' + jsonpatch.escapeKey('owner/of'), value: object.metadata.labels.owner}]"
+---
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: b-validate, version: 1.0.0}
+spec:
+  match: {kinds: [ConfigMap]}
+  rules:
+    - id: owned
+      message: a config map has an owner
+      cel: "has(object.metadata.labels) && 'owner' in object.metadata.labels"
+"#,
+    );
+    let (out, report) = mutated(&e, "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {a: '1'}}");
+    assert_eq!(out["metadata"]["labels"], json!({"owner": "team-a"}));
+    assert_eq!(out["data"], json!({"a": "1", "owner/of": "team-a"}));
+    assert!(report.findings.is_empty(), "validation saw the mutated object: {:?}", report.findings);
+    assert_eq!(report.patches[1].operation, json!({"op": "add", "path": "/data/owner~1of", "value": "team-a"}));
+    // `evaluate` mutates too: the same verdict everywhere.
+    let r = Resource::from_str("in.yaml", "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {}}").unwrap();
+    let report = e.evaluate(&r, &now());
+    assert_eq!(report.decision, paved::Decision::Allow);
+    assert_eq!(report.patches.len(), 2);
+    // Without `data`, the JSON Patch has no parent to add to: the mutation fails, and the policy
+    // (failing closed) denies.
+    let r = Resource::from_str("in.yaml", "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}").unwrap();
+    let report = e.evaluate(&r, &now());
+    assert_eq!(report.decision, paved::Decision::Deny);
+    assert!(report.findings[0].message.contains("JSON Patch failed"), "{}", report.findings[0].message);
+}
+
+#[test]
+fn a_failed_mutation_is_a_finding_under_the_failure_policy() {
+    let e = engine(
+        r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: broken, version: 1.0.0}
+spec:
+  match: {kinds: [Pod]}
+  podControllers: false
+  mutations:
+    - id: missing-parent
+      jsonPatch: "[JSONPatch{op: 'add', path: '/data/x/y', value: '1'}]"
+    - id: atomic
+      applyConfiguration: "Object{spec: Object.spec{tolerations: [{'key': 'x', 'operator': 'Exists'}]}}"
+"#,
+    );
+    let (out, report) = mutated(&e, "{apiVersion: v1, kind: Pod, metadata: {name: c}, spec: {containers: []}}");
+    assert_eq!(out["spec"].get("tolerations"), None);
+    assert_eq!(report.decision, paved::Decision::Deny);
+    let errors: Vec<(&str, &str)> =
+        report.findings.iter().map(|f| (f.rule.as_str(), f.error.as_ref().unwrap().kind.as_str())).collect();
+    assert_eq!(errors, [("atomic", "mutation"), ("missing-parent", "mutation")]);
+    assert!(report.findings[0].message.contains("may not mutate atomic arrays, maps or structs: .spec.tolerations"));
+}
+
+#[test]
+fn a_mutation_that_is_not_idempotent_is_reported_and_its_second_change_not_made() {
+    let e = engine(
+        r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: counter, version: 1.0.0}
+spec:
+  match: {kinds: [ConfigMap]}
+  mutations:
+    - id: grow
+      jsonPatch: "[JSONPatch{op: 'add', path: '/data/n' + string(size(object.data)), value: 'x'}]"
+"#,
+    );
+    let (out, report) = mutated(&e, "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {}}");
+    assert_eq!(out["data"], json!({"n0": "x"}));
+    let f = &report.findings[0];
+    assert!(f.message.contains("mutation `grow` is not idempotent"), "{}", f.message);
+    assert_eq!(f.action, paved::Action::Deny);
+}
+
+#[test]
+fn mutations_that_set_one_field_to_two_values_are_a_conflict_and_the_later_stands() {
+    let e = engine(
+        r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: a, version: 1.0.0}
+spec:
+  match: {kinds: [ConfigMap]}
+  mutations:
+    - {id: tier, applyConfiguration: "Object{metadata: Object.metadata{labels: {'tier': 'gold'}}}"}
+---
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: b, version: 1.0.0}
+spec:
+  match: {kinds: [ConfigMap]}
+  mutations:
+    - {id: tier, applyConfiguration: "Object{metadata: Object.metadata{labels: {'tier': 'silver'}}}"}
+"#,
+    );
+    let (out, report) = mutated(&e, "{apiVersion: v1, kind: ConfigMap, metadata: {name: c, labels: {x: y}}}");
+    assert_eq!(out["metadata"]["labels"]["tier"], "silver");
+    let conflict = report.findings.iter().find(|f| f.message.contains("conflict")).unwrap();
+    assert_eq!(conflict.action, paved::Action::Warn);
+    assert!(conflict.message.contains("`a/tier` set /metadata/labels/tier to \"gold\", then `b/tier` to \"silver\""));
+}
+
+#[test]
+fn reinvocation_if_needed_runs_a_policy_again_after_a_later_change() {
+    let bundle = |reinvocation: &str| {
+        format!(
+            r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {{name: a-copy, version: 1.0.0}}
+spec:
+  match: {{kinds: [ConfigMap]}}
+  reinvocationPolicy: {reinvocation}
+  mutations:
+    - id: copy
+      when: "has(object.data) && 'source' in object.data"
+      applyConfiguration: "Object{{data: {{'copy': object.data.source}}}}"
+---
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {{name: b-source, version: 1.0.0}}
+spec:
+  match: {{kinds: [ConfigMap]}}
+  mutations:
+    - id: source
+      applyConfiguration: "Object{{data: {{'source': 'b'}}}}"
+"#
+        )
+    };
+    let cm = "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}";
+    let (out, _) = mutated(&engine(&bundle("IfNeeded")), cm);
+    assert_eq!(out["data"], json!({"source": "b", "copy": "b"}));
+    let (out, report) = mutated(&engine(&bundle("Never")), cm);
+    assert_eq!(out["data"], json!({"source": "b"}));
+    // Without reinvocation the result is not stable: running the mutations again changes it.
+    assert!(report.findings.iter().any(|f| f.message.contains("`copy` is not idempotent")), "{:?}", report.findings);
+}
+
+#[test]
+fn an_exception_waives_a_mutation_which_is_shown_and_not_made() {
+    let e = engine(&format!(
+        "{DEFAULTS}
+---
+apiVersion: paved.dev/v1
+kind: PolicyException
+metadata: {{name: legacy-web}}
+spec:
+  policies: [{{name: defaults, rules: [pin]}}]
+  match: {{names: [web]}}
+  owner: team-web
+  reason: the image is rebuilt in place
+  expires: 2026-07-01
+"
+    ));
+    let (out, report) = mutated(&e, DEPLOYMENT);
+    assert_eq!(out["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
+    let pin = report.patches.iter().find(|p| p.mutation == "pin").unwrap();
+    assert_eq!(pin.waived_by.as_deref(), Some("legacy-web"));
+    assert_eq!(report.exceptions[0].waived, 1);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}
+
+#[test]
+fn mutation_documents_with_mistakes_do_not_load() {
+    let load = |mutation: &str| {
+        let text = format!(
+            "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {{name: p, version: 1.0.0}}\nspec:\n  match: {{kinds: [Pod]}}\n  mutations:\n    - {mutation}\n"
+        );
+        Bundle::from_str("p.yaml", &text).and_then(|b| Engine::builder().bundle(b).build()).unwrap_err().to_string()
+    };
+    assert!(load("{id: a}").contains("exactly one of `applyConfiguration`"));
+    assert!(load("{id: a, addToleration: {key: x, efect: NoSchedule}}").contains("did you mean `effect`?"));
+    assert!(
+        load("{id: a, jsonPatch: \"[JSONPatch{op: 'add', pth: '/x'}]\"}").contains("`JSONPatch` has no field `pth`")
+    );
+    assert!(load("{id: a, applyConfiguration: \"Thing{a: 1}\"}").contains("only `Object{...}` and `JSONPatch{...}`"));
+    assert!(load("{id: a, setDefault: {path: /spec/containers/0/image, value: x}}").contains("not a field"));
+    assert!(
+        load("{id: a, pinImages: {param: digests}}").contains("digests"),
+        "{}",
+        load("{id: a, pinImages: {param: digests}}")
+    );
+}
