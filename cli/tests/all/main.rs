@@ -7,6 +7,7 @@ mod day2;
 mod deploy;
 mod kube;
 mod oracle;
+mod oracle_mutation;
 mod oracle_policies;
 mod serve;
 mod wasm;

@@ -15,13 +15,15 @@ use crate::error::Diagnostic;
 use crate::load::Origin;
 use crate::model::{
     Action, AdmissionBindingDocument, AdmissionPolicyDocument, AdmissionPolicySpec, FailurePolicy,
-    KyvernoPolicyDocument, Match, MatchResources, Metadata, PolicyDocument, PolicySpec, RuleSpec, Severity, Variable,
-    API_VERSION,
+    KyvernoPolicyDocument, Match, MatchResources, Metadata, MutationSpec, PolicyDocument, PolicySpec, RuleSpec,
+    Severity, Variable, API_VERSION,
 };
 
 /// The kinds of Kubernetes' admission-policy documents paved reads.
 pub(crate) const POLICY: &str = "ValidatingAdmissionPolicy";
 pub(crate) const BINDING: &str = "ValidatingAdmissionPolicyBinding";
+pub(crate) const MUTATING_POLICY: &str = "MutatingAdmissionPolicy";
+pub(crate) const MUTATING_BINDING: &str = "MutatingAdmissionPolicyBinding";
 /// The kinds of Kyverno's policies paved reads.
 pub(crate) const KYVERNO_POLICY: &str = "ValidatingPolicy";
 pub(crate) const KYVERNO_NAMESPACED_POLICY: &str = "NamespacedValidatingPolicy";
@@ -89,13 +91,7 @@ fn compile_as(
             FailurePolicy::Fail
         }
     };
-    if spec.validations.is_empty() && spec.audit_annotations.is_empty() {
-        diags.push(origin.diagnostic(
-            "/spec/validations",
-            "a ValidatingAdmissionPolicy needs at least one of `validations` and `auditAnnotations`",
-            None,
-        ));
-    }
+    let reinvocation = kind_fields(doc, origin, &mut diags);
     for (i, v) in spec.validations.iter().enumerate() {
         if let Some(reason) = &v.reason {
             let reasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
@@ -121,7 +117,8 @@ fn compile_as(
             Err(())
         }
     };
-    let (paved, renames) = as_paved(doc, params_schema, failure_policy);
+    let (mut paved, renames) = as_paved(doc, params_schema, failure_policy);
+    paved.spec.reinvocation_policy = reinvocation;
     let origin = origin.renamed(renames);
     let selected = (selector.clone().unwrap_or_default(), form, typed_params);
     let compiled = policy::compile_selected(&paved, selected, &origin, &[], functions);
@@ -177,6 +174,8 @@ pub(crate) fn compile_kyverno(
             audit_annotations: spec.audit_annotations.clone(),
             match_conditions: spec.match_conditions.clone(),
             variables: spec.variables.clone(),
+            mutations: Vec::new(),
+            reinvocation_policy: None,
         },
         status: None,
     };
@@ -199,6 +198,75 @@ pub(crate) fn compile_kyverno(
         Err(mut more) => {
             diags.append(&mut more);
             Err(diags)
+        }
+    }
+}
+
+/// What one kind of admission policy has and the other may not: a ValidatingAdmissionPolicy's
+/// validations and audit annotations, a MutatingAdmissionPolicy's mutations and reinvocation
+/// policy (read here).
+fn kind_fields(
+    doc: &AdmissionPolicyDocument,
+    origin: &Origin,
+    diags: &mut Vec<Diagnostic>,
+) -> crate::model::Reinvocation {
+    let spec = &doc.spec;
+    let foreign = |diags: &mut Vec<Diagnostic>, field: &str| {
+        let message = format!("a {} has no field `{field}`", doc.kind);
+        diags.push(origin.diagnostic(&format!("/spec/{field}"), message, None));
+    };
+    if doc.kind != MUTATING_POLICY {
+        if spec.validations.is_empty() && spec.audit_annotations.is_empty() {
+            let message = "a ValidatingAdmissionPolicy needs at least one of `validations` and `auditAnnotations`";
+            diags.push(origin.diagnostic("/spec/validations", message, None));
+        }
+        if !spec.mutations.is_empty() {
+            foreign(diags, "mutations");
+        }
+        if spec.reinvocation_policy.is_some() {
+            foreign(diags, "reinvocationPolicy");
+        }
+        return crate::model::Reinvocation::Never;
+    }
+    if !spec.validations.is_empty() {
+        foreign(diags, "validations");
+    }
+    if !spec.audit_annotations.is_empty() {
+        foreign(diags, "auditAnnotations");
+    }
+    if spec.mutations.is_empty() {
+        diags.push(origin.diagnostic("/spec", "a MutatingAdmissionPolicy needs `mutations`", None));
+    }
+    for (i, m) in spec.mutations.iter().enumerate() {
+        let given = match m.patch_type.as_str() {
+            "ApplyConfiguration" => m.apply_configuration.is_some() && m.json_patch.is_none(),
+            "JSONPatch" => m.json_patch.is_some() && m.apply_configuration.is_none(),
+            other => {
+                let at = format!("/spec/mutations/{i}/patchType");
+                diags.push(origin.diagnostic(&at, one_of(other, &["ApplyConfiguration", "JSONPatch"]), None));
+                continue;
+            }
+        };
+        if !given {
+            let message = format!(
+                "a mutation of patchType `{}` has `{}`, and only it",
+                m.patch_type,
+                if m.patch_type == "JSONPatch" { "jsonPatch" } else { "applyConfiguration" }
+            );
+            diags.push(origin.diagnostic(&format!("/spec/mutations/{i}"), message, None));
+        }
+    }
+    match spec.reinvocation_policy.as_deref() {
+        None => {
+            let help = "`Never`, or `IfNeeded` to run again when a later mutation changed the object".to_owned();
+            diags.push(origin.diagnostic("/spec", "`reinvocationPolicy` is required", Some(help)));
+            crate::model::Reinvocation::Never
+        }
+        Some("Never") => crate::model::Reinvocation::Never,
+        Some("IfNeeded") => crate::model::Reinvocation::IfNeeded,
+        Some(other) => {
+            diags.push(origin.diagnostic("/spec/reinvocationPolicy", one_of(other, &["Never", "IfNeeded"]), None));
+            crate::model::Reinvocation::Never
         }
     }
 }
@@ -282,12 +350,37 @@ fn as_paved(
             match_conditions: named(&spec.match_conditions),
             audit_annotations: spec.audit_annotations.clone(),
             rules,
-            mutations: Vec::new(),
+            mutations: mutations(spec, &mut renames),
             reinvocation_policy: Default::default(),
         },
     };
     (paved, renames)
 }
+
+/// A MutatingAdmissionPolicy's mutations as paved's, each named by its place
+/// (`mutations[0]`), as the API server names it.
+fn mutations(spec: &AdmissionPolicySpec, renames: &mut Vec<(String, String)>) -> Vec<MutationSpec> {
+    spec.mutations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (field, expression) = match (&m.apply_configuration, &m.json_patch) {
+                (Some(a), _) => ("applyConfiguration", a),
+                (None, Some(j)) => ("jsonPatch", j),
+                (None, None) => ("applyConfiguration", &EMPTY),
+            };
+            let at = format!("/spec/mutations/{i}/{field}");
+            renames.push((at.clone(), format!("{at}/expression")));
+            let expression = Some(expression.expression.clone());
+            let (apply_configuration, json_patch) =
+                if field == "jsonPatch" { (None, expression) } else { (expression, None) };
+            MutationSpec { id: format!("mutations[{i}]"), apply_configuration, json_patch, ..Default::default() }
+        })
+        .collect()
+}
+
+/// A mutation that says nothing (refused where the kind's fields are checked).
+static EMPTY: crate::model::Expression = crate::model::Expression { expression: String::new() };
 
 /// Kubernetes' named expressions (variables, match conditions) as paved's.
 pub(crate) fn named(list: &[crate::model::NamedExpression]) -> Vec<Variable> {
@@ -317,7 +410,7 @@ fn selector(m: &MatchResources, plurals: &Plurals, required: bool) -> Result<Sel
     Selector::of_resources(rules, m.namespace_selector.as_ref(), m.object_selector.as_ref())
 }
 
-/// Compiles a ValidatingAdmissionPolicyBinding.
+/// Compiles a ValidatingAdmissionPolicyBinding or a MutatingAdmissionPolicyBinding.
 pub(crate) fn compile_binding(
     doc: &AdmissionBindingDocument,
     origin: &Origin,
@@ -329,7 +422,17 @@ pub(crate) fn compile_binding(
     if spec.policy_name.is_empty() {
         diags.push(origin.diagnostic("/spec", "`policyName` is required", None));
     }
-    let action = actions(&spec.validation_actions, &origin, &mut diags);
+    // A MutatingAdmissionPolicyBinding has no actions: a mutation that fails fails the request
+    // under its policy's failure policy.
+    let action = if doc.kind == MUTATING_BINDING {
+        if !spec.validation_actions.is_empty() {
+            let message = "a MutatingAdmissionPolicyBinding has no field `validationActions`";
+            diags.push(origin.diagnostic("/spec/validationActions", message, None));
+        }
+        Action::Deny
+    } else {
+        actions(&spec.validation_actions, &origin, &mut diags)
+    };
     let param_ref = spec.param_ref.as_ref().and_then(|r| ParamRef::new(r, &origin, &mut diags)).map(Arc::new);
     let selector = spec.match_resources.as_ref().and_then(|m| {
         selector(m, plurals, false)

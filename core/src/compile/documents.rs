@@ -80,8 +80,12 @@ impl<'d> Typed<'d> {
                 "PolicyException" => despite(doc, diags).map(|e| t.exceptions.push((e, doc))),
                 "PolicyBinding" => despite(doc, diags).map(|b| t.bindings.push((b, doc))),
                 "PolicyTest" => continue,
-                admission_policy::POLICY => despite(doc, diags).map(|p| t.admission_policies.push((p, doc))),
-                admission_policy::BINDING => despite(doc, diags).map(|b| t.admission_bindings.push((b, doc))),
+                admission_policy::POLICY | admission_policy::MUTATING_POLICY => {
+                    despite(doc, diags).map(|p| t.admission_policies.push((p, doc)))
+                }
+                admission_policy::BINDING | admission_policy::MUTATING_BINDING => {
+                    despite(doc, diags).map(|b| t.admission_bindings.push((b, doc)))
+                }
                 admission_policy::KYVERNO_POLICY | admission_policy::KYVERNO_NAMESPACED_POLICY => {
                     despite(doc, diags).map(|p| t.kyverno_policies.push((p, doc)))
                 }
@@ -297,7 +301,15 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
     }
     if let Some((group, version)) = api.and_then(|a| a.split_once('/')) {
         let read = match group {
-            ADMISSION_GROUP => Some((ADMISSION_VERSIONS, &[admission_policy::POLICY, admission_policy::BINDING][..])),
+            ADMISSION_GROUP => Some((
+                ADMISSION_VERSIONS,
+                &[
+                    admission_policy::POLICY,
+                    admission_policy::BINDING,
+                    admission_policy::MUTATING_POLICY,
+                    admission_policy::MUTATING_BINDING,
+                ][..],
+            )),
             KYVERNO_GROUP => Some((
                 KYVERNO_VERSIONS,
                 &[admission_policy::KYVERNO_POLICY, admission_policy::KYVERNO_NAMESPACED_POLICY, "PolicyException"][..],

@@ -88,6 +88,14 @@ pub(crate) fn compile(
         });
         let pointer = format!("{base}/{field}");
         match expr::compile(&source, &scope, Want::Any) {
+            Ok((p, e)) if form.is_kubernetes_like() && plain_literal(&p.expr, patch_type) => {
+                let message = match patch_type {
+                    PatchType::ApplyConfiguration => format!("must evaluate to Object but got {}", e.ty),
+                    PatchType::JsonPatch => format!("must evaluate to list(JSONPatch) but got {}", e.ty),
+                };
+                let help = "build it of `Object{...}` (`JSONPatch{...}`) literals, as the API server requires";
+                diags.push(origin.diagnostic(&pointer, message, Some(help.into())));
+            }
             Ok((p, e)) => {
                 parsed.push((pointer.clone(), p));
                 let message = spec.message.clone().unwrap_or(message);
@@ -97,6 +105,20 @@ pub(crate) fn compile(
         }
     }
     (out, parsed)
+}
+
+/// Whether an expression gives a plain map (a list of plain maps, for a JSON patch) where the
+/// API server wants its message types: a map literal, as a branch of the result or the result.
+fn plain_literal(e: &::cel::IdedExpr, patch_type: PatchType) -> bool {
+    use ::cel::common::ast::{operators, Expr as Node};
+    match (&e.expr, patch_type) {
+        (Node::Map(_), PatchType::ApplyConfiguration) => true,
+        (Node::List(l), PatchType::JsonPatch) => l.elements.iter().any(|x| matches!(x.expr, Node::Map(_))),
+        (Node::Call(c), _) if c.func_name == operators::CONDITIONAL => {
+            c.args.iter().skip(1).any(|branch| plain_literal(branch, patch_type))
+        }
+        _ => false,
+    }
 }
 
 /// The field a mutation is written in, how it applies, its CEL and its default message.

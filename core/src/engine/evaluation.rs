@@ -285,10 +285,7 @@ impl<'a> Evaluation<'a> {
                 continue;
             };
             // A Kubernetes binding's params: the policy runs once for each param object.
-            let (group, _) = split_api_version(&source.kind.0);
-            let namespaced = k8s::namespaced(group, &source.kind.1, self.crds);
-            let inventory = self.ctx.inventory.iter().flat_map(|i| i.objects_of(&source.kind.0, &source.kind.1));
-            match source.resolve(&self.id.namespace, namespaced, inventory) {
+            match self.param_objects(source).map(|o| (!o.is_empty()).then_some(o)) {
                 Err(message) => {
                     self.applied.borrow_mut().push(policy.name.clone());
                     let cause = FindingError::new(ErrorKind::Cel, message.clone());
@@ -310,6 +307,18 @@ impl<'a> Evaluation<'a> {
                 }
             }
         }
+    }
+
+    /// The param objects a Kubernetes binding gives its policy for the view (none: the policy
+    /// does not apply), or why the binding cannot be configured.
+    pub(super) fn param_objects<'s>(
+        &'s self,
+        source: &'s crate::compile::param_ref::ParamSource,
+    ) -> Result<Vec<&'s Value>, String> {
+        let (group, _) = split_api_version(&source.kind.0);
+        let namespaced = k8s::namespaced(group, &source.kind.1, self.crds);
+        let inventory = self.ctx.inventory.iter().flat_map(|i| i.objects_of(&source.kind.0, &source.kind.1));
+        Ok(source.resolve(&self.id.namespace, namespaced, inventory)?.unwrap_or_default())
     }
 
     /// Runs one policy with these params; `false` when the evaluation's budget ran out (the

@@ -3,12 +3,14 @@
 //! The order is fixed: the policies that mutate a resource run in the engine's policy order
 //! (by name), those on the object itself first, then those on the pod a controller's template
 //! makes; each policy's mutations in the order written, each seeing the object as the ones
-//! before left it. A policy with `reinvocationPolicy: IfNeeded` runs once more, after all of
-//! them, when a later policy changed the object after it ran (Kubernetes' rule). Then every
-//! policy runs once more on the result to check that the mutations are idempotent: a change
-//! there is reported (an error under the policy's failure policy) and not made. Two mutations
-//! that set one field to different values are reported as a conflict (a warning; the later one
-//! stands, as in the API server).
+//! before left it. (The API server runs its MutatingAdmissionPolicies in no fixed order.) A
+//! policy with `reinvocationPolicy: IfNeeded` that ran (its match conditions held) runs once
+//! more, after all of them, when a later policy changed the object after it ran (Kubernetes'
+//! rule). Then every policy runs once more on the result to check that the mutations are
+//! idempotent: a change there is reported (an error under the policy's failure policy; only
+//! recorded for Kubernetes' own policies, whose results the API server stores) and not made.
+//! Two mutations that set one field to different values are reported as a conflict (a warning;
+//! the later one stands).
 
 use std::collections::BTreeMap;
 
@@ -76,20 +78,20 @@ impl Engine {
         let mut written = BTreeMap::new();
         // After each policy that may be reinvoked: the object as it left it.
         let mut left: Vec<(usize, Via, Value)> = Vec::new();
+        let at = (&placed, ctx, shared);
         for &(i, via) in &order {
-            self.mutate_policy((i, via), &mut current, (&placed, ctx, shared), Pass::Change, (&mut out, &mut written));
-            if self.policies.get(i).is_some_and(|p| p.reinvocation == Reinvocation::IfNeeded) {
+            let invoked = self.mutate_policy((i, via), &mut current, at, Pass::Change, (&mut out, &mut written));
+            if invoked && self.policies.get(i).is_some_and(|p| p.reinvocation == Reinvocation::IfNeeded) {
                 left.push((i, via, current.value.clone()));
             }
         }
         for (i, via, after) in left {
             if after != current.value {
-                let step = ((i, via), &mut current, (&placed, ctx, shared), Pass::Change, (&mut out, &mut written));
-                self.mutate_policy(step.0, step.1, step.2, step.3, step.4);
+                self.mutate_policy((i, via), &mut current, at, Pass::Change, (&mut out, &mut written));
             }
         }
         for &(i, via) in &order {
-            self.mutate_policy((i, via), &mut current, (&placed, ctx, shared), Pass::Check, (&mut out, &mut written));
+            self.mutate_policy((i, via), &mut current, at, Pass::Check, (&mut out, &mut written));
         }
         out.applied.sort_unstable();
         out.applied.dedup();
@@ -100,7 +102,8 @@ impl Engine {
     }
 
     /// Runs one policy's mutations on one view of `current`, making (or, in the check pass,
-    /// reporting) their changes.
+    /// reporting) their changes; whether the policy was invoked (it applied, and its match
+    /// conditions held).
     fn mutate_policy(
         &self,
         (i, via): (usize, Via),
@@ -108,19 +111,19 @@ impl Engine {
         (placed, ctx, shared): (&Placed<'_>, &Context, &Shared<'_>),
         pass: Pass,
         (out, written): (&mut Mutated, &mut BTreeMap<String, (String, Value)>),
-    ) {
-        let Some(policy) = self.policies.get(i) else { return };
+    ) -> bool {
+        let Some(policy) = self.policies.get(i) else { return false };
         let template = placed.template.filter(|_| via == Via::Template);
-        let steps = {
+        let (invoked, steps) = {
             let view = match template {
                 Some(path) => View::template(current, path),
                 None => Some(View::direct(current, &placed.id)),
             };
-            let Some(view) = view.filter(|v| self.applies(policy, current, v, placed, ctx)) else { return };
+            let Some(view) = view.filter(|v| self.applies(policy, current, v, placed, ctx)) else { return false };
             let waiver = |mutation: &str| self.waiver(policy, mutation, placed, via, ctx);
             let ev = self.evaluation((current, &view, placed), ctx, shared);
             let before = out.findings.len();
-            let steps = ev.mutate(policy, &waiver, &mut out.findings);
+            let (invoked, steps) = ev.mutate(policy, &waiver, &mut out.findings);
             if pass == Pass::Check {
                 // What the first pass reported, it reported once.
                 out.findings.truncate(before);
@@ -128,7 +131,7 @@ impl Engine {
             if pass == Pass::Change && (!steps.is_empty() || out.findings.len() > before) {
                 out.applied.push(policy.reported_name().to_owned());
             }
-            steps
+            (invoked, steps)
         };
         for step in steps {
             let Some(mutation) = policy.mutations.get(step.mutation) else { continue };
@@ -150,7 +153,9 @@ impl Engine {
                     mutation.id,
                     paths.join(", ")
                 );
-                self.mutation_finding(policy, mutation, (current, placed, via), message, None, out);
+                // The API server stores what a Kubernetes policy makes, stable or not: recorded.
+                let action = policy.form.is_kubernetes_like().then_some(Action::Audit);
+                self.mutation_finding(policy, mutation, (current, placed, via), message, action, out);
                 continue;
             }
             for op in &operations.0 {
@@ -174,6 +179,7 @@ impl Engine {
                 current.value = after;
             }
         }
+        invoked
     }
 
     /// A change to a field an earlier mutation set to another value: reported, as a warning.
@@ -281,26 +287,57 @@ fn with_template(value: &Value, path: &str, pod: &Value) -> Value {
 }
 
 impl Evaluation<'_> {
-    /// Runs `policy`'s mutations on the view, each on what the ones before left; the views
-    /// they made, in order. A mutation an exception waives (`waiver`) is run, and shown, but
-    /// what it made is not kept. A failure is a finding under the policy's failure policy.
+    /// Runs `policy`'s mutations on the view, each on what the ones before left: whether the
+    /// policy was invoked (its match conditions held), and the views its mutations made, in
+    /// order. A mutation an exception waives (`waiver`) is run, and shown, but what it made is
+    /// not kept. A failure is a finding under the policy's failure policy.
     pub(super) fn mutate(
         &self,
         policy: &Policy,
         waiver: &dyn Fn(&str) -> Option<String>,
         out: &mut Vec<(Finding, bool)>,
-    ) -> Vec<Step> {
+    ) -> (bool, Vec<Step>) {
         let bindings = policy.reads_request.then(|| self.bindings());
         let roots = bindings.as_ref().map_or((&Value::Null, &Value::Null), |(r, n)| (r, n));
-        let params = self.params(policy);
-        let params = params.as_deref();
+        let own = self.params(policy);
+        // A Kubernetes binding's params: the mutations run once for each param object.
+        let params: Vec<Option<&Value>> = match &policy.params_from {
+            None => vec![own.as_deref()],
+            Some(source) => match self.param_objects(source) {
+                Ok(objects) => objects.into_iter().map(Some).collect(),
+                Err(message) => {
+                    let cause = FindingError::new(ErrorKind::Cel, message.clone());
+                    let message = format!("failed to configure binding: {message}");
+                    self.policy_error(policy, "paramRef", message, cause, out);
+                    return (true, Vec::new());
+                }
+            },
+        };
         let start = self.view.whole(self.resource);
-        let act = self.activation_on(crate::cel::Value::json(start), policy, roots, params, &NO_EXCEPTIONS);
-        if !self.conditions_hold(policy, Some(&act), out) {
-            return Vec::new();
-        }
         let mut object = start.clone();
         let mut steps = Vec::new();
+        let mut invoked = false;
+        for params in params {
+            let act = self.activation_on(crate::cel::Value::json(start), policy, roots, params, &NO_EXCEPTIONS);
+            if !self.conditions_hold(policy, Some(&act), out) {
+                continue;
+            }
+            invoked = true;
+            self.mutations(policy, (roots, params), waiver, (&mut object, &mut steps), out);
+        }
+        (invoked, steps)
+    }
+
+    /// One run of the policy's mutations (with one of its params), each on what the ones before
+    /// left in `object`.
+    fn mutations(
+        &self,
+        policy: &Policy,
+        (roots, params): ((&Value, &Value), Option<&Value>),
+        waiver: &dyn Fn(&str) -> Option<String>,
+        (object, steps): (&mut Value, &mut Vec<Step>),
+        out: &mut Vec<(Finding, bool)>,
+    ) {
         for (i, m) in policy.mutations.iter().enumerate() {
             if let Some(e) = self.ctx.budget.as_ref().and_then(crate::cel::Budget::exhausted) {
                 let cause = FindingError::new(crate::compile::check::error_kind(&e), e.to_string());
@@ -308,15 +345,15 @@ impl Evaluation<'_> {
                 break;
             }
             let result = {
-                let act = self.activation_on(crate::cel::Value::json(&object), policy, roots, params, &NO_EXCEPTIONS);
-                run(m, &act, &object, self.crds)
+                let act = self.activation_on(crate::cel::Value::json(object), policy, roots, params, &NO_EXCEPTIONS);
+                run(m, &act, object, self.crds)
             };
             match result {
                 Ok(None) => {}
                 Ok(Some(after)) => {
                     let waived_by = waiver(&m.id);
                     if waived_by.is_none() {
-                        object = after.clone();
+                        after.clone_into(object);
                     }
                     steps.push(Step { mutation: i, after, waived_by });
                 }
@@ -326,7 +363,6 @@ impl Evaluation<'_> {
                 }
             }
         }
-        steps
     }
 }
 
@@ -365,13 +401,11 @@ fn run<'v>(
             }
             crate::k8s::apply::apply(object, &result, crds).map_err(invalid)?
         }
-        PatchType::JsonPatch => {
-            let patch: json_patch::Patch = serde_json::from_value(result)
-                .map_err(|e| invalid(format!("the expression gave no list of JSONPatch operations: {e}")))?;
-            let mut after = object.clone();
-            json_patch::patch(&mut after, &patch).map_err(|e| invalid(format!("JSON Patch failed: {e}")))?;
-            after
-        }
+        // A `test` that does not hold leaves the object as it was, as in the API server.
+        PatchType::JsonPatch => match crate::k8s::apply::json_patch(object, result).map_err(invalid)? {
+            Some(after) => after,
+            None => return Ok(None),
+        },
     };
     Ok((after != *object).then_some(after))
 }

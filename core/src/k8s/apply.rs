@@ -177,6 +177,55 @@ fn key_of(item_schema: Option<&Value>, item: &Value, keys: &[&str]) -> Vec<Value
         .collect()
 }
 
+/// JSON Patch operations applied to `object` in order, as the API server applies a
+/// MutatingAdmissionPolicy's: RFC 6902 with the library's leniencies kept (a `replace` of a key an
+/// object lacks adds it; a negative array index counts from the end). `None` when a `test` does
+/// not hold: then nothing is applied, and that is no error.
+pub(crate) fn json_patch(object: &Value, operations: Value) -> Result<Option<Value>, String> {
+    let patch: json_patch::Patch = serde_json::from_value(operations)
+        .map_err(|e| format!("the expression gave no list of JSONPatch operations: {e}"))?;
+    let mut out = object.clone();
+    for (i, op) in patch.0.into_iter().enumerate() {
+        let op = lenient(&out, op);
+        match json_patch::patch(&mut out, &[op]) {
+            Ok(()) => {}
+            Err(e) if matches!(e.kind, json_patch::PatchErrorKind::TestFailed) => return Ok(None),
+            Err(e) => return Err(format!("JSON Patch: operation {i} failed at {}: {}", e.path, e.kind)),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// An operation with the API server's leniencies made explicit.
+fn lenient(doc: &Value, op: json_patch::PatchOperation) -> json_patch::PatchOperation {
+    use json_patch::{AddOperation, PatchOperation as Op};
+    let path = op.path().to_owned();
+    let (Some(last), Some(parent)) = (path.back(), path.parent()) else { return op };
+    let last = last.decoded().into_owned();
+    match (doc.pointer(parent.as_str()), op) {
+        (Some(Value::Object(m)), Op::Replace(r)) if !m.contains_key(&last) => {
+            Op::Add(AddOperation { path: r.path, value: r.value })
+        }
+        (Some(Value::Array(items)), mut op) if last.starts_with('-') && last != "-" => {
+            let Ok(n) = last.parse::<i64>() else { return op };
+            let len = items.len() as i64 + i64::from(matches!(op, Op::Add(_)));
+            if n >= -len {
+                let at = parent.with_trailing_token((len + n).to_string());
+                match &mut op {
+                    Op::Add(o) => o.path = at,
+                    Op::Remove(o) => o.path = at,
+                    Op::Replace(o) => o.path = at,
+                    Op::Move(o) => o.path = at,
+                    Op::Copy(o) => o.path = at,
+                    Op::Test(o) => o.path = at,
+                }
+            }
+            op
+        }
+        (_, op) => op,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +247,21 @@ mod tests {
             out["spec"]["containers"],
             json!([{"name": "app", "image": "a:2", "args": ["x"]}, {"name": "side", "image": "s:1"}])
         );
+    }
+
+    #[test]
+    fn json_patches_keep_the_api_servers_leniencies() {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}, "list": [1, 2, 3]});
+        let ops = json!([{"op": "replace", "path": "/data/b", "value": "2"}, {"op": "remove", "path": "/list/-1"},
+            {"op": "add", "path": "/list/-1", "value": 9}]);
+        let out = json_patch(&cm, ops).unwrap().unwrap();
+        assert_eq!(out["data"], json!({"a": "1", "b": "2"}), "a replace of a missing key adds it");
+        assert_eq!(out["list"], json!([1, 2, 9]), "negative indices count from the end");
+        let test =
+            json!([{"op": "test", "path": "/data/a", "value": "no"}, {"op": "add", "path": "/data/c", "value": "3"}]);
+        assert_eq!(json_patch(&cm, test).unwrap(), None, "a failed test applies nothing, and is no error");
+        let err = json_patch(&cm, json!([{"op": "remove", "path": "/data/zz"}])).unwrap_err();
+        assert!(err.starts_with("JSON Patch: operation 0 failed at /data/zz"), "{err}");
     }
 
     #[test]

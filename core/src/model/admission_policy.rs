@@ -1,6 +1,8 @@
 //! Kubernetes' own policy documents, as the API server reads them:
-//! `admissionregistration.k8s.io` ValidatingAdmissionPolicy and ValidatingAdmissionPolicyBinding
-//! (`v1`, and the `v1beta1` and `v1alpha1` versions that came before it, of the same shape).
+//! `admissionregistration.k8s.io` ValidatingAdmissionPolicy and MutatingAdmissionPolicy and their
+//! bindings (`v1`, and the `v1beta1` and `v1alpha1` versions that came before it, of the same
+//! shape; the two kinds share their types, and what one kind may not have is refused where they
+//! are compiled).
 //! Unknown fields are refused, as `kubectl apply --validate=strict` refuses them; what the API
 //! server writes back (`status`, `metadata.uid`, `managedFields`, ...) is accepted, so a policy
 //! exported from a cluster loads.
@@ -99,6 +101,32 @@ pub(crate) struct AdmissionPolicySpec {
     pub match_conditions: Vec<NamedExpression>,
     #[serde(default)]
     pub variables: Vec<NamedExpression>,
+    /// A MutatingAdmissionPolicy's mutations.
+    #[serde(default)]
+    pub mutations: Vec<AdmissionMutation>,
+    /// A MutatingAdmissionPolicy's `reinvocationPolicy`: `Never` (the default) or `IfNeeded`.
+    #[serde(default)]
+    pub reinvocation_policy: Option<String>,
+}
+
+/// One mutation of a MutatingAdmissionPolicy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AdmissionMutation {
+    /// `ApplyConfiguration` or `JSONPatch`.
+    #[serde(default)]
+    pub patch_type: String,
+    #[serde(default)]
+    pub apply_configuration: Option<Expression>,
+    #[serde(default)]
+    pub json_patch: Option<Expression>,
+}
+
+/// An `expression` alone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct Expression {
+    pub expression: String,
 }
 
 /// The kind of a policy's params.

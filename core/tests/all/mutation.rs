@@ -129,7 +129,11 @@ spec:
     let r = Resource::from_str("in.yaml", "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}").unwrap();
     let report = e.evaluate(&r, &now());
     assert_eq!(report.decision, paved::Decision::Deny);
-    assert!(report.findings[0].message.contains("JSON Patch failed"), "{}", report.findings[0].message);
+    assert!(
+        report.findings[0].message.contains("JSON Patch: operation 0 failed at /data/owner~1of"),
+        "{}",
+        report.findings[0].message
+    );
 }
 
 #[test]
@@ -287,4 +291,67 @@ fn mutation_documents_with_mistakes_do_not_load() {
         "{}",
         load("{id: a, pinImages: {param: digests}}")
     );
+}
+
+const MAP: &str = r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata: {name: seen}
+spec:
+  failurePolicy: Fail
+  reinvocationPolicy: Never
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}
+  mutations:
+    - patchType: ApplyConfiguration
+      applyConfiguration:
+        expression: "Object{metadata: Object.metadata{labels: {'paved.dev/seen': 'yes'}}}"
+    - patchType: JSONPatch
+      jsonPatch:
+        expression: "[JSONPatch{op: 'add', path: '/data/added', value: string(size(object.data))}]"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata: {name: seen}
+spec:
+  policyName: seen
+  matchResources:
+    namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: mutated}}
+"#;
+
+#[test]
+fn a_mutating_admission_policy_and_its_binding_mutate_as_the_api_server_does() {
+    let e = engine(MAP);
+    let cm = "{apiVersion: v1, kind: ConfigMap, metadata: {name: cm, namespace: mutated}, data: {a: '1', b: '2'}}";
+    let (out, report) = mutated(&e, cm);
+    assert_eq!(out["metadata"]["labels"], json!({"paved.dev/seen": "yes"}));
+    assert_eq!(out["data"], json!({"a": "1", "b": "2", "added": "2"}));
+    assert_eq!(report.patches[0].policy, "seen");
+    assert_eq!(report.patches[1].mutation, "mutations[1]");
+    // Outside the binding's namespaces, nothing.
+    let (out, report) = mutated(&e, &cm.replace("namespace: mutated", "namespace: other"));
+    assert_eq!(out.pointer("/metadata/labels"), None);
+    assert!(report.patches.is_empty());
+    // What a MutatingAdmissionPolicy may not have, and a mutation of the wrong shape.
+    let err = |text: String| {
+        Bundle::from_str("map.yaml", &text).and_then(|b| Engine::builder().bundle(b).build()).unwrap_err().to_string()
+    };
+    let e1 = err(MAP.replace(
+        "  reinvocationPolicy: Never\n",
+        "  reinvocationPolicy: Never\n  validations: [{expression: 'true'}]\n",
+    ));
+    assert!(e1.contains("a MutatingAdmissionPolicy has no field `validations`"), "{e1}");
+    let e2 = err(MAP.replace("patchType: JSONPatch", "patchType: JsonPatch"));
+    assert!(e2.contains("JsonPatch") && e2.contains("JSONPatch"), "{e2}");
+    let e3 = err(MAP.replace("  policyName: seen\n", "  policyName: seen\n  validationActions: [Deny]\n"));
+    assert!(e3.contains("has no field `validationActions`"), "{e3}");
+    // As the API server refuses them when they are created.
+    let e4 = err(MAP.replace("  reinvocationPolicy: Never\n", ""));
+    assert!(e4.contains("`reinvocationPolicy` is required"), "{e4}");
+    let e5 = err(MAP.replace(
+        "Object{metadata: Object.metadata{labels: {'paved.dev/seen': 'yes'}}}",
+        "{'metadata': {'labels': {'a': 'b'}}}",
+    ));
+    assert!(e5.contains("must evaluate to Object but got map(string, map(string, map(string, string)))"), "{e5}");
 }
