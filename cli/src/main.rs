@@ -3,6 +3,7 @@
 //! returns.
 
 mod check;
+mod fix;
 mod golden;
 mod output;
 mod plugin;
@@ -103,6 +104,18 @@ enum Command {
   paved check --pack pod-security-restricted --set pod-security-restricted.kubernetesVersion=v1.30 k8s/
   paved check --namespace-labels namespaces.yaml --fail-on warn --format github k8s/")]
     Check(check::CheckArgs),
+    /// Apply the platform's mutations to manifests: defaults, labels, image digests.
+    ///
+    /// Prints every manifest, mutated, in input order; --write writes the changes into the files
+    /// with the smallest edits (comments and key order kept); --diff prints a unified diff. What
+    /// changed is said on standard error, by policy and mutation. Exit status: 0 nothing to
+    /// change, 1 something changed (or a mutation failed), 2 a usage, load or input error.
+    #[command(after_help = "Examples:
+  paved fix --bundle policies/ k8s/deployment.yaml
+  paved fix --bundle policies/ --diff k8s/
+  paved fix --bundle policies/ --write k8s/
+  kustomize build overlays/prod | paved fix --bundle policies/ - | kubectl apply -f -")]
+    Fix(fix::FixArgs),
     /// Serve the admission webhook: the same verdicts as `paved check`, at the Kubernetes API.
     ///
     /// HTTPS on --listen: POST /validate takes admission.k8s.io/v1 AdmissionReviews; /healthz,
@@ -378,6 +391,7 @@ fn run() -> ExitCode {
     let _logs = init_logging(cli.log_verbosity, cli.log_level.as_deref(), server);
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fix(args) => fix::run(args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::serve(args),
         #[cfg(feature = "serve")]

@@ -5,6 +5,7 @@ use assert_cmd::Command;
 
 mod day2;
 mod deploy;
+mod fix;
 mod kube;
 mod oracle;
 mod oracle_mutation;

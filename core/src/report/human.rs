@@ -132,8 +132,11 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
             }
         }
     }
+    if !report.patches.is_empty() {
+        changes(out, &p, report)?;
+    }
     let s = &report.summary;
-    if !report.findings.is_empty() || !report.exceptions.is_empty() {
+    if !report.findings.is_empty() || !report.exceptions.is_empty() || !report.patches.is_empty() {
         writeln!(out)?;
     }
     let verdict = match report.decision {
@@ -141,9 +144,13 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
         Decision::Warn => p.yellow("warn"),
         Decision::Allow => p.bold("allow"),
     };
+    let changed = match report.patches.iter().filter(|c| c.waived_by.is_none()).count() {
+        0 => String::new(),
+        n => format!(", {}", count(n, "change")),
+    };
     writeln!(
         out,
-        "{}, {}: {} denied, {} warned, {} audited, {} waived → {verdict}",
+        "{}, {}{changed}: {} denied, {} warned, {} audited, {} waived → {verdict}",
         count(s.resources, "resource"),
         count(s.findings, "finding"),
         s.denied,
@@ -151,6 +158,39 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
         s.audited,
         s.waived
     )
+}
+
+/// What the mutations changed before the rules judged, one JSON Patch operation a line.
+fn changes(out: &mut String, p: &Paint, report: &Report) -> fmt::Result {
+    writeln!(out, "\n{}", p.bold("changes (made by mutations before the rules judged)"))?;
+    for c in &report.patches {
+        let at = c.source.as_ref().map(|s| format!("{}:{}  ", s.file, s.line)).unwrap_or_default();
+        let id = &c.resource;
+        let ns = if id.namespace.is_empty() { String::new() } else { format!("{}/", id.namespace) };
+        let bound = c.binding.as_ref().map(|b| format!(" [{b}]")).unwrap_or_default();
+        let text = |key: &str| c.operation.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        let op = text("op").unwrap_or_default();
+        let what = match (text("path"), c.operation.get("value"), text("from")) {
+            (Some(path), Some(value), _) => format!("{path} = {}", short(&value.to_string())),
+            (Some(path), None, Some(from)) => format!("{path} from {from}"),
+            (path, ..) => path.unwrap_or_default(),
+        };
+        writeln!(out, "  {}{} {ns}{}  {}/{}{bound}  {op} {what}", p.dim(&at), id.kind, id.name, c.policy, c.mutation)?;
+        writeln!(out, "        {}", c.message)?;
+        if let Some(w) = &c.waived_by {
+            writeln!(out, "        {}", p.dim(&format!("not made: waived by exception `{w}`")))?;
+        }
+    }
+    Ok(())
+}
+
+/// A value's JSON, cut to a line's worth.
+fn short(text: &str) -> String {
+    const MOST: usize = 80;
+    match text.char_indices().nth(MOST) {
+        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or(text)),
+        None => text.to_owned(),
+    }
 }
 
 /// `1 resource`, `2 resources`.
