@@ -132,4 +132,9 @@ impl Client {
     pub fn review(&mut self, review: &serde_json::Value) -> std::io::Result<Answer> {
         self.send("POST", "/validate", "application/json", &serde_json::to_vec(review).map_err(io)?)
     }
+
+    /// POSTs an AdmissionReview to `/mutate`.
+    pub fn mutate(&mut self, review: &serde_json::Value) -> std::io::Result<Answer> {
+        self.send("POST", "/mutate", "application/json", &serde_json::to_vec(review).map_err(io)?)
+    }
 }

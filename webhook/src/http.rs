@@ -113,8 +113,11 @@ const MAX_HEADERS: u32 = 64 << 10;
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     Ok(match (req.method(), req.uri().path()) {
-        (&Method::POST, "/validate") => validate(&state, req).await,
-        (_, "/validate") => text(StatusCode::METHOD_NOT_ALLOWED, "POST an admission.k8s.io/v1 AdmissionReview"),
+        (&Method::POST, "/validate") => admit(&state, req, Endpoint::Validate).await,
+        (&Method::POST, "/mutate") => admit(&state, req, Endpoint::Mutate).await,
+        (_, "/validate" | "/mutate") => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "POST an admission.k8s.io/v1 AdmissionReview")
+        }
         (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
         (&Method::GET, "/readyz") if state.ready() => text(StatusCode::OK, "ready"),
         (&Method::GET, "/readyz") => text(
@@ -122,7 +125,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             "not ready: the namespace cache is syncing, or the server is stopping",
         ),
         (&Method::GET, "/metrics") => metrics(&state),
-        _ => text(StatusCode::NOT_FOUND, "not found: paved serves POST /validate, /healthz, /readyz and /metrics"),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "not found: paved serves POST /validate and /mutate, /healthz, /readyz and /metrics",
+        ),
     })
 }
 
@@ -161,7 +167,16 @@ fn metrics(state: &State) -> Response<Body> {
     r
 }
 
-async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+/// What an admission request asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    /// `/validate`: the verdict (the mutations run first, as everywhere, on the object given).
+    Validate,
+    /// `/mutate`: the mutations, as a JSON Patch.
+    Mutate,
+}
+
+async fn admit(state: &Arc<State>, req: Request<Incoming>, endpoint: Endpoint) -> Response<Body> {
     let (review, deadline, start) = match read_review(state, req).await {
         Ok(read) => read,
         Err(refused) => return refused,
@@ -196,13 +211,19 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
         let (loaded, request) = (Arc::clone(&loaded), Arc::clone(&request));
         tokio::task::spawn_blocking(move || {
             let _ticket = ticket;
-            loaded.engine.admit_request(&request, &ctx)
+            match endpoint {
+                Endpoint::Validate => loaded.engine.admit_request(&request, &ctx),
+                Endpoint::Mutate => loaded.engine.admit_mutation(&request, &ctx),
+            }
         })
     };
     let (answer, decision) = match tokio::time::timeout(deadline, judged).await {
         Ok(Ok((answer, report))) => {
             for e in report.findings.iter().filter_map(|f| f.error.as_ref()) {
                 state.metrics.error(e.kind.as_str());
+            }
+            if endpoint == Endpoint::Mutate {
+                state.metrics.mutated(&report);
             }
             (answer, report.decision)
         }

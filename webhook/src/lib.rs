@@ -1,5 +1,6 @@
-//! paved's validating admission webhook: the engine `paved check` runs, answering
-//! `admission.k8s.io/v1` AdmissionReviews over HTTPS at `POST /validate`.
+//! paved's admission webhook: the engine `paved check` runs, answering `admission.k8s.io/v1`
+//! AdmissionReviews over HTTPS at `POST /validate` (the verdict) and `POST /mutate` (the
+//! mutations, as a JSON Patch).
 //!
 //! - The engine is built by a loader the caller gives (the CLI builds it from the same flags as
 //!   `paved check`), and rebuilt when the files it was built from change. A new engine replaces the

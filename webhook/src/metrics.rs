@@ -28,6 +28,12 @@ pub(crate) struct Outcome {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Mutation {
+    pub policy: String,
+    pub mutation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct Status {
     pub status: String,
 }
@@ -45,6 +51,8 @@ pub(crate) struct Metrics {
     pub bundle_reloads: Family<Outcome, Counter>,
     pub certificate_reloads: Family<Outcome, Counter>,
     pub exceptions: Family<Status, Gauge>,
+    /// Changes the mutations made at `/mutate`, by policy and mutation.
+    pub mutations: Family<Mutation, Counter>,
     pub policies: Gauge,
     /// Evaluations running now: a request answered at its deadline counts until its
     /// evaluation has stopped.
@@ -81,6 +89,12 @@ impl Metrics {
         registry.register("certificate_reloads", "Serving certificate reloads, by result", certificate_reloads.clone());
         let exceptions = Family::<Status, Gauge>::default();
         registry.register("exceptions", "Policy exceptions of the serving bundle, by status now", exceptions.clone());
+        let mutations = Family::<Mutation, Counter>::default();
+        registry.register(
+            "mutations",
+            "Changes (JSON Patch operations) made at /mutate, by policy and mutation",
+            mutations.clone(),
+        );
         let policies = Gauge::default();
         registry.register("policies", "Policies of the serving bundle", policies.clone());
         let running = Gauge::default();
@@ -98,6 +112,7 @@ impl Metrics {
             bundle_reloads,
             certificate_reloads,
             exceptions,
+            mutations,
             policies,
             running,
         }
@@ -105,6 +120,17 @@ impl Metrics {
 
     pub(crate) fn error(&self, cause: &str) {
         self.errors.get_or_create(&Cause { cause: cause.to_owned() }).inc();
+    }
+
+    /// Counts the changes a `/mutate` answer made (none when it was denied).
+    pub(crate) fn mutated(&self, report: &paved::Report) {
+        if report.decision == paved::Decision::Deny {
+            return;
+        }
+        for p in report.patches.iter().filter(|p| p.waived_by.is_none()) {
+            let label = Mutation { policy: p.policy.clone(), mutation: p.mutation.clone() };
+            self.mutations.get_or_create(&label).inc();
+        }
     }
 
     pub(crate) fn reject(&self, cause: &str) {

@@ -771,3 +771,46 @@ fn an_http2_client_that_never_finishes_its_headers_is_closed_at_the_read_timeout
     assert!(took < Duration::from_secs(5), "the connection stayed open {took:?}");
     server.stop();
 }
+
+const DEFAULTS: &str = r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: defaults, version: 1.0.0 }
+spec:
+  match: { kinds: [Pod] }
+  mutations:
+    - id: team
+      setLabels: { team: platform }
+    - id: broken
+      when: "has(object.metadata.labels) && 'break' in object.metadata.labels"
+      jsonPatch: "[JSONPatch{op: 'remove', path: '/spec/missing'}]"
+"#;
+
+#[test]
+fn mutate_answers_with_a_json_patch_of_the_object_and_counts_the_changes() {
+    use base64::Engine as _;
+    let server = start(loader_of_text(DEFAULTS));
+    let mut client = server.client();
+    let a = client.mutate(&review("m-1", "CREATE", pod("web", json!({"app": "web"})))).unwrap().json();
+    assert_eq!(a["response"]["uid"], "m-1");
+    assert_eq!(a["response"]["allowed"], true);
+    assert_eq!(a["response"]["patchType"], "JSONPatch");
+    let patch = base64::engine::general_purpose::STANDARD.decode(a["response"]["patch"].as_str().unwrap()).unwrap();
+    let patch: Value = serde_json::from_slice(&patch).unwrap();
+    assert_eq!(patch, json!([{"op": "add", "path": "/metadata/labels/team", "value": "platform"}]));
+    assert_eq!(a["response"]["auditAnnotations"]["mutated"], "defaults/team");
+    // Nothing to change: no patch.
+    let a = client.mutate(&review("m-2", "CREATE", pod("web", json!({"team": "data"})))).unwrap().json();
+    assert_eq!((a["response"]["allowed"].as_bool(), a["response"].get("patch")), (Some(true), None));
+    // A mutation that fails denies (failurePolicy: Fail), with no patch.
+    let a = client.mutate(&review("m-3", "CREATE", pod("web", json!({"break": "yes"})))).unwrap().json();
+    assert_eq!(a["response"]["allowed"], false);
+    assert_eq!(a["response"].get("patch"), None);
+    assert!(a["response"]["status"]["message"].as_str().unwrap().contains("defaults/broken"), "{a}");
+    // /validate does not answer with a patch.
+    let a = client.review(&review("v-1", "CREATE", pod("web", json!({})))).unwrap().json();
+    assert_eq!((a["response"]["allowed"].as_bool(), a["response"].get("patch")), (Some(true), None));
+    let metrics = server.metrics();
+    assert!(metrics.contains(r#"paved_mutations_total{policy="defaults",mutation="team"} 1"#), "{metrics}");
+    server.stop();
+}

@@ -204,6 +204,10 @@ fn without_cert_manager_the_chart_takes_a_ca_bundle_and_without_watching_it_asks
     assert_eq!(webhook["webhooks"][0]["clientConfig"]["caBundle"], "Y2E=");
     assert_eq!(webhook["webhooks"][0]["clientConfig"]["service"]["namespace"], "policy");
     assert!(webhook["metadata"].get("annotations").is_none());
+    let mutating = objects.iter().find(|o| o["kind"] == "MutatingWebhookConfiguration").unwrap();
+    assert_eq!(mutating["webhooks"][0]["clientConfig"]["service"]["path"], "/mutate");
+    assert_eq!(mutating["webhooks"][0]["clientConfig"]["caBundle"], "Y2E=");
+    assert_eq!(mutating["webhooks"][0]["reinvocationPolicy"], "IfNeeded");
     let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
     let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap();
     assert!(!args.contains(&Value::String("--watch-namespaces".into())));

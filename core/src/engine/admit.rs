@@ -12,6 +12,7 @@
 //! validating webhook has no side effects, so `dryRun` changes nothing but `request.dryRun`, which
 //! policies can read.
 
+use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use crate::engine::resource::Resource;
@@ -136,6 +137,43 @@ impl Engine {
         (response(request, &report), report)
     }
 
+    /// Answers a mutating admission request (the webhook's `/mutate`): the mutations only, as a
+    /// base64 JSON Patch (`patchType: JSONPatch`) of the request's object when they changed it,
+    /// denied only when a mutation failed under `failurePolicy: Fail`. Validation is left to the
+    /// validating request the API server sends with the mutated object. With the report the
+    /// answer was made from (its `patches`, for the webhook's metrics).
+    ///
+    /// ```
+    /// use base64::Engine as _;
+    /// use paved::{AdmissionRequest, Bundle, Context, Engine};
+    /// let bundle = Bundle::from_str("p.yaml", "{apiVersion: paved.dev/v1, kind: Policy, metadata: {name: team, version: 1.0.0},
+    ///   spec: {match: {kinds: [Pod]}, mutations: [{id: team, setLabels: {team: platform}}]}}")?;
+    /// let engine = Engine::builder().bundle(bundle).build()?;
+    /// let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+    ///   "uid": "7a1", "operation": "CREATE", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+    ///   "object": {"metadata": {"name": "web", "labels": {"app": "web"}}, "spec": {"containers": []}}}});
+    /// let (answer, _) = engine.admit_mutation(&AdmissionRequest::read(review)?, &Context::parse_at("2026-06-01")?);
+    /// assert_eq!(answer["response"]["patchType"], "JSONPatch");
+    /// let patch = base64::engine::general_purpose::STANDARD.decode(answer["response"]["patch"].as_str().unwrap())?;
+    /// assert_eq!(String::from_utf8(patch)?, r#"[{"op":"add","path":"/metadata/labels/team","value":"platform"}]"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn admit_mutation(&self, request: &AdmissionRequest, ctx: &Context) -> (Value, Report) {
+        let span = tracing::debug_span!("admit_mutation");
+        let _enter = span.enter();
+        let (report, mut mutated) =
+            self.run(std::slice::from_ref(&request.resource), ctx, super::run::Stages::Mutate, &|| {});
+        let mut answer = response(request, &report);
+        let changed = mutated.pop().flatten().filter(|_| report.decision != Decision::Deny);
+        if let (Some(after), Some(response)) = (changed, answer.get_mut("response").and_then(Value::as_object_mut)) {
+            let patch = json_patch::diff(&request.resource.value, &after.value);
+            let text = serde_json::to_vec(&patch).unwrap_or_default();
+            response.insert("patchType".into(), Value::String("JSONPatch".into()));
+            response.insert("patch".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(text)));
+        }
+        (answer, report)
+    }
+
     /// The answer to a request that was read but could not be judged (its evaluation ran past
     /// the deadline, or failed inside the host), and its decision. Denied, naming `reason`
     /// (fail closed), unless every policy that may apply to the object sets
@@ -210,6 +248,16 @@ fn response(request: &AdmissionRequest, report: &Report) -> Value {
                 .collect();
             w.dedup();
             w.join(",")
+        }),
+        ("mutated", {
+            let mut m: Vec<String> = report
+                .patches
+                .iter()
+                .filter(|p| p.waived_by.is_none())
+                .map(|p| format!("{}/{}", p.policy, p.mutation))
+                .collect();
+            m.dedup();
+            m.join(",")
         }),
     ] {
         if !value.is_empty() {

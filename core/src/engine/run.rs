@@ -24,6 +24,15 @@ use crate::report::{ExceptionReport, Finding, Patch, Report, ResourceReport};
 use super::evaluation::{Evaluation, View};
 use super::{Context, Engine, Via};
 
+/// What a run does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stages {
+    /// Mutate, then validate the result.
+    Both,
+    /// Mutate only (the webhook's `/mutate`: `/validate` judges what it made).
+    Mutate,
+}
+
 /// One resource evaluated: its record, findings (each with whether it is of a pod template),
 /// the changes its mutations made, and the resource they left, when they changed it.
 type Evaluated = (ResourceReport, Vec<(Finding, bool)>, Vec<Patch>, Option<Resource>);
@@ -133,7 +142,7 @@ impl Engine {
     /// progress reporting. Large inputs are evaluated in parallel on all cores; the report is
     /// the same as a sequential run's.
     pub fn evaluate_observed(&self, resources: &[Resource], ctx: &Context, done: &(dyn Fn() + Sync)) -> Report {
-        self.run(resources, ctx, done).0
+        self.run(resources, ctx, Stages::Both, done).0
     }
 
     /// Mutates, then validates the result: every resource as the mutations left it, in input
@@ -159,13 +168,20 @@ impl Engine {
     /// # Ok::<(), paved::Error>(())
     /// ```
     pub fn mutate(&self, resources: &[Resource], ctx: &Context) -> (Vec<Resource>, Report) {
-        let (report, mutated) = self.run(resources, ctx, &|| {});
+        let (report, mutated) = self.run(resources, ctx, Stages::Both, &|| {});
         let out = resources.iter().zip(mutated).map(|(r, m)| m.unwrap_or_else(|| r.clone())).collect();
         (out, report)
     }
 
-    /// Mutates and validates: the report, and each resource that a mutation changed.
-    fn run(&self, resources: &[Resource], ctx: &Context, done: &(dyn Fn() + Sync)) -> (Report, Vec<Option<Resource>>) {
+    /// Mutates, and validates unless `stages` says not to: the report, and each resource that a
+    /// mutation changed.
+    pub(super) fn run(
+        &self,
+        resources: &[Resource],
+        ctx: &Context,
+        stages: Stages,
+        done: &(dyn Fn() + Sync),
+    ) -> (Report, Vec<Option<Resource>>) {
         let span = tracing::info_span!("evaluate", resources = resources.len());
         let _enter = span.enter();
         let with_params;
@@ -210,7 +226,10 @@ impl Engine {
             let mutated = self.mutate_one(r, ctx, &shared);
             let mut findings = mutated.findings;
             let judged = mutated.resource.as_ref().unwrap_or(r);
-            let (mut policies, annotations) = self.evaluate_one(judged, ctx, &shared, &mut findings);
+            let (mut policies, annotations) = match stages {
+                Stages::Both => self.evaluate_one(judged, ctx, &shared, &mut findings),
+                Stages::Mutate => Default::default(),
+            };
             if !mutated.applied.is_empty() {
                 policies.extend(mutated.applied);
                 policies.sort_unstable();
