@@ -100,8 +100,23 @@ export interface ResourceReport {
   annotations?: Record<string, string>
 }
 
+/** One change a mutation made, as a JSON Patch operation on the resource. */
+export interface Patch {
+  policy: string
+  binding?: string
+  mutation: string
+  message: string
+  resource: ResourceRef
+  source: SourceRef | null
+  operation: { op: string; path: string; value?: unknown; from?: string }
+  /** The exception that waives it: shown, not made. */
+  waivedBy?: string
+}
+
 export interface Report {
   findings: Finding[]
+  /** What the mutations changed before the rules judged (absent when nothing). */
+  patches?: Patch[]
   resources: ResourceReport[]
   exceptions: ExceptionReport[]
   summary: Summary
@@ -132,6 +147,9 @@ export declare class Engine {
   check(objects: Objects, options?: CheckOptions): Report
   checkPaths(paths: string | string[], options?: CheckOptions): Report
   checkAsync(objects: Objects, options?: CheckOptions): Promise<Report>
+  /** Mutates, then validates what the mutations made: the objects as they left them, in order,
+   *  and the report (its `patches` say what changed and why). */
+  mutate(objects: Objects, options?: CheckOptions): { objects: Record<string, any>[]; patches: Patch[]; report: Report }
   admit(review: Record<string, unknown>, options?: { now?: Instant }): Record<string, any>
   policies(): Record<string, any>[]
   exceptions(now?: Instant): ExceptionReport[]

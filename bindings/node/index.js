@@ -100,6 +100,14 @@ class Engine {
     }
   }
 
+  /** Mutates objects (an object or an array of them), then validates what the mutations made:
+   *  the objects as they left them, in order, the changes, and the report. */
+  mutate(objects, opts) {
+    const native = call(() => this._native.mutate(JSON.stringify(objects), options(opts)))
+    const r = report(native)
+    return { objects: JSON.parse(native.objects()), patches: r.patches || [], report: r }
+  }
+
   /** Answers an AdmissionReview with the AdmissionReview response, as the webhook does. */
   admit(review, opts = {}) {
     return JSON.parse(call(() => this._native.admit(JSON.stringify(review), instant(opts.now))))

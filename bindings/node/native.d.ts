@@ -18,6 +18,11 @@ export declare class NativeEngine {
    * them; findings carry file and line).
    */
   checkPaths(paths: Array<string>, options: string): NativeReport
+  /**
+   * Mutates objects given as JSON, then validates what the mutations made: the report, with
+   * the objects as the mutations left them (`objects()`).
+   */
+  mutate(objects: string, options: string): NativeReport
   /** As `check`, on libuv's thread pool: the event loop keeps running. */
   checkAsync(objects: string, options: string): Promise<NativeReport>
   /** Answers an AdmissionReview (JSON) with the AdmissionReview response (JSON). */
@@ -32,6 +37,8 @@ export declare class NativeEngine {
 export declare class NativeReport {
   /** The report contract, compact JSON. */
   json(): string
+  /** For `mutate`: the objects as the mutations left them (a JSON array); `null` otherwise. */
+  objects(): string | null
   /** `allow`, `warn` or `deny`. */
   get decision(): string
   /** The report as `sarif`, `junit`, `github`, `policy-report` or `json`. */

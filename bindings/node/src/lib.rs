@@ -248,6 +248,17 @@ impl NativeEngine {
         Ok(self.report(self.inner.evaluate(&resources, &ctx)))
     }
 
+    /// Mutates objects given as JSON, then validates what the mutations made: the report, with
+    /// the objects as the mutations left them (`objects()`).
+    #[napi]
+    pub fn mutate(&self, objects: String, options: String) -> napi::Result<NativeReport> {
+        let ctx = parse::<CheckOptions>("options", &options)?.context()?;
+        let resources = resources_of_json(&objects)?;
+        let (mutated, report) = self.inner.mutate(&resources, &ctx);
+        let values: Vec<&Value> = mutated.iter().map(Resource::value).collect();
+        Ok(NativeReport { inner: report, objects: Some(serde_json::to_string(&values).unwrap_or_default()) })
+    }
+
     /// As `check`, on libuv's thread pool: the event loop keeps running.
     #[napi(ts_return_type = "Promise<NativeReport>")]
     pub fn check_async(&self, objects: String, options: String) -> AsyncTask<CheckTask> {
@@ -281,7 +292,7 @@ impl NativeEngine {
     }
 
     fn report(&self, report: paved::Report) -> NativeReport {
-        NativeReport { inner: report }
+        NativeReport { inner: report, objects: None }
     }
 }
 
@@ -303,7 +314,7 @@ impl Task for CheckTask {
     }
 
     fn resolve(&mut self, _: Env, report: Self::Output) -> napi::Result<Self::JsValue> {
-        Ok(NativeReport { inner: report })
+        Ok(NativeReport { inner: report, objects: None })
     }
 }
 
@@ -311,6 +322,8 @@ impl Task for CheckTask {
 #[napi]
 pub struct NativeReport {
     inner: paved::Report,
+    /// For `mutate`: the objects the mutations left, as JSON.
+    objects: Option<String>,
 }
 
 #[napi]
@@ -319,6 +332,12 @@ impl NativeReport {
     #[napi]
     pub fn json(&self) -> String {
         self.inner.to_json_compact()
+    }
+
+    /// For `mutate`: the objects as the mutations left them (a JSON array); `null` otherwise.
+    #[napi]
+    pub fn objects(&self) -> Option<String> {
+        self.objects.clone()
     }
 
     /// `allow`, `warn` or `deny`.

@@ -198,3 +198,24 @@ test('the inventory is looked up, and a partial view is not denied', () => {
   // @ts-expect-error: not a boolean or a list of names
   assert.throws(() => rules({ inventoryComplete: 3 }), PavedError)
 })
+
+test('mutate returns the objects as the mutations left them, the changes, and the report', () => {
+  const engine = new Engine({ bundle: join(ROOT, 'examples', 'mutation', 'bundle') })
+  const web = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: { template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.example.com/shop/web:1.4.2' }] } } },
+  }
+  const { objects, patches, report } = engine.mutate(web, { now: NOW })
+  assert.equal(objects.length, 1)
+  assert.equal(objects[0].spec.template.metadata.labels['cost-center'], 'shared')
+  assert.match(objects[0].spec.template.spec.containers[0].image, /@sha256:5b0bcabd/)
+  assert.deepEqual(patches[0].operation, { op: 'add', path: '/metadata/annotations', value: { 'example.com/owner': 'shop' } })
+  assert.equal(report.decision, 'allow')
+  assert.equal(report.patches?.length, patches.length)
+  // What mutate made needs no mutating.
+  assert.deepEqual(engine.mutate(objects[0], { now: NOW }).patches, [])
+  // check mutates first, as everywhere: the same changes, the same verdict.
+  assert.deepEqual(engine.check(web, { now: NOW }).patches, patches)
+})

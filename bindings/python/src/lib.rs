@@ -335,41 +335,35 @@ impl Engine {
         inventory: Option<&Bound<'_, PyAny>>,
         inventory_complete: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Report> {
-        let mut ctx = Context::at(instant(now)?).operation(self::operation(operation)?);
-        if let Some(ns) = namespaces {
-            ctx.namespaces =
-                depythonize(ns.as_any()).map_err(|e| input(format!("namespaces: {e} (a dict of name to labels)")))?;
-        }
-        if let Some(u) = user_info.filter(|u| !u.is_none()) {
-            ctx.user_info = json_of(u)?;
-        }
-        if let Some(ns) = namespace {
-            ctx = ctx.namespace(&ns);
-        }
-        let inventory = inventory.filter(|i| !i.is_none());
-        let complete = inventory_complete.filter(|c| !c.is_none());
-        if inventory.is_some() || complete.is_some() {
-            let objects = match inventory {
-                Some(i) => resources(py, i)?,
-                None => Vec::new(),
-            };
-            let mut found = paved::Inventory::new(&objects);
-            if let Some(c) = complete {
-                found = match c.extract::<bool>() {
-                    Ok(true) => found.complete_all(),
-                    Ok(false) => found,
-                    Err(_) => found.complete_namespaces(
-                        c.extract::<Vec<String>>()
-                            .map_err(|_| input("inventory_complete: True, or a list of namespace names".to_owned()))?,
-                    ),
-                };
-            }
-            ctx = ctx.inventory(found);
-        }
+        let ctx = context(py, (now, operation, namespaces, user_info), namespace, (inventory, inventory_complete))?;
         let resources = resources(py, objects)?;
         let engine = Arc::clone(&self.inner);
         let report = py.detach(move || engine.evaluate(&resources, &ctx));
         Ok(Report { inner: report })
+    }
+
+    /// Mutates objects, then validates what the mutations made: the objects as the mutations
+    /// left them (dicts, in order) and the report (its `patches` say what changed and why).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (objects, now=None, operation="CREATE", namespaces=None, user_info=None, namespace=None, inventory=None, inventory_complete=None))]
+    fn mutate<'py>(
+        &self,
+        py: Python<'py>,
+        objects: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+        operation: &str,
+        namespaces: Option<&Bound<'py, PyDict>>,
+        user_info: Option<&Bound<'py, PyAny>>,
+        namespace: Option<String>,
+        inventory: Option<&Bound<'py, PyAny>>,
+        inventory_complete: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyAny>, Report)> {
+        let ctx = context(py, (now, operation, namespaces, user_info), namespace, (inventory, inventory_complete))?;
+        let resources = resources(py, objects)?;
+        let engine = Arc::clone(&self.inner);
+        let (mutated, report) = py.detach(move || engine.mutate(&resources, &ctx));
+        let values: Vec<&Value> = mutated.iter().map(Resource::value).collect();
+        Ok((to_python(py, &values)?, Report { inner: report }))
     }
 
     /// Answers an AdmissionReview (a dict) with the AdmissionReview response (a dict).
@@ -403,6 +397,52 @@ impl Engine {
     fn exceptions<'py>(&self, py: Python<'py>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner.exceptions(instant(now)?))
     }
+}
+
+/// The context `check` and `mutate` are given by their keyword arguments.
+fn context(
+    py: Python<'_>,
+    (now, operation, namespaces, user_info): (
+        Option<&Bound<'_, PyAny>>,
+        &str,
+        Option<&Bound<'_, PyDict>>,
+        Option<&Bound<'_, PyAny>>,
+    ),
+    namespace: Option<String>,
+    (inventory, inventory_complete): (Option<&Bound<'_, PyAny>>, Option<&Bound<'_, PyAny>>),
+) -> PyResult<Context> {
+    let mut ctx = Context::at(instant(now)?).operation(self::operation(operation)?);
+    if let Some(ns) = namespaces {
+        ctx.namespaces =
+            depythonize(ns.as_any()).map_err(|e| input(format!("namespaces: {e} (a dict of name to labels)")))?;
+    }
+    if let Some(u) = user_info.filter(|u| !u.is_none()) {
+        ctx.user_info = json_of(u)?;
+    }
+    if let Some(ns) = namespace {
+        ctx = ctx.namespace(&ns);
+    }
+    let inventory = inventory.filter(|i| !i.is_none());
+    let complete = inventory_complete.filter(|c| !c.is_none());
+    if inventory.is_some() || complete.is_some() {
+        let objects = match inventory {
+            Some(i) => resources(py, i)?,
+            None => Vec::new(),
+        };
+        let mut found = paved::Inventory::new(&objects);
+        if let Some(c) = complete {
+            found = match c.extract::<bool>() {
+                Ok(true) => found.complete_all(),
+                Ok(false) => found,
+                Err(_) => found.complete_namespaces(
+                    c.extract::<Vec<String>>()
+                        .map_err(|_| input("inventory_complete: True, or a list of namespace names".to_owned()))?,
+                ),
+            };
+        }
+        ctx = ctx.inventory(found);
+    }
+    Ok(ctx)
 }
 
 /// Plugin components by name: bytes, or a path to read them from.
@@ -453,6 +493,13 @@ impl Report {
     #[getter]
     fn decision(&self) -> &'static str {
         self.inner.decision.as_str()
+    }
+
+    /// What the mutations changed before the rules judged: one JSON Patch operation each, with
+    /// the policy, mutation and reason.
+    #[getter]
+    fn patches<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.patches)
     }
 
     /// The report as Python data (the JSON contract).

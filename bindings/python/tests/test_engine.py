@@ -302,3 +302,35 @@ def test_the_policies_teams_already_run_judge_as_in_the_cli() -> None:
         ("ghcr-only", "", "legacy-billing"),
         ("replica-limit", "replica-limit", ""),
     ]
+
+
+def test_mutate_returns_the_objects_as_the_mutations_left_them_and_the_changes() -> None:
+    engine = paved.Engine(bundle=str(ROOT / "examples" / "mutation" / "bundle"))
+    web: Dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "registry.example.com/shop/web:1.4.2"}]},
+            }
+        },
+    }
+    objects, report = engine.mutate(web, now=NOW)
+    assert objects[0]["spec"]["template"]["metadata"]["labels"]["cost-center"] == "shared"
+    assert objects[0]["spec"]["template"]["spec"]["containers"][0]["image"].endswith(
+        "@sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270"
+    )
+    assert report.decision == "allow"
+    assert report.patches[0]["operation"] == {
+        "op": "add",
+        "path": "/metadata/annotations",
+        "value": {"example.com/owner": "shop"},
+    }
+    assert report.to_dict()["patches"] == report.patches
+    assert web["spec"]["template"]["metadata"]["labels"] == {"app": "web"}, "the input is not changed"
+    again, report = engine.mutate(objects, now=NOW)
+    assert again == objects and report.patches == []
+    # check mutates first, as everywhere.
+    assert engine.check(web, now=NOW).patches == engine.mutate(web, now=NOW)[1].patches

@@ -158,6 +158,18 @@ impl wit::GuestEngine for Checker {
         Ok(wit::Checked { decision: report.decision.as_str().to_owned(), output })
     }
 
+    fn mutate(&self, resources: Vec<wit::Document>, context: wit::Context) -> Result<wit::Mutated, wit::Error> {
+        let ctx = self.context(&context)?;
+        let resources = read_all(&resources, Resource::from_str).map_err(input)?;
+        let (mutated, report) = self.engine.mutate(&resources, &ctx);
+        let manifests: Vec<String> = mutated.iter().map(|r| paved::to_yaml(r.value())).collect();
+        Ok(wit::Mutated {
+            decision: report.decision.as_str().to_owned(),
+            manifests: manifests.join("---\n"),
+            report: report.to_json_compact(),
+        })
+    }
+
     fn policies(&self) -> String {
         serde_json::to_string(&self.engine.policies()).unwrap_or_default()
     }

@@ -75,3 +75,17 @@ fn check_shows_the_changes_before_judging_the_result() {
         serde_json::json!({"op": "add", "path": "/spec/template/metadata/labels/cost-center", "value": "shared"})
     );
 }
+
+#[test]
+fn render_applies_the_platforms_mutations_so_its_output_is_what_the_cluster_stores() {
+    let args = ["render", "web-service", "-f", "examples/services/checkout.yaml", "--bundle", BUNDLE];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let objects = paved::Resource::from_str("out.yaml", &out).unwrap();
+    let deployment = objects.iter().find(|r| r.value()["kind"] == "Deployment").unwrap().value();
+    assert_eq!(deployment["metadata"]["annotations"]["example.com/owner"], "payments", "the MutatingAdmissionPolicy's");
+    assert_eq!(deployment["spec"]["template"]["metadata"]["labels"]["cost-center"], "shared");
+    // What render made, `paved fix` leaves as it is.
+    let (code, _, err) = run_stdin(&["fix", "--bundle", BUNDLE, "-", "--now", NOW], &out);
+    assert_eq!(code, 0, "nothing left to change: {err}");
+}

@@ -97,6 +97,8 @@ fn the_command_answers_as_the_native_cli_does_on_the_examples() {
         vec!["check", "--exceptions", "examples/bundle/exceptions.yaml", "-", "--now", NOW, "--format", "json"],
         vec!["check", "--bundle", "examples/bundle", "--set", "nope", "examples/manifests"],
         vec!["check", "examples/no-such-dir"],
+        vec!["fix", "--bundle", "examples/mutation/bundle", "examples/mutation/manifests", "--now", NOW],
+        vec!["fix", "--bundle", "examples/mutation/bundle", "--diff", "examples/mutation/manifests", "--now", NOW],
         vec!["render", "web-service", "-f", "examples/services/checkout.yaml"],
         vec!["render", "web-service@^1", "-f", "examples/services/orders.yaml", "--format", "json"],
         vec!["render", "worker", "-f", "examples/services/checkout.yaml"],
@@ -158,6 +160,32 @@ fn the_component_checks_renders_and_explains_as_the_native_cli_does() {
     let later = Context { now: Some("2026-12-15T00:00:00Z".to_owned()), ..context() };
     let checked = engine.check_with(acme, &manifests, &later, "json").unwrap().unwrap();
     assert!(checked.output.contains(r#""status": "expired""#), "the exception lapses with the context's now");
+    // Mutation: what `paved fix` prints, and the report `paved check` writes.
+    let mutation = documents(&files(&root.join("examples/mutation/bundle"), root), root);
+    let defaults = engine.create(&EngineOptions { bundle: mutation, ..options() }).unwrap().unwrap();
+    let web = documents(&files(&root.join("examples/mutation/manifests"), root), root);
+    let mutated = engine.mutate_with(defaults, &web, &context()).unwrap().unwrap();
+    let (_, fixed, _) =
+        native(&["fix", "--bundle", "examples/mutation/bundle", "examples/mutation/manifests", "--now", NOW], root, "");
+    assert_eq!(mutated.manifests, fixed);
+    let (_, json, _) = native(
+        &[
+            "check",
+            "--bundle",
+            "examples/mutation/bundle",
+            "examples/mutation/manifests",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ],
+        root,
+        "",
+    );
+    let report: serde_json::Value = serde_json::from_str(&mutated.report).unwrap();
+    assert_eq!(report, serde_json::from_str::<serde_json::Value>(&json).unwrap());
+    assert_eq!(mutated.decision, "allow");
+
     let params = EngineOptions { set: vec!["no-such-policy.x=1".to_owned()], ..options() };
     let e = engine.create(&params).unwrap().unwrap_err();
     assert!(e.message.contains("there is no loaded policy `no-such-policy`"), "{e:?}");

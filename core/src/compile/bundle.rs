@@ -422,6 +422,17 @@ impl Bundle {
         Some(Bundle { policies: vec![p.clone()], ..Bundle::default() })
     }
 
+    /// The policies that only mutate (no rules): the platform's defaults, which a golden path's
+    /// render applies whatever policies it names.
+    pub(crate) fn mutations_only(&self) -> Bundle {
+        let only = |p: &&Arc<Policy>| !p.mutations.is_empty() && p.rules.is_empty();
+        let bound: Vec<Arc<Policy>> = self.bound.iter().filter(only).cloned().collect();
+        let bindings = self.bindings.iter().filter(|b| bound.iter().any(|p| p.name == b.policy)).cloned().collect();
+        // The instances bindings made are made again when the bundle is merged.
+        let policies = self.policies.iter().filter(only).filter(|p| p.binding.is_none()).cloned().collect();
+        Bundle { policies, bound, bindings, objects: self.objects.clone(), ..Bundle::default() }
+    }
+
     /// The policy `name` as a Kubernetes ValidatingAdmissionPolicy and its binding (`paved export
     /// vap`), so its rules run in the API server. What Kubernetes cannot express is refused
     /// with the reason, every one at once; with `partial`, what can be left out (rules, pod

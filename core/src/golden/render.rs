@@ -106,15 +106,17 @@ impl GoldenPath {
         let resources: Vec<crate::Resource> = manifests.iter().cloned().map(crate::Resource::new).collect();
         let mut ctx = Context::at(jiff::Timestamp::UNIX_EPOCH);
         ctx.inventory = inventory.cloned().map(Arc::new);
-        let report = self.engine(policies, false)?.evaluate(&resources, &ctx);
+        // The platform's mutations are made, so the manifests are what the cluster will store.
+        let (mutated, report) = self.engine(policies, false)?.mutate(&resources, &ctx);
         if report.decision == Decision::Deny {
             return Err(RenderError::NonCompliant { golden_path: self.id(), report: Box::new(report) });
         }
+        let manifests = mutated.into_iter().map(|r| r.value).collect();
         Ok(Rendered { golden_path: self.id(), inputs, manifests, report })
     }
 
     /// The engine that judges this golden path's manifests: Kubernetes' schemas, its packs and
-    /// policies, and with
+    /// policies, the platform's defaults (the policies of `available` that only mutate), and with
     /// `exceptions`, the exceptions and settings of `available` (live objects may be waived;
     /// renders never are).
     pub(super) fn engine(&self, available: &Bundle, exceptions: bool) -> Result<Arc<Engine>, Error> {
@@ -122,8 +124,10 @@ impl GoldenPath {
         /// caller, so compiled once per process (it is most of a render).
         static JUDGES: LazyLock<Mutex<HashMap<String, Arc<Engine>>>> = LazyLock::new(Default::default);
         let waivable = exceptions && (!available.exceptions.is_empty() || available.settings.is_some());
-        let cacheable =
-            !waivable && self.policies.iter().all(|(name, _)| crate::load::packs::Pack::named(name).is_ok());
+        let defaults = available.mutations_only();
+        let cacheable = !waivable
+            && defaults.policies.is_empty()
+            && self.policies.iter().all(|(name, _)| crate::load::packs::Pack::named(name).is_ok());
         let key = format!("{:?}", self.policies);
         if cacheable {
             if let Some(engine) = JUDGES.lock().ok().and_then(|j| j.get(&key).cloned()) {
@@ -152,6 +156,10 @@ impl GoldenPath {
                 }
             }
             bundle = bundle.merge(named);
+        }
+        // The platform's defaults, unless the golden path names them already.
+        if !defaults.policies.is_empty() {
+            bundle = defaults.merge(bundle);
         }
         if waivable {
             bundle.exceptions.clone_from(&available.exceptions);

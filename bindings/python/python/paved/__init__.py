@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _paved
 from ._paved import (
@@ -207,6 +207,13 @@ class Report:
         return [_exception(e) for e in self._data()["exceptions"]]
 
     @property
+    def patches(self) -> List[Dict[str, Any]]:
+        """What the mutations changed before the rules judged: one JSON Patch ``operation`` each,
+        with its ``policy``, ``mutation``, ``message``, ``resource`` and ``source``."""
+        patches: List[Dict[str, Any]] = self._data().get("patches", [])
+        return patches
+
+    @property
     def summary(self) -> Summary:
         """Counts."""
         s = self._data()["summary"]
@@ -227,6 +234,15 @@ class Report:
     def __repr__(self) -> str:
         s = self.summary
         return f"<Report {self.decision}: {s.resources} resources, {s.findings} findings, {s.denied} denied>"
+
+
+def _complete(inventory_complete: Union[bool, Sequence[str], None]) -> Any:
+    """One namespace, or a list of them; anything else goes as it is, and is refused."""
+    if isinstance(inventory_complete, str):
+        return [inventory_complete]
+    if isinstance(inventory_complete, (list, tuple)):
+        return list(inventory_complete)
+    return inventory_complete
 
 
 class Engine:
@@ -291,12 +307,6 @@ class Engine:
         objects the policies may look up, complete (``inventory_complete``) for every namespace
         (``True``) or for the namespaces listed. The GIL is released while it runs; many objects
         are evaluated on all cores."""
-        # One namespace, or a list of them; anything else goes as it is, and is refused.
-        complete: Any = inventory_complete
-        if isinstance(inventory_complete, str):
-            complete = [inventory_complete]
-        elif isinstance(inventory_complete, (list, tuple)):
-            complete = list(inventory_complete)
         return Report(
             self._native.check(
                 objects,
@@ -306,9 +316,36 @@ class Engine:
                 user_info,
                 namespace,
                 inventory,
-                complete,
+                _complete(inventory_complete),
             )
         )
+
+    def mutate(
+        self,
+        objects: Objects,
+        *,
+        now: Optional[Instant] = None,
+        operation: str = "CREATE",
+        namespaces: Optional[Mapping[str, Mapping[str, str]]] = None,
+        user_info: Optional[Mapping[str, Any]] = None,
+        namespace: Optional[str] = None,
+        inventory: Optional[Objects] = None,
+        inventory_complete: Union[bool, Sequence[str], None] = None,
+    ) -> Tuple[List[Dict[str, Any]], Report]:
+        """Mutates objects (as ``check`` takes them), then validates what the mutations made:
+        the objects as the mutations left them, in order, and the report, whose ``patches`` say
+        what changed and why. The objects given are not changed."""
+        mutated, report = self._native.mutate(
+            objects,
+            now,
+            operation,
+            dict(namespaces) if namespaces is not None else None,
+            user_info,
+            namespace,
+            inventory,
+            _complete(inventory_complete),
+        )
+        return mutated, Report(report)
 
     def admit(self, review: Mapping[str, Any], *, now: Optional[Instant] = None) -> Dict[str, Any]:
         """Answers an ``admission.k8s.io/v1`` AdmissionReview with the AdmissionReview response,

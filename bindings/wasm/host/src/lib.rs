@@ -20,7 +20,7 @@ mod bindings {
 }
 
 pub use bindings::exports::paved::engine::api::{
-    Checked, Context, Diagnostic, Document, EngineOptions, Error, Pack, Rendered,
+    Checked, Context, Diagnostic, Document, EngineOptions, Error, Mutated, Pack, Rendered,
 };
 pub use wasmtime::component::ResourceAny;
 
@@ -181,6 +181,17 @@ impl Instance {
     ) -> wasmtime::Result<Result<Checked, Error>> {
         let api = self.bindings.paved_engine_api();
         api.engine().call_check(&mut self.store, engine, resources, context, format)
+    }
+
+    /// `engine.mutate` of the component.
+    pub fn mutate_with(
+        &mut self,
+        engine: ResourceAny,
+        resources: &[Document],
+        context: &Context,
+    ) -> wasmtime::Result<Result<Mutated, Error>> {
+        let api = self.bindings.paved_engine_api();
+        api.engine().call_mutate(&mut self.store, engine, resources, context)
     }
 
     /// `render` of the component.
