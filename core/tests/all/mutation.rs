@@ -355,3 +355,121 @@ fn a_mutating_admission_policy_and_its_binding_mutate_as_the_api_server_does() {
     ));
     assert!(e5.contains("must evaluate to Object but got map(string, map(string, map(string, string)))"), "{e5}");
 }
+
+/// The example's defaults, every shorthand and an apply configuration, a JSON patch that adds
+/// only what is missing: mutations that must be idempotent on any pod. Built once.
+static IDEMPOTENT: std::sync::LazyLock<Engine> = std::sync::LazyLock::new(defaults);
+
+fn defaults() -> Engine {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/mutation/bundle");
+    let mut bundle = Bundle::from_paths(&[example]).unwrap();
+    bundle = bundle.merge(
+        Bundle::from_str(
+            "more.yaml",
+            r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: more-defaults, version: 1.0.0}
+spec:
+  match: {kinds: [Pod]}
+  mutations:
+    - {id: owner, setAnnotations: {example.com/owner: platform}}
+    - id: grace
+      jsonPatch: "has(object.spec.terminationGracePeriodSeconds) ? [] : [JSONPatch{op: 'add', path: '/spec/terminationGracePeriodSeconds', value: 30}]"
+    - id: seccomp
+      applyConfiguration: "has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile) ? Object{} : Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}}}"
+"#,
+        )
+        .unwrap(),
+    );
+    Engine::builder().bundle(bundle).build().unwrap()
+}
+
+/// Mutating what the mutations made changes nothing, and reports nothing.
+fn stable(engine: &Engine, resource: &Resource, what: &str) -> Result<(), String> {
+    let (once, report) = engine.mutate(std::slice::from_ref(resource), &now());
+    let errors: Vec<&str> = report.findings.iter().filter(|f| f.error.is_some()).map(|f| f.message.as_str()).collect();
+    if !errors.is_empty() {
+        return Err(format!("{what}: {errors:?}"));
+    }
+    let (twice, again) = engine.mutate(&once, &now());
+    if twice[0].value() != once[0].value() || !again.patches.is_empty() {
+        return Err(format!("{what}: mutating the result changed it: {:?}", again.patches));
+    }
+    Ok(())
+}
+
+#[test]
+fn mutations_are_idempotent_on_every_pod_security_fixture() {
+    let engine = &*IDEMPOTENT;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/pod-security-admission");
+    let mut files = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let (mut checked, mut changed, mut wrong) = (0, 0, Vec::new());
+    for file in &files {
+        for resource in Resource::from_paths(std::slice::from_ref(file)).unwrap() {
+            checked += 1;
+            let (out, _) = engine.mutate(std::slice::from_ref(&resource), &now());
+            changed += usize::from(out[0].value() != resource.value());
+            if let Err(e) = stable(engine, &resource, &file.display().to_string()) {
+                wrong.push(e);
+            }
+        }
+    }
+    eprintln!("{checked} fixtures mutated ({changed} changed), each once more: {} stable", checked - wrong.len());
+    assert!(wrong.is_empty(), "{} not stable:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(checked > 4000 && changed > 4000, "{checked} fixtures, {changed} changed");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn mutations_are_idempotent_on_generated_pods(
+        containers in proptest::collection::vec(("[a-c]{1,2}", proptest::option::of("(registry.example.com/shop/web:1.4.2|nginx:1.2[0-9])"), proptest::option::of(proptest::bool::ANY)), 0..4),
+        labels in proptest::collection::btree_map("(app|team|cost-center)", "[a-z]{1,3}", 0..3),
+        tolerations in proptest::option::of(proptest::collection::vec(("(spot|gpu)", "(Exists|Equal)"), 0..3)),
+        priority in proptest::option::of("(low|standard)"),
+        workload in proptest::bool::ANY,
+    ) {
+        let mut seen = std::collections::BTreeSet::new();
+        let containers: Vec<Value> = containers
+            .into_iter()
+            .filter(|(name, _, _)| seen.insert(name.clone()))
+            .map(|(name, image, escalation)| {
+                let mut c = json!({"name": name, "image": image.unwrap_or_else(|| "busybox".into())});
+                if let Some(e) = escalation {
+                    c["securityContext"] = json!({"allowPrivilegeEscalation": e});
+                }
+                c
+            })
+            .collect();
+        let mut spec = json!({"containers": containers});
+        if let Some(ts) = tolerations {
+            spec["tolerations"] = ts.into_iter().map(|(key, op)| json!({"key": key, "operator": op})).collect();
+        }
+        if let Some(p) = priority {
+            spec["priorityClassName"] = json!(p);
+        }
+        let metadata = json!({"name": "p", "namespace": "shop", "labels": labels});
+        let object = if workload {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "shop"},
+                "spec": {"template": {"metadata": metadata, "spec": spec}}})
+        } else {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
+        };
+        let resource = Resource::new(object);
+        proptest::prop_assert_eq!(stable(&IDEMPOTENT, &resource, "generated"), Ok(()));
+    }
+}
