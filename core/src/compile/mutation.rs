@@ -47,6 +47,9 @@ pub(crate) struct Mutation {
     pub source: String,
     /// Where the mutation was written.
     pub pointer: String,
+    /// What a shorthand sets, known before it runs: each field (a JSON pointer into the object)
+    /// and its value, for finding two mutations that set one field to different values.
+    pub writes: Vec<(String, Value)>,
 }
 
 /// A policy's mutations, each id once, and their expressions as parsed (with their pointers)
@@ -99,7 +102,8 @@ pub(crate) fn compile(
             Ok((p, e)) => {
                 parsed.push((pointer.clone(), p));
                 let message = spec.message.clone().unwrap_or(message);
-                out.push(Mutation { id: spec.id.clone(), message, when, patch_type, expr: e, source, pointer });
+                let writes = writes(spec);
+                out.push(Mutation { id: spec.id.clone(), message, when, patch_type, expr: e, source, pointer, writes });
             }
             Err((m, h)) => diags.push(origin.diagnostic(&pointer, m, h)),
         }
@@ -167,6 +171,25 @@ fn written(spec: &MutationSpec) -> Result<(&'static str, PatchType, String, Stri
     let param = spec.pin_images.as_ref().map(|p| p.param.as_str()).unwrap_or_default();
     let message = format!("pins images to the digests in params.{param}");
     Ok(("pinImages", Apply, pin_images(param)?, message))
+}
+
+/// The fields a shorthand sets and their values (none for a mutation written in CEL).
+fn writes(spec: &MutationSpec) -> Vec<(String, Value)> {
+    let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    let pairs = |field: &str, m: &BTreeMap<String, String>| -> Vec<(String, Value)> {
+        m.iter().map(|(k, v)| (format!("/metadata/{field}/{}", escape(k)), Value::String(v.clone()))).collect()
+    };
+    let mut out = Vec::new();
+    if let Some(labels) = &spec.set_labels {
+        out.extend(pairs("labels", labels));
+    }
+    if let Some(annotations) = &spec.set_annotations {
+        out.extend(pairs("annotations", annotations));
+    }
+    if let Some(d) = &spec.set_default {
+        out.push((d.path.clone(), d.value.clone()));
+    }
+    out
 }
 
 fn describe(field: &str, pairs: &BTreeMap<String, String>) -> String {

@@ -151,6 +151,7 @@ impl EngineBuilder {
         }
         check_params(&self.bundle, &plugins, &mut diags);
         check_exception_targets(&self.bundle, &mut diags);
+        check_mutation_conflicts(&self.bundle, &mut diags);
         check_kinds(&self.bundle, &mut diags);
         // A policy's warnings, once (each binding of it has them).
         let warnings: std::collections::BTreeSet<&String> =
@@ -289,6 +290,41 @@ fn check_exception_targets(bundle: &Bundle, diags: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// Two mutations that set one field to different values, where that is known before they run
+/// (the shorthands' literal values) and their policies may meet one object: a load error (at
+/// run time, a conflict is reported as a warning).
+fn check_mutation_conflicts(bundle: &Bundle, diags: &mut Diagnostics) {
+    let mut set: Vec<(&crate::compile::policy::Policy, &crate::compile::mutation::Mutation, &str, &serde_json::Value)> =
+        Vec::new();
+    for p in &bundle.policies {
+        for m in p.mutations.iter() {
+            for (field, value) in &m.writes {
+                let earlier =
+                    set.iter().find(|(q, n, f, v)| f == field && *v != value && !std::ptr::eq(*n, m) && may_meet(q, p));
+                if let Some((q, n, _, v)) = earlier {
+                    diags.push(p.origin.diagnostic(
+                        &m.pointer,
+                        format!(
+                            "mutation `{}/{}` sets {field} to {value}, and `{}/{}` sets it to {v}: one object would get both",
+                            p.reported_name(),
+                            m.id,
+                            q.reported_name(),
+                            n.id
+                        ),
+                        Some("give the field one value, or match the two policies to different objects".into()),
+                    ));
+                }
+                set.push((p, m, field, value));
+            }
+        }
+    }
+}
+
+/// Whether two policies may apply to one object: a kind both name (or one that names none).
+fn may_meet(a: &crate::compile::policy::Policy, b: &crate::compile::policy::Policy) -> bool {
+    a.kinds.is_empty() || b.kinds.is_empty() || a.kinds.iter().any(|k| b.kinds.contains(k))
 }
 
 impl Engine {

@@ -473,3 +473,34 @@ proptest::proptest! {
         proptest::prop_assert_eq!(stable(&IDEMPOTENT, &resource, "generated"), Ok(()));
     }
 }
+
+#[test]
+fn two_shorthands_that_set_one_field_to_different_values_do_not_load() {
+    let bundle = r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: a, version: 1.0.0}
+spec:
+  match: {kinds: [Pod]}
+  mutations:
+    - {id: tier, setLabels: {tier: gold}}
+---
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: b, version: 1.0.0}
+spec:
+  match: {kinds: [Pod]}
+  mutations:
+    - {id: tier, setLabels: {tier: silver}}
+"#;
+    let err = Bundle::from_str("b.yaml", bundle).and_then(|b| Engine::builder().bundle(b).build()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("mutation `b/tier` sets /metadata/labels/tier to \"silver\", and `a/tier` sets it to \"gold\""),
+        "{text}"
+    );
+    assert!(text.contains("b.yaml:16:29:"), "at the mutation: {text}");
+    // Policies that never meet one object do not conflict.
+    let apart = bundle.replacen("kinds: [Pod]", "kinds: [ConfigMap]", 1);
+    assert!(Bundle::from_str("b.yaml", &apart).and_then(|b| Engine::builder().bundle(b).build()).is_ok());
+}
