@@ -27,6 +27,8 @@ pub(crate) const MUTATING_BINDING: &str = "MutatingAdmissionPolicyBinding";
 /// The kinds of Kyverno's policies paved reads.
 pub(crate) const KYVERNO_POLICY: &str = "ValidatingPolicy";
 pub(crate) const KYVERNO_NAMESPACED_POLICY: &str = "NamespacedValidatingPolicy";
+pub(crate) const KYVERNO_MUTATING_POLICY: &str = "MutatingPolicy";
+pub(crate) const KYVERNO_NAMESPACED_MUTATING_POLICY: &str = "NamespacedMutatingPolicy";
 
 /// The rule id of a policy's `i`th validation.
 pub(crate) fn validation_id(i: usize) -> String {
@@ -146,7 +148,16 @@ pub(crate) fn compile_kyverno(
 ) -> Result<Policy, Vec<Diagnostic>> {
     let spec = &doc.spec;
     let mut diags = Vec::new();
-    let action = actions(&spec.validation_actions, origin, &mut diags);
+    let mutating = doc.kind == KYVERNO_MUTATING_POLICY || doc.kind == KYVERNO_NAMESPACED_MUTATING_POLICY;
+    // A mutation that fails fails the request (under the failure policy): no actions to read.
+    let action = if mutating { Action::Deny } else { actions(&spec.validation_actions, origin, &mut diags) };
+    let existing = spec.evaluation.as_ref().and_then(|e| e.mutate_existing.as_ref()).and_then(|m| m.enabled);
+    if spec.target_match_constraints.is_some() || existing == Some(true) {
+        let at = if spec.target_match_constraints.is_some() { "/spec/targetMatchConstraints" } else { "/spec/evaluation" };
+        let message = "paved mutates the object it is given: a policy that mutates other, existing objects in the \
+                       background (targetMatchConstraints, mutateExisting) is not read";
+        diags.push(origin.diagnostic(at, message, None));
+    }
     match spec.evaluation.as_ref().and_then(|e| e.mode.as_deref()) {
         None | Some("Kubernetes") => {}
         Some("JSON") => diags.push(origin.diagnostic(
@@ -158,13 +169,15 @@ pub(crate) fn compile_kyverno(
             diags.push(origin.diagnostic("/spec/evaluation/mode", one_of(other, &["Kubernetes", "JSON"]), None));
         }
     }
-    let namespace = (doc.kind == KYVERNO_NAMESPACED_POLICY).then(|| doc.metadata.namespace.clone().unwrap_or_default());
+    let namespaced = doc.kind == KYVERNO_NAMESPACED_POLICY || doc.kind == KYVERNO_NAMESPACED_MUTATING_POLICY;
+    let namespace = namespaced.then(|| doc.metadata.namespace.clone().unwrap_or_default());
     if namespace.as_deref() == Some("") {
-        diags.push(origin.diagnostic("/metadata", "a NamespacedValidatingPolicy needs its `namespace`", None));
+        diags.push(origin.diagnostic("/metadata", format!("a {} needs its `namespace`", doc.kind), None));
     }
     let vap = AdmissionPolicyDocument {
         api_version: doc.api_version.clone(),
-        kind: doc.kind.clone(),
+        // A MutatingPolicy is read as the MutatingAdmissionPolicy it extends.
+        kind: if mutating { MUTATING_POLICY.to_owned() } else { doc.kind.clone() },
         metadata: doc.metadata.clone(),
         spec: AdmissionPolicySpec {
             param_kind: None,
@@ -174,8 +187,8 @@ pub(crate) fn compile_kyverno(
             audit_annotations: spec.audit_annotations.clone(),
             match_conditions: spec.match_conditions.clone(),
             variables: spec.variables.clone(),
-            mutations: Vec::new(),
-            reinvocation_policy: None,
+            mutations: spec.mutations.clone(),
+            reinvocation_policy: mutating.then(|| spec.reinvocation_policy.clone().unwrap_or_else(|| "Never".into())),
         },
         status: None,
     };

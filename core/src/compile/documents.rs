@@ -86,7 +86,10 @@ impl<'d> Typed<'d> {
                 admission_policy::BINDING | admission_policy::MUTATING_BINDING => {
                     despite(doc, diags).map(|b| t.admission_bindings.push((b, doc)))
                 }
-                admission_policy::KYVERNO_POLICY | admission_policy::KYVERNO_NAMESPACED_POLICY => {
+                admission_policy::KYVERNO_POLICY
+                | admission_policy::KYVERNO_NAMESPACED_POLICY
+                | admission_policy::KYVERNO_MUTATING_POLICY
+                | admission_policy::KYVERNO_NAMESPACED_MUTATING_POLICY => {
                     despite(doc, diags).map(|p| t.kyverno_policies.push((p, doc)))
                 }
                 "GoldenPath" => despite(doc, diags).map(|g| t.golden_paths.push((g, doc))),
@@ -312,7 +315,13 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
             )),
             KYVERNO_GROUP => Some((
                 KYVERNO_VERSIONS,
-                &[admission_policy::KYVERNO_POLICY, admission_policy::KYVERNO_NAMESPACED_POLICY, "PolicyException"][..],
+                &[
+                    admission_policy::KYVERNO_POLICY,
+                    admission_policy::KYVERNO_NAMESPACED_POLICY,
+                    admission_policy::KYVERNO_MUTATING_POLICY,
+                    admission_policy::KYVERNO_NAMESPACED_MUTATING_POLICY,
+                    "PolicyException",
+                ][..],
             )),
             _ => None,
         };

@@ -232,9 +232,9 @@ pub(crate) const KYVERNO_GROUP: &str = "policies.kyverno.io";
 /// The versions of that group whose ValidatingPolicies paved reads.
 pub(crate) const KYVERNO_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha1"];
 
-/// Kyverno's `kind: ValidatingPolicy` (and `NamespacedValidatingPolicy`): a
-/// ValidatingAdmissionPolicy with its actions, pod-controller generation and evaluation settings,
-/// and no binding.
+/// Kyverno's `kind: ValidatingPolicy` and `MutatingPolicy` (and their `Namespaced` kinds): a
+/// ValidatingAdmissionPolicy (MutatingAdmissionPolicy) with its actions, pod-controller
+/// generation and evaluation settings, and no binding.
 #[allow(dead_code)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -273,6 +273,16 @@ pub(crate) struct KyvernoPolicySpec {
     pub webhook_configuration: Option<Value>,
     #[serde(default)]
     pub evaluation: Option<Evaluation>,
+    /// A MutatingPolicy's mutations.
+    #[serde(default)]
+    pub mutations: Vec<AdmissionMutation>,
+    /// A MutatingPolicy's `reinvocationPolicy` (`Never` when left out).
+    #[serde(default)]
+    pub reinvocation_policy: Option<String>,
+    /// The existing objects a MutatingPolicy mutates in the background: refused where the policy
+    /// is compiled.
+    #[serde(default)]
+    pub target_match_constraints: Option<Value>,
 }
 
 /// What Kyverno generates from a policy.
@@ -307,6 +317,9 @@ pub(crate) struct Evaluation {
     pub admission: Option<Enabled>,
     #[serde(default)]
     pub background: Option<Enabled>,
+    /// A MutatingPolicy's mutation of existing objects (refused where it is compiled).
+    #[serde(default)]
+    pub mutate_existing: Option<Enabled>,
 }
 
 /// `enabled: bool`.

@@ -504,3 +504,46 @@ spec:
     let apart = bundle.replacen("kinds: [Pod]", "kinds: [ConfigMap]", 1);
     assert!(Bundle::from_str("b.yaml", &apart).and_then(|b| Engine::builder().bundle(b).build()).is_ok());
 }
+
+#[test]
+fn a_kyverno_mutating_policy_mutates_without_a_binding_and_its_pod_policy_reaches_workloads() {
+    let e = engine(
+        r#"
+apiVersion: policies.kyverno.io/v1
+kind: MutatingPolicy
+metadata: {name: add-label}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+  mutations:
+    - patchType: ApplyConfiguration
+      applyConfiguration:
+        expression: >
+          Object{ metadata: Object.metadata{ labels: Object.metadata.labels{ foo: "bar" } } }
+"#,
+    );
+    let (out, report) = mutated(&e, "{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: []}}");
+    assert_eq!(out["metadata"]["labels"], json!({"foo": "bar"}));
+    assert_eq!(report.patches[0].mutation, "mutations[0]");
+    let (out, _) = mutated(&e, DEPLOYMENT);
+    assert_eq!(out["spec"]["template"]["metadata"]["labels"], json!({"app": "web", "foo": "bar"}));
+    let existing = r#"
+apiVersion: policies.kyverno.io/v1alpha1
+kind: MutatingPolicy
+metadata: {name: existing}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}
+  evaluation: {mutateExisting: {enabled: true}}
+  targetMatchConstraints:
+    resourceRules:
+      - {apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [secrets]}
+  mutations:
+    - patchType: ApplyConfiguration
+      applyConfiguration: {expression: "Object{metadata: Object.metadata{labels: {'a': 'b'}}}"}
+"#;
+    let err = Bundle::from_str("k.yaml", existing).and_then(|b| Engine::builder().bundle(b).build()).unwrap_err();
+    assert!(err.to_string().contains("mutates other, existing objects"), "{err}");
+}
