@@ -69,8 +69,8 @@ pub fn run(args: FixArgs) -> ExitCode {
     let mut says = std::io::stderr().lock();
     for c in report.patches.iter().filter(|c| c.waived_by.is_none()) {
         let at = c.source.as_ref().map(|s| format!("{}:{}: ", s.file, s.line)).unwrap_or_default();
-        let op = c.operation["op"].as_str().unwrap_or_default();
-        let path = c.operation["path"].as_str().unwrap_or_default();
+        let text = |key: &str| c.operation.get(key).and_then(serde_json::Value::as_str).unwrap_or_default();
+        let (op, path) = (text("op"), text("path"));
         let _ = writeln!(says, "{at}{} {}: {}/{}: {op} {path}", c.resource.kind, c.resource.name, c.policy, c.mutation);
     }
     for f in report.findings.iter().filter(|f| f.error.is_some() && f.waived_by.is_none()) {

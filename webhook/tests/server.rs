@@ -256,6 +256,8 @@ fn what_is_not_an_admission_review_is_refused_with_a_reason() {
     let a = server.client().send("GET", "/validate", "application/json", b"").unwrap();
     assert_eq!(a.status, 405);
     let a = server.client().send("GET", "/mutate", "application/json", b"").unwrap();
+    assert_eq!(a.status, 405);
+    let a = server.client().send("POST", "/mutates", "application/json", b"{}").unwrap();
     assert_eq!(a.status, 404);
 
     let metrics = server.metrics();

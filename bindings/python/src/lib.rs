@@ -335,7 +335,7 @@ impl Engine {
         inventory: Option<&Bound<'_, PyAny>>,
         inventory_complete: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Report> {
-        let ctx = context(py, (now, operation, namespaces, user_info), namespace, (inventory, inventory_complete))?;
+        let ctx = context(py, now, operation, namespaces, user_info, namespace, inventory, inventory_complete)?;
         let resources = resources(py, objects)?;
         let engine = Arc::clone(&self.inner);
         let report = py.detach(move || engine.evaluate(&resources, &ctx));
@@ -358,7 +358,7 @@ impl Engine {
         inventory: Option<&Bound<'py, PyAny>>,
         inventory_complete: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyAny>, Report)> {
-        let ctx = context(py, (now, operation, namespaces, user_info), namespace, (inventory, inventory_complete))?;
+        let ctx = context(py, now, operation, namespaces, user_info, namespace, inventory, inventory_complete)?;
         let resources = resources(py, objects)?;
         let engine = Arc::clone(&self.inner);
         let (mutated, report) = py.detach(move || engine.mutate(&resources, &ctx));
@@ -400,16 +400,16 @@ impl Engine {
 }
 
 /// The context `check` and `mutate` are given by their keyword arguments.
+#[allow(clippy::too_many_arguments)]
 fn context(
     py: Python<'_>,
-    (now, operation, namespaces, user_info): (
-        Option<&Bound<'_, PyAny>>,
-        &str,
-        Option<&Bound<'_, PyDict>>,
-        Option<&Bound<'_, PyAny>>,
-    ),
+    now: Option<&Bound<'_, PyAny>>,
+    operation: &str,
+    namespaces: Option<&Bound<'_, PyDict>>,
+    user_info: Option<&Bound<'_, PyAny>>,
     namespace: Option<String>,
-    (inventory, inventory_complete): (Option<&Bound<'_, PyAny>>, Option<&Bound<'_, PyAny>>),
+    inventory: Option<&Bound<'_, PyAny>>,
+    inventory_complete: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Context> {
     let mut ctx = Context::at(instant(now)?).operation(self::operation(operation)?);
     if let Some(ns) = namespaces {

@@ -153,7 +153,8 @@ pub(crate) fn compile_kyverno(
     let action = if mutating { Action::Deny } else { actions(&spec.validation_actions, origin, &mut diags) };
     let existing = spec.evaluation.as_ref().and_then(|e| e.mutate_existing.as_ref()).and_then(|m| m.enabled);
     if spec.target_match_constraints.is_some() || existing == Some(true) {
-        let at = if spec.target_match_constraints.is_some() { "/spec/targetMatchConstraints" } else { "/spec/evaluation" };
+        let at =
+            if spec.target_match_constraints.is_some() { "/spec/targetMatchConstraints" } else { "/spec/evaluation" };
         let message = "paved mutates the object it is given: a policy that mutates other, existing objects in the \
                        background (targetMatchConstraints, mutateExisting) is not read";
         diags.push(origin.diagnostic(at, message, None));

@@ -223,32 +223,9 @@ impl Engine {
             let _resource =
                 tracing::debug_span!(parent: &span, "resource", kind = %r.identity().kind, name = %r.identity().name)
                     .entered();
-            let mutated = self.mutate_one(r, ctx, &shared);
-            let mut findings = mutated.findings;
-            let judged = mutated.resource.as_ref().unwrap_or(r);
-            let (mut policies, annotations) = match stages {
-                Stages::Both => self.evaluate_one(judged, ctx, &shared, &mut findings),
-                Stages::Mutate => Default::default(),
-            };
-            if !mutated.applied.is_empty() {
-                policies.extend(mutated.applied);
-                policies.sort_unstable();
-                policies.dedup();
-            }
-            findings.sort_by(|(a, _), (b, _)| {
-                (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
-            });
-            tracing::debug!(policies = policies.len(), findings = findings.len(), "evaluated");
-            let record = ResourceReport {
-                resource: r.identity(),
-                source: r.source_of(""),
-                policies,
-                findings: findings.len(),
-                request: r.request_info(),
-                annotations,
-            };
+            let evaluated = self.one(r, ctx, &shared, stages);
             done();
-            (record, findings, mutated.patches, mutated.resource)
+            evaluated
         };
         let results: Vec<Evaluated> = if resources.len() < PARALLEL_FROM {
             resources.iter().map(one).collect()
@@ -263,6 +240,35 @@ impl Engine {
             "evaluated"
         );
         (report, mutated)
+    }
+
+    /// One resource mutated, and judged when `stages` says so.
+    fn one(&self, r: &Resource, ctx: &Context, shared: &Shared<'_>, stages: Stages) -> Evaluated {
+        let mutated = self.mutate_one(r, ctx, shared);
+        let mut findings = mutated.findings;
+        let judged = mutated.resource.as_ref().unwrap_or(r);
+        let (mut policies, annotations) = match stages {
+            Stages::Both => self.evaluate_one(judged, ctx, shared, &mut findings),
+            Stages::Mutate => Default::default(),
+        };
+        if !mutated.applied.is_empty() {
+            policies.extend(mutated.applied);
+            policies.sort_unstable();
+            policies.dedup();
+        }
+        findings.sort_by(|(a, _), (b, _)| {
+            (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
+        });
+        tracing::debug!(policies = policies.len(), findings = findings.len(), "evaluated");
+        let record = ResourceReport {
+            resource: r.identity(),
+            source: r.source_of(""),
+            policies,
+            findings: findings.len(),
+            request: r.request_info(),
+            annotations,
+        };
+        (record, findings, mutated.patches, mutated.resource)
     }
 
     /// The report of a run's resources, and each resource a mutation changed.
