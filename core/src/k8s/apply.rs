@@ -13,6 +13,8 @@ use super::schema::{self, Crds, Field, Version};
 /// The schema of an object's kind: Kubernetes' own, or its CustomResourceDefinition's.
 struct Typed {
     version: &'static Version,
+    /// Whether the kind is Kubernetes' own (stored through its Go types), not a custom one.
+    builtin: bool,
 }
 
 /// `config` merged into `live` (both objects with `apiVersion` and `kind`), or why not, worded
@@ -21,8 +23,9 @@ pub(crate) fn apply(live: &Value, config: &Value, crds: &Crds) -> Result<Value, 
     let version = schema::version("latest").map_err(|e| format!("error applying patch: {e}"))?;
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     let (api_version, kind) = (text(live, "apiVersion"), text(live, "kind"));
-    let root = version.kind_schema(&api_version, &kind).or_else(|| crds.raw_schema(&api_version, &kind));
-    let typed = Typed { version };
+    let builtin = version.kind_schema(&api_version, &kind);
+    let root = builtin.or_else(|| crds.raw_schema(&api_version, &kind));
+    let typed = Typed { version, builtin: builtin.is_some() };
     let mut unknown = Vec::new();
     let mut atomics = Vec::new();
     typed.find(root, config, &mut String::new(), &mut unknown, &mut atomics);
@@ -133,6 +136,9 @@ impl Typed {
                     let child = self.child(schema, key).ok().flatten();
                     let merged = match have.get(key) {
                         Some(old) => self.merge(child, old, value),
+                        // An empty list or map where there was none is no field once the object
+                        // is stored (Kubernetes' types leave empty optional fields out).
+                        None if self.builtin && is_empty(value) => continue,
                         None => value.clone(),
                     };
                     out.insert(key.clone(), merged);
@@ -162,6 +168,14 @@ impl Typed {
             },
             _ => config.clone(),
         }
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.is_empty(),
+        Value::Object(fields) => fields.is_empty(),
+        _ => false,
     }
 }
 

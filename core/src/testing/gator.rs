@@ -197,6 +197,7 @@ fn case(c: &GatorCase, (dir, origin, here): (&Path, &Origin, &str), diags: &mut 
             line: origin.locate(&at).line,
             errors_apart: false,
             violations: Some(Violations { want, message }),
+            patched: None,
         });
     }
     Some(Case {

@@ -135,6 +135,8 @@ struct KyvernoResult {
     #[serde(default)]
     is_validating_policy: bool,
     #[serde(default)]
+    is_mutating_policy: bool,
+    #[serde(default)]
     result: Option<String>,
     /// Deprecated by Kyverno for `result`.
     #[serde(default)]
@@ -149,8 +151,12 @@ struct KyvernoResult {
     /// Deprecated by Kyverno for `namespace/name` in `resources`.
     #[serde(default)]
     namespace: Option<String>,
+    /// The file of the resource as a mutating policy should leave it.
     #[serde(default)]
-    patched_resource: Option<Value>,
+    patched_resources: Option<String>,
+    /// Deprecated by Kyverno for `patchedResources`.
+    #[serde(default)]
+    patched_resource: Option<String>,
     #[serde(default)]
     generated_resource: Option<Value>,
     #[serde(default)]
@@ -160,6 +166,7 @@ struct KyvernoResult {
 /// A `kyverno test` document as a suite; its problems go to `diags`.
 pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuite> {
     let before = diags.len();
+    let doc = &as_go_reads(doc);
     let (test, problems) = load::typed_despite::<KyvernoTest>(doc);
     problems.into_iter().for_each(|d| diags.push(d));
     let test = test?;
@@ -189,7 +196,23 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
     let ids: Vec<_> = resources.iter().map(Resource::identity).collect();
     let mut expect = Vec::new();
     for (i, r) in test.results.iter().enumerate() {
-        expect.extend(expectations(r, &format!("/results/{i}"), &ids, origin, diags));
+        let at = format!("/results/{i}");
+        let mut found = expectations(r, &at, &ids, origin, diags);
+        if let Some(file) = r.patched_resources.as_ref().or(r.patched_resource.as_ref()) {
+            let patched =
+                gather(origin, &format!("{at}/patchedResources"), Resource::from_paths(&[dir.join(file)]), diags)
+                    .unwrap_or_default();
+            for e in &mut found {
+                let id = ids.get(e.index);
+                e.patched =
+                    patched.iter().find(|p| id.is_some_and(|id| same(&p.identity(), id))).map(|p| p.value.clone());
+                if e.patched.is_none() {
+                    let message = format!("`{file}` holds no {} as the mutation should leave it", e.resource);
+                    diags.push(origin.diagnostic(&format!("{at}/patchedResources"), message, None));
+                }
+            }
+        }
+        expect.extend(found);
     }
     let name = test.metadata.and_then(|m| m.name).or(test.name).unwrap_or_else(|| origin.file.to_string());
     let case = Case {
@@ -213,6 +236,52 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
         base,
         cases: vec![case],
     })
+}
+
+/// A resource and the one a patched file holds are the same object: kind and name, and the
+/// namespace when the patched one names it.
+fn same(patched: &crate::k8s::ResourceRef, given: &crate::k8s::ResourceRef) -> bool {
+    patched.kind == given.kind
+        && patched.name == given.name
+        && (patched.namespace.is_empty() || patched.namespace == given.namespace)
+}
+
+/// The fields of a result, as Kyverno's decoder (Go's) matches them: whatever their case
+/// (`isMUtatingPolicy` is `isMutatingPolicy`).
+const RESULT_FIELDS: [&str; 15] = [
+    "policy",
+    "rule",
+    "isValidatingAdmissionPolicy",
+    "isValidatingPolicy",
+    "isMutatingPolicy",
+    "result",
+    "status",
+    "kind",
+    "resources",
+    "resource",
+    "namespace",
+    "patchedResources",
+    "patchedResource",
+    "generatedResource",
+    "cloneSourceResource",
+];
+
+/// The document with its results' fields named as Kyverno reads them.
+fn as_go_reads(doc: &Sourced) -> Sourced {
+    let mut doc = doc.clone();
+    let results = doc.value.get_mut("results").and_then(Value::as_array_mut).into_iter().flatten();
+    for result in results.filter_map(Value::as_object_mut) {
+        let keys: Vec<String> = result.keys().cloned().collect();
+        for key in keys {
+            let Some(named) = RESULT_FIELDS.iter().find(|f| **f != key && f.eq_ignore_ascii_case(&key)) else {
+                continue;
+            };
+            if let Some(value) = result.remove(&key) {
+                result.insert((*named).to_owned(), value);
+            }
+        }
+    }
+    doc
 }
 
 /// The namespaces' labels the values give (`namespaceSelector`, `namespaces`).
@@ -279,7 +348,8 @@ fn expectations(
         }
     };
     // Kyverno's results of CEL policies name no rule: the policy's response is one.
-    let rule = r.rule.clone().filter(|_| !r.is_validating_policy && !r.is_validating_admission_policy);
+    let cel = r.is_validating_policy || r.is_validating_admission_policy || r.is_mutating_policy;
+    let rule = r.rule.clone().filter(|_| !cel);
     if rule.is_some() {
         let help = "paved reads Kyverno's CEL policies (ValidatingPolicy) and Kubernetes' ValidatingAdmissionPolicy; a result with a `rule` is of a ClusterPolicy".to_owned();
         diags.push(origin.diagnostic(
@@ -310,6 +380,7 @@ fn expectations(
                 line: origin.locate(at).line,
                 errors_apart: true,
                 violations: None,
+                patched: None,
             }),
             Err((message, help)) => diags.push(origin.diagnostic(&format!("{at}/resources"), message, help)),
         }
@@ -337,7 +408,6 @@ fn not_yet(t: &KyvernoTest, origin: &Origin, diags: &mut Diagnostics) {
     }
     for (i, r) in t.results.iter().enumerate() {
         for (field, given) in [
-            ("patchedResource", r.patched_resource.is_some()),
             ("generatedResource", r.generated_resource.is_some()),
             ("cloneSourceResource", r.clone_source_resource.is_some()),
         ] {

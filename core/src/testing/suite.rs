@@ -77,6 +77,8 @@ pub(super) struct Expect {
     pub(super) errors_apart: bool,
     /// A count of findings instead of an outcome (gator's assertions).
     pub(super) violations: Option<Violations>,
+    /// The resource as the mutations should leave it (Kyverno's `patchedResources`).
+    pub(super) patched: Option<Value>,
 }
 
 /// How many findings a gator assertion wants: at least one (`None`) or exactly so many, of

@@ -547,3 +547,51 @@ spec:
     let err = Bundle::from_str("k.yaml", existing).and_then(|b| Engine::builder().bundle(b).build()).unwrap_err();
     assert!(err.to_string().contains("mutates other, existing objects"), "{err}");
 }
+
+#[test]
+fn a_kyverno_test_of_a_mutating_policy_compares_the_patched_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "policy.yaml",
+        r#"
+apiVersion: policies.kyverno.io/v1alpha1
+kind: MutatingPolicy
+metadata: {name: add-team}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
+  matchConditions:
+    - {name: opted-in, expression: "has(object.metadata.labels) && 'app' in object.metadata.labels"}
+  mutations:
+    - patchType: ApplyConfiguration
+      applyConfiguration: {expression: "Object{metadata: Object.metadata{labels: {'team': 'shop'}}}"}
+"#,
+    );
+    write(
+        "resources.yaml",
+        "{apiVersion: v1, kind: Pod, metadata: {name: a, labels: {app: web}}, spec: {containers: []}}\n---\n{apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {containers: []}}\n",
+    );
+    write(
+        "patched.yaml",
+        "{apiVersion: v1, kind: Pod, metadata: {name: a, labels: {app: web, team: shop}}, spec: {containers: []}}\n",
+    );
+    // Kyverno's decoder matches fields whatever their case, and the library's suites rely on it.
+    let test = "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [policy.yaml]\nresources: [resources.yaml]\nresults:\n  - {policy: add-team, kind: Pod, resources: [a], patchedResources: patched.yaml, result: pass, isMUtatingPolicy: true}\n  - {policy: add-team, kind: Pod, resources: [b], result: skip, isMutatingPolicy: true}\n";
+    write("kyverno-test.yaml", test);
+    let run = || paved::TestSuite::from_paths(&[dir.path()]).unwrap()[0].run("2026-06-01T00:00:00Z".parse().unwrap());
+    let report = run();
+    assert!(report.passed(), "{:?}", report.cases[0].checks);
+    write(
+        "patched.yaml",
+        "{apiVersion: v1, kind: Pod, metadata: {name: a, labels: {app: web, team: data}}, spec: {containers: []}}\n",
+    );
+    let report = run();
+    let check = &report.cases[0].checks[0];
+    assert_eq!(check.actual, paved::Outcome::Fail);
+    assert!(
+        check.findings[0].message.contains("has \"shop\" at /metadata/labels/team, the patched one \"data\""),
+        "{:?}",
+        check.findings
+    );
+}
