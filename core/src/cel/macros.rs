@@ -259,7 +259,9 @@ impl Compiler<'_> {
             cost = cost.saturating_add(typed.cost);
             entries.push((Ir::Const(Const::Str(f.field.as_str().into())), value, f.optional));
         }
+        // A message, as Kubernetes types it: a map of its fields at run time, and `null` may
+        // stand where one is due (`cond ? JSONPatch{...} : null`).
         let size = entries.len() as u64;
-        Some((Ir::Map(entries.into()), Typed { ty: Ty::map(Ty::String, Ty::Dyn), cost, size }))
+        Some((Ir::Map(entries.into()), Typed { ty: Ty::Object(Vec::new()), cost, size }))
     }
 }

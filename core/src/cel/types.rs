@@ -228,6 +228,8 @@ impl Ty {
     /// The field `name` of a value of this type.
     pub(crate) fn member(&self, name: &str) -> Member {
         match self {
+            // A message literal's fields are what it was given: known when it runs.
+            Ty::Object(schemas) if schemas.is_empty() => Member::Field(Ty::Dyn),
             Ty::Object(schemas) => {
                 let mut found: Vec<Ty> = Vec::new();
                 let mut help = None;
@@ -326,6 +328,8 @@ impl fmt::Display for Ty {
             Ty::Semver => f.write_str("Semver"),
             Ty::Image => f.write_str("kyverno.image"),
             Ty::Inventory => f.write_str("Inventory"),
+            // A message literal's (`Object{...}`, `JSONPatch{...}`).
+            Ty::Object(s) if s.is_empty() => f.write_str("Object"),
             Ty::Object(s) => {
                 let mut names: Vec<&str> = s.iter().map(Schema::name).collect();
                 names.dedup();

@@ -143,7 +143,9 @@ pub(crate) fn compile_selected(
     let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
     let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
     let mutations = compile_mutations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
-    let conditions = compile_conditions(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
+    // Kyverno's match conditions see the policy's variables; Kubernetes' do not.
+    let seen: &[Variable] = if form == Form::Kyverno { &declared } else { &[] };
+    let conditions = compile_conditions(doc, origin, (seen, functions, &params_ty, form), &mut parsed, &mut diags);
     let annotations =
         compile_annotations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
     // Kubernetes type-checks an admission policy's expressions against the matched kinds' (and
@@ -263,11 +265,12 @@ fn compile_variables(
     (declared, variables)
 }
 
-/// A policy's `matchConditions`, each name once; they see no variables.
+/// A policy's `matchConditions`, each name once; they see `variables` (Kyverno's see the
+/// policy's, Kubernetes' none).
 fn compile_conditions(
     doc: &PolicyDocument,
     origin: &Origin,
-    (functions, params, form): (&[crate::cel::Function], &Ty, Form),
+    (variables, functions, params, form): (&[Variable], &[crate::cel::Function], &Ty, Form),
     parsed: &mut Vec<Typed>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(String, Expr)> {
@@ -278,10 +281,10 @@ fn compile_conditions(
             diags.push(origin.diagnostic(&format!("/spec/matchConditions/{i}/name"), message, None));
         }
         let pointer = format!("/spec/matchConditions/{i}/expression");
-        let scope = Scope { for_each: false, variables: &[], functions, params, form };
+        let scope = Scope { for_each: false, variables, functions, params, form };
         match expr::compile(&c.expression, &scope, Want::Bool) {
             Ok((p, e)) => {
-                parsed.push(Typed { pointer, parsed: p, for_each: None, variables: 0 });
+                parsed.push(Typed { pointer, parsed: p, for_each: None, variables: variables.len() });
                 out.push((c.name.clone(), e));
             }
             Err((m, h)) => diags.push(origin.diagnostic(&pointer, m, h)),

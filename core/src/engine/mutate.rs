@@ -128,7 +128,8 @@ impl Engine {
                 // What the first pass reported, it reported once.
                 out.findings.truncate(before);
             }
-            if pass == Pass::Change && (!steps.is_empty() || out.findings.len() > before) {
+            // It applied when it ran, whether or not it changed anything (as Kyverno reports it).
+            if pass == Pass::Change && (invoked || out.findings.len() > before) {
                 out.applied.push(policy.reported_name().to_owned());
             }
             (invoked, steps)
