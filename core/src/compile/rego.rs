@@ -320,7 +320,7 @@ pub(crate) fn normalized(source: &str) -> std::borrow::Cow<'_, str> {
     let mut inserts: Vec<(usize, String)> = Vec::new();
     // Open brackets, and whether each `{` opens a body (not a value after `=`).
     let mut stack: Vec<(char, bool)> = Vec::new();
-    // The statement being read at depth 0, and its first body's brace.
+    // The statement being read at depth 0, and the brace of its first body.
     let (mut statement, mut body): (Option<usize>, Option<usize>) = (None, None);
     let mut line_start = true;
     let mut last = ' ';
