@@ -532,7 +532,7 @@ pub(crate) fn infos(policies: &[Arc<Policy>]) -> Vec<PolicyInfo> {
                 .map(|m| MutationInfo {
                     id: m.id.clone(),
                     message: m.message.clone(),
-                    patch_type: m.patch_type.as_str().to_owned(),
+                    patch_type: m.change.name().to_owned(),
                     expression: m.source.clone(),
                 })
                 .collect(),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::compile::admission_policy;
 use crate::compile::gatekeeper::{self, GatekeeperExtras};
+use crate::compile::gatekeeper_mutation::{self as mutators, ASSIGN_IMAGE};
 use crate::compile::policy::{Binding, Policy};
 use crate::error::{did_you_mean, Diagnostic, Diagnostics};
 use crate::load::{self, Sourced};
@@ -16,14 +17,22 @@ use crate::model::{
     GoldenPathDocument, KyvernoExceptionDocument, KyvernoPolicyDocument, PolicyDocument, API_VERSION, KINDS,
 };
 use crate::model::{
-    ConstraintDocument, ExpansionDocument, SyncDocument, TemplateDocument, ALPHA_BETA, CONFIG_GROUP, CONSTRAINT_GROUP,
-    CONSTRAINT_VERSIONS, EXPANSION_GROUP, SYNCSET_GROUP, TEMPLATE_GROUP, TEMPLATE_VERSIONS,
+    ConstraintDocument, ExpansionDocument, MutatorDocument, SyncDocument, TemplateDocument, ALPHA_BETA, CONFIG_GROUP,
+    CONSTRAINT_GROUP, CONSTRAINT_VERSIONS, EXPANSION_GROUP, MUTATION_GROUP, MUTATION_VERSIONS, SYNCSET_GROUP,
+    TEMPLATE_GROUP, TEMPLATE_VERSIONS,
 };
 use crate::model::{GROUP as ADMISSION_GROUP, KYVERNO_GROUP, KYVERNO_VERSIONS, VERSIONS as ADMISSION_VERSIONS};
 
 /// The groups of Gatekeeper's documents (`test.gatekeeper.sh`: gator's suites).
-const GATEKEEPER_GROUPS: &[&str] =
-    &[TEMPLATE_GROUP, CONSTRAINT_GROUP, CONFIG_GROUP, SYNCSET_GROUP, EXPANSION_GROUP, "test.gatekeeper.sh"];
+const GATEKEEPER_GROUPS: &[&str] = &[
+    TEMPLATE_GROUP,
+    CONSTRAINT_GROUP,
+    CONFIG_GROUP,
+    SYNCSET_GROUP,
+    EXPANSION_GROUP,
+    MUTATION_GROUP,
+    "test.gatekeeper.sh",
+];
 
 /// A bundle's documents by kind, typed; every document that does not read as its kind is a
 /// diagnostic.
@@ -44,6 +53,7 @@ pub(crate) struct Typed<'d> {
     pub(crate) constraints: Vec<(ConstraintDocument, &'d Sourced)>,
     pub(crate) syncs: Vec<(SyncDocument, &'d Sourced)>,
     pub(crate) expansions: Vec<(ExpansionDocument, &'d Sourced)>,
+    pub(crate) mutators: Vec<(MutatorDocument, &'d Sourced)>,
 }
 
 impl<'d> Typed<'d> {
@@ -125,6 +135,9 @@ impl<'d> Typed<'d> {
             CONFIG_GROUP => (&["v1alpha1"], &["Config"]),
             SYNCSET_GROUP => (&["v1alpha1"], &["SyncSet"]),
             EXPANSION_GROUP => (ALPHA_BETA, &[gatekeeper::EXPANSION]),
+            // AssignImage is served in `v1alpha1` only.
+            MUTATION_GROUP if kind == ASSIGN_IMAGE => (&["v1alpha1"], &[ASSIGN_IMAGE]),
+            MUTATION_GROUP => (MUTATION_VERSIONS, mutators::KINDS),
             _ => return, // test.gatekeeper.sh: suites run under `paved test`
         };
         // A constraint is of any kind a template defines (checked once the bundle is bound).
@@ -139,6 +152,7 @@ impl<'d> Typed<'d> {
             TEMPLATE_GROUP => despite(doc, diags).map(|d| self.templates.push((d, doc))),
             CONSTRAINT_GROUP => despite(doc, diags).map(|d| self.constraints.push((d, doc))),
             EXPANSION_GROUP => despite(doc, diags).map(|d| self.expansions.push((d, doc))),
+            MUTATION_GROUP => despite(doc, diags).map(|d| self.mutators.push((d, doc))),
             _ => despite(doc, diags).map(|d| self.syncs.push((d, doc))),
         };
         if let Err(ds) = typed {
@@ -146,8 +160,8 @@ impl<'d> Typed<'d> {
         }
     }
 
-    /// Gatekeeper's templates (policies) and constraints (bindings), compiled, and what its other
-    /// documents add.
+    /// Gatekeeper's templates and mutators (policies) and constraints (bindings), compiled, and
+    /// what its other documents add.
     pub(crate) fn gatekeeper_compiled(
         &self,
         functions: &[crate::cel::Function],
@@ -178,7 +192,9 @@ impl<'d> Typed<'d> {
         let mut sync: Vec<_> = self.syncs.iter().flat_map(|(d, _)| gatekeeper::sync_kinds(d)).collect();
         sync.sort();
         sync.dedup();
-        let policies = templates.iter().map(|t| Arc::clone(&t.policy)).collect();
+        let mutators =
+            unique("mutator", &self.mutators, |d| name(&d.metadata), diags, |d, src| mutators::compile(d, &src.origin));
+        let policies = templates.iter().map(|t| Arc::clone(&t.policy)).chain(mutators).collect();
         let rego = templates.iter().filter_map(|t| t.rego.clone()).collect();
         (policies, bindings, GatekeeperExtras { sync, expansions, rego })
     }

@@ -34,6 +34,25 @@ impl PatchType {
     }
 }
 
+/// What a mutation changes.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// A CEL expression's result, applied as its patch type says.
+    Cel { patch_type: PatchType, expr: Expr },
+    /// A Gatekeeper mutator's change at its `location`.
+    Location(Box<super::location::Mutator>),
+}
+
+impl Change {
+    /// How its result is applied, by name: `applyConfiguration`, `jsonPatch` or `location`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Change::Cel { patch_type, .. } => patch_type.as_str(),
+            Change::Location(_) => "location",
+        }
+    }
+}
+
 /// A compiled mutation.
 #[derive(Debug)]
 pub(crate) struct Mutation {
@@ -41,8 +60,7 @@ pub(crate) struct Mutation {
     /// Why the change is made.
     pub message: String,
     pub when: Option<Expr>,
-    pub patch_type: PatchType,
-    pub expr: Expr,
+    pub change: Change,
     /// The expression, as written or as the shorthand wrote it.
     pub source: String,
     /// Where the mutation was written.
@@ -103,7 +121,8 @@ pub(crate) fn compile(
                 parsed.push((pointer.clone(), p));
                 let message = spec.message.clone().unwrap_or(message);
                 let writes = writes(spec);
-                out.push(Mutation { id: spec.id.clone(), message, when, patch_type, expr: e, source, pointer, writes });
+                let change = Change::Cel { patch_type, expr: e };
+                out.push(Mutation { id: spec.id.clone(), message, when, change, source, pointer, writes });
             }
             Err((m, h)) => diags.push(origin.diagnostic(&pointer, m, h)),
         }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::compile::exception::Target;
-use crate::compile::mutation::{Mutation, PatchType};
+use crate::compile::mutation::{Change, Mutation, PatchType};
 use crate::compile::policy::Policy;
 use crate::engine::resource::Resource;
 use crate::k8s::split_api_version;
@@ -347,7 +347,7 @@ impl Evaluation<'_> {
             }
             let result = {
                 let act = self.activation_on(crate::cel::Value::json(object), policy, roots, params, &NO_EXCEPTIONS);
-                run(m, &act, object, self.crds)
+                run(m, &act, (object, &self.id.namespace, &self.id.name), self.crds)
             };
             match result {
                 Ok(None) => {}
@@ -367,12 +367,12 @@ impl Evaluation<'_> {
     }
 }
 
-/// One mutation on `object`: what it makes of it, `None` when its `when` is false or it
-/// changes nothing.
+/// One mutation on `object` (of `namespace/name`): what it makes of it, `None` when its
+/// `when` is false or it changes nothing.
 fn run<'v>(
     m: &'v Mutation,
     act: &crate::cel::Activation<'v>,
-    object: &Value,
+    (object, namespace, name): (&Value, &str, &str),
     crds: &crate::k8s::schema::Crds,
 ) -> Result<Option<Value>, FindingError> {
     let cel_error = |what: &str, e: &crate::cel::Error| crate::compile::check::cel_error(what, e);
@@ -389,10 +389,14 @@ fn run<'v>(
             Err(e) => return Err(cel_error("when", &e)),
         }
     }
-    let result = m.expr.eval(act).map_err(|e| cel_error("the expression", &e))?;
-    let result = result.to_json().map_err(|e| cel_error("the expression", &e))?;
     let invalid = |message: String| FindingError::new(ErrorKind::Mutation, message);
-    let after = match m.patch_type {
+    let (patch_type, expr) = match &m.change {
+        Change::Cel { patch_type, expr } => (*patch_type, expr),
+        Change::Location(mutator) => return mutator.apply(object, (namespace, name)).map_err(invalid),
+    };
+    let result = expr.eval(act).map_err(|e| cel_error("the expression", &e))?;
+    let result = result.to_json().map_err(|e| cel_error("the expression", &e))?;
+    let after = match patch_type {
         PatchType::ApplyConfiguration => {
             if !result.is_object() {
                 return Err(invalid(format!(

@@ -310,3 +310,120 @@ pub(crate) struct ApplyTo {
     #[serde(default)]
     pub versions: Vec<String>,
 }
+
+/// The group of Gatekeeper's mutators, and its versions (AssignImage is `v1alpha1` only).
+pub(crate) const MUTATION_GROUP: &str = "mutations.gatekeeper.sh";
+pub(crate) const MUTATION_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha1"];
+
+/// `kind: Assign`, `AssignMetadata`, `ModifySet` or `AssignImage`: one shape, whose fields each
+/// kind takes its own of (checked as it compiles).
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct MutatorDocument {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: MutatorSpec,
+    #[serde(default)]
+    pub status: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct MutatorSpec {
+    #[serde(default)]
+    pub apply_to: Option<Vec<MutationApplyTo>>,
+    #[serde(default, rename = "match")]
+    pub match_: ConstraintMatch,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub parameters: MutatorParameters,
+}
+
+/// `applyTo`: groups, versions and kinds (no globs), and the operations.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct MutationApplyTo {
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub versions: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    #[serde(default)]
+    pub operations: Vec<String>,
+}
+
+/// Every kind's `parameters`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct MutatorParameters {
+    #[serde(default)]
+    pub path_tests: Vec<PathTest>,
+    /// Assign and AssignMetadata.
+    #[serde(default)]
+    pub assign: Option<AssignField>,
+    /// Assign, as its first versions had it: the value at the location must be (or not be) one
+    /// of these.
+    #[serde(default)]
+    pub assign_if: Option<AssignIf>,
+    /// ModifySet: `merge` (the default) or `prune`, and the values.
+    #[serde(default)]
+    pub operation: Option<String>,
+    #[serde(default)]
+    pub values: Option<SetValues>,
+    /// AssignImage.
+    #[serde(default)]
+    pub assign_domain: Option<String>,
+    #[serde(default)]
+    pub assign_path: Option<String>,
+    #[serde(default)]
+    pub assign_tag: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PathTest {
+    #[serde(default)]
+    pub sub_path: String,
+    #[serde(default)]
+    pub condition: String,
+}
+
+/// What Assign and AssignMetadata set: a `value`, or the object's `name` or `namespace`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AssignField {
+    #[serde(default)]
+    pub value: Option<Value>,
+    #[serde(default)]
+    pub from_metadata: Option<FromMetadata>,
+    #[serde(default)]
+    pub external_data: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct FromMetadata {
+    #[serde(default)]
+    pub field: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AssignIf {
+    #[serde(default, rename = "in")]
+    pub in_: Vec<Value>,
+    #[serde(default)]
+    pub not_in: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct SetValues {
+    #[serde(default)]
+    pub from_list: Vec<Value>,
+}

@@ -9,6 +9,7 @@ mod cel_variables;
 mod exceptions;
 mod fleet;
 mod gatekeeper;
+mod gatekeeper_mutation;
 mod golden;
 mod hostile;
 mod inputs;
