@@ -142,7 +142,15 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
-    let report = evaluate(&engine, &resources, &ctx);
+    let mut report = evaluate(&engine, &resources, &ctx);
+    // The machine formats carry what the mutations change in the files, as fixes.
+    if matches!(args.format, Format::Sarif | Format::Json) && !report.patches.is_empty() {
+        let read = |f: &str| std::fs::read_to_string(f).map_err(|source| Error::Io { path: f.into(), source });
+        match paved::golden::fixes(&report, &resources, &read) {
+            Ok(fixes) => report.fixes = fixes,
+            Err(e) => return fail(&e),
+        }
+    }
     drop(resources);
     let text = match args.format {
         Format::Human => report.human(crate::stdout_color()),

@@ -67,8 +67,8 @@ pub use load::SourceRef;
 pub use model::{Action, Severity, KINDS};
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{
-    Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Format, MutationInfo, Patch,
-    PolicyInfo, Report, RequestInfo, ResourceReport, RuleInfo, Summary,
+    Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Fix, Format, MutationInfo, Patch,
+    PolicyInfo, Replacement, Report, RequestInfo, ResourceReport, RuleInfo, Summary,
 };
 pub use testing::{CaseReport, CheckReport, Example, Outcome, SuiteReport, TestSuite, ViolationCount};
 

@@ -89,3 +89,35 @@ fn render_applies_the_platforms_mutations_so_its_output_is_what_the_cluster_stor
     let (code, _, err) = run_stdin(&["fix", "--bundle", BUNDLE, "-", "--now", NOW], &out);
     assert_eq!(code, 0, "nothing left to change: {err}");
 }
+
+#[test]
+fn sarif_carries_each_change_as_a_note_and_the_edit_paved_fix_makes_as_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yaml");
+    std::fs::copy(web(), &file).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out, err) = run(&["check", "--bundle", BUNDLE, path, "--now", NOW, "--format", "sarif"]);
+    assert_eq!(code, 0, "{err}");
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    super::valid_sarif(&sarif);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6, "one note per change");
+    assert!(results.iter().all(|r| r["level"] == "note" && r["ruleIndex"].is_u64()), "{results:#?}");
+    let fixes: Vec<&serde_json::Value> = results.iter().filter_map(|r| r["fixes"].as_array()).flatten().collect();
+    assert_eq!(fixes.len(), 1, "the resource's fix goes with its first change");
+    let change = &fixes[0]["artifactChanges"][0];
+    assert_eq!(change["artifactLocation"]["uri"], format!("file://{path}"));
+    // The replacements, applied to the file, make what `paved fix --write` writes.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut chars: Vec<char> = text.chars().collect();
+    for r in change["replacements"].as_array().unwrap().iter().rev() {
+        let (at, len) =
+            (r["deletedRegion"]["charOffset"].as_u64().unwrap(), r["deletedRegion"]["charLength"].as_u64().unwrap());
+        let at = usize::try_from(at).unwrap();
+        let inserted: Vec<char> = r["insertedContent"]["text"].as_str().unwrap().chars().collect();
+        chars.splice(at..at + usize::try_from(len).unwrap(), inserted);
+    }
+    let (code, _, err) = run(&["fix", "--bundle", BUNDLE, "--write", path, "--now", NOW]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(chars.into_iter().collect::<String>(), std::fs::read_to_string(&file).unwrap());
+}

@@ -348,7 +348,8 @@ impl Engine {
         let exceptions =
             self.exceptions.iter().zip(&waived).map(|(e, &n)| self.exception_report(e, now, Some(n))).collect();
         let (summary, decision) = Report::summarize(resources.len(), &findings);
-        Report { findings, resources, exceptions, summary, decision, patches, now, policies: Arc::clone(&self.infos) }
+        let policies = Arc::clone(&self.infos);
+        Report { findings, resources, exceptions, summary, decision, patches, fixes: Vec::new(), now, policies }
     }
 
     /// An exception as reports show it; `waived` is how many findings it waived in a run.

@@ -4,6 +4,7 @@
 mod catalog;
 pub(crate) mod diff;
 mod edit;
+mod fix;
 mod fleet;
 mod merge;
 mod render;
@@ -13,6 +14,7 @@ pub use crate::model::Deprecation;
 pub(crate) use catalog::catalog;
 pub use diff::{Change, PatchOp, Requests};
 pub use edit::{rewrite, rewrite_inputs, Rewrite};
+pub use fix::fixes;
 pub(crate) use fleet::{conform, outdated};
 pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,

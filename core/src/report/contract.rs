@@ -29,6 +29,11 @@ pub struct Report {
     /// each, by resource (in input order), in the order they were made.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub patches: Vec<Patch>,
+    /// What the patches change in the files the resources came from, one fix per resource, as
+    /// text replacements (SARIF's `fixes`); filled in by [`golden::fixes`](crate::golden::fixes)
+    /// by whoever can read the files.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<Fix>,
     /// The instant the report was made for (the context's `now`), stamped on PolicyReports.
     #[serde(skip)]
     pub(crate) now: jiff::Timestamp,
@@ -171,6 +176,42 @@ pub struct Patch {
     /// The exception that waives it: the change is shown, not made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived_by: Option<String>,
+}
+
+/// What a resource's patches change in its file: the edits the rewriter makes (comments,
+/// order and formatting kept), as replacements of the text as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Fix {
+    /// The resource.
+    pub resource: ResourceRef,
+    /// The file, as the resource's source names it.
+    pub file: String,
+    /// The replacements, in the order of the text, none overlapping.
+    pub replacements: Vec<Replacement>,
+}
+
+/// One replacement of a file's text by `inserted`. Lines and columns are 1-based, counted in
+/// Unicode code points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Replacement {
+    /// The line where what is deleted starts.
+    pub start_line: u32,
+    /// Its column.
+    pub start_column: u32,
+    /// The line just past what is deleted (the start, when nothing is).
+    pub end_line: u32,
+    /// Its column.
+    pub end_column: u32,
+    /// Where the deletion starts, in code points from the start of the file.
+    pub char_offset: usize,
+    /// How many code points are deleted.
+    pub char_length: usize,
+    /// The text put in its place.
+    pub inserted: String,
 }
 
 /// One evaluated resource.

@@ -58,9 +58,11 @@ pub struct MutationInfo {
     pub id: String,
     /// Why it changes what it changes.
     pub message: String,
-    /// `applyConfiguration` or `jsonPatch`: how its expression's result is applied.
+    /// `applyConfiguration` or `jsonPatch`: how its expression's result is applied; `location`
+    /// for a Gatekeeper mutator.
     pub patch_type: String,
-    /// Its CEL expression, as written or as the shorthand wrote it.
+    /// Its CEL expression, as written or as the shorthand wrote it (a Gatekeeper mutator's
+    /// location).
     pub expression: String,
 }
 

@@ -15,7 +15,8 @@ mod writer;
 use writer::Writer;
 
 pub use contract::{
-    Decision, ErrorKind, ExceptionReport, Finding, FindingError, Patch, Report, RequestInfo, ResourceReport, Summary,
+    Decision, ErrorKind, ExceptionReport, Finding, FindingError, Fix, Patch, Replacement, Report, RequestInfo,
+    ResourceReport, Summary,
 };
 pub use format::Format;
 pub use info::{ExceptionStatus, MutationInfo, PolicyInfo, RuleInfo};

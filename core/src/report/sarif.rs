@@ -2,14 +2,16 @@
 
 use serde_json::{json, Value};
 
-use super::contract::{Finding, Report};
+use super::contract::{Finding, Fix, Patch, Report};
 use super::info::PolicyInfo;
 use super::writer::{pretty, Writer};
 use crate::model::{Action, Severity};
 
-/// The report as a SARIF 2.1.0 log: one run, every rule of `policies` with its help text, one
-/// result per finding with the file, line and column it is about. Waived findings are kept as
-/// suppressed results, so they stay visible without failing anything.
+/// The report as a SARIF 2.1.0 log: one run, every rule and mutation of `policies` with its help
+/// text, one result per finding with the file, line and column it is about, and one note per
+/// change a mutation made, the first of each resource with the fix that makes them (when the
+/// report has fixes: `golden::fixes`). Waived findings and changes are kept as suppressed
+/// results, so they stay visible without failing anything.
 fn sarif(report: &Report, policies: &[PolicyInfo]) -> Value {
     let mut rules = Vec::new();
     let mut index = std::collections::HashMap::new();
@@ -36,7 +38,30 @@ fn sarif(report: &Report, policies: &[PolicyInfo]) -> Value {
             }));
         }
     }
-    let results: Vec<Value> = report.findings.iter().map(|f| result(f, index.get(&rule_id(f)).copied())).collect();
+    for p in policies {
+        for m in &p.mutations {
+            let id = format!("{}/{}", p.name, m.id);
+            index.insert(id.clone(), rules.len());
+            rules.push(json!({
+                "id": id,
+                "name": camel(&format!("{}-{}", p.name, m.id)),
+                "shortDescription": { "text": m.message },
+                "fullDescription": { "text": p.description.clone().unwrap_or_else(|| m.message.clone()) },
+                "help": { "text": format!("{}\n\n{}: {}", m.message, m.patch_type, m.expression) },
+                "defaultConfiguration": { "level": "note" },
+                "properties": { "tags": ["kubernetes", "mutation", p.name] },
+            }));
+        }
+    }
+    let mut results: Vec<Value> = report.findings.iter().map(|f| result(f, index.get(&rule_id(f)).copied())).collect();
+    let mut fixed = std::collections::HashSet::new();
+    for p in &report.patches {
+        let id = format!("{}/{}", p.policy, p.mutation);
+        // A resource's fix goes with its first change: it makes all of them.
+        let at = report.fixes.iter().position(|x| x.resource == p.resource && p.waived_by.is_none());
+        let fix = at.filter(|i| fixed.insert(*i)).and_then(|i| report.fixes.get(i));
+        results.push(change(p, index.get(&id).copied(), fix));
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -94,6 +119,63 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
                 json!([{ "kind": "external", "status": "accepted", "justification": format!("waived by exception `{w}`") }]),
             );
         }
+    }
+    out
+}
+
+/// A mutation's change as a result (a note), with the fix of its resource when given.
+fn change(p: &Patch, rule_index: Option<usize>, fix: Option<&Fix>) -> Value {
+    let object = p.resource.to_string();
+    let text = |key: &str| p.operation.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut location = json!({
+        "logicalLocations": [{ "fullyQualifiedName": format!("{object}#{}", text("path")), "kind": "object" }],
+    });
+    if let (Some(src), Some(loc)) = (p.source.as_ref().filter(|s| s.file != "<stdin>"), location.as_object_mut()) {
+        let region = json!({ "startLine": src.line, "startColumn": src.column });
+        loc.insert("physicalLocation".into(), json!({ "artifactLocation": artifact(&src.file), "region": region }));
+    }
+    let mut out = json!({
+        "ruleId": format!("{}/{}", p.policy, p.mutation),
+        "level": "note",
+        "kind": "informational",
+        "message": { "text": format!("{object}: {} ({} {})", p.message, text("op"), text("path")) },
+        "locations": [location],
+        "properties": { "resource": object, "patch": p.operation },
+    });
+    let Some(o) = out.as_object_mut() else { return out };
+    if let Some(i) = rule_index {
+        o.insert("ruleIndex".into(), json!(i));
+    }
+    if let Some(w) = &p.waived_by {
+        let justification = format!("waived by exception `{w}`: the change is not made");
+        o.insert(
+            "suppressions".into(),
+            json!([{ "kind": "external", "status": "accepted", "justification": justification }]),
+        );
+    }
+    if let Some(fix) = fix {
+        let replacements: Vec<Value> = fix
+            .replacements
+            .iter()
+            .map(|r| {
+                json!({
+                    "deletedRegion": {
+                        "startLine": r.start_line, "startColumn": r.start_column,
+                        "endLine": r.end_line, "endColumn": r.end_column,
+                        "charOffset": r.char_offset, "charLength": r.char_length,
+                    },
+                    "insertedContent": { "text": r.inserted },
+                })
+            })
+            .collect();
+        let description = format!("apply the platform's mutations to {object} (`paved fix --write`)");
+        o.insert(
+            "fixes".into(),
+            json!([{
+                "description": { "text": description },
+                "artifactChanges": [{ "artifactLocation": artifact(&fix.file), "replacements": replacements }],
+            }]),
+        );
     }
     out
 }
