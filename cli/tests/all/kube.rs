@@ -75,17 +75,23 @@ impl Drop for Kube {
 /// The webhook configuration of `deploy/manifests/paved.yaml`, pointed at `addr` by URL with
 /// `ca` as its caBundle instead of at the in-cluster Service.
 pub(crate) fn webhook_configuration(addr: std::net::SocketAddr, ca: &str) -> Value {
+    configuration_of("ValidatingWebhookConfiguration", "/validate", addr, ca)
+}
+
+/// The configuration of `kind` in `deploy/manifests/paved.yaml`, its webhooks calling `path`
+/// at `addr`.
+fn configuration_of(kind: &str, path: &str, addr: std::net::SocketAddr, ca: &str) -> Value {
     let text = std::fs::read_to_string(Path::new(ROOT).join("deploy/manifests/paved.yaml")).unwrap();
     let resources = paved::Resource::from_str("paved.yaml", &text).unwrap();
     let mut config = resources
         .iter()
         .map(|r| r.value().clone())
-        .find(|o| o["kind"] == "ValidatingWebhookConfiguration")
-        .expect("deploy/ has a ValidatingWebhookConfiguration");
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("deploy/ has a {kind}"));
     config["metadata"]["annotations"] = json!({});
     let bundle = base64::engine::general_purpose::STANDARD.encode(ca);
     for webhook in config["webhooks"].as_array_mut().unwrap() {
-        webhook["clientConfig"] = json!({"url": format!("https://{addr}/validate"), "caBundle": bundle});
+        webhook["clientConfig"] = json!({"url": format!("https://{addr}{path}"), "caBundle": bundle});
     }
     config
 }
@@ -413,4 +419,60 @@ fn pod_security_fixtures_through_the_api_server_get_paved_checks_verdicts_and_ku
     assert!(sampled >= 500 || every == 1, "only {sampled}");
     // What validation refuses before admission is a handful of fixtures written for older releases.
     assert!(invalid.len() * 50 <= sampled, "{} of {sampled} invalid", invalid.len());
+}
+
+/// Whether everything `a` has, `b` has too (lists element by element): `b` may hold more, as an
+/// object the API server stored holds its defaults.
+fn within(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => a.iter().all(|(k, v)| b.get(k).is_some_and(|w| within(v, w))),
+        (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(v, w)| within(v, w)),
+        _ => a == b,
+    }
+}
+
+#[test]
+fn through_paveds_mutating_webhook_the_api_server_stores_what_paved_fix_prints() {
+    let kube = Kube::start();
+    kube.must(&["create", "namespace", "shop"], None);
+    let tls = certificate_for("127.0.0.1");
+    let bundle = Path::new(ROOT).join("examples/mutation/bundle");
+    let paved = serve_in(tls.path(), &["--bundle", bundle.to_str().unwrap()], &[]);
+    let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
+    for (kind, path) in [("MutatingWebhookConfiguration", "/mutate"), ("ValidatingWebhookConfiguration", "/validate")] {
+        kube.must(&["apply", "-f", "-"], Some(&configuration_of(kind, path, paved.addr, &ca).to_string()));
+    }
+    let web = std::fs::read_to_string(Path::new(ROOT).join("examples/mutation/manifests/web.yaml")).unwrap();
+    wait_for("the API server to call paved's /mutate", || {
+        let (_, out, _) = kube.kubectl(&["create", "--dry-run=server", "-o", "json", "-f", "-"], Some(&web));
+        out.contains("example.com/owner")
+    });
+
+    kube.must(&["create", "-f", "-"], Some(&web));
+    let stored: Value =
+        serde_json::from_str(&kube.must(&["-n", "shop", "get", "deployment", "web", "-o", "json"], None)).unwrap();
+    let (code, fixed, err) = super::run(&[
+        "fix",
+        "--bundle",
+        "examples/mutation/bundle",
+        "examples/mutation/manifests/web.yaml",
+        "--now",
+        super::NOW,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let fixed = paved::Resource::from_str("fixed.yaml", &fixed).unwrap()[0].value().clone();
+    assert!(within(&fixed, &stored), "paved fix printed:\n{fixed:#}\nthe API server stored:\n{stored:#}");
+
+    // An update goes through both webhooks again and changes nothing paved set.
+    kube.must(&["-n", "shop", "label", "deployment", "web", "tier=front"], None);
+    let updated: Value =
+        serde_json::from_str(&kube.must(&["-n", "shop", "get", "deployment", "web", "-o", "json"], None)).unwrap();
+    assert_eq!(updated["spec"]["template"], stored["spec"]["template"]);
+
+    // The validating webhook judges what the mutations made: an image with no digest to pin
+    // is denied.
+    let other =
+        web.replace("name: web\n  namespace", "name: other\n  namespace").replace("shop/web:1.4.2", "shop/web:9.9");
+    let (ok, _, err) = kube.kubectl(&["create", "-f", "-"], Some(&other));
+    assert!(!ok && err.contains("validate.paved.dev") && err.contains("the image is not pinned by digest"), "{err}");
 }
