@@ -11,19 +11,8 @@ use crate::{fail, instant, outcome, print, usage};
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// Files or directories of manifests (YAML or JSON, multi-document, `List`s unpacked);
-    /// `-` reads standard input.
-    #[arg(required = true)]
-    paths: Vec<String>,
-    /// The file standard input came from, named in findings and reports instead of `<stdin>`
-    /// (`kustomize build overlays/prod | paved check --stdin-filename overlays/prod -`).
-    #[arg(long = "stdin-filename", value_name = "PATH")]
-    stdin_filename: Option<String>,
-    /// Leave out what this gitignore pattern names in the directories given (repeatable:
-    /// `--exclude '*.inputs.yaml' --exclude services/`); a `.pavedignore` file in a directory
-    /// does the same for its tree. A file named on the command line is always read.
-    #[arg(long = "exclude", value_name = "GLOB")]
-    exclude: Vec<String>,
+    #[command(flatten)]
+    manifests: ManifestArgs,
     #[command(flatten)]
     engine: EngineArgs,
     /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
@@ -45,6 +34,31 @@ pub struct CheckArgs {
     /// What fails the run (exit status 1): a denial, a warning or worse, or nothing.
     #[arg(long, value_enum, default_value_t = FailOn::Deny)]
     fail_on: FailOn,
+}
+
+/// The manifests to read: the flags `paved check` and `paved fix` share.
+#[derive(clap::Args)]
+pub struct ManifestArgs {
+    /// Files or directories of manifests (YAML or JSON, multi-document, `List`s unpacked);
+    /// `-` reads standard input.
+    #[arg(required = true)]
+    paths: Vec<String>,
+    /// The file standard input came from, named in findings and reports instead of `<stdin>`
+    /// (`kustomize build overlays/prod | paved check --stdin-filename overlays/prod -`).
+    #[arg(long = "stdin-filename", value_name = "PATH")]
+    stdin_filename: Option<String>,
+    /// Leave out what this gitignore pattern names in the directories given (repeatable:
+    /// `--exclude '*.inputs.yaml' --exclude services/`); a `.pavedignore` file in a directory
+    /// does the same for its tree. A file named on the command line is always read.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    exclude: Vec<String>,
+}
+
+impl ManifestArgs {
+    /// The manifests, in the order given.
+    pub fn read(&self) -> Result<Vec<Resource>, Error> {
+        read_resources(&self.paths, self.stdin_filename.as_deref(), &self.exclude)
+    }
 }
 
 /// What the engine is built from: the flags `paved check` and `paved serve` share.
@@ -138,7 +152,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    let resources = match read_resources(&args.paths, args.stdin_filename.as_deref(), &args.exclude) {
+    let resources = match args.manifests.read() {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };

@@ -8,20 +8,13 @@ use std::process::ExitCode;
 
 use paved::{Context, Error, Resource};
 
-use crate::check::{read_resources, EngineArgs, InventoryArgs};
+use crate::check::{EngineArgs, InventoryArgs, ManifestArgs};
 use crate::{fail, instant, outcome, print, usage};
 
 #[derive(clap::Args)]
 pub struct FixArgs {
-    /// Files or directories of manifests; `-` reads standard input.
-    #[arg(required = true)]
-    paths: Vec<String>,
-    /// The file standard input came from, named in what is reported.
-    #[arg(long = "stdin-filename", value_name = "PATH")]
-    stdin_filename: Option<String>,
-    /// Leave out what this gitignore pattern names in the directories given (repeatable).
-    #[arg(long = "exclude", value_name = "GLOB")]
-    exclude: Vec<String>,
+    #[command(flatten)]
+    manifests: ManifestArgs,
     #[command(flatten)]
     engine: EngineArgs,
     /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
@@ -57,7 +50,7 @@ pub fn run(args: FixArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    let resources = match read_resources(&args.paths, args.stdin_filename.as_deref(), &args.exclude) {
+    let resources = match args.manifests.read() {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };

@@ -59,58 +59,60 @@ pub fn fixes(
         let text = texts.get(&file).map(String::as_str).unwrap_or_default();
         let rewritten = super::edit::rewrite(&file, text, &[after], &[], &[])?;
         let resource = patches.first().map_or(id, |p| p.resource.clone());
-        out.extend(replacement(text, &rewritten.text).map(|rep| Fix { resource, file, replacements: vec![rep] }));
+        let replacements = replacements(text, &rewritten.text);
+        if !replacements.is_empty() {
+            out.push(Fix { resource, file, replacements });
+        }
     }
     Ok(out)
 }
 
-/// The one replacement that turns `before` into `after`: the lines between what they share at
-/// the start and at the end.
-fn replacement(before: &str, after: &str) -> Option<Replacement> {
-    if before == after {
-        return None;
-    }
-    let (old, new): (Vec<&str>, Vec<&str>) =
-        (before.split_inclusive('\n').collect(), after.split_inclusive('\n').collect());
-    let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let tail =
-        old.iter().rev().zip(new.iter().rev()).take_while(|(a, b)| a == b).count().min(old.len().min(new.len()) - head);
-    let deleted = old.get(head..old.len() - tail).unwrap_or_default();
-    let inserted = new.get(head..new.len() - tail).unwrap_or_default().concat();
+/// The replacements that turn `before` into `after`: one per run of lines that differ.
+fn replacements(before: &str, after: &str) -> Vec<Replacement> {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let (old, new) = (diff.old_slices(), diff.new_slices());
     let chars = |lines: &[&str]| lines.iter().map(|l| l.chars().count()).sum::<usize>();
-    let char_offset = chars(old.get(..head).unwrap_or_default());
-    let char_length = chars(deleted);
     let line = |n: usize| u32::try_from(n + 1).unwrap_or(u32::MAX);
-    // The end is just past the last deleted line: the start of the next one, or the end of a
-    // last line without a newline.
-    let (end_line, end_column) = match deleted.last() {
-        Some(last) if !last.ends_with('\n') => (line(head + deleted.len() - 1), line(last.chars().count())),
-        _ => (line(head + deleted.len()), 1),
-    };
-    Some(Replacement {
-        start_line: line(head),
-        start_column: 1,
-        end_line,
-        end_column,
-        char_offset,
-        char_length,
-        inserted,
-    })
+    let mut out = Vec::new();
+    for group in diff.grouped_ops(0) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let (from, to) = (first.old_range().start, last.old_range().end);
+        let deleted = old.get(from..to).unwrap_or_default();
+        let inserted = new.get(first.new_range().start..last.new_range().end).unwrap_or_default().concat();
+        // The end is just past the last deleted line: the start of the next one, or the end
+        // of a last line without a newline.
+        let (end_line, end_column) = match deleted.last() {
+            Some(l) if !l.ends_with('\n') => (line(to - 1), line(l.chars().count())),
+            _ => (line(to), 1),
+        };
+        out.push(Replacement {
+            start_line: line(from),
+            start_column: 1,
+            end_line,
+            end_column,
+            char_offset: chars(old.get(..from).unwrap_or_default()),
+            char_length: chars(deleted),
+            inserted,
+        });
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::replacement;
+    use super::replacements;
 
     #[test]
-    fn a_replacement_covers_the_lines_that_differ_and_nothing_else() {
-        let r = replacement("a\nb\nc\n", "a\nB\nB2\nc\n").unwrap();
-        assert_eq!((r.start_line, r.end_line, r.end_column, r.char_offset, r.char_length), (2, 3, 1, 2, 2));
-        assert_eq!(r.inserted, "B\nB2\n");
-        let r = replacement("a\nb", "a\nb\nc\n").unwrap();
-        assert_eq!((r.start_line, r.end_line, r.end_column, r.inserted.as_str()), (2, 2, 2, "b\nc\n"));
-        let r = replacement("a\n", "a\nb\n").unwrap();
-        assert_eq!((r.start_line, r.end_line, r.char_length, r.inserted.as_str()), (2, 2, 0, "b\n"));
-        assert!(replacement("x\n", "x\n").is_none());
+    fn replacements_cover_the_lines_that_differ_and_nothing_else() {
+        let r = replacements("a\nb\nc\nd\ne\n", "a\nB\nB2\nc\nd\nE\n");
+        let spans: Vec<_> =
+            r.iter().map(|r| (r.start_line, r.end_line, r.end_column, r.char_offset, r.char_length)).collect();
+        assert_eq!(spans, [(2, 3, 1, 2, 2), (5, 6, 1, 8, 2)]);
+        assert_eq!((r[0].inserted.as_str(), r[1].inserted.as_str()), ("B\nB2\n", "E\n"));
+        let r = replacements("a\nb", "a\nb\nc\n");
+        assert_eq!((r[0].start_line, r[0].end_line, r[0].end_column, r[0].inserted.as_str()), (2, 2, 2, "b\nc\n"));
+        let r = replacements("a\n", "a\nb\n");
+        assert_eq!((r[0].start_line, r[0].end_line, r[0].char_length, r[0].inserted.as_str()), (2, 2, 0, "b\n"));
+        assert!(replacements("x\n", "x\n").is_empty());
     }
 }
