@@ -38,6 +38,31 @@ impl fmt::Display for Path {
     }
 }
 
+impl Path {
+    /// Where this path and `other` read one object differently, as long as they walk the same
+    /// fields: a field one takes for a list and the other for an object, or a list they key by
+    /// different fields. `None` when they agree (or part before any such place).
+    pub(crate) fn disagrees_with(&self, other: &Path) -> Option<String> {
+        for (i, (a, b)) in self.0.iter().zip(&other.0).enumerate() {
+            let at = || Path(self.0.iter().take(i).cloned().collect());
+            match (a, b) {
+                (Node::Field(x), Node::Field(y)) if x != y => return None,
+                (Node::Field(_), Node::Field(_)) => {}
+                (Node::List { key: x, value: v }, Node::List { key: y, value: w }) => {
+                    if x != y {
+                        return Some(format!("`{}` is a list keyed by `{x}` to one and by `{y}` to the other", at()));
+                    }
+                    if v.is_some() && w.is_some() && v != w {
+                        return None;
+                    }
+                }
+                _ => return Some(format!("`{}` is a list to one and an object to the other", at())),
+            }
+        }
+        None
+    }
+}
+
 /// A name as a path writes it: bare when it can be.
 fn quoted(name: &str) -> String {
     let bare = !name.is_empty()

@@ -53,6 +53,16 @@ impl Change {
     }
 }
 
+impl Mutation {
+    /// A Gatekeeper mutator's location.
+    pub(crate) fn location(&self) -> Option<&super::location::Path> {
+        match &self.change {
+            Change::Location(m) => Some(&m.walk.path),
+            Change::Cel { .. } => None,
+        }
+    }
+}
+
 /// A compiled mutation.
 #[derive(Debug)]
 pub(crate) struct Mutation {

@@ -152,6 +152,7 @@ impl EngineBuilder {
         check_params(&self.bundle, &plugins, &mut diags);
         check_exception_targets(&self.bundle, &mut diags);
         check_mutation_conflicts(&self.bundle, &mut diags);
+        check_location_schemas(&self.bundle, &mut diags);
         check_kinds(&self.bundle, &mut diags);
         // A policy's warnings, once (each binding of it has them).
         let warnings: std::collections::BTreeSet<&String> =
@@ -318,6 +319,37 @@ fn check_mutation_conflicts(bundle: &Bundle, diags: &mut Diagnostics) {
                 }
                 set.push((p, m, field, value));
             }
+        }
+    }
+}
+
+/// Two Gatekeeper mutators that may meet one object and read its shape differently (one walks
+/// a field as a list, the other as an object; or keys one list by different fields): a load
+/// error, where Gatekeeper would skip both and say so in their status.
+fn check_location_schemas(bundle: &Bundle, diags: &mut Diagnostics) {
+    use crate::compile::location::Path;
+    let located: Vec<(&crate::compile::policy::Policy, &crate::compile::mutation::Mutation, &Path)> = bundle
+        .policies
+        .iter()
+        .flat_map(|p| p.mutations.iter().filter_map(move |m| m.location().map(|path| (p.as_ref(), m, path))))
+        .collect();
+    for (i, (p, m, path)) in located.iter().enumerate() {
+        let earlier = located.iter().take(i).find_map(|(q, _, other)| {
+            let disagree = path.disagrees_with(other)?;
+            may_meet(q, p).then_some((q, disagree))
+        });
+        if let Some((q, disagree)) = earlier {
+            diags.push(p.origin.diagnostic(
+                &m.pointer,
+                format!(
+                    "mutators `{}` ({}) and `{}` ({}) read the object differently: {disagree}",
+                    q.reported_name(),
+                    q.mutations.iter().find_map(|n| n.location()).map(ToString::to_string).unwrap_or_default(),
+                    p.reported_name(),
+                    path
+                ),
+                Some("make the two mutators agree on the object's shape, or apply them to different kinds".into()),
+            ));
         }
     }
 }

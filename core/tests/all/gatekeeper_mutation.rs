@@ -356,3 +356,28 @@ fn two_mutators_that_fight_over_one_field_do_not_converge_and_the_request_is_den
         "{messages:#?}"
     );
 }
+
+#[test]
+fn two_mutators_that_read_the_objects_shape_differently_do_not_load() {
+    let by_image = format!(
+        "{}---{}",
+        assign("pull", "spec.containers[name: *].imagePullPolicy", "{assign: {value: Always}}"),
+        assign("by-image", "spec.containers[image: nginx].imagePullPolicy", "{assign: {value: Always}}")
+    );
+    let e = load_error(&by_image);
+    assert!(e.contains("mutators `by-image` (spec.containers[image: nginx].imagePullPolicy) and `pull`"), "{e}");
+    assert!(e.contains("`spec.containers` is a list keyed by `name` to one and by `image` to the other"), "{e}");
+    let as_object = format!(
+        "{}---{}",
+        assign("pull", "spec.containers[name: *].imagePullPolicy", "{assign: {value: Always}}"),
+        assign("object", "spec.containers.main.image", "{assign: {value: x}}")
+    );
+    assert!(load_error(&as_object).contains("`spec.containers` is a list to one and an object to the other"));
+    // Different elements, or different fields, agree.
+    let fine = format!(
+        "{}---{}",
+        assign("a", "spec.containers[name: a].imagePullPolicy", "{assign: {value: Always}}"),
+        assign("b", "spec.containers[name: b].image", "{assign: {value: x}}")
+    );
+    engine(&fine);
+}
