@@ -152,16 +152,20 @@ impl wit::GuestEngine for Checker {
     ) -> Result<wit::Checked, wit::Error> {
         let format: paved::Format = format.parse().map_err(input)?;
         let ctx = self.context(&context)?;
-        let resources = read_all(&resources, Resource::from_str).map_err(input)?;
-        let report = self.engine.evaluate(&resources, &ctx);
+        let documents = resources;
+        let resources = read_all(&documents, Resource::from_str).map_err(input)?;
+        let mut report = self.engine.evaluate(&resources, &ctx);
+        with_fixes(&mut report, &resources, &documents)?;
         let output = report.format(format);
         Ok(wit::Checked { decision: report.decision.as_str().to_owned(), output })
     }
 
     fn mutate(&self, resources: Vec<wit::Document>, context: wit::Context) -> Result<wit::Mutated, wit::Error> {
         let ctx = self.context(&context)?;
-        let resources = read_all(&resources, Resource::from_str).map_err(input)?;
-        let (mutated, report) = self.engine.mutate(&resources, &ctx);
+        let documents = resources;
+        let resources = read_all(&documents, Resource::from_str).map_err(input)?;
+        let (mutated, mut report) = self.engine.mutate(&resources, &ctx);
+        with_fixes(&mut report, &resources, &documents)?;
         let manifests: Vec<String> = mutated.iter().map(|r| paved::to_yaml(r.value())).collect();
         Ok(wit::Mutated {
             decision: report.decision.as_str().to_owned(),
@@ -173,6 +177,24 @@ impl wit::GuestEngine for Checker {
     fn policies(&self) -> String {
         serde_json::to_string(&self.engine.policies()).unwrap_or_default()
     }
+}
+
+/// The report's fixes: what its mutations change in the documents given, as `paved check`
+/// says of files.
+fn with_fixes(
+    report: &mut paved::Report,
+    resources: &[Resource],
+    documents: &[wit::Document],
+) -> Result<(), wit::Error> {
+    if report.patches.is_empty() {
+        return Ok(());
+    }
+    let text = |name: &str| {
+        let found = documents.iter().find(|d| d.name == name).map(|d| d.text.clone());
+        found.ok_or_else(|| paved::Error::Input { reason: format!("no document named {name}") })
+    };
+    report.fixes = paved::golden::fixes(report, resources, &text).map_err(input)?;
+    Ok(())
 }
 
 /// The built-in golden paths with the bundle's over them, as `paved render` loads them.
