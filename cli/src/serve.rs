@@ -32,6 +32,11 @@ pub struct ServeArgs {
     /// Watch the cluster's Namespaces for namespace labels (in-cluster, or the kubeconfig).
     #[arg(long)]
     watch_namespaces: bool,
+    /// Keep, from the cluster, the kinds the policies read through `inventory` (watched; ready
+    /// once each has listed), so admission judges as `paved check --inventory EXPORT
+    /// --inventory-complete` does. Watches the cluster's Namespaces too.
+    #[arg(long)]
+    watch_inventory: bool,
     /// The largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 7 << 20)]
     max_body: usize,
@@ -100,7 +105,9 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     });
     let mut config = Config::new(args.listen, tls, load);
     config.watch = args.engine.files();
-    config.namespaces = if args.watch_namespaces { Namespaces::Cluster(None) } else { Namespaces::Files };
+    let cluster = args.watch_namespaces || args.watch_inventory;
+    config.namespaces = if cluster { Namespaces::Cluster(None) } else { Namespaces::Files };
+    config.inventory = args.watch_inventory;
     config.max_body = args.max_body;
     config.deadline = args.deadline;
     config.poll = args.poll;

@@ -57,7 +57,7 @@ pub use compile::bundle::{Bundle, PackInfo};
 pub use compile::export::VapExport;
 pub use compile::golden_path::GoldenPath;
 pub use engine::admit::AdmissionRequest;
-pub use engine::inventory::Inventory;
+pub use engine::inventory::{Inventory, InventoryNeeds};
 pub use engine::resource::Resource;
 pub use engine::{Context, Engine, EngineBuilder};
 pub use error::{Diagnostic, Diagnostics, Error};

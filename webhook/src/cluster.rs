@@ -27,19 +27,26 @@ pub(crate) struct Labels {
     synced: Arc<AtomicBool>,
 }
 
+/// A client of the cluster `source` names; `None` for files alone.
+pub(crate) async fn connect(source: &Namespaces) -> Result<Option<kube::Client>, Problem> {
+    let Namespaces::Cluster(config) = source else {
+        return Ok(None);
+    };
+    let config = match config {
+        Some(c) => (**c).clone(),
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| Problem(format!("no cluster to watch (in-cluster or kubeconfig): {e}")))?,
+    };
+    let client = kube::Client::try_from(config).map_err(|e| Problem(format!("cannot make a cluster client: {e}")))?;
+    Ok(Some(client))
+}
+
 impl Labels {
-    pub(crate) async fn start(source: &Namespaces) -> Result<Labels, Problem> {
-        let Namespaces::Cluster(config) = source else {
-            return Ok(Labels { store: None, synced: Arc::new(AtomicBool::new(true)) });
+    pub(crate) fn start(client: Option<&kube::Client>) -> Labels {
+        let Some(client) = client.cloned() else {
+            return Labels { store: None, synced: Arc::new(AtomicBool::new(true)) };
         };
-        let config = match config {
-            Some(c) => (**c).clone(),
-            None => kube::Config::infer()
-                .await
-                .map_err(|e| Problem(format!("no cluster to watch namespaces in (in-cluster or kubeconfig): {e}")))?,
-        };
-        let client =
-            kube::Client::try_from(config).map_err(|e| Problem(format!("cannot make a cluster client: {e}")))?;
         let api = kube::Api::<Namespace>::all(client);
         let (store, writer) = reflector::store();
         let synced = Arc::new(AtomicBool::new(false));
@@ -63,7 +70,7 @@ impl Labels {
                 tracing::info!(namespaces = ready.state().len(), "namespace cache synced");
             }
         });
-        Ok(Labels { store: Some(store), synced })
+        Labels { store: Some(store), synced }
     }
 
     pub(crate) fn synced(&self) -> bool {

@@ -119,11 +119,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             text(StatusCode::METHOD_NOT_ALLOWED, "POST an admission.k8s.io/v1 AdmissionReview")
         }
         (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
-        (&Method::GET, "/readyz") if state.ready() => text(StatusCode::OK, "ready"),
-        (&Method::GET, "/readyz") => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: the namespace cache is syncing, or the server is stopping",
-        ),
+        (&Method::GET, "/readyz") => match state.not_ready() {
+            None => text(StatusCode::OK, "ready"),
+            Some(why) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("not ready: {why}")),
+        },
         (&Method::GET, "/metrics") => metrics(&state),
         _ => text(
             StatusCode::NOT_FOUND,

@@ -15,6 +15,7 @@ mod bounds;
 pub mod client;
 mod cluster;
 mod http;
+mod inventory;
 mod metrics;
 mod tls;
 
@@ -62,6 +63,9 @@ pub struct Config {
     pub watch: Vec<PathBuf>,
     /// Where namespace labels come from besides the loader's context.
     pub namespaces: Namespaces,
+    /// Whether to keep, from the cluster of `namespaces`, the kinds the policies read through
+    /// `inventory`, so admission judges with the objects `paved check --inventory` would.
+    pub inventory: bool,
     /// The largest request body accepted (the API server's own limit on an object is 3 MiB;
     /// a review of an UPDATE carries two).
     pub max_body: usize,
@@ -98,6 +102,7 @@ impl Config {
             load,
             watch: Vec::new(),
             namespaces: Namespaces::Files,
+            inventory: false,
             max_body: 7 << 20,
             deadline: Duration::from_secs(9),
             poll: Duration::from_secs(2),
@@ -115,6 +120,9 @@ impl Config {
 pub(crate) struct State {
     loaded: RwLock<Arc<Loaded>>,
     pub(crate) labels: cluster::Labels,
+    /// The cluster, when watched, and the inventory kept from it (for the serving engine).
+    client: Option<kube::Client>,
+    inventory: RwLock<Option<Arc<inventory::Watched>>>,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) max_body: usize,
     pub(crate) deadline: Duration,
@@ -143,8 +151,36 @@ impl State {
         }
     }
 
-    pub(crate) fn ready(&self) -> bool {
-        !self.draining.load(Ordering::Relaxed) && self.labels.synced()
+    /// Why the server should not be sent requests yet, if it should not.
+    pub(crate) fn not_ready(&self) -> Option<String> {
+        if self.draining.load(Ordering::Relaxed) {
+            return Some("the server is stopping".into());
+        }
+        if !self.labels.synced() {
+            return Some("the namespace cache is syncing".into());
+        }
+        let pending = self.watched().map(|w| w.pending()).unwrap_or_default();
+        (!pending.is_empty()).then(|| format!("the inventory has not listed {}", pending.join(", ")))
+    }
+
+    fn watched(&self) -> Option<Arc<inventory::Watched>> {
+        self.inventory.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Keeps what the serving engine reads through the inventory, when the server keeps it: the
+    /// kinds it needs watched (the watch there is kept when it needs the same ones).
+    async fn keep_inventory(&self) {
+        let Some(client) = &self.client else { return };
+        let needs = self.current().engine.inventory_needs();
+        if self.watched().is_some_and(|w| w.needs == needs) {
+            return;
+        }
+        if !needs.unknown.is_empty() {
+            tracing::warn!(policies = ?needs.unknown, "these policies read inventory kinds known only as they run: they are judged without them");
+        }
+        tracing::info!(kinds = ?needs.kinds, resources = ?needs.resources, "keeping the inventory");
+        let watched = Arc::new(inventory::Watched::start(client, needs, &self.metrics.inventory).await);
+        *self.inventory.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(watched);
     }
 
     /// The context a request to `namespace` is judged in: now, with the namespace's labels (the
@@ -156,6 +192,7 @@ impl State {
             let labels = self.labels.get(ns).or_else(|| loaded.namespaces.get(ns).cloned());
             ctx.namespaces = BTreeMap::from([(ns.to_owned(), labels.unwrap_or_default())]);
         }
+        ctx.inventory = self.watched().map(|w| w.current());
         ctx
     }
 }
@@ -182,13 +219,19 @@ impl Server {
             .map_err(|e| Problem(format!("the bundle does not load:\n{e}")))?;
         let resolver = Arc::new(tls::Resolver::new(tls::load(&config.tls)?));
         let tls_config = tls::server_config(Arc::clone(&resolver))?;
-        let labels = cluster::Labels::start(&config.namespaces).await?;
+        let client = cluster::connect(&config.namespaces).await?;
+        if config.inventory && client.is_none() {
+            return Err(Problem("keeping the inventory needs the cluster: watch it (--watch-namespaces)".into()));
+        }
+        let labels = cluster::Labels::start(client.as_ref());
         let metrics = metrics::Metrics::new();
         metrics.policies.set(i64::try_from(loaded.engine.policy_names().count()).unwrap_or(i64::MAX));
         let running = bounds::Running::new(config.max_in_flight, metrics.running.clone());
         let state = Arc::new(State {
             loaded: RwLock::new(Arc::new(loaded)),
             labels,
+            client: client.filter(|_| config.inventory),
+            inventory: RwLock::new(None),
             metrics,
             max_body: config.max_body,
             deadline: config.deadline,
@@ -202,6 +245,7 @@ impl Server {
                 keep_alive: config.keep_alive,
             },
         });
+        state.keep_inventory().await;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| Problem(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -262,6 +306,7 @@ async fn watch_files(state: Arc<State>, files: Files, mut stopped: watch::Receiv
             match tokio::task::spawn_blocking(move || load()).await {
                 Ok(Ok(loaded)) => {
                     state.replace(loaded);
+                    state.keep_inventory().await;
                     metrics::Metrics::reload(&state.metrics.bundle_reloads, true);
                     tracing::info!("bundle reloaded");
                 }

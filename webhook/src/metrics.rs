@@ -34,6 +34,12 @@ pub(crate) struct Mutation {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Kind {
+    /// `apiVersion/kind`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct Status {
     pub status: String,
 }
@@ -54,6 +60,8 @@ pub(crate) struct Metrics {
     /// Changes the mutations made at `/mutate`, by policy and mutation.
     pub mutations: Family<Mutation, Counter>,
     pub policies: Gauge,
+    /// The inventory kept from the cluster: objects by kind, and watches restarted.
+    pub inventory: crate::inventory::Counts,
     /// Evaluations running now: a request answered at its deadline counts until its
     /// evaluation has stopped.
     pub running: Gauge,
@@ -97,6 +105,17 @@ impl Metrics {
         );
         let policies = Gauge::default();
         registry.register("policies", "Policies of the serving bundle", policies.clone());
+        let inventory = crate::inventory::Counts { objects: Family::default(), restarts: Family::default() };
+        registry.register(
+            "inventory_objects",
+            "Objects of the inventory kept from the cluster, by kind",
+            inventory.objects.clone(),
+        );
+        registry.register(
+            "inventory_watch_errors",
+            "Errors of the inventory's watches (each retried with backoff), by kind",
+            inventory.restarts.clone(),
+        );
         let running = Gauge::default();
         registry.register(
             "evaluations_running",
@@ -114,6 +133,7 @@ impl Metrics {
             exceptions,
             mutations,
             policies,
+            inventory,
             running,
         }
     }

@@ -212,3 +212,44 @@ fn without_cert_manager_the_chart_takes_a_ca_bundle_and_without_watching_it_asks
     let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap();
     assert!(!args.contains(&Value::String("--watch-namespaces".into())));
 }
+
+#[test]
+fn with_the_inventory_the_chart_grants_list_and_watch_of_exactly_the_kinds_the_bundle_reads() {
+    let mut values = values();
+    values["inventory"]["enabled"] = Value::Bool(true);
+    let objects = objects("chart", &render_chart(&values, "paved"));
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap();
+    assert!(args.contains(&Value::String("--watch-inventory".into())));
+    let role = objects.iter().find(|o| o["kind"] == "ClusterRole" && o["metadata"]["name"] == "paved-inventory-reader");
+    let rules = role.expect("a ClusterRole for the inventory")["rules"].as_array().unwrap().clone();
+    let granted: std::collections::BTreeSet<(String, String)> = rules
+        .iter()
+        .flat_map(|r| {
+            assert_eq!(r["verbs"], serde_json::json!(["list", "watch"]), "list and watch, nothing more");
+            let groups: Vec<String> =
+                r["apiGroups"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_owned()).collect();
+            let resources: Vec<String> =
+                r["resources"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_owned()).collect();
+            groups.into_iter().flat_map(move |g| resources.clone().into_iter().map(move |r| (g.clone(), r)))
+        })
+        .collect();
+    // What the chart's bundle reads, as the engine says.
+    let bundle = paved::Bundle::from_str("bundle.yaml", values["bundle"].as_str().unwrap()).unwrap();
+    let engine = paved::Engine::builder().bundle(bundle).build().unwrap();
+    let plural = |kind: &str| {
+        let k = kind.to_lowercase();
+        match k.strip_suffix('y') {
+            Some(stem) => format!("{stem}ies"),
+            None if k.ends_with('s') => format!("{k}es"),
+            None => format!("{k}s"),
+        }
+    };
+    let needs = engine.inventory_needs();
+    let read: std::collections::BTreeSet<(String, String)> =
+        needs.kinds.iter().map(|(group, _, kind)| (group.clone(), plural(kind))).collect();
+    // An autoscaler's target is read by the kind it names, known only as it runs: the
+    // workloads it may name are kept for the other rules.
+    assert_eq!(needs.unknown, ["autoscaling-target"]);
+    assert_eq!(granted, read, "the chart grants what the bundle's policies read, no more");
+}

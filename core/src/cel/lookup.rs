@@ -34,7 +34,7 @@ fn kind_key(api_version: &str, kind: &str) -> String {
 }
 
 /// `v1`, `v1beta2`, `v2alpha1`: a version of the core group.
-fn is_core_version(v: &str) -> bool {
+pub(crate) fn is_core_version(v: &str) -> bool {
     let Some(rest) = v.strip_prefix('v') else { return false };
     let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
     digits.len() < rest.len()

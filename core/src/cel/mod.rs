@@ -16,7 +16,7 @@ mod image;
 pub(crate) mod index;
 mod interp;
 mod ir;
-mod lookup;
+pub(crate) mod lookup;
 mod lower;
 mod macros;
 mod parse;

@@ -89,4 +89,62 @@ impl Parsed {
         walk(&self.expr, root, &mut out);
         out
     }
+
+    /// The first two arguments of every call of one of `functions` on the variable `root`
+    /// (`inventory.list('apps/v1', 'Deployment')` gives `('apps/v1', 'Deployment')`), each
+    /// `None` where they are not both string literals: what is read is only known as it runs.
+    pub(crate) fn calls_on(&self, root: &str, functions: &[&str]) -> Vec<Option<(String, String)>> {
+        use ::cel::common::ast::{EntryExpr, Expr as Node, LiteralValue};
+        fn walk(
+            e: &IdedExpr,
+            at: &dyn Fn(&::cel::common::ast::CallExpr) -> bool,
+            out: &mut Vec<Option<(String, String)>>,
+        ) {
+            let literal = |x: Option<&IdedExpr>| match x.map(|x| &x.expr) {
+                Some(Node::Literal(LiteralValue::String(s))) => Some(s.to_string()),
+                _ => None,
+            };
+            match &e.expr {
+                Node::Call(call) => {
+                    if at(call) {
+                        out.push(literal(call.args.first()).zip(literal(call.args.get(1))));
+                    }
+                    call.target.iter().for_each(|t| walk(t, at, out));
+                    call.args.iter().for_each(|a| walk(a, at, out));
+                }
+                Node::Comprehension(c) => {
+                    for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                        walk(part, at, out);
+                    }
+                }
+                Node::List(l) => l.elements.iter().for_each(|x| walk(x, at, out)),
+                Node::Map(m) => entries(&m.entries, at, out),
+                Node::Struct(st) => entries(&st.entries, at, out),
+                Node::Select(s) => walk(&s.operand, at, out),
+                _ => {}
+            }
+        }
+        fn entries(
+            list: &[::cel::common::ast::IdedEntryExpr],
+            at: &dyn Fn(&::cel::common::ast::CallExpr) -> bool,
+            out: &mut Vec<Option<(String, String)>>,
+        ) {
+            for x in list {
+                match &x.expr {
+                    EntryExpr::MapEntry(me) => {
+                        walk(&me.key, at, out);
+                        walk(&me.value, at, out);
+                    }
+                    EntryExpr::StructField(f) => walk(&f.value, at, out),
+                }
+            }
+        }
+        let at = |call: &::cel::common::ast::CallExpr| {
+            functions.contains(&call.func_name.as_str())
+                && call.target.as_ref().is_some_and(|t| matches!(&t.expr, Node::Ident(name) if name == root))
+        };
+        let mut out = Vec::new();
+        walk(&self.expr, &at, &mut out);
+        out
+    }
 }

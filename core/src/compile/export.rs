@@ -51,7 +51,7 @@ pub(crate) fn export(policy: &Policy, excepted: bool, partial: bool) -> Result<V
     if excepted {
         leave("the bundle's exceptions to this policy (they expire; the API server cannot)".into(), &mut refused);
     }
-    if policy.uses_inventory {
+    if policy.inventory.any {
         refused.push("the policy reads `inventory`, which the API server does not have".into());
     }
     let constraints = match_constraints(&doc.spec.match_).map_err(|e| refused.push(e)).ok();

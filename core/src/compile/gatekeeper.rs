@@ -304,7 +304,7 @@ fn rego_policy(
     let paved = document(doc, schema, Vec::new(), None);
     let mut policy =
         policy::compile_selected(&paved, (Selector::default(), Form::Kubernetes, None), &origin, &[], &[])?;
-    policy.uses_inventory = check.reads_inventory;
+    policy.inventory.any = check.reads_inventory;
     policy.reads_request = true;
     policy.rules = Arc::new(vec![Rule {
         id: REGO_RULE.into(),

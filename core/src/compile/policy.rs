@@ -34,8 +34,8 @@ pub(crate) struct Policy {
     pub variables: Arc<Vec<Expr>>,
     /// Which of them read `item` (the others are computed once for all of a rule's items).
     pub item_variables: Vec<bool>,
-    /// Whether an expression may read `inventory` (it names it, or a bundle function does).
-    pub uses_inventory: bool,
+    /// What its expressions read through `inventory`.
+    pub inventory: Reads,
     /// Whether an expression may read `request` or `namespaceObject` (it names one, or a
     /// function does): otherwise the evaluation does not make them.
     pub reads_request: bool,
@@ -166,11 +166,11 @@ pub(crate) fn compile_selected(
         return Err(diags);
     }
     let item_variables = item_variables(&variables);
-    let uses_inventory = mentions(doc, functions, &[if form == Form::Kyverno { "resource" } else { "inventory" }]);
+    let inventory = reads(doc, &parsed, functions, form);
     let reads_request = mentions(doc, functions, &["request", "namespaceObject"]);
     Ok(Policy {
         item_variables,
-        uses_inventory,
+        inventory,
         reads_request,
         name: doc.metadata.name.clone(),
         version: doc.metadata.version.clone().unwrap_or_else(|| semver::Version::new(0, 0, 0)),
@@ -389,6 +389,33 @@ fn item_variables(variables: &[Expr]) -> Vec<bool> {
 
 /// Whether any expression of the policy, or a function it may call, names one of `words` (as
 /// text: a name in a string literal counts too, which only costs the evaluation some work).
+/// What a policy reads through the inventory.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Reads {
+    /// Whether an expression may read it (it names it, or a bundle function does).
+    pub any: bool,
+    /// The kinds its calls name, as `(apiVersion, kind)` (a Kyverno policy's `resource` calls:
+    /// `(apiVersion, resource)`); `None` for a call whose kind is only known as it runs.
+    pub kinds: Vec<Option<(String, String)>>,
+}
+
+/// What a policy's expressions (and the bundle's functions, when it may call them) read
+/// through the inventory: `inventory.list/get/selecting/containing`, or Kyverno's
+/// `resource.Get/List`.
+fn reads(doc: &PolicyDocument, parsed: &[Typed], functions: &[crate::cel::Function], form: Form) -> Reads {
+    let (root, calls): (&str, &[&str]) = match form {
+        Form::Kyverno => ("resource", &["Get", "get", "List", "list"]),
+        _ => ("inventory", &["list", "get", "selecting", "containing"]),
+    };
+    let any = mentions(doc, functions, &[root]);
+    let bodies = functions.iter().filter(|_| any).map(|f| &f.body);
+    let mut kinds: Vec<_> =
+        parsed.iter().map(|t| &t.parsed).chain(bodies).flat_map(|p| p.calls_on(root, calls)).collect();
+    kinds.sort();
+    kinds.dedup();
+    Reads { any, kinds }
+}
+
 fn mentions(doc: &PolicyDocument, functions: &[crate::cel::Function], words: &[&str]) -> bool {
     let names = |e: Option<&str>| e.is_some_and(|e| words.iter().any(|w| e.contains(w)));
     functions.iter().any(|f| names(Some(f.body.source())))
@@ -462,7 +489,7 @@ impl Policy {
             params_schema: self.params_schema.clone(),
             variables: Arc::clone(&self.variables),
             item_variables: self.item_variables.clone(),
-            uses_inventory: self.uses_inventory,
+            inventory: self.inventory.clone(),
             reads_request: self.reads_request,
             rules: Arc::clone(&self.rules),
             mutations: Arc::clone(&self.mutations),

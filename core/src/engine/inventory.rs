@@ -170,3 +170,65 @@ impl Inventory {
         Index::new(entries, all, namespaces)
     }
 }
+
+/// What the loaded policies read through the inventory: the kinds a server keeps for them (as
+/// `paved serve` watches them in the cluster), so that what it judges at admission is what
+/// `paved check --inventory` judges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InventoryNeeds {
+    /// Kinds as `(group, version, kind)`: what `inventory` calls name (a call may name the group
+    /// alone: the version is then empty, any the cluster serves), and the kinds Gatekeeper's sync
+    /// configuration gives Rego's `data.inventory`.
+    pub kinds: Vec<(String, String, String)>,
+    /// Kinds as `(group, version, resource)`: what Kyverno's `resource.Get`/`List` name.
+    pub resources: Vec<(String, String, String)>,
+    /// The policies that read kinds known only as they run (a kind that is not a literal, or
+    /// Rego's `data.inventory` with no sync configuration): what they read cannot be kept.
+    pub unknown: Vec<String>,
+}
+
+/// `(group, version)` of an `apiVersion` as the inventory's calls take it: `group/version`,
+/// a core version (`v1`), or a group alone.
+fn group_version(api_version: &str) -> (String, String) {
+    match api_version.split_once('/') {
+        Some((g, v)) => (g.to_owned(), v.to_owned()),
+        None if crate::cel::lookup::is_core_version(api_version) => (String::new(), api_version.to_owned()),
+        None => (api_version.to_owned(), String::new()),
+    }
+}
+
+impl super::Engine {
+    /// What the loaded policies read through the inventory.
+    pub fn inventory_needs(&self) -> InventoryNeeds {
+        let mut needs = InventoryNeeds::default();
+        for p in self.policies.iter().filter(|p| p.inventory.any) {
+            let rego = p.rules.iter().any(|r| r.id == crate::compile::gatekeeper::REGO_RULE && !r.uses_cel);
+            if rego {
+                let synced = self.synced.iter().map(|g| (g.group.clone(), g.version.clone(), g.kind.clone()));
+                needs.kinds.extend(synced);
+                if self.synced.is_empty() {
+                    needs.unknown.push(p.reported_name().to_owned());
+                }
+                continue;
+            }
+            let into = if p.form == crate::cel::Form::Kyverno { &mut needs.resources } else { &mut needs.kinds };
+            for read in &p.inventory.kinds {
+                match read {
+                    Some((api_version, kind)) => {
+                        let (group, version) = group_version(api_version);
+                        into.push((group, version, kind.clone()));
+                    }
+                    None => needs.unknown.push(p.reported_name().to_owned()),
+                }
+            }
+        }
+        needs.kinds.sort();
+        needs.kinds.dedup();
+        needs.resources.sort();
+        needs.resources.dedup();
+        needs.unknown.sort();
+        needs.unknown.dedup();
+        needs
+    }
+}

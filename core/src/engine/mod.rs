@@ -126,7 +126,7 @@ impl Engine {
         let mut crds = k8s::schema::Crds::default();
         bundle.crds.iter().for_each(|c| crds.add(c));
         Engine {
-            uses_inventory: bundle.policies.iter().any(|p| p.uses_inventory),
+            uses_inventory: bundle.policies.iter().any(|p| p.inventory.any),
             mutates: bundle.policies.iter().any(|p| !p.mutations.is_empty()),
             infos: crate::compile::bundle::infos(&bundle.policies).into(),
             params: BTreeMap::new(),
