@@ -2,6 +2,8 @@
 //! from a terminal or CI. Parses arguments, calls the `paved` library, and writes what it
 //! returns.
 
+#[cfg(feature = "serve")]
+mod audit;
 mod check;
 mod fix;
 mod golden;
@@ -133,6 +135,19 @@ enum Command {
     /// trying `paved serve` without cert-manager.
     #[cfg(feature = "serve")]
     Cert(serve::CertArgs),
+    /// Audit what already runs in a cluster: every object the policies may judge, evaluated, as
+    /// PolicyReports.
+    ///
+    /// In-cluster, or the kubeconfig's current context. Objects are listed one kind at a time,
+    /// --page-size at a time; namespace labels and the kinds the policies read through
+    /// `inventory` are listed first. One report per namespace (and one for cluster-scoped
+    /// objects), split to stay under --max-report-bytes. Exit status: 0 done, 2 when something
+    /// could not be listed (each said on standard error) or on errors.
+    #[command(after_help = "Examples:
+  paved audit --once --pack platform-baseline -o reports/
+  paved audit --once --bundle policies/ --format openreports | kubectl apply -f -")]
+    #[cfg(feature = "serve")]
+    Audit(audit::AuditArgs),
     /// Render a golden path: a developer's inputs become complete, compliant manifests.
     ///
     /// The highest version the range allows is used. Inputs are checked against the golden
@@ -396,6 +411,8 @@ fn run() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         #[cfg(feature = "serve")]
         Command::Cert(args) => serve::cert(args),
+        #[cfg(feature = "serve")]
+        Command::Audit(args) => audit::run(args),
         Command::Render(args) => golden::render(args),
         Command::Conform(args) => golden::conform(args),
         Command::Upgrade(args) => golden::upgrade(args),

@@ -68,7 +68,7 @@ pub use model::{Action, Severity, KINDS};
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{
     Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Fix, Format, MutationInfo, Patch,
-    PolicyInfo, Replacement, Report, RequestInfo, ResourceReport, RuleInfo, Summary,
+    PolicyInfo, Replacement, Report, ReportKind, RequestInfo, ResourceReport, RuleInfo, Summary,
 };
 pub use testing::{CaseReport, CheckReport, Example, Outcome, SuiteReport, TestSuite, ViolationCount};
 

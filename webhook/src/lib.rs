@@ -11,6 +11,7 @@
 //!   every policy that may apply sets `failurePolicy: Ignore`.
 //! - `/healthz`, `/readyz` and `/metrics` (Prometheus text) serve operations.
 
+pub mod audit;
 mod bounds;
 pub mod client;
 mod cluster;

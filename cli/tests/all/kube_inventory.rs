@@ -133,3 +133,108 @@ fn the_webhook_keeps_the_inventory_its_policies_read_and_judges_as_paved_check_d
     wait_for("the deletion to reach the inventory", || admitted(&kube, &second, true).is_none());
     assert!(checked(&kube, dir.path(), &second).is_empty());
 }
+
+/// `paved audit --once` against `kube` with `args`: (status, stdout, stderr).
+fn audit(kube: &Kube, args: &[&str]) -> (i32, String, String) {
+    let out =
+        super::paved().env("KUBECONFIG", kube.kubeconfig()).arg("audit").arg("--once").args(args).output().unwrap();
+    super::output(out)
+}
+
+/// The results of reports, as `(policy/rule, namespace/name, result)`, sorted.
+fn results(reports: &[Value]) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = reports
+        .iter()
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            let o = &r["resources"][0];
+            let at = format!("{}/{}", o["namespace"].as_str().unwrap_or_default(), o["name"].as_str().unwrap());
+            (
+                format!("{}/{}", r["policy"].as_str().unwrap(), r["rule"].as_str().unwrap()),
+                at,
+                r["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn read_reports(dir: &Path) -> Vec<Value> {
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.iter().map(|f| paved::Resource::from_paths(std::slice::from_ref(f)).unwrap()[0].value().clone()).collect()
+}
+
+#[test]
+fn an_audit_of_the_cluster_reports_per_namespace_what_paved_check_finds_in_its_export() {
+    let kube = Kube::start();
+    for ns in ["shop", "billing"] {
+        kube.must(&["create", "namespace", ns], None);
+    }
+    let pod = |name: &str, ns: &str, privileged: bool| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+            "spec": {"containers": [{"name": "app", "image": "nginx:1.27", "securityContext": {"privileged": privileged}}]}})
+        .to_string()
+    };
+    for (name, ns, privileged) in [("web", "shop", false), ("root", "shop", true), ("ledger", "billing", true)] {
+        kube.must(&["create", "-f", "-"], Some(&pod(name, ns, privileged)));
+    }
+    kube.must(&["create", "-f", "-"], Some(&deployment("api").replace("\"shop\"", "\"billing\"")));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reports");
+    let (code, _, err) =
+        audit(&kube, &["--pack", "pod-security-baseline", "-o", out.to_str().unwrap(), "--page-size", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("audited") && err.contains("2 denied"), "{err}");
+    let reports = read_reports(&out);
+    let scopes: Vec<(&str, &str)> = reports
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["metadata"]["namespace"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(scopes, [("PolicyReport", "billing"), ("PolicyReport", "shop")]);
+    let audited = results(&reports);
+    assert!(
+        audited.contains(&("pod-security-baseline/privileged".into(), "shop/root".into(), "fail".into())),
+        "{audited:#?}"
+    );
+    assert!(audited.iter().any(|(_, at, r)| at == "billing/api" && r == "pass"), "the Deployment's template is judged");
+
+    // paved check on an export of the same cluster finds the same failures.
+    let export = kube.must(&["get", "pods,deployments", "-A", "-o", "yaml"], None);
+    std::fs::write(dir.path().join("export.yaml"), export).unwrap();
+    let (_, json, _) = super::run(&[
+        "check",
+        "--pack",
+        "pod-security-baseline",
+        "--format",
+        "policy-report",
+        dir.path().join("export.yaml").to_str().unwrap(),
+    ]);
+    let list: Value = serde_json::from_str(&json).unwrap();
+    let checked = results(list["items"].as_array().unwrap());
+    assert_eq!(checked, audited);
+
+    // Split to stay under a size, in OpenReports' kinds: the same results.
+    let small = dir.path().join("small");
+    let (code, _, err) = audit(
+        &kube,
+        &[
+            "--pack",
+            "pod-security-baseline",
+            "-o",
+            small.to_str().unwrap(),
+            "--format",
+            "openreports",
+            "--max-report-bytes",
+            "2500",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let parts = read_reports(&small);
+    assert!(
+        parts.len() > 2 && parts.iter().all(|p| p["kind"] == "Report" && p["apiVersion"] == "openreports.io/v1alpha1")
+    );
+    assert!(parts.iter().all(|p| serde_json::to_string(p).unwrap().len() <= 2500), "each part is within the limit");
+    assert_eq!(results(&parts), audited);
+}

@@ -391,6 +391,13 @@ impl Engine {
             .all(|&(i, _)| self.policies.get(i).is_some_and(|p| p.failure_policy == FailurePolicy::Ignore))
     }
 
+    /// Whether a loaded policy may judge (or mutate) an object of this `apiVersion` and kind, as
+    /// itself or as the pod its template makes: what an audit of a cluster lists.
+    pub fn judges_kind(&self, api_version: &str, kind: &str) -> bool {
+        let (group, version) = split_api_version(api_version);
+        !self.candidates(group, version, kind, k8s::controller(group, kind).is_some()).is_empty()
+    }
+
     /// The policies that may apply to a resource of this kind; `controller` says whether it is a
     /// pod controller (so Pod policies meet its template).
     fn candidates(&self, group: &str, version: &str, kind: &str, controller: bool) -> Vec<(usize, Via)> {

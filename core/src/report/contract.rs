@@ -329,6 +329,44 @@ impl Report {
         })
     }
 
+    /// Reports of parts of one input, made one after another by one engine at one instant
+    /// (the pages of a cluster's objects, as an audit lists them), as one: findings, resources,
+    /// patches and fixes in order, the summary and each exception's waived count summed, the
+    /// strongest decision. `None` when there are no parts.
+    ///
+    /// ```
+    /// let engine = paved::Engine::builder().bundle(paved::Bundle::defaults()?).build()?;
+    /// let ctx = paved::Context::parse_at("2026-06-01")?;
+    /// let pod = |name: &str| paved::Resource::from_str("p.yaml", &format!("{{apiVersion: v1, kind: Pod, metadata: {{name: {name}}}, spec: {{containers: [{{name: a, image: a, securityContext: {{privileged: true}}}}]}}}}"));
+    /// let (a, b) = (pod("a")?, pod("b")?);
+    /// let both = engine.evaluate(&[a[0].clone(), b[0].clone()], &ctx);
+    /// let merged = paved::Report::merge([engine.evaluate(&a, &ctx), engine.evaluate(&b, &ctx)]).unwrap();
+    /// assert_eq!(merged.to_json(), both.to_json());
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn merge(parts: impl IntoIterator<Item = Report>) -> Option<Report> {
+        let mut parts = parts.into_iter();
+        let mut out = parts.next()?;
+        for part in parts {
+            out.findings.extend(part.findings);
+            out.resources.extend(part.resources);
+            out.patches.extend(part.patches);
+            out.fixes.extend(part.fixes);
+            for (mine, theirs) in out.exceptions.iter_mut().zip(&part.exceptions) {
+                mine.waived += theirs.waived;
+            }
+            let (s, t) = (&mut out.summary, &part.summary);
+            s.resources += t.resources;
+            s.findings += t.findings;
+            s.denied += t.denied;
+            s.warned += t.warned;
+            s.audited += t.audited;
+            s.waived += t.waived;
+            out.decision = out.decision.max(part.decision);
+        }
+        Some(out)
+    }
+
     /// The report as pretty JSON (the stable contract).
     pub fn to_json(&self) -> String {
         // Serialising plain structs of strings and numbers cannot fail.

@@ -21,6 +21,7 @@ pub use contract::{
 pub use format::Format;
 pub use info::{ExceptionStatus, MutationInfo, PolicyInfo, RuleInfo};
 pub(crate) use junit::esc as xml_escape;
+pub use policy_report::ReportKind;
 
 impl Report {
     /// The report in `format`, as the CLI prints it (ending in a newline). The report carries

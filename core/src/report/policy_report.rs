@@ -54,12 +54,7 @@ fn policy_report(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> Va
     let items: Vec<Value> = scopes
         .into_iter()
         .map(|(namespace, results)| {
-            let mut summary = BTreeMap::from([("pass", 0), ("fail", 0), ("warn", 0), ("error", 0), ("skip", 0)]);
-            for r in &results {
-                if let Some(n) = r.get("result").and_then(Value::as_str).and_then(|k| summary.get_mut(k)) {
-                    *n += 1;
-                }
-            }
+            let summary = summary(&results);
             let mut metadata = json!({ "name": "paved", "labels": { "app.kubernetes.io/managed-by": "paved" } });
             let kind = if namespace.is_empty() {
                 "ClusterPolicyReport"
@@ -116,6 +111,87 @@ fn insert(object: &mut Value, key: &str, value: Value) {
     if let Some(m) = object.as_object_mut() {
         m.insert(key.to_owned(), value);
     }
+}
+
+/// Which report kinds an audit writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    /// `wgpolicyk8s.io/v1alpha2` PolicyReport and ClusterPolicyReport.
+    PolicyReport,
+    /// `openreports.io/v1alpha1` Report and ClusterReport (the same fields).
+    OpenReports,
+}
+
+impl Report {
+    /// The report as the objects an audit writes: one report per namespace (and one for
+    /// cluster-scoped objects), of `kind`, each split into parts (`paved`, `paved-2`, ...) whose
+    /// JSON stays within `max_bytes` (etcd refuses objects over 1.5 MB). A result that is over
+    /// the limit alone is a part of its own.
+    pub fn policy_reports(&self, kind: ReportKind, max_bytes: usize) -> Vec<Value> {
+        let list = policy_report(self, &self.policies, self.now);
+        let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+        items.into_iter().flat_map(|item| split(item, max_bytes)).map(|item| as_kind(item, kind)).collect()
+    }
+}
+
+/// A report in parts whose JSON is within `max_bytes`, each with its own summary; the first keeps
+/// the name.
+fn split(report: Value, max_bytes: usize) -> Vec<Value> {
+    let size = |v: &Value| serde_json::to_string(v).map_or(0, |s| s.len());
+    if size(&report) <= max_bytes {
+        return vec![report];
+    }
+    let results = report.get("results").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut shell = report;
+    insert(&mut shell, "results", json!([]));
+    let room = max_bytes.saturating_sub(size(&shell) + 64);
+    let mut parts: Vec<Vec<Value>> = vec![Vec::new()];
+    let mut used = 0;
+    for r in results {
+        let n = size(&r) + 1;
+        if used + n > room && parts.last().is_some_and(|p| !p.is_empty()) {
+            parts.push(Vec::new());
+            used = 0;
+        }
+        used += n;
+        if let Some(p) = parts.last_mut() {
+            p.push(r);
+        }
+    }
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, results)| {
+            let mut part = shell.clone();
+            if let Some(metadata) = part.get_mut("metadata").filter(|_| i > 0) {
+                insert(metadata, "name", json!(format!("paved-{}", i + 1)));
+            }
+            insert(&mut part, "summary", summary(&results));
+            insert(&mut part, "results", Value::Array(results));
+            part
+        })
+        .collect()
+}
+
+/// How many results of each outcome.
+fn summary(results: &[Value]) -> Value {
+    let mut summary = BTreeMap::from([("pass", 0), ("fail", 0), ("warn", 0), ("error", 0), ("skip", 0)]);
+    for r in results {
+        if let Some(n) = r.get("result").and_then(Value::as_str).and_then(|k| summary.get_mut(k)) {
+            *n += 1;
+        }
+    }
+    json!(summary)
+}
+
+/// A PolicyReport (ClusterPolicyReport) as the kind asked for.
+fn as_kind(mut report: Value, kind: ReportKind) -> Value {
+    if kind == ReportKind::OpenReports {
+        let cluster = report.get("kind").and_then(Value::as_str) == Some("ClusterPolicyReport");
+        insert(&mut report, "apiVersion", json!("openreports.io/v1alpha1"));
+        insert(&mut report, "kind", json!(if cluster { "ClusterReport" } else { "Report" }));
+    }
+    report
 }
 
 /// PolicyReports: see [`policy_report`].
