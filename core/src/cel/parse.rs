@@ -37,7 +37,7 @@ impl Parsed {
     /// (`inputs.ports[0].name` gives `["ports"]`; `inputs.db.host` and `inputs.?db.?host` give
     /// `["db", "host"]`), outermost first. Chains through an index stop there.
     pub(crate) fn field_chains(&self, root: &str) -> Vec<Vec<String>> {
-        use ::cel::common::ast::{operators, EntryExpr, Expr as Node, LiteralValue};
+        use ::cel::common::ast::{operators, Expr as Node, LiteralValue};
         fn chain(e: &IdedExpr, root: &str) -> Option<Vec<String>> {
             match &e.expr {
                 Node::Ident(name) if name == root => Some(Vec::new()),
@@ -56,37 +56,15 @@ impl Parsed {
                 _ => None,
             }
         }
-        fn walk(e: &IdedExpr, root: &str, out: &mut Vec<Vec<String>>) {
-            if let Some(c) = chain(e, root) {
-                if !c.is_empty() && !out.iter().any(|o| o.starts_with(&c)) {
-                    out.retain(|o| !c.starts_with(o));
-                    out.push(c);
-                }
-                return;
+        let mut out: Vec<Vec<String>> = Vec::new();
+        visit(&self.expr, &mut |e| {
+            let Some(c) = chain(e, root) else { return true };
+            if !c.is_empty() && !out.iter().any(|o| o.starts_with(&c)) {
+                out.retain(|o| !c.starts_with(o));
+                out.push(c);
             }
-            match &e.expr {
-                Node::Call(call) => {
-                    call.target.iter().for_each(|t| walk(t, root, out));
-                    call.args.iter().for_each(|a| walk(a, root, out));
-                }
-                Node::Comprehension(c) => {
-                    for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
-                        walk(part, root, out);
-                    }
-                }
-                Node::List(l) => l.elements.iter().for_each(|x| walk(x, root, out)),
-                Node::Map(m) => m.entries.iter().for_each(|x| {
-                    if let EntryExpr::MapEntry(me) = &x.expr {
-                        walk(&me.key, root, out);
-                        walk(&me.value, root, out);
-                    }
-                }),
-                Node::Select(s) => walk(&s.operand, root, out),
-                _ => {}
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.expr, root, &mut out);
+            false
+        });
         out
     }
 
@@ -94,57 +72,54 @@ impl Parsed {
     /// (`inventory.list('apps/v1', 'Deployment')` gives `('apps/v1', 'Deployment')`), each
     /// `None` where they are not both string literals: what is read is only known as it runs.
     pub(crate) fn calls_on(&self, root: &str, functions: &[&str]) -> Vec<Option<(String, String)>> {
-        use ::cel::common::ast::{EntryExpr, Expr as Node, LiteralValue};
-        fn walk(
-            e: &IdedExpr,
-            at: &dyn Fn(&::cel::common::ast::CallExpr) -> bool,
-            out: &mut Vec<Option<(String, String)>>,
-        ) {
-            let literal = |x: Option<&IdedExpr>| match x.map(|x| &x.expr) {
-                Some(Node::Literal(LiteralValue::String(s))) => Some(s.to_string()),
-                _ => None,
-            };
-            match &e.expr {
-                Node::Call(call) => {
-                    if at(call) {
-                        out.push(literal(call.args.first()).zip(literal(call.args.get(1))));
-                    }
-                    call.target.iter().for_each(|t| walk(t, at, out));
-                    call.args.iter().for_each(|a| walk(a, at, out));
-                }
-                Node::Comprehension(c) => {
-                    for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
-                        walk(part, at, out);
-                    }
-                }
-                Node::List(l) => l.elements.iter().for_each(|x| walk(x, at, out)),
-                Node::Map(m) => entries(&m.entries, at, out),
-                Node::Struct(st) => entries(&st.entries, at, out),
-                Node::Select(s) => walk(&s.operand, at, out),
-                _ => {}
-            }
-        }
-        fn entries(
-            list: &[::cel::common::ast::IdedEntryExpr],
-            at: &dyn Fn(&::cel::common::ast::CallExpr) -> bool,
-            out: &mut Vec<Option<(String, String)>>,
-        ) {
-            for x in list {
-                match &x.expr {
-                    EntryExpr::MapEntry(me) => {
-                        walk(&me.key, at, out);
-                        walk(&me.value, at, out);
-                    }
-                    EntryExpr::StructField(f) => walk(&f.value, at, out),
-                }
-            }
-        }
-        let at = |call: &::cel::common::ast::CallExpr| {
-            functions.contains(&call.func_name.as_str())
-                && call.target.as_ref().is_some_and(|t| matches!(&t.expr, Node::Ident(name) if name == root))
+        use ::cel::common::ast::{Expr as Node, LiteralValue};
+        let literal = |x: Option<&IdedExpr>| match x.map(|x| &x.expr) {
+            Some(Node::Literal(LiteralValue::String(s))) => Some(s.to_string()),
+            _ => None,
         };
         let mut out = Vec::new();
-        walk(&self.expr, &at, &mut out);
+        visit(&self.expr, &mut |e| {
+            if let Node::Call(call) = &e.expr {
+                let on_root =
+                    call.target.as_ref().is_some_and(|t| matches!(&t.expr, Node::Ident(name) if name == root));
+                if on_root && functions.contains(&call.func_name.as_str()) {
+                    out.push(literal(call.args.first()).zip(literal(call.args.get(1))));
+                }
+            }
+            true
+        });
         out
+    }
+}
+
+/// Visits `e` and what it is made of, depth first; `f` says whether to go into what it visits.
+fn visit(e: &IdedExpr, f: &mut dyn FnMut(&IdedExpr) -> bool) {
+    use ::cel::common::ast::{EntryExpr, Expr as Node};
+    if !f(e) {
+        return;
+    }
+    let entries = |list: &[::cel::common::ast::IdedEntryExpr], f: &mut dyn FnMut(&IdedExpr) -> bool| {
+        for x in list {
+            match &x.expr {
+                EntryExpr::MapEntry(me) => {
+                    visit(&me.key, f);
+                    visit(&me.value, f);
+                }
+                EntryExpr::StructField(field) => visit(&field.value, f),
+            }
+        }
+    };
+    match &e.expr {
+        Node::Call(call) => call.target.iter().map(|t| &**t).chain(&call.args).for_each(|x| visit(x, f)),
+        Node::Comprehension(c) => {
+            for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                visit(part, f);
+            }
+        }
+        Node::List(l) => l.elements.iter().for_each(|x| visit(x, f)),
+        Node::Map(m) => entries(&m.entries, f),
+        Node::Struct(st) => entries(&st.entries, f),
+        Node::Select(s) => visit(&s.operand, f),
+        _ => {}
     }
 }
