@@ -19,6 +19,7 @@ pub(crate) mod mutation;
 pub(crate) mod param_ref;
 pub(crate) mod params;
 pub(crate) mod policy;
+pub(crate) mod reads;
 pub(crate) mod rego;
 pub(crate) mod resources;
 pub(crate) mod select;

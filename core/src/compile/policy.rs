@@ -8,6 +8,7 @@ use super::check::{AssertCheck, CelCheck, Check, KubernetesSchemaCheck, PluginCh
 pub(crate) use super::expr::Form;
 use super::expr::{self, Expr, Scope};
 use super::params::Params;
+use super::reads::{mentions, reads, Reads};
 use crate::cel::{Parsed, Ty, Variable, Want};
 use crate::compile::select::Selector;
 use crate::error::Diagnostic;
@@ -166,7 +167,7 @@ pub(crate) fn compile_selected(
         return Err(diags);
     }
     let item_variables = item_variables(&variables);
-    let inventory = reads(doc, &parsed, functions, form);
+    let inventory = reads(doc, parsed.iter().map(|t| &t.parsed), functions, form);
     let reads_request = mentions(doc, functions, &["request", "namespaceObject"]);
     Ok(Policy {
         item_variables,
@@ -385,47 +386,6 @@ fn item_variables(variables: &[Expr]) -> Vec<bool> {
         out.push(reads);
     }
     out
-}
-
-/// Whether any expression of the policy, or a function it may call, names one of `words` (as
-/// text: a name in a string literal counts too, which only costs the evaluation some work).
-/// What a policy reads through the inventory.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Reads {
-    /// Whether an expression may read it (it names it, or a bundle function does).
-    pub any: bool,
-    /// The kinds its calls name, as `(apiVersion, kind)` (a Kyverno policy's `resource` calls:
-    /// `(apiVersion, resource)`); `None` for a call whose kind is only known as it runs.
-    pub kinds: Vec<Option<(String, String)>>,
-}
-
-/// What a policy's expressions (and the bundle's functions, when it may call them) read
-/// through the inventory: `inventory.list/get/selecting/containing`, or Kyverno's
-/// `resource.Get/List`.
-fn reads(doc: &PolicyDocument, parsed: &[Typed], functions: &[crate::cel::Function], form: Form) -> Reads {
-    let (root, calls): (&str, &[&str]) = match form {
-        Form::Kyverno => ("resource", &["Get", "get", "List", "list"]),
-        _ => ("inventory", &["list", "get", "selecting", "containing"]),
-    };
-    let any = mentions(doc, functions, &[root]);
-    let bodies = functions.iter().filter(|_| any).map(|f| &f.body);
-    let mut kinds: Vec<_> =
-        parsed.iter().map(|t| &t.parsed).chain(bodies).flat_map(|p| p.calls_on(root, calls)).collect();
-    kinds.sort();
-    kinds.dedup();
-    Reads { any, kinds }
-}
-
-fn mentions(doc: &PolicyDocument, functions: &[crate::cel::Function], words: &[&str]) -> bool {
-    let names = |e: Option<&str>| e.is_some_and(|e| words.iter().any(|w| e.contains(w)));
-    functions.iter().any(|f| names(Some(f.body.source())))
-        || doc.spec.variables.iter().chain(&doc.spec.match_conditions).any(|v| names(Some(&v.expression)))
-        || doc.spec.audit_annotations.iter().any(|a| names(Some(&a.value_expression)))
-        || doc
-            .spec
-            .rules
-            .iter()
-            .any(|r| names(r.cel.as_deref()) || names(r.when.as_deref()) || names(r.message_expression.as_deref()))
 }
 
 impl Policy {
