@@ -123,6 +123,16 @@ impl Watched {
         Arc::clone(&read(&self.snapshot))
     }
 
+    /// Returns once every kind has listed and the snapshot holds them, or after `within`.
+    pub(crate) async fn listed(&self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !read(&self.pending).is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The snapshot is made a settling time after the last kind listed.
+        tokio::time::sleep(SETTLE * 2).await;
+    }
+
     /// The kinds not listed yet; none when every kind has listed.
     pub(crate) fn pending(&self) -> Vec<String> {
         read(&self.pending).clone()

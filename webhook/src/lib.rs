@@ -168,20 +168,32 @@ impl State {
         self.inventory.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Keeps what the serving engine reads through the inventory, when the server keeps it: the
-    /// kinds it needs watched (the watch there is kept when it needs the same ones).
-    async fn keep_inventory(&self) {
-        let Some(client) = &self.client else { return };
-        let needs = self.current().engine.inventory_needs();
+    /// A watch of what `engine` reads through the inventory, when the server keeps it and the
+    /// watch in force keeps other kinds; `None` when there is nothing to change.
+    async fn watch_for(&self, engine: &Engine) -> Option<Arc<inventory::Watched>> {
+        let client = self.client.as_ref()?;
+        let needs = engine.inventory_needs();
         if self.watched().is_some_and(|w| w.needs == needs) {
-            return;
+            return None;
         }
         if !needs.unknown.is_empty() {
             tracing::warn!(policies = ?needs.unknown, "these policies read inventory kinds known only as they run: they are judged without them");
         }
         tracing::info!(kinds = ?needs.kinds, resources = ?needs.resources, "keeping the inventory");
-        let watched = Arc::new(inventory::Watched::start(client, needs, &self.metrics.inventory).await);
-        *self.inventory.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(watched);
+        Some(Arc::new(inventory::Watched::start(client, needs, &self.metrics.inventory).await))
+    }
+
+    /// Puts a reloaded engine in force with the watch of what it reads (once that has listed, up
+    /// to a minute), so no request is judged by the new engine with the old inventory.
+    async fn reload(&self, loaded: Loaded) {
+        let watched = self.watch_for(&loaded.engine).await;
+        if let Some(w) = &watched {
+            w.listed(Duration::from_secs(60)).await;
+        }
+        self.replace(loaded);
+        if let Some(w) = watched {
+            *self.inventory.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(w);
+        }
     }
 
     /// The context a request to `namespace` is judged in: now, with the namespace's labels (the
@@ -246,7 +258,8 @@ impl Server {
                 keep_alive: config.keep_alive,
             },
         });
-        state.keep_inventory().await;
+        let watched = state.watch_for(&state.current().engine).await;
+        *state.inventory.write().unwrap_or_else(std::sync::PoisonError::into_inner) = watched;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| Problem(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -306,8 +319,7 @@ async fn watch_files(state: Arc<State>, files: Files, mut stopped: watch::Receiv
             let load = Arc::clone(&load);
             match tokio::task::spawn_blocking(move || load()).await {
                 Ok(Ok(loaded)) => {
-                    state.replace(loaded);
-                    state.keep_inventory().await;
+                    state.reload(loaded).await;
                     metrics::Metrics::reload(&state.metrics.bundle_reloads, true);
                     tracing::info!("bundle reloaded");
                 }
