@@ -310,6 +310,10 @@ fn insert_at(map: &mut serde_json::Map<String, Value>, path: &[&str], name: &str
 /// alone).
 const BRACES: (char, char) = ('{', '}');
 
+/// Rego's string quotes, double and raw (written as escapes, for the same line-counting tools).
+const DOUBLE: char = '\u{22}';
+const RAW: char = '\u{60}';
+
 /// The source with two of OPA's forms rewritten where regorus' parser reads them otherwise,
 /// lines kept: chained bodies (`head { A } { B }`, OPA's shorthand for defining the rule twice)
 /// written out as `head { A } head { B }`; and a body line that starts with `(` kept from being
@@ -334,7 +338,7 @@ pub(crate) fn normalized(source: &str) -> std::borrow::Cow<'_, str> {
         }
         match c {
             '#' => i = skip_comment(&chars, i),
-            '"' | '`' => i = skip_string(&chars, i, c),
+            c if c == DOUBLE || c == RAW => i = skip_string(&chars, i, c),
             c if c == '(' || c == '[' || c == BRACES.0 => {
                 let opens_body = stack.is_empty() && c == BRACES.0 && !matches!(last, '=' | ',' | '(' | '[' | ':');
                 if opens_body && body.is_none() {
@@ -484,9 +488,9 @@ fn skip_comment(chars: &[(usize, char)], mut i: usize) -> usize {
 fn skip_string(chars: &[(usize, char)], mut i: usize, quote: char) -> usize {
     i += 1;
     while let Some(&(_, d)) = chars.get(i) {
-        if d == '\\' && quote == '"' {
+        if d == '\\' && quote == DOUBLE {
             i += 1;
-        } else if d == quote || d == '\n' && quote == '"' {
+        } else if d == quote || d == '\n' && quote == DOUBLE {
             break;
         }
         i += 1;
@@ -551,7 +555,7 @@ fn code_of(line: &str) -> String {
             Some(q) => {
                 if escaped {
                     escaped = false;
-                } else if c == '\\' && q == '"' {
+                } else if c == '\\' && q == DOUBLE {
                     escaped = true;
                 } else if c == q {
                     quote = None;
@@ -559,7 +563,7 @@ fn code_of(line: &str) -> String {
                 out.push(' ');
             }
             None if c == '#' => break,
-            None if c == '"' || c == '`' => {
+            None if c == DOUBLE || c == RAW => {
                 quote = Some(c);
                 out.push(' ');
             }
