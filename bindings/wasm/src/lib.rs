@@ -155,7 +155,10 @@ impl wit::GuestEngine for Checker {
         let documents = resources;
         let resources = read_all(&documents, Resource::from_str).map_err(input)?;
         let mut report = self.engine.evaluate(&resources, &ctx);
-        with_fixes(&mut report, &resources, &documents)?;
+        // Only the formats that carry fixes pay for them, as in `paved check`.
+        if matches!(format, paved::Format::Json | paved::Format::Sarif) {
+            with_fixes(&mut report, &resources, &documents)?;
+        }
         let output = report.format(format);
         Ok(wit::Checked { decision: report.decision.as_str().to_owned(), output })
     }
