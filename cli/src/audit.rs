@@ -24,8 +24,8 @@ pub struct AuditArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     output: Option<PathBuf>,
     /// The reports' kind.
-    #[arg(long, value_enum, default_value_t = Kind::PolicyReport)]
-    format: Kind,
+    #[arg(long, value_enum, default_value_t = ReportFormat::PolicyReport)]
+    format: ReportFormat,
     /// Objects asked for in one list request.
     #[arg(long, value_name = "N", default_value_t = 500)]
     page_size: u32,
@@ -39,11 +39,20 @@ pub struct AuditArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Kind {
+pub(crate) enum ReportFormat {
     /// `wgpolicyk8s.io/v1alpha2` PolicyReport and ClusterPolicyReport.
     PolicyReport,
     /// `openreports.io/v1alpha1` Report and ClusterReport.
     Openreports,
+}
+
+impl ReportFormat {
+    pub(crate) fn kind(self) -> ReportKind {
+        match self {
+            ReportFormat::PolicyReport => ReportKind::PolicyReport,
+            ReportFormat::Openreports => ReportKind::OpenReports,
+        }
+    }
 }
 
 pub fn run(args: AuditArgs) -> ExitCode {
@@ -54,10 +63,12 @@ pub fn run(args: AuditArgs) -> ExitCode {
         Ok(now) => Context::at(now),
         Err(e) => return usage(&e),
     };
-    let (engine, ctx) = match args.engine.engine().and_then(|e| args.engine.context(ctx).map(|c| (e, c))) {
-        Ok(both) => both,
+    let loaded = args.engine.engine().and_then(|e| Ok((e, args.engine.golden()?, args.engine.context(ctx)?)));
+    let (engine, golden, ctx) = match loaded {
+        Ok(all) => all,
         Err(e) => return fail(&e),
     };
+    let now = ctx.now;
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return fail(&Error::Input { reason: format!("cannot start the runtime: {e}") }),
@@ -70,7 +81,8 @@ pub fn run(args: AuditArgs) -> ExitCode {
     };
     let audit = runtime.block_on(async {
         let client = paved_webhook::audit::connect().await?;
-        paved_webhook::audit::once(&client, &engine, ctx, args.page_size, &progress).await
+        let judge = paved_webhook::audit::Judge { engine: &engine, golden: Some(&golden) };
+        paved_webhook::audit::once(&client, judge, ctx, args.page_size, &progress).await
     });
     if terminal {
         let _ = write!(std::io::stderr(), "\r\x1b[2K");
@@ -79,11 +91,7 @@ pub fn run(args: AuditArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return fail(&Error::Input { reason: e.0 }),
     };
-    let kind = match args.format {
-        Kind::PolicyReport => ReportKind::PolicyReport,
-        Kind::Openreports => ReportKind::OpenReports,
-    };
-    let reports = audit.report.as_ref().map(|r| r.policy_reports(kind, args.max_report_bytes)).unwrap_or_default();
+    let reports = audit.reports(now, args.format.kind(), args.max_report_bytes);
     let written = match &args.output {
         Some(dir) => write_files(dir, &reports),
         None => {
@@ -105,6 +113,14 @@ pub fn run(args: AuditArgs) -> ExitCode {
         s.waived,
         reports.len()
     );
+    if let Some(d) = audit.drift.as_ref().filter(|d| d.summary.services > 0) {
+        let d = d.summary;
+        let _ = writeln!(
+            err,
+            "{} services on golden paths: {} conform, {} drifted, {} not checkable",
+            d.services, d.conforming, d.drifted, d.errors
+        );
+    }
     for (what, why) in &audit.unreadable {
         let _ = writeln!(err, "error: cannot list {what}: {why}");
     }

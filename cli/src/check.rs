@@ -267,6 +267,17 @@ impl EngineArgs {
         })
     }
 
+    /// What drift is measured against: the built-in golden paths, with the bundles' and the
+    /// exceptions merged over them.
+    #[cfg(feature = "serve")]
+    pub fn golden(&self) -> Result<Bundle, Error> {
+        let mut bundle = Bundle::golden_paths_builtin()?;
+        for b in &self.bundles {
+            bundle = bundle.merge(Bundle::from_paths(std::slice::from_ref(b))?);
+        }
+        self.exceptions.iter().try_fold(bundle, |b, e| Ok(b.merge(exceptions_at(e)?)))
+    }
+
     /// `ctx` with the `--namespace-labels`.
     pub fn context(&self, mut ctx: Context) -> Result<Context, Error> {
         if !self.namespace_labels.is_empty() {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use paved::Context;
 use paved_webhook::{Config, Loaded, Namespaces, Server, Tls};
 
+use crate::audit::ReportFormat;
 use crate::check::EngineArgs;
 use crate::{usage, EXIT_ERROR};
 
@@ -37,6 +38,8 @@ pub struct ServeArgs {
     /// --inventory-complete` does. Watches the cluster's Namespaces too.
     #[arg(long)]
     watch_inventory: bool,
+    #[command(flatten)]
+    audit: AuditFlags,
     /// The largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 7 << 20)]
     max_body: usize,
@@ -65,6 +68,81 @@ pub struct ServeArgs {
     /// How long a connection may stay open with no request after its last answer.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
     keep_alive: Duration,
+}
+
+/// The audit in the cluster.
+#[derive(clap::Args)]
+struct AuditFlags {
+    /// Audit what runs in the cluster and keep PolicyReports of it current: every object the
+    /// policies judge (and drift of the services on golden paths), again on changes, on time
+    /// (an exception expiring, a sunset), and every --audit-interval. Replicas share the work
+    /// through Leases. Implies --watch-inventory.
+    #[arg(long)]
+    audit: bool,
+    /// The reports' kind.
+    #[arg(long, value_enum, default_value_t = ReportFormat::PolicyReport, requires = "audit")]
+    audit_format: ReportFormat,
+    /// How often everything is audited again, besides changes and time.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration, requires = "audit")]
+    audit_interval: Duration,
+    /// How many shards the namespaces are cut into, each audited by one replica at a time
+    /// (at least the replicas, to use them all).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "audit")]
+    audit_shards: u32,
+    /// How long an audit Lease holds without renewal; a replica that dies is replaced within
+    /// about that long.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = duration, requires = "audit")]
+    audit_lease_duration: Duration,
+    /// The namespace of the audit's Leases (default: $POD_NAMESPACE, else `paved`).
+    #[arg(long, value_name = "NAMESPACE", requires = "audit")]
+    audit_lease_namespace: Option<String>,
+    /// This replica's name in the Leases (default: $POD_NAME, else the host name).
+    #[arg(long, value_name = "NAME", requires = "audit")]
+    audit_identity: Option<String>,
+    /// Objects asked for in one list request.
+    #[arg(long, value_name = "N", default_value_t = 500, requires = "audit")]
+    audit_page_size: u32,
+    /// A report whose JSON would be larger is split into parts (etcd refuses objects over
+    /// 1.5 MB).
+    #[arg(long, value_name = "BYTES", default_value_t = 1_000_000, requires = "audit")]
+    max_report_bytes: usize,
+}
+
+impl AuditFlags {
+    fn config(&self) -> Result<Option<paved_webhook::audit::AuditConfig>, String> {
+        if !self.audit {
+            return Ok(None);
+        }
+        if self.max_report_bytes > 1_500_000 || self.audit_page_size == 0 || self.audit_shards == 0 {
+            return Err(
+                "--max-report-bytes is at most 1500000 (etcd's limit); --audit-page-size and --audit-shards at least 1"
+                    .into(),
+            );
+        }
+        if self.audit_lease_duration < Duration::from_secs(1) {
+            return Err("--audit-lease-duration is at least 1s".into());
+        }
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let identity = self.audit_identity.clone().or_else(|| env("POD_NAME")).or_else(|| env("HOSTNAME"));
+        let identity = identity
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+            .filter(|i| !i.is_empty() && i.len() <= 200)
+            .ok_or("no name for this replica: give --audit-identity (or set POD_NAME)")?;
+        Ok(Some(paved_webhook::audit::AuditConfig {
+            kind: self.audit_format.kind(),
+            max_report_bytes: self.max_report_bytes,
+            page: self.audit_page_size,
+            interval: self.audit_interval,
+            shards: self.audit_shards,
+            lease_duration: self.audit_lease_duration,
+            identity,
+            lease_namespace: self
+                .audit_lease_namespace
+                .clone()
+                .or_else(|| env("POD_NAMESPACE"))
+                .unwrap_or_else(|| "paved".into()),
+        }))
+    }
 }
 
 #[derive(clap::Args)]
@@ -97,17 +175,24 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         },
         _ => return usage("paved serve needs --tls-cert and --tls-key, or --self-signed NAME"),
     };
+    let audit = match args.audit.config() {
+        Ok(a) => a,
+        Err(e) => return usage(&e),
+    };
     let engine = args.engine.clone();
+    let drift = audit.is_some();
     let load: paved_webhook::Loader = Arc::new(move || {
         let built = engine.engine()?;
         let namespaces = engine.context(Context::at(jiff::Timestamp::now()))?.namespaces;
-        Ok(Loaded { engine: built, namespaces })
+        let golden = if drift { Some(engine.golden()?) } else { None };
+        Ok(Loaded { engine: built, namespaces, golden })
     });
     let mut config = Config::new(args.listen, tls, load);
     config.watch = args.engine.files();
-    let cluster = args.watch_namespaces || args.watch_inventory;
+    let cluster = args.watch_namespaces || args.watch_inventory || audit.is_some();
     config.namespaces = if cluster { Namespaces::Cluster(None) } else { Namespaces::Files };
-    config.inventory = args.watch_inventory;
+    config.inventory = args.watch_inventory || audit.is_some();
+    config.audit = audit;
     config.max_body = args.max_body;
     config.deadline = args.deadline;
     config.poll = args.poll;

@@ -83,4 +83,14 @@ impl Labels {
         let ns = self.store.as_ref()?.get(&ObjectRef::new(namespace))?;
         Some(ns.metadata.labels.clone().unwrap_or_default())
     }
+
+    /// Every namespace's labels in the cluster (none without a watch).
+    pub(crate) fn all(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        let Some(store) = &self.store else { return BTreeMap::new() };
+        store
+            .state()
+            .iter()
+            .filter_map(|ns| Some((ns.metadata.name.clone()?, ns.metadata.labels.clone().unwrap_or_default())))
+            .collect()
+    }
 }

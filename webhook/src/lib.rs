@@ -47,6 +47,8 @@ pub struct Loaded {
     pub engine: Engine,
     /// Namespace labels by namespace, for namespaces the cluster does not tell of.
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// The golden paths (with the exceptions) an audit measures drift against; `None` for none.
+    pub golden: Option<paved::Bundle>,
 }
 
 /// Builds the engine from its sources; called at start and on every change of [`Config::watch`].
@@ -67,6 +69,9 @@ pub struct Config {
     /// Whether to keep, from the cluster of `namespaces`, the kinds the policies read through
     /// `inventory`, so admission judges with the objects `paved check --inventory` would.
     pub inventory: bool,
+    /// Whether to audit the cluster of `namespaces` and keep its reports current (with the
+    /// inventory kept as `inventory` keeps it), and how.
+    pub audit: Option<audit::AuditConfig>,
     /// The largest request body accepted (the API server's own limit on an object is 3 MiB;
     /// a review of an UPDATE carries two).
     pub max_body: usize,
@@ -104,6 +109,7 @@ impl Config {
             watch: Vec::new(),
             namespaces: Namespaces::Files,
             inventory: false,
+            audit: None,
             max_body: 7 << 20,
             deadline: Duration::from_secs(9),
             poll: Duration::from_secs(2),
@@ -164,7 +170,7 @@ impl State {
         (!pending.is_empty()).then(|| format!("the inventory has not listed {}", pending.join(", ")))
     }
 
-    fn watched(&self) -> Option<Arc<inventory::Watched>> {
+    pub(crate) fn watched(&self) -> Option<Arc<inventory::Watched>> {
         self.inventory.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
@@ -233,8 +239,11 @@ impl Server {
         let resolver = Arc::new(tls::Resolver::new(tls::load(&config.tls)?));
         let tls_config = tls::server_config(Arc::clone(&resolver))?;
         let client = cluster::connect(&config.namespaces).await?;
-        if config.inventory && client.is_none() {
-            return Err(Problem("keeping the inventory needs the cluster: watch it (--watch-namespaces)".into()));
+        let watches = config.inventory || config.audit.is_some();
+        if watches && client.is_none() {
+            return Err(Problem(
+                "keeping the inventory or auditing needs the cluster: watch it (--watch-namespaces)".into(),
+            ));
         }
         let labels = cluster::Labels::start(client.as_ref());
         let metrics = metrics::Metrics::new();
@@ -243,7 +252,7 @@ impl Server {
         let state = Arc::new(State {
             loaded: RwLock::new(Arc::new(loaded)),
             labels,
-            client: client.filter(|_| config.inventory),
+            client: client.clone().filter(|_| watches),
             inventory: RwLock::new(None),
             metrics,
             max_body: config.max_body,
@@ -268,6 +277,9 @@ impl Server {
         let files =
             Files { load: config.load, watch: config.watch, tls: config.tls, resolver, poll: config.poll, seen };
         tokio::spawn(watch_files(Arc::clone(&state), files, stopped.clone()));
+        if let (Some(audit), Some(client)) = (config.audit, client) {
+            audit::live::spawn(Arc::clone(&state), client, audit, stopped.clone());
+        }
         let done = tokio::spawn(http::serve(listener, tls_config, Arc::clone(&state), stopped));
         tracing::info!(%addr, "serving");
         Ok(Server { addr, stop, done, state })

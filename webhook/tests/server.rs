@@ -60,14 +60,14 @@ fn certificate() -> Generated {
 fn loader_of(paths: Vec<PathBuf>) -> Loader {
     Arc::new(move || {
         let engine = Engine::builder().bundle(Bundle::from_paths(&paths)?).build()?;
-        Ok(Loaded { engine, namespaces: Default::default() })
+        Ok(Loaded { engine, namespaces: Default::default(), golden: None })
     })
 }
 
 fn loader_of_text(text: &'static str) -> Loader {
     Arc::new(move || {
         let engine = Engine::builder().bundle(Bundle::from_str("bundle.yaml", text)?).build()?;
-        Ok(Loaded { engine, namespaces: Default::default() })
+        Ok(Loaded { engine, namespaces: Default::default(), golden: None })
     })
 }
 

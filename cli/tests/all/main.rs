@@ -7,6 +7,7 @@ mod day2;
 mod deploy;
 mod fix;
 mod kube;
+mod kube_audit;
 mod kube_inventory;
 mod oracle;
 mod oracle_mutation;

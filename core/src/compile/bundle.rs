@@ -480,6 +480,13 @@ impl Bundle {
         crate::compile::golden_path::find(&self.golden_paths, spec).map(|g| g.as_ref())
     }
 
+    /// The first instant after `now` at which what `conform` says can change with no change to
+    /// the objects: a golden path version's sunset, an exception starting or expiring.
+    pub fn next_change(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        let sunsets = self.golden_paths.iter().filter_map(|g| g.sunset).filter(|t| *t > now);
+        sunsets.chain(self.exceptions.iter().filter_map(|e| e.next_change(now))).min()
+    }
+
     /// Names of the exceptions, sorted.
     pub fn exception_names(&self) -> impl Iterator<Item = &str> {
         self.exceptions.iter().map(|e| e.name.as_str())

@@ -187,6 +187,12 @@ impl Exception {
         }
     }
 
+    /// The first instant after `now` at which what it waives can change: its `created` (it is
+    /// invalid before), its `expires`.
+    pub(crate) fn next_change(&self, now: Timestamp) -> Option<Timestamp> {
+        [self.created, Some(self.expires)].into_iter().flatten().filter(|t| *t > now).min()
+    }
+
     /// Whether the exception can waive anything at `now`, and if not, why.
     pub(crate) fn standing(&self, now: Timestamp, settings: &BundleSpec) -> Result<(), ExceptionStatus> {
         self.problem(now, settings).map_or(Ok(()), |(status, _)| Err(status))

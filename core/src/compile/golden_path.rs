@@ -86,6 +86,30 @@ impl GoldenPath {
         format!("{}@{}", self.name, self.version)
     }
 
+    /// The `(apiVersion, kind)` of every object it renders; `None` when one is computed as it
+    /// renders.
+    pub fn kinds(&self) -> Option<Vec<(String, String)>> {
+        use crate::compile::template::Node;
+        let literal = |entries: &[(String, Node)], key: &str| {
+            entries.iter().find(|(k, _)| k == key).and_then(|(_, n)| match n {
+                Node::Literal(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            })
+        };
+        let mut out = Vec::new();
+        for item in &self.outputs {
+            let kind = match &item.node {
+                Node::Map { entries, .. } => literal(entries, "apiVersion").zip(literal(entries, "kind")),
+                Node::Literal(v) => v["apiVersion"].as_str().zip(v["kind"].as_str()).map(|(a, k)| (a.into(), k.into())),
+                _ => None,
+            }?;
+            if !out.contains(&kind) {
+                out.push(kind);
+            }
+        }
+        Some(out)
+    }
+
     /// The JSON Schema of its inputs.
     pub fn inputs_schema(&self) -> &Value {
         &self.inputs

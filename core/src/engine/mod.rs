@@ -153,6 +153,12 @@ impl Engine {
         self.plugins.values().map(|p| p.info()).collect()
     }
 
+    /// The first instant after `now` at which a verdict can change with no change to what is
+    /// judged: an exception starting or expiring. An audit judges again then.
+    pub fn next_change(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        self.exceptions.iter().filter_map(|e| e.next_change(now)).min()
+    }
+
     /// Names of the policies, sorted.
     pub fn policy_names(&self) -> impl Iterator<Item = &str> {
         self.policies.iter().map(|p| p.name.as_str())

@@ -632,9 +632,12 @@ pub(super) fn ignored(kind: &str, c: &diff::Change, live: &Value) -> bool {
 
 /// Defaults the API server derives from the object itself: a Service port's `targetPort` is its
 /// `port`; a NetworkPolicy's `policyTypes` are the directions it has rules for (`Ingress`
-/// always).
+/// always); a pod's deprecated `serviceAccount` is its `serviceAccountName`.
 fn derived_default(kind: &str, path: &str, value: Option<&Value>, live: &Value) -> bool {
     let Some(value) = value else { return false };
+    if let Some(spec) = path.strip_suffix("/serviceAccount").filter(|s| s.ends_with("/spec")) {
+        return live.pointer(&format!("{spec}/serviceAccountName")) == Some(value);
+    }
     match kind {
         "Service" if covers("/spec/ports/*/targetPort", path) && path.matches('/').count() == 4 => {
             let port = path.strip_suffix("/targetPort").map(|p| format!("{p}/port"));

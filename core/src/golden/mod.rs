@@ -1,6 +1,7 @@
 //! Golden paths in use: a render judged by the policies the golden path names, conformance of
 //! live objects to what they claim to be, upgrades between versions, and a fleet's adoption.
 
+mod audit;
 mod catalog;
 pub(crate) mod diff;
 mod edit;
@@ -11,6 +12,7 @@ mod render;
 mod upgrade;
 
 pub use crate::model::Deprecation;
+pub use audit::{audit_reports, DRIFT_POLICY};
 pub(crate) use catalog::catalog;
 pub use diff::{Change, PatchOp, Requests};
 pub use edit::{rewrite, rewrite_inputs, Rewrite};

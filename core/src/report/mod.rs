@@ -22,6 +22,7 @@ pub use format::Format;
 pub use info::{ExceptionStatus, MutationInfo, PolicyInfo, RuleInfo};
 pub(crate) use junit::esc as xml_escape;
 pub use policy_report::ReportKind;
+pub(crate) use policy_report::{reports as policy_reports_of, results as policy_results, stamp};
 
 impl Report {
     /// The report in `format`, as the CLI prints it (ending in a newline). The report carries

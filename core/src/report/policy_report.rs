@@ -16,10 +16,15 @@ use crate::model::{Action, Severity};
 /// to a resource has a result: `pass`, `fail` (`Deny` and `Audit`), `warn`, `error` (could not
 /// be evaluated), or `skip` (waived by an exception). `now` stamps the results.
 fn policy_report(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> Value {
+    list(results(report, policies, now))
+}
+
+/// Every result of `report`, by namespace (empty: cluster-scoped).
+pub(crate) fn results(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> BTreeMap<String, Vec<Value>> {
     let by_name: BTreeMap<&str, &PolicyInfo> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
-    let mut scopes: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    let mut scopes: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (r, findings) in report.by_resource() {
-        let results = scopes.entry(r.resource.namespace.as_str()).or_default();
+        let results = scopes.entry(r.resource.namespace.clone()).or_default();
         for name in &r.policies {
             let Some(policy) = by_name.get(name.as_str()) else {
                 continue;
@@ -51,6 +56,11 @@ fn policy_report(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> Va
             }
         }
     }
+    scopes
+}
+
+/// The reports of `scopes` as a `v1` `List`.
+fn list(scopes: BTreeMap<String, Vec<Value>>) -> Value {
     let items: Vec<Value> = scopes
         .into_iter()
         .map(|(namespace, results)| {
@@ -98,13 +108,18 @@ fn result(
         "message": message,
         "severity": severity,
         "scored": true,
-        "timestamp": { "seconds": now.as_second(), "nanos": now.subsec_nanosecond() },
+        "timestamp": stamp(now),
         "resources": [object],
     });
     if properties.as_object().is_some_and(|m| !m.is_empty()) {
         insert(&mut v, "properties", properties);
     }
     v
+}
+
+/// A result's `timestamp`.
+pub(crate) fn stamp(now: Timestamp) -> Value {
+    json!({ "seconds": now.as_second(), "nanos": now.subsec_nanosecond() })
 }
 
 fn insert(object: &mut Value, key: &str, value: Value) {
@@ -128,10 +143,15 @@ impl Report {
     /// JSON stays within `max_bytes` (etcd refuses objects over 1.5 MB). A result that is over
     /// the limit alone is a part of its own.
     pub fn policy_reports(&self, kind: ReportKind, max_bytes: usize) -> Vec<Value> {
-        let list = policy_report(self, &self.policies, self.now);
-        let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
-        items.into_iter().flat_map(|item| split(item, max_bytes)).map(|item| as_kind(item, kind)).collect()
+        reports(results(self, &self.policies, self.now), kind, max_bytes)
     }
+}
+
+/// The reports of `scopes` (results by namespace), as [`Report::policy_reports`] makes them.
+pub(crate) fn reports(scopes: BTreeMap<String, Vec<Value>>, kind: ReportKind, max_bytes: usize) -> Vec<Value> {
+    let list = list(scopes);
+    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    items.into_iter().flat_map(|item| split(item, max_bytes)).map(|item| as_kind(item, kind)).collect()
 }
 
 /// A report in parts whose JSON is within `max_bytes`, each with its own summary; the first keeps
