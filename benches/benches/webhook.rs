@@ -103,7 +103,7 @@ fn serve() {
         .init();
     let load: paved_webhook::Loader = Arc::new(|| {
         let engine = paved::Engine::builder().bundle(paved::Bundle::defaults()?).build()?;
-        Ok(paved_webhook::Loaded { engine, namespaces: Default::default() })
+        Ok(paved_webhook::Loaded { engine, namespaces: Default::default(), golden: None })
     });
     let tls = paved_webhook::Tls::Files { cert: dir.join("tls.crt"), key: dir.join("tls.key") };
     let config = paved_webhook::Config::new("127.0.0.1:0".parse().unwrap(), tls, load);

@@ -29,6 +29,10 @@ pub struct AuditArgs {
     /// Objects asked for in one list request.
     #[arg(long, value_name = "N", default_value_t = 500)]
     page_size: u32,
+    /// Audit only these resources (`pods`, `deployments.apps`: `plural` or `plural.group`, as
+    /// RBAC names them); by default every kind the policies judge or the golden paths render.
+    #[arg(long, value_name = "RESOURCE", value_delimiter = ',')]
+    resources: Vec<String>,
     /// A report whose JSON would be larger is split into parts (etcd refuses objects over
     /// 1.5 MB).
     #[arg(long, value_name = "BYTES", default_value_t = 1_000_000)]
@@ -82,7 +86,7 @@ pub fn run(args: AuditArgs) -> ExitCode {
     let audit = runtime.block_on(async {
         let client = paved_webhook::audit::connect().await?;
         let judge = paved_webhook::audit::Judge { engine: &engine, golden: Some(&golden) };
-        paved_webhook::audit::once(&client, judge, ctx, args.page_size, &progress).await
+        paved_webhook::audit::once(&client, judge, ctx, (args.page_size, &args.resources), &progress).await
     });
     if terminal {
         let _ = write!(std::io::stderr(), "\r\x1b[2K");

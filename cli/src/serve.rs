@@ -102,6 +102,10 @@ struct AuditFlags {
     /// Objects asked for in one list request.
     #[arg(long, value_name = "N", default_value_t = 500, requires = "audit")]
     audit_page_size: u32,
+    /// Audit only these resources (`pods`, `deployments.apps`: `plural` or `plural.group`, as
+    /// RBAC names them); by default every kind the policies judge or the golden paths render.
+    #[arg(long, value_name = "RESOURCE", value_delimiter = ',', requires = "audit")]
+    audit_resources: Vec<String>,
     /// A report whose JSON would be larger is split into parts (etcd refuses objects over
     /// 1.5 MB).
     #[arg(long, value_name = "BYTES", default_value_t = 1_000_000, requires = "audit")]
@@ -133,6 +137,7 @@ impl AuditFlags {
             max_report_bytes: self.max_report_bytes,
             page: self.audit_page_size,
             interval: self.audit_interval,
+            resources: self.audit_resources.clone(),
             shards: self.audit_shards,
             lease_duration: self.audit_lease_duration,
             identity,

@@ -32,7 +32,7 @@ fn json_of(yaml: &yaml_rust2::Yaml) -> Value {
     }
 }
 
-fn values() -> Value {
+pub(crate) fn values() -> Value {
     let text = std::fs::read_to_string(Path::new(DEPLOY).join("helm/paved/values.yaml")).unwrap();
     json_of(&yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0])
 }
@@ -134,7 +134,7 @@ fn render(template: &str, values: &Value, namespace: &str) -> String {
     out
 }
 
-fn render_chart(values: &Value, namespace: &str) -> String {
+pub(crate) fn render_chart(values: &Value, namespace: &str) -> String {
     let mut templates: Vec<_> =
         std::fs::read_dir(Path::new(DEPLOY).join("helm/paved/templates")).unwrap().map(|e| e.unwrap().path()).collect();
     templates.sort();
@@ -146,7 +146,7 @@ fn render_chart(values: &Value, namespace: &str) -> String {
         .collect()
 }
 
-fn objects(file: &str, text: &str) -> Vec<Value> {
+pub(crate) fn objects(file: &str, text: &str) -> Vec<Value> {
     let mut objects: Vec<Value> =
         paved::Resource::from_str(file, text).unwrap().into_iter().map(|r| r.value().clone()).collect();
     objects.sort_by_key(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]));
@@ -252,4 +252,70 @@ fn with_the_inventory_the_chart_grants_list_and_watch_of_exactly_the_kinds_the_b
     // workloads it may name are kept for the other rules.
     assert_eq!(needs.unknown, ["autoscaling-target"]);
     assert_eq!(granted, read, "the chart grants what the bundle's policies read, no more");
+}
+
+/// `resource.group` (or `resource` in the core group) for every resource of RBAC `rules` whose
+/// verbs are `verbs`.
+fn granted(rules: &[Value], verbs: &[&str]) -> std::collections::BTreeSet<String> {
+    rules
+        .iter()
+        .filter(|r| r["verbs"] == serde_json::json!(verbs))
+        .flat_map(|r| {
+            let groups: Vec<String> =
+                r["apiGroups"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().into()).collect();
+            let resources: Vec<String> =
+                r["resources"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().into()).collect();
+            groups.into_iter().flat_map(move |g| {
+                resources.clone().into_iter().map(move |r| if g.is_empty() { r } else { format!("{r}.{g}") })
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn with_the_audit_the_chart_grants_listing_what_it_audits_and_writing_only_reports_and_leases() {
+    let mut values = values();
+    values["audit"]["enabled"] = Value::Bool(true);
+    let rendered = render_chart(&values, "paved");
+    let objects = objects("chart", &rendered);
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let resources = values["audit"]["resources"].as_str().unwrap();
+    for arg in ["--audit", "--audit-shards=2", "--audit-interval=10m", &format!("--audit-resources={resources}")] {
+        assert!(args.contains(&arg), "{arg} in {args:?}");
+    }
+    let env: Vec<&str> = container["env"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(env, ["POD_NAME", "POD_NAMESPACE"]);
+
+    let role = objects.iter().find(|o| o["kind"] == "ClusterRole" && o["metadata"]["name"] == "paved-auditor").unwrap();
+    let rules = role["rules"].as_array().unwrap();
+    let listed = granted(rules, &["list", "watch"]);
+    let mut wanted: std::collections::BTreeSet<String> = resources.split(',').map(str::to_owned).collect();
+    wanted.extend(granted(values["inventory"]["rules"].as_array().unwrap(), &["list", "watch"]));
+    wanted.insert("namespaces".into());
+    assert_eq!(listed, wanted, "it lists and watches what it audits, the inventory and namespaces, no more");
+    let written = granted(rules, &["list", "create", "patch", "delete"]);
+    let reports = [
+        "clusterpolicyreports.wgpolicyk8s.io",
+        "clusterreports.openreports.io",
+        "policyreports.wgpolicyk8s.io",
+        "reports.openreports.io",
+    ];
+    assert_eq!(written.iter().map(String::as_str).collect::<Vec<_>>(), reports);
+    assert_eq!(
+        rules.len(),
+        values["audit"]["rules"].as_array().unwrap().len() + values["inventory"]["rules"].as_array().unwrap().len() + 3
+    );
+    let leases = objects.iter().find(|o| o["kind"] == "Role" && o["metadata"]["name"] == "paved-audit-leases").unwrap();
+    assert_eq!(leases["metadata"]["namespace"], "paved");
+    assert_eq!(
+        granted(leases["rules"].as_array().unwrap(), &["list", "create", "update", "delete"]),
+        ["leases.coordination.k8s.io".to_owned()].into()
+    );
+    // The CRDs it writes ship with the chart.
+    for crd in ["policyreports.yaml", "openreports.yaml"] {
+        let text = std::fs::read_to_string(Path::new(DEPLOY).join("helm/paved/crds").join(crd)).unwrap();
+        assert_eq!(super::deploy::objects(crd, &text).len(), 2);
+    }
 }

@@ -22,7 +22,7 @@ fn pod(name: &str, namespace: &str, privileged: bool) -> String {
 /// A cluster with the report CRDs and these namespaces.
 fn cluster(namespaces: &[&str]) -> Kube {
     let kube = Kube::start();
-    let crds = Path::new(ROOT).join("deploy/crds/policyreports.yaml");
+    let crds = Path::new(ROOT).join("deploy/helm/paved/crds/policyreports.yaml");
     kube.must(&["apply", "-f", crds.to_str().unwrap()], None);
     for ns in namespaces {
         kube.must(&["create", "namespace", ns], None);
@@ -229,4 +229,85 @@ fn three_replicas_share_the_audit_and_a_dead_ones_shards_are_taken_over() {
         namespaces.iter().all(|ns| result(&kube, ns, rule, "second").as_deref() == Some("fail"))
     });
     drop(server);
+}
+
+/// A kubeconfig for the chart's ServiceAccount, with the chart's RBAC for the audit applied.
+fn as_the_chart_grants(kube: &Kube, dir: &Path) -> std::path::PathBuf {
+    let mut values = super::deploy::values();
+    values["audit"]["enabled"] = json!(true);
+    kube.must(&["create", "namespace", "paved"], None);
+    let chart = super::deploy::objects("chart", &super::deploy::render_chart(&values, "paved"));
+    let rbac = ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"];
+    for o in chart.iter().filter(|o| rbac.contains(&o["kind"].as_str().unwrap())) {
+        kube.must(&["apply", "-f", "-"], Some(&o.to_string()));
+    }
+    let token = kube.must(&["-n", "paved", "create", "token", "paved"], None);
+    let admin = std::fs::read_to_string(kube.kubeconfig()).unwrap();
+    let server =
+        admin.lines().find_map(|l| l.split("server: \"").nth(1)).unwrap().split('"').next().unwrap().to_owned();
+    let ca = admin
+        .lines()
+        .find_map(|l| l.split("certificate-authority: \"").nth(1))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let config = format!(
+        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"{server}\", certificate-authority: \"{ca}\"}}}}]\n\
+         users: [{{name: paved, user: {{token: \"{}\"}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: paved}}}}]\ncurrent-context: c\n",
+        token.trim()
+    );
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+#[test]
+fn with_the_charts_rbac_the_audit_writes_its_reports_and_what_it_may_not_list_is_an_error() {
+    let kube = cluster(&["shop"]);
+    kube.must(&["create", "-f", "-"], Some(&pod("root", "shop", true)));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = as_the_chart_grants(&kube, dir.path());
+
+    // ReplicaSets are not the auditor's to read: the audit says so and fails, and still reports
+    // the pods.
+    let out = super::paved()
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            "audit",
+            "--once",
+            "--pack",
+            "pod-security-baseline",
+            "--resources",
+            "pods,replicasets.apps,widgets.example.com",
+        ])
+        .output()
+        .unwrap();
+    let (code, reports, err) = super::output(out);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot list apps/v1/ReplicaSet: forbidden"), "{err}");
+    assert!(err.contains("cannot list widgets.example.com: the cluster serves no such resource"), "{err}");
+    assert!(reports.contains("shop") && reports.contains("privileged"), "{reports}");
+
+    // In the cluster, with exactly the chart's grants: the Leases and the reports.
+    let values = super::deploy::values();
+    let resources = format!("--audit-resources={}", values["audit"]["resources"].as_str().unwrap());
+    let tls = certificate_for("127.0.0.1");
+    let flags = [
+        "--audit",
+        "--audit-identity",
+        "paved-0",
+        "--audit-lease-namespace",
+        "paved",
+        &resources,
+        "--pack",
+        "pod-security-baseline",
+    ];
+    let paved = serve_in(tls.path(), &flags, &[("KUBECONFIG", kubeconfig.as_path())]);
+    let rule = "pod-security-baseline/privileged";
+    wait_for("the report", || result(&kube, "shop", rule, "root").as_deref() == Some("fail"));
+    let text = metrics(&paved, tls.path());
+    assert_eq!(sample(&text, "paved_audit_errors_total{cause=\"list\"}"), 0.0, "{text}");
+    assert_eq!(sample(&text, "paved_audit_errors_total{cause=\"lease\"}"), 0.0, "{text}");
 }

@@ -117,6 +117,9 @@ fn fields_the_api_server_adds_are_not_drift() {
     pod["containers"][0]["livenessProbe"]["timeoutSeconds"] = json!(1);
     pod["containers"][0]["ports"][0]["protocol"] = json!("TCP");
     pod["containers"][0].as_object_mut().unwrap().remove("env"); // the server drops empty lists
+                                                                 // The deprecated alias the API server copies `serviceAccountName` into.
+    pod["serviceAccount"] = pod["serviceAccountName"].clone();
+    assert!(pod["serviceAccount"].is_string());
     let service = find(&mut m, "Service");
     service["spec"]["clusterIP"] = json!("10.0.3.7");
     service["spec"]["sessionAffinity"] = json!("None");
@@ -125,6 +128,72 @@ fn fields_the_api_server_adds_are_not_drift() {
     // A non-default value in a defaulted field is drift.
     find(&mut m, "Deployment")["spec"]["template"]["spec"]["dnsPolicy"] = json!("None");
     assert_eq!(conform(&m).services[0].deviations.len(), 1);
+    find(&mut m, "Deployment")["spec"]["template"]["spec"]["serviceAccount"] = json!("someone-else");
+    assert_eq!(conform(&m).services[0].deviations.len(), 2);
+}
+
+#[test]
+fn an_audit_reports_each_service_s_drift_with_the_policies_results_in_its_namespace() {
+    let mut m = live("web-service", &checkout());
+    let now: Timestamp = "2026-11-22T00:00:00Z".parse().unwrap();
+    let reports = |m: &[Value]| {
+        let c = paved::GoldenPath::conform(&builtin(), &as_file(m), &Context::at(now));
+        golden::audit_reports(None, Some(&c), now, paved::ReportKind::PolicyReport, 1_000_000)
+    };
+    let before = reports(&m);
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0]["metadata"]["namespace"], "payments");
+    let result = &before[0]["results"][0];
+    assert_eq!(
+        (result["policy"].as_str(), result["rule"].as_str(), result["result"].as_str()),
+        (Some(golden::DRIFT_POLICY), Some("drift"), Some("pass"))
+    );
+    assert_eq!(result["properties"]["goldenPath"], "web-service@2.0.0");
+    assert_eq!(result["resources"].as_array().unwrap().len(), m.len(), "every object of the service");
+    find(&mut m, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"] = json!("evil:1");
+    let after = reports(&m);
+    let result = &after[0]["results"][0];
+    assert_eq!(result["result"], "fail");
+    let message = result["message"].as_str().unwrap();
+    assert!(
+        message.contains("drift score 5")
+            && message.contains("Deployment/payments/checkout/spec/template/spec/containers/0/image"),
+        "{message}"
+    );
+    assert_eq!(after[0]["summary"]["fail"], 1);
+}
+
+#[test]
+fn the_next_change_is_the_first_sunset_or_exception_boundary_after_now() {
+    let exception = "apiVersion: paved.dev/v1\nkind: PolicyException\nmetadata: {name: soon}\nspec:\n  owner: payments\n  reason: a migration\n  created: 2026-11-25\n  expires: 2026-12-01\n  policies: [{name: images}]\n  match: {namespaces: [payments]}\n";
+    let b = builtin().merge(Bundle::from_str("e.yaml", exception).unwrap());
+    let at = |t: &str| -> Timestamp { t.parse().unwrap() };
+    let sunsets: Vec<Timestamp> = builtin()
+        .golden_paths()
+        .filter_map(|g| g.deprecation())
+        .filter_map(|d| d.sunset.as_deref())
+        .map(|s| paved::parse_instant(s).unwrap())
+        .collect();
+    let first_sunset = sunsets.iter().min().copied();
+    let next = |now: &str| b.next_change(at(now));
+    let expect = |t: Timestamp, now: &str| Some(first_sunset.filter(|s| *s > at(now) && *s < t).unwrap_or(t));
+    assert_eq!(
+        next("2026-11-22T00:00:00Z"),
+        expect(at("2026-11-25T00:00:00Z"), "2026-11-22T00:00:00Z"),
+        "created: valid from then"
+    );
+    assert_eq!(
+        next("2026-11-26T00:00:00Z"),
+        expect(at("2026-12-01T00:00:00Z"), "2026-11-26T00:00:00Z"),
+        "then it expires"
+    );
+    let engine = paved::Engine::builder()
+        .bundle(Bundle::pack("platform-baseline").unwrap())
+        .bundle(Bundle::from_str("e.yaml", exception).unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(engine.next_change(at("2026-11-26T00:00:00Z")), Some(at("2026-12-01T00:00:00Z")));
+    assert_eq!(engine.next_change(at("2026-12-02T00:00:00Z")), None, "nothing changes after the last boundary");
 }
 
 #[test]

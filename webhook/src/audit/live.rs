@@ -38,6 +38,9 @@ pub struct AuditConfig {
     pub page: u32,
     /// How often everything is audited again, besides watches and time.
     pub interval: Duration,
+    /// The only resources audited (`plural` or `plural.group`); none: every kind the policies
+    /// judge.
+    pub resources: Vec<String>,
     /// How many shards the namespaces are cut into.
     pub shards: u32,
     /// How long a Lease holds without renewal.
@@ -120,7 +123,7 @@ impl Auditor {
                 }
             }
             let now = Instant::now();
-            let until_time = at.map_or(Duration::MAX, |t| duration_until(t));
+            let until_time = at.map_or(Duration::MAX, duration_until);
             let wait = next_full.saturating_duration_since(now).min(until_time).min(Duration::from_secs(3600));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -184,7 +187,7 @@ impl Auditor {
 
     async fn audit(&mut self, loaded: &Loaded, held: &watch::Receiver<Held>, within: Within<'_>, what: &str) {
         let started = Instant::now();
-        let served = match Served::discover(&self.client).await {
+        let served = match Served::discover(&self.client, &self.config.resources).await {
             Ok(s) => s,
             Err(e) => {
                 self.state.metrics.audit.error("list");
@@ -195,7 +198,8 @@ impl Auditor {
         let mut ctx = Context::at(jiff::Timestamp::now());
         ctx.namespaces = self.state.labels.all();
         ctx.inventory = self.state.watched().map(|w| w.current());
-        let audit = pass(&self.client, &served, judge, &ctx, self.config.page, within, &|_, _| {}).await;
+        let mut audit = pass(&self.client, &served, judge, &ctx, self.config.page, within, &|_, _| {}).await;
+        audit.unreadable.extend(served.unknown());
         for (kind, why) in &audit.unreadable {
             self.state.metrics.audit.error("list");
             tracing::error!(kind = %kind, error = %why, "cannot list for the audit; its objects are not reported");
@@ -250,12 +254,12 @@ impl Auditor {
     /// Starts a metadata-only watch of every kind `loaded` audits, marking the namespaces where
     /// something changed.
     fn watch(&mut self, loaded: &Arc<Loaded>) {
-        let client = self.client.clone();
+        let (client, only) = (self.client.clone(), self.config.resources.clone());
         let dirty = Arc::clone(&self.dirty);
         let loaded = Arc::clone(loaded);
         let counts = self.state.metrics.audit.watch_errors.clone();
         let task = tokio::spawn(async move {
-            let Ok(served) = Served::discover(&client).await else {
+            let Ok(served) = Served::discover(&client, &only).await else {
                 return dirty.relisted.store(true, std::sync::atomic::Ordering::Relaxed);
             };
             let judge = Judge { engine: &loaded.engine, golden: loaded.golden.as_ref() };

@@ -61,12 +61,13 @@ pub struct Judge<'a> {
     pub golden: Option<&'a Bundle>,
 }
 
-/// The kinds the cluster serves and lets list.
-pub(crate) struct Served(Vec<(ApiResource, bool)>);
+/// The kinds the cluster serves and lets list (whether each is namespaced), and the resources
+/// an audit is limited to (`plural` or `plural.group`; none: no limit).
+pub(crate) struct Served(Vec<(ApiResource, bool)>, Vec<String>);
 
 impl Served {
     /// Asks the cluster.
-    pub(crate) async fn discover(client: &kube::Client) -> Result<Served, Problem> {
+    pub(crate) async fn discover(client: &kube::Client, only: &[String]) -> Result<Served, Problem> {
         let discovery = kube::Discovery::new(client.clone())
             .run()
             .await
@@ -78,7 +79,15 @@ impl Served {
                 .filter(|(_, caps)| caps.supports_operation(verbs::LIST))
                 .map(|(ar, caps)| (ar, caps.scope == Scope::Namespaced))
                 .collect(),
+            only.to_vec(),
         ))
+    }
+
+    /// The resources the audit is limited to that the cluster does not serve.
+    pub(crate) fn unknown(&self) -> Vec<(String, String)> {
+        let served: Vec<String> = self.0.iter().map(|(ar, _)| resource_name(ar)).collect();
+        let why = "the cluster serves no such resource (name it as `plural` or `plural.group`)";
+        self.1.iter().filter(|o| !served.contains(o)).map(|o| (o.clone(), why.to_owned())).collect()
     }
 
     /// The kinds an audit by `judge` lists: those the engine may judge and those its golden
@@ -91,9 +100,19 @@ impl Served {
             })
         });
         self.0.iter().filter(move |(ar, _)| {
-            judge.engine.judges_kind(&ar.api_version, &ar.kind)
-                || rendered.as_ref().is_none_or(|r| r.iter().any(|(v, k)| *v == ar.api_version && *k == ar.kind))
+            (self.1.is_empty() || self.1.contains(&resource_name(ar)))
+                && (judge.engine.judges_kind(&ar.api_version, &ar.kind)
+                    || rendered.as_ref().is_none_or(|r| r.iter().any(|(v, k)| *v == ar.api_version && *k == ar.kind)))
         })
+    }
+}
+
+/// `plural`, or `plural.group` outside the core group, as kubectl and RBAC name resources.
+fn resource_name(ar: &ApiResource) -> String {
+    if ar.group.is_empty() {
+        ar.plural.clone()
+    } else {
+        format!("{}.{}", ar.plural, ar.group)
     }
 }
 
@@ -106,17 +125,19 @@ pub(crate) struct Within<'a> {
     pub(crate) keep: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
-/// One pass over the cluster: `page` objects a request; `progress` is told of each kind as it
-/// is listed and of how many objects are done.
+/// One pass over the cluster: `page` objects a request, of the resources named (all the engine
+/// judges when none are); `progress` is told of each kind as it is listed and of how many
+/// objects are done.
 pub async fn once(
     client: &kube::Client,
     judge: Judge<'_>,
     ctx: Context,
-    page: u32,
+    limits: (u32, &[String]),
     progress: &(dyn Fn(&str, usize) + Sync),
 ) -> Result<Audit, Problem> {
-    let served = Served::discover(client).await?;
-    let mut unreadable = Vec::new();
+    let (page, only) = limits;
+    let served = Served::discover(client, only).await?;
+    let mut unreadable = served.unknown();
     let mut ctx = ctx;
     ctx.namespaces = namespace_labels(client, &served, page, &mut unreadable).await;
     ctx.inventory = Some(std::sync::Arc::new(inventory(client, judge.engine, &served, page, &mut unreadable).await));

@@ -139,7 +139,7 @@ impl Writer {
                 if s.code == 404 && s.reason == "NotFound" && s.message.contains("the server could not") =>
             {
                 format!(
-                    "the cluster does not serve {}/{}: install its CustomResourceDefinition (deploy/crds)",
+                    "the cluster does not serve {}/{}: install its CustomResourceDefinition (deploy/helm/paved/crds)",
                     ar.api_version, ar.kind
                 )
             }
