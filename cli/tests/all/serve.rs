@@ -19,6 +19,15 @@ pub(crate) const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..
 pub(crate) struct Serving {
     pub(crate) child: Child,
     pub(crate) addr: std::net::SocketAddr,
+    /// Its log lines after the one that says it serves.
+    pub(crate) logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Serving {
+    /// Its log so far, for a failure's message.
+    pub(crate) fn log(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
 }
 
 impl Drop for Serving {
@@ -60,8 +69,10 @@ pub(crate) fn serve_in(tls: &Path, flags: &[&str], env: &[(&str, &Path)]) -> Ser
         }
     };
     // Keep reading its logs, so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Serving { child, addr }
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = std::sync::Arc::clone(&logs);
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| kept.lock().unwrap().push(l)));
+    Serving { child, addr, logs }
 }
 
 fn certificate() -> tempfile::TempDir {

@@ -62,7 +62,12 @@ pub(crate) fn spawn(state: Arc<State>, client: kube::Client, config: AuditConfig
             match leases.tick().await {
                 Ok(h) => {
                     metrics.metrics.audit.shards.set(i64::try_from(h.len()).unwrap_or(0));
-                    held_tx.send_replace(h);
+                    // The audit loop is woken only when the shards change, not at every renewal.
+                    held_tx.send_if_modified(|old| {
+                        let changed = !old.keys().eq(h.keys());
+                        *old = h;
+                        changed
+                    });
                 }
                 Err(e) => {
                     metrics.metrics.audit.error("lease");
@@ -140,17 +145,23 @@ impl Auditor {
             }
             let relisted = self.dirty.relisted.swap(false, std::sync::atomic::Ordering::Relaxed);
             let timed = at.is_some_and(|t| t <= jiff::Timestamp::now());
-            if gained {
-                if let Err(e) = self.writer.seed().await {
-                    self.state.metrics.audit.error("write");
-                    tracing::error!(error = %e, "cannot read the reports back; auditing again in a minute");
-                    next_full = Instant::now() + Duration::from_secs(60);
+            let ready = match Served::discover(&self.client, &self.config.resources).await {
+                Err(e) => Err(e.0),
+                Ok(served) if gained => self.writer.seed().await.map(|()| served),
+                Ok(served) => Ok(served),
+            };
+            let served = match ready {
+                Ok(s) => s,
+                Err(e) => {
+                    self.state.metrics.audit.error("list");
+                    tracing::error!(error = %e, "cannot audit; trying again in ten seconds");
+                    next_full = Instant::now() + Duration::from_secs(10);
                     continue;
                 }
-            }
+            };
             if gained || reloaded || relisted || timed || Instant::now() >= next_full {
                 self.take_dirty();
-                self.full(&loaded, &held).await;
+                self.full(&loaded, &served, &held).await;
                 next_full = Instant::now() + self.config.interval;
                 let now = jiff::Timestamp::now();
                 let golden = loaded.golden.as_ref().and_then(|g| g.next_change(now));
@@ -158,7 +169,7 @@ impl Auditor {
             } else {
                 for namespace in self.take_dirty() {
                     if held.borrow().contains_key(&shard_of(&namespace, self.config.shards)) {
-                        self.namespace(&loaded, &held, &namespace).await;
+                        self.namespace(&loaded, &served, &held, &namespace).await;
                     }
                 }
             }
@@ -172,33 +183,33 @@ impl Auditor {
     }
 
     /// Audits everything in the shards held.
-    async fn full(&mut self, loaded: &Loaded, held: &watch::Receiver<Held>) {
+    async fn full(&mut self, loaded: &Loaded, served: &Served, held: &watch::Receiver<Held>) {
         let shards = self.config.shards;
         let mine: BTreeSet<u32> = held.borrow().keys().copied().collect();
         let keep = move |ns: &str| mine.contains(&shard_of(ns, shards));
-        self.audit(loaded, held, Within { namespace: None, keep: &keep }, "full").await;
+        self.audit(loaded, served, held, Within { namespace: None, keep: &keep }, "full").await;
     }
 
-    /// Audits one namespace again.
-    async fn namespace(&mut self, loaded: &Loaded, held: &watch::Receiver<Held>, namespace: &str) {
+    /// Audits one namespace (empty: the cluster-scoped objects) again.
+    async fn namespace(&mut self, loaded: &Loaded, served: &Served, held: &watch::Receiver<Held>, namespace: &str) {
         let keep = |ns: &str| ns == namespace;
-        self.audit(loaded, held, Within { namespace: Some(namespace), keep: &keep }, "namespace").await;
+        self.audit(loaded, served, held, Within { namespace: Some(namespace), keep: &keep }, "namespace").await;
     }
 
-    async fn audit(&mut self, loaded: &Loaded, held: &watch::Receiver<Held>, within: Within<'_>, what: &str) {
+    async fn audit(
+        &mut self,
+        loaded: &Loaded,
+        served: &Served,
+        held: &watch::Receiver<Held>,
+        within: Within<'_>,
+        what: &str,
+    ) {
         let started = Instant::now();
-        let served = match Served::discover(&self.client, &self.config.resources).await {
-            Ok(s) => s,
-            Err(e) => {
-                self.state.metrics.audit.error("list");
-                return tracing::error!(error = %e, "cannot audit");
-            }
-        };
         let judge = Judge { engine: &loaded.engine, golden: loaded.golden.as_ref() };
         let mut ctx = Context::at(jiff::Timestamp::now());
         ctx.namespaces = self.state.labels.all();
         ctx.inventory = self.state.watched().map(|w| w.current());
-        let mut audit = pass(&self.client, &served, judge, &ctx, self.config.page, within, &|_, _| {}).await;
+        let mut audit = pass(&self.client, served, judge, &ctx, self.config.page, within, &|_, _| {}).await;
         audit.unreadable.extend(served.unknown());
         for (kind, why) in &audit.unreadable {
             self.state.metrics.audit.error("list");
@@ -208,11 +219,10 @@ impl Auditor {
         let reports = audit.reports(ctx.now, self.config.kind, self.config.max_report_bytes);
         // Nothing is deleted for a kind that could not be listed: its results are not known.
         let complete = audit.unreadable.is_empty();
-        let covers = |ns: &str| complete && (within.keep)(ns);
         let shards = self.config.shards;
         let may = |ns: &str| held.borrow().get(&shard_of(ns, shards)).is_some_and(|until| Instant::now() < *until);
         let m = &self.state.metrics.audit;
-        match self.writer.sync(&reports, &covers, &may).await {
+        match self.writer.sync(&reports, within.keep, complete, &may).await {
             Ok(done) => {
                 m.written(done.applied, done.deleted, done.unchanged);
                 tracing::info!(

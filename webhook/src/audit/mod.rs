@@ -119,7 +119,7 @@ fn resource_name(ar: &ApiResource) -> String {
 /// Which objects a pass takes.
 #[derive(Clone, Copy)]
 pub(crate) struct Within<'a> {
-    /// Only this namespace's (namespaced kinds only).
+    /// Only this namespace's objects (empty: only cluster-scoped objects).
     pub(crate) namespace: Option<&'a str>,
     /// Only objects whose namespace (empty: cluster-scoped) this accepts.
     pub(crate) keep: &'a (dyn Fn(&str) -> bool + Sync),
@@ -160,13 +160,16 @@ pub(crate) async fn pass(
     let mut audit = Audit::default();
     let mut reports = Vec::new();
     let mut claimed = Vec::new();
-    let kinds = served.audited(judge).filter(|(_, namespaced)| *namespaced || within.namespace.is_none());
-    for (ar, _) in kinds {
+    let kinds = served.audited(judge).filter(|(_, namespaced)| match within.namespace {
+        None => true,
+        Some(ns) => *namespaced != ns.is_empty(),
+    });
+    for (ar, namespaced) in kinds {
         let name = format!("{}/{}", ar.api_version, ar.kind);
         let judged = judge.engine.judges_kind(&ar.api_version, &ar.kind);
         progress(&name, 0);
         let mut count = 0;
-        let outcome = each_page(client, ar, within.namespace, page, |mut objects| {
+        let outcome = each_page(client, ar, within.namespace.filter(|_| *namespaced), page, |mut objects| {
             objects.retain(|o| (within.keep)(o.identity().namespace.as_str()));
             count += objects.len();
             progress(&name, count);

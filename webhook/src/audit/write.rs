@@ -59,7 +59,8 @@ impl Writer {
         let mut written = BTreeMap::new();
         for ar in [&self.namespaced, &self.cluster] {
             let api = kube::Api::<DynamicObject>::all_with(self.client.clone(), ar);
-            let list = api.list(&ListParams::default().labels(MANAGED)).await.map_err(|e| self.problem(ar, &e))?;
+            let list =
+                api.list(&ListParams::default().labels(MANAGED)).await.map_err(|e| self.problem("reading", ar, &e))?;
             for o in list.items {
                 let value = serde_json::to_value(&o).unwrap_or_default();
                 written.insert(key(&value), digest(&value));
@@ -70,12 +71,14 @@ impl Writer {
     }
 
     /// Makes the cluster hold `reports` for the namespaces `covers` takes: each applied when it
-    /// changed, and the reports of those namespaces no longer made deleted. `may` is asked,
-    /// just before each write, whether this replica still holds the namespace.
+    /// changed, and (when `complete`: every kind was listed) the reports of those namespaces no
+    /// longer made deleted. `may` is asked, just before each write, whether this replica still
+    /// holds the namespace.
     pub(crate) async fn sync(
         &mut self,
         reports: &[Value],
         covers: &(dyn Fn(&str) -> bool + Sync),
+        complete: bool,
         may: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Synced, String> {
         let mut done = Synced::default();
@@ -94,13 +97,13 @@ impl Writer {
             let ar = if namespace.is_empty() { &self.cluster } else { &self.namespaced };
             let api = self.api(ar, &namespace);
             let params = PatchParams::apply("paved").force();
-            api.patch(&name, &params, &Patch::Apply(r)).await.map_err(|e| self.problem(ar, &e))?;
+            api.patch(&name, &params, &Patch::Apply(r)).await.map_err(|e| self.problem("writing", ar, &e))?;
             self.written.insert((namespace, name), digest);
             done.applied += 1;
         }
         let made: Vec<(String, String)> = reports.iter().map(key).collect();
         let stale: Vec<(String, String)> =
-            self.written.keys().filter(|k| covers(&k.0) && !made.contains(k)).cloned().collect();
+            self.written.keys().filter(|k| complete && covers(&k.0) && !made.contains(k)).cloned().collect();
         for (namespace, name) in stale {
             if !may(&namespace) {
                 continue;
@@ -109,7 +112,7 @@ impl Writer {
             match self.api(ar, &namespace).delete(&name, &DeleteParams::default()).await {
                 Ok(_) => done.deleted += 1,
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(self.problem(ar, &e)),
+                Err(e) => return Err(self.problem("deleting", ar, &e)),
             }
             self.written.remove(&(namespace, name));
         }
@@ -133,7 +136,7 @@ impl Writer {
         }
     }
 
-    fn problem(&self, ar: &ApiResource, e: &kube::Error) -> String {
+    fn problem(&self, doing: &str, ar: &ApiResource, e: &kube::Error) -> String {
         match e {
             kube::Error::Api(s)
                 if s.code == 404 && s.reason == "NotFound" && s.message.contains("the server could not") =>
@@ -143,8 +146,8 @@ impl Writer {
                     ar.api_version, ar.kind
                 )
             }
-            kube::Error::Api(s) if s.code == 403 => format!("forbidden to write {}: {}", ar.kind, s.message),
-            other => format!("writing {}: {other}", ar.kind),
+            kube::Error::Api(s) if s.code == 403 => format!("{doing} {} is forbidden: {}", ar.kind, s.message),
+            other => format!("{doing} {}: {other}", ar.kind),
         }
     }
 }
@@ -173,12 +176,65 @@ fn digest(report: &Value) -> [u8; 32] {
         report.get("summary"),
         results,
     ]);
-    Sha256::digest(said.to_string()).into()
+    let mut hash = Sha256::new();
+    canonical(&said, &mut hash);
+    hash.finalize().into()
+}
+
+/// `value` into `hash` with every object's keys sorted: a report read back from the API server
+/// (which orders fields its own way) hashes as the one written.
+fn canonical(value: &Value, hash: &mut Sha256) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            hash.update(b"{");
+            for k in keys {
+                hash.update(serde_json::to_string(k).unwrap_or_default());
+                hash.update(b":");
+                canonical(map.get(k.as_str()).unwrap_or(&Value::Null), hash);
+                hash.update(b",");
+            }
+            hash.update(b"}");
+        }
+        Value::Array(items) => {
+            hash.update(b"[");
+            for i in items {
+                canonical(i, hash);
+                hash.update(b",");
+            }
+            hash.update(b"]");
+        }
+        other => hash.update(other.to_string()),
+    }
 }
 
 fn tally(into: &mut Tally, report: &Value) {
     for r in report.get("results").and_then(Value::as_array).into_iter().flatten() {
         let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         *into.entry((text("policy"), text("result"))).or_default() += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::digest;
+
+    #[test]
+    fn a_report_read_back_in_another_order_with_other_timestamps_is_the_same_report() {
+        let written = json!({"apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": "PolicyReport",
+            "metadata": {"name": "paved", "namespace": "shop", "labels": {"app.kubernetes.io/managed-by": "paved"}},
+            "summary": {"pass": 1, "fail": 0},
+            "results": [{"policy": "p", "rule": "r", "result": "pass", "timestamp": {"seconds": 1, "nanos": 0}}]});
+        let read = json!({"results": [{"timestamp": {"nanos": 5, "seconds": 9}, "result": "pass", "rule": "r", "policy": "p"}],
+            "summary": {"fail": 0, "pass": 1}, "kind": "PolicyReport",
+            "metadata": {"uid": "1", "resourceVersion": "7", "labels": {"app.kubernetes.io/managed-by": "paved"}, "namespace": "shop", "name": "paved"},
+            "apiVersion": "wgpolicyk8s.io/v1alpha2"});
+        assert_eq!(digest(&written), digest(&read));
+        let mut changed = read.clone();
+        changed["results"][0]["result"] = json!("fail");
+        assert_ne!(digest(&written), digest(&changed));
     }
 }
