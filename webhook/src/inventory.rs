@@ -1,7 +1,8 @@
 //! The inventory from the cluster: for each kind the loaded policies read through `inventory`
 //! (`Engine::inventory_needs`), a kube-rs reflector keeps the kind's objects, less their
 //! `managedFields` and last-applied annotation (which no policy reads, and which are most of an
-//! object's size), so memory follows the kinds read, not the cluster. A snapshot of them all,
+//! object's size), and only their metadata (a metadata-only watch) for the kinds no policy reads
+//! further, so memory follows what is read, not the cluster. A snapshot of them all,
 //! made again when one changes (at most every quarter second), is the inventory every request
 //! is judged with. It is complete (what it does not hold does not exist) only once every kind
 //! has listed; until then a rule that needs completeness does not deny, and `/readyz` is not
@@ -11,9 +12,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, PartialObjectMeta};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::{metadata_watcher, watcher, WatchStreamExt};
 use paved::{Inventory, InventoryNeeds, Resource};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -50,15 +51,50 @@ pub(crate) struct Counts {
 /// One kind being watched.
 struct Kept {
     name: String,
-    store: Store<DynamicObject>,
+    cache: Cache,
     resource: ApiResource,
 }
 
+/// A kind's objects: whole, or their metadata alone where no policy reads more.
+enum Cache {
+    Whole(Store<DynamicObject>),
+    Metadata(Store<PartialObjectMeta<DynamicObject>>),
+}
+
+impl Cache {
+    fn len(&self) -> usize {
+        match self {
+            Cache::Whole(s) => s.state().len(),
+            Cache::Metadata(s) => s.state().len(),
+        }
+    }
+
+    /// Every object as JSON (a metadata-only one with its metadata alone).
+    fn values(&self) -> Vec<serde_json::Value> {
+        match self {
+            Cache::Whole(s) => s.state().iter().filter_map(|o| serde_json::to_value(&**o).ok()).collect(),
+            Cache::Metadata(s) => s
+                .state()
+                .iter()
+                .filter_map(|o| Some(serde_json::json!({"metadata": serde_json::to_value(&o.metadata).ok()?})))
+                .collect(),
+        }
+    }
+}
+
+/// What the tasks keeping a kind share.
+struct Shared {
+    changed: Arc<tokio::sync::Notify>,
+    pending: Arc<RwLock<Vec<String>>>,
+    counts: Counts,
+}
+
 impl Watched {
-    /// Starts a reflector for each kind of `needs`.
+    /// Starts a reflector for each kind of `needs`: of the objects' metadata alone for the kinds
+    /// it says are read no further.
     pub(crate) async fn start(client: &kube::Client, needs: InventoryNeeds, counts: &Counts) -> Watched {
-        let changed = Arc::new(tokio::sync::Notify::new());
-        let pending = Arc::new(RwLock::new(Vec::new()));
+        let shared =
+            Shared { changed: Arc::new(tokio::sync::Notify::new()), pending: Arc::default(), counts: counts.clone() };
         let mut kept = Vec::new();
         let mut tasks = Vec::new();
         for (resource, name) in resolve(client, &needs).await {
@@ -71,41 +107,38 @@ impl Watched {
                 Err(e) => {
                     // Never listed: the inventory stays incomplete, and the server not ready.
                     tracing::error!(kind = %name, error = %e, "cannot discover an inventory kind");
-                    write(&pending).push(format!("{name} (discovery failed: {e})"));
+                    write(&shared.pending).push(format!("{name} (discovery failed: {e})"));
                     continue;
                 }
             };
-            write(&pending).push(name.clone());
-            let writer = reflector::store::Writer::new(resource.clone());
-            let store = writer.as_reader();
+            write(&shared.pending).push(name.clone());
             let api = kube::Api::<DynamicObject>::all_with(client.clone(), &resource);
-            let (notify, counts, label) = (Arc::clone(&changed), counts.clone(), Kind { kind: name.clone() });
-            let stream = watcher(api, watcher::Config::default()).default_backoff().modify(slim).reflect(writer);
-            tasks.push(tokio::spawn(async move {
-                futures::pin_mut!(stream);
-                while let Some(event) = stream.next().await {
-                    match event {
-                        Ok(_) => notify.notify_one(),
-                        Err(e) => {
-                            counts.restarts.get_or_create(&label).inc();
-                            tracing::warn!(kind = %label.kind, error = %e, "watching the inventory; retrying");
-                        }
-                    }
-                }
-            }));
-            let (ready, pending, notify) = (store.clone(), Arc::clone(&pending), Arc::clone(&changed));
-            let listed = name.clone();
-            tasks.push(tokio::spawn(async move {
-                if ready.wait_until_ready().await.is_ok() {
-                    write(&pending).retain(|k| *k != listed);
-                    tracing::info!(kind = %listed, objects = ready.state().len(), "inventory kind listed");
-                    notify.notify_one();
-                }
-            }));
-            kept.push(Kept { name, store, resource });
+            let metadata = needs.metadata_only.iter().any(|(g, _, k)| *g == resource.group && *k == resource.kind);
+            let cache = if metadata {
+                let writer = reflector::store::Writer::new(resource.clone());
+                let store = writer.as_reader();
+                let stream = metadata_watcher(api, watcher::Config::default())
+                    .default_backoff()
+                    .modify(|o| slim(&mut o.metadata))
+                    .reflect(writer);
+                tasks.extend(keep(stream, store.clone(), &name, &shared));
+                Cache::Metadata(store)
+            } else {
+                let writer = reflector::store::Writer::new(resource.clone());
+                let store = writer.as_reader();
+                let stream = watcher(api, watcher::Config::default())
+                    .default_backoff()
+                    .modify(|o| slim(&mut o.metadata))
+                    .reflect(writer);
+                tasks.extend(keep(stream, store.clone(), &name, &shared));
+                Cache::Whole(store)
+            };
+            tracing::info!(kind = %name, metadata_only = metadata, "keeping an inventory kind");
+            kept.push(Kept { name, cache, resource });
         }
         let snapshot = Arc::new(RwLock::new(Arc::new(Inventory::default())));
-        let (made, waiting, counts) = (Arc::clone(&snapshot), Arc::clone(&pending), counts.clone());
+        let (made, waiting, counts) = (Arc::clone(&snapshot), Arc::clone(&shared.pending), counts.clone());
+        let changed = Arc::clone(&shared.changed);
         tasks.push(tokio::spawn(async move {
             loop {
                 changed.notified().await;
@@ -115,7 +148,7 @@ impl Watched {
                 *write(&made) = inventory;
             }
         }));
-        Watched { needs, snapshot, pending, tasks }
+        Watched { needs, snapshot, pending: shared.pending, tasks }
     }
 
     /// The inventory now.
@@ -193,10 +226,46 @@ async fn find(
     }
 }
 
+/// The tasks that keep one kind: its watch, feeding `store` and waking the snapshot on every
+/// change, and one that marks it listed once the store is ready.
+fn keep<K>(
+    stream: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    store: Store<K>,
+    name: &str,
+    shared: &Shared,
+) -> [tokio::task::JoinHandle<()>; 2]
+where
+    K: kube::Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: std::hash::Hash + Eq + Clone + Send + Sync,
+{
+    let (notify, counts, label) = (Arc::clone(&shared.changed), shared.counts.clone(), Kind { kind: name.to_owned() });
+    let watch = tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(_) => notify.notify_one(),
+                Err(e) => {
+                    counts.restarts.get_or_create(&label).inc();
+                    tracing::warn!(kind = %label.kind, error = %e, "watching the inventory; retrying");
+                }
+            }
+        }
+    });
+    let (pending, notify, listed) = (Arc::clone(&shared.pending), Arc::clone(&shared.changed), name.to_owned());
+    let ready = tokio::spawn(async move {
+        if store.wait_until_ready().await.is_ok() {
+            write(&pending).retain(|k| *k != listed);
+            tracing::info!(kind = %listed, objects = store.state().len(), "inventory kind listed");
+            notify.notify_one();
+        }
+    });
+    [watch, ready]
+}
+
 /// What no policy reads, and what makes most of a stored object: gone before it is kept.
-fn slim(object: &mut DynamicObject) {
-    object.metadata.managed_fields = None;
-    if let Some(a) = object.metadata.annotations.as_mut() {
+fn slim(metadata: &mut kube::api::ObjectMeta) {
+    metadata.managed_fields = None;
+    if let Some(a) = metadata.annotations.as_mut() {
         a.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
 }
@@ -205,13 +274,11 @@ fn slim(object: &mut DynamicObject) {
 fn snapshot_of(kept: &[Kept], complete: bool, counts: &Counts) -> Inventory {
     let mut resources = Vec::new();
     for k in kept {
-        let objects = k.store.state();
         counts
             .objects
             .get_or_create(&Kind { kind: k.name.clone() })
-            .set(i64::try_from(objects.len()).unwrap_or(i64::MAX));
-        for o in objects {
-            let Ok(mut value) = serde_json::to_value(&*o) else { continue };
+            .set(i64::try_from(k.cache.len()).unwrap_or(i64::MAX));
+        for mut value in k.cache.values() {
             // A list's items carry no apiVersion or kind: the watch says what they are.
             if let Some(map) = value.as_object_mut() {
                 map.insert("apiVersion".into(), k.resource.api_version.clone().into());

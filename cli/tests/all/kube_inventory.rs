@@ -238,3 +238,67 @@ fn an_audit_of_the_cluster_reports_per_namespace_what_paved_check_finds_in_its_e
     assert!(parts.iter().all(|p| serde_json::to_string(p).unwrap().len() <= 2500), "each part is within the limit");
     assert_eq!(results(&parts), audited);
 }
+
+#[test]
+fn a_kind_read_only_for_its_metadata_is_kept_as_metadata_and_judged_alike() {
+    const COUNTING: &str = r#"apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: few-pods, version: 1.0.0}
+spec:
+  match: {kinds: [ConfigMap]}
+  rules:
+    - id: at-most-one
+      message: a namespace with more than one pod takes no configuration
+      cel: inventory.list('v1', 'Pod', object.metadata.namespace).size() < 2
+"#;
+    let kube = Kube::start();
+    kube.must(&["create", "namespace", "shop"], None);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bundle")).unwrap();
+    // Counted only: the Pods are kept as metadata.
+    std::fs::write(dir.path().join("bundle/policies.yaml"), COUNTING).unwrap();
+    let tls = certificate_for("127.0.0.1");
+    let kubeconfig = kube.kubeconfig();
+    let bundle = dir.path().join("bundle");
+    let paved = serve_in(
+        tls.path(),
+        &["--bundle", bundle.to_str().unwrap(), "--watch-inventory"],
+        &[("KUBECONFIG", kubeconfig.as_path())],
+    );
+    let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
+    kube.must(&["apply", "-f", "-"], Some(&webhook_configuration(paved.addr, &ca).to_string()));
+    let config =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shop"}})
+            .to_string();
+    wait_for("the API server to call paved", || {
+        let (ok, _, err) = kube.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(&config));
+        ok || err.contains("paved.dev")
+    });
+    for name in ["a", "b"] {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}});
+        kube.must(&["create", "-f", "-"], Some(&pod.to_string()));
+    }
+    wait_for("the pods to reach the inventory", || admitted(&kube, &config, true).is_some());
+    let denial = admitted(&kube, &config, false).unwrap();
+    assert!(denial.contains("a namespace with more than one pod takes no configuration"), "{denial}");
+    let log = paved.log();
+    assert!(log.contains(r#""kind":"v1/Pod","metadata_only":true"#), "{log}");
+    // paved check on the export of the same cluster agrees.
+    let export = kube.must(&["get", "pods", "-A", "-o", "yaml"], None);
+    std::fs::write(dir.path().join("export.yaml"), export).unwrap();
+    std::fs::write(dir.path().join("config.json"), &config).unwrap();
+    let (_, out, err) = super::run(&[
+        "check",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--inventory",
+        dir.path().join("export.yaml").to_str().unwrap(),
+        "--inventory-complete",
+        "--format",
+        "json",
+        dir.path().join("config.json").to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(report["findings"][0]["message"], "a namespace with more than one pod takes no configuration");
+}

@@ -19,7 +19,7 @@ pub(crate) const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..
 pub(crate) struct Serving {
     pub(crate) child: Child,
     pub(crate) addr: std::net::SocketAddr,
-    /// Its log lines after the one that says it serves.
+    /// Its log lines.
     pub(crate) logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
@@ -61,15 +61,17 @@ pub(crate) fn serve_in(tls: &Path, flags: &[&str], env: &[(&str, &Path)]) -> Ser
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut before = Vec::new();
     let addr = loop {
         let line = lines.next().expect("paved serve exited before serving").unwrap();
         let log: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
+        before.push(line);
         if log["message"] == "serving" {
             break log["addr"].as_str().unwrap().parse().unwrap();
         }
     };
     // Keep reading its logs, so it never blocks on a full pipe.
-    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(before));
     let kept = std::sync::Arc::clone(&logs);
     std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| kept.lock().unwrap().push(l)));
     Serving { child, addr, logs }

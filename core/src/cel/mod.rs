@@ -26,7 +26,7 @@ pub(crate) mod value;
 pub use budget::Budget;
 pub(crate) use decls::{Decls, Form, Function, Problem, Variable, Want};
 pub(crate) use interp::{Activation, Program};
-pub(crate) use parse::{parse, Parsed};
+pub(crate) use parse::{parse, Call, Parsed};
 pub(crate) use types::Ty;
 pub(crate) use value::{Error, Value};
 

@@ -68,10 +68,11 @@ impl Parsed {
         out
     }
 
-    /// The first two arguments of every call of one of `functions` on the variable `root`
-    /// (`inventory.list('apps/v1', 'Deployment')` gives `('apps/v1', 'Deployment')`), each
-    /// `None` where they are not both string literals: what is read is only known as it runs.
-    pub(crate) fn calls_on(&self, root: &str, functions: &[&str]) -> Vec<Option<(String, String)>> {
+    /// Every call of one of `functions` on the variable `root`
+    /// (`inventory.list('apps/v1', 'Deployment')`): its first two arguments (`None` where they
+    /// are not both string literals: what is read is only known as it runs), and whether what it
+    /// returns may be read beyond its objects' `metadata` (see [`whole`]).
+    pub(crate) fn calls_on(&self, root: &str, functions: &[&str]) -> Vec<Call> {
         use ::cel::common::ast::{Expr as Node, LiteralValue};
         let literal = |x: Option<&IdedExpr>| match x.map(|x| &x.expr) {
             Some(Node::Literal(LiteralValue::String(s))) => Some(s.to_string()),
@@ -83,7 +84,10 @@ impl Parsed {
                 let on_root =
                     call.target.as_ref().is_some_and(|t| matches!(&t.expr, Node::Ident(name) if name == root));
                 if on_root && functions.contains(&call.func_name.as_str()) {
-                    out.push(literal(call.args.first()).zip(literal(call.args.get(1))));
+                    let kind = literal(call.args.first()).zip(literal(call.args.get(1)));
+                    // Matching by selector or by template reads the objects' other fields.
+                    let matches = !["list", "get"].contains(&call.func_name.as_str());
+                    out.push(Call { kind, whole: matches || whole(&self.expr, e.id) });
                 }
             }
             true
@@ -92,34 +96,104 @@ impl Parsed {
     }
 }
 
+/// A call that reads the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Call {
+    /// `(apiVersion, kind)`, when both are literals.
+    pub(crate) kind: Option<(String, String)>,
+    /// Whether more than the objects' `metadata` may be read.
+    pub(crate) whole: bool,
+}
+
+/// Whether what the node `id` of `root` gives (a list of objects, or an optional one) may be
+/// read beyond its objects' `metadata`. It is not only when it is counted or tested for
+/// presence (`.size()`, `size(x)`, `.hasValue()`), or iterated by a macro whose variable is read
+/// only as `v.metadata` (`exists`, `all`, `map` whose function does). Anything else (kept in a
+/// variable, filtered, handed to a function) counts as read whole.
+fn whole(root: &IdedExpr, id: u64) -> bool {
+    use ::cel::common::ast::{operators, Expr as Node, LiteralValue};
+    let Some(parent) = parent_of(root, id) else { return true };
+    match &parent.expr {
+        Node::Call(c) if c.target.as_ref().is_some_and(|t| t.id == id) => {
+            !["size", "hasValue"].contains(&c.func_name.as_str())
+        }
+        Node::Call(c) if c.target.is_none() && c.func_name == "size" => false,
+        Node::Comprehension(c) if c.iter_range.id == id => {
+            let vars: Vec<&str> = std::iter::once(c.iter_var.as_str()).chain(c.iter_var2.as_deref()).collect();
+            let mut escapes = false;
+            for part in [&c.loop_cond, &c.loop_step, &c.result] {
+                visit(part, &mut |e| {
+                    if matches!(&e.expr, Node::Ident(name) if vars.contains(&name.as_str())) {
+                        let read_as = parent_of(part, e.id).map(|p| &p.expr);
+                        escapes |= !match read_as {
+                            Some(Node::Select(s)) => s.field == "metadata",
+                            Some(Node::Call(o)) if o.func_name == operators::OPT_SELECT => {
+                                let field = o.args.get(1).map(|a| &a.expr);
+                                matches!(field, Some(Node::Literal(LiteralValue::String(f))) if f.to_string() == "metadata")
+                            }
+                            _ => false,
+                        };
+                    }
+                    true
+                });
+            }
+            escapes
+        }
+        _ => true,
+    }
+}
+
+/// The node of `root` that `id` is directly part of.
+fn parent_of(root: &IdedExpr, id: u64) -> Option<&IdedExpr> {
+    let mut found = None;
+    visit_with_parent(root, &mut |e, parent| {
+        if e.id == id {
+            found = parent;
+        }
+        found.is_none()
+    });
+    found
+}
+
 /// Visits `e` and what it is made of, depth first; `f` says whether to go into what it visits.
 fn visit(e: &IdedExpr, f: &mut dyn FnMut(&IdedExpr) -> bool) {
-    use ::cel::common::ast::{EntryExpr, Expr as Node};
-    if !f(e) {
-        return;
+    visit_with_parent(e, &mut |e, _| f(e));
+}
+
+/// [`visit`], telling `f` of each node's parent too.
+fn visit_with_parent<'e>(e: &'e IdedExpr, f: &mut dyn FnMut(&'e IdedExpr, Option<&'e IdedExpr>) -> bool) {
+    fn go<'e>(
+        e: &'e IdedExpr,
+        parent: Option<&'e IdedExpr>,
+        f: &mut dyn FnMut(&'e IdedExpr, Option<&'e IdedExpr>) -> bool,
+    ) {
+        if f(e, parent) {
+            for child in children(e) {
+                go(child, Some(e), f);
+            }
+        }
     }
-    let entries = |list: &[::cel::common::ast::IdedEntryExpr], f: &mut dyn FnMut(&IdedExpr) -> bool| {
-        for x in list {
-            match &x.expr {
-                EntryExpr::MapEntry(me) => {
-                    visit(&me.key, f);
-                    visit(&me.value, f);
-                }
-                EntryExpr::StructField(field) => visit(&field.value, f),
-            }
-        }
-    };
+    go(e, None, f);
+}
+
+/// What `e` is directly made of, in order.
+fn children(e: &IdedExpr) -> Vec<&IdedExpr> {
+    use ::cel::common::ast::{EntryExpr, Expr as Node, IdedEntryExpr};
+    fn entries(list: &[IdedEntryExpr]) -> Vec<&IdedExpr> {
+        list.iter()
+            .flat_map(|x| match &x.expr {
+                EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
+                EntryExpr::StructField(field) => vec![&field.value],
+            })
+            .collect()
+    }
     match &e.expr {
-        Node::Call(call) => call.target.iter().map(|t| &**t).chain(&call.args).for_each(|x| visit(x, f)),
-        Node::Comprehension(c) => {
-            for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
-                visit(part, f);
-            }
-        }
-        Node::List(l) => l.elements.iter().for_each(|x| visit(x, f)),
-        Node::Map(m) => entries(&m.entries, f),
-        Node::Struct(st) => entries(&st.entries, f),
-        Node::Select(s) => visit(&s.operand, f),
-        _ => {}
+        Node::Call(call) => call.target.iter().map(|t| &**t).chain(&call.args).collect(),
+        Node::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
+        Node::List(l) => l.elements.iter().collect(),
+        Node::Map(m) => entries(&m.entries),
+        Node::Struct(st) => entries(&st.entries),
+        Node::Select(s) => vec![&*s.operand],
+        _ => Vec::new(),
     }
 }

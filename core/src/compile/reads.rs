@@ -1,7 +1,7 @@
 //! What a policy's expressions read: the inventory (whether at all, and which kinds its calls
 //! name) and the request, found in their text and syntax trees as the policy compiles.
 
-use crate::cel::{Form, Parsed};
+use crate::cel::{Call, Form, Parsed};
 use crate::model::PolicyDocument;
 
 /// What a policy reads through the inventory.
@@ -9,9 +9,10 @@ use crate::model::PolicyDocument;
 pub(crate) struct Reads {
     /// Whether an expression may read it (it names it, or a bundle function does).
     pub any: bool,
-    /// The kinds its calls name, as `(apiVersion, kind)` (a Kyverno policy's `resource` calls:
-    /// `(apiVersion, resource)`); `None` for a call whose kind is only known as it runs.
-    pub kinds: Vec<Option<(String, String)>>,
+    /// Its calls: the kinds they name, as `(apiVersion, kind)` (a Kyverno policy's `resource`
+    /// calls: `(apiVersion, resource)`; `None` for a call whose kind is only known as it runs),
+    /// and whether they read more than the objects' metadata.
+    pub kinds: Vec<Call>,
 }
 
 /// What a policy's expressions (and the bundle's functions, when it may call them) read
@@ -29,7 +30,10 @@ pub(super) fn reads<'p>(
     };
     let any = mentions(doc, functions, &[root]);
     let bodies = functions.iter().filter(|_| any).map(|f| &f.body);
-    let mut kinds: Vec<_> = parsed.chain(bodies).flat_map(|p| p.calls_on(root, calls)).collect();
+    let mut kinds: Vec<Call> = parsed.chain(bodies).flat_map(|p| p.calls_on(root, calls)).collect();
+    if form == Form::Kyverno {
+        kinds.iter_mut().for_each(|c| c.whole = true);
+    }
     kinds.sort();
     kinds.dedup();
     Reads { any, kinds }

@@ -186,6 +186,10 @@ pub struct InventoryNeeds {
     /// The policies that read kinds known only as they run (a kind that is not a literal, or
     /// Rego's `data.inventory` with no sync configuration): what they read cannot be kept.
     pub unknown: Vec<String>,
+    /// The kinds of `kinds` of which no policy reads more than the objects' `metadata` (they
+    /// count them, test for one, or read names, labels and annotations): a server may keep only
+    /// that of them.
+    pub metadata_only: Vec<(String, String, String)>,
 }
 
 /// `(group, version)` of an `apiVersion` as the inventory's calls take it: `group/version`,
@@ -202,26 +206,45 @@ impl super::Engine {
     /// What the loaded policies read through the inventory.
     pub fn inventory_needs(&self) -> InventoryNeeds {
         let mut needs = InventoryNeeds::default();
+        // The kinds read whole, by group and kind; `None` when a read of a kind known only as
+        // it runs may be whole, so any kind may.
+        let mut whole: Option<Vec<(String, String)>> = Some(Vec::new());
         for p in self.policies.iter().filter(|p| p.inventory.any) {
             let rego = p.rules.iter().any(|r| r.id == crate::compile::gatekeeper::REGO_RULE && !r.uses_cel);
             if rego {
                 let synced = self.synced.iter().map(|g| (g.group.clone(), g.version.clone(), g.kind.clone()));
                 needs.kinds.extend(synced);
+                if let Some(w) = whole.as_mut() {
+                    w.extend(self.synced.iter().map(|g| (g.group.clone(), g.kind.clone())));
+                }
                 if self.synced.is_empty() {
                     needs.unknown.push(p.reported_name().to_owned());
+                    whole = None;
                 }
                 continue;
             }
             let into = if p.form == crate::cel::Form::Kyverno { &mut needs.resources } else { &mut needs.kinds };
             for read in &p.inventory.kinds {
-                match read {
+                match &read.kind {
                     Some((api_version, kind)) => {
                         let (group, version) = group_version(api_version);
+                        if let Some(w) = whole.as_mut().filter(|_| read.whole) {
+                            w.push((group.clone(), kind.clone()));
+                        }
                         into.push((group, version, kind.clone()));
                     }
-                    None => needs.unknown.push(p.reported_name().to_owned()),
+                    None => {
+                        needs.unknown.push(p.reported_name().to_owned());
+                        whole = whole.filter(|_| !read.whole);
+                    }
                 }
             }
+        }
+        if let Some(whole) = whole {
+            let kinds = needs.kinds.iter().filter(|(g, _, k)| !whole.iter().any(|(wg, wk)| wg == g && wk == k));
+            needs.metadata_only = kinds.cloned().collect();
+            needs.metadata_only.sort();
+            needs.metadata_only.dedup();
         }
         needs.kinds.sort();
         needs.kinds.dedup();

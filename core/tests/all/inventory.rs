@@ -311,3 +311,71 @@ fn every_planted_violation_in_a_fleet_is_found_and_nothing_else() {
         .collect();
     assert_eq!(denied, ["host-in-one-namespace", "single-autoscaler", "unique-path", "unique-selector"].into());
 }
+
+/// A policy on ConfigMaps whose rule is `cel` (and that holds `variable`, when given).
+fn reading(name: &str, cel: &str, variable: Option<&str>) -> String {
+    let variables = variable.map(|v| format!("  variables: [{{name: v, expression: \"{v}\"}}]\n")).unwrap_or_default();
+    format!(
+        "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {{name: {name}, version: 1.0.0}}\nspec:\n  match: {{kinds: [ConfigMap]}}\n{variables}  rules:\n    - id: r\n      message: m\n      cel: \"{cel}\"\n"
+    )
+}
+
+fn needs(policies: &[String]) -> paved::InventoryNeeds {
+    let bundle = Bundle::from_str("policies.yaml", &policies.join("---\n")).unwrap();
+    Engine::builder().bundle(bundle).build().unwrap().inventory_needs()
+}
+
+#[test]
+fn kinds_read_only_for_their_metadata_are_told_apart_from_those_read_whole() {
+    let kinds = |n: &paved::InventoryNeeds| {
+        let mut k: Vec<String> = n.metadata_only.iter().map(|(_, _, k)| k.clone()).collect();
+        k.sort();
+        k
+    };
+    let base = vec![
+        reading("count", "inventory.list('v1', 'Pod', object.metadata.namespace).size() > 0", None),
+        reading("named", "inventory.list('apps', 'Deployment').exists(d, d.metadata.name == 'web')", None),
+        reading("labels", "inventory.list('v1', 'Service').map(s, s.metadata.?labels.orValue({})).size() > 0", None),
+        reading("present", "inventory.get('v1', 'Secret', 'shop', 'tls').hasValue()", None),
+        reading(
+            "spec",
+            "inventory.list('networking.k8s.io', 'NetworkPolicy').exists(p, p.spec.podSelector == {})",
+            None,
+        ),
+        reading("filtered", "size(inventory.list('v1', 'ConfigMap').filter(c, c.metadata.name == 'a')) > 0", None),
+        reading(
+            "selected",
+            "inventory.selecting('policy/v1', 'PodDisruptionBudget', 'shop', {'app': 'a'}).size() > 0",
+            None,
+        ),
+    ];
+    let n = needs(&base);
+    assert_eq!(n.kinds.len(), 7);
+    assert_eq!(kinds(&n), ["Deployment", "Pod", "Secret", "Service"], "filter keeps objects: read whole");
+
+    // Pods kept in a variable may be read any way.
+    let mut held = base.clone();
+    held.push(reading("held", "variables.v.size() > 0", Some("inventory.list('v1', 'Pod')")));
+    assert_eq!(kinds(&needs(&held)), ["Deployment", "Secret", "Service"]);
+
+    // A kind known only as it runs, read whole: any kind may be.
+    let mut dynamic = base.clone();
+    dynamic.push(reading("dynamic", "inventory.list('v1', object.data.kind).exists(o, o.spec.x == 1)", None));
+    let n = needs(&dynamic);
+    assert_eq!(n.unknown, ["dynamic"]);
+    assert!(n.metadata_only.is_empty());
+    // ... but one only tested for presence changes nothing.
+    let mut present = base;
+    present.push(reading("dynamic", "inventory.get('v1', object.data.kind, 'shop', 'x').hasValue()", None));
+    assert_eq!(kinds(&needs(&present)), ["Deployment", "Pod", "Secret", "Service"]);
+
+    // The defaults: the workloads platform-baseline counts are kept for their metadata alone.
+    let n = Engine::builder().bundle(Bundle::defaults().unwrap()).build().unwrap().inventory_needs();
+    let metadata = kinds(&n);
+    for kind in ["Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ResourceQuota"] {
+        assert!(metadata.contains(&kind.to_owned()), "{kind} in {metadata:?}");
+    }
+    for kind in ["PodDisruptionBudget", "Ingress", "Service", "NetworkPolicy", "HorizontalPodAutoscaler"] {
+        assert!(!metadata.contains(&kind.to_owned()), "{kind} is read whole");
+    }
+}
