@@ -95,14 +95,26 @@ pub fn run(args: AuditArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return fail(&Error::Input { reason: e.0 }),
     };
-    let reports = audit.reports(now, args.format.kind(), args.max_report_bytes);
-    let written = match &args.output {
-        Some(dir) => write_files(dir, &reports),
-        None => {
-            let docs: Vec<String> = reports.iter().map(paved::to_yaml).collect();
-            print(&docs.join("---\n"))
+    // One namespace's reports at a time: every report of a large cluster is never in memory.
+    if let Some(Err(source)) = args.output.as_ref().map(std::fs::create_dir_all) {
+        return fail(&Error::Io { path: args.output.clone().unwrap_or_default(), source });
+    }
+    let (mut written, mut count) = (ExitCode::SUCCESS, 0);
+    for ns in audit.namespaces() {
+        let reports = audit.reports(&ns, now, args.format.kind(), args.max_report_bytes);
+        let done = match &args.output {
+            Some(dir) => write_files(dir, &reports),
+            None => {
+                let docs: Vec<String> = reports.iter().map(|r| format!("---\n{}", paved::to_yaml(r))).collect();
+                print(&docs.concat())
+            }
+        };
+        count += reports.len();
+        if done != ExitCode::SUCCESS {
+            written = done;
+            break;
         }
-    };
+    }
     let mut err = std::io::stderr().lock();
     let objects: usize = audit.listed.iter().map(|(_, n)| n).sum();
     let s = audit.report.as_ref().map(|r| r.summary).unwrap_or_default();
@@ -115,7 +127,7 @@ pub fn run(args: AuditArgs) -> ExitCode {
         s.warned,
         s.audited,
         s.waived,
-        reports.len()
+        count
     );
     if let Some(d) = audit.drift.as_ref().filter(|d| d.summary.services > 0) {
         let d = d.summary;
@@ -138,9 +150,6 @@ pub fn run(args: AuditArgs) -> ExitCode {
 
 /// Each report to a file of its own in `dir`: `<kind>-<namespace>-<name>.yaml`.
 fn write_files(dir: &std::path::Path, reports: &[serde_json::Value]) -> ExitCode {
-    if let Err(source) = std::fs::create_dir_all(dir) {
-        return fail(&Error::Io { path: dir.to_owned(), source });
-    }
     for r in reports {
         let text = |p: &str| r.pointer(p).and_then(serde_json::Value::as_str).unwrap_or_default().to_lowercase();
         let scope = match text("/metadata/namespace") {

@@ -313,3 +313,20 @@ fn with_the_charts_rbac_the_audit_writes_its_reports_and_what_it_may_not_list_is
     assert_eq!(sample(&text, "paved_audit_shards_held"), 1.0, "{text}");
     assert!(!paved.log().contains("forbidden"), "{}", paved.log());
 }
+
+#[test]
+fn with_every_kind_judged_its_own_writes_do_not_feed_the_audit() {
+    // The default packs judge every kind (kubernetes-schema): the reports, Events and Leases
+    // are left out, so writing a report changes nothing the next pass reports.
+    let kube = cluster(&["shop"]);
+    kube.must(&["create", "-f", "-"], Some(&pod("web", "shop", false)));
+    let tls = certificate_for("127.0.0.1");
+    let paved = auditor(&kube, tls.path(), "only", &["--audit-interval", "2s", "--log-level", "debug"]);
+    wait_for("the first report", || report(&kube, "shop").is_some());
+    std::thread::sleep(Duration::from_secs(8));
+    let listed = kube.must(&["get", "policyreports,clusterpolicyreports", "-A", "--no-headers"], None);
+    let text = metrics(&paved, tls.path());
+    assert!(sample(&text, "paved_audit_duration_seconds_count{pass=\"full\"}") >= 3.0, "{text}");
+    let applied = sample(&text, "paved_audit_report_writes_total{operation=\"applied\"}");
+    assert_eq!(applied, listed.lines().count() as f64, "one write per report, then none: {}", paved.log());
+}

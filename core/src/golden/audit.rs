@@ -1,7 +1,7 @@
 //! What an audit writes: the policies' results and, for every service on a golden path, how far
 //! it has drifted, as one set of PolicyReports.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
@@ -11,22 +11,32 @@ use crate::report::{policy_reports_of, policy_results, stamp, Report, ReportKind
 /// The policy name drift results carry.
 pub const DRIFT_POLICY: &str = "golden-path-conformance";
 
-/// The reports of an audit (see [`Report::policy_reports`]): `report`'s results, and one result
-/// per service of `drift` (policy `golden-path-conformance`, rule `drift`): `pass` when it is
-/// what its golden path renders, `fail` with its drift score and what drifted when not, `error`
-/// when it could not be re-rendered.
+/// The reports of an audit (see [`Report::policy_reports`]) for the namespace `namespace`
+/// (empty: cluster-scoped; `None`: every namespace): `report`'s results, and one result per
+/// service of `drift` (policy `golden-path-conformance`, rule `drift`): `pass` when it is what
+/// its golden path renders, `fail` with its drift score and what drifted when not, `error` when
+/// it could not be re-rendered. An audit of a large cluster makes them one namespace at a time
+/// (see [`audit_namespaces`]), so it never holds every report at once.
 pub fn audit_reports(
     report: Option<&Report>,
     drift: Option<&Conformance>,
+    namespace: Option<&str>,
     now: jiff::Timestamp,
-    kind: ReportKind,
-    max_bytes: usize,
+    format: (ReportKind, usize),
 ) -> Vec<Value> {
-    let mut scopes = report.map(|r| policy_results(r, &r.policies, r.now)).unwrap_or_default();
-    for s in drift.map(|d| d.services.as_slice()).unwrap_or_default() {
+    let mut scopes = report.map(|r| policy_results(r, &r.policies, r.now, namespace)).unwrap_or_default();
+    let services = drift.map(|d| d.services.as_slice()).unwrap_or_default();
+    for s in services.iter().filter(|s| namespace.is_none_or(|ns| s.namespace == ns)) {
         scopes.entry(s.namespace.clone()).or_default().push(drift_result(s, now));
     }
-    policy_reports_of(scopes, kind, max_bytes)
+    policy_reports_of(scopes, format.0, format.1)
+}
+
+/// The namespaces (empty: cluster-scoped objects) [`audit_reports`] has results for.
+pub fn audit_namespaces(report: Option<&Report>, drift: Option<&Conformance>) -> BTreeSet<String> {
+    let resources = report.into_iter().flat_map(|r| &r.resources).filter(|r| !r.policies.is_empty());
+    let services = drift.into_iter().flat_map(|d| &d.services);
+    resources.map(|r| r.resource.namespace.clone()).chain(services.map(|s| s.namespace.clone())).collect()
 }
 
 /// One service's conformance as a report result.

@@ -12,7 +12,7 @@ mod render;
 mod upgrade;
 
 pub use crate::model::Deprecation;
-pub use audit::{audit_reports, DRIFT_POLICY};
+pub use audit::{audit_namespaces, audit_reports, DRIFT_POLICY};
 pub(crate) use catalog::catalog;
 pub use diff::{Change, PatchOp, Requests};
 pub use edit::{rewrite, rewrite_inputs, Rewrite};

@@ -16,14 +16,22 @@ use crate::model::{Action, Severity};
 /// to a resource has a result: `pass`, `fail` (`Deny` and `Audit`), `warn`, `error` (could not
 /// be evaluated), or `skip` (waived by an exception). `now` stamps the results.
 fn policy_report(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> Value {
-    list(results(report, policies, now))
+    list(results(report, policies, now, None))
 }
 
-/// Every result of `report`, by namespace (empty: cluster-scoped).
-pub(crate) fn results(report: &Report, policies: &[PolicyInfo], now: Timestamp) -> BTreeMap<String, Vec<Value>> {
+/// Every result of `report` (of the namespace `only`, when given; empty: cluster-scoped), by
+/// namespace.
+pub(crate) fn results(
+    report: &Report,
+    policies: &[PolicyInfo],
+    now: Timestamp,
+    only: Option<&str>,
+) -> BTreeMap<String, Vec<Value>> {
     let by_name: BTreeMap<&str, &PolicyInfo> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
     let mut scopes: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (r, findings) in report.by_resource() {
+    let within = |r: &&ResourceReport| only.is_none_or(|ns| r.resource.namespace == ns);
+    // A resource no policy applied to has no results, and makes no report.
+    for (r, findings) in report.by_resource().filter(|(r, _)| within(r) && !r.policies.is_empty()) {
         let results = scopes.entry(r.resource.namespace.clone()).or_default();
         for name in &r.policies {
             let Some(policy) = by_name.get(name.as_str()) else {
@@ -143,7 +151,7 @@ impl Report {
     /// JSON stays within `max_bytes` (etcd refuses objects over 1.5 MB). A result that is over
     /// the limit alone is a part of its own.
     pub fn policy_reports(&self, kind: ReportKind, max_bytes: usize) -> Vec<Value> {
-        reports(results(self, &self.policies, self.now), kind, max_bytes)
+        reports(results(self, &self.policies, self.now, None), kind, max_bytes)
     }
 }
 

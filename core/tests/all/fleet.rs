@@ -138,7 +138,8 @@ fn an_audit_reports_each_service_s_drift_with_the_policies_results_in_its_namesp
     let now: Timestamp = "2026-11-22T00:00:00Z".parse().unwrap();
     let reports = |m: &[Value]| {
         let c = paved::GoldenPath::conform(&builtin(), &as_file(m), &Context::at(now));
-        golden::audit_reports(None, Some(&c), now, paved::ReportKind::PolicyReport, 1_000_000)
+        assert_eq!(golden::audit_namespaces(None, Some(&c)), ["payments".to_owned()].into());
+        golden::audit_reports(None, Some(&c), Some("payments"), now, (paved::ReportKind::PolicyReport, 1_000_000))
     };
     let before = reports(&m);
     assert_eq!(before.len(), 1);

@@ -119,6 +119,8 @@ impl Auditor {
         let mut engine: Option<Arc<Loaded>> = None;
         let mut next_full = Instant::now();
         let mut at: Option<jiff::Timestamp> = None;
+        // After a failure, the wait before trying again: doubled each time, up to a minute.
+        let mut retry = Duration::from_secs(1);
         loop {
             if held.borrow().is_empty() {
                 had.clear();
@@ -154,11 +156,13 @@ impl Auditor {
                 Ok(s) => s,
                 Err(e) => {
                     self.state.metrics.audit.error("list");
-                    tracing::error!(error = %e, "cannot audit; trying again in ten seconds");
-                    next_full = Instant::now() + Duration::from_secs(10);
+                    tracing::error!(error = %e, retry_in = ?retry, "cannot audit; trying again");
+                    next_full = Instant::now() + retry;
+                    retry = (retry * 2).min(Duration::from_secs(60));
                     continue;
                 }
             };
+            retry = Duration::from_secs(1);
             if gained || reloaded || relisted || timed || Instant::now() >= next_full {
                 self.take_dirty();
                 self.full(&loaded, &served, &held).await;
@@ -216,25 +220,32 @@ impl Auditor {
             tracing::error!(kind = %kind, error = %why, "cannot list for the audit; its objects are not reported");
         }
         let objects: usize = audit.listed.iter().map(|(_, n)| n).sum();
-        let reports = audit.reports(ctx.now, self.config.kind, self.config.max_report_bytes);
         // Nothing is deleted for a kind that could not be listed: its results are not known.
         let complete = audit.unreadable.is_empty();
         let shards = self.config.shards;
         let may = |ns: &str| held.borrow().get(&shard_of(ns, shards)).is_some_and(|until| Instant::now() < *until);
         let m = &self.state.metrics.audit;
-        match self.writer.sync(&reports, within.keep, complete, &may).await {
-            Ok(done) => {
-                m.written(done.applied, done.deleted, done.unchanged);
-                tracing::info!(
-                    pass = what,
-                    objects,
-                    reports = reports.len(),
-                    applied = done.applied,
-                    deleted = done.deleted,
-                    "audited"
-                );
+        let mut namespaces = audit.namespaces();
+        namespaces.extend(self.writer.namespaces().filter(|ns| (within.keep)(ns)));
+        let (mut done, mut failed) = (super::write::Synced::default(), None);
+        for ns in namespaces.iter().filter(|ns| (within.keep)(ns)) {
+            let reports = audit.reports(ns, ctx.now, self.config.kind, self.config.max_report_bytes);
+            match self.writer.sync(ns, &reports, complete, &may).await {
+                Ok(d) => done.add(&d),
+                Err(e) => failed = Some(e),
             }
-            Err(e) => {
+        }
+        m.written(done.applied, done.deleted, done.unchanged);
+        match failed {
+            None => tracing::info!(
+                pass = what,
+                objects,
+                namespaces = namespaces.len(),
+                applied = done.applied,
+                deleted = done.deleted,
+                "audited"
+            ),
+            Some(e) => {
                 m.error("write");
                 tracing::error!(error = %e, "cannot write the audit's reports");
             }
@@ -275,7 +286,7 @@ impl Auditor {
             let judge = Judge { engine: &loaded.engine, golden: loaded.golden.as_ref() };
             // Dropped (with the watches) when this task is aborted.
             let mut kinds = tokio::task::JoinSet::new();
-            for (ar, _) in served.audited(judge) {
+            for (ar, _) in served.audited(judge).filter(|(ar, _)| served.watches(ar)) {
                 let api = kube::Api::<DynamicObject>::all_with(client.clone(), ar);
                 let name = format!("{}/{}", ar.api_version, ar.kind);
                 kinds.spawn(watch_kind(api, name, Arc::clone(&dirty), counts.clone()));

@@ -45,9 +45,21 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// The reports to write, of `kind`, each within `max_bytes`.
-    pub fn reports(&self, now: jiff::Timestamp, kind: paved::ReportKind, max_bytes: usize) -> Vec<serde_json::Value> {
-        paved::golden::audit_reports(self.report.as_ref(), self.drift.as_ref(), now, kind, max_bytes)
+    /// The namespaces there are reports for (empty: cluster-scoped objects).
+    pub fn namespaces(&self) -> std::collections::BTreeSet<String> {
+        paved::golden::audit_namespaces(self.report.as_ref(), self.drift.as_ref())
+    }
+
+    /// The reports of `namespace`, of `kind`, each within `max_bytes`: made one namespace at a
+    /// time, so every report of a large cluster is never in memory at once.
+    pub fn reports(
+        &self,
+        namespace: &str,
+        now: jiff::Timestamp,
+        kind: paved::ReportKind,
+        max_bytes: usize,
+    ) -> Vec<serde_json::Value> {
+        paved::golden::audit_reports(self.report.as_ref(), self.drift.as_ref(), Some(namespace), now, (kind, max_bytes))
     }
 }
 
@@ -61,9 +73,10 @@ pub struct Judge<'a> {
     pub golden: Option<&'a Bundle>,
 }
 
-/// The kinds the cluster serves and lets list (whether each is namespaced), and the resources
-/// an audit is limited to (`plural` or `plural.group`; none: no limit).
-pub(crate) struct Served(Vec<(ApiResource, bool)>, Vec<String>);
+/// The kinds the cluster serves and lets list (whether each is namespaced, and whether it can
+/// be watched), and the resources an audit is limited to (`plural` or `plural.group`; none: no
+/// limit).
+pub(crate) struct Served(Vec<(ApiResource, bool)>, Vec<String>, Vec<String>);
 
 impl Served {
     /// Asks the cluster.
@@ -72,15 +85,23 @@ impl Served {
             .run()
             .await
             .map_err(|e| Problem(format!("cannot discover what the cluster serves: {e}")))?;
-        Ok(Served(
-            discovery
-                .groups()
-                .flat_map(|g| g.recommended_resources())
-                .filter(|(_, caps)| caps.supports_operation(verbs::LIST))
-                .map(|(ar, caps)| (ar, caps.scope == Scope::Namespaced))
-                .collect(),
-            only.to_vec(),
-        ))
+        let mut listed: Vec<_> = discovery
+            .groups()
+            .flat_map(|g| g.recommended_resources())
+            .filter(|(_, caps)| caps.supports_operation(verbs::LIST))
+            .collect();
+        // Discovery's groups come in no set order: the reports' results come in this one.
+        listed.sort_by(|(a, _), (b, _)| (&a.group, &a.version, &a.kind).cmp(&(&b.group, &b.version, &b.kind)));
+        let unwatched =
+            listed.iter().filter(|(_, caps)| !caps.supports_operation(verbs::WATCH)).map(|(ar, _)| resource_name(ar));
+        let unwatched = unwatched.collect();
+        let kinds = listed.into_iter().map(|(ar, caps)| (ar, caps.scope == Scope::Namespaced)).collect();
+        Ok(Served(kinds, only.to_vec(), unwatched))
+    }
+
+    /// Whether the cluster can watch `ar` (some kinds, such as ComponentStatus, are only listed).
+    pub(crate) fn watches(&self, ar: &ApiResource) -> bool {
+        !self.2.contains(&resource_name(ar))
     }
 
     /// The resources the audit is limited to that the cluster does not serve.
@@ -91,7 +112,8 @@ impl Served {
     }
 
     /// The kinds an audit by `judge` lists: those the engine may judge and those its golden
-    /// paths render (every kind, when one renders a kind it computes).
+    /// paths render (every kind, when one renders a kind it computes), of the resources asked
+    /// for (by default all but Events and Leases), never the report kinds.
     pub(crate) fn audited<'s>(&'s self, judge: Judge<'s>) -> impl Iterator<Item = &'s (ApiResource, bool)> {
         let rendered: Option<Vec<(String, String)>> = judge.golden.map_or(Some(Vec::new()), |b| {
             b.golden_paths().map(GoldenPath::kinds).try_fold(Vec::new(), |mut all, kinds| {
@@ -100,12 +122,21 @@ impl Served {
             })
         });
         self.0.iter().filter(move |(ar, _)| {
-            (self.1.is_empty() || self.1.contains(&resource_name(ar)))
+            let name = resource_name(ar);
+            let asked = if self.1.is_empty() { !NOT_AUDITED.contains(&name.as_str()) } else { self.1.contains(&name) };
+            // The reports themselves never: each write would change what the next pass reports.
+            let reports = ["wgpolicyk8s.io", "openreports.io"].contains(&ar.group.as_str());
+            asked
+                && !reports
                 && (judge.engine.judges_kind(&ar.api_version, &ar.kind)
                     || rendered.as_ref().is_none_or(|r| r.iter().any(|(v, k)| *v == ar.api_version && *k == ar.kind)))
         })
     }
 }
+
+/// What an audit leaves out unless `--resources` names it: records of what happens, not
+/// configuration (they change all the time and are not written by teams).
+const NOT_AUDITED: &[&str] = &["events", "events.events.k8s.io", "leases.coordination.k8s.io"];
 
 /// `plural`, or `plural.group` outside the core group, as kubectl and RBAC name resources.
 fn resource_name(ar: &ApiResource) -> String {
@@ -276,7 +307,13 @@ async fn inventory(
     let mut objects = Vec::new();
     let mut complete = needs.unknown.is_empty();
     for (ar, _) in served.0.iter().filter(|(ar, _)| wanted(ar)) {
-        if let Err(e) = each_page(client, ar, None, page, |page| objects.extend(page)).await {
+        // A kind no policy reads beyond its metadata is kept as that alone.
+        let metadata = needs.metadata_only.iter().any(|(g, _, k)| *g == ar.group && *k == ar.kind);
+        let kept = |o: Resource| match o.value().get("metadata").filter(|_| metadata) {
+            Some(m) => Resource::new(serde_json::json!({"apiVersion": ar.api_version, "kind": ar.kind, "metadata": m})),
+            None => o,
+        };
+        if let Err(e) = each_page(client, ar, None, page, |page| objects.extend(page.into_iter().map(kept))).await {
             unreadable.push((format!("{}/{} (inventory)", ar.api_version, ar.kind), e));
             complete = false;
         }

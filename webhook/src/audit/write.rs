@@ -25,6 +25,14 @@ pub(crate) struct Synced {
     pub(crate) unchanged: u64,
 }
 
+impl Synced {
+    pub(crate) fn add(&mut self, other: &Synced) {
+        self.applied += other.applied;
+        self.deleted += other.deleted;
+        self.unchanged += other.unchanged;
+    }
+}
+
 pub(crate) struct Writer {
     client: kube::Client,
     namespaced: ApiResource,
@@ -70,22 +78,31 @@ impl Writer {
         Ok(())
     }
 
-    /// Makes the cluster hold `reports` for the namespaces `covers` takes: each applied when it
-    /// changed, and (when `complete`: every kind was listed) the reports of those namespaces no
-    /// longer made deleted. `may` is asked, just before each write, whether this replica still
-    /// holds the namespace.
+    /// The namespaces (empty: cluster-scoped) with reports in the cluster.
+    pub(crate) fn namespaces(&self) -> impl Iterator<Item = String> + '_ {
+        let mut last = None;
+        self.written.keys().filter_map(move |(ns, _)| (last.replace(ns) != Some(ns)).then(|| ns.clone()))
+    }
+
+    /// Makes the cluster hold `reports` as the reports of `namespace`: each applied when it
+    /// changed, and (when `complete`: every kind was listed) the namespace's reports no longer
+    /// made deleted. `may` is asked, just before each write, whether this replica still holds
+    /// the namespace.
     pub(crate) async fn sync(
         &mut self,
+        namespace: &str,
         reports: &[Value],
-        covers: &(dyn Fn(&str) -> bool + Sync),
         complete: bool,
         may: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Synced, String> {
         let mut done = Synced::default();
-        self.tallies.retain(|ns, _| !covers(ns));
+        let tally_of = self.tallies.entry(namespace.to_owned()).or_default();
+        tally_of.clear();
+        for r in reports {
+            tally(tally_of, r);
+        }
         for r in reports {
             let (namespace, name) = key(r);
-            tally(self.tallies.entry(namespace.clone()).or_default(), r);
             let digest = digest(r);
             if self.written.get(&(namespace.clone(), name.clone())) == Some(&digest) {
                 done.unchanged += 1;
@@ -98,12 +115,13 @@ impl Writer {
             let api = self.api(ar, &namespace);
             let params = PatchParams::apply("paved").force();
             api.patch(&name, &params, &Patch::Apply(r)).await.map_err(|e| self.problem("writing", ar, &e))?;
+            tracing::debug!(namespace = %namespace, name = %name, "report applied");
             self.written.insert((namespace, name), digest);
             done.applied += 1;
         }
         let made: Vec<(String, String)> = reports.iter().map(key).collect();
         let stale: Vec<(String, String)> =
-            self.written.keys().filter(|k| complete && covers(&k.0) && !made.contains(k)).cloned().collect();
+            self.written.keys().filter(|k| complete && k.0 == namespace && !made.contains(k)).cloned().collect();
         for (namespace, name) in stale {
             if !may(&namespace) {
                 continue;
