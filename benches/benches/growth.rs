@@ -83,5 +83,38 @@ fn main() {
         worst = worst.max(report(&format!("{name}: evaluate"), &evaluate));
         worst = worst.max(report(&format!("{name}: load"), &load));
     }
+    if filter.as_ref().is_none_or(|f| "inventory".contains(f.as_str())) {
+        worst = worst.max(inventory(&engine, runs));
+    }
     println!("largest exponent {worst:.2} (goal: at most 1.1)");
+}
+
+/// One admitted Pod, and one Deployment, judged with an inventory of 1,000, 10,000 and 40,000
+/// Pods (as `paved serve --watch-inventory` keeps them: metadata only) across 20 namespaces.
+fn inventory(engine: &Engine, runs: usize) -> f64 {
+    let contexts: Vec<Context> = SIZES
+        .iter()
+        .map(|&n| {
+            let pods: Vec<Resource> = (0..n)
+                .map(|i| {
+                    Resource::new(serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {
+                        "name": format!("pod-{i}"), "namespace": format!("team-{}", i % 20),
+                        "labels": {"app": format!("app-{}", i % 50)}}}))
+                })
+                .collect();
+            let mut ctx = Context::at("2026-06-01T00:00:00Z".parse().unwrap());
+            ctx.inventory = Some(std::sync::Arc::new(paved::Inventory::new(&pods).complete_all()));
+            ctx
+        })
+        .collect();
+    let pod = Resource::from_str("pod.yaml", "{apiVersion: v1, kind: Pod, metadata: {name: new, namespace: team-1}, spec: {containers: [{name: c, image: 'r/x:1'}]}}").unwrap();
+    let deployment = Resource::from_str("d.yaml", &paved_benches::env_list(1)).unwrap();
+    let mut worst: f64 = 0.0;
+    for (what, r) in [("a Pod", &pod), ("a Deployment", &deployment)] {
+        let times = medians(&contexts, runs, |ctx| {
+            black_box(engine.evaluate(black_box(r), ctx));
+        });
+        worst = worst.max(report(&format!("{what} with an inventory of N Pods"), &times));
+    }
+    worst
 }

@@ -6,6 +6,10 @@
 //! and every Pod Security Admission fixture wrapped as an AdmissionReview, from
 //! `../shared/conformance/`, sent in turn.
 //!
+//! With `PAVED_BENCH_INVENTORY=1`, the server also keeps the inventory its policies read from the
+//! cluster of `KUBECONFIG` (`paved serve --watch-inventory`), and the load starts once it is
+//! ready: `scripts/bench-audit` runs it against an API server holding 10,000 Pods.
+//!
 //! `cargo bench -p paved-benches --bench webhook` (`-- --quick` for a short run, as CI does).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -18,6 +22,10 @@ use std::time::{Duration, Instant};
 
 use paved_webhook::client::Client;
 use serde_json::{json, Value};
+
+/// The allocator the `paved` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance");
 
@@ -54,8 +62,18 @@ fn main() {
     let addr: std::net::SocketAddr = line.trim().parse().unwrap();
     let pid = child.id();
     let connect = || Client::connect(addr, "localhost", &tls.ca).unwrap();
+    let started = Instant::now();
+    while connect().send("GET", "/readyz", "text/plain", b"").unwrap().status != 200 {
+        assert!(started.elapsed() < Duration::from_secs(120), "the server did not get ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
-    println!("webhook load: {} distinct AdmissionReviews, TLS 1.3 keep-alive, server pid {pid}", reviews.len());
+    let inventory =
+        if std::env::var_os("PAVED_BENCH_INVENTORY").is_some() { ", inventory from the cluster" } else { "" };
+    println!(
+        "webhook load: {} distinct AdmissionReviews, TLS 1.3 keep-alive{inventory}, server pid {pid}",
+        reviews.len()
+    );
     println!("  idle RSS            {:>8.1} MB", rss_mb(pid, "VmRSS"));
 
     // Saturation: closed loop, as many connections as it takes to keep both cores busy.
@@ -106,7 +124,11 @@ fn serve() {
         Ok(paved_webhook::Loaded { engine, namespaces: Default::default(), golden: None })
     });
     let tls = paved_webhook::Tls::Files { cert: dir.join("tls.crt"), key: dir.join("tls.key") };
-    let config = paved_webhook::Config::new("127.0.0.1:0".parse().unwrap(), tls, load);
+    let mut config = paved_webhook::Config::new("127.0.0.1:0".parse().unwrap(), tls, load);
+    if std::env::var_os("PAVED_BENCH_INVENTORY").is_some() {
+        config.namespaces = paved_webhook::Namespaces::Cluster(None);
+        config.inventory = true;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let server = paved_webhook::Server::start(config).await.unwrap();

@@ -11,15 +11,26 @@ use serde_json::Value as Json;
 /// The objects a policy may look up, by kind (`GROUP/Kind`, every version one kind), then
 /// namespace, then name; and which namespaces it holds completely.
 pub(crate) struct Index<'a> {
-    pub(super) kinds: HashMap<String, Objects<'a>>,
-    pub(super) complete_all: bool,
-    pub(super) complete: BTreeSet<&'a str>,
+    kinds: HashMap<String, Objects<'a>>,
+    pub(crate) complete_all: bool,
+    pub(crate) complete: BTreeSet<&'a str>,
+}
+
+/// Objects sorted by namespace and name, with their names, namespaces and where each was read.
+#[derive(Clone, Copy)]
+pub(crate) struct Sorted<'a> {
+    pub(crate) values: &'a [Json],
+    pub(crate) names: &'a [String],
+    pub(crate) spaces: &'a [String],
+    pub(crate) sources: &'a [String],
 }
 
 /// One kind's objects, sorted by namespace, then name.
-pub(super) struct Objects<'a> {
+pub(crate) struct Objects<'a> {
     pub(super) objects: Vec<&'a Json>,
     pub(super) names: Vec<&'a str>,
+    /// Each object's namespace.
+    spaces: Vec<&'a str>,
     /// Where each was read.
     pub(super) sources: Vec<Source<'a>>,
     /// Each namespace's range of `objects` (`""`: cluster-scoped).
@@ -51,7 +62,17 @@ pub(crate) struct Entry<'a> {
 impl<'a> Index<'a> {
     /// Every object it holds, in no particular order.
     pub(crate) fn objects(&self) -> impl Iterator<Item = &'a Json> + '_ {
-        self.kinds.values().flat_map(|k| k.objects.iter().copied())
+        self.kinds().flat_map(|(_, k)| k.objects.iter().copied())
+    }
+
+    /// The objects of a kind (`GROUP/Kind`).
+    pub(crate) fn kind(&self, key: &str) -> Option<&Objects<'a>> {
+        self.kinds.get(key)
+    }
+
+    /// Every kind, by `GROUP/Kind`, in no particular order.
+    pub(crate) fn kinds(&self) -> impl Iterator<Item = (&str, &Objects<'a>)> + '_ {
+        self.kinds.iter().map(|(key, objects)| (key.as_str(), objects))
     }
 }
 
@@ -75,41 +96,28 @@ impl<'a> Entry<'a> {
 }
 
 impl<'a> Index<'a> {
-    /// The index of `entries`; of two with the same kind, namespace and name the later one is
-    /// kept. Nothing is complete unless `complete_all`, or the namespace is in `complete`.
-    pub(crate) fn new(entries: Vec<Entry<'a>>, complete_all: bool, complete: BTreeSet<&'a str>) -> Index<'a> {
-        // By kind first, so that sorting compares namespaces and names only.
-        let mut by_kind: HashMap<(&str, &str), Vec<(usize, Entry<'a>)>> = HashMap::new();
-        for (at, e) in entries.into_iter().enumerate() {
-            by_kind.entry((e.key.0, e.key.1)).or_default().push((at, e));
-        }
-        let kinds = by_kind
-            .into_iter()
-            .map(|((group, kind), mut entries)| {
-                // Of two entries with one namespace and name, the later one is kept.
-                entries.sort_unstable_by(|(i, a), (j, b)| (a.key.2, a.key.3, i).cmp(&(b.key.2, b.key.3, j)));
-                let mut objects = Objects::default();
-                let mut entries = entries.into_iter().peekable();
-                while let Some((_, e)) = entries.next() {
-                    if entries.peek().is_some_and(|(_, next)| next.key == e.key) {
-                        continue;
-                    }
-                    let at = objects.objects.len();
-                    objects.objects.push(e.object);
-                    objects.names.push(e.key.3);
-                    objects.sources.push(e.source);
-                    objects.namespaces.entry(e.key.2).or_insert((at, at)).1 = at + 1;
-                }
-                (format!("{group}/{kind}"), objects)
-            })
-            .collect();
-        Index { kinds, complete_all, complete }
+    /// An index of nothing, complete for no namespace.
+    pub(crate) fn empty() -> Index<'a> {
+        Index { kinds: HashMap::new(), complete_all: false, complete: BTreeSet::new() }
+    }
+
+    /// Gives the index a kind's objects (`GROUP/Kind`), sorted: they are taken as they are,
+    /// with nothing of them read but their names and namespaces.
+    pub(crate) fn given(&mut self, kind: String, sorted: Sorted<'a>) {
+        self.kinds.insert(kind, Objects::sorted(sorted));
+    }
+
+    /// Puts `entry` over the kind's objects, instead of the one of its namespace and name
+    /// (see [`Objects::put`]); of two put, the later wins.
+    pub(crate) fn put(&mut self, entry: Entry<'a>) {
+        let (group, kind, _, _) = entry.key;
+        self.kinds.entry(format!("{group}/{kind}")).or_default().put(entry);
     }
 }
 
 impl fmt::Debug for Index<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let objects: usize = self.kinds.values().map(|k| k.objects.len()).sum();
+        let objects: usize = self.kinds.len();
         write!(f, "inventory of {objects} objects")
     }
 }
@@ -119,6 +127,7 @@ impl Default for Objects<'_> {
         Objects {
             objects: Vec::new(),
             names: Vec::new(),
+            spaces: Vec::new(),
             sources: Vec::new(),
             namespaces: HashMap::new(),
             leaves: OnceLock::new(),
@@ -128,6 +137,69 @@ impl Default for Objects<'_> {
 }
 
 impl<'a> Objects<'a> {
+    /// Objects already sorted, taken as they are: nothing of them is read but their names and
+    /// namespaces.
+    fn sorted(given: Sorted<'a>) -> Objects<'a> {
+        let mut namespaces = HashMap::new();
+        let mut start = 0;
+        for (at, ns) in given.spaces.iter().enumerate() {
+            if given.spaces.get(at + 1) != Some(ns) {
+                namespaces.insert(ns.as_str(), (start, at + 1));
+                start = at + 1;
+            }
+        }
+        // Room for the evaluated objects a put adds, so that it moves objects without growing.
+        fn with_room<T>(items: impl ExactSizeIterator<Item = T>) -> Vec<T> {
+            let mut out = Vec::with_capacity(items.len() + 4);
+            out.extend(items);
+            out
+        }
+        Objects {
+            objects: with_room(given.values.iter()),
+            names: with_room(given.names.iter().map(String::as_str)),
+            spaces: with_room(given.spaces.iter().map(String::as_str)),
+            sources: with_room(given.sources.iter().map(|s| Source::Text(s))),
+            namespaces,
+            ..Objects::default()
+        }
+    }
+
+    /// Puts `entry` in its place: instead of the object of its namespace and name, or where it
+    /// sorts.
+    fn put(&mut self, entry: Entry<'a>) {
+        let (_, _, namespace, name) = entry.key;
+        let key = |i: usize| {
+            (self.spaces.get(i).copied().unwrap_or_default(), self.names.get(i).copied().unwrap_or_default())
+        };
+        let (mut low, mut high) = (0, self.objects.len());
+        while low < high {
+            let mid = (low + high) / 2;
+            if key(mid) < (namespace, name) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        if low < self.objects.len() && key(low) == (namespace, name) {
+            if let (Some(o), Some(s)) = (self.objects.get_mut(low), self.sources.get_mut(low)) {
+                (*o, *s) = (entry.object, entry.source);
+            }
+            return;
+        }
+        self.objects.insert(low, entry.object);
+        self.names.insert(low, name);
+        self.spaces.insert(low, namespace);
+        self.sources.insert(low, entry.source);
+        for (ns, range) in self.namespaces.iter_mut() {
+            if *ns == namespace {
+                range.1 += 1;
+            } else if range.0 >= low {
+                (range.0, range.1) = (range.0 + 1, range.1 + 1);
+            }
+        }
+        self.namespaces.entry(namespace).or_insert((low, low + 1));
+    }
+
     /// The positions of a namespace's objects (empty when it has none).
     pub(super) fn range(&self, namespace: &str) -> (usize, usize) {
         self.namespaces.get(namespace).copied().unwrap_or((0, 0))
@@ -314,4 +386,56 @@ pub(crate) fn leaves(v: &Json, leaf: &mut dyn FnMut(&str, &[u32])) {
         }
     }
     Walk { path: String::new(), items: Vec::new(), leaf }.visit(v, 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::{Entry, Index, Sorted, Source};
+
+    fn object(ns: &str, name: &str, version: u32) -> serde_json::Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": ns, "name": name}, "v": version})
+    }
+
+    proptest! {
+        /// Objects put over sorted given ones read as the two merged by a map: by namespace and
+        /// name, the put ones winning, the later of two put.
+        #[test]
+        fn put_objects_take_their_places_among_the_given(
+            given in proptest::collection::btree_set((0..4_u8, 0..6_u8), 0..20),
+            put in proptest::collection::vec((0..5_u8, 0..7_u8), 0..8),
+        ) {
+            let key = |(ns, name): (u8, u8)| (format!("ns{ns}"), format!("n{name}"));
+            let given: Vec<(String, String)> = given.into_iter().map(key).collect();
+            let values: Vec<serde_json::Value> = given.iter().map(|(ns, n)| object(ns, n, 0)).collect();
+            let names: Vec<String> = given.iter().map(|(_, n)| n.clone()).collect();
+            let spaces: Vec<String> = given.iter().map(|(ns, _)| ns.clone()).collect();
+            let sources = vec![String::new(); given.len()];
+            let put: Vec<serde_json::Value> =
+                put.into_iter().enumerate().map(|(i, k)| { let (ns, n) = key(k); object(&ns, &n, u32::try_from(i).unwrap() + 1) }).collect();
+            let mut index = Index::empty();
+            index.given("/Pod".into(), Sorted { values: &values, names: &names, spaces: &spaces, sources: &sources });
+            let mut model: BTreeMap<(String, String), &serde_json::Value> =
+                given.iter().cloned().zip(values.iter()).collect();
+            for p in &put {
+                index.put(Entry::new(p, Source::Nowhere));
+                let meta = &p["metadata"];
+                model.insert((meta["namespace"].as_str().unwrap().into(), meta["name"].as_str().unwrap().into()), p);
+            }
+            let objects = index.kind("/Pod").unwrap();
+            let all: Vec<&serde_json::Value> = objects.objects.clone();
+            prop_assert_eq!(all, model.values().copied().collect::<Vec<_>>());
+            for ns in (0..5).map(|n| format!("ns{n}")) {
+                let want: Vec<&serde_json::Value> = model.iter().filter(|((n, _), _)| *n == ns).map(|(_, v)| *v).collect();
+                prop_assert_eq!(objects.in_namespace(&ns).to_vec(), want);
+                for ((n, name), v) in model.iter().filter(|((n, _), _)| *n == ns) {
+                    prop_assert_eq!(objects.find(n, name).and_then(|i| objects.objects.get(i)).copied(), Some(*v));
+                }
+            }
+        }
+    }
 }

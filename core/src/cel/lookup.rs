@@ -46,7 +46,7 @@ pub(crate) fn is_core_version(v: &str) -> bool {
 
 /// The objects of the kind the arguments name (apiVersion or group, kind).
 fn kind<'a>(a: &[Value<'a>]) -> Result<Option<&'a Objects<'a>>, Error> {
-    Ok(index(a)?.kinds.get(&kind_key(text(a, 1)?, text(a, 2)?)))
+    Ok(index(a)?.kind(&kind_key(text(a, 1)?, text(a, 2)?)))
 }
 
 /// The objects at `positions` within `[start, end)`, in order, that `keep`.
@@ -171,7 +171,7 @@ pub(crate) fn source<'a>(a: &[Value<'a>], _: Option<&regex::Regex>) -> R<'a> {
         return Ok(Value::string(""));
     };
     let namespace = field(&["metadata", "namespace"]).unwrap_or_default();
-    let objects = index(a)?.kinds.get(&kind_key(&api_version, &kind));
+    let objects = index(a)?.kind(&kind_key(&api_version, &kind));
     Ok(match objects.and_then(|o| o.sources.get(o.find(&namespace, &name)?)) {
         Some(Source::Text(text)) => Value::Str(Str::Borrowed(text)),
         Some(Source::At(file, line)) => Value::string(format!("{file}:{line}")),
@@ -253,7 +253,7 @@ fn by_resource<'a>(a: &[Value<'a>]) -> Result<Option<(&'a str, &'a Objects<'a>)>
     let (api_version, resource) = (text(a, 1)?, text(a, 2)?);
     let group = kind_key(api_version, "");
     let index = index(a)?;
-    Ok(index.kinds.iter().find_map(|(key, objects)| {
+    Ok(index.kinds().find_map(|(key, objects)| {
         let kind = key.strip_prefix(group.as_str())?;
         crate::k8s::is_resource_of(resource, kind).then_some((kind, objects))
     }))
@@ -349,8 +349,8 @@ mod tests {
 
     /// The names of the Ingresses `containing` finds for `needle`, through the index.
     fn found(objects: &[Json], needle: Json) -> Vec<String> {
-        let entries = objects.iter().map(|o| super::super::index::Entry::new(o, Source::Nowhere)).collect();
-        let index = Index::new(entries, false, Default::default());
+        let mut index = Index::empty();
+        objects.iter().for_each(|o| index.put(super::super::index::Entry::new(o, Source::Nowhere)));
         let needle = Value::json(Box::leak(Box::new(needle)));
         let args = [Value::Inventory(&index), Value::string("networking.k8s.io"), Value::string("Ingress"), needle];
         let Ok(Value::List(list)) = containing(&args, None) else { panic!("a list") };

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::cel::index::{Entry, Index, Source};
+use crate::cel::index::{Entry, Index, Sorted, Source};
 use crate::engine::resource::Resource;
 use crate::error::Error;
 use crate::k8s;
@@ -43,9 +43,19 @@ use crate::k8s;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    /// By (group, kind, namespace, name), with where each was read; the last given wins.
-    objects: BTreeMap<(String, String, String, String), (Value, String)>,
+    /// By `group/kind`: the objects in the index's order (the last given of a namespace and
+    /// name wins), laid out so that an evaluation's index takes them without reading them.
+    kinds: BTreeMap<String, Stored>,
     complete: Complete,
+}
+
+/// One kind's objects, sorted by namespace and name, and where each was read.
+#[derive(Debug, Clone, Default)]
+struct Stored {
+    values: Vec<Value>,
+    names: Vec<String>,
+    spaces: Vec<String>,
+    sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -60,9 +70,7 @@ impl Inventory {
     /// An inventory of `resources` (as `kubectl get -A -o yaml` exports them: namespaced
     /// objects name their namespace), complete for no namespace.
     pub fn new(resources: &[Resource]) -> Inventory {
-        let mut inventory = Inventory::default();
-        inventory.add(resources, "default", &k8s::schema::Crds::default());
-        inventory
+        Inventory::of(resources, "default", &k8s::schema::Crds::default())
     }
 
     /// An inventory of the objects in the YAML/JSON files under `paths` (`List`s unpacked).
@@ -91,35 +99,44 @@ impl Inventory {
 
     /// How many objects it holds.
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.kinds.values().map(|k| k.values.len()).sum()
     }
 
     /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.len() == 0
     }
 
-    /// Adds `resources`, replacing objects of the same kind, namespace and name; a namespaced
-    /// object that names no namespace is in `namespace`.
-    fn add(&mut self, resources: &[Resource], namespace: &str, crds: &k8s::schema::Crds) {
+    /// An inventory of `resources`; of two of the same kind, namespace and name the later is
+    /// kept; a namespaced object that names no namespace is in `namespace`.
+    fn of(resources: &[Resource], namespace: &str, crds: &k8s::schema::Crds) -> Inventory {
+        let mut sorted = BTreeMap::new();
         for (r, value) in resources.iter().zip(Inventory::placed(resources, namespace, crds)) {
             let value = value.into_owned();
             let (group, kind, ns, name) = Entry::new(&value, Source::Nowhere).key();
-            let key = (group.to_owned(), kind.to_owned(), ns.to_owned(), name.to_owned());
+            let key = (format!("{group}/{kind}"), ns.to_owned(), name.to_owned());
             let source = r.source_of("").map(|s| format!("{}:{}", s.file, s.line)).unwrap_or_default();
-            self.objects.insert(key, (value, source));
+            sorted.insert(key, (value, source));
         }
+        let mut kinds: BTreeMap<String, Stored> = BTreeMap::new();
+        for ((kind, ns, name), (value, source)) in sorted {
+            let stored = kinds.entry(kind).or_default();
+            stored.values.push(value);
+            stored.names.push(name);
+            stored.spaces.push(ns);
+            stored.sources.push(source);
+        }
+        Inventory { kinds, complete: Complete::Nothing }
     }
 
     /// The objects of a kind.
     pub(crate) fn objects_of<'s>(&'s self, api_version: &'s str, kind: &'s str) -> impl Iterator<Item = &'s Value> {
         let group = k8s::split_api_version(api_version).0;
-        self.objects
-            .iter()
-            .filter(move |((g, k, _, _), (v, _))| {
-                g == group && k == kind && v.get("apiVersion").and_then(Value::as_str) == Some(api_version)
-            })
-            .map(|(_, (v, _))| v)
+        let stored = self.kinds.get(&format!("{group}/{kind}"));
+        stored
+            .into_iter()
+            .flat_map(|s| &s.values)
+            .filter(move |v| v.get("apiVersion").and_then(Value::as_str) == Some(api_version))
     }
 
     /// `resources` as the inventory holds them: a namespaced object that names no namespace is
@@ -148,26 +165,29 @@ impl Inventory {
     }
 
     /// The index CEL reads: the `given` objects with the evaluated `resources` over them, as
-    /// [`Inventory::placed`] places them (`placed`).
+    /// [`Inventory::placed`] places them (`placed`). The given objects are already in the
+    /// index's order (by kind, namespace and name), so they are taken as they come, with no
+    /// sorting or hashing of each; the few evaluated resources are put in their places.
     pub(crate) fn index<'a>(
         given: Option<&'a Inventory>,
         resources: &'a [Resource],
         placed: &'a [Cow<'a, Value>],
     ) -> Index<'a> {
-        let given_objects = given.into_iter().flat_map(|g| g.objects.values());
-        let entries = given_objects
-            .map(|(value, source)| Entry::new(value, Source::Text(source)))
-            .chain(resources.iter().zip(placed).map(|(r, value)| {
-                let source = r.origin.as_ref().map_or(Source::Nowhere, |o| Source::At(&o.file, o.locate("").line));
-                Entry::new(value, source)
-            }))
-            .collect();
-        let (all, namespaces) = match given.map(|g| &g.complete) {
-            Some(Complete::All) => (true, BTreeSet::new()),
-            Some(Complete::Namespaces(set)) => (false, set.iter().map(String::as_str).collect()),
-            Some(Complete::Nothing) | None => (false, BTreeSet::new()),
-        };
-        Index::new(entries, all, namespaces)
+        let mut index = Index::empty();
+        for (kind, s) in given.into_iter().flat_map(|g| &g.kinds) {
+            let sorted = Sorted { values: &s.values, names: &s.names, spaces: &s.spaces, sources: &s.sources };
+            index.given(kind.clone(), sorted);
+        }
+        for (r, value) in resources.iter().zip(placed) {
+            let source = r.origin.as_ref().map_or(Source::Nowhere, |o| Source::At(&o.file, o.locate("").line));
+            index.put(Entry::new(value, source));
+        }
+        match given.map(|g| &g.complete) {
+            Some(Complete::All) => index.complete_all = true,
+            Some(Complete::Namespaces(set)) => index.complete = set.iter().map(String::as_str).collect(),
+            Some(Complete::Nothing) | None => {}
+        }
+        index
     }
 }
 

@@ -4,7 +4,8 @@
 //! not missed), and at the next instant a verdict changes by itself (an exception starting or
 //! expiring, a golden path version's sunset). In between, a metadata-only watch of each audited
 //! kind marks the namespaces where something changed, and those are audited again, alone, once
-//! changes settle. The inventory and namespace labels are the webhook's own caches.
+//! changes settle. The inventory and namespace labels are the webhook's own caches; nothing is
+//! audited before they have listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -138,12 +139,20 @@ impl Auditor {
                 _ = self.dirty.changed.notified() => tokio::time::sleep(SETTLE).await,
                 _ = stopped.changed() => return,
             }
+            // Judged with a partial inventory or without the namespaces' labels, the first pass
+            // would report what the next one takes back.
+            if let Some(why) = self.state.not_ready() {
+                tracing::debug!(reason = %why, "the audit waits");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
             let shards: BTreeSet<u32> = held.borrow().keys().copied().collect();
             let loaded = self.state.current();
             let gained = !shards.is_subset(&had);
             let reloaded = engine.as_ref().is_none_or(|e| !Arc::ptr_eq(e, &loaded));
             if reloaded {
                 self.watch(&loaded);
+                engine = Some(Arc::clone(&loaded));
             }
             let relisted = self.dirty.relisted.swap(false, std::sync::atomic::Ordering::Relaxed);
             let timed = at.is_some_and(|t| t <= jiff::Timestamp::now());
@@ -178,7 +187,6 @@ impl Auditor {
                 }
             }
             had = shards;
-            engine = Some(loaded);
         }
     }
 
@@ -226,7 +234,7 @@ impl Auditor {
         let may = |ns: &str| held.borrow().get(&shard_of(ns, shards)).is_some_and(|until| Instant::now() < *until);
         let m = &self.state.metrics.audit;
         let mut namespaces = audit.namespaces();
-        namespaces.extend(self.writer.namespaces().filter(|ns| (within.keep)(ns)));
+        namespaces.extend(self.writer.namespaces().into_iter().filter(|ns| (within.keep)(ns)));
         let (mut done, mut failed) = (super::write::Synced::default(), None);
         for ns in namespaces.iter().filter(|ns| (within.keep)(ns)) {
             let reports = audit.reports(ns, ctx.now, self.config.kind, self.config.max_report_bytes);

@@ -79,9 +79,8 @@ impl Writer {
     }
 
     /// The namespaces (empty: cluster-scoped) with reports in the cluster.
-    pub(crate) fn namespaces(&self) -> impl Iterator<Item = String> + '_ {
-        let mut last = None;
-        self.written.keys().filter_map(move |(ns, _)| (last.replace(ns) != Some(ns)).then(|| ns.clone()))
+    pub(crate) fn namespaces(&self) -> std::collections::BTreeSet<String> {
+        self.written.keys().map(|(ns, _)| ns.clone()).collect()
     }
 
     /// Makes the cluster hold `reports` as the reports of `namespace`: each applied when it
