@@ -95,26 +95,7 @@ pub fn run(args: AuditArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return fail(&Error::Input { reason: e.0 }),
     };
-    // One namespace's reports at a time: every report of a large cluster is never in memory.
-    if let Some(Err(source)) = args.output.as_ref().map(std::fs::create_dir_all) {
-        return fail(&Error::Io { path: args.output.clone().unwrap_or_default(), source });
-    }
-    let (mut written, mut count) = (ExitCode::SUCCESS, 0);
-    for ns in audit.namespaces() {
-        let reports = audit.reports(&ns, now, args.format.kind(), args.max_report_bytes);
-        let done = match &args.output {
-            Some(dir) => write_files(dir, &reports),
-            None => {
-                let docs: Vec<String> = reports.iter().map(|r| format!("---\n{}", paved::to_yaml(r))).collect();
-                print(&docs.concat())
-            }
-        };
-        count += reports.len();
-        if done != ExitCode::SUCCESS {
-            written = done;
-            break;
-        }
-    }
+    let (written, count) = write_reports(&audit, &args, now);
     let mut err = std::io::stderr().lock();
     let objects: usize = audit.listed.iter().map(|(_, n)| n).sum();
     let s = audit.report.as_ref().map(|r| r.summary).unwrap_or_default();
@@ -146,6 +127,30 @@ pub fn run(args: AuditArgs) -> ExitCode {
     } else {
         ExitCode::from(EXIT_ERROR)
     }
+}
+
+/// The reports, one namespace's at a time (every report of a large cluster is never in memory
+/// at once), to files in `--output` or standard output; how it went and how many there were.
+fn write_reports(audit: &paved_webhook::audit::Audit, args: &AuditArgs, now: jiff::Timestamp) -> (ExitCode, usize) {
+    if let Some(Err(source)) = args.output.as_ref().map(std::fs::create_dir_all) {
+        return (fail(&Error::Io { path: args.output.clone().unwrap_or_default(), source }), 0);
+    }
+    let mut count = 0;
+    for ns in audit.namespaces() {
+        let reports = audit.reports(&ns, now, args.format.kind(), args.max_report_bytes);
+        let done = match &args.output {
+            Some(dir) => write_files(dir, &reports),
+            None => {
+                let docs: Vec<String> = reports.iter().map(|r| format!("---\n{}", paved::to_yaml(r))).collect();
+                print(&docs.concat())
+            }
+        };
+        count += reports.len();
+        if done != ExitCode::SUCCESS {
+            return (done, count);
+        }
+    }
+    (ExitCode::SUCCESS, count)
 }
 
 /// Each report to a file of its own in `dir`: `<kind>-<namespace>-<name>.yaml`.

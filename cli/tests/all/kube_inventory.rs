@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::kube::{wait_for, webhook_configuration, Kube};
-use super::serve::{certificate_for, serve_in};
+use super::serve::{certificate_for, serve_in, Serving};
 
 /// Two rules that read the inventory: an Ingress host is claimed once (any namespace), and a
 /// Deployment has a PodDisruptionBudget, which is only denied where the inventory is complete.
@@ -85,13 +85,18 @@ fn admitted(kube: &Kube, manifest: &str, dry_run: bool) -> Option<String> {
     (!ok).then_some(err)
 }
 
-#[test]
-fn the_webhook_keeps_the_inventory_its_policies_read_and_judges_as_paved_check_does() {
-    let kube = Kube::start();
-    kube.must(&["create", "namespace", "shop"], None);
+/// `paved serve --watch-inventory` with `policies` (in `dir/bundle`), registered with the API
+/// server.
+struct Webhook {
+    dir: tempfile::TempDir,
+    paved: Serving,
+    _tls: tempfile::TempDir,
+}
+
+fn webhook_with(kube: &Kube, policies: &str) -> Webhook {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("bundle")).unwrap();
-    std::fs::write(dir.path().join("bundle/policies.yaml"), BUNDLE).unwrap();
+    std::fs::write(dir.path().join("bundle/policies.yaml"), policies).unwrap();
     let tls = certificate_for("127.0.0.1");
     let kubeconfig = kube.kubeconfig();
     let bundle = dir.path().join("bundle");
@@ -102,6 +107,14 @@ fn the_webhook_keeps_the_inventory_its_policies_read_and_judges_as_paved_check_d
     );
     let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
     kube.must(&["apply", "-f", "-"], Some(&webhook_configuration(paved.addr, &ca).to_string()));
+    Webhook { dir, paved, _tls: tls }
+}
+
+#[test]
+fn the_webhook_keeps_the_inventory_its_policies_read_and_judges_as_paved_check_does() {
+    let kube = Kube::start();
+    kube.must(&["create", "namespace", "shop"], None);
+    let Webhook { dir, .. } = &webhook_with(&kube, BUNDLE);
 
     // The inventory is complete once every kind has listed: a Deployment without a budget is
     // denied, at admission and by paved check alike.
@@ -253,20 +266,9 @@ spec:
 "#;
     let kube = Kube::start();
     kube.must(&["create", "namespace", "shop"], None);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("bundle")).unwrap();
     // Counted only: the Pods are kept as metadata.
-    std::fs::write(dir.path().join("bundle/policies.yaml"), COUNTING).unwrap();
-    let tls = certificate_for("127.0.0.1");
-    let kubeconfig = kube.kubeconfig();
+    let Webhook { dir, paved, .. } = &webhook_with(&kube, COUNTING);
     let bundle = dir.path().join("bundle");
-    let paved = serve_in(
-        tls.path(),
-        &["--bundle", bundle.to_str().unwrap(), "--watch-inventory"],
-        &[("KUBECONFIG", kubeconfig.as_path())],
-    );
-    let ca = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
-    kube.must(&["apply", "-f", "-"], Some(&webhook_configuration(paved.addr, &ca).to_string()));
     let config =
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shop"}})
             .to_string();
