@@ -323,10 +323,17 @@ fn with_every_kind_judged_its_own_writes_do_not_feed_the_audit() {
     let tls = certificate_for("127.0.0.1");
     let paved = auditor(&kube, tls.path(), "only", &["--audit-interval", "2s", "--log-level", "debug"]);
     wait_for("the first report", || report(&kube, "shop").is_some());
-    std::thread::sleep(Duration::from_secs(8));
+    let passes = |text: &str| sample(text, "paved_audit_duration_seconds_count{pass=\"full\"}");
+    let applied = |text: &str| sample(text, "paved_audit_report_writes_total{operation=\"applied\"}");
+    let first = metrics(&paved, tls.path());
+    wait_for_long("four more full passes", Duration::from_secs(40), || {
+        passes(&metrics(&paved, tls.path())) >= passes(&first) + 4.0
+    });
+    let after = metrics(&paved, tls.path());
     let listed = kube.must(&["get", "policyreports,clusterpolicyreports", "-A", "--no-headers"], None);
-    let text = metrics(&paved, tls.path());
-    assert!(sample(&text, "paved_audit_duration_seconds_count{pass=\"full\"}") >= 3.0, "{text}");
-    let applied = sample(&text, "paved_audit_report_writes_total{operation=\"applied\"}");
-    assert_eq!(applied, listed.lines().count() as f64, "one write per report, then none: {}", paved.log());
+    assert!(applied(&first) >= listed.lines().count() as f64, "{first}");
+    // A write that fed the audit would write again at every pass; the young API server may still
+    // add an object of its own (a bootstrap configuration) once.
+    let again = applied(&after) - applied(&first);
+    assert!(again <= 1.0, "{again} writes over four passes of an unchanged cluster: {}", paved.log());
 }

@@ -30,8 +30,7 @@ pub(crate) fn results(
     let by_name: BTreeMap<&str, &PolicyInfo> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
     let mut scopes: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let within = |r: &&ResourceReport| only.is_none_or(|ns| r.resource.namespace == ns);
-    // A resource no policy applied to has no results, and makes no report.
-    for (r, findings) in report.by_resource().filter(|(r, _)| within(r) && !r.policies.is_empty()) {
+    for (r, findings) in report.by_resource().filter(|(r, _)| within(r)) {
         let results = scopes.entry(r.resource.namespace.clone()).or_default();
         for name in &r.policies {
             let Some(policy) = by_name.get(name.as_str()) else {

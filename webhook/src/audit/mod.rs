@@ -246,7 +246,11 @@ async fn each_page(
             other => other.to_string(),
         })?;
         let next = list.metadata.continue_.clone().filter(|c| !c.is_empty());
-        each(list.items.into_iter().filter_map(|o| resource(o, ar)).collect());
+        // What etcd stores comes sorted by namespace and name; what the API server makes up as it
+        // answers (ComponentStatus) does not, and reports would differ between passes.
+        let mut items = list.items;
+        items.sort_by(|a, b| (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name)));
+        each(items.into_iter().filter_map(|o| resource(o, ar)).collect());
         match next {
             Some(token) => params = params.continue_token(&token),
             None => return Ok(()),
