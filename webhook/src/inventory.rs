@@ -114,23 +114,14 @@ impl Watched {
             write(&shared.pending).push(name.clone());
             let api = kube::Api::<DynamicObject>::all_with(client.clone(), &resource);
             let metadata = needs.metadata_only.iter().any(|(g, _, k)| *g == resource.group && *k == resource.kind);
+            let config = watcher::Config::default();
             let cache = if metadata {
-                let writer = reflector::store::Writer::new(resource.clone());
-                let store = writer.as_reader();
-                let stream = metadata_watcher(api, watcher::Config::default())
-                    .default_backoff()
-                    .modify(|o| slim(&mut o.metadata))
-                    .reflect(writer);
-                tasks.extend(keep(stream, store.clone(), &name, &shared));
+                let (store, watching) = keep(metadata_watcher(api, config), &resource, &name, &shared);
+                tasks.extend(watching);
                 Cache::Metadata(store)
             } else {
-                let writer = reflector::store::Writer::new(resource.clone());
-                let store = writer.as_reader();
-                let stream = watcher(api, watcher::Config::default())
-                    .default_backoff()
-                    .modify(|o| slim(&mut o.metadata))
-                    .reflect(writer);
-                tasks.extend(keep(stream, store.clone(), &name, &shared));
+                let (store, watching) = keep(watcher(api, config), &resource, &name, &shared);
+                tasks.extend(watching);
                 Cache::Whole(store)
             };
             tracing::info!(kind = %name, metadata_only = metadata, "keeping an inventory kind");
@@ -226,18 +217,21 @@ async fn find(
     }
 }
 
-/// The tasks that keep one kind: its watch, feeding `store` and waking the snapshot on every
-/// change, and one that marks it listed once the store is ready.
+/// Keeps one kind from `watch` (of whole objects, or of their metadata): its store, and the
+/// tasks that keep it — the watch, feeding the store and waking the snapshot on every change,
+/// and one that marks the kind listed once the store is ready.
 fn keep<K>(
-    stream: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
-    store: Store<K>,
+    watch: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    resource: &ApiResource,
     name: &str,
     shared: &Shared,
-) -> [tokio::task::JoinHandle<()>; 2]
+) -> (Store<K>, [tokio::task::JoinHandle<()>; 2])
 where
-    K: kube::Resource + Clone + Send + Sync + 'static,
-    K::DynamicType: std::hash::Hash + Eq + Clone + Send + Sync,
+    K: kube::Resource<DynamicType = ApiResource> + Clone + Send + Sync + 'static,
 {
+    let writer = reflector::store::Writer::new(resource.clone());
+    let store = writer.as_reader();
+    let stream = watch.default_backoff().modify(|o| slim(o.meta_mut())).reflect(writer);
     let (notify, counts, label) = (Arc::clone(&shared.changed), shared.counts.clone(), Kind { kind: name.to_owned() });
     let watch = tokio::spawn(async move {
         futures::pin_mut!(stream);
@@ -252,14 +246,15 @@ where
         }
     });
     let (pending, notify, listed) = (Arc::clone(&shared.pending), Arc::clone(&shared.changed), name.to_owned());
+    let ready_store = store.clone();
     let ready = tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
+        if ready_store.wait_until_ready().await.is_ok() {
             write(&pending).retain(|k| *k != listed);
-            tracing::info!(kind = %listed, objects = store.state().len(), "inventory kind listed");
+            tracing::info!(kind = %listed, objects = ready_store.state().len(), "inventory kind listed");
             notify.notify_one();
         }
     });
-    [watch, ready]
+    (store, [watch, ready])
 }
 
 /// What no policy reads, and what makes most of a stored object: gone before it is kept.

@@ -380,7 +380,7 @@ pub(crate) fn normalized(source: &str) -> std::borrow::Cow<'_, str> {
 /// (`__paved_not_N_1 := x.y; not f(a, __paved_not_N_1)`), as OPA rewrites it, so that a
 /// reference that is undefined leaves the body undefined instead of making `not` true.
 fn hoist_negated_arguments(line: &str, n: usize) -> Option<String> {
-    if !line.is_ascii() || line.contains(['#', '`']) {
+    if !line.is_ascii() || line.contains(['#', RAW]) {
         return None;
     }
     // Strings blanked, so commas and parentheses in them do not count; same offsets (ASCII).
