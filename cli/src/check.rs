@@ -243,13 +243,13 @@ impl EngineArgs {
             builder = builder.bundle(Bundle::defaults()?);
         }
         for name in &self.packs {
-            builder = builder.bundle(Bundle::pack(name)?);
+            builder = builder.bundle(crate::source::pack(name)?);
         }
         if let Some(dir) = crate::plugin::cache_dir() {
             builder = builder.plugin_cache(dir);
         }
         for b in &self.bundles {
-            builder = builder.bundle(Bundle::from_paths(std::slice::from_ref(b))?);
+            builder = builder.bundle(crate::source::bundle(b)?);
         }
         for e in &self.exceptions {
             builder = builder.bundle(exceptions_at(e)?);
@@ -273,7 +273,7 @@ impl EngineArgs {
     pub fn golden(&self) -> Result<Bundle, Error> {
         let mut bundle = Bundle::golden_paths_builtin()?;
         for b in &self.bundles {
-            bundle = bundle.merge(Bundle::from_paths(std::slice::from_ref(b))?);
+            bundle = bundle.merge(crate::source::bundle(b)?);
         }
         self.exceptions.iter().try_fold(bundle, |b, e| Ok(b.merge(exceptions_at(e)?)))
     }

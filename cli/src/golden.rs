@@ -195,7 +195,7 @@ impl Bundles {
     fn load(&self) -> Result<Bundle, Error> {
         let mut bundle = Bundle::golden_paths_builtin()?;
         for b in &self.bundles {
-            bundle = bundle.merge(Bundle::from_paths(std::slice::from_ref(b))?);
+            bundle = bundle.merge(crate::source::bundle(b)?);
         }
         Ok(bundle)
     }

@@ -7,10 +7,13 @@ mod audit;
 mod check;
 mod fix;
 mod golden;
+#[cfg(feature = "oci")]
+mod oci;
 mod output;
 mod plugin;
 #[cfg(feature = "serve")]
 mod serve;
+mod source;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -29,7 +32,7 @@ use paved::{Bundle, Engine, Error};
 /// Exit codes: 0 passed, 1 a policy (or test, or exception) failure, 2 a usage, load or input
 /// error.
 pub(crate) const EXIT_FAILED: u8 = 1;
-const EXIT_ERROR: u8 = 2;
+pub(crate) const EXIT_ERROR: u8 = 2;
 
 /// The version, and the plugin contract this build speaks (`paved --version`).
 static LONG_VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -49,6 +52,8 @@ struct Cli {
     /// Log level or filter, as RUST_LOG takes it (`warn`, `paved=debug`); overrides -v.
     #[arg(long, global = true, value_name = "FILTER")]
     log_level: Option<String>,
+    #[command(flatten)]
+    distribution: source::Distribution,
 }
 
 /// Logs to standard error at the level asked for: `--log-level`, else `-v`s, else `RUST_LOG`,
@@ -324,6 +329,39 @@ enum Command {
     /// Work with WASM plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Push a bundle, pack, golden paths, plugin or rendered manifests to an OCI registry as an
+    /// artifact, optionally signed.
+    #[cfg(feature = "oci")]
+    #[command(after_help = "Examples:
+  paved push oci://registry.acme.dev/platform/policies:1.4.0 policies/ --sign-key cosign.key
+  paved push oci://registry.acme.dev/platform/plugins/allowlist:1.0.0 allowlist.wasm
+  paved render web-service -f checkout.yaml > out/checkout.yaml && paved check out/ \\
+    && paved push --render oci://registry.acme.dev/apps/checkout:4.2.1 out/ -a org.opencontainers.image.revision=$GIT_SHA")]
+    Push(oci::PushArgs),
+    /// Pull an artifact paved pushed, verified (digest, then signature with --verify-key) before
+    /// any of it is written.
+    #[cfg(feature = "oci")]
+    #[command(after_help = "Examples:
+  paved pull oci://registry.acme.dev/platform/policies:1.4.0 --verify-key cosign.pub -o policies/
+  paved check --bundle oci://registry.acme.dev/platform/policies:1.4.0 --verify-key cosign.pub k8s/")]
+    Pull(oci::PullArgs),
+    /// Sign an artifact in a registry with a key, as `cosign sign --key` does.
+    #[cfg(feature = "oci")]
+    #[command(after_help = "Examples:
+  COSIGN_PASSWORD=... paved sign oci://registry.acme.dev/platform/policies:1.4.0 --key cosign.key")]
+    Sign(oci::SignArgs),
+    /// Say who signed an artifact in a registry, checked against --verify-key; exit 1 if no
+    /// trusted key did.
+    #[cfg(feature = "oci")]
+    #[command(after_help = "Examples:
+  paved verify oci://registry.acme.dev/platform/policies:1.4.0 --verify-key cosign.pub")]
+    Verify(oci::VerifyArgs),
+    /// Write a key pair to sign artifacts with (cosign.key, encrypted, and cosign.pub), as
+    /// `cosign generate-key-pair` does.
+    #[cfg(feature = "oci")]
+    #[command(after_help = "Examples:
+  PAVED_KEY_PASSWORD=... paved keygen --dir keys/")]
+    Keygen(oci::KeygenArgs),
     /// Print the JSON Schema of a paved document kind, for editors.
     #[command(after_help = "Examples:
   paved schema Policy > .schemas/policy.json
@@ -404,6 +442,7 @@ fn run() -> ExitCode {
     #[cfg(not(feature = "serve"))]
     let server = false;
     let _logs = init_logging(cli.log_verbosity, cli.log_level.as_deref(), server);
+    source::configure(cli.distribution);
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Fix(args) => fix::run(args),
@@ -431,6 +470,16 @@ fn run() -> ExitCode {
         Command::Export { form: _, policy, bundles, packs, partial } => export(&policy, &bundles, &packs, partial),
         Command::Packs { format } => packs(format),
         Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(args),
+        #[cfg(feature = "oci")]
+        Command::Push(args) => oci::push(args),
+        #[cfg(feature = "oci")]
+        Command::Pull(args) => oci::pull(args),
+        #[cfg(feature = "oci")]
+        Command::Sign(args) => oci::sign(args),
+        #[cfg(feature = "oci")]
+        Command::Verify(args) => oci::verify(args),
+        #[cfg(feature = "oci")]
+        Command::Keygen(args) => oci::keygen(args),
         Command::Schema { kind } => schema(kind.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "paved", &mut std::io::stdout());
@@ -498,7 +547,10 @@ fn pretty(v: &impl serde::Serialize) -> String {
 fn load_bundles(paths: &[PathBuf]) -> Result<Bundle, Error> {
     let here = [PathBuf::from(".")];
     let paths = if paths.is_empty() { &here[..] } else { paths };
-    Bundle::from_paths(paths)
+    if paths.iter().any(|p| p.to_string_lossy().starts_with("oci://")) {
+        return paths.iter().try_fold(Bundle::default(), |b, p| Ok(b.merge(source::bundle(p)?)));
+    }
+    source::resolve(Bundle::from_paths(paths)?)
 }
 
 fn test(
@@ -593,7 +645,7 @@ fn parse_span(s: &str) -> Result<jiff::SignedDuration, String> {
 
 /// `paved export vap`: the YAML on standard output, what was left out on standard error.
 fn export(policy: &str, bundles: &[PathBuf], packs: &[String], partial: bool) -> ExitCode {
-    let loaded = packs.iter().try_fold(Bundle::default(), |b, p| Ok(b.merge(Bundle::pack(p)?))).and_then(|b| {
+    let loaded = packs.iter().try_fold(Bundle::default(), |b, p| Ok(b.merge(source::pack(p)?))).and_then(|b| {
         if bundles.is_empty() {
             Ok(b)
         } else {

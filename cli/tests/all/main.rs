@@ -9,9 +9,11 @@ mod fix;
 mod kube;
 mod kube_audit;
 mod kube_inventory;
+mod oci;
 mod oracle;
 mod oracle_mutation;
 mod oracle_policies;
+mod registry;
 mod serve;
 mod wasm;
 

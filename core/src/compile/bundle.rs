@@ -18,6 +18,9 @@ use crate::model::{BundleSpec, GoldenPathDocument};
 use crate::plugin::{self, Declared};
 use crate::report::{MutationInfo, PolicyInfo, RuleInfo};
 
+/// How a reference to an OCI artifact starts.
+const OCI: &str = "oci://";
+
 /// Validated, compiled policies and exceptions with their settings. Immutable; build an
 /// [`Engine`](crate::Engine) from it.
 ///
@@ -57,6 +60,10 @@ pub struct Bundle {
     pub(crate) objects: Vec<Value>,
     /// What Gatekeeper's documents add besides templates and constraints.
     pub(crate) gatekeeper: GatekeeperExtras,
+    /// Packs `spec.packs` names by `oci://` reference, with the diagnostic for one not pulled:
+    /// the loader pulls them (nothing in the core reaches a registry) and gives them back
+    /// through [`Bundle::with_packs`].
+    pub(crate) oci_packs: Vec<(String, Diagnostic)>,
 }
 
 impl Bundle {
@@ -71,7 +78,7 @@ impl Bundle {
         let mut diags = Diagnostics::default();
         let docs = load::read_all(&paths, &[], load::Schema::Core, &mut diags)?;
         let mut bundle = Bundle::from_documents(docs, &mut diags);
-        for d in &mut bundle.plugins {
+        for d in bundle.plugins.iter_mut().filter(|d| !d.path.starts_with(OCI)) {
             if let Err(e) = d.read() {
                 diags.push(e);
             }
@@ -108,9 +115,17 @@ impl Bundle {
     pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Bundle {
         let typed = Typed::sort(&docs, diags);
         let mut base = Bundle::default();
-        let (mut plugins, mut functions) = (Vec::new(), Vec::new());
+        let (mut plugins, mut functions, mut oci_packs) = (Vec::new(), Vec::new(), Vec::new());
         if let Some((spec, doc)) = &typed.settings {
             for (i, name) in spec.packs.iter().enumerate() {
+                if name.starts_with(OCI) {
+                    let at = format!("/spec/packs/{i}");
+                    let why = format!("the pack {name} was not pulled");
+                    let help =
+                        "the loader pulls OCI packs: `paved` does, a library caller passes them to Bundle::with_packs";
+                    oci_packs.push((name.clone(), doc.origin.diagnostic(&at, why, Some(help.into()))));
+                    continue;
+                }
                 match Bundle::pack(name) {
                     Ok(b) => base = base.merge(b),
                     Err(e) => diags.push(doc.origin.diagnostic(&format!("/spec/packs/{i}"), e.to_string(), None)),
@@ -181,6 +196,7 @@ impl Bundle {
             crds: typed.crds,
             objects,
             gatekeeper,
+            oci_packs,
         };
         base.merge(bundle)
     }
@@ -223,9 +239,42 @@ impl Bundle {
         self.policies.extend(other.policies);
         self.exceptions.extend(other.exceptions);
         self.gatekeeper.merge(other.gatekeeper);
+        self.oci_packs.extend(other.oci_packs);
         self.bind();
         self.sort();
         self
+    }
+
+    /// The `oci://` references of the packs this bundle builds on (`spec.packs`), which its
+    /// loader pulls, verifies and gives back through [`Bundle::with_packs`].
+    pub fn pack_references(&self) -> impl Iterator<Item = &str> {
+        self.oci_packs.iter().map(|(r, _)| r.as_str())
+    }
+
+    /// The plugins whose component is an `oci://` reference (`spec.plugins[].path`), by name:
+    /// the loader pulls each and gives its bytes to
+    /// [`EngineBuilder::plugin`](crate::EngineBuilder::plugin), which checks its sha256 pin.
+    pub fn plugin_references(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.plugins.iter().filter(|d| d.path.starts_with(OCI)).map(|d| (d.name.as_str(), d.path.as_str()))
+    }
+
+    /// This bundle with the component of its plugin `name` (one of its
+    /// [`plugin_references`](Bundle::plugin_references), pulled); checked against the plugin's
+    /// sha256 pin when an engine is built, like a component read from a file.
+    pub fn with_plugin_component(mut self, name: &str, component: impl Into<Arc<[u8]>>) -> Bundle {
+        let component = component.into();
+        for d in self.plugins.iter_mut().filter(|d| d.name == name) {
+            d.bytes = Some(Arc::clone(&component));
+        }
+        self
+    }
+
+    /// This bundle built on `packs` (the bundles its [`pack_references`](Bundle::pack_references)
+    /// name, pulled): their policies first, this bundle's over them, as with built-in packs.
+    pub fn with_packs(mut self, packs: impl IntoIterator<Item = Bundle>) -> Bundle {
+        self.oci_packs.clear();
+        let base = packs.into_iter().fold(Bundle::default(), Bundle::merge);
+        base.merge(self)
     }
 
     /// Every declared policy back in `policies`, instances dropped.

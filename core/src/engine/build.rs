@@ -128,6 +128,9 @@ impl EngineBuilder {
         let mut diags = Diagnostics::default();
         check_param_values(&self.bundle, &self.params, &mut diags)?;
         let mut notes = Vec::new();
+        for (_, d) in &self.bundle.oci_packs {
+            diags.push(d.clone());
+        }
         for name in self.plugins.keys().filter(|n| !self.bundle.plugins.iter().any(|d| d.name == **n)) {
             diags.push(Diagnostic {
                 file: "<EngineBuilder::plugin>".into(),

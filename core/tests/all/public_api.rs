@@ -290,3 +290,36 @@ fn a_replayed_request_is_reported_with_its_operation_and_user() {
     let report = engine.evaluate(&plain, &Context::parse_at("2026-06-01").unwrap());
     assert!(report.resources[0].request.is_none() && !report.to_json().contains(r#""request""#));
 }
+
+/// A bundle may name packs and plugin components by `oci://` reference: loading reads no registry
+/// (the core reaches none), lists them for the loader, and an engine is not built until the
+/// loader gave them back.
+#[test]
+fn oci_references_are_listed_for_the_loader_and_refused_until_given() {
+    let settings = r#"
+apiVersion: paved.dev/v1
+kind: Bundle
+metadata: { name: acme }
+spec:
+  packs: [pod-security-baseline, "oci://registry.acme.dev/packs/images:1"]
+  plugins:
+    - { name: allowlist, path: "oci://registry.acme.dev/plugins/allowlist:1", sha256: "0000000000000000000000000000000000000000000000000000000000000000" }
+"#;
+    let bundle = Bundle::from_str("paved.yaml", settings).unwrap();
+    assert_eq!(bundle.pack_references().collect::<Vec<_>>(), ["oci://registry.acme.dev/packs/images:1"]);
+    assert_eq!(
+        bundle.plugin_references().collect::<Vec<_>>(),
+        [("allowlist", "oci://registry.acme.dev/plugins/allowlist:1")]
+    );
+    let e = Engine::builder().bundle(bundle.clone()).build().unwrap_err().to_string();
+    assert!(e.contains("paved.yaml:6") && e.contains("was not pulled"), "{e}");
+    // Given back: the pack's policies join (the built-in pack's stay), and the component is
+    // checked against its pin like a file's.
+    let pack = Bundle::from_str("pack.yaml", POLICY).unwrap();
+    let e = Engine::builder()
+        .bundle(bundle.with_packs([pack]).with_plugin_component("allowlist", b"\0asm not a component".to_vec()))
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("was not pulled") && e.contains("allowlist") && e.contains("sha256"), "{e}");
+}

@@ -1,0 +1,164 @@
+//! Where bundles and packs come from: files and directories, the built-in packs, or OCI
+//! artifacts (`oci://registry/repository:tag`), pulled, verified (digest, then signature) and
+//! only then read. The packs and plugins a bundle names by `oci://` reference are pulled the same
+//! way, with the same trust.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use paved::{Bundle, Error};
+
+/// How `oci://` sources are reached and trusted; flags of every command.
+#[derive(clap::Args, Clone, Default, Debug)]
+pub struct Distribution {
+    /// A public key (cosign's `cosign.pub`, PEM) an `oci://` artifact must be signed by; any one
+    /// of them suffices (repeatable).
+    #[arg(long, global = true, help_heading = "OCI sources", value_name = "FILE")]
+    pub verify_key: Vec<PathBuf>,
+    /// Load `oci://` artifacts no trusted key signed (their digests are still checked).
+    #[arg(long, global = true, help_heading = "OCI sources")]
+    pub allow_unsigned: bool,
+    /// Pull nothing: `oci://` sources come from the local cache, their signatures checked again.
+    #[arg(long, global = true, help_heading = "OCI sources")]
+    pub offline: bool,
+    /// A certificate authority (PEM) to trust for registries, besides the system's (repeatable).
+    #[arg(long, global = true, help_heading = "OCI sources", value_name = "FILE")]
+    pub registry_ca: Vec<PathBuf>,
+    /// A registry (`host:port`) to speak plain HTTP to (repeatable).
+    #[arg(long, global = true, help_heading = "OCI sources", value_name = "HOST:PORT")]
+    pub plain_http: Vec<String>,
+}
+
+static DISTRIBUTION: OnceLock<Distribution> = OnceLock::new();
+
+/// Sets how `oci://` sources are reached, once, from the command line.
+pub fn configure(distribution: Distribution) {
+    let _ = DISTRIBUTION.set(distribution);
+}
+
+/// The bundle at `path`: files, or an `oci://` artifact.
+pub fn bundle(path: &Path) -> Result<Bundle, Error> {
+    let text = path.to_string_lossy();
+    if text.starts_with("oci://") {
+        return pulled::bundle(&text, 0);
+    }
+    pulled::resolve(Bundle::from_paths(&[path])?, 0)
+}
+
+/// `bundle` with the packs and plugins it names by `oci://` reference pulled.
+pub fn resolve(bundle: Bundle) -> Result<Bundle, Error> {
+    pulled::resolve(bundle, 0)
+}
+
+/// The built-in pack `name`, or the pack at an `oci://` reference.
+pub fn pack(name: &str) -> Result<Bundle, Error> {
+    if name.starts_with("oci://") {
+        return pulled::bundle(name, 0);
+    }
+    Bundle::pack(name)
+}
+
+#[cfg(feature = "oci")]
+pub mod pulled {
+    use super::*;
+    use paved_oci::{Kind, Options, Reference, Registry, Trust};
+
+    /// How deep packs may name packs.
+    const MAX_DEPTH: usize = 8;
+
+    fn input(e: impl std::fmt::Display) -> Error {
+        Error::Input { reason: e.to_string() }
+    }
+
+    /// The registry client, made once.
+    pub fn registry() -> Result<&'static Registry, Error> {
+        static REGISTRY: OnceLock<Result<Registry, String>> = OnceLock::new();
+        let made = REGISTRY.get_or_init(|| {
+            let d = DISTRIBUTION.get().cloned().unwrap_or_default();
+            Registry::new(Options {
+                cache: crate::plugin::cache_dir().map(|d| d.join("oci")),
+                offline: d.offline,
+                ca_files: d.registry_ca,
+                plain_http: d.plain_http,
+            })
+            .map_err(|e| e.to_string())
+        });
+        made.as_ref().map_err(input)
+    }
+
+    /// The keys of `--verify-key`, and `--allow-unsigned`.
+    pub fn trust() -> Result<Trust, Error> {
+        let d = DISTRIBUTION.get().cloned().unwrap_or_default();
+        let mut trust = Trust::default();
+        trust.allow_unsigned = d.allow_unsigned;
+        for file in &d.verify_key {
+            let pem = std::fs::read(file).map_err(|e| input(format!("--verify-key {}: {e}", file.display())))?;
+            trust = trust.key(&file.display().to_string(), &pem).map_err(input)?;
+        }
+        Ok(trust)
+    }
+
+    pub fn reference(text: &str) -> Result<Reference, Error> {
+        text.parse().map_err(input)
+    }
+
+    /// The bundle artifact at `text`, pulled, verified and loaded, with what it names.
+    pub fn bundle(text: &str, depth: usize) -> Result<Bundle, Error> {
+        let reference = reference(text)?;
+        let pulled = registry()?.pull(&reference, &trust()?).map_err(input)?;
+        if pulled.kind != Kind::Bundle {
+            return Err(input(format!("{reference}: a {} artifact, not a bundle", pulled.kind.as_str())));
+        }
+        let dir = tempfile::Builder::new().prefix("paved-oci-").tempdir().map_err(input)?;
+        let digest = pulled.reference.digest.as_deref().unwrap_or_default();
+        let name = format!("{}@{}", reference.repository.replace('/', "_"), digest.get(..19).unwrap_or(digest));
+        let root = dir.path().join(name);
+        pulled.unpack(&root).map_err(input)?;
+        tracing::info!(reference = %pulled.reference, signers = pulled.signers.len(), "pulled");
+        resolve(Bundle::from_paths(&[root])?, depth)
+    }
+
+    /// `bundle` with the packs and plugins it names by `oci://` reference pulled.
+    pub fn resolve(mut bundle: Bundle, depth: usize) -> Result<Bundle, Error> {
+        let plugins: Vec<(String, String)> =
+            bundle.plugin_references().map(|(n, r)| (n.to_owned(), r.to_owned())).collect();
+        for (name, text) in plugins {
+            let reference = reference(&text)?;
+            let pulled = registry()?.pull(&reference, &trust()?).map_err(input)?;
+            if pulled.kind != Kind::Plugin {
+                return Err(input(format!(
+                    "{reference} (plugin `{name}`): a {} artifact, not a plugin",
+                    pulled.kind.as_str()
+                )));
+            }
+            bundle = bundle.with_plugin_component(&name, pulled.content);
+        }
+        let packs: Vec<String> = bundle.pack_references().map(str::to_owned).collect();
+        if packs.is_empty() {
+            return Ok(bundle);
+        }
+        if depth >= MAX_DEPTH {
+            return Err(input(format!("packs name packs more than {MAX_DEPTH} deep (a cycle?): {}", packs.join(", "))));
+        }
+        let pulled = packs.iter().map(|p| self::bundle(p, depth + 1)).collect::<Result<Vec<_>, _>>()?;
+        Ok(bundle.with_packs(pulled))
+    }
+}
+
+#[cfg(not(feature = "oci"))]
+mod pulled {
+    use super::*;
+
+    pub fn bundle(text: &str, _depth: usize) -> Result<Bundle, Error> {
+        Err(Error::Input { reason: format!("{text}: this build of paved cannot pull OCI artifacts") })
+    }
+
+    pub fn resolve(loaded: Bundle, _depth: usize) -> Result<Bundle, Error> {
+        let first =
+            loaded.pack_references().chain(loaded.plugin_references().map(|(_, r)| r)).next().map(str::to_owned);
+        match first {
+            Some(r) => bundle(&r, 0),
+            None => Ok(loaded),
+        }
+    }
+}

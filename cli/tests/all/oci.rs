@@ -1,0 +1,374 @@
+//! Bundles, packs, plugins and renders through a real OCI registry (TLS, basic auth): pushed,
+//! signed, verified, pulled, cached, and refused when they are not what they claim.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::output;
+use crate::registry::{paved_for, Registry};
+
+struct Setup {
+    registry: Registry,
+    cache: tempfile::TempDir,
+    keys: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let setup = Setup {
+            registry: Registry::start(),
+            cache: tempfile::tempdir().unwrap(),
+            keys: tempfile::tempdir().unwrap(),
+        };
+        for who in ["platform", "stranger"] {
+            let dir = setup.keys.path().join(who);
+            std::fs::create_dir(&dir).unwrap();
+            let (code, out, err) = setup.run(&["keygen", "--dir", dir.to_str().unwrap()]);
+            assert_eq!(code, 0, "{out}{err}");
+        }
+        setup
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        output(paved_for(&self.registry, self.cache.path()).args(args).output().unwrap())
+    }
+
+    fn key(&self, who: &str, file: &str) -> String {
+        self.keys.path().join(who).join(file).display().to_string()
+    }
+
+    /// Pushes `path` to `repo` (signed by `who`, if any); the pinned reference.
+    fn push(&self, repo: &str, path: &str, who: Option<&str>, more: &[&str]) -> String {
+        let target = self.registry.at(repo);
+        let mut args = vec!["push", target.as_str(), path, "--format", "json"];
+        let key = who.map(|w| self.key(w, "cosign.key"));
+        if let Some(k) = &key {
+            args.extend(["--sign-key", k.as_str()]);
+        }
+        args.extend(more);
+        let (code, out, err) = self.run(&args);
+        assert_eq!(code, 0, "{out}{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        v["reference"].as_str().unwrap().to_owned()
+    }
+
+    /// The blobs in paved's cache.
+    fn cached(&self) -> Vec<String> {
+        let dir = self.cache.path().join("oci/blobs/sha256");
+        std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn check_json(setup: &Setup, bundle: &str, extra: &[&str]) -> (i32, Value, String) {
+    let mut args = vec!["check", "--bundle", bundle, "examples/manifests", "--now", crate::NOW, "--format", "json"];
+    args.extend(extra);
+    let (code, out, err) = setup.run(&args);
+    (code, serde_json::from_str(&out).unwrap_or(Value::Null), err)
+}
+
+#[test]
+fn a_signed_bundle_round_trips_and_decides_as_its_files_do() {
+    let s = Setup::new();
+    let pushed = s.push("acme/policies:1.4.0", "examples/bundle", Some("platform"), &[]);
+    assert!(pushed.contains("@sha256:"), "{pushed}");
+    let tag = s.registry.at("acme/policies:1.4.0");
+    let public = s.key("platform", "cosign.pub");
+
+    // Who signed what.
+    let (code, out, err) = s.run(&["verify", &tag, "--verify-key", &public, "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["reference"], pushed.as_str());
+    assert_eq!(v["kind"], "bundle");
+    assert_eq!(v["signers"][0]["key"], public.as_str());
+    assert_eq!(v["signers"][0]["identity"], format!("{}/acme/policies", s.registry.addr));
+
+    // The same report as from the files.
+    let (code, from_files, _) = check_json(&s, "examples/bundle", &[]);
+    let (code_oci, from_oci, err) = check_json(&s, &tag, &["--verify-key", &public]);
+    assert_eq!((code, code_oci), (1, 1), "{err}");
+    assert_eq!(from_oci["summary"], from_files["summary"]);
+    assert_eq!(from_oci["resources"], from_files["resources"]);
+
+    // Pulled, the files are the ones pushed.
+    let out_dir = s.cache.path().join("pulled");
+    let (code, out, err) = s.run(&["pull", &tag, "--verify-key", &public, "-o", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("signed by") && out.contains(&pushed), "{out}");
+    for f in ["paved.yaml", "workloads.yaml", "exceptions.yaml"] {
+        assert_eq!(
+            std::fs::read(out_dir.join(f)).unwrap(),
+            std::fs::read(Path::new("../examples/bundle").join(f)).unwrap()
+        );
+    }
+
+    // Pushing the same files again gives the same digest: the artifact is reproducible.
+    assert_eq!(
+        s.push("mirror/policies:1.4.0", "examples/bundle", None, &[]).split('@').nth(1),
+        pushed.split('@').nth(1)
+    );
+
+    // skopeo, another client, reads the manifest paved wrote.
+    let (user, password) = (crate::registry::USER, crate::registry::PASSWORD);
+    let certs = tempfile::tempdir().unwrap();
+    std::fs::copy(s.registry.ca(), certs.path().join("ca.crt")).unwrap();
+    let skopeo = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--creds", &format!("{user}:{password}"), "--cert-dir"])
+        .arg(certs.path())
+        .arg(format!("docker://{}/acme/policies:1.4.0", s.registry.addr))
+        .output()
+        .expect("skopeo (Debian's package; scripts/test installs it)");
+    let manifest: Value = serde_json::from_slice(&skopeo.stdout).unwrap();
+    assert_eq!(manifest["artifactType"], "application/vnd.paved.bundle.v1");
+    assert_eq!(manifest["config"]["mediaType"], "application/vnd.paved.bundle.config.v1+json");
+    assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.paved.bundle.content.v1.tar+gzip");
+    assert_eq!(manifest["annotations"]["dev.paved.contents"], "policies=3,goldenPaths=0,exceptions=1");
+}
+
+#[test]
+fn unsigned_or_wrongly_signed_artifacts_are_refused_and_nothing_of_them_is_cached() {
+    let s = Setup::new();
+    let public = s.key("platform", "cosign.pub");
+    s.push("acme/unsigned:1", "examples/bundle", None, &[]);
+    s.push("acme/stranger:1", "examples/bundle/workloads.yaml", Some("stranger"), &[]);
+    for (repo, why) in
+        [("acme/unsigned:1", "it is not signed"), ("acme/stranger:1", "a signature by a key not trusted")]
+    {
+        let (code, out, err) = check_json(&s, &s.registry.at(repo), &["--verify-key", &public]);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains("refused") && err.contains(why), "{repo}: {err}");
+        let (code, _, err) = s.run(&["verify", &s.registry.at(repo), "--verify-key", &public]);
+        assert_eq!(code, 1, "{err}");
+    }
+    // No key at all: refused, saying how to trust.
+    let (code, _, err) = check_json(&s, &s.registry.at("acme/unsigned:1"), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--verify-key"), "{err}");
+    // Only the manifests and the signatures' payloads were read; no content layer was cached.
+    assert!(s.cached().is_empty(), "{:?}", s.cached());
+    // --allow-unsigned loads it, its digest still checked.
+    let (code, v, err) = check_json(&s, &s.registry.at("acme/unsigned:1"), &["--allow-unsigned"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(v["summary"]["resources"], 5);
+}
+
+#[test]
+fn registry_faults_say_what_went_wrong() {
+    let mut s = Setup::new();
+    let public = s.key("platform", "cosign.pub");
+    let pushed = s.push("acme/policies:1", "examples/bundle", Some("platform"), &[]);
+    let tag = s.registry.at("acme/policies:1");
+
+    // Wrong credentials.
+    let out = paved_for(&s.registry, s.cache.path())
+        .env("PAVED_REGISTRY_PASSWORD", "wrong")
+        .args(["pull", &tag, "--verify-key", &public])
+        .output()
+        .unwrap();
+    let (code, _, err) = output(out);
+    assert_eq!(code, 2);
+    assert!(err.contains("refused the credentials"), "{err}");
+
+    // Credentials from the Docker config file instead of the environment.
+    let docker = s.cache.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let auth = base64_of(&format!("{}:{}", crate::registry::USER, crate::registry::PASSWORD));
+    std::fs::write(docker.join("config.json"), format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, s.registry.addr))
+        .unwrap();
+    let out = paved_for(&s.registry, s.cache.path())
+        .env_remove("PAVED_REGISTRY_USERNAME")
+        .env_remove("PAVED_REGISTRY_PASSWORD")
+        .env("DOCKER_CONFIG", &docker)
+        .args(["verify", &tag, "--verify-key", &public])
+        .output()
+        .unwrap();
+    let (code, out, err) = output(out);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A CA paved was not told of.
+    let (code, _, err) = output(crate::paved().args(["verify", &tag, "--verify-key", &public]).output().unwrap());
+    assert_eq!(code, 2);
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+
+    // A tag that does not exist, a repository that does not exist.
+    let (code, _, err) = s.run(&["pull", &s.registry.at("acme/policies:nope"), "--verify-key", &public]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not found"), "{err}");
+
+    // A manifest whose content layer is missing from the registry, then one whose layer changed.
+    let manifest = skopeo_manifest(&s, "acme/policies:1");
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+    let file = s.registry.blob_file(&layer);
+    let original = std::fs::read(&file).unwrap();
+    std::fs::write(&file, b"not the layer the manifest names").unwrap();
+    s.registry.restart();
+    let (code, _, err) = s.run(&["pull", &pushed, "--verify-key", &public, "-o", "/nonexistent/never-written"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("refused") && err.contains(&layer), "{err}");
+    std::fs::remove_file(&file).unwrap();
+    s.registry.restart();
+    let (code, _, err) = s.run(&["pull", &pushed, "--verify-key", &public, "-o", "/nonexistent/never-written"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&pushed), "{err}");
+    assert!(s.cached().is_empty(), "{:?}", s.cached());
+    std::fs::write(&file, original).unwrap();
+
+    // An artifact of another kind where a bundle belongs: the signature image itself.
+    let signature_tag = format!("acme/policies:{}.sig", pushed.rsplit('@').next().unwrap().replace(':', "-"));
+    let (code, _, err) = check_json(&s, &s.registry.at(&signature_tag), &["--allow-unsigned"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("application/vnd.oci.image.config.v1+json is not a paved bundle"), "{err}");
+
+    // The registry down.
+    s.registry.stop();
+    let (code, _, err) = s.run(&["verify", &tag, "--verify-key", &public]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&tag) && err.to_lowercase().contains("connect"), "{err}");
+}
+
+#[test]
+fn offline_runs_come_from_the_cache_with_their_signatures_checked_again() {
+    let mut s = Setup::new();
+    let public = s.key("platform", "cosign.pub");
+    let stranger = s.key("stranger", "cosign.pub");
+    let tag = s.registry.at("acme/policies:1");
+    s.push("acme/policies:1", "examples/bundle", Some("platform"), &[]);
+    let (code, online, err) = check_json(&s, &tag, &["--verify-key", &public]);
+    assert_eq!(code, 1, "{err}");
+    s.registry.stop();
+    let (code, offline, err) = check_json(&s, &tag, &["--verify-key", &public, "--offline"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(offline["summary"], online["summary"]);
+    // The cache holds the signature too, and it is checked against the keys of this run.
+    let (code, _, err) = check_json(&s, &tag, &["--verify-key", &stranger, "--offline"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("a signature by a key not trusted"), "{err}");
+    // A cached blob that changed is not served.
+    for blob in s.cached() {
+        let path = s.cache.path().join("oci/blobs/sha256").join(&blob);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.push(b' ');
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let (code, _, err) = check_json(&s, &tag, &["--verify-key", &public, "--offline"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("offline, and not in the cache"), "{err}");
+    // Never pulled: offline says so.
+    let (code, _, err) = check_json(&s, &s.registry.at("acme/other:1"), &["--verify-key", &public, "--offline"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("pull it once online"), "{err}");
+}
+
+#[test]
+fn bundles_name_packs_and_plugins_by_reference_and_renders_are_what_flux_pulls() {
+    let s = Setup::new();
+    let public = s.key("platform", "cosign.pub");
+    // A plugin and a pack, each pushed and signed.
+    let plugin = s.push(
+        "acme/plugins/registry-allowlist:1.0.0",
+        "examples/plugins/bundle/registry-allowlist.wasm",
+        Some("platform"),
+        &[],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let pack = work.path().join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    let examples = Path::new("../examples/plugins/bundle");
+    for f in ["policies.yaml", "cost-budget.wasm", "owner-catalog.wasm"] {
+        std::fs::copy(examples.join(f), pack.join(f)).unwrap();
+    }
+    // The pack declares its plugins: one by reference (its pin the component's sha256), two
+    // as files beside it.
+    let sha256 = "e8df499e5c92e87f4dc80be60d4447a6adc863f8826c58d0cbcf108a7cac6086";
+    let declared = std::fs::read_to_string(examples.join("paved.yaml"))
+        .unwrap()
+        .replace("packs: [platform-baseline]", "packs: []")
+        .replace("path: registry-allowlist.wasm", &format!("path: \"{plugin}\""));
+    std::fs::write(pack.join("paved.yaml"), declared).unwrap();
+    let pack_ref = s.push("acme/packs/images:1", pack.to_str().unwrap(), Some("platform"), &[]);
+    // A bundle that builds on the pack by reference: the pack's tag is resolved and verified as
+    // the bundle is loaded, then the plugin it names.
+    let bundle = work.path().join("bundle");
+    std::fs::create_dir(&bundle).unwrap();
+    let text = format!(
+        "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {{ name: by-reference }}\nspec:\n  packs: [platform-baseline, {}]\n",
+        s.registry.at("acme/packs/images:1"),
+    );
+    std::fs::write(bundle.join("paved.yaml"), text).unwrap();
+    let run = |bundle: &str, extra: &[&str]| {
+        let mut args =
+            vec!["check", "--bundle", bundle, "examples/plugins/manifests", "--now", crate::NOW, "--format", "json"];
+        args.extend(extra);
+        let (code, out, err) = s.run(&args);
+        (code, serde_json::from_str::<Value>(&out).unwrap_or(Value::Null), err)
+    };
+    let (code, local, err) = run("examples/plugins/bundle", &[]);
+    assert_eq!(code, 1, "{err}");
+    let (code, by_reference, err) = run(bundle.to_str().unwrap(), &["--verify-key", &public]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(by_reference["summary"], local["summary"]);
+    assert_eq!(by_reference["resources"], local["resources"]);
+    // A plugin pin that does not match what the registry holds does not load.
+    let text = std::fs::read_to_string(pack.join("paved.yaml")).unwrap().replace(sha256, &"0".repeat(64));
+    std::fs::write(pack.join("paved.yaml"), text).unwrap();
+    s.push("acme/packs/images:1", pack.to_str().unwrap(), Some("platform"), &[]);
+    let (code, _, err) = run(bundle.to_str().unwrap(), &["--verify-key", &public]);
+    assert_eq!(code, 2);
+    assert!(err.contains("registry-allowlist") && err.contains("sha256"), "{err}");
+    // The pack is a bundle artifact, not a plugin.
+    let (code, _, err) =
+        s.run(&["pull", &pack_ref, "--verify-key", &public, "-o", work.path().join("p").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    // A render, for Flux: its media types, and a tarball any tar reads.
+    let rendered = work.path().join("rendered");
+    std::fs::create_dir(&rendered).unwrap();
+    std::fs::copy("../examples/manifests/billing.yaml", rendered.join("billing.yaml")).unwrap();
+    let render_ref = s.push(
+        "apps/billing:1",
+        rendered.to_str().unwrap(),
+        Some("platform"),
+        &["--render", "-a", "org.opencontainers.image.revision=main@sha1:0123abc"],
+    );
+    let manifest = skopeo_manifest(&s, "apps/billing:1");
+    assert_eq!(manifest["config"]["mediaType"], "application/vnd.cncf.flux.config.v1+json");
+    assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.cncf.flux.content.v1.tar+gzip");
+    assert_eq!(manifest["annotations"]["org.opencontainers.image.revision"], "main@sha1:0123abc");
+    let layer = s.registry.blob_file(manifest["layers"][0]["digest"].as_str().unwrap());
+    let listed = std::process::Command::new("tar").arg("tzf").arg(&layer).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "billing.yaml");
+    let (code, out, err) =
+        s.run(&["pull", &render_ref, "--verify-key", &public, "-o", work.path().join("r").to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("a render"), "{out}");
+    // A render is not a bundle.
+    let (code, _, err) = check_json(&s, &render_ref, &["--verify-key", &public]);
+    assert_eq!(code, 2);
+    assert!(err.contains("a render artifact, not a bundle"), "{err}");
+}
+
+fn skopeo_manifest(s: &Setup, repo_tag: &str) -> Value {
+    let certs = tempfile::tempdir().unwrap();
+    std::fs::copy(s.registry.ca(), certs.path().join("ca.crt")).unwrap();
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--creds",
+            &format!("{}:{}", crate::registry::USER, crate::registry::PASSWORD),
+            "--cert-dir",
+        ])
+        .arg(certs.path())
+        .arg(format!("docker://{}/{repo_tag}", s.registry.addr))
+        .output()
+        .expect("skopeo (Debian's package; scripts/test installs it)");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}

@@ -1,0 +1,222 @@
+//! Signatures as cosign makes and checks them: a "simple signing" payload naming the manifest's
+//! digest, signed by a key, stored as a layer of the manifest tagged `sha256-<hex>.sig` in the
+//! artifact's repository with the signature in its `dev.cosignproject.cosign/signature`
+//! annotation. `cosign verify --key` accepts what `paved sign` writes and the reverse.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde_json::Value;
+use sigstore::crypto::signing_key::SigStoreKeyPair;
+use sigstore::crypto::{CosignVerificationKey, SigStoreSigner, Signature, SigningScheme};
+
+use crate::artifact::{Descriptor, Manifest};
+use crate::{Error, Reference};
+
+/// The media type of a signature layer.
+pub(crate) const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The annotation that holds a layer's signature.
+pub(crate) const SIGNATURE: &str = "dev.cosignproject.cosign/signature";
+const PAYLOAD_TYPE: &str = "cosign container image signature";
+
+/// The tag cosign keeps the signatures of `digest` under.
+pub(crate) fn signature_tag(digest: &str) -> String {
+    format!("{}.sig", digest.replacen(':', "-", 1))
+}
+
+/// The payload that signs `digest` in `reference`'s repository, with `annotations` as cosign's
+/// `-a key=value`.
+pub(crate) fn payload(reference: &Reference, digest: &str, annotations: &BTreeMap<String, String>) -> Vec<u8> {
+    let optional =
+        if annotations.is_empty() { Value::Null } else { serde_json::to_value(annotations).unwrap_or_default() };
+    serde_json::to_vec(&serde_json::json!({
+        "critical": {
+            "identity": { "docker-reference": reference.repository_path() },
+            "image": { "docker-manifest-digest": digest },
+            "type": PAYLOAD_TYPE,
+        },
+        "optional": optional,
+    }))
+    .unwrap_or_default()
+}
+
+/// A private key that signs: cosign's encrypted PEM (`cosign generate-key-pair`) or an
+/// unencrypted PKCS#8 PEM.
+pub struct SigningKey {
+    signer: SigStoreSigner,
+}
+
+impl SigningKey {
+    /// The key in `pem`; `password` decrypts cosign's encrypted form.
+    pub fn from_pem(pem: &[u8], password: &[u8], name: &str) -> Result<SigningKey, Error> {
+        let text = String::from_utf8_lossy(pem);
+        let pair = if text.contains("ENCRYPTED") {
+            SigStoreKeyPair::from_encrypted_pem(pem, password)
+        } else {
+            SigStoreKeyPair::from_pem(pem)
+        }
+        .map_err(|e| Error::local(name, format!("not a private key paved can sign with (or a wrong password): {e}")))?;
+        let scheme = match &pair {
+            SigStoreKeyPair::ECDSA(_) => SigningScheme::ECDSA_P256_SHA256_ASN1,
+            SigStoreKeyPair::ED25519(_) => SigningScheme::ED25519,
+            SigStoreKeyPair::RSA(_) => SigningScheme::RSA_PKCS1_SHA256(0),
+        };
+        let signer = pair.to_sigstore_signer(&scheme).map_err(|e| Error::local(name, e))?;
+        Ok(SigningKey { signer })
+    }
+
+    /// The signature of `payload`, base64 as cosign stores it.
+    pub(crate) fn sign(&self, payload: &[u8]) -> Result<String, Error> {
+        let raw = self.signer.sign(payload).map_err(|e| Error::local("signing key", e))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(raw))
+    }
+}
+
+/// A new ECDSA P-256 key pair, as `cosign generate-key-pair` makes one: the private key
+/// encrypted with `password` (cosign's PEM), and the public key.
+pub fn generate_key_pair(password: &[u8]) -> Result<(String, String), Error> {
+    let fail = |e: sigstore::errors::SigstoreError| Error::local("key pair", e);
+    let signer = SigningScheme::ECDSA_P256_SHA256_ASN1.create_signer().map_err(fail)?;
+    let pair = signer.to_sigstore_keypair().map_err(fail)?;
+    let private = pair.private_key_to_encrypted_pem(password).map_err(fail)?;
+    Ok((private.to_string(), pair.public_key_to_pem().map_err(fail)?))
+}
+
+/// Who must have signed an artifact for paved to load it.
+#[derive(Default)]
+pub struct Trust {
+    keys: Vec<(String, CosignVerificationKey)>,
+    /// Load artifacts that no trusted key signed (their digests are still checked).
+    pub allow_unsigned: bool,
+}
+
+impl Trust {
+    /// Trusts the public key in `pem` (PEM, as `cosign.pub`), known as `name` in messages.
+    pub fn key(mut self, name: &str, pem: &[u8]) -> Result<Trust, Error> {
+        let key = CosignVerificationKey::try_from_pem(pem)
+            .map_err(|e| Error::local(name, format!("not a public key paved can verify with: {e}")))?;
+        self.keys.push((name.to_owned(), key));
+        Ok(self)
+    }
+
+    /// Whether any key is trusted.
+    pub fn has_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// The signers of `digest` among the signature layers of `signatures` (the manifest at the
+    /// signature tag, `None` when there is none), whose payloads `blob` fetches by descriptor.
+    /// Refused unless a trusted key signed it, or unsigned artifacts are allowed.
+    pub(crate) fn verify(
+        &self,
+        reference: &Reference,
+        digest: &str,
+        signatures: Option<&Manifest>,
+        mut blob: impl FnMut(&Descriptor) -> Result<Vec<u8>, Error>,
+    ) -> Result<Vec<Signer>, Error> {
+        if self.allow_unsigned {
+            return Ok(Vec::new());
+        }
+        if self.keys.is_empty() {
+            return Err(Error::refused(
+                reference,
+                "no key to verify its signature with: give --verify-key (cosign.pub), or --allow-unsigned to load it unverified",
+            ));
+        }
+        let layers: Vec<&Descriptor> = signatures
+            .map(|m| m.layers.iter().filter(|l| l.media_type == SIMPLE_SIGNING).collect())
+            .unwrap_or_default();
+        if layers.is_empty() {
+            return Err(Error::refused(
+                reference,
+                format!("it is not signed (no {} in its repository)", signature_tag(digest)),
+            ));
+        }
+        let mut signers = Vec::new();
+        let mut problems = Vec::new();
+        for layer in layers {
+            match self.check(digest, layer, &mut blob) {
+                Ok(s) => signers.push(s),
+                Err(why) => problems.push(why),
+            }
+        }
+        if signers.is_empty() {
+            return Err(Error::refused(reference, format!("no trusted signature: {}", problems.join("; "))));
+        }
+        Ok(signers)
+    }
+
+    /// The signer of one signature layer, or why it does not count.
+    fn check(
+        &self,
+        digest: &str,
+        layer: &Descriptor,
+        blob: &mut impl FnMut(&Descriptor) -> Result<Vec<u8>, Error>,
+    ) -> Result<Signer, String> {
+        let Some(signature) = layer.annotations.get(SIGNATURE) else {
+            return Err("a signature layer without a signature (keyless signatures are not checked yet)".into());
+        };
+        let payload = blob(layer).map_err(|e| e.to_string())?;
+        let key = self
+            .keys
+            .iter()
+            .find(|(_, k)| k.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &payload).is_ok())
+            .map(|(name, _)| name.clone())
+            .ok_or("a signature by a key not trusted")?;
+        let claims: Value =
+            serde_json::from_slice(&payload).map_err(|e| format!("a signed payload that is not JSON: {e}"))?;
+        let text = |pointer: &str| claims.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned();
+        if text("/critical/type") != PAYLOAD_TYPE {
+            return Err(format!("a signed payload of type {:?}, not a {PAYLOAD_TYPE}", text("/critical/type")));
+        }
+        let signed = text("/critical/image/docker-manifest-digest");
+        if signed != digest {
+            return Err(format!("a signature by {key} of another manifest ({signed})"));
+        }
+        let annotations = claims
+            .get("optional")
+            .and_then(Value::as_object)
+            .map(|o| {
+                o.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
+            })
+            .unwrap_or_default();
+        Ok(Signer { key, identity: text("/critical/identity/docker-reference"), annotations })
+    }
+}
+
+/// Who signed an artifact.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Signer {
+    /// The trusted key that verified the signature (its file, as given).
+    pub key: String,
+    /// The repository the signature names (cosign's `docker-reference`).
+    pub identity: String,
+    /// The annotations signed with it.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The config and manifest of a signature image holding `layers`, as cosign writes them.
+pub(crate) fn signature_manifest(layers: &[Descriptor]) -> (Vec<u8>, Vec<u8>) {
+    let epoch = "0001-01-01T00:00:00Z";
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "",
+        "created": epoch,
+        "history": [{ "created": epoch }],
+        "os": "",
+        "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>() },
+        "config": {},
+    }))
+    .unwrap_or_default();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": crate::artifact::MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": crate::digest_of(&config),
+            "size": config.len(),
+        },
+        "layers": layers,
+    }))
+    .unwrap_or_default();
+    (config, manifest)
+}
