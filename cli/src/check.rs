@@ -289,7 +289,8 @@ impl EngineArgs {
     /// The files the engine and context are read from.
     #[cfg(feature = "serve")]
     pub fn files(&self) -> Vec<PathBuf> {
-        self.bundles.iter().chain(&self.exceptions).chain(&self.namespace_labels).cloned().collect()
+        let on_disk = |p: &&PathBuf| !p.to_string_lossy().starts_with("oci://");
+        self.bundles.iter().filter(on_disk).chain(&self.exceptions).chain(&self.namespace_labels).cloned().collect()
     }
 }
 

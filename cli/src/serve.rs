@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// How often the bundle and certificate files are looked at for changes.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
     poll: Duration,
+    /// How often the registry is asked what the `oci://` sources' tags name now; a new digest
+    /// is pulled, verified and swapped in as a changed file is (one that fails verification
+    /// leaves the previous bundle serving).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    registry_poll: Duration,
     /// How long a shutdown waits for requests in flight; evaluations still running then are
     /// stopped.
     #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
@@ -194,6 +199,10 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     });
     let mut config = Config::new(args.listen, tls, load);
     config.watch = args.engine.files();
+    #[cfg(feature = "oci")]
+    {
+        config.remote = Some((Arc::new(crate::source::pulled::fingerprint), args.registry_poll));
+    }
     let cluster = args.watch_namespaces || args.watch_inventory || audit.is_some();
     config.namespaces = if cluster { Namespaces::Cluster(None) } else { Namespaces::Files };
     config.inventory = args.watch_inventory || audit.is_some();

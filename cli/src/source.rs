@@ -66,6 +66,35 @@ pub mod pulled {
     /// How deep packs may name packs.
     const MAX_DEPTH: usize = 8;
 
+    /// Every `oci://` reference pulled by this process, as written.
+    static PULLED: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+    /// `reference` pulled and verified, remembered for [`fingerprint`].
+    fn pull(reference: &Reference) -> Result<paved_oci::Pulled, Error> {
+        PULLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.to_string());
+        registry()?.pull(reference, &trust()?).map_err(input)
+    }
+
+    /// What every reference pulled so far names now (its digest, or why that is not known): a
+    /// moved tag changes it. Empty offline, where nothing moves.
+    pub fn fingerprint() -> Vec<u8> {
+        let pulled = PULLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let Ok(registry) = registry() else { return Vec::new() };
+        if DISTRIBUTION.get().is_some_and(|d| d.offline) {
+            return Vec::new();
+        }
+        let mut out = String::new();
+        for text in pulled {
+            let now = text
+                .parse()
+                .map_err(|e: paved_oci::Error| e.to_string())
+                .and_then(|r| registry.resolve(&r).map_err(|e| e.to_string()));
+            out.push_str(&format!("{text} {now:?}\n"));
+        }
+        out.into_bytes()
+    }
+
     fn input(e: impl std::fmt::Display) -> Error {
         Error::Input { reason: e.to_string() }
     }
@@ -105,7 +134,7 @@ pub mod pulled {
     /// The bundle artifact at `text`, pulled, verified and loaded, with what it names.
     pub fn bundle(text: &str, depth: usize) -> Result<Bundle, Error> {
         let reference = reference(text)?;
-        let pulled = registry()?.pull(&reference, &trust()?).map_err(input)?;
+        let pulled = pull(&reference)?;
         if pulled.kind != Kind::Bundle {
             return Err(input(format!("{reference}: a {} artifact, not a bundle", pulled.kind.as_str())));
         }
@@ -124,7 +153,7 @@ pub mod pulled {
             bundle.plugin_references().map(|(n, r)| (n.to_owned(), r.to_owned())).collect();
         for (name, text) in plugins {
             let reference = reference(&text)?;
-            let pulled = registry()?.pull(&reference, &trust()?).map_err(input)?;
+            let pulled = pull(&reference)?;
             if pulled.kind != Kind::Plugin {
                 return Err(input(format!(
                     "{reference} (plugin `{name}`): a {} artifact, not a plugin",

@@ -54,6 +54,10 @@ pub struct Loaded {
 /// Builds the engine from its sources; called at start and on every change of [`Config::watch`].
 pub type Loader = Arc<dyn Fn() -> Result<Loaded, paved::Error> + Send + Sync>;
 
+/// A fingerprint of what the engine is loaded from beyond files (the digests `oci://` tags name
+/// now); a change reloads the engine.
+pub type Fingerprint = Arc<dyn Fn() -> Vec<u8> + Send + Sync>;
+
 /// How the server runs.
 pub struct Config {
     /// Where to listen.
@@ -64,6 +68,9 @@ pub struct Config {
     pub load: Loader,
     /// Files and directories the engine is built from; a change to any of them reloads it.
     pub watch: Vec<PathBuf>,
+    /// What else the engine is built from, looked at every given interval (a registry is asked
+    /// less often than a file is read); a change reloads it.
+    pub remote: Option<(Fingerprint, Duration)>,
     /// Where namespace labels come from besides the loader's context.
     pub namespaces: Namespaces,
     /// Whether to keep, from the cluster of `namespaces`, the kinds the policies read through
@@ -107,6 +114,7 @@ impl Config {
             tls,
             load,
             watch: Vec::new(),
+            remote: None,
             namespaces: Namespaces::Files,
             inventory: false,
             audit: None,
@@ -230,12 +238,18 @@ impl Server {
     /// is none).
     pub async fn start(config: Config) -> Result<Server, Problem> {
         // Taken before loading, so a change made while the first load runs is reloaded.
-        let seen = Seen { bundle: fingerprint(&config.watch), cert: fingerprint(&config.tls.files()) };
+        let (bundle, cert) = (fingerprint(&config.watch), fingerprint(&config.tls.files()));
         let load = Arc::clone(&config.load);
         let loaded = tokio::task::spawn_blocking(move || load())
             .await
             .map_err(|e| Problem(format!("loading the bundle failed: {e}")))?
             .map_err(|e| Problem(format!("the bundle does not load:\n{e}")))?;
+        // Remote sources are known once loaded (a bundle names its packs and plugins).
+        let remote = match config.remote.as_ref().map(|(f, _)| Arc::clone(f)) {
+            Some(f) => tokio::task::spawn_blocking(move || f()).await.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let seen = Seen { bundle, cert, remote };
         let resolver = Arc::new(tls::Resolver::new(tls::load(&config.tls)?));
         let tls_config = tls::server_config(Arc::clone(&resolver))?;
         let client = cluster::connect(&config.namespaces).await?;
@@ -274,8 +288,15 @@ impl Server {
             .map_err(|e| Problem(format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr().map_err(|e| Problem(e.to_string()))?;
         let (stop, stopped) = watch::channel(false);
-        let files =
-            Files { load: config.load, watch: config.watch, tls: config.tls, resolver, poll: config.poll, seen };
+        let files = Files {
+            load: config.load,
+            watch: config.watch,
+            remote: config.remote,
+            tls: config.tls,
+            resolver,
+            poll: config.poll,
+            seen,
+        };
         tokio::spawn(watch_files(Arc::clone(&state), files, stopped.clone()));
         if let (Some(audit), Some(client)) = (config.audit, client) {
             audit::live::spawn(Arc::clone(&state), client, audit, stopped.clone());
@@ -303,12 +324,14 @@ impl Server {
 struct Seen {
     bundle: [u8; 32],
     cert: [u8; 32],
+    remote: Vec<u8>,
 }
 
 /// What the engine and the certificate are loaded from, and how often to look at it.
 struct Files {
     load: Loader,
     watch: Vec<PathBuf>,
+    remote: Option<(Fingerprint, Duration)>,
     tls: Tls,
     resolver: Arc<tls::Resolver>,
     poll: Duration,
@@ -317,16 +340,26 @@ struct Files {
 
 /// Looks at the watched files and the certificate every `poll`; reloads what changed.
 async fn watch_files(state: Arc<State>, files: Files, mut stopped: watch::Receiver<bool>) {
-    let Files { load, watch, tls, resolver, poll, seen } = files;
-    let Seen { mut bundle, mut cert } = seen;
+    let Files { load, watch, remote, tls, resolver, poll, seen } = files;
+    let Seen { mut bundle, mut cert, remote: mut remote_seen } = seen;
     let cert_files = tls.files();
+    let mut asked = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
             _ = stopped.changed() => return,
         }
+        let mut changed = false;
+        if let Some((remote, _)) = remote.as_ref().filter(|(_, every)| asked.elapsed() >= *every) {
+            asked = tokio::time::Instant::now();
+            let remote = Arc::clone(remote);
+            if let Ok(now) = tokio::task::spawn_blocking(move || remote()).await {
+                changed = now != remote_seen;
+                remote_seen = now;
+            }
+        }
         let now = fingerprint(&watch);
-        if now != bundle {
+        if now != bundle || changed {
             bundle = now;
             let load = Arc::clone(&load);
             match tokio::task::spawn_blocking(move || load()).await {

@@ -372,3 +372,73 @@ fn base64_of(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+/// A policy that requires labels `keys` of Pods.
+fn labels_policy(keys: &[&str]) -> String {
+    let cel: Vec<String> = keys.iter().map(|k| format!("'{k}' in object.metadata.labels")).collect();
+    format!(
+        "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {{ name: labels, version: 1.0.0 }}\nspec:\n  match: {{ kinds: [Pod] }}\n  rules:\n    - id: labels\n      message: pods carry {}\n      cel: \"has(object.metadata.labels) && {}\"\n",
+        keys.join(", "),
+        cel.join(" && ")
+    )
+}
+
+#[test]
+fn the_webhook_swaps_in_a_moved_tag_once_verified_and_keeps_serving_when_it_is_not() {
+    let s = Setup::new();
+    let public = s.key("platform", "cosign.pub");
+    let work = tempfile::tempdir().unwrap();
+    let write = |keys: &[&str]| std::fs::write(work.path().join("policy.yaml"), labels_policy(keys)).unwrap();
+    write(&["team"]);
+    s.push("acme/live:stable", work.path().to_str().unwrap(), Some("platform"), &[]);
+    let tls = crate::serve::certificate_for("localhost");
+    let cache = s.cache.path().to_owned();
+    let ca = s.registry.ca();
+    let tag = s.registry.at("acme/live:stable");
+    let env: [(&str, &Path); 3] = [
+        ("PAVED_CACHE_DIR", &cache),
+        ("PAVED_REGISTRY_USERNAME", Path::new(crate::registry::USER)),
+        ("PAVED_REGISTRY_PASSWORD", Path::new(crate::registry::PASSWORD)),
+    ];
+    let serving = crate::serve::serve_in(
+        tls.path(),
+        &[
+            "--bundle",
+            &tag,
+            "--verify-key",
+            &public,
+            "--registry-ca",
+            ca.to_str().unwrap(),
+            "--poll",
+            "200ms",
+            "--registry-poll",
+            "1s",
+        ],
+        &env,
+    );
+    let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop", "labels": {"team": "a"}},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}});
+    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "1", "operation": "CREATE", "namespace": "shop", "name": "web",
+        "kind": {"group": "", "version": "v1", "kind": "Pod"}, "userInfo": {"username": "test"}, "object": pod}});
+    let allowed = || {
+        let mut client = paved_webhook::client::Client::connect(serving.addr, "localhost", &ca_pem).unwrap();
+        client.review(&review).unwrap().json()["response"]["allowed"].as_bool().unwrap()
+    };
+    assert!(allowed(), "{}", serving.log());
+    // The tag moves to a signed bundle that requires more: the webhook swaps it in.
+    write(&["team", "app"]);
+    s.push("acme/live:stable", work.path().to_str().unwrap(), Some("platform"), &[]);
+    crate::kube::wait_for("the moved tag to be served", || !allowed());
+    // The tag moves to an unsigned bundle (new content: the first one's digest is signed):
+    // refused, and the signed one keeps serving.
+    write(&["owner"]);
+    s.push("acme/live:stable", work.path().to_str().unwrap(), None, &[]);
+    crate::kube::wait_for("the unsigned bundle to be refused", || serving.log().contains("it is not signed"));
+    assert!(!allowed(), "{}", serving.log());
+    let mut client = paved_webhook::client::Client::connect(serving.addr, "localhost", &ca_pem).unwrap();
+    let metrics = String::from_utf8(client.send("GET", "/metrics", "text/plain", b"").unwrap().body).unwrap();
+    assert!(metrics.contains(r#"paved_bundle_reloads_total{result="success"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"paved_bundle_reloads_total{result="failure"}"#), "{metrics}");
+}
