@@ -220,3 +220,74 @@ pub(crate) fn signature_manifest(layers: &[Descriptor]) -> (Vec<u8>, Vec<u8>) {
     .unwrap_or_default();
     (config, manifest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cosign");
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{FIXTURES}/{name}")).unwrap()
+    }
+
+    fn signatures(payload: &[u8], signature: &str) -> Manifest {
+        let layer = Descriptor {
+            media_type: SIMPLE_SIGNING.into(),
+            digest: crate::digest_of(payload),
+            size: payload.len() as u64,
+            annotations: BTreeMap::from([(SIGNATURE.to_owned(), signature.to_owned())]),
+        };
+        let (_, manifest) = signature_manifest(&[layer]);
+        serde_json::from_slice(&manifest).unwrap()
+    }
+
+    #[test]
+    fn a_signature_cosign_made_verifies_and_binds_its_digest() {
+        let payload = fixture("busybox.payload.json");
+        let signature = String::from_utf8(fixture("busybox.sig")).unwrap();
+        let trust = Trust::default().key("busybox.pub", &fixture("busybox.pub")).unwrap();
+        let reference: Reference = "oci://registry-testing.svc.lan/busybox:latest".parse().unwrap();
+        let digest = "sha256:f3cfc9d0dbf931d3db4685ec659b7ac68e2a578219da4aae65427886e649b06b";
+        let manifest = signatures(&payload, &signature);
+        let signers = trust.verify(&reference, digest, Some(&manifest), |_| Ok(payload.clone())).unwrap();
+        assert_eq!(signers[0].key, "busybox.pub");
+        assert_eq!(signers[0].identity, "registry-testing.svc.lan/busybox");
+        // The same signature does not vouch for another manifest.
+        let other = format!("sha256:{}", "0".repeat(64));
+        let e = trust.verify(&reference, &other, Some(&manifest), |_| Ok(payload.clone())).unwrap_err().to_string();
+        assert!(e.contains("of another manifest"), "{e}");
+        // A changed payload does not verify.
+        let mut changed = payload.clone();
+        changed[20] ^= 1;
+        let e = trust.verify(&reference, digest, Some(&manifest), |_| Ok(changed.clone())).unwrap_err().to_string();
+        assert!(e.contains("a key not trusted"), "{e}");
+        // Another key does not verify it.
+        let (_, public) = generate_key_pair(b"x").unwrap();
+        let stranger = Trust::default().key("stranger.pub", public.as_bytes()).unwrap();
+        let e = stranger.verify(&reference, digest, Some(&manifest), |_| Ok(payload.clone())).unwrap_err().to_string();
+        assert!(e.contains("a key not trusted"), "{e}");
+    }
+
+    #[test]
+    fn a_key_cosign_generated_signs_what_its_public_key_verifies() {
+        let key =
+            SigningKey::from_pem(&fixture("cosign_generated_encrypted_empty_private.key"), b"", "cosign.key").unwrap();
+        let reference: Reference = "oci://localhost/acme/policies:1".parse().unwrap();
+        let digest = crate::digest_of(b"manifest");
+        let payload = payload(&reference, &digest, &BTreeMap::new());
+        let signature = key.sign(&payload).unwrap();
+        let public = key.signer.to_sigstore_keypair().unwrap().public_key_to_pem().unwrap();
+        let trust = Trust::default().key("cosign.pub", public.as_bytes()).unwrap();
+        let signers = trust
+            .verify(&reference, &digest, Some(&signatures(&payload, &signature)), |_| Ok(payload.clone()))
+            .unwrap();
+        assert_eq!(signers[0].identity, "localhost/acme/policies");
+        // The wrong password is said plainly.
+        let e = SigningKey::from_pem(&fixture("cosign_generated_encrypted_empty_private.key"), b"wrong", "cosign.key")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("cosign.key") && e.contains("wrong password"), "{e}");
+    }
+}
