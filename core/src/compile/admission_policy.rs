@@ -344,6 +344,7 @@ fn as_paved(
                 plugin: None,
                 params: None,
                 kubernetes: None,
+                verify_images: None,
             }
         })
         .collect();

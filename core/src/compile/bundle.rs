@@ -117,20 +117,7 @@ impl Bundle {
         let mut base = Bundle::default();
         let (mut plugins, mut functions, mut oci_packs) = (Vec::new(), Vec::new(), Vec::new());
         if let Some((spec, doc)) = &typed.settings {
-            for (i, name) in spec.packs.iter().enumerate() {
-                if name.starts_with(OCI) {
-                    let at = format!("/spec/packs/{i}");
-                    let why = format!("the pack {name} was not pulled");
-                    let help =
-                        "the loader pulls OCI packs: `paved` does, a library caller passes them to Bundle::with_packs";
-                    oci_packs.push((name.clone(), doc.origin.diagnostic(&at, why, Some(help.into()))));
-                    continue;
-                }
-                match Bundle::pack(name) {
-                    Ok(b) => base = base.merge(b),
-                    Err(e) => diags.push(doc.origin.diagnostic(&format!("/spec/packs/{i}"), e.to_string(), None)),
-                }
-            }
+            base = packs(spec, doc, &mut oci_packs, diags);
             plugins = plugin::declare_all(&spec.plugins, &doc.origin, diags);
             let (compiled, problems) = policy::compile_functions(&spec.functions, &doc.origin);
             problems.into_iter().for_each(|d| diags.push(d));
@@ -623,4 +610,29 @@ fn only_exceptions(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Sourced> 
             false
         })
         .collect()
+}
+
+/// The built-in packs `spec.packs` names, merged; those named by `oci://` reference go to
+/// `oci_packs`, for the loader to pull.
+fn packs(
+    spec: &BundleSpec,
+    doc: &Sourced,
+    oci_packs: &mut Vec<(String, Diagnostic)>,
+    diags: &mut Diagnostics,
+) -> Bundle {
+    let mut base = Bundle::default();
+    for (i, name) in spec.packs.iter().enumerate() {
+        let at = format!("/spec/packs/{i}");
+        if name.starts_with(OCI) {
+            let why = format!("the pack {name} was not pulled");
+            let help = "the loader pulls OCI packs: `paved` does, a library caller passes them to Bundle::with_packs";
+            oci_packs.push((name.clone(), doc.origin.diagnostic(&at, why, Some(help.into()))));
+            continue;
+        }
+        match Bundle::pack(name) {
+            Ok(b) => base = base.merge(b),
+            Err(e) => diags.push(doc.origin.diagnostic(&at, e.to_string(), None)),
+        }
+    }
+    base
 }

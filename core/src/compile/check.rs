@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::expr::Expr;
+use super::images::VerifyImagesCheck;
 use crate::model::Severity;
 use crate::plugin::{Plugin, Plugins};
 use crate::report::{ErrorKind, FindingError};
@@ -46,6 +47,8 @@ pub(crate) struct CheckInput<'a, 'v> {
     pub crds: &'a crate::k8s::schema::Crds,
     /// What a Rego rule is told of the object; built only for Rego rules.
     pub review: Option<&'a Review<'a>>,
+    /// The verdicts on images the context brings, for `verifyImages` rules.
+    pub images: &'a crate::model::ImageVerdicts,
 }
 
 /// The rest of a plugin call: the value as JSON text, the run's params overrides, the context.
@@ -83,6 +86,11 @@ pub(crate) trait Check: Send + Sync + fmt::Debug {
 
     /// The plugin check this is, if it is one (it then needs a [`PluginCall`]).
     fn plugin(&self) -> Option<&PluginCheck> {
+        None
+    }
+
+    /// The image verification this is, if it is one (it then needs verdicts).
+    fn images(&self) -> Option<&VerifyImagesCheck> {
         None
     }
 
@@ -319,5 +327,16 @@ impl Check for KubernetesSchemaCheck {
             )],
             _ => Vec::new(),
         })
+    }
+}
+
+impl Check for VerifyImagesCheck {
+    fn check<'v>(&'v self, input: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError> {
+        let failed = self.judge(input.value, input.images).map_err(|m| FindingError::new(ErrorKind::Registry, m))?;
+        Ok(failed.into_iter().map(|(path, detail)| Violation::at(path, Some(detail))).collect())
+    }
+
+    fn images(&self) -> Option<&VerifyImagesCheck> {
+        Some(self)
     }
 }

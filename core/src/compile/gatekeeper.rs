@@ -338,6 +338,7 @@ fn rule_spec(id: String) -> RuleSpec {
         plugin: None,
         params: None,
         kubernetes: None,
+        verify_images: None,
     }
 }
 

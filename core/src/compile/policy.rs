@@ -609,6 +609,7 @@ fn the_check(
         ("cel", spec.cel.is_some()),
         ("plugin", spec.plugin.is_some()),
         ("kubernetes", spec.kubernetes.is_some()),
+        ("verifyImages", spec.verify_images.is_some()),
     ];
     match given.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect::<Vec<_>>().as_slice() {
         ["assert"] => spec.assert.as_ref().and_then(|schema| {
@@ -616,6 +617,12 @@ fn the_check(
         }),
         ["cel"] => cel_check.map(|expr| Box::new(CelCheck { expr, path: path.to_owned() }) as _),
         ["kubernetes"] => spec.kubernetes.map(|what| Box::new(KubernetesSchemaCheck { what }) as _),
+        ["verifyImages"] => spec.verify_images.as_ref().and_then(|v| {
+            super::images::VerifyImagesCheck::new(v)
+                .map_err(|(field, msg)| errs.push((field, msg, None)))
+                .ok()
+                .map(|c| Box::new(c) as _)
+        }),
         [_plugin] => spec.plugin.as_deref().and_then(|name| {
             PluginCheck::new(name, plugins, policy.spec.params.as_ref(), spec.params.as_ref())
                 .map_err(|(field, msg, help)| errs.push((field, msg, help)))
@@ -627,7 +634,7 @@ fn the_check(
                 String::new(),
                 format!("rule `{}` has no check", spec.id),
                 Some(
-                    "give it exactly one of `assert` (a JSON Schema), `cel` (an expression), `plugin` or `kubernetes`"
+                    "give it exactly one of `assert` (a JSON Schema), `cel` (an expression), `plugin`, `kubernetes` or `verifyImages`"
                         .into(),
                 ),
             ));

@@ -62,6 +62,11 @@ pub struct Context {
     /// [`Context::budget`].
     #[serde(skip)]
     pub budget: Option<Budget>,
+    /// Verdicts on the images `verifyImages` rules ask about (see
+    /// [`Engine::image_requests`](crate::Engine::image_requests)); an image without one is not
+    /// verified.
+    #[serde(default)]
+    pub images: crate::model::ImageVerdicts,
 }
 
 fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
@@ -81,6 +86,7 @@ impl Context {
             namespace: None,
             inventory: None,
             budget: None,
+            images: crate::model::ImageVerdicts::default(),
         }
     }
 
@@ -88,6 +94,12 @@ impl Context {
     /// with (see [`Budget`]).
     pub fn budget(mut self, budget: Budget) -> Self {
         self.budget = Some(budget);
+        self
+    }
+
+    /// Sets the verdicts on images that `verifyImages` rules judge.
+    pub fn images(mut self, verdicts: crate::model::ImageVerdicts) -> Self {
+        self.images = verdicts;
         self
     }
 

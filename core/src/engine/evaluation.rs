@@ -575,7 +575,8 @@ impl<'a> Evaluation<'a> {
             None
         };
         let value = if at.is_empty() && rule.check.reads_value() { self.view.whole(self.resource) } else { item };
-        let input = CheckInput { value, scope, call: call.as_ref(), params, crds: self.crds, review };
+        let input =
+            CheckInput { value, scope, call: call.as_ref(), params, crds: self.crds, review, images: &self.ctx.images };
         let violations = rule.check.check(&input);
         match violations {
             Err(e) => self.error(policy, rule, at, e, out),

@@ -159,6 +159,27 @@ impl Engine {
         self.exceptions.iter().filter_map(|e| e.next_change(now)).min()
     }
 
+    /// The images of `resources` (their pods' and pod templates' containers) that
+    /// `verifyImages` rules ask to be verified, each with the rule's keys, without duplicates.
+    /// Verify them (the registry is outside the engine) and give the verdicts in
+    /// [`Context::images`]; an image without a verdict is not verified.
+    pub fn image_requests(&self, resources: &[crate::Resource]) -> Vec<crate::ImageRequest> {
+        let checks: Vec<&crate::compile::images::VerifyImagesCheck> =
+            self.policies.iter().flat_map(|p| p.rules.iter()).filter_map(|r| r.check.images()).collect();
+        if checks.is_empty() {
+            return Vec::new();
+        }
+        let mut requests = std::collections::BTreeSet::new();
+        for r in resources {
+            let id = r.identity();
+            let Some(spec) = k8s::pod_spec(&id.api_version, &id.kind) else { continue };
+            for (_, image) in crate::compile::images::images_of(r.value(), &spec) {
+                requests.extend(checks.iter().filter(|c| c.applies(image)).map(|c| c.request(image)));
+            }
+        }
+        requests.into_iter().collect()
+    }
+
     /// Names of the policies, sorted.
     pub fn policy_names(&self) -> impl Iterator<Item = &str> {
         self.policies.iter().map(|p| p.name.as_str())

@@ -15,6 +15,7 @@ mod bundle;
 mod exception;
 mod gatekeeper;
 mod golden_path;
+mod images;
 mod policy;
 mod test;
 
@@ -23,6 +24,8 @@ pub(crate) use bundle::*;
 pub(crate) use exception::*;
 pub(crate) use gatekeeper::*;
 pub use golden_path::*;
+pub(crate) use images::{image_names, requirement_id};
+pub use images::{ImageOutcome, ImageRequest, ImageVerdict, ImageVerdicts};
 pub(crate) use policy::*;
 pub use test::*;
 

@@ -255,6 +255,24 @@ pub(crate) struct RuleSpec {
     /// `params.kubernetesVersion` (default `latest`).
     #[serde(default)]
     pub kubernetes: Option<KubernetesCheck>,
+    /// The images of the pod's containers must be signed, as cosign signs them, by one of
+    /// these keys. Checked outside the engine (the registry is asked by `paved check` and
+    /// `paved serve`, or verdicts are replayed from a file); the engine judges the verdicts.
+    #[serde(default)]
+    pub verify_images: Option<VerifyImagesSpec>,
+}
+
+/// What a `verifyImages` rule requires of images.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct VerifyImagesSpec {
+    /// Globs of the image references the rule applies to (`registry.acme.dev/*`); every image
+    /// when empty. An image on Docker Hub matches by its full name too
+    /// (`docker.io/library/nginx:1.27` for `nginx:1.27`).
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Public keys (PEM, as cosign's `cosign.pub`); a signature by any one suffices.
+    pub keys: Vec<String>,
 }
 
 /// What a `kubernetes` rule checks.

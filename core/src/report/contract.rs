@@ -147,9 +147,12 @@ pub enum ErrorKind {
     /// A mutation could not be applied (a JSON Patch that does not fit the object, an apply
     /// configuration that sets an atomic list), is not idempotent, or conflicts with another.
     Mutation,
+    /// An image's signature could not be checked: its registry could not be reached, or no
+    /// verdict was given for it.
+    Registry,
 }
 
-words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego", Mutation => "mutation" });
+words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego", Mutation => "mutation", Registry => "registry" });
 
 /// One change a mutation made (or would have made, when an exception waives it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -12,6 +12,7 @@ mod gatekeeper;
 mod gatekeeper_mutation;
 mod golden;
 mod hostile;
+mod images;
 mod inputs;
 mod inventory;
 mod kubectl_yaml;

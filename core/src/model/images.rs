@@ -1,0 +1,169 @@
+//! Image verification as the engine sees it: what `verifyImages` rules ask of which images
+//! ([`ImageRequest`]), and what was found ([`ImageVerdict`]). Registries are asked outside the
+//! engine (by `paved check`, `paved serve`, or anything else); the engine only judges verdicts,
+//! so a recorded set of verdicts replays a decision exactly.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// An image a `verifyImages` rule asks to be verified, and against which keys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ImageRequest {
+    /// The image as the object names it (`registry.acme.dev/shop/web:1.2`).
+    pub image: String,
+    /// The requirement's id: a digest of its keys, the same wherever the same keys are asked.
+    pub requirement: String,
+    /// The public keys (PEM) any one of which must have signed the image.
+    pub keys: Vec<String>,
+}
+
+impl ImageRequest {
+    pub(crate) fn new(image: &str, keys: &[String]) -> ImageRequest {
+        ImageRequest { image: image.to_owned(), requirement: requirement_id(keys), keys: keys.to_vec() }
+    }
+}
+
+/// The id of a requirement of `keys`: the first 16 hex digits of the sha256 of the keys, trimmed,
+/// sorted and joined by newlines.
+pub(crate) fn requirement_id(keys: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut keys: Vec<&str> = keys.iter().map(|k| k.trim()).collect();
+    keys.sort_unstable();
+    let hash = Sha256::digest(keys.join("\n").as_bytes());
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// What verifying an image found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ImageOutcome {
+    /// Signed by one of the keys.
+    Verified,
+    /// Not signed by any of the keys (unsigned, signed by others, or a signature that does not
+    /// match the image).
+    Refused,
+    /// Its signature could not be checked: the registry could not be reached or refused.
+    Unreachable,
+}
+
+words!(ImageOutcome, "image outcome" { Verified => "verified", Refused => "refused", Unreachable => "unreachable" });
+
+/// The verdict on one image for one requirement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ImageVerdict {
+    /// The image as the object names it.
+    pub image: String,
+    /// The [`ImageRequest::requirement`] it answers.
+    pub requirement: String,
+    /// What was found.
+    pub outcome: ImageOutcome,
+    /// The digest the image's tag named when it was verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The keys that signed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signers: Vec<String>,
+    /// Why it was refused or could not be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ImageVerdict {
+    /// The verdict `outcome` on `request`.
+    pub fn new(request: &ImageRequest, outcome: ImageOutcome) -> ImageVerdict {
+        ImageVerdict {
+            image: request.image.clone(),
+            requirement: request.requirement.clone(),
+            outcome,
+            digest: None,
+            signers: Vec::new(),
+            reason: None,
+        }
+    }
+
+    /// With the digest verified.
+    pub fn digest(self, digest: impl Into<String>) -> ImageVerdict {
+        ImageVerdict { digest: Some(digest.into()), ..self }
+    }
+
+    /// With the keys that signed it.
+    pub fn signers(self, signers: Vec<String>) -> ImageVerdict {
+        ImageVerdict { signers, ..self }
+    }
+
+    /// With why it was refused or not checked.
+    pub fn reason(self, reason: impl Into<String>) -> ImageVerdict {
+        ImageVerdict { reason: Some(reason.into()), ..self }
+    }
+}
+
+/// Verdicts by image and requirement; written and read as a list, in that order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<ImageVerdict>", into = "Vec<ImageVerdict>")]
+pub struct ImageVerdicts {
+    by: BTreeMap<(String, String), ImageVerdict>,
+}
+
+impl ImageVerdicts {
+    /// Adds (or replaces) a verdict.
+    pub fn insert(&mut self, verdict: ImageVerdict) {
+        self.by.insert((verdict.image.clone(), verdict.requirement.clone()), verdict);
+    }
+
+    /// The verdict on `image` for the requirement `requirement`.
+    pub fn get(&self, image: &str, requirement: &str) -> Option<&ImageVerdict> {
+        self.by.get(&(image.to_owned(), requirement.to_owned()))
+    }
+
+    /// Every verdict, by image and requirement.
+    pub fn iter(&self) -> impl Iterator<Item = &ImageVerdict> {
+        self.by.values()
+    }
+
+    /// How many verdicts there are.
+    pub fn len(&self) -> usize {
+        self.by.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.by.is_empty()
+    }
+}
+
+impl From<Vec<ImageVerdict>> for ImageVerdicts {
+    fn from(list: Vec<ImageVerdict>) -> ImageVerdicts {
+        let mut verdicts = ImageVerdicts::default();
+        list.into_iter().for_each(|v| verdicts.insert(v));
+        verdicts
+    }
+}
+
+impl From<ImageVerdicts> for Vec<ImageVerdict> {
+    fn from(verdicts: ImageVerdicts) -> Vec<ImageVerdict> {
+        verdicts.by.into_values().collect()
+    }
+}
+
+impl FromIterator<ImageVerdict> for ImageVerdicts {
+    fn from_iter<I: IntoIterator<Item = ImageVerdict>>(iter: I) -> ImageVerdicts {
+        iter.into_iter().collect::<Vec<_>>().into()
+    }
+}
+
+/// The names an image matches by: as written, and, for Docker Hub's short names, in full
+/// (`nginx:1.27` is also `docker.io/library/nginx:1.27`).
+pub(crate) fn image_names(image: &str) -> Vec<String> {
+    let first = image.split('/').next().unwrap_or_default();
+    let has_registry = image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    if has_registry {
+        return vec![image.to_owned()];
+    }
+    let full = if image.contains('/') { format!("docker.io/{image}") } else { format!("docker.io/library/{image}") };
+    vec![image.to_owned(), full]
+}
