@@ -34,6 +34,13 @@ pub struct CheckArgs {
     /// What fails the run (exit status 1): a denial, a warning or worse, or nothing.
     #[arg(long, value_enum, default_value_t = FailOn::Deny)]
     fail_on: FailOn,
+    /// Judge `verifyImages` rules by the verdicts in FILE (written by --record-image-verdicts)
+    /// instead of asking registries: a CI decision replayed offline, identically.
+    #[arg(long, value_name = "FILE")]
+    image_verdicts: Option<PathBuf>,
+    /// Write the verdicts on images this run judged (asked of registries, or replayed) to FILE.
+    #[arg(long, value_name = "FILE")]
+    record_image_verdicts: Option<PathBuf>,
 }
 
 /// The manifests to read: the flags `paved check` and `paved fix` share.
@@ -156,6 +163,18 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    let requests = engine.image_requests(&resources);
+    if !requests.is_empty() || args.record_image_verdicts.is_some() {
+        let verdicts = crate::source::image_verdicts(&requests, args.image_verdicts.as_deref());
+        let recorded = verdicts.and_then(|v| match &args.record_image_verdicts {
+            Some(file) => crate::source::record_image_verdicts(&v, file).map(|()| v),
+            None => Ok(v),
+        });
+        match recorded {
+            Ok(v) => ctx = ctx.images(v),
+            Err(e) => return fail(&e),
+        }
+    }
     let mut report = evaluate(&engine, &resources, &ctx);
     // The machine formats carry what the mutations change in the files, as fixes.
     if matches!(args.format, Format::Sarif | Format::Json) && !report.patches.is_empty() {

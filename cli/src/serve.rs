@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// leaves the previous bundle serving).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
     registry_poll: Duration,
+    /// How long a verdict on an image (`verifyImages`) is kept before its registry is asked
+    /// again; an unreachable registry's is not kept.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    image_cache_ttl: Duration,
     /// How long a shutdown waits for requests in flight; evaluations still running then are
     /// stopped.
     #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
@@ -202,6 +206,8 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     #[cfg(feature = "oci")]
     {
         config.remote = Some((Arc::new(crate::source::pulled::fingerprint), args.registry_poll));
+        let cache = crate::source::pulled::ImageCache::new(args.image_cache_ttl);
+        config.images = Some(Arc::new(move |requests: &[paved::ImageRequest]| cache.verdicts(requests)));
     }
     let cluster = args.watch_namespaces || args.watch_inventory || audit.is_some();
     config.namespaces = if cluster { Namespaces::Cluster(None) } else { Namespaces::Files };

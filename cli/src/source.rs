@@ -147,6 +147,83 @@ pub mod pulled {
         resolve(Bundle::from_paths(&[root])?, depth)
     }
 
+    /// Verdicts on images, each kept `ttl` from when it was asked (an unreachable registry's
+    /// is not kept: the next request asks again), for a server's requests.
+    pub struct ImageCache {
+        ttl: std::time::Duration,
+        kept: std::sync::Mutex<std::collections::HashMap<(String, String), (paved::ImageVerdict, std::time::Instant)>>,
+    }
+
+    /// The most verdicts an [`ImageCache`] keeps; past it, it starts again empty.
+    const MAX_KEPT: usize = 50_000;
+
+    impl ImageCache {
+        pub fn new(ttl: std::time::Duration) -> ImageCache {
+            ImageCache { ttl, kept: Default::default() }
+        }
+
+        /// The verdicts on `requests`: kept ones still fresh, the others asked now.
+        pub fn verdicts(&self, requests: &[paved::ImageRequest]) -> paved::ImageVerdicts {
+            let now = std::time::Instant::now();
+            let key = |r: &paved::ImageRequest| (r.image.clone(), r.requirement.clone());
+            let (mut known, mut asked) = (Vec::new(), Vec::new());
+            {
+                let kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                for r in requests {
+                    match kept.get(&key(r)).filter(|(_, at)| now.duration_since(*at) < self.ttl) {
+                        Some((v, _)) => known.push(v.clone()),
+                        None => asked.push(r.clone()),
+                    }
+                }
+            }
+            let fresh = image_verdicts(&asked);
+            let mut kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if kept.len() > MAX_KEPT {
+                kept.clear();
+            }
+            for v in fresh.iter().filter(|v| v.outcome != paved::ImageOutcome::Unreachable) {
+                kept.insert((v.image.clone(), v.requirement.clone()), (v.clone(), now));
+            }
+            known.into_iter().chain(fresh.iter().cloned()).collect()
+        }
+    }
+
+    /// The verdicts on the images `requests` name, each asked of its registry.
+    pub fn image_verdicts(requests: &[paved::ImageRequest]) -> paved::ImageVerdicts {
+        requests.iter().map(image_verdict).collect()
+    }
+
+    /// Whether `request`'s image is signed by one of its keys (named in the verdict by the start
+    /// of their sha256).
+    fn image_verdict(request: &paved::ImageRequest) -> paved::ImageVerdict {
+        use paved::{ImageOutcome, ImageVerdict};
+        let verdict = |outcome| ImageVerdict::new(request, outcome);
+        let reference = match Reference::from_image(&request.image) {
+            Ok(r) => r,
+            Err(e) => return verdict(ImageOutcome::Refused).reason(e.to_string()),
+        };
+        let mut trust = Trust::default();
+        for key in &request.keys {
+            let name = format!("key:{}", &crate::oci::sha256_hex(key.trim().as_bytes())[..12]);
+            trust = match trust.key(&name, key.as_bytes()) {
+                Ok(t) => t,
+                Err(e) => return verdict(ImageOutcome::Refused).reason(e.to_string()),
+            };
+        }
+        let checked =
+            registry().map_err(|e| paved_oci::Error::Local { path: "registry".into(), reason: e.to_string() });
+        match checked.and_then(|r| r.verify_image(&reference, &trust)) {
+            Ok((digest, signers)) => {
+                verdict(ImageOutcome::Verified).digest(digest).signers(signers.into_iter().map(|s| s.key).collect())
+            }
+            Err(paved_oci::Error::Refused { reason, .. }) => verdict(ImageOutcome::Refused).reason(reason),
+            Err(paved_oci::Error::Registry { reason, .. }) if reason.contains("not found") => {
+                verdict(ImageOutcome::Refused).reason(format!("the image is {reason}"))
+            }
+            Err(e) => verdict(ImageOutcome::Unreachable).reason(e.to_string()),
+        }
+    }
+
     /// `bundle` with the packs and plugins it names by `oci://` reference pulled.
     pub fn resolve(mut bundle: Bundle, depth: usize) -> Result<Bundle, Error> {
         let plugins: Vec<(String, String)> =
@@ -175,8 +252,13 @@ pub mod pulled {
 }
 
 #[cfg(not(feature = "oci"))]
-mod pulled {
+pub mod pulled {
     use super::*;
+
+    /// No verdicts: this build reaches no registry, so `verifyImages` rules fail closed.
+    pub fn image_verdicts(_requests: &[paved::ImageRequest]) -> paved::ImageVerdicts {
+        paved::ImageVerdicts::default()
+    }
 
     pub fn bundle(text: &str, _depth: usize) -> Result<Bundle, Error> {
         Err(Error::Input { reason: format!("{text}: this build of paved cannot pull OCI artifacts") })
@@ -190,4 +272,30 @@ mod pulled {
             None => Ok(loaded),
         }
     }
+}
+
+/// The verdicts on images `verifyImages` rules ask about: read from a file recorded before
+/// (`--image-verdicts`), else asked of the registries.
+pub fn image_verdicts(requests: &[paved::ImageRequest], replay: Option<&Path>) -> Result<paved::ImageVerdicts, Error> {
+    let Some(file) = replay else { return Ok(pulled::image_verdicts(requests)) };
+    let text = std::fs::read_to_string(file).map_err(|source| Error::Io { path: file.to_owned(), source })?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Recorded {
+        #[allow(dead_code)]
+        api_version: String,
+        #[allow(dead_code)]
+        kind: String,
+        verdicts: paved::ImageVerdicts,
+    }
+    let recorded: Recorded = serde_json::from_str(&text)
+        .map_err(|e| Error::Input { reason: format!("{}: not image verdicts paved recorded: {e}", file.display()) })?;
+    Ok(recorded.verdicts)
+}
+
+/// `verdicts` as `--record-image-verdicts` writes them.
+pub fn record_image_verdicts(verdicts: &paved::ImageVerdicts, file: &Path) -> Result<(), Error> {
+    let document = serde_json::json!({ "apiVersion": "paved.dev/v1", "kind": "ImageVerdicts", "verdicts": verdicts });
+    let text = serde_json::to_string_pretty(&document).unwrap_or_default() + "\n";
+    std::fs::write(file, text).map_err(|source| Error::Io { path: file.to_owned(), source })
 }

@@ -48,6 +48,27 @@ impl Reference {
         self.digest.as_deref().or(self.tag.as_deref()).unwrap_or("latest")
     }
 
+    /// An image as a pod names it (`nginx:1.27`, `registry.acme.dev/shop/web@sha256:…`), with
+    /// Docker's defaults: `docker.io` for a name without a registry, `library/` for a name of
+    /// one part, `latest` for no tag.
+    pub fn from_image(image: &str) -> Result<Reference, Error> {
+        let first = image.split('/').next().unwrap_or_default();
+        let has_registry = image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+        let full = match (has_registry, image.contains('/')) {
+            (true, _) => image.to_owned(),
+            (false, true) => format!("docker.io/{image}"),
+            (false, false) => format!("docker.io/library/{image}"),
+        };
+        let mut reference: Reference = format!("{SCHEME}{full}").parse().map_err(|e| match e {
+            Error::Reference { reason, .. } => Error::Reference { reference: image.to_owned(), reason },
+            other => other,
+        })?;
+        if reference.tag.is_none() && reference.digest.is_none() {
+            reference.tag = Some("latest".into());
+        }
+        Ok(reference)
+    }
+
     pub(crate) fn client(&self) -> oci_client::Reference {
         let (registry, repository) = (self.registry.clone(), self.repository.clone());
         match (&self.tag, &self.digest) {
@@ -162,6 +183,24 @@ mod tests {
             (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
             ("localhost:5000", "a/b", Some("t"))
         );
+    }
+
+    #[test]
+    fn images_take_dockers_defaults() {
+        for (image, full) in [
+            ("nginx", "oci://docker.io/library/nginx:latest"),
+            ("nginx:1.27", "oci://docker.io/library/nginx:1.27"),
+            ("bitnami/redis:7", "oci://docker.io/bitnami/redis:7"),
+            (
+                "localhost:5000/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "oci://localhost:5000/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ),
+            ("registry.acme.dev/shop/web:1.2", "oci://registry.acme.dev/shop/web:1.2"),
+        ] {
+            assert_eq!(Reference::from_image(image).unwrap().to_string(), full);
+        }
+        let e = Reference::from_image("Registry.acme.dev/Web").unwrap_err().to_string();
+        assert!(e.starts_with("Registry.acme.dev/Web:"), "{e}");
     }
 
     #[test]

@@ -317,6 +317,28 @@ impl Registry {
         })
     }
 
+    /// Whom the image at `reference` (any image: its manifest is not read) is signed by, as
+    /// cosign verifies it: the digest its tag names now, and the signatures at that digest's
+    /// signature tag checked against `trust`. What was read is cached (offline, it is read from
+    /// there and checked again).
+    pub fn verify_image(&self, reference: &Reference, trust: &Trust) -> Result<(String, Vec<Signer>), Error> {
+        let digest = self.resolve(reference)?;
+        let pinned = reference.pinned(&digest);
+        let mut fetched = Vec::new();
+        let signature_tag = sign::signature_tag(&digest);
+        let signatures = self.signatures(reference, &signature_tag, &mut fetched)?;
+        let signers = trust.verify(&pinned, &digest, signatures.as_ref(), |d| self.blob(&pinned, d, &mut fetched))?;
+        if let Some(cache) = self.cache.as_ref().filter(|_| !self.offline) {
+            for bytes in &fetched {
+                cache.put(bytes)?;
+            }
+            if let Some(tag) = &reference.tag {
+                cache.tag(reference, tag, &digest)?;
+            }
+        }
+        Ok((digest, signers))
+    }
+
     /// Signs the artifact at `reference` with `key` (cosign's layout: a layer added to the
     /// manifest at its signature tag); the reference pinned to what was signed.
     pub fn sign(

@@ -207,9 +207,14 @@ async fn admit(state: &Arc<State>, req: Request<Incoming>, endpoint: Endpoint) -
     };
     let ctx = state.context(&loaded, request.namespace()).budget(budget.clone());
     let judged = {
-        let (loaded, request) = (Arc::clone(&loaded), Arc::clone(&request));
+        let (loaded, request, images) = (Arc::clone(&loaded), Arc::clone(&request), state.images.clone());
         tokio::task::spawn_blocking(move || {
             let _ticket = ticket;
+            let requests = loaded.engine.image_requests(std::slice::from_ref(request.resource()));
+            let ctx = match images.filter(|_| !requests.is_empty()) {
+                Some(verify) => ctx.images(verify(&requests)),
+                None => ctx,
+            };
             match endpoint {
                 Endpoint::Validate => loaded.engine.admit_request(&request, &ctx),
                 Endpoint::Mutate => loaded.engine.admit_mutation(&request, &ctx),

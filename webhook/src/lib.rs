@@ -58,6 +58,10 @@ pub type Loader = Arc<dyn Fn() -> Result<Loaded, paved::Error> + Send + Sync>;
 /// now); a change reloads the engine.
 pub type Fingerprint = Arc<dyn Fn() -> Vec<u8> + Send + Sync>;
 
+/// Verifies the images `verifyImages` rules ask about (the registry is asked outside the engine);
+/// called on the request's blocking thread, within its deadline.
+pub type ImageVerifier = Arc<dyn Fn(&[paved::ImageRequest]) -> paved::ImageVerdicts + Send + Sync>;
+
 /// How the server runs.
 pub struct Config {
     /// Where to listen.
@@ -71,6 +75,9 @@ pub struct Config {
     /// What else the engine is built from, looked at every given interval (a registry is asked
     /// less often than a file is read); a change reloads it.
     pub remote: Option<(Fingerprint, Duration)>,
+    /// What verifies images for `verifyImages` rules; without it, their images have no verdict
+    /// and the rules fail closed.
+    pub images: Option<ImageVerifier>,
     /// Where namespace labels come from besides the loader's context.
     pub namespaces: Namespaces,
     /// Whether to keep, from the cluster of `namespaces`, the kinds the policies read through
@@ -115,6 +122,7 @@ impl Config {
             load,
             watch: Vec::new(),
             remote: None,
+            images: None,
             namespaces: Namespaces::Files,
             inventory: false,
             audit: None,
@@ -147,6 +155,8 @@ pub(crate) struct State {
     pub(crate) limits: bounds::Limits,
     /// The rate of denial and warning lines.
     pub(crate) lines: bounds::Lines,
+    /// What verifies images for `verifyImages` rules.
+    pub(crate) images: Option<ImageVerifier>,
 }
 
 impl State {
@@ -274,6 +284,7 @@ impl Server {
             draining: AtomicBool::new(false),
             running,
             lines: bounds::Lines::new(),
+            images: config.images.clone(),
             limits: bounds::Limits {
                 drain: config.drain,
                 max_connections: config.max_connections,
