@@ -442,3 +442,184 @@ fn the_webhook_swaps_in_a_moved_tag_once_verified_and_keeps_serving_when_it_is_n
     assert!(metrics.contains(r#"paved_bundle_reloads_total{result="success"} 1"#), "{metrics}");
     assert!(metrics.contains(r#"paved_bundle_reloads_total{result="failure"}"#), "{metrics}");
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A container image (an OCI image layout of one layer, made here) copied into the registry by
+/// skopeo as `repo_tag`: a real image, as a build pushes one.
+fn push_image(s: &Setup, repo_tag: &str, content: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("rootfs");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("hello.txt"), content).unwrap();
+    let tar = work.path().join("layer.tar");
+    assert!(std::process::Command::new("tar")
+        .arg("cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&root)
+        .arg("hello.txt")
+        .status()
+        .unwrap()
+        .success());
+    let layer_tar = std::fs::read(&tar).unwrap();
+    assert!(std::process::Command::new("gzip").arg("-n").arg(&tar).status().unwrap().success());
+    let layer = std::fs::read(work.path().join("layer.tar.gz")).unwrap();
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256_hex(&layer_tar))]},
+    }))
+    .unwrap();
+    let descriptor = |media: &str, bytes: &[u8]| serde_json::json!({"mediaType": media, "digest": format!("sha256:{}", sha256_hex(bytes)), "size": bytes.len()});
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptor("application/vnd.oci.image.config.v1+json", &config),
+        "layers": [descriptor("application/vnd.oci.image.layer.v1.tar+gzip", &layer)],
+    }))
+    .unwrap();
+    let layout = work.path().join("layout");
+    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    for blob in [&config, &layer, &manifest] {
+        std::fs::write(layout.join("blobs/sha256").join(sha256_hex(blob)), blob).unwrap();
+    }
+    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let mut index = descriptor("application/vnd.oci.image.manifest.v1+json", &manifest);
+    index["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": "v1"});
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [index]})).unwrap(),
+    )
+    .unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    std::fs::copy(s.registry.ca(), certs.path().join("ca.crt")).unwrap();
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--dest-creds",
+            &format!("{}:{}", crate::registry::USER, crate::registry::PASSWORD),
+            "--dest-cert-dir",
+        ])
+        .arg(certs.path())
+        .arg(format!("oci:{}:v1", layout.display()))
+        .arg(format!("docker://{}/{repo_tag}", s.registry.addr))
+        .output()
+        .expect("skopeo");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A bundle whose policy requires the registry's images signed by `key` (PEM).
+fn images_policy(s: &Setup, dir: &Path, key: &str) {
+    let key = key.trim_end().replace('\n', "\n            ");
+    let text = format!(
+        "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {{ name: signed-images, version: 1.0.0 }}\nspec:\n  match: {{ kinds: [Pod] }}\n  rules:\n    - id: platform-key\n      message: images from the platform's registry are signed by its key\n      verifyImages:\n        images: [\"{}/*\"]\n        keys:\n          - |\n            {key}\n",
+        s.registry.addr
+    );
+    std::fs::write(dir.join("policy.yaml"), text).unwrap();
+}
+
+/// A Deployment of `image`, as JSON (which is YAML too).
+fn deployment(name: &str, image: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
+            "spec": {"containers": [{"name": "app", "image": image}]}}},
+    })
+    .to_string()
+}
+
+#[test]
+fn images_are_verified_in_ci_replayed_offline_and_verified_at_admission() {
+    let mut s = Setup::new();
+    push_image(&s, "shop/web:1.2", "signed");
+    push_image(&s, "shop/unsigned:1", "unsigned");
+    let (code, out, err) = s.run(&["sign", &s.registry.at("shop/web:1.2"), "--key", &s.key("platform", "cosign.key")]);
+    assert_eq!(code, 0, "{out}{err}");
+    let work = tempfile::tempdir().unwrap();
+    let (bundle, manifests) = (work.path().join("bundle"), work.path().join("manifests"));
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::create_dir_all(&manifests).unwrap();
+    images_policy(&s, &bundle, &std::fs::read_to_string(s.key("platform", "cosign.pub")).unwrap());
+    let (signed, unsigned) =
+        (format!("{}/shop/web:1.2", s.registry.addr), format!("{}/shop/unsigned:1", s.registry.addr));
+    std::fs::write(manifests.join("web.yaml"), deployment("web", &signed)).unwrap();
+    std::fs::write(manifests.join("batch.yaml"), deployment("batch", &unsigned)).unwrap();
+    let recorded = work.path().join("verdicts.json");
+    let check = |s: &Setup, extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            manifests.to_str().unwrap(),
+            "--now",
+            crate::NOW,
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        s.run(&args)
+    };
+
+    // In CI: the signed image passes, the unsigned one fails at its image, saying why.
+    let (code, online, err) = check(&s, &["--record-image-verdicts", recorded.to_str().unwrap()]);
+    assert_eq!(code, 1, "{online}{err}");
+    let report: Value = serde_json::from_str(&online).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{online}");
+    assert_eq!(findings[0]["path"], "/spec/template/spec/containers/0/image");
+    assert!(findings[0]["detail"].as_str().unwrap().contains("it is not signed"), "{online}");
+    let verdicts: Value = serde_json::from_slice(&std::fs::read(&recorded).unwrap()).unwrap();
+    assert_eq!(verdicts["kind"], "ImageVerdicts");
+    assert_eq!(verdicts["verdicts"].as_array().unwrap().len(), 2, "{verdicts}");
+
+    // Offline, from the recording: the same report, byte for byte, with the registry down.
+    s.registry.stop();
+    let (code, replayed, err) = check(&s, &["--image-verdicts", recorded.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(replayed, online);
+    // With the registry down and no recording: not verified, and the policy fails closed.
+    let (code, down, _) = check(&s, &[]);
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&down).unwrap();
+    let errors: Vec<&Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["error"]["kind"] == "registry").collect();
+    assert_eq!(errors.len(), 2, "{down}");
+    assert!(errors[0]["error"]["message"].as_str().unwrap().contains("image signatures not checked"), "{down}");
+    s.registry.restart();
+
+    // At admission: the webhook verifies the same way.
+    let tls = crate::serve::certificate_for("localhost");
+    let cache = s.cache.path().to_owned();
+    let env: [(&str, &Path); 3] = [
+        ("PAVED_CACHE_DIR", &cache),
+        ("PAVED_REGISTRY_USERNAME", Path::new(crate::registry::USER)),
+        ("PAVED_REGISTRY_PASSWORD", Path::new(crate::registry::PASSWORD)),
+    ];
+    let ca = s.registry.ca();
+    let serving = crate::serve::serve_in(
+        tls.path(),
+        &["--bundle", bundle.to_str().unwrap(), "--registry-ca", ca.to_str().unwrap()],
+        &env,
+    );
+    let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
+    let review = |name: &str, image: &str| {
+        let object: Value = serde_json::from_str(&deployment(name, image)).unwrap();
+        let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": name, "operation": "CREATE", "namespace": "shop", "name": name,
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"}, "userInfo": {"username": "test"}, "object": object}});
+        let mut client = paved_webhook::client::Client::connect(serving.addr, "localhost", &ca_pem).unwrap();
+        client.review(&review).unwrap().json()["response"].clone()
+    };
+    assert_eq!(review("web", &signed)["allowed"], true, "{}", serving.log());
+    let answer = review("batch", &unsigned);
+    assert_eq!(answer["allowed"], false);
+    assert!(answer["status"]["message"].as_str().unwrap().contains("signed-images"), "{answer}");
+    // The verdict on the signed image is kept: the registry going down does not change it.
+    s.registry.stop();
+    assert_eq!(review("web", &signed)["allowed"], true, "{}", serving.log());
+    // An image never verified, with the registry down: denied, fail closed.
+    assert_eq!(review("new", &format!("{}/shop/new:1", s.registry.addr))["allowed"], false);
+}
