@@ -205,7 +205,7 @@ fn artifact(args: &PushArgs, mut annotations: BTreeMap<String, String>) -> Resul
     Artifact::bundle(&args.path, &config, annotations).map_err(failed)
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
+fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

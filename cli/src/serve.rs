@@ -206,7 +206,8 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     #[cfg(feature = "oci")]
     {
         config.remote = Some((Arc::new(crate::source::pulled::fingerprint), args.registry_poll));
-        let cache = crate::source::pulled::ImageCache::new(args.image_cache_ttl);
+        let registry = || crate::source::pulled::registry().map_err(|e| e.to_string());
+        let cache = paved_oci::images::ImageCache::new(registry, args.image_cache_ttl);
         config.images = Some(Arc::new(move |requests: &[paved::ImageRequest]| cache.verdicts(requests)));
     }
     let cluster = args.watch_namespaces || args.watch_inventory || audit.is_some();

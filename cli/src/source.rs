@@ -147,80 +147,11 @@ pub mod pulled {
         resolve(Bundle::from_paths(&[root])?, depth)
     }
 
-    /// Verdicts on images, each kept `ttl` from when it was asked (an unreachable registry's
-    /// is not kept: the next request asks again), for a server's requests.
-    pub struct ImageCache {
-        ttl: std::time::Duration,
-        kept: std::sync::Mutex<std::collections::HashMap<(String, String), (paved::ImageVerdict, std::time::Instant)>>,
-    }
-
-    /// The most verdicts an [`ImageCache`] keeps; past it, it starts again empty.
-    const MAX_KEPT: usize = 50_000;
-
-    impl ImageCache {
-        pub fn new(ttl: std::time::Duration) -> ImageCache {
-            ImageCache { ttl, kept: Default::default() }
-        }
-
-        /// The verdicts on `requests`: kept ones still fresh, the others asked now.
-        pub fn verdicts(&self, requests: &[paved::ImageRequest]) -> paved::ImageVerdicts {
-            let now = std::time::Instant::now();
-            let key = |r: &paved::ImageRequest| (r.image.clone(), r.requirement.clone());
-            let (mut known, mut asked) = (Vec::new(), Vec::new());
-            {
-                let kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                for r in requests {
-                    match kept.get(&key(r)).filter(|(_, at)| now.duration_since(*at) < self.ttl) {
-                        Some((v, _)) => known.push(v.clone()),
-                        None => asked.push(r.clone()),
-                    }
-                }
-            }
-            let fresh = image_verdicts(&asked);
-            let mut kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if kept.len() > MAX_KEPT {
-                kept.clear();
-            }
-            for v in fresh.iter().filter(|v| v.outcome != paved::ImageOutcome::Unreachable) {
-                kept.insert((v.image.clone(), v.requirement.clone()), (v.clone(), now));
-            }
-            known.into_iter().chain(fresh.iter().cloned()).collect()
-        }
-    }
-
     /// The verdicts on the images `requests` name, each asked of its registry.
     pub fn image_verdicts(requests: &[paved::ImageRequest]) -> paved::ImageVerdicts {
-        requests.iter().map(image_verdict).collect()
-    }
-
-    /// Whether `request`'s image is signed by one of its keys (named in the verdict by the start
-    /// of their sha256).
-    fn image_verdict(request: &paved::ImageRequest) -> paved::ImageVerdict {
-        use paved::{ImageOutcome, ImageVerdict};
-        let verdict = |outcome| ImageVerdict::new(request, outcome);
-        let reference = match Reference::from_image(&request.image) {
-            Ok(r) => r,
-            Err(e) => return verdict(ImageOutcome::Refused).reason(e.to_string()),
-        };
-        let mut trust = Trust::default();
-        for key in &request.keys {
-            let name = format!("key:{}", &crate::oci::sha256_hex(key.trim().as_bytes())[..12]);
-            trust = match trust.key(&name, key.as_bytes()) {
-                Ok(t) => t,
-                Err(e) => return verdict(ImageOutcome::Refused).reason(e.to_string()),
-            };
-        }
-        let checked =
-            registry().map_err(|e| paved_oci::Error::Local { path: "registry".into(), reason: e.to_string() });
-        match checked.and_then(|r| r.verify_image(&reference, &trust)) {
-            Ok((digest, signers)) => {
-                verdict(ImageOutcome::Verified).digest(digest).signers(signers.into_iter().map(|s| s.key).collect())
-            }
-            Err(paved_oci::Error::Refused { reason, .. }) => verdict(ImageOutcome::Refused).reason(reason),
-            Err(paved_oci::Error::Registry { reason, .. }) if reason.contains("not found") => {
-                verdict(ImageOutcome::Refused).reason(format!("the image is {reason}"))
-            }
-            Err(e) => verdict(ImageOutcome::Unreachable).reason(e.to_string()),
+        match registry() {
+            Ok(r) => paved_oci::images::verdicts(r, requests),
+            Err(e) => paved_oci::images::unreachable(requests, &e.to_string()),
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod artifact;
 mod cache;
+pub mod images;
 mod reference;
 mod registry;
 mod sign;

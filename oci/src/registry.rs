@@ -376,7 +376,7 @@ impl Registry {
     }
 }
 
-const NOT_FOUND: &str = "not found";
+pub(crate) const NOT_FOUND: &str = "not found";
 
 fn not_found(e: &OciDistributionError) -> bool {
     match e {
