@@ -10,6 +10,12 @@
 //! cluster of `KUBECONFIG` (`paved serve --watch-inventory`), and the load starts once it is
 //! ready: `scripts/bench-audit` runs it against an API server holding 10,000 Pods.
 //!
+//! With `PAVED_BENCH_IMAGE=REGISTRY/REPO:TAG` (and `PAVED_BENCH_REGISTRY_CA`, the registry's CA,
+//! `PAVED_BENCH_IMAGE_KEY`, the public key that signed it), the requests are Pods of that image,
+//! and the server also runs a `verifyImages` rule for the registry's images with that key
+//! (unless `PAVED_BENCH_IMAGE_VERIFY=0`), its verdicts asked of the registry once and then kept:
+//! `scripts/bench-oci` runs both against a real registry.
+//!
 //! `cargo bench -p paved-benches --bench webhook` (`-- --quick` for a short run, as CI does).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -46,7 +52,10 @@ fn main() {
         (Duration::from_secs(10), Duration::from_secs(2))
     };
 
-    let reviews = Arc::new(reviews());
+    let reviews = Arc::new(match std::env::var("PAVED_BENCH_IMAGE") {
+        Ok(image) => image_reviews(&image),
+        Err(_) => reviews(),
+    });
     let tls = paved_webhook::generate(&["localhost".to_owned()]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tls.crt"), &tls.cert).unwrap();
@@ -68,8 +77,13 @@ fn main() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let inventory =
-        if std::env::var_os("PAVED_BENCH_INVENTORY").is_some() { ", inventory from the cluster" } else { "" };
+    let inventory = if std::env::var_os("PAVED_BENCH_INVENTORY").is_some() {
+        ", inventory from the cluster"
+    } else if verifies_images() {
+        ", verifyImages with a warm verdict cache"
+    } else {
+        ""
+    };
     println!(
         "webhook load: {} distinct AdmissionReviews, TLS 1.3 keep-alive{inventory}, server pid {pid}",
         reviews.len()
@@ -120,11 +134,22 @@ fn serve() {
         .flatten_event(true)
         .init();
     let load: paved_webhook::Loader = Arc::new(|| {
-        let engine = paved::Engine::builder().bundle(paved::Bundle::defaults()?).build()?;
-        Ok(paved_webhook::Loaded { engine, namespaces: Default::default(), golden: None })
+        let mut builder = paved::Engine::builder().bundle(paved::Bundle::defaults()?);
+        if verifies_images() {
+            builder = builder.bundle(paved::Bundle::from_str("images.yaml", &images_policy())?);
+        }
+        Ok(paved_webhook::Loaded { engine: builder.build()?, namespaces: Default::default(), golden: None })
     });
     let tls = paved_webhook::Tls::Files { cert: dir.join("tls.crt"), key: dir.join("tls.key") };
     let mut config = paved_webhook::Config::new("127.0.0.1:0".parse().unwrap(), tls, load);
+    if verifies_images() {
+        let ca = PathBuf::from(std::env::var_os("PAVED_BENCH_REGISTRY_CA").unwrap());
+        let registry: &'static paved_oci::Registry = Box::leak(Box::new(
+            paved_oci::Registry::new(paved_oci::Options { ca_files: vec![ca], ..Default::default() }).unwrap(),
+        ));
+        let cache = paved_oci::images::ImageCache::new(move || Ok(registry), Duration::from_secs(300));
+        config.images = Some(Arc::new(move |requests: &[paved::ImageRequest]| cache.verdicts(requests)));
+    }
     if std::env::var_os("PAVED_BENCH_INVENTORY").is_some() {
         config.namespaces = paved_webhook::Namespaces::Cluster(None);
         config.inventory = true;
@@ -162,6 +187,36 @@ fn reviews() -> Vec<Vec<u8>> {
         }
     }
     out.iter().map(|v| serde_json::to_vec(v).unwrap()).collect()
+}
+
+/// Whether the server runs the `verifyImages` rule.
+fn verifies_images() -> bool {
+    std::env::var_os("PAVED_BENCH_IMAGE").is_some() && std::env::var("PAVED_BENCH_IMAGE_VERIFY").as_deref() != Ok("0")
+}
+
+/// A `verifyImages` rule for the images of the bench image's registry, with the bench's key.
+fn images_policy() -> String {
+    let image = std::env::var("PAVED_BENCH_IMAGE").unwrap();
+    let registry = image.split('/').next().unwrap();
+    let key = std::fs::read_to_string(std::env::var_os("PAVED_BENCH_IMAGE_KEY").unwrap()).unwrap();
+    let key = key.trim_end().replace('\n', "\n            ");
+    format!(
+        "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: {{ name: signed-images, version: 1.0.0 }}\nspec:\n  match: {{ kinds: [Pod] }}\n  rules:\n    - id: signed\n      message: images are signed\n      verifyImages:\n        images: [\"{registry}/*\"]\n        keys:\n          - |\n            {key}\n"
+    )
+}
+
+/// 200 Pods of `image`, each its own name, as AdmissionReviews.
+fn image_reviews(image: &str) -> Vec<Vec<u8>> {
+    (0..200)
+        .map(|i| {
+            let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("web-{i}"), "namespace": "shop",
+                "labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": image}]}});
+            serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+                "uid": format!("image-{i}"), "operation": "CREATE", "namespace": "shop",
+                "kind": {"group": "", "version": "v1", "kind": "Pod"}, "userInfo": {"username": "bench"}, "object": pod}}))
+            .unwrap()
+        })
+        .collect()
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

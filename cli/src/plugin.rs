@@ -33,6 +33,16 @@ pub fn cache_dir() -> Option<PathBuf> {
     Some(base.join("paved").join("plugins"))
 }
 
+/// Where the CLI keeps pulled OCI artifacts: `$PAVED_CACHE_DIR/oci` (empty: no cache), else
+/// `oci` beside the compiled plugins (`~/.cache/paved/oci`).
+#[cfg(feature = "oci")]
+pub fn oci_cache_dir() -> Option<PathBuf> {
+    if std::env::var_os("PAVED_CACHE_DIR").is_some() {
+        return cache_dir().map(|d| d.join("oci"));
+    }
+    cache_dir().and_then(|d| d.parent().map(|p| p.join("oci")))
+}
+
 pub fn inspect(args: InspectArgs) -> ExitCode {
     let bytes = match std::fs::read(&args.path) {
         Ok(b) => b,

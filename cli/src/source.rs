@@ -105,7 +105,7 @@ pub mod pulled {
         let made = REGISTRY.get_or_init(|| {
             let d = DISTRIBUTION.get().cloned().unwrap_or_default();
             Registry::new(Options {
-                cache: crate::plugin::cache_dir().map(|d| d.join("oci")),
+                cache: crate::plugin::oci_cache_dir(),
                 offline: d.offline,
                 ca_files: d.registry_ca,
                 plain_http: d.plain_http,

@@ -169,12 +169,8 @@ impl Registry {
         let config = self.blob(&pinned, &manifest.config, &mut fetched)?;
         let content = self.blob(&pinned, layer, &mut fetched)?;
         if let Some(cache) = self.cache.as_ref().filter(|_| !self.offline) {
-            for bytes in &fetched {
-                cache.put(bytes)?;
-            }
-            if let (Some(tag), Some(digest)) = (&reference.tag, &pinned.digest) {
-                cache.tag(reference, tag, digest)?;
-            }
+            let tag = reference.tag.as_deref().zip(pinned.digest.as_deref());
+            keep(cache, reference, &fetched, tag);
         }
         Ok(Pulled { reference: pinned, kind, annotations: manifest.annotations, config, content, signers })
     }
@@ -221,10 +217,8 @@ impl Registry {
         let Some(bytes) = self.manifest(&at.pinned(&digest))? else { return Ok(None) };
         let manifest = serde_json::from_slice(&bytes)
             .map_err(|e| Error::refused(&at, format!("the signature manifest is not an OCI image manifest: {e}")))?;
-        if !self.offline {
-            if let Some(cache) = &self.cache {
-                cache.tag(reference, signature_tag, &digest)?;
-            }
+        if let Some(cache) = self.cache.as_ref().filter(|_| !self.offline) {
+            keep(cache, reference, &[], Some((signature_tag, &digest)));
         }
         fetched.push(bytes);
         Ok(Some(manifest))
@@ -329,12 +323,7 @@ impl Registry {
         let signatures = self.signatures(reference, &signature_tag, &mut fetched)?;
         let signers = trust.verify(&pinned, &digest, signatures.as_ref(), |d| self.blob(&pinned, d, &mut fetched))?;
         if let Some(cache) = self.cache.as_ref().filter(|_| !self.offline) {
-            for bytes in &fetched {
-                cache.put(bytes)?;
-            }
-            if let Some(tag) = &reference.tag {
-                cache.tag(reference, tag, &digest)?;
-            }
+            keep(cache, reference, &fetched, reference.tag.as_deref().zip(Some(digest.as_str())));
         }
         Ok((digest, signers))
     }
@@ -377,6 +366,18 @@ impl Registry {
 }
 
 pub(crate) const NOT_FOUND: &str = "not found";
+
+/// Keeps what was verified in the cache, and the digest a tag named; a cache that cannot be
+/// written (a read-only disk) is logged and the pull goes on without it.
+fn keep(cache: &Cache, reference: &Reference, blobs: &[Vec<u8>], tag: Option<(&str, &str)>) {
+    let kept = blobs
+        .iter()
+        .try_for_each(|b| cache.put(b))
+        .and_then(|()| tag.map_or(Ok(()), |(tag, digest)| cache.tag(reference, tag, digest)));
+    if let Err(e) = kept {
+        tracing::warn!(error = %e, "the OCI cache cannot be written; going on without it");
+    }
+}
 
 fn not_found(e: &OciDistributionError) -> bool {
     match e {
