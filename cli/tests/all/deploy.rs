@@ -319,3 +319,31 @@ fn with_the_audit_the_chart_grants_listing_what_it_audits_and_writing_only_repor
         assert_eq!(super::deploy::objects(crd, &text).len(), 2);
     }
 }
+
+#[test]
+fn with_oci_sources_the_chart_passes_the_key_a_cache_and_the_registry_credentials() {
+    let mut values = values();
+    values["oci"]["enabled"] = Value::Bool(true);
+    values["oci"]["verifyKey"] = Value::String("-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----".into());
+    for audit in [false, true] {
+        values["audit"]["enabled"] = Value::Bool(audit);
+        let objects = objects("chart", &render_chart(&values, "paved"));
+        let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+        let pod = &deployment["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let args: Vec<&str> = container["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert!(args.contains(&"--verify-key=/etc/paved/oci/cosign.pub") && args.contains(&"--registry-poll=60s"), "{args:?}");
+        let env: Vec<&str> = container["env"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+        assert!(env.contains(&"PAVED_CACHE_DIR") && env.contains(&"DOCKER_CONFIG"), "{env:?}");
+        assert_eq!(env.contains(&"POD_NAME"), audit);
+        let mounts: Vec<&str> =
+            container["volumeMounts"].as_array().unwrap().iter().map(|m| m["mountPath"].as_str().unwrap()).collect();
+        for path in ["/etc/paved/oci", "/var/cache/paved", "/etc/paved/docker"] {
+            assert!(mounts.contains(&path), "{path} in {mounts:?}");
+        }
+        let key = objects.iter().find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "paved-oci").unwrap();
+        assert!(key["data"]["cosign.pub"].as_str().unwrap().starts_with("-----BEGIN PUBLIC KEY-----\nMFkw"));
+        let secret = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "registry-credentials").unwrap();
+        assert_eq!(secret["secret"]["secretName"], "paved-registry");
+    }
+}
