@@ -102,7 +102,7 @@ impl Registry {
     fn wait<T: Send>(&self, future: impl Future<Output = T> + Send) -> T {
         if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|s| s.spawn(|| self.runtime.block_on(future)).join())
-                .unwrap_or_else(|_| std::process::abort())
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
         } else {
             self.runtime.block_on(future)
         }
@@ -302,8 +302,10 @@ impl Registry {
             }
             Ok(bytes)
         });
+        // A body that does not hash to its digest is the registry's content refused, not the
+        // registry unreachable.
         answer.map_err(|reason| {
-            if reason.contains("igest") {
+            if reason.to_lowercase().contains("digest") {
                 Error::refused(pinned, reason)
             } else {
                 Error::registry(pinned, reason)

@@ -332,7 +332,10 @@ fn with_oci_sources_the_chart_passes_the_key_a_cache_and_the_registry_credential
         let pod = &deployment["spec"]["template"]["spec"];
         let container = &pod["containers"][0];
         let args: Vec<&str> = container["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-        assert!(args.contains(&"--verify-key=/etc/paved/oci/cosign.pub") && args.contains(&"--registry-poll=60s"), "{args:?}");
+        assert!(
+            args.contains(&"--verify-key=/etc/paved/oci/cosign.pub") && args.contains(&"--registry-poll=60s"),
+            "{args:?}"
+        );
         let env: Vec<&str> = container["env"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
         assert!(env.contains(&"PAVED_CACHE_DIR") && env.contains(&"DOCKER_CONFIG"), "{env:?}");
         assert_eq!(env.contains(&"POD_NAME"), audit);

@@ -112,16 +112,7 @@ fn a_signed_bundle_round_trips_and_decides_as_its_files_do() {
     );
 
     // skopeo, another client, reads the manifest paved wrote.
-    let (user, password) = (crate::registry::USER, crate::registry::PASSWORD);
-    let certs = tempfile::tempdir().unwrap();
-    std::fs::copy(s.registry.ca(), certs.path().join("ca.crt")).unwrap();
-    let skopeo = std::process::Command::new("skopeo")
-        .args(["inspect", "--raw", "--creds", &format!("{user}:{password}"), "--cert-dir"])
-        .arg(certs.path())
-        .arg(format!("docker://{}/acme/policies:1.4.0", s.registry.addr))
-        .output()
-        .expect("skopeo (Debian's package; scripts/test installs it)");
-    let manifest: Value = serde_json::from_slice(&skopeo.stdout).unwrap();
+    let manifest = skopeo_manifest(&s, "acme/policies:1.4.0");
     assert_eq!(manifest["artifactType"], "application/vnd.paved.bundle.v1");
     assert_eq!(manifest["config"]["mediaType"], "application/vnd.paved.bundle.config.v1+json");
     assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.paved.bundle.content.v1.tar+gzip");
