@@ -210,23 +210,10 @@ pub mod pulled {
 pub fn image_verdicts(requests: &[paved::ImageRequest], replay: Option<&Path>) -> Result<paved::ImageVerdicts, Error> {
     let Some(file) = replay else { return Ok(pulled::image_verdicts(requests)) };
     let text = std::fs::read_to_string(file).map_err(|source| Error::Io { path: file.to_owned(), source })?;
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    struct Recorded {
-        #[allow(dead_code)]
-        api_version: String,
-        #[allow(dead_code)]
-        kind: String,
-        verdicts: paved::ImageVerdicts,
-    }
-    let recorded: Recorded = serde_json::from_str(&text)
-        .map_err(|e| Error::Input { reason: format!("{}: not image verdicts paved recorded: {e}", file.display()) })?;
-    Ok(recorded.verdicts)
+    paved::ImageVerdicts::from_recorded(&text).map_err(|e| Error::Input { reason: format!("{}: {e}", file.display()) })
 }
 
 /// `verdicts` as `--record-image-verdicts` writes them.
 pub fn record_image_verdicts(verdicts: &paved::ImageVerdicts, file: &Path) -> Result<(), Error> {
-    let document = serde_json::json!({ "apiVersion": "paved.dev/v1", "kind": "ImageVerdicts", "verdicts": verdicts });
-    let text = serde_json::to_string_pretty(&document).unwrap_or_default() + "\n";
-    std::fs::write(file, text).map_err(|source| Error::Io { path: file.to_owned(), source })
+    std::fs::write(file, verdicts.recorded()).map_err(|source| Error::Io { path: file.to_owned(), source })
 }

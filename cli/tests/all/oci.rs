@@ -571,6 +571,16 @@ fn images_are_verified_in_ci_replayed_offline_and_verified_at_admission() {
     let (code, replayed, err) = check(&s, &["--image-verdicts", recorded.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(replayed, online);
+    // `paved test` replays the recording too: a policy test of the CI decision, offline.
+    let test = format!(
+        "apiVersion: paved.dev/v1\nkind: PolicyTest\nmetadata: {{ name: signed-images }}\nspec:\n  bundles: [bundle]\n  cases:\n    - name: as CI judged\n      now: {}\n      resources: [{}, {}]\n      imageVerdicts: verdicts.json\n      expect:\n        - {{ resource: Deployment/shop/web, policy: signed-images, result: pass }}\n        - {{ resource: Deployment/shop/batch, policy: signed-images, result: fail }}\n",
+        crate::NOW,
+        deployment("web", &signed),
+        deployment("batch", &unsigned)
+    );
+    std::fs::write(work.path().join("images.test.yaml"), test).unwrap();
+    let (code, out, err) = s.run(&["test", work.path().join("images.test.yaml").to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
     // With the registry down and no recording: not verified, and the policy fails closed.
     let (code, down, _) = check(&s, &[]);
     assert_eq!(code, 1);

@@ -136,6 +136,38 @@ impl ImageVerdicts {
     }
 }
 
+/// The document `paved check --record-image-verdicts` writes.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Recorded {
+    api_version: String,
+    kind: String,
+    verdicts: ImageVerdicts,
+}
+
+impl ImageVerdicts {
+    /// The verdicts of a recording (`{"apiVersion": "paved.dev/v1", "kind": "ImageVerdicts",
+    /// "verdicts": [...]}`), or why it is not one.
+    pub fn from_recorded(text: &str) -> Result<ImageVerdicts, String> {
+        let recorded: Recorded =
+            serde_json::from_str(text).map_err(|e| format!("not image verdicts paved recorded: {e}"))?;
+        if recorded.kind != "ImageVerdicts" || recorded.api_version != crate::model::API_VERSION {
+            return Err(format!("a {} {}, not paved.dev/v1 ImageVerdicts", recorded.api_version, recorded.kind));
+        }
+        Ok(recorded.verdicts)
+    }
+
+    /// The verdicts as a recording [`ImageVerdicts::from_recorded`] reads.
+    pub fn recorded(&self) -> String {
+        let recorded = Recorded {
+            api_version: crate::model::API_VERSION.into(),
+            kind: "ImageVerdicts".into(),
+            verdicts: self.clone(),
+        };
+        serde_json::to_string_pretty(&recorded).unwrap_or_default() + "\n"
+    }
+}
+
 impl From<Vec<ImageVerdict>> for ImageVerdicts {
     fn from(list: Vec<ImageVerdict>) -> ImageVerdicts {
         let mut verdicts = ImageVerdicts::default();

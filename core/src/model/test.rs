@@ -96,6 +96,10 @@ pub(crate) struct TestCase {
     /// the namespaces they hold completely. Without it, nothing is complete.
     #[serde(default)]
     pub inventory_complete: Option<Completeness>,
+    /// Verdicts on images for `verifyImages` rules: a file `paved check
+    /// --record-image-verdicts` wrote (relative to the test file), so a CI decision replays.
+    #[serde(default)]
+    pub image_verdicts: Option<String>,
     /// The expected results.
     pub expect: Vec<Expectation>,
 }

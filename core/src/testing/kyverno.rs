@@ -221,6 +221,7 @@ pub(super) fn compile(doc: &Sourced, diags: &mut Diagnostics) -> Option<TestSuit
         namespace: None,
         resources,
         inventory,
+        images: Default::default(),
         exceptions: Bundle::default(),
         expect,
         invalid: false,

@@ -193,6 +193,7 @@ impl TestSuite {
         }
         ctx.namespace = case.namespace.clone().or(ctx.namespace);
         ctx.inventory = case.inventory.clone().map(std::sync::Arc::new);
+        ctx.images = case.images.clone();
         let (mutated, report) = engine.mutate(&case.resources, &ctx);
         let checks = case
             .expect
@@ -487,10 +488,24 @@ impl Scope<'_> {
             namespace: c.namespace.clone(),
             resources,
             inventory: self.inventory(c, here, diags),
+            images: self.images(c, here, diags),
             exceptions: self.exceptions(c, here, diags),
             expect,
             invalid: false,
         }
+    }
+
+    /// The verdicts on images the case's `imageVerdicts` file recorded.
+    fn images(&self, c: &crate::model::TestCase, here: &str, diags: &mut Diagnostics) -> crate::model::ImageVerdicts {
+        let Some(file) = &c.image_verdicts else { return Default::default() };
+        let path = self.dir.join(file);
+        let read = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display())).and_then(|text| {
+            crate::model::ImageVerdicts::from_recorded(&text).map_err(|e| format!("{}: {e}", path.display()))
+        });
+        read.unwrap_or_else(|why| {
+            diags.push(self.origin.diagnostic(&format!("{here}/imageVerdicts"), why, None));
+            Default::default()
+        })
     }
 
     fn inventory(&self, c: &crate::model::TestCase, here: &str, diags: &mut Diagnostics) -> Option<Inventory> {

@@ -57,6 +57,7 @@ pub(super) struct Case {
     pub(super) namespace: Option<String>,
     pub(super) resources: Vec<Resource>,
     pub(super) inventory: Option<Inventory>,
+    pub(super) images: crate::model::ImageVerdicts,
     pub(super) exceptions: Bundle,
     pub(super) expect: Vec<Expect>,
     /// Whether the bundle's engine must refuse to build (a gator test of an invalid
