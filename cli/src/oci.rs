@@ -260,7 +260,7 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fail(&e),
     };
     if !trust.has_keys() {
-        return usage("paved verify needs --verify-key (a public key, as cosign.pub)");
+        return usage("paved verify needs --verify-key (a public key, as cosign.pub), or --certificate-identity with --trusted-root");
     }
     match registry.verify(&source, &trust) {
         Ok((pinned, kind, signers)) => report(&pinned, kind, &signers, None, args.format),

@@ -15,6 +15,21 @@ pub struct Distribution {
     /// of them suffices (repeatable).
     #[arg(long, global = true, help_heading = "OCI sources", value_name = "FILE")]
     pub verify_key: Vec<PathBuf>,
+    /// Sigstore's trusted root (`trusted_root.json`: Fulcio CAs and Rekor keys) keyless
+    /// signatures are checked against, with no network.
+    #[arg(long, global = true, value_name = "FILE", help_heading = "OCI sources")]
+    pub trusted_root: Option<PathBuf>,
+    /// A keyless signer to trust: the certificate's subject, exactly (an email, or a URI such as
+    /// a CI workflow's) (repeatable).
+    #[arg(long, global = true, value_name = "SUBJECT", help_heading = "OCI sources")]
+    pub certificate_identity: Vec<String>,
+    /// A keyless signer to trust, by a regular expression its subject matches whole (repeatable).
+    #[arg(long, global = true, value_name = "REGEX", help_heading = "OCI sources")]
+    pub certificate_identity_regexp: Vec<String>,
+    /// The OIDC issuer the keyless signers' certificates must name
+    /// (`https://token.actions.githubusercontent.com`).
+    #[arg(long, global = true, value_name = "URL", help_heading = "OCI sources")]
+    pub certificate_oidc_issuer: Option<String>,
     /// Load `oci://` artifacts no trusted key signed (their digests are still checked).
     #[arg(long, global = true, help_heading = "OCI sources")]
     pub allow_unsigned: bool,
@@ -123,6 +138,29 @@ pub mod pulled {
         for file in &d.verify_key {
             let pem = std::fs::read(file).map_err(|e| input(format!("--verify-key {}: {e}", file.display())))?;
             trust = trust.key(&file.display().to_string(), &pem).map_err(input)?;
+        }
+        let exact = d.certificate_identity.iter().map(|s| format!("^{}$", regex::escape(s)));
+        let patterns: Vec<String> =
+            exact.chain(d.certificate_identity_regexp.iter().map(|r| format!("^(?:{r})$"))).collect();
+        match (&d.trusted_root, patterns.is_empty()) {
+            (None, true) => {}
+            (None, false) => {
+                return Err(input("--certificate-identity needs --trusted-root (Sigstore's trusted_root.json)"))
+            }
+            (Some(_), true) => {
+                return Err(input("--trusted-root needs --certificate-identity or --certificate-identity-regexp"))
+            }
+            (Some(file), false) => {
+                let json = std::fs::read(file).map_err(|e| input(format!("--trusted-root {}: {e}", file.display())))?;
+                let root = paved_oci::TrustedRoot::from_json(&json, &file.display().to_string()).map_err(input)?;
+                let mut identities = Vec::new();
+                for p in &patterns {
+                    let subject =
+                        regex::Regex::new(p).map_err(|e| input(format!("--certificate-identity-regexp: {e}")))?;
+                    identities.push(paved_oci::Identity { issuer: d.certificate_oidc_issuer.clone(), subject });
+                }
+                trust = trust.keyless(root, identities);
+            }
         }
         Ok(trust)
     }

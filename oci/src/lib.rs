@@ -8,11 +8,13 @@
 mod artifact;
 mod cache;
 pub mod images;
+mod keyless;
 mod reference;
 mod registry;
 mod sign;
 
 pub use artifact::{Artifact, Kind};
+pub use keyless::{Identity, TrustedRoot};
 pub use reference::Reference;
 pub use registry::{Options, Pulled, Registry};
 pub use sign::{generate_key_pair, Signer, SigningKey, Trust};

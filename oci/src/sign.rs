@@ -86,6 +86,8 @@ pub fn generate_key_pair(password: &[u8]) -> Result<(String, String), Error> {
 #[derive(Default)]
 pub struct Trust {
     keys: Vec<(String, CosignVerificationKey)>,
+    /// Keyless signatures: the trusted root they chain to, and whose they may be.
+    keyless: Option<(crate::TrustedRoot, Vec<crate::Identity>)>,
     /// Load artifacts that no trusted key signed (their digests are still checked).
     pub allow_unsigned: bool,
 }
@@ -99,9 +101,15 @@ impl Trust {
         Ok(self)
     }
 
-    /// Whether any key is trusted.
+    /// Trusts keyless signatures that chain to `root` by one of `identities`.
+    pub fn keyless(mut self, root: crate::TrustedRoot, identities: Vec<crate::Identity>) -> Trust {
+        self.keyless = Some((root, identities));
+        self
+    }
+
+    /// Whether any key, or any keyless identity, is trusted.
     pub fn has_keys(&self) -> bool {
-        !self.keys.is_empty()
+        !self.keys.is_empty() || self.keyless.is_some()
     }
 
     /// The signers of `digest` among the signature layers of `signatures` (the manifest at the
@@ -117,10 +125,10 @@ impl Trust {
         if self.allow_unsigned {
             return Ok(Vec::new());
         }
-        if self.keys.is_empty() {
+        if !self.has_keys() {
             return Err(Error::refused(
                 reference,
-                "no key to verify its signature with: give --verify-key (cosign.pub), or --allow-unsigned to load it unverified",
+                "no key to verify its signature with: give --verify-key (cosign.pub) or --certificate-identity with --trusted-root, or --allow-unsigned to load it unverified",
             ));
         }
         let layers: Vec<&Descriptor> = signatures
@@ -154,15 +162,23 @@ impl Trust {
         blob: &mut impl FnMut(&Descriptor) -> Result<Vec<u8>, Error>,
     ) -> Result<Signer, String> {
         let Some(signature) = layer.annotations.get(SIGNATURE) else {
-            return Err("a signature layer without a signature (keyless signatures are not checked yet)".into());
+            return Err("a signature layer without a signature".into());
         };
         let payload = blob(layer).map_err(|e| e.to_string())?;
-        let key = self
-            .keys
-            .iter()
-            .find(|(_, k)| k.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &payload).is_ok())
-            .map(|(name, _)| name.clone())
-            .ok_or("a signature by a key not trusted")?;
+        let key = if layer.annotations.contains_key(crate::keyless::CERTIFICATE) {
+            let Some((root, identities)) = &self.keyless else {
+                return Err("a keyless signature (give --trusted-root and --certificate-identity to check it)".into());
+            };
+            let checked = crate::keyless::check(root, identities, &layer.annotations, &payload, signature)?;
+            let by = checked.issuer.map(|i| format!(" ({i})")).unwrap_or_default();
+            format!("keyless: {}{by}", checked.subject)
+        } else {
+            self.keys
+                .iter()
+                .find(|(_, k)| k.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &payload).is_ok())
+                .map(|(name, _)| name.clone())
+                .ok_or("a signature by a key not trusted")?
+        };
         let claims: Value =
             serde_json::from_slice(&payload).map_err(|e| format!("a signed payload that is not JSON: {e}"))?;
         let text = |pointer: &str| claims.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -267,6 +283,79 @@ mod tests {
         let stranger = Trust::default().key("stranger.pub", public.as_bytes()).unwrap();
         let e = stranger.verify(&reference, digest, Some(&manifest), |_| Ok(payload.clone())).unwrap_err().to_string();
         assert!(e.contains("a key not trusted"), "{e}");
+    }
+
+    /// The trusted root of the fixtures: sigstore's first Fulcio roots and Rekor key.
+    fn trusted_root() -> crate::TrustedRoot {
+        let body = |name: &str| -> String {
+            let text = String::from_utf8(fixture(&format!("keyless/{name}"))).unwrap();
+            text.lines().filter(|l| !l.starts_with("-----")).collect()
+        };
+        let root = serde_json::json!({
+            "certificateAuthorities": [
+                {"certChain": {"certificates": [{"rawBytes": body("fulcio-1.pem")}]}},
+                {"certChain": {"certificates": [{"rawBytes": body("fulcio-2.pem")}]}},
+            ],
+            "tlogs": [{"publicKey": {"rawBytes": body("rekor.pub")}}],
+        });
+        crate::TrustedRoot::from_json(root.to_string().as_bytes(), "trusted_root.json").unwrap()
+    }
+
+    fn keyless_layer(certificate: &[u8], bundle: &[u8]) -> (Vec<u8>, Manifest) {
+        let payload = fixture("keyless/payload.json");
+        let signature = String::from_utf8(fixture("keyless/signature")).unwrap();
+        let mut manifest = signatures(&payload, &signature);
+        let annotations = &mut manifest.layers[0].annotations;
+        annotations.insert(crate::keyless::CERTIFICATE.into(), String::from_utf8(certificate.to_vec()).unwrap());
+        annotations.insert(crate::keyless::BUNDLE.into(), String::from_utf8(bundle.to_vec()).unwrap());
+        (payload, manifest)
+    }
+
+    #[test]
+    fn a_keyless_signature_cosign_made_verifies_offline_against_its_trusted_root_and_identity() {
+        let reference: Reference =
+            "oci://registry-testing.svc.lan/kubewarden/disallow-service-nodeport:v1".parse().unwrap();
+        let digest = "sha256:5f481572d088dc4023afb35fced9530ced3d9b03bf7299c6f492163cb9f0452e";
+        let (certificate, bundle) = (fixture("keyless/certificate.pem"), fixture("keyless/bundle.json"));
+        let (payload, manifest) = keyless_layer(&certificate, &bundle);
+        let identity = |subject: &str| crate::Identity { issuer: None, subject: regex::Regex::new(subject).unwrap() };
+        let trust = Trust::default().keyless(trusted_root(), vec![identity("^flavio@castelli\\.me$")]);
+        let signers = trust.verify(&reference, digest, Some(&manifest), |_| Ok(payload.clone())).unwrap();
+        assert_eq!(signers[0].key, "keyless: flavio@castelli.me");
+
+        // Another identity is not trusted.
+        let other = Trust::default().keyless(trusted_root(), vec![identity("^ci@acme\\.dev$")]);
+        let e = other.verify(&reference, digest, Some(&manifest), |_| Ok(payload.clone())).unwrap_err().to_string();
+        assert!(e.contains("flavio@castelli.me") && e.contains("an identity not trusted"), "{e}");
+        // Without keyless trust, it is said to be keyless.
+        let keys = Trust::default().key("busybox.pub", &fixture("busybox.pub")).unwrap();
+        let e = keys.verify(&reference, digest, Some(&manifest), |_| Ok(payload.clone())).unwrap_err().to_string();
+        assert!(e.contains("a keyless signature"), "{e}");
+        // A Rekor entry that does not match: its signed timestamp over a changed time.
+        let mut changed: Value = serde_json::from_slice(&bundle).unwrap();
+        changed["Payload"]["integratedTime"] = Value::from(1634714718);
+        let (payload, tampered) = keyless_layer(&certificate, changed.to_string().as_bytes());
+        let e = trust.verify(&reference, digest, Some(&tampered), |_| Ok(payload.clone())).unwrap_err().to_string();
+        assert!(e.contains("signed entry timestamp does not verify"), "{e}");
+        // A certificate no trusted CA issued: a trusted root of other CAs.
+        let foreign = serde_json::json!({
+            "certificateAuthorities": [{"certChain": {"certificates": [{"rawBytes": String::from_utf8(fixture("keyless/fulcio-2.pem")).unwrap().lines().filter(|l| !l.starts_with("-----")).collect::<String>()}]}}],
+            "tlogs": [{"publicKey": {"rawBytes": String::from_utf8(fixture("keyless/rekor.pub")).unwrap().lines().filter(|l| !l.starts_with("-----")).collect::<String>()}}],
+        });
+        let root = crate::TrustedRoot::from_json(foreign.to_string().as_bytes(), "other.json").unwrap();
+        let (payload, manifest) = keyless_layer(&certificate, &bundle);
+        let e = Trust::default()
+            .keyless(root, vec![identity(".*")])
+            .verify(&reference, digest, Some(&manifest), |_| Ok(payload.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no Fulcio CA of the trusted root issued"), "{e}");
+        // The signature of another manifest.
+        let e = trust
+            .verify(&reference, &format!("sha256:{}", "1".repeat(64)), Some(&manifest), |_| Ok(payload.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("of another manifest"), "{e}");
     }
 
     #[test]

@@ -624,3 +624,28 @@ fn images_are_verified_in_ci_replayed_offline_and_verified_at_admission() {
     // An image never verified, with the registry down: denied, fail closed.
     assert_eq!(review("new", &format!("{}/shop/new:1", s.registry.addr))["allowed"], false);
 }
+
+#[test]
+fn keyless_trust_needs_its_trusted_root_and_an_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("trusted_root.json");
+    std::fs::write(&root, r#"{"certificateAuthorities": [], "tlogs": []}"#).unwrap();
+    for (args, why) in [
+        (vec!["--certificate-identity", "ci@acme.dev"], "needs --trusted-root"),
+        (vec!["--trusted-root", root.to_str().unwrap()], "needs --certificate-identity"),
+        (
+            vec!["--trusted-root", root.to_str().unwrap(), "--certificate-identity", "ci@acme.dev"],
+            "names no Fulcio certificate authority",
+        ),
+        (
+            vec!["--trusted-root", "/nonexistent/root.json", "--certificate-identity", "ci@acme.dev"],
+            "/nonexistent/root.json",
+        ),
+    ] {
+        let mut all = vec!["check", "--bundle", "oci://127.0.0.1:1/acme/policies:1", "examples/manifests"];
+        all.extend(args);
+        let (code, _, err) = crate::run(&all);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(why), "{why}: {err}");
+    }
+}
