@@ -50,9 +50,9 @@ pub struct ServeArgs {
     /// How often the bundle and certificate files are looked at for changes.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
     poll: Duration,
-    /// How often the registry is asked what the `oci://` sources' tags name now; a new digest
-    /// is pulled, verified and swapped in as a changed file is (one that fails verification
-    /// leaves the previous bundle serving).
+    /// How often the registry is asked what the `oci://` sources' tags name now (and at once on
+    /// SIGHUP); a new digest is pulled, verified and swapped in as a changed file is (one that
+    /// fails verification leaves the previous bundle serving).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
     registry_poll: Duration,
     /// How long a verdict on an image (`verifyImages`) is kept before its registry is asked

@@ -349,19 +349,23 @@ struct Files {
     seen: Seen,
 }
 
-/// Looks at the watched files and the certificate every `poll`; reloads what changed.
+/// Looks at the watched files and the certificate every `poll`, and at the remote sources every
+/// interval of theirs or at once on SIGHUP (told a tag moved); reloads what changed.
 async fn watch_files(state: Arc<State>, files: Files, mut stopped: watch::Receiver<bool>) {
     let Files { load, watch, remote, tls, resolver, poll, seen } = files;
     let Seen { mut bundle, mut cert, remote: mut remote_seen } = seen;
     let cert_files = tls.files();
     let mut asked = tokio::time::Instant::now();
+    let mut hangups = hangups();
     loop {
+        let mut told = false;
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
+            _ = next_hangup(&mut hangups) => told = true,
             _ = stopped.changed() => return,
         }
         let mut changed = false;
-        if let Some((remote, _)) = remote.as_ref().filter(|(_, every)| asked.elapsed() >= *every) {
+        if let Some((remote, _)) = remote.as_ref().filter(|(_, every)| told || asked.elapsed() >= *every) {
             asked = tokio::time::Instant::now();
             let remote = Arc::clone(remote);
             if let Ok(now) = tokio::task::spawn_blocking(move || remote()).await {
@@ -405,6 +409,33 @@ async fn watch_files(state: Arc<State>, files: Files, mut stopped: watch::Receiv
             }
         }
     }
+}
+
+/// SIGHUP, where there is one.
+#[cfg(unix)]
+fn hangups() -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+}
+
+#[cfg(not(unix))]
+fn hangups() -> Option<()> {
+    None
+}
+
+/// The next SIGHUP; never, where there is none.
+#[cfg(unix)]
+async fn next_hangup(hangups: &mut Option<tokio::signal::unix::Signal>) {
+    match hangups {
+        Some(h) => {
+            h.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn next_hangup(_: &mut Option<()>) {
+    std::future::pending().await
 }
 
 /// A digest of the names and contents of every file under `paths` (through symlinks, so a

@@ -391,22 +391,12 @@ fn the_webhook_swaps_in_a_moved_tag_once_verified_and_keeps_serving_when_it_is_n
         ("PAVED_REGISTRY_USERNAME", Path::new(crate::registry::USER)),
         ("PAVED_REGISTRY_PASSWORD", Path::new(crate::registry::PASSWORD)),
     ];
-    let serving = crate::serve::serve_in(
-        tls.path(),
-        &[
-            "--bundle",
-            &tag,
-            "--verify-key",
-            &public,
-            "--registry-ca",
-            ca.to_str().unwrap(),
-            "--poll",
-            "200ms",
-            "--registry-poll",
-            "1s",
-        ],
-        &env,
-    );
+    let serve = |every: &str| {
+        let flags =
+            ["--bundle", &tag, "--verify-key", &public, "--registry-ca", ca.to_str().unwrap(), "--poll", "200ms"];
+        crate::serve::serve_in(tls.path(), &[&flags[..], &["--registry-poll", every]].concat(), &env)
+    };
+    let serving = serve("1s");
     let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
     let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop", "labels": {"team": "a"}},
         "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}});
@@ -422,11 +412,17 @@ fn the_webhook_swaps_in_a_moved_tag_once_verified_and_keeps_serving_when_it_is_n
     write(&["team", "app"]);
     s.push("acme/live:stable", work.path().to_str().unwrap(), Some("platform"), &[]);
     crate::kube::wait_for("the moved tag to be served", || !allowed());
+    // A second server that asks the registry only when told (SIGHUP).
+    let told = serve("1h");
     // The tag moves to an unsigned bundle (new content: the first one's digest is signed):
-    // refused, and the signed one keeps serving.
+    // refused, and the signed one keeps serving; the second server refuses it once told.
     write(&["owner"]);
     s.push("acme/live:stable", work.path().to_str().unwrap(), None, &[]);
     crate::kube::wait_for("the unsigned bundle to be refused", || serving.log().contains("it is not signed"));
+    assert!(!told.log().contains("it is not signed"), "{}", told.log());
+    let hangup = std::process::Command::new("kill").args(["-HUP", &told.child.id().to_string()]).status().unwrap();
+    assert!(hangup.success());
+    crate::kube::wait_for("the told server to refuse it", || told.log().contains("it is not signed"));
     assert!(!allowed(), "{}", serving.log());
     let mut client = paved_webhook::client::Client::connect(serving.addr, "localhost", &ca_pem).unwrap();
     let metrics = String::from_utf8(client.send("GET", "/metrics", "text/plain", b"").unwrap().body).unwrap();

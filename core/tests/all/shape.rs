@@ -23,8 +23,10 @@ fn workspace() -> PathBuf {
 fn sources() -> Vec<String> {
     let root = workspace();
     let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> =
-        ["core/src", "cli/src", "webhook/src", "oci/src", "benches/src", "bindings"].iter().map(|d| root.join(d)).collect();
+    let mut stack: Vec<PathBuf> = ["core/src", "cli/src", "webhook/src", "oci/src", "benches/src", "bindings"]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries {
