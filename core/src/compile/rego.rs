@@ -322,7 +322,7 @@ pub(crate) fn normalized(source: &str) -> std::borrow::Cow<'_, str> {
     let chars: Vec<(usize, char)> = source.char_indices().collect();
     // Where to insert what, in order.
     let mut inserts: Vec<(usize, String)> = Vec::new();
-    // Open brackets, and whether each `{` opens a body (not a value after `=`).
+    // Open brackets, and whether each opening brace opens a body (not a value after `=`).
     let mut stack: Vec<(char, bool)> = Vec::new();
     // The statement being read at depth 0, and the brace of its first body.
     let (mut statement, mut body): (Option<usize>, Option<usize>) = (None, None);
