@@ -80,6 +80,8 @@ pub struct Engine {
     uses_inventory: bool,
     /// Whether a policy mutates: only then does an evaluation run the mutation stage.
     mutates: bool,
+    /// Whether a rule verifies images: only then are a request's images listed for it.
+    verifies_images: bool,
     /// What each policy is and checks, as reports carry it for their writers.
     infos: Arc<[PolicyInfo]>,
     /// Param overrides given to the builder, by policy, under a context's own.
@@ -128,6 +130,7 @@ impl Engine {
         Engine {
             uses_inventory: bundle.policies.iter().any(|p| p.inventory.any),
             mutates: bundle.policies.iter().any(|p| !p.mutations.is_empty()),
+            verifies_images: bundle.policies.iter().flat_map(|p| p.rules.iter()).any(|r| r.check.images().is_some()),
             infos: crate::compile::bundle::infos(&bundle.policies).into(),
             params: BTreeMap::new(),
             synced: bundle.gatekeeper.sync.clone(),
@@ -164,15 +167,27 @@ impl Engine {
     /// Verify them (the registry is outside the engine) and give the verdicts in
     /// [`Context::images`]; an image without a verdict is not verified.
     pub fn image_requests(&self, resources: &[crate::Resource]) -> Vec<crate::ImageRequest> {
-        let checks: Vec<&crate::compile::images::VerifyImagesCheck> =
-            self.policies.iter().flat_map(|p| p.rules.iter()).filter_map(|r| r.check.images()).collect();
-        if checks.is_empty() {
+        if !self.verifies_images {
             return Vec::new();
         }
         let mut requests = std::collections::BTreeSet::new();
         for r in resources {
             let id = r.identity();
             let Some(spec) = k8s::pod_spec(&id.api_version, &id.kind) else { continue };
+            // Only the policies the kind index offers this resource (their other conditions are
+            // judged when it is evaluated).
+            let offered = self
+                .by_kind
+                .get(&id.kind)
+                .into_iter()
+                .flatten()
+                .map(|(i, _)| *i)
+                .chain(self.by_pattern.iter().copied());
+            let checks: Vec<&crate::compile::images::VerifyImagesCheck> = offered
+                .filter_map(|i| self.policies.get(i))
+                .flat_map(|p| p.rules.iter())
+                .filter_map(|rule| rule.check.images())
+                .collect();
             for (_, image) in crate::compile::images::images_of(r.value(), &spec) {
                 requests.extend(checks.iter().filter(|c| c.applies(image)).map(|c| c.request(image)));
             }

@@ -99,3 +99,18 @@ fn a_verify_images_rule_without_keys_or_with_a_broken_key_does_not_load() {
     let e = Bundle::from_str("images.yaml", text).unwrap_err().to_string();
     assert!(e.contains("at least one public key"), "{e}");
 }
+
+#[test]
+fn only_the_images_of_kinds_a_verifying_policy_matches_are_asked_for() {
+    let text = policy("Fail").replace("match: { kinds: [Pod] }", "match: { kinds: [batch/v1/Job] }");
+    let engine = Engine::builder().bundle(Bundle::from_str("images.yaml", &text).unwrap()).build().unwrap();
+    assert!(engine.image_requests(&[deployment()]).is_empty());
+    let job = Resource::new(json!({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", "namespace": "shop"},
+        "spec": {"template": {"spec": {"containers": [{"name": "m", "image": "registry.acme.dev/shop/migrate:3"}]}}}
+    }));
+    assert_eq!(engine.image_requests(&[job])[0].image, "registry.acme.dev/shop/migrate:3");
+    // No rule verifies images: nothing is asked, whatever the resources.
+    let plain = Engine::builder().bundle(Bundle::defaults().unwrap()).build().unwrap();
+    assert!(plain.image_requests(&[deployment()]).is_empty());
+}
