@@ -400,9 +400,7 @@ fn the_webhook_swaps_in_a_moved_tag_once_verified_and_keeps_serving_when_it_is_n
     let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
     let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop", "labels": {"team": "a"}},
         "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}});
-    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-        "uid": "1", "operation": "CREATE", "namespace": "shop", "name": "web",
-        "kind": {"group": "", "version": "v1", "kind": "Pod"}, "userInfo": {"username": "test"}, "object": pod}});
+    let review = crate::serve::review_of(1, &pod);
     let allowed = || {
         let mut client = paved_webhook::client::Client::connect(serving.addr, "localhost", &ca_pem).unwrap();
         client.review(&review).unwrap().json()["response"]["allowed"].as_bool().unwrap()
@@ -603,10 +601,7 @@ fn images_are_verified_in_ci_replayed_offline_and_verified_at_admission() {
     );
     let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
     let review = |name: &str, image: &str| {
-        let object: Value = serde_json::from_str(&deployment(name, image)).unwrap();
-        let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-            "uid": name, "operation": "CREATE", "namespace": "shop", "name": name,
-            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"}, "userInfo": {"username": "test"}, "object": object}});
+        let review = crate::serve::review_of(name.len(), &serde_json::from_str(&deployment(name, image)).unwrap());
         let mut client = paved_webhook::client::Client::connect(serving.addr, "localhost", &ca_pem).unwrap();
         client.review(&review).unwrap().json()["response"].clone()
     };

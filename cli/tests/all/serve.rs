@@ -122,7 +122,7 @@ fn denied(answer: &Value) -> Option<BTreeSet<String>> {
 
 /// A manifest as the API server sends it for `CREATE`, into `default` when it names no
 /// namespace (as `paved check` applies it).
-fn review_of(uid: usize, object: &Value) -> Value {
+pub(crate) fn review_of(uid: usize, object: &Value) -> Value {
     let (group, version) = match object["apiVersion"].as_str().unwrap().split_once('/') {
         Some((g, v)) => (g.to_owned(), v.to_owned()),
         None => (String::new(), object["apiVersion"].as_str().unwrap().to_owned()),
