@@ -64,7 +64,10 @@ pub use error::{Diagnostic, Diagnostics, Error};
 pub use k8s::admission::AdmissionError;
 pub use k8s::{Operation, ResourceRef};
 pub use load::SourceRef;
-pub use model::{Action, ImageOutcome, ImageRequest, ImageVerdict, ImageVerdicts, Severity, KINDS};
+pub use model::{
+    Action, Attestation, AttestationRequest, IdentitySpec, ImageOutcome, ImageRequest, ImageVerdict, ImageVerdicts,
+    Severity, KINDS,
+};
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{
     Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Fix, Format, MutationInfo, Patch,

@@ -41,6 +41,9 @@ pub(crate) enum Change {
     Cel { patch_type: PatchType, expr: Expr },
     /// A Gatekeeper mutator's change at its `location`.
     Location(Box<super::location::Mutator>),
+    /// The images the policy's rule at this index verified pinned to their verified digests
+    /// (`verifyImages.mutateDigest`).
+    Digests(usize),
 }
 
 impl Change {
@@ -49,6 +52,7 @@ impl Change {
         match self {
             Change::Cel { patch_type, .. } => patch_type.as_str(),
             Change::Location(_) => "location",
+            Change::Digests(_) => "mutateDigest",
         }
     }
 }
@@ -58,7 +62,7 @@ impl Mutation {
     pub(crate) fn location(&self) -> Option<&super::location::Path> {
         match &self.change {
             Change::Location(m) => Some(&m.walk.path),
-            Change::Cel { .. } => None,
+            Change::Cel { .. } | Change::Digests(_) => None,
         }
     }
 }
@@ -138,6 +142,25 @@ pub(crate) fn compile(
         }
     }
     (out, parsed)
+}
+
+/// The mutations of the `verifyImages` rules that write verified digests into the object: one
+/// for each such rule, after the policy's own mutations.
+pub(crate) fn digest_mutations(rules: &[super::policy::Rule]) -> Vec<Mutation> {
+    rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.check.images().is_some_and(|c| c.mutate_digest))
+        .map(|(i, r)| Mutation {
+            id: format!("{}-digest", r.id),
+            message: format!("pins the images rule `{}` verified to the digests verified", r.id),
+            when: None,
+            change: Change::Digests(i),
+            source: "mutateDigest: true".into(),
+            pointer: format!("/spec/rules/{i}/verifyImages/mutateDigest"),
+            writes: Vec::new(),
+        })
+        .collect()
 }
 
 /// Whether an expression gives a plain map (a list of plain maps, for a JSON patch) where the

@@ -143,7 +143,9 @@ pub(crate) fn compile_selected(
     let mut parsed: Vec<Typed> = Vec::new();
     let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
     let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
-    let mutations = compile_mutations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
+    let mut mutations =
+        compile_mutations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
+    mutations.extend(super::mutation::digest_mutations(&rules));
     // Kyverno's match conditions see the policy's variables; Kubernetes' do not.
     let seen: &[Variable] = if form == Form::Kyverno { &declared } else { &[] };
     let conditions = compile_conditions(doc, origin, (seen, functions, &params_ty, form), &mut parsed, &mut diags);

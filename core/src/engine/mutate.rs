@@ -345,7 +345,9 @@ impl Evaluation<'_> {
                 self.policy_error(policy, &m.id, format!("mutation `{}` was stopped: {e}", m.id), cause, out);
                 break;
             }
-            let result = {
+            let result = if let Change::Digests(rule) = m.change {
+                Ok(pin_digests(policy, rule, object, &self.ctx.images))
+            } else {
                 let act = self.activation_on(crate::cel::Value::json(object), policy, roots, params, &NO_EXCEPTIONS);
                 run(m, &act, (object, &self.id.namespace, &self.id.name), self.crds)
             };
@@ -393,6 +395,7 @@ fn run<'v>(
     let (patch_type, expr) = match &m.change {
         Change::Cel { patch_type, expr } => (*patch_type, expr),
         Change::Location(mutator) => return mutator.apply(object, (namespace, name)).map_err(invalid),
+        Change::Digests(_) => return Ok(None),
     };
     let result = expr.eval(act).map_err(|e| cel_error("the expression", &e))?;
     let result = result.to_json().map_err(|e| cel_error("the expression", &e))?;
@@ -413,6 +416,28 @@ fn run<'v>(
         },
     };
     Ok((after != *object).then_some(after))
+}
+
+/// The pod `object` with each image the policy's rule `rule` verified (and not yet pinned)
+/// written as `image@digest`, the digest verified; `None` when nothing changes.
+fn pin_digests(policy: &Policy, rule: usize, object: &Value, verdicts: &crate::ImageVerdicts) -> Option<Value> {
+    let check = policy.rules.get(rule)?.check.images()?;
+    let mut after = object.clone();
+    let mut changed = false;
+    for (path, image) in crate::compile::images::images_of(object, "/spec") {
+        if image.contains('@') || !check.applies(image) {
+            continue;
+        }
+        let Some(verdict) = check.verdict(image, verdicts).filter(|v| v.outcome == crate::ImageOutcome::Verified)
+        else {
+            continue;
+        };
+        if let (Some(digest), Some(slot)) = (&verdict.digest, after.pointer_mut(&path)) {
+            *slot = Value::String(format!("{image}@{digest}"));
+            changed = true;
+        }
+    }
+    changed.then_some(after)
 }
 
 fn json_type(value: &Value) -> &'static str {

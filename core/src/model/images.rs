@@ -7,33 +7,104 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// An image a `verifyImages` rule asks to be verified, and against which keys.
+use super::IdentitySpec;
+
+/// An image a `verifyImages` rule asks to be verified, and against which keys, identities and
+/// attestations.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ImageRequest {
     /// The image as the object names it (`registry.acme.dev/shop/web:1.2`).
     pub image: String,
-    /// The requirement's id: a digest of its keys, the same wherever the same keys are asked.
+    /// The requirement's id: a digest of its keys, identities and attestations, the same
+    /// wherever the same are asked.
     pub requirement: String,
     /// The public keys (PEM) any one of which must have signed the image.
     pub keys: Vec<String>,
+    /// The keyless signers any one of which may have signed it instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentitySpec>,
+    /// The attestations it must carry, signed by one of the same keys or identities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationRequest>,
+}
+
+/// An attestation an image must carry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AttestationRequest {
+    /// The in-toto predicate type.
+    pub predicate_type: String,
+    /// Whether the rule reads the predicate (its conditions): the verdict keeps it then, and
+    /// only then (an SBOM can be large).
+    pub read: bool,
 }
 
 impl ImageRequest {
-    pub(crate) fn new(image: &str, keys: &[String]) -> ImageRequest {
-        ImageRequest { image: image.to_owned(), requirement: requirement_id(keys), keys: keys.to_vec() }
+    pub(crate) fn new(
+        image: &str,
+        requirement: &str,
+        (keys, identities, attestations): (&[String], &[IdentitySpec], &[AttestationRequest]),
+    ) -> ImageRequest {
+        ImageRequest {
+            image: image.to_owned(),
+            requirement: requirement.to_owned(),
+            keys: keys.to_vec(),
+            identities: identities.to_vec(),
+            attestations: attestations.to_vec(),
+        }
     }
 }
 
-/// The id of a requirement of `keys`: the first 16 hex digits of the sha256 of the keys, trimmed,
-/// sorted and joined by newlines.
-pub(crate) fn requirement_id(keys: &[String]) -> String {
+/// The id of a requirement: the first 16 hex digits of the sha256 of its keys (trimmed), its
+/// identities and its attestations' types, each sorted, joined by newlines. (Keys alone hash as
+/// they did before identities and attestations were asked.)
+pub(crate) fn requirement_id(
+    keys: &[String],
+    identities: &[IdentitySpec],
+    attestations: &[AttestationRequest],
+) -> String {
     use sha2::{Digest, Sha256};
-    let mut keys: Vec<&str> = keys.iter().map(|k| k.trim()).collect();
-    keys.sort_unstable();
-    let hash = Sha256::digest(keys.join("\n").as_bytes());
+    let mut lines: Vec<String> = keys.iter().map(|k| k.trim().to_owned()).collect();
+    lines.sort_unstable();
+    let mut more: Vec<String> = identities
+        .iter()
+        .map(|i| {
+            let part = |p: &Option<String>| p.clone().unwrap_or_default();
+            let (issuer, issuer_re) = (part(&i.issuer), part(&i.issuer_reg_exp));
+            let (subject, subject_re) = (part(&i.subject), part(&i.subject_reg_exp));
+            format!("identity {issuer:?} {issuer_re:?} {subject:?} {subject_re:?}")
+        })
+        .chain(attestations.iter().map(|a| format!("attestation {:?} {}", a.predicate_type, a.read)))
+        .collect();
+    more.sort_unstable();
+    lines.extend(more);
+    let hash = Sha256::digest(lines.join("\n").as_bytes());
     hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A verified attestation of an image: an in-toto statement about its digest, signed by a
+/// trusted key or identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Attestation {
+    /// The statement's predicate type.
+    pub predicate_type: String,
+    /// Who signed it.
+    pub signer: String,
+    /// The predicate, when the rule reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<serde_json::Value>,
+}
+
+impl Attestation {
+    /// An attestation of `predicate_type` signed by `signer`, with its predicate if read.
+    pub fn new(predicate_type: &str, signer: &str, predicate: Option<serde_json::Value>) -> Attestation {
+        Attestation { predicate_type: predicate_type.to_owned(), signer: signer.to_owned(), predicate }
+    }
 }
 
 /// What verifying an image found.
@@ -65,9 +136,12 @@ pub struct ImageVerdict {
     /// The digest the image's tag named when it was verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
-    /// The keys that signed it.
+    /// The keys (or keyless identities) that signed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signers: Vec<String>,
+    /// Its attestations of the types asked, verified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<Attestation>,
     /// Why it was refused or could not be checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -82,6 +156,7 @@ impl ImageVerdict {
             outcome,
             digest: None,
             signers: Vec::new(),
+            attestations: Vec::new(),
             reason: None,
         }
     }
@@ -94,6 +169,11 @@ impl ImageVerdict {
     /// With the keys that signed it.
     pub fn signers(self, signers: Vec<String>) -> ImageVerdict {
         ImageVerdict { signers, ..self }
+    }
+
+    /// With its verified attestations.
+    pub fn attestations(self, attestations: Vec<Attestation>) -> ImageVerdict {
+        ImageVerdict { attestations, ..self }
     }
 
     /// With why it was refused or not checked.

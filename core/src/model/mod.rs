@@ -25,7 +25,8 @@ pub(crate) use exception::*;
 pub(crate) use gatekeeper::*;
 pub use golden_path::*;
 pub(crate) use images::{image_names, requirement_id};
-pub use images::{ImageOutcome, ImageRequest, ImageVerdict, ImageVerdicts};
+pub use images::{Attestation, AttestationRequest, ImageOutcome, ImageRequest, ImageVerdict, ImageVerdicts};
+pub use policy::IdentitySpec;
 pub(crate) use policy::*;
 pub use test::*;
 

@@ -256,7 +256,7 @@ pub(crate) struct RuleSpec {
     #[serde(default)]
     pub kubernetes: Option<KubernetesCheck>,
     /// The images of the pod's containers must be signed, as cosign signs them, by one of
-    /// these keys. Checked outside the engine (the registry is asked by `paved check` and
+    /// these keys or identities, and carry these attestations. Checked outside the engine (the registry is asked by `paved check` and
     /// `paved serve`, or verdicts are replayed from a file); the engine judges the verdicts.
     #[serde(default)]
     pub verify_images: Option<VerifyImagesSpec>,
@@ -272,7 +272,64 @@ pub(crate) struct VerifyImagesSpec {
     #[serde(default)]
     pub images: Vec<String>,
     /// Public keys (PEM, as cosign's `cosign.pub`); a signature by any one suffices.
+    #[serde(default)]
     pub keys: Vec<String>,
+    /// Keyless signers (Fulcio certificates logged in Rekor, checked offline against the trusted
+    /// root given to paved with `--trusted-root`): a signature by any one suffices.
+    #[serde(default)]
+    pub identities: Vec<IdentitySpec>,
+    /// Attestations (in-toto statements in cosign's `.att` layout) the image must carry, signed
+    /// by one of the same keys or identities, each with conditions on its predicate.
+    #[serde(default)]
+    pub attestations: Vec<AttestationSpec>,
+    /// Writes the digest each verified image's tag named into the object (`image:tag@sha256:…`),
+    /// as a mutation, so the node pulls exactly what was verified.
+    #[serde(default)]
+    pub mutate_digest: bool,
+}
+
+/// Whose keyless signature counts: its OIDC issuer and subject, exactly or by a regular
+/// expression (matched whole), as cosign's `--certificate-identity[-regexp]` and
+/// `--certificate-oidc-issuer[-regexp]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentitySpec {
+    /// The OIDC issuer, exactly (`https://token.actions.githubusercontent.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The OIDC issuer, by a regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_reg_exp: Option<String>,
+    /// The subject (an email, or a URI such as a CI workflow's), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The subject, by a regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_reg_exp: Option<String>,
+}
+
+/// An attestation an image must carry.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AttestationSpec {
+    /// The in-toto predicate type (`https://slsa.dev/provenance/v1`, `https://spdx.dev/Document`,
+    /// `https://cyclonedx.org/bom`).
+    pub predicate_type: String,
+    /// CEL conditions on the statement's `predicate` that one attestation of the type must all
+    /// meet; none asks only that one is there (an SBOM present).
+    #[serde(default)]
+    pub conditions: Vec<AttestationCondition>,
+}
+
+/// A condition on an attestation's predicate.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AttestationCondition {
+    /// A CEL expression over `predicate` that must be true.
+    pub expression: String,
+    /// What it means, for the finding when it is false.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// What a `kubernetes` rule checks.

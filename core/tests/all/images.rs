@@ -114,3 +114,171 @@ fn only_the_images_of_kinds_a_verifying_policy_matches_are_asked_for() {
     let plain = Engine::builder().bundle(Bundle::defaults().unwrap()).build().unwrap();
     assert!(plain.image_requests(&[deployment()]).is_empty());
 }
+
+/// A policy verifying the platform's images by a keyless identity, with a SLSA provenance
+/// attestation from the platform's builder and an SBOM, and writing verified digests back.
+const ATTESTED: &str = r#"
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: attested-images, version: 1.0.0 }
+spec:
+  match: { kinds: [Pod] }
+  rules:
+    - id: built-by-ci
+      message: images from the platform's registry are built by its CI
+      verifyImages:
+        images: ["registry.acme.dev/*"]
+        identities:
+          - issuer: https://token.actions.githubusercontent.com
+            subjectRegExp: '^https://github\.com/acme/.+/\.github/workflows/release\.yaml@refs/tags/v.+$'
+        attestations:
+          - predicateType: https://slsa.dev/provenance/v1
+            conditions:
+              - expression: predicate.buildDefinition.buildType == 'https://actions.github.io/buildtypes/workflow/v1'
+                message: built by a GitHub Actions workflow
+              - expression: predicate.runDetails.builder.id.startsWith('https://github.com/acme/')
+          - predicateType: https://spdx.dev/Document
+        mutateDigest: true
+"#;
+
+fn provenance(build_type: &str, builder: &str) -> serde_json::Value {
+    json!({"buildDefinition": {"buildType": build_type}, "runDetails": {"builder": {"id": builder}}})
+}
+
+fn attested_verdict(request: &paved::ImageRequest, attestations: Vec<paved::Attestation>) -> ImageVerdict {
+    ImageVerdict::new(request, ImageOutcome::Verified)
+        .digest(format!("sha256:{}", "b".repeat(64)))
+        .signers(vec!["keyless: https://github.com/acme/web/.github/workflows/release.yaml@refs/tags/v1".into()])
+        .attestations(attestations)
+}
+
+#[test]
+fn attestations_are_asked_for_and_their_predicates_judged_by_the_rules_conditions() {
+    let engine = Engine::builder().bundle(Bundle::from_str("attested.yaml", ATTESTED).unwrap()).build().unwrap();
+    let request = engine.image_requests(&[deployment()]).remove(0);
+    assert!(request.keys.is_empty());
+    assert_eq!(request.identities[0].issuer.as_deref(), Some("https://token.actions.githubusercontent.com"));
+    let asked: Vec<(&str, bool)> = request.attestations.iter().map(|a| (a.predicate_type.as_str(), a.read)).collect();
+    // The provenance's predicate is read (the rule has conditions on it); the SBOM's is not.
+    assert_eq!(asked, [("https://slsa.dev/provenance/v1", true), ("https://spdx.dev/Document", false)]);
+
+    let workflow = "https://actions.github.io/buildtypes/workflow/v1";
+    let slsa = |build_type: &str, builder: &str| {
+        paved::Attestation::new("https://slsa.dev/provenance/v1", "keyless: ci", Some(provenance(build_type, builder)))
+    };
+    let sbom = paved::Attestation::new("https://spdx.dev/Document", "keyless: ci", None);
+    let judge = |attestations: Vec<paved::Attestation>| {
+        let verdicts: ImageVerdicts = [attested_verdict(&request, attestations)].into_iter().collect();
+        let report = engine.evaluate(&[deployment()], &at(verdicts));
+        let details: Vec<String> = report.findings.iter().filter_map(|f| f.detail.clone()).collect();
+        (report.decision, details.join("\n"))
+    };
+    let (decision, _) = judge(vec![slsa(workflow, "https://github.com/acme/builder"), sbom.clone()]);
+    assert_eq!(decision, Decision::Allow);
+    // One statement of the type meeting every condition suffices.
+    let (decision, _) = judge(vec![
+        slsa("make", "https://github.com/acme/b"),
+        slsa(workflow, "https://github.com/acme/b"),
+        sbom.clone(),
+    ]);
+    assert_eq!(decision, Decision::Allow);
+    let (decision, why) = judge(vec![slsa("make", "https://github.com/acme/builder"), sbom.clone()]);
+    assert_eq!(decision, Decision::Deny);
+    assert!(why.contains("provenance/v1 attestation fails: built by a GitHub Actions workflow"), "{why}");
+    let (_, why) = judge(vec![slsa(workflow, "https://github.com/evil/builder"), sbom.clone()]);
+    assert!(why.contains("predicate.runDetails.builder.id.startsWith('https://github.com/acme/')` is false"), "{why}");
+    // No SBOM: refused, by name.
+    let (decision, why) = judge(vec![slsa(workflow, "https://github.com/acme/builder")]);
+    assert_eq!(decision, Decision::Deny);
+    assert!(why.contains("no https://spdx.dev/Document attestation signed by a trusted signer"), "{why}");
+}
+
+#[test]
+fn a_predicate_the_conditions_cannot_read_is_an_error_under_the_failure_policy() {
+    let engine = Engine::builder().bundle(Bundle::from_str("attested.yaml", ATTESTED).unwrap()).build().unwrap();
+    let request = engine.image_requests(&[deployment()]).remove(0);
+    let broken = paved::Attestation::new("https://slsa.dev/provenance/v1", "ci", Some(json!({"buildDefinition": 3})));
+    let sbom = paved::Attestation::new("https://spdx.dev/Document", "ci", None);
+    let verdicts: ImageVerdicts = [attested_verdict(&request, vec![broken, sbom])].into_iter().collect();
+    let report = engine.evaluate(&[deployment()], &at(verdicts));
+    assert_eq!(report.decision, Decision::Deny);
+    let error = report.findings[0].error.as_ref().unwrap();
+    assert_eq!(error.kind, ErrorKind::Registry);
+    assert!(error.message.contains("predicate.buildDefinition.buildType"), "{error:?}");
+}
+
+#[test]
+fn verified_digests_are_written_back_and_the_pinned_images_judged_by_their_verdicts() {
+    let engine = Engine::builder().bundle(Bundle::from_str("attested.yaml", ATTESTED).unwrap()).build().unwrap();
+    let pod = Resource::new(json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"containers": [
+            {"name": "web", "image": "registry.acme.dev/shop/web:1.2"},
+            {"name": "proxy", "image": "envoyproxy/envoy:v1.30"}]}
+    }));
+    let request = engine.image_requests(std::slice::from_ref(&pod)).remove(0);
+    let slsa = paved::Attestation::new(
+        "https://slsa.dev/provenance/v1",
+        "ci",
+        Some(provenance("https://actions.github.io/buildtypes/workflow/v1", "https://github.com/acme/b")),
+    );
+    let sbom = paved::Attestation::new("https://spdx.dev/Document", "ci", None);
+    let verdicts: ImageVerdicts = [attested_verdict(&request, vec![slsa, sbom])].into_iter().collect();
+    let ctx = at(verdicts.clone());
+    let (out, report) = engine.mutate(std::slice::from_ref(&pod), &ctx);
+    let pinned = format!("registry.acme.dev/shop/web:1.2@sha256:{}", "b".repeat(64));
+    assert_eq!(out[0].value()["spec"]["containers"][0]["image"], pinned.as_str());
+    // An image the rule does not cover is left as it is.
+    assert_eq!(out[0].value()["spec"]["containers"][1]["image"], "envoyproxy/envoy:v1.30");
+    assert_eq!(report.patches.len(), 1, "{:?}", report.patches);
+    assert_eq!(report.patches[0].mutation, "built-by-ci-digest");
+    assert_eq!(report.patches[0].operation["path"], "/spec/containers/0/image");
+    // The pinned image is judged by the verdict on the tag it was pinned from...
+    let report = engine.evaluate(&out, &ctx);
+    assert_eq!(report.decision, Decision::Allow, "{:?}", report.findings);
+    // ...but only when that verdict is for the same digest.
+    let mut other = out[0].value().clone();
+    other["spec"]["containers"][0]["image"] =
+        json!(format!("registry.acme.dev/shop/web:1.2@sha256:{}", "c".repeat(64)));
+    let report = engine.evaluate(&[Resource::new(other)], &ctx);
+    assert_eq!(report.decision, Decision::Deny);
+    assert!(report.findings[0].error.as_ref().unwrap().message.contains("no verdict"), "{:?}", report.findings);
+    // Unverified: nothing is pinned.
+    let refused: ImageVerdicts =
+        [ImageVerdict::new(&request, ImageOutcome::Refused).reason("not signed")].into_iter().collect();
+    let (out, report) = engine.mutate(std::slice::from_ref(&pod), &at(refused));
+    assert_eq!(out[0].value()["spec"]["containers"][0]["image"], "registry.acme.dev/shop/web:1.2");
+    assert!(report.patches.is_empty());
+}
+
+#[test]
+fn keyless_identities_and_attestations_are_checked_as_the_bundle_loads() {
+    let load = |from: &str, to: &str| {
+        let text = ATTESTED.replace(from, to);
+        assert_ne!(text, ATTESTED, "{from}");
+        Bundle::from_str("attested.yaml", &text).unwrap_err().to_string()
+    };
+    let e = load("            subjectRegExp: '^https", "            subjectRegExp: '(^https");
+    assert!(e.contains("/identities/0/subjectRegExp") && e.contains("not a regular expression"), "{e}");
+    let e = load("          - issuer: https://token.actions.githubusercontent.com\n", "          - ");
+    assert!(e.contains("give the signer's issuer"), "{e}");
+    let e = load("subjectRegExp: '^https", "subject: x\n            subjectRegExp: '^https");
+    assert!(e.contains("`subject` or `subjectRegExp`, not both"), "{e}");
+    let e = load("predicate.runDetails.builder.id.startsWith(", "predicate.runDetails.builder.id.startsWith(1, ");
+    assert!(e.contains("/attestations/0/conditions/1/expression"), "{e}");
+    let e = load("== 'https://actions.github.io/buildtypes/workflow/v1'", ".size()");
+    assert!(e.contains("not a bool"), "{e}");
+    let e = load("predicateType: https://spdx.dev/Document", "predicateType: ' '");
+    assert!(e.contains("predicate type"), "{e}");
+    let e = load("subjectRegExp", "subjectRegexp");
+    assert!(e.contains("subjectRegexp"), "{e}");
+}
+
+#[test]
+fn the_requirement_of_keys_alone_is_named_as_before_and_others_apart() {
+    // Recorded verdicts name requirements by id: keys alone keep the id they had.
+    let engine = engine("Fail");
+    assert_eq!(engine.image_requests(&[deployment()])[0].requirement, "2e123cda468d012c");
+    let attested = Engine::builder().bundle(Bundle::from_str("attested.yaml", ATTESTED).unwrap()).build().unwrap();
+    assert_ne!(attested.image_requests(&[deployment()])[0].requirement, "2e123cda468d012c");
+}
