@@ -42,7 +42,7 @@ pub fn run(args: FixArgs) -> ExitCode {
     if let Some(ns) = &args.namespace {
         ctx = ctx.namespace(ns);
     }
-    let ctx = match args.engine.context(ctx).and_then(|c| args.inventory.context(c)) {
+    let mut ctx = match args.engine.context(ctx).and_then(|c| args.inventory.context(c)) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
@@ -54,6 +54,11 @@ pub fn run(args: FixArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    // `verifyImages` rules with `mutateDigest` pin the images their registries verified.
+    let requests = engine.image_requests(&resources);
+    if !requests.is_empty() {
+        ctx = ctx.images(crate::source::pulled::image_verdicts(&requests));
+    }
     let (mutated, report) = engine.mutate(&resources, &ctx);
     // What changed, and a mutation that failed, are said on standard error; the manifests go
     // to standard output.

@@ -350,6 +350,13 @@ enum Command {
     #[command(after_help = "Examples:
   COSIGN_PASSWORD=... paved sign oci://registry.acme.dev/platform/policies:1.4.0 --key cosign.key")]
     Sign(oci::SignArgs),
+    /// Attest a predicate (SLSA provenance, an SBOM) of an image in a registry, signed with a
+    /// key, as `cosign attest --key` does; `verifyImages` rules check it.
+    #[cfg(feature = "oci")]
+    #[command(after_help = "Examples:
+  COSIGN_PASSWORD=... paved attest oci://registry.acme.dev/shop/web:1.2 --key cosign.key \\
+      --type https://slsa.dev/provenance/v1 --predicate provenance.json")]
+    Attest(oci::AttestArgs),
     /// Say who signed an artifact in a registry, checked against --verify-key; exit 1 if no
     /// trusted key did.
     #[cfg(feature = "oci")]
@@ -476,6 +483,8 @@ fn run() -> ExitCode {
         Command::Pull(args) => oci::pull(args),
         #[cfg(feature = "oci")]
         Command::Sign(args) => oci::sign(args),
+        #[cfg(feature = "oci")]
+        Command::Attest(args) => oci::attest(args),
         #[cfg(feature = "oci")]
         Command::Verify(args) => oci::verify(args),
         #[cfg(feature = "oci")]

@@ -61,6 +61,24 @@ pub struct SignArgs {
 }
 
 #[derive(clap::Args)]
+pub struct AttestArgs {
+    /// The image to attest: `oci://registry/repository:tag` (attested at the digest the tag
+    /// names now) or `…@sha256:…`.
+    reference: String,
+    /// The private key (cosign's `cosign.key`; its password from $PAVED_KEY_PASSWORD, else
+    /// $COSIGN_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The predicate's in-toto type (`https://slsa.dev/provenance/v1`,
+    /// `https://spdx.dev/Document`, `https://cyclonedx.org/bom`).
+    #[arg(long = "type", value_name = "URI")]
+    predicate_type: String,
+    /// The predicate: a JSON file (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    predicate: PathBuf,
+}
+
+#[derive(clap::Args)]
 pub struct KeygenArgs {
     /// Where to write `cosign.key` (encrypted with $PAVED_KEY_PASSWORD, else $COSIGN_PASSWORD)
     /// and `cosign.pub`.
@@ -250,6 +268,31 @@ pub fn sign(args: SignArgs) -> ExitCode {
     };
     match registry.sign(&target, &key, &annotations) {
         Ok(signed) => print(&format!("signed {signed} with {}\n", args.key.display())),
+        Err(e) => refused(&e),
+    }
+}
+
+pub fn attest(args: AttestArgs) -> ExitCode {
+    let target = match reference(&args.reference) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let read = if args.predicate.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("stdin: {e}"))
+    } else {
+        std::fs::read_to_string(&args.predicate).map_err(|e| format!("{}: {e}", args.predicate.display()))
+    };
+    let predicate = read.and_then(|text| {
+        serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| format!("{}: the predicate is not JSON: {e}", args.predicate.display()))
+    });
+    let (predicate, key, registry) = match (predicate, signing_key(&args.key), registry()) {
+        (Ok(p), Ok(k), Ok(r)) => (p, k, r),
+        (Err(e), _, _) | (_, Err(e), _) => return usage(&e),
+        (_, _, Err(e)) => return fail(&e),
+    };
+    match registry.attest(&target, &key, (&args.predicate_type, &predicate)) {
+        Ok(attested) => print(&format!("attested {} of {attested} with {}\n", args.predicate_type, args.key.display())),
         Err(e) => refused(&e),
     }
 }

@@ -207,7 +207,11 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     {
         config.remote = Some((Arc::new(crate::source::pulled::fingerprint), args.registry_poll));
         let registry = || crate::source::pulled::registry().map_err(|e| e.to_string());
-        let cache = paved_oci::images::ImageCache::new(registry, args.image_cache_ttl);
+        let root = match crate::source::pulled::trusted_root() {
+            Ok(r) => r,
+            Err(e) => return usage(&e.to_string()),
+        };
+        let cache = paved_oci::images::ImageCache::new(registry, root, args.image_cache_ttl);
         config.images = Some(Arc::new(move |requests: &[paved::ImageRequest]| cache.verdicts(requests)));
     }
     let cluster = args.watch_namespaces || args.watch_inventory || audit.is_some();

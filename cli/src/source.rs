@@ -4,7 +4,7 @@
 //! way, with the same trust.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use paved::{Bundle, Error};
 
@@ -16,7 +16,8 @@ pub struct Distribution {
     #[arg(long, global = true, help_heading = "OCI sources", value_name = "FILE")]
     pub verify_key: Vec<PathBuf>,
     /// Sigstore's trusted root (`trusted_root.json`: Fulcio CAs and Rekor keys) keyless
-    /// signatures are checked against, with no network.
+    /// signatures are checked against, with no network: of `oci://` artifacts, and of images
+    /// `verifyImages` rules name identities for.
     #[arg(long, global = true, value_name = "FILE", help_heading = "OCI sources")]
     pub trusted_root: Option<PathBuf>,
     /// A keyless signer to trust: the certificate's subject, exactly (an email, or a URI such as
@@ -142,27 +143,42 @@ pub mod pulled {
         let exact = d.certificate_identity.iter().map(|s| format!("^{}$", regex::escape(s)));
         let patterns: Vec<String> =
             exact.chain(d.certificate_identity_regexp.iter().map(|r| format!("^(?:{r})$"))).collect();
-        match (&d.trusted_root, patterns.is_empty()) {
-            (None, true) => {}
+        match (trusted_root()?, patterns.is_empty()) {
             (None, false) => {
                 return Err(input("--certificate-identity needs --trusted-root (Sigstore's trusted_root.json)"))
             }
-            (Some(_), true) => {
-                return Err(input("--trusted-root needs --certificate-identity or --certificate-identity-regexp"))
-            }
-            (Some(file), false) => {
-                let json = std::fs::read(file).map_err(|e| input(format!("--trusted-root {}: {e}", file.display())))?;
-                let root = paved_oci::TrustedRoot::from_json(&json, &file.display().to_string()).map_err(input)?;
+            // A trusted root alone serves the keyless signers of `verifyImages` rules.
+            (None, true) | (Some(_), true) => {}
+            (Some(root), false) => {
+                let issuer = d
+                    .certificate_oidc_issuer
+                    .as_deref()
+                    .map(|i| regex::Regex::new(&format!("^{}$", regex::escape(i))))
+                    .transpose()
+                    .map_err(input)?;
                 let mut identities = Vec::new();
                 for p in &patterns {
                     let subject =
                         regex::Regex::new(p).map_err(|e| input(format!("--certificate-identity-regexp: {e}")))?;
-                    identities.push(paved_oci::Identity { issuer: d.certificate_oidc_issuer.clone(), subject });
+                    identities.push(paved_oci::Identity { issuer: issuer.clone(), subject });
                 }
                 trust = trust.keyless(root, identities);
             }
         }
         Ok(trust)
+    }
+
+    /// The trusted root of `--trusted-root`, read once.
+    pub fn trusted_root() -> Result<Option<Arc<paved_oci::TrustedRoot>>, Error> {
+        static ROOT: OnceLock<Result<Option<Arc<paved_oci::TrustedRoot>>, String>> = OnceLock::new();
+        let read = ROOT.get_or_init(|| {
+            let Some(file) = DISTRIBUTION.get().and_then(|d| d.trusted_root.clone()) else { return Ok(None) };
+            let json = std::fs::read(&file).map_err(|e| format!("--trusted-root {}: {e}", file.display()))?;
+            let root =
+                paved_oci::TrustedRoot::from_json(&json, &file.display().to_string()).map_err(|e| e.to_string())?;
+            Ok(Some(Arc::new(root)))
+        });
+        read.clone().map_err(input)
     }
 
     pub fn reference(text: &str) -> Result<Reference, Error> {
@@ -187,8 +203,8 @@ pub mod pulled {
 
     /// The verdicts on the images `requests` name, each asked of its registry.
     pub fn image_verdicts(requests: &[paved::ImageRequest]) -> paved::ImageVerdicts {
-        match registry() {
-            Ok(r) => paved_oci::images::verdicts(r, requests),
+        match registry().and_then(|r| Ok((r, trusted_root()?))) {
+            Ok((r, root)) => paved_oci::images::verdicts(r, root.as_ref(), requests),
             Err(e) => paved_oci::images::unreachable(requests, &e.to_string()),
         }
     }

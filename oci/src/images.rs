@@ -2,16 +2,17 @@
 //! checked at its registry as cosign checks it, and a cache of verdicts for a server.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use paved::{ImageOutcome, ImageRequest, ImageVerdict, ImageVerdicts};
 
-use crate::{Error, Reference, Registry, Trust};
+use crate::{Error, Identity, Reference, Registry, Trust, TrustedRoot};
 
-/// The verdicts on the images `requests` name, each asked of its registry through `registry`.
-pub fn verdicts(registry: &Registry, requests: &[ImageRequest]) -> ImageVerdicts {
-    requests.iter().map(|r| verdict(registry, r)).collect()
+/// The verdicts on the images `requests` name, each asked of its registry through `registry`;
+/// keyless signers are checked against `root`.
+pub fn verdicts(registry: &Registry, root: Option<&Arc<TrustedRoot>>, requests: &[ImageRequest]) -> ImageVerdicts {
+    requests.iter().map(|r| verdict(registry, root, r)).collect()
 }
 
 /// Every request unreachable, for `reason` (no registry client could be made).
@@ -19,26 +20,70 @@ pub fn unreachable(requests: &[ImageRequest], reason: &str) -> ImageVerdicts {
     requests.iter().map(|r| ImageVerdict::new(r, ImageOutcome::Unreachable).reason(reason)).collect()
 }
 
-/// Whether `request`'s image is signed by one of its keys (named in the verdict by the first 12
-/// hex digits of their sha256).
-fn verdict(registry: &Registry, request: &ImageRequest) -> ImageVerdict {
+/// Whom the request trusts: its keys (named by the first 12 hex digits of their sha256), and its
+/// identities under `root`.
+fn trust(request: &ImageRequest, root: Option<&Arc<TrustedRoot>>) -> Result<Trust, String> {
+    let mut trust = Trust::default();
+    for key in &request.keys {
+        let digest = crate::digest_of(key.trim().as_bytes());
+        let name = format!("key:{}", digest.get(7..19).unwrap_or_default());
+        trust = trust.key(&name, key.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    if request.identities.is_empty() {
+        return Ok(trust);
+    }
+    let Some(root) = root else {
+        return Err(
+            "its keyless signers need a trusted root: give --trusted-root (Sigstore's trusted_root.json)".into()
+        );
+    };
+    let whole = |exact: &Option<String>, pattern: &Option<String>| -> Result<Option<regex::Regex>, String> {
+        let text = match (exact, pattern) {
+            (Some(e), _) => format!("^{}$", regex::escape(e)),
+            (None, Some(p)) => format!("^(?:{p})$"),
+            (None, None) => return Ok(None),
+        };
+        regex::Regex::new(&text).map(Some).map_err(|e| e.to_string())
+    };
+    let identities = request
+        .identities
+        .iter()
+        .map(|i| {
+            let subject = whole(&i.subject, &i.subject_reg_exp)?.ok_or("a keyless signer without a subject")?;
+            Ok(Identity { issuer: whole(&i.issuer, &i.issuer_reg_exp)?, subject })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(trust.keyless(Arc::clone(root), identities))
+}
+
+/// Whether `request`'s image is signed by one of its keys or identities, with the attestations
+/// it asks for.
+fn verdict(registry: &Registry, root: Option<&Arc<TrustedRoot>>, request: &ImageRequest) -> ImageVerdict {
     let verdict = |outcome| ImageVerdict::new(request, outcome);
     let reference = match Reference::from_image(&request.image) {
         Ok(r) => r,
         Err(e) => return verdict(ImageOutcome::Refused).reason(e.to_string()),
     };
-    let mut trust = Trust::default();
-    for key in &request.keys {
-        let digest = crate::digest_of(key.trim().as_bytes());
-        let name = format!("key:{}", digest.get(7..19).unwrap_or_default());
-        trust = match trust.key(&name, key.as_bytes()) {
-            Ok(t) => t,
-            Err(e) => return verdict(ImageOutcome::Refused).reason(e.to_string()),
-        };
-    }
-    match registry.verify_image(&reference, &trust) {
-        Ok((digest, signers)) => {
-            verdict(ImageOutcome::Verified).digest(digest).signers(signers.into_iter().map(|s| s.key).collect())
+    let trust = match trust(request, root) {
+        Ok(t) => t,
+        Err(e) => return verdict(ImageOutcome::Unreachable).reason(e),
+    };
+    let verified = registry.verify_image(&reference, &trust).and_then(|(digest, signers)| {
+        let (attestations, problems) = registry.attestations(&reference, &digest, &trust, &request.attestations)?;
+        Ok((digest, signers, attestations, problems))
+    });
+    match verified {
+        Ok((digest, signers, attestations, problems)) => {
+            let verified = verdict(ImageOutcome::Verified)
+                .digest(digest)
+                .signers(signers.into_iter().map(|s| s.key).collect())
+                .attestations(attestations);
+            // Attestations that did not count say why, for the rule that finds one missing.
+            if problems.is_empty() {
+                verified
+            } else {
+                verified.reason(problems.join("; "))
+            }
         }
         Err(Error::Refused { reason, .. }) => verdict(ImageOutcome::Refused).reason(reason),
         Err(Error::Registry { reason, .. }) if reason.contains(crate::registry::NOT_FOUND) => {
@@ -55,17 +100,20 @@ const MAX_KEPT: usize = 50_000;
 /// kept: the next request asks again), for a server's requests.
 pub struct ImageCache {
     registry: Box<dyn Fn() -> Result<&'static Registry, String> + Send + Sync>,
+    root: Option<Arc<TrustedRoot>>,
     ttl: Duration,
     kept: Mutex<HashMap<(String, String), (ImageVerdict, Instant)>>,
 }
 
 impl ImageCache {
-    /// A cache asking `registry` (made when first needed) and keeping verdicts `ttl`.
+    /// A cache asking `registry` (made when first needed), checking keyless signers against
+    /// `root`, and keeping verdicts `ttl`.
     pub fn new(
         registry: impl Fn() -> Result<&'static Registry, String> + Send + Sync + 'static,
+        root: Option<Arc<TrustedRoot>>,
         ttl: Duration,
     ) -> Self {
-        ImageCache { registry: Box::new(registry), ttl, kept: Mutex::default() }
+        ImageCache { registry: Box::new(registry), root, ttl, kept: Mutex::default() }
     }
 
     /// The verdicts on `requests`: kept ones still fresh, the others asked now.
@@ -86,7 +134,7 @@ impl ImageCache {
             return known.into_iter().collect();
         }
         let fresh = match (self.registry)() {
-            Ok(registry) => verdicts(registry, &asked),
+            Ok(registry) => verdicts(registry, self.root.as_ref(), &asked),
             Err(e) => unreachable(&asked, &e),
         };
         let mut kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -74,8 +74,9 @@ impl TrustedRoot {
 /// CI workflow's), each exactly or by a regular expression.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// The issuer, exactly (`https://token.actions.githubusercontent.com`), or `None` for any.
-    pub issuer: Option<String>,
+    /// The issuer, matched whole (`^https://token\.actions\.githubusercontent\.com$`), or
+    /// `None` for any.
+    pub issuer: Option<regex::Regex>,
     /// The subject, matched whole.
     pub subject: regex::Regex,
 }
@@ -86,14 +87,22 @@ pub(crate) struct Checked {
     pub issuer: Option<String>,
 }
 
+/// What Rekor logged.
+pub(crate) enum Logged<'a> {
+    /// A signature of the payload (a `hashedrekord` entry).
+    Signature,
+    /// A DSSE envelope of this in-toto statement (an `intoto` entry).
+    Envelope { statement: &'a [u8] },
+}
+
 /// Checks the keyless signature `signature` (base64) of `payload` with the layer's
-/// `annotations`, against `root` and `identities`.
+/// `annotations`, against `root` and `identities`; Rekor's entry is of the kind `kind`.
 pub(crate) fn check(
     root: &TrustedRoot,
     identities: &[Identity],
     annotations: &std::collections::BTreeMap<String, String>,
-    payload: &[u8],
-    signature: &str,
+    (payload, signature): (&[u8], &str),
+    kind: Logged<'_>,
 ) -> Result<Checked, String> {
     let certificate = annotations.get(CERTIFICATE).ok_or("no certificate")?;
     let leaf = pem_ders(certificate)?.into_iter().next().ok_or("an empty certificate")?;
@@ -102,7 +111,7 @@ pub(crate) fn check(
         .map(|b| serde_json::from_str(b).map_err(|e| format!("the Rekor bundle is not JSON: {e}")))
         .transpose()?
         .ok_or("no Rekor bundle: paved checks keyless signatures only with their transparency-log entry")?;
-    let integrated = logged(root, &bundle, &leaf, payload, signature)?;
+    let integrated = logged(root, &bundle, &leaf, (payload, signature), kind)?;
     let mut intermediates = annotations.get(CHAIN).map(|c| pem_ders(c)).transpose()?.unwrap_or_default();
     chains(root, &leaf, &mut intermediates, integrated)?;
     let cert = x509_cert::Certificate::from_der(&leaf).map_err(|e| format!("the certificate: {e}"))?;
@@ -111,9 +120,10 @@ pub(crate) fn check(
     key.verify_signature(Signature::Base64Encoded(signature.as_bytes()), payload)
         .map_err(|_| "a signature the certificate's key did not make")?;
     let (subject, issuer) = identity_of(&cert)?;
-    let allowed = identities
-        .iter()
-        .any(|i| i.subject.is_match(&subject) && i.issuer.as_ref().is_none_or(|want| issuer.as_ref() == Some(want)));
+    let allowed = identities.iter().any(|i| {
+        i.subject.is_match(&subject)
+            && i.issuer.as_ref().is_none_or(|want| issuer.as_ref().is_some_and(|x| want.is_match(x)))
+    });
     if !allowed {
         let by = issuer.as_deref().map(|i| format!(" (issuer {i})")).unwrap_or_default();
         return Err(format!("a keyless signature by {subject}{by}, an identity not trusted"));
@@ -128,8 +138,15 @@ fn pem_ders(text: &str) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// When Rekor logged the signature, once its signed entry timestamp verified and its entry was
-/// found to be this signature, of this payload, by this certificate.
-fn logged(root: &TrustedRoot, bundle: &Value, leaf: &[u8], payload: &[u8], signature: &str) -> Result<u64, String> {
+/// found to be this signature, of this payload (or this envelope's statement), by this
+/// certificate.
+fn logged(
+    root: &TrustedRoot,
+    bundle: &Value,
+    leaf: &[u8],
+    (payload, signature): (&[u8], &str),
+    kind: Logged<'_>,
+) -> Result<u64, String> {
     let entry = bundle.get("Payload").ok_or("a Rekor bundle without its Payload")?;
     let field = |key: &str| entry.get(key).cloned().ok_or(format!("a Rekor bundle without {key}"));
     let (body, integrated, log_id, log_index) =
@@ -159,14 +176,30 @@ fn logged(root: &TrustedRoot, bundle: &Value, leaf: &[u8], payload: &[u8], signa
         .map_err(|e| format!("the Rekor entry's body: {e}"))?;
     let body: Value = serde_json::from_slice(&body).map_err(|e| format!("the Rekor entry's body: {e}"))?;
     let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str).unwrap_or_default();
-    let hashed = digest_of(payload);
-    if text("/spec/data/hash/value") != hashed.trim_start_matches("sha256:")
-        || text("/spec/signature/content") != signature
-    {
-        return Err("a Rekor entry of another signature or payload".into());
-    }
-    let logged_cert =
-        base64::engine::general_purpose::STANDARD.decode(text("/spec/signature/publicKey/content")).unwrap_or_default();
+    let logged_cert = match kind {
+        Logged::Signature => {
+            let hashed = digest_of(payload);
+            if text("/spec/data/hash/value") != hashed.trim_start_matches("sha256:")
+                || text("/spec/signature/content") != signature
+            {
+                return Err("a Rekor entry of another signature or payload".into());
+            }
+            text("/spec/signature/publicKey/content")
+        }
+        Logged::Envelope { statement } => {
+            let hashed = digest_of(statement);
+            if text("/kind") != "intoto"
+                || text("/spec/content/payloadHash/value") != hashed.trim_start_matches("sha256:")
+            {
+                return Err("a Rekor entry of another attestation".into());
+            }
+            // intoto 0.0.2 keeps the certificate with the envelope's signature, 0.0.1 beside it.
+            Some(text("/spec/content/envelope/signatures/0/publicKey"))
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| text("/spec/publicKey"))
+        }
+    };
+    let logged_cert = base64::engine::general_purpose::STANDARD.decode(logged_cert).unwrap_or_default();
     let logged_cert = pem_ders(&String::from_utf8_lossy(&logged_cert)).unwrap_or_default();
     if logged_cert.first().map(Vec::as_slice) != Some(leaf) {
         return Err("a Rekor entry of another certificate".into());

@@ -6,6 +6,7 @@
 //! signatures) before any of its content was fetched, and is handed to the engine as files.
 
 mod artifact;
+mod attest;
 mod cache;
 pub mod images;
 mod keyless;

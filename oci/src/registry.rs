@@ -330,6 +330,30 @@ impl Registry {
         Ok((digest, signers))
     }
 
+    /// The attestations of the image at `reference` (pinned to `digest`, as `verify_image`
+    /// found it) of the types `wanted` asks for, verified against `trust`; and why others
+    /// found do not count.
+    pub fn attestations(
+        &self,
+        reference: &Reference,
+        digest: &str,
+        trust: &Trust,
+        wanted: &[paved::AttestationRequest],
+    ) -> Result<(Vec<paved::Attestation>, Vec<String>), Error> {
+        if wanted.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let pinned = reference.pinned(digest);
+        let mut fetched = Vec::new();
+        let tag = crate::attest::attestation_tag(digest);
+        let manifest = self.signatures(reference, &tag, &mut fetched)?;
+        let found = trust.attested(digest, manifest.as_ref(), |d| self.blob(&pinned, d, &mut fetched), wanted);
+        if let Some(cache) = self.cache.as_ref().filter(|_| !self.offline) {
+            keep(cache, reference, &fetched, None);
+        }
+        Ok(found)
+    }
+
     /// Signs the artifact at `reference` with `key` (cosign's layout: a layer added to the
     /// manifest at its signature tag); the reference pinned to what was signed.
     pub fn sign(
@@ -343,27 +367,50 @@ impl Registry {
         let pinned = reference.pinned(&digest);
         let payload = sign::payload(&pinned, &digest, annotations);
         let signature = key.sign(&payload)?;
-        let signature_tag = sign::signature_tag(&digest);
-        let mut layers =
-            self.signatures(reference, &signature_tag, &mut Vec::new())?.map(|m| m.layers).unwrap_or_default();
-        layers.retain(|l| l.digest != digest_of(&payload) || l.annotations.get(sign::SIGNATURE) != Some(&signature));
-        layers.push(Descriptor {
+        let layer = Descriptor {
             media_type: sign::SIMPLE_SIGNING.into(),
             digest: digest_of(&payload),
             size: payload.len() as u64,
             annotations: BTreeMap::from([(sign::SIGNATURE.to_owned(), signature)]),
-        });
+        };
+        self.append(reference, &sign::signature_tag(&digest), (payload, layer))?;
+        Ok(pinned)
+    }
+
+    /// Attests that `predicate`, of the in-toto type `predicate_type`, holds of the image at
+    /// `reference`, signed with `key` (cosign's layout: a DSSE layer added to the manifest at its
+    /// attestation tag); the reference pinned to what was attested.
+    pub fn attest(
+        &self,
+        reference: &Reference,
+        key: &SigningKey,
+        (predicate_type, predicate): (&str, &serde_json::Value),
+    ) -> Result<Reference, Error> {
+        self.online(reference)?;
+        let digest = self.resolve(reference)?;
+        let pinned = reference.pinned(&digest);
+        let layer = crate::attest::layer(&pinned, &digest, (predicate_type, predicate), key)?;
+        self.append(reference, &crate::attest::attestation_tag(&digest), layer)?;
+        Ok(pinned)
+    }
+
+    /// Adds the layer `blob` (described by `layer`) to the manifest at `tag` in `reference`'s
+    /// repository, replacing an equal one, as cosign does.
+    fn append(&self, reference: &Reference, tag: &str, (blob, layer): (Vec<u8>, Descriptor)) -> Result<(), Error> {
+        let mut layers = self.signatures(reference, tag, &mut Vec::new())?.map(|m| m.layers).unwrap_or_default();
+        layers.retain(|l| l.digest != layer.digest || l.annotations != layer.annotations);
+        layers.push(layer);
         let (config, manifest) = sign::signature_manifest(&layers);
-        let target = reference.at_tag(&signature_tag).client();
+        let target = reference.at_tag(tag).client();
         self.wait(async {
             self.client.store_auth_if_needed(&reference.registry, &auth(&reference.registry)).await;
-            for blob in [&payload, &config] {
+            for blob in [&blob, &config] {
                 self.client.push_blob(&target, blob.clone(), &digest_of(blob)).await?;
             }
             self.client.push_manifest_raw(&target, manifest, header(MANIFEST)).await
         })
         .map_err(|e| Error::registry(reference, explain(&e)))?;
-        Ok(pinned)
+        Ok(())
     }
 }
 

@@ -65,7 +65,7 @@ impl SigningKey {
         Ok(SigningKey { signer })
     }
 
-    /// The signature of `payload`, base64 as cosign stores it.
+    /// The signature of `payload`, base64 as cosign stores it (and DSSE).
     pub(crate) fn sign(&self, payload: &[u8]) -> Result<String, Error> {
         let raw = self.signer.sign(payload).map_err(|e| Error::local("signing key", e))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(raw))
@@ -85,9 +85,9 @@ pub fn generate_key_pair(password: &[u8]) -> Result<(String, String), Error> {
 /// Who must have signed an artifact for paved to load it.
 #[derive(Default)]
 pub struct Trust {
-    keys: Vec<(String, CosignVerificationKey)>,
+    pub(crate) keys: Vec<(String, CosignVerificationKey)>,
     /// Keyless signatures: the trusted root they chain to, and whose they may be.
-    keyless: Option<(crate::TrustedRoot, Vec<crate::Identity>)>,
+    pub(crate) keyless: Option<(std::sync::Arc<crate::TrustedRoot>, Vec<crate::Identity>)>,
     /// Load artifacts that no trusted key signed (their digests are still checked).
     pub allow_unsigned: bool,
 }
@@ -102,8 +102,12 @@ impl Trust {
     }
 
     /// Trusts keyless signatures that chain to `root` by one of `identities`.
-    pub fn keyless(mut self, root: crate::TrustedRoot, identities: Vec<crate::Identity>) -> Trust {
-        self.keyless = Some((root, identities));
+    pub fn keyless(
+        mut self,
+        root: impl Into<std::sync::Arc<crate::TrustedRoot>>,
+        identities: Vec<crate::Identity>,
+    ) -> Trust {
+        self.keyless = Some((root.into(), identities));
         self
     }
 
@@ -169,7 +173,8 @@ impl Trust {
             let Some((root, identities)) = &self.keyless else {
                 return Err("a keyless signature (give --trusted-root and --certificate-identity to check it)".into());
             };
-            let checked = crate::keyless::check(root, identities, &layer.annotations, &payload, signature)?;
+            let logged = crate::keyless::Logged::Signature;
+            let checked = crate::keyless::check(root, identities, &layer.annotations, (&payload, signature), logged)?;
             let by = checked.issuer.map(|i| format!(" ({i})")).unwrap_or_default();
             format!("keyless: {}{by}", checked.subject)
         } else {

@@ -214,7 +214,8 @@ impl VerifyImagesCheck {
             let found: Vec<_> =
                 verdict.attestations.iter().filter(|a| a.predicate_type == wanted.predicate_type).collect();
             if found.is_empty() {
-                return Ok(Some(format!("no {} attestation signed by a trusted signer", wanted.predicate_type)));
+                let why = verdict.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                return Ok(Some(format!("no {} attestation signed by a trusted signer{why}", wanted.predicate_type)));
             }
             let mut first_failure = None;
             let mut met = false;
