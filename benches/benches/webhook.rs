@@ -147,7 +147,7 @@ fn serve() {
         let registry: &'static paved_oci::Registry = Box::leak(Box::new(
             paved_oci::Registry::new(paved_oci::Options { ca_files: vec![ca], ..Default::default() }).unwrap(),
         ));
-        let cache = paved_oci::images::ImageCache::new(move || Ok(registry), Duration::from_secs(300));
+        let cache = paved_oci::images::ImageCache::new(move || Ok(registry), None, Duration::from_secs(300));
         config.images = Some(Arc::new(move |requests: &[paved::ImageRequest]| cache.verdicts(requests)));
     }
     if std::env::var_os("PAVED_BENCH_INVENTORY").is_some() {

@@ -4,7 +4,7 @@
 //! way, with the same trust.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use paved::{Bundle, Error};
 
@@ -78,6 +78,7 @@ pub fn pack(name: &str) -> Result<Bundle, Error> {
 pub mod pulled {
     use super::*;
     use paved_oci::{Kind, Options, Reference, Registry, Trust};
+    use std::sync::Arc;
 
     /// How deep packs may name packs.
     const MAX_DEPTH: usize = 8;
