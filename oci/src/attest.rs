@@ -174,3 +174,208 @@ impl Trust {
             .ok_or_else(|| "an attestation signed by a key not trusted".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const DIGEST: &str = "sha256:5f481572d088dc4023afb35fced9530ced3d9b03bf7299c6f492163cb9f0452e";
+    const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
+
+    fn wanted(read: bool) -> Vec<AttestationRequest> {
+        serde_json::from_value(json!([{"predicateType": PROVENANCE, "read": read}])).unwrap()
+    }
+
+    fn manifest(layers: &[Descriptor]) -> Manifest {
+        serde_json::from_slice(&crate::sign::signature_manifest(layers).1).unwrap()
+    }
+
+    fn cosign_key() -> SigningKey {
+        let pem = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/cosign/cosign_generated_encrypted_empty_private.key"
+        ))
+        .unwrap();
+        SigningKey::from_pem(&pem, b"", "cosign.key").unwrap()
+    }
+
+    #[test]
+    fn an_attestation_signed_by_a_trusted_key_about_this_digest_counts() {
+        let reference: Reference = "oci://registry.acme.dev/shop/web:1".parse().unwrap();
+        let key = cosign_key();
+        let predicate = json!({"runDetails": {"builder": {"id": "https://github.com/acme/builder"}}});
+        let (bytes, layer) = layer(&reference, DIGEST, (PROVENANCE, &predicate), &key).unwrap();
+        let public = key.public_pem();
+        let trust = Trust::default().key("cosign.pub", public.as_bytes()).unwrap();
+        let m = manifest(std::slice::from_ref(&layer));
+        let (found, problems) = trust.attested(DIGEST, Some(&m), |_| Ok(bytes.clone()), &wanted(true));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(found, [Attestation::new(PROVENANCE, "cosign.pub", Some(predicate.clone()))]);
+        // Not read: the predicate is not kept.
+        let (found, _) = trust.attested(DIGEST, Some(&m), |_| Ok(bytes.clone()), &wanted(false));
+        assert_eq!(found[0].predicate, None);
+        // About another image.
+        let other = format!("sha256:{}", "0".repeat(64));
+        let (found, problems) = trust.attested(&other, Some(&m), |_| Ok(bytes.clone()), &wanted(true));
+        assert!(found.is_empty() && problems[0].contains("about another image"), "{problems:?}");
+        // Another key.
+        let (_, stranger) = crate::generate_key_pair(b"x").unwrap();
+        let stranger = Trust::default().key("stranger.pub", stranger.as_bytes()).unwrap();
+        let (found, problems) = stranger.attested(DIGEST, Some(&m), |_| Ok(bytes.clone()), &wanted(true));
+        assert!(found.is_empty() && problems[0].contains("a key not trusted"), "{problems:?}");
+        // A changed statement does not verify.
+        let mut envelope: Value = serde_json::from_slice(&bytes).unwrap();
+        let forged = json!({"_type": STATEMENTS[0], "predicateType": PROVENANCE,
+            "subject": [{"digest": {"sha256": DIGEST.trim_start_matches("sha256:")}}], "predicate": {"forged": true}});
+        envelope["payload"] = json!(base64::engine::general_purpose::STANDARD.encode(forged.to_string()));
+        let forged = serde_json::to_vec(&envelope).unwrap();
+        let (found, problems) = trust.attested(DIGEST, Some(&m), |_| Ok(forged.clone()), &wanted(true));
+        assert!(found.is_empty() && problems[0].contains("no trusted signature"), "{problems:?}");
+        // Not an envelope at all.
+        let (_, problems) = trust.attested(DIGEST, Some(&m), |_| Ok(b"{}".to_vec()), &wanted(true));
+        assert!(problems[0].contains("not a DSSE envelope"), "{problems:?}");
+    }
+
+    /// When the tests' certificates were issued: 2026-06-01T00:00:00Z.
+    const ISSUED: i64 = 1_780_272_000;
+
+    /// A Sigstore of the test's own: a Fulcio CA, a Rekor key, and their trusted root.
+    struct Sigstore {
+        ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+        rekor: rcgen::KeyPair,
+    }
+
+    impl Sigstore {
+        fn new() -> Sigstore {
+            use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+            let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.distinguished_name.push(DnType::CommonName, "test fulcio");
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+            ca.not_before = rcgen::date_time_ymd(2026, 1, 1);
+            ca.not_after = rcgen::date_time_ymd(2036, 1, 1);
+            let ca = rcgen::CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+            Sigstore { ca, rekor: KeyPair::generate().unwrap() }
+        }
+
+        fn root(&self) -> crate::TrustedRoot {
+            use rcgen::PublicKeyData;
+            let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+            let json = json!({
+                "certificateAuthorities": [{"certChain": {"certificates": [{"rawBytes": b64(self.ca.der())}]}}],
+                "tlogs": [{"publicKey": {"rawBytes": b64(&self.rekor.subject_public_key_info())}}],
+            });
+            crate::TrustedRoot::from_json(json.to_string().as_bytes(), "trusted_root.json").unwrap()
+        }
+
+        /// A ten-minute certificate for `email` from `issuer`, as Fulcio issues, from
+        /// [`ISSUED`].
+        fn certificate(&self, email: &str, issuer: &str) -> (rcgen::KeyPair, String) {
+            use rcgen::{CertificateParams, CustomExtension, ExtendedKeyUsagePurpose, SanType};
+            let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+            leaf.subject_alt_names = vec![SanType::Rfc822Name(email.try_into().unwrap())];
+            leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+            leaf.custom_extensions =
+                vec![CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 1], issuer.as_bytes().to_vec())];
+            leaf.not_before = rcgen::date_time_ymd(2026, 6, 1);
+            leaf.not_after = rcgen::date_time_ymd(2026, 6, 1) + std::time::Duration::from_secs(600);
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = leaf.signed_by(&key, &self.ca).unwrap();
+            (key, cert.pem())
+        }
+
+        /// Rekor's bundle for an intoto entry of `statement` by `certificate`, logged at `at`.
+        fn logged(&self, statement: &[u8], certificate: &str, at: i64) -> String {
+            use rcgen::{PublicKeyData, SigningKey as _};
+            let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+            let body = json!({"apiVersion": "0.0.2", "kind": "intoto", "spec": {"content": {
+                "envelope": {"signatures": [{"publicKey": b64(certificate.as_bytes())}]},
+                "payloadHash": {"algorithm": "sha256", "value": digest_of(statement).trim_start_matches("sha256:")},
+            }}});
+            let log_id = digest_of(&self.rekor.subject_public_key_info()).split_off(7);
+            let entry =
+                json!({"body": b64(body.to_string().as_bytes()), "integratedTime": at, "logID": log_id, "logIndex": 7});
+            let set = self.rekor.sign(entry.to_string().as_bytes()).unwrap();
+            json!({"SignedEntryTimestamp": b64(&set), "Payload": entry}).to_string()
+        }
+    }
+
+    /// A keyless attestation layer: the statement about `digest`, signed by `key` of
+    /// `certificate`, logged in Rekor as `bundle` makes it.
+    fn keyless_layer(
+        digest: &str,
+        key: &rcgen::KeyPair,
+        certificate: &str,
+        bundle: impl Fn(&[u8]) -> String,
+    ) -> (Vec<u8>, Descriptor) {
+        use rcgen::SigningKey as _;
+        let statement = json!({"_type": STATEMENTS[1], "predicateType": PROVENANCE,
+            "subject": [{"name": "registry.acme.dev/shop/web", "digest": {"sha256": digest.trim_start_matches("sha256:")}}],
+            "predicate": {"buildDefinition": {"buildType": "workflow"}}});
+        let payload = statement.to_string().into_bytes();
+        let sig = base64::engine::general_purpose::STANDARD.encode(key.sign(&pae(IN_TOTO, &payload)).unwrap());
+        let envelope = Envelope {
+            payload_type: IN_TOTO.into(),
+            payload: base64::engine::general_purpose::STANDARD.encode(&payload),
+            signatures: vec![EnvelopeSignature { keyid: String::new(), sig }],
+        };
+        let bytes = serde_json::to_vec(&envelope).unwrap();
+        let annotations = BTreeMap::from([
+            (crate::keyless::CERTIFICATE.to_owned(), certificate.to_owned()),
+            (crate::keyless::BUNDLE.to_owned(), bundle(&payload)),
+        ]);
+        let layer =
+            Descriptor { media_type: DSSE.into(), digest: digest_of(&bytes), size: bytes.len() as u64, annotations };
+        (bytes, layer)
+    }
+
+    #[test]
+    fn a_keyless_attestation_counts_for_a_trusted_identity_logged_while_its_certificate_lived() {
+        let sigstore = Sigstore::new();
+        let at = ISSUED;
+        let (key, certificate) = sigstore.certificate("ci@acme.dev", "https://issuer.acme.dev");
+        let identity = |subject: &str| crate::Identity {
+            issuer: Some(regex::Regex::new("^https://issuer\\.acme\\.dev$").unwrap()),
+            subject: regex::Regex::new(subject).unwrap(),
+        };
+        let trust = Trust::default().keyless(sigstore.root(), vec![identity("^ci@acme\\.dev$")]);
+        let judge = |trust: &Trust, (bytes, layer): (Vec<u8>, Descriptor)| {
+            trust.attested(DIGEST, Some(&manifest(&[layer])), |_| Ok(bytes.clone()), &wanted(true))
+        };
+        let (sigstore, certificate) = (&sigstore, &certificate);
+        let logged = |at: i64| move |statement: &[u8]| sigstore.logged(statement, certificate, at);
+        let (found, problems) = judge(&trust, keyless_layer(DIGEST, &key, certificate, logged(at + 60)));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(found[0].signer, "keyless: ci@acme.dev");
+        assert_eq!(found[0].predicate, Some(json!({"buildDefinition": {"buildType": "workflow"}})));
+
+        // Logged after the certificate expired.
+        let (found, problems) = judge(&trust, keyless_layer(DIGEST, &key, certificate, logged(at + 3600)));
+        assert!(found.is_empty() && problems[0].contains("not valid when Rekor logged"), "{problems:?}");
+        // Another identity.
+        let other = Trust::default().keyless(sigstore.root(), vec![identity("^release@acme\\.dev$")]);
+        let (_, problems) = judge(&other, keyless_layer(DIGEST, &key, certificate, logged(at + 60)));
+        assert!(problems[0].contains("an identity not trusted"), "{problems:?}");
+        // A Rekor entry of another statement.
+        let elsewhere = |_: &[u8]| sigstore.logged(b"another statement", certificate, at + 60);
+        let (_, problems) = judge(&trust, keyless_layer(DIGEST, &key, certificate, elsewhere));
+        assert!(problems[0].contains("a Rekor entry of another attestation"), "{problems:?}");
+        // Signed by a key that is not the certificate's.
+        let (stranger, _) = sigstore.certificate("ci@acme.dev", "https://issuer.acme.dev");
+        let (_, problems) = judge(&trust, keyless_layer(DIGEST, &stranger, certificate, logged(at + 60)));
+        assert!(problems[0].contains("did not make"), "{problems:?}");
+        // A CA the trusted root does not name.
+        let foreign = Sigstore::new();
+        let (key, certificate) = foreign.certificate("ci@acme.dev", "https://issuer.acme.dev");
+        let logged = |statement: &[u8]| sigstore.logged(statement, &certificate, at + 60);
+        let (_, problems) = judge(&trust, keyless_layer(DIGEST, &key, &certificate, logged));
+        assert!(problems[0].contains("no Fulcio CA"), "{problems:?}");
+        // Without keyless trust, it is said to be keyless.
+        let keys = Trust::default().key("cosign.pub", cosign_key().public_pem().as_bytes()).unwrap();
+        let (key, certificate) = sigstore.certificate("ci@acme.dev", "https://issuer.acme.dev");
+        let logged = |statement: &[u8]| sigstore.logged(statement, &certificate, at + 60);
+        let (_, problems) = judge(&keys, keyless_layer(DIGEST, &key, &certificate, logged));
+        assert!(problems[0].contains("a keyless attestation"), "{problems:?}");
+    }
+}

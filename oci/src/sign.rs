@@ -65,6 +65,12 @@ impl SigningKey {
         Ok(SigningKey { signer })
     }
 
+    /// The public key, PEM.
+    #[cfg(test)]
+    pub(crate) fn public_pem(&self) -> String {
+        self.signer.to_sigstore_keypair().and_then(|p| p.public_key_to_pem()).unwrap_or_default()
+    }
+
     /// The signature of `payload`, base64 as cosign stores it (and DSSE).
     pub(crate) fn sign(&self, payload: &[u8]) -> Result<String, Error> {
         let raw = self.signer.sign(payload).map_err(|e| Error::local("signing key", e))?;
