@@ -87,10 +87,20 @@ pub mod pulled {
     static PULLED: std::sync::Mutex<std::collections::BTreeSet<String>> =
         std::sync::Mutex::new(std::collections::BTreeSet::new());
 
-    /// `reference` pulled and verified, remembered for [`fingerprint`].
-    fn pull(reference: &Reference) -> Result<paved_oci::Pulled, Error> {
+    /// `reference` pulled and verified against `trust`, remembered for [`fingerprint`].
+    fn pull(reference: &Reference, trust: &Trust) -> Result<paved_oci::Pulled, Error> {
         PULLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.to_string());
-        registry()?.pull(reference, &trust()?).map_err(input)
+        registry()?.pull(reference, trust).map_err(input)
+    }
+
+    /// Whom `bundle` trusts for the artifacts it names (its `spec.trust`, with
+    /// `--allow-unsigned`), if it says.
+    fn declared_trust(bundle: &Bundle) -> Result<Option<Trust>, Error> {
+        let Some(declared) = bundle.artifact_trust() else { return Ok(None) };
+        let mut trust = Trust::of(&declared.keys, &declared.identities, trusted_root()?.as_ref())
+            .map_err(|e| input(format!("the bundle's spec.trust: {e}")))?;
+        trust.allow_unsigned = DISTRIBUTION.get().is_some_and(|d| d.allow_unsigned);
+        Ok(Some(trust))
     }
 
     /// What every reference pulled so far names now (its digest, or why that is not known): a
@@ -186,10 +196,16 @@ pub mod pulled {
         text.parse().map_err(input)
     }
 
-    /// The bundle artifact at `text`, pulled, verified and loaded, with what it names.
+    /// The bundle artifact at `text`, pulled, verified (against the flags) and loaded, with what
+    /// it names.
     pub fn bundle(text: &str, depth: usize) -> Result<Bundle, Error> {
+        bundle_under(text, depth, &trust()?)
+    }
+
+    /// The bundle artifact at `text`, verified against `trust`, with what it names.
+    fn bundle_under(text: &str, depth: usize, trust: &Trust) -> Result<Bundle, Error> {
         let reference = reference(text)?;
-        let pulled = pull(&reference)?;
+        let pulled = pull(&reference, trust)?;
         if pulled.kind != Kind::Bundle {
             return Err(input(format!("{reference}: a {} artifact, not a bundle", pulled.kind.as_str())));
         }
@@ -199,7 +215,7 @@ pub mod pulled {
         let root = dir.path().join(name);
         pulled.unpack(&root).map_err(input)?;
         tracing::info!(reference = %pulled.reference, signers = pulled.signers.len(), "pulled");
-        resolve(Bundle::from_paths(&[root])?, depth)
+        resolve_under(Bundle::from_paths(&[root])?, depth, Some(trust))
     }
 
     /// The verdicts on the images `requests` name, each asked of its registry.
@@ -210,13 +226,34 @@ pub mod pulled {
         }
     }
 
-    /// `bundle` with the packs and plugins it names by `oci://` reference pulled.
-    pub fn resolve(mut bundle: Bundle, depth: usize) -> Result<Bundle, Error> {
+    /// `bundle` with the packs and plugins it names by `oci://` reference pulled, verified
+    /// against its own `spec.trust` if it has one, else the flags'.
+    pub fn resolve(bundle: Bundle, depth: usize) -> Result<Bundle, Error> {
+        resolve_under(bundle, depth, None)
+    }
+
+    /// As [`resolve`]; a bundle without `spec.trust` inherits `parent` (the trust its own
+    /// artifact was verified against), else the flags'.
+    fn resolve_under(mut bundle: Bundle, depth: usize, parent: Option<&Trust>) -> Result<Bundle, Error> {
         let plugins: Vec<(String, String)> =
             bundle.plugin_references().map(|(n, r)| (n.to_owned(), r.to_owned())).collect();
+        let packs: Vec<String> = bundle.pack_references().map(str::to_owned).collect();
+        if plugins.is_empty() && packs.is_empty() {
+            return Ok(bundle);
+        }
+        let own = declared_trust(&bundle)?;
+        let flags;
+        let trust = match (&own, parent) {
+            (Some(own), _) => own,
+            (None, Some(parent)) => parent,
+            (None, None) => {
+                flags = trust()?;
+                &flags
+            }
+        };
         for (name, text) in plugins {
             let reference = reference(&text)?;
-            let pulled = pull(&reference)?;
+            let pulled = pull(&reference, trust)?;
             if pulled.kind != Kind::Plugin {
                 return Err(input(format!(
                     "{reference} (plugin `{name}`): a {} artifact, not a plugin",
@@ -225,14 +262,13 @@ pub mod pulled {
             }
             bundle = bundle.with_plugin_component(&name, pulled.content);
         }
-        let packs: Vec<String> = bundle.pack_references().map(str::to_owned).collect();
         if packs.is_empty() {
             return Ok(bundle);
         }
         if depth >= MAX_DEPTH {
             return Err(input(format!("packs name packs more than {MAX_DEPTH} deep (a cycle?): {}", packs.join(", "))));
         }
-        let pulled = packs.iter().map(|p| self::bundle(p, depth + 1)).collect::<Result<Vec<_>, _>>()?;
+        let pulled = packs.iter().map(|p| bundle_under(p, depth + 1, trust)).collect::<Result<Vec<_>, _>>()?;
         Ok(bundle.with_packs(pulled))
     }
 }

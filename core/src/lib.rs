@@ -65,8 +65,8 @@ pub use k8s::admission::AdmissionError;
 pub use k8s::{Operation, ResourceRef};
 pub use load::SourceRef;
 pub use model::{
-    Action, Attestation, AttestationRequest, IdentitySpec, ImageOutcome, ImageRequest, ImageVerdict, ImageVerdicts,
-    Severity, KINDS,
+    Action, ArtifactTrust, Attestation, AttestationRequest, IdentitySpec, ImageOutcome, ImageRequest, ImageVerdict,
+    ImageVerdicts, Severity, KINDS,
 };
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{

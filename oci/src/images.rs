@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use paved::{ImageOutcome, ImageRequest, ImageVerdict, ImageVerdicts};
 
-use crate::{Error, Identity, Reference, Registry, Trust, TrustedRoot};
+use crate::{Error, Reference, Registry, Trust, TrustedRoot};
 
 /// The verdicts on the images `requests` name, each asked of its registry through `registry`;
 /// keyless signers are checked against `root`.
@@ -20,42 +20,6 @@ pub fn unreachable(requests: &[ImageRequest], reason: &str) -> ImageVerdicts {
     requests.iter().map(|r| ImageVerdict::new(r, ImageOutcome::Unreachable).reason(reason)).collect()
 }
 
-/// Whom the request trusts: its keys (named by the first 12 hex digits of their sha256), and its
-/// identities under `root`.
-fn trust(request: &ImageRequest, root: Option<&Arc<TrustedRoot>>) -> Result<Trust, String> {
-    let mut trust = Trust::default();
-    for key in &request.keys {
-        let digest = crate::digest_of(key.trim().as_bytes());
-        let name = format!("key:{}", digest.get(7..19).unwrap_or_default());
-        trust = trust.key(&name, key.as_bytes()).map_err(|e| e.to_string())?;
-    }
-    if request.identities.is_empty() {
-        return Ok(trust);
-    }
-    let Some(root) = root else {
-        return Err(
-            "its keyless signers need a trusted root: give --trusted-root (Sigstore's trusted_root.json)".into()
-        );
-    };
-    let whole = |exact: &Option<String>, pattern: &Option<String>| -> Result<Option<regex::Regex>, String> {
-        let text = match (exact, pattern) {
-            (Some(e), _) => format!("^{}$", regex::escape(e)),
-            (None, Some(p)) => format!("^(?:{p})$"),
-            (None, None) => return Ok(None),
-        };
-        regex::Regex::new(&text).map(Some).map_err(|e| e.to_string())
-    };
-    let identities = request
-        .identities
-        .iter()
-        .map(|i| {
-            let subject = whole(&i.subject, &i.subject_reg_exp)?.ok_or("a keyless signer without a subject")?;
-            Ok(Identity { issuer: whole(&i.issuer, &i.issuer_reg_exp)?, subject })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok(trust.keyless(Arc::clone(root), identities))
-}
-
 /// Whether `request`'s image is signed by one of its keys or identities, with the attestations
 /// it asks for.
 fn verdict(registry: &Registry, root: Option<&Arc<TrustedRoot>>, request: &ImageRequest) -> ImageVerdict {
@@ -64,7 +28,7 @@ fn verdict(registry: &Registry, root: Option<&Arc<TrustedRoot>>, request: &Image
         Ok(r) => r,
         Err(e) => return verdict(ImageOutcome::Refused).reason(e.to_string()),
     };
-    let trust = match trust(request, root) {
+    let trust = match Trust::of(&request.keys, &request.identities, root) {
         Ok(t) => t,
         Err(e) => return verdict(ImageOutcome::Unreachable).reason(e),
     };

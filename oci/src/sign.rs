@@ -117,6 +117,46 @@ impl Trust {
         self
     }
 
+    /// Trusts `keys` (PEM, named by the first 12 hex digits of their sha256) and the keyless
+    /// signers `identities` under `root`, as a `verifyImages` rule or a bundle's `trust` names
+    /// them (subjects and issuers exactly, or by regular expressions matched whole).
+    pub fn of(
+        keys: &[String],
+        identities: &[paved::IdentitySpec],
+        root: Option<&std::sync::Arc<crate::TrustedRoot>>,
+    ) -> Result<Trust, String> {
+        let mut trust = Trust::default();
+        for key in keys {
+            let digest = crate::digest_of(key.trim().as_bytes());
+            let name = format!("key:{}", digest.get(7..19).unwrap_or_default());
+            trust = trust.key(&name, key.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        if identities.is_empty() {
+            return Ok(trust);
+        }
+        let Some(root) = root else {
+            return Err(
+                "keyless signers need a trusted root: give --trusted-root (Sigstore's trusted_root.json)".into()
+            );
+        };
+        let whole = |exact: &Option<String>, pattern: &Option<String>| -> Result<Option<regex::Regex>, String> {
+            let text = match (exact, pattern) {
+                (Some(e), _) => format!("^{}$", regex::escape(e)),
+                (None, Some(p)) => format!("^(?:{p})$"),
+                (None, None) => return Ok(None),
+            };
+            regex::Regex::new(&text).map(Some).map_err(|e| e.to_string())
+        };
+        let identities = identities
+            .iter()
+            .map(|i| {
+                let subject = whole(&i.subject, &i.subject_reg_exp)?.ok_or("a keyless signer without a subject")?;
+                Ok(crate::Identity { issuer: whole(&i.issuer, &i.issuer_reg_exp)?, subject })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(trust.keyless(std::sync::Arc::clone(root), identities))
+    }
+
     /// Whether any key, or any keyless identity, is trusted.
     pub fn has_keys(&self) -> bool {
         !self.keys.is_empty() || self.keyless.is_some()

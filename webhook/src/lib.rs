@@ -308,7 +308,9 @@ impl Server {
             poll: config.poll,
             seen,
         };
-        tokio::spawn(watch_files(Arc::clone(&state), files, stopped.clone()));
+        // SIGHUP is handled from before the server says it serves: one sent then is not lost
+        // (nor, unhandled, fatal).
+        tokio::spawn(watch_files(Arc::clone(&state), files, hangups(), stopped.clone()));
         if let (Some(audit), Some(client)) = (config.audit, client) {
             audit::live::spawn(Arc::clone(&state), client, audit, stopped.clone());
         }
@@ -351,12 +353,11 @@ struct Files {
 
 /// Looks at the watched files and the certificate every `poll`, and at the remote sources every
 /// interval of theirs or at once on SIGHUP (told a tag moved); reloads what changed.
-async fn watch_files(state: Arc<State>, files: Files, mut stopped: watch::Receiver<bool>) {
+async fn watch_files(state: Arc<State>, files: Files, mut hangups: Hangups, mut stopped: watch::Receiver<bool>) {
     let Files { load, watch, remote, tls, resolver, poll, seen } = files;
     let Seen { mut bundle, mut cert, remote: mut remote_seen } = seen;
     let cert_files = tls.files();
     let mut asked = tokio::time::Instant::now();
-    let mut hangups = hangups();
     loop {
         let mut told = false;
         tokio::select! {
@@ -413,12 +414,17 @@ async fn watch_files(state: Arc<State>, files: Files, mut stopped: watch::Receiv
 
 /// SIGHUP, where there is one.
 #[cfg(unix)]
-fn hangups() -> Option<tokio::signal::unix::Signal> {
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<()>;
+
+#[cfg(unix)]
+fn hangups() -> Hangups {
     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
 }
 
 #[cfg(not(unix))]
-fn hangups() -> Option<()> {
+fn hangups() -> Hangups {
     None
 }
 

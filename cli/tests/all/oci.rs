@@ -749,3 +749,55 @@ fn attestations_are_checked_by_their_predicates_and_verified_digests_written_bac
     let detail = report["findings"][0]["detail"].as_str().unwrap();
     assert!(detail.contains("provenance/v1 attestation fails: built by the platform's builder"), "{detail}");
 }
+
+#[test]
+fn a_bundle_says_who_must_have_signed_the_packs_it_names() {
+    let s = Setup::new();
+    let work = tempfile::tempdir().unwrap();
+    // A pack the platform's security team signs with its own key.
+    let pack = work.path().join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    std::fs::write(
+        pack.join("policy.yaml"),
+        "apiVersion: paved.dev/v1\nkind: Policy\nmetadata: { name: owner-label, version: 1.0.0 }\nspec:\n  match: { kinds: [Deployment] }\n  rules:\n    - { id: owner, message: every Deployment names its owner, cel: \"has(object.metadata.labels) && 'owner' in object.metadata.labels\" }\n",
+    )
+    .unwrap();
+    s.push("acme/packs/security:1", pack.to_str().unwrap(), Some("stranger"), &[]);
+    let bundle = |trust: &str| {
+        let dir = tempfile::tempdir_in(work.path()).unwrap();
+        let text = format!(
+            "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {{ name: by-reference }}\nspec:\n  packs: [{}]\n{trust}",
+            s.registry.at("acme/packs/security:1"),
+        );
+        std::fs::write(dir.path().join("paved.yaml"), text).unwrap();
+        dir
+    };
+    let trusting = |who: &str| {
+        let key = std::fs::read_to_string(s.key(who, "cosign.pub")).unwrap();
+        format!("  trust:\n    keys:\n      - |\n        {}\n", key.trim_end().replace('\n', "\n        "))
+    };
+    let check = |dir: &Path| {
+        let platform = s.key("platform", "cosign.pub");
+        s.run(&["check", "--bundle", dir.to_str().unwrap(), "examples/manifests", "--verify-key", &platform])
+    };
+    // The flags trust the platform's key only: the pack is refused...
+    let (code, out, err) = check(bundle("").path());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("refused") && err.contains("a key not trusted"), "{err}");
+    // ...unless the bundle says its packs are the security team's.
+    let (code, out, err) = check(bundle(&trusting("stranger")).path());
+    assert!(code < 2, "{out}{err}");
+    // A bundle trusting another key refuses it, whatever the flags trust.
+    let (code, _, err) = check(bundle(&trusting("platform")).path());
+    assert_eq!(code, 2);
+    assert!(err.contains("a key not trusted"), "{err}");
+    // Keyless signers in a bundle need a trusted root.
+    let keyless = "  trust:\n    identities:\n      - { issuer: https://token.actions.githubusercontent.com, subject: https://github.com/acme/policies/.github/workflows/release.yaml@refs/heads/main }\n";
+    let (code, _, err) = check(bundle(keyless).path());
+    assert_eq!(code, 2);
+    assert!(err.contains("spec.trust") && err.contains("--trusted-root"), "{err}");
+    // A malformed trust is a load error where it is written.
+    let (code, _, err) = check(bundle("  trust: { keys: [not a key] }\n").path());
+    assert_eq!(code, 2);
+    assert!(err.contains("/spec/trust/keys/0") && err.contains("not a PEM public key"), "{err}");
+}

@@ -122,6 +122,11 @@ impl Bundle {
             let (compiled, problems) = policy::compile_functions(&spec.functions, &doc.origin);
             problems.into_iter().for_each(|d| diags.push(d));
             functions = compiled;
+            if let Some(trust) = &spec.trust {
+                if let Err((field, message)) = super::images::signers(&trust.keys, &trust.identities) {
+                    diags.push(doc.origin.diagnostic(&format!("/spec/trust{field}"), message, None));
+                }
+            }
         }
         let plugin_names: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
         let settings = typed.settings.as_ref().map(|(s, _)| s.clone());
@@ -236,6 +241,12 @@ impl Bundle {
     /// loader pulls, verifies and gives back through [`Bundle::with_packs`].
     pub fn pack_references(&self) -> impl Iterator<Item = &str> {
         self.oci_packs.iter().map(|(r, _)| r.as_str())
+    }
+
+    /// Who must have signed the `oci://` packs and plugins this bundle names, when its
+    /// `kind: Bundle` document says (`spec.trust`).
+    pub fn artifact_trust(&self) -> Option<&crate::ArtifactTrust> {
+        self.settings.as_ref().and_then(|s| s.trust.as_ref())
     }
 
     /// The plugins whose component is an `oci://` reference (`spec.plugins[].path`), by name:

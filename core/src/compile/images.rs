@@ -38,24 +38,7 @@ type Invalid = (String, String);
 impl VerifyImagesCheck {
     /// The check `spec` asks for; an error names the field.
     pub(crate) fn new(spec: &VerifyImagesSpec) -> Result<VerifyImagesCheck, Invalid> {
-        if spec.keys.is_empty() && spec.identities.is_empty() {
-            return Err((
-                "/verifyImages".into(),
-                "give at least one public key (`keys`, PEM as cosign.pub) or keyless signer (`identities`)".into(),
-            ));
-        }
-        for (i, key) in spec.keys.iter().enumerate() {
-            let key = key.trim();
-            if !key.starts_with("-----BEGIN PUBLIC KEY-----") || !key.ends_with("-----END PUBLIC KEY-----") {
-                return Err((
-                    format!("/verifyImages/keys/{i}"),
-                    "not a PEM public key (-----BEGIN PUBLIC KEY-----)".into(),
-                ));
-            }
-        }
-        for (i, identity) in spec.identities.iter().enumerate() {
-            check_identity(identity).map_err(|(field, m)| (format!("/verifyImages/identities/{i}{field}"), m))?;
-        }
+        signers(&spec.keys, &spec.identities).map_err(|(field, m)| (format!("/verifyImages{field}"), m))?;
         let attestations = spec
             .attestations
             .iter()
@@ -106,6 +89,26 @@ impl VerifyImagesCheck {
             verdicts.get(name, &self.requirement).filter(|v| v.digest.as_deref() == Some(digest))
         })
     }
+}
+
+/// Keys or identities, at least one, each well formed; an error names the field (`/keys/0`).
+pub(crate) fn signers(keys: &[String], identities: &[IdentitySpec]) -> Result<(), Invalid> {
+    if keys.is_empty() && identities.is_empty() {
+        return Err((
+            String::new(),
+            "give at least one public key (`keys`, PEM as cosign.pub) or keyless signer (`identities`)".into(),
+        ));
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let key = key.trim();
+        if !key.starts_with("-----BEGIN PUBLIC KEY-----") || !key.ends_with("-----END PUBLIC KEY-----") {
+            return Err((format!("/keys/{i}"), "not a PEM public key (-----BEGIN PUBLIC KEY-----)".into()));
+        }
+    }
+    for (i, identity) in identities.iter().enumerate() {
+        check_identity(identity).map_err(|(field, m)| (format!("/identities/{i}{field}"), m))?;
+    }
+    Ok(())
 }
 
 /// An identity has a subject and an issuer, each exactly or by a regular expression that

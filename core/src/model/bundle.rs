@@ -45,6 +45,24 @@ pub(crate) struct BundleSpec {
     /// CEL functions every expression of the bundle's policies may call, written once.
     #[serde(default)]
     pub functions: Vec<FunctionSpec>,
+    /// Who must have signed the `oci://` packs and plugins this bundle names (instead of
+    /// `--verify-key` and `--certificate-identity`, which then vouch only for what the command
+    /// line names).
+    #[serde(default)]
+    pub trust: Option<ArtifactTrust>,
+}
+
+/// Signers of OCI artifacts: a signature by any one of the keys or keyless identities suffices.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ArtifactTrust {
+    /// Public keys (PEM, as cosign's `cosign.pub`).
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Keyless signers (checked against the trusted root given with `--trusted-root`).
+    #[serde(default)]
+    pub identities: Vec<super::IdentitySpec>,
 }
 
 /// A CEL function a bundle defines: `name(params...)` is `expression` with the params bound.
@@ -112,6 +130,7 @@ impl Default for BundleSpec {
             plugins: Vec::new(),
             kinds: Vec::new(),
             functions: Vec::new(),
+            trust: None,
         }
     }
 }

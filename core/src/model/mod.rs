@@ -20,6 +20,7 @@ mod policy;
 mod test;
 
 pub(crate) use admission_policy::*;
+pub use bundle::ArtifactTrust;
 pub(crate) use bundle::*;
 pub(crate) use exception::*;
 pub(crate) use gatekeeper::*;
