@@ -414,7 +414,11 @@ pub(crate) fn metadata(meta: &crate::model::ObjectMeta) -> Metadata {
 }
 
 /// A `matchConstraints` or `matchResources`, as a selector.
-fn selector(m: &MatchResources, plurals: &Plurals, required: bool) -> Result<Selector, Vec<(String, String)>> {
+pub(crate) fn selector(
+    m: &MatchResources,
+    plurals: &Plurals,
+    required: bool,
+) -> Result<Selector, Vec<(String, String)>> {
     let rules = ResourceRules::new(
         &m.resource_rules,
         &m.exclude_resource_rules,
@@ -476,7 +480,7 @@ pub(crate) fn compile_binding(
 
 /// `validationActions` as paved's action: `Deny` when it denies, else `Warn`, else `Audit`
 /// (every finding is in the report, which is what `Audit` records).
-fn actions(given: &[String], origin: &Origin, diags: &mut Vec<Diagnostic>) -> Action {
+pub(crate) fn actions(given: &[String], origin: &Origin, diags: &mut Vec<Diagnostic>) -> Action {
     let mut seen = Vec::new();
     for (i, a) in given.iter().enumerate() {
         let at = format!("/spec/validationActions/{i}");

@@ -45,6 +45,7 @@ pub(crate) struct Typed<'d> {
     pub(crate) admission_policies: Vec<(AdmissionPolicyDocument, &'d Sourced)>,
     pub(crate) admission_bindings: Vec<(AdmissionBindingDocument, &'d Sourced)>,
     pub(crate) kyverno_policies: Vec<(KyvernoPolicyDocument, &'d Sourced)>,
+    pub(crate) image_policies: Vec<(crate::model::ImagePolicyDocument, &'d Sourced)>,
     pub(crate) kyverno_exceptions: Vec<(KyvernoExceptionDocument, &'d Sourced)>,
     pub(crate) settings: Option<(BundleSpec, &'d Sourced)>,
     pub(crate) crds: Vec<Value>,
@@ -102,6 +103,7 @@ impl<'d> Typed<'d> {
                 | admission_policy::KYVERNO_NAMESPACED_MUTATING_POLICY => {
                     despite(doc, diags).map(|p| t.kyverno_policies.push((p, doc)))
                 }
+                super::image_policy::KIND => despite(doc, diags).map(|p| t.image_policies.push((p, doc))),
                 "GoldenPath" => despite(doc, diags).map(|g| t.golden_paths.push((g, doc))),
                 _ => load::typed::<BundleDocument>(doc).map(|b| match &t.settings {
                     Some((_, first)) => diags.push(doc.origin.diagnostic(
@@ -222,6 +224,13 @@ impl<'d> Typed<'d> {
             diags,
             |d, src| admission_policy::compile_kyverno(d, &src.origin, functions, &plurals),
         ));
+        policies.extend(unique(
+            "policy",
+            &self.image_policies,
+            |d| name(&d.metadata),
+            diags,
+            |d, src| super::image_policy::compile(d, &src.origin, functions, &plurals),
+        ));
         let bindings = unique(
             "binding",
             &self.admission_bindings,
@@ -336,6 +345,7 @@ fn kind_of<'a>(doc: &'a Sourced, diags: &mut Diagnostics) -> Option<&'a str> {
                     admission_policy::KYVERNO_NAMESPACED_POLICY,
                     admission_policy::KYVERNO_MUTATING_POLICY,
                     admission_policy::KYVERNO_NAMESPACED_MUTATING_POLICY,
+                    super::image_policy::KIND,
                     "PolicyException",
                 ][..],
             )),

@@ -13,6 +13,7 @@ pub(crate) mod expr;
 pub(crate) mod gatekeeper;
 pub(crate) mod gatekeeper_mutation;
 pub(crate) mod golden_path;
+pub(crate) mod image_policy;
 pub(crate) mod images;
 pub(crate) mod labels;
 pub(crate) mod location;

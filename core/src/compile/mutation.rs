@@ -144,23 +144,26 @@ pub(crate) fn compile(
     (out, parsed)
 }
 
-/// The mutations of the `verifyImages` rules that write verified digests into the object: one
-/// for each such rule, after the policy's own mutations.
-pub(crate) fn digest_mutations(rules: &[super::policy::Rule]) -> Vec<Mutation> {
-    rules
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.check.images().is_some_and(|c| c.mutate_digest))
-        .map(|(i, r)| Mutation {
-            id: format!("{}-digest", r.id),
-            message: format!("pins the images rule `{}` verified to the digests verified", r.id),
-            when: None,
-            change: Change::Digests(i),
-            source: "mutateDigest: true".into(),
-            pointer: format!("/spec/rules/{i}/verifyImages/mutateDigest"),
-            writes: Vec::new(),
-        })
-        .collect()
+/// `mutations`, then one for each `verifyImages` rule of `rules` (by id, with its check, in
+/// order) that writes verified digests into the object (`mutateDigest`).
+pub(crate) fn with_digests<'r>(
+    mut mutations: Vec<Mutation>,
+    rules: impl Iterator<Item = (&'r str, Option<&'r super::images::VerifyImagesCheck>)>,
+) -> Vec<Mutation> {
+    for (i, (id, check)) in rules.enumerate() {
+        if check.is_some_and(|c| c.mutate_digest) {
+            mutations.push(Mutation {
+                id: format!("{id}-digest"),
+                message: format!("pins the images rule `{id}` verified to the digests verified"),
+                when: None,
+                change: Change::Digests(i),
+                source: "mutateDigest: true".into(),
+                pointer: format!("/spec/rules/{i}/verifyImages/mutateDigest"),
+                writes: Vec::new(),
+            });
+        }
+    }
+    mutations
 }
 
 /// Whether an expression gives a plain map (a list of plain maps, for a JSON patch) where the

@@ -91,6 +91,13 @@ pub(crate) struct Rule {
     pub spec: RuleSpec,
 }
 
+impl Rule {
+    /// Its id, and its check when it verifies images.
+    fn images(&self) -> (&str, Option<&super::images::VerifyImagesCheck>) {
+        (&self.id, self.check.images())
+    }
+}
+
 /// Compiles one policy, collecting every problem.
 pub(crate) fn compile(
     doc: &PolicyDocument,
@@ -143,9 +150,7 @@ pub(crate) fn compile_selected(
     let mut parsed: Vec<Typed> = Vec::new();
     let (declared, variables) = compile_variables(doc, origin, (functions, &params_ty, form), &mut parsed, &mut diags);
     let rules = compile_rules(doc, origin, plugins, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
-    let mut mutations =
-        compile_mutations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
-    mutations.extend(super::mutation::digest_mutations(&rules));
+    let mutations = compile_mutations(doc, origin, (&declared, functions, &params_ty, form), &mut parsed, &mut diags);
     // Kyverno's match conditions see the policy's variables; Kubernetes' do not.
     let seen: &[Variable] = if form == Form::Kyverno { &declared } else { &[] };
     let conditions = compile_conditions(doc, origin, (seen, functions, &params_ty, form), &mut parsed, &mut diags);
@@ -185,8 +190,8 @@ pub(crate) fn compile_selected(
         params: doc.spec.params.clone().unwrap_or_else(|| Value::Object(Default::default())),
         params_schema,
         variables: Arc::new(variables),
+        mutations: Arc::new(super::mutation::with_digests(mutations, rules.iter().map(Rule::images))),
         rules: Arc::new(rules),
-        mutations: Arc::new(mutations),
         reinvocation: doc.spec.reinvocation_policy,
         conditions: Arc::new(conditions),
         annotations: Arc::new(annotations),

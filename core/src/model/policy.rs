@@ -212,8 +212,9 @@ fn yes() -> bool {
     true
 }
 
-/// One rule of a policy: exactly one of `assert`, `cel`, `plugin` and `kubernetes`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+/// One rule of a policy: exactly one of `assert`, `cel`, `plugin`, `kubernetes` and
+/// `verifyImages`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RuleSpec {
     /// Stable id, unique in the policy.

@@ -282,3 +282,133 @@ fn the_requirement_of_keys_alone_is_named_as_before_and_others_apart() {
     let attested = Engine::builder().bundle(Bundle::from_str("attested.yaml", ATTESTED).unwrap()).build().unwrap();
     assert_ne!(attested.image_requests(&[deployment()])[0].requirement, "2e123cda468d012c");
 }
+
+/// Kyverno's ImageValidatingPolicy, as its documentation writes one: a key attestor, a keyless
+/// one, an SBOM attestation, and its payload checked.
+fn kyverno_policy(validations: &str, attestors_extra: &str) -> String {
+    let key = KEY.trim_end().replace('\n', "\n            ");
+    format!(
+        r#"apiVersion: policies.kyverno.io/v1alpha1
+kind: ImageValidatingPolicy
+metadata: {{ name: check-images }}
+spec:
+  webhookConfiguration: {{ timeoutSeconds: 15 }}
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+      - {{ apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods] }}
+  matchImageReferences:
+    - glob: "registry.acme.dev/*"
+  attestors:
+    - name: platform
+      cosign:
+        key:
+          data: |
+            {key}
+    - name: ci
+      cosign:
+        keyless:
+          identities:
+            - issuer: https://token.actions.githubusercontent.com
+              subjectRegExp: 'https://github\.com/acme/.+'
+        ctlog: {{ url: https://rekor.sigstore.dev }}
+{attestors_extra}  attestations:
+    - name: sbom
+      intoto: {{ type: https://cyclonedx.org/bom }}
+  validations:
+{validations}"#
+    )
+}
+
+const KYVERNO_VALIDATIONS: &str = r#"    - expression: >-
+        images.containers.map(image, verifyImageSignatures(image, [attestors.platform])).all(e, e > 0)
+      message: failed the image signature verification
+    - expression: >-
+        images.containers.map(image, verifyAttestationSignatures(image, attestations.sbom, [attestors.ci])).all(e ,e > 0)
+      message: no SBOM from CI
+    - expression: >-
+        images.containers.map(image, extractPayload(image, attestations.sbom).bomFormat == 'CycloneDX').all(e, e)
+      message: the SBOM is not CycloneDX
+"#;
+
+#[test]
+fn kyvernos_image_validating_policy_is_read_as_verify_images_rules() {
+    let text = kyverno_policy(KYVERNO_VALIDATIONS, "");
+    let engine = Engine::builder().bundle(Bundle::from_str("kyverno.yaml", &text).unwrap()).build().unwrap();
+    let pod = Resource::new(json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"containers": [{"name": "web", "image": "registry.acme.dev/shop/web:1.2"},
+                                {"name": "proxy", "image": "envoyproxy/envoy:v1.30"}]}
+    }));
+    let requests = engine.image_requests(std::slice::from_ref(&pod));
+    // Three validations, three requirements of the one image the policy matches.
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(requests.iter().all(|r| r.image == "registry.acme.dev/shop/web:1.2"));
+    let by_key = requests.iter().find(|r| !r.keys.is_empty()).unwrap();
+    assert!(by_key.identities.is_empty() && by_key.attestations.is_empty());
+    let sbom: Vec<_> = requests.iter().filter(|r| !r.attestations.is_empty()).collect();
+    assert_eq!(sbom.len(), 2);
+    assert!(sbom.iter().all(|r| r.identities[0].subject_reg_exp.as_deref() == Some(r"https://github\.com/acme/.+")));
+    assert!(sbom.iter().any(|r| r.attestations[0].read) && sbom.iter().any(|r| !r.attestations[0].read));
+
+    let verdict = |r: &paved::ImageRequest, format: &str| {
+        let attestation =
+            paved::Attestation::new("https://cyclonedx.org/bom", "keyless: ci", Some(json!({"bomFormat": format})));
+        ImageVerdict::new(r, ImageOutcome::Verified)
+            .digest(format!("sha256:{}", "d".repeat(64)))
+            .attestations(vec![attestation])
+    };
+    let judge = |format: &str| {
+        let verdicts: ImageVerdicts = requests.iter().map(|r| verdict(r, format)).collect();
+        let (mutated, report) = engine.mutate(std::slice::from_ref(&pod), &at(verdicts.clone()));
+        (engine.evaluate(&mutated, &at(verdicts)), report)
+    };
+    let (report, mutated) = judge("CycloneDX");
+    assert_eq!(report.decision, Decision::Allow, "{:?}", report.findings);
+    // `mutateDigest` is Kyverno's default: the digest is written back.
+    assert_eq!(
+        mutated.patches[0].operation["value"],
+        format!("registry.acme.dev/shop/web:1.2@sha256:{}", "d".repeat(64))
+    );
+    let (report, _) = judge("SPDX");
+    assert_eq!(report.decision, Decision::Deny);
+    assert_eq!(report.findings[0].rule, "validations[2]");
+    assert!(
+        report.findings[0].detail.as_deref().unwrap().contains("the SBOM is not CycloneDX"),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn what_paved_cannot_honour_in_an_image_validating_policy_is_refused_where_it_is_written() {
+    let load = |text: &str| Bundle::from_str("kyverno.yaml", text).unwrap_err().to_string();
+    let e = load(&kyverno_policy("    - expression: images.containers.size() > 0\n", ""));
+    assert!(e.contains("/spec/validations/0/expression") && e.contains("not one paved can check"), "{e}");
+    let e = load(&kyverno_policy(
+        "    - expression: images.containers.map(i, verifyImageSignatures(i, [attestors.platfrom])).all(e, e > 0)\n",
+        "",
+    ));
+    assert!(e.contains("no attestor is named `platfrom`"), "{e}");
+    let e = load(&kyverno_policy(
+        "    - expression: images.containers.all(i, extractPayload(i, attestations.sbom).bomFormat == 'CycloneDX')\n",
+        "",
+    ));
+    assert!(e.contains("needs a validation that verifies it"), "{e}");
+    let notary = "    - name: notary\n      notary: { certs: { value: x } }\n";
+    let e = load(&kyverno_policy(KYVERNO_VALIDATIONS, notary));
+    assert!(e.contains("/spec/attestors/2") && e.contains("Notary"), "{e}");
+    let kms = "    - name: kms\n      cosign: { key: { kms: 'gcpkms://projects/p/keys/k' } }\n";
+    let e = load(&kyverno_policy(KYVERNO_VALIDATIONS, kms));
+    assert!(e.contains("/spec/attestors/2/cosign/key") && e.contains("KMS"), "{e}");
+    let roots =
+        "    - name: own\n      cosign: { keyless: { identities: [{ issuer: x, subject: y }], roots: 'PEM' } }\n";
+    let e = load(&kyverno_policy(KYVERNO_VALIDATIONS, roots));
+    assert!(e.contains("keyless/roots") && e.contains("--trusted-root"), "{e}");
+    // The all-form reads as the map-form does.
+    let all = "    - expression: images.containers.all(image, verifyImageSignatures(image, [attestors.platform, attestors.ci]) > 0)\n";
+    let engine =
+        Engine::builder().bundle(Bundle::from_str("kyverno.yaml", &kyverno_policy(all, "")).unwrap()).build().unwrap();
+    let request = &engine.image_requests(&[deployment()])[0];
+    assert_eq!((request.keys.len(), request.identities.len()), (1, 1), "{request:?}");
+}
