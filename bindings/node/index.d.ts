@@ -36,8 +36,29 @@ export interface CheckOptions {
   inventory?: object[]
   /** The checked objects and the inventory hold every object: of every namespace, or of these. */
   inventoryComplete?: boolean | string[]
+  /** Verdicts on the images `verifyImages` rules ask about: a list of them, or what
+   *  `paved check --record-image-verdicts` wrote. */
+  images?: ImageVerdict[] | { apiVersion: string; kind: 'ImageVerdicts'; verdicts: ImageVerdict[] }
   /** The file name findings carry, for text. */
   file?: string
+}
+
+export interface ImageRequest {
+  image: string
+  requirement: string
+  keys: string[]
+  identities?: { issuer?: string; issuerRegExp?: string; subject?: string; subjectRegExp?: string }[]
+  attestations?: { predicateType: string; read: boolean }[]
+}
+
+export interface ImageVerdict {
+  image: string
+  requirement: string
+  outcome: 'verified' | 'refused' | 'unreachable'
+  digest?: string
+  signers?: string[]
+  attestations?: { predicateType: string; signer: string; predicate?: unknown }[]
+  reason?: string
 }
 
 export interface ResourceRef {
@@ -153,6 +174,8 @@ export declare class Engine {
   admit(review: Record<string, unknown>, options?: { now?: Instant }): Record<string, any>
   policies(): Record<string, any>[]
   exceptions(now?: Instant): ExceptionReport[]
+  /** The images of objects that `verifyImages` rules ask to be verified. */
+  imageRequests(objects: Record<string, unknown> | Record<string, unknown>[]): ImageRequest[]
 }
 
 export declare function render(goldenPath: string, inputs: Record<string, unknown>, options?: { bundle?: string }): Record<string, any>[]

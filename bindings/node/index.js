@@ -47,6 +47,7 @@ function options(o = {}) {
     namespace: o.namespace,
     inventory: o.inventory,
     inventoryComplete: o.inventoryComplete,
+    images: o.images,
   })
 }
 
@@ -111,6 +112,12 @@ class Engine {
   /** Answers an AdmissionReview with the AdmissionReview response, as the webhook does. */
   admit(review, opts = {}) {
     return JSON.parse(call(() => this._native.admit(JSON.stringify(review), instant(opts.now))))
+  }
+
+  /** The images of objects that `verifyImages` rules ask to be verified: verify them
+   *  (`paved check --record-image-verdicts` does) and give the verdicts as `images`. */
+  imageRequests(objects) {
+    return JSON.parse(call(() => this._native.imageRequests(JSON.stringify(objects))))
   }
 
   policies() {

@@ -27,6 +27,8 @@ export declare class NativeEngine {
   checkAsync(objects: string, options: string): Promise<NativeReport>
   /** Answers an AdmissionReview (JSON) with the AdmissionReview response (JSON). */
   admit(review: string, now?: string | undefined | null): string
+  /** The images of `objects` (JSON) that `verifyImages` rules ask to be verified (JSON). */
+  imageRequests(objects: string): string
   /** What each policy is and checks (JSON). */
   policies(): string
   /** Every exception and its standing at `now` (JSON). */

@@ -119,6 +119,8 @@ struct CheckOptions {
     inventory: Vec<Value>,
     /// `true`, or the namespaces the objects and the inventory hold completely.
     inventory_complete: Option<Value>,
+    /// Verdicts on the images `verifyImages` rules ask about: a list, or a recording.
+    images: Option<Value>,
 }
 
 fn instant(now: Option<&str>) -> napi::Result<jiff::Timestamp> {
@@ -141,6 +143,9 @@ impl CheckOptions {
         }
         if let Some(ns) = self.namespace {
             ctx = ctx.namespace(&ns);
+        }
+        if let Some(images) = self.images.filter(|i| !i.is_null()) {
+            ctx = ctx.images(paved::ImageVerdicts::from_json(images).map_err(|e| input(format!("images: {e}")))?);
         }
         if !self.inventory.is_empty() || self.inventory_complete.is_some() {
             let objects = resources_of_values(self.inventory, "inventory")?;
@@ -277,6 +282,13 @@ impl NativeEngine {
                 None => Err(input(e.to_string())),
             },
         }
+    }
+
+    /// The images of `objects` (JSON) that `verifyImages` rules ask to be verified (JSON).
+    #[napi]
+    pub fn image_requests(&self, objects: String) -> napi::Result<String> {
+        let resources = resources_of_json(&objects)?;
+        Ok(serde_json::to_string(&self.inner.image_requests(&resources)).unwrap_or_default())
     }
 
     /// What each policy is and checks (JSON).

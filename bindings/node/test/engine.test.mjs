@@ -219,3 +219,53 @@ test('mutate returns the objects as the mutations left them, the changes, and th
   // check mutates first, as everywhere: the same changes, the same verdict.
   assert.deepEqual(engine.check(web, { now: NOW }).patches, patches)
 })
+
+const SIGNED_IMAGES = `
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: signed-images, version: 1.0.0 }
+spec:
+  match: { kinds: [Pod] }
+  rules:
+    - id: platform-key
+      message: images from the platform's registry are signed by its key
+      verifyImages:
+        images: ["registry.acme.dev/*"]
+        mutateDigest: true
+        keys:
+          - |
+            -----BEGIN PUBLIC KEY-----
+            MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENptdY/l3nB0yqkXLBWkZWQwo6+cu
+            OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==
+            -----END PUBLIC KEY-----
+`
+
+test('image verdicts are given as the CLI records them, and digests written back', () => {
+  const engine = Engine.fromYaml(SIGNED_IMAGES)
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: { containers: [{ name: 'web', image: 'registry.acme.dev/shop/web:1.2' }] },
+  }
+  const [request] = engine.imageRequests(pod)
+  assert.equal(request.image, 'registry.acme.dev/shop/web:1.2')
+  const digest = 'sha256:' + 'a'.repeat(64)
+  /** @type {import('../index.js').ImageVerdict} */
+  const verified = { image: request.image, requirement: request.requirement, outcome: 'verified', digest }
+  // No verdict: not verified, fail closed.
+  assert.equal(engine.check(pod, { now: NOW }).decision, 'deny')
+  assert.equal(engine.check(pod, { now: NOW, images: [verified] }).decision, 'allow')
+  const recorded = { apiVersion: 'paved.dev/v1', kind: /** @type {const} */ ('ImageVerdicts'), verdicts: [verified] }
+  const { objects, report } = engine.mutate(pod, { now: NOW, images: recorded })
+  assert.equal(objects[0].spec.containers[0].image, `registry.acme.dev/shop/web:1.2@${digest}`)
+  assert.equal(report.decision, 'allow')
+  const refused = { ...verified, outcome: /** @type {const} */ ('refused'), reason: 'it is not signed' }
+  const denied = engine.check(pod, { now: NOW, images: [refused] })
+  assert.equal(denied.decision, 'deny')
+  assert.match(denied.findings[0].detail ?? '', /it is not signed/)
+  assert.throws(
+    () => engine.check(pod, { now: NOW, images: [/** @type {any} */ ({ image: 'x' })] }),
+    (e) => e instanceof PavedError && e.kind === 'InputError' && /images/.test(e.message),
+  )
+})

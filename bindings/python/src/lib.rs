@@ -322,7 +322,7 @@ impl Engine {
 
     /// Evaluates objects; returns the native report. (Python's keyword arguments, one each.)
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (objects, now=None, operation="CREATE", namespaces=None, user_info=None, namespace=None, inventory=None, inventory_complete=None))]
+    #[pyo3(signature = (objects, now=None, operation="CREATE", namespaces=None, user_info=None, namespace=None, inventory=None, inventory_complete=None, images=None))]
     fn check(
         &self,
         py: Python<'_>,
@@ -334,8 +334,10 @@ impl Engine {
         namespace: Option<String>,
         inventory: Option<&Bound<'_, PyAny>>,
         inventory_complete: Option<&Bound<'_, PyAny>>,
+        images: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Report> {
-        let ctx = context(py, now, operation, namespaces, user_info, namespace, inventory, inventory_complete)?;
+        let ctx =
+            context(py, now, operation, namespaces, user_info, namespace, (inventory, inventory_complete), images)?;
         let resources = resources(py, objects)?;
         let engine = Arc::clone(&self.inner);
         let report = py.detach(move || engine.evaluate(&resources, &ctx));
@@ -345,7 +347,7 @@ impl Engine {
     /// Mutates objects, then validates what the mutations made: the objects as the mutations
     /// left them (dicts, in order) and the report (its `patches` say what changed and why).
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (objects, now=None, operation="CREATE", namespaces=None, user_info=None, namespace=None, inventory=None, inventory_complete=None))]
+    #[pyo3(signature = (objects, now=None, operation="CREATE", namespaces=None, user_info=None, namespace=None, inventory=None, inventory_complete=None, images=None))]
     fn mutate<'py>(
         &self,
         py: Python<'py>,
@@ -357,8 +359,10 @@ impl Engine {
         namespace: Option<String>,
         inventory: Option<&Bound<'py, PyAny>>,
         inventory_complete: Option<&Bound<'py, PyAny>>,
+        images: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyAny>, Report)> {
-        let ctx = context(py, now, operation, namespaces, user_info, namespace, inventory, inventory_complete)?;
+        let ctx =
+            context(py, now, operation, namespaces, user_info, namespace, (inventory, inventory_complete), images)?;
         let resources = resources(py, objects)?;
         let engine = Arc::clone(&self.inner);
         let (mutated, report) = py.detach(move || engine.mutate(&resources, &ctx));
@@ -387,6 +391,13 @@ impl Engine {
         }
     }
 
+    /// The images of `objects` that `verifyImages` rules ask to be verified (dicts): verify
+    /// them (`paved check --record-image-verdicts` does) and give the verdicts as `images=`.
+    fn image_requests<'py>(&self, py: Python<'py>, objects: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let resources = resources(py, objects)?;
+        to_python(py, &self.inner.image_requests(&resources))
+    }
+
     /// What each policy is and checks.
     fn policies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner.policies())
@@ -408,10 +419,14 @@ fn context(
     namespaces: Option<&Bound<'_, PyDict>>,
     user_info: Option<&Bound<'_, PyAny>>,
     namespace: Option<String>,
-    inventory: Option<&Bound<'_, PyAny>>,
-    inventory_complete: Option<&Bound<'_, PyAny>>,
+    (inventory, inventory_complete): (Option<&Bound<'_, PyAny>>, Option<&Bound<'_, PyAny>>),
+    images: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Context> {
     let mut ctx = Context::at(instant(now)?).operation(self::operation(operation)?);
+    if let Some(images) = images.filter(|i| !i.is_none()) {
+        let verdicts = paved::ImageVerdicts::from_json(json_of(images)?).map_err(|e| input(format!("images: {e}")))?;
+        ctx = ctx.images(verdicts);
+    }
     if let Some(ns) = namespaces {
         ctx.namespaces =
             depythonize(ns.as_any()).map_err(|e| input(format!("namespaces: {e} (a dict of name to labels)")))?;

@@ -334,3 +334,50 @@ def test_mutate_returns_the_objects_as_the_mutations_left_them_and_the_changes()
     assert again == objects and report.patches == []
     # check mutates first, as everywhere.
     assert engine.check(web, now=NOW).patches == engine.mutate(web, now=NOW)[1].patches
+
+
+SIGNED_IMAGES = """
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: { name: signed-images, version: 1.0.0 }
+spec:
+  match: { kinds: [Pod] }
+  rules:
+    - id: platform-key
+      message: images from the platform's registry are signed by its key
+      verifyImages:
+        images: ["registry.acme.dev/*"]
+        mutateDigest: true
+        keys:
+          - |
+            -----BEGIN PUBLIC KEY-----
+            MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENptdY/l3nB0yqkXLBWkZWQwo6+cu
+            OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==
+            -----END PUBLIC KEY-----
+"""
+
+
+def test_image_verdicts_are_given_as_the_cli_records_them_and_digests_written_back() -> None:
+    engine = paved.Engine.from_yaml(SIGNED_IMAGES)
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"containers": [{"name": "web", "image": "registry.acme.dev/shop/web:1.2"}]},
+    }
+    [request] = engine.image_requests(pod)
+    assert request["image"] == "registry.acme.dev/shop/web:1.2"
+    digest = "sha256:" + "a" * 64
+    verified = {"image": request["image"], "requirement": request["requirement"], "outcome": "verified", "digest": digest}
+    # No verdict: not verified, fail closed.
+    assert engine.check(pod, now=NOW).decision == "deny"
+    assert engine.check(pod, now=NOW, images=[verified]).decision == "allow"
+    recorded = {"apiVersion": "paved.dev/v1", "kind": "ImageVerdicts", "verdicts": [verified]}
+    objects, report = engine.mutate(pod, now=NOW, images=recorded)
+    assert objects[0]["spec"]["containers"][0]["image"] == f"registry.acme.dev/shop/web:1.2@{digest}"
+    assert report.decision == "allow"
+    refused = dict(verified, outcome="refused", reason="it is not signed")
+    report = engine.check(pod, now=NOW, images=[refused])
+    assert report.decision == "deny" and "it is not signed" in (report.findings[0].detail or "")
+    with pytest.raises(paved.InputError, match="images"):
+        engine.check(pod, now=NOW, images=[{"image": "x"}])

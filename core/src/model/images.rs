@@ -237,6 +237,16 @@ impl ImageVerdicts {
         Ok(recorded.verdicts)
     }
 
+    /// The verdicts in `value`: a list of verdicts, or a recording (as
+    /// [`ImageVerdicts::from_recorded`] reads it); for the bindings, whose callers hand over
+    /// either.
+    pub fn from_json(value: serde_json::Value) -> Result<ImageVerdicts, String> {
+        if value.is_object() {
+            return ImageVerdicts::from_recorded(&value.to_string());
+        }
+        serde_json::from_value(value).map_err(|e| format!("not a list of image verdicts: {e}"))
+    }
+
     /// The verdicts as a recording [`ImageVerdicts::from_recorded`] reads.
     pub fn recorded(&self) -> String {
         let recorded = Recorded {

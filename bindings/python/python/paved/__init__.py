@@ -301,12 +301,15 @@ class Engine:
         namespace: Optional[str] = None,
         inventory: Optional[Objects] = None,
         inventory_complete: Union[bool, Sequence[str], None] = None,
+        images: Any = None,
     ) -> Report:
         """Evaluates objects at ``now`` (default: the current time), for ``operation``, with
         ``namespaces``' labels (name to labels) for namespaceSelector, and ``inventory``: other
         objects the policies may look up, complete (``inventory_complete``) for every namespace
-        (``True``) or for the namespaces listed. The GIL is released while it runs; many objects
-        are evaluated on all cores."""
+        (``True``) or for the namespaces listed. ``images`` are the verdicts on the images
+        ``verifyImages`` rules ask about (a list, or what ``paved check
+        --record-image-verdicts`` wrote, as read by ``json.load``); an image without one is not
+        verified. The GIL is released while it runs; many objects are evaluated on all cores."""
         return Report(
             self._native.check(
                 objects,
@@ -317,6 +320,7 @@ class Engine:
                 namespace,
                 inventory,
                 _complete(inventory_complete),
+                images,
             )
         )
 
@@ -331,6 +335,7 @@ class Engine:
         namespace: Optional[str] = None,
         inventory: Optional[Objects] = None,
         inventory_complete: Union[bool, Sequence[str], None] = None,
+        images: Any = None,
     ) -> Tuple[List[Dict[str, Any]], Report]:
         """Mutates objects (as ``check`` takes them), then validates what the mutations made:
         the objects as the mutations left them, in order, and the report, whose ``patches`` say
@@ -344,8 +349,16 @@ class Engine:
             namespace,
             inventory,
             _complete(inventory_complete),
+            images,
         )
         return mutated, Report(report)
+
+    def image_requests(self, objects: Objects) -> List[Dict[str, Any]]:
+        """The images of ``objects`` that ``verifyImages`` rules ask to be verified, with the
+        keys, identities and attestations each asks: verify them (``paved check
+        --record-image-verdicts`` does) and give the verdicts as ``images``."""
+        result: List[Dict[str, Any]] = self._native.image_requests(objects)
+        return result
 
     def admit(self, review: Mapping[str, Any], *, now: Optional[Instant] = None) -> Dict[str, Any]:
         """Answers an ``admission.k8s.io/v1`` AdmissionReview with the AdmissionReview response,
