@@ -85,14 +85,7 @@ fn compile_as(
 ) -> Result<Policy, Vec<Diagnostic>> {
     let spec = &doc.spec;
     let mut diags = Vec::new();
-    let failure_policy = match spec.failure_policy.as_deref() {
-        None | Some("Fail") => FailurePolicy::Fail,
-        Some("Ignore") => FailurePolicy::Ignore,
-        Some(other) => {
-            diags.push(origin.diagnostic("/spec/failurePolicy", one_of(other, &["Fail", "Ignore"]), None));
-            FailurePolicy::Fail
-        }
-    };
+    let failure_policy = failure_policy(spec.failure_policy.as_deref(), origin, &mut diags);
     let reinvocation = kind_fields(doc, origin, &mut diags);
     for (i, v) in spec.validations.iter().enumerate() {
         if let Some(reason) = &v.reason {
@@ -107,18 +100,7 @@ fn compile_as(
         }
     }
     let params_schema = params_schema(doc, origin, &mut diags);
-    let selector = match &spec.match_constraints {
-        Some(m) => selector(m, plurals, true).map_err(|ps| {
-            for (p, m) in ps {
-                diags.push(origin.diagnostic(&format!("/spec/matchConstraints{p}"), m, None));
-            }
-        }),
-        None => {
-            let help = "name the resources it applies to under `resourceRules`".to_owned();
-            diags.push(origin.diagnostic("/spec", "`matchConstraints` is required", Some(help)));
-            Err(())
-        }
-    };
+    let selector = match_constraints(spec.match_constraints.as_ref(), plurals, origin, &mut diags);
     let (mut paved, renames) = as_paved(doc, params_schema, failure_policy);
     paved.spec.reinvocation_policy = reinvocation;
     let origin = origin.renamed(renames);
@@ -198,11 +180,7 @@ pub(crate) fn compile_kyverno(
             p.action = action;
             // Kyverno generates a Pod policy for the pod controllers unless its autogen names
             // none; paved judges the pod templates of every controller then.
-            p.pod_controllers = spec
-                .autogen
-                .as_ref()
-                .and_then(|a| a.pod_controllers.as_ref())
-                .is_none_or(|c| !c.controllers.is_empty());
+            p.pod_controllers = generates_for_controllers(spec.autogen.as_ref());
             if let Some(ns) = namespace {
                 p.selector = p.selector.within_namespace(&ns);
             }
@@ -411,6 +389,45 @@ pub(crate) fn metadata(meta: &crate::model::ObjectMeta) -> Metadata {
         labels: meta.labels.clone(),
         annotations: meta.annotations.clone(),
     }
+}
+
+/// `failurePolicy`: `Fail` when left out.
+pub(crate) fn failure_policy(given: Option<&str>, origin: &Origin, diags: &mut Vec<Diagnostic>) -> FailurePolicy {
+    match given {
+        None | Some("Fail") => FailurePolicy::Fail,
+        Some("Ignore") => FailurePolicy::Ignore,
+        Some(other) => {
+            diags.push(origin.diagnostic("/spec/failurePolicy", one_of(other, &["Fail", "Ignore"]), None));
+            FailurePolicy::Fail
+        }
+    }
+}
+
+/// A policy's `matchConstraints` (required), as a selector; its problems at their fields.
+pub(crate) fn match_constraints(
+    given: Option<&MatchResources>,
+    plurals: &Plurals,
+    origin: &Origin,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Selector, ()> {
+    match given {
+        Some(m) => selector(m, plurals, true).map_err(|ps| {
+            for (p, m) in ps {
+                diags.push(origin.diagnostic(&format!("/spec/matchConstraints{p}"), m, None));
+            }
+        }),
+        None => {
+            let help = "name the resources it applies to under `resourceRules`".to_owned();
+            diags.push(origin.diagnostic("/spec", "`matchConstraints` is required", Some(help)));
+            Err(())
+        }
+    }
+}
+
+/// Whether Kyverno generates a Pod policy for the pod controllers: unless its autogen names
+/// none. paved judges the pod templates of every controller then.
+pub(crate) fn generates_for_controllers(autogen: Option<&crate::model::Autogen>) -> bool {
+    autogen.and_then(|a| a.pod_controllers.as_ref()).is_none_or(|c| !c.controllers.is_empty())
 }
 
 /// A `matchConstraints` or `matchResources`, as a selector.

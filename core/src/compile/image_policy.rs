@@ -19,9 +19,10 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use super::admission_policy::{actions, metadata, named, selector, validation_id, Plurals};
+use super::admission_policy::{
+    actions, failure_policy, generates_for_controllers, match_constraints, metadata, named, validation_id, Plurals,
+};
 use super::policy::{self, Form, Policy};
-use super::resources::one_of;
 use crate::error::Diagnostic;
 use crate::load::Origin;
 use crate::model::{
@@ -69,23 +70,8 @@ pub(crate) fn compile(
         })
         .collect();
     let rules = rules(spec, &readings, (&signers, &types), &mut at);
-    let failure_policy = match spec.failure_policy.as_deref() {
-        None | Some("Fail") => FailurePolicy::Fail,
-        Some("Ignore") => FailurePolicy::Ignore,
-        Some(other) => {
-            at("/spec/failurePolicy", one_of(other, &["Fail", "Ignore"]));
-            FailurePolicy::Fail
-        }
-    };
-    let selector = match &spec.match_constraints {
-        Some(m) => selector(m, plurals, true).map_err(|ps| {
-            ps.into_iter().for_each(|(p, m)| at(&format!("/spec/matchConstraints{p}"), m));
-        }),
-        None => {
-            at("/spec", "`matchConstraints` is required".into());
-            Err(())
-        }
-    };
+    let failure_policy = failure_policy(spec.failure_policy.as_deref(), origin, &mut diags);
+    let selector = match_constraints(spec.match_constraints.as_ref(), plurals, origin, &mut diags);
     let paved = document(doc, rules, (action, failure_policy));
     let mut renames = vec![("/spec/match".to_owned(), "/spec/matchConstraints".to_owned())];
     for i in 0..spec.validations.len() {
@@ -97,11 +83,7 @@ pub(crate) fn compile(
     match policy::compile_selected(&paved, selected, &origin, &[], functions) {
         Ok(mut p) if diags.is_empty() && selector.is_ok() => {
             p.action = action;
-            p.pod_controllers = spec
-                .autogen
-                .as_ref()
-                .and_then(|a| a.pod_controllers.as_ref())
-                .is_none_or(|c| !c.controllers.is_empty());
+            p.pod_controllers = generates_for_controllers(spec.autogen.as_ref());
             Ok(p)
         }
         Ok(_) => Err(diags),
