@@ -732,6 +732,34 @@ fn attestations_are_checked_by_their_predicates_and_verified_digests_written_bac
     assert_eq!(code, 0, "{report}");
     assert!(report["patches"].as_array().is_none_or(Vec::is_empty), "{report}");
 
+    // At admission: the webhook's /mutate answers with the digest as a JSON patch, and its
+    // /validate allows the Pod.
+    let tls = crate::serve::certificate_for("localhost");
+    let cache = s.cache.path().to_owned();
+    let env: [(&str, &Path); 3] = [
+        ("PAVED_CACHE_DIR", &cache),
+        ("PAVED_REGISTRY_USERNAME", Path::new(crate::registry::USER)),
+        ("PAVED_REGISTRY_PASSWORD", Path::new(crate::registry::PASSWORD)),
+    ];
+    let ca = s.registry.ca();
+    let serving = crate::serve::serve_in(
+        tls.path(),
+        &["--bundle", bundle.to_str().unwrap(), "--registry-ca", ca.to_str().unwrap()],
+        &env,
+    );
+    let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
+    let pod: Value = serde_json::from_str(&deployment("api", &named)).unwrap();
+    let review = crate::serve::review_of(1, &pod);
+    let mut client = paved_webhook::client::Client::connect(serving.addr, "localhost", &ca_pem).unwrap();
+    let answer = client.mutate(&review).unwrap().json()["response"].clone();
+    assert_eq!(answer["allowed"], true, "{answer}\n{}", serving.log());
+    assert_eq!(answer["patchType"], "JSONPatch", "{answer}");
+    use base64::Engine as _;
+    let patch = base64::engine::general_purpose::STANDARD.decode(answer["patch"].as_str().unwrap()).unwrap();
+    let patch: Value = serde_json::from_slice(&patch).unwrap();
+    assert_eq!(patch[0]["value"], pinned, "{patch}");
+    drop(serving);
+
     // A predicate that fails its condition: refused by the condition's message.
     std::fs::write(&provenance, r#"{"runDetails": {"builder": {"id": "https://evil.example/builder"}}}"#).unwrap();
     push_image(&s, "shop/api:3", "attested by another builder");
