@@ -410,6 +410,39 @@ mod tests {
     }
 
     #[test]
+    fn a_rules_keyless_signers_match_whole_and_need_a_trusted_root() {
+        let spec = |subject: Option<&str>, pattern: Option<&str>| paved::IdentitySpec {
+            issuer: Some("https://issuer.acme.dev".into()),
+            subject: subject.map(str::to_owned),
+            subject_reg_exp: pattern.map(str::to_owned),
+            ..Default::default()
+        };
+        let root = std::sync::Arc::new(trusted_root());
+        let trust = |s: paved::IdentitySpec| Trust::of(&[], &[s], Some(&root)).unwrap();
+        let matches = |t: &Trust, subject: &str, issuer: &str| {
+            t.keyless
+                .as_ref()
+                .unwrap()
+                .1
+                .iter()
+                .any(|i| i.subject.is_match(subject) && i.issuer.as_ref().is_none_or(|re| re.is_match(issuer)))
+        };
+        // Exactly: a dot is a dot, and nothing more may follow.
+        let exact = trust(spec(Some("ci@acme.dev"), None));
+        assert!(matches(&exact, "ci@acme.dev", "https://issuer.acme.dev"));
+        assert!(!matches(&exact, "ci@acmexdev", "https://issuer.acme.dev"));
+        assert!(!matches(&exact, "ci@acme.dev.evil", "https://issuer.acme.dev"));
+        assert!(!matches(&exact, "ci@acme.dev", "https://issuer.acme.dev.evil"));
+        // By a regular expression, matched whole.
+        let pattern = trust(spec(None, Some("ci@acme\\.(dev|io)")));
+        assert!(matches(&pattern, "ci@acme.io", "https://issuer.acme.dev"));
+        assert!(!matches(&pattern, "evil-ci@acme.io", "https://issuer.acme.dev"));
+        // Keyless signers without a trusted root: said plainly.
+        let e = Trust::of(&[], &[spec(Some("ci@acme.dev"), None)], None).err().unwrap();
+        assert!(e.contains("--trusted-root"), "{e}");
+    }
+
+    #[test]
     fn a_key_cosign_generated_signs_what_its_public_key_verifies() {
         let key =
             SigningKey::from_pem(&fixture("cosign_generated_encrypted_empty_private.key"), b"", "cosign.key").unwrap();

@@ -53,6 +53,19 @@ impl Setup {
         v["reference"].as_str().unwrap().to_owned()
     }
 
+    /// `paved serve` with `flags` and the certificate in `tls`, reaching the registry with the
+    /// tests' credentials, CA and cache.
+    fn serve(&self, tls: &Path, flags: &[&str]) -> crate::serve::Serving {
+        let cache = self.cache.path().to_owned();
+        let env: [(&str, &Path); 3] = [
+            ("PAVED_CACHE_DIR", &cache),
+            ("PAVED_REGISTRY_USERNAME", Path::new(crate::registry::USER)),
+            ("PAVED_REGISTRY_PASSWORD", Path::new(crate::registry::PASSWORD)),
+        ];
+        let ca = self.registry.ca();
+        crate::serve::serve_in(tls, &[flags, &["--registry-ca", ca.to_str().unwrap()]].concat(), &env)
+    }
+
     /// The blobs in paved's cache.
     fn cached(&self) -> Vec<String> {
         let dir = self.cache.path().join("oci/blobs/sha256");
@@ -383,18 +396,9 @@ fn the_webhook_swaps_in_a_moved_tag_once_verified_and_keeps_serving_when_it_is_n
     write(&["team"]);
     s.push("acme/live:stable", work.path().to_str().unwrap(), Some("platform"), &[]);
     let tls = crate::serve::certificate_for("localhost");
-    let cache = s.cache.path().to_owned();
-    let ca = s.registry.ca();
     let tag = s.registry.at("acme/live:stable");
-    let env: [(&str, &Path); 3] = [
-        ("PAVED_CACHE_DIR", &cache),
-        ("PAVED_REGISTRY_USERNAME", Path::new(crate::registry::USER)),
-        ("PAVED_REGISTRY_PASSWORD", Path::new(crate::registry::PASSWORD)),
-    ];
     let serve = |every: &str| {
-        let flags =
-            ["--bundle", &tag, "--verify-key", &public, "--registry-ca", ca.to_str().unwrap(), "--poll", "200ms"];
-        crate::serve::serve_in(tls.path(), &[&flags[..], &["--registry-poll", every]].concat(), &env)
+        s.serve(tls.path(), &["--bundle", &tag, "--verify-key", &public, "--poll", "200ms", "--registry-poll", every])
     };
     let serving = serve("1s");
     let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
@@ -587,18 +591,7 @@ fn images_are_verified_in_ci_replayed_offline_and_verified_at_admission() {
 
     // At admission: the webhook verifies the same way.
     let tls = crate::serve::certificate_for("localhost");
-    let cache = s.cache.path().to_owned();
-    let env: [(&str, &Path); 3] = [
-        ("PAVED_CACHE_DIR", &cache),
-        ("PAVED_REGISTRY_USERNAME", Path::new(crate::registry::USER)),
-        ("PAVED_REGISTRY_PASSWORD", Path::new(crate::registry::PASSWORD)),
-    ];
-    let ca = s.registry.ca();
-    let serving = crate::serve::serve_in(
-        tls.path(),
-        &["--bundle", bundle.to_str().unwrap(), "--registry-ca", ca.to_str().unwrap()],
-        &env,
-    );
+    let serving = s.serve(tls.path(), &["--bundle", bundle.to_str().unwrap()]);
     let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
     let review = |name: &str, image: &str| {
         let review = crate::serve::review_of(name.len(), &serde_json::from_str(&deployment(name, image)).unwrap());
@@ -735,18 +728,7 @@ fn attestations_are_checked_by_their_predicates_and_verified_digests_written_bac
     // At admission: the webhook's /mutate answers with the digest as a JSON patch, and its
     // /validate allows the Pod.
     let tls = crate::serve::certificate_for("localhost");
-    let cache = s.cache.path().to_owned();
-    let env: [(&str, &Path); 3] = [
-        ("PAVED_CACHE_DIR", &cache),
-        ("PAVED_REGISTRY_USERNAME", Path::new(crate::registry::USER)),
-        ("PAVED_REGISTRY_PASSWORD", Path::new(crate::registry::PASSWORD)),
-    ];
-    let ca = s.registry.ca();
-    let serving = crate::serve::serve_in(
-        tls.path(),
-        &["--bundle", bundle.to_str().unwrap(), "--registry-ca", ca.to_str().unwrap()],
-        &env,
-    );
+    let serving = s.serve(tls.path(), &["--bundle", bundle.to_str().unwrap()]);
     let ca_pem = std::fs::read_to_string(tls.path().join("ca.crt")).unwrap();
     let pod: Value = serde_json::from_str(&deployment("api", &named)).unwrap();
     let review = crate::serve::review_of(1, &pod);
@@ -758,6 +740,7 @@ fn attestations_are_checked_by_their_predicates_and_verified_digests_written_bac
     let patch = base64::engine::general_purpose::STANDARD.decode(answer["patch"].as_str().unwrap()).unwrap();
     let patch: Value = serde_json::from_slice(&patch).unwrap();
     assert_eq!(patch[0]["value"], pinned, "{patch}");
+    assert_eq!(client.review(&review).unwrap().json()["response"]["allowed"], true, "{}", serving.log());
     drop(serving);
 
     // A predicate that fails its condition: refused by the condition's message.
@@ -814,6 +797,25 @@ fn a_bundle_says_who_must_have_signed_the_packs_it_names() {
     assert!(err.contains("refused") && err.contains("a key not trusted"), "{err}");
     // ...unless the bundle says its packs are the security team's.
     let (code, out, err) = check(bundle(&trusting("stranger")).path());
+    assert!(code < 2, "{out}{err}");
+    // A pack the security team pushes that names the first by reference, without a trust of its
+    // own: the first is verified against the trust that vouched for this one, not the flags'.
+    let outer = work.path().join("outer");
+    std::fs::create_dir(&outer).unwrap();
+    let naming = format!(
+        "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {{ name: outer }}\nspec:\n  packs: [{}]\n",
+        s.registry.at("acme/packs/security:1"),
+    );
+    std::fs::write(outer.join("paved.yaml"), naming).unwrap();
+    s.push("acme/packs/outer:1", outer.to_str().unwrap(), Some("stranger"), &[]);
+    let nested = tempfile::tempdir_in(work.path()).unwrap();
+    let text = format!(
+        "apiVersion: paved.dev/v1\nkind: Bundle\nmetadata: {{ name: nested }}\nspec:\n  packs: [{}]\n{}",
+        s.registry.at("acme/packs/outer:1"),
+        trusting("stranger"),
+    );
+    std::fs::write(nested.path().join("paved.yaml"), text).unwrap();
+    let (code, out, err) = check(nested.path());
     assert!(code < 2, "{out}{err}");
     // A bundle trusting another key refuses it, whatever the flags trust.
     let (code, _, err) = check(bundle(&trusting("platform")).path());

@@ -422,8 +422,8 @@ fn run<'v>(
 /// written as `image@digest`, the digest verified; `None` when nothing changes.
 fn pin_digests(policy: &Policy, rule: usize, object: &Value, verdicts: &crate::ImageVerdicts) -> Option<Value> {
     let check = policy.rules.get(rule)?.check.images()?;
-    let mut after = object.clone();
-    let mut changed = false;
+    // Copied only when an image is pinned: most objects have nothing to pin.
+    let mut after: Option<Value> = None;
     for (path, image) in crate::compile::images::images_of(object, "/spec") {
         if image.contains('@') || !check.applies(image) {
             continue;
@@ -432,12 +432,12 @@ fn pin_digests(policy: &Policy, rule: usize, object: &Value, verdicts: &crate::I
         else {
             continue;
         };
-        if let (Some(digest), Some(slot)) = (&verdict.digest, after.pointer_mut(&path)) {
+        let Some(digest) = &verdict.digest else { continue };
+        if let Some(slot) = after.get_or_insert_with(|| object.clone()).pointer_mut(&path) {
             *slot = Value::String(format!("{image}@{digest}"));
-            changed = true;
         }
     }
-    changed.then_some(after)
+    after
 }
 
 fn json_type(value: &Value) -> &'static str {
