@@ -110,6 +110,8 @@ export interface Summary {
   warned: number
   audited: number
   waived: number
+  /** Findings known only after apply (a Terraform plan's unknowns): not in the decision. */
+  unknown: number
 }
 
 export interface ResourceReport {

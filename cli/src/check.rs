@@ -31,9 +31,11 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// What fails the run (exit status 1): a denial, a warning or worse, or nothing.
-    #[arg(long, value_enum, default_value_t = FailOn::Deny)]
-    fail_on: FailOn,
+    /// What fails the run (exit status 1): a denial, a warning or worse, a check known only
+    /// after apply (a Terraform plan's unknown) or a denial, or nothing; several with commas
+    /// (`--fail-on warn,unknown`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "deny")]
+    fail_on: Vec<FailOn>,
     /// Judge `verifyImages` rules by the verdicts in FILE (written by --record-image-verdicts)
     /// instead of asking registries: a CI decision replayed offline, identically.
     #[arg(long, value_name = "FILE")]
@@ -134,6 +136,8 @@ enum FailOn {
     Deny,
     /// Fail when something is denied or warned about.
     Warn,
+    /// Fail when something is denied or a check is known only after apply.
+    Unknown,
     /// Never fail on findings (errors still exit 2).
     Never,
 }
@@ -193,7 +197,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Format::Github => report.format(paved::Format::Github),
         Format::PolicyReport => report.format(paved::Format::PolicyReport),
     };
-    finish(print(&text), &report, args.fail_on)
+    finish(print(&text), &report, &args.fail_on)
 }
 
 /// The flags that give an inventory: `paved check`, `render` and `conform` share them.
@@ -244,12 +248,13 @@ impl InventoryArgs {
 }
 
 /// The exit status: 1 when the report fails at the `--fail-on` threshold.
-fn finish(written: ExitCode, report: &paved::Report, fail_on: FailOn) -> ExitCode {
-    let failed = match fail_on {
+fn finish(written: ExitCode, report: &paved::Report, fail_on: &[FailOn]) -> ExitCode {
+    let failed = fail_on.iter().any(|f| match f {
         FailOn::Deny => report.decision == Decision::Deny,
         FailOn::Warn => report.decision >= Decision::Warn,
+        FailOn::Unknown => report.decision == Decision::Deny || report.summary.unknown > 0,
         FailOn::Never => false,
-    };
+    });
     outcome(written, failed)
 }
 

@@ -90,9 +90,19 @@ impl<'a, 'r> Eval<'a, 'r> {
         }
     }
 
+    /// Evaluates one node. A value that is an error when read (a Terraform plan's unknown, an
+    /// accumulator's error) is the error here.
+    #[inline]
+    pub(crate) fn eval(&mut self, ir: &'a Ir) -> R<'a> {
+        match self.node(ir) {
+            Ok(Value::Error(e)) => Err((*e).clone()),
+            r => r,
+        }
+    }
+
     /// Evaluates one node: the leaves here, each family of the others in a method of its own
     /// (field access, optionals, indexing, logic, comparison, building).
-    pub(crate) fn eval(&mut self, ir: &'a Ir) -> R<'a> {
+    fn node(&mut self, ir: &'a Ir) -> R<'a> {
         match ir {
             Ir::Const(c) => Ok(constant(c)),
             Ir::Root(slot) => {
@@ -456,6 +466,8 @@ impl<'a, 'r> Eval<'a, 'r> {
             return y;
         }
         match (x, y) {
+            // An error decides over an unknown: what failed is not what may pass after apply.
+            (Err(e), Err(f)) => Err(if e.unknown { f } else { e }),
             (Err(e), _) | (_, Err(e)) => Err(e),
             (Ok(Value::Bool(_)), Ok(Value::Bool(_))) => Ok(Value::Bool(!or)),
             (Ok(p), Ok(q)) => Err(no_overload(if or { "_||_" } else { "_&&_" }, &[p, q])),

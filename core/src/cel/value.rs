@@ -22,11 +22,20 @@ pub(crate) struct Error {
     /// The evaluation's caller stopped it ([`Budget::stop`](super::budget::Budget::stop);
     /// `over_budget` too).
     pub stopped: bool,
+    /// The expression read a value known only after apply (a Terraform plan's unknown): CEL's
+    /// unknown, absorbed by `&&`, `||` and comprehensions where the other side decides, as
+    /// errors are.
+    pub unknown: bool,
 }
 
 impl Error {
     pub(crate) fn new(message: impl Into<String>) -> Error {
-        Error { message: message.into(), over_budget: false, stopped: false }
+        Error { message: message.into(), over_budget: false, stopped: false, unknown: false }
+    }
+
+    /// A value known only after apply was read.
+    pub(crate) fn unknown() -> Error {
+        Error { unknown: true, ..Error::new("it depends on a value known only after apply") }
     }
 
     pub(crate) fn budget(limit: u64) -> Error {
@@ -34,12 +43,13 @@ impl Error {
             message: format!("the expression exceeded its cost budget of {limit}"),
             over_budget: true,
             stopped: false,
+            unknown: false,
         }
     }
 
     /// The evaluation's caller stopped it.
     pub(crate) fn stopped() -> Error {
-        Error { message: "the evaluation was stopped: its deadline passed".into(), over_budget: true, stopped: true }
+        Error { over_budget: true, stopped: true, ..Error::new("the evaluation was stopped: its deadline passed") }
     }
 
     /// The evaluation spent its total budget.
@@ -48,6 +58,7 @@ impl Error {
             message: format!("the evaluation exceeded its total cost budget of {limit}"),
             over_budget: true,
             stopped: false,
+            unknown: false,
         }
     }
 
@@ -134,6 +145,7 @@ impl<'a> Value<'a> {
             },
             Json::String(s) => Value::Str(Str::Borrowed(s)),
             Json::Array(a) => Value::List(List::Json(a)),
+            Json::Object(_) if crate::load::unknown::is_unknown(v) => Value::Error(Rc::new(Error::unknown())),
             Json::Object(o) => Value::Map(Map::Json(o)),
         }
     }

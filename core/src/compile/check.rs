@@ -127,6 +127,10 @@ impl Check for AssertCheck {
         }
         let mut errors: Vec<(String, String)> =
             self.validator.iter_errors(input.value).map(|e| (e.instance_path().to_string(), e.to_string())).collect();
+        // Failing only where a value is known after apply: neither passed nor failed.
+        if errors.iter().all(|(p, _)| crate::load::pointer::reaches_unknown(input.value, p)) {
+            return Err(FindingError::new(ErrorKind::Unknown, "the schema reads a value known only after apply"));
+        }
         errors.sort();
         // One violation per rule application: the first place it fails, with every reason.
         let path = errors.first().map(|(p, _)| p.clone()).unwrap_or_default();
@@ -169,12 +173,14 @@ pub(crate) fn cel_error(what: &str, e: &crate::cel::Error) -> FindingError {
     FindingError::new(error_kind(e), format!("{what} failed: {e}"))
 }
 
-/// The kind of finding error a CEL error is: stopped by the caller, over a budget, or failed.
+/// The kind of finding error a CEL error is: stopped by the caller, over a budget, unknown
+/// until apply, or failed.
 pub(crate) fn error_kind(e: &crate::cel::Error) -> ErrorKind {
-    match (e.stopped, e.over_budget) {
-        (true, _) => ErrorKind::Deadline,
-        (false, true) => ErrorKind::Cost,
-        (false, false) => ErrorKind::Cel,
+    match (e.stopped, e.over_budget, e.unknown) {
+        (true, _, _) => ErrorKind::Deadline,
+        (false, true, _) => ErrorKind::Cost,
+        (false, false, true) => ErrorKind::Unknown,
+        (false, false, false) => ErrorKind::Cel,
     }
 }
 

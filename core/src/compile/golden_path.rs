@@ -590,7 +590,7 @@ fn literal_problems(output: &Value, at: &str) -> Vec<template::Problem> {
     };
     match version.known(api_version, kind) {
         Known::Unknown { message, help } => out.push((format!("{at}/kind"), message, help)),
-        Known::Custom => {}
+        Known::Custom | Known::Infrastructure => {}
         Known::Kind => {
             if let Some(s) = version.kind_schema(api_version, kind) {
                 walk(version, s, output, (at, ""), &mut out);

@@ -236,12 +236,18 @@ fn check_kinds(bundle: &Bundle, diags: &mut Diagnostics) {
     for policy in &bundle.policies {
         for (i, pattern) in policy.kinds.iter().enumerate() {
             let kind = pattern.rsplit('/').next().unwrap_or(pattern);
-            if kind.contains(['*', '?', '[']) || declared.contains(&kind) {
+            let group = pattern.split('/').next().filter(|_| pattern.matches('/').count() == 2);
+            // Terraform's types are the providers' own: any name of their shape is taken.
+            let infrastructure = group.is_some_and(crate::load::terraform::is_infrastructure);
+            if kind.contains(['*', '?', '[']) || declared.contains(&kind) || infrastructure {
                 continue;
             }
             if let Err(suggestion) = crate::k8s::schema::known_kind(kind) {
                 let help = match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
+                    None if crate::load::terraform::looks_like_type(kind) => {
+                        format!("a Terraform resource type is matched in its group: `terraform/*/{kind}`")
+                    }
                     None => "a custom resource's kind: add its CustomResourceDefinition to the bundle, or declare it under the Bundle's `spec.kinds`".into(),
                 };
                 diags.push(policy.origin.diagnostic(

@@ -655,6 +655,7 @@ impl<'a> Evaluation<'a> {
 
     fn error(&self, policy: &Policy, rule: &Rule, at: &str, cause: FindingError, out: &mut Vec<(Finding, bool)>) {
         let message = match (&rule.spec.cel, policy.form.is_kubernetes_like()) {
+            _ if cause.kind == ErrorKind::Unknown => format!("{}: not known until apply", rule.message),
             (Some(expression), true) => as_kubernetes(expression, &cause),
             _ => format!("rule `{}` could not be evaluated: {cause}", rule.id),
         };
@@ -675,6 +676,8 @@ impl<'a> Evaluation<'a> {
         // Under `Ignore` an error is a warning; Kubernetes' admission policies say nothing of
         // it to the client, so it is only recorded.
         let action = match (&error, policy.failure_policy) {
+            // Known only after apply: what the policy would do, counted apart from the decision.
+            (Some(e), _) if e.kind == ErrorKind::Unknown => policy.action,
             (Some(_), FailurePolicy::Ignore) if policy.form.is_kubernetes_like() => Action::Audit,
             (Some(_), FailurePolicy::Ignore) => Action::Warn,
             _ if self.view.via == Via::Template => {

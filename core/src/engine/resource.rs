@@ -25,6 +25,9 @@ pub struct Resource {
     /// Set when the resource came from an admission request: what the request says of itself,
     /// over the context's.
     pub(crate) admission: Option<Admission>,
+    /// The operation its source says it is judged for, over the context's (a Terraform plan's
+    /// action on it).
+    pub(crate) planned: Option<Operation>,
 }
 
 /// What an admission request says of itself.
@@ -38,7 +41,7 @@ pub(crate) struct Admission {
 impl Resource {
     /// A resource from a JSON value, with no source file (as the webhook and bindings get them).
     pub fn new(value: Value) -> Self {
-        Resource { value, old: None, origin: None, admission: None }
+        Resource { value, old: None, origin: None, admission: None, planned: None }
     }
 
     /// The object an admission request asks about, judged for the request's operation and user.
@@ -49,13 +52,19 @@ impl Resource {
         user_info: Value,
         dry_run: bool,
     ) -> Self {
-        Resource { value: object, old, origin: None, admission: Some(Admission { operation, user_info, dry_run }) }
+        Resource {
+            value: object,
+            old,
+            origin: None,
+            admission: Some(Admission { operation, user_info, dry_run }),
+            planned: None,
+        }
     }
 
-    /// The operation it is judged for: its admission request's, else the caller's (the
-    /// context's).
+    /// The operation it is judged for: its admission request's, else its plan's, else the
+    /// caller's (the context's).
     pub(crate) fn operation(&self, otherwise: Operation) -> Operation {
-        self.admission.as_ref().map_or(otherwise, |a| a.operation)
+        self.admission.as_ref().map(|a| a.operation).or(self.planned).unwrap_or(otherwise)
     }
 
     /// What its admission request says of itself, for the report.
@@ -102,8 +111,10 @@ impl Resource {
     /// Every resource in a YAML or JSON text, read as kubectl reads it: YAML 1.1 scalars and
     /// merge keys, every item of a `List` or any `*List`, multi-document streams; an
     /// AdmissionReview or AdmissionRequest captured from a cluster is the object it asks about,
-    /// judged for its operation, as the webhook would judge it. What kubectl would read
-    /// differently is an error, never a guess.
+    /// judged for its operation, as the webhook would judge it; a Terraform plan
+    /// (`terraform show -json`) is one resource per resource change, recognised by its content
+    /// (see the crate's README, "Infrastructure"). What kubectl would read differently is an
+    /// error, never a guess.
     /// `file` names the text in findings and errors (`<stdin>` for standard input).
     pub fn from_str(file: &str, text: &str) -> Result<Vec<Resource>, Error> {
         Resource::from_bytes(file, text.as_bytes())
@@ -155,6 +166,13 @@ fn is_admission(v: &Value) -> bool {
 pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec<Resource> {
     let mut out = Vec::with_capacity(docs.len());
     for mut doc in docs {
+        if load::terraform::is_plan(&doc.value) {
+            match load::terraform::read(&doc) {
+                Ok(planned) => out.extend(planned.into_iter().map(Resource::planned)),
+                Err(problems) => problems.into_iter().for_each(|d| diags.push(d)),
+            }
+            continue;
+        }
         if is_admission(&doc.value) {
             // A review read from a file answers nobody: its uid may be left out, as gator's
             // test files leave it out (the webhook requires it).
@@ -226,6 +244,20 @@ fn kustomize_origin(value: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+impl Resource {
+    /// A resource change of a Terraform plan, judged for the plan's action on it.
+    fn planned(p: load::terraform::Planned) -> Resource {
+        use load::terraform::Action;
+        let operation = match p.action {
+            Action::Create => Operation::Create,
+            Action::Update | Action::Replace => Operation::Update,
+            Action::Delete => Operation::Delete,
+        };
+        let old = if p.action == Action::Delete { Some(p.value.clone()) } else { p.before };
+        Resource { value: p.value, old, origin: Some(p.origin), admission: None, planned: Some(operation) }
+    }
+}
+
 /// Whether an object is a list of resources: a kind ending in `List`, with `items`.
 fn is_list(value: &Value) -> bool {
     value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
@@ -234,10 +266,10 @@ fn is_list(value: &Value) -> bool {
 
 fn push(value: Value, mut origin: Origin, out: &mut Vec<Resource>, diags: &mut Diagnostics) {
     if let Some(file) = kustomize_origin(&value) {
-        origin.made_from = Some(load::beside(&origin.file, &file));
+        origin.made_from = Some((load::beside(&origin.file, &file), 1));
     }
     match check_shape(&value, &origin) {
-        Ok(()) => out.push(Resource { value, old: None, origin: Some(origin), admission: None }),
+        Ok(()) => out.push(Resource { origin: Some(origin), ..Resource::new(value) }),
         Err(d) => diags.push(d),
     }
 }

@@ -162,6 +162,8 @@ pub(crate) enum Known {
     Unknown { message: String, help: Option<String> },
     /// A kind of a group Kubernetes does not define: a custom resource.
     Custom,
+    /// Not Kubernetes: a resource read from a Terraform plan, which Kubernetes' checks leave.
+    Infrastructure,
 }
 
 /// The most nested levels the validator descends (Kubernetes objects are far shallower).
@@ -179,6 +181,9 @@ impl Version {
             return Known::Kind;
         }
         let (group, _) = split_api_version(api_version);
+        if crate::load::terraform::is_infrastructure(group) {
+            return Known::Infrastructure;
+        }
         if let Some(r) = removed(api_version, kind, self.minor) {
             return Known::Unknown { message: r.0, help: Some(r.1) };
         }

@@ -5,6 +5,8 @@ mod fast;
 pub(crate) mod packs;
 pub(crate) mod pointer;
 mod source;
+pub(crate) mod terraform;
+pub(crate) mod unknown;
 pub(crate) mod yaml;
 
 pub use source::SourceRef;
@@ -36,10 +38,11 @@ pub(crate) struct Origin {
     pub spans: Arc<Spans>,
     /// Pointer of this document inside the parsed one (`/items/3` for a `List` member).
     pub base: String,
-    /// The file a rendered stream says the document was made from (Helm's `# Source:` comment,
-    /// kustomize's origin annotation), relative to the stream's directory: reports name it,
-    /// not the stream, at its first line (the stream's lines are not the file's).
-    pub made_from: Option<Arc<str>>,
+    /// The file (and line) a rendered stream says the document was made from (Helm's
+    /// `# Source:` comment, kustomize's origin annotation: line 1; a Terraform resource's
+    /// block), relative to the stream's directory: reports name it, not the stream (whose lines
+    /// are not the file's).
+    pub made_from: Option<(Arc<str>, u32)>,
     /// For a document paved reads in its own terms (a Kubernetes admission policy compiled as a
     /// paved policy): where each of paved's pointers was written in it, as prefixes
     /// (`/spec/rules/0/cel` → `/spec/validations/0/expression`), the longest first.
@@ -71,8 +74,8 @@ impl Origin {
 
     /// Where `pointer` was written, as reports show it.
     pub(crate) fn source_ref(&self, pointer: &str) -> crate::load::SourceRef {
-        if let Some(file) = &self.made_from {
-            return crate::load::SourceRef { file: file.to_string(), line: 1, column: 1 };
+        if let Some((file, line)) = &self.made_from {
+            return crate::load::SourceRef { file: file.to_string(), line: *line, column: 1 };
         }
         let pos = self.locate(pointer);
         crate::load::SourceRef { file: self.file.to_string(), line: pos.line, column: pos.column }
@@ -147,7 +150,7 @@ fn parse_within(
         .map(|RawDocument { value, spans }| {
             let rendered = schema == Schema::Kubernetes;
             let made_from =
-                rendered.then(|| helm_source(text, spans.locate("").line)).flatten().map(|f| beside(&file, f));
+                rendered.then(|| helm_source(text, spans.locate("").line)).flatten().map(|f| (beside(&file, f), 1));
             Sourced {
                 value,
                 origin: Origin {
@@ -194,7 +197,8 @@ pub(crate) fn beside(stream: &str, path: &str) -> Arc<str> {
             other => parts.push(other),
         }
     }
-    Arc::from(parts.join("/"))
+    let joined = parts.join("/");
+    Arc::from(if dir.starts_with('/') { format!("/{joined}") } else { joined })
 }
 
 /// Decodes bytes as UTF-8, or says where the first bad byte is.

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::unknown::is_unknown;
+
 /// Escapes one JSON pointer segment (RFC 6901).
 pub(crate) fn escape_segment(s: &str) -> String {
     if s.contains(['~', '/']) {
@@ -66,6 +68,28 @@ pub(crate) fn set(root: &mut Value, pointer: &str, value: Option<Value>) -> bool
     true
 }
 
+/// Whether a JSON pointer into `value` passes through (or ends at) a value known only after
+/// apply.
+pub(crate) fn reaches_unknown(value: &Value, pointer: &str) -> bool {
+    let mut at = value;
+    for segment in pointer.split('/').skip(1) {
+        if is_unknown(at) {
+            return true;
+        }
+        let segment = unescape_segment(segment);
+        let next = match at {
+            Value::Object(m) => m.get(&segment),
+            Value::Array(a) => segment.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => at = v,
+            None => return false,
+        }
+    }
+    is_unknown(at)
+}
+
 /// Whether `pattern` (a JSON pointer whose segments may be `*`) is `pointer` or one of its
 /// ancestors.
 pub(crate) fn covers(pattern: &str, pointer: &str) -> bool {
@@ -114,6 +138,12 @@ impl PathPattern {
                 out.push((at, v));
                 return;
             };
+            // What is known only after apply may hold anything: it is the item, and a check
+            // that reads it is unknown.
+            if is_unknown(v) {
+                out.push((at, v));
+                return;
+            }
             match (first, v) {
                 (Segment::Key(k), Value::Object(m)) => {
                     if let Some(child) = m.get(k) {

@@ -85,6 +85,14 @@ pub struct Finding {
     pub waived_by: Option<String>,
 }
 
+impl Finding {
+    /// Whether the check depends on a value known only after apply: neither passed nor failed
+    /// ([`ErrorKind::Unknown`]).
+    pub fn unknown(&self) -> bool {
+        self.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unknown)
+    }
+}
+
 /// Why a check could not be evaluated. Its JSON form has a stable `kind`, so a webhook or a
 /// binding can tell a plugin out of fuel from a CEL type error without reading the message:
 ///
@@ -150,9 +158,13 @@ pub enum ErrorKind {
     /// An image's signature could not be checked: its registry could not be reached, or no
     /// verdict was given for it.
     Registry,
+    /// The check depends on a value known only after apply (a Terraform plan's or a Pulumi
+    /// preview's unknown): neither passed nor failed, counted in [`Summary::unknown`] and not in
+    /// the decision.
+    Unknown,
 }
 
-words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego", Mutation => "mutation", Registry => "registry" });
+words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego", Mutation => "mutation", Registry => "registry", Unknown => "unknown" });
 
 /// One change a mutation made (or would have made, when an exception waives it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -304,6 +316,9 @@ pub struct Summary {
     pub audited: usize,
     /// Waived findings.
     pub waived: usize,
+    /// Unwaived findings whose check depends on a value known only after apply (a Terraform
+    /// plan's unknown): neither passed nor failed, and not in the decision.
+    pub unknown: usize,
 }
 
 /// The overall verdict.
@@ -386,6 +401,7 @@ impl Report {
         for f in findings {
             match (&f.waived_by, f.action) {
                 (Some(_), _) => s.waived += 1,
+                (None, _) if f.unknown() => s.unknown += 1,
                 (None, Action::Deny) => s.denied += 1,
                 (None, Action::Warn) => s.warned += 1,
                 (None, Action::Audit) => s.audited += 1,

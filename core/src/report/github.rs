@@ -12,6 +12,7 @@ fn github(report: &Report) -> String {
     let mut out = String::new();
     for f in report.findings.iter().filter(|f| f.waived_by.is_none()) {
         let command = match f.action {
+            _ if f.unknown() => "notice",
             Action::Deny => "error",
             Action::Warn => "warning",
             Action::Audit => "notice",

@@ -54,6 +54,7 @@ impl Paint {
 fn finding(out: &mut String, p: &Paint, f: &Finding) -> fmt::Result {
     let (mark, word) = match (&f.waived_by, f.action) {
         (Some(_), _) => (p.dim("~"), p.dim("waived")),
+        (None, _) if f.unknown() => (p.blue("?"), p.blue("unknown")),
         (None, Action::Deny) => (p.red("✗"), p.red("deny  ")),
         (None, Action::Warn) => (p.yellow("!"), p.yellow("warn  ")),
         (None, Action::Audit) => (p.blue("·"), p.blue("audit ")),
@@ -148,9 +149,11 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
         0 => String::new(),
         n => format!(", {}", count(n, "change")),
     };
+    // Unknowns are named only when there are some: most runs judge no plan.
+    let unknown = if s.unknown > 0 { format!(", {} unknown until apply", s.unknown) } else { String::new() };
     writeln!(
         out,
-        "{}, {}{changed}: {} denied, {} warned, {} audited, {} waived → {verdict}",
+        "{}, {}{changed}: {} denied, {} warned, {} audited, {} waived{unknown} → {verdict}",
         count(s.resources, "resource"),
         count(s.findings, "finding"),
         s.denied,

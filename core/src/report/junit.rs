@@ -17,10 +17,10 @@ fn junit(report: &Report) -> String {
         suites.entry(file).or_default().push((r, findings));
     }
     let mut body = String::new();
-    let (mut all_tests, mut all_failures) = (0, 0);
+    let (mut all_tests, mut all_failures, mut all_skipped) = (0, 0, 0);
     for (file, resources) in &suites {
         let mut cases = String::new();
-        let (mut tests, mut failures) = (0, 0);
+        let (mut tests, mut failures, mut skipped) = (0, 0, 0);
         for (r, findings) in resources {
             let object = r.resource.to_string();
             for policy in &r.policies {
@@ -28,7 +28,8 @@ fn junit(report: &Report) -> String {
                 let (denied, others): (Vec<&Finding>, Vec<&Finding>) = findings
                     .iter()
                     .filter(|f| &f.policy == policy)
-                    .partition(|f| f.waived_by.is_none() && f.action == Action::Deny);
+                    .partition(|f| f.waived_by.is_none() && f.action == Action::Deny && !f.unknown());
+                let unknown = others.iter().filter(|f| f.waived_by.is_none() && f.unknown()).count();
                 let line = r.source.as_ref().map(|s| format!(" line=\"{}\"", s.line)).unwrap_or_default();
                 let _ = write!(
                     cases,
@@ -49,6 +50,10 @@ fn junit(report: &Report) -> String {
                         esc(&text.join("\n"))
                     );
                 }
+                if denied.is_empty() && unknown > 0 {
+                    skipped += 1;
+                    let _ = write!(cases, "\n      <skipped message=\"{unknown} check(s) known only after apply\"/>");
+                }
                 if !others.is_empty() {
                     let text: Vec<String> = others.iter().map(|f| describe(f)).collect();
                     let _ = write!(cases, "\n      <system-out>{}</system-out>", esc(&text.join("\n")));
@@ -62,14 +67,15 @@ fn junit(report: &Report) -> String {
         }
         all_tests += tests;
         all_failures += failures;
+        all_skipped += skipped;
         let _ = write!(
             body,
-            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n{cases}  </testsuite>\n",
+            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{cases}  </testsuite>\n",
             esc(file)
         );
     }
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"paved\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\" skipped=\"0\">\n{body}</testsuites>\n"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"paved\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\" skipped=\"{all_skipped}\">\n{body}</testsuites>\n"
     )
 }
 
@@ -77,6 +83,7 @@ fn junit(report: &Report) -> String {
 fn describe(f: &Finding) -> String {
     let what = match (&f.waived_by, f.action) {
         (Some(w), _) => format!("waived by {w}"),
+        (None, _) if f.unknown() => "unknown until apply".into(),
         (None, Action::Deny) => "deny".into(),
         (None, Action::Warn) => "warn".into(),
         (None, Action::Audit) => "audit".into(),

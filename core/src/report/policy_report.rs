@@ -44,6 +44,8 @@ pub(crate) fn results(
                 for f in mine {
                     let outcome = match (&f.waived_by, &f.error, f.action) {
                         (Some(_), _, _) => "skip",
+                        // Known only after apply: not evaluated, as Kyverno's `skip` says.
+                        (None, Some(_), _) if f.unknown() => "skip",
                         (None, Some(_), _) => "error",
                         (None, None, Action::Warn) => "warn",
                         (None, None, Action::Deny | Action::Audit) => "fail",

@@ -103,7 +103,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     }
     let mut out = json!({
         "ruleId": rule_id(f),
-        "level": level(f.action),
+        "level": if f.unknown() { "none" } else { level(f.action) },
         "message": { "text": text },
         "locations": [location],
         "partialFingerprints": { "pavedFinding/v1": fingerprint(f) },
@@ -112,6 +112,10 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     if let Some(o) = out.as_object_mut() {
         if let Some(i) = rule_index {
             o.insert("ruleIndex".into(), json!(i));
+        }
+        // SARIF's `open`: the tool could not tell a pass from a failure (`fail`, the default).
+        if f.unknown() {
+            o.insert("kind".into(), json!("open"));
         }
         if let Some(w) = &f.waived_by {
             o.insert(

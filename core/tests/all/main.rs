@@ -28,5 +28,6 @@ mod pod_security;
 mod properties;
 mod public_api;
 mod shape;
+mod terraform;
 mod three_way;
 mod words;

@@ -158,7 +158,7 @@ fn the_report_is_stable_across_runs() {
     assert_eq!(v["decision"], "deny");
     assert_eq!(
         v["summary"],
-        json!({"resources": 3, "findings": 9, "denied": 7, "warned": 1, "audited": 0, "waived": 1})
+        json!({"resources": 3, "findings": 9, "denied": 7, "warned": 1, "audited": 0, "waived": 1, "unknown": 0})
     );
     assert_eq!(v["exceptions"][0]["status"], "active");
 }

@@ -134,6 +134,8 @@ class Summary:
     warned: int
     audited: int
     waived: int
+    unknown: int = 0
+    """Findings known only after apply (a Terraform plan's unknowns): not in the decision."""
 
 
 def _ref(d: Mapping[str, Any]) -> ResourceRef:
@@ -217,7 +219,7 @@ class Report:
     def summary(self) -> Summary:
         """Counts."""
         s = self._data()["summary"]
-        return Summary(s["resources"], s["findings"], s["denied"], s["warned"], s["audited"], s["waived"])
+        return Summary(s["resources"], s["findings"], s["denied"], s["warned"], s["audited"], s["waived"], s["unknown"])
 
     def to_dict(self) -> Dict[str, Any]:
         """The report as the JSON contract's data (a fresh copy)."""

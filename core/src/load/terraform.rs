@@ -1,0 +1,363 @@
+//! Terraform and OpenTofu plans, as `terraform show -json` writes them (format versions 0.x,
+//! from Terraform 0.12, and 1.x: the same shape), read as documents policies match like
+//! manifests: one per managed resource change.
+//!
+//! A resource change becomes
+//!
+//! ```yaml
+//! apiVersion: terraform/aws             # `terraform/` and the provider's local name
+//! kind: aws_s3_bucket                   # the resource type
+//! metadata:
+//!   name: module.web.aws_s3_bucket.logs # the plan address
+//!   labels: {owner: payments}           # the resource's string tags (`tags_all`, else `tags`)
+//! values: {bucket: logs, acl: private}  # `change.after` (`change.before` for a delete)
+//! terraform: {address: …, module: module.web, mode: managed, type: …, name: logs, provider: …, actions: [create]}
+//! ```
+//!
+//! A value Terraform knows only after apply (`after_unknown`) is the [`unknown`](super::unknown::unknown) marker, which
+//! CEL reads as an unknown: a rule that depends on one is neither passed nor failed.
+
+use serde_json::{json, Map, Value};
+
+use super::{Origin, Sourced};
+use crate::error::Diagnostic;
+
+/// The apiVersion group of documents read from a plan: `terraform/<provider>`.
+pub(crate) const GROUP: &str = "terraform";
+
+/// Whether an apiVersion group is one paved gives documents read from infrastructure tools
+/// (not Kubernetes objects, which no Kubernetes check judges).
+pub(crate) fn is_infrastructure(group: &str) -> bool {
+    group == GROUP
+}
+
+/// Whether a kind has the shape of a Terraform resource type (`aws_s3_bucket`): a provider's
+/// name, an underscore, lowercase words.
+pub(crate) fn looks_like_type(kind: &str) -> bool {
+    kind.contains('_') && kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// What a plan does to a resource, as the admission operation it is judged for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Create,
+    /// Updated in place, or left as it is (`no-op`): judged as it will be.
+    Update,
+    /// Destroyed and created again: judged as it will be, with what it was as the old object.
+    Replace,
+    Delete,
+}
+
+/// One resource change of a plan, as a document.
+#[derive(Debug, Clone)]
+pub(crate) struct Planned {
+    pub value: Value,
+    /// What the resource was, for an update or a replacement.
+    pub before: Option<Value>,
+    pub action: Action,
+    pub origin: Origin,
+}
+
+/// Whether a document is a plan: `format_version`, `terraform_version`, and resource changes
+/// or planned values.
+pub(crate) fn is_plan(v: &Value) -> bool {
+    v.get("format_version").is_some_and(Value::is_string)
+        && v.get("terraform_version").is_some()
+        && (v.get("resource_changes").is_some() || v.get("planned_values").is_some())
+}
+
+/// The resource changes of a plan, each with the place in the plan it was written; every
+/// problem with its place.
+pub(crate) fn read(doc: &Sourced) -> Result<Vec<Planned>, Vec<Diagnostic>> {
+    let version = doc.value.get("format_version").and_then(Value::as_str).unwrap_or_default();
+    if !matches!(version.split('.').next(), Some("0" | "1")) || version.split('.').count() != 2 {
+        return Err(vec![doc.origin.diagnostic(
+            "/format_version",
+            format!("plan format version `{version}` is not one paved reads"),
+            Some(
+                "paved reads the 0.x and 1.x formats `terraform show -json` (Terraform 0.12 on, OpenTofu) writes"
+                    .into(),
+            ),
+        )]);
+    }
+    let changes = match doc.value.get("resource_changes") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(changes)) => changes,
+        Some(_) => {
+            return Err(vec![doc.origin.diagnostic("/resource_changes", "`resource_changes` must be a list", None)])
+        }
+    };
+    let (mut out, mut problems) = (Vec::new(), Vec::new());
+    let mut blocks = Blocks::default();
+    for (i, change) in changes.iter().enumerate() {
+        let origin = Origin { base: format!("{}/resource_changes/{i}", doc.origin.base), ..doc.origin.clone() };
+        match planned(change, &origin) {
+            Ok(Some(mut p)) => {
+                p.origin.made_from = blocks.find(&doc.value, &doc.origin.file, change);
+                out.push(p);
+            }
+            Ok(None) => {}
+            Err((pointer, message)) => problems.push(origin.diagnostic(
+                &pointer,
+                message,
+                Some("the plan should be `terraform show -json PLANFILE`'s output, whole".into()),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+type Problem = (String, String);
+
+/// One resource change as a document; `None` for what is not provisioned (a data source read,
+/// a resource forgotten or left alone by a `removed` block).
+fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
+    let text = |key: &'static str| match rc.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+        _ => Err((format!("/{key}"), format!("a resource change needs `{key}`, a non-empty string"))),
+    };
+    let (address, kind, mode) = (text("address")?, text("type")?, text("mode")?);
+    let change = rc
+        .get("change")
+        .filter(|c| c.is_object())
+        .ok_or(("/change".into(), "a resource change needs `change`".into()))?;
+    let actions: Vec<&str> = match change.get("actions") {
+        Some(Value::Array(a)) => a.iter().map(|a| a.as_str().unwrap_or_default()).collect(),
+        _ => return Err(("/change/actions".into(), "a resource change needs `change.actions`, a list".into())),
+    };
+    let action = match actions.as_slice() {
+        _ if mode != "managed" => return Ok(None),
+        ["read"] | ["forget"] => return Ok(None),
+        ["create"] => Action::Create,
+        ["update"] | ["no-op"] => Action::Update,
+        ["delete"] => Action::Delete,
+        ["delete", "create"] | ["create", "delete"] => Action::Replace,
+        other => return Err(("/change/actions".into(), format!("`{}` is not an action of a plan", other.join(", ")))),
+    };
+    let (side, values) = if action == Action::Delete {
+        ("before", change.get("before").cloned().unwrap_or(Value::Null))
+    } else {
+        let mut after = change.get("after").cloned().unwrap_or(Value::Null);
+        if let Some(unknown) = change.get("after_unknown") {
+            mark(&mut after, unknown);
+        }
+        ("after", after)
+    };
+    let before = matches!(action, Action::Update | Action::Replace).then(|| change.get("before").cloned()).flatten();
+    let provider = rc.get("provider_name").and_then(Value::as_str).unwrap_or_default();
+    let value = json!({
+        "apiVersion": format!("{GROUP}/{}", provider_short_name(provider, kind)),
+        "kind": kind,
+        "metadata": metadata(address, &values),
+        "values": values,
+        "terraform": {
+            "address": address,
+            "module": rc.get("module_address").and_then(Value::as_str).unwrap_or_default(),
+            "mode": mode,
+            "type": kind,
+            "name": rc.get("name").and_then(Value::as_str).unwrap_or_default(),
+            "index": rc.get("index").cloned().unwrap_or(Value::Null),
+            "provider": provider,
+            "actions": actions,
+        },
+    });
+    let origin = origin.renamed(vec![
+        ("/values".into(), format!("/change/{side}")),
+        ("/kind".into(), "/type".into()),
+        ("/metadata".into(), "/address".into()),
+        ("/terraform/actions".into(), "/change/actions".into()),
+        ("/terraform".into(), String::new()),
+    ]);
+    let before = before.map(|b| document(&value, b));
+    Ok(Some(Planned { value, before, action, origin }))
+}
+
+/// Where resources are declared, by directory of `.tf` files: read once per plan.
+#[derive(Default)]
+struct Blocks(std::collections::BTreeMap<String, Vec<Block>>);
+
+/// A `resource "TYPE" "NAME"` block: its type, name, file and line.
+struct Block {
+    kind: String,
+    name: String,
+    file: std::sync::Arc<str>,
+    line: u32,
+}
+
+/// The most of a `.tf` file read to find its blocks.
+const MAX_TF_BYTES: u64 = 4 << 20;
+
+impl Blocks {
+    /// The `.tf` file and line that declare a resource change's resource: in the plan's
+    /// directory for the root module, in a local module's `source` for the others (as the
+    /// plan's `configuration` names them). `None` when the plan came from standard input, the
+    /// module is not local, or no file declares it.
+    fn find(&mut self, plan: &Value, file: &str, rc: &Value) -> Option<(std::sync::Arc<str>, u32)> {
+        if file == "<stdin>" {
+            return None;
+        }
+        let mut dir = String::from(".");
+        let mut module = plan.pointer("/configuration/root_module")?;
+        let address = rc.get("module_address").and_then(Value::as_str).unwrap_or_default();
+        for call in address.split("module.").map(|s| s.trim_end_matches('.')).filter(|s| !s.is_empty()) {
+            let name = call.split('[').next().unwrap_or(call);
+            let called = module.get("module_calls")?.get(name)?;
+            let source =
+                called.get("source").and_then(Value::as_str).filter(|s| s.starts_with("./") || s.starts_with("../"))?;
+            dir = format!("{dir}/{source}");
+            module = called.get("module")?;
+        }
+        let (kind, name) = (rc.get("type")?.as_str()?, rc.get("name")?.as_str()?);
+        let blocks = self.0.entry(dir.clone()).or_insert_with(|| blocks_in(file, &dir));
+        blocks.iter().find(|b| b.kind == kind && b.name == name).map(|b| (b.file.clone(), b.line))
+    }
+}
+
+/// The resource blocks of the `.tf` files of a directory (`dir`, relative to the plan's
+/// `file`), in the order of their names. Files that are not regular (a link to a device) or too
+/// large are left out.
+fn blocks_in(file: &str, dir: &str) -> Vec<Block> {
+    let at = super::beside(file, dir);
+    let Ok(entries) = std::fs::read_dir(if at.is_empty() { "." } else { &*at }) else { return Vec::new() };
+    let mut files: Vec<std::path::PathBuf> =
+        entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "tf")).collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let readable = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_TF_BYTES);
+        let Some(text) = readable.then(|| std::fs::read_to_string(&path).ok()).flatten() else { continue };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = super::beside(file, &format!("{dir}/{name}"));
+        for (i, line) in text.lines().enumerate() {
+            if let Some((kind, name)) = resource_header(line) {
+                out.push(Block { kind, name, file: file.clone(), line: u32::try_from(i + 1).unwrap_or(u32::MAX) });
+            }
+        }
+    }
+    out
+}
+
+/// The type and name a line opens a resource block with: `resource "aws_s3_bucket" "logs" {`
+/// (labels quoted or bare, as HCL allows).
+fn resource_header(line: &str) -> Option<(String, String)> {
+    let rest = line.trim_start().strip_prefix("resource")?;
+    let mut labels = Vec::new();
+    let mut rest = rest.trim_start();
+    while labels.len() < 2 {
+        let (label, after) = match rest.strip_prefix('"') {
+            Some(quoted) => quoted.split_once('"')?,
+            None => rest.split_at(rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))?),
+        };
+        if label.is_empty() {
+            return None;
+        }
+        labels.push(label.to_owned());
+        rest = after.trim_start();
+    }
+    rest.starts_with('{').then(|| (labels.remove(0), labels.remove(0)))
+}
+
+/// The document of a resource as it was: the same identity, the values before the change.
+fn document(now: &Value, values: Value) -> Value {
+    let mut old = now.clone();
+    if let Some(o) = old.as_object_mut() {
+        o.insert(
+            "metadata".into(),
+            metadata(now.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default(), &values),
+        );
+        o.insert("values".into(), values);
+    }
+    old
+}
+
+/// The name and labels of a resource: its address, and its tags that are known strings.
+fn metadata(address: &str, values: &Value) -> Value {
+    let tags =
+        ["tags_all", "tags"].iter().find_map(|k| values.get(*k).and_then(Value::as_object).filter(|t| !t.is_empty()));
+    let labels: Map<String, Value> =
+        tags.into_iter().flatten().filter(|(_, v)| v.is_string()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if labels.is_empty() {
+        json!({ "name": address })
+    } else {
+        json!({ "name": address, "labels": labels })
+    }
+}
+
+/// The provider's local name: `aws` for `registry.terraform.io/hashicorp/aws` (0.13 on),
+/// `provider.aws` or `aws` (0.12); the type's prefix when the plan names none.
+fn provider_short_name<'a>(provider: &'a str, kind: &'a str) -> &'a str {
+    let last = provider.rsplit('/').next().unwrap_or_default();
+    let last = last.strip_prefix("provider.").unwrap_or(last);
+    let last = last.split('.').next().unwrap_or_default();
+    if last.is_empty() {
+        kind.split('_').next().unwrap_or(kind)
+    } else {
+        last
+    }
+}
+
+/// Puts the [`unknown`](super::unknown::unknown) marker where `unknown` (a change's `after_unknown`, the same shape as
+/// `after` with `true` where a value is known only after apply) says.
+fn mark(after: &mut Value, unknown: &Value) {
+    match unknown {
+        Value::Bool(true) => *after = super::unknown::unknown(),
+        Value::Object(fields) if any_unknown(unknown) => {
+            if after.is_null() {
+                *after = Value::Object(Map::new());
+            }
+            if let Value::Object(values) = after {
+                for (k, u) in fields.iter().filter(|(_, u)| any_unknown(u)) {
+                    mark(values.entry(k.clone()).or_insert(Value::Null), u);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Value::Array(values) = after {
+                for (v, u) in values.iter_mut().zip(items) {
+                    mark(v, u);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether an `after_unknown` value marks anything.
+fn any_unknown(unknown: &Value) -> bool {
+    match unknown {
+        Value::Bool(b) => *b,
+        Value::Object(m) => m.values().any(any_unknown),
+        Value::Array(a) => a.iter().any(any_unknown),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::unknown::is_unknown;
+    use super::*;
+
+    #[test]
+    fn marks_what_is_known_only_after_apply() {
+        let mut after = json!({"bucket": "logs", "arn": null, "grant": [{"id": null}, {"id": "x"}], "tags": {}});
+        mark(&mut after, &json!({"arn": true, "grant": [{"id": true}, {}], "tags": {}, "policy": true}));
+        assert!(is_unknown(&after["arn"]) && is_unknown(&after["policy"]) && is_unknown(&after["grant"][0]["id"]));
+        assert_eq!(after["grant"][1]["id"], "x");
+        assert_eq!(after["tags"], json!({}), "nothing marked, nothing changed");
+        let mut whole = Value::Null;
+        mark(&mut whole, &Value::Bool(true));
+        assert!(is_unknown(&whole));
+    }
+
+    #[test]
+    fn provider_names() {
+        assert_eq!(provider_short_name("registry.terraform.io/hashicorp/aws", "aws_s3_bucket"), "aws");
+        assert_eq!(provider_short_name("provider.google", "google_storage_bucket"), "google");
+        assert_eq!(provider_short_name("aws", "aws_s3_bucket"), "aws");
+        assert_eq!(provider_short_name("", "azurerm_storage_account"), "azurerm");
+    }
+}
