@@ -89,11 +89,17 @@ pub(crate) fn read(doc: &Sourced) -> Result<Vec<Planned>, Vec<Diagnostic>> {
     };
     let (mut out, mut problems) = (Vec::new(), Vec::new());
     let mut blocks = Blocks::default();
+    let references = references(&doc.value);
     for (i, change) in changes.iter().enumerate() {
         let origin = Origin { base: format!("{}/resource_changes/{i}", doc.origin.base), ..doc.origin.clone() };
         match planned(change, &origin) {
             Ok(Some(mut p)) => {
                 p.origin.made_from = blocks.find(&doc.value, &doc.origin.file, change);
+                if let Some(refs) = references.get(&config_address(change)) {
+                    if let Some(t) = p.value.get_mut("terraform").and_then(Value::as_object_mut) {
+                        t.insert("references".into(), refs.clone());
+                    }
+                }
                 out.push(p);
             }
             Ok(None) => {}
@@ -174,6 +180,60 @@ fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
     ]);
     let before = before.map(|b| document(&value, b));
     Ok(Some(Planned { value, before, action, origin }))
+}
+
+/// What each resource's attributes refer to, as the plan's `configuration` says (`bucket =
+/// aws_s3_bucket.logs.id` refers to `aws_s3_bucket.logs.id` and `aws_s3_bucket.logs`), by the
+/// resource's configuration address; each reference with its module's address before it, as
+/// plan addresses are written (`module.web.aws_s3_bucket.logs`). A rule relates resources whose
+/// names are unknown until apply through them.
+fn references(plan: &Value) -> std::collections::BTreeMap<String, Value> {
+    fn walk(module: &Value, prefix: &str, out: &mut std::collections::BTreeMap<String, Value>) {
+        for r in module.get("resources").and_then(Value::as_array).into_iter().flatten() {
+            let (Some(address), Some(expressions)) =
+                (r.get("address").and_then(Value::as_str), r.get("expressions").and_then(Value::as_object))
+            else {
+                continue;
+            };
+            let refs: Map<String, Value> = expressions
+                .iter()
+                .filter_map(|(attribute, e)| {
+                    let list = e.get("references")?.as_array()?;
+                    let full = list.iter().filter_map(Value::as_str).map(|r| Value::String(format!("{prefix}{r}")));
+                    Some((attribute.clone(), Value::Array(full.collect())))
+                })
+                .collect();
+            out.insert(format!("{prefix}{address}"), Value::Object(refs));
+        }
+        for (name, call) in module.get("module_calls").and_then(Value::as_object).into_iter().flatten() {
+            if let Some(module) = call.get("module") {
+                walk(module, &format!("{prefix}module.{name}."), out);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    if let Some(root) = plan.pointer("/configuration/root_module") {
+        walk(root, "", &mut out);
+    }
+    out
+}
+
+/// A resource change's address in the configuration: its module's, without instance keys,
+/// then its type and name (`module.web.aws_s3_bucket.logs` for `module.web[0]...logs["a"]`).
+fn config_address(rc: &Value) -> String {
+    let text = |k: &str| rc.get(k).and_then(Value::as_str).unwrap_or_default();
+    let mut module = String::new();
+    let mut depth = 0usize;
+    for c in text("module_address").chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            c if depth == 0 => module.push(c),
+            _ => {}
+        }
+    }
+    let dot = if module.is_empty() { "" } else { "." };
+    format!("{module}{dot}{}.{}", text("type"), text("name"))
 }
 
 /// Where resources are declared, by directory of `.tf` files: read once per plan.

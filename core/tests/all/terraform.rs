@@ -32,6 +32,12 @@ fn a_plan_is_one_resource_per_change_named_by_address_and_found_in_its_tf_file()
     assert_eq!(bucket.identity().kind, "terraform_data");
     assert_eq!(bucket.value()["values"]["input"]["acl"], "public-read");
     assert_eq!(bucket.value()["terraform"]["actions"], json!(["create"]));
+    // What an attribute refers to, from the configuration: how rules relate resources whose
+    // names are known only after apply.
+    assert_eq!(
+        resources[1].value()["terraform"]["references"]["input"],
+        json!(["terraform_data.bucket.id", "terraform_data.bucket", "terraform_data.bucket.id", "terraform_data.bucket"])
+    );
     // Findings point at the block that declares the resource, in the module's own directory.
     let at = bucket.source_of("/values/input/acl").unwrap();
     assert_eq!((at.file.ends_with("generated/main.tf"), at.line), (true, 7), "{at:?}");
