@@ -15,6 +15,7 @@ mod oracle_mutation;
 mod oracle_policies;
 mod registry;
 mod serve;
+mod terraform;
 mod wasm;
 
 const NOW: &str = "2026-12-05T00:00:00Z";
@@ -217,13 +218,19 @@ fn a_bundle_can_build_on_packs_and_override_them() {
 fn packs_are_listed() {
     let (code, out, _) = run(&["packs"]);
     assert_eq!(code, 0);
-    for rule in ["allowPrivilegeEscalation", "procMount_restricted", "hostProbesAndHostLifecycle", "image-pinned"] {
+    for rule in [
+        "allowPrivilegeEscalation",
+        "procMount_restricted",
+        "hostProbesAndHostLifecycle",
+        "image-pinned",
+        "required-tags",
+    ] {
         assert!(out.contains(rule), "{rule} missing from:\n{out}");
     }
     let (code, out, _) = run(&["packs", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 4);
+    assert_eq!(v.as_array().unwrap().len(), 5);
 }
 
 const FIXTURES: &str = "cli/tests/fixtures";

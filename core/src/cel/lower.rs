@@ -471,12 +471,11 @@ impl<'d> Compiler<'d> {
             if full == "cel.bind" {
                 return self.bind(e, args);
             }
-            return match functions::find(&full, false, self.decls.form == Form::Kyverno) {
+            return match functions::find(&full, false, self.decls.form) {
                 Some(f) => self.apply(e, f, None, args),
                 None => {
-                    let help =
-                        crate::error::did_you_mean(&full, functions::names(false, self.decls.form == Form::Kyverno))
-                            .map(|s| format!("did you mean `{s}`?"));
+                    let help = crate::error::did_you_mean(&full, functions::names(false, self.decls.form))
+                        .map(|s| format!("did you mean `{s}`?"));
                     self.problem(e, format!("unknown function `{full}`"), help)
                 }
             };
@@ -490,15 +489,15 @@ impl<'d> Compiler<'d> {
         if let Some(out) = self.refused(e, name).filter(|_| !member) {
             return out;
         }
-        let kyverno = self.decls.form == Form::Kyverno;
-        match functions::find(name, member, kyverno) {
+        let form = self.decls.form;
+        match functions::find(name, member, form) {
             Some(f) => self.apply(e, f, call.target.as_deref(), args),
             None => {
-                let other = functions::find(name, !member, kyverno);
+                let other = functions::find(name, !member, form);
                 let help = match other {
                     Some(_) if member => Some(format!("`{name}` is a function: call it as `{name}(x, ...)`")),
                     Some(_) => Some(format!("`{name}` is a method: call it as `x.{name}(...)`")),
-                    None => crate::error::did_you_mean(name, functions::names(member, kyverno))
+                    None => crate::error::did_you_mean(name, functions::names(member, form))
                         .map(|s| format!("did you mean `{s}`?")),
                 };
                 self.problem(e, format!("unknown function `{name}`"), help)

@@ -58,7 +58,7 @@ impl Compiler<'_> {
                         Ty::Bool,
                     ),
                     _ => {
-                        let add = functions::find("_+_", false, false)?;
+                        let add = functions::find("_+_", false, super::decls::Form::Kubernetes)?;
                         let plus_one = Ir::Call(add, vec![Ir::Local(accu), Ir::Const(Const::Int(1))].into(), None);
                         let step = Ir::Cond(Box::new(pred), Box::new(plus_one), local());
                         let one = Box::new(Ir::Const(Const::Int(1)));

@@ -30,6 +30,10 @@ const RESTRICTED_TESTS: (&str, &str) = (
     "packs/tests/pod-security-restricted.test.yaml",
     include_str!("../../../packs/tests/pod-security-restricted.test.yaml"),
 );
+const TERRAFORM: (&str, &str) =
+    ("packs/terraform-baseline.yaml", include_str!("../../../packs/terraform-baseline.yaml"));
+const TERRAFORM_TESTS: (&str, &str) =
+    ("packs/tests/terraform-baseline.test.yaml", include_str!("../../../packs/tests/terraform-baseline.test.yaml"));
 const PLATFORM_TESTS: (&str, &str) =
     ("packs/tests/platform-baseline.test.yaml", include_str!("../../../packs/tests/platform-baseline.test.yaml"));
 
@@ -59,6 +63,12 @@ pub(crate) const PACKS: &[Pack] = &[
         description: "Kubernetes Pod Security Standards, restricted level (includes baseline)",
         files: &[BASELINE, RESTRICTED],
         tests: &[BASELINE_TESTS, RESTRICTED_TESTS],
+    },
+    Pack {
+        name: "terraform-baseline",
+        description: "Cloud resources in Terraform plans: nothing public by accident, encrypted, tagged with an owner, sized for their environment (AWS first, Google Cloud and Azure)",
+        files: &[TERRAFORM],
+        tests: &[TERRAFORM_TESTS],
     },
 ];
 

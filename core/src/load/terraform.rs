@@ -89,15 +89,15 @@ pub(crate) fn read(doc: &Sourced) -> Result<Vec<Planned>, Vec<Diagnostic>> {
     };
     let (mut out, mut problems) = (Vec::new(), Vec::new());
     let mut blocks = Blocks::default();
-    let references = references(&doc.value);
+    let configured = configuration(&doc.value);
     for (i, change) in changes.iter().enumerate() {
         let origin = Origin { base: format!("{}/resource_changes/{i}", doc.origin.base), ..doc.origin.clone() };
         match planned(change, &origin) {
             Ok(Some(mut p)) => {
                 p.origin.made_from = blocks.find(&doc.value, &doc.origin.file, change);
-                if let Some(refs) = references.get(&config_address(change)) {
+                if let Some(Value::Object(written)) = configured.get(&config_address(change)) {
                     if let Some(t) = p.value.get_mut("terraform").and_then(Value::as_object_mut) {
-                        t.insert("references".into(), refs.clone());
+                        t.extend(written.clone());
                     }
                 }
                 out.push(p);
@@ -182,12 +182,13 @@ fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
     Ok(Some(Planned { value, before, action, origin }))
 }
 
-/// What each resource's attributes refer to, as the plan's `configuration` says (`bucket =
-/// aws_s3_bucket.logs.id` refers to `aws_s3_bucket.logs.id` and `aws_s3_bucket.logs`), by the
-/// resource's configuration address; each reference with its module's address before it, as
-/// plan addresses are written (`module.web.aws_s3_bucket.logs`). A rule relates resources whose
-/// names are unknown until apply through them.
-fn references(plan: &Value) -> std::collections::BTreeMap<String, Value> {
+/// What the plan's `configuration` says of each resource, by its configuration address: the
+/// attributes written (`configured`: one the provider computes, unknown until apply, was not)
+/// and what they refer to (`references`: `bucket = aws_s3_bucket.logs.id` refers to
+/// `aws_s3_bucket.logs.id` and `aws_s3_bucket.logs`), each reference with its module's address
+/// before it, as plan addresses are written (`module.web.aws_s3_bucket.logs`). A rule relates
+/// resources whose names are unknown until apply through them.
+fn configuration(plan: &Value) -> std::collections::BTreeMap<String, Value> {
     fn walk(module: &Value, prefix: &str, out: &mut std::collections::BTreeMap<String, Value>) {
         for r in module.get("resources").and_then(Value::as_array).into_iter().flatten() {
             let (Some(address), Some(expressions)) =
@@ -203,7 +204,8 @@ fn references(plan: &Value) -> std::collections::BTreeMap<String, Value> {
                     Some((attribute.clone(), Value::Array(full.collect())))
                 })
                 .collect();
-            out.insert(format!("{prefix}{address}"), Value::Object(refs));
+            let configured: Vec<&String> = expressions.keys().collect();
+            out.insert(format!("{prefix}{address}"), json!({ "configured": configured, "references": refs }));
         }
         for (name, call) in module.get("module_calls").and_then(Value::as_object).into_iter().flatten() {
             if let Some(module) = call.get("module") {

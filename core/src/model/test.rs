@@ -145,6 +145,9 @@ pub enum Outcome {
     /// a plugin that trapped). A test that expects `fail` counts an error as the failure it is
     /// under `failurePolicy: Fail`.
     Error,
+    /// It depends on values known only after apply (a Terraform plan's unknowns): every
+    /// finding it made is `unknown`.
+    Unknown,
 }
 
-words!(Outcome, "outcome" { Pass => "pass", Fail => "fail", Waived => "waived", Skip => "skip", Error => "error" });
+words!(Outcome, "outcome" { Pass => "pass", Fail => "fail", Waived => "waived", Skip => "skip", Error => "error", Unknown => "unknown" });

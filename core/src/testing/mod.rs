@@ -336,6 +336,8 @@ fn outcome(report: &Report, e: &Expect) -> (Outcome, Vec<Finding>) {
         Outcome::Pass
     } else if unwaived.is_empty() {
         Outcome::Waived
+    } else if unwaived.iter().all(|f| f.unknown()) {
+        Outcome::Unknown
     } else if (e.errors_apart || e.result == Outcome::Error) && unwaived.iter().all(|f| f.error.is_some()) {
         Outcome::Error
     } else {

@@ -36,7 +36,12 @@ fn a_plan_is_one_resource_per_change_named_by_address_and_found_in_its_tf_file()
     // names are known only after apply.
     assert_eq!(
         resources[1].value()["terraform"]["references"]["input"],
-        json!(["terraform_data.bucket.id", "terraform_data.bucket", "terraform_data.bucket.id", "terraform_data.bucket"])
+        json!([
+            "terraform_data.bucket.id",
+            "terraform_data.bucket",
+            "terraform_data.bucket.id",
+            "terraform_data.bucket"
+        ])
     );
     // Findings point at the block that declares the resource, in the module's own directory.
     let at = bucket.source_of("/values/input/acl").unwrap();

@@ -19,18 +19,28 @@ pub(crate) use strings::regex;
 pub(crate) use table::Func;
 use table::FUNCS;
 
-/// The function `name`, called on a receiver or not; with `kyverno`, Kyverno's libraries first.
-pub(crate) fn find(name: &str, member: bool, kyverno: bool) -> Option<&'static Func> {
-    table(kyverno).find(|f| f.name == name && f.member == member)
+use super::decls::Form;
+
+/// The function `name`, called on a receiver or not, in the libraries of a policy's form:
+/// Kyverno's first for Kyverno's policies; of Kyverno's, paved's own policies have its JSON
+/// functions (`json.unmarshal`, `json.marshal`: cloud policies are JSON text in a Terraform
+/// plan); Kubernetes' policies have Kubernetes' alone.
+pub(crate) fn find(name: &str, member: bool, form: Form) -> Option<&'static Func> {
+    table(form).find(|f| f.name == name && f.member == member)
 }
 
 /// Every function name, for did-you-mean.
-pub(crate) fn names(member: bool, kyverno: bool) -> impl Iterator<Item = &'static str> {
-    table(kyverno).filter(move |f| f.member == member && !f.name.starts_with(['_', '@', '!', '-'])).map(|f| f.name)
+pub(crate) fn names(member: bool, form: Form) -> impl Iterator<Item = &'static str> {
+    table(form).filter(move |f| f.member == member && !f.name.starts_with(['_', '@', '!', '-'])).map(|f| f.name)
 }
 
-fn table(kyverno: bool) -> impl Iterator<Item = &'static Func> {
-    kyverno.then_some(kyverno::KYVERNO).into_iter().flatten().chain(FUNCS)
+fn table(form: Form) -> impl Iterator<Item = &'static Func> {
+    let kyverno = kyverno::KYVERNO.iter().filter(move |f| match form {
+        Form::Kyverno => true,
+        Form::Paved => f.name.starts_with("json."),
+        Form::Kubernetes => false,
+    });
+    kyverno.chain(FUNCS)
 }
 
 /// The functions whose pattern argument (the last) is a regular expression.
