@@ -121,6 +121,28 @@ export interface ResourceReport {
   findings: number
   /** Audit annotations the policies added (`POLICY/KEY`). */
   annotations?: Record<string, string>
+  /** What it costs by the month, as the `cost` rules priced it. */
+  costs?: Cost[]
+}
+
+/** A resource's monthly cost before and after its change, in units of `currency`. */
+export interface Cost {
+  policy: string
+  rule: string
+  /** What was priced: `c5.4xlarge in eu-west-1`, `3 × (0.5 CPU, 1.00 GiB)`. */
+  item: string
+  before: number | null
+  after: number | null
+  /** `after - before`; null when it could not be priced (see `problem`). */
+  delta: number | null
+  currency: string
+  owner?: string
+  /** The budget's group (the `budgetBy` label's value). */
+  group?: string
+  budget?: number
+  problem?: string
+  /** The problem is a value known only after apply. */
+  unknown?: boolean
 }
 
 /** One change a mutation made, as a JSON Patch operation on the resource. */

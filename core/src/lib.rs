@@ -70,8 +70,8 @@ pub use model::{
 };
 pub use plugin::{contract as plugin_contract, PluginHost, PluginInfo};
 pub use report::{
-    Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Fix, Format, MutationInfo, Patch,
-    PolicyInfo, Replacement, Report, ReportKind, RequestInfo, ResourceReport, RuleInfo, Summary,
+    Cost, Decision, ErrorKind, ExceptionReport, ExceptionStatus, Finding, FindingError, Fix, Format, MutationInfo,
+    Patch, PolicyInfo, Replacement, Report, ReportKind, RequestInfo, ResourceReport, RuleInfo, Summary,
 };
 pub use testing::{CaseReport, CheckReport, Example, Outcome, SuiteReport, TestSuite, ViolationCount};
 

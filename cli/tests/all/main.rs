@@ -230,7 +230,7 @@ fn packs_are_listed() {
     let (code, out, _) = run(&["packs", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 5);
+    assert_eq!(v.as_array().unwrap().len(), 6);
 }
 
 const FIXTURES: &str = "cli/tests/fixtures";

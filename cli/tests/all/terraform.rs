@@ -64,6 +64,29 @@ fn unknown_fails_the_run_only_when_asked() {
 }
 
 #[test]
+fn the_cost_of_a_plan_is_reported_and_judged_against_its_budget() {
+    let (code, out, err) = run(&["check", "--pack", "cost", PLAN]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("c5.4xlarge in eu-west-1: +$560.64/month, over the dev budget of $200.00"), "{out}");
+    assert!(out.contains("cost by month (on-demand)") && out.contains("by owner: no owner +$560.64"), "{out}");
+    // A larger budget for dev, given at run time: reported, not denied.
+    let (code, out, _) =
+        run(&["check", "--pack", "cost", "--set", r#"monthly-cost.budgets={"dev": 1000}"#, PLAN, "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let costs: Vec<&serde_json::Value> = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["costs"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(costs.len(), 1, "{costs:?}");
+    assert_eq!(costs[0]["delta"], 560.64);
+    assert_eq!(costs[0]["budget"], 1000.0);
+    assert_eq!(costs[0]["group"], "dev");
+}
+
+#[test]
 fn kubernetes_packs_leave_a_plan_alone() {
     let (code, out, err) = run(&["check", PLAN]);
     assert_eq!(code, 0, "{out}{err}");

@@ -323,6 +323,7 @@ fn as_paved(
                 params: None,
                 kubernetes: None,
                 verify_images: None,
+                cost: None,
             }
         })
         .collect();

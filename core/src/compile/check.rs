@@ -98,6 +98,11 @@ pub(crate) trait Check: Send + Sync + fmt::Debug {
     fn is_rego(&self) -> bool {
         false
     }
+
+    /// The `cost` rule this is, if it is one: the engine prices the resource instead.
+    fn cost(&self) -> Option<&super::cost::CostCheck> {
+        None
+    }
 }
 
 /// `assert`: a JSON Schema the value must satisfy.
@@ -333,6 +338,18 @@ impl Check for KubernetesSchemaCheck {
             )],
             _ => Vec::new(),
         })
+    }
+}
+
+/// A `cost` rule finds nothing on its own: the engine prices each resource and judges the
+/// budgets over the run.
+impl Check for super::cost::CostCheck {
+    fn check<'v>(&'v self, _: &CheckInput<'_, 'v>) -> Result<Vec<Violation>, FindingError> {
+        Ok(Vec::new())
+    }
+
+    fn cost(&self) -> Option<&super::cost::CostCheck> {
+        Some(self)
     }
 }
 

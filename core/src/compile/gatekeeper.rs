@@ -339,6 +339,7 @@ fn rule_spec(id: String) -> RuleSpec {
         params: None,
         kubernetes: None,
         verify_images: None,
+        cost: None,
     }
 }
 

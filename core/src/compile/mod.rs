@@ -6,6 +6,7 @@ pub(crate) mod admission_policy;
 pub(crate) mod bundle;
 pub(crate) mod check;
 pub(crate) mod constraint_match;
+pub(crate) mod cost;
 pub(crate) mod documents;
 pub(crate) mod exception;
 pub(crate) mod export;

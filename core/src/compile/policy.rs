@@ -617,6 +617,7 @@ fn the_check(
         ("plugin", spec.plugin.is_some()),
         ("kubernetes", spec.kubernetes.is_some()),
         ("verifyImages", spec.verify_images.is_some()),
+        ("cost", spec.cost.is_some()),
     ];
     match given.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect::<Vec<_>>().as_slice() {
         ["assert"] => spec.assert.as_ref().and_then(|schema| {
@@ -624,6 +625,7 @@ fn the_check(
         }),
         ["cel"] => cel_check.map(|expr| Box::new(CelCheck { expr, path: path.to_owned() }) as _),
         ["kubernetes"] => spec.kubernetes.map(|what| Box::new(KubernetesSchemaCheck { what }) as _),
+        ["cost"] => spec.cost.as_ref().map(|c| Box::new(super::cost::CostCheck::new(c)) as _),
         ["verifyImages"] => spec.verify_images.as_ref().and_then(|v| {
             super::images::VerifyImagesCheck::new(v)
                 .map_err(|(field, msg)| errs.push((field, msg, None)))
@@ -641,7 +643,7 @@ fn the_check(
                 String::new(),
                 format!("rule `{}` has no check", spec.id),
                 Some(
-                    "give it exactly one of `assert` (a JSON Schema), `cel` (an expression), `plugin`, `kubernetes` or `verifyImages`"
+                    "give it exactly one of `assert` (a JSON Schema), `cel` (an expression), `plugin`, `kubernetes`, `verifyImages` or `cost`"
                         .into(),
                 ),
             ));

@@ -188,6 +188,8 @@ pub(super) struct Evaluation<'a> {
     pub(super) applied: std::cell::RefCell<Vec<String>>,
     /// The audit annotations the policies added.
     pub(super) annotations: std::cell::RefCell<BTreeMap<String, String>>,
+    /// What the `cost` rules priced.
+    pub(super) costs: std::cell::RefCell<Vec<crate::report::Cost>>,
     /// The view as JSON text, made once for every plugin rule that checks it whole.
     pub(super) json: std::cell::OnceCell<String>,
     /// Gatekeeper's review of the view, made once for every Rego rule.
@@ -555,6 +557,9 @@ impl<'a> Evaluation<'a> {
                 Err(e) => return self.error(policy, rule, at, crate::compile::check::cel_error("when", &e), out),
             }
         }
+        if self.priced(policy, rule, params) {
+            return;
+        }
         let item_json;
         let call = if rule.check.plugin().is_some() {
             let resource = if at.is_empty() {
@@ -604,6 +609,18 @@ impl<'a> Evaluation<'a> {
                 }
             }
         }
+    }
+
+    /// Prices the resource if the rule is a `cost` rule (the engine judges the budgets over the
+    /// run); whether it is one.
+    fn priced(&self, policy: &Policy, rule: &Rule, params: Option<&Value>) -> bool {
+        let Some(cost) = rule.check.cost() else { return false };
+        // A workload is priced whole, not as the pods its template makes.
+        if self.view.via == Via::Direct {
+            let priced = super::budget::cost(self.resource, self.ns_labels, (policy, rule, cost), params);
+            self.costs.borrow_mut().push(priced);
+        }
+        true
     }
 
     /// What a Rego rule is told: Gatekeeper's review of the view (the pod a workload makes is

@@ -3,6 +3,7 @@
 //! [`Context`] (`context.rs`); admission reviews in and out (`admit.rs`).
 
 pub(crate) mod admit;
+mod budget;
 mod build;
 mod context;
 mod evaluation;

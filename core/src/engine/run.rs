@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::k8s::ResourceRef;
 use crate::k8s::{self, split_api_version};
 use crate::model::FailurePolicy;
-use crate::report::{ExceptionReport, Finding, Patch, Report, ResourceReport};
+use crate::report::{Cost, ExceptionReport, Finding, Patch, Report, ResourceReport};
 
 use super::evaluation::{Evaluation, View};
 use super::{Context, Engine, Via};
@@ -247,7 +247,7 @@ impl Engine {
         let mutated = self.mutate_one(r, ctx, shared);
         let mut findings = mutated.findings;
         let judged = mutated.resource.as_ref().unwrap_or(r);
-        let (mut policies, annotations) = match stages {
+        let (mut policies, annotations, costs) = match stages {
             Stages::Both => self.evaluate_one(judged, ctx, shared, &mut findings),
             Stages::Mutate => Default::default(),
         };
@@ -256,9 +256,7 @@ impl Engine {
             policies.sort_unstable();
             policies.dedup();
         }
-        findings.sort_by(|(a, _), (b, _)| {
-            (&a.policy, &a.rule, &a.path, &a.message).cmp(&(&b.policy, &b.rule, &b.path, &b.message))
-        });
+        findings.sort_by(|(a, _), (b, _)| super::budget::in_order(a, b));
         tracing::debug!(policies = policies.len(), findings = findings.len(), "evaluated");
         let record = ResourceReport {
             resource: r.identity(),
@@ -267,6 +265,7 @@ impl Engine {
             findings: findings.len(),
             request: r.request_info(),
             annotations,
+            costs,
         };
         (record, findings, mutated.patches, mutated.resource)
     }
@@ -296,11 +295,12 @@ impl Engine {
     /// Applies exceptions and builds the report.
     fn finish(
         &self,
-        resources: Vec<ResourceReport>,
+        mut resources: Vec<ResourceReport>,
         mut findings: Vec<(Finding, bool)>,
         patches: Vec<Patch>,
         now: Timestamp,
     ) -> Report {
+        super::budget::judge(&self.policies, &mut resources, &mut findings);
         let standing: Vec<bool> = self.exceptions.iter().map(|e| e.standing(now, &self.settings).is_ok()).collect();
         let mut waived = vec![0usize; self.exceptions.len()];
         // A mutation an exception waived counts once, however many changes it would have made.
@@ -488,24 +488,25 @@ impl Engine {
             rego: (shared.rego_inventory, &self.synced),
             applied: Default::default(),
             annotations: Default::default(),
+            costs: Default::default(),
             json: Default::default(),
             rego_review: Default::default(),
         }
     }
 
-    /// Evaluates one resource; returns the names of the policies that applied, sorted, and the
-    /// audit annotations they added.
+    /// Evaluates one resource; returns the names of the policies that applied, sorted, the
+    /// audit annotations they added and what their `cost` rules priced.
     fn evaluate_one(
         &self,
         r: &Resource,
         ctx: &Context,
         shared: &Shared<'_>,
         out: &mut Vec<(Finding, bool)>,
-    ) -> (Vec<String>, BTreeMap<String, String>) {
+    ) -> (Vec<String>, BTreeMap<String, String>, Vec<Cost>) {
         let placed = self.place(r, ctx, shared);
-        let (mut applied, mut annotations) = (Vec::new(), BTreeMap::new());
+        let (mut applied, mut annotations, mut costs) = (Vec::new(), BTreeMap::new(), Vec::new());
         if placed.candidates.is_empty() {
-            return (applied, annotations);
+            return (applied, annotations, costs);
         }
         let direct = View::direct(r, &placed.id);
         let template_view = placed.template.and_then(|path| View::template(r, path));
@@ -523,11 +524,12 @@ impl Engine {
                 ev.run(&policies, out);
                 applied.append(&mut ev.applied.into_inner());
                 annotations.append(&mut ev.annotations.into_inner());
+                costs.append(&mut ev.costs.into_inner());
             }
         }
         applied.sort_unstable();
         applied.dedup();
-        (applied, annotations)
+        (applied, annotations, costs)
     }
 }
 

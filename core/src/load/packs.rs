@@ -34,11 +34,19 @@ const TERRAFORM: (&str, &str) =
     ("packs/terraform-baseline.yaml", include_str!("../../../packs/terraform-baseline.yaml"));
 const TERRAFORM_TESTS: (&str, &str) =
     ("packs/tests/terraform-baseline.test.yaml", include_str!("../../../packs/tests/terraform-baseline.test.yaml"));
+const COST: (&str, &str) = ("packs/cost.yaml", include_str!("../../../packs/cost.yaml"));
+const COST_TESTS: (&str, &str) = ("packs/tests/cost.test.yaml", include_str!("../../../packs/tests/cost.test.yaml"));
 const PLATFORM_TESTS: (&str, &str) =
     ("packs/tests/platform-baseline.test.yaml", include_str!("../../../packs/tests/platform-baseline.test.yaml"));
 
 /// Every built-in pack.
 pub(crate) const PACKS: &[Pack] = &[
+    Pack {
+        name: "cost",
+        description: "What a change adds to the monthly bill (Terraform instances and databases from the price table, Kubernetes requests at per-core and per-GiB rates), per owner, against budgets",
+        files: &[COST],
+        tests: &[COST_TESTS],
+    },
     Pack {
         name: "kubernetes-schema",
         description:

@@ -189,7 +189,7 @@ fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
 /// before it, as plan addresses are written (`module.web.aws_s3_bucket.logs`). A rule relates
 /// resources whose names are unknown until apply through them.
 fn configuration(plan: &Value) -> std::collections::BTreeMap<String, Value> {
-    fn walk(module: &Value, prefix: &str, out: &mut std::collections::BTreeMap<String, Value>) {
+    fn walk(plan: &Value, module: &Value, prefix: &str, out: &mut std::collections::BTreeMap<String, Value>) {
         for r in module.get("resources").and_then(Value::as_array).into_iter().flatten() {
             let (Some(address), Some(expressions)) =
                 (r.get("address").and_then(Value::as_str), r.get("expressions").and_then(Value::as_object))
@@ -205,19 +205,33 @@ fn configuration(plan: &Value) -> std::collections::BTreeMap<String, Value> {
                 })
                 .collect();
             let configured: Vec<&String> = expressions.keys().collect();
-            out.insert(format!("{prefix}{address}"), json!({ "configured": configured, "references": refs }));
+            let mut written = json!({ "configured": configured, "references": refs });
+            if let (Some(region), Some(w)) = (region(plan, r), written.as_object_mut()) {
+                w.insert("region".into(), Value::String(region.to_owned()));
+            }
+            out.insert(format!("{prefix}{address}"), written);
         }
         for (name, call) in module.get("module_calls").and_then(Value::as_object).into_iter().flatten() {
             if let Some(module) = call.get("module") {
-                walk(module, &format!("{prefix}module.{name}."), out);
+                walk(plan, module, &format!("{prefix}module.{name}."), out);
             }
         }
     }
     let mut out = std::collections::BTreeMap::new();
     if let Some(root) = plan.pointer("/configuration/root_module") {
-        walk(root, "", &mut out);
+        walk(plan, root, "", &mut out);
     }
     out
+}
+
+/// The region of the provider configuration a resource uses, when the configuration writes it
+/// as a constant (`provider "aws" { region = "eu-west-1" }`): what its price depends on.
+fn region<'p>(plan: &'p Value, resource: &Value) -> Option<&'p str> {
+    let key = resource.get("provider_config_key")?.as_str()?;
+    let providers = plan.pointer("/configuration/provider_config")?;
+    // A module's resources name their provider `module.x:aws`, or the root's `aws`.
+    let config = providers.get(key).or_else(|| providers.get(key.rsplit(':').next()?))?;
+    config.pointer("/expressions/region/constant_value")?.as_str()
 }
 
 /// A resource change's address in the configuration: its module's, without instance keys,

@@ -261,6 +261,25 @@ pub(crate) struct RuleSpec {
     /// `paved serve`, or verdicts are replayed from a file); the engine judges the verdicts.
     #[serde(default)]
     pub verify_images: Option<VerifyImagesSpec>,
+    /// The monthly cost of what the resource provisions (a Terraform plan's instances and
+    /// databases from the price table, a workload's CPU and memory requests at the params'
+    /// rates), reported per resource and judged against the budget of its group.
+    #[serde(default)]
+    pub cost: Option<CostSpec>,
+}
+
+/// What a `cost` rule groups by. Prices and budgets are params (`prices`, `budgets`,
+/// `cpuCoreHour`, `memoryGiBHour`), so a run can change them with `--set`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct CostSpec {
+    /// The label (a Terraform resource's tag) whose value names the budget in
+    /// `params.budgets`: a team or an environment. Default `environment`.
+    #[serde(default)]
+    pub budget_by: Option<String>,
+    /// The label (tag) whose value owns the cost in the report. Default `owner`.
+    #[serde(default)]
+    pub owner_by: Option<String>,
 }
 
 /// What a `verifyImages` rule requires of images.

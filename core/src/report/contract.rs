@@ -162,9 +162,12 @@ pub enum ErrorKind {
     /// preview's unknown): neither passed nor failed, counted in [`Summary::unknown`] and not in
     /// the decision.
     Unknown,
+    /// A `cost` rule has no price for what the resource provisions (a type missing from the
+    /// price table), so its budget cannot be judged.
+    Price,
 }
 
-words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego", Mutation => "mutation", Registry => "registry", Unknown => "unknown" });
+words!(ErrorKind, "error kind" { Cel => "cel", Cost => "cost", Schema => "schema", Fuel => "fuel", Memory => "memory", Trap => "trap", Deadline => "deadline", InvalidOutput => "invalid-output", PluginFailed => "plugin-failed", Unavailable => "unavailable", Rego => "rego", Mutation => "mutation", Registry => "registry", Unknown => "unknown", Price => "price" });
 
 /// One change a mutation made (or would have made, when an exception waives it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -250,6 +253,70 @@ pub struct ResourceReport {
     /// adds them to the API server's audit record.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub annotations: std::collections::BTreeMap<String, String>,
+    /// What it costs by the month, as the `cost` rules that applied to it priced it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub costs: Vec<Cost>,
+}
+
+/// What a resource costs by the month before its change and after, as a `cost` rule priced
+/// it. Amounts are in cents of `currency` here, and in its units (`496.4`) in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Cost {
+    /// The policy of the rule.
+    pub policy: String,
+    /// The rule.
+    pub rule: String,
+    /// What was priced: `c5.4xlarge in eu-west-1`, `3 × (0.5 CPU, 1.00 GiB)`.
+    pub item: String,
+    /// Before the change; `None` for a resource created (or with no price: see `problem`).
+    #[serde(serialize_with = "units")]
+    pub before: Option<i64>,
+    /// After the change; `None` for a resource deleted (or with no price).
+    #[serde(serialize_with = "units")]
+    pub after: Option<i64>,
+    /// `after - before`; `None` when the resource could not be priced.
+    #[serde(serialize_with = "units")]
+    pub delta: Option<i64>,
+    /// The currency (ISO 4217), `USD` for the shipped table.
+    pub currency: String,
+    /// The value of the owner label (tag), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The value of the budget label (tag): the group whose budget the change counts against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// That group's monthly budget, when the params give one.
+    #[serde(serialize_with = "units", skip_serializing_if = "Option::is_none")]
+    pub budget: Option<i64>,
+    /// Why there is no price: its size is known only after apply, or the table has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Whether the problem is a value known only after apply.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unknown: bool,
+}
+
+/// Cents of `currency` as people read money: `+$496.40`, `-$12.00`, `EUR 3.10`.
+pub(crate) fn money(cents: i64, currency: &str, signed: bool) -> String {
+    let symbol = if currency == "USD" { "$".to_owned() } else { format!("{currency} ") };
+    let sign = match (signed, cents < 0) {
+        (_, true) => "-",
+        (true, false) => "+",
+        (false, false) => "",
+    };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{symbol}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Cents as units of the currency, in JSON.
+fn units<S: serde::Serializer>(cents: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    #[allow(clippy::cast_precision_loss)]
+    match cents {
+        Some(c) => s.serialize_f64(*c as f64 / 100.0),
+        None => s.serialize_none(),
+    }
 }
 
 /// What an admission request says of itself that changes a verdict: the operation, and who asked.

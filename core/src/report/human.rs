@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Write};
 
-use super::contract::{Decision, Finding, Report};
+use super::contract::{money, Decision, Finding, Report};
 use super::info::ExceptionStatus;
 use super::writer::Writer;
 use crate::model::Action;
@@ -114,6 +114,19 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
             finding(out, &p, f)?;
         }
     }
+    exceptions(out, &p, report)?;
+    if !report.patches.is_empty() {
+        changes(out, &p, report)?;
+    }
+    let priced = report.resources.iter().any(|r| !r.costs.is_empty());
+    if priced {
+        costs(out, &p, report)?;
+    }
+    summary(out, &p, report, priced)
+}
+
+/// The exceptions that need attention: expiring, unused, expired, invalid.
+fn exceptions(out: &mut String, p: &Paint, report: &Report) -> fmt::Result {
     let notable: Vec<_> = report.exceptions.iter().filter(|e| e.status != ExceptionStatus::Active).collect();
     if !notable.is_empty() {
         writeln!(out, "\n{}", p.bold("exceptions"))?;
@@ -133,11 +146,13 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
             }
         }
     }
-    if !report.patches.is_empty() {
-        changes(out, &p, report)?;
-    }
+    Ok(())
+}
+
+/// The last line: counts and the decision.
+fn summary(out: &mut String, p: &Paint, report: &Report, priced: bool) -> fmt::Result {
     let s = &report.summary;
-    if !report.findings.is_empty() || !report.exceptions.is_empty() || !report.patches.is_empty() {
+    if !report.findings.is_empty() || !report.exceptions.is_empty() || !report.patches.is_empty() || priced {
         writeln!(out)?;
     }
     let verdict = match report.decision {
@@ -161,6 +176,36 @@ fn human(out: &mut String, report: &Report, color: bool) -> fmt::Result {
         s.audited,
         s.waived
     )
+}
+
+/// What the `cost` rules priced: each resource's monthly change, then the totals by owner.
+fn costs(out: &mut String, p: &Paint, report: &Report) -> fmt::Result {
+    writeln!(out, "\n{}", p.bold("cost by month (on-demand)"))?;
+    // Owner → (total of the known changes, currency, whether some change is unknown).
+    let mut owners: std::collections::BTreeMap<&str, (i64, &str, bool)> = std::collections::BTreeMap::new();
+    for r in &report.resources {
+        for c in &r.costs {
+            let amount = match c.delta {
+                Some(d) => money(d, &c.currency, true),
+                None => p.dim("?"),
+            };
+            let group = c.group.as_ref().map(|g| format!("  [{g}]")).unwrap_or_default();
+            let owner = c.owner.as_deref().unwrap_or("no owner");
+            let why = c.problem.as_ref().map(|w| p.dim(&format!("  ({w})"))).unwrap_or_default();
+            writeln!(out, "  {amount:>11}  {} {}  {}{group}  {owner}{why}", r.resource.kind, r.resource.name, c.item)?;
+            let entry = owners.entry(owner).or_insert((0, c.currency.as_str(), false));
+            entry.0 += c.delta.unwrap_or(0);
+            entry.2 |= c.delta.is_none();
+        }
+    }
+    let by_owner: Vec<String> = owners
+        .iter()
+        .map(|(o, (total, currency, unknown))| {
+            let more = if *unknown { " and what is not priced" } else { "" };
+            format!("{o} {}{more}", money(*total, currency, true))
+        })
+        .collect();
+    writeln!(out, "  by owner: {}", by_owner.join(", "))
 }
 
 /// What the mutations changed before the rules judged, one JSON Patch operation a line.

@@ -14,8 +14,9 @@ mod writer;
 
 use writer::Writer;
 
+pub(crate) use contract::money;
 pub use contract::{
-    Decision, ErrorKind, ExceptionReport, Finding, FindingError, Fix, Patch, Replacement, Report, RequestInfo,
+    Cost, Decision, ErrorKind, ExceptionReport, Finding, FindingError, Fix, Patch, Replacement, Report, RequestInfo,
     ResourceReport, Summary,
 };
 pub use format::Format;
