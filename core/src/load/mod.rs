@@ -2,6 +2,7 @@
 
 mod emit;
 mod fast;
+mod hcl;
 pub(crate) mod packs;
 pub(crate) mod pointer;
 mod source;
@@ -116,6 +117,10 @@ fn parse_within(
     schema: Schema,
     budget: &yaml::AliasBudget,
 ) -> Result<Vec<Sourced>, Diagnostic> {
+    // Terraform's configuration is read as the documents a plan of it would give.
+    if schema == Schema::Kubernetes && file.ends_with(".tf") {
+        return hcl::read(file, text);
+    }
     let file: Arc<str> = Arc::from(file);
     // A byte-order mark at the start only says the text is UTF-8, as YAML readers take it.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -363,7 +368,7 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
 }
 
 fn is_document_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json" | "tf"))
 }
 
 /// Reads a regular file; anything else (a device, a FIFO, a socket) is refused unopened, so
@@ -486,7 +491,10 @@ pub(crate) fn read_all(
     diags: &mut Diagnostics,
 ) -> Result<Vec<Sourced>, Error> {
     use rayon::prelude::*;
-    let files = files_under(paths, exclude)?;
+    // Terraform's `.tf` files are manifests' kin (resources), never paved's own documents.
+    let tf = |f: &PathBuf| f.extension().is_some_and(|e| e == "tf");
+    let files: Vec<PathBuf> =
+        files_under(paths, exclude)?.into_iter().filter(|f| schema == Schema::Kubernetes || !tf(f)).collect();
     // Files without aliases, nearly all of them, are read in parallel. One alias budget holds
     // for every file (a bomb split over files is still one bomb); the files that use aliases
     // draw on it in sorted order, so the one that goes over it is always the same.

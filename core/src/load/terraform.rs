@@ -351,7 +351,7 @@ fn document(now: &Value, values: Value) -> Value {
 }
 
 /// The name and labels of a resource: its address, and its tags that are known strings.
-fn metadata(address: &str, values: &Value) -> Value {
+pub(super) fn metadata(address: &str, values: &Value) -> Value {
     let tags =
         ["tags_all", "tags"].iter().find_map(|k| values.get(*k).and_then(Value::as_object).filter(|t| !t.is_empty()));
     let labels: Map<String, Value> =

@@ -136,6 +136,12 @@ impl Spans {
         }
     }
 
+    /// Records where `pointer` was written (for documents paved makes of another language's
+    /// text: Terraform's HCL).
+    pub(crate) fn insert(&mut self, pointer: &str, pos: Pos) {
+        self.values.insert(PointerKey::of(pointer), pos);
+    }
+
     /// Where exactly `pointer` was written, if it was.
     pub(crate) fn get(&self, pointer: &str) -> Option<Pos> {
         self.values.get(&PointerKey::of(pointer)).copied()

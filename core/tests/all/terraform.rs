@@ -184,3 +184,73 @@ fn terraform_types_are_matched_in_their_group_and_a_bare_one_is_explained() {
         Engine::builder().bundle(Bundle::defaults().unwrap()).build().unwrap().evaluate(&plan("generated"), &now());
     assert!(report.findings.is_empty(), "{:?}", report.findings);
 }
+
+fn pack_engine() -> Engine {
+    Engine::builder()
+        .bundle(Bundle::pack("terraform-baseline").unwrap())
+        .bundle(Bundle::pack("cost").unwrap())
+        .build()
+        .unwrap()
+}
+
+fn verdicts(report: &paved::Report) -> Vec<(String, String, bool)> {
+    let mut out: Vec<(String, String, bool)> =
+        report.findings.iter().map(|f| (f.resource.name.clone(), f.rule.clone(), f.unknown())).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn hcl_and_the_plan_of_it_get_the_same_verdicts() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/terraform");
+    let engine = pack_engine();
+    let hcl = engine.evaluate(&Resource::from_paths(&[format!("{root}/main.tf")]).unwrap(), &now());
+    let plan = engine.evaluate(&Resource::from_paths(&[format!("{root}/plan.json")]).unwrap(), &now());
+    assert_eq!(verdicts(&hcl), verdicts(&plan));
+    assert_eq!((hcl.summary.denied, hcl.summary.unknown), (5, 1), "{}", hcl.human(false));
+    // HCL knows each attribute's line: the bucket policy's `policy`, not only its block.
+    let policy = hcl.findings.iter().find(|f| f.rule == "policy-not-public").unwrap();
+    assert_eq!(policy.source.as_ref().unwrap().line, 18);
+}
+
+#[test]
+fn hcl_resolves_what_it_can_without_a_plan_and_leaves_the_rest_unknown() {
+    let resources = Resource::from_paths(&[format!("{DATA}/hcl/main.tf")]).unwrap();
+    let names: Vec<String> = resources.iter().map(|r| r.identity().name).collect();
+    assert_eq!(
+        names,
+        [
+            "aws_instance.api[0]",
+            "aws_instance.api[1]",
+            "aws_security_group_rule.admin",
+            "aws_iam_policy.deploy",
+            "module.network"
+        ]
+    );
+    let api = resources[0].value();
+    // terraform.tfvars over the variable's default; locals and merge; a template of a variable.
+    assert_eq!(api["values"]["instance_type"], "m5.xlarge");
+    assert_eq!(api["values"]["tags"], json!({"environment": "dev", "owner": "payments", "Name": "api-dev"}));
+    assert_eq!(api["values"]["tags_all"]["cost-center"], "cc-3120", "the provider's default tags");
+    assert_eq!(api["terraform"]["region"], "eu-central-1");
+    // Another resource's attribute: unknown, and kept as a reference, as a plan keeps it.
+    assert_eq!(api["values"]["subnet_id"], json!({"$paved.unknown": "known after apply"}));
+    assert_eq!(api["terraform"]["references"]["subnet_id"], json!(["aws_subnet.private.id", "aws_subnet.private"]));
+    assert_eq!(api["values"]["root_block_device"], json!([{"encrypted": true}]));
+    assert_eq!(api["values"]["ebs_block_device"], json!({"$paved.unknown": "known after apply"}), "a dynamic block");
+    assert!(api["values"].get("count").is_none(), "meta-arguments are not values");
+    // A variable with no default and no value: unknown.
+    assert_eq!(resources[2].value()["values"]["cidr_blocks"], json!([{"$paved.unknown": "known after apply"}]));
+    // A module call is listed with its inputs.
+    assert_eq!(resources[4].value()["values"]["source"], "terraform-aws-modules/vpc/aws");
+    // Each value points at its own line.
+    assert_eq!(resources[0].source_of("/values/tags").unwrap().line, 6);
+    assert_eq!(resources[3].source_of("/values/policy").unwrap().line, 29);
+}
+
+#[test]
+fn invalid_hcl_is_an_error_that_says_where() {
+    let e =
+        Resource::from_str("main.tf", "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \n}\n").unwrap_err().to_string();
+    assert!(e.contains("main.tf:2") && e.contains("invalid HCL"), "{e}");
+}
