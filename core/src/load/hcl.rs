@@ -19,9 +19,9 @@ use hcl_edit::template::{Element, Template};
 use hcl_edit::Span;
 use serde_json::{json, Map, Value};
 
+use super::origin::{Origin, Sourced};
 use super::unknown::{is_unknown, unknown};
 use super::yaml::{Pos, Spans};
-use super::{Origin, Sourced};
 use crate::error::Diagnostic;
 
 /// Block arguments of every resource that configure Terraform, not the resource.

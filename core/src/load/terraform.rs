@@ -19,7 +19,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Origin, Sourced};
+use super::origin::{Origin, Sourced};
 use crate::error::Diagnostic;
 
 /// The apiVersion group of documents read from a plan: `terraform/<provider>`.
@@ -297,7 +297,7 @@ impl Blocks {
 /// `file`), in the order of their names. Files that are not regular (a link to a device) or too
 /// large are left out.
 fn blocks_in(file: &str, dir: &str) -> Vec<Block> {
-    let at = super::beside(file, dir);
+    let at = super::origin::beside(file, dir);
     let Ok(entries) = std::fs::read_dir(if at.is_empty() { "." } else { &*at }) else { return Vec::new() };
     let mut files: Vec<std::path::PathBuf> =
         entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "tf")).collect();
@@ -307,7 +307,7 @@ fn blocks_in(file: &str, dir: &str) -> Vec<Block> {
         let readable = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_TF_BYTES);
         let Some(text) = readable.then(|| std::fs::read_to_string(&path).ok()).flatten() else { continue };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let file = super::beside(file, &format!("{dir}/{name}"));
+        let file = super::origin::beside(file, &format!("{dir}/{name}"));
         for (i, line) in text.lines().enumerate() {
             if let Some((kind, name)) = resource_header(line) {
                 out.push(Block { kind, name, file: file.clone(), line: u32::try_from(i + 1).unwrap_or(u32::MAX) });
