@@ -74,3 +74,39 @@ def test_other_resources_are_left_alone() -> None:
     assert violations("paved-deny", args("aws:s3/bucket:Bucket", {"acl": "public-read"})) == []
     assert violations("paved-deny", args("pulumi:providers:kubernetes", {})) == []
     assert violations("paved-deny", args("kubernetes:helm.sh/v3:Release", {"chart": "x"})) == []
+
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+POLICY = '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}'
+CLOUD_BUNDLE = """
+apiVersion: paved.dev/v1
+kind: Policy
+metadata: {name: buckets, version: 1.0.0}
+spec:
+  action: Deny
+  match: {kinds: ["pulumi/*/aws:s3/bucketPolicy:BucketPolicy"]}
+  rules:
+    - id: not-public
+      message: the bucket policy allows everyone
+      cel: "!json.unmarshal(object.values.policy).Statement.exists(s, s.Principal == '*')"
+    - id: bucket-named
+      message: the policy names its bucket
+      cel: "object.values.bucket.startsWith('acme-')"
+"""
+
+
+def test_cloud_resources_are_checked_as_a_preview_step_and_unknowns_are_not_violations(monkeypatch: Any) -> None:
+    monkeypatch.setattr(paved_policies, "_ENGINE", paved_policies.paved.Engine.from_yaml(CLOUD_BUNDLE))
+    a = args("aws:s3/bucketPolicy:BucketPolicy", {"bucket": UNKNOWN, "policy": POLICY}, name="exports")
+    found = violations("paved-deny", a)
+    assert found == [("buckets/not-public: the bucket policy allows everyone", a.urn)], found
+    # The bucket is known only after the update: unknown, reported only when asked.
+    monkeypatch.setenv("PAVED_FAIL_ON_UNKNOWN", "1")
+    messages = [m for m, _ in violations("paved-deny", a)]
+    assert any(m.startswith("buckets/bucket-named:") and "not known until apply" in m for m in messages), messages
+    # The same document `paved check` reads from `pulumi preview --json`.
+    doc = paved_policies.cloud_document(a)
+    assert doc is not None
+    report = paved_policies.engine().check(doc)
+    assert [f.unknown for f in report.findings] == [True, False]
+    assert report.summary.unknown == 1

@@ -20,7 +20,9 @@ pub(crate) struct KindPattern {
 
 impl KindPattern {
     pub(crate) fn new(text: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = text.split('/').collect();
+        // A Pulumi type token has slashes of its own (`pulumi/*/aws:s3/bucket:Bucket`).
+        let parts: Vec<&str> =
+            if text.starts_with("pulumi/") { text.splitn(3, '/').collect() } else { text.split('/').collect() };
         let (group, version, kind) = match parts.as_slice() {
             [k] => (None, None, *k),
             [v, k] => (Some(""), Some(*v), *k),

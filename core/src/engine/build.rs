@@ -236,9 +236,9 @@ fn check_kinds(bundle: &Bundle, diags: &mut Diagnostics) {
     for policy in &bundle.policies {
         for (i, pattern) in policy.kinds.iter().enumerate() {
             let kind = pattern.rsplit('/').next().unwrap_or(pattern);
-            let group = pattern.split('/').next().filter(|_| pattern.matches('/').count() == 2);
+            let group = pattern.split('/').next().filter(|_| pattern.matches('/').count() >= 2);
             // Terraform's types are the providers' own: any name of their shape is taken.
-            let infrastructure = group.is_some_and(crate::load::terraform::is_infrastructure);
+            let infrastructure = group.is_some_and(crate::load::is_infrastructure);
             if kind.contains(['*', '?', '[']) || declared.contains(&kind) || infrastructure {
                 continue;
             }

@@ -173,6 +173,13 @@ pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec
             }
             continue;
         }
+        if load::pulumi::is_preview(&doc.value) {
+            match load::pulumi::read(&doc) {
+                Ok(steps) => out.extend(steps.into_iter().map(Resource::previewed)),
+                Err(problems) => problems.into_iter().for_each(|d| diags.push(d)),
+            }
+            continue;
+        }
         if is_admission(&doc.value) {
             // A review read from a file answers nobody: its uid may be left out, as gator's
             // test files leave it out (the webhook requires it).
@@ -255,6 +262,18 @@ impl Resource {
         };
         let old = if p.action == Action::Delete { Some(p.value.clone()) } else { p.before };
         Resource { value: p.value, old, origin: Some(p.origin), admission: None, planned: Some(operation) }
+    }
+
+    /// A step of a Pulumi preview, judged for what it does to the resource.
+    fn previewed(s: load::pulumi::Step) -> Resource {
+        use load::pulumi::Action;
+        let operation = match s.action {
+            Action::Create => Operation::Create,
+            Action::Update => Operation::Update,
+            Action::Delete => Operation::Delete,
+        };
+        let old = if s.action == Action::Delete { Some(s.doc.value.clone()) } else { s.before };
+        Resource { value: s.doc.value, old, origin: Some(s.doc.origin), admission: None, planned: Some(operation) }
     }
 }
 

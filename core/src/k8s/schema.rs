@@ -181,7 +181,7 @@ impl Version {
             return Known::Kind;
         }
         let (group, _) = split_api_version(api_version);
-        if crate::load::terraform::is_infrastructure(group) {
+        if crate::load::is_infrastructure(group) {
             return Known::Infrastructure;
         }
         if let Some(r) = removed(api_version, kind, self.minor) {

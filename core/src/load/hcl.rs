@@ -255,9 +255,9 @@ impl Context {
             t.insert("region".into(), Value::String(r));
         }
         let value = json!({
-            "apiVersion": format!("{}/{provider}", super::terraform::GROUP),
+            "apiVersion": format!("{}/{provider}", super::cloud::TERRAFORM),
             "kind": kind,
-            "metadata": super::terraform::metadata(&address, &values),
+            "metadata": super::cloud::metadata(&address, &values),
             "values": values,
             "terraform": terraform,
         });
@@ -271,7 +271,7 @@ impl Context {
         let values = self.body(&block.body, "/values", &mut places, &mut refs);
         let address = format!("module.{name}");
         let value = json!({
-            "apiVersion": format!("{}/module", super::terraform::GROUP),
+            "apiVersion": format!("{}/module", super::cloud::TERRAFORM),
             "kind": "module",
             "metadata": { "name": address },
             "values": values,

@@ -1,11 +1,13 @@
 //! Reading files into documents that remember their source, and into typed paved documents.
 
+mod cloud;
 mod emit;
 mod fast;
 mod hcl;
 mod origin;
 pub(crate) mod packs;
 pub(crate) mod pointer;
+pub(crate) mod pulumi;
 mod source;
 pub(crate) mod terraform;
 pub(crate) mod unknown;
@@ -13,6 +15,7 @@ pub(crate) mod yaml;
 
 pub use source::SourceRef;
 
+pub(crate) use cloud::is_infrastructure;
 pub(crate) use origin::{beside, Origin, Sourced};
 
 pub(crate) use emit::to_yaml;

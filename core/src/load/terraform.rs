@@ -22,14 +22,8 @@ use serde_json::{json, Map, Value};
 use super::origin::{Origin, Sourced};
 use crate::error::Diagnostic;
 
-/// The apiVersion group of documents read from a plan: `terraform/<provider>`.
-pub(crate) const GROUP: &str = "terraform";
-
-/// Whether an apiVersion group is one paved gives documents read from infrastructure tools
-/// (not Kubernetes objects, which no Kubernetes check judges).
-pub(crate) fn is_infrastructure(group: &str) -> bool {
-    group == GROUP
-}
+use super::cloud::metadata;
+pub(crate) use super::cloud::TERRAFORM as GROUP;
 
 /// Whether a kind has the shape of a Terraform resource type (`aws_s3_bucket`): a provider's
 /// name, an underscore, lowercase words.
@@ -348,19 +342,6 @@ fn document(now: &Value, values: Value) -> Value {
         o.insert("values".into(), values);
     }
     old
-}
-
-/// The name and labels of a resource: its address, and its tags that are known strings.
-pub(super) fn metadata(address: &str, values: &Value) -> Value {
-    let tags =
-        ["tags_all", "tags"].iter().find_map(|k| values.get(*k).and_then(Value::as_object).filter(|t| !t.is_empty()));
-    let labels: Map<String, Value> =
-        tags.into_iter().flatten().filter(|(_, v)| v.is_string()).map(|(k, v)| (k.clone(), v.clone())).collect();
-    if labels.is_empty() {
-        json!({ "name": address })
-    } else {
-        json!({ "name": address, "labels": labels })
-    }
 }
 
 /// The provider's local name: `aws` for `registry.terraform.io/hashicorp/aws` (0.13 on),

@@ -27,6 +27,7 @@ mod plugins;
 mod pod_security;
 mod properties;
 mod public_api;
+mod pulumi;
 mod shape;
 mod terraform;
 mod three_way;

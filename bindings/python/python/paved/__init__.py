@@ -109,6 +109,12 @@ class Finding:
     binding: Optional[str] = None
     """For a Kubernetes ValidatingAdmissionPolicy, the binding it applied through."""
 
+    @property
+    def unknown(self) -> bool:
+        """Whether the check depends on a value known only after apply (a Terraform plan's or a
+        Pulumi preview's unknown): neither passed nor failed, and not in the decision."""
+        return self.error is not None and self.error.kind == "unknown"
+
 
 @dataclass(frozen=True)
 class ExceptionReport:
