@@ -285,7 +285,14 @@ impl<'a, 'r> Eval<'a, 'r> {
         match c {
             Value::List(l) => {
                 self.charge(1 + l.len() as u64)?;
-                Ok(Value::Bool(l.iter().any(|v| v.equals(&x))))
+                if l.iter().any(|v| v.equals(&x)) {
+                    return Ok(Value::Bool(true));
+                }
+                // Not found among the known items: unknown if some item is known only after apply.
+                match l.iter().find_map(|v| if let Value::Error(e) = v { Some(e) } else { None }) {
+                    Some(e) => Err((*e).clone()),
+                    None => Ok(Value::Bool(false)),
+                }
             }
             Value::Map(m) => {
                 self.charge(1)?;

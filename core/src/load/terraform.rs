@@ -90,8 +90,17 @@ pub(crate) fn read(doc: &Sourced) -> Result<Vec<Planned>, Vec<Diagnostic>> {
             Ok(Some(mut p)) => {
                 p.origin.made_from = blocks.find(&doc.value, &doc.origin.file, change);
                 if let Some(Value::Object(written)) = configured.get(&config_address(change)) {
+                    let mut written = written.clone();
+                    // A plan's configuration leaves out some nested blocks (`ingress { }` in
+                    // Terraform 0.12): what the plan gives a value is written too.
+                    let given = p.value.get("values").and_then(Value::as_object).into_iter().flatten();
+                    let given: Vec<Value> =
+                        given.filter(|(_, v)| set(v)).map(|(k, _)| Value::String(k.clone())).collect();
+                    if let Some(Value::Array(names)) = written.get_mut("configured") {
+                        names.extend(given.into_iter().filter(|g| !names.contains(g)).collect::<Vec<_>>());
+                    }
                     if let Some(t) = p.value.get_mut("terraform").and_then(Value::as_object_mut) {
-                        t.extend(written.clone());
+                        t.extend(written);
                     }
                 }
                 out.push(p);
@@ -183,39 +192,71 @@ fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
 /// before it, as plan addresses are written (`module.web.aws_s3_bucket.logs`). A rule relates
 /// resources whose names are unknown until apply through them.
 fn configuration(plan: &Value) -> std::collections::BTreeMap<String, Value> {
-    fn walk(plan: &Value, module: &Value, prefix: &str, out: &mut std::collections::BTreeMap<String, Value>) {
-        for r in module.get("resources").and_then(Value::as_array).into_iter().flatten() {
-            let (Some(address), Some(expressions)) =
-                (r.get("address").and_then(Value::as_str), r.get("expressions").and_then(Value::as_object))
-            else {
-                continue;
-            };
-            let refs: Map<String, Value> = expressions
-                .iter()
-                .filter_map(|(attribute, e)| {
-                    let list = e.get("references")?.as_array()?;
-                    let full = list.iter().filter_map(Value::as_str).map(|r| Value::String(format!("{prefix}{r}")));
-                    Some((attribute.clone(), Value::Array(full.collect())))
-                })
-                .collect();
-            let configured: Vec<&String> = expressions.keys().collect();
-            let mut written = json!({ "configured": configured, "references": refs });
-            if let (Some(region), Some(w)) = (region(plan, r), written.as_object_mut()) {
-                w.insert("region".into(), Value::String(region.to_owned()));
-            }
-            out.insert(format!("{prefix}{address}"), written);
-        }
-        for (name, call) in module.get("module_calls").and_then(Value::as_object).into_iter().flatten() {
-            if let Some(module) = call.get("module") {
-                walk(plan, module, &format!("{prefix}module.{name}."), out);
-            }
-        }
-    }
     let mut out = std::collections::BTreeMap::new();
     if let Some(root) = plan.pointer("/configuration/root_module") {
-        walk(plan, root, "", &mut out);
+        walk(plan, root, &Scope::default(), &mut out);
     }
     out
+}
+
+/// A module's place in the configuration: its address prefix (`module.web.`), and what each of
+/// its variables refers to in the modules that call it (so a reference through `var.bucket`
+/// reaches the bucket the caller passed).
+#[derive(Default)]
+struct Scope {
+    prefix: String,
+    variables: std::collections::BTreeMap<String, Vec<Value>>,
+}
+
+impl Scope {
+    /// What an expression refers to, as plan addresses. A local (whose expression a plan does
+    /// not keep) may refer to anything: the list then holds an unknown, so a rule that looks for
+    /// a resource in it is unknown rather than wrong.
+    fn references(&self, expression: &Value) -> Option<Vec<Value>> {
+        let list = expression.get("references")?.as_array()?;
+        let mut out = Vec::new();
+        for r in list.iter().filter_map(Value::as_str) {
+            let (root, rest) = r.split_once('.').unwrap_or((r, ""));
+            match root {
+                "var" => {
+                    out.extend(self.variables.get(rest.split('.').next().unwrap_or(rest)).cloned().unwrap_or_default())
+                }
+                "local" => out.push(super::unknown::unknown()),
+                "count" | "each" | "path" | "terraform" | "self" => {}
+                _ => out.push(Value::String(format!("{}{r}", self.prefix))),
+            }
+        }
+        out.dedup();
+        Some(out)
+    }
+}
+
+/// Records what the configuration says of a module's resources, then of the modules it calls.
+fn walk(plan: &Value, module: &Value, scope: &Scope, out: &mut std::collections::BTreeMap<String, Value>) {
+    for r in module.get("resources").and_then(Value::as_array).into_iter().flatten() {
+        let (Some(address), Some(expressions)) =
+            (r.get("address").and_then(Value::as_str), r.get("expressions").and_then(Value::as_object))
+        else {
+            continue;
+        };
+        let refs: Map<String, Value> = expressions
+            .iter()
+            .filter_map(|(attribute, e)| Some((attribute.clone(), Value::Array(scope.references(e)?))))
+            .collect();
+        let configured: Vec<&String> = expressions.keys().collect();
+        let mut written = json!({ "configured": configured, "references": refs });
+        if let (Some(region), Some(w)) = (region(plan, r), written.as_object_mut()) {
+            w.insert("region".into(), Value::String(region.to_owned()));
+        }
+        out.insert(format!("{}{address}", scope.prefix), written);
+    }
+    for (name, call) in module.get("module_calls").and_then(Value::as_object).into_iter().flatten() {
+        let Some(child) = call.get("module") else { continue };
+        let inputs = call.get("expressions").and_then(Value::as_object);
+        let variables =
+            inputs.into_iter().flatten().filter_map(|(input, e)| Some((input.clone(), scope.references(e)?))).collect();
+        walk(plan, child, &Scope { prefix: format!("{}module.{name}.", scope.prefix), variables }, out);
+    }
 }
 
 /// The region of the provider configuration a resource uses, when the configuration writes it
@@ -380,6 +421,16 @@ fn mark(after: &mut Value, unknown: &Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// Whether a planned value says something: known, and not null or empty.
+fn set(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty() && !super::unknown::is_unknown(v),
+        _ => true,
     }
 }
 
