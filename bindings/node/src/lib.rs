@@ -175,11 +175,11 @@ fn resources_of_json(json: &str) -> napi::Result<Vec<Resource>> {
 }
 
 fn resources_of_values(values: Vec<Value>, what: &str) -> napi::Result<Vec<Resource>> {
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| Resource::from_value(v).map_err(|e| input(format!("{what}[{i}]: {e}"))))
-        .collect()
+    let mut out = Vec::with_capacity(values.len());
+    for (i, v) in values.into_iter().enumerate() {
+        out.append(&mut Resource::all_from_value(v).map_err(|e| input(format!("{what}[{i}]: {e}")))?);
+    }
+    Ok(out)
 }
 
 /// A compiled engine, shared by every call (and every worker thread of `checkAsync`).

@@ -269,3 +269,15 @@ test('image verdicts are given as the CLI records them, and digests written back
     (e) => e instanceof PavedError && e.kind === 'InputError' && /images/.test(e.message),
   )
 })
+
+test('a Terraform plan is a resource per change, its unknowns unknown', () => {
+  const plan = JSON.parse(readFileSync(join(ROOT, 'examples', 'terraform', 'plan.json'), 'utf8'))
+  const engine = new Engine({ packs: ['terraform-baseline', 'cost'] })
+  const report = engine.check(plan, { now: NOW })
+  assert.equal(report.resources.length, 8)
+  assert.ok(report.resources.some((r) => r.resource.name === 'aws_s3_bucket_policy.exports'))
+  assert.equal(report.summary.unknown, 1)
+  assert.equal(report.summary.denied, 5)
+  const cost = report.resources.flatMap((r) => r.costs ?? [])
+  assert.deepEqual(cost.map((c) => [c.item, c.delta, c.group]), [['c5.4xlarge in eu-west-1', 560.64, 'dev']])
+})

@@ -213,13 +213,13 @@ fn resources(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<Vec<Resourc
         objects.try_iter()?.map(|o| json_of(&o?)).collect::<PyResult<_>>()?
     };
     py.detach(|| {
-        values
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| Resource::from_value(v).map_err(|e| (i, e)))
-            .collect::<Result<Vec<_>, _>>()
+        let mut out = Vec::with_capacity(values.len());
+        for (i, v) in values.into_iter().enumerate() {
+            out.append(&mut Resource::all_from_value(v).map_err(|e| (i, e))?);
+        }
+        Ok(out)
     })
-    .map_err(|(i, e)| input(format!("objects[{i}]: {e}")))
+    .map_err(|(i, e): (usize, paved::Error)| input(format!("objects[{i}]: {e}")))
 }
 
 fn instant(now: Option<&Bound<'_, PyAny>>) -> PyResult<jiff::Timestamp> {

@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy
 
+import paved
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "examples" / "pulumi" / "python"))
@@ -96,7 +97,7 @@ spec:
 
 
 def test_cloud_resources_are_checked_as_a_preview_step_and_unknowns_are_not_violations(monkeypatch: Any) -> None:
-    monkeypatch.setattr(paved_policies, "_ENGINE", paved_policies.paved.Engine.from_yaml(CLOUD_BUNDLE))
+    monkeypatch.setattr(paved_policies, "_ENGINE", paved.Engine.from_yaml(CLOUD_BUNDLE))
     a = args("aws:s3/bucketPolicy:BucketPolicy", {"bucket": UNKNOWN, "policy": POLICY}, name="exports")
     found = violations("paved-deny", a)
     assert found == [("buckets/not-public: the bucket policy allows everyone", a.urn)], found
@@ -110,3 +111,10 @@ def test_cloud_resources_are_checked_as_a_preview_step_and_unknowns_are_not_viol
     report = paved_policies.engine().check(doc)
     assert [f.unknown for f in report.findings] == [True, False]
     assert report.summary.unknown == 1
+
+
+def test_crossguards_proxies_are_read_through_not_raised() -> None:
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    props = unknown_checking_proxy({"bucket": UNKNOWN, "tags": {"owner": "data"}, "grants": [{"uri": UNKNOWN}]})
+    assert paved_policies.plain(props) == {"bucket": UNKNOWN, "tags": {"owner": "data"}, "grants": [{"uri": UNKNOWN}]}

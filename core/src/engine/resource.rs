@@ -87,6 +87,34 @@ impl Resource {
         Ok(Resource::new(value))
     }
 
+    /// Every resource a JSON value holds, as [`Resource::from_str`] reads a document: a
+    /// Terraform plan or a Pulumi preview is one resource per change, an AdmissionReview the
+    /// object it asks about, a `List` its items; any other value is one resource, checked as
+    /// [`Resource::from_value`] checks it. What the bindings take as objects.
+    ///
+    /// ```
+    /// let plan = serde_json::json!({"format_version": "1.2", "terraform_version": "1.9.0", "resource_changes": [
+    ///     {"address": "aws_s3_bucket.logs", "type": "aws_s3_bucket", "name": "logs", "mode": "managed",
+    ///      "change": {"actions": ["create"], "after": {"bucket": "logs"}, "after_unknown": {"arn": true}}}]});
+    /// let resources = paved::Resource::all_from_value(plan)?;
+    /// assert_eq!(resources[0].identity().name, "aws_s3_bucket.logs");
+    /// # Ok::<(), paved::Error>(())
+    /// ```
+    pub fn all_from_value(value: Value) -> Result<Vec<Resource>, Error> {
+        let many = load::terraform::is_plan(&value)
+            || load::pulumi::is_preview(&value)
+            || is_admission(&value)
+            || is_list(&value);
+        if !many {
+            return Resource::from_value(value).map(|r| vec![r]);
+        }
+        let mut diags = Diagnostics::default();
+        let origin = Origin { file: std::sync::Arc::from("<input>"), ..Origin::default() };
+        let out = from_documents(vec![Sourced { value, origin }], &mut diags);
+        // A value has no file: its resources say where nothing was written.
+        diags.into_result(out.into_iter().map(|r| Resource { origin: None, ..r }).collect())
+    }
+
     /// The previous version of the object, bound as `oldObject` (admission UPDATE requests).
     pub fn with_old_object(mut self, old: Value) -> Self {
         self.old = Some(old);

@@ -79,10 +79,8 @@ def plain(value: Any) -> Any:
             pass
         return {str(k): plain(value[k]) for k in value}
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        try:
-            value = value["__target"]  # type: ignore[index]
-        except (KeyError, TypeError):
-            pass
+        target = getattr(value, "_ListProxy__target", None)
+        value = value if target is None else target
         return [plain(v) for v in value]
     return value
 
