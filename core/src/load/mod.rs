@@ -130,7 +130,12 @@ pub(crate) fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnos
             column: u32::try_from(column).unwrap_or(u32::MAX),
             pointer: None,
             message: format!("the file is not valid UTF-8 (byte {})", e.valid_up_to()),
-            help: Some("save the file as UTF-8".into()),
+            // PowerShell's `>` writes UTF-16, with its byte-order mark.
+            help: Some(if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+                "the file is UTF-16 (as PowerShell's `>` writes it): write it as UTF-8, e.g. `terraform show -json plan.bin | Out-File -Encoding utf8 plan.json`".into()
+            } else {
+                "save the file as UTF-8".into()
+            }),
         }
     })
 }

@@ -151,6 +151,10 @@ fn plans_paved_cannot_read_are_errors_that_say_where() {
         r#"{"format_version": "1.2", "terraform_version": "1.9.0", "resource_changes": [{"address": "a_b.c", "type": "a_b", "mode": "managed", "name": "c", "change": {"actions": ["explode"]}}]}"#,
     );
     assert!(e.contains("`explode` is not an action of a plan"), "{e}");
+    // Written by PowerShell's `>`: UTF-16, said so.
+    let utf16: Vec<u8> = [0xff, 0xfe].into_iter().chain("{}".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let e = Resource::from_bytes("plan.json", &utf16).unwrap_err().to_string();
+    assert!(e.contains("UTF-16"), "{e}");
     // Truncated: the JSON error, with its place.
     let text = std::fs::read_to_string(format!("{DATA}/generated/plan.json")).unwrap();
     let e = error(&text[..text.len() / 2]);
