@@ -196,14 +196,14 @@ pub(crate) fn from_documents(docs: Vec<Sourced>, diags: &mut Diagnostics) -> Vec
     for mut doc in docs {
         if load::terraform::is_plan(&doc.value) {
             match load::terraform::read(&doc) {
-                Ok(planned) => out.extend(planned.into_iter().map(Resource::planned)),
+                Ok(changes) => out.extend(changes.into_iter().map(Resource::changed)),
                 Err(problems) => problems.into_iter().for_each(|d| diags.push(d)),
             }
             continue;
         }
         if load::pulumi::is_preview(&doc.value) {
             match load::pulumi::read(&doc) {
-                Ok(steps) => out.extend(steps.into_iter().map(Resource::previewed)),
+                Ok(changes) => out.extend(changes.into_iter().map(Resource::changed)),
                 Err(problems) => problems.into_iter().for_each(|d| diags.push(d)),
             }
             continue;
@@ -280,28 +280,17 @@ fn kustomize_origin(value: &Value) -> Option<String> {
 }
 
 impl Resource {
-    /// A resource change of a Terraform plan, judged for the plan's action on it.
-    fn planned(p: load::terraform::Planned) -> Resource {
-        use load::terraform::Action;
-        let operation = match p.action {
-            Action::Create => Operation::Create,
-            Action::Update | Action::Replace => Operation::Update,
-            Action::Delete => Operation::Delete,
-        };
-        let old = if p.action == Action::Delete { Some(p.value.clone()) } else { p.before };
-        Resource { value: p.value, old, origin: Some(p.origin), admission: None, planned: Some(operation) }
-    }
-
-    /// A step of a Pulumi preview, judged for what it does to the resource.
-    fn previewed(s: load::pulumi::Step) -> Resource {
-        use load::pulumi::Action;
-        let operation = match s.action {
+    /// A resource change of a Terraform plan or a Pulumi preview, judged for what it does to
+    /// the resource.
+    fn changed(c: load::Change) -> Resource {
+        use load::Action;
+        let operation = match c.action {
             Action::Create => Operation::Create,
             Action::Update => Operation::Update,
             Action::Delete => Operation::Delete,
         };
-        let old = if s.action == Action::Delete { Some(s.doc.value.clone()) } else { s.before };
-        Resource { value: s.doc.value, old, origin: Some(s.doc.origin), admission: None, planned: Some(operation) }
+        let old = if c.action == Action::Delete { Some(c.value.clone()) } else { c.before };
+        Resource { value: c.value, old, origin: Some(c.origin), admission: None, planned: Some(operation) }
     }
 }
 

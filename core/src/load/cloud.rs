@@ -3,6 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::origin::Origin;
+
 /// The apiVersion group of a Terraform resource's document: `terraform/<provider>`.
 pub(crate) const TERRAFORM: &str = "terraform";
 
@@ -26,4 +28,25 @@ pub(super) fn metadata(address: &str, values: &Value) -> Value {
     } else {
         json!({ "name": address, "labels": labels })
     }
+}
+
+/// What a plan or a preview does to a resource, as the admission operation it is judged for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Create,
+    /// Updated in place, left as it is, or replaced: judged as it will be, with what it was.
+    Update,
+    /// Judged on what it was.
+    Delete,
+}
+
+/// One resource change of a plan or a preview, as a document.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    /// What the resource will be; what it was, for a delete.
+    pub value: Value,
+    /// What it was, for an update or a replacement.
+    pub before: Option<Value>,
+    pub action: Action,
+    pub origin: Origin,
 }

@@ -15,7 +15,7 @@ pub(crate) mod yaml;
 
 pub use source::SourceRef;
 
-pub(crate) use cloud::is_infrastructure;
+pub(crate) use cloud::{is_infrastructure, Action, Change};
 pub(crate) use origin::{beside, Origin, Sourced};
 
 pub(crate) use emit::to_yaml;

@@ -17,7 +17,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::cloud::{metadata, PULUMI};
+use super::cloud::{metadata, Action, Change, PULUMI};
 use super::origin::{Origin, Sourced};
 use super::unknown::unknown;
 use crate::error::Diagnostic;
@@ -37,23 +37,6 @@ const UNKNOWNS: [&str; 7] = [
 const SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
 
-/// What a preview does to a resource, as the admission operation it is judged for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-/// One step of a preview, as a document.
-#[derive(Debug, Clone)]
-pub(crate) struct Step {
-    pub doc: Sourced,
-    /// What the resource was, for an update or a replacement.
-    pub before: Option<Value>,
-    pub action: Action,
-}
-
 /// Whether a document is a preview: `steps` whose items carry an `op` and a Pulumi URN.
 pub(crate) fn is_preview(v: &Value) -> bool {
     v.get("steps").and_then(Value::as_array).is_some_and(|steps| {
@@ -67,7 +50,7 @@ pub(crate) fn is_preview(v: &Value) -> bool {
 
 /// The steps of a preview on cloud resources (not components, providers or the stack), each
 /// with the place in the preview it was written; every problem with its place.
-pub(crate) fn read(doc: &Sourced) -> Result<Vec<Step>, Vec<Diagnostic>> {
+pub(crate) fn read(doc: &Sourced) -> Result<Vec<Change>, Vec<Diagnostic>> {
     let steps = doc.value.get("steps").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let replaced: Vec<&str> =
         steps.iter().filter(|s| op(s) == "replace").filter_map(|s| s.get("urn").and_then(Value::as_str)).collect();
@@ -112,7 +95,7 @@ pub(crate) fn read(doc: &Sourced) -> Result<Vec<Step>, Vec<Diagnostic>> {
             ("/metadata".into(), "/urn".into()),
             ("/pulumi".into(), String::new()),
         ]);
-        out.push(Step { doc: Sourced { value, origin }, before, action });
+        out.push(Change { value, before, action, origin });
     }
     if problems.is_empty() {
         Ok(out)

@@ -22,34 +22,13 @@ use serde_json::{json, Map, Value};
 use super::origin::{Origin, Sourced};
 use crate::error::Diagnostic;
 
-use super::cloud::metadata;
+use super::cloud::{metadata, Action, Change};
 pub(crate) use super::cloud::TERRAFORM as GROUP;
 
 /// Whether a kind has the shape of a Terraform resource type (`aws_s3_bucket`): a provider's
 /// name, an underscore, lowercase words.
 pub(crate) fn looks_like_type(kind: &str) -> bool {
     kind.contains('_') && kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// What a plan does to a resource, as the admission operation it is judged for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
-    Create,
-    /// Updated in place, or left as it is (`no-op`): judged as it will be.
-    Update,
-    /// Destroyed and created again: judged as it will be, with what it was as the old object.
-    Replace,
-    Delete,
-}
-
-/// One resource change of a plan, as a document.
-#[derive(Debug, Clone)]
-pub(crate) struct Planned {
-    pub value: Value,
-    /// What the resource was, for an update or a replacement.
-    pub before: Option<Value>,
-    pub action: Action,
-    pub origin: Origin,
 }
 
 /// Whether a document is a plan: `format_version`, `terraform_version`, and resource changes
@@ -62,7 +41,7 @@ pub(crate) fn is_plan(v: &Value) -> bool {
 
 /// The resource changes of a plan, each with the place in the plan it was written; every
 /// problem with its place.
-pub(crate) fn read(doc: &Sourced) -> Result<Vec<Planned>, Vec<Diagnostic>> {
+pub(crate) fn read(doc: &Sourced) -> Result<Vec<Change>, Vec<Diagnostic>> {
     let version = doc.value.get("format_version").and_then(Value::as_str).unwrap_or_default();
     if !matches!(version.split('.').next(), Some("0" | "1")) || version.split('.').count() != 2 {
         return Err(vec![doc.origin.diagnostic(
@@ -124,7 +103,7 @@ type Problem = (String, String);
 
 /// One resource change as a document; `None` for what is not provisioned (a data source read,
 /// a resource forgotten or left alone by a `removed` block).
-fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
+fn planned(rc: &Value, origin: &Origin) -> Result<Option<Change>, Problem> {
     let text = |key: &'static str| match rc.get(key) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
         _ => Err((format!("/{key}"), format!("a resource change needs `{key}`, a non-empty string"))),
@@ -144,7 +123,8 @@ fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
         ["create"] => Action::Create,
         ["update"] | ["no-op"] => Action::Update,
         ["delete"] => Action::Delete,
-        ["delete", "create"] | ["create", "delete"] => Action::Replace,
+        // A replacement is judged as it will be, with what it was.
+        ["delete", "create"] | ["create", "delete"] => Action::Update,
         other => return Err(("/change/actions".into(), format!("`{}` is not an action of a plan", other.join(", ")))),
     };
     let (side, values) = if action == Action::Delete {
@@ -156,7 +136,7 @@ fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
         }
         ("after", after)
     };
-    let before = matches!(action, Action::Update | Action::Replace).then(|| change.get("before").cloned()).flatten();
+    let before = (action == Action::Update).then(|| change.get("before").cloned()).flatten();
     let provider = rc.get("provider_name").and_then(Value::as_str).unwrap_or_default();
     let value = json!({
         "apiVersion": format!("{GROUP}/{}", provider_short_name(provider, kind)),
@@ -182,7 +162,7 @@ fn planned(rc: &Value, origin: &Origin) -> Result<Option<Planned>, Problem> {
         ("/terraform".into(), String::new()),
     ]);
     let before = before.map(|b| document(&value, b));
-    Ok(Some(Planned { value, before, action, origin }))
+    Ok(Some(Change { value, before, action, origin }))
 }
 
 /// What the plan's `configuration` says of each resource, by its configuration address: the
