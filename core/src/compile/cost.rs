@@ -124,12 +124,7 @@ fn terraform(
         let (item, m) = monthly(&values(object))?;
         (item, Some(m))
     };
-    Ok(Some(Priced {
-        item,
-        before: if deleted || old.is_some() { before.map(|(_, m)| m) } else { None },
-        after,
-        currency: table.currency.clone(),
-    }))
+    Ok(Some(Priced { item, before: before.map(|(_, m)| m), after, currency: table.currency.clone() }))
 }
 
 /// A Kubernetes workload: its pods' CPU and memory requests, times its replicas, at the
@@ -187,6 +182,14 @@ mod tests {
         let old = instance("aws_instance", json!("t3.small"), "update");
         let p = price(&instance("aws_instance", json!("t3.medium"), "update"), Some(&old), None).unwrap().unwrap();
         assert!((p.after.unwrap() - p.before.unwrap() - 0.0208 * 730.0).abs() < 0.01, "{p:?}");
+    }
+
+    #[test]
+    fn a_deleted_instance_saves_its_price() {
+        let gone = instance("aws_instance", json!("c5.4xlarge"), "delete");
+        let p = price(&gone, Some(&gone), None).unwrap().unwrap();
+        assert_eq!((p.item.as_str(), p.after), ("c5.4xlarge in us-east-1, deleted", None));
+        assert!((p.before.unwrap() - 496.4).abs() < 0.01, "{p:?}");
     }
 
     #[test]
