@@ -19,11 +19,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::cloud::{metadata, Action, Change, TERRAFORM as GROUP};
 use super::origin::{Origin, Sourced};
 use crate::error::Diagnostic;
-
-pub(crate) use super::cloud::TERRAFORM as GROUP;
-use super::cloud::{metadata, Action, Change};
 
 /// Whether a kind has the shape of a Terraform resource type (`aws_s3_bucket`): a provider's
 /// name, an underscore, lowercase words.
