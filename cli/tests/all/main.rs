@@ -538,7 +538,7 @@ fn namespace_labels_from_a_file() {
 fn policy_tests_of_the_packs_pass() {
     let (code, out, err) = run(&["test", "packs/tests", "examples/tests"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("ok: 6 suites"), "{out}");
+    assert!(out.contains("ok: 9 suites"), "{out}");
 }
 
 #[test]
