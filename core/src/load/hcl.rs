@@ -70,6 +70,21 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Vec<Sourced>, Diagnostic> {
     Ok(out)
 }
 
+/// The `resource "TYPE" "NAME"` blocks of a `.tf` text, with the line each starts at; none
+/// when the text is not HCL. Where a plan's findings point.
+pub(super) fn resource_blocks(text: &str) -> Vec<(String, String, u32)> {
+    let Ok(body) = hcl_edit::parser::parse_body(text) else { return Vec::new() };
+    let lines = Lines::new(text);
+    body.blocks()
+        .filter_map(|b| match (b.ident.as_str(), labels(b).as_slice()) {
+            ("resource", [kind, name]) => {
+                Some(((*kind).to_owned(), (*name).to_owned(), lines.pos(b.span().map_or(0, |s| s.start)).line))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Parses HCL, or says where it is not.
 fn parse(file: &str, text: &str) -> Result<Body, Diagnostic> {
     hcl_edit::parser::parse_body(text).map_err(|e| Diagnostic {

@@ -321,33 +321,11 @@ fn blocks_in(file: &str, dir: &str) -> Vec<Block> {
         let Some(text) = readable.then(|| std::fs::read_to_string(&path).ok()).flatten() else { continue };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let file = super::origin::beside(file, &format!("{dir}/{name}"));
-        for (i, line) in text.lines().enumerate() {
-            if let Some((kind, name)) = resource_header(line) {
-                out.push(Block { kind, name, file: file.clone(), line: u32::try_from(i + 1).unwrap_or(u32::MAX) });
-            }
+        for (kind, name, line) in super::hcl::resource_blocks(&text) {
+            out.push(Block { kind, name, file: file.clone(), line });
         }
     }
     out
-}
-
-/// The type and name a line opens a resource block with: `resource "aws_s3_bucket" "logs" {`
-/// (labels quoted or bare, as HCL allows).
-fn resource_header(line: &str) -> Option<(String, String)> {
-    let rest = line.trim_start().strip_prefix("resource")?;
-    let mut labels = Vec::new();
-    let mut rest = rest.trim_start();
-    while labels.len() < 2 {
-        let (label, after) = match rest.strip_prefix('"') {
-            Some(quoted) => quoted.split_once('"')?,
-            None => rest.split_at(rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))?),
-        };
-        if label.is_empty() {
-            return None;
-        }
-        labels.push(label.to_owned());
-        rest = after.trim_start();
-    }
-    rest.starts_with('{').then(|| (labels.remove(0), labels.remove(0)))
 }
 
 /// The document of a resource as it was: the same identity, the values before the change.
