@@ -71,15 +71,15 @@ impl ManifestArgs {
 }
 
 /// What the engine is built from: the flags `paved check` and `paved serve` share.
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args, Clone, Default)]
 pub struct EngineArgs {
     /// A directory or file of policies, exceptions and settings (repeatable; later ones override
     /// policies of the same name).
     #[arg(long = "bundle", short = 'b')]
-    bundles: Vec<PathBuf>,
+    pub bundles: Vec<PathBuf>,
     /// A built-in pack to run (repeatable); see `paved packs`.
     #[arg(long = "pack", short = 'p')]
-    packs: Vec<String>,
+    pub packs: Vec<String>,
     /// A directory or file of PolicyExceptions (repeatable).
     #[arg(long = "exceptions", short = 'e')]
     exceptions: Vec<PathBuf>,
@@ -97,9 +97,10 @@ pub struct EngineArgs {
 }
 
 /// The code a Gatekeeper template with both runs.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum GatekeeperEngine {
     /// Its `K8sNativeValidation` CEL, as Gatekeeper runs it.
+    #[default]
     Cel,
     /// Its Rego.
     Rego,
@@ -293,7 +294,6 @@ impl EngineArgs {
 
     /// What drift is measured against: the built-in golden paths, with the bundles' and the
     /// exceptions merged over them.
-    #[cfg(feature = "serve")]
     pub fn golden(&self) -> Result<Bundle, Error> {
         let mut bundle = Bundle::golden_paths_builtin()?;
         for b in &self.bundles {

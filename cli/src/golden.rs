@@ -231,7 +231,7 @@ fn read_text(path: &str) -> Result<(String, String), ExitCode> {
 
 /// Reports a failed render: manifests the golden path's own policies deny exit 1 with the
 /// findings; any other error exits 2.
-fn failed(e: &golden::RenderError) -> ExitCode {
+pub(crate) fn failed(e: &golden::RenderError) -> ExitCode {
     let golden::RenderError::NonCompliant { golden_path, report } = e else { return fail_render(e) };
     let _ = writeln!(std::io::stderr(), "error: {golden_path} rendered manifests its own policies deny:\n");
     let _ = std::io::stderr().write_all(report.human(stderr_color()).as_bytes());

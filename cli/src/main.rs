@@ -6,6 +6,7 @@
 mod audit;
 mod check;
 mod fix;
+mod gitops;
 mod golden;
 #[cfg(feature = "oci")]
 mod oci;
@@ -164,6 +165,19 @@ enum Command {
   paved render web-service@1.1.0 -f orders.yaml --format json
   paved render platform-api --bundle golden-paths/ -f api.yaml")]
     Render(golden::RenderArgs),
+    /// Render and check an application's directory for a GitOps tool: the manifests to apply on
+    /// standard output, the same bytes on every run, or nothing and paved's report.
+    ///
+    /// With a golden path (--golden-path, ARGOCD_ENV_GOLDEN_PATH), it is rendered from the
+    /// directory's inputs file; the directory's other manifests join it. All are checked with
+    /// the bundles (PAVED_BUNDLE) or the default packs: a denial exits 1 with the findings on
+    /// standard error, and prints nothing. Argo CD's config management plugin runs it
+    /// (`integrations/argocd/`); Flux pipelines run it before `paved push --render`.
+    #[command(after_help = "Examples:
+  paved generate apps/checkout --golden-path web-service@^2 --bundle platform/ > out/checkout.yaml
+  paved generate apps/checkout --input scaling.min=3 --input image=registry.acme.dev/shop/checkout:4.3.0
+  ARGOCD_ENV_GOLDEN_PATH=web-service@^2 ARGOCD_APP_NAME=checkout paved generate")]
+    Generate(gitops::GenerateArgs),
     /// Compare services with what their golden path renders: drift, allowed extensions,
     /// findings and a drift score per service.
     ///
@@ -460,6 +474,7 @@ fn run() -> ExitCode {
         #[cfg(feature = "serve")]
         Command::Audit(args) => audit::run(args),
         Command::Render(args) => golden::render(args),
+        Command::Generate(args) => gitops::generate(args),
         Command::Conform(args) => golden::conform(args),
         Command::Upgrade(args) => golden::upgrade(args),
         Command::Outdated(args) => golden::outdated(args),

@@ -16,7 +16,7 @@ const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy");
 const PACKS: [&str; 6] =
     ["--pack", "pod-security-restricted", "--pack", "platform-baseline", "--pack", "kubernetes-schema"];
 
-fn json_of(yaml: &yaml_rust2::Yaml) -> Value {
+pub(crate) fn json_of(yaml: &yaml_rust2::Yaml) -> Value {
     use yaml_rust2::Yaml;
     match yaml {
         Yaml::Real(r) => serde_json::from_str(r).unwrap(),

@@ -3,6 +3,7 @@
 
 use assert_cmd::Command;
 
+mod argocd;
 mod day2;
 mod deploy;
 mod fix;

@@ -7,6 +7,7 @@ pub(crate) mod diff;
 mod edit;
 mod fix;
 mod fleet;
+mod inputs;
 mod merge;
 mod render;
 mod upgrade;
@@ -22,6 +23,7 @@ pub use fleet::{
     Adoption, ChangeKind, ConformSummary, Conformance, Deviation, DeviationKind, Fleet, FleetService, FleetSummary,
     Lag, Score, ServiceConformance, Standing,
 };
+pub use inputs::InputSet;
 pub use merge::{Disposition, FieldMerge, FieldOutcome, MergedObject, Prefer};
 pub use render::{RenderError, Rendered};
 pub(crate) use upgrade::upgrade;

@@ -14,6 +14,8 @@ use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::load::{self, Sourced};
 use crate::report::{Decision, Report};
 
+use super::inputs::{self, InputSet};
+
 /// Why a render made nothing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -57,7 +59,20 @@ impl GoldenPath {
     /// As [`GoldenPath::render`], with the inputs as the text of a YAML or JSON file, so that
     /// each problem is reported at its line and column.
     pub fn render_text(&self, file: &str, text: &str, policies: &Bundle) -> Result<Rendered, RenderError> {
-        self.render_file(file, text, policies, None)
+        self.render_file(file, text, &[], policies, None)
+    }
+
+    /// As [`GoldenPath::render_text`], with inputs set as text over (or as defaults under) the
+    /// file's, in order: `paved generate --input` and Argo CD's parameters. Each value is read as
+    /// the inputs schema types it; the file's other values keep their lines.
+    pub fn render_text_set(
+        &self,
+        file: &str,
+        text: &str,
+        sets: &[InputSet],
+        policies: &Bundle,
+    ) -> Result<Rendered, RenderError> {
+        self.render_file(file, text, sets, policies, None)
     }
 
     /// As [`GoldenPath::render_text`], judged with `inventory` besides the rendered objects: the
@@ -69,18 +84,19 @@ impl GoldenPath {
         policies: &Bundle,
         inventory: &crate::Inventory,
     ) -> Result<Rendered, RenderError> {
-        self.render_file(file, text, policies, Some(inventory))
+        self.render_file(file, text, &[], policies, Some(inventory))
     }
 
     fn render_file(
         &self,
         file: &str,
         text: &str,
+        sets: &[InputSet],
         policies: &Bundle,
         inventory: Option<&crate::Inventory>,
     ) -> Result<Rendered, RenderError> {
-        let docs = load::parse_text(file, text).map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
-        let [doc] = docs.as_slice() else {
+        let mut docs = load::parse_text(file, text).map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
+        let [doc] = docs.as_mut_slice() else {
             return Err(RenderError::Invalid(Error::Invalid(Diagnostics(vec![Diagnostic {
                 file: file.into(),
                 line: 1,
@@ -90,7 +106,18 @@ impl GoldenPath {
                 help: Some("an inputs file is one YAML mapping".into()),
             }]))));
         };
-        self.render_sourced(&doc.value, Some(doc), policies, inventory)
+        if doc.value.is_null() {
+            // An empty file: the inputs are all set or defaulted.
+            doc.value = Value::Object(serde_json::Map::new());
+        }
+        let applied =
+            inputs::apply(&mut doc.value, self.inputs_schema(), sets).map_err(|reason| Error::Input { reason })?;
+        self.render_sourced(&doc.value, Some(doc), policies, inventory).map_err(|e| match e {
+            RenderError::Invalid(Error::Invalid(diags)) => {
+                RenderError::Invalid(Error::Invalid(inputs::placed(diags, &applied)))
+            }
+            other => other,
+        })
     }
 
     fn render_sourced(
