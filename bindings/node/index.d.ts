@@ -166,8 +166,8 @@ export interface Report {
   exceptions: ExceptionReport[]
   summary: Summary
   decision: 'allow' | 'warn' | 'deny'
-  /** The report as `sarif`, `junit`, `github`, `policy-report`, `json` or `human` (not enumerable). */
-  format(name: 'sarif' | 'junit' | 'github' | 'policy-report' | 'json' | 'human'): string
+  /** The report as `sarif`, `junit`, `github`, `policy-report`, `code-quality`, `json` or `human` (not enumerable). */
+  format(name: 'sarif' | 'junit' | 'github' | 'policy-report' | 'code-quality' | 'json' | 'human'): string
 }
 
 export interface Diagnostic {

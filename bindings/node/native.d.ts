@@ -43,7 +43,7 @@ export declare class NativeReport {
   objects(): string | null
   /** `allow`, `warn` or `deny`. */
   get decision(): string
-  /** The report as `sarif`, `junit`, `github`, `policy-report` or `json`. */
+  /** The report as `sarif`, `junit`, `github`, `policy-report`, `code-quality` or `json`. */
   format(name: string): string
 }
 

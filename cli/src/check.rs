@@ -120,6 +120,8 @@ enum Format {
     Github,
     /// A wgpolicyk8s.io/v1alpha2 PolicyReport per namespace.
     PolicyReport,
+    /// GitLab's code quality report (Code Climate issues).
+    CodeQuality,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -197,6 +199,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Format::Junit => report.format(paved::Format::Junit),
         Format::Github => report.format(paved::Format::Github),
         Format::PolicyReport => report.format(paved::Format::PolicyReport),
+        Format::CodeQuality => report.format(paved::Format::CodeQuality),
     };
     finish(print(&text), &report, &args.fail_on)
 }

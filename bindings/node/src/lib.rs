@@ -358,7 +358,7 @@ impl NativeReport {
         self.inner.decision.as_str()
     }
 
-    /// The report as `sarif`, `junit`, `github`, `policy-report` or `json`.
+    /// The report as `sarif`, `junit`, `github`, `policy-report`, `code-quality` or `json`.
     #[napi]
     pub fn format(&self, name: String) -> napi::Result<String> {
         let format: paved::Format = name.parse().map_err(|e| input_error(&e))?;

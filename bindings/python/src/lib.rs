@@ -532,7 +532,7 @@ impl Report {
         }
     }
 
-    /// The report as `sarif`, `junit`, `github`, `policy-report` or `json`.
+    /// The report as `sarif`, `junit`, `github`, `policy-report`, `code-quality` or `json`.
     fn format(&self, py: Python<'_>, name: &str) -> PyResult<String> {
         let format: paved::Format = name.parse().map_err(|e| input_error(py, &e))?;
         Ok(self.inner.format(format))

@@ -4,6 +4,7 @@
 use assert_cmd::Command;
 
 mod argocd;
+mod ci_hosts;
 mod day2;
 mod deploy;
 mod fix;

@@ -1,5 +1,6 @@
 //! The formats a report is written in, by the names the CLI's `--format` and the bindings use.
 
+use super::code_quality::CodeQuality;
 use super::github::Github;
 use super::human::Human;
 use super::json::Json;
@@ -10,7 +11,8 @@ use super::writer::Writer;
 
 /// The forms a [`Report`](super::Report) can be written in
 /// ([`Report::format`](super::Report::format)), by the names the CLI's `--format` and the
-/// bindings take them: `human`, `json`, `sarif`, `junit`, `github`, `policy-report`.
+/// bindings take them: `human`, `json`, `sarif`, `junit`, `github`, `policy-report`,
+/// `code-quality`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
@@ -27,11 +29,13 @@ pub enum Format {
     Github,
     /// `wgpolicyk8s.io/v1alpha2` PolicyReports, one per namespace, as a `List`.
     PolicyReport,
+    /// GitLab's code quality report (Code Climate issues): the merge request's widget and diff.
+    CodeQuality,
 }
 
-words!(Format, "report format (human, json, sarif, junit, github, policy-report)" {
+words!(Format, "report format (human, json, sarif, junit, github, policy-report, code-quality)" {
     Human => "human", Json => "json", Sarif => "sarif", Junit => "junit", Github => "github",
-    PolicyReport => "policy-report",
+    PolicyReport => "policy-report", CodeQuality => "code-quality",
 });
 
 impl Format {
@@ -49,6 +53,7 @@ impl Format {
             Format::Junit => &Junit,
             Format::Github => &Github,
             Format::PolicyReport => &PolicyReports,
+            Format::CodeQuality => &CodeQuality,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The result of an evaluation ([`Report`]: ordered findings, exception statuses, a summary and
 //! a decision) and the formats it is written in, one [`Writer`](writer::Writer) each.
 
+mod code_quality;
 mod contract;
 mod format;
 mod github;

@@ -35,7 +35,7 @@ fn words_agree_with_the_json_contract() {
     agree(Disposition::ALL);
     assert_eq!(
         Format::ALL.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(" "),
-        "human json sarif junit github policy-report"
+        "human json sarif junit github policy-report code-quality"
     );
     assert_eq!("policy-report".parse::<Format>().unwrap(), Format::PolicyReport);
 }

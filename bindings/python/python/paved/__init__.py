@@ -236,7 +236,7 @@ class Report:
         return self._native.to_json(indent)
 
     def format(self, name: str) -> str:
-        """The report as ``sarif``, ``junit``, ``github``, ``policy-report``, ``json`` or ``human``."""
+        """The report as ``sarif``, ``junit``, ``github``, ``policy-report``, ``code-quality``, ``json`` or ``human``."""
         return self._native.format(name)
 
     def __repr__(self) -> str:
