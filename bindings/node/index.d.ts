@@ -205,6 +205,15 @@ export declare class Engine {
 export declare function render(goldenPath: string, inputs: Record<string, unknown>, options?: { bundle?: string }): Record<string, any>[]
 export declare function conform(objects: Objects, options?: { bundle?: string; now?: Instant }): Record<string, any>
 export declare function upgrade(from: string, inputs: Record<string, unknown>, options?: { to?: string; bundle?: string }): Record<string, any>
+/** The three-way upgrade of every service whose manifests are in `paths` (files or
+ *  directories): `plan` says per service and field what happens; with `write`, the clean
+ *  services' files are rewritten in place (`written`). */
+export declare function upgradePaths(
+  paths: string[],
+  options?: { to?: string; prefer?: 'ours' | 'theirs'; bundle?: string; write?: boolean },
+): { plan: Record<string, any>; written: string[] }
+/** Backstage catalog entities (`Component`s) for the services in `objects`. */
+export declare function catalog(objects: Objects, options?: { bundle?: string; now?: Instant }): Record<string, any>[]
 export declare function outdated(objects: Objects, options?: { bundle?: string; now?: Instant }): Record<string, any>
 export declare function inputsSchema(goldenPath: string, options?: { bundle?: string }): { goldenPath: string; schema: Record<string, any> }
 export declare function packs(): { name: string; description: string; default: boolean }[]

@@ -138,6 +138,9 @@ module.exports = {
   conform: (objects, opts = {}) => JSON.parse(call(() => native.conform(JSON.stringify(objects), opts.bundle, instant(opts.now)))),
   upgrade: (from, inputs, opts = {}) =>
     JSON.parse(call(() => native.upgrade(from, JSON.stringify(inputs), opts.to || '*', opts.bundle))),
+  upgradePaths: (paths, opts = {}) =>
+    JSON.parse(call(() => native.upgradePaths(paths, opts.to || '*', opts.prefer, opts.bundle, Boolean(opts.write)))),
+  catalog: (objects, opts = {}) => JSON.parse(call(() => native.catalog(JSON.stringify(objects), opts.bundle, instant(opts.now)))),
   outdated: (objects, opts = {}) => JSON.parse(call(() => native.outdated(JSON.stringify(objects), opts.bundle, instant(opts.now)))),
   inputsSchema: (goldenPath, opts = {}) => JSON.parse(call(() => native.inputsSchema(goldenPath, opts.bundle))),
   packs: () => JSON.parse(native.packs()),

@@ -3,5 +3,5 @@ import { createRequire } from 'node:module'
 
 const paved = createRequire(import.meta.url)('./index.js')
 
-export const { Engine, PavedError, render, conform, upgrade, outdated, inputsSchema, packs, toYaml } = paved
+export const { Engine, PavedError, render, conform, upgrade, upgradePaths, catalog, outdated, inputsSchema, packs, toYaml } = paved
 export default paved

@@ -47,6 +47,9 @@ export declare class NativeReport {
   format(name: string): string
 }
 
+/** Backstage catalog entities for the services in `objects` (JSON): one `Component` each. */
+export declare function catalog(objects: string, bundle?: string | undefined | null, now?: string | undefined | null): string
+
 /** Conformance of live objects (JSON) to the golden paths they were rendered from (JSON). */
 export declare function conform(objects: string, bundle?: string | undefined | null, now?: string | undefined | null): string
 
@@ -67,3 +70,10 @@ export declare function toYaml(json: string): string
 
 /** A service's inputs moved from `from` (`NAME@VERSION`) to the highest version `to` allows. */
 export declare function upgrade(from: string, inputs: string, to: string, bundle?: string | undefined | null): string
+
+/**
+ * The three-way upgrade of every service whose manifests are in `paths` to the highest
+ * version `to` allows (JSON: `plan`, the fleet upgrade, and `written`, the files rewritten);
+ * with `write`, the clean services' files are rewritten in place, comments and key order kept.
+ */
+export declare function upgradePaths(paths: Array<string>, to: string, prefer: string | undefined | null, bundle: string | undefined | null, write: boolean): string

@@ -574,6 +574,7 @@ if (!nativeBinding) {
 module.exports = nativeBinding
 module.exports.NativeEngine = nativeBinding.NativeEngine
 module.exports.NativeReport = nativeBinding.NativeReport
+module.exports.catalog = nativeBinding.catalog
 module.exports.conform = nativeBinding.conform
 module.exports.inputsSchema = nativeBinding.inputsSchema
 module.exports.outdated = nativeBinding.outdated
@@ -581,3 +582,4 @@ module.exports.packs = nativeBinding.packs
 module.exports.render = nativeBinding.render
 module.exports.toYaml = nativeBinding.toYaml
 module.exports.upgrade = nativeBinding.upgrade
+module.exports.upgradePaths = nativeBinding.upgradePaths

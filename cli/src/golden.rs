@@ -486,51 +486,18 @@ fn finish_upgrades(
     outcome(shown, open)
 }
 
-/// Rewrites the files that hold the services' objects, in place. Objects the upgrade adds go
-/// to the file of the service's first object.
+/// Rewrites the files that hold the services' objects, in place; none when one cannot be.
 fn write_manifests<'u>(
     upgrades: impl Iterator<Item = &'u golden::ServiceUpgrade>,
 ) -> Result<Vec<(String, golden::Rewrite)>, Error> {
-    #[derive(Default)]
-    struct Edits {
-        changes: Vec<serde_json::Value>,
-        added: Vec<serde_json::Value>,
-        removed: Vec<paved::ResourceRef>,
-    }
-    let mut files: std::collections::BTreeMap<String, Edits> = std::collections::BTreeMap::new();
-    for u in upgrades {
-        let home = u.objects.iter().find_map(|o| o.source.as_ref()).map(|s| s.file.clone());
-        for o in &u.objects {
-            let Some(file) = o.source.as_ref().map(|s| s.file.clone()).or_else(|| home.clone()) else { continue };
-            if file == "<stdin>" {
-                return Err(Error::CannotUpgrade {
-                    from: u.upgrade.from.clone(),
-                    reason: "its manifests came from standard input, so --write has no file to rewrite".into(),
-                });
-            }
-            let edits = files.entry(file).or_default();
-            match (&o.merged, o.disposition) {
-                (_, golden::Disposition::Removed) => edits.removed.push(o.object.clone()),
-                (Some(m), golden::Disposition::Added | golden::Disposition::Restored) => edits.added.push(m.clone()),
-                (Some(m), _) => edits.changes.push(m.clone()),
-                (None, _) => {}
-            }
-        }
-    }
-    // Every file is rewritten in memory first: one that cannot be leaves every file as it was.
-    let mut out = Vec::new();
-    for (file, edits) in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| Error::Io { path: PathBuf::from(&file), source })?;
-        let rewrite = golden::rewrite(&file, &text, &edits.changes, &edits.added, &edits.removed)?;
-        out.push((file, text, rewrite));
-    }
-    for (file, text, rewrite) in &out {
+    let read = |f: &str| std::fs::read_to_string(f).map_err(|source| Error::Io { path: PathBuf::from(f), source });
+    let rewrites = golden::rewrite_upgrades(upgrades, &read)?;
+    for (file, text, rewrite) in &rewrites {
         if rewrite.text != *text {
             std::fs::write(file, &rewrite.text).map_err(|source| Error::Io { path: PathBuf::from(file), source })?;
         }
     }
-    let out = out.into_iter().map(|(file, _, rewrite)| (file, rewrite)).collect();
-    Ok(out)
+    Ok(rewrites.into_iter().map(|(file, _, rewrite)| (file, rewrite)).collect())
 }
 
 pub fn outdated(args: OutdatedArgs) -> ExitCode {

@@ -405,6 +405,52 @@ pub fn upgrade(from: String, inputs: String, to: String, bundle: Option<String>)
     Ok(serde_json::to_string(&u).unwrap_or_default())
 }
 
+/// The three-way upgrade of every service whose manifests are in `paths` to the highest
+/// version `to` allows (JSON: `plan`, the fleet upgrade, and `written`, the files rewritten);
+/// with `write`, the clean services' files are rewritten in place, comments and key order kept.
+#[napi]
+pub fn upgrade_paths(
+    paths: Vec<String>,
+    to: String,
+    prefer: Option<String>,
+    bundle: Option<String>,
+    write: bool,
+) -> napi::Result<String> {
+    let prefer = prefer
+        .map(|p| {
+            p.parse::<paved::golden::Prefer>().map_err(|e| input_error(&paved::Error::Input { reason: e.to_string() }))
+        })
+        .transpose()?;
+    let bundle = bundle_of(bundle)?;
+    let resources = Resource::from_paths(&paths).map_err(|e| input_error(&e))?;
+    let plan = GoldenPath::upgrade_all(&bundle, &resources, &to, prefer);
+    let mut written = Vec::new();
+    if write {
+        let clean = plan.services.iter().filter_map(|s| match s {
+            paved::golden::Planned::Upgrade(u) if u.clean() => Some(&**u),
+            _ => None,
+        });
+        let io = |path: &str, source| paved::Error::Io { path: PathBuf::from(path), source };
+        let rewrites = paved::golden::rewrite_upgrades(clean, &|f| std::fs::read_to_string(f).map_err(|e| io(f, e)))
+            .map_err(|e| input_error(&e))?;
+        for (file, text, rewrite) in rewrites {
+            if rewrite.text != text {
+                std::fs::write(&file, &rewrite.text).map_err(|e| input_error(&io(&file, e)))?;
+                written.push(file);
+            }
+        }
+    }
+    Ok(json!({"plan": plan, "written": written}).to_string())
+}
+
+/// Backstage catalog entities for the services in `objects` (JSON): one `Component` each.
+#[napi]
+pub fn catalog(objects: String, bundle: Option<String>, now: Option<String>) -> napi::Result<String> {
+    let resources = resources_of_json(&objects)?;
+    let (bundle, ctx) = (bundle_of(bundle)?, Context::at(instant(now.as_deref())?));
+    Ok(Value::Array(GoldenPath::catalog(&bundle, &resources, &ctx)).to_string())
+}
+
 /// Which golden path version every service is on, and how far behind (JSON).
 #[napi]
 pub fn outdated(objects: String, bundle: Option<String>, now: Option<String>) -> napi::Result<String> {

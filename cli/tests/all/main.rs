@@ -8,6 +8,7 @@ mod ci_hosts;
 mod day2;
 mod deploy;
 mod fix;
+mod flux;
 mod kube;
 mod kube_audit;
 mod kube_inventory;

@@ -28,7 +28,8 @@ pub use merge::{Disposition, FieldMerge, FieldOutcome, MergedObject, Prefer};
 pub use render::{RenderError, Rendered};
 pub(crate) use upgrade::upgrade;
 pub use upgrade::{
-    Applied, FleetUpgrade, FleetUpgradeSummary, ObjectChange, Planned, RequestsChange, ServiceUpgrade, Upgrade,
+    rewrite_upgrades, Applied, FleetUpgrade, FleetUpgradeSummary, ObjectChange, Planned, RequestsChange,
+    ServiceUpgrade, Upgrade,
 };
 
 use serde_json::Value;

@@ -1,13 +1,16 @@
 //! Upgrades: inputs migrated across versions (chained through every version passed), the new
 //! manifests, and what changed.
 
+use std::collections::BTreeMap;
+
 use semver::Version;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::diff::{self, Change, PatchOp, Requests};
+use super::edit::{rewrite, Rewrite};
 use super::fleet::{claims, Claim};
-use super::merge::{merge, MergedObject, Prefer};
+use super::merge::{merge, Disposition, MergedObject, Prefer};
 use super::render::RenderError;
 use crate::compile::bundle::Bundle;
 use crate::compile::golden_path::Migration;
@@ -487,6 +490,51 @@ pub(super) fn upgrade_all(
         }
     }
     FleetUpgrade { services, summary }
+}
+
+/// The files `upgrades` rewrite, each rewritten in memory with the smallest edits (comments and
+/// key order kept): a merged object replaces its document, an added one goes to the file of its
+/// service's first object, a removed one leaves. `read` gives a file's text. Each is `(file,
+/// its text before, the rewrite)`; writing them is the caller's (nothing is written when one
+/// cannot be rewritten).
+pub fn rewrite_upgrades<'u>(
+    upgrades: impl Iterator<Item = &'u ServiceUpgrade>,
+    read: &dyn Fn(&str) -> Result<String, Error>,
+) -> Result<Vec<(String, String, Rewrite)>, Error> {
+    #[derive(Default)]
+    struct Edits {
+        changes: Vec<Value>,
+        added: Vec<Value>,
+        removed: Vec<ResourceRef>,
+    }
+    let mut files: BTreeMap<String, Edits> = BTreeMap::new();
+    for u in upgrades {
+        let home = u.objects.iter().find_map(|o| o.source.as_ref()).map(|s| s.file.clone());
+        for o in &u.objects {
+            let Some(file) = o.source.as_ref().map(|s| s.file.clone()).or_else(|| home.clone()) else { continue };
+            if file == "<stdin>" {
+                return Err(Error::CannotUpgrade {
+                    from: u.upgrade.from.clone(),
+                    reason: "its manifests came from standard input, so there is no file to rewrite".into(),
+                });
+            }
+            let edits = files.entry(file).or_default();
+            match (&o.merged, o.disposition) {
+                (_, Disposition::Removed) => edits.removed.push(o.object.clone()),
+                (Some(m), Disposition::Added | Disposition::Restored) => edits.added.push(m.clone()),
+                (Some(m), _) => edits.changes.push(m.clone()),
+                (None, _) => {}
+            }
+        }
+    }
+    files
+        .into_iter()
+        .map(|(file, edits)| {
+            let text = read(&file)?;
+            let rewrite = rewrite(&file, &text, &edits.changes, &edits.added, &edits.removed)?;
+            Ok((file, text, rewrite))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ const {
   componentEntityV1alpha1Validator,
 } = require('@backstage/catalog-model')
 
-const ROOT = path.join(__dirname, '..', '..', '..', '..')
+const ROOT = path.join(__dirname, '..', '..', '..')
 const PAVED = path.join(ROOT, 'target', 'debug', 'paved')
 const NOW = '2026-11-30T00:00:00Z'
 

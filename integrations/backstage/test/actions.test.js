@@ -11,28 +11,13 @@ const path = require('node:path')
 const { test } = require('node:test')
 const yaml = require('yaml')
 
-// Backstage's mock context makes its spies with jest's `fn`; under node:test a small stand-in
-// with the methods Backstage's test utilities call does.
-globalThis.jest = {
-  fn(impl) {
-    let current = impl
-    const f = function (...args) {
-      f.mock.calls.push(args)
-      return current ? current.apply(this, args) : undefined
-    }
-    f.mock = { calls: [] }
-    f.mockImplementation = (next) => ((current = next), f)
-    f.mockReturnValue = (value) => f.mockImplementation(() => value)
-    f.mockResolvedValue = (value) => f.mockImplementation(async () => value)
-    return f
-  },
-}
+require('./jest-shim')
 const { createMockActionContext } = require('@backstage/plugin-scaffolder-node-test-utils')
 
 const { renderAction, checkAction } = require('../src/actions')
 const pavedModule = require('../src/index')
 
-const ROOT = path.join(__dirname, '..', '..', '..', '..')
+const ROOT = path.join(__dirname, '..', '..', '..')
 const INPUTS = { name: 'checkout', team: 'payments', costCenter: 'cc-3120', image: 'registry.acme.dev/payments/checkout:4.2.1', tier: 'standard' }
 
 function workspace() {
