@@ -6,6 +6,7 @@ mod admission_policy;
 mod budget;
 mod cases;
 mod cel_variables;
+mod code_quality;
 mod exceptions;
 mod fleet;
 mod gatekeeper;
