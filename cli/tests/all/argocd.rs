@@ -4,7 +4,9 @@
 //! variables the repo server adds (`ARGOCD_APP_*`, `ARGOCD_ENV_*` from the plugin's env,
 //! `ARGOCD_APP_PARAMETERS` and `PARAM_*` from its parameters), the process group killed at the
 //! deadline, standard output split into manifests, and a failure reported as Argo CD's sync
-//! error reports it (the command, its status, its standard error).
+//! error reports it (the command, its status, its standard error). The repo-server patch is
+//! merged into Argo CD's Deployment by a real API server, and its sidecar passes paved's
+//! restricted Pod Security pack.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -353,4 +355,86 @@ fn the_deployed_plugin_is_the_one_tested() {
         let name = mount["name"].as_str().unwrap();
         assert!(declared.contains(&name) || ["var-files", "plugins"].contains(&name), "{name}");
     }
+}
+
+/// Argo CD's `argocd-repo-server` Deployment as its install.yaml has it, abridged to what the
+/// patch meets: the volumes the sidecar shares, the repo server's container.
+const REPO_SERVER: &str = r"
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: argocd-repo-server, namespace: argocd, labels: { app.kubernetes.io/name: argocd-repo-server } }
+spec:
+  selector: { matchLabels: { app.kubernetes.io/name: argocd-repo-server } }
+  template:
+    metadata: { labels: { app.kubernetes.io/name: argocd-repo-server } }
+    spec:
+      automountServiceAccountToken: false
+      initContainers:
+        - name: copyutil
+          image: quay.io/argoproj/argocd:v3.2.0
+          command: [/bin/cp, -n, /usr/local/bin/argocd, /var/run/argocd/argocd-cmp-server]
+          volumeMounts: [{ name: var-files, mountPath: /var/run/argocd }]
+      containers:
+        - name: argocd-repo-server
+          image: quay.io/argoproj/argocd:v3.2.0
+          args: [/usr/local/bin/argocd-repo-server]
+          volumeMounts:
+            - { name: var-files, mountPath: /var/run/argocd }
+            - { name: plugins, mountPath: /home/argocd/cmp-server/plugins }
+            - { name: tmp, mountPath: /tmp }
+      volumes:
+        - { name: var-files, emptyDir: {} }
+        - { name: plugins, emptyDir: {} }
+        - { name: tmp, emptyDir: {} }
+";
+
+#[test]
+fn the_repo_server_patch_applies_to_argo_cds_deployment_on_a_real_api_server() {
+    let kube = super::kube::Kube::start();
+    kube.must(&["create", "namespace", "argocd"], None);
+    kube.must(&["apply", "-f", "-"], Some(REPO_SERVER));
+    for file in ["paved-cmp-plugin.yaml", "paved-bundle.yaml"] {
+        kube.must(&["apply", "--server-side", "-f", &format!("{ROOT}/deploy/argocd/{file}")], None);
+    }
+    // The API server merges the patch (strategic merge, by container and volume name) and
+    // validates the result against its schema.
+    let patch = format!("{ROOT}/deploy/argocd/repo-server-patch.yaml");
+    kube.must(
+        &["patch", "deployment", "argocd-repo-server", "-n", "argocd", "--type", "strategic", "--patch-file", &patch],
+        None,
+    );
+    let deployment: Value = serde_json::from_str(
+        &kube.must(&["get", "deployment", "argocd-repo-server", "-n", "argocd", "-o", "json"], None),
+    )
+    .unwrap();
+    let spec = &deployment["spec"]["template"]["spec"];
+    let names = |list: &Value| {
+        list.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&spec["containers"]), ["paved", "argocd-repo-server"]);
+    let volumes = names(&spec["volumes"]);
+    for v in ["var-files", "plugins", "tmp", "paved-cmp-plugin", "paved-bundle", "paved-tmp"] {
+        assert!(volumes.contains(&v.to_owned()), "{v} in {volumes:?}");
+    }
+    // The ConfigMaps the sidecar mounts are there, with the plugin and a bundle that loads.
+    let map: Value =
+        serde_json::from_str(&kube.must(&["get", "configmap", "paved-cmp-plugin", "-n", "argocd", "-o", "json"], None))
+            .unwrap();
+    let shipped = std::fs::read_to_string(Path::new(ROOT).join("integrations/argocd/plugin.yaml")).unwrap();
+    assert_eq!(map["data"]["plugin.yaml"].as_str().unwrap(), shipped);
+    // paved's own packs pass the patched Deployment's sidecar at the restricted level.
+    let sidecar = json_of_deployment(&deployment);
+    let check =
+        super::paved().args(["check", "--pack", "pod-security-restricted", "-"]).write_stdin(sidecar).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+}
+
+/// The Deployment with only the paved sidecar, as JSON for `paved check`.
+fn json_of_deployment(deployment: &Value) -> String {
+    let mut d = deployment.clone();
+    let spec = &mut d["spec"]["template"]["spec"];
+    spec["initContainers"] = Value::Array(vec![]);
+    let containers = spec["containers"].as_array().unwrap().iter().filter(|c| c["name"] == "paved").cloned().collect();
+    spec["containers"] = Value::Array(containers);
+    d.to_string()
 }
