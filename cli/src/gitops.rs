@@ -68,6 +68,15 @@ pub fn generate(args: GenerateArgs) -> ExitCode {
     let mut engine = EngineArgs::default();
     engine.bundles.clone_from(&args.bundles);
     engine.packs.clone_from(&args.packs);
+    if args.golden_path.is_none() {
+        match input_sets(&args.input) {
+            Ok(sets) if sets.iter().any(|s| !s.default) => {
+                return usage("inputs are set (--input, Argo CD's parameters) but no golden path is named to take them (--golden-path, ARGOCD_ENV_GOLDEN_PATH)");
+            }
+            Err(e) => return usage(&e),
+            Ok(_) => {}
+        }
+    }
     let mut objects = match args.golden_path.as_deref().map(|g| render(&args, &engine, g)).transpose() {
         Ok(rendered) => rendered.unwrap_or_default(),
         Err(code) => return code,

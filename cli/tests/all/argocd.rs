@@ -300,6 +300,10 @@ fn bad_inputs_and_parameters_fail_with_where_and_why() {
     app["spec"]["source"]["plugin"]["parameters"][1]["map"]["min"] = "three".into();
     let error = generate(&app, |_| {}, &[], MINUTE).unwrap_err();
     assert!(error.contains("input `scaling.min`: `three` is not an integer"), "{error}");
+    let mut app = application("status-page");
+    app["spec"]["source"]["plugin"]["parameters"] = serde_json::json!([{"name": "image", "string": "nginx:1.27"}]);
+    let error = generate(&app, |_| {}, &[], MINUTE).unwrap_err();
+    assert!(error.contains("no golden path is named to take them"), "parameters are never ignored: {error}");
     let mut app = application("checkout");
     app["spec"]["source"]["plugin"]["env"][0]["value"] = "web-servce@^2".into();
     let error = generate(&app, |_| {}, &[], MINUTE).unwrap_err();
