@@ -9,6 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::argocd::copy_dir;
 use crate::deploy::json_of;
 use crate::registry::{paved_for, Registry, PASSWORD, USER};
 
@@ -43,18 +44,6 @@ fn keygen(registry: &Registry, cache: &Path, dir: &Path) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 /// The manifest of `repo_tag` as skopeo reads it, or None when the registry has none.
 fn skopeo_manifest(registry: &Registry, repo_tag: &str) -> Option<Value> {
     let certs = tempfile::tempdir().unwrap();
@@ -68,18 +57,43 @@ fn skopeo_manifest(registry: &Registry, repo_tag: &str) -> Option<Value> {
     out.status.success().then(|| serde_json::from_slice(&out.stdout).unwrap())
 }
 
+/// A registry, a cache, a signing key and a copy of the example repository.
+struct Ci {
+    registry: Registry,
+    cache: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl Ci {
+    fn new() -> Ci {
+        let ci =
+            Ci { registry: Registry::start(), cache: tempfile::tempdir().unwrap(), work: tempfile::tempdir().unwrap() };
+        keygen(&ci.registry, ci.cache.path(), &ci.keys());
+        copy_dir(Path::new(GITOPS), &ci.repo());
+        ci
+    }
+
+    fn keys(&self) -> std::path::PathBuf {
+        self.work.path().join("keys")
+    }
+
+    fn repo(&self) -> std::path::PathBuf {
+        self.work.path().join("repo")
+    }
+
+    fn deliver(&self) -> (bool, String) {
+        deliver(&self.registry, &self.repo(), self.cache.path(), &self.keys().join("cosign.key"))
+    }
+}
+
 #[test]
 fn ci_pushes_checked_renders_that_the_clusters_flux_objects_pull() {
-    let registry = Registry::start();
-    let (cache, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let keys = work.path().join("keys");
-    keygen(&registry, cache.path(), &keys);
-    let repo = work.path().join("repo");
-    copy_dir(Path::new(GITOPS), &repo);
-    let (ok, log) = deliver(&registry, &repo, cache.path(), &keys.join("cosign.key"));
+    let ci = Ci::new();
+    let (registry, repo, work, cache, keys) = (&ci.registry, ci.repo(), &ci.work, &ci.cache, ci.keys());
+    let (ok, log) = ci.deliver();
     assert!(ok, "{log}");
     for (app, golden_path) in [("checkout", Some("web-service@^2")), ("status-page", None)] {
-        let manifest = skopeo_manifest(&registry, &format!("apps/{app}:main")).unwrap();
+        let manifest = skopeo_manifest(registry, &format!("apps/{app}:main")).unwrap();
         assert_eq!(manifest["config"]["mediaType"], "application/vnd.cncf.flux.config.v1+json");
         assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.cncf.flux.content.v1.tar+gzip");
         assert_eq!(manifest["annotations"]["org.opencontainers.image.revision"], "main@sha1:0123abc");
@@ -110,7 +124,7 @@ fn ci_pushes_checked_renders_that_the_clusters_flux_objects_pull() {
     }
     // The signature is the platform's.
     let (code, out) = {
-        let o = paved_for(&registry, cache.path())
+        let o = paved_for(registry, cache.path())
             .args([
                 "verify",
                 &registry.at("apps/checkout:main"),
@@ -126,17 +140,12 @@ fn ci_pushes_checked_renders_that_the_clusters_flux_objects_pull() {
 
 #[test]
 fn a_denied_app_fails_ci_and_nothing_is_pushed() {
-    let registry = Registry::start();
-    let (cache, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let keys = work.path().join("keys");
-    keygen(&registry, cache.path(), &keys);
-    let repo = work.path().join("repo");
-    copy_dir(Path::new(GITOPS), &repo);
-    let manifest = repo.join("apps/status-page/deployment.yaml");
+    let ci = Ci::new();
+    let manifest = ci.repo().join("apps/status-page/deployment.yaml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(&manifest, text.replace("allowPrivilegeEscalation: false", "privileged: true")).unwrap();
-    let (ok, log) = deliver(&registry, &repo, cache.path(), &keys.join("cosign.key"));
+    let (ok, log) = ci.deliver();
     assert!(!ok);
     assert!(log.contains("paved denies") && log.contains("privileged"), "{log}");
-    assert!(skopeo_manifest(&registry, "apps/checkout:main").is_none(), "nothing is pushed, not even the clean app");
+    assert!(skopeo_manifest(&ci.registry, "apps/checkout:main").is_none(), "nothing is pushed, not even the clean app");
 }
