@@ -45,6 +45,10 @@ pub struct GenerateArgs {
     /// The instant exceptions are judged at (RFC 3339); defaults to the current time.
     #[arg(long)]
     now: Option<String>,
+    /// Print the golden path's inputs as Argo CD parameter announcements (JSON) instead, for
+    /// plugin.yaml's `parameters.dynamic`: the Application's form in Argo CD's UI.
+    #[arg(long)]
+    announce: bool,
     /// Give up after this long (`80s`, `2m`), saying so on standard error, before whatever runs
     /// paved kills it without a word (Argo CD's repo server, at its exec timeout).
     #[arg(long, env = "PAVED_TIMEOUT", value_name = "DURATION", value_parser = duration)]
@@ -61,13 +65,16 @@ pub fn generate(args: GenerateArgs) -> ExitCode {
     if let Some(limit) = args.timeout {
         watchdog(limit);
     }
+    let mut engine = EngineArgs::default();
+    engine.bundles.clone_from(&args.bundles);
+    engine.packs.clone_from(&args.packs);
+    if args.announce {
+        return announce(&args, &engine);
+    }
     let ctx = match instant(args.now.as_deref()) {
         Ok(now) => Context::at(now),
         Err(e) => return usage(&e),
     };
-    let mut engine = EngineArgs::default();
-    engine.bundles.clone_from(&args.bundles);
-    engine.packs.clone_from(&args.packs);
     if args.golden_path.is_none() {
         match input_sets(&args.input) {
             Ok(sets) if sets.iter().any(|s| !s.default) => {
@@ -106,6 +113,66 @@ pub fn generate(args: GenerateArgs) -> ExitCode {
     }
     let docs: Vec<String> = objects.iter().map(|r| paved::to_yaml(r.value())).collect();
     print(&docs.join("---\n"))
+}
+
+/// `--announce`: each top-level input as an Argo CD parameter announcement, its value the
+/// inputs file's (else the schema's default): a scalar as a string, an object as a map of its
+/// scalar properties, an array as an array; with the schema's description, and `required` where
+/// the schema requires it and the file does not give it. No golden path, no parameters.
+fn announce(args: &GenerateArgs, engine: &EngineArgs) -> ExitCode {
+    let Some(golden_path) = args.golden_path.as_deref() else { return print("[]\n") };
+    let bundle = match engine.golden() {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let path = match bundle.golden_path(golden_path) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    let file = args.dir.join(&args.inputs);
+    let given = match std::fs::read_to_string(&file) {
+        Ok(text) => match paved::GoldenPath::inputs_of(&file.to_string_lossy(), &text, Some(&path.id())) {
+            Ok((_, inputs)) => inputs,
+            Err(e) => return fail(&e),
+        },
+        Err(_) => Value::Null,
+    };
+    let schema = path.inputs_schema();
+    let required: Vec<&str> = schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let mut out = Vec::new();
+    for (name, input) in schema["properties"].as_object().into_iter().flatten() {
+        let value = given.get(name).unwrap_or(&input["default"]);
+        let mut a = serde_json::json!({"name": name, "title": name, "required": required.contains(&name.as_str()) && value.is_null()});
+        if let Some(d) = input["description"].as_str() {
+            a["tooltip"] = d.into();
+        }
+        match (input["type"].as_str(), value) {
+            (Some("object"), _) => {
+                let props = input["properties"].as_object().into_iter().flatten();
+                let map: serde_json::Map<String, Value> = props
+                    .filter_map(|(k, p)| {
+                        let v = value.get(k).unwrap_or(&p["default"]);
+                        (!v.is_null()).then(|| (k.clone(), text(v).into()))
+                    })
+                    .collect();
+                a["collectionType"] = "map".into();
+                a["map"] = Value::Object(map);
+            }
+            (Some("array"), v) => {
+                a["collectionType"] = "array".into();
+                a["array"] = Value::Array(v.as_array().into_iter().flatten().map(|i| text(i).into()).collect());
+            }
+            (_, v) => {
+                a["collectionType"] = "string".into();
+                if !v.is_null() {
+                    a["string"] = text(v).into();
+                }
+            }
+        }
+        out.push(a);
+    }
+    print(&format!("{}\n", Value::Array(out)))
 }
 
 /// The golden path rendered from the inputs file with the sets and Argo CD's parameters.

@@ -268,6 +268,32 @@ fn the_output_is_the_same_bytes_on_every_run_and_machine() {
 }
 
 #[test]
+fn the_golden_paths_inputs_are_announced_as_the_applications_parameters() {
+    // As the CMP server answers GetParametersAnnouncement: the dynamic command, in the app's
+    // directory, with its environment; a JSON array on standard output.
+    let plugin = &yaml_docs(&Path::new(ROOT).join("integrations/argocd/plugin.yaml"))[0];
+    let announce = |app: &Value| {
+        let sidecar = sidecar();
+        let work = tempfile::tempdir().unwrap();
+        let dir = checkout(work.path()).join(app["spec"]["source"]["path"].as_str().unwrap());
+        let mut env = sidecar.env.clone();
+        env.extend(app_env(app, "0123456789abcdef0123456789abcdef01234567"));
+        let out = run_command(&plugin["spec"]["parameters"]["dynamic"], &dir, &env, Instant::now() + MINUTE).unwrap();
+        serde_json::from_str::<Vec<Value>>(&out).unwrap()
+    };
+    let announced = announce(&application("checkout"));
+    let named = |name: &str| announced.iter().find(|a| a["name"] == name).unwrap().clone();
+    assert_eq!(named("image")["string"], "registry.acme.dev/payments/checkout:4.2.1", "the inputs file's value");
+    assert_eq!(named("image")["collectionType"], "string");
+    assert_eq!(named("image")["required"], false, "the file gives it");
+    assert_eq!(named("scaling")["collectionType"], "map");
+    assert_eq!(named("scaling")["map"]["min"], "2", "the schema's default");
+    assert_eq!(named("env")["collectionType"], "array");
+    assert!(named("tier")["tooltip"].as_str().unwrap().contains("preempt"));
+    assert_eq!(announce(&application("status-page")), Vec::<Value>::new(), "no golden path, no parameters");
+}
+
+#[test]
 fn plain_manifests_are_checked_and_passed_through() {
     let docs = generate(&application("status-page"), |_| {}, &[], MINUTE).unwrap();
     assert_eq!(docs.len(), 2);
