@@ -143,12 +143,15 @@ fn announce(args: &GenerateArgs, engine: &EngineArgs) -> ExitCode {
     let mut out = Vec::new();
     for (name, input) in schema["properties"].as_object().into_iter().flatten() {
         let value = given.get(name).unwrap_or(&input["default"]);
-        let mut a = serde_json::json!({"name": name, "title": name, "required": required.contains(&name.as_str()) && value.is_null()});
+        let mut a = serde_json::Map::new();
+        a.insert("name".into(), name.as_str().into());
+        a.insert("title".into(), name.as_str().into());
+        a.insert("required".into(), (required.contains(&name.as_str()) && value.is_null()).into());
         if let Some(d) = input["description"].as_str() {
-            a["tooltip"] = d.into();
+            a.insert("tooltip".into(), d.into());
         }
-        match (input["type"].as_str(), value) {
-            (Some("object"), _) => {
+        let (collection, announced) = match input["type"].as_str() {
+            Some("object") => {
                 let props = input["properties"].as_object().into_iter().flatten();
                 let map: serde_json::Map<String, Value> = props
                     .filter_map(|(k, p)| {
@@ -156,21 +159,18 @@ fn announce(args: &GenerateArgs, engine: &EngineArgs) -> ExitCode {
                         (!v.is_null()).then(|| (k.clone(), text(v).into()))
                     })
                     .collect();
-                a["collectionType"] = "map".into();
-                a["map"] = Value::Object(map);
+                ("map", Some(Value::Object(map)))
             }
-            (Some("array"), v) => {
-                a["collectionType"] = "array".into();
-                a["array"] = Value::Array(v.as_array().into_iter().flatten().map(|i| text(i).into()).collect());
+            Some("array") => {
+                ("array", Some(value.as_array().into_iter().flatten().map(|i| Value::String(text(i))).collect()))
             }
-            (_, v) => {
-                a["collectionType"] = "string".into();
-                if !v.is_null() {
-                    a["string"] = text(v).into();
-                }
-            }
+            _ => ("string", (!value.is_null()).then(|| text(value).into())),
+        };
+        a.insert("collectionType".into(), collection.into());
+        if let Some(v) = announced {
+            a.insert(collection.into(), v);
         }
-        out.push(a);
+        out.push(Value::Object(a));
     }
     print(&format!("{}\n", Value::Array(out)))
 }
