@@ -410,6 +410,17 @@ fn github_annotations_name_file_and_line() {
 }
 
 #[test]
+fn code_quality_issues_name_file_and_line_and_leave_waived_findings_out() {
+    let (code, out) = check_as("code-quality");
+    assert_eq!(code, 1);
+    let issues: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let issues = issues.as_array().unwrap();
+    assert!(issues.iter().all(|i| i["location"]["path"].as_str().unwrap().starts_with("examples/manifests/")));
+    assert!(!out.contains("legacy-billing-sidecar"), "waived findings are not issues");
+    insta::assert_snapshot!("check_code_quality", out);
+}
+
+#[test]
 fn policy_report_per_namespace() {
     let (code, out) = check_as("policy-report");
     assert_eq!(code, 1);
