@@ -132,6 +132,7 @@ function checkAction(options = {}) {
 
 /** Every manifest file (`.yaml`, `.yml`, `.json`) under `dir`, in path order. */
 function manifestFiles(dir) {
+  if (!fs.existsSync(dir)) throw new Error(`paved: ${dir} does not exist in the task's workspace`)
   const stat = fs.statSync(dir)
   if (stat.isFile()) return [dir]
   return fs

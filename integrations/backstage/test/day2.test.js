@@ -112,6 +112,7 @@ test('paved:upgrade fails with paved\'s message on a path that is not manifests'
   const { ctx } = context({ path: 'k8s' }, workspacePath)
   await assert.rejects(upgradeAction().handler(ctx), /broken\.yaml:\d+:\d+/)
   await assert.rejects(upgradeAction().handler(context({ path: '../..' }, workspacePath).ctx), /outside the task's workspace/)
+  await assert.rejects(conformAction().handler(context({ path: 'manifests' }, workspacePath).ctx), /manifests does not exist in the task's workspace/)
 })
 
 test('paved:conform gives each service its drift, and fails on drift when asked', async () => {
