@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { createTemplateAction } = require('@backstage/plugin-scaffolder-node')
 const paved = require('paved')
-const YAML = require('yaml')
+const { readObjects } = require('./catalog')
 
 /** A path inside the workspace; `..` or an absolute path out of it is refused. */
 function inside(workspace, relative) {
@@ -130,19 +130,11 @@ function checkAction(options = {}) {
   })
 }
 
-/** Every manifest file (`.yaml`, `.yml`, `.json`) under `dir`, in path order. */
-function manifestFiles(dir) {
-  if (!fs.existsSync(dir)) throw new Error(`paved: ${dir} does not exist in the task's workspace`)
-  const stat = fs.statSync(dir)
-  if (stat.isFile()) return [dir]
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((e) => {
-      const full = path.join(dir, e.name)
-      if (e.isDirectory()) return e.name.startsWith('.') ? [] : manifestFiles(full)
-      return /\.(ya?ml|json)$/.test(e.name) ? [full] : []
-    })
+/** A path inside the workspace that exists. */
+function existing(workspace, relative) {
+  const target = inside(workspace, relative)
+  if (!fs.existsSync(target)) throw new Error(`paved: ${relative} does not exist in the task's workspace`)
+  return target
 }
 
 /** One changed field of an upgrade, as the task log and output show it. */
@@ -172,10 +164,10 @@ function upgradeAction(options = {}) {
       },
     },
     async handler(ctx) {
-      const target = inside(ctx.workspacePath, ctx.input.path)
+      const target = existing(ctx.workspacePath, ctx.input.path)
       let result
       try {
-        result = paved.upgradePaths(manifestFiles(target), { to: ctx.input.to, prefer: ctx.input.prefer, bundle: options.bundle, write: true })
+        result = paved.upgradePaths([target], { to: ctx.input.to, prefer: ctx.input.prefer, bundle: options.bundle, write: true })
       } catch (e) {
         throw describe(e)
       }
@@ -234,16 +226,11 @@ function conformAction(options = {}) {
       },
     },
     async handler(ctx) {
-      const target = inside(ctx.workspacePath, ctx.input.path)
+      const target = existing(ctx.workspacePath, ctx.input.path)
       let result
       try {
-        const objects = manifestFiles(target).flatMap((file) =>
-          YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((doc) => {
-            if (doc.errors.length) throw new Error(`paved: ${path.relative(ctx.workspacePath, file)}: ${doc.errors[0].message}`)
-            return doc.toJS()
-          }),
-        )
-        result = paved.conform(objects.filter((o) => o && typeof o === 'object'), { bundle: options.bundle })
+        const objects = readObjects(target)
+        result = paved.conform(objects, { bundle: options.bundle })
       } catch (e) {
         throw describe(e)
       }
